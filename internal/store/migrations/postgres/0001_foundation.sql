@@ -1,0 +1,58 @@
+-- Subscribers, lists, subscriptions and suppressions.
+CREATE TABLE subscribers (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    email       TEXT NOT NULL UNIQUE,
+    name        TEXT NOT NULL DEFAULT '',
+    attributes  JSONB NOT NULL DEFAULT '{}',
+    status      TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'blocklisted')),
+    created_at  TIMESTAMPTZ NOT NULL,
+    updated_at  TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE lists (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    slug        TEXT NOT NULL UNIQUE,
+    name        TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    opt_in      TEXT NOT NULL CHECK (opt_in IN ('single', 'double')),
+    public      BOOLEAN NOT NULL DEFAULT FALSE,
+    created_at  TIMESTAMPTZ NOT NULL,
+    updated_at  TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE subscriptions (
+    list_id       BIGINT NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+    subscriber_id BIGINT NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+    status        TEXT NOT NULL CHECK (status IN ('unconfirmed', 'confirmed', 'unsubscribed')),
+    source        TEXT NOT NULL,
+    created_at    TIMESTAMPTZ NOT NULL,
+    updated_at    TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (list_id, subscriber_id)
+);
+CREATE INDEX subscriptions_by_subscriber ON subscriptions (subscriber_id);
+
+-- Every change of a subscription: when, to what, and where it came from.
+CREATE TABLE subscription_log (
+    id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    list_id       BIGINT NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+    subscriber_id BIGINT NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+    status        TEXT NOT NULL,
+    source        TEXT NOT NULL,
+    at            TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX subscription_log_by_subscriber ON subscription_log (subscriber_id, at);
+
+-- Addresses that must never be mailed, whatever list they are on.
+CREATE TABLE suppressions (
+    email      TEXT PRIMARY KEY,
+    reason     TEXT NOT NULL CHECK (reason IN ('hard_bounce', 'complaint', 'unsubscribe', 'manual')),
+    detail     TEXT NOT NULL DEFAULT '',
+    created_at TIMESTAMPTZ NOT NULL
+);
+
+-- Small named settings (publication, secrets generated on first run).
+CREATE TABLE settings (
+    key        TEXT PRIMARY KEY,
+    value      TEXT NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+);

@@ -1,0 +1,186 @@
+// Package store is Herald's one storage API. The same methods, and for the
+// most part the same SQL, run on an embedded SQLite file (the default, one
+// writer connection in WAL mode) and on PostgreSQL (several nodes sharing one
+// database). Every method takes a context; not-found and conflicts are
+// reported as ErrNotFound and ErrConflict, wrapped with what was looked for.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Errors the store returns, wrapped with detail; test with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("already exists")
+)
+
+// Options says which database to open.
+type Options struct {
+	// DatabaseURL selects PostgreSQL (postgres:// or postgresql://). Empty
+	// means SQLite at SQLitePath.
+	DatabaseURL string
+	// SQLitePath is the SQLite database file; its folder is created.
+	SQLitePath string
+	// NoMigrate opens without applying pending migrations; the schema
+	// version is still checked.
+	NoMigrate bool
+}
+
+// Store is a handle on Herald's database. It is safe for concurrent use.
+type Store struct {
+	// w takes every write. On SQLite it holds exactly one connection, so
+	// writers queue in Go instead of spinning on SQLITE_BUSY; on PostgreSQL
+	// w and r are the same pool.
+	w, r    *sql.DB
+	dialect dialect
+	now     func() time.Time
+}
+
+type dialect int
+
+const (
+	dialectSQLite dialect = iota
+	dialectPostgres
+)
+
+// Open connects to the database described by opts, checks the schema version
+// and, unless opts.NoMigrate is set, applies pending migrations.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	s, err := open(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.r.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("connect to the database: %w", err)
+	}
+	if opts.NoMigrate {
+		_, err = s.checkVersion(ctx)
+	} else {
+		_, err = s.Migrate(ctx)
+	}
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func open(opts Options) (*Store, error) {
+	now := func() time.Time { return time.Now().UTC() }
+	if u := opts.DatabaseURL; u != "" {
+		if !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+			return nil, fmt.Errorf("database URL must start with postgres:// (got %q)", RedactURL(u))
+		}
+		db, err := sql.Open("pgx", u)
+		if err != nil {
+			return nil, fmt.Errorf("open PostgreSQL: %w", err)
+		}
+		db.SetMaxOpenConns(20)
+		db.SetMaxIdleConns(20)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		return &Store{w: db, r: db, dialect: dialectPostgres, now: now}, nil
+	}
+	if opts.SQLitePath == "" {
+		return nil, errors.New("no database: set a PostgreSQL URL or a SQLite path")
+	}
+	if err := os.MkdirAll(filepath.Dir(opts.SQLitePath), 0o750); err != nil {
+		return nil, fmt.Errorf("create the data folder: %w", err)
+	}
+	dsn := func(extra string) string {
+		return "file:" + opts.SQLitePath + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
+			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_time_format=sqlite" + extra
+	}
+	w, err := sql.Open("sqlite", dsn("&_txlock=immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("open SQLite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	w.SetConnMaxLifetime(0)
+	r, err := sql.Open("sqlite", dsn("&_pragma=query_only(1)"))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open SQLite: %w", err)
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	return &Store{w: w, r: r, dialect: dialectSQLite, now: now}, nil
+}
+
+// Close closes the database handles.
+func (s *Store) Close() error {
+	err := s.w.Close()
+	if s.r != s.w {
+		err = errors.Join(err, s.r.Close())
+	}
+	return err
+}
+
+// Kind names the database behind the store: "sqlite" or "postgres".
+func (s *Store) Kind() string {
+	if s.dialect == dialectPostgres {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// Ping checks that the database answers (for /healthz).
+func (s *Store) Ping(ctx context.Context) error {
+	return s.r.PingContext(ctx)
+}
+
+// inTx runs fn in a write transaction, committing if it returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// isUniqueViolation reports whether err is a unique-constraint failure on
+// either database.
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	var liteErr *sqlite.Error
+	if errors.As(err, &liteErr) {
+		return liteErr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || liteErr.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// RedactURL hides the password in a database or relay URL, for logs and
+// messages.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
