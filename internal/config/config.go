@@ -1,0 +1,310 @@
+// Package config builds Herald's typed configuration from, in increasing
+// precedence, built-in defaults, a config file, HERALD_* environment
+// variables (secrets also from HERALD_*_FILE) and command-line flags. Every
+// value is validated once, here, and refused with a message naming the key
+// and where it came from. Secrets print as [redacted].
+package config
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Secret is a string that never shows itself in logs or formatted output.
+type Secret string
+
+// String hides the value.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// LogValue hides the value from slog.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// Reveal returns the secret's value, for the one place that needs it.
+func (s Secret) Reveal() string { return string(s) }
+
+// Relay is one SMTP relay Herald can send through.
+type Relay struct {
+	Name     string
+	URL      Secret // smtp://user:pass@host:port?tls=starttls&max_conns=4&rate=50
+	Priority int    // lower is tried first
+	Weight   int    // share among relays of one priority
+}
+
+// Config is Herald's whole configuration.
+type Config struct {
+	DataDir       string // SQLite database, outbox, generated keys
+	DatabaseURL   Secret // postgres://…; empty means SQLite in DataDir
+	HTTPAddr      string // where herald serve listens
+	BaseURL       string // public URL for links in mail and pages
+	SecretKey     Secret // signs tokens; generated in DataDir when empty
+	AdminPassword Secret // first owner's password; printed once when empty
+	LogLevel      slog.Level
+	LogFormat     string // text or json
+	From          string // default From of campaigns
+	Workers       int    // delivery workers per node
+	Relays        []Relay
+}
+
+// SQLitePath is where the embedded database lives.
+func (c *Config) SQLitePath() string { return filepath.Join(c.DataDir, "herald.db") }
+
+// Source tells where configuration comes from.
+type Source struct {
+	File     string // config file path, or ""
+	Getenv   func(string) string
+	Flags    map[string]string // key -> value, from command-line flags
+	ReadFile func(string) ([]byte, error)
+}
+
+type key struct {
+	name   string
+	secret bool
+	set    func(c *Config, v string) error
+}
+
+// keys is the table of plain configuration keys. Key "x_y" is HERALD_X_Y in
+// the environment and x_y in the config file.
+func keys() []key {
+	return []key{
+		{"data", false, func(c *Config, v string) error { c.DataDir = v; return nil }},
+		{"database_url", true, func(c *Config, v string) error {
+			if v != "" && !strings.HasPrefix(v, "postgres://") && !strings.HasPrefix(v, "postgresql://") {
+				return errors.New("must be a postgres:// URL (leave it empty for the embedded SQLite database)")
+			}
+			c.DatabaseURL = Secret(v)
+			return nil
+		}},
+		{"http_addr", false, func(c *Config, v string) error {
+			if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+				return errors.New("must be host:port, such as 127.0.0.1:8080")
+			}
+			c.HTTPAddr = v
+			return nil
+		}},
+		{"base_url", false, func(c *Config, v string) error {
+			u, err := url.Parse(v)
+			if v != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+				return errors.New("must be an absolute http(s) URL, such as https://news.example.com")
+			}
+			c.BaseURL = strings.TrimSuffix(v, "/")
+			return nil
+		}},
+		{"secret_key", true, func(c *Config, v string) error {
+			if v != "" && len(v) < 32 {
+				return errors.New("must be at least 32 characters")
+			}
+			c.SecretKey = Secret(v)
+			return nil
+		}},
+		{"admin_password", true, func(c *Config, v string) error { c.AdminPassword = Secret(v); return nil }},
+		{"log_level", false, func(c *Config, v string) error {
+			return c.LogLevel.UnmarshalText([]byte(v))
+		}},
+		{"log_format", false, func(c *Config, v string) error {
+			if v != "text" && v != "json" {
+				return errors.New("must be text or json")
+			}
+			c.LogFormat = v
+			return nil
+		}},
+		{"from", false, func(c *Config, v string) error { c.From = v; return nil }},
+		{"workers", false, func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 256 {
+				return errors.New("must be a whole number from 1 to 256")
+			}
+			c.Workers = n
+			return nil
+		}},
+		{"relay_url", true, func(c *Config, v string) error {
+			return c.setRelay("default", "url", v)
+		}},
+	}
+}
+
+// Defaults returns the configuration of a first run: SQLite in ./herald-data,
+// HTTP on 127.0.0.1:8080, the built-in outbox as mail transport.
+func Defaults() *Config {
+	return &Config{
+		DataDir:   "herald-data",
+		HTTPAddr:  "127.0.0.1:8080",
+		LogLevel:  slog.LevelInfo,
+		LogFormat: "text",
+		From:      "Herald <newsletter@localhost.localdomain>",
+		Workers:   4,
+	}
+}
+
+// Load builds the configuration from src.
+func Load(src Source) (*Config, error) {
+	if src.Getenv == nil {
+		src.Getenv = os.Getenv
+	}
+	if src.ReadFile == nil {
+		src.ReadFile = os.ReadFile
+	}
+	c := Defaults()
+	table := keys()
+	byName := make(map[string]key, len(table))
+	for _, k := range table {
+		byName[k.name] = k
+	}
+	if src.File != "" {
+		if err := c.loadFile(src, byName); err != nil {
+			return nil, err
+		}
+	}
+	for _, k := range table {
+		env := "HERALD_" + strings.ToUpper(k.name)
+		v, ok := lookup(src.Getenv, env)
+		if k.secret {
+			if path, fok := lookup(src.Getenv, env+"_FILE"); fok {
+				b, err := src.ReadFile(path)
+				if err != nil {
+					return nil, fmt.Errorf("config: %s_FILE: cannot read %s: %w", env, path, errors.Unwrap(err))
+				}
+				v, ok = strings.TrimRight(string(b), "\r\n"), true
+			}
+		}
+		if ok {
+			if err := k.set(c, v); err != nil {
+				return nil, fmt.Errorf("config: %s: %w", env, err)
+			}
+		}
+	}
+	names := make([]string, 0, len(src.Flags))
+	for n := range src.Flags {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		k, ok := byName[n]
+		if !ok {
+			return nil, fmt.Errorf("config: unknown flag key %q", n)
+		}
+		if err := k.set(c, src.Flags[n]); err != nil {
+			return nil, fmt.Errorf("config: --%s: %w", strings.ReplaceAll(n, "_", "-"), err)
+		}
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = "http://" + c.HTTPAddr
+	}
+	for _, r := range c.Relays {
+		if err := validRelay(r); err != nil {
+			return nil, fmt.Errorf("config: relay %q: %w", r.Name, err)
+		}
+	}
+	return c, nil
+}
+
+func lookup(getenv func(string) string, name string) (string, bool) {
+	v := getenv(name)
+	return v, v != ""
+}
+
+// loadFile reads a small TOML-like file: `key = value` lines, # comments,
+// quoted or bare values, and [relay.NAME] sections with url, priority and
+// weight.
+func (c *Config) loadFile(src Source, byName map[string]key) error {
+	b, err := src.ReadFile(src.File)
+	if err != nil {
+		return fmt.Errorf("config: cannot read %s: %w", src.File, errors.Unwrap(err))
+	}
+	section := ""
+	sc := bufio.NewScanner(strings.NewReader(string(b)))
+	for line := 1; sc.Scan(); line++ {
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		where := fmt.Sprintf("config: %s:%d", src.File, line)
+		if strings.HasPrefix(text, "[") {
+			if !strings.HasSuffix(text, "]") {
+				return fmt.Errorf("%s: a section header must end with ]", where)
+			}
+			section = strings.TrimSpace(text[1 : len(text)-1])
+			if !strings.HasPrefix(section, "relay.") || len(section) == len("relay.") {
+				return fmt.Errorf("%s: unknown section [%s] (only [relay.NAME] sections exist)", where, section)
+			}
+			continue
+		}
+		name, value, ok := strings.Cut(text, "=")
+		if !ok {
+			return fmt.Errorf("%s: expected key = value", where)
+		}
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if uq, err := strconv.Unquote(value); err == nil {
+			value = uq
+		}
+		if section != "" {
+			if err := c.setRelay(strings.TrimPrefix(section, "relay."), name, value); err != nil {
+				return fmt.Errorf("%s: %s: %w", where, name, err)
+			}
+			continue
+		}
+		k, ok := byName[name]
+		if !ok {
+			return fmt.Errorf("%s: unknown key %q", where, name)
+		}
+		if err := k.set(c, value); err != nil {
+			return fmt.Errorf("%s: %s: %w", where, name, err)
+		}
+	}
+	return sc.Err()
+}
+
+func (c *Config) setRelay(name, field, value string) error {
+	i := -1
+	for j := range c.Relays {
+		if c.Relays[j].Name == name {
+			i = j
+		}
+	}
+	if i < 0 {
+		c.Relays = append(c.Relays, Relay{Name: name, Weight: 1})
+		i = len(c.Relays) - 1
+	}
+	r := &c.Relays[i]
+	switch field {
+	case "url":
+		r.URL = Secret(value)
+	case "priority", "weight":
+		n, err := strconv.Atoi(value)
+		if err != nil || n < 0 {
+			return errors.New("must be a whole number, 0 or more")
+		}
+		if field == "priority" {
+			r.Priority = n
+		} else {
+			r.Weight = n
+		}
+	default:
+		return fmt.Errorf("unknown relay key %q (url, priority, weight)", field)
+	}
+	return nil
+}
+
+func validRelay(r Relay) error {
+	u, err := url.Parse(r.URL.Reveal())
+	if err != nil || u.Host == "" {
+		return errors.New("url must look like smtp://user:password@host:port")
+	}
+	if u.Scheme != "smtp" && u.Scheme != "smtps" {
+		return fmt.Errorf("url scheme must be smtp or smtps, not %q", u.Scheme)
+	}
+	return nil
+}

@@ -1,0 +1,91 @@
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLayering(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "herald.conf")
+	os.WriteFile(file, []byte(`# Herald
+data = "/srv/herald"
+http_addr = 127.0.0.1:9000
+workers = 2
+
+[relay.main]
+url = "smtp://u:p@127.0.0.1:2525?tls=none"
+priority = 1
+`), 0o600)
+	secretFile := filepath.Join(dir, "key")
+	os.WriteFile(secretFile, []byte(strings.Repeat("k", 40)+"\n"), 0o600)
+	c, err := Load(Source{
+		File:   file,
+		Getenv: env(map[string]string{"HERALD_HTTP_ADDR": "127.0.0.1:9100", "HERALD_SECRET_KEY_FILE": secretFile, "HERALD_LOG_LEVEL": "debug"}),
+		Flags:  map[string]string{"http_addr": "127.0.0.1:9200"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DataDir != "/srv/herald" || c.HTTPAddr != "127.0.0.1:9200" || c.Workers != 2 || c.LogLevel != slog.LevelDebug {
+		t.Fatalf("layering wrong: %+v", c)
+	}
+	if c.SecretKey.Reveal() != strings.Repeat("k", 40) {
+		t.Fatalf("secret from _FILE not read")
+	}
+	if len(c.Relays) != 1 || c.Relays[0].Priority != 1 || c.Relays[0].Weight != 1 {
+		t.Fatalf("relays: %+v", c.Relays)
+	}
+	if c.BaseURL != "http://127.0.0.1:9200" {
+		t.Fatalf("BaseURL default = %q", c.BaseURL)
+	}
+	printed := fmt.Sprintf("%v %+v %s", c, c, c.Relays[0].URL)
+	if strings.Contains(printed, "kkkk") || strings.Contains(printed, "u:p@") {
+		t.Fatalf("secret leaked in %s", printed)
+	}
+}
+
+func TestDefaultsNeedNothing(t *testing.T) {
+	c, err := Load(Source{Getenv: env(nil)})
+	if err != nil || c.DataDir != "herald-data" || c.HTTPAddr != "127.0.0.1:8080" || c.DatabaseURL != "" {
+		t.Fatalf("defaults: %+v, %v", c, err)
+	}
+}
+
+func TestInvalidValuesNameTheKey(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.conf")
+	os.WriteFile(bad, []byte("workers = 2\nhttp_adr = x\n"), 0o600)
+	cases := []struct {
+		src  Source
+		want string
+	}{
+		{Source{Getenv: env(map[string]string{"HERALD_WORKERS": "lots"})}, "HERALD_WORKERS: must be a whole number"},
+		{Source{Getenv: env(map[string]string{"HERALD_HTTP_ADDR": "8080"})}, "HERALD_HTTP_ADDR: must be host:port"},
+		{Source{Getenv: env(map[string]string{"HERALD_DATABASE_URL": "mysql://x"})}, "HERALD_DATABASE_URL: must be a postgres:// URL"},
+		{Source{Getenv: env(map[string]string{"HERALD_BASE_URL": "news.example.com"})}, "HERALD_BASE_URL: must be an absolute"},
+		{Source{Getenv: env(map[string]string{"HERALD_SECRET_KEY": "short"})}, "HERALD_SECRET_KEY: must be at least 32"},
+		{Source{Getenv: env(map[string]string{"HERALD_SECRET_KEY_FILE": filepath.Join(dir, "missing")})}, "HERALD_SECRET_KEY_FILE: cannot read"},
+		{Source{Getenv: env(map[string]string{"HERALD_RELAY_URL": "http://x:1"})}, `relay "default": url scheme must be smtp`},
+		{Source{Getenv: env(nil), Flags: map[string]string{"log_level": "loud"}}, "--log-level"},
+		{Source{Getenv: env(nil), File: bad}, "bad.conf:2: unknown key \"http_adr\""},
+	}
+	for _, c := range cases {
+		_, err := Load(c.src)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("got %v, want an error containing %q", err, c.want)
+		}
+	}
+	_, err := Load(Source{Getenv: env(map[string]string{"HERALD_DATABASE_URL": "mysql://user:hunter2@x"})})
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("error leaks the secret: %v", err)
+	}
+}
