@@ -1,0 +1,400 @@
+package edition
+
+import (
+	"bytes"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/text"
+
+	"github.com/herald-news/herald/internal/model"
+)
+
+// Limits on what an edition may hold.
+const (
+	MaxSubject = 150       // characters; inboxes show about 60, anything past 150 is a mistake
+	MaxLine    = 300       // characters in any other one-line field
+	MaxBody    = 128 << 10 // bytes in one Markdown body
+)
+
+var (
+	dateRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+	wordRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+)
+
+// Validate returns every problem with an edition that did not come from a
+// file, or nil. Problems carry no line; their message says where they are
+// ("card 2 in section 3: ...").
+func Validate(e *model.Edition) Problems {
+	return validate(e, nil)
+}
+
+type validator struct {
+	at map[string]pos
+	ps Problems
+}
+
+// where describes a key for a person reading a problem without a file.
+func where(key string) string {
+	if !strings.HasPrefix(key, "s") || len(key) < 2 || key[1] < '0' || key[1] > '9' {
+		name, _, _ := strings.Cut(key, ".")
+		return name
+	}
+	parts := strings.Split(key, ".")
+	sec, _ := strconv.Atoi(parts[0][1:])
+	w := fmt.Sprintf("section %d", sec+1)
+	if len(parts) > 1 && strings.HasPrefix(parts[1], "i") {
+		item, _ := strconv.Atoi(parts[1][1:])
+		w = fmt.Sprintf("item %d in %s", item+1, w)
+	}
+	return w
+}
+
+// lookup finds the position of key, or of the nearest thing that contains it.
+func (v *validator) lookup(key string) (pos, bool) {
+	if v.at == nil {
+		return pos{}, false
+	}
+	for k := key; ; {
+		if p, ok := v.at[k]; ok {
+			return p, true
+		}
+		i := strings.LastIndexByte(k, '.')
+		if i < 0 {
+			break
+		}
+		k = k[:i]
+	}
+	p, ok := v.at["frontmatter"]
+	return p, ok
+}
+
+// add reports a problem with the thing at key.
+func (v *validator) add(key, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if p, ok := v.lookup(key); ok {
+		v.ps = append(v.ps, Problem{Line: p.line, Col: p.col, Msg: msg})
+		return
+	}
+	v.ps = append(v.ps, Problem{Msg: where(key) + ": " + msg})
+}
+
+// addIn reports a problem at byte offset off of s, the value at key.
+func (v *validator) addIn(key, s string, off int, format string, args ...any) {
+	p, ok := v.at[key]
+	if !ok {
+		v.add(key, format, args...)
+		return
+	}
+	before := s[:off]
+	if nl := strings.LastIndexByte(before, '\n'); nl >= 0 {
+		p.line += strings.Count(before, "\n")
+		p.col = 1
+		before = before[nl+1:]
+	}
+	p.col += utf8.RuneCountInString(before)
+	v.ps = append(v.ps, Problem{Line: p.line, Col: p.col, Msg: fmt.Sprintf(format, args...)})
+}
+
+func validate(e *model.Edition, at map[string]pos) Problems {
+	v := &validator{at: at}
+	v.line("subject", "the subject", e.Subject, MaxSubject, true)
+	v.line("preheader", "the preheader", e.Preheader, 250, false)
+	switch {
+	case e.Date == "":
+		v.add("date", `the edition has no date: add "date: YYYY-MM-DD" to the front matter`)
+	case !dateRE.MatchString(e.Date):
+		v.add("date", "the date %q is not written YYYY-MM-DD", e.Date)
+	default:
+		if _, err := time.Parse(time.DateOnly, e.Date); err != nil {
+			v.add("date", "the date %q does not exist", e.Date)
+		}
+	}
+	if e.Slot != "" && !wordRE.MatchString(string(e.Slot)) {
+		v.add("slot", "the slot %q must be one lowercase word, such as morning or evening", e.Slot)
+	}
+	if e.Slug != "" && (!wordRE.MatchString(e.Slug) || len(e.Slug) > 100) {
+		v.add("slug", "the slug %q may use only lowercase letters, digits and single dashes", e.Slug)
+	}
+	if h := e.Hero; h != nil {
+		v.url("hero-image", "the hero image", h.URL, true)
+		v.line("hero-alt", "the hero image's alt text", h.Alt, MaxLine, false)
+		if strings.TrimSpace(h.Alt) == "" {
+			v.add("hero-image", "the hero image has no alt text: add \"hero-alt: ...\" describing what it shows")
+		}
+		v.line("hero-credit", "the hero image's credit", h.Credit, MaxLine, false)
+		if h.Width < 0 || h.Width > 2000 {
+			v.add("hero-width", "the hero image width %d is not between 1 and 2000 pixels", h.Width)
+		}
+	}
+	if len(e.Sections) == 0 && at == nil {
+		v.add("sections", "the edition has no sections")
+	}
+	leads := 0
+	for i, s := range e.Sections {
+		v.section(sectionKey(i), s, &leads)
+	}
+	return v.ps
+}
+
+func (v *validator) section(key string, s model.Section, leads *int) {
+	v.line(key+".title", "the section title", s.Title, MaxLine, false)
+	switch s.Kind {
+	case model.KindLead:
+		*leads++
+		if *leads == 2 {
+			v.add(key, "an edition has one lead; this is the second")
+		}
+		l := s.Lead
+		if l == nil {
+			l = &model.Lead{}
+		}
+		v.line(key+".f.headline", "the headline", l.Headline, MaxLine, false)
+		v.line(key+".f.byline", "the byline", l.Byline.Name, MaxLine, false)
+		v.line(key+".f.role", "the role", l.Byline.Role, MaxLine, false)
+		if l.Byline.Role != "" && l.Byline.Name == "" {
+			v.add(key+".f.role", "the lead has a role but no byline: add \"byline: Name\"")
+		}
+		v.body(key, "the lead", l.Body, true)
+	case model.KindText:
+		body := ""
+		if s.Text != nil {
+			body = s.Text.Body
+		}
+		v.body(key, "the text section", body, false)
+	case model.KindCards:
+		if len(s.Cards) == 0 {
+			v.add(key, `the cards section has no cards: add one with a line like "## Headline"`)
+		}
+		for j, c := range s.Cards {
+			ik := key + ".i" + strconv.Itoa(j)
+			v.headline(ik, "card", c.Headline)
+			v.line(ik+".f.author", "the author", c.Author, MaxLine, false)
+			v.line(ik+".f.cta", "the call to action", c.CTA, 40, false)
+			v.url(ik+".f.url", "the card", c.URL, true)
+		}
+	case model.KindBriefs:
+		if len(s.Briefs) == 0 {
+			v.add(key, `the briefs section has no briefs: add one with a line like "## Headline"`)
+		}
+		for j, b := range s.Briefs {
+			ik := key + ".i" + strconv.Itoa(j)
+			v.headline(ik, "brief", b.Headline)
+			v.body(ik, "the brief", b.Body, false)
+		}
+	case model.KindPicks:
+		if len(s.Picks) == 0 {
+			v.add(key, `the picks section has no picks: add one with a line like "## Title"`)
+		}
+		for j, p := range s.Picks {
+			ik := key + ".i" + strconv.Itoa(j)
+			v.headline(ik, "pick", p.Title)
+			v.line(ik+".f.author", "the author", p.Author, MaxLine, false)
+			v.line(ik+".f.publication", "the publication", p.Publication, MaxLine, false)
+			if strings.TrimSpace(p.Publication) == "" {
+				v.add(ik+".f.publication", "the pick has no publication: add \"publication: ...\"")
+			}
+			v.url(ik+".f.url", "the pick", p.URL, true)
+		}
+	default:
+		v.add(key, "unknown section kind %q: use lead, cards, briefs, picks or text", s.Kind)
+	}
+}
+
+func (v *validator) headline(key, what, s string) {
+	if strings.TrimSpace(s) == "" {
+		v.add(key, "the %s has an empty headline: write it after \"## \"", what)
+		return
+	}
+	v.line(key+".heading", "the headline", s, MaxLine, false)
+}
+
+// line checks a one-line field.
+func (v *validator) line(key, what, s string, max int, required bool) {
+	if required && strings.TrimSpace(s) == "" {
+		v.add(key, "%s is missing: add \"%s: ...\" to the front matter", what, key)
+		return
+	}
+	if !utf8.ValidString(s) {
+		v.add(key, "%s is not valid UTF-8", what)
+		return
+	}
+	for i, r := range s {
+		switch {
+		case r == '\r' || r == '\n':
+			v.addIn(key, s, i, "%s must be one line: it contains a line break (%s)", what, crlfName(r))
+			return
+		case unicode.IsControl(r) && r != '\t':
+			v.addIn(key, s, i, "%s contains the control character U+%04X", what, r)
+			return
+		}
+	}
+	if n := utf8.RuneCountInString(s); n > max {
+		v.add(key, "%s is %d characters long; the limit is %d", what, n, max)
+	}
+}
+
+func crlfName(r rune) string {
+	if r == '\r' {
+		return "carriage return"
+	}
+	return "line feed"
+}
+
+// url checks an address readers will follow or load.
+func (v *validator) url(key, what, s string, required bool) {
+	if strings.TrimSpace(s) == "" {
+		if required {
+			v.add(key, "%s has no URL: add \"url: https://...\"", what)
+		}
+		return
+	}
+	if msg := checkURL(s, false); msg != "" {
+		v.add(key, "%s URL %q %s", what, s, msg)
+	}
+}
+
+// checkURL returns why s is not an absolute web address, or "".
+func checkURL(s string, mailto bool) string {
+	for _, r := range s {
+		if r <= ' ' || r == 0x7f {
+			return "contains a space or control character"
+		}
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "cannot be read as a URL"
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "http", "https":
+		if u.Host == "" {
+			return "has no host name"
+		}
+		return ""
+	case "mailto":
+		if mailto && u.Opaque != "" {
+			return ""
+		}
+	case "":
+		return "is not absolute: write the full address starting with https://"
+	}
+	return "is not a web address: use an http:// or https:// URL"
+}
+
+// body checks a Markdown body: its characters, its lines, and its links.
+func (v *validator) body(key, what, s string, required bool) {
+	bk := key + ".body"
+	if strings.TrimSpace(s) == "" {
+		if required || what == "the brief" || what == "the text section" {
+			v.add(key, "%s has no text", what)
+		}
+		return
+	}
+	if len(s) > MaxBody {
+		v.add(bk, "%s is %s; the limit is %s", what, humanSize(len(s)), humanSize(MaxBody))
+		return
+	}
+	if !utf8.ValidString(s) {
+		v.add(bk, "%s is not valid UTF-8", what)
+		return
+	}
+	for i, r := range s {
+		switch {
+		case r == '\r':
+			v.addIn(bk, s, i, "stray carriage return inside a line")
+			return
+		case unicode.IsControl(r) && r != '\t' && r != '\n':
+			v.addIn(bk, s, i, "%s contains the control character U+%04X", what, r)
+			return
+		}
+	}
+	var fence string
+	off := 0
+	for _, l := range strings.Split(s, "\n") {
+		if f := fenceMarker(l); f != "" {
+			if fence == "" {
+				fence = f
+			} else if f[0] == fence[0] && len(f) >= len(fence) {
+				fence = ""
+			}
+		} else if fence == "" && (isSectionHeading(l) || isItemHeading(l)) {
+			v.addIn(bk, s, off, `a line starting with "#" or "##" would start a new section or item: use "###" for a heading inside text`)
+		}
+		off += len(l) + 1
+	}
+	if what == "the lead" {
+		first, _, _ := strings.Cut(s, "\n\n")
+		if allFields(strings.Split(first, "\n")) {
+			v.addIn(bk, s, 0, `the lead's text starts with a line that reads as a field ("name: ..."): start it differently`)
+		}
+	}
+	v.markdown(bk, s)
+}
+
+// markdown checks the links, images and raw HTML of a Markdown body.
+func (v *validator) markdown(key, s string) {
+	src := []byte(s)
+	doc := goldmark.DefaultParser().Parse(text.NewReader(src))
+	cursor := 0
+	find := func(n ast.Node, needle []byte) int {
+		start := cursor
+		if t, ok := n.FirstChild().(*ast.Text); ok && t.Segment.Start >= start {
+			start = t.Segment.Start
+		}
+		if i := bytes.Index(src[start:], needle); i >= 0 && len(needle) > 0 {
+			cursor = start + i + len(needle)
+			return start + i
+		}
+		return start
+	}
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		switch n := n.(type) {
+		case *ast.Link:
+			off := find(n, n.Destination)
+			if msg := checkURL(string(n.Destination), true); msg != "" {
+				v.addIn(key, s, off, "link %q %s", n.Destination, msg)
+			}
+		case *ast.Image:
+			off := find(n, n.Destination)
+			if msg := checkURL(string(n.Destination), false); msg != "" {
+				v.addIn(key, s, off, "image %q %s", n.Destination, msg)
+			}
+			if len(bytes.TrimSpace(nodeText(n, src))) == 0 {
+				v.addIn(key, s, off, "image without alt text: write ![what it shows](%s)", n.Destination)
+			}
+		case *ast.RawHTML:
+			if n.Segments.Len() > 0 {
+				v.addIn(key, s, n.Segments.At(0).Start, "raw HTML is not allowed: use Markdown")
+			}
+		case *ast.HTMLBlock:
+			if n.Lines().Len() > 0 {
+				v.addIn(key, s, n.Lines().At(0).Start, "raw HTML is not allowed: use Markdown")
+			}
+		}
+		return ast.WalkContinue, nil
+	})
+}
+
+// nodeText returns the plain text under n.
+func nodeText(n ast.Node, src []byte) []byte {
+	var b []byte
+	for c := n.FirstChild(); c != nil; c = c.NextSibling() {
+		if t, ok := c.(*ast.Text); ok {
+			b = append(b, t.Segment.Value(src)...)
+		} else {
+			b = append(b, nodeText(c, src)...)
+		}
+	}
+	return b
+}

@@ -1,0 +1,179 @@
+package model
+
+import "time"
+
+// Publication is the masthead an edition goes out under: its name and site,
+// its look, the postal address the law wants in every footer, and the
+// default sections a new edition starts with.
+type Publication struct {
+	Name          string `json:"name"`
+	SiteURL       string `json:"site_url"`           // absolute http(s) URL of the publication's site
+	LogoURL       string `json:"logo_url,omitempty"` // absolute URL of a logo image; the name is shown when empty
+	Language      string `json:"language,omitempty"` // BCP 47 tag for lang attributes; "en" when empty
+	Colors        Colors `json:"colors"`
+	PostalAddress string `json:"postal_address"`
+	// Sections lists the sections a new edition has, in order, with the
+	// titles they show when an edition leaves its own title empty.
+	Sections []SectionDefault `json:"sections,omitempty"`
+}
+
+// Colors are the publication's brand colours as CSS hex values ("#1a4d7a").
+// Empty values fall back to the theme's own.
+type Colors struct {
+	Accent     string `json:"accent,omitempty"`
+	Text       string `json:"text,omitempty"`
+	Background string `json:"background,omitempty"`
+}
+
+// SectionDefault is a publication's default for one section: its kind and
+// the title it shows.
+type SectionDefault struct {
+	Kind  SectionKind `json:"kind"`
+	Title string      `json:"title"`
+}
+
+// DefaultTitle returns the publication's title for sections of kind k, or ""
+// when the publication sets none.
+func (p Publication) DefaultTitle(k SectionKind) string {
+	for _, s := range p.Sections {
+		if s.Kind == k {
+			return s.Title
+		}
+	}
+	return ""
+}
+
+// Slot names the time of day an edition goes out. Publications may use any
+// short lowercase word; these are the common ones.
+type Slot string
+
+// Common slots.
+const (
+	SlotMorning Slot = "morning"
+	SlotMidday  Slot = "midday"
+	SlotEvening Slot = "evening"
+)
+
+// EditionStatus says whether an edition is still being written.
+type EditionStatus string
+
+// Edition statuses.
+const (
+	EditionDraft     EditionStatus = "draft"
+	EditionPublished EditionStatus = "published"
+)
+
+// Valid reports whether s is a known edition status.
+func (s EditionStatus) Valid() bool {
+	return s == EditionDraft || s == EditionPublished
+}
+
+// Edition is one issue of a publication: a briefing with a subject, an
+// optional hero image and an ordered list of sections.
+type Edition struct {
+	ID        int64         `json:"id,omitempty"`
+	Slug      string        `json:"slug"`                // URL-safe name, unique per publication
+	Date      string        `json:"date"`                // calendar date, YYYY-MM-DD
+	Slot      Slot          `json:"slot,omitempty"`      // morning, evening, ...
+	Subject   string        `json:"subject"`             // one line, the email subject and page title
+	Preheader string        `json:"preheader,omitempty"` // the line mail clients show after the subject
+	Hero      *Image        `json:"hero,omitempty"`
+	Sections  []Section     `json:"sections"`
+	Status    EditionStatus `json:"status,omitempty"`
+	Public    bool          `json:"public"` // shown in the public archive and feeds once published
+
+	CreatedAt   time.Time `json:"created_at,omitzero"`
+	UpdatedAt   time.Time `json:"updated_at,omitzero"`
+	PublishedAt time.Time `json:"published_at,omitzero"`
+}
+
+// Image is a picture with the text that stands in for it and its credit.
+type Image struct {
+	URL    string `json:"url"`
+	Alt    string `json:"alt"`              // what the picture shows, for screen readers and blocked images
+	Credit string `json:"credit,omitempty"` // photographer, agency, picture ID
+	Width  int    `json:"width,omitempty"`  // display width in CSS pixels; the theme's column width when 0
+}
+
+// SectionKind says what a section holds and so which of its item fields are
+// used.
+type SectionKind string
+
+// Section kinds.
+const (
+	KindLead   SectionKind = "lead"   // the main story: Lead
+	KindCards  SectionKind = "cards"  // links to the publication's own articles: Cards
+	KindBriefs SectionKind = "briefs" // short news items: Briefs
+	KindPicks  SectionKind = "picks"  // links to other publications: Picks
+	KindText   SectionKind = "text"   // free Markdown: Text
+)
+
+// Valid reports whether k is a known section kind.
+func (k SectionKind) Valid() bool {
+	switch k {
+	case KindLead, KindCards, KindBriefs, KindPicks, KindText:
+		return true
+	}
+	return false
+}
+
+// Section is one part of an edition. Only the item field that matches Kind
+// is set.
+type Section struct {
+	Kind   SectionKind `json:"kind"`
+	Title  string      `json:"title,omitempty"` // the publication's default for Kind when empty
+	Lead   *Lead       `json:"lead,omitempty"`
+	Cards  []Card      `json:"cards,omitempty"`
+	Briefs []Brief     `json:"briefs,omitempty"`
+	Picks  []Pick      `json:"picks,omitempty"`
+	Text   *Text       `json:"text,omitempty"`
+}
+
+// Lead is the edition's main story.
+type Lead struct {
+	Headline string `json:"headline,omitempty"`
+	Body     string `json:"body"` // Markdown
+	Byline   Byline `json:"byline"`
+}
+
+// Byline names the writer of a piece and their role.
+type Byline struct {
+	Name string `json:"name,omitempty"`
+	Role string `json:"role,omitempty"`
+}
+
+// Card points to one of the publication's own articles.
+type Card struct {
+	Author   string `json:"author,omitempty"`
+	Headline string `json:"headline"`
+	URL      string `json:"url"`
+	CTA      string `json:"cta,omitempty"` // call to action, such as "Read here"
+}
+
+// Brief is a short news item: a headline and one paragraph.
+type Brief struct {
+	Headline string `json:"headline"`
+	Body     string `json:"body"` // Markdown, one paragraph
+}
+
+// Pick recommends a piece from another publication.
+type Pick struct {
+	Title       string `json:"title"`
+	Author      string `json:"author,omitempty"`
+	Publication string `json:"publication"`
+	URL         string `json:"url"`
+}
+
+// Text is a free section of Markdown.
+type Text struct {
+	Body string `json:"body"` // Markdown
+}
+
+// EditionRevision is a saved earlier state of an edition, kept each time it
+// is updated.
+type EditionRevision struct {
+	EditionID int64     `json:"edition_id"`
+	Revision  int       `json:"revision"` // 1 for the first saved state, counting up
+	Edition   Edition   `json:"edition"`  // the edition as it was saved
+	CreatedAt time.Time `json:"created_at"`
+}
