@@ -1,0 +1,237 @@
+// Package cli is Herald's composition root: it parses the command line,
+// loads the configuration, opens the store, builds the services a command
+// needs and runs it. Every command returns its error to Run, the one place
+// that prints it and chooses the exit status.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/herald-news/herald/internal/config"
+	"github.com/herald-news/herald/internal/store"
+)
+
+// A command is one verb of the herald binary. Its name may have two words
+// ("lists create").
+type command struct {
+	name    string
+	args    string // usage after the name, e.g. "SLUG --name NAME"
+	summary string
+	run     func(ctx context.Context, e *env, args []string) error
+}
+
+// commands is the whole command-line surface, in help order.
+func commands() []command {
+	return []command{
+		{"serve", "[--http ADDR]", "run the web server and delivery workers", runServe},
+		{"migrate", "", "apply pending database migrations", runMigrate},
+		{"lists create", "SLUG --name NAME [--description TEXT] [--double-opt-in] [--public]", "create a list", runListsCreate},
+		{"lists ls", "", "show lists with their subscriber counts", runListsLs},
+		{"subscribers count", "[--list SLUG] [--status STATUS]", "count subscribers", runSubscribersCount},
+		{"subscribers show", "EMAIL", "show one subscriber and their subscriptions", runSubscribersShow},
+		{"subscribers delete", "EMAIL", "erase a subscriber's personal data", runSubscribersDelete},
+		{"suppress", "EMAIL [--reason manual] [--detail TEXT]", "never mail an address again", runSuppress},
+	}
+}
+
+// ExitError carries an exit status other than 1 with its message.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// errUsage marks an error in how the command was called (exit status 2).
+var errUsage = errors.New("usage")
+
+func usageErrorf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{errUsage}, args...)...)
+}
+
+// env is what every command gets: streams, the environment, and lazily the
+// configuration, logger and store.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+
+	// Global flags, registered on every command's flag set.
+	configFile string
+	flagValues map[string]*string // config key -> flag value ("" = unset)
+
+	cfg *config.Config
+	log *slog.Logger
+}
+
+// Run runs the herald command line and returns the process exit status.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	return e.exitCode(e.dispatch(ctx, args))
+}
+
+// exitCode prints a command's error and maps it to an exit status: 0 for
+// success, 2 for a usage error, ExitError's own code, 1 otherwise.
+func (e *env) exitCode(err error) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintln(e.stderr, "herald:", strings.TrimPrefix(err.Error(), "usage: "))
+	var exit *ExitError
+	switch {
+	case errors.As(err, &exit):
+		return exit.Code
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(e.stderr, "Run 'herald help' for the list of commands.")
+		return 2
+	}
+	return 1
+}
+
+func (e *env) dispatch(ctx context.Context, args []string) error {
+	globals, rest := splitLeadingGlobals(args)
+	if len(rest) == 0 || rest[0] == "help" || rest[0] == "-h" || rest[0] == "--help" {
+		e.printHelp()
+		return nil
+	}
+	cmds := commands()
+	sort.SliceStable(cmds, func(i, j int) bool { return len(cmds[i].name) > len(cmds[j].name) })
+	for _, c := range cmds {
+		words := strings.Fields(c.name)
+		if len(rest) >= len(words) && strings.Join(rest[:len(words)], " ") == c.name {
+			return c.run(ctx, e, append(globals, rest[len(words):]...))
+		}
+	}
+	return usageErrorf("unknown command %q", strings.Join(rest[:min(2, len(rest))], " "))
+}
+
+// globalFlags are accepted before the command and by every command. Each
+// takes a value.
+var globalFlags = []struct{ name, key, help string }{
+	{"config", "", "configuration file"},
+	{"data", "data", "data folder for the SQLite database and local files (default ./herald-data)"},
+	{"database-url", "database_url", "PostgreSQL URL (default: SQLite in the data folder)"},
+	{"log-level", "log_level", "debug, info, warn or error"},
+}
+
+// splitLeadingGlobals moves global flags written before the command name
+// ("herald --data x lists ls") out of the way of command lookup.
+func splitLeadingGlobals(args []string) (globals, rest []string) {
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") && args[0] != "-" && args[0] != "-h" && args[0] != "--help" {
+		globals = append(globals, args[0])
+		if !strings.Contains(args[0], "=") && len(args) > 1 {
+			globals = append(globals, args[1])
+			args = args[1:]
+		}
+		args = args[1:]
+	}
+	return globals, args
+}
+
+func (e *env) printHelp() {
+	fmt.Fprintln(e.stdout, "Herald: a self-hosted newsletter platform.\n\nUsage: herald [--data DIR] [--config FILE] COMMAND [ARGS]\n\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(e.stdout, "  %-20s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(e.stdout, "\nRun 'herald COMMAND --help' for a command's flags.")
+}
+
+// flags returns a flag set for the named command with the global flags
+// registered on it.
+func (e *env) flags(c string, args string) *flag.FlagSet {
+	fs := flag.NewFlagSet(c, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	e.flagValues = map[string]*string{}
+	fs.StringVar(&e.configFile, "config", "", "configuration file")
+	for _, g := range globalFlags[1:] {
+		e.flagValues[g.key] = fs.String(g.name, "", g.help)
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "Usage: herald %s %s\n\nFlags:\n", c, args)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// configFlag lets a command expose a configuration key as its own flag.
+func (e *env) configFlag(fs *flag.FlagSet, name, key, help string) {
+	e.flagValues[key] = fs.String(name, "", help)
+}
+
+// parse parses flags and positional arguments in any order ("lists create
+// SLUG --name X"), stopping at "--". It checks the count of positional
+// arguments against want (-1 for any).
+func parse(fs *flag.FlagSet, args []string, want int) ([]string, error) {
+	var pos []string
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usageErrorf("%s: %v", fs.Name(), err)
+		}
+		rest := fs.Args()
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			pos = append(pos, rest...)
+			break
+		}
+		if len(rest) == 0 {
+			break
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+	if want >= 0 && len(pos) != want {
+		return nil, usageErrorf("%s takes %d argument(s), got %d (%s)", fs.Name(), want, len(pos), strings.Join(pos, " "))
+	}
+	return pos, nil
+}
+
+// config loads the configuration once, from the file, environment and flags.
+func (e *env) config() (*config.Config, error) {
+	if e.cfg != nil {
+		return e.cfg, nil
+	}
+	flags := map[string]string{}
+	for k, v := range e.flagValues {
+		if v != nil && *v != "" {
+			flags[k] = *v
+		}
+	}
+	file := e.configFile
+	if file == "" {
+		file = e.getenv("HERALD_CONFIG")
+	}
+	cfg, err := config.Load(config.Source{File: file, Getenv: e.getenv, Flags: flags})
+	if err != nil {
+		return nil, err
+	}
+	e.cfg = cfg
+	var h slog.Handler
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		h = slog.NewJSONHandler(e.stderr, opts)
+	} else {
+		h = slog.NewTextHandler(e.stderr, opts)
+	}
+	e.log = slog.New(h)
+	return cfg, nil
+}
+
+// openStore opens (and migrates) the configured database.
+func (e *env) openStore(ctx context.Context) (*store.Store, error) {
+	cfg, err := e.config()
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL.Reveal(), SQLitePath: cfg.SQLitePath()})
+}
