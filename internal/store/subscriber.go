@@ -137,7 +137,7 @@ func (s *Store) CountSubscribers(ctx context.Context, f SubscriberFilter) (int64
 }
 
 // EraseSubscriber removes a subscriber's personal data: the subscriber row,
-// their subscriptions and its history. A suppression entry for the address
+// their subscriptions and its history, and their address in campaign ledgers. A suppression entry for the address
 // stays, so that an address that bounced or complained is never mailed again.
 func (s *Store) EraseSubscriber(ctx context.Context, email string) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
@@ -149,8 +149,13 @@ func (s *Store) EraseSubscriber(ctx context.Context, email string) error {
 		if err != nil {
 			return fmt.Errorf("erase subscriber: %w", err)
 		}
-		for _, hook := range s.eraseHooks() {
-			if _, err := tx.ExecContext(ctx, hook, id); err != nil {
+		for _, q := range []string{
+			`DELETE FROM subscription_log WHERE subscriber_id = $1`,
+			`DELETE FROM subscriptions WHERE subscriber_id = $1`,
+			// The ledger keeps its counts but loses who the row was for.
+			`UPDATE deliveries SET subscriber_id = NULL, name = '', email = 'erased-' || id WHERE subscriber_id = $1`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, id); err != nil {
 				return fmt.Errorf("erase subscriber: %w", err)
 			}
 		}
@@ -159,17 +164,4 @@ func (s *Store) EraseSubscriber(ctx context.Context, email string) error {
 		}
 		return nil
 	})
-}
-
-// eraseHooks are the statements that scrub a subscriber's personal data from
-// tables that keep rows after the subscriber is gone (delivery ledger,
-// events). Each takes the subscriber ID as $1. Tables with ON DELETE CASCADE
-// need no hook.
-func (s *Store) eraseHooks() []string {
-	return eraseStatements
-}
-
-var eraseStatements = []string{
-	`DELETE FROM subscription_log WHERE subscriber_id = $1`,
-	`DELETE FROM subscriptions WHERE subscriber_id = $1`,
 }

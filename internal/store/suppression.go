@@ -9,15 +9,25 @@ import (
 	"github.com/herald-news/herald/internal/model"
 )
 
-// Suppress blocks an address across every list. Suppressing an address that
-// is already suppressed keeps the first reason and time.
+// Suppress blocks an address across every list, including the rows of
+// running campaigns not yet sent to it. Suppressing an address that is
+// already suppressed keeps the first reason and time.
 func (s *Store) Suppress(ctx context.Context, email string, reason model.SuppressionReason, detail string) error {
 	if !reason.Valid() {
 		return fmt.Errorf("unknown suppression reason %q", reason)
 	}
-	_, err := s.w.ExecContext(ctx, `
-		INSERT INTO suppressions (email, reason, detail, created_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (email) DO NOTHING`, email, reason, detail, s.now())
+	now := s.now()
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO suppressions (email, reason, detail, created_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (email) DO NOTHING`, email, reason, detail, now); err != nil {
+			return err
+		}
+		// Mail not yet sent to the address stops now, in running campaigns too.
+		_, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'skipped', last_reply = $1, updated_at = $2
+			WHERE email = $3 AND status IN ('pending', 'deferred')`, "suppressed: "+string(reason), now, email)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("suppress %s: %w", email, err)
 	}

@@ -1,0 +1,284 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/herald-news/herald/internal/model"
+)
+
+const campaignColumns = `id, name, edition_id, status, from_addr, reply_to, relay, send_at, tracking, total,
+	created_at, updated_at, started_at, done_at`
+
+func scanCampaign(row interface{ Scan(...any) error }) (*model.Campaign, error) {
+	var c model.Campaign
+	var sendAt, startedAt, doneAt sql.NullTime
+	err := row.Scan(&c.ID, &c.Name, &c.EditionID, &c.Status, &c.From, &c.ReplyTo, &c.Relay, &sendAt, &c.Tracking, &c.Total,
+		&c.CreatedAt, &c.UpdatedAt, &startedAt, &doneAt)
+	c.SendAt, c.StartedAt, c.DoneAt = sendAt.Time, startedAt.Time, doneAt.Time
+	return &c, err
+}
+
+func nullTime(t time.Time) sql.NullTime { return sql.NullTime{Time: t, Valid: !t.IsZero()} }
+
+// CreateCampaign stores a draft (or, with SendAt, scheduled) campaign and its
+// lists, and fills in ID, status and times.
+func (s *Store) CreateCampaign(ctx context.Context, c *model.Campaign) error {
+	if len(c.ListIDs) == 0 {
+		return errors.New("a campaign needs at least one list")
+	}
+	c.Status = model.CampaignDraft
+	if !c.SendAt.IsZero() {
+		c.Status = model.CampaignScheduled
+	}
+	now := s.now()
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `
+			INSERT INTO campaigns (name, edition_id, status, from_addr, reply_to, relay, send_at, tracking, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id`,
+			c.Name, c.EditionID, c.Status, c.From, c.ReplyTo, c.Relay, nullTime(c.SendAt), c.Tracking, now).Scan(&c.ID)
+		if err != nil {
+			return err
+		}
+		for _, l := range c.ListIDs {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO campaign_lists (campaign_id, list_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, c.ID, l); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("create campaign: %w", err)
+	}
+	c.CreatedAt, c.UpdatedAt = now, now
+	return nil
+}
+
+// Campaign returns a campaign with its list IDs.
+func (s *Store) Campaign(ctx context.Context, id int64) (*model.Campaign, error) {
+	c, err := scanCampaign(s.r.QueryRowContext(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("campaign %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read campaign %d: %w", id, err)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT list_id FROM campaign_lists WHERE campaign_id = $1 ORDER BY list_id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("read campaign lists: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l int64
+		if err := rows.Scan(&l); err != nil {
+			return nil, err
+		}
+		c.ListIDs = append(c.ListIDs, l)
+	}
+	return c, rows.Err()
+}
+
+// Campaigns lists campaigns, newest first.
+func (s *Store) Campaigns(ctx context.Context, limit int) ([]model.Campaign, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+campaignColumns+` FROM campaigns ORDER BY id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read campaigns: %w", err)
+	}
+	defer rows.Close()
+	var out []model.Campaign
+	for rows.Next() {
+		c, err := scanCampaign(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read campaigns: %w", err)
+		}
+		out = append(out, *c)
+	}
+	return out, rows.Err()
+}
+
+// CampaignsWithStatus returns the IDs of campaigns in the given status.
+func (s *Store) CampaignsWithStatus(ctx context.Context, st model.CampaignStatus) ([]int64, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id FROM campaigns WHERE status = $1 ORDER BY id`, st)
+	if err != nil {
+		return nil, fmt.Errorf("read campaigns: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// DueCampaigns returns scheduled campaigns whose send time has come.
+func (s *Store) DueCampaigns(ctx context.Context, now time.Time) ([]int64, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id FROM campaigns WHERE status = 'scheduled' AND send_at <= $1 ORDER BY send_at, id`, now)
+	if err != nil {
+		return nil, fmt.Errorf("read due campaigns: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// ErrBadTransition is returned when a campaign cannot move to the asked
+// status from the one it is in (resuming a sent campaign, say).
+var ErrBadTransition = errors.New("campaign cannot change to that status now")
+
+// allowedFrom lists the statuses a campaign may move to status to from.
+// sending is reached only through StartCampaign or from paused.
+func allowedFrom(to model.CampaignStatus) []model.CampaignStatus {
+	switch to {
+	case model.CampaignPaused:
+		return []model.CampaignStatus{model.CampaignSending}
+	case model.CampaignSending:
+		return []model.CampaignStatus{model.CampaignPaused}
+	case model.CampaignCancelled:
+		return []model.CampaignStatus{model.CampaignDraft, model.CampaignScheduled, model.CampaignSending, model.CampaignPaused}
+	}
+	return nil
+}
+
+// SetCampaignStatus moves a campaign to status to, if its current status
+// allows it; otherwise it returns ErrBadTransition naming both.
+func (s *Store) SetCampaignStatus(ctx context.Context, id int64, to model.CampaignStatus) error {
+	from := allowedFrom(to)
+	if len(from) == 0 {
+		return fmt.Errorf("campaign %d: %w (%s is not set directly)", id, ErrBadTransition, to)
+	}
+	args := []any{to, s.now(), id}
+	ph := make([]string, len(from))
+	for i, f := range from {
+		args = append(args, f)
+		ph[i] = fmt.Sprintf("$%d", i+4)
+	}
+	res, err := s.w.ExecContext(ctx, `UPDATE campaigns SET status = $1, updated_at = $2
+		WHERE id = $3 AND status IN (`+strings.Join(ph, ", ")+`)`, args...)
+	if err != nil {
+		return fmt.Errorf("set campaign %d status: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		c, err := s.Campaign(ctx, id)
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("campaign %d is %s: %w to %s", id, c.Status, ErrBadTransition, to)
+	}
+	return nil
+}
+
+// ScheduleCampaign sets (or, with a zero time, clears) a draft or scheduled
+// campaign's send time.
+func (s *Store) ScheduleCampaign(ctx context.Context, id int64, at time.Time) error {
+	status := model.CampaignScheduled
+	if at.IsZero() {
+		status = model.CampaignDraft
+	}
+	res, err := s.w.ExecContext(ctx, `UPDATE campaigns SET send_at = $1, status = $2, updated_at = $3
+		WHERE id = $4 AND status IN ('draft', 'scheduled')`, nullTime(at), status, s.now(), id)
+	if err != nil {
+		return fmt.Errorf("schedule campaign %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("campaign %d: %w (only drafts can be scheduled)", id, ErrBadTransition)
+	}
+	return nil
+}
+
+// expandBatch is how many subscriber IDs one INSERT … SELECT of the ledger
+// covers: the writer is held for a moment per batch, not for the whole list.
+const expandBatch = 50000
+
+// StartCampaign freezes the rendered edition, writes one delivery row per
+// recipient and moves the campaign to sending. Recipients are the confirmed
+// subscribers of the campaign's lists who are active and not suppressed, each
+// address once. It is safe to call again after a crash part-way: rows already
+// written stay and are not duplicated. It returns the number of recipients.
+func (s *Store) StartCampaign(ctx context.Context, id int64, frozen model.Frozen) (int64, error) {
+	c, err := s.Campaign(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	if c.Status != model.CampaignDraft && c.Status != model.CampaignScheduled {
+		return 0, fmt.Errorf("campaign %d is %s: %w to sending", id, c.Status, ErrBadTransition)
+	}
+	_, err = s.w.ExecContext(ctx, `
+		INSERT INTO campaign_content (campaign_id, subject, html, text, links) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (campaign_id) DO UPDATE SET subject = excluded.subject, html = excluded.html, text = excluded.text, links = excluded.links`,
+		id, frozen.Subject, frozen.HTML, frozen.Text, strings.Join(frozen.Links, "\n"))
+	if err != nil {
+		return 0, fmt.Errorf("freeze campaign %d: %w", id, err)
+	}
+	var maxID sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, `SELECT MAX(id) FROM subscribers`).Scan(&maxID); err != nil {
+		return 0, fmt.Errorf("start campaign %d: %w", id, err)
+	}
+	for lo := int64(0); lo < maxID.Int64; lo += expandBatch {
+		_, err := s.w.ExecContext(ctx, `
+			INSERT INTO deliveries (campaign_id, subscriber_id, email, name, status)
+			SELECT $1, sb.id, sb.email, sb.name, 'pending'
+			FROM subscribers sb
+			WHERE sb.id > $2 AND sb.id <= $3 AND sb.status = 'active'
+			  AND EXISTS (SELECT 1 FROM subscriptions sp JOIN campaign_lists cl ON cl.list_id = sp.list_id
+			              WHERE cl.campaign_id = $1 AND sp.subscriber_id = sb.id AND sp.status = 'confirmed')
+			  AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.email = sb.email)
+			ORDER BY sb.id
+			ON CONFLICT (campaign_id, email) DO NOTHING`, id, lo, lo+expandBatch)
+		if err != nil {
+			return 0, fmt.Errorf("write the ledger of campaign %d: %w", id, err)
+		}
+	}
+	var total int64
+	now := s.now()
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries WHERE campaign_id = $1`, id).Scan(&total); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE campaigns SET status = 'sending', total = $1, started_at = $2, updated_at = $2
+			WHERE id = $3 AND status IN ('draft', 'scheduled')`, total, now, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("campaign %d: %w to sending (it changed while starting)", id, ErrBadTransition)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("start campaign %d: %w", id, err)
+	}
+	return total, nil
+}
+
+// FrozenContent returns what a campaign froze when it started.
+func (s *Store) FrozenContent(ctx context.Context, id int64) (*model.Frozen, error) {
+	var f model.Frozen
+	var links string
+	err := s.r.QueryRowContext(ctx, `SELECT subject, html, text, links FROM campaign_content WHERE campaign_id = $1`, id).
+		Scan(&f.Subject, &f.HTML, &f.Text, &links)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("content of campaign %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read content of campaign %d: %w", id, err)
+	}
+	if links != "" {
+		f.Links = strings.Split(links, "\n")
+	}
+	return &f, nil
+}

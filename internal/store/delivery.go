@@ -1,0 +1,252 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/herald-news/herald/internal/model"
+)
+
+// ClaimDeliveries leases up to limit rows of a sending campaign that are due
+// (pending, or deferred with their retry time passed) and marks them sending
+// until now+lease. On PostgreSQL rows locked by another node's claim are
+// skipped, so no row is claimed twice while its lease holds. Rows whose
+// address was suppressed or unsubscribed since the start are marked skipped
+// instead of being returned.
+func (s *Store) ClaimDeliveries(ctx context.Context, campaignID int64, limit int, lease time.Duration) ([]model.Delivery, error) {
+	now := s.now()
+	lock := ""
+	if s.dialect == dialectPostgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	var out []model.Delivery
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `
+			UPDATE deliveries SET status = 'sending', lease_until = $1, attempts = attempts + 1, updated_at = $2
+			WHERE id IN (
+				SELECT d.id FROM deliveries d
+				JOIN campaigns c ON c.id = d.campaign_id AND c.status = 'sending'
+				WHERE d.campaign_id = $3
+				  AND (d.status = 'pending' OR (d.status = 'deferred' AND d.next_attempt_at <= $2))
+				ORDER BY d.id LIMIT $4`+lock+`)
+			RETURNING id, campaign_id, COALESCE(subscriber_id, 0), email, name, attempts`,
+			now.Add(lease), now, campaignID, limit)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var d model.Delivery
+			if err := rows.Scan(&d.ID, &d.CampaignID, &d.SubscriberID, &d.Email, &d.Name, &d.Attempts); err != nil {
+				rows.Close()
+				return err
+			}
+			out = append(out, d)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || len(out) == 0 {
+			return err
+		}
+		// Drop addresses suppressed since the campaign started.
+		skipped, err := tx.QueryContext(ctx, `
+			UPDATE deliveries SET status = 'skipped', lease_until = NULL, last_reply = 'suppressed', updated_at = $1
+			WHERE campaign_id = $2 AND status = 'sending' AND lease_until = $3
+			  AND email IN (SELECT email FROM suppressions)
+			RETURNING id`, now, campaignID, now.Add(lease))
+		if err != nil {
+			return err
+		}
+		drop := map[int64]bool{}
+		for skipped.Next() {
+			var id int64
+			if err := skipped.Scan(&id); err != nil {
+				skipped.Close()
+				return err
+			}
+			drop[id] = true
+		}
+		skipped.Close()
+		if len(drop) > 0 {
+			kept := out[:0]
+			for _, d := range out {
+				if !drop[d.ID] {
+					kept = append(kept, d)
+				}
+			}
+			out = kept
+		}
+		return skipped.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries of campaign %d: %w", campaignID, err)
+	}
+	return out, nil
+}
+
+// Outcome is the result of one delivery attempt.
+type Outcome struct {
+	ID       int64
+	Status   model.DeliveryStatus // sent, deferred or failed
+	Reply    string               // the last SMTP reply, or what went wrong
+	RetryAt  time.Time            // for deferred
+	Email    string               // for Suppress
+	Suppress model.SuppressionReason
+}
+
+// RecordOutcomes writes a batch of outcomes in one transaction. Only rows
+// still in sending change, so a late outcome for a row whose lease expired
+// and was claimed again cannot overwrite newer news. An outcome with
+// Suppress set also suppresses its address for every future send.
+func (s *Store) RecordOutcomes(ctx context.Context, outs []Outcome) error {
+	if len(outs) == 0 {
+		return nil
+	}
+	now := s.now()
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// The common case, sent with the usual reply, in few statements.
+		byReply := map[string][]any{}
+		var update *sql.Stmt
+		for _, o := range outs {
+			if o.Status == model.DeliverySent {
+				byReply[o.Reply] = append(byReply[o.Reply], o.ID)
+				continue
+			}
+			if update == nil {
+				var err error
+				update, err = tx.PrepareContext(ctx, `UPDATE deliveries SET status = $1, last_reply = $2, next_attempt_at = $3,
+					lease_until = NULL, updated_at = $4 WHERE id = $5 AND status = 'sending'`)
+				if err != nil {
+					return err
+				}
+				defer update.Close()
+			}
+			if _, err := update.ExecContext(ctx, o.Status, o.Reply, nullTime(o.RetryAt), now, o.ID); err != nil {
+				return err
+			}
+			if o.Suppress != "" {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO suppressions (email, reason, detail, created_at)
+					VALUES ($1, $2, $3, $4) ON CONFLICT (email) DO NOTHING`, o.Email, o.Suppress, o.Reply, now); err != nil {
+					return err
+				}
+			}
+		}
+		for reply, ids := range byReply {
+			for start := 0; start < len(ids); start += importChunk {
+				chunk := ids[start:min(start+importChunk, len(ids))]
+				args := append([]any{reply, now}, chunk...)
+				if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'sent', last_reply = $1, lease_until = NULL,
+					updated_at = $2 WHERE status = 'sending' AND id IN (`+placeholders(len(chunk), 1, 3)+`)`, args...); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record %d delivery outcomes: %w", len(outs), err)
+	}
+	return nil
+}
+
+// ReleaseLeases returns rows in sending to pending: all of them (allowed only
+// when one process owns the database, as with SQLite at start), or those
+// whose lease has expired. It returns how many rows it released.
+func (s *Store) ReleaseLeases(ctx context.Context, all bool) (int64, error) {
+	q := `UPDATE deliveries SET status = 'pending', lease_until = NULL WHERE status = 'sending' AND lease_until < $1`
+	args := []any{s.now()}
+	if all {
+		q = `UPDATE deliveries SET status = 'pending', lease_until = NULL WHERE status = 'sending'`
+		args = nil
+	}
+	res, err := s.w.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("release delivery leases: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// SingleProcess reports whether one process owns the database (SQLite), so
+// every lease found at start belongs to a process that is gone.
+func (s *Store) SingleProcess() bool { return s.dialect == dialectSQLite }
+
+// CampaignProgress counts a campaign's ledger by status.
+func (s *Store) CampaignProgress(ctx context.Context, id int64) (model.Progress, error) {
+	var p model.Progress
+	rows, err := s.r.QueryContext(ctx, `SELECT status, COUNT(*) FROM deliveries WHERE campaign_id = $1 GROUP BY status`, id)
+	if err != nil {
+		return p, fmt.Errorf("campaign %d progress: %w", id, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st model.DeliveryStatus
+		var n int64
+		if err := rows.Scan(&st, &n); err != nil {
+			return p, err
+		}
+		p.Total += n
+		switch st {
+		case model.DeliveryPending:
+			p.Pending = n
+		case model.DeliverySending:
+			p.Sending = n
+		case model.DeliverySent:
+			p.Sent = n
+		case model.DeliveryDeferred:
+			p.Deferred = n
+		case model.DeliveryFailed:
+			p.Failed = n
+		case model.DeliverySkipped:
+			p.Skipped = n
+		}
+	}
+	return p, rows.Err()
+}
+
+// NextRetry returns the earliest retry time of a campaign's deferred rows,
+// or the zero time when none is deferred.
+func (s *Store) NextRetry(ctx context.Context, id int64) (time.Time, error) {
+	var t sql.NullTime
+	// ORDER BY, not MIN: SQLite loses the column's type through an aggregate.
+	err := s.r.QueryRowContext(ctx, `SELECT next_attempt_at FROM deliveries WHERE campaign_id = $1 AND status = 'deferred'
+		ORDER BY next_attempt_at LIMIT 1`, id).Scan(&t)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, fmt.Errorf("campaign %d next retry: %w", id, err)
+	}
+	return t.Time, nil
+}
+
+// FinishCampaign marks a sending campaign sent when no row is left to send,
+// and reports whether it did.
+func (s *Store) FinishCampaign(ctx context.Context, id int64) (bool, error) {
+	now := s.now()
+	res, err := s.w.ExecContext(ctx, `UPDATE campaigns SET status = 'sent', done_at = $1, updated_at = $1
+		WHERE id = $2 AND status = 'sending'
+		  AND NOT EXISTS (SELECT 1 FROM deliveries WHERE campaign_id = $2 AND status IN ('pending', 'sending', 'deferred'))`, now, id)
+	if err != nil {
+		return false, fmt.Errorf("finish campaign %d: %w", id, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// DeliveryFailures lists a campaign's failed rows with their last reply.
+func (s *Store) DeliveryFailures(ctx context.Context, id int64, limit int) ([]Outcome, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, email, status, last_reply FROM deliveries
+		WHERE campaign_id = $1 AND status = 'failed' ORDER BY id LIMIT $2`, id, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read failures: %w", err)
+	}
+	defer rows.Close()
+	var out []Outcome
+	for rows.Next() {
+		var o Outcome
+		if err := rows.Scan(&o.ID, &o.Email, &o.Status, &o.Reply); err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
