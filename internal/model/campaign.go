@@ -44,6 +44,7 @@ type Campaign struct {
 // with per-subscriber placeholders still in them.
 type Frozen struct {
 	Subject string
+	Prefix  string // marks the placeholders in HTML and Text
 	HTML    []byte
 	Text    []byte
 	Links   []string // every URL in the edition: the click redirect goes only to these

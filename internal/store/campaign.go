@@ -218,9 +218,10 @@ func (s *Store) StartCampaign(ctx context.Context, id int64, frozen model.Frozen
 		return 0, fmt.Errorf("campaign %d is %s: %w to sending", id, c.Status, ErrBadTransition)
 	}
 	_, err = s.w.ExecContext(ctx, `
-		INSERT INTO campaign_content (campaign_id, subject, html, text, links) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (campaign_id) DO UPDATE SET subject = excluded.subject, html = excluded.html, text = excluded.text, links = excluded.links`,
-		id, frozen.Subject, frozen.HTML, frozen.Text, strings.Join(frozen.Links, "\n"))
+		INSERT INTO campaign_content (campaign_id, subject, prefix, html, text, links) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (campaign_id) DO UPDATE
+		SET subject = excluded.subject, prefix = excluded.prefix, html = excluded.html, text = excluded.text, links = excluded.links`,
+		id, frozen.Subject, frozen.Prefix, frozen.HTML, frozen.Text, strings.Join(frozen.Links, "\n"))
 	if err != nil {
 		return 0, fmt.Errorf("freeze campaign %d: %w", id, err)
 	}
@@ -269,8 +270,8 @@ func (s *Store) StartCampaign(ctx context.Context, id int64, frozen model.Frozen
 func (s *Store) FrozenContent(ctx context.Context, id int64) (*model.Frozen, error) {
 	var f model.Frozen
 	var links string
-	err := s.r.QueryRowContext(ctx, `SELECT subject, html, text, links FROM campaign_content WHERE campaign_id = $1`, id).
-		Scan(&f.Subject, &f.HTML, &f.Text, &links)
+	err := s.r.QueryRowContext(ctx, `SELECT subject, prefix, html, text, links FROM campaign_content WHERE campaign_id = $1`, id).
+		Scan(&f.Subject, &f.Prefix, &f.HTML, &f.Text, &links)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("content of campaign %d: %w", id, ErrNotFound)
 	}

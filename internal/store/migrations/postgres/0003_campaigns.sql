@@ -27,6 +27,7 @@ CREATE TABLE campaign_lists (
 CREATE TABLE campaign_content (
     campaign_id BIGINT PRIMARY KEY REFERENCES campaigns (id) ON DELETE CASCADE,
     subject     TEXT NOT NULL,
+    prefix      TEXT NOT NULL,
     html        BYTEA NOT NULL,
     text        BYTEA NOT NULL,
     links       TEXT NOT NULL

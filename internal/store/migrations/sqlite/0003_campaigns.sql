@@ -27,6 +27,7 @@ CREATE TABLE campaign_lists (
 CREATE TABLE campaign_content (
     campaign_id INTEGER PRIMARY KEY REFERENCES campaigns (id) ON DELETE CASCADE,
     subject     TEXT NOT NULL,
+    prefix      TEXT NOT NULL,
     html        BLOB NOT NULL,
     text        BLOB NOT NULL,
     links       TEXT NOT NULL
