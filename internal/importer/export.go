@@ -1,0 +1,54 @@
+package importer
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/herald-news/herald/internal/store"
+)
+
+// Source is the part of the store an export reads from: *store.Store.
+type Source interface {
+	ExportSubscribers(ctx context.Context, f store.ExportFilter, fn func(store.ExportRow) error) error
+}
+
+// exportHeader is the header row Export writes.
+var exportHeader = []string{"email", "name", "status", "created_at", "attributes"}
+
+// Export writes the subscribers f selects to w as CSV with the columns
+// email, name, status, created_at (RFC 3339, UTC) and attributes (a JSON
+// object), in email order. It returns the number of rows written.
+func Export(ctx context.Context, w io.Writer, src Source, f store.ExportFilter) (int, error) {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	cw := csv.NewWriter(bw)
+	if err := cw.Write(exportHeader); err != nil {
+		return 0, fmt.Errorf("write the export: %w", err)
+	}
+	n := 0
+	rec := make([]string, len(exportHeader))
+	err := src.ExportSubscribers(ctx, f, func(r store.ExportRow) error {
+		attrs := string(r.Attributes)
+		if attrs == "{}" {
+			attrs = ""
+		}
+		rec[0], rec[1], rec[2] = r.Email, r.Name, string(r.Status)
+		rec[3], rec[4] = r.CreatedAt.UTC().Format(time.RFC3339Nano), attrs
+		n++
+		return cw.Write(rec)
+	})
+	if err != nil {
+		return n, fmt.Errorf("export: %w", err)
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return n, fmt.Errorf("write the export: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return n, fmt.Errorf("write the export: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,427 @@
+package importer_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/herald-news/herald/internal/importer"
+	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/store/storetest"
+)
+
+func newList(t testing.TB, s *store.Store, slug string) *model.List {
+	t.Helper()
+	l := &model.List{Slug: slug, Name: slug, OptIn: model.OptInSingle}
+	if err := s.CreateList(context.Background(), l); err != nil {
+		t.Fatalf("create list: %v", err)
+	}
+	return l
+}
+
+// run imports src into list l and returns the result and the rejects.
+func run(t *testing.T, s *store.Store, l *model.List, src string, opt importer.Options) (importer.Result, []importer.Reject, error) {
+	t.Helper()
+	var rejects []importer.Reject
+	opt.ListID = l.ID
+	opt.OnReject = func(r importer.Reject) error { rejects = append(rejects, r); return nil }
+	res, err := importer.Import(context.Background(), strings.NewReader(src), s, opt)
+	return res, rejects, err
+}
+
+func subscriber(t *testing.T, s *store.Store, email string) *model.Subscriber {
+	t.Helper()
+	sub, err := s.SubscriberByEmail(context.Background(), email)
+	if err != nil {
+		t.Fatalf("subscriber %s: %v", email, err)
+	}
+	return sub
+}
+
+func subStatus(t *testing.T, s *store.Store, email string, listID int64) model.SubscriptionStatus {
+	t.Helper()
+	subs, err := s.Subscriptions(context.Background(), subscriber(t, s, email).ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sp := range subs {
+		if sp.ListID == listID {
+			return sp.Status
+		}
+	}
+	return ""
+}
+
+func TestBasicImportBOMAndAttributes(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		l := newList(t, s, "news")
+		src := "\uFEFFEmail,Name,City,attributes\r\n" +
+			"ann@example.com,Ann Lee,York,\"{\"\"plan\"\":\"\"paid\"\",\"\"seats\"\":3}\"\r\n" +
+			"  Bob@Example.COM ,  Bob ,,\r\n" +
+			"cy@bücher.example,\"Cy \"\"the\"\" Reader\",\"<b>&</b>\",\r\n"
+		res, rejects, err := run(t, s, l, src, importer.Options{})
+		if err != nil || len(rejects) != 0 {
+			t.Fatalf("import: %v, rejects %+v", err, rejects)
+		}
+		if want := (importer.Result{Rows: 3, Imported: 3}); res != want {
+			t.Fatalf("result = %+v, want %+v", res, want)
+		}
+		ann := subscriber(t, s, "ann@example.com")
+		if ann.Name != "Ann Lee" || ann.Attributes["City"] != "York" || ann.Attributes["plan"] != "paid" || ann.Attributes["seats"] != float64(3) {
+			t.Errorf("ann = %+v", ann)
+		}
+		bob := subscriber(t, s, "Bob@example.com")
+		if bob.Name != "Bob" || len(bob.Attributes) != 0 {
+			t.Errorf("bob = %+v", bob)
+		}
+		cy := subscriber(t, s, "cy@xn--bcher-kva.example")
+		if cy.Name != `Cy "the" Reader` || cy.Attributes["City"] != "<b>&</b>" {
+			t.Errorf("cy = %+v", cy)
+		}
+		if st := subStatus(t, s, "ann@example.com", l.ID); st != importer.DefaultStatus {
+			t.Errorf("status = %s", st)
+		}
+	})
+}
+
+// TestPlatformExports imports the sample exports in testdata as they are.
+func TestPlatformExports(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		file := func(name string) string {
+			b, err := os.ReadFile(filepath.Join("testdata", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b)
+		}
+		type want struct {
+			email, name string
+			attrs       map[string]any
+			status      model.SubscriptionStatus
+		}
+		cases := []struct {
+			file     string
+			imported int
+			rejected []int // lines
+			want     []want
+		}{
+			{"listmonk.csv", 2, []int{4}, []want{
+				{"ada@example.org", "Ada Quill", map[string]any{"city": "Leeds", "plan": map[string]any{"tier": float64(2)}}, model.SubConfirmed},
+				{"Bram@example.org", "Bram Holt", map[string]any{}, model.SubConfirmed},
+			}},
+			{"mailchimp.csv", 2, nil, []want{
+				{"dora@example.net", "Dora Penn", map[string]any{
+					"Address": "12 Mill Lane, York", "MEMBER_RATING": "2", "OPTIN_TIME": "2023-01-05 09:12:44",
+					"CONFIRM_TIME": "2023-01-05 09:15:02", "CONFIRM_IP": "203.0.113.7", "CC": "GB",
+					"LAST_CHANGED": "2024-02-11 08:00:00", "LEID": "101", "EUID": "a1b2c3d4e5", "TAGS": `"Readers"`,
+				}, model.SubConfirmed},
+				{"eli@example.net", "Eli", map[string]any{
+					"Birthday": "03/14", "MEMBER_RATING": "3", "OPTIN_TIME": "2023-02-01 10:00:00",
+					"LAST_CHANGED": "2024-02-11 08:00:00", "LEID": "102", "EUID": "b2c3d4e5f6",
+				}, model.SubConfirmed},
+			}},
+			{"mailchimp-unsubscribed.csv", 0, []int{2}, nil},
+			{"substack.csv", 2, []int{4}, []want{
+				{"gus@example.com", "", map[string]any{"active_subscription": "true", "expiry": "2026-12-01T00:00:00.000Z",
+					"plan": "yearly", "first_payment_at": "2024-02-01T10:00:00.000Z"}, model.SubConfirmed},
+				{"hana@example.com", "", map[string]any{"active_subscription": "false"}, model.SubConfirmed},
+			}},
+		}
+		for _, c := range cases {
+			l := newList(t, s, strings.TrimSuffix(c.file, ".csv"))
+			res, rejects, err := run(t, s, l, file(c.file), importer.Options{})
+			if err != nil {
+				t.Fatalf("%s: %v", c.file, err)
+			}
+			var lines []int
+			for _, r := range rejects {
+				lines = append(lines, r.Line)
+				if !strings.Contains(r.Reason, "unsubscribed") {
+					t.Errorf("%s line %d: reason %q", c.file, r.Line, r.Reason)
+				}
+			}
+			if res.Imported != c.imported || !reflect.DeepEqual(lines, c.rejected) {
+				t.Errorf("%s: %+v, rejected lines %v, want %d imported, rejected %v", c.file, res, lines, c.imported, c.rejected)
+			}
+			for _, w := range c.want {
+				sub := subscriber(t, s, w.email)
+				if sub.Name != w.name || !reflect.DeepEqual(sub.Attributes, w.attrs) {
+					t.Errorf("%s: %s = %q %#v\nwant %q %#v", c.file, w.email, sub.Name, sub.Attributes, w.name, w.attrs)
+				}
+				if st := subStatus(t, s, w.email, l.ID); st != w.status {
+					t.Errorf("%s: %s status %s, want %s", c.file, w.email, st, w.status)
+				}
+			}
+		}
+	})
+}
+
+func TestStatusColumnAndForcedStatus(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		src := "email,status\na@example.com,confirmed\nb@example.com,unconfirmed\nc@example.com,\nd@example.com,maybe\n"
+		l := newList(t, s, "a")
+		res, rejects, err := run(t, s, l, src, importer.Options{})
+		if err != nil || res.Imported != 3 || len(rejects) != 1 || rejects[0].Line != 5 || !strings.Contains(rejects[0].Reason, `unknown status "maybe"`) {
+			t.Fatalf("%+v %+v %v", res, rejects, err)
+		}
+		for email, want := range map[string]model.SubscriptionStatus{"a@example.com": model.SubConfirmed, "b@example.com": model.SubUnconfirmed, "c@example.com": model.SubConfirmed} {
+			if st := subStatus(t, s, email, l.ID); st != want {
+				t.Errorf("%s: %s, want %s", email, st, want)
+			}
+		}
+		l2 := newList(t, s, "b")
+		if _, _, err := run(t, s, l2, src, importer.Options{Status: model.SubUnconfirmed}); err != nil {
+			t.Fatal(err)
+		}
+		if st := subStatus(t, s, "a@example.com", l2.ID); st != model.SubUnconfirmed {
+			t.Errorf("forced status ignored: %s", st)
+		}
+	})
+}
+
+func TestModes(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		l := newList(t, s, "m")
+		first := "email,name\na@example.com,A\nb@example.com,B\n"
+		if res, _, err := run(t, s, l, first, importer.Options{}); err != nil || res.Imported != 2 {
+			t.Fatalf("%+v %v", res, err)
+		}
+		second := "email,name\na@example.com,A2\nb@example.com,B2\nc@example.com,C\n"
+		res, _, err := run(t, s, l, second, importer.Options{Mode: store.ImportSkipExisting})
+		if want := (importer.Result{Rows: 3, Imported: 1, Skipped: 2}); err != nil || res != want {
+			t.Fatalf("skip-existing: %+v %v, want %+v", res, err, want)
+		}
+		if a := subscriber(t, s, "a@example.com"); a.Name != "A" {
+			t.Errorf("skip-existing renamed: %+v", a)
+		}
+		res, _, err = run(t, s, l, second, importer.Options{Mode: store.ImportUpsert})
+		if want := (importer.Result{Rows: 3, Updated: 3}); err != nil || res != want {
+			t.Fatalf("upsert: %+v %v, want %+v", res, err, want)
+		}
+		if a := subscriber(t, s, "a@example.com"); a.Name != "A2" {
+			t.Errorf("upsert did not rename: %+v", a)
+		}
+	})
+}
+
+func TestHeaderErrors(t *testing.T) {
+	s := storetest.SQLite(t)
+	l := newList(t, s, "h")
+	for src, want := range map[string]string{
+		"Name,Phone\nAnn,1\n":         `no email column: the header row needs a column named email (or "Email Address"); the columns found are "Name", "Phone"`,
+		"email,Email Address\n":       `two email columns`,
+		"email,city,city\n":           `columns 2 and 3 are both named "city"`,
+		"":                            "the file is empty",
+		"email,n\xffame\nx@y.com,1\n": "not valid UTF-8",
+	} {
+		_, _, err := run(t, s, l, src, importer.Options{})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want %q", src, err, want)
+		}
+	}
+	_, _, err := run(t, s, l, "Name\n", importer.Options{})
+	if !errors.Is(err, importer.ErrNoEmailColumn) {
+		t.Errorf("missing email: %v", err)
+	}
+}
+
+func TestOversizedRecord(t *testing.T) {
+	s := storetest.SQLite(t)
+	l := newList(t, s, "big")
+	src := "email,name\na@example.com,A\nb@example.com,\"never closed " + strings.Repeat("x", 300<<10) + "\n"
+	res, rejects, err := run(t, s, l, src, importer.Options{MaxRecordBytes: 100 << 10})
+	if !errors.Is(err, importer.ErrRecordTooLarge) || !strings.Contains(err.Error(), "line 3") {
+		t.Fatalf("error %v", err)
+	}
+	if res.Imported != 1 || len(rejects) != 0 {
+		t.Fatalf("rows before the bad record: %+v %+v", res, rejects)
+	}
+}
+
+// TestRejectsAndLineNumbers builds a 100,000-row file with a few hundred
+// bad rows of every kind, among good rows with quoted newlines that shift
+// the physical line numbers, and checks every reject's line and reason.
+func TestRejectsAndLineNumbers(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		src, want, good := BadFile(100_000)
+		l := newList(t, s, "big")
+		res, rejects, err := run(t, s, l, src, importer.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Imported != good || res.Rejected != len(want) || res.Rows != 100_000 {
+			t.Fatalf("result %+v, want %d imported, %d rejected", res, good, len(want))
+		}
+		if len(rejects) != len(want) {
+			t.Fatalf("%d rejects, want %d", len(rejects), len(want))
+		}
+		for i, r := range rejects {
+			if r.Line != want[i].Line || !strings.Contains(r.Reason, want[i].Reason) {
+				t.Fatalf("reject %d = line %d %q, want line %d %q", i, r.Line, r.Reason, want[i].Line, want[i].Reason)
+			}
+		}
+		n, err := s.CountSubscribers(context.Background(), store.SubscriberFilter{ListID: l.ID})
+		if err != nil || n != int64(good) {
+			t.Fatalf("count = %d, %v", n, err)
+		}
+	})
+}
+
+// BadFile writes a CSV of n data rows; every 300th row is bad in one of
+// several ways, and every 97th good row has a name with a line break. It
+// returns the file, the rejects expected (line and a piece of the reason)
+// and the number of good rows.
+func BadFile(n int) (string, []importer.Reject, int) {
+	var b strings.Builder
+	var want []importer.Reject
+	b.WriteString("email,name,plan\n")
+	line, good, prevStart := 2, 0, 0
+	for i := 0; i < n; i++ {
+		start := line
+		row := fmt.Sprintf("user%d@example.com,User %d,free\n", i, i)
+		reason := ""
+		if i%300 == 150 {
+			switch (i / 300) % 7 {
+			case 0:
+				row, reason = fmt.Sprintf("user%d.example.com,No At,free\n", i), "has no @"
+			case 1:
+				row, reason = fmt.Sprintf("user%d@example.com,Too,few,fields,free\n", i), "the row has 5 fields but the header has 3"
+			case 2:
+				row, reason = fmt.Sprintf("user%d@example.com\n", i), "the row has 1 fields but the header has 3"
+			case 3:
+				row, reason = fmt.Sprintf("user%d@example.com,Bad \xe9 Latin,free\n", i), "column 2 (name) is not valid UTF-8"
+			case 4:
+				row, reason = fmt.Sprintf("user%d@example.com,User %d,free\n", i-1, i), fmt.Sprintf("duplicate of line %d", prevStart)
+			case 5:
+				row, reason = fmt.Sprintf("user%d@example.com,Say \"hi\",free\n", i), `a quote (") inside an unquoted field`
+			case 6:
+				row, reason = fmt.Sprintf("\"user%d@exa\nmple.com\",\"Two\nLines\",free\n", i), "line break"
+			}
+		} else if i%97 == 0 {
+			row = fmt.Sprintf("user%d@example.com,\"User\n%d\",\"free\r\nplan\"\n", i, i)
+		}
+		if reason == "" {
+			good++
+		} else {
+			want = append(want, importer.Reject{Line: start, Reason: reason})
+		}
+		b.WriteString(row)
+		line += strings.Count(row, "\n")
+		prevStart = start
+	}
+	return b.String(), want, good
+}
+
+// TestRoundTrip exports a list, imports the export into another list and a
+// fresh database, and checks that the exports match.
+func TestRoundTrip(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		src := "email,name,status,city,attributes\n" +
+			"ann@example.com,\"Lee, Ann\",confirmed,York,\"{\"\"n\"\":1.50,\"\"deep\"\":{\"\"a\"\":[1,2]},\"\"html\"\":\"\"<i>&amp;</i>\"\"}\"\n" +
+			"bo@example.com,\"Bo \"\"B\"\"\nTwo\",unconfirmed,,\n" +
+			"cy@example.com,Çy Ünal 日本,confirmed,\"tab\there\",\n"
+		a := newList(t, s, "a")
+		if res, rejects, err := run(t, s, a, src, importer.Options{}); err != nil || res.Imported != 3 || len(rejects) > 0 {
+			t.Fatalf("%+v %+v %v", res, rejects, err)
+		}
+		export := func(s *store.Store, l *model.List) string {
+			var buf bytes.Buffer
+			n, err := importer.Export(ctx, &buf, s, store.ExportFilter{ListID: l.ID})
+			if err != nil || n != 3 {
+				t.Fatalf("export %d rows: %v", n, err)
+			}
+			return buf.String()
+		}
+		first := export(s, a)
+
+		b := newList(t, s, "b")
+		if res, rejects, err := run(t, s, b, first, importer.Options{}); err != nil || res.Updated != 3 || len(rejects) > 0 {
+			t.Fatalf("reimport: %+v %+v %v", res, rejects, err)
+		}
+		if second := export(s, b); second != first {
+			t.Fatalf("round trip changed the export:\n%s\n---\n%s", first, second)
+		}
+
+		// Into a fresh database everything but the creation time survives.
+		fresh := storetest.SQLite(t)
+		c := newList(t, fresh, "c")
+		if res, rejects, err := run(t, fresh, c, first, importer.Options{}); err != nil || res.Imported != 3 || len(rejects) > 0 {
+			t.Fatalf("fresh import: %+v %+v %v", res, rejects, err)
+		}
+		if got, want := dropColumn(t, export(fresh, c), 3), dropColumn(t, first, 3); !reflect.DeepEqual(got, want) {
+			t.Fatalf("fresh round trip:\n%q\nwant\n%q", got, want)
+		}
+	})
+}
+
+func dropColumn(t *testing.T, s string, col int) [][]string {
+	t.Helper()
+	recs, err := csv.NewReader(strings.NewReader(s)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range recs {
+		recs[i] = append(r[:col:col], r[col+1:]...)
+	}
+	return recs
+}
+
+// discard is a Sink that keeps nothing, to measure parsing alone.
+type discard struct{}
+
+func (discard) ImportBatch(_ context.Context, rows []store.ImportRow, _ store.ImportOptions) (store.ImportResult, error) {
+	return store.ImportResult{Imported: len(rows)}, nil
+}
+
+func benchFile(n int) string {
+	var b strings.Builder
+	b.WriteString("email,name,plan,city\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "reader%d@example%d.com,Reader %d,free,York\n", i, i%100, i)
+	}
+	return b.String()
+}
+
+// BenchmarkParse measures reading, validating and deduplicating rows
+// without a database.
+func BenchmarkParse(b *testing.B) {
+	src := benchFile(100_000)
+	b.SetBytes(int64(len(src)))
+	b.ResetTimer()
+	for b.Loop() {
+		res, err := importer.Import(context.Background(), strings.NewReader(src), discard{}, importer.Options{ListID: 1})
+		if err != nil || res.Imported != 100_000 {
+			b.Fatal(res, err)
+		}
+	}
+	b.ReportMetric(float64(100_000*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkImportSQLite imports 50,000 rows into a fresh SQLite database
+// per iteration.
+func BenchmarkImportSQLite(b *testing.B) {
+	const rows = 50_000
+	src := benchFile(rows)
+	var total float64
+	for b.Loop() {
+		b.StopTimer()
+		s := storetest.SQLite(b)
+		l := newList(b, s, "bench")
+		b.StartTimer()
+		res, err := importer.Import(context.Background(), strings.NewReader(src), s, importer.Options{ListID: l.ID})
+		if err != nil || res.Imported != rows {
+			b.Fatal(res, err)
+		}
+		total += rows
+	}
+	b.ReportMetric(total/b.Elapsed().Seconds(), "rows/s")
+}
