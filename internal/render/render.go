@@ -1,0 +1,339 @@
+// Package render turns an edition into what readers get: an HTML email, a
+// plain-text email, a web archive page, JSON and feed entries.
+//
+// Contract: an edition is rendered once (Renderer.Email, once per campaign)
+// into an Email holding the finished HTML and text with placeholders for the
+// per-subscriber fields; Email.AppendHTML and Email.AppendText then fill in
+// a subscriber's fields by plain substitution, HTML-escaped in the HTML, with
+// no template work and no allocation beyond the destination slice. An Email
+// is immutable and safe for concurrent use. Plain text is rendered from the
+// edition itself, never from the HTML. Editors' text is escaped; Markdown is
+// rendered with goldmark and sanitised with bluemonday. Renderers refuse an
+// edition that edition.Validate finds problems with.
+//
+// Themes: the default theme (theme/email.html and theme/web.html) is
+// embedded; Options.ThemeDir may hold either file to override it, and a
+// template that fails to parse or run is reported as a *ThemeError with its
+// file and line.
+package render
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/herald-news/herald/internal/edition"
+	"github.com/herald-news/herald/internal/model"
+)
+
+//go:embed theme/*.html
+var defaultTheme embed.FS
+
+// Theme template files.
+const (
+	EmailTemplate = "email.html"
+	WebTemplate   = "web.html"
+)
+
+// Options adjust a Renderer. The zero value uses the default theme.
+type Options struct {
+	// ThemeDir is a folder whose email.html and web.html, when present,
+	// replace the default theme's.
+	ThemeDir string
+	// ArchiveURL is the base of web archive URLs; an edition's page is
+	// ArchiveURL + slug. Default: the publication's site URL + "/archive/".
+	ArchiveURL string
+	// NameFallback stands in for a subscriber without a name ("Good
+	// evening, reader."). Default: "reader".
+	NameFallback string
+}
+
+// Renderer renders editions of one publication. It holds no mutable state
+// and is safe for concurrent use.
+type Renderer struct {
+	pub      model.Publication
+	opts     Options
+	base     *url.URL
+	colors   model.Colors
+	email    *template.Template
+	web      *template.Template
+	emailSrc string // file the email template came from, for errors
+	webSrc   string
+	md       *markdown
+}
+
+// ThemeError reports a theme template that failed to parse or execute.
+type ThemeError struct {
+	File string // the template file, such as "themes/courier/email.html"
+	Line int    // 0 when the template package gave none
+	Msg  string
+	Err  error
+}
+
+func (e *ThemeError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// Unwrap returns the template package's error.
+func (e *ThemeError) Unwrap() error { return e.Err }
+
+var (
+	colorRE    = regexp.MustCompile(`^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$`)
+	tmplErrRE  = regexp.MustCompile(`^(?:html/)?template: ?([^:]+):(\d+):(?:\d+:)?\s*(.*)$`)
+	defaultCol = model.Colors{Accent: "#9c2f1f", Text: "#1f2328", Background: "#ffffff"}
+)
+
+// New returns a renderer for pub. It fails if the publication's site URL is
+// not an absolute http(s) URL (every link in an email must be absolute) or if
+// a custom theme template does not parse or does not render the sample
+// edition.
+func New(pub model.Publication, opts Options) (*Renderer, error) {
+	base, err := url.Parse(pub.SiteURL)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("publication site URL %q must be an absolute http(s) URL", pub.SiteURL)
+	}
+	if pub.LogoURL != "" && !absHTTP(pub.LogoURL) {
+		return nil, fmt.Errorf("publication logo URL %q must be an absolute http(s) URL", pub.LogoURL)
+	}
+	if opts.ArchiveURL == "" {
+		opts.ArchiveURL = strings.TrimRight(pub.SiteURL, "/") + "/archive/"
+	} else if !absHTTP(opts.ArchiveURL) {
+		return nil, fmt.Errorf("archive URL %q must be an absolute http(s) URL", opts.ArchiveURL)
+	}
+	if opts.NameFallback == "" {
+		opts.NameFallback = "reader"
+	}
+	if pub.Language == "" {
+		pub.Language = "en"
+	}
+	r := &Renderer{pub: pub, opts: opts, base: base, colors: defaultCol,
+		md: &markdown{base: base, policy: newPolicy()}}
+	for _, c := range []struct {
+		in  string
+		out *string
+	}{{pub.Colors.Accent, &r.colors.Accent}, {pub.Colors.Text, &r.colors.Text}, {pub.Colors.Background, &r.colors.Background}} {
+		if c.in == "" {
+			continue
+		}
+		if !colorRE.MatchString(c.in) {
+			return nil, fmt.Errorf("publication colour %q must be a CSS hex colour such as #9c2f1f", c.in)
+		}
+		*c.out = c.in
+	}
+	if r.email, r.emailSrc, err = loadTemplate(opts.ThemeDir, EmailTemplate); err != nil {
+		return nil, err
+	}
+	if r.web, r.webSrc, err = loadTemplate(opts.ThemeDir, WebTemplate); err != nil {
+		return nil, err
+	}
+	if opts.ThemeDir != "" {
+		if err := r.tryTheme(); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// loadTemplate parses name from dir when it is there, else from the
+// embedded default theme.
+func loadTemplate(dir, name string) (*template.Template, string, error) {
+	src, file := []byte(nil), "default theme "+name
+	if dir != "" {
+		path := filepath.Join(dir, name)
+		b, err := os.ReadFile(path)
+		switch {
+		case err == nil:
+			src, file = b, path
+		case !errors.Is(err, fs.ErrNotExist):
+			return nil, "", fmt.Errorf("read theme template: %w", err)
+		}
+	}
+	if src == nil {
+		b, err := defaultTheme.ReadFile("theme/" + name)
+		if err != nil {
+			return nil, "", fmt.Errorf("default theme: %w", err)
+		}
+		src = b
+	}
+	t, err := template.New(name).Funcs(funcs).Parse(string(src))
+	if err != nil {
+		return nil, "", themeError(file, err)
+	}
+	return t, file, nil
+}
+
+// themeError turns a template error into a *ThemeError naming file and line.
+func themeError(file string, err error) error {
+	te := &ThemeError{File: file, Msg: err.Error(), Err: err}
+	if m := tmplErrRE.FindStringSubmatch(err.Error()); m != nil {
+		te.Line, _ = strconv.Atoi(m[2])
+		te.Msg = m[3]
+	}
+	return te
+}
+
+var funcs = template.FuncMap{
+	"sentence": sentence,
+}
+
+// tryTheme renders the sample edition's shape so a custom template's
+// execution errors show up when the renderer is built, not mid-campaign.
+func (r *Renderer) tryTheme() error {
+	e := &model.Edition{Slug: "theme-check", Date: "2025-01-01", Slot: model.SlotMorning,
+		Subject: "Theme check", Preheader: "Checking the theme",
+		Hero: &model.Image{URL: r.pub.SiteURL + "/hero.jpg", Alt: "A picture", Credit: "Credit"},
+		Sections: []model.Section{
+			{Kind: model.KindLead, Lead: &model.Lead{Headline: "Lead", Body: "Body with a [link](https://example.org/).",
+				Byline: model.Byline{Name: "A Writer", Role: "Editor"}}},
+			{Kind: model.KindCards, Cards: []model.Card{{Author: "A", Headline: "Card", URL: "https://example.org/c", CTA: "Read"}}},
+			{Kind: model.KindBriefs, Briefs: []model.Brief{{Headline: "Brief", Body: "Body."}}},
+			{Kind: model.KindPicks, Picks: []model.Pick{{Title: "Pick", Author: "B", Publication: "P", URL: "https://example.org/p"}}},
+			{Kind: model.KindText, Text: &model.Text{Body: "Text."}},
+		}}
+	if _, err := r.Email(e); err != nil {
+		return err
+	}
+	_, err := r.Web(e)
+	return err
+}
+
+// view is what the templates see.
+type view struct {
+	Pub        model.Publication
+	Colors     model.Colors
+	Edition    *model.Edition
+	Dateline   string // "Thursday 13 March 2025 · Evening"
+	Greeting   string // "Good evening"
+	Hero       *model.Image
+	Sections   []sectionView
+	ArchiveURL string // this edition's web page
+
+	// Per-subscriber fields: placeholders in an Email, empty on the web.
+	Name, UnsubscribeURL, PreferencesURL, WebURL string
+}
+
+type sectionView struct {
+	Kind   model.SectionKind
+	Title  string
+	Lead   *leadView
+	Cards  []model.Card
+	Briefs []briefView
+	Picks  []model.Pick
+	Text   template.HTML
+	src    model.Section
+}
+
+type leadView struct {
+	Headline string
+	Body     template.HTML
+	Byline   model.Byline
+}
+
+type briefView struct {
+	Headline string
+	Body     template.HTML
+}
+
+// fallbackTitles are used when neither the edition nor the publication
+// titles a section.
+var fallbackTitles = map[model.SectionKind]string{
+	model.KindCards:  "Comment",
+	model.KindBriefs: "Also know",
+	model.KindPicks:  "Elsewhere",
+}
+
+// view validates e and prepares what the templates and the text renderer
+// need.
+func (r *Renderer) view(e *model.Edition, heroWidth int) (*view, error) {
+	if ps := edition.Validate(e); len(ps) > 0 {
+		return nil, fmt.Errorf("edition %q cannot be rendered: %w", e.Slug, ps)
+	}
+	v := &view{Pub: r.pub, Colors: r.colors, Edition: e, Greeting: "Hello",
+		ArchiveURL: r.opts.ArchiveURL + url.PathEscape(e.Slug)}
+	switch e.Slot {
+	case model.SlotMorning:
+		v.Greeting = "Good morning"
+	case model.SlotEvening:
+		v.Greeting = "Good evening"
+	}
+	if d, err := time.Parse(time.DateOnly, e.Date); err == nil {
+		v.Dateline = d.Format("Monday 2 January 2006")
+	}
+	if e.Slot != "" {
+		v.Dateline += " · " + strings.ToUpper(string(e.Slot[:1])) + string(e.Slot[1:])
+	}
+	if e.Hero != nil {
+		h := *e.Hero
+		if h.Width == 0 || h.Width > heroWidth {
+			h.Width = heroWidth
+		}
+		v.Hero = &h
+	}
+	for _, s := range e.Sections {
+		sv := sectionView{Kind: s.Kind, Title: s.Title, src: s}
+		if sv.Title == "" {
+			sv.Title = r.pub.DefaultTitle(s.Kind)
+		}
+		if sv.Title == "" {
+			sv.Title = fallbackTitles[s.Kind]
+		}
+		var err error
+		switch s.Kind {
+		case model.KindLead:
+			lv := &leadView{Headline: s.Lead.Headline, Byline: s.Lead.Byline}
+			lv.Body, err = r.md.html(s.Lead.Body)
+			sv.Lead = lv
+		case model.KindCards:
+			for _, c := range s.Cards {
+				if c.CTA == "" {
+					c.CTA = "Read here"
+				}
+				sv.Cards = append(sv.Cards, c)
+			}
+		case model.KindBriefs:
+			for _, b := range s.Briefs {
+				bv := briefView{Headline: b.Headline}
+				if bv.Body, err = r.md.html(b.Body); err != nil {
+					break
+				}
+				sv.Briefs = append(sv.Briefs, bv)
+			}
+		case model.KindPicks:
+			sv.Picks = s.Picks
+		case model.KindText:
+			sv.Text, err = r.md.html(s.Text.Body)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("render Markdown: %w", err)
+		}
+		v.Sections = append(v.Sections, sv)
+	}
+	return v, nil
+}
+
+// execute runs a theme template and reports failures with file and line.
+func execute(t *template.Template, file string, name string, v any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, name, v); err != nil {
+		return nil, themeError(file, err)
+	}
+	return buf.Bytes(), nil
+}
+
+func absHTTP(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
