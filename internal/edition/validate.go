@@ -344,6 +344,7 @@ func (v *validator) markdown(key, s string) {
 	src := []byte(s)
 	doc := goldmark.DefaultParser().Parse(text.NewReader(src))
 	cursor := 0
+	rawHTML := false
 	find := func(n ast.Node, needle []byte) int {
 		start := cursor
 		if t, ok := n.FirstChild().(*ast.Text); ok && t.Segment.Start >= start {
@@ -374,11 +375,13 @@ func (v *validator) markdown(key, s string) {
 				v.addIn(key, s, off, "image without alt text: write ![what it shows](%s)", n.Destination)
 			}
 		case *ast.RawHTML:
-			if n.Segments.Len() > 0 {
+			if n.Segments.Len() > 0 && !rawHTML {
+				rawHTML = true
 				v.addIn(key, s, n.Segments.At(0).Start, "raw HTML is not allowed: use Markdown")
 			}
 		case *ast.HTMLBlock:
-			if n.Lines().Len() > 0 {
+			if n.Lines().Len() > 0 && !rawHTML {
+				rawHTML = true
 				v.addIn(key, s, n.Lines().At(0).Start, "raw HTML is not allowed: use Markdown")
 			}
 		}

@@ -472,3 +472,17 @@ func BenchmarkPersonalize(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 	b.ReportMetric(float64(len(htmlBuf)+len(textBuf)), "bytes/msg")
 }
+
+func TestFreezeThaw(t *testing.T) {
+	r, e := setup(t)
+	m, err := r.Email(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := render.Thaw(m.Freeze(), "reader")
+	if !bytes.Equal(th.AppendHTML(nil, subscriber), m.AppendHTML(nil, subscriber)) ||
+		!bytes.Equal(th.AppendText(nil, render.Fields{}), m.AppendText(nil, render.Fields{})) ||
+		th.Subject() != m.Subject() || len(th.Links()) != len(m.Links()) {
+		t.Error("thawed email renders differently")
+	}
+}
