@@ -1,0 +1,239 @@
+// Package delivery sends campaigns. Starting a campaign freezes its rendered
+// edition and writes one ledger row per recipient; the engine's workers then
+// claim rows in batches under a lease, build each recipient's message from
+// the frozen copy, hand it to the mailer and record every outcome in the
+// ledger in batches. The ledger, not memory, is the position: a crash loses
+// nothing, and only rows that were in flight (claimed, not yet recorded) can
+// be sent twice, with the same Message-ID both times.
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/herald-news/herald/internal/mailer"
+	"github.com/herald-news/herald/internal/message"
+	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/token"
+)
+
+// Ledger is the part of the store the engine uses.
+type Ledger interface {
+	Campaign(ctx context.Context, id int64) (*model.Campaign, error)
+	StartCampaign(ctx context.Context, id int64, frozen model.Frozen) (int64, error)
+	FrozenContent(ctx context.Context, id int64) (*model.Frozen, error)
+	CampaignsWithStatus(ctx context.Context, st model.CampaignStatus) ([]int64, error)
+	DueCampaigns(ctx context.Context, now time.Time) ([]int64, error)
+	ClaimDeliveries(ctx context.Context, campaignID int64, limit int, lease time.Duration) ([]model.Delivery, error)
+	RecordOutcomes(ctx context.Context, outs []store.Outcome) error
+	ReleaseLeases(ctx context.Context, all bool) (int64, error)
+	FinishCampaign(ctx context.Context, id int64) (bool, error)
+	NextRetry(ctx context.Context, id int64) (time.Time, error)
+	SingleProcess() bool
+}
+
+// Config configures an Engine. Zero values take the defaults shown.
+type Config struct {
+	Sender  mailer.Sender
+	Signer  *token.Signer
+	BaseURL string // public URL for unsubscribe, preferences and web links
+	// Freeze renders a campaign's edition when it starts.
+	Freeze func(ctx context.Context, c *model.Campaign) (model.Frozen, error)
+
+	Workers     int           // concurrent SMTP transactions (4)
+	ClaimBatch  int           // rows per claim (50)
+	FlushEvery  int           // outcomes per ledger write (100)
+	FlushAfter  time.Duration // longest an outcome waits for its write (200ms)
+	Lease       time.Duration // how long a claim holds (5m)
+	MaxAttempts int           // tries before a temporary failure is final (5)
+	RetryBase   time.Duration // first retry delay, doubling per attempt, at most 1h (1m)
+	Poll        time.Duration // backstop poll for work when no signal comes (2s)
+
+	DKIM              *message.DKIM
+	UnsubscribeMailto string
+	ListIDDomain      string // List-Id is <slug-or-campaign>.<ListIDDomain>; default: the From domain
+	NameFallback      string // for subscribers without a name ("Reader")
+	Log               *slog.Logger
+	Now               func() time.Time
+}
+
+func (c *Config) setDefaults() {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defDur := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&c.Workers, 4)
+	def(&c.ClaimBatch, 50)
+	def(&c.FlushEvery, 100)
+	def(&c.MaxAttempts, 5)
+	defDur(&c.FlushAfter, 200*time.Millisecond)
+	defDur(&c.Lease, 5*time.Minute)
+	defDur(&c.RetryBase, time.Minute)
+	defDur(&c.Poll, 2*time.Second)
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	c.BaseURL = strings.TrimSuffix(c.BaseURL, "/")
+}
+
+// Engine runs campaigns. Create it with New, run it with Run, and call Wake
+// (or Start) when a campaign may have work.
+type Engine struct {
+	ledger Ledger
+	cfg    Config
+	wake   chan struct{}
+
+	mu       sync.Mutex
+	prepared map[int64]*campaignRun // by campaign ID
+}
+
+// New returns an engine over ledger.
+func New(ledger Ledger, cfg Config) (*Engine, error) {
+	cfg.setDefaults()
+	if cfg.Sender == nil || cfg.Signer == nil {
+		return nil, errors.New("delivery: a sender and a token signer are required")
+	}
+	return &Engine{ledger: ledger, cfg: cfg, wake: make(chan struct{}, 1), prepared: map[int64]*campaignRun{}}, nil
+}
+
+// InFlightLimit is the most rows that can be claimed and not yet recorded at
+// once: the bound on mail sent twice after a crash.
+func (e *Engine) InFlightLimit() int {
+	return 2*e.cfg.ClaimBatch + e.cfg.Workers + e.cfg.FlushEvery
+}
+
+// Wake tells the engine there may be new work (a campaign started or
+// resumed). It never blocks.
+func (e *Engine) Wake() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Start freezes a draft or scheduled campaign's edition, writes its ledger,
+// and wakes the workers. It returns the number of recipients.
+func (e *Engine) Start(ctx context.Context, id int64) (int64, error) {
+	c, err := e.ledger.Campaign(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	if e.cfg.Freeze == nil {
+		return 0, errors.New("delivery: no renderer configured to start campaigns")
+	}
+	frozen, err := e.cfg.Freeze(ctx, c)
+	if err != nil {
+		return 0, fmt.Errorf("render campaign %d: %w", id, err)
+	}
+	n, err := e.ledger.StartCampaign(ctx, id, frozen)
+	if err != nil {
+		return 0, err
+	}
+	e.cfg.Log.Info("campaign started", "campaign", id, "recipients", n)
+	e.Wake()
+	return n, nil
+}
+
+// campaignRun is what every message of one campaign shares, built once.
+type campaignRun struct {
+	id       int64
+	email    *render.Email
+	template *message.Template
+	bounce   string // envelope sender
+	domain   string // Message-ID domain
+}
+
+func (e *Engine) prepare(ctx context.Context, id int64) (*campaignRun, error) {
+	e.mu.Lock()
+	run := e.prepared[id]
+	e.mu.Unlock()
+	if run != nil {
+		return run, nil
+	}
+	c, err := e.ledger.Campaign(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	frozen, err := e.ledger.FrozenContent(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	from, err := mail.ParseAddress(c.From)
+	if err != nil {
+		return nil, fmt.Errorf("campaign %d From %q: %w", id, c.From, err)
+	}
+	domain := from.Address[strings.LastIndexByte(from.Address, '@')+1:]
+	listDomain := e.cfg.ListIDDomain
+	if listDomain == "" {
+		listDomain = domain
+	}
+	mc := message.Config{
+		From:              message.Address{Name: from.Name, Email: from.Address},
+		Subject:           frozen.Subject,
+		ListID:            fmt.Sprintf("campaign-%d.%s", id, listDomain),
+		ListName:          c.Name,
+		FeedbackID:        fmt.Sprintf("c%d:herald", id),
+		UnsubscribeMailto: e.cfg.UnsubscribeMailto,
+		DKIM:              e.cfg.DKIM,
+	}
+	if c.ReplyTo != "" {
+		rt, err := mail.ParseAddress(c.ReplyTo)
+		if err != nil {
+			return nil, fmt.Errorf("campaign %d Reply-To %q: %w", id, c.ReplyTo, err)
+		}
+		mc.ReplyTo = message.Address{Name: rt.Name, Email: rt.Address}
+	}
+	tmpl, err := message.New(mc)
+	if err != nil {
+		return nil, fmt.Errorf("campaign %d headers: %w", id, err)
+	}
+	run = &campaignRun{
+		id:       id,
+		email:    render.Thaw(*frozen, e.cfg.NameFallback),
+		template: tmpl,
+		bounce:   from.Address,
+		domain:   domain,
+	}
+	e.mu.Lock()
+	e.prepared[id] = run
+	e.mu.Unlock()
+	return run, nil
+}
+
+// Links builds the public URLs that act for a subscriber.
+type Links struct {
+	BaseURL string
+	Signer  *token.Signer
+}
+
+// Unsubscribe is the page (GET) and RFC 8058 one-click target (POST).
+func (l Links) Unsubscribe(subscriberID, campaignID int64) string {
+	return l.BaseURL + "/unsubscribe/" + l.Signer.Sign(token.Claims{Purpose: token.Unsubscribe, SubscriberID: subscriberID, CampaignID: campaignID})
+}
+
+// Preferences is the subscriber's preference centre.
+func (l Links) Preferences(subscriberID int64) string {
+	return l.BaseURL + "/preferences/" + l.Signer.Sign(token.Claims{Purpose: token.Preferences, SubscriberID: subscriberID})
+}
+
+// Web is the campaign's edition on the web.
+func (l Links) Web(campaignID int64) string {
+	return fmt.Sprintf("%s/archive/campaign/%d", l.BaseURL, campaignID)
+}

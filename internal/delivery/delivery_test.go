@@ -1,0 +1,297 @@
+package delivery_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/mail"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/herald-news/herald/internal/delivery"
+	"github.com/herald-news/herald/internal/edition/sample"
+	"github.com/herald-news/herald/internal/mailer"
+	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/smtpsink"
+	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/store/storetest"
+	"github.com/herald-news/herald/internal/token"
+)
+
+// fixture is a store with a list of n confirmed subscribers, a campaign to
+// them, an in-process SMTP server and an engine sending to it.
+type fixture struct {
+	t      *testing.T
+	s      *store.Store
+	sink   *smtpsink.Sink
+	engine *delivery.Engine
+	camp   *model.Campaign
+	stop   func()
+}
+
+func newFixture(t *testing.T, s *store.Store, n int, faults smtpsink.Faults, tweak func(*delivery.Config)) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	l := &model.List{Slug: "daily", Name: "Daily"}
+	if err := s.CreateList(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	rows := make([]store.ImportRow, n)
+	for i := range rows {
+		rows[i] = store.ImportRow{Line: i + 2, Email: fmt.Sprintf("reader%04d@example.com", i), Name: fmt.Sprintf("Reader %d", i)}
+	}
+	if _, err := s.ImportBatch(ctx, rows, store.ImportOptions{ListID: l.ID, Status: model.SubConfirmed, Mode: store.ImportUpsert}); err != nil {
+		t.Fatal(err)
+	}
+	sink, err := smtpsink.Start(smtpsink.Options{Faults: faults})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sink.Close() })
+	rc, err := mailer.ParseRelay(sink.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := mailer.New(mailer.Config{Relays: []mailer.RelayConfig{rc}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	signer, _ := token.NewSigner(bytes.Repeat([]byte("k"), 32))
+	ed, err := sample.Edition()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := render.New(sample.Publication(), render.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := delivery.Config{
+		Sender:  m,
+		Signer:  signer,
+		BaseURL: "https://news.example.com",
+		Freeze: func(ctx context.Context, c *model.Campaign) (model.Frozen, error) {
+			em, err := r.Email(ed)
+			if err != nil {
+				return model.Frozen{}, err
+			}
+			return em.Freeze(), nil
+		},
+		RetryBase:  5 * time.Millisecond,
+		FlushAfter: 20 * time.Millisecond,
+		Poll:       50 * time.Millisecond,
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	engine, err := delivery.New(s, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	camp := &model.Campaign{Name: "Evening", EditionID: 1, ListIDs: []int64{l.ID}, From: "The Ledger <news@example.com>"}
+	if err := s.CreateCampaign(ctx, camp); err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, s: s, sink: sink, engine: engine, camp: camp}
+	f.run()
+	return f
+}
+
+// run starts the engine in the background; stop ends it and waits.
+func (f *fixture) run() {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := f.engine.Run(ctx); err != nil {
+			f.t.Errorf("engine: %v", err)
+		}
+	}()
+	f.stop = func() { cancel(); wg.Wait() }
+	f.t.Cleanup(f.stop)
+}
+
+// waitFor polls the ledger until cond holds (the campaign is asynchronous;
+// this waits for an outcome, it asserts no duration).
+func (f *fixture) waitFor(what string, cond func(model.Progress, *model.Campaign) bool) model.Progress {
+	f.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		p, err := f.s.CampaignProgress(context.Background(), f.camp.ID)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		c, _ := f.s.Campaign(context.Background(), f.camp.ID)
+		if cond(p, c) {
+			return p
+		}
+		if time.Now().After(deadline) {
+			f.t.Fatalf("gave up waiting for %s: progress %+v, campaign %s", what, p, c.Status)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func sent(p model.Progress, c *model.Campaign) bool { return c.Status == model.CampaignSent }
+
+// byRecipient counts received messages per recipient and checks that each
+// recipient's copies share one Message-ID.
+func byRecipient(t *testing.T, msgs []smtpsink.Message) map[string]int {
+	t.Helper()
+	count := map[string]int{}
+	ids := map[string]string{}
+	for _, m := range msgs {
+		to := m.To[0]
+		count[to]++
+		if prev, ok := ids[to]; ok && prev != m.MessageID {
+			t.Errorf("%s got two Message-IDs: %s and %s", to, prev, m.MessageID)
+		}
+		ids[to] = m.MessageID
+	}
+	return count
+}
+
+func TestCampaignReachesEveryRecipientOnce(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		faults := smtpsink.Faults{Rules: []*smtpsink.Rule{
+			{Recipient: "reader0003@example.com", Stage: smtpsink.AtRcpt, Code: 550, Enhanced: [3]int{5, 1, 1}, Text: "no such mailbox"},
+			{Recipient: "reader0004@example.com", Stage: smtpsink.AtRcpt, Code: 451, Enhanced: [3]int{4, 3, 0}, Text: "try again"},
+			{Recipient: "reader0005@example.com", Stage: smtpsink.AtData, Code: 554, Enhanced: [3]int{5, 7, 1}, Text: "content refused"},
+		}}
+		f := newFixture(t, s, 120, faults, func(c *delivery.Config) { c.MaxAttempts = 3 })
+		ctx := context.Background()
+		n, err := f.engine.Start(ctx, f.camp.ID)
+		if err != nil || n != 120 {
+			t.Fatalf("Start = %d, %v", n, err)
+		}
+		p := f.waitFor("the campaign to finish", sent)
+		if p.Sent != 117 || p.Failed != 3 || p.Total != 120 {
+			t.Fatalf("progress = %+v, want 117 sent and 3 failed", p)
+		}
+		got := byRecipient(t, f.sink.Messages())
+		if len(got) != 117 {
+			t.Fatalf("%d recipients received mail, want 117", len(got))
+		}
+		for to, k := range got {
+			if k != 1 {
+				t.Errorf("%s received %d copies", to, k)
+			}
+		}
+		if sp, err := s.Suppression(ctx, "reader0003@example.com"); err != nil || sp.Reason != model.SuppressHardBounce {
+			t.Errorf("550 5.1.1 did not suppress the address: %+v, %v", sp, err)
+		}
+		if _, err := s.Suppression(ctx, "reader0005@example.com"); err == nil {
+			t.Error("a content refusal (5.7.1) suppressed the address; only recipient errors should")
+		}
+		fails, _ := s.DeliveryFailures(ctx, f.camp.ID, 10)
+		replies := map[string]string{}
+		for _, o := range fails {
+			replies[o.Email] = o.Reply
+		}
+		if !strings.Contains(replies["reader0004@example.com"], "gave up after 3 attempts") ||
+			!strings.Contains(replies["reader0004@example.com"], "451") {
+			t.Errorf("4xx row reply = %q", replies["reader0004@example.com"])
+		}
+		if !strings.Contains(replies["reader0003@example.com"], "550") {
+			t.Errorf("5xx row reply = %q", replies["reader0003@example.com"])
+		}
+
+		// Every message is multipart/alternative with the list headers.
+		msg, err := mail.ReadMessage(bytes.NewReader(f.sink.Messages()[0].Raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range []string{"List-Unsubscribe", "List-Unsubscribe-Post", "List-Id", "Feedback-Id", "Message-Id", "Date"} {
+			if msg.Header.Get(h) == "" {
+				t.Errorf("message lacks %s", h)
+			}
+		}
+		if !strings.HasPrefix(msg.Header.Get("Content-Type"), "multipart/alternative") {
+			t.Errorf("Content-Type = %q", msg.Header.Get("Content-Type"))
+		}
+		if !strings.Contains(msg.Header.Get("List-Unsubscribe"), "https://news.example.com/unsubscribe/") {
+			t.Errorf("List-Unsubscribe = %q", msg.Header.Get("List-Unsubscribe"))
+		}
+
+		// A second campaign to the same list leaves the suppressed address out.
+		c2 := &model.Campaign{Name: "Next", EditionID: 1, ListIDs: f.camp.ListIDs, From: f.camp.From}
+		s.CreateCampaign(ctx, c2)
+		if n, _ := f.engine.Start(ctx, c2.ID); n != 119 {
+			t.Errorf("second campaign has %d recipients, want 119 (hard bounce suppressed)", n)
+		}
+	})
+}
+
+func TestPauseAndResumeSkipNothingAndRepeatNothing(t *testing.T) {
+	s := storetest.SQLite(t)
+	f := newFixture(t, s, 300, smtpsink.Faults{Delay: 2 * time.Millisecond}, func(c *delivery.Config) { c.ClaimBatch = 10; c.Workers = 2 })
+	ctx := context.Background()
+	if _, err := f.engine.Start(ctx, f.camp.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.waitFor("some mail to go out", func(p model.Progress, _ *model.Campaign) bool { return p.Sent >= 30 })
+	if err := s.SetCampaignStatus(ctx, f.camp.ID, model.CampaignPaused); err != nil {
+		t.Fatal(err)
+	}
+	// In-flight rows finish; then nothing moves.
+	p := f.waitFor("in-flight rows to settle", func(p model.Progress, _ *model.Campaign) bool { return p.Sending == 0 })
+	atPause := f.sink.Count()
+	if p.Sent != atPause {
+		t.Fatalf("ledger says %d sent, server received %d", p.Sent, atPause)
+	}
+	// Unsubscribe someone not yet reached while paused: they must get nothing.
+	var victim string
+	for i := 299; i >= 0; i-- {
+		e := fmt.Sprintf("reader%04d@example.com", i)
+		if byRecipient(t, f.sink.Messages())[e] == 0 {
+			victim = e
+			break
+		}
+	}
+	if err := s.Suppress(ctx, victim, model.SuppressUnsubscribe, "one-click"); err != nil {
+		t.Fatal(err)
+	}
+	f.engine.Wake()
+	time.Sleep(200 * time.Millisecond) // give a wrongly-running engine the chance to send
+	if f.sink.Count() != atPause {
+		t.Fatalf("mail went out while paused: %d -> %d", atPause, f.sink.Count())
+	}
+	if err := s.SetCampaignStatus(ctx, f.camp.ID, model.CampaignSending); err != nil {
+		t.Fatal(err)
+	}
+	f.engine.Wake()
+	p = f.waitFor("the campaign to finish", sent)
+	got := byRecipient(t, f.sink.Messages())
+	if p.Sent != 299 || p.Skipped != 1 || len(got) != 299 {
+		t.Fatalf("progress %+v, %d recipients; want 299 sent, 1 skipped", p, len(got))
+	}
+	for to, k := range got {
+		if k != 1 {
+			t.Errorf("%s received %d copies after pause and resume", to, k)
+		}
+	}
+	if got[victim] != 0 {
+		t.Errorf("%s unsubscribed while paused and still got mail", victim)
+	}
+}
+
+func TestDroppedConnectionsAreRetried(t *testing.T) {
+	s := storetest.SQLite(t)
+	faults := smtpsink.Faults{Rules: []*smtpsink.Rule{{Stage: smtpsink.AtData, Fraction: 0.1, Drop: true}}}
+	f := newFixture(t, s, 200, faults, nil)
+	if _, err := f.engine.Start(context.Background(), f.camp.ID); err != nil {
+		t.Fatal(err)
+	}
+	p := f.waitFor("the campaign to finish", sent)
+	got := byRecipient(t, f.sink.Messages())
+	if p.Sent != 200 || len(got) != 200 {
+		t.Fatalf("progress %+v, %d recipients received; want all 200", p, len(got))
+	}
+	if f.sink.Rejected() == 0 {
+		t.Fatal("the fault never fired; the test proves nothing")
+	}
+}

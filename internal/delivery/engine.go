@@ -1,0 +1,273 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/herald-news/herald/internal/mailer"
+	"github.com/herald-news/herald/internal/message"
+	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/store"
+)
+
+// job is one claimed row on its way to a worker.
+type job struct {
+	run *campaignRun
+	d   model.Delivery
+}
+
+// Run claims and sends until ctx is done, then stops claiming, lets the
+// messages already handed to workers finish, writes their outcomes and
+// returns. Run owns every goroutine it starts.
+func (e *Engine) Run(ctx context.Context) error {
+	if e.ledger.SingleProcess() {
+		// Nobody else uses this database: any claim left is from a process
+		// that died, and its rows can go out again at once.
+		if n, err := e.ledger.ReleaseLeases(ctx, true); err != nil {
+			return err
+		} else if n > 0 {
+			e.cfg.Log.Warn("returned rows claimed by a process that stopped to pending", "rows", n)
+		}
+	}
+	jobs := make(chan job, e.cfg.ClaimBatch)
+	results := make(chan store.Outcome, e.cfg.FlushEvery)
+	links := Links{BaseURL: e.cfg.BaseURL, Signer: e.cfg.Signer}
+
+	var workers sync.WaitGroup
+	for range e.cfg.Workers {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			w := worker{e: e, links: links}
+			for j := range jobs {
+				results <- w.send(j)
+			}
+		}()
+	}
+	recorded := make(chan error, 1)
+	go func() { recorded <- e.record(results) }()
+
+	err := e.claimLoop(ctx, jobs)
+	close(jobs)
+	workers.Wait()
+	close(results)
+	return errors.Join(err, <-recorded)
+}
+
+// claimLoop feeds jobs from every sending campaign until ctx is done.
+func (e *Engine) claimLoop(ctx context.Context, jobs chan<- job) error {
+	lastRelease := time.Time{}
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		now := e.cfg.Now()
+		if now.Sub(lastRelease) > e.cfg.Lease/4 {
+			if _, err := e.ledger.ReleaseLeases(ctx, false); err != nil && ctx.Err() == nil {
+				e.cfg.Log.Error("release expired leases", "err", err)
+			}
+			e.startDue(ctx, now)
+			lastRelease = now
+		}
+		claimed, wait := e.claimRound(ctx, jobs)
+		if claimed > 0 {
+			continue
+		}
+		timer := time.NewTimer(min(wait, e.cfg.Poll))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil
+		case <-e.wake:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+// startDue starts scheduled campaigns whose time has come.
+func (e *Engine) startDue(ctx context.Context, now time.Time) {
+	ids, err := e.ledger.DueCampaigns(ctx, now)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.cfg.Log.Error("read scheduled campaigns", "err", err)
+		}
+		return
+	}
+	for _, id := range ids {
+		if _, err := e.Start(ctx, id); err != nil && !errors.Is(err, store.ErrBadTransition) {
+			e.cfg.Log.Error("start scheduled campaign", "campaign", id, "err", err)
+		}
+	}
+}
+
+// claimRound claims one batch from each sending campaign and queues it. It
+// returns how many rows it queued and, when none, how long until a deferred
+// row is due.
+func (e *Engine) claimRound(ctx context.Context, jobs chan<- job) (int, time.Duration) {
+	ids, err := e.ledger.CampaignsWithStatus(ctx, model.CampaignSending)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.cfg.Log.Error("read sending campaigns", "err", err)
+		}
+		return 0, e.cfg.Poll
+	}
+	total, wait := 0, e.cfg.Poll
+	for _, id := range ids {
+		run, err := e.prepare(ctx, id)
+		if err != nil {
+			e.cfg.Log.Error("prepare campaign", "campaign", id, "err", err)
+			continue
+		}
+		rows, err := e.ledger.ClaimDeliveries(ctx, id, e.cfg.ClaimBatch, e.cfg.Lease)
+		if err != nil {
+			if ctx.Err() == nil {
+				e.cfg.Log.Error("claim deliveries", "campaign", id, "err", err)
+			}
+			continue
+		}
+		for _, d := range rows {
+			// Once claimed, a row is sent even if ctx ends meanwhile:
+			// Run drains the queue before it returns.
+			jobs <- job{run: run, d: d}
+		}
+		total += len(rows)
+		if len(rows) == 0 {
+			if done, err := e.ledger.FinishCampaign(ctx, id); err == nil && done {
+				e.cfg.Log.Info("campaign sent", "campaign", id)
+				e.mu.Lock()
+				delete(e.prepared, id)
+				e.mu.Unlock()
+				continue
+			}
+			if next, err := e.ledger.NextRetry(ctx, id); err == nil && !next.IsZero() {
+				wait = min(wait, max(next.Sub(e.cfg.Now()), 10*time.Millisecond))
+			}
+		}
+	}
+	return total, wait
+}
+
+// record writes outcomes in batches: when FlushEvery have gathered, or
+// FlushAfter after the first of a batch arrived.
+func (e *Engine) record(results <-chan store.Outcome) error {
+	batch := make([]store.Outcome, 0, e.cfg.FlushEvery)
+	var errs error
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		// A fresh context: outcomes must be written even during shutdown.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var err error
+		for attempt := 0; attempt < 5; attempt++ {
+			if err = e.ledger.RecordOutcomes(ctx, batch); err == nil {
+				break
+			}
+			e.cfg.Log.Error("record outcomes; retrying", "rows", len(batch), "err", err)
+			time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
+		}
+		if err != nil {
+			// The rows stay in sending; their lease expires and they are
+			// sent again: at most the in-flight window, same Message-ID.
+			errs = errors.Join(errs, err)
+		}
+		batch = batch[:0]
+		e.Wake() // a campaign may be finished now
+	}
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		select {
+		case o, ok := <-results:
+			if !ok {
+				flush()
+				return errs
+			}
+			if len(batch) == 0 {
+				timer.Reset(e.cfg.FlushAfter)
+			}
+			batch = append(batch, o)
+			if len(batch) >= e.cfg.FlushEvery {
+				timer.Stop()
+				flush()
+			}
+		case <-timer.C:
+			flush()
+		}
+	}
+}
+
+// worker builds and sends messages, reusing its buffers.
+type worker struct {
+	e                *Engine
+	links            Links
+	html, text, mime []byte
+}
+
+func (w *worker) send(j job) store.Outcome {
+	e, d := w.e, j.d
+	out := store.Outcome{ID: d.ID, Email: d.Email}
+	fields := render.Fields{
+		Name:           d.Name,
+		UnsubscribeURL: w.links.Unsubscribe(d.SubscriberID, d.CampaignID),
+		PreferencesURL: w.links.Preferences(d.SubscriberID),
+		WebURL:         w.links.Web(d.CampaignID),
+	}
+	w.html = j.run.email.AppendHTML(w.html[:0], fields)
+	w.text = j.run.email.AppendText(w.text[:0], fields)
+	var err error
+	w.mime, err = j.run.template.Append(w.mime[:0], &message.Message{
+		To:             message.Address{Name: d.Name, Email: d.Email},
+		MessageID:      message.ID(d.CampaignID, d.SubscriberID, j.run.domain),
+		UnsubscribeURL: fields.UnsubscribeURL,
+		Text:           w.text,
+		HTML:           w.html,
+	})
+	if err != nil {
+		out.Status, out.Reply = model.DeliveryFailed, "message not built: "+err.Error()
+		return out
+	}
+	// The send gets its own deadline, not Run's context: a message handed
+	// to a worker is finished even while the engine shuts down.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	err = e.cfg.Sender.Send(ctx, mailer.Envelope{From: j.run.bounce, To: d.Email}, w.mime)
+	return e.outcome(out, d, err)
+}
+
+// outcome turns a send result into a ledger outcome: sent; deferred with
+// exponential backoff after a temporary failure, failed after MaxAttempts;
+// failed after a permanent one, suppressing the address on a hard bounce.
+func (e *Engine) outcome(out store.Outcome, d model.Delivery, err error) store.Outcome {
+	if err == nil {
+		out.Status, out.Reply = model.DeliverySent, "250 accepted"
+		return out
+	}
+	var me *mailer.Error
+	reply := err.Error()
+	if errors.As(err, &me) {
+		reply = me.Reply()
+	}
+	out.Reply = reply
+	switch mailer.Classify(err) {
+	case mailer.HardBounce:
+		out.Status, out.Suppress = model.DeliveryFailed, model.SuppressHardBounce
+	case mailer.Permanent:
+		out.Status = model.DeliveryFailed
+	default:
+		if d.Attempts >= e.cfg.MaxAttempts {
+			out.Status = model.DeliveryFailed
+			out.Reply = fmt.Sprintf("gave up after %d attempts: %s", d.Attempts, reply)
+			return out
+		}
+		delay := min(e.cfg.RetryBase<<(d.Attempts-1), time.Hour)
+		out.Status, out.RetryAt = model.DeliveryDeferred, e.cfg.Now().Add(delay)
+	}
+	return out
+}
