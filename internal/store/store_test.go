@@ -251,3 +251,23 @@ func TestImportBatch(t *testing.T) {
 		}
 	})
 }
+
+func TestSettings(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		if _, err := s.Setting(ctx, "k"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("missing setting: %v", err)
+		}
+		v, err := s.SettingOrInit(ctx, "k", "first")
+		if err != nil || v != "first" {
+			t.Fatalf("SettingOrInit = %q, %v", v, err)
+		}
+		if v, _ := s.SettingOrInit(ctx, "k", "second"); v != "first" {
+			t.Fatalf("SettingOrInit replaced the value: %q", v)
+		}
+		s.PutSetting(ctx, "k", "third")
+		if v, _ := s.Setting(ctx, "k"); v != "third" {
+			t.Fatalf("PutSetting: %q", v)
+		}
+	})
+}
