@@ -1,0 +1,269 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/herald-news/herald/internal/model"
+)
+
+// editionContent is the part of an edition kept as JSON in editions.content.
+type editionContent struct {
+	Preheader string          `json:"preheader,omitempty"`
+	Hero      *model.Image    `json:"hero,omitempty"`
+	Sections  []model.Section `json:"sections"`
+}
+
+const editionColumns = `id, slug, date, slot, subject, status, public, content, created_at, updated_at, published_at`
+
+func scanEdition(row interface{ Scan(...any) error }) (*model.Edition, error) {
+	var e model.Edition
+	var content string
+	var published sql.NullTime
+	err := row.Scan(&e.ID, &e.Slug, &e.Date, &e.Slot, &e.Subject, &e.Status, &e.Public, &content,
+		&e.CreatedAt, &e.UpdatedAt, &published)
+	if err != nil {
+		return nil, err
+	}
+	var c editionContent
+	if err := json.Unmarshal([]byte(content), &c); err != nil {
+		return nil, fmt.Errorf("edition %d content: %w", e.ID, err)
+	}
+	e.Preheader, e.Hero, e.Sections = c.Preheader, c.Hero, c.Sections
+	e.PublishedAt = published.Time
+	return &e, nil
+}
+
+func marshalContent(e *model.Edition) (string, error) {
+	b, err := json.Marshal(editionContent{Preheader: e.Preheader, Hero: e.Hero, Sections: e.Sections})
+	if err != nil {
+		return "", fmt.Errorf("encode edition %q: %w", e.Slug, err)
+	}
+	return string(b), nil
+}
+
+// addRevision records e as saved revision rev.
+func (s *Store) addRevision(ctx context.Context, tx *sql.Tx, e *model.Edition, rev int, at time.Time) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("encode edition %q: %w", e.Slug, err)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO edition_revisions (edition_id, revision, edition, created_at) VALUES ($1, $2, $3, $4)`,
+		e.ID, rev, string(b), at)
+	if err != nil {
+		return fmt.Errorf("record revision %d of edition %d: %w", rev, e.ID, err)
+	}
+	return nil
+}
+
+// CreateEdition stores a new edition as a draft (unless e.Status says
+// otherwise), fills in its ID and times, and records it as revision 1. An
+// edition with the same slug is ErrConflict. The store does not validate
+// editions: drafts may be incomplete (see package edition).
+func (s *Store) CreateEdition(ctx context.Context, e *model.Edition) error {
+	if e.Status == "" {
+		e.Status = model.EditionDraft
+	}
+	if !e.Status.Valid() {
+		return fmt.Errorf("edition %q: unknown status %q", e.Slug, e.Status)
+	}
+	content, err := marshalContent(e)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `
+			INSERT INTO editions (slug, date, slot, subject, status, public, content, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id`,
+			e.Slug, e.Date, e.Slot, e.Subject, e.Status, e.Public, content, now).Scan(&e.ID)
+		if isUniqueViolation(err) {
+			return fmt.Errorf("edition %q: %w", e.Slug, ErrConflict)
+		}
+		if err != nil {
+			return fmt.Errorf("create edition %q: %w", e.Slug, err)
+		}
+		e.CreatedAt, e.UpdatedAt = now, now
+		return s.addRevision(ctx, tx, e, 1, now)
+	})
+}
+
+// UpdateEdition saves an edition's slug, date, slot, subject, visibility and
+// content (not its status: see SetEditionStatus) and records the saved state
+// as a new revision.
+func (s *Store) UpdateEdition(ctx context.Context, e *model.Edition) error {
+	content, err := marshalContent(e)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var rev int
+		var published sql.NullTime
+		err := tx.QueryRowContext(ctx, `
+			UPDATE editions SET slug = $1, date = $2, slot = $3, subject = $4, public = $5, content = $6,
+				revision = revision + 1, updated_at = $7
+			WHERE id = $8 RETURNING revision, status, created_at, published_at`,
+			e.Slug, e.Date, e.Slot, e.Subject, e.Public, content, now, e.ID).
+			Scan(&rev, &e.Status, &e.CreatedAt, &published)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("edition %d: %w", e.ID, ErrNotFound)
+		case isUniqueViolation(err):
+			return fmt.Errorf("edition %q: %w", e.Slug, ErrConflict)
+		case err != nil:
+			return fmt.Errorf("update edition %d: %w", e.ID, err)
+		}
+		e.UpdatedAt, e.PublishedAt = now, published.Time
+		return s.addRevision(ctx, tx, e, rev, now)
+	})
+}
+
+// GetEdition returns the edition with the given ID.
+func (s *Store) GetEdition(ctx context.Context, id int64) (*model.Edition, error) {
+	e, err := scanEdition(s.r.QueryRowContext(ctx, `SELECT `+editionColumns+` FROM editions WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("edition %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read edition %d: %w", id, err)
+	}
+	return e, nil
+}
+
+// EditionBySlug returns the edition with the given slug.
+func (s *Store) EditionBySlug(ctx context.Context, slug string) (*model.Edition, error) {
+	e, err := scanEdition(s.r.QueryRowContext(ctx, `SELECT `+editionColumns+` FROM editions WHERE slug = $1`, slug))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("edition %q: %w", slug, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read edition %q: %w", slug, err)
+	}
+	return e, nil
+}
+
+// EditionFilter selects editions for ListEditions. The zero value lists the
+// 50 newest editions of any status.
+type EditionFilter struct {
+	Status     model.EditionStatus // empty: any
+	PublicOnly bool                // only public editions (the archive and feeds)
+	Limit      int                 // default 50, at most 500
+	Offset     int
+}
+
+// ListEditions returns editions newest first (by date, then ID).
+func (s *Store) ListEditions(ctx context.Context, f EditionFilter) ([]*model.Edition, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 50
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+editionColumns+` FROM editions
+		WHERE ($1 = '' OR status = $1) AND ($2 = FALSE OR public = TRUE)
+		ORDER BY date DESC, id DESC LIMIT $3 OFFSET $4`,
+		string(f.Status), f.PublicOnly, f.Limit, f.Offset)
+	if err != nil {
+		return nil, fmt.Errorf("list editions: %w", err)
+	}
+	defer rows.Close()
+	var out []*model.Edition
+	for rows.Next() {
+		e, err := scanEdition(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list editions: %w", err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list editions: %w", err)
+	}
+	return out, nil
+}
+
+// EditionRevisions returns every saved state of an edition, newest first.
+func (s *Store) EditionRevisions(ctx context.Context, id int64) ([]model.EditionRevision, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT revision, edition, created_at FROM edition_revisions
+		WHERE edition_id = $1 ORDER BY revision DESC`, id)
+	if err != nil {
+		return nil, fmt.Errorf("revisions of edition %d: %w", id, err)
+	}
+	defer rows.Close()
+	var out []model.EditionRevision
+	for rows.Next() {
+		r := model.EditionRevision{EditionID: id}
+		var doc string
+		if err := rows.Scan(&r.Revision, &doc, &r.CreatedAt); err != nil {
+			return nil, fmt.Errorf("revisions of edition %d: %w", id, err)
+		}
+		if err := json.Unmarshal([]byte(doc), &r.Edition); err != nil {
+			return nil, fmt.Errorf("revision %d of edition %d: %w", r.Revision, id, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("revisions of edition %d: %w", id, err)
+	}
+	if len(out) == 0 {
+		if _, err := s.GetEdition(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// SetEditionStatus marks an edition draft or published. The first
+// publication sets PublishedAt; going back to draft keeps it.
+func (s *Store) SetEditionStatus(ctx context.Context, id int64, status model.EditionStatus) error {
+	if !status.Valid() {
+		return fmt.Errorf("edition %d: unknown status %q", id, status)
+	}
+	now := s.now()
+	res, err := s.w.ExecContext(ctx, `
+		UPDATE editions SET status = $1, updated_at = $2,
+			published_at = CASE WHEN $1 = 'published' AND published_at IS NULL THEN $2 ELSE published_at END
+		WHERE id = $3`, string(status), now, id)
+	if err != nil {
+		return fmt.Errorf("set status of edition %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("edition %d: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// GetPublication returns the publication's settings; ErrNotFound until
+// SavePublication has run once.
+func (s *Store) GetPublication(ctx context.Context) (model.Publication, error) {
+	var p model.Publication
+	var doc string
+	err := s.r.QueryRowContext(ctx, `SELECT settings FROM publication WHERE id = 1`).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, fmt.Errorf("publication settings: %w", ErrNotFound)
+	}
+	if err != nil {
+		return p, fmt.Errorf("read publication settings: %w", err)
+	}
+	if err := json.Unmarshal([]byte(doc), &p); err != nil {
+		return p, fmt.Errorf("decode publication settings: %w", err)
+	}
+	return p, nil
+}
+
+// SavePublication stores the publication's settings, replacing any before.
+func (s *Store) SavePublication(ctx context.Context, p model.Publication) error {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("encode publication settings: %w", err)
+	}
+	_, err = s.w.ExecContext(ctx, `
+		INSERT INTO publication (id, settings, updated_at) VALUES (1, $1, $2)
+		ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`,
+		string(b), s.now())
+	if err != nil {
+		return fmt.Errorf("save publication settings: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,122 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/herald-news/herald/internal/edition"
+	"github.com/herald-news/herald/internal/edition/sample"
+	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/store/storetest"
+)
+
+func TestEditions(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		e, err := sample.Edition()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateEdition(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		if e.ID == 0 || e.Status != model.EditionDraft || e.CreatedAt.IsZero() {
+			t.Fatalf("created edition: id %d status %q created %v", e.ID, e.Status, e.CreatedAt)
+		}
+
+		// File -> store -> file is byte-identical.
+		got, err := s.GetEdition(ctx, e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := edition.Format(got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(out, sample.Source()) {
+			t.Errorf("stored edition formats differently:\n%s", out)
+		}
+
+		dup := *e
+		if err := s.CreateEdition(ctx, &dup); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("same slug twice: %v, want ErrConflict", err)
+		}
+
+		got.Subject = "A better subject"
+		got.Sections = got.Sections[:2]
+		if err := s.UpdateEdition(ctx, got); err != nil {
+			t.Fatal(err)
+		}
+		again, _ := s.EditionBySlug(ctx, e.Slug)
+		if again.Subject != "A better subject" || len(again.Sections) != 2 {
+			t.Errorf("update not saved: %q, %d sections", again.Subject, len(again.Sections))
+		}
+		revs, err := s.EditionRevisions(ctx, e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(revs) != 2 || revs[0].Revision != 2 || revs[1].Revision != 1 ||
+			revs[0].Edition.Subject != "A better subject" || revs[1].Edition.Subject != e.Subject ||
+			len(revs[1].Edition.Sections) != 4 {
+			t.Errorf("revisions: %+v", revs)
+		}
+
+		if err := s.SetEditionStatus(ctx, e.ID, model.EditionPublished); err != nil {
+			t.Fatal(err)
+		}
+		pub, _ := s.GetEdition(ctx, e.ID)
+		if pub.Status != model.EditionPublished || pub.PublishedAt.IsZero() {
+			t.Errorf("published: status %q at %v", pub.Status, pub.PublishedAt)
+		}
+
+		other := &model.Edition{Slug: "2025-03-14-morning", Date: "2025-03-14", Slot: model.SlotMorning, Subject: "Next"}
+		if err := s.CreateEdition(ctx, other); err != nil {
+			t.Fatal(err)
+		}
+		all, err := s.ListEditions(ctx, store.EditionFilter{})
+		if err != nil || len(all) != 2 || all[0].Slug != "2025-03-14-morning" {
+			t.Fatalf("list all: %d, %v", len(all), err)
+		}
+		published, _ := s.ListEditions(ctx, store.EditionFilter{Status: model.EditionPublished, PublicOnly: true})
+		if len(published) != 1 || published[0].ID != e.ID {
+			t.Errorf("list published and public: %d", len(published))
+		}
+
+		if _, err := s.GetEdition(ctx, 9999); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("missing edition: %v", err)
+		}
+		if err := s.UpdateEdition(ctx, &model.Edition{ID: 9999}); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("update missing edition: %v", err)
+		}
+		if err := s.SetEditionStatus(ctx, 9999, model.EditionDraft); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("status of missing edition: %v", err)
+		}
+		if _, err := s.EditionRevisions(ctx, 9999); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("revisions of missing edition: %v", err)
+		}
+	})
+}
+
+func TestPublicationSettings(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		if _, err := s.GetPublication(ctx); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("fresh store: %v, want ErrNotFound", err)
+		}
+		p := sample.Publication()
+		if err := s.SavePublication(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		p.Name = "Renamed"
+		if err := s.SavePublication(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.GetPublication(ctx)
+		if err != nil || got.Name != "Renamed" || got.SiteURL != p.SiteURL || len(got.Sections) != 4 {
+			t.Errorf("got %+v, %v", got, err)
+		}
+	})
+}
