@@ -39,6 +39,9 @@ func commands() []command {
 		{"subscribers show", "EMAIL", "show one subscriber and their subscriptions", runSubscribersShow},
 		{"subscribers delete", "EMAIL", "erase a subscriber's personal data", runSubscribersDelete},
 		{"suppress", "EMAIL [--reason manual] [--detail TEXT]", "never mail an address again", runSuppress},
+		{"import", "--list SLUG [--status confirmed|unconfirmed] [--mode upsert|skip-existing] [--rejects FILE] FILE.csv", "import subscribers from CSV (- reads standard input)", runImport},
+		{"export", "--list SLUG [--status STATUS] [--output FILE]", "export a list's subscribers as CSV", runExport},
+		{"bench import", "--rows N [--postgres URL]", "measure import speed and memory on generated rows", runBenchImport},
 	}
 }
 

@@ -77,6 +77,10 @@ type Options struct {
 	// OnReject is called for every rejected row, in line order, from the
 	// goroutine that called Import. An error it returns stops the import.
 	OnReject func(Reject) error
+	// OnHeader is called once with the header row, before any row is read
+	// (a rejects file can name the columns). An error it returns stops the
+	// import.
+	OnHeader func(header []string) error
 	// OnRead is called with the number of bytes read from the input each
 	// time the reader takes more, for a progress display.
 	OnRead func(n int64)
@@ -148,6 +152,11 @@ func Import(ctx context.Context, in io.Reader, sink Sink, opt Options) (Result, 
 	l, err := parseHeader(append([]string(nil), header...))
 	if err != nil {
 		return Result{}, err
+	}
+	if opt.OnHeader != nil {
+		if err := opt.OnHeader(l.header); err != nil {
+			return Result{}, err
+		}
 	}
 
 	ctx, cancel := context.WithCancel(ctx)

@@ -353,6 +353,9 @@ func TestRoundTrip(t *testing.T) {
 
 		// Into a fresh database everything but the creation time survives.
 		fresh := storetest.SQLite(t)
+		if s.Kind() != fresh.Kind() {
+			fresh = storetest.Postgres(t)
+		}
 		c := newList(t, fresh, "c")
 		if res, rejects, err := run(t, fresh, c, first, importer.Options{}); err != nil || res.Imported != 3 || len(rejects) > 0 {
 			t.Fatalf("fresh import: %+v %+v %v", res, rejects, err)
