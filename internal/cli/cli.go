@@ -30,7 +30,7 @@ type command struct {
 
 // commands is the whole command-line surface, in help order.
 func commands() []command {
-	return []command{
+	cmds := []command{
 		{"serve", "[--http ADDR]", "run the web server and delivery workers", runServe},
 		{"migrate", "", "apply pending database migrations", runMigrate},
 		{"lists create", "SLUG --name NAME [--description TEXT] [--double-opt-in] [--public]", "create a list", runListsCreate},
@@ -43,6 +43,8 @@ func commands() []command {
 		{"export", "--list SLUG [--status STATUS] [--output FILE]", "export a list's subscribers as CSV", runExport},
 		{"bench import", "--rows N [--postgres URL]", "measure import speed and memory on generated rows", runBenchImport},
 	}
+	cmds = append(cmds, editionCommands()...)
+	return append(cmds, campaignCommands()...)
 }
 
 // ExitError carries an exit status other than 1 with its message.

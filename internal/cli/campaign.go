@@ -1,0 +1,377 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/herald-news/herald/internal/delivery"
+	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/progress"
+	"github.com/herald-news/herald/internal/store"
+)
+
+// campaignCommands are the "herald campaign ..." verbs and "herald send".
+func campaignCommands() []command {
+	return []command{
+		{"campaign create", "--edition ID|FILE --list SLUG [--list SLUG ...] [--at TIME] [--name NAME] [--from ADDR] [--reply-to ADDR] [--no-tracking]", "create a campaign (scheduled with --at)", runCampaignCreate},
+		{"campaign start", "ID", "freeze the edition, write the ledger and let the workers send", runCampaignStart},
+		{"campaign pause", "ID", "stop claiming new recipients (messages in flight finish)", campaignStatusCommand(model.CampaignPaused)},
+		{"campaign resume", "ID", "continue a paused campaign from its ledger", campaignStatusCommand(model.CampaignSending)},
+		{"campaign cancel", "ID", "stop a campaign for good", campaignStatusCommand(model.CampaignCancelled)},
+		{"campaign status", "ID", "show a campaign's progress", runCampaignStatus},
+		{"campaign run", "ID", "send a started campaign in the foreground until it is done", runCampaignRun},
+		{"send", "--edition FILE --list SLUG [--list SLUG ...] [--relay smtp://HOST:PORT] | --test ADDRESS", "send an edition to lists now, with live progress", runSend},
+	}
+}
+
+// listFlag collects repeated --list flags.
+type listFlag []string
+
+func (l *listFlag) String() string     { return fmt.Sprint(*l) }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// campaignFlags are what create and send share.
+type campaignFlags struct {
+	lists            listFlag
+	name, from, repl string
+	noTracking       bool
+}
+
+func (e *env) registerCampaignFlags(fs *flag.FlagSet, cf *campaignFlags) {
+	fs.Var(&cf.lists, "list", "a list to send to (repeat for several)")
+	fs.StringVar(&cf.name, "name", "", "the campaign's name (default: the edition's subject)")
+	fs.StringVar(&cf.from, "from", "", "From address, \"Name <address>\" (default: the configured from)")
+	fs.StringVar(&cf.repl, "reply-to", "", "Reply-To address")
+	fs.BoolVar(&cf.noTracking, "no-tracking", false, "no open pixel or click tracking")
+}
+
+// newCampaign stores a campaign for edition ed to the named lists.
+func (e *env) newCampaign(ctx context.Context, s *store.Store, ed *model.Edition, cf campaignFlags, at time.Time) (*model.Campaign, error) {
+	cfg, err := e.config()
+	if err != nil {
+		return nil, err
+	}
+	if len(cf.lists) == 0 {
+		return nil, usageErrorf("--list is required (a campaign needs an audience)")
+	}
+	c := &model.Campaign{Name: cf.name, EditionID: ed.ID, From: cf.from, ReplyTo: cf.repl, Tracking: !cf.noTracking, SendAt: at}
+	if c.Name == "" {
+		c.Name = ed.Subject
+	}
+	if c.From == "" {
+		c.From = cfg.From
+	}
+	for _, slug := range cf.lists {
+		l, err := listBySlug(ctx, s, slug)
+		if err != nil {
+			return nil, err
+		}
+		c.ListIDs = append(c.ListIDs, l.ID)
+	}
+	if err := s.CreateCampaign(ctx, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// editionArg loads the edition named by a stored ID, or stores the edition
+// in a file (updating the stored one with the same slug, as a new revision).
+func (e *env) editionArg(ctx context.Context, s *store.Store, arg string) (*model.Edition, error) {
+	if id, err := strconv.ParseInt(arg, 10, 64); err == nil {
+		ed, err := s.GetEdition(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("no edition has the ID %d", id)
+		}
+		return ed, err
+	}
+	ed, err := e.parseEdition(arg)
+	if err != nil {
+		return nil, err
+	}
+	old, err := s.EditionBySlug(ctx, ed.Slug)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		err = s.CreateEdition(ctx, ed)
+	case err == nil:
+		ed.ID = old.ID
+		err = s.UpdateEdition(ctx, ed)
+	}
+	return ed, err
+}
+
+func runCampaignCreate(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("campaign create", "--edition ID|FILE --list SLUG [--list SLUG ...] [--at TIME]")
+	edArg := fs.String("edition", "", "a stored edition's ID, or an edition file")
+	at := fs.String("at", "", "send time, RFC 3339 (2026-11-27T18:00:00Z) or local \"2006-01-02 15:04\"")
+	var cf campaignFlags
+	e.registerCampaignFlags(fs, &cf)
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *edArg == "" {
+		return usageErrorf("--edition is required")
+	}
+	var when time.Time
+	if *at != "" {
+		var err error
+		if when, err = parseTime(*at); err != nil {
+			return usageErrorf("--at %q: %v", *at, err)
+		}
+	}
+	s, err := e.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	ed, err := e.editionArg(ctx, s, *edArg)
+	if err != nil {
+		return err
+	}
+	c, err := e.newCampaign(ctx, s, ed, cf, when)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, c.ID)
+	if c.Status == model.CampaignScheduled {
+		fmt.Fprintf(e.stderr, "campaign %d is scheduled for %s; 'herald serve' starts it then\n", c.ID, c.SendAt.Format(time.RFC3339))
+	}
+	return nil
+}
+
+func parseTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	t, err := time.ParseInLocation("2006-01-02 15:04", s, time.Local)
+	if err != nil {
+		return time.Time{}, errors.New("expected RFC 3339 (2026-11-27T18:00:00Z) or \"2026-11-27 18:00\"")
+	}
+	return t, nil
+}
+
+// campaignArg parses a campaign ID argument and loads the campaign.
+func campaignArg(ctx context.Context, s *store.Store, arg string) (*model.Campaign, error) {
+	id, err := strconv.ParseInt(arg, 10, 64)
+	if err != nil || id <= 0 {
+		return nil, usageErrorf("campaign ID %q must be a positive number", arg)
+	}
+	c, err := s.Campaign(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("no campaign has the ID %d", id)
+	}
+	return c, err
+}
+
+func runCampaignStart(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("campaign start", "ID")
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	return e.withEngine(ctx, "", func(s *store.Store, eng *delivery.Engine) error {
+		c, err := campaignArg(ctx, s, pos[0])
+		if err != nil {
+			return err
+		}
+		n, err := eng.Start(ctx, c.ID)
+		if errors.Is(err, store.ErrBadTransition) {
+			return fmt.Errorf("campaign %d is %s; only a draft or scheduled campaign can start", c.ID, c.Status)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "campaign %d started: %d recipients; 'herald serve' or 'herald campaign run %d' sends it\n", c.ID, n, c.ID)
+		return nil
+	})
+}
+
+func campaignStatusCommand(to model.CampaignStatus) func(ctx context.Context, e *env, args []string) error {
+	return func(ctx context.Context, e *env, args []string) error {
+		fs := e.flags("campaign "+string(to), "ID")
+		pos, err := parse(fs, args, 1)
+		if err != nil {
+			return err
+		}
+		s, err := e.openStore(ctx)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		c, err := campaignArg(ctx, s, pos[0])
+		if err != nil {
+			return err
+		}
+		if err := s.SetCampaignStatus(ctx, c.ID, to); errors.Is(err, store.ErrBadTransition) {
+			return fmt.Errorf("campaign %d is %s and cannot become %s", c.ID, c.Status, to)
+		} else if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "campaign %d is %s\n", c.ID, to)
+		return nil
+	}
+}
+
+func runCampaignStatus(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("campaign status", "ID")
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	s, err := e.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	c, err := campaignArg(ctx, s, pos[0])
+	if err != nil {
+		return err
+	}
+	p, err := s.CampaignProgress(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "campaign %d %q: %s\nrecipients %d: sent %d, pending %d, sending %d, deferred %d, failed %d, skipped %d\n",
+		c.ID, c.Name, c.Status, p.Total, p.Sent, p.Pending, p.Sending, p.Deferred, p.Failed, p.Skipped)
+	fails, err := s.DeliveryFailures(ctx, c.ID, 10)
+	if err != nil {
+		return err
+	}
+	for _, f := range fails {
+		fmt.Fprintf(e.stdout, "  failed %s: %s\n", f.Email, f.Reply)
+	}
+	return nil
+}
+
+func runCampaignRun(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("campaign run", "ID [--relay smtp://HOST:PORT]")
+	relay := fs.String("relay", "", "send through this SMTP relay instead of the configured ones")
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	return e.withEngine(ctx, *relay, func(s *store.Store, eng *delivery.Engine) error {
+		c, err := campaignArg(ctx, s, pos[0])
+		if err != nil {
+			return err
+		}
+		return e.sendUntilDone(ctx, s, eng, c.ID)
+	})
+}
+
+func runSend(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("send", "--edition FILE --list SLUG [--list SLUG ...] [--relay smtp://HOST:PORT] | --test ADDRESS")
+	edArg := fs.String("edition", "", "an edition file, or a stored edition's ID")
+	relay := fs.String("relay", "", "send through this SMTP relay instead of the configured ones")
+	test := fs.String("test", "", "send one copy to this address instead of the lists")
+	var cf campaignFlags
+	e.registerCampaignFlags(fs, &cf)
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *edArg == "" {
+		return usageErrorf("--edition is required")
+	}
+	if *test != "" {
+		return e.sendTest(ctx, *edArg, *relay, *test, cf)
+	}
+	return e.withEngine(ctx, *relay, func(s *store.Store, eng *delivery.Engine) error {
+		ed, err := e.editionArg(ctx, s, *edArg)
+		if err != nil {
+			return err
+		}
+		c, err := e.newCampaign(ctx, s, ed, cf, time.Time{})
+		if err != nil {
+			return err
+		}
+		n, err := eng.Start(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "campaign %d: %d recipients (if interrupted, continue with 'herald campaign run %d')\n", c.ID, n, c.ID)
+		return e.sendUntilDone(ctx, s, eng, c.ID)
+	})
+}
+
+// withEngine opens the store and transport, builds the delivery engine and
+// runs fn with them, closing everything after.
+func (e *env) withEngine(ctx context.Context, relay string, fn func(*store.Store, *delivery.Engine) error) error {
+	cfg, err := e.config()
+	if err != nil {
+		return err
+	}
+	s, err := e.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	tr, desc, err := transport(cfg, relay)
+	if err != nil {
+		return err
+	}
+	defer tr.Close()
+	e.log.Debug("mail transport", "via", desc)
+	eng, err := e.engine(ctx, cfg, s, tr)
+	if err != nil {
+		return err
+	}
+	return fn(s, eng)
+}
+
+// sendUntilDone runs the delivery engine in the foreground until the
+// campaign is sent, showing live progress. It fails if the campaign is
+// paused or cancelled meanwhile, or if the command is interrupted; the
+// ledger keeps the position either way.
+func (e *env) sendUntilDone(ctx context.Context, s *store.Store, eng *delivery.Engine, id int64) error {
+	p, err := s.CampaignProgress(ctx, id)
+	if err != nil {
+		return err
+	}
+	bar := progress.New(e.stderr, progress.Options{Description: fmt.Sprintf("campaign %d", id), Total: p.Total, Unit: "messages"})
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- eng.Run(runCtx) }()
+	finish := func(err error) error {
+		stop()
+		return errors.Join(err, <-done)
+	}
+	reported := p.Total - p.Pending - p.Sending - p.Deferred
+	bar.Add(reported)
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			bar.Finish()
+			return finish(fmt.Errorf("interrupted: campaign %d keeps its place; continue with 'herald campaign run %d'", id, id))
+		case err := <-done:
+			bar.Finish()
+			return fmt.Errorf("delivery stopped: %w", err)
+		case <-tick.C:
+		}
+		p, err := s.CampaignProgress(ctx, id)
+		if err != nil {
+			continue
+		}
+		finished := p.Total - p.Pending - p.Sending - p.Deferred
+		bar.Add(finished - reported)
+		reported = finished
+		bar.SetStatus(fmt.Sprintf("sent %d, deferred %d, failed %d", p.Sent, p.Deferred, p.Failed))
+		c, err := s.Campaign(ctx, id)
+		if err != nil {
+			continue
+		}
+		switch c.Status {
+		case model.CampaignSent:
+			bar.Finish()
+			fmt.Fprintf(e.stdout, "campaign %d sent: %d delivered, %d failed, %d skipped of %d\n", id, p.Sent, p.Failed, p.Skipped, p.Total)
+			return finish(nil)
+		case model.CampaignPaused, model.CampaignCancelled:
+			bar.Finish()
+			return finish(fmt.Errorf("campaign %d was %s", id, c.Status))
+		}
+	}
+}

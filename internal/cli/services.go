@@ -1,0 +1,138 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/herald-news/herald/internal/config"
+	"github.com/herald-news/herald/internal/delivery"
+	"github.com/herald-news/herald/internal/mailer"
+	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/token"
+)
+
+// sender is a mail transport the command must close.
+type sender interface {
+	mailer.Sender
+	io.Closer
+}
+
+// outboxSender adapts the outbox, which holds no connections, to sender.
+type outboxSender struct{ *mailer.Outbox }
+
+func (outboxSender) Close() error { return nil }
+
+// transport builds the mail transport: the relay given on the command line,
+// else the configured relays, else the built-in outbox in the data folder.
+func transport(cfg *config.Config, relayURL string) (sender, string, error) {
+	var relays []mailer.RelayConfig
+	if relayURL != "" {
+		rc, err := mailer.ParseRelay(relayURL)
+		if err != nil {
+			return nil, "", fmt.Errorf("--relay: %w", err)
+		}
+		relays = append(relays, rc)
+	}
+	for _, r := range cfg.Relays {
+		if relayURL != "" {
+			break
+		}
+		rc, err := mailer.ParseRelay(r.URL.Reveal())
+		if err != nil {
+			return nil, "", fmt.Errorf("relay %q: %w", r.Name, err)
+		}
+		rc.Name, rc.Priority, rc.Weight = r.Name, r.Priority, r.Weight
+		relays = append(relays, rc)
+	}
+	if len(relays) == 0 {
+		dir := filepath.Join(cfg.DataDir, "outbox")
+		o, err := mailer.NewOutbox(dir, nil)
+		if err != nil {
+			return nil, "", err
+		}
+		return outboxSender{o}, "the built-in outbox (" + dir + ")", nil
+	}
+	m, err := mailer.New(mailer.Config{Relays: relays})
+	if err != nil {
+		return nil, "", err
+	}
+	desc := fmt.Sprintf("%d SMTP relay(s)", len(relays))
+	if len(relays) == 1 {
+		desc = "SMTP relay " + relays[0].Name
+	}
+	return m, desc, nil
+}
+
+// signer returns the token signer: the configured secret key, or one
+// generated on first use and kept in the database, so every node of a
+// deployment signs alike.
+func signer(ctx context.Context, cfg *config.Config, s *store.Store) (*token.Signer, error) {
+	key := cfg.SecretKey.Reveal()
+	if key == "" {
+		var b [32]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, err
+		}
+		var err error
+		if key, err = s.SettingOrInit(ctx, "secret_key", hex.EncodeToString(b[:])); err != nil {
+			return nil, err
+		}
+	}
+	return token.NewSigner([]byte(key))
+}
+
+// publication returns the saved publication settings, or a plain default
+// for a first run.
+func publication(ctx context.Context, cfg *config.Config, s *store.Store) (model.Publication, error) {
+	p, err := s.GetPublication(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		return model.Publication{Name: "Herald", SiteURL: cfg.BaseURL}, nil
+	}
+	return p, err
+}
+
+// freezer renders a campaign's edition for the delivery engine.
+func freezer(cfg *config.Config, s *store.Store) func(ctx context.Context, c *model.Campaign) (model.Frozen, error) {
+	return func(ctx context.Context, c *model.Campaign) (model.Frozen, error) {
+		ed, err := s.GetEdition(ctx, c.EditionID)
+		if err != nil {
+			return model.Frozen{}, err
+		}
+		pub, err := publication(ctx, cfg, s)
+		if err != nil {
+			return model.Frozen{}, err
+		}
+		r, err := render.New(pub, render.Options{ArchiveURL: cfg.BaseURL + "/archive/"})
+		if err != nil {
+			return model.Frozen{}, err
+		}
+		em, err := r.Email(ed)
+		if err != nil {
+			return model.Frozen{}, err
+		}
+		return em.Freeze(), nil
+	}
+}
+
+// engine builds the delivery engine over s with the given transport.
+func (e *env) engine(ctx context.Context, cfg *config.Config, s *store.Store, tr mailer.Sender) (*delivery.Engine, error) {
+	sig, err := signer(ctx, cfg, s)
+	if err != nil {
+		return nil, err
+	}
+	return delivery.New(s, delivery.Config{
+		Sender:  tr,
+		Signer:  sig,
+		BaseURL: cfg.BaseURL,
+		Freeze:  freezer(cfg, s),
+		Workers: cfg.Workers,
+		Log:     e.log,
+	})
+}
