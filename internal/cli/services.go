@@ -12,6 +12,7 @@ import (
 	"github.com/herald-news/herald/internal/config"
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/mailer"
+	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/store"
@@ -127,12 +128,21 @@ func (e *env) engine(ctx context.Context, cfg *config.Config, s *store.Store, tr
 	if err != nil {
 		return nil, err
 	}
+	var dkim *message.DKIM
+	if cfg.DKIMKeyFile != "" {
+		key, err := message.LoadKey(cfg.DKIMKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("config: dkim_key_file: %w", err)
+		}
+		dkim = &message.DKIM{Domain: cfg.DKIMDomain, Selector: cfg.DKIMSelector, Key: key}
+	}
 	return delivery.New(s, delivery.Config{
 		Sender:  tr,
 		Signer:  sig,
 		BaseURL: cfg.BaseURL,
 		Freeze:  freezer(cfg, s),
 		Workers: cfg.Workers,
+		DKIM:    dkim,
 		Log:     e.log,
 	})
 }

@@ -56,7 +56,11 @@ type Config struct {
 	LogFormat     string // text or json
 	From          string // default From of campaigns
 	Workers       int    // delivery workers per node
-	Relays        []Relay
+	// DKIM signs every message when all three are set.
+	DKIMKeyFile  string // PEM private key, RSA (2048+) or Ed25519
+	DKIMSelector string
+	DKIMDomain   string
+	Relays       []Relay
 }
 
 // SQLitePath is where the embedded database lives.
@@ -130,6 +134,9 @@ func keys() []key {
 			c.Workers = n
 			return nil
 		}},
+		{"dkim_key_file", false, func(c *Config, v string) error { c.DKIMKeyFile = v; return nil }},
+		{"dkim_selector", false, func(c *Config, v string) error { c.DKIMSelector = v; return nil }},
+		{"dkim_domain", false, func(c *Config, v string) error { c.DKIMDomain = strings.ToLower(v); return nil }},
 		{"relay_url", true, func(c *Config, v string) error {
 			return c.setRelay("default", "url", v)
 		}},
@@ -202,6 +209,9 @@ func Load(src Source) (*Config, error) {
 	}
 	if c.BaseURL == "" {
 		c.BaseURL = "http://" + c.HTTPAddr
+	}
+	if set := btoi(c.DKIMKeyFile != "") + btoi(c.DKIMSelector != "") + btoi(c.DKIMDomain != ""); set != 0 && set != 3 {
+		return nil, errors.New("config: DKIM needs all of dkim_key_file, dkim_selector and dkim_domain")
 	}
 	for _, r := range c.Relays {
 		if err := validRelay(r); err != nil {
@@ -307,4 +317,11 @@ func validRelay(r Relay) error {
 		return fmt.Errorf("url scheme must be smtp or smtps, not %q", u.Scheme)
 	}
 	return nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -1,0 +1,213 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"time"
+
+	"github.com/herald-news/herald/internal/delivery"
+	"github.com/herald-news/herald/internal/edition/sample"
+	"github.com/herald-news/herald/internal/mailer"
+	"github.com/herald-news/herald/internal/message"
+	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/smtpsink"
+	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/token"
+)
+
+// runBenchSend measures the whole send path in one process: a temporary
+// SQLite database with N synthetic subscribers, the sample edition rendered
+// and personalised per recipient, MIME (and optionally DKIM) per message,
+// pooled SMTP over loopback into an in-process sink that counts.
+func runBenchSend(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("bench send", "--recipients N [--dkim rsa|ed25519] [--workers N]")
+	n := fs.Int("recipients", 100_000, "synthetic subscribers to send to")
+	dkimAlg := fs.String("dkim", "", "sign every message with a fresh DKIM key: rsa or ed25519")
+	workers := fs.Int("workers", 16, "concurrent SMTP transactions (and pooled connections)")
+	pg := fs.String("postgres", "", "use a fresh schema on this PostgreSQL server instead of a temporary SQLite file")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the send to this file")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *n <= 0 || *workers <= 0 {
+		return usageErrorf("--recipients and --workers must be positive")
+	}
+	dir, err := os.MkdirTemp("", "herald-bench-send-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	opts := store.Options{SQLitePath: filepath.Join(dir, "herald.db")}
+	dbName := "SQLite"
+	if *pg != "" {
+		u, drop, err := freshPostgresSchema(ctx, *pg)
+		if err != nil {
+			return err
+		}
+		defer drop()
+		opts, dbName = store.Options{DatabaseURL: u}, "PostgreSQL"
+	}
+	s, err := store.Open(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+
+	// The audience, written the fast way (not measured).
+	started := time.Now()
+	l := &model.List{Slug: "bench", Name: "Benchmark"}
+	if err := s.CreateList(ctx, l); err != nil {
+		return err
+	}
+	batch := make([]store.ImportRow, 0, 5000)
+	for i := 0; i < *n; i++ {
+		batch = append(batch, store.ImportRow{Line: i + 2, Email: fmt.Sprintf("reader%07d@bench.example", i), Name: fmt.Sprintf("Reader %d", i)})
+		if len(batch) == cap(batch) || i == *n-1 {
+			if _, err := s.ImportBatch(ctx, batch, store.ImportOptions{ListID: l.ID, Status: model.SubConfirmed, Mode: store.ImportSkipExisting}); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	ed, err := sample.Edition()
+	if err != nil {
+		return err
+	}
+	if err := s.CreateEdition(ctx, ed); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "prepared %d subscribers in %s (%s)\n", *n, time.Since(started).Round(time.Millisecond), dbName)
+
+	sink, err := smtpsink.Start(smtpsink.Options{CountOnly: true})
+	if err != nil {
+		return err
+	}
+	defer sink.Close()
+	rc, err := mailer.ParseRelay(sink.URL())
+	if err != nil {
+		return err
+	}
+	rc.MaxConns = *workers
+	m, err := mailer.New(mailer.Config{Relays: []mailer.RelayConfig{rc}})
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	var dkim *message.DKIM
+	if *dkimAlg != "" {
+		pemKey, err := message.GenerateKey(*dkimAlg)
+		if err != nil {
+			return usageErrorf("--dkim: %v", err)
+		}
+		key, err := message.ParseKey(pemKey)
+		if err != nil {
+			return err
+		}
+		dkim = &message.DKIM{Domain: "bench.example", Selector: "herald", Key: key}
+	}
+	sig, err := token.NewSigner(bytes.Repeat([]byte("bench-key-"), 4))
+	if err != nil {
+		return err
+	}
+	r, err := render.New(sample.Publication(), render.Options{})
+	if err != nil {
+		return err
+	}
+	eng, err := delivery.New(s, delivery.Config{
+		Sender:  m,
+		Signer:  sig,
+		BaseURL: "https://news.bench.example",
+		Freeze: func(ctx context.Context, c *model.Campaign) (model.Frozen, error) {
+			em, err := r.Email(ed)
+			if err != nil {
+				return model.Frozen{}, err
+			}
+			return em.Freeze(), nil
+		},
+		Workers:    *workers,
+		ClaimBatch: 200,
+		FlushEvery: 500,
+		DKIM:       dkim,
+		Log:        e.log,
+	})
+	if err != nil {
+		return err
+	}
+	c := &model.Campaign{Name: "bench", EditionID: ed.ID, ListIDs: []int64{l.ID}, From: "Bench <news@bench.example>"}
+	if err := s.CreateCampaign(ctx, c); err != nil {
+		return err
+	}
+
+	if *cpuprofile != "" {
+		pf, err := os.Create(*cpuprofile)
+		if err != nil {
+			return fmt.Errorf("create the CPU profile: %w", err)
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return fmt.Errorf("start the CPU profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	runtime.GC()
+	mem := startMemorySampler(20 * time.Millisecond)
+	started = time.Now()
+	total, err := eng.Start(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	ledgerTime := time.Since(started)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	sendStart := time.Now()
+	go func() { done <- eng.Run(runCtx) }()
+	for {
+		cur, err := s.Campaign(ctx, c.ID)
+		if err != nil {
+			stop()
+			return err
+		}
+		if cur.Status == model.CampaignSent {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			stop()
+			<-done
+			return ctx.Err()
+		case err := <-done:
+			stop()
+			return fmt.Errorf("delivery stopped: %w", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	sendTime := time.Since(sendStart)
+	stop()
+	if err := <-done; err != nil {
+		return err
+	}
+	heap, all := mem.stop()
+	p, err := s.CampaignProgress(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	if p.Sent != total || sink.Count() != total {
+		return fmt.Errorf("benchmark lost mail: ledger sent %d, sink received %d, of %d", p.Sent, sink.Count(), total)
+	}
+	signed := "no DKIM"
+	if dkim != nil {
+		signed = "DKIM " + *dkimAlg
+	}
+	fmt.Fprintf(e.stdout, "ledger: %d rows written in %s (%.0f rows/s)\n", total, ledgerTime.Round(time.Millisecond), float64(total)/ledgerTime.Seconds())
+	fmt.Fprintf(e.stdout, "sent %d messages (%s, avg %.1f KB, %d workers, %d SMTP connections) in %s: %.0f messages/s\n",
+		total, signed, float64(sink.Bytes())/float64(total)/1000, *workers, sink.Connections(), sendTime.Round(time.Millisecond), float64(total)/sendTime.Seconds())
+	fmt.Fprintf(e.stdout, "ledger row changes during the send (claim + outcome): %.0f/s\n", 2*float64(total)/sendTime.Seconds())
+	fmt.Fprintf(e.stdout, "peak memory: Go heap %s, Go runtime total %s, process max RSS %s\n", mib(heap), mib(all), maxRSS())
+	return nil
+}
