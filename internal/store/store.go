@@ -105,19 +105,12 @@ func open(opts Options) (*Store, error) {
 		return "file:" + opts.SQLitePath + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
 			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_time_format=sqlite" + extra
 	}
-	w, err := sql.Open("sqlite", dsn("&_txlock=immediate"))
-	if err != nil {
-		return nil, fmt.Errorf("open SQLite: %w", err)
-	}
+	w := sql.OpenDB(&sqliteConnector{dsn: dsn("&_txlock=immediate"), drv: &sqlite.Driver{}})
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxIdleTime(0)
 	w.SetConnMaxLifetime(0)
-	r, err := sql.Open("sqlite", dsn("&_pragma=query_only(1)"))
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("open SQLite: %w", err)
-	}
+	r := sql.OpenDB(&sqliteConnector{dsn: dsn("&_pragma=query_only(1)"), drv: &sqlite.Driver{}})
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	return &Store{w: w, r: r, dialect: dialectSQLite, now: now}, nil
