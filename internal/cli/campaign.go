@@ -23,7 +23,7 @@ func campaignCommands() []command {
 		{"campaign resume", "ID", "continue a paused campaign from its ledger", campaignStatusCommand(model.CampaignSending)},
 		{"campaign cancel", "ID", "stop a campaign for good", campaignStatusCommand(model.CampaignCancelled)},
 		{"campaign status", "ID", "show a campaign's progress", runCampaignStatus},
-		{"campaign run", "ID", "send a started campaign in the foreground until it is done", runCampaignRun},
+		{"campaign run", "ID [--relay smtp://HOST:PORT]", "send a campaign in the foreground until it is done (starting it if needed)", runCampaignRun},
 		{"send", "--edition FILE --list SLUG [--list SLUG ...] [--relay smtp://HOST:PORT] | --test ADDRESS", "send an edition to lists now, with live progress", runSend},
 	}
 }
@@ -257,6 +257,15 @@ func runCampaignRun(ctx context.Context, e *env, args []string) error {
 		c, err := campaignArg(ctx, s, pos[0])
 		if err != nil {
 			return err
+		}
+		switch c.Status {
+		case model.CampaignDraft, model.CampaignScheduled:
+			// Also finishes a start that was interrupted part-way.
+			if _, err := eng.Start(ctx, c.ID); err != nil {
+				return err
+			}
+		case model.CampaignPaused, model.CampaignCancelled:
+			return fmt.Errorf("campaign %d is %s; resume it first", c.ID, c.Status)
 		}
 		return e.sendUntilDone(ctx, s, eng, c.ID)
 	})
