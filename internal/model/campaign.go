@@ -82,3 +82,27 @@ type Progress struct {
 
 // Done reports whether every row reached a final state.
 func (p Progress) Done() bool { return p.Pending == 0 && p.Sending == 0 && p.Deferred == 0 }
+
+// EventKind is what a reader or a mail provider told us.
+type EventKind string
+
+// Event kinds.
+const (
+	EventOpen        EventKind = "open"
+	EventClick       EventKind = "click"
+	EventBounce      EventKind = "bounce" // hard bounce reported asynchronously
+	EventSoftBounce  EventKind = "soft_bounce"
+	EventComplaint   EventKind = "complaint"
+	EventUnsubscribe EventKind = "unsubscribe"
+)
+
+// Event is one open, click, bounce, complaint or unsubscribe. SubscriberID
+// is zero in anonymous tracking mode or when the subscriber is unknown.
+type Event struct {
+	Kind         EventKind
+	CampaignID   int64
+	SubscriberID int64
+	URL          string // clicks: the target
+	Detail       string // bounces and complaints: the provider's words
+	At           time.Time
+}
