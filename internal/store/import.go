@@ -77,6 +77,16 @@ func (s *Store) ImportBatch(ctx context.Context, rows []ImportRow, opt ImportOpt
 	if opt.Source == "" {
 		opt.Source = model.SourceImport
 	}
+	if len(rows) == 0 {
+		return res, nil
+	}
+	if s.dialect == dialectPostgres {
+		res, err := s.importBatchPostgres(ctx, rows, opt)
+		if err != nil {
+			return ImportResult{}, fmt.Errorf("import rows %d-%d: %w", rows[0].Line, rows[len(rows)-1].Line, err)
+		}
+		return res, nil
+	}
 	now := s.now()
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for start := 0; start < len(rows); start += importChunk {

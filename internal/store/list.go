@@ -54,16 +54,22 @@ func (s *Store) UpdateList(ctx context.Context, l *model.List) error {
 	return nil
 }
 
-// DeleteList removes a list and its subscriptions (subscribers stay).
+// DeleteList removes a list, its subscriptions and their history
+// (subscribers stay).
 func (s *Store) DeleteList(ctx context.Context, id int64) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM lists WHERE id = $1`, id)
-	if err != nil {
-		return fmt.Errorf("delete list %d: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("list %d: %w", id, ErrNotFound)
-	}
-	return nil
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM subscription_log WHERE list_id = $1`, id); err != nil {
+			return fmt.Errorf("delete list %d: %w", id, err)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM lists WHERE id = $1`, id)
+		if err != nil {
+			return fmt.Errorf("delete list %d: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("list %d: %w", id, ErrNotFound)
+		}
+		return nil
+	})
 }
 
 // ListBySlug returns the list with the given slug.

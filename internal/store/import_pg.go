@@ -1,0 +1,97 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// importBatchPostgres is ImportBatch on PostgreSQL: the rows are streamed
+// into a temporary table with COPY, then merged with a few set-based
+// statements, so a batch costs a handful of round trips, not one per row.
+func (s *Store) importBatchPostgres(ctx context.Context, rows []ImportRow, opt ImportOptions) (ImportResult, error) {
+	var res ImportResult
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer conn.Close()
+	now := s.now()
+	err = conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		return pgx.BeginFunc(ctx, pc, func(tx pgx.Tx) error {
+			r, err := mergeStaged(ctx, tx, rows, opt, now)
+			res = r
+			return err
+		})
+	})
+	return res, err
+}
+
+func mergeStaged(ctx context.Context, tx pgx.Tx, rows []ImportRow, opt ImportOptions, now time.Time) (ImportResult, error) {
+	var res ImportResult
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE import_stage (
+		email TEXT NOT NULL, name TEXT NOT NULL, attributes JSONB,
+		subscriber_id BIGINT, is_new BOOLEAN NOT NULL DEFAULT FALSE) ON COMMIT DROP`); err != nil {
+		return res, err
+	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"import_stage"}, []string{"email", "name", "attributes"},
+		pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+			var attrs any
+			if len(rows[i].Attributes) > 0 {
+				attrs = string(rows[i].Attributes)
+			}
+			return []any{rows[i].Email, rows[i].Name, attrs}, nil
+		}))
+	if err != nil {
+		return res, fmt.Errorf("copy rows: %w", err)
+	}
+	// New subscribers: the statement's count is how many were new.
+	tag, err := tx.Exec(ctx, `
+		WITH ins AS (
+			INSERT INTO subscribers (email, name, attributes, created_at, updated_at)
+			SELECT email, name, COALESCE(attributes, '{}'::jsonb), $1, $1 FROM import_stage
+			ON CONFLICT (email) DO NOTHING
+			RETURNING id, email)
+		UPDATE import_stage st SET subscriber_id = ins.id, is_new = TRUE FROM ins WHERE st.email = ins.email`, now)
+	if err != nil {
+		return res, err
+	}
+	res.Imported = int(tag.RowsAffected())
+	if old := len(rows) - res.Imported; old > 0 {
+		// Existing subscribers: find them, and in upsert mode update them.
+		if _, err := tx.Exec(ctx, `UPDATE import_stage st SET subscriber_id = sb.id FROM subscribers sb
+			WHERE st.subscriber_id IS NULL AND sb.email = st.email`); err != nil {
+			return res, err
+		}
+		if opt.Mode == ImportSkipExisting {
+			res.Skipped = old
+		} else {
+			res.Updated = old
+			if _, err := tx.Exec(ctx, `UPDATE subscribers sb SET
+				name = CASE WHEN st.name = '' THEN sb.name ELSE st.name END,
+				attributes = CASE WHEN st.attributes IS NULL THEN sb.attributes ELSE sb.attributes || st.attributes END,
+				updated_at = $1
+				FROM import_stage st WHERE st.subscriber_id = sb.id AND NOT st.is_new`, now); err != nil {
+				return res, err
+			}
+		}
+	}
+	// Subscribe everyone not skipped, never downgrading and never
+	// re-subscribing someone who left; log what changed.
+	_, err = tx.Exec(ctx, `
+		WITH changed AS (
+			INSERT INTO subscriptions (list_id, subscriber_id, status, source, created_at, updated_at)
+			SELECT $1, subscriber_id, $2, $3, $4, $4 FROM import_stage WHERE is_new OR $5
+			ON CONFLICT (list_id, subscriber_id) DO UPDATE
+			SET status = excluded.status, source = excluded.source, updated_at = excluded.updated_at
+			WHERE subscriptions.status = 'unconfirmed' AND excluded.status = 'confirmed'
+			RETURNING subscriber_id)
+		INSERT INTO subscription_log (list_id, subscriber_id, status, source, at)
+		SELECT $1, subscriber_id, $2, $3, $4 FROM changed`,
+		opt.ListID, string(opt.Status), string(opt.Source), now, opt.Mode == ImportUpsert)
+	return res, err
+}

@@ -1,0 +1,140 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// User is a person who signs in to the admin. Role is one of owner, editor,
+// author or viewer (package auth says what each may do). PasswordHash is a
+// bcrypt hash; the password itself is never stored.
+type User struct {
+	ID           int64
+	Email        string
+	Name         string
+	Role         string
+	PasswordHash string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	LastLoginAt  time.Time
+}
+
+const userColumns = `id, email, name, role, password_hash, created_at, updated_at, last_login_at`
+
+func scanUser(row interface{ Scan(...any) error }) (*User, error) {
+	var u User
+	var last sql.NullTime
+	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt, &last); err != nil {
+		return nil, err
+	}
+	u.LastLoginAt = last.Time
+	return &u, nil
+}
+
+// CreateUser stores a new user and fills in its ID and times. A user with
+// the same email is ErrConflict.
+func (s *Store) CreateUser(ctx context.Context, u *User) error {
+	now := s.now()
+	err := s.w.QueryRowContext(ctx, `
+		INSERT INTO users (email, name, role, password_hash, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $5) RETURNING id`,
+		u.Email, u.Name, u.Role, u.PasswordHash, now).Scan(&u.ID)
+	if isUniqueViolation(err) {
+		return fmt.Errorf("user %s: %w", u.Email, ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("create user %s: %w", u.Email, err)
+	}
+	u.CreatedAt, u.UpdatedAt = now, now
+	return nil
+}
+
+// UpdateUser saves a user's name, role and password hash.
+func (s *Store) UpdateUser(ctx context.Context, u *User) error {
+	now := s.now()
+	res, err := s.w.ExecContext(ctx, `UPDATE users SET name = $1, role = $2, password_hash = $3, updated_at = $4 WHERE id = $5`,
+		u.Name, u.Role, u.PasswordHash, now, u.ID)
+	if err != nil {
+		return fmt.Errorf("update user %d: %w", u.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("user %d: %w", u.ID, ErrNotFound)
+	}
+	u.UpdatedAt = now
+	return nil
+}
+
+// DeleteUser removes a user with their sessions and API tokens.
+func (s *Store) DeleteUser(ctx context.Context, id int64) error {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id)
+	if err != nil {
+		return fmt.Errorf("delete user %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("user %d: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// UserByID returns the user with the given ID.
+func (s *Store) UserByID(ctx context.Context, id int64) (*User, error) {
+	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("user %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read user %d: %w", id, err)
+	}
+	return u, nil
+}
+
+// UserByEmail returns the user with the given (lower-case) email.
+func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
+	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = $1`, email))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("user %s: %w", email, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read user %s: %w", email, err)
+	}
+	return u, nil
+}
+
+// Users returns every user in email order.
+func (s *Store) Users(ctx context.Context) ([]User, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY email`)
+	if err != nil {
+		return nil, fmt.Errorf("read users: %w", err)
+	}
+	defer rows.Close()
+	var out []User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read users: %w", err)
+		}
+		out = append(out, *u)
+	}
+	return out, rows.Err()
+}
+
+// CountUsers counts users, optionally only those with a role ("" for all).
+func (s *Store) CountUsers(ctx context.Context, role string) (int64, error) {
+	var n int64
+	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE $1 = '' OR role = $1`, role).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count users: %w", err)
+	}
+	return n, nil
+}
+
+// TouchUserLogin records a successful sign-in.
+func (s *Store) TouchUserLogin(ctx context.Context, id int64) error {
+	if _, err := s.w.ExecContext(ctx, `UPDATE users SET last_login_at = $1 WHERE id = $2`, s.now(), id); err != nil {
+		return fmt.Errorf("record sign-in of user %d: %w", id, err)
+	}
+	return nil
+}
