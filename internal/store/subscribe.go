@@ -1,0 +1,233 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/herald-news/herald/internal/model"
+)
+
+// SignupOutcome says what a public signup did to one subscription. The web
+// layer uses it to decide which message to send, never to decide what to
+// show: every outcome gets the same answer on screen.
+type SignupOutcome int
+
+// Signup outcomes.
+const (
+	// SignupJoined: the subscription is now confirmed (single opt-in).
+	SignupJoined SignupOutcome = iota + 1
+	// SignupPending: the subscription awaits confirmation (double opt-in);
+	// a confirmation message is due, also when one was sent before.
+	SignupPending
+	// SignupAlready: the address was already confirmed on the list.
+	SignupAlready
+	// SignupRefused: the address is suppressed or blocklisted; nothing
+	// changed and nothing may be sent.
+	SignupRefused
+)
+
+// Signup puts an address on a list from a public form, in one transaction:
+// the subscriber is created if new (a stranger's form never renames an
+// existing subscriber, it only fills an empty name), and the subscription
+// becomes confirmed on a single opt-in list or unconfirmed on a double
+// opt-in list. A confirmed subscription is left alone.
+func (s *Store) Signup(ctx context.Context, email, name string, list *model.List, source model.Source) (subscriberID int64, out SignupOutcome, err error) {
+	now := s.now()
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM suppressions WHERE email = $1`, email).Scan(&one)
+		if err == nil {
+			out = SignupRefused
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		var status model.SubscriberStatus
+		var oldName string
+		err = tx.QueryRowContext(ctx, `SELECT id, name, status FROM subscribers WHERE email = $1`, email).Scan(&subscriberID, &oldName, &status)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			status = model.SubscriberActive
+			if err := tx.QueryRowContext(ctx, `
+				INSERT INTO subscribers (email, name, attributes, status, created_at, updated_at)
+				VALUES ($1, $2, '{}', 'active', $3, $3) RETURNING id`, email, name, now).Scan(&subscriberID); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		case oldName == "" && name != "":
+			if _, err := tx.ExecContext(ctx, `UPDATE subscribers SET name = $1, updated_at = $2 WHERE id = $3`, name, now, subscriberID); err != nil {
+				return err
+			}
+		}
+		if status != model.SubscriberActive {
+			out = SignupRefused
+			return nil
+		}
+		var cur model.SubscriptionStatus
+		err = tx.QueryRowContext(ctx, `SELECT status FROM subscriptions WHERE list_id = $1 AND subscriber_id = $2`, list.ID, subscriberID).Scan(&cur)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		want, result := model.SubUnconfirmed, SignupPending
+		if list.OptIn != model.OptInDouble {
+			want, result = model.SubConfirmed, SignupJoined
+		}
+		switch cur {
+		case model.SubConfirmed:
+			out = SignupAlready
+			return nil
+		case want:
+			out = result // still unconfirmed: send the confirmation again
+			return nil
+		}
+		out = result
+		return setSubscriptionTx(ctx, tx, subscriberID, list.ID, want, source, now)
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("sign up to list %q: %w", list.Slug, err)
+	}
+	return subscriberID, out, nil
+}
+
+func setSubscriptionTx(ctx context.Context, tx *sql.Tx, subscriberID, listID int64, status model.SubscriptionStatus, source model.Source, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO subscriptions (list_id, subscriber_id, status, source, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $5)
+		ON CONFLICT (list_id, subscriber_id) DO UPDATE
+		SET status = excluded.status, source = excluded.source, updated_at = excluded.updated_at`,
+		listID, subscriberID, status, source, now); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO subscription_log (list_id, subscriber_id, status, source, at) VALUES ($1, $2, $3, $4, $5)`,
+		listID, subscriberID, status, source, now)
+	return err
+}
+
+// ConfirmSubscription turns an unconfirmed subscription into a confirmed
+// one and reports whether it changed. Confirming twice is harmless; a
+// subscription that was left in the meantime stays left. A subscriber or
+// subscription that does not exist (erased since) is ErrNotFound.
+func (s *Store) ConfirmSubscription(ctx context.Context, subscriberID, listID int64, source model.Source) (bool, error) {
+	changed := false
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var cur model.SubscriptionStatus
+		err := tx.QueryRowContext(ctx, `SELECT status FROM subscriptions WHERE list_id = $1 AND subscriber_id = $2`, listID, subscriberID).Scan(&cur)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("subscription of %d to list %d: %w", subscriberID, listID, ErrNotFound)
+		}
+		if err != nil || cur != model.SubUnconfirmed {
+			return err
+		}
+		changed = true
+		return setSubscriptionTx(ctx, tx, subscriberID, listID, model.SubConfirmed, source, s.now())
+	})
+	if err != nil {
+		return false, fmt.Errorf("confirm subscription: %w", err)
+	}
+	return changed, nil
+}
+
+// Unsubscribe takes a subscriber off the given lists (every list when
+// listIDs is empty) and returns the IDs of the lists actually left. Rows of
+// running campaigns not yet sent to the subscriber are skipped when none of
+// the campaign's lists still has them confirmed, so the next message
+// already excludes the address.
+func (s *Store) Unsubscribe(ctx context.Context, subscriberID int64, listIDs []int64, source model.Source) ([]int64, error) {
+	var left []int64
+	now := s.now()
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT list_id FROM subscriptions
+			WHERE subscriber_id = $1 AND status <> 'unsubscribed' ORDER BY list_id`, subscriberID)
+		if err != nil {
+			return err
+		}
+		var current []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			current = append(current, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range current {
+			if len(listIDs) > 0 && !containsID(listIDs, id) {
+				continue
+			}
+			if err := setSubscriptionTx(ctx, tx, subscriberID, id, model.SubUnsubscribed, source, now); err != nil {
+				return err
+			}
+			left = append(left, id)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET status = 'skipped', last_reply = 'unsubscribed', updated_at = $1
+			WHERE subscriber_id = $2 AND status IN ('pending', 'deferred') AND NOT EXISTS (
+				SELECT 1 FROM campaign_lists cl JOIN subscriptions s ON s.list_id = cl.list_id
+				WHERE cl.campaign_id = deliveries.campaign_id AND s.subscriber_id = $2 AND s.status = 'confirmed')`,
+			now, subscriberID)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("unsubscribe %d: %w", subscriberID, err)
+	}
+	return left, nil
+}
+
+func containsID(ids []int64, id int64) bool {
+	for _, v := range ids {
+		if v == id {
+			return true
+		}
+	}
+	return false
+}
+
+// SetSubscriberName changes a subscriber's name (from the preference centre).
+func (s *Store) SetSubscriberName(ctx context.Context, id int64, name string) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE subscribers SET name = $1, updated_at = $2 WHERE id = $3`, name, s.now(), id)
+	if err != nil {
+		return fmt.Errorf("rename subscriber: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("subscriber %d: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// SubscriberEvents returns a subscriber's events, newest first (for "download
+// my data").
+func (s *Store) SubscriberEvents(ctx context.Context, subscriberID int64, limit int) ([]model.Event, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT kind, COALESCE(campaign_id, 0), url, detail, at FROM events
+		WHERE subscriber_id = $1 ORDER BY at DESC, id DESC LIMIT $2`, subscriberID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read subscriber events: %w", err)
+	}
+	defer rows.Close()
+	var out []model.Event
+	for rows.Next() {
+		e := model.Event{SubscriberID: subscriberID}
+		if err := rows.Scan(&e.Kind, &e.CampaignID, &e.URL, &e.Detail, &e.At); err != nil {
+			return nil, fmt.Errorf("read subscriber events: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// CountEvents counts stored events of one kind (all campaigns), for load
+// tests and health views.
+func (s *Store) CountEvents(ctx context.Context, kind model.EventKind) (int64, error) {
+	var n int64
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM events WHERE kind = $1`, kind).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count events: %w", err)
+	}
+	return n, nil
+}

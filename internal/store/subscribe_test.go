@@ -1,0 +1,134 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/store/storetest"
+)
+
+func TestSignupConfirmUnsubscribe(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		double := &model.List{Slug: "daily", Name: "Daily", OptIn: model.OptInDouble, Public: true}
+		single := &model.List{Slug: "weekly", Name: "Weekly", OptIn: model.OptInSingle, Public: true}
+		for _, l := range []*model.List{double, single} {
+			if err := s.CreateList(ctx, l); err != nil {
+				t.Fatal(err)
+			}
+		}
+		id, out, err := s.Signup(ctx, "ada@example.com", "Ada", double, model.SourceForm)
+		if err != nil || out != store.SignupPending {
+			t.Fatalf("first signup = %v, %v", out, err)
+		}
+		// Again before confirming: still pending, same subscriber.
+		id2, out, err := s.Signup(ctx, "ada@example.com", "Mallory", double, model.SourceForm)
+		if err != nil || out != store.SignupPending || id2 != id {
+			t.Fatalf("repeat signup = %d %v, %v", id2, out, err)
+		}
+		sub, _ := s.SubscriberByID(ctx, id)
+		if sub.Name != "Ada" {
+			t.Fatalf("a stranger's form renamed the subscriber to %q", sub.Name)
+		}
+		if changed, err := s.ConfirmSubscription(ctx, id, double.ID, model.SourceForm); err != nil || !changed {
+			t.Fatalf("confirm = %v, %v", changed, err)
+		}
+		if changed, err := s.ConfirmSubscription(ctx, id, double.ID, model.SourceForm); err != nil || changed {
+			t.Fatalf("second confirm = %v, %v", changed, err)
+		}
+		if _, out, _ := s.Signup(ctx, "ada@example.com", "", double, model.SourceForm); out != store.SignupAlready {
+			t.Fatalf("signup when confirmed = %v", out)
+		}
+		if _, out, _ := s.Signup(ctx, "ada@example.com", "", single, model.SourceForm); out != store.SignupJoined {
+			t.Fatalf("single opt-in signup = %v", out)
+		}
+		if _, err := s.ConfirmSubscription(ctx, 9999, double.ID, model.SourceForm); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("confirm unknown = %v", err)
+		}
+
+		left, err := s.Unsubscribe(ctx, id, []int64{single.ID}, model.SourceOneClick)
+		if err != nil || len(left) != 1 || left[0] != single.ID {
+			t.Fatalf("unsubscribe one = %v, %v", left, err)
+		}
+		left, err = s.Unsubscribe(ctx, id, nil, model.SourceForm)
+		if err != nil || len(left) != 1 || left[0] != double.ID {
+			t.Fatalf("unsubscribe all = %v, %v", left, err)
+		}
+		// A confirm link clicked after leaving does not bring the subscription back.
+		if changed, _ := s.ConfirmSubscription(ctx, id, double.ID, model.SourceForm); changed {
+			t.Fatal("confirm after unsubscribe resubscribed")
+		}
+		hist, _ := s.SubscriptionHistory(ctx, id)
+		if len(hist) != 5 {
+			t.Fatalf("history has %d entries, want 5: %+v", len(hist), hist)
+		}
+
+		if err := s.Suppress(ctx, "eve@example.com", model.SuppressComplaint, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, out, _ := s.Signup(ctx, "eve@example.com", "", single, model.SourceForm); out != store.SignupRefused {
+			t.Fatalf("suppressed signup = %v", out)
+		}
+		if _, err := s.SubscriberByEmail(ctx, "eve@example.com"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("suppressed signup created a subscriber: %v", err)
+		}
+		if err := s.SetSubscriberName(ctx, id, "Ada L."); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestUnsubscribeSkipsPendingDeliveries(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		l := &model.List{Slug: "daily", Name: "Daily"}
+		if err := s.CreateList(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+		var ids []int64
+		for _, e := range []string{"a@example.com", "b@example.com"} {
+			id, _, err := s.Signup(ctx, e, "", l, model.SourceForm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		c := &model.Campaign{Name: "c", EditionID: 1, ListIDs: []int64{l.ID}, From: "N <n@example.com>"}
+		if err := s.CreateCampaign(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.StartCampaign(ctx, c.ID, model.Frozen{Subject: "s", Prefix: "x", HTML: []byte("h"), Text: []byte("t")}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Unsubscribe(ctx, ids[0], nil, model.SourceOneClick); err != nil {
+			t.Fatal(err)
+		}
+		p, _ := s.CampaignProgress(ctx, c.ID)
+		if p.Skipped != 1 || p.Pending != 1 {
+			t.Fatalf("progress after unsubscribe = %+v", p)
+		}
+	})
+}
+
+func TestSoftBounceThreshold(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		for i := 1; i <= 3; i++ {
+			n, suppressed, err := s.SoftBounce(ctx, "full@example.com", "mailbox full", 3, 24*time.Hour)
+			if err != nil || n != i || suppressed != (i == 3) {
+				t.Fatalf("bounce %d = %d %v %v", i, n, suppressed, err)
+			}
+		}
+		sp, err := s.Suppression(ctx, "full@example.com")
+		if err != nil || sp.Reason != model.SuppressHardBounce {
+			t.Fatalf("suppression = %+v, %v", sp, err)
+		}
+		if n, _ := s.SoftBounceCount(ctx, "full@example.com"); n != 0 {
+			t.Fatalf("count after suppression = %d", n)
+		}
+	})
+}
