@@ -1,0 +1,262 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/herald-news/herald/internal/address"
+	"github.com/herald-news/herald/internal/store"
+)
+
+// Errors Service returns; test with errors.Is.
+var (
+	// ErrBadCredentials hides whether the address or the password was wrong.
+	ErrBadCredentials = errors.New("wrong email or password")
+	// ErrRateLimited means too many failed sign-ins; try again later.
+	ErrRateLimited = errors.New("too many sign-in attempts; wait a few minutes")
+	// ErrNoSession means the cookie or token names no live session or token.
+	ErrNoSession = errors.New("not signed in")
+	// ErrWeakPassword is a password shorter than MinPasswordLength.
+	ErrWeakPassword = fmt.Errorf("a password needs at least %d characters", MinPasswordLength)
+	// ErrLastOwner refuses to remove or demote the only owner.
+	ErrLastOwner = errors.New("the last owner cannot be removed or demoted")
+)
+
+// MinPasswordLength is the shortest password accepted.
+const MinPasswordLength = 10
+
+// TokenPrefix starts every API token, so scanners and people recognise one.
+const TokenPrefix = "hrld_"
+
+// Options configure a Service. Zero values take the defaults shown.
+type Options struct {
+	// BcryptCost is the bcrypt work factor (12). Tests use bcrypt.MinCost.
+	BcryptCost int
+	// SessionTTL is how long a sign-in lasts (12h).
+	SessionTTL time.Duration
+	// Limit is the sign-in attempt limit; zero values take its defaults.
+	Limit LimitOptions
+	Log   *slog.Logger
+	Now   func() time.Time
+}
+
+// Service signs people in and checks credentials. Safe for concurrent use.
+type Service struct {
+	st      *store.Store
+	opts    Options
+	limiter *Limiter
+	// dummy is checked against when the address is unknown, so a wrong
+	// address takes as long as a wrong password.
+	dummy []byte
+}
+
+// New returns a Service over st.
+func New(st *store.Store, opts Options) *Service {
+	if opts.BcryptCost == 0 {
+		opts.BcryptCost = 12
+	}
+	if opts.SessionTTL <= 0 {
+		opts.SessionTTL = 12 * time.Hour
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	opts.Limit.Now = opts.Now
+	dummy, _ := bcrypt.GenerateFromPassword([]byte(randomToken(16)), opts.BcryptCost)
+	return &Service{st: st, opts: opts, limiter: NewLimiter(opts.Limit), dummy: dummy}
+}
+
+// Identity is who is making a request: a user, and the role the request
+// carries (a session carries the user's role; a token its own).
+type Identity struct {
+	User *store.User
+	Role Role
+	CSRF string // sessions only: the token forms must carry
+	// SessionHash is set for sessions (sign out deletes it).
+	SessionHash string
+	TokenID     int64 // API tokens only
+}
+
+// Can reports whether the identity holds permission p.
+func (id *Identity) Can(p Permission) bool { return id != nil && id.Role.Can(p) }
+
+// NormalizeEmail lower-cases and checks a sign-in address.
+func NormalizeEmail(s string) (string, error) {
+	e, err := address.Normalize(strings.TrimSpace(s))
+	if err != nil {
+		return "", fmt.Errorf("email %q: %w", s, err)
+	}
+	return e, nil
+}
+
+// HashPassword hashes a password with bcrypt at cost, refusing weak ones.
+func HashPassword(password string, cost int) (string, error) {
+	if len([]rune(password)) < MinPasswordLength {
+		return "", ErrWeakPassword
+	}
+	if len(password) > 72 {
+		// bcrypt reads 72 bytes; refuse rather than silently ignore the rest.
+		return "", errors.New("a password may have at most 72 bytes")
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), cost)
+	if err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	return string(h), nil
+}
+
+// GeneratePassword returns a random 20-character password.
+func GeneratePassword() string {
+	b := make([]byte, 15)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// randomToken returns n random bytes as URL-safe base64.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// hash is the hex SHA-256 of a secret, the form secrets are stored in.
+func hash(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// equal compares two secrets in constant time.
+func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+
+
+// Login checks an email and password from client (an IP address, for rate
+// limiting) and starts a session. It returns the session cookie value.
+func (s *Service) Login(ctx context.Context, email, password, client string) (string, *Identity, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	if !s.limiter.Allow(client, email) {
+		return "", nil, ErrRateLimited
+	}
+	u, err := s.st.UserByEmail(ctx, email)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return "", nil, err
+	}
+	h := s.dummy
+	if u != nil {
+		h = []byte(u.PasswordHash)
+	}
+	if bcrypt.CompareHashAndPassword(h, []byte(password)) != nil || u == nil {
+		s.limiter.Fail(client, email)
+		s.opts.Log.Warn("failed sign-in", "email", email, "client", client)
+		return "", nil, ErrBadCredentials
+	}
+	s.limiter.Succeed(client, email)
+	cookie := randomToken(32)
+	ss := &store.Session{IDHash: hash(cookie), UserID: u.ID, CSRF: randomToken(32), ExpiresAt: s.opts.Now().Add(s.opts.SessionTTL)}
+	if err := s.st.CreateSession(ctx, ss); err != nil {
+		return "", nil, err
+	}
+	if err := s.st.TouchUserLogin(ctx, u.ID); err != nil {
+		return "", nil, err
+	}
+	role, err := ParseRole(u.Role)
+	if err != nil {
+		return "", nil, err
+	}
+	return cookie, &Identity{User: u, Role: role, CSRF: ss.CSRF, SessionHash: ss.IDHash}, nil
+}
+
+// Session returns the identity behind a session cookie value.
+func (s *Service) Session(ctx context.Context, cookie string) (*Identity, error) {
+	if cookie == "" {
+		return nil, ErrNoSession
+	}
+	ss, u, err := s.st.SessionUser(ctx, hash(cookie))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNoSession
+	}
+	if err != nil {
+		return nil, err
+	}
+	role, err := ParseRole(u.Role)
+	if err != nil {
+		return nil, err
+	}
+	return &Identity{User: u, Role: role, CSRF: ss.CSRF, SessionHash: ss.IDHash}, nil
+}
+
+// Logout ends the session.
+func (s *Service) Logout(ctx context.Context, id *Identity) error {
+	if id == nil || id.SessionHash == "" {
+		return nil
+	}
+	return s.st.DeleteSession(ctx, id.SessionHash)
+}
+
+// CheckCSRF reports whether a submitted token matches the session's.
+func CheckCSRF(id *Identity, submitted string) bool {
+	return id != nil && id.CSRF != "" && submitted != "" && equal(id.CSRF, submitted)
+}
+
+// CreateToken makes an API token for user u with the given role (at most
+// u's own). The returned plain token is shown once and never again.
+func (s *Service) CreateToken(ctx context.Context, u *store.User, name string, role Role) (string, *store.APIToken, error) {
+	ur, err := ParseRole(u.Role)
+	if err != nil {
+		return "", nil, err
+	}
+	if _, err := ParseRole(string(role)); err != nil {
+		return "", nil, err
+	}
+	if !ur.AtLeast(role) {
+		return "", nil, fmt.Errorf("a %s cannot create a token with the %s role", ur, role)
+	}
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return "", nil, errors.New("a token needs a name")
+	}
+	plain := TokenPrefix + randomToken(32)
+	t := &store.APIToken{UserID: u.ID, Name: name, Role: string(role), Prefix: plain[:len(TokenPrefix)+6], Hash: hash(plain)}
+	if err := s.st.CreateAPIToken(ctx, t); err != nil {
+		return "", nil, err
+	}
+	return plain, t, nil
+}
+
+// Token returns the identity behind an API token. The role is the token's,
+// capped by its user's current role (a demoted user's tokens shrink too).
+func (s *Service) Token(ctx context.Context, plain string) (*Identity, error) {
+	if !strings.HasPrefix(plain, TokenPrefix) {
+		return nil, ErrNoSession
+	}
+	t, u, err := s.st.APITokenUser(ctx, hash(plain))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNoSession
+	}
+	if err != nil {
+		return nil, err
+	}
+	role, err := ParseRole(t.Role)
+	if err != nil {
+		return nil, err
+	}
+	if ur, err := ParseRole(u.Role); err != nil {
+		return nil, err
+	} else if !ur.AtLeast(role) {
+		role = ur
+	}
+	return &Identity{User: u, Role: role, TokenID: t.ID}, nil
+}

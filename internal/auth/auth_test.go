@@ -1,0 +1,154 @@
+package auth_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/herald-news/herald/internal/auth"
+	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/store/storetest"
+)
+
+func TestRolePermissions(t *testing.T) {
+	want := map[auth.Role][]auth.Permission{
+		auth.Owner:  auth.Permissions(),
+		auth.Editor: {auth.ReadStats, auth.ManageOwnTokens, auth.Compose, auth.Publish, auth.Send, auth.ManageAudience},
+		auth.Author: {auth.ReadStats, auth.ManageOwnTokens, auth.Compose},
+		auth.Viewer: {auth.ReadStats, auth.ManageOwnTokens},
+	}
+	for role, perms := range want {
+		has := map[auth.Permission]bool{}
+		for _, p := range perms {
+			has[p] = true
+		}
+		for _, p := range auth.Permissions() {
+			if role.Can(p) != has[p] {
+				t.Errorf("%s.Can(%s) = %v", role, p, role.Can(p))
+			}
+		}
+	}
+	if auth.Role("root").Can(auth.ReadStats) {
+		t.Error("an unknown role holds a permission")
+	}
+}
+
+func TestBootstrapLoginSessionsAndTokens(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		var out bytes.Buffer
+		created, err := auth.Bootstrap(ctx, st, "", "", bcrypt.MinCost, &out)
+		if err != nil || !created {
+			t.Fatalf("Bootstrap = %v, %v", created, err)
+		}
+		m := regexp.MustCompile(`\n    (\S+)\n`).FindStringSubmatch(out.String())
+		if m == nil {
+			t.Fatalf("no one-time password printed:\n%s", out.String())
+		}
+		password := m[1]
+		if again, err := auth.Bootstrap(ctx, st, "", "x", bcrypt.MinCost, &out); again || err != nil {
+			t.Fatalf("second Bootstrap = %v, %v; want nothing done", again, err)
+		}
+
+		now := time.Now()
+		svc := auth.New(st, auth.Options{BcryptCost: bcrypt.MinCost, Now: func() time.Time { return now },
+			Limit: auth.LimitOptions{PerAccount: 3}})
+		if _, _, err := svc.Login(ctx, auth.DefaultOwnerEmail, "wrong password", "10.0.0.1"); !errors.Is(err, auth.ErrBadCredentials) {
+			t.Fatalf("wrong password: %v", err)
+		}
+		if _, _, err := svc.Login(ctx, "nobody@example.com", password, "10.0.0.1"); !errors.Is(err, auth.ErrBadCredentials) {
+			t.Fatalf("unknown user: %v", err)
+		}
+		cookie, id, err := svc.Login(ctx, " ADMIN@herald.local ", password, "10.0.0.1")
+		if err != nil || id.Role != auth.Owner {
+			t.Fatalf("Login = %v, %v", id, err)
+		}
+		got, err := svc.Session(ctx, cookie)
+		if err != nil || got.User.Email != auth.DefaultOwnerEmail || !auth.CheckCSRF(got, id.CSRF) {
+			t.Fatalf("Session = %+v, %v", got, err)
+		}
+		if auth.CheckCSRF(got, "forged") || auth.CheckCSRF(got, "") {
+			t.Error("a wrong CSRF token was accepted")
+		}
+
+		// Three failures lock the account for the window, even with the
+		// right password; the window passing unlocks it.
+		for range 3 {
+			svc.Login(ctx, auth.DefaultOwnerEmail, "wrong password", "10.0.0.2")
+		}
+		if _, _, err := svc.Login(ctx, auth.DefaultOwnerEmail, password, "10.0.0.3"); !errors.Is(err, auth.ErrRateLimited) {
+			t.Fatalf("after 3 failures: %v, want ErrRateLimited", err)
+		}
+		now = now.Add(16 * time.Minute)
+		if _, _, err := svc.Login(ctx, auth.DefaultOwnerEmail, password, "10.0.0.3"); err != nil {
+			t.Fatalf("after the window: %v", err)
+		}
+
+		// Tokens: shown once, stored hashed, scoped, capped by the user's role.
+		ed, err := auth.CreateUser(ctx, st, "ed@example.com", "Ed", auth.Editor, "editor-password", bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := svc.CreateToken(ctx, ed, "too much", auth.Owner); err == nil {
+			t.Fatal("an editor created an owner token")
+		}
+		plain, tok, err := svc.CreateToken(ctx, ed, "ci", auth.Editor)
+		if err != nil || !strings.HasPrefix(plain, auth.TokenPrefix) || strings.Contains(tok.Hash, plain) {
+			t.Fatalf("CreateToken = %q %+v %v", plain, tok, err)
+		}
+		tid, err := svc.Token(ctx, plain)
+		if err != nil || tid.Role != auth.Editor || tid.User.ID != ed.ID {
+			t.Fatalf("Token = %+v, %v", tid, err)
+		}
+		if _, err := svc.Token(ctx, plain+"x"); !errors.Is(err, auth.ErrNoSession) {
+			t.Fatalf("bad token: %v", err)
+		}
+		if err := auth.SetRole(ctx, st, ed.ID, auth.Viewer); err != nil {
+			t.Fatal(err)
+		}
+		if tid, _ := svc.Token(ctx, plain); tid.Role != auth.Viewer {
+			t.Fatalf("token of a demoted user has role %s, want viewer", tid.Role)
+		}
+
+		// Password change ends sessions; the last owner stays.
+		if err := auth.SetPassword(ctx, st, auth.DefaultOwnerEmail, "short", bcrypt.MinCost); !errors.Is(err, auth.ErrWeakPassword) {
+			t.Fatalf("weak password: %v", err)
+		}
+		if err := auth.SetPassword(ctx, st, auth.DefaultOwnerEmail, "a new long password", bcrypt.MinCost); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Session(ctx, cookie); !errors.Is(err, auth.ErrNoSession) {
+			t.Fatalf("session after password change: %v", err)
+		}
+		if err := auth.RemoveUser(ctx, st, auth.DefaultOwnerEmail); !errors.Is(err, auth.ErrLastOwner) {
+			t.Fatalf("removing the last owner: %v", err)
+		}
+		if err := auth.RemoveUser(ctx, st, "ed@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Token(ctx, plain); !errors.Is(err, auth.ErrNoSession) {
+			t.Fatalf("token of a removed user: %v", err)
+		}
+	})
+}
+
+func TestBootstrapWithConfiguredPassword(t *testing.T) {
+	st := storetest.SQLite(t)
+	var out bytes.Buffer
+	if _, err := auth.Bootstrap(context.Background(), st, "chief@example.com", "configured-password", bcrypt.MinCost, &out); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "configured-password") {
+		t.Fatalf("the configured password was printed: %s", out.String())
+	}
+	svc := auth.New(st, auth.Options{BcryptCost: bcrypt.MinCost})
+	if _, _, err := svc.Login(context.Background(), "chief@example.com", "configured-password", "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,94 @@
+// Package auth decides who may use the admin and the API: users with roles,
+// password hashing (bcrypt), sessions behind secure cookies, CSRF tokens for
+// every state-changing form, API tokens (shown once, stored as a hash,
+// scoped to a role), and rate limiting of sign-in attempts.
+//
+// Contract: a role grants a fixed set of permissions (Role.Can); handlers
+// ask for a permission, never for a role. Secrets (session cookies, API
+// tokens, passwords) are never stored: only their SHA-256 or bcrypt hash.
+package auth
+
+import "fmt"
+
+// Role is what a user, or an API token, may do.
+type Role string
+
+// Roles, from most to least powerful.
+const (
+	Owner  Role = "owner"  // everything, users and settings included
+	Editor Role = "editor" // compose, publish, send, lists and subscribers
+	Author Role = "author" // compose drafts only
+	Viewer Role = "viewer" // read campaigns and their stats
+)
+
+// AllRoles returns every role, most powerful first.
+func AllRoles() []Role { return []Role{Owner, Editor, Author, Viewer} }
+
+// ParseRole returns the role named s.
+func ParseRole(s string) (Role, error) {
+	for _, r := range AllRoles() {
+		if string(r) == s {
+			return r, nil
+		}
+	}
+	return "", fmt.Errorf("unknown role %q (want owner, editor, author or viewer)", s)
+}
+
+// rank orders roles: a higher rank may do everything a lower one may.
+func (r Role) rank() int {
+	switch r {
+	case Owner:
+		return 4
+	case Editor:
+		return 3
+	case Author:
+		return 2
+	case Viewer:
+		return 1
+	}
+	return 0
+}
+
+// AtLeast reports whether r may do everything o may.
+func (r Role) AtLeast(o Role) bool { return r.rank() >= o.rank() && r.rank() > 0 }
+
+// Permission is one kind of action a handler guards.
+type Permission string
+
+// Permissions. Each handler requires exactly one.
+const (
+	ReadStats       Permission = "read-stats"       // dashboard, campaigns, their stats, editions list
+	Compose         Permission = "compose"          // create and edit draft editions, upload images
+	Publish         Permission = "publish"          // publish editions, edit published ones
+	Send            Permission = "send"             // create, test, schedule, start, pause, resume, cancel campaigns
+	ManageAudience  Permission = "manage-audience"  // lists, subscribers, imports, suppressions, the outbox
+	ManageSettings  Permission = "manage-settings"  // publication, relays, DKIM, tracking
+	ManageUsers     Permission = "manage-users"     // users and everyone's API tokens
+	ManageOwnTokens Permission = "manage-own-token" // one's own API tokens
+)
+
+// Minimum is the least role holding permission p ("" for an unknown one).
+func Minimum(p Permission) Role {
+	switch p {
+	case ReadStats, ManageOwnTokens:
+		return Viewer
+	case Compose:
+		return Author
+	case Publish, Send, ManageAudience:
+		return Editor
+	case ManageSettings, ManageUsers:
+		return Owner
+	}
+	return ""
+}
+
+// Can reports whether r holds permission p.
+func (r Role) Can(p Permission) bool {
+	min := Minimum(p)
+	return min != "" && r.AtLeast(min)
+}
+
+// Permissions returns every permission, for tests and documentation.
+func Permissions() []Permission {
+	return []Permission{ReadStats, ManageOwnTokens, Compose, Publish, Send, ManageAudience, ManageSettings, ManageUsers}
+}

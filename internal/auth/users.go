@@ -1,0 +1,152 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/herald-news/herald/internal/store"
+)
+
+// DefaultOwnerEmail is the first owner's sign-in address when none is given.
+const DefaultOwnerEmail = "admin@herald.local"
+
+// Bootstrap creates the first owner when there are no users: with password
+// when it is set (HERALD_ADMIN_PASSWORD), otherwise with a generated one
+// printed once to out. It reports whether it created the owner; with users
+// already present it does nothing.
+func Bootstrap(ctx context.Context, st *store.Store, email, password string, cost int, out io.Writer) (bool, error) {
+	n, err := st.CountUsers(ctx, "")
+	if err != nil {
+		return false, err
+	}
+	if n > 0 {
+		return false, nil
+	}
+	if email == "" {
+		email = DefaultOwnerEmail
+	}
+	generated := password == ""
+	if generated {
+		password = GeneratePassword()
+	}
+	if _, err := CreateUser(ctx, st, email, "Owner", Owner, password, cost); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return false, nil // another node created it first
+		}
+		return false, fmt.Errorf("create the first owner: %w", err)
+	}
+	if generated {
+		fmt.Fprintf(out, "Created the owner account %s with the one-time password:\n\n    %s\n\n"+
+			"It is shown only this once. Sign in at /admin/ and change it (or run `herald user passwd %s`).\n",
+			email, password, email)
+	} else {
+		fmt.Fprintf(out, "Created the owner account %s with the password from HERALD_ADMIN_PASSWORD.\n", email)
+	}
+	return true, nil
+}
+
+// CreateUser adds a user (herald user create). The password must be at
+// least MinPasswordLength characters.
+func CreateUser(ctx context.Context, st *store.Store, email, name string, role Role, password string, cost int) (*store.User, error) {
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ParseRole(string(role)); err != nil {
+		return nil, err
+	}
+	h, err := HashPassword(password, cost)
+	if err != nil {
+		return nil, err
+	}
+	u := &store.User{Email: email, Name: name, Role: string(role), PasswordHash: h}
+	if err := st.CreateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// SetPassword changes a user's password (herald user passwd) and ends
+// their sessions.
+func SetPassword(ctx context.Context, st *store.Store, email, password string, cost int) error {
+	u, err := userByEmail(ctx, st, email)
+	if err != nil {
+		return err
+	}
+	if u.PasswordHash, err = HashPassword(password, cost); err != nil {
+		return err
+	}
+	if err := st.UpdateUser(ctx, u); err != nil {
+		return err
+	}
+	_, err = st.DeleteUserSessions(ctx, u.ID)
+	return err
+}
+
+// SetRole changes a user's role, refusing to demote the last owner, and
+// ends their sessions so the new role applies at once.
+func SetRole(ctx context.Context, st *store.Store, id int64, role Role) error {
+	if _, err := ParseRole(string(role)); err != nil {
+		return err
+	}
+	u, err := st.UserByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	if u.Role == string(Owner) && role != Owner {
+		if err := checkNotLastOwner(ctx, st); err != nil {
+			return err
+		}
+	}
+	u.Role = string(role)
+	if err := st.UpdateUser(ctx, u); err != nil {
+		return err
+	}
+	_, err = st.DeleteUserSessions(ctx, u.ID)
+	return err
+}
+
+// RemoveUser deletes a user (herald user rm) with their sessions and
+// tokens, refusing to remove the last owner.
+func RemoveUser(ctx context.Context, st *store.Store, email string) error {
+	u, err := userByEmail(ctx, st, email)
+	if err != nil {
+		return err
+	}
+	return RemoveUserByID(ctx, st, u.ID)
+}
+
+// RemoveUserByID is RemoveUser for a user ID (the admin's users page).
+func RemoveUserByID(ctx context.Context, st *store.Store, id int64) error {
+	u, err := st.UserByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	if u.Role == string(Owner) {
+		if err := checkNotLastOwner(ctx, st); err != nil {
+			return err
+		}
+	}
+	return st.DeleteUser(ctx, id)
+}
+
+func checkNotLastOwner(ctx context.Context, st *store.Store) error {
+	n, err := st.CountUsers(ctx, string(Owner))
+	if err != nil {
+		return err
+	}
+	if n <= 1 {
+		return ErrLastOwner
+	}
+	return nil
+}
+
+func userByEmail(ctx context.Context, st *store.Store, email string) (*store.User, error) {
+	e, err := NormalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	return st.UserByEmail(ctx, e)
+}
