@@ -1,0 +1,142 @@
+package smtpsink
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+func start(t *testing.T, opts Options) *Sink {
+	t.Helper()
+	s, err := Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return s
+}
+
+func dial(t *testing.T, s *Sink) *smtp.Client {
+	t.Helper()
+	c, err := smtp.Dial(s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func msg(id string) string {
+	return "From: a@x.example\r\nMessage-ID: <" + id + ">\r\nSubject: hi\r\n\r\nbody\r\n"
+}
+
+func TestCaptureAndCount(t *testing.T) {
+	s := start(t, Options{})
+	if !strings.HasPrefix(s.Addr(), "127.0.0.1:") || !strings.HasSuffix(s.URL(), "?tls=none") {
+		t.Fatalf("addr %s url %s", s.Addr(), s.URL())
+	}
+	c := dial(t, s)
+	for i := range 3 {
+		if err := c.SendMail("from@x.example", []string{fmt.Sprintf("r%d@y.example", i)}, strings.NewReader(msg(fmt.Sprintf("m%d@x", i)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := s.Messages()
+	if len(got) != 3 || s.Count() != 3 || s.Connections() != 1 {
+		t.Fatalf("%d messages, count %d, conns %d", len(got), s.Count(), s.Connections())
+	}
+	if got[1].MessageID != "m1@x" || got[1].To[0] != "r1@y.example" || got[1].From != "from@x.example" || !strings.HasSuffix(string(got[1].Raw), "body\r\n") {
+		t.Errorf("captured %+v", got[1])
+	}
+	s.Reset()
+	if s.Count() != 0 || len(s.Messages()) != 0 {
+		t.Error("Reset kept state")
+	}
+
+	counting := start(t, Options{CountOnly: true})
+	cc := dial(t, counting)
+	for range 2 {
+		if err := cc.SendMail("f@x.example", []string{"r@y.example"}, strings.NewReader(msg("x@y"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if counting.Count() != 2 || len(counting.Messages()) != 0 || counting.Bytes() != int64(2*len(msg("x@y"))) {
+		t.Errorf("count-only: count %d, held %d, bytes %d", counting.Count(), len(counting.Messages()), counting.Bytes())
+	}
+}
+
+func TestFaults(t *testing.T) {
+	s := start(t, Options{Faults: Faults{Rules: []*Rule{
+		{Recipient: "gone@y.example", Stage: AtRcpt, Code: 550, Enhanced: [3]int{5, 1, 1}, Text: "no such user"},
+		{Fraction: 0.25, Stage: AtRcpt, Code: 451, Enhanced: [3]int{4, 3, 0}},
+	}}})
+	c := dial(t, s)
+	err := c.SendMail("f@x.example", []string{"gone@y.example"}, strings.NewReader(msg("a@b")))
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) || se.Code != 550 || se.EnhancedCode != (smtp.EnhancedCode{5, 1, 1}) || se.Message != "no such user" {
+		t.Fatalf("gone: %v", err)
+	}
+	c.Reset()
+	rejected := 0
+	for i := range 8 {
+		err := c.SendMail("f@x.example", []string{fmt.Sprintf("r%d@y.example", i)}, strings.NewReader(msg("a@b")))
+		if errors.As(err, &se) && se.Code == 451 {
+			rejected++
+			c.Reset()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rejected != 2 || s.Count() != 6 {
+		t.Errorf("fraction 0.25 of 8 rejected %d, accepted %d", rejected, s.Count())
+	}
+
+	s.SetFaults(Faults{Rules: []*Rule{{Stage: AtData, Drop: true}}})
+	err = c.SendMail("f@x.example", []string{"r@y.example"}, strings.NewReader(msg("a@b")+strings.Repeat("filler line\r\n", 500)))
+	if err == nil || errors.As(err, &se) {
+		t.Errorf("drop mid-DATA gave %v, want a connection error", err)
+	}
+	if s.Count() != 6 {
+		t.Errorf("dropped message counted")
+	}
+}
+
+func TestAuth(t *testing.T) {
+	s := start(t, Options{Username: "u", Password: "p"})
+	c := dial(t, s)
+	err := c.SendMail("f@x.example", []string{"r@y.example"}, strings.NewReader(msg("a@b")))
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) || se.Code != 502 {
+		t.Fatalf("unauthenticated MAIL: %v", err)
+	}
+	for _, mech := range []sasl.Client{sasl.NewPlainClient("", "u", "p"), sasl.NewLoginClient("u", "p")} {
+		c := dial(t, s)
+		if err := c.Auth(mech); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.SendMail("f@x.example", []string{"r@y.example"}, strings.NewReader(msg("a@b"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.Auths() != 2 || s.Count() != 2 {
+		t.Errorf("auths %d count %d", s.Auths(), s.Count())
+	}
+	s.SetFaults(Faults{RejectAuth: true})
+	if err := dial(t, s).Auth(sasl.NewPlainClient("", "u", "p")); !errors.As(err, &se) || se.Code != 535 {
+		t.Errorf("RejectAuth: %v", err)
+	}
+}
+
+func TestOnlyLoopback(t *testing.T) {
+	if _, err := Start(Options{Addr: "0.0.0.0:0"}); err == nil {
+		t.Error("listened on all interfaces")
+	}
+}
