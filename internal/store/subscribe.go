@@ -231,3 +231,18 @@ func (s *Store) CountEvents(ctx context.Context, kind model.EventKind) (int64, e
 	}
 	return n, nil
 }
+
+// ForgetSubscriberActivity unlinks a subscriber's events (they keep
+// counting for their campaigns, anonymously) and drops the soft-bounce
+// count of their address. Run it with EraseSubscriber.
+func (s *Store) ForgetSubscriberActivity(ctx context.Context, subscriberID int64, email string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE events SET subscriber_id = NULL WHERE subscriber_id = $1`, subscriberID); err != nil {
+			return fmt.Errorf("forget events: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM soft_bounces WHERE email = $1`, email); err != nil {
+			return fmt.Errorf("forget soft bounces: %w", err)
+		}
+		return nil
+	})
+}

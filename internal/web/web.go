@@ -1,31 +1,288 @@
-// Package web serves Herald's public HTTP surface: health, and (as they
-// land) subscribe, confirm, unsubscribe, preferences, archive, feeds,
-// tracking and provider webhooks. Handlers hold their dependencies in a
-// struct; every route is registered in routes.go.
+// Package web serves Herald's public HTTP surface: everything a reader or a
+// mail provider touches. Subscribe pages and the embeddable form (single and
+// double opt-in, confirmation and welcome mail), confirm, unsubscribe (a page
+// with one button, and the RFC 8058 one-click POST), the preference centre
+// (lists, name, download my data, erase me), the public archive and its
+// feeds, the open pixel and click redirect, and bounce and complaint
+// webhooks.
+//
+// Contract: no response tells a stranger whether an address is subscribed;
+// every link that acts for a subscriber carries a token from package token,
+// and a bad token gets one plain error page; the click redirect only goes to
+// links frozen with the campaign; tracking events are queued in memory and
+// written in batches by one goroutine, never on the request path; pages are
+// server-rendered with embedded assets under a strict Content-Security-Policy
+// and never show raw error text. Every route is registered in routes.go.
 package web
 
 import (
 	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
+	"sync"
 	"time"
+
+	"github.com/herald-news/herald/internal/mailer"
+	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/token"
 )
 
-// Pinger reports whether the database answers.
-type Pinger interface {
-	Ping(ctx context.Context) error
+// TrackingMode says what opens and clicks record.
+type TrackingMode string
+
+// Tracking modes.
+const (
+	// TrackFull records opens and clicks with the subscriber.
+	TrackFull TrackingMode = "full"
+	// TrackAnonymous counts opens and clicks per campaign without linking
+	// them to the subscriber.
+	TrackAnonymous TrackingMode = "anonymous"
+	// TrackOff records nothing; the click redirect still works.
+	TrackOff TrackingMode = "off"
+)
+
+// Deps are the services the public web uses. Store, Signer and BaseURL are
+// required.
+type Deps struct {
+	Store  *store.Store
+	Signer *token.Signer
+	// Mailer sends confirmation and welcome messages directly (not as a
+	// campaign). Without it double opt-in lists cannot be joined.
+	Mailer mailer.Sender
+	// Renderer returns the renderer for the current publication settings.
+	// Nil: one is built from the stored publication (cached for a minute).
+	Renderer func(ctx context.Context) (*render.Renderer, error)
+	// BaseURL is the public URL of this server, e.g. https://news.example.com.
+	BaseURL string
+	Log     *slog.Logger
+	Options Options
 }
 
-// Server holds what the public handlers need.
+// Options tune the public web. DefaultOptions gives working values; zero
+// fields of an Options passed to New take the same defaults.
+type Options struct {
+	// Tracking is the global tracking mode (default full). A campaign with
+	// Tracking off records nothing whatever this says.
+	Tracking TrackingMode
+	// RateLimit limits form posts per client IP.
+	RateLimit RateLimit
+	// TrustProxy takes the client IP from the last X-Forwarded-For entry
+	// (set it only behind a reverse proxy that sets that header).
+	TrustProxy bool
+	// Secret keys the CSRF tokens of forms. Empty: a random key per
+	// process (forms then only work against the node that served them).
+	Secret []byte
+
+	// From is the sender of confirmation and welcome messages ("Name
+	// <address>"); default: the publication's name at noreply@ the base
+	// URL's host.
+	From string
+	// ConfirmTTL is how long a confirmation link works (7 days).
+	ConfirmTTL time.Duration
+	// Welcome sends a welcome message once a subscription is confirmed.
+	Welcome bool
+	// WelcomeText is the welcome message's body (a default is used when
+	// empty).
+	WelcomeText string
+	// MailQueue bounds confirmation and welcome messages waiting to be
+	// sent (1024); MailWorkers send them (2).
+	MailQueue   int
+	MailWorkers int
+
+	// EventQueue bounds the opens and clicks held in memory (65536);
+	// EventBatch is the most written in one go (1000); EventFlush is the
+	// longest an event waits to be written (250ms).
+	EventQueue int
+	EventBatch int
+	EventFlush time.Duration
+	// CampaignCache is how long a campaign's link allowlist and tracking
+	// flag are kept in memory (1 minute).
+	CampaignCache time.Duration
+
+	// ArchivePageSize is the number of editions per archive page (20).
+	ArchivePageSize int
+	// Webhooks configures the bounce and complaint endpoints.
+	Webhooks WebhookOptions
+}
+
+// RateLimit is a token bucket per client IP for form posts.
+type RateLimit struct {
+	// Off disables rate limiting (load tests).
+	Off bool
+	// PerMinute is the sustained rate (default 20); Burst the bucket size
+	// (default 10).
+	PerMinute int
+	Burst     int
+}
+
+// WebhookOptions configure the bounce and complaint webhooks.
+type WebhookOptions struct {
+	// Secret authenticates every webhook: as the password of HTTP basic
+	// auth (any user name), the X-Herald-Webhook-Secret header, or the
+	// "secret" query parameter. Empty disables the webhooks (404).
+	Secret string
+	// SNSCertHosts are the host patterns the SNS signing certificate may
+	// be fetched from ("*" matches one DNS label). Default:
+	// sns.*.amazonaws.com and sns.*.amazonaws.com.cn.
+	SNSCertHosts []string
+	// SNSClient fetches signing certificates and confirms subscriptions
+	// (default: an HTTPS client with a 10s timeout).
+	SNSClient *http.Client
+	// SoftBounceThreshold soft bounces within SoftBounceWindow of each
+	// other suppress an address (3 within 7 days).
+	SoftBounceThreshold int
+	SoftBounceWindow    time.Duration
+}
+
+// DefaultOptions returns options that work with no configuration: full
+// tracking, forms limited to 20 posts a minute per IP, double opt-in
+// confirmations valid for a week, no welcome message, webhooks off.
+func DefaultOptions() Options {
+	var o Options
+	o.setDefaults()
+	return o
+}
+
+func (o *Options) setDefaults() {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defDur := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	if o.Tracking == "" {
+		o.Tracking = TrackFull
+	}
+	def(&o.RateLimit.PerMinute, 20)
+	def(&o.RateLimit.Burst, 10)
+	defDur(&o.ConfirmTTL, 7*24*time.Hour)
+	def(&o.MailQueue, 1024)
+	def(&o.MailWorkers, 2)
+	def(&o.EventQueue, 65536)
+	def(&o.EventBatch, 1000)
+	defDur(&o.EventFlush, 250*time.Millisecond)
+	defDur(&o.CampaignCache, time.Minute)
+	def(&o.ArchivePageSize, 20)
+	if len(o.Webhooks.SNSCertHosts) == 0 {
+		o.Webhooks.SNSCertHosts = []string{"sns.*.amazonaws.com", "sns.*.amazonaws.com.cn"}
+	}
+	if o.Webhooks.SNSClient == nil {
+		o.Webhooks.SNSClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	def(&o.Webhooks.SoftBounceThreshold, 3)
+	defDur(&o.Webhooks.SoftBounceWindow, 7*24*time.Hour)
+}
+
+// Server is the public web. Create it with New, serve it as an
+// http.Handler, and Close it after the HTTP server has shut down.
 type Server struct {
-	db  Pinger
-	log *slog.Logger
+	store   *store.Store
+	signer  *token.Signer
+	log     *slog.Logger
+	opts    Options
+	base    string // BaseURL without trailing slash
+	secure  bool   // BaseURL is https: cookies are Secure
+	handler http.Handler
+	pages   *pages
+	csrf    csrfKey
+	limiter *limiter
+
+	events    *eventQueue
+	mail      *mailQueue
+	campaigns *campaignCache
+	renderer  *rendererCache
+	sns       *snsVerifier
+	feeds     feedCache
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
-// New returns the public HTTP handler.
-func New(db Pinger, log *slog.Logger) http.Handler {
-	s := &Server{db: db, log: log}
-	return s.logRequests(s.routes())
+// New builds the public web and starts its two background jobs (the event
+// writer and the mail senders). Call Close to flush and stop them.
+func New(d Deps) (*Server, error) {
+	if d.Store == nil || d.Signer == nil {
+		return nil, errors.New("web: a store and a token signer are required")
+	}
+	u, err := url.Parse(d.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("web: base URL %q is not an absolute http(s) URL", d.BaseURL)
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	opts := d.Options
+	opts.setDefaults()
+	switch opts.Tracking {
+	case TrackFull, TrackAnonymous, TrackOff:
+	default:
+		return nil, fmt.Errorf("web: unknown tracking mode %q (full, anonymous or off)", opts.Tracking)
+	}
+	key := opts.Secret
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		rand.Read(key)
+	}
+	p, err := loadPages()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		store:     d.Store,
+		signer:    d.Signer,
+		log:       d.Log,
+		opts:      opts,
+		base:      strings.TrimSuffix(d.BaseURL, "/"),
+		secure:    u.Scheme == "https",
+		pages:     p,
+		csrf:      csrfKey(key),
+		limiter:   newLimiter(opts.RateLimit),
+		campaigns: newCampaignCache(d.Store, opts.CampaignCache),
+		sns:       newSNSVerifier(opts.Webhooks.SNSCertHosts, opts.Webhooks.SNSClient),
+	}
+	s.renderer = newRendererCache(d.Store, d.Renderer, s.base)
+	s.events = newEventQueue(d.Store, d.Log, opts.EventQueue, opts.EventBatch, opts.EventFlush)
+	s.mail = newMailQueue(d.Mailer, d.Log, opts.MailQueue, opts.MailWorkers)
+	s.handler = s.secureHeaders(s.logRequests(s.routes()))
+	return s, nil
+}
+
+// ServeHTTP serves the public web.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Close stops taking events and mail, writes the queued events and sends
+// the queued messages, waiting at most until ctx is done. Call it after the
+// HTTP server has stopped; it is safe to call twice.
+func (s *Server) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() {
+		s.closeErr = errors.Join(s.events.close(ctx), s.mail.close(ctx))
+	})
+	return s.closeErr
+}
+
+// Stats are counters of the background jobs, for health views and tests.
+type Stats struct {
+	EventsQueued, EventsWritten, EventsDropped int64
+	MailQueued, MailSent, MailFailed, MailDropped int64
+}
+
+// Stats returns the current counters.
+func (s *Server) Stats() Stats {
+	st := Stats{}
+	st.EventsQueued, st.EventsWritten, st.EventsDropped = s.events.queued.Load(), s.events.written.Load(), s.events.dropped.Load()
+	st.MailQueued, st.MailSent, st.MailFailed, st.MailDropped = s.mail.queued.Load(), s.mail.sent.Load(), s.mail.failed.Load(), s.mail.dropped.Load()
+	return st
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
@@ -33,7 +290,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	if err := s.db.Ping(ctx); err != nil {
+	if err := s.store.Ping(ctx); err != nil {
 		s.log.Error("health check: database does not answer", "err", err)
 		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
 		return
@@ -41,22 +298,10 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("ok\n"))
 }
 
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
+// now is the clock for token checks.
+func now() time.Time { return time.Now() }
 
-func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
-	w.ResponseWriter.WriteHeader(code)
-}
-
-// logRequests logs each request once, at the boundary.
-func (s *Server) logRequests(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(sw, r)
-		s.log.Debug("http", "method", r.Method, "path", r.URL.Path, "status", sw.status, "dur", time.Since(start))
-	})
+// listByID is a small helper shared by handlers.
+func (s *Server) listByID(ctx context.Context, id int64) (*model.List, error) {
+	return s.store.ListByID(ctx, id)
 }

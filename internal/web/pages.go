@@ -1,0 +1,234 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/store"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+// pages holds one parsed template set per page, each with the layout.
+type pages struct {
+	byName map[string]*template.Template
+}
+
+func loadPages() (*pages, error) {
+	names, err := fs.Glob(templateFiles, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	p := &pages{byName: map[string]*template.Template{}}
+	for _, n := range names {
+		if n == "templates/layout.html" {
+			continue
+		}
+		t, err := template.ParseFS(templateFiles, "templates/layout.html", n)
+		if err != nil {
+			return nil, fmt.Errorf("web: parse %s: %w", n, err)
+		}
+		p.byName[strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")] = t
+	}
+	return p, nil
+}
+
+// view is what the layout needs; Data is the page's own.
+type view struct {
+	Title   string
+	Lang    string
+	Pub     model.Publication
+	CSRF    string
+	NoIndex bool
+	Feeds   bool
+	Data    any
+}
+
+// notice is the data of the generic message page.
+type notice struct {
+	Paragraphs []string
+	Link       *link
+	Error      bool
+}
+
+type link struct{ URL, Text string }
+
+// render executes a page into a buffer first, so a template failure never
+// sends half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
+	t := s.pages.byName[name]
+	pub, _, err := s.renderer.get(r.Context())
+	if err != nil {
+		s.log.Error("load publication", "err", err)
+	}
+	v.Pub = pub
+	v.Lang = pub.Language
+	if v.Lang == "" {
+		v.Lang = "en"
+	}
+	var buf bytes.Buffer
+	if t == nil {
+		err = fmt.Errorf("no page %q", name)
+	} else {
+		err = t.ExecuteTemplate(&buf, "layout", v)
+	}
+	if err != nil {
+		s.log.Error("render page", "page", name, "err", err)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusInternalServerError)
+		w.Write([]byte("Something went wrong on our side. Please try again later.\n"))
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	if h.Get("Cache-Control") == "" {
+		h.Set("Cache-Control", "no-store")
+	}
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// errorPage shows a plain message; it never includes error text.
+func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
+	s.render(w, r, status, "notice", view{Title: title, NoIndex: true, Data: notice{Paragraphs: []string{msg}, Error: true}})
+}
+
+// badToken is the one answer for every forged, altered, expired or
+// misused link.
+func (s *Server) badToken(w http.ResponseWriter, r *http.Request) {
+	s.errorPage(w, r, http.StatusNotFound, "This link does not work",
+		"The link may be incomplete, out of date or no longer valid. If you copied it from an email, make sure you copied all of it.")
+}
+
+// notFound answers unknown pages.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.errorPage(w, r, http.StatusNotFound, "Page not found", "There is nothing at this address.")
+}
+
+// serverError logs err and shows a plain apology.
+func (s *Server) serverError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	s.log.Error(what, "path", r.URL.Path, "err", err)
+	s.errorPage(w, r, http.StatusInternalServerError, "Something went wrong",
+		"We could not complete your request. Please try again in a few minutes.")
+}
+
+func (s *Server) staticFile(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimPrefix(r.URL.Path, "/")
+	if r.URL.Path == "/favicon.svg" || r.URL.Path == "/favicon.ico" {
+		name = "static/favicon.svg"
+	}
+	b, err := staticFiles.ReadFile(name)
+	if err != nil {
+		s.notFound(w, r)
+		return
+	}
+	ctype := "text/css; charset=utf-8"
+	if strings.HasSuffix(name, ".svg") {
+		ctype = "image/svg+xml"
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	http.ServeContent(w, r, "", startTime, bytes.NewReader(b))
+}
+
+// startTime is when the embedded assets (built into the binary) became
+// current, for Last-Modified.
+var startTime = time.Now().Truncate(time.Second)
+
+var hexColor = regexp.MustCompile(`^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$`)
+
+// themeCSS carries the publication's accent colour into our own pages
+// (served as a file, so the CSP needs no inline style).
+func (s *Server) themeCSS(w http.ResponseWriter, r *http.Request) {
+	pub, _, err := s.renderer.get(r.Context())
+	if err != nil {
+		s.log.Error("load publication", "err", err)
+	}
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	if a := pub.Colors.Accent; hexColor.MatchString(a) {
+		fmt.Fprintf(w, ":root{--accent:%s;}\n", a)
+	}
+}
+
+// rendererCache holds the publication and its renderer, refreshed at most
+// once a minute, so pages do not reparse themes per request.
+type rendererCache struct {
+	store   *store.Store
+	factory func(ctx context.Context) (*render.Renderer, error)
+	base    string
+
+	mu  sync.Mutex
+	pub model.Publication
+	r   *render.Renderer
+	at  time.Time
+}
+
+func newRendererCache(st *store.Store, factory func(ctx context.Context) (*render.Renderer, error), base string) *rendererCache {
+	return &rendererCache{store: st, factory: factory, base: base}
+}
+
+const rendererTTL = time.Minute
+
+func (c *rendererCache) get(ctx context.Context) (model.Publication, *render.Renderer, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.r != nil && time.Since(c.at) < rendererTTL {
+		return c.pub, c.r, nil
+	}
+	pub, err := c.store.GetPublication(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		u, _ := url.Parse(c.base)
+		pub, err = model.Publication{Name: u.Host, SiteURL: c.base}, nil
+	}
+	if err != nil {
+		if c.r != nil {
+			return c.pub, c.r, nil // keep serving the last good one
+		}
+		return model.Publication{Name: "Newsletter", SiteURL: c.base}, nil, err
+	}
+	var r *render.Renderer
+	if c.factory != nil {
+		r, err = c.factory(ctx)
+	} else {
+		r, err = render.New(pub, render.Options{ArchiveURL: c.base + "/archive/"})
+	}
+	if err != nil {
+		return pub, nil, fmt.Errorf("build renderer: %w", err)
+	}
+	c.pub, c.r, c.at = pub, r, time.Now()
+	return pub, r, nil
+}
+
+// dateline formats an edition's date and slot for lists.
+func dateline(e *model.Edition) string {
+	d, err := time.Parse(time.DateOnly, e.Date)
+	if err != nil {
+		return e.Date
+	}
+	out := d.Format("Monday 2 January 2006")
+	if e.Slot != "" {
+		out += " · " + strings.ToUpper(string(e.Slot[:1])) + string(e.Slot[1:])
+	}
+	return out
+}

@@ -1,0 +1,231 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/herald-news/herald/internal/address"
+	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/token"
+)
+
+// honeypotField is a form field people never see; bots fill it in.
+const honeypotField = "website"
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	lists, err := s.store.Lists(r.Context())
+	if err != nil {
+		s.serverError(w, r, "read lists", err)
+		return
+	}
+	var public []model.List
+	for _, l := range lists {
+		if l.Public {
+			public = append(public, l.List)
+		}
+	}
+	s.render(w, r, http.StatusOK, "home", view{Title: "Newsletters", Feeds: true, Data: struct{ Lists []model.List }{public}})
+}
+
+// publicList returns the public list named by the path, or answers 404.
+func (s *Server) publicList(w http.ResponseWriter, r *http.Request) *model.List {
+	l, err := s.store.ListBySlug(r.Context(), r.PathValue("slug"))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !l.Public) {
+		s.notFound(w, r)
+		return nil
+	}
+	if err != nil {
+		s.serverError(w, r, "read list", err)
+		return nil
+	}
+	return l
+}
+
+func (s *Server) subscribePage(w http.ResponseWriter, r *http.Request) {
+	l := s.publicList(w, r)
+	if l == nil {
+		return
+	}
+	csrf := s.csrfToken(w, r)
+	s.render(w, r, http.StatusOK, "subscribe", view{Title: "Subscribe to " + l.Name, CSRF: csrf, Data: struct {
+		List    *model.List
+		Snippet string
+	}{l, s.embedSnippet(l)}})
+}
+
+// embedSnippet is the HTML a publisher pastes into their own site. It
+// posts to the embed endpoint and carries the same honeypot.
+func (s *Server) embedSnippet(l *model.List) string {
+	esc := template.HTMLEscapeString
+	return fmt.Sprintf(`<form method="post" action="%s/subscribe/%s/embed">
+  <label for="herald-email">Email address</label>
+  <input id="herald-email" type="email" name="email" required autocomplete="email">
+  <div style="position:absolute;left:-10000px" aria-hidden="true">
+    <input type="text" name="%s" tabindex="-1" autocomplete="off">
+  </div>
+  <button type="submit">Subscribe to %s</button>
+</form>`, esc(s.base), esc(l.Slug), honeypotField, esc(l.Name))
+}
+
+func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
+	s.subscribe(w, r, true)
+}
+
+func (s *Server) subscribeEmbed(w http.ResponseWriter, r *http.Request) {
+	s.subscribe(w, r, false)
+}
+
+// subscribe handles both forms. Whatever the address's state (new,
+// pending, already subscribed, suppressed, or a bot's honeypot hit), the
+// answer is the same page: only the list's opt-in mode changes the words.
+func (s *Server) subscribe(w http.ResponseWriter, r *http.Request, hosted bool) {
+	if s.limited(w, r) {
+		return
+	}
+	if !parseForm(w, r) {
+		s.errorPage(w, r, http.StatusBadRequest, "This form could not be read", "Please go back and try again.")
+		return
+	}
+	if hosted && !s.csrfOK(r) {
+		s.badCSRF(w, r)
+		return
+	}
+	l := s.publicList(w, r)
+	if l == nil {
+		return
+	}
+	email, err := address.Normalize(r.PostFormValue("email"))
+	if err != nil {
+		s.render(w, r, http.StatusUnprocessableEntity, "notice", view{Title: "Check the address", NoIndex: true, Data: notice{
+			Paragraphs: []string{"That does not look like an email address. Please check it and try again."},
+			Link:       &link{URL: "/subscribe/" + l.Slug, Text: "Back to the form"},
+			Error:      true,
+		}})
+		return
+	}
+	name := cleanName(r.PostFormValue("name"))
+	if r.PostFormValue(honeypotField) == "" {
+		id, outcome, err := s.store.Signup(r.Context(), email, name, l, model.SourceForm)
+		if err != nil {
+			s.serverError(w, r, "sign up", err)
+			return
+		}
+		switch outcome {
+		case store.SignupPending:
+			s.mail.enqueue(s.confirmationMail(r.Context(), l, id, email, name))
+		case store.SignupJoined:
+			if s.opts.Welcome {
+				s.mail.enqueue(s.welcomeMail(r.Context(), l, id, email, name))
+			}
+		}
+	}
+	paras := []string{"If this address is not on the list yet, it is now. Welcome aboard."}
+	title := "Thank you"
+	if l.OptIn == model.OptInDouble {
+		title = "Check your inbox"
+		paras = []string{
+			"If this address can join " + l.Name + ", we have sent it a message with a link to confirm.",
+			"The link works for " + days(s.opts.ConfirmTTL) + ". Nothing arrived? Look in your spam folder.",
+		}
+	}
+	s.render(w, r, http.StatusOK, "notice", view{Title: title, NoIndex: true, Data: notice{Paragraphs: paras,
+		Link: &link{URL: "/archive", Text: "Read past editions"}}})
+}
+
+func days(d time.Duration) string {
+	n := int(d.Hours() / 24)
+	if n == 1 {
+		return "one day"
+	}
+	if n < 1 {
+		return "a few hours"
+	}
+	return fmt.Sprintf("%d days", n)
+}
+
+// cleanName trims a name and drops control characters; it is at most 100
+// runes long.
+func cleanName(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(s))
+	if rs := []rune(s); len(rs) > 100 {
+		s = string(rs[:100])
+	}
+	return s
+}
+
+// confirmClaims verifies a confirmation token and loads its list.
+func (s *Server) confirmClaims(w http.ResponseWriter, r *http.Request) (token.Claims, *model.List, bool) {
+	c, err := s.signer.Verify(r.PathValue("token"), token.Confirm, now())
+	if err != nil {
+		s.badToken(w, r)
+		return c, nil, false
+	}
+	l, err := s.listByID(r.Context(), c.ListID)
+	if errors.Is(err, store.ErrNotFound) {
+		s.badToken(w, r)
+		return c, nil, false
+	}
+	if err != nil {
+		s.serverError(w, r, "read list", err)
+		return c, nil, false
+	}
+	return c, l, true
+}
+
+// confirmPage shows a button: link scanners that fetch the link confirm
+// nothing.
+func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
+	_, l, ok := s.confirmClaims(w, r)
+	if !ok {
+		return
+	}
+	csrf := s.csrfToken(w, r)
+	s.render(w, r, http.StatusOK, "confirm", view{Title: "Confirm your subscription", NoIndex: true, CSRF: csrf,
+		Data: struct {
+			List  *model.List
+			Token string
+		}{l, r.PathValue("token")}})
+}
+
+func (s *Server) confirmPost(w http.ResponseWriter, r *http.Request) {
+	if s.limited(w, r) {
+		return
+	}
+	if !parseForm(w, r) || !s.csrfOK(r) {
+		s.badCSRF(w, r)
+		return
+	}
+	c, l, ok := s.confirmClaims(w, r)
+	if !ok {
+		return
+	}
+	changed, err := s.store.ConfirmSubscription(r.Context(), c.SubscriberID, l.ID, model.SourceForm)
+	if errors.Is(err, store.ErrNotFound) {
+		s.badToken(w, r)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, "confirm subscription", err)
+		return
+	}
+	if changed && s.opts.Welcome {
+		if sub, err := s.store.SubscriberByID(r.Context(), c.SubscriberID); err == nil {
+			s.mail.enqueue(s.welcomeMail(r.Context(), l, sub.ID, sub.Email, sub.Name))
+		}
+	}
+	prefs := s.base + "/preferences/" + s.signer.Sign(token.Claims{Purpose: token.Preferences, SubscriberID: c.SubscriberID})
+	s.render(w, r, http.StatusOK, "notice", view{Title: "You are subscribed", NoIndex: true, Data: notice{
+		Paragraphs: []string{"Thank you for confirming. " + l.Name + " will arrive in your inbox with its next edition."},
+		Link:       &link{URL: prefs, Text: "Manage your preferences"},
+	}})
+}

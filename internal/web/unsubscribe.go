@@ -1,0 +1,143 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"mime"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/token"
+)
+
+// unsubscribeTargets returns the lists an unsubscribe token is about: its
+// list, else its campaign's lists, else nil (every list).
+func (s *Server) unsubscribeTargets(ctx context.Context, c token.Claims) ([]int64, error) {
+	switch {
+	case c.ListID != 0:
+		return []int64{c.ListID}, nil
+	case c.CampaignID != 0:
+		info, err := s.campaigns.get(ctx, c.CampaignID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return info.lists, nil
+	}
+	return nil, nil
+}
+
+type unsubscribeView struct {
+	Token, PrefToken string
+	Lists            []*model.List // subscribed lists the link is about
+	Others           bool          // subscribed to other lists too
+}
+
+// unsubscribePage shows one button. A GET never unsubscribes: mail
+// scanners and prefetchers open links.
+func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
+	c, err := s.signer.Verify(r.PathValue("token"), token.Unsubscribe, now())
+	if err != nil {
+		s.badToken(w, r)
+		return
+	}
+	ctx := r.Context()
+	targets, err := s.unsubscribeTargets(ctx, c)
+	if err != nil {
+		s.serverError(w, r, "read campaign", err)
+		return
+	}
+	subs, err := s.store.Subscriptions(ctx, c.SubscriberID)
+	if err != nil {
+		s.serverError(w, r, "read subscriptions", err)
+		return
+	}
+	v := unsubscribeView{Token: r.PathValue("token"), PrefToken: s.prefToken(c.SubscriberID)}
+	for _, sub := range subs {
+		if sub.Status == model.SubUnsubscribed {
+			continue
+		}
+		if targets != nil && !slices.Contains(targets, sub.ListID) {
+			v.Others = true
+			continue
+		}
+		l, err := s.listByID(ctx, sub.ListID)
+		if err != nil {
+			s.serverError(w, r, "read list", err)
+			return
+		}
+		v.Lists = append(v.Lists, l)
+	}
+	if targets == nil {
+		v.Others = false // "all" is already what the button does
+	}
+	csrf := s.csrfToken(w, r)
+	s.render(w, r, http.StatusOK, "unsubscribe", view{Title: "Unsubscribe", NoIndex: true, CSRF: csrf, Data: v})
+}
+
+func (s *Server) prefToken(subscriberID int64) string {
+	return s.signer.Sign(token.Claims{Purpose: token.Preferences, SubscriberID: subscriberID})
+}
+
+// unsubscribePost is both RFC 8058 one-click (a mail provider's POST with
+// List-Unsubscribe=One-Click, no cookie, no form token) and the page's
+// button (CSRF-checked).
+func (s *Server) unsubscribePost(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+	var perr error
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		perr = r.ParseMultipartForm(maxFormBody)
+	} else {
+		perr = r.ParseForm()
+	}
+	if perr != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "This request could not be read", "Please go back and try again.")
+		return
+	}
+	c, err := s.signer.Verify(r.PathValue("token"), token.Unsubscribe, now())
+	if err != nil {
+		s.badToken(w, r)
+		return
+	}
+	oneClick := r.PostFormValue("List-Unsubscribe") == "One-Click"
+	if !oneClick && !s.csrfOK(r) {
+		s.badCSRF(w, r)
+		return
+	}
+	ctx := r.Context()
+	targets, err := s.unsubscribeTargets(ctx, c)
+	if err != nil {
+		s.serverError(w, r, "read campaign", err)
+		return
+	}
+	source := model.SourceOneClick
+	if !oneClick {
+		source = model.SourceForm
+		if r.PostFormValue("scope") == "all" {
+			targets = nil
+		}
+	}
+	left, err := s.store.Unsubscribe(ctx, c.SubscriberID, targets, source)
+	if err != nil {
+		s.serverError(w, r, "unsubscribe", err)
+		return
+	}
+	if len(left) > 0 {
+		s.events.add(model.Event{Kind: model.EventUnsubscribe, CampaignID: c.CampaignID, SubscriberID: c.SubscriberID, At: time.Now().UTC()})
+	}
+	if oneClick {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Write([]byte("unsubscribed\n"))
+		return
+	}
+	s.render(w, r, http.StatusOK, "notice", view{Title: "You are unsubscribed", NoIndex: true, Data: notice{
+		Paragraphs: []string{"You will not receive these emails any more. Changed your mind? You can choose your newsletters below."},
+		Link:       &link{URL: "/preferences/" + s.prefToken(c.SubscriberID), Text: "Manage your preferences"},
+	}})
+}

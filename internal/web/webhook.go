@@ -1,0 +1,263 @@
+package web
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/herald-news/herald/internal/address"
+	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/store"
+)
+
+// report is one bounce or complaint, whatever provider sent it.
+type report struct {
+	kind      model.EventKind // EventBounce (hard), EventSoftBounce or EventComplaint
+	email     string
+	messageID string // the Message-ID Herald set, when the provider echoes it
+	detail    string
+}
+
+// webhookAuth checks the shared secret: as the basic-auth password, the
+// X-Herald-Webhook-Secret header or the "secret" query parameter. With no
+// secret configured the webhooks do not exist.
+func (s *Server) webhookAuth(w http.ResponseWriter, r *http.Request) bool {
+	secret := s.opts.Webhooks.Secret
+	if secret == "" {
+		s.notFound(w, r)
+		return false
+	}
+	got := r.Header.Get("X-Herald-Webhook-Secret")
+	if _, pw, ok := r.BasicAuth(); ok {
+		got = pw
+	}
+	if got == "" {
+		got = r.URL.Query().Get("secret")
+	}
+	if subtle.ConstantTimeCompare([]byte(got), []byte(secret)) != 1 {
+		w.Header().Set("WWW-Authenticate", `Basic realm="herald webhooks"`)
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return false
+	}
+	return true
+}
+
+// readWebhook authenticates and reads a webhook body of bounded size.
+func (s *Server) readWebhook(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	if !s.webhookAuth(w, r) {
+		return nil, false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
+	if err != nil {
+		http.Error(w, "request body too large or unreadable", http.StatusRequestEntityTooLarge)
+		return nil, false
+	}
+	return body, true
+}
+
+// finishWebhook applies reports and answers: 204 when stored, 500 (so
+// the provider retries) when the database failed.
+func (s *Server) finishWebhook(w http.ResponseWriter, r *http.Request, provider string, reps []report) {
+	if err := s.applyReports(r.Context(), reps); err != nil {
+		s.log.Error("apply bounce reports", "provider", provider, "err", err)
+		http.Error(w, "could not store the report; try again", http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func badPayload(w http.ResponseWriter) {
+	http.Error(w, "payload not understood", http.StatusBadRequest)
+}
+
+var heraldMessageID = regexp.MustCompile(`herald\.c(\d+)\.s(\d+)@`)
+
+// applyReports suppresses hard bounces and complaints, counts soft bounces
+// toward the threshold, and records an event for each.
+func (s *Server) applyReports(ctx context.Context, reps []report) error {
+	var evs []model.Event
+	for _, rep := range reps {
+		email, err := address.Normalize(rep.email)
+		if err != nil {
+			continue // nothing to act on
+		}
+		detail := truncate(rep.detail, 500)
+		e := model.Event{Kind: rep.kind, Detail: detail, At: time.Now().UTC()}
+		if m := heraldMessageID.FindStringSubmatch(rep.messageID); m != nil {
+			e.CampaignID, _ = strconv.ParseInt(m[1], 10, 64)
+			e.SubscriberID, _ = strconv.ParseInt(m[2], 10, 64)
+		}
+		if e.SubscriberID == 0 {
+			if sub, err := s.store.SubscriberByEmail(ctx, email); err == nil {
+				e.SubscriberID = sub.ID
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		switch rep.kind {
+		case model.EventBounce:
+			err = s.store.Suppress(ctx, email, model.SuppressHardBounce, detail)
+		case model.EventComplaint:
+			err = s.store.Suppress(ctx, email, model.SuppressComplaint, detail)
+		case model.EventSoftBounce:
+			_, _, err = s.store.SoftBounce(ctx, email, detail, s.opts.Webhooks.SoftBounceThreshold, s.opts.Webhooks.SoftBounceWindow)
+		default:
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		evs = append(evs, e)
+	}
+	return s.store.RecordEvents(ctx, evs)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// webhookPostmark takes Postmark's bounce and spam-complaint webhooks
+// (one JSON object per request; RecordType "Bounce" or "SpamComplaint").
+func (s *Server) webhookPostmark(w http.ResponseWriter, r *http.Request) {
+	body, ok := s.readWebhook(w, r)
+	if !ok {
+		return
+	}
+	var p struct {
+		RecordType  string
+		Type        string
+		Email       string
+		MessageID   string
+		Description string
+		Details     string
+		Metadata    map[string]string
+	}
+	if err := json.Unmarshal(body, &p); err != nil || p.Email == "" {
+		badPayload(w)
+		return
+	}
+	rep := report{email: p.Email, detail: strings.TrimSpace(p.Type + ": " + p.Description + " " + p.Details)}
+	if id := p.Metadata["herald-message-id"]; id != "" {
+		rep.messageID = id
+	}
+	switch {
+	case p.RecordType == "SpamComplaint" || p.Type == "SpamComplaint" || p.Type == "SpamNotification":
+		rep.kind = model.EventComplaint
+	case p.Type == "HardBounce" || p.Type == "BadEmailAddress" || p.Type == "ManuallyDeactivated":
+		rep.kind = model.EventBounce
+	case p.Type == "SoftBounce" || p.Type == "Transient" || p.Type == "DnsError" || p.Type == "Blocked":
+		rep.kind = model.EventSoftBounce
+	default:
+		w.WriteHeader(http.StatusNoContent) // auto-replies and the like: nothing to do
+		return
+	}
+	s.finishWebhook(w, r, "postmark", []report{rep})
+}
+
+// webhookSendGrid takes SendGrid's Event Webhook: a JSON array of events,
+// of which bounce (type bounce: hard, blocked: soft) and spamreport matter.
+func (s *Server) webhookSendGrid(w http.ResponseWriter, r *http.Request) {
+	body, ok := s.readWebhook(w, r)
+	if !ok {
+		return
+	}
+	var evs []struct {
+		Email  string `json:"email"`
+		Event  string `json:"event"`
+		Type   string `json:"type"`
+		Reason string `json:"reason"`
+		Status string `json:"status"`
+		SMTPID string `json:"smtp-id"`
+	}
+	if err := json.Unmarshal(body, &evs); err != nil {
+		badPayload(w)
+		return
+	}
+	var reps []report
+	for _, e := range evs {
+		rep := report{email: e.Email, messageID: e.SMTPID, detail: strings.TrimSpace(e.Status + " " + e.Reason)}
+		switch {
+		case e.Event == "spamreport":
+			rep.kind = model.EventComplaint
+		case e.Event == "bounce" && e.Type == "blocked":
+			rep.kind = model.EventSoftBounce
+		case e.Event == "bounce":
+			rep.kind = model.EventBounce
+		default:
+			continue
+		}
+		reps = append(reps, rep)
+	}
+	s.finishWebhook(w, r, "sendgrid", reps)
+}
+
+// genericReport is Herald's own format for any other provider or a script:
+// {"type": "hard_bounce"|"soft_bounce"|"complaint", "email": "...",
+// "message_id": "...", "detail": "..."}; one object, an array of them, or
+// {"events": [...]}.
+type genericReport struct {
+	Type      string `json:"type"`
+	Email     string `json:"email"`
+	MessageID string `json:"message_id"`
+	Detail    string `json:"detail"`
+}
+
+func (s *Server) webhookGeneric(w http.ResponseWriter, r *http.Request) {
+	body, ok := s.readWebhook(w, r)
+	if !ok {
+		return
+	}
+	var list []genericReport
+	trimmed := strings.TrimSpace(string(body))
+	var err error
+	switch {
+	case strings.HasPrefix(trimmed, "["):
+		err = json.Unmarshal(body, &list)
+	default:
+		var one struct {
+			genericReport
+			Events []genericReport `json:"events"`
+		}
+		err = json.Unmarshal(body, &one)
+		list = append(one.Events, one.genericReport)
+	}
+	if err != nil {
+		badPayload(w)
+		return
+	}
+	var reps []report
+	for _, g := range list {
+		if g.Email == "" {
+			continue
+		}
+		rep := report{email: g.Email, messageID: g.MessageID, detail: g.Detail}
+		switch g.Type {
+		case "hard_bounce", "bounce":
+			rep.kind = model.EventBounce
+		case "soft_bounce":
+			rep.kind = model.EventSoftBounce
+		case "complaint":
+			rep.kind = model.EventComplaint
+		default:
+			http.Error(w, fmt.Sprintf("unknown report type %q (hard_bounce, soft_bounce or complaint)", truncate(g.Type, 40)), http.StatusBadRequest)
+			return
+		}
+		reps = append(reps, rep)
+	}
+	if len(reps) == 0 {
+		badPayload(w)
+		return
+	}
+	s.finishWebhook(w, r, "generic", reps)
+}
