@@ -66,7 +66,7 @@ type Deps struct {
 }
 
 // Options tune the public web. DefaultOptions gives working values; zero
-// fields of an Options passed to New take the same defaults.
+// fields of an Options passed to NewServer take the same defaults.
 type Options struct {
 	// Tracking is the global tracking mode (default full). A campaign with
 	// Tracking off records nothing whatever this says.
@@ -184,7 +184,7 @@ func (o *Options) setDefaults() {
 	defDur(&o.Webhooks.SoftBounceWindow, 7*24*time.Hour)
 }
 
-// Server is the public web. Create it with New, serve it as an
+// Server is the public web. Create it with NewServer, serve it as an
 // http.Handler, and Close it after the HTTP server has shut down.
 type Server struct {
 	store   *store.Store
@@ -209,9 +209,9 @@ type Server struct {
 	closeErr  error
 }
 
-// New builds the public web and starts its two background jobs (the event
-// writer and the mail senders). Call Close to flush and stop them.
-func New(d Deps) (*Server, error) {
+// NewServer builds the public web and starts its two background jobs (the
+// event writer and the mail senders). Call Close to flush and stop them.
+func NewServer(d Deps) (*Server, error) {
 	if d.Store == nil || d.Signer == nil {
 		return nil, errors.New("web: a store and a token signer are required")
 	}
@@ -273,7 +273,7 @@ func (s *Server) Close(ctx context.Context) error {
 
 // Stats are counters of the background jobs, for health views and tests.
 type Stats struct {
-	EventsQueued, EventsWritten, EventsDropped int64
+	EventsQueued, EventsWritten, EventsDropped    int64
 	MailQueued, MailSent, MailFailed, MailDropped int64
 }
 
@@ -304,4 +304,29 @@ func now() time.Time { return time.Now() }
 // listByID is a small helper shared by handlers.
 func (s *Server) listByID(ctx context.Context, id int64) (*model.List, error) {
 	return s.store.ListByID(ctx, id)
+}
+
+// Pinger reports whether the database answers.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// New serves /healthz only.
+//
+// Deprecated: use NewServer, which serves the whole public web; New stays
+// until `herald serve` is wired to NewServer.
+func New(db Pinger, log *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := db.Ping(ctx); err != nil {
+			log.Error("health check: database does not answer", "err", err)
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	return mux
 }
