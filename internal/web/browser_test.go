@@ -1,0 +1,202 @@
+package web_test
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/herald-news/herald/internal/browsertest"
+	"github.com/herald-news/herald/internal/delivery"
+	"github.com/herald-news/herald/internal/edition/sample"
+	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/render"
+)
+
+// publishSample stores the sample edition as a public, published edition
+// whose pictures come from the site itself (tests use no network).
+func (st *site) publishSample() *model.Edition {
+	st.t.Helper()
+	ctx := context.Background()
+	pub := sample.Publication()
+	pub.LogoURL = ""
+	if err := st.store.SavePublication(ctx, pub); err != nil {
+		st.t.Fatal(err)
+	}
+	e, err := sample.Edition()
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	if e.Hero != nil {
+		e.Hero.URL = st.ts.URL + "/favicon.svg"
+	}
+	e.Public = true
+	e.Status = model.EditionPublished
+	if err := st.store.CreateEdition(ctx, e); err != nil {
+		st.t.Fatal(err)
+	}
+	return e
+}
+
+// send runs a campaign of e to the list through the delivery engine, as
+// `herald serve` does, and waits until it is sent.
+func (st *site) send(e *model.Edition, l *model.List) *model.Campaign {
+	st.t.Helper()
+	ctx := context.Background()
+	pub, _ := st.store.GetPublication(ctx)
+	r, err := render.New(pub, render.Options{ArchiveURL: st.ts.URL + "/archive/"})
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	engine, err := delivery.New(st.store, delivery.Config{
+		Sender: st.mailer, Signer: st.signer, BaseURL: st.ts.URL,
+		Freeze: func(ctx context.Context, c *model.Campaign) (model.Frozen, error) {
+			em, err := r.Email(e)
+			if err != nil {
+				return model.Frozen{}, err
+			}
+			return em.Freeze(), nil
+		},
+		FlushAfter: 20 * time.Millisecond, Poll: 50 * time.Millisecond,
+	})
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	c := &model.Campaign{Name: e.Subject, EditionID: e.ID, ListIDs: []int64{l.ID}, From: "Northgate Courier <news@example.com>", Tracking: true}
+	if err := st.store.CreateCampaign(ctx, c); err != nil {
+		st.t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); engine.Run(runCtx) }()
+	defer func() { cancel(); wg.Wait() }()
+	if _, err := engine.Start(ctx, c.ID); err != nil {
+		st.t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		got, err := st.store.Campaign(ctx, c.ID)
+		if err != nil {
+			st.t.Fatal(err)
+		}
+		if got.Status == model.CampaignSent {
+			return got
+		}
+		if time.Now().After(deadline) {
+			st.t.Fatalf("campaign still %s", got.Status)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestBrowserReaderJourney(t *testing.T) {
+	b := browsertest.New(t)
+	st := newSite(t, sqlite(t), nil)
+	e := st.publishSample()
+	const email = "reader@example.com"
+
+	// Subscribe on the hosted page.
+	b.Do(
+		chromedp.Navigate(st.ts.URL+"/subscribe/daily"),
+		chromedp.WaitVisible(chromedp.ID("email")),
+	)
+	b.Screenshot("subscribe")
+	b.Do(
+		chromedp.SendKeys(chromedp.ID("email"), email),
+		chromedp.SendKeys(chromedp.ID("name"), "Robin Reader"),
+		chromedp.Click(chromedp.CSS("form.stack button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("section.notice h1")),
+	)
+	if h := browsertest.Run(b, chromedp.Text(chromedp.CSS("section.notice h1"))); h != "Check your inbox" {
+		t.Fatalf("after subscribing: %q", h)
+	}
+	b.Screenshot("check-inbox")
+
+	// The confirmation arrives over SMTP; open its link and confirm.
+	msgs := st.waitMail(1)
+	confirm := linkIn(t, msgs[0].Raw, "/confirm/")
+	b.Do(
+		chromedp.Navigate(confirm),
+		chromedp.WaitVisible(chromedp.CSS("form button[type=submit]")),
+	)
+	b.Screenshot("confirm")
+	b.Do(
+		chromedp.Click(chromedp.CSS("form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("section.notice h1")),
+	)
+	if h := browsertest.Run(b, chromedp.Text(chromedp.CSS("section.notice h1"))); h != "You are subscribed" {
+		t.Fatalf("after confirming: %q", h)
+	}
+	sub, err := st.store.SubscriberByEmail(context.Background(), email)
+	if err != nil || st.status(sub.ID, st.daily.ID) != model.SubConfirmed {
+		t.Fatalf("not confirmed: %v", err)
+	}
+
+	// An edition goes out; its unsubscribe link opens a page with a button.
+	c := st.send(e, st.daily)
+	var edition []byte
+	for _, m := range st.waitMail(2) {
+		if strings.Contains(string(m.Raw), "List-Id:") && m.To[0] == email && !strings.Contains(string(m.Raw), "Confirm your subscription") {
+			edition = m.Raw
+		}
+	}
+	if edition == nil {
+		t.Fatal("the edition did not arrive")
+	}
+	unsub := linkIn(t, edition, "/unsubscribe/")
+	b.Do(
+		chromedp.Navigate(unsub),
+		chromedp.WaitVisible(chromedp.ID("unsubscribe")),
+	)
+	b.Screenshot("unsubscribe")
+	if st.status(sub.ID, st.daily.ID) != model.SubConfirmed {
+		t.Fatal("opening the unsubscribe page unsubscribed")
+	}
+	b.Do(
+		chromedp.Click(chromedp.ID("unsubscribe")),
+		chromedp.WaitVisible(chromedp.CSS("section.notice h1")),
+	)
+	if h := browsertest.Run(b, chromedp.Text(chromedp.CSS("section.notice h1"))); h != "You are unsubscribed" {
+		t.Fatalf("after unsubscribing: %q", h)
+	}
+	if st.status(sub.ID, st.daily.ID) != model.SubUnsubscribed {
+		t.Fatal("the button did not unsubscribe")
+	}
+	b.Do(
+		chromedp.Click(chromedp.CSS("section.notice a.button")),
+		chromedp.WaitVisible(chromedp.ID("save")),
+	)
+	if h := browsertest.Run(b, chromedp.Text(chromedp.CSS("h1"))); h != "Your subscriptions" {
+		t.Fatalf("preference centre heading: %q", h)
+	}
+	b.Screenshot("preferences")
+
+	// The archive, an edition page and the campaign's web link.
+	b.Do(
+		chromedp.Navigate(st.ts.URL+"/archive"),
+		chromedp.WaitVisible(chromedp.CSS("ol.editions")),
+	)
+	b.Screenshot("archive")
+	b.Do(
+		chromedp.Click(chromedp.CSS("ol.editions h2 a")),
+		chromedp.WaitVisible(chromedp.CSS("main#edition")),
+	)
+	if h := browsertest.Run(b, chromedp.Text(chromedp.CSS("h1"))); h != e.Subject {
+		t.Fatalf("edition page heading %q, want %q", h, e.Subject)
+	}
+	b.Screenshot("edition")
+	b.Do(
+		chromedp.Navigate(st.ts.URL+"/archive/campaign/"+itoa(c.ID)),
+		chromedp.WaitVisible(chromedp.CSS("main#edition")),
+	)
+	loc := browsertest.Run(b, chromedp.Location())
+	if u, _ := url.Parse(loc); u.Path != "/archive/"+e.Slug {
+		t.Fatalf("campaign web link landed on %s", loc)
+	}
+	b.AssertNoProblems()
+}
