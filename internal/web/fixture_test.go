@@ -223,6 +223,6 @@ func storedEvents(t *testing.T, s *store.Store, campaignID int64) store.EventCou
 	return c
 }
 
-func sqlite(t *testing.T) *store.Store { return storetest.SQLite(t) }
+func sqlite(t testing.TB) *store.Store { return storetest.SQLite(t) }
 
 func strconvI(n int64) string { return strconv.FormatInt(n, 10) }

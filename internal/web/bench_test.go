@@ -1,0 +1,37 @@
+package web_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/herald-news/herald/internal/web"
+)
+
+// TestBenchSmall runs the load benchmark at a small size and checks its
+// bookkeeping: every request answered, every click and signup stored.
+func TestBenchSmall(t *testing.T) {
+	rep, err := web.Bench(context.Background(), web.BenchOptions{Store: sqlite(t), Clicks: 2000, Subscribes: 300, Concurrency: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + rep.String())
+	if rep.Errors != 0 || rep.ClicksStored != 2000 || rep.SubscribersAdded != 300 || rep.Confirmations != 300 || rep.EventsDropped != 0 {
+		t.Fatalf("report: %+v", rep)
+	}
+}
+
+// BenchmarkWebLoad measures the click redirect and the subscribe POST over
+// loopback (go test -run X -bench WebLoad -benchtime 1x ./internal/web/).
+func BenchmarkWebLoad(b *testing.B) {
+	for b.Loop() {
+		rep, err := web.Bench(context.Background(), web.BenchOptions{Store: sqlite(b), Clicks: 100000, Subscribes: 20000})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rep.Errors != 0 || rep.ClicksStored != int64(rep.Clicks) || rep.SubscribersAdded != int64(rep.Subscribes) {
+			b.Fatalf("not everything stored: %+v", rep)
+		}
+		b.ReportMetric(rep.ClicksPerSecond, "clicks/s")
+		b.ReportMetric(rep.SubscribesPerSec, "subscribes/s")
+	}
+}
