@@ -1,0 +1,74 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/herald-news/herald/internal/edition/sample"
+	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/web"
+)
+
+func TestArchiveAndFeeds(t *testing.T) {
+	st := newSite(t, sqlite(t), func(o *web.Options) { o.ArchivePageSize = 2 })
+	ctx := context.Background()
+	first := st.publishSample()
+	for i, slug := range []string{"second", "third", "hidden"} {
+		e, _ := sample.Edition()
+		e.Slug, e.Subject, e.Date = slug, "Edition "+slug, "2025-03-1"+string(rune('4'+i))
+		e.Hero = nil
+		e.Public, e.Status = slug != "hidden", model.EditionPublished
+		if err := st.store.CreateEdition(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := st.client()
+	_, page1 := st.get(c, "/archive")
+	_, page2 := st.get(c, "/archive?page=2")
+	if !strings.Contains(page1, `rel="next"`) || !strings.Contains(page2, `rel="prev"`) || strings.Contains(page1+page2, "Edition hidden") {
+		t.Fatalf("archive pages:\n%s\n----\n%s", page1, page2)
+	}
+	if !strings.Contains(page1+page2, first.Subject) {
+		t.Fatal("the sample edition is not in the archive")
+	}
+	if resp, _ := st.get(c, "/archive/hidden"); resp.StatusCode != 404 {
+		t.Fatalf("private edition = %d", resp.StatusCode)
+	}
+	resp, body := st.get(c, "/archive/"+first.Slug)
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "style-src 'sha256-") || !strings.Contains(body, first.Subject) {
+		t.Fatalf("edition page = %d, CSP %q", resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
+	}
+	for path, ctype := range map[string]string{"/feed.rss": "application/rss+xml", "/feed.atom": "application/atom+xml", "/feed.json": "application/feed+json"} {
+		resp, body := st.get(c, path)
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), ctype) || !strings.Contains(body, "Edition third") || strings.Contains(body, "Edition hidden") {
+			t.Fatalf("%s = %d %s\n%s", path, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+		if path == "/feed.json" {
+			var f struct {
+				Items []struct{ URL string } `json:"items"`
+			}
+			if err := json.Unmarshal([]byte(body), &f); err != nil || len(f.Items) != 3 || !strings.HasPrefix(f.Items[0].URL, st.ts.URL+"/archive/") {
+				t.Fatalf("JSON Feed: %v %+v", err, f)
+			}
+		}
+		etag, lm := resp.Header.Get("ETag"), resp.Header.Get("Last-Modified")
+		if etag == "" || lm == "" {
+			t.Fatalf("%s: no ETag or Last-Modified", path)
+		}
+		for h, v := range map[string]string{"If-None-Match": etag, "If-Modified-Since": lm} {
+			req, _ := http.NewRequest(http.MethodGet, st.ts.URL+path, nil)
+			req.Header.Set(h, v)
+			r2, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r2.Body.Close()
+			if r2.StatusCode != http.StatusNotModified {
+				t.Fatalf("%s with %s = %d", path, h, r2.StatusCode)
+			}
+		}
+	}
+}
