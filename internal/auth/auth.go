@@ -142,7 +142,6 @@ func hash(secret string) string {
 // equal compares two secrets in constant time.
 func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 
-
 // Login checks an email and password from client (an IP address, for rate
 // limiting) and starts a session. It returns the session cookie value.
 func (s *Service) Login(ctx context.Context, email, password, client string) (string, *Identity, error) {
@@ -260,3 +259,6 @@ func (s *Service) Token(ctx context.Context, plain string) (*Identity, error) {
 	}
 	return &Identity{User: u, Role: role, TokenID: t.ID}, nil
 }
+
+// BcryptCost is the cost the service hashes passwords with.
+func (s *Service) BcryptCost() int { return s.opts.BcryptCost }

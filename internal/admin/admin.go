@@ -1,0 +1,314 @@
+// Package admin serves Herald's admin: server-rendered pages under /admin/
+// for the newsroom (dashboard, subscribers, lists, imports, the edition
+// composer with live previews, campaigns with live progress and charts, the
+// outbox, settings, users and API tokens).
+//
+// Contract: every route is registered in routes.go with the one permission
+// it needs; the middleware signs the request in from its session cookie,
+// refuses it without that permission, and refuses any state-changing
+// request without the session's CSRF token. Pages are html/template with
+// embedded assets; the small scripts in static/ only enhance pages that
+// work without them (autosave, preview refresh, live progress). Charts are
+// SVG drawn on the server.
+package admin
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/herald-news/herald/internal/auth"
+	"github.com/herald-news/herald/internal/delivery"
+	"github.com/herald-news/herald/internal/mailer"
+	"github.com/herald-news/herald/internal/message"
+	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/store"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+// Deps is what the admin needs. Store, Auth and BaseURL are required.
+type Deps struct {
+	Store *store.Store
+	Auth  *auth.Service
+	// Engine starts campaigns and is woken on resume; nil disables starting.
+	Engine *delivery.Engine
+	// Sender sends test copies; nil disables test sends.
+	Sender mailer.Sender
+	// Outbox is the built-in transport's store, shown on the outbox page;
+	// nil when mail goes out through relays.
+	Outbox *mailer.Outbox
+	// Relays are the configured SMTP relays, for the settings page and its
+	// connection test.
+	Relays []mailer.RelayConfig
+	// DKIM is the signing key from the configuration file, if any.
+	DKIM *message.DKIM
+	// BaseURL is the public site, for links in previews and test mail.
+	BaseURL string
+	// From is the default From of new campaigns ("Name <address>").
+	From string
+	// ThemeDir overrides the email and web templates (render.Options).
+	ThemeDir string
+	// TempDir holds uploaded CSV files while they import (os.TempDir()).
+	TempDir string
+	Log     *slog.Logger
+	Now     func() time.Time
+}
+
+// Admin is the admin's http.Handler. Close it to stop running imports.
+type Admin struct {
+	d       Deps
+	mux     *http.ServeMux
+	pages   map[string]*template.Template
+	static  fs.FS
+	imports *imports
+	secure  bool // cookies only over HTTPS
+}
+
+// New builds the admin handler, to be mounted at /admin/.
+func New(d Deps) (*Admin, error) {
+	if d.Store == nil || d.Auth == nil {
+		return nil, errors.New("admin: a store and an auth service are required")
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.TempDir == "" {
+		d.TempDir = os.TempDir()
+	}
+	d.BaseURL = strings.TrimSuffix(d.BaseURL, "/")
+	pages, err := parseTemplates()
+	if err != nil {
+		return nil, err
+	}
+	static, _ := fs.Sub(staticFiles, "static")
+	a := &Admin{d: d, pages: pages, static: static, secure: strings.HasPrefix(d.BaseURL, "https://"),
+		imports: newImports(d.Store, d.TempDir, d.Log)}
+	a.mux = a.routes()
+	return a, nil
+}
+
+// ServeHTTP serves /admin/… requests.
+func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "SAMEORIGIN")
+	if h.Get("Content-Security-Policy") == "" {
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: https: http:; style-src 'self'; script-src 'self'; "+
+			"frame-src 'self'; frame-ancestors 'self'; form-action 'self'; base-uri 'none'; object-src 'none'")
+	}
+	a.mux.ServeHTTP(w, r)
+}
+
+// Close stops running imports and waits for them.
+func (a *Admin) Close() error {
+	a.imports.close()
+	return nil
+}
+
+// Routes lists every route as "METHOD /path" with the permission it needs
+// ("" for public ones), for the authorisation tests and documentation.
+func (a *Admin) Routes() []Route {
+	out := make([]Route, len(a.table()))
+	for i, rt := range a.table() {
+		out[i] = Route{Method: rt.method, Path: rt.path, Permission: rt.perm, Public: rt.public}
+	}
+	return out
+}
+
+// Route describes one admin route.
+type Route struct {
+	Method, Path string
+	Permission   auth.Permission
+	Public       bool
+}
+
+// identityKey carries the signed-in identity in a request's context.
+type identityKey struct{}
+
+func identity(r *http.Request) *auth.Identity {
+	id, _ := r.Context().Value(identityKey{}).(*auth.Identity)
+	return id
+}
+
+// handler is an admin handler: it writes a response or returns an error
+// that errorPage turns into one.
+type handler func(w http.ResponseWriter, r *http.Request) error
+
+type route struct {
+	method, path string
+	perm         auth.Permission
+	public       bool
+	h            handler
+}
+
+const sessionCookie = "herald_session"
+
+func (a *Admin) cookieName() string {
+	if a.secure {
+		return "__Host-" + sessionCookie
+	}
+	return sessionCookie
+}
+
+// wrap applies sign-in, permission and CSRF checks to one route.
+func (a *Admin) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rt.public {
+			a.serve(w, r, rt.h)
+			return
+		}
+		var id *auth.Identity
+		if c, err := r.Cookie(a.cookieName()); err == nil {
+			id, err = a.d.Auth.Session(r.Context(), c.Value)
+			if err != nil && !errors.Is(err, auth.ErrNoSession) {
+				a.fail(w, r, err)
+				return
+			}
+		}
+		if id == nil {
+			if r.Method == http.MethodGet && !strings.HasSuffix(r.URL.Path, "/events") {
+				http.Redirect(w, r, "/admin/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			a.errorPage(w, r, http.StatusUnauthorized, "Your session has ended. Sign in again.")
+			return
+		}
+		if !id.Can(rt.perm) {
+			a.errorPage(w, r, http.StatusForbidden, fmt.Sprintf("Your role (%s) does not allow this. Ask an owner if you need it.", id.Role))
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if !sameOrigin(r) || !auth.CheckCSRF(id, csrfFrom(r)) {
+				a.errorPage(w, r, http.StatusForbidden, "This form has expired or did not come from Herald. Go back, reload the page and try again.")
+				return
+			}
+		}
+		r = r.WithContext(context.WithValue(r.Context(), identityKey{}, id))
+		a.serve(w, r, rt.h)
+	})
+}
+
+// csrfFrom reads the token from the form or, for scripts, a header.
+func csrfFrom(r *http.Request) string {
+	if v := r.Header.Get("X-CSRF-Token"); v != "" {
+		return v
+	}
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		if err := r.ParseMultipartForm(32 << 20); err != nil {
+			return ""
+		}
+	}
+	return r.FormValue("csrf")
+}
+
+// sameOrigin refuses requests whose Origin header names another site.
+func sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" || o == "null" {
+		return o == "" // a form from an opaque origin is never ours
+	}
+	o = strings.TrimPrefix(strings.TrimPrefix(o, "https://"), "http://")
+	return o == r.Host
+}
+
+func (a *Admin) serve(w http.ResponseWriter, r *http.Request, h handler) {
+	if err := h(w, r); err != nil {
+		a.fail(w, r, err)
+	}
+}
+
+// userError is an error whose message is meant for the person.
+type userError struct {
+	status int
+	msg    string
+}
+
+func (e *userError) Error() string { return e.msg }
+
+func badRequest(format string, args ...any) error {
+	return &userError{status: http.StatusBadRequest, msg: fmt.Sprintf(format, args...)}
+}
+
+// fail turns an error into an error page, never showing internal detail.
+func (a *Admin) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var ue *userError
+	switch {
+	case errors.As(err, &ue):
+		a.errorPage(w, r, ue.status, ue.msg)
+	case errors.Is(err, store.ErrNotFound):
+		a.errorPage(w, r, http.StatusNotFound, "There is nothing here. It may have been deleted.")
+	case errors.Is(err, store.ErrBadTransition):
+		a.errorPage(w, r, http.StatusConflict, "The campaign cannot do that in its current state. Reload the page to see where it is.")
+	case errors.Is(err, store.ErrConflict):
+		a.errorPage(w, r, http.StatusConflict, "Something with that name already exists.")
+	case errors.Is(err, context.Canceled):
+	default:
+		a.d.Log.Error("admin request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		a.errorPage(w, r, http.StatusInternalServerError, "Something went wrong on our side. It has been logged; try again in a moment.")
+	}
+}
+
+func (a *Admin) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	if strings.Contains(r.Header.Get("Accept"), "application/json") {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		fmt.Fprintf(w, `{"error":%q}`, msg)
+		return
+	}
+	a.page(w, r, status, "error", "Error", "", map[string]any{"Status": status, "Message": msg, "StatusText": http.StatusText(status)})
+}
+
+// renderer returns a renderer for the saved publication (or a plain
+// default before one is saved).
+func (a *Admin) renderer(ctx context.Context) (*render.Renderer, model.Publication, error) {
+	pub, err := a.publication(ctx)
+	if err != nil {
+		return nil, pub, err
+	}
+	r, err := render.New(pub, render.Options{ThemeDir: a.d.ThemeDir, ArchiveURL: a.archiveURL()})
+	if err != nil {
+		return nil, pub, fmt.Errorf("renderer: %w", err)
+	}
+	return r, pub, nil
+}
+
+func (a *Admin) archiveURL() string {
+	if a.d.BaseURL == "" {
+		return ""
+	}
+	return a.d.BaseURL + "/archive/"
+}
+
+func (a *Admin) publication(ctx context.Context) (model.Publication, error) {
+	pub, err := a.d.Store.GetPublication(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		site := a.d.BaseURL
+		if site == "" {
+			site = "http://127.0.0.1:8080"
+		}
+		return model.Publication{Name: "Herald", SiteURL: site}, nil
+	}
+	return pub, err
+}
+
+// waitGroup is a sync.WaitGroup shared by imports; named for readability.
+type waitGroup = sync.WaitGroup

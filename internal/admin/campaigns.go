@@ -1,0 +1,529 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/mail"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/herald-news/herald/internal/address"
+	"github.com/herald-news/herald/internal/edition"
+	"github.com/herald-news/herald/internal/mailer"
+	"github.com/herald-news/herald/internal/message"
+	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/store"
+)
+
+func (a *Admin) campaigns(w http.ResponseWriter, r *http.Request) error {
+	p := pager{Offset: intParam(r, "offset", 0), Limit: 25}
+	cs, err := a.d.Store.CampaignSummaries(r.Context(), p.Limit, p.Offset)
+	if err != nil {
+		return err
+	}
+	if p.Total, err = a.d.Store.CountCampaigns(r.Context()); err != nil {
+		return err
+	}
+	a.page(w, r, http.StatusOK, "campaigns", "Campaigns", "campaigns", map[string]any{"Campaigns": cs, "Pager": p})
+	return nil
+}
+
+func (a *Admin) campaignNew(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	eds, err := a.d.Store.ListEditions(ctx, store.EditionFilter{Limit: 100})
+	if err != nil {
+		return err
+	}
+	lists, err := a.d.Store.Lists(ctx)
+	if err != nil {
+		return err
+	}
+	tr, err := LoadTracking(ctx, a.d.Store)
+	if err != nil {
+		return err
+	}
+	sel, _ := strconv.ParseInt(r.URL.Query().Get("edition"), 10, 64)
+	name := ""
+	for _, e := range eds {
+		if e.ID == sel {
+			name = e.Subject
+		}
+	}
+	a.page(w, r, http.StatusOK, "campaign_new", "New campaign", "campaigns", map[string]any{
+		"Editions": eds, "Lists": lists, "Selected": sel, "From": a.d.From, "Tracking": tr.Opens || tr.Clicks, "Name": name,
+	})
+	return nil
+}
+
+func (a *Admin) campaignCreate(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	c := &model.Campaign{Name: strings.TrimSpace(r.FormValue("name")), From: strings.TrimSpace(r.FormValue("from")),
+		ReplyTo: strings.TrimSpace(r.FormValue("reply_to")), Tracking: r.FormValue("tracking") == "on"}
+	c.EditionID, _ = strconv.ParseInt(r.FormValue("edition"), 10, 64)
+	for _, v := range r.Form["lists"] {
+		if id, err := strconv.ParseInt(v, 10, 64); err == nil {
+			c.ListIDs = append(c.ListIDs, id)
+		}
+	}
+	if err := a.checkCampaign(ctx, c); err != nil {
+		return a.redirect(w, r, fmt.Sprintf("/admin/campaigns/new?edition=%d", c.EditionID), err.Error(), true)
+	}
+	if at := r.FormValue("send_at"); at != "" {
+		t, err := time.Parse("2006-01-02T15:04", at)
+		if err != nil {
+			return a.redirect(w, r, "/admin/campaigns/new", "The send time is not a date and time.", true)
+		}
+		c.SendAt = t.UTC()
+	}
+	if err := a.d.Store.CreateCampaign(ctx, c); err != nil {
+		return err
+	}
+	return a.redirect(w, r, fmt.Sprintf("/admin/campaigns/%d", c.ID), "Campaign created. Send yourself a test, then start it.", false)
+}
+
+// checkCampaign returns a message for the person when the campaign
+// cannot be sent as it is.
+func (a *Admin) checkCampaign(ctx context.Context, c *model.Campaign) error {
+	if c.Name == "" {
+		return errors.New("Give the campaign a name.")
+	}
+	if len(c.ListIDs) == 0 {
+		return errors.New("Choose at least one list.")
+	}
+	if c.From == "" {
+		c.From = a.d.From
+	}
+	if _, err := mail.ParseAddress(c.From); err != nil {
+		return errors.New("The From address should look like: The Courier <news@example.com>.")
+	}
+	if c.ReplyTo != "" {
+		if _, err := address.Normalize(c.ReplyTo); err != nil {
+			return errors.New("The reply-to address is not an email address.")
+		}
+	}
+	e, err := a.d.Store.GetEdition(ctx, c.EditionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return errors.New("Choose an edition.")
+	} else if err != nil {
+		return err
+	}
+	if ps := edition.Validate(e); len(ps) > 0 {
+		return fmt.Errorf("The edition is not ready to send: %s", ps[0].String())
+	}
+	return nil
+}
+
+// stats is a campaign's progress and engagement, for its page and the API.
+type stats struct {
+	Progress  model.Progress
+	Percent   int64
+	Counts    store.EventCounts
+	Unique    map[string]int64 // by event kind, for templates
+	Total     map[string]int64
+	Links     []store.LinkCount
+	Chart     template.HTML
+	HasEvents bool
+}
+
+func (a *Admin) campaignStats(ctx context.Context, c *model.Campaign) (*stats, error) {
+	p, err := a.d.Store.CampaignProgress(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	counts, err := a.d.Store.CampaignEventCounts(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	links, err := a.d.Store.TopLinks(ctx, c.ID, 10)
+	if err != nil {
+		return nil, err
+	}
+	pts, err := a.d.Store.EventSeries(ctx, c.ID, false)
+	if err != nil {
+		return nil, err
+	}
+	st := &stats{Progress: p, Counts: counts, Links: links, HasEvents: len(pts) > 0, Unique: map[string]int64{}, Total: map[string]int64{}}
+	for k, v := range counts.Unique {
+		st.Unique[string(k)] = v
+	}
+	for k, v := range counts.Total {
+		st.Total[string(k)] = v
+	}
+	if p.Total > 0 {
+		st.Percent = 100 * (p.Sent + p.Failed + p.Skipped) / p.Total
+	}
+	st.Chart = eventChart(c, pts)
+	return st, nil
+}
+
+// eventChart draws events per hour from the first hour of the campaign
+// (or its first event) to its last event.
+func eventChart(c *model.Campaign, pts []store.SeriesPoint) template.HTML {
+	start := c.StartedAt.UTC().Truncate(time.Hour)
+	end := start
+	for _, p := range pts {
+		if start.IsZero() || p.At.Before(start) {
+			start = p.At
+		}
+		if p.At.After(end) {
+			end = p.At
+		}
+	}
+	if start.IsZero() {
+		return ""
+	}
+	if end.Sub(start) < 6*time.Hour {
+		end = start.Add(6 * time.Hour)
+	}
+	hours := int(end.Sub(start)/time.Hour) + 1
+	if hours > 24*14 {
+		hours = 24 * 14
+	}
+	kinds := []struct {
+		k           model.EventKind
+		name, class string
+	}{
+		{model.EventOpen, "Opens", "s-open"}, {model.EventClick, "Clicks", "s-click"}, {model.EventBounce, "Bounces", "s-bounce"},
+		{model.EventComplaint, "Complaints", "s-complaint"}, {model.EventUnsubscribe, "Unsubscribes", "s-unsubscribe"},
+	}
+	labels := make([]time.Time, hours)
+	for i := range labels {
+		labels[i] = start.Add(time.Duration(i) * time.Hour)
+	}
+	var ss []series
+	for _, k := range kinds {
+		v := make([]float64, hours)
+		for _, p := range pts {
+			if p.Kind == k.k {
+				if i := int(p.At.Sub(start) / time.Hour); i >= 0 && i < hours {
+					v[i] += float64(p.Count)
+				}
+			}
+		}
+		ss = append(ss, series{Name: k.name, Class: k.class, Values: v})
+	}
+	return chart(labels, "2 Jan 15:04", ss, false)
+}
+
+func (a *Admin) campaign(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	c, err := a.d.Store.Campaign(ctx, id)
+	if err != nil {
+		return err
+	}
+	st, err := a.campaignStats(ctx, c)
+	if err != nil {
+		return err
+	}
+	ed, err := a.d.Store.GetEdition(ctx, c.EditionID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	var listNames []string
+	for _, l := range c.ListIDs {
+		if li, err := a.d.Store.ListByID(ctx, l); err == nil {
+			listNames = append(listNames, li.Name)
+		}
+	}
+	failures, err := a.d.Store.DeliveryFailures(ctx, id, 10)
+	if err != nil {
+		return err
+	}
+	live := c.Status == model.CampaignSending || c.Status == model.CampaignPaused
+	rate, eta := rateETA(c, st.Progress, a.d.Now())
+	a.page(w, r, http.StatusOK, "campaign", c.Name, "campaigns", map[string]any{
+		"C": c, "S": st, "Edition": ed, "Lists": strings.Join(listNames, ", "), "Failures": failures,
+		"Live": live, "Rate": rate, "ETA": eta, "CanStart": a.d.Engine != nil, "CanTest": a.d.Sender != nil,
+	})
+	return nil
+}
+
+// rateETA estimates throughput since the campaign started.
+func rateETA(c *model.Campaign, p model.Progress, now time.Time) (string, string) {
+	done := p.Sent + p.Failed + p.Skipped
+	if c.StartedAt.IsZero() || done == 0 {
+		return "—", "—"
+	}
+	end := now
+	if !c.DoneAt.IsZero() {
+		end = c.DoneAt
+	}
+	secs := end.Sub(c.StartedAt).Seconds()
+	if secs < 1 {
+		secs = 1
+	}
+	r := float64(done) / secs
+	return formatRate(r), formatETA(p, r)
+}
+
+func formatRate(r float64) string {
+	if r <= 0 {
+		return "—"
+	}
+	if r >= 10 {
+		return fmt.Sprintf("%.0f/s", r)
+	}
+	return fmt.Sprintf("%.1f/s", r)
+}
+
+func formatETA(p model.Progress, rate float64) string {
+	left := p.Pending + p.Sending + p.Deferred
+	if left == 0 {
+		return "done"
+	}
+	if rate <= 0 {
+		return "—"
+	}
+	d := time.Duration(float64(left)/rate) * time.Second
+	if d < time.Minute {
+		return fmt.Sprintf("%ds", int(d.Seconds())+1)
+	}
+	return d.Round(time.Minute).String()
+}
+
+// progressEvent is one server-sent progress update.
+type progressEvent struct {
+	Status   model.CampaignStatus `json:"status"`
+	Total    int64                `json:"total"`
+	Sent     int64                `json:"sent"`
+	Deferred int64                `json:"deferred"`
+	Failed   int64                `json:"failed"`
+	Skipped  int64                `json:"skipped"`
+	Pending  int64                `json:"pending"`
+	Percent  int64                `json:"percent"`
+	Rate     string               `json:"rate"`
+	ETA      string               `json:"eta"`
+	Done     bool                 `json:"done"`
+}
+
+// campaignEvents streams progress as server-sent events, once a second,
+// until the campaign is final or the browser goes away. Rate is measured
+// over the last ten seconds of samples.
+func (a *Admin) campaignEvents(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if _, err := a.d.Store.Campaign(ctx, id); err != nil {
+		return err
+	}
+	rc := http.NewResponseController(w)
+	rc.SetWriteDeadline(time.Time{}) // the stream outlives the server's write timeout
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	type sample struct {
+		at   time.Time
+		done int64
+	}
+	var window []sample
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		c, err := a.d.Store.Campaign(ctx, id)
+		if err != nil {
+			return nil // the client sees the stream end and falls back to reloading
+		}
+		p, err := a.d.Store.CampaignProgress(ctx, id)
+		if err != nil {
+			return nil
+		}
+		now := a.d.Now()
+		done := p.Sent + p.Failed + p.Skipped
+		window = append(window, sample{now, done})
+		for len(window) > 1 && now.Sub(window[0].at) > 10*time.Second {
+			window = window[1:]
+		}
+		rate := 0.0
+		if len(window) > 1 {
+			if dt := now.Sub(window[0].at).Seconds(); dt > 0 {
+				rate = float64(done-window[0].done) / dt
+			}
+		}
+		ev := progressEvent{Status: c.Status, Total: p.Total, Sent: p.Sent, Deferred: p.Deferred, Failed: p.Failed, Skipped: p.Skipped,
+			Pending: p.Pending + p.Sending, Rate: formatRate(rate), ETA: formatETA(p, rate),
+			Done: c.Status.Final()}
+		if len(window) < 2 {
+			ev.Rate, ev.ETA = rateETA(c, p, now)
+		}
+		if p.Total > 0 {
+			ev.Percent = 100 * done / p.Total
+		}
+		b, _ := json.Marshal(ev)
+		if _, err := fmt.Fprintf(w, "event: progress\ndata: %s\n\n", b); err != nil {
+			return nil
+		}
+		if err := rc.Flush(); err != nil {
+			return nil
+		}
+		if ev.Done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+func (a *Admin) campaignAction(w http.ResponseWriter, r *http.Request, act func(ctx context.Context, id int64) (string, error)) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	msg, err := act(r.Context(), id)
+	target := fmt.Sprintf("/admin/campaigns/%d", id)
+	if errors.Is(err, store.ErrBadTransition) {
+		return a.redirect(w, r, target, "The campaign cannot do that in its current state.", true)
+	}
+	if err != nil {
+		var ue *userError
+		if errors.As(err, &ue) {
+			return a.redirect(w, r, target, ue.msg, true)
+		}
+		return err
+	}
+	return a.redirect(w, r, target, msg, false)
+}
+
+func (a *Admin) campaignStart(w http.ResponseWriter, r *http.Request) error {
+	return a.campaignAction(w, r, func(ctx context.Context, id int64) (string, error) {
+		if a.d.Engine == nil {
+			return "", &userError{status: http.StatusConflict, msg: "Sending is not running on this server."}
+		}
+		n, err := a.d.Engine.Start(ctx, id)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("Sending to %s recipients.", thousands(n)), nil
+	})
+}
+
+func (a *Admin) setStatus(to model.CampaignStatus, msg string) func(context.Context, int64) (string, error) {
+	return func(ctx context.Context, id int64) (string, error) {
+		if err := a.d.Store.SetCampaignStatus(ctx, id, to); err != nil {
+			return "", err
+		}
+		if a.d.Engine != nil {
+			a.d.Engine.Wake()
+		}
+		return msg, nil
+	}
+}
+
+func (a *Admin) campaignPause(w http.ResponseWriter, r *http.Request) error {
+	return a.campaignAction(w, r, a.setStatus(model.CampaignPaused, "Paused. Nothing more goes out until you resume."))
+}
+
+func (a *Admin) campaignResume(w http.ResponseWriter, r *http.Request) error {
+	return a.campaignAction(w, r, a.setStatus(model.CampaignSending, "Resumed."))
+}
+
+func (a *Admin) campaignCancel(w http.ResponseWriter, r *http.Request) error {
+	return a.campaignAction(w, r, a.setStatus(model.CampaignCancelled, "Cancelled. Mail not yet sent will not go out."))
+}
+
+func (a *Admin) campaignSchedule(w http.ResponseWriter, r *http.Request) error {
+	return a.campaignAction(w, r, func(ctx context.Context, id int64) (string, error) {
+		var at time.Time
+		if v := r.FormValue("send_at"); v != "" {
+			t, err := time.Parse("2006-01-02T15:04", v)
+			if err != nil {
+				return "", &userError{status: http.StatusBadRequest, msg: "The send time is not a date and time."}
+			}
+			at = t.UTC()
+		}
+		if err := a.d.Store.ScheduleCampaign(ctx, id, at); err != nil {
+			return "", err
+		}
+		if at.IsZero() {
+			return "Schedule cleared; the campaign is a draft again.", nil
+		}
+		return "Scheduled for " + at.Format("2 Jan 2006, 15:04") + " UTC.", nil
+	})
+}
+
+func (a *Admin) campaignTest(w http.ResponseWriter, r *http.Request) error {
+	return a.campaignAction(w, r, func(ctx context.Context, id int64) (string, error) {
+		to, err := address.Normalize(r.FormValue("to"))
+		if err != nil {
+			return "", &userError{status: http.StatusBadRequest, msg: "Enter the address to send the test to."}
+		}
+		c, err := a.d.Store.Campaign(ctx, id)
+		if err != nil {
+			return "", err
+		}
+		if err := a.SendTest(ctx, c, to); err != nil {
+			return "", err
+		}
+		return "Test copy sent to " + to + ".", nil
+	})
+}
+
+// SendTest sends one copy of a campaign's edition to one address, outside
+// the ledger, with "[Test]" before the subject.
+func (a *Admin) SendTest(ctx context.Context, c *model.Campaign, to string) error {
+	if a.d.Sender == nil {
+		return &userError{status: http.StatusConflict, msg: "No mail transport is configured for test sends."}
+	}
+	e, err := a.d.Store.GetEdition(ctx, c.EditionID)
+	if err != nil {
+		return err
+	}
+	if ps := edition.Validate(e); len(ps) > 0 {
+		return &userError{status: http.StatusBadRequest, msg: "The edition is not ready: " + ps[0].String()}
+	}
+	rd, _, err := a.renderer(ctx)
+	if err != nil {
+		return err
+	}
+	em, err := rd.Email(e)
+	if err != nil {
+		return err
+	}
+	msg, err := testMessage(c, em, a.previewFields(e), to, a.d.Now())
+	if err != nil {
+		return &userError{status: http.StatusBadRequest, msg: "The test message could not be built: check the From address."}
+	}
+	from, _ := mail.ParseAddress(c.From)
+	if err := a.d.Sender.Send(ctx, mailer.Envelope{From: from.Address, To: to}, msg); err != nil {
+		a.d.Log.Warn("test send failed", "campaign", c.ID, "err", err)
+		return &userError{status: http.StatusBadGateway, msg: "The mail server refused the test message. See the server log for its answer."}
+	}
+	return nil
+}
+
+func testMessage(c *model.Campaign, em *render.Email, f render.Fields, to string, now time.Time) ([]byte, error) {
+	from, err := mail.ParseAddress(c.From)
+	if err != nil {
+		return nil, err
+	}
+	cfg := message.Config{From: message.Address{Name: from.Name, Email: from.Address}, Subject: "[Test] " + em.Subject(),
+		ListID: "test." + address.Domain(from.Address)}
+	if c.ReplyTo != "" {
+		cfg.ReplyTo = message.Address{Email: c.ReplyTo}
+	}
+	tmpl, err := message.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return tmpl.Append(nil, &message.Message{
+		To:             message.Address{Email: to},
+		MessageID:      fmt.Sprintf("herald.test.%d.%d@%s", c.ID, now.UnixNano(), address.Domain(from.Address)),
+		UnsubscribeURL: f.UnsubscribeURL,
+		Text:           em.AppendText(nil, f),
+		HTML:           em.AppendHTML(nil, f),
+	})
+}

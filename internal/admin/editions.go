@@ -1,0 +1,519 @@
+package admin
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/herald-news/herald/internal/auth"
+	"github.com/herald-news/herald/internal/edition"
+	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/store"
+)
+
+func (a *Admin) editions(w http.ResponseWriter, r *http.Request) error {
+	p := pager{Offset: intParam(r, "offset", 0), Limit: 25}
+	eds, err := a.d.Store.ListEditions(r.Context(), store.EditionFilter{Limit: p.Limit, Offset: p.Offset})
+	if err != nil {
+		return err
+	}
+	if p.Total, err = a.d.Store.CountEditions(r.Context()); err != nil {
+		return err
+	}
+	a.page(w, r, http.StatusOK, "editions", "Editions", "editions", map[string]any{"Editions": eds, "Pager": p})
+	return nil
+}
+
+// newEdition is a fresh draft: today's date, the publication's default
+// sections, each with one empty item to fill in.
+func (a *Admin) newEdition(ctx context.Context) (*model.Edition, error) {
+	pub, err := a.publication(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := a.d.Now().UTC()
+	slot := model.SlotMorning
+	if now.Hour() >= 12 {
+		slot = model.SlotEvening
+	}
+	e := &model.Edition{Date: now.Format("2006-01-02"), Slot: slot, Subject: "Untitled edition"}
+	kinds := []model.SectionKind{model.KindLead, model.KindCards, model.KindBriefs, model.KindPicks}
+	if len(pub.Sections) > 0 {
+		kinds = kinds[:0]
+		for _, s := range pub.Sections {
+			kinds = append(kinds, s.Kind)
+		}
+	}
+	for _, k := range kinds {
+		e.Sections = append(e.Sections, emptySection(k))
+	}
+	return e, nil
+}
+
+func emptySection(k model.SectionKind) model.Section {
+	s := model.Section{Kind: k}
+	addItem(&s)
+	return s
+}
+
+// addItem appends an empty item to a section of a kind with items; lead
+// and text sections get their one body.
+func addItem(s *model.Section) {
+	switch s.Kind {
+	case model.KindLead:
+		if s.Lead == nil {
+			s.Lead = &model.Lead{}
+		}
+	case model.KindText:
+		if s.Text == nil {
+			s.Text = &model.Text{}
+		}
+	case model.KindCards:
+		s.Cards = append(s.Cards, model.Card{})
+	case model.KindBriefs:
+		s.Briefs = append(s.Briefs, model.Brief{})
+	case model.KindPicks:
+		s.Picks = append(s.Picks, model.Pick{})
+	}
+}
+
+func (a *Admin) editionCreate(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	e, err := a.newEdition(ctx)
+	if err != nil {
+		return err
+	}
+	base := edition.DefaultSlug(e.Date, e.Slot)
+	for i := 1; ; i++ {
+		e.Slug = base
+		if i > 1 {
+			e.Slug = fmt.Sprintf("%s-%d", base, i)
+		}
+		err = a.d.Store.CreateEdition(ctx, e)
+		if !errors.Is(err, store.ErrConflict) || i > 50 {
+			break
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return a.redirect(w, r, fmt.Sprintf("/admin/editions/%d", e.ID), "New draft created. It saves as you type.", false)
+}
+
+// editable loads an edition the identity may change: authors only drafts.
+func (a *Admin) editable(r *http.Request) (*model.Edition, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return nil, err
+	}
+	e, err := a.d.Store.GetEdition(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	if e.Status == model.EditionPublished && !identity(r).Can(auth.Publish) {
+		return nil, &userError{status: http.StatusForbidden, msg: "This edition is published; only editors and owners can change it."}
+	}
+	return e, nil
+}
+
+func (a *Admin) composer(w http.ResponseWriter, r *http.Request) error {
+	e, err := a.editable(r)
+	if err != nil {
+		return err
+	}
+	return a.showComposer(w, r, e, nil)
+}
+
+// composerView is what the composer template gets.
+type composerView struct {
+	E          *model.Edition
+	Kinds      []model.SectionKind
+	Problems   []string
+	HeroInLead int // index of the section that shows the hero fields, -1: the header
+	CanPublish bool
+	Revisions  int
+}
+
+func (a *Admin) showComposer(w http.ResponseWriter, r *http.Request, e *model.Edition, problems []string) error {
+	if problems == nil {
+		problems = problemList(edition.Validate(e))
+	}
+	revs, err := a.d.Store.EditionRevisions(r.Context(), e.ID)
+	if err != nil {
+		return err
+	}
+	v := composerView{E: e, Problems: problems, HeroInLead: -1, CanPublish: identity(r).Can(auth.Publish), Revisions: len(revs),
+		Kinds: []model.SectionKind{model.KindLead, model.KindCards, model.KindBriefs, model.KindPicks, model.KindText}}
+	for i, s := range e.Sections {
+		if s.Kind == model.KindLead {
+			v.HeroInLead = i
+			break
+		}
+	}
+	a.page(w, r, http.StatusOK, "composer", e.Subject, "editions", v)
+	return nil
+}
+
+func problemList(ps edition.Problems) []string {
+	out := []string{}
+	for _, p := range ps {
+		out = append(out, p.String())
+	}
+	return out
+}
+
+// composerSave saves the form and applies a structural change (add,
+// remove or move a section or an item) named by the op button.
+func (a *Admin) composerSave(w http.ResponseWriter, r *http.Request) error {
+	e, err := a.editable(r)
+	if err != nil {
+		return err
+	}
+	if err := a.readEditionForm(r, e); err != nil {
+		return err
+	}
+	anchor := applyOp(e, r.FormValue("op"))
+	if err := a.d.Store.UpdateEdition(r.Context(), e); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return a.redirect(w, r, fmt.Sprintf("/admin/editions/%d", e.ID), "Another edition already uses that slug.", true)
+		}
+		return err
+	}
+	return a.redirect(w, r, fmt.Sprintf("/admin/editions/%d%s", e.ID, anchor), "", false)
+}
+
+// autosave saves the form and answers with JSON for the composer script.
+func (a *Admin) autosave(w http.ResponseWriter, r *http.Request) error {
+	e, err := a.editable(r)
+	if err != nil {
+		return err
+	}
+	if err := a.readEditionForm(r, e); err != nil {
+		return err
+	}
+	resp := map[string]any{"saved": true, "at": a.d.Now().UTC().Format("15:04:05")}
+	if err := a.d.Store.UpdateEdition(r.Context(), e); err != nil {
+		if !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+		resp = map[string]any{"saved": false, "error": "Another edition already uses that slug."}
+	}
+	resp["problems"] = problemList(edition.Validate(e))
+	if e.Hero != nil {
+		resp["hero"] = e.Hero.URL
+	}
+	w.Header().Set("Content-Type", "application/json")
+	return json.NewEncoder(w).Encode(resp)
+}
+
+func (a *Admin) editionPublish(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	e, err := a.d.Store.GetEdition(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	to := model.EditionPublished
+	if r.FormValue("status") == string(model.EditionDraft) {
+		to = model.EditionDraft
+	}
+	if to == model.EditionPublished {
+		if ps := edition.Validate(e); len(ps) > 0 {
+			return a.redirect(w, r, fmt.Sprintf("/admin/editions/%d", id), "Fix the problems listed before publishing.", true)
+		}
+	}
+	if err := a.d.Store.SetEditionStatus(r.Context(), id, to); err != nil {
+		return err
+	}
+	msg := "Published."
+	if to == model.EditionDraft {
+		msg = "Back to draft."
+	}
+	return a.redirect(w, r, fmt.Sprintf("/admin/editions/%d", id), msg, false)
+}
+
+// readEditionForm replaces e's content with the composer form's fields.
+// Field names: s{i}_kind, s{i}_title, s{i}_count; lead and text bodies as
+// s{i}_body; items as s{i}_{j}_{field}.
+func (a *Admin) readEditionForm(r *http.Request, e *model.Edition) error {
+	if err := r.ParseMultipartForm(16 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		return badRequest("The form could not be read: the upload may be too large (16 MB at most).")
+	}
+	f := func(k string) string { return strings.TrimSpace(strings.ReplaceAll(r.FormValue(k), "\r\n", "\n")) }
+	e.Slug, e.Date, e.Slot = f("slug"), f("date"), model.Slot(f("slot"))
+	e.Subject, e.Preheader = f("subject"), f("preheader")
+	e.Public = r.FormValue("public") == "on"
+	hero := &model.Image{URL: f("hero_url"), Alt: f("hero_alt"), Credit: f("hero_credit")}
+	if url, err := a.saveUpload(r, "hero_file"); err != nil {
+		return err
+	} else if url != "" {
+		hero.URL = url
+	}
+	e.Hero = nil
+	if hero.URL != "" || hero.Alt != "" || hero.Credit != "" {
+		e.Hero = hero
+	}
+	n, _ := strconv.Atoi(r.FormValue("sections"))
+	n = min(n, 50)
+	var secs []model.Section
+	for i := range n {
+		p := fmt.Sprintf("s%d_", i)
+		kind := model.SectionKind(f(p + "kind"))
+		if !kind.Valid() {
+			continue
+		}
+		s := model.Section{Kind: kind, Title: f(p + "title")}
+		count, _ := strconv.Atoi(r.FormValue(p + "count"))
+		count = min(count, 100)
+		switch kind {
+		case model.KindLead:
+			s.Lead = &model.Lead{Headline: f(p + "headline"), Body: f(p + "body"),
+				Byline: model.Byline{Name: f(p + "byline_name"), Role: f(p + "byline_role")}}
+		case model.KindText:
+			s.Text = &model.Text{Body: f(p + "body")}
+		case model.KindCards:
+			for j := range count {
+				q := fmt.Sprintf("%s%d_", p, j)
+				s.Cards = append(s.Cards, model.Card{Author: f(q + "author"), Headline: f(q + "headline"), URL: f(q + "url"), CTA: f(q + "cta")})
+			}
+		case model.KindBriefs:
+			for j := range count {
+				q := fmt.Sprintf("%s%d_", p, j)
+				s.Briefs = append(s.Briefs, model.Brief{Headline: f(q + "headline"), Body: f(q + "body")})
+			}
+		case model.KindPicks:
+			for j := range count {
+				q := fmt.Sprintf("%s%d_", p, j)
+				s.Picks = append(s.Picks, model.Pick{Title: f(q + "title"), Author: f(q + "author"), Publication: f(q + "publication"), URL: f(q + "url")})
+			}
+		}
+		secs = append(secs, s)
+	}
+	e.Sections = secs
+	return nil
+}
+
+// imageTypes are the pictures the composer accepts, by sniffed type.
+func imageExt(contentType string) string {
+	switch contentType {
+	case "image/jpeg":
+		return ".jpg"
+	case "image/png":
+		return ".png"
+	case "image/gif":
+		return ".gif"
+	case "image/webp":
+		return ".webp"
+	}
+	return ""
+}
+
+// saveUpload stores an uploaded image and returns its public URL, or ""
+// when the field holds no file.
+func (a *Admin) saveUpload(r *http.Request, field string) (string, error) {
+	if r.MultipartForm == nil {
+		return "", nil
+	}
+	fh := r.MultipartForm.File[field]
+	if len(fh) == 0 || fh[0].Size == 0 {
+		return "", nil
+	}
+	if fh[0].Size > 8<<20 {
+		return "", badRequest("Images may be 8 MB at most.")
+	}
+	file, err := fh[0].Open()
+	if err != nil {
+		return "", err
+	}
+	defer file.Close()
+	data, err := io.ReadAll(io.LimitReader(file, 8<<20))
+	if err != nil {
+		return "", err
+	}
+	ct := http.DetectContentType(data)
+	ext := imageExt(ct)
+	if ext == "" {
+		return "", badRequest("Upload a JPEG, PNG, GIF or WebP picture.")
+	}
+	sum := sha256.Sum256(data)
+	name := hex.EncodeToString(sum[:16]) + ext
+	if err := a.d.Store.SaveMedia(r.Context(), &store.Media{Name: name, ContentType: ct, Data: data}); err != nil {
+		return "", err
+	}
+	return a.mediaBase() + name, nil
+}
+
+func (a *Admin) mediaBase() string {
+	base := a.d.BaseURL
+	if base == "" {
+		base = "http://127.0.0.1:8080"
+	}
+	return base + "/media/"
+}
+
+// applyOp applies "add-section:kind", "remove-section:i", "up-section:i",
+// "down-section:i", "add-item:i", "remove-item:i:j", "up-item:i:j" or
+// "down-item:i:j", and returns the anchor to return to.
+func applyOp(e *model.Edition, op string) string {
+	parts := strings.Split(op, ":")
+	num := func(k int) int {
+		if k >= len(parts) {
+			return -1
+		}
+		n, err := strconv.Atoi(parts[k])
+		if err != nil {
+			return -1
+		}
+		return n
+	}
+	i, j := num(1), num(2)
+	okSec := i >= 0 && i < len(e.Sections)
+	switch parts[0] {
+	case "add-section":
+		if len(parts) == 2 && model.SectionKind(parts[1]).Valid() {
+			e.Sections = append(e.Sections, emptySection(model.SectionKind(parts[1])))
+			return fmt.Sprintf("#s%d", len(e.Sections)-1)
+		}
+	case "remove-section":
+		if okSec {
+			e.Sections = slices.Delete(e.Sections, i, i+1)
+			return "#sections"
+		}
+	case "up-section":
+		if okSec && i > 0 {
+			e.Sections[i-1], e.Sections[i] = e.Sections[i], e.Sections[i-1]
+			return fmt.Sprintf("#s%d", i-1)
+		}
+	case "down-section":
+		if okSec && i < len(e.Sections)-1 {
+			e.Sections[i+1], e.Sections[i] = e.Sections[i], e.Sections[i+1]
+			return fmt.Sprintf("#s%d", i+1)
+		}
+	case "add-item":
+		if okSec {
+			addItem(&e.Sections[i])
+			return fmt.Sprintf("#s%d", i)
+		}
+	case "remove-item", "up-item", "down-item":
+		if okSec {
+			moveItem(&e.Sections[i], parts[0], j)
+			return fmt.Sprintf("#s%d", i)
+		}
+	}
+	return ""
+}
+
+func moveItem(s *model.Section, op string, j int) {
+	switch s.Kind {
+	case model.KindCards:
+		s.Cards = move(s.Cards, op, j)
+	case model.KindBriefs:
+		s.Briefs = move(s.Briefs, op, j)
+	case model.KindPicks:
+		s.Picks = move(s.Picks, op, j)
+	}
+}
+
+func move[T any](xs []T, op string, j int) []T {
+	if j < 0 || j >= len(xs) {
+		return xs
+	}
+	switch op {
+	case "remove-item":
+		return slices.Delete(xs, j, j+1)
+	case "up-item":
+		if j > 0 {
+			xs[j-1], xs[j] = xs[j], xs[j-1]
+		}
+	case "down-item":
+		if j < len(xs)-1 {
+			xs[j+1], xs[j] = xs[j], xs[j+1]
+		}
+	}
+	return xs
+}
+
+// previewFields are the per-subscriber fields previews show.
+func (a *Admin) previewFields(e *model.Edition) render.Fields {
+	base := a.d.BaseURL
+	if base == "" {
+		base = "http://127.0.0.1:8080"
+	}
+	return render.Fields{Name: "Alex", UnsubscribeURL: base + "/unsubscribe/preview", PreferencesURL: base + "/preferences/preview",
+		WebURL: base + "/archive/" + e.Slug}
+}
+
+// preview renders the saved edition as the reader gets it: format email
+// (HTML), text or web. Previews are shown in sandboxed frames.
+func (a *Admin) preview(w http.ResponseWriter, r *http.Request) error {
+	e, err := a.editable(r)
+	if err != nil {
+		return err
+	}
+	// The preview is a document of its own: no scripts, images from anywhere.
+	w.Header().Set("Content-Security-Policy", "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline'; font-src * data:")
+	w.Header().Set("Cache-Control", "no-store")
+	if ps := edition.Validate(e); len(ps) > 0 {
+		return previewProblems(w, ps)
+	}
+	rd, _, err := a.renderer(r.Context())
+	if err != nil {
+		return err
+	}
+	switch r.PathValue("format") {
+	case "email":
+		em, err := rd.Email(e)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(em.AppendHTML(nil, a.previewFields(e)))
+	case "text":
+		em, err := rd.Email(e)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><meta charset="utf-8"><style>body{margin:0;background:#fbfbf8}pre{font:13px/1.55 ui-monospace,Menlo,Consolas,"Liberation Mono",monospace;white-space:pre-wrap;padding:22px 26px;margin:0;color:#1f2328}</style><pre>%s</pre>`,
+			template.HTMLEscapeString(string(em.AppendText(nil, a.previewFields(e)))))
+	case "web":
+		b, err := rd.Web(e)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(b)
+	default:
+		http.NotFound(w, r)
+	}
+	return nil
+}
+
+func previewProblems(w http.ResponseWriter, ps edition.Problems) error {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	var b strings.Builder
+	b.WriteString(`<!doctype html><meta charset="utf-8"><style>body{font:14px/1.5 system-ui,sans-serif;color:#7a5312;padding:28px;background:#fffdf6}h1{font-size:16px;margin:0 0 10px}li{margin:4px 0}</style>`)
+	b.WriteString(`<h1>The preview appears once these are fixed</h1><ul>`)
+	for _, p := range ps {
+		b.WriteString("<li>" + template.HTMLEscapeString(p.String()) + "</li>")
+	}
+	b.WriteString("</ul>")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// lastSaved formats when an edition was saved, for the composer.
+func lastSaved(t time.Time) string { return t.UTC().Format("15:04:05") }

@@ -1,0 +1,91 @@
+package admin
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/store"
+)
+
+var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+func (a *Admin) lists(w http.ResponseWriter, r *http.Request) error {
+	lists, err := a.d.Store.Lists(r.Context())
+	if err != nil {
+		return err
+	}
+	a.page(w, r, http.StatusOK, "lists", "Lists", "lists", map[string]any{"Lists": lists})
+	return nil
+}
+
+func readList(r *http.Request, l *model.List) {
+	l.Name = strings.TrimSpace(r.FormValue("name"))
+	l.Description = strings.TrimSpace(r.FormValue("description"))
+	l.OptIn = model.OptInSingle
+	if r.FormValue("opt_in") == string(model.OptInDouble) {
+		l.OptIn = model.OptInDouble
+	}
+	l.Public = r.FormValue("public") == "on"
+}
+
+func (a *Admin) listCreate(w http.ResponseWriter, r *http.Request) error {
+	l := &model.List{Slug: strings.TrimSpace(strings.ToLower(r.FormValue("slug")))}
+	readList(r, l)
+	if l.Name == "" || !slugRE.MatchString(l.Slug) {
+		return a.redirect(w, r, "/admin/lists", "A list needs a name and a slug of lower-case letters, digits and dashes.", true)
+	}
+	if err := a.d.Store.CreateList(r.Context(), l); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return a.redirect(w, r, "/admin/lists", "A list with that slug exists already.", true)
+		}
+		return err
+	}
+	return a.redirect(w, r, "/admin/lists", "List “"+l.Name+"” created.", false)
+}
+
+func (a *Admin) listEdit(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	l, err := a.d.Store.ListByID(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	a.page(w, r, http.StatusOK, "list", l.Name, "lists", l)
+	return nil
+}
+
+func (a *Admin) listSave(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	l, err := a.d.Store.ListByID(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	readList(r, l)
+	if l.Name == "" {
+		return a.redirect(w, r, fmt.Sprintf("/admin/lists/%d", id), "A list needs a name.", true)
+	}
+	if err := a.d.Store.UpdateList(r.Context(), l); err != nil {
+		return err
+	}
+	return a.redirect(w, r, "/admin/lists", "List saved.", false)
+}
+
+func (a *Admin) listDelete(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := a.d.Store.DeleteList(r.Context(), id); err != nil {
+		return a.redirect(w, r, "/admin/lists", "This list cannot be deleted while a campaign refers to it.", true)
+	}
+	return a.redirect(w, r, "/admin/lists", "List deleted; its subscribers stay.", false)
+}

@@ -1,0 +1,97 @@
+package admin
+
+import (
+	"net/http"
+
+	"github.com/herald-news/herald/internal/auth"
+)
+
+// table is the whole admin URL surface, each route with the one permission
+// it needs.
+func (a *Admin) table() []route {
+	pub := func(method, path string, h handler) route {
+		return route{method: method, path: path, public: true, h: h}
+	}
+	r := func(method, path string, p auth.Permission, h handler) route {
+		return route{method: method, path: path, perm: p, h: h}
+	}
+	return []route{
+		pub("GET", "/admin/static/{file}", a.staticFile),
+		pub("GET", "/admin/login", a.loginForm),
+		pub("POST", "/admin/login", a.login),
+		r("POST", "/admin/logout", auth.ReadStats, a.logout),
+
+		r("GET", "/admin/{$}", auth.ReadStats, a.dashboard),
+
+		r("GET", "/admin/subscribers", auth.ManageAudience, a.subscribers),
+		r("POST", "/admin/subscribers", auth.ManageAudience, a.subscriberAdd),
+		r("GET", "/admin/subscribers/{id}", auth.ManageAudience, a.subscriber),
+		r("POST", "/admin/subscribers/{id}", auth.ManageAudience, a.subscriberSave),
+		r("POST", "/admin/subscribers/{id}/blocklist", auth.ManageAudience, a.subscriberBlocklist),
+		r("POST", "/admin/subscribers/{id}/erase", auth.ManageAudience, a.subscriberErase),
+
+		r("GET", "/admin/lists", auth.ReadStats, a.lists),
+		r("POST", "/admin/lists", auth.ManageAudience, a.listCreate),
+		r("GET", "/admin/lists/{id}", auth.ManageAudience, a.listEdit),
+		r("POST", "/admin/lists/{id}", auth.ManageAudience, a.listSave),
+		r("POST", "/admin/lists/{id}/delete", auth.ManageAudience, a.listDelete),
+
+		r("GET", "/admin/imports", auth.ManageAudience, a.importsPage),
+		r("POST", "/admin/imports", auth.ManageAudience, a.importStart),
+		r("GET", "/admin/imports/{id}", auth.ManageAudience, a.importPage),
+		r("GET", "/admin/imports/{id}/events", auth.ManageAudience, a.importEvents),
+		r("GET", "/admin/imports/{id}/rejects.csv", auth.ManageAudience, a.importRejects),
+
+		r("GET", "/admin/editions", auth.ReadStats, a.editions),
+		r("POST", "/admin/editions", auth.Compose, a.editionCreate),
+		r("GET", "/admin/editions/{id}", auth.Compose, a.composer),
+		r("POST", "/admin/editions/{id}", auth.Compose, a.composerSave),
+		r("POST", "/admin/editions/{id}/autosave", auth.Compose, a.autosave),
+		r("POST", "/admin/editions/{id}/publish", auth.Publish, a.editionPublish),
+		r("GET", "/admin/editions/{id}/preview/{format}", auth.Compose, a.preview),
+
+		r("GET", "/admin/campaigns", auth.ReadStats, a.campaigns),
+		r("GET", "/admin/campaigns/new", auth.Send, a.campaignNew),
+		r("POST", "/admin/campaigns", auth.Send, a.campaignCreate),
+		r("GET", "/admin/campaigns/{id}", auth.ReadStats, a.campaign),
+		r("GET", "/admin/campaigns/{id}/events", auth.ReadStats, a.campaignEvents),
+		r("POST", "/admin/campaigns/{id}/test", auth.Send, a.campaignTest),
+		r("POST", "/admin/campaigns/{id}/schedule", auth.Send, a.campaignSchedule),
+		r("POST", "/admin/campaigns/{id}/start", auth.Send, a.campaignStart),
+		r("POST", "/admin/campaigns/{id}/pause", auth.Send, a.campaignPause),
+		r("POST", "/admin/campaigns/{id}/resume", auth.Send, a.campaignResume),
+		r("POST", "/admin/campaigns/{id}/cancel", auth.Send, a.campaignCancel),
+
+		r("GET", "/admin/outbox", auth.ManageAudience, a.outbox),
+		r("GET", "/admin/outbox/{id}", auth.ManageAudience, a.outboxMessage),
+		r("GET", "/admin/outbox/{id}/html", auth.ManageAudience, a.outboxHTML),
+		r("GET", "/admin/outbox/{id}/raw", auth.ManageAudience, a.outboxRaw),
+
+		r("GET", "/admin/suppressions", auth.ManageAudience, a.suppressions),
+		r("POST", "/admin/suppressions", auth.ManageAudience, a.suppressionAdd),
+		r("POST", "/admin/suppressions/remove", auth.ManageAudience, a.suppressionRemove),
+
+		r("GET", "/admin/settings", auth.ManageSettings, a.settings),
+		r("POST", "/admin/settings/publication", auth.ManageSettings, a.settingsPublication),
+		r("POST", "/admin/settings/tracking", auth.ManageSettings, a.settingsTracking),
+		r("POST", "/admin/settings/relays/test", auth.ManageSettings, a.relayTest),
+		r("POST", "/admin/settings/dkim", auth.ManageSettings, a.dkimGenerate),
+
+		r("GET", "/admin/users", auth.ManageUsers, a.users),
+		r("POST", "/admin/users", auth.ManageUsers, a.userCreate),
+		r("POST", "/admin/users/{id}", auth.ManageUsers, a.userSave),
+		r("POST", "/admin/users/{id}/delete", auth.ManageUsers, a.userDelete),
+
+		r("GET", "/admin/tokens", auth.ManageOwnTokens, a.tokens),
+		r("POST", "/admin/tokens", auth.ManageOwnTokens, a.tokenCreate),
+		r("POST", "/admin/tokens/{id}/delete", auth.ManageOwnTokens, a.tokenDelete),
+	}
+}
+
+func (a *Admin) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, rt := range a.table() {
+		mux.Handle(rt.method+" "+rt.path, a.wrap(rt))
+	}
+	return mux
+}

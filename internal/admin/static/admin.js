@@ -1,0 +1,128 @@
+// Herald admin: small progressive enhancements. Every page works without
+// this file; it adds autosave and live previews to the composer, live
+// progress to campaigns and imports, and confirmations to destructive forms.
+(function () {
+  "use strict";
+
+  function csrf(form) {
+    var f = form.querySelector("input[name=csrf]");
+    return f ? f.value : "";
+  }
+
+  // Confirm destructive forms.
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (e) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) e.preventDefault();
+    });
+  });
+
+  // Composer: autosave a moment after typing stops, then refresh previews.
+  var composer = document.getElementById("composer");
+  if (composer) {
+    var state = document.getElementById("save-state");
+    var problems = document.getElementById("problems");
+    var timer = null, saving = false, again = false;
+    var setState = function (text, cls) {
+      if (!state) return;
+      state.textContent = text;
+      state.className = "save-state " + (cls || "");
+    };
+    var refresh = function () {
+      document.querySelectorAll("iframe[data-preview]").forEach(function (f) {
+        var u = f.getAttribute("src").split("?")[0];
+        f.setAttribute("src", u + "?t=" + Date.now());
+      });
+    };
+    var save = function () {
+      if (saving) { again = true; return; }
+      saving = true;
+      setState("Saving…", "saving");
+      var data = new FormData(composer);
+      data.delete("op");
+      fetch(composer.getAttribute("data-autosave"), {
+        method: "POST", body: data, credentials: "same-origin",
+        headers: { "X-CSRF-Token": csrf(composer), "Accept": "application/json" }
+      }).then(function (r) {
+        if (!r.ok) throw new Error("status " + r.status);
+        return r.json();
+      }).then(function (res) {
+        if (res.saved) {
+          setState("Saved at " + res.at, "saved");
+        } else {
+          setState(res.error || "Not saved", "saving");
+        }
+        if (problems) {
+          problems.textContent = "";
+          (res.problems || []).forEach(function (p) {
+            var li = document.createElement("li");
+            li.textContent = p;
+            problems.appendChild(li);
+          });
+        }
+        var file = composer.querySelector("input[name=hero_file]");
+        if (file && file.value && res.hero) {
+          file.value = "";
+          var url = composer.querySelector("input[name=hero_url]");
+          if (url) url.value = res.hero;
+          var thumb = document.getElementById("hero-thumb");
+          if (!thumb) {
+            thumb = document.createElement("img");
+            thumb.id = "hero-thumb";
+            thumb.className = "hero-thumb";
+            thumb.alt = "";
+            file.parentNode.insertBefore(thumb, file);
+          }
+          thumb.src = res.hero;
+        }
+        refresh();
+      }).catch(function () {
+        setState("Could not save; your changes are still here. Use Save now.", "saving");
+      }).finally(function () {
+        saving = false;
+        if (again) { again = false; save(); }
+      });
+    };
+    var schedule = function () {
+      setState("Unsaved changes", "");
+      clearTimeout(timer);
+      timer = setTimeout(save, 700);
+    };
+    composer.addEventListener("input", schedule);
+    composer.addEventListener("change", schedule);
+    composer.setAttribute("data-ready", "1");
+  }
+
+  // Live progress over server-sent events: fields named data-field.
+  var live = document.querySelector("[data-events]");
+  if (live && window.EventSource) {
+    var src = new EventSource(live.getAttribute("data-events"));
+    var fmt = function (n) { return Number(n).toLocaleString("en-GB"); };
+    src.addEventListener("progress", function (e) {
+      var p = JSON.parse(e.data);
+      var set = function (name, v) {
+        live.querySelectorAll("[data-field=" + name + "]").forEach(function (el) {
+          if (el.tagName === "PROGRESS") el.value = v; else el.textContent = v;
+        });
+      };
+      set("percent", p.percent);
+      set("percent-text", p.percent + "%");
+      ["sent", "deferred", "failed", "total", "imported", "updated", "skipped", "rejected", "rows"].forEach(function (k) {
+        if (k in p) set(k, fmt(p[k]));
+      });
+      set("done", fmt(p.sent !== undefined ? p.sent : p.rows));
+      if (p.rate) set("rate", p.rate);
+      if (p.eta) set("eta", p.eta);
+      var badge = document.getElementById("status-badge");
+      if (badge && p.status) badge.textContent = p.status;
+      if (p.done) {
+        src.close();
+        live.setAttribute("data-done", "1");
+        var bar = live.querySelector("progress");
+        if (bar) bar.className = "done";
+        // The finished page shows the statistics.
+        setTimeout(function () { window.location.reload(); }, 1200);
+      }
+    });
+    src.onerror = function () { src.close(); };
+  }
+})();

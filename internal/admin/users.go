@@ -1,0 +1,165 @@
+package admin
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/herald-news/herald/internal/auth"
+	"github.com/herald-news/herald/internal/store"
+)
+
+func (a *Admin) users(w http.ResponseWriter, r *http.Request) error {
+	us, err := a.d.Store.Users(r.Context())
+	if err != nil {
+		return err
+	}
+	a.page(w, r, http.StatusOK, "users", "Users", "users", map[string]any{"Users": us, "Roles": auth.AllRoles()})
+	return nil
+}
+
+func (a *Admin) userCreate(w http.ResponseWriter, r *http.Request) error {
+	role, err := auth.ParseRole(r.FormValue("role"))
+	if err != nil {
+		return a.redirect(w, r, "/admin/users", "Choose a role.", true)
+	}
+	_, err = auth.CreateUser(r.Context(), a.d.Store, r.FormValue("email"), strings.TrimSpace(r.FormValue("name")), role,
+		r.FormValue("password"), a.bcryptCost())
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return a.redirect(w, r, "/admin/users", "A user with that email exists already.", true)
+	case errors.Is(err, auth.ErrWeakPassword):
+		return a.redirect(w, r, "/admin/users", err.Error()+".", true)
+	case err != nil && strings.HasPrefix(err.Error(), "email"):
+		return a.redirect(w, r, "/admin/users", "That is not an email address.", true)
+	case err != nil:
+		return err
+	}
+	return a.redirect(w, r, "/admin/users", "User added. Tell them their password through a safe channel.", false)
+}
+
+// bcryptCost is the cost new passwords are hashed with: the auth
+// service's own, so tests that lower it stay fast.
+func (a *Admin) bcryptCost() int { return a.d.Auth.BcryptCost() }
+
+func (a *Admin) userSave(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	role, err := auth.ParseRole(r.FormValue("role"))
+	if err != nil {
+		return a.redirect(w, r, "/admin/users", "Choose a role.", true)
+	}
+	if err := auth.SetRole(r.Context(), a.d.Store, id, role); err != nil {
+		if errors.Is(err, auth.ErrLastOwner) {
+			return a.redirect(w, r, "/admin/users", "The last owner cannot be demoted.", true)
+		}
+		return err
+	}
+	if pw := r.FormValue("password"); pw != "" {
+		u, err := a.d.Store.UserByID(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		if err := auth.SetPassword(r.Context(), a.d.Store, u.Email, pw, a.bcryptCost()); err != nil {
+			if errors.Is(err, auth.ErrWeakPassword) {
+				return a.redirect(w, r, "/admin/users", err.Error()+".", true)
+			}
+			return err
+		}
+	}
+	return a.redirect(w, r, "/admin/users", "User saved; their sessions were ended so the change applies at once.", false)
+}
+
+func (a *Admin) userDelete(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := auth.RemoveUserByID(r.Context(), a.d.Store, id); err != nil {
+		if errors.Is(err, auth.ErrLastOwner) {
+			return a.redirect(w, r, "/admin/users", "The last owner cannot be removed.", true)
+		}
+		return err
+	}
+	return a.redirect(w, r, "/admin/users", "User removed with their sessions and API tokens.", false)
+}
+
+func (a *Admin) tokens(w http.ResponseWriter, r *http.Request) error {
+	id := identity(r)
+	owner := id.User.ID
+	if id.Can(auth.ManageUsers) {
+		owner = 0 // owners see every token
+	}
+	toks, err := a.d.Store.APITokens(r.Context(), owner)
+	if err != nil {
+		return err
+	}
+	emails := map[int64]string{}
+	if owner == 0 {
+		us, err := a.d.Store.Users(r.Context())
+		if err != nil {
+			return err
+		}
+		for _, u := range us {
+			emails[u.ID] = u.Email
+		}
+	}
+	var roles []auth.Role
+	for _, ro := range auth.AllRoles() {
+		if id.Role.AtLeast(ro) {
+			roles = append(roles, ro)
+		}
+	}
+	a.page(w, r, http.StatusOK, "tokens", "API tokens", "tokens", map[string]any{"Tokens": toks, "Roles": roles, "Emails": emails,
+		"New": r.URL.Query().Has("new")})
+	return nil
+}
+
+func (a *Admin) tokenCreate(w http.ResponseWriter, r *http.Request) error {
+	id := identity(r)
+	role, err := auth.ParseRole(r.FormValue("role"))
+	if err != nil {
+		return a.redirect(w, r, "/admin/tokens", "Choose a role.", true)
+	}
+	plain, _, err := a.d.Auth.CreateToken(r.Context(), id.User, r.FormValue("name"), role)
+	if err != nil {
+		return a.redirect(w, r, "/admin/tokens", "Give the token a name and a role no higher than yours.", true)
+	}
+	// Shown on this response only: the page is rendered here, not after a
+	// redirect, so the token never sits in a cookie or a URL.
+	toks, err := a.d.Store.APITokens(r.Context(), id.User.ID)
+	if err != nil {
+		return err
+	}
+	a.page(w, r, http.StatusOK, "tokens", "API tokens", "tokens", map[string]any{"Tokens": toks, "Roles": auth.AllRoles(),
+		"Emails": map[int64]string{}, "Plain": plain})
+	return nil
+}
+
+func (a *Admin) tokenDelete(w http.ResponseWriter, r *http.Request) error {
+	tid, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	id := identity(r)
+	owner := id.User.ID
+	if id.Can(auth.ManageUsers) {
+		owner = 0
+	}
+	toks, err := a.d.Store.APITokens(r.Context(), owner)
+	if err != nil {
+		return err
+	}
+	for _, t := range toks {
+		if t.ID == tid {
+			if err := a.d.Store.DeleteAPIToken(r.Context(), tid); err != nil {
+				return err
+			}
+			return a.redirect(w, r, "/admin/tokens", fmt.Sprintf("Token “%s” revoked.", t.Name), false)
+		}
+	}
+	return &userError{status: http.StatusNotFound, msg: "There is no such token of yours."}
+}

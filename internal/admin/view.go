@@ -1,0 +1,250 @@
+package admin
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/herald-news/herald/internal/auth"
+)
+
+// parseTemplates parses layout.html with every page: one set per page.
+func parseTemplates() (map[string]*template.Template, error) {
+	base, err := template.New("layout.html").Funcs(funcs()).ParseFS(templateFiles, "templates/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("admin templates: %w", err)
+	}
+	files, err := fs.Glob(templateFiles, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	pages := map[string]*template.Template{}
+	for _, f := range files {
+		name := strings.TrimSuffix(path.Base(f), ".html")
+		if name == "layout" {
+			continue
+		}
+		t, err := template.Must(base.Clone()).ParseFS(templateFiles, f)
+		if err != nil {
+			return nil, fmt.Errorf("admin template %s: %w", f, err)
+		}
+		pages[name] = t
+	}
+	return pages, nil
+}
+
+func funcs() template.FuncMap {
+	return template.FuncMap{
+		"num": func(v any) string {
+			var n int64
+			switch x := v.(type) {
+			case int:
+				n = int64(x)
+			case int64:
+				n = x
+			default:
+				return fmt.Sprint(v)
+			}
+			return thousands(n)
+		},
+		"pct": func(part, whole int64) string {
+			if whole <= 0 {
+				return "—"
+			}
+			return strconv.FormatFloat(100*float64(part)/float64(whole), 'f', 1, 64) + "%"
+		},
+		"pctnum": func(part, whole int64) int64 {
+			if whole <= 0 {
+				return 0
+			}
+			return 100 * part / whole
+		},
+		"date": func(t time.Time) string {
+			if t.IsZero() {
+				return "—"
+			}
+			return t.UTC().Format("2 Jan 2006, 15:04")
+		},
+		"day": func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
+		"can": func(id *auth.Identity, p string) bool { return id.Can(auth.Permission(p)) },
+		"add": func(a, b int) int { return a + b },
+		"json": func(v any) (template.JS, error) {
+			b, err := json.Marshal(v)
+			return template.JS(b), err
+		},
+		"lower":       strings.ToLower,
+		"subStatuses": func() []string { return []string{"confirmed", "unconfirmed", "unsubscribed"} },
+		"slotList":    func() []string { return []string{"morning", "midday", "evening"} },
+		"itemArgs":    func(i, j int, label string) map[string]any { return map[string]any{"I": i, "J": j, "Label": label} },
+		"status":      func(s any) template.HTMLAttr { return statusClass(fmt.Sprint(s)) },
+		"title": func(s string) string {
+			if s == "" {
+				return s
+			}
+			return strings.ToUpper(s[:1]) + s[1:]
+		},
+		"query": func(kv ...any) template.URL {
+			q := url.Values{}
+			for i := 0; i+1 < len(kv); i += 2 {
+				if v := fmt.Sprint(kv[i+1]); v != "" && v != "0" {
+					q.Set(fmt.Sprint(kv[i]), v)
+				}
+			}
+			return template.URL("?" + q.Encode())
+		},
+	}
+}
+
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// pageData is what every page template gets.
+type pageData struct {
+	Title    string
+	Nav      string
+	ID       *auth.Identity
+	CSRF     string
+	Flash    string
+	FlashErr string
+	Pub      string
+	Data     any
+}
+
+// page renders a page inside the layout.
+func (a *Admin) page(w http.ResponseWriter, r *http.Request, status int, name, title, nav string, data any) {
+	t, ok := a.pages[name]
+	if !ok {
+		a.d.Log.Error("admin: no template", "name", name)
+		http.Error(w, "missing template", http.StatusInternalServerError)
+		return
+	}
+	id := identity(r)
+	pd := pageData{Title: title, Nav: nav, ID: id, Data: data}
+	if id != nil {
+		pd.CSRF = id.CSRF
+	}
+	if pub, err := a.publication(r.Context()); err == nil {
+		pd.Pub = pub.Name
+	}
+	pd.Flash, pd.FlashErr = a.takeFlash(w, r)
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", pd); err != nil {
+		a.d.Log.Error("admin: render page", "page", name, "err", err)
+		http.Error(w, "This page could not be shown.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+const flashCookie = "herald_flash"
+
+// redirect sends the browser to target with a message for the next page
+// (errMsg true shows it as an error).
+func (a *Admin) redirect(w http.ResponseWriter, r *http.Request, target, msg string, errMsg bool) error {
+	if msg != "" {
+		kind := "ok:"
+		if errMsg {
+			kind = "err:"
+		}
+		http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: url.QueryEscape(kind + msg), Path: "/admin/",
+			MaxAge: 60, HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode})
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+	return nil
+}
+
+func (a *Admin) takeFlash(w http.ResponseWriter, r *http.Request) (ok, bad string) {
+	c, err := r.Cookie(flashCookie)
+	if err != nil {
+		return "", ""
+	}
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Path: "/admin/", MaxAge: -1, HttpOnly: true, Secure: a.secure})
+	v, _ := url.QueryUnescape(c.Value)
+	if m, found := strings.CutPrefix(v, "err:"); found {
+		return "", m
+	}
+	return strings.TrimPrefix(v, "ok:"), ""
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+// pathID reads a numeric path value.
+func pathID(r *http.Request, name string) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, &userError{status: http.StatusNotFound, msg: "There is nothing here."}
+	}
+	return id, nil
+}
+
+// intParam reads a non-negative integer query parameter.
+func intParam(r *http.Request, name string, def int) int {
+	v, err := strconv.Atoi(r.URL.Query().Get(name))
+	if err != nil || v < 0 {
+		return def
+	}
+	return v
+}
+
+// pager is the paging state of a list page.
+type pager struct {
+	Offset, Limit int
+	Total         int64
+}
+
+func (p pager) Prev() int     { return max(p.Offset-p.Limit, 0) }
+func (p pager) Next() int     { return p.Offset + p.Limit }
+func (p pager) HasPrev() bool { return p.Offset > 0 }
+func (p pager) HasNext() bool { return int64(p.Offset+p.Limit) < p.Total }
+func (p pager) From() int64 {
+	if p.Total == 0 {
+		return 0
+	}
+	return int64(p.Offset + 1)
+}
+func (p pager) To() int64 { return min(int64(p.Offset+p.Limit), p.Total) }
+
+func (a *Admin) staticFile(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("file")
+	b, err := fs.ReadFile(a.static, name)
+	if err != nil {
+		http.NotFound(w, r)
+		return nil
+	}
+	switch path.Ext(name) {
+	case ".css":
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	case ".js":
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	case ".svg":
+		w.Header().Set("Content-Type", "image/svg+xml")
+	}
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Write(b)
+	return nil
+}
