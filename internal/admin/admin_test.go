@@ -36,13 +36,20 @@ type env struct {
 	ids    map[string]string // path value name -> a real ID
 	users  map[auth.Role]*store.User
 	outbox *mailer.Outbox
+	deps   admin.Deps
+	list   *model.List
 }
 
 func newEnv(t *testing.T, deps func(*admin.Deps)) *env {
 	t.Helper()
 	ctx := context.Background()
 	st := storetest.SQLite(t)
-	if err := st.SavePublication(ctx, sample.Publication()); err != nil {
+	var root http.Handler = http.NotFoundHandler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { root.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	pub := sample.Publication()
+	pub.LogoURL = "" // nothing in the tests loads from outside
+	if err := st.SavePublication(ctx, pub); err != nil {
 		t.Fatal(err)
 	}
 	svc := auth.New(st, auth.Options{BcryptCost: bcrypt.MinCost})
@@ -79,10 +86,11 @@ func newEnv(t *testing.T, deps func(*admin.Deps)) *env {
 		t.Fatal(err)
 	}
 	e.outbox = ob
-	d := admin.Deps{Store: st, Auth: svc, Outbox: ob, Sender: ob, BaseURL: "", From: "Courier <news@example.com>", TempDir: t.TempDir()}
+	d := admin.Deps{Store: st, Auth: svc, Outbox: ob, Sender: ob, BaseURL: srv.URL, From: "Courier <news@example.com>", TempDir: t.TempDir()}
 	if deps != nil {
 		deps(&d)
 	}
+	e.deps = d
 	a, err := admin.New(d)
 	if err != nil {
 		t.Fatal(err)
@@ -92,9 +100,10 @@ func newEnv(t *testing.T, deps func(*admin.Deps)) *env {
 	mux := http.NewServeMux()
 	mux.Handle("/admin/", a)
 	mux.Handle("GET /media/{name}", admin.Media(st))
-	e.srv = httptest.NewServer(mux)
-	t.Cleanup(e.srv.Close)
+	root = mux
+	e.srv = srv
 	e.ids = map[string]string{"id": "", "file": "admin.css", "format": "email"}
+	e.list = l
 	e.ids["list"] = fmt.Sprint(l.ID)
 	e.ids["subscriber"] = fmt.Sprint(sub.ID)
 	e.ids["edition"] = fmt.Sprint(ed.ID)

@@ -119,8 +119,8 @@
         live.setAttribute("data-done", "1");
         var bar = live.querySelector("progress");
         if (bar) bar.className = "done";
-        // The finished page shows the statistics.
-        setTimeout(function () { window.location.reload(); }, 1200);
+        // A finished campaign's page shows its statistics.
+        if (live.hasAttribute("data-reload")) setTimeout(function () { window.location.reload(); }, 1200);
       }
     });
     src.onerror = function () { src.close(); };
