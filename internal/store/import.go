@@ -88,10 +88,17 @@ func (s *Store) ImportBatch(ctx context.Context, rows []ImportRow, opt ImportOpt
 		return res, nil
 	}
 	now := s.now()
+	var full chunkStmts
+	if len(rows) >= importChunk {
+		var err error
+		if full, err = s.prepareChunkStmts(ctx); err != nil {
+			return res, fmt.Errorf("import: %w", err)
+		}
+	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for start := 0; start < len(rows); start += importChunk {
 			chunk := rows[start:min(start+importChunk, len(rows))]
-			r, err := s.importChunk(ctx, tx, chunk, opt, now)
+			r, err := s.importChunk(ctx, tx, chunk, opt, now, full)
 			if err != nil {
 				return err
 			}
@@ -105,74 +112,112 @@ func (s *Store) ImportBatch(ctx context.Context, rows []ImportRow, opt ImportOpt
 	return res, nil
 }
 
-func (s *Store) importChunk(ctx context.Context, tx *sql.Tx, rows []ImportRow, opt ImportOptions, now time.Time) (ImportResult, error) {
+// insertSubscribersSQL inserts n new subscribers, skipping existing
+// addresses and returning the IDs of those it created.
+func insertSubscribersSQL(n int) string {
+	return `INSERT INTO subscribers (email, name, attributes, created_at, updated_at) VALUES ` +
+		valuesList(n, 4, func(b *strings.Builder, p int) { fmt.Fprintf(b, "($%d, $%d, $%d, $%d, $%d)", p, p+1, p+2, p+3, p+3) }) +
+		` ON CONFLICT (email) DO NOTHING RETURNING id, email`
+}
+
+// subscribeSQL subscribes n subscribers ($1..$n) to list $n+1 with status
+// $n+2 from source $n+3 at $n+4, returning the subscriptions that changed.
+func subscribeSQL(n int) string {
+	p := n + 1
+	return `INSERT INTO subscriptions (list_id, subscriber_id, status, source, created_at, updated_at) VALUES ` +
+		valuesList(n, 1, func(b *strings.Builder, i int) {
+			fmt.Fprintf(b, "($%d, $%d, $%d, $%d, $%d, $%d)", p, i, p+1, p+2, p+3, p+3)
+		}) + `
+		ON CONFLICT (list_id, subscriber_id) DO UPDATE
+		SET status = excluded.status, source = excluded.source, updated_at = excluded.updated_at
+		WHERE subscriptions.status = 'unconfirmed' AND excluded.status = 'confirmed'
+		RETURNING subscriber_id`
+}
+
+// logSQL records m subscription changes, parameters as in subscribeSQL.
+func logSQL(m int) string {
+	p := m + 1
+	return `INSERT INTO subscription_log (list_id, subscriber_id, status, source, at) VALUES ` +
+		valuesList(m, 1, func(b *strings.Builder, i int) {
+			fmt.Fprintf(b, "($%d, $%d, $%d, $%d, $%d)", p, i, p+1, p+2, p+3)
+		})
+}
+
+// chunkStmts are the statements of a full chunk, prepared once: parsing a
+// 500-row statement is a fair part of its cost on SQLite.
+type chunkStmts struct {
+	insert, subscribe, log *sql.Stmt
+}
+
+func (s *Store) prepareChunkStmts(ctx context.Context) (chunkStmts, error) {
+	var c chunkStmts
+	var err error
+	if c.insert, err = s.prepared(ctx, insertSubscribersSQL(importChunk)); err != nil {
+		return c, err
+	}
+	if c.subscribe, err = s.prepared(ctx, subscribeSQL(importChunk)); err != nil {
+		return c, err
+	}
+	c.log, err = s.prepared(ctx, logSQL(importChunk))
+	return c, err
+}
+
+// pick binds st to tx when the statement is for a full chunk of n rows.
+func (c chunkStmts) pick(ctx context.Context, tx *sql.Tx, n int, st *sql.Stmt) *sql.Stmt {
+	if n != importChunk || st == nil {
+		return nil
+	}
+	return tx.StmtContext(ctx, st)
+}
+
+// query runs st when not nil, else q.
+func query(ctx context.Context, tx *sql.Tx, st *sql.Stmt, q string, args ...any) (*sql.Rows, error) {
+	if st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return tx.QueryContext(ctx, q, args...)
+}
+
+// importChunk writes up to importChunk rows, with full's statements for a
+// full chunk.
+func (s *Store) importChunk(ctx context.Context, tx *sql.Tx, rows []ImportRow, opt ImportOptions, now time.Time, full chunkStmts) (ImportResult, error) {
 	var res ImportResult
 	ids := make(map[string]int64, len(rows))
 	existed := make(map[string]bool, len(rows))
 
-	// Which addresses exist already?
-	args := make([]any, len(rows))
-	for i, r := range rows {
-		args[i] = r.Email
-	}
-	q := `SELECT id, email FROM subscribers WHERE email IN (` + placeholders(len(rows), 1, 1) + `)`
-	existing, err := tx.QueryContext(ctx, q, args...)
-	if err != nil {
-		return res, err
-	}
-	for existing.Next() {
-		var id int64
-		var email string
-		if err := existing.Scan(&id, &email); err != nil {
-			existing.Close()
-			return res, err
-		}
-		ids[email] = id
-		existed[email] = true
-	}
-	existing.Close()
-	if err := existing.Err(); err != nil {
-		return res, err
-	}
-
-	// Create the new ones in one statement.
-	args = args[:0]
+	// Insert every row; the ones that exist already are left out by the
+	// conflict clause, and RETURNING names the new ones.
+	args := make([]any, 0, len(rows)*4)
 	for _, r := range rows {
-		if existed[r.Email] {
-			continue
-		}
 		attrs := "{}"
 		if len(r.Attributes) > 0 {
 			attrs = string(r.Attributes)
 		}
 		args = append(args, r.Email, r.Name, attrs, now)
 	}
-	if n := len(args) / 4; n > 0 {
-		q := `INSERT INTO subscribers (email, name, attributes, created_at, updated_at) VALUES ` +
-			valuesList(n, 4, func(b *strings.Builder, p int) { fmt.Fprintf(b, "($%d, $%d, $%d, $%d, $%d)", p, p+1, p+2, p+3, p+3) }) +
-			` RETURNING id, email`
-		created, err := tx.QueryContext(ctx, q, args...)
-		if err != nil {
+	if err := scanIDs(ctx, tx, full.pick(ctx, tx, len(rows), full.insert), ids, insertSubscribersSQL(len(rows)), args...); err != nil {
+		return res, err
+	}
+	res.Imported = len(ids)
+
+	// Look up the ones that existed.
+	args = args[:0]
+	for _, r := range rows {
+		if _, ok := ids[r.Email]; !ok {
+			existed[r.Email] = true
+			args = append(args, r.Email)
+		}
+	}
+	if len(args) > 0 {
+		q := `SELECT id, email FROM subscribers WHERE email IN (` + placeholders(len(args), 1, 1) + `)`
+		if err := scanIDs(ctx, tx, nil, ids, q, args...); err != nil {
 			return res, err
 		}
-		for created.Next() {
-			var id int64
-			var email string
-			if err := created.Scan(&id, &email); err != nil {
-				created.Close()
-				return res, err
-			}
-			ids[email] = id
-		}
-		created.Close()
-		if err := created.Err(); err != nil {
-			return res, err
-		}
-		res.Imported = n
 	}
 
 	// Update or skip the existing ones.
 	var update *sql.Stmt
+	var err error
 	subArgs := make([]any, 0, len(rows)*2)
 	for _, r := range rows {
 		if existed[r.Email] {
@@ -206,44 +251,58 @@ func (s *Store) importChunk(ctx context.Context, tx *sql.Tx, rows []ImportRow, o
 	// from unconfirmed to confirmed; RETURNING yields the rows that changed.
 	n := len(subArgs)
 	subArgs = append(subArgs, opt.ListID, opt.Status, opt.Source, now)
-	p := n + 1
-	q = `INSERT INTO subscriptions (list_id, subscriber_id, status, source, created_at, updated_at) VALUES ` +
-		valuesList(n, 1, func(b *strings.Builder, i int) {
-			fmt.Fprintf(b, "($%d, $%d, $%d, $%d, $%d, $%d)", p, i, p+1, p+2, p+3, p+3)
-		}) + `
-		ON CONFLICT (list_id, subscriber_id) DO UPDATE
-		SET status = excluded.status, source = excluded.source, updated_at = excluded.updated_at
-		WHERE subscriptions.status = 'unconfirmed' AND excluded.status = 'confirmed'
-		RETURNING subscriber_id`
-	changed, err := tx.QueryContext(ctx, q, subArgs...)
-	if err != nil {
-		return res, err
-	}
 	logArgs := make([]any, 0, n+4)
-	for changed.Next() {
-		var id int64
-		if err := changed.Scan(&id); err != nil {
-			changed.Close()
+	{
+		st := full.pick(ctx, tx, n, full.subscribe)
+		rows, err := query(ctx, tx, st, subscribeSQL(n), subArgs...)
+		if err != nil {
 			return res, err
 		}
-		logArgs = append(logArgs, id)
-	}
-	changed.Close()
-	if err := changed.Err(); err != nil {
-		return res, err
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return res, err
+			}
+			logArgs = append(logArgs, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return res, err
+		}
 	}
 	if m := len(logArgs); m > 0 {
 		logArgs = append(logArgs, opt.ListID, opt.Status, opt.Source, now)
-		p := m + 1
-		q = `INSERT INTO subscription_log (list_id, subscriber_id, status, source, at) VALUES ` +
-			valuesList(m, 1, func(b *strings.Builder, i int) {
-				fmt.Fprintf(b, "($%d, $%d, $%d, $%d, $%d)", p, i, p+1, p+2, p+3)
-			})
-		if _, err := tx.ExecContext(ctx, q, logArgs...); err != nil {
+		st := full.pick(ctx, tx, m, full.log)
+		if st != nil {
+			_, err = st.ExecContext(ctx, logArgs...)
+		} else {
+			_, err = tx.ExecContext(ctx, logSQL(m), logArgs...)
+		}
+		if err != nil {
 			return res, err
 		}
 	}
 	return res, nil
+}
+
+// scanIDs runs a query yielding (id, email) rows into ids: st when not
+// nil, else q.
+func scanIDs(ctx context.Context, tx *sql.Tx, st *sql.Stmt, ids map[string]int64, q string, args ...any) error {
+	rows, err := query(ctx, tx, st, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var email string
+		if err := rows.Scan(&id, &email); err != nil {
+			return err
+		}
+		ids[email] = id
+	}
+	return rows.Err()
 }
 
 // mergeSubscriberSQL updates an existing subscriber from an import row: a

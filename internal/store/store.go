@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -48,6 +49,11 @@ type Store struct {
 	w, r    *sql.DB
 	dialect dialect
 	now     func() time.Time
+
+	// stmts caches prepared writer statements that hot loops run again and
+	// again (full import chunks), so SQLite parses each once.
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
 }
 
 type dialect int
@@ -118,6 +124,12 @@ func open(opts Options) (*Store, error) {
 
 // Close closes the database handles.
 func (s *Store) Close() error {
+	s.stmtMu.Lock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.stmts = nil
+	s.stmtMu.Unlock()
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
@@ -136,6 +148,26 @@ func (s *Store) Kind() string {
 // Ping checks that the database answers (for /healthz).
 func (s *Store) Ping(ctx context.Context) error {
 	return s.r.PingContext(ctx)
+}
+
+// prepared returns q prepared once on the writer. Call it outside a
+// transaction: on SQLite the writer has one connection, which a transaction
+// holds. Inside one, bind the statement with tx.StmtContext.
+func (s *Store) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if st, ok := s.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := s.w.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if s.stmts == nil {
+		s.stmts = map[string]*sql.Stmt{}
+	}
+	s.stmts[q] = st
+	return st, nil
 }
 
 // inTx runs fn in a write transaction, committing if it returns nil.

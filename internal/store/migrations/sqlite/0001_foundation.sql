@@ -28,7 +28,7 @@ CREATE TABLE subscriptions (
     created_at    TIMESTAMP NOT NULL,
     updated_at    TIMESTAMP NOT NULL,
     PRIMARY KEY (list_id, subscriber_id)
-);
+) WITHOUT ROWID;
 CREATE INDEX subscriptions_by_subscriber ON subscriptions (subscriber_id);
 
 -- Every change of a subscription: when, to what, and where it came from.
