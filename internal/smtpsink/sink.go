@@ -36,6 +36,10 @@ type Options struct {
 	// CountOnly discards message bodies: Messages stays empty and only the
 	// counters move.
 	CountOnly bool
+	// EnvelopeOnly keeps each message's envelope and Message-ID but not its
+	// bytes (Raw stays nil), for tests that count who got what across many
+	// thousands of messages.
+	EnvelopeOnly bool
 	// Username and Password, when Username is set, make AUTH (PLAIN and
 	// LOGIN) mandatory before MAIL.
 	Username string
@@ -375,6 +379,9 @@ func (ss *session) Data(r io.Reader) error {
 	msg := Message{From: ss.from, To: append([]string(nil), ss.to...), Raw: raw}
 	if h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw))); err == nil {
 		msg.MessageID = strings.Trim(strings.TrimSpace(h.Get("Message-Id")), "<>")
+	}
+	if ss.sink.opts.EnvelopeOnly {
+		msg.Raw = nil
 	}
 	ss.sink.mu.Lock()
 	ss.sink.messages = append(ss.sink.messages, msg)
