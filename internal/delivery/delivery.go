@@ -154,6 +154,8 @@ func (e *Engine) Start(ctx context.Context, id int64) (int64, error) {
 // campaignRun is what every message of one campaign shares, built once.
 type campaignRun struct {
 	id       int64
+	tracking bool
+	links    map[string]bool // the edition's links, which clicks may go to
 	email    *render.Email
 	template *message.Template
 	bounce   string // envelope sender
@@ -204,8 +206,14 @@ func (e *Engine) prepare(ctx context.Context, id int64) (*campaignRun, error) {
 	if err != nil {
 		return nil, fmt.Errorf("campaign %d headers: %w", id, err)
 	}
+	links := make(map[string]bool, len(frozen.Links))
+	for _, l := range frozen.Links {
+		links[l] = true
+	}
 	run = &campaignRun{
 		id:       id,
+		tracking: c.Tracking,
+		links:    links,
 		email:    render.Thaw(*frozen, e.cfg.NameFallback),
 		template: tmpl,
 		bounce:   from.Address,

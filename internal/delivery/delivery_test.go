@@ -4,6 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"html"
+	"io"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
 	"net/mail"
 	"strings"
 	"sync"
@@ -293,5 +298,64 @@ func TestDroppedConnectionsAreRetried(t *testing.T) {
 	}
 	if f.sink.Rejected() == 0 {
 		t.Fatal("the fault never fired; the test proves nothing")
+	}
+}
+
+// htmlPart returns the decoded text/html part of a raw message.
+func htmlPart(t *testing.T, raw []byte) string {
+	t.Helper()
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			t.Fatalf("no text/html part: %v", err)
+		}
+		if strings.HasPrefix(p.Header.Get("Content-Type"), "text/html") {
+			b, err := io.ReadAll(quotedprintable.NewReader(p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b)
+		}
+	}
+}
+
+func TestTrackingRewritesLinksAndAddsPixel(t *testing.T) {
+	s := storetest.SQLite(t)
+	f := newFixture(t, s, 3, smtpsink.Faults{}, nil)
+	ctx := context.Background()
+	tracked := &model.Campaign{Name: "Tracked", EditionID: 1, ListIDs: f.camp.ListIDs, From: f.camp.From, Tracking: true}
+	if err := s.CreateCampaign(ctx, tracked); err != nil {
+		t.Fatal(err)
+	}
+	f.camp = tracked
+	if _, err := f.engine.Start(ctx, tracked.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.waitFor("the campaign to finish", sent)
+	frozen, _ := s.FrozenContent(ctx, tracked.ID)
+	page := htmlPart(t, f.sink.Messages()[0].Raw)
+	if !strings.Contains(page, "https://news.example.com/o/") {
+		t.Error("no open pixel in a tracked message")
+	}
+	clicks := strings.Count(page, "https://news.example.com/c/")
+	if clicks == 0 || len(frozen.Links) == 0 {
+		t.Fatalf("%d tracked links for %d edition links", clicks, len(frozen.Links))
+	}
+	for _, l := range frozen.Links {
+		if strings.Contains(page, `href="`+html.EscapeString(l)+`"`) {
+			t.Errorf("edition link %s left untracked", l)
+		}
+	}
+	if !strings.Contains(page, "https://news.example.com/unsubscribe/") {
+		t.Error("the unsubscribe link was rewritten")
 	}
 }

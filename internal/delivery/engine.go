@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"sync"
 	"time"
 
@@ -205,9 +206,9 @@ func (e *Engine) record(results <-chan store.Outcome) error {
 
 // worker builds and sends messages, reusing its buffers.
 type worker struct {
-	e                *Engine
-	links            Links
-	html, text, mime []byte
+	e                         *Engine
+	links                     Links
+	html, tracked, text, mime []byte
 }
 
 func (w *worker) send(j job) store.Outcome {
@@ -220,6 +221,13 @@ func (w *worker) send(j job) store.Outcome {
 		WebURL:         w.links.Web(d.CampaignID),
 	}
 	w.html = j.run.email.AppendHTML(w.html[:0], fields)
+	body := w.html
+	if j.run.tracking {
+		click := w.links.Click(d.SubscriberID, d.CampaignID, "")
+		w.tracked = track(w.tracked[:0], w.html, j.run.links,
+			func(target string) string { return click + url.QueryEscape(target) }, w.links.Open(d.SubscriberID, d.CampaignID))
+		body = w.tracked
+	}
 	w.text = j.run.email.AppendText(w.text[:0], fields)
 	var err error
 	w.mime, err = j.run.template.Append(w.mime[:0], &message.Message{
@@ -227,7 +235,7 @@ func (w *worker) send(j job) store.Outcome {
 		MessageID:      message.ID(d.CampaignID, d.SubscriberID, j.run.domain),
 		UnsubscribeURL: fields.UnsubscribeURL,
 		Text:           w.text,
-		HTML:           w.html,
+		HTML:           body,
 	})
 	if err != nil {
 		out.Status, out.Reply = model.DeliveryFailed, "message not built: "+err.Error()
