@@ -2,12 +2,17 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"time"
 
+	"github.com/herald-news/herald/internal/config"
+	"github.com/herald-news/herald/internal/mailer"
+	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/web"
 )
 
@@ -35,6 +40,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	site, err := e.publicWeb(ctx, cfg, s, tr)
+	if err != nil {
+		return err
+	}
 	workCtx, stopWork := context.WithCancel(context.Background())
 	defer stopWork()
 	worked := make(chan error, 1)
@@ -45,7 +54,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	srv := &http.Server{
-		Handler:           web.New(s, e.log),
+		Handler:           site,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -74,9 +83,42 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		failed = errors.Join(failed, fmt.Errorf("shut down http server: %w", err))
 	}
+	// Queued opens, clicks and confirmation mail go out before the workers stop.
+	if err := site.Close(shutdownCtx); err != nil {
+		failed = errors.Join(failed, fmt.Errorf("public web: %w", err))
+	}
 	stopWork()
 	if err := <-worked; err != nil {
 		failed = errors.Join(failed, fmt.Errorf("delivery workers: %w", err))
 	}
 	return failed
+}
+
+// publicWeb builds the public site (subscribe, unsubscribe, preferences,
+// archive, feeds, tracking, webhooks) from the configuration.
+func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store, tr mailer.Sender) (*web.Server, error) {
+	sig, err := signer(ctx, cfg, s)
+	if err != nil {
+		return nil, err
+	}
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	// One key for every node, so a form served by one validates on another.
+	csrf, err := s.SettingOrInit(ctx, "web_csrf_key", hex.EncodeToString(b[:]))
+	if err != nil {
+		return nil, err
+	}
+	opts := web.DefaultOptions()
+	opts.Secret = []byte(csrf)
+	opts.Tracking = web.TrackingMode(cfg.Tracking)
+	opts.RateLimit.Off = cfg.FormRateLimit == 0
+	if cfg.FormRateLimit > 0 {
+		opts.RateLimit.PerMinute = cfg.FormRateLimit
+	}
+	opts.TrustProxy = cfg.TrustProxy
+	opts.Welcome = cfg.Welcome
+	opts.Webhooks.Secret = cfg.WebhookSecret.Reveal()
+	return web.NewServer(web.Deps{Store: s, Signer: sig, Mailer: tr, BaseURL: cfg.BaseURL, Log: e.log, Options: opts})
 }

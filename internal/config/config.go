@@ -50,7 +50,7 @@ type Config struct {
 	DatabaseURL   Secret // postgres://…; empty means SQLite in DataDir
 	HTTPAddr      string // where herald serve listens
 	BaseURL       string // public URL for links in mail and pages
-	SecretKey     Secret // signs tokens; generated in DataDir when empty
+	SecretKey     Secret // signs tokens; generated and kept in the database when empty
 	AdminPassword Secret // first owner's password; printed once when empty
 	LogLevel      slog.Level
 	LogFormat     string // text or json
@@ -61,6 +61,13 @@ type Config struct {
 	DKIMSelector string
 	DKIMDomain   string
 	Relays       []Relay
+
+	// Public web.
+	Tracking      string // full, anonymous or off
+	FormRateLimit int    // form posts a minute per client IP; 0 turns limits off
+	TrustProxy    bool   // client IP from X-Forwarded-For (behind a proxy only)
+	WebhookSecret Secret // authenticates bounce and complaint webhooks; empty turns them off
+	Welcome       bool   // send a welcome message after a confirmation
 }
 
 // SQLitePath is where the embedded database lives.
@@ -137,6 +144,30 @@ func keys() []key {
 		{"dkim_key_file", false, func(c *Config, v string) error { c.DKIMKeyFile = v; return nil }},
 		{"dkim_selector", false, func(c *Config, v string) error { c.DKIMSelector = v; return nil }},
 		{"dkim_domain", false, func(c *Config, v string) error { c.DKIMDomain = strings.ToLower(v); return nil }},
+		{"tracking", false, func(c *Config, v string) error {
+			if v != "full" && v != "anonymous" && v != "off" {
+				return errors.New("must be full, anonymous or off")
+			}
+			c.Tracking = v
+			return nil
+		}},
+		{"form_rate_limit", false, func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return errors.New("must be a whole number of posts a minute, 0 for no limit")
+			}
+			c.FormRateLimit = n
+			return nil
+		}},
+		{"trust_proxy", false, boolKey(func(c *Config, b bool) { c.TrustProxy = b })},
+		{"welcome", false, boolKey(func(c *Config, b bool) { c.Welcome = b })},
+		{"webhook_secret", true, func(c *Config, v string) error {
+			if v != "" && len(v) < 16 {
+				return errors.New("must be at least 16 characters")
+			}
+			c.WebhookSecret = Secret(v)
+			return nil
+		}},
 		{"relay_url", true, func(c *Config, v string) error {
 			return c.setRelay("default", "url", v)
 		}},
@@ -153,6 +184,20 @@ func Defaults() *Config {
 		LogFormat: "text",
 		From:      "Herald <newsletter@localhost.localdomain>",
 		Workers:   4,
+
+		Tracking:      "full",
+		FormRateLimit: 20,
+	}
+}
+
+func boolKey(set func(c *Config, b bool)) func(c *Config, v string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("must be true or false")
+		}
+		set(c, b)
+		return nil
 	}
 }
 

@@ -306,27 +306,3 @@ func (s *Server) listByID(ctx context.Context, id int64) (*model.List, error) {
 	return s.store.ListByID(ctx, id)
 }
 
-// Pinger reports whether the database answers.
-type Pinger interface {
-	Ping(ctx context.Context) error
-}
-
-// New serves /healthz only.
-//
-// Deprecated: use NewServer, which serves the whole public web; New stays
-// until `herald serve` is wired to NewServer.
-func New(db Pinger, log *slog.Logger) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if err := db.Ping(ctx); err != nil {
-			log.Error("health check: database does not answer", "err", err)
-			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
-			return
-		}
-		w.Write([]byte("ok\n"))
-	})
-	return mux
-}
