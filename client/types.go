@@ -1,0 +1,250 @@
+package client
+
+import (
+	"time"
+
+	"github.com/herald-news/herald/internal/model"
+)
+
+// Editions travel as Herald's own edition types.
+type (
+	Edition = model.Edition
+	Section = model.Section
+	Lead    = model.Lead
+	Byline  = model.Byline
+	Card    = model.Card
+	Brief   = model.Brief
+	Pick    = model.Pick
+	Text    = model.Text
+	Image   = model.Image
+)
+
+// Page is one page of a listing.
+type Page[T any] struct {
+	Data   []T   `json:"data"`
+	Total  int64 `json:"total"`
+	Limit  int   `json:"limit"`
+	Offset int   `json:"offset"`
+}
+
+// Me is who a token belongs to and the role it carries.
+type Me struct {
+	Email string `json:"email"`
+	Name  string `json:"name"`
+	Role  string `json:"role"`
+}
+
+// List is a mailing list with its subscription counts.
+type List struct {
+	ID           int64     `json:"id"`
+	Slug         string    `json:"slug"`
+	Name         string    `json:"name"`
+	Description  string    `json:"description"`
+	OptIn        string    `json:"opt_in"` // single or double
+	Public       bool      `json:"public"`
+	Confirmed    int64     `json:"confirmed"`
+	Unconfirmed  int64     `json:"unconfirmed"`
+	Unsubscribed int64     `json:"unsubscribed"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// ListInput creates or changes a list (the slug is set once).
+type ListInput struct {
+	Slug        string `json:"slug,omitempty"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	OptIn       string `json:"opt_in,omitempty"`
+	Public      bool   `json:"public"`
+}
+
+// Subscription is one subscriber's state on one list.
+type Subscription struct {
+	ListID int64  `json:"list_id"`
+	List   string `json:"list"`
+	Status string `json:"status"` // confirmed, unconfirmed, unsubscribed
+}
+
+// Subscriber is one address with its lists.
+type Subscriber struct {
+	ID         int64          `json:"id"`
+	Email      string         `json:"email"`
+	Name       string         `json:"name"`
+	Attributes map[string]any `json:"attributes"`
+	Status     string         `json:"status"` // active or blocklisted
+	Lists      []Subscription `json:"lists,omitempty"`
+	CreatedAt  time.Time      `json:"created_at"`
+	UpdatedAt  time.Time      `json:"updated_at"`
+}
+
+// SubscriptionInput sets a subscriber's status on a list.
+type SubscriptionInput struct {
+	ListID int64  `json:"list_id"`
+	Status string `json:"status"`
+}
+
+// SubscriberInput creates a subscriber, or changes one (PATCH: empty
+// fields stay as they are; Attributes replace the old ones when given).
+type SubscriberInput struct {
+	Email         string              `json:"email,omitempty"`
+	Name          string              `json:"name,omitempty"`
+	Attributes    map[string]any      `json:"attributes,omitempty"`
+	Status        string              `json:"status,omitempty"`
+	Subscriptions []SubscriptionInput `json:"subscriptions,omitempty"`
+}
+
+// SubscriberQuery filters a subscriber listing.
+type SubscriberQuery struct {
+	Search    string // part of the email or name
+	ListID    int64
+	SubStatus string // with ListID
+	Status    string // active or blocklisted
+	Attribute string // "key=value"
+	Limit     int
+	Offset    int
+}
+
+// BulkRequest applies one action to many addresses: "upsert" (with
+// Subscribers, optionally subscribing them to ListID), "subscribe",
+// "unsubscribe" (to ListID), "blocklist", "unblock" or "erase" (with
+// Emails).
+type BulkRequest struct {
+	Action      string            `json:"action"`
+	ListID      int64             `json:"list_id,omitempty"`
+	Emails      []string          `json:"emails,omitempty"`
+	Subscribers []SubscriberInput `json:"subscribers,omitempty"`
+}
+
+// BulkResult counts what a bulk request did; each address that failed is
+// listed with why.
+type BulkResult struct {
+	Done   int           `json:"done"`
+	Failed []BulkFailure `json:"failed"`
+}
+
+// BulkFailure is one address a bulk request could not handle.
+type BulkFailure struct {
+	Email string `json:"email"`
+	Error string `json:"error"`
+}
+
+// ImportOptions control a CSV import.
+type ImportOptions struct {
+	Status string // confirmed, unconfirmed, or "" for the file's own status column
+	Mode   string // upsert (default) or skip-existing
+}
+
+// ImportResult counts what an import did, with the rejected rows.
+type ImportResult struct {
+	Rows     int      `json:"rows"`
+	Imported int      `json:"imported"`
+	Updated  int      `json:"updated"`
+	Skipped  int      `json:"skipped"`
+	Rejected int      `json:"rejected"`
+	Rejects  []Reject `json:"rejects"`
+}
+
+// Reject is one row an import refused.
+type Reject struct {
+	Line   int      `json:"line"`
+	Reason string   `json:"reason"`
+	Fields []string `json:"fields,omitempty"`
+}
+
+// Campaign is an edition sent to lists.
+type Campaign struct {
+	ID        int64      `json:"id"`
+	Name      string     `json:"name"`
+	EditionID int64      `json:"edition_id"`
+	ListIDs   []int64    `json:"list_ids"`
+	Status    string     `json:"status"`
+	From      string     `json:"from"`
+	ReplyTo   string     `json:"reply_to,omitempty"`
+	SendAt    *time.Time `json:"send_at,omitempty"`
+	Tracking  bool       `json:"tracking"`
+	Total     int64      `json:"total"`
+	CreatedAt time.Time  `json:"created_at"`
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	DoneAt    *time.Time `json:"done_at,omitempty"`
+}
+
+// CampaignInput creates a campaign.
+type CampaignInput struct {
+	Name      string     `json:"name"`
+	EditionID int64      `json:"edition_id"`
+	ListIDs   []int64    `json:"list_ids"`
+	From      string     `json:"from,omitempty"`
+	ReplyTo   string     `json:"reply_to,omitempty"`
+	SendAt    *time.Time `json:"send_at,omitempty"`
+	Tracking  *bool      `json:"tracking,omitempty"`
+}
+
+// Schedule sets or (with a null time) clears a campaign's send time.
+type Schedule struct {
+	SendAt *time.Time `json:"send_at"`
+}
+
+// Progress counts a campaign's recipients by delivery state.
+type Progress struct {
+	Total    int64 `json:"total"`
+	Pending  int64 `json:"pending"`
+	Sending  int64 `json:"sending"`
+	Sent     int64 `json:"sent"`
+	Deferred int64 `json:"deferred"`
+	Failed   int64 `json:"failed"`
+	Skipped  int64 `json:"skipped"`
+	Done     bool  `json:"done"`
+}
+
+// Stats is a campaign's delivery and engagement.
+type Stats struct {
+	Status       string        `json:"status"`
+	Progress     Progress      `json:"progress"`
+	Opens        int64         `json:"opens"`
+	UniqueOpens  int64         `json:"unique_opens"`
+	Clicks       int64         `json:"clicks"`
+	UniqueClicks int64         `json:"unique_clicks"`
+	Bounces      int64         `json:"bounces"`
+	Complaints   int64         `json:"complaints"`
+	Unsubscribes int64         `json:"unsubscribes"`
+	Series       []SeriesPoint `json:"series"`
+	TopLinks     []LinkCount   `json:"top_links"`
+}
+
+// SeriesPoint is one kind of event in one hour.
+type SeriesPoint struct {
+	At    time.Time `json:"at"`
+	Kind  string    `json:"kind"`
+	Count int64     `json:"count"`
+}
+
+// LinkCount is one link's clicks.
+type LinkCount struct {
+	URL    string `json:"url"`
+	Clicks int64  `json:"clicks"`
+	Unique int64  `json:"unique"`
+}
+
+// Suppression is an address that is never mailed.
+type Suppression struct {
+	Email     string    `json:"email"`
+	Reason    string    `json:"reason"`
+	Detail    string    `json:"detail,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// SuppressionInput suppresses an address by hand.
+type SuppressionInput struct {
+	Email  string `json:"email"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// ErrorBody is the one shape of every API error.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail says what went wrong: a stable code and a sentence.
+type ErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}

@@ -1,0 +1,218 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/herald-news/herald/client"
+	"github.com/herald-news/herald/internal/edition"
+	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/store"
+)
+
+func campaignOut(c *model.Campaign) client.Campaign {
+	out := client.Campaign{ID: c.ID, Name: c.Name, EditionID: c.EditionID, ListIDs: c.ListIDs, Status: string(c.Status), From: c.From,
+		ReplyTo: c.ReplyTo, Tracking: c.Tracking, Total: c.Total, CreatedAt: c.CreatedAt}
+	if out.ListIDs == nil {
+		out.ListIDs = []int64{}
+	}
+	if !c.SendAt.IsZero() {
+		t := c.SendAt
+		out.SendAt = &t
+	}
+	if !c.StartedAt.IsZero() {
+		t := c.StartedAt
+		out.StartedAt = &t
+	}
+	if !c.DoneAt.IsZero() {
+		t := c.DoneAt
+		out.DoneAt = &t
+	}
+	return out
+}
+
+func (a *API) listCampaigns(w http.ResponseWriter, r *http.Request) error {
+	limit, offset := paging(r)
+	cs, err := a.d.Store.CampaignSummaries(r.Context(), limit, offset)
+	if err != nil {
+		return err
+	}
+	total, err := a.d.Store.CountCampaigns(r.Context())
+	if err != nil {
+		return err
+	}
+	out := client.Page[client.Campaign]{Data: []client.Campaign{}, Total: total, Limit: limit, Offset: offset}
+	for _, c := range cs {
+		full, err := a.d.Store.Campaign(r.Context(), c.ID)
+		if err != nil {
+			return err
+		}
+		out.Data = append(out.Data, campaignOut(full))
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) createCampaign(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	var in client.CampaignInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	c := &model.Campaign{Name: strings.TrimSpace(in.Name), EditionID: in.EditionID, ListIDs: in.ListIDs, From: in.From, ReplyTo: in.ReplyTo, Tracking: true}
+	if in.Tracking != nil {
+		c.Tracking = *in.Tracking
+	}
+	if in.SendAt != nil {
+		c.SendAt = in.SendAt.UTC()
+	}
+	if c.From == "" {
+		c.From = a.d.From
+	}
+	switch {
+	case c.Name == "":
+		return invalid("name is required")
+	case len(c.ListIDs) == 0:
+		return invalid("list_ids needs at least one list")
+	}
+	if _, err := mail.ParseAddress(c.From); err != nil {
+		return invalid("from must be an address such as \"The Courier <news@example.com>\"")
+	}
+	for _, l := range c.ListIDs {
+		if _, err := a.d.Store.ListByID(ctx, l); err != nil {
+			return invalid("list %d does not exist", l)
+		}
+	}
+	e, err := a.d.Store.GetEdition(ctx, c.EditionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return invalid("edition_id must name an edition")
+	} else if err != nil {
+		return err
+	}
+	if ps := edition.Validate(e); len(ps) > 0 {
+		return invalid("the edition is not ready to send: %s", ps.Error())
+	}
+	if err := a.d.Store.CreateCampaign(ctx, c); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, campaignOut(c))
+}
+
+func (a *API) loadCampaign(r *http.Request) (*model.Campaign, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	return a.d.Store.Campaign(r.Context(), id)
+}
+
+func (a *API) getCampaign(w http.ResponseWriter, r *http.Request) error {
+	c, err := a.loadCampaign(r)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, campaignOut(c))
+}
+
+// act runs a campaign action and answers with the campaign as it is now.
+func (a *API) act(w http.ResponseWriter, r *http.Request, fn func(ctx context.Context, c *model.Campaign) error) error {
+	c, err := a.loadCampaign(r)
+	if err != nil {
+		return err
+	}
+	if err := fn(r.Context(), c); err != nil {
+		return err
+	}
+	if c, err = a.d.Store.Campaign(r.Context(), c.ID); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, campaignOut(c))
+}
+
+func (a *API) startCampaign(w http.ResponseWriter, r *http.Request) error {
+	return a.act(w, r, func(ctx context.Context, c *model.Campaign) error {
+		if a.d.Engine == nil {
+			return &apiError{status: http.StatusConflict, code: "not_sending", msg: "Sending is not running on this server."}
+		}
+		_, err := a.d.Engine.Start(ctx, c.ID)
+		return err
+	})
+}
+
+func (a *API) setStatus(to model.CampaignStatus) func(ctx context.Context, c *model.Campaign) error {
+	return func(ctx context.Context, c *model.Campaign) error {
+		if err := a.d.Store.SetCampaignStatus(ctx, c.ID, to); err != nil {
+			return err
+		}
+		if a.d.Engine != nil {
+			a.d.Engine.Wake()
+		}
+		return nil
+	}
+}
+
+func (a *API) pauseCampaign(w http.ResponseWriter, r *http.Request) error {
+	return a.act(w, r, a.setStatus(model.CampaignPaused))
+}
+
+func (a *API) resumeCampaign(w http.ResponseWriter, r *http.Request) error {
+	return a.act(w, r, a.setStatus(model.CampaignSending))
+}
+
+func (a *API) cancelCampaign(w http.ResponseWriter, r *http.Request) error {
+	return a.act(w, r, a.setStatus(model.CampaignCancelled))
+}
+
+func (a *API) scheduleCampaign(w http.ResponseWriter, r *http.Request) error {
+	var in client.Schedule
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	return a.act(w, r, func(ctx context.Context, c *model.Campaign) error {
+		if in.SendAt == nil {
+			return a.d.Store.ScheduleCampaign(ctx, c.ID, time.Time{})
+		}
+		return a.d.Store.ScheduleCampaign(ctx, c.ID, in.SendAt.UTC())
+	})
+}
+
+func (a *API) campaignStats(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	c, err := a.loadCampaign(r)
+	if err != nil {
+		return err
+	}
+	p, err := a.d.Store.CampaignProgress(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	ev, err := a.d.Store.CampaignEventCounts(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	series, err := a.d.Store.EventSeries(ctx, c.ID, false)
+	if err != nil {
+		return err
+	}
+	links, err := a.d.Store.TopLinks(ctx, c.ID, 20)
+	if err != nil {
+		return err
+	}
+	out := client.Stats{Status: string(c.Status),
+		Progress: client.Progress{Total: p.Total, Pending: p.Pending, Sending: p.Sending, Sent: p.Sent, Deferred: p.Deferred,
+			Failed: p.Failed, Skipped: p.Skipped, Done: c.Status.Final()},
+		Opens: ev.Total[model.EventOpen], UniqueOpens: ev.Unique[model.EventOpen],
+		Clicks: ev.Total[model.EventClick], UniqueClicks: ev.Unique[model.EventClick],
+		Bounces: ev.Total[model.EventBounce], Complaints: ev.Total[model.EventComplaint], Unsubscribes: ev.Total[model.EventUnsubscribe],
+		Series: []client.SeriesPoint{}, TopLinks: []client.LinkCount{}}
+	for _, s := range series {
+		out.Series = append(out.Series, client.SeriesPoint{At: s.At, Kind: string(s.Kind), Count: s.Count})
+	}
+	for _, l := range links {
+		out.TopLinks = append(out.TopLinks, client.LinkCount{URL: l.URL, Clicks: l.Clicks, Unique: l.Unique})
+	}
+	return writeJSON(w, http.StatusOK, out)
+}

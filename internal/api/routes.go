@@ -1,0 +1,69 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/herald-news/herald/client"
+	"github.com/herald-news/herald/internal/auth"
+)
+
+// Route is one API endpoint: what it takes and answers (for the OpenAPI
+// document) and the permission it needs.
+type Route struct {
+	Method, Path string
+	Summary      string
+	Permission   auth.Permission
+	Public       bool
+	In, Out      any      // example values of the request and response types; nil for none
+	Query        []string // query parameters
+	Body         string   // request content type when not JSON
+	h            func(w http.ResponseWriter, r *http.Request) error
+}
+
+// Routes returns the whole API surface.
+func (a *API) Routes() []Route { return a.table() }
+
+func (a *API) table() []Route {
+	pageQ := []string{"limit", "offset"}
+	return []Route{
+		{Method: "GET", Path: "/api/openapi.json", Summary: "This API as an OpenAPI 3 document", Public: true, h: a.openAPI},
+		{Method: "GET", Path: "/api/me", Summary: "The token's user and role", Permission: auth.ReadStats, Out: client.Me{}, h: a.me},
+
+		{Method: "GET", Path: "/api/lists", Summary: "Every list with its counts", Permission: auth.ReadStats, Out: client.Page[client.List]{}, h: a.listLists},
+		{Method: "POST", Path: "/api/lists", Summary: "Create a list", Permission: auth.ManageAudience, In: client.ListInput{}, Out: client.List{}, h: a.createList},
+		{Method: "GET", Path: "/api/lists/{id}", Summary: "One list", Permission: auth.ReadStats, Out: client.List{}, h: a.getList},
+		{Method: "PUT", Path: "/api/lists/{id}", Summary: "Change a list", Permission: auth.ManageAudience, In: client.ListInput{}, Out: client.List{}, h: a.updateList},
+		{Method: "DELETE", Path: "/api/lists/{id}", Summary: "Delete a list (subscribers stay)", Permission: auth.ManageAudience, h: a.deleteList},
+
+		{Method: "GET", Path: "/api/subscribers", Summary: "Search subscribers", Permission: auth.ManageAudience, Out: client.Page[client.Subscriber]{},
+			Query: []string{"q", "list", "substatus", "status", "attr", "limit", "offset"}, h: a.listSubscribers},
+		{Method: "POST", Path: "/api/subscribers", Summary: "Create (or update by email) a subscriber", Permission: auth.ManageAudience, In: client.SubscriberInput{}, Out: client.Subscriber{}, h: a.createSubscriber},
+		{Method: "POST", Path: "/api/subscribers/bulk", Summary: "One action for many subscribers", Permission: auth.ManageAudience, In: client.BulkRequest{}, Out: client.BulkResult{}, h: a.bulk},
+		{Method: "GET", Path: "/api/subscribers/{id}", Summary: "One subscriber with their lists", Permission: auth.ManageAudience, Out: client.Subscriber{}, h: a.getSubscriber},
+		{Method: "PATCH", Path: "/api/subscribers/{id}", Summary: "Change a subscriber", Permission: auth.ManageAudience, In: client.SubscriberInput{}, Out: client.Subscriber{}, h: a.patchSubscriber},
+		{Method: "DELETE", Path: "/api/subscribers/{id}", Summary: "Erase a subscriber's personal data", Permission: auth.ManageAudience, h: a.eraseSubscriber},
+
+		{Method: "POST", Path: "/api/imports", Summary: "Import a CSV file into a list", Permission: auth.ManageAudience, Body: "text/csv",
+			Query: []string{"list", "status", "mode"}, Out: client.ImportResult{}, h: a.importCSV},
+
+		{Method: "GET", Path: "/api/editions", Summary: "Editions, newest first", Permission: auth.ReadStats, Query: pageQ, Out: client.Page[client.Edition]{}, h: a.listEditions},
+		{Method: "POST", Path: "/api/editions", Summary: "Create a draft edition", Permission: auth.Compose, In: client.Edition{}, Out: client.Edition{}, h: a.createEdition},
+		{Method: "GET", Path: "/api/editions/{id}", Summary: "One edition", Permission: auth.ReadStats, Out: client.Edition{}, h: a.getEdition},
+		{Method: "PUT", Path: "/api/editions/{id}", Summary: "Replace an edition's content", Permission: auth.Compose, In: client.Edition{}, Out: client.Edition{}, h: a.updateEdition},
+		{Method: "POST", Path: "/api/editions/{id}/publish", Summary: "Publish an edition", Permission: auth.Publish, Out: client.Edition{}, h: a.publishEdition},
+
+		{Method: "GET", Path: "/api/campaigns", Summary: "Campaigns, newest first", Permission: auth.ReadStats, Query: pageQ, Out: client.Page[client.Campaign]{}, h: a.listCampaigns},
+		{Method: "POST", Path: "/api/campaigns", Summary: "Create a campaign", Permission: auth.Send, In: client.CampaignInput{}, Out: client.Campaign{}, h: a.createCampaign},
+		{Method: "GET", Path: "/api/campaigns/{id}", Summary: "One campaign", Permission: auth.ReadStats, Out: client.Campaign{}, h: a.getCampaign},
+		{Method: "GET", Path: "/api/campaigns/{id}/stats", Summary: "Delivery progress and engagement", Permission: auth.ReadStats, Out: client.Stats{}, h: a.campaignStats},
+		{Method: "POST", Path: "/api/campaigns/{id}/start", Summary: "Start sending", Permission: auth.Send, Out: client.Campaign{}, h: a.startCampaign},
+		{Method: "POST", Path: "/api/campaigns/{id}/pause", Summary: "Pause sending", Permission: auth.Send, Out: client.Campaign{}, h: a.pauseCampaign},
+		{Method: "POST", Path: "/api/campaigns/{id}/resume", Summary: "Resume sending", Permission: auth.Send, Out: client.Campaign{}, h: a.resumeCampaign},
+		{Method: "POST", Path: "/api/campaigns/{id}/cancel", Summary: "Cancel for good", Permission: auth.Send, Out: client.Campaign{}, h: a.cancelCampaign},
+		{Method: "POST", Path: "/api/campaigns/{id}/schedule", Summary: "Set or clear the send time", Permission: auth.Send, In: client.Schedule{}, Out: client.Campaign{}, h: a.scheduleCampaign},
+
+		{Method: "GET", Path: "/api/suppressions", Summary: "Suppressed addresses", Permission: auth.ManageAudience, Query: pageQ, Out: client.Page[client.Suppression]{}, h: a.listSuppressions},
+		{Method: "POST", Path: "/api/suppressions", Summary: "Suppress an address", Permission: auth.ManageAudience, In: client.SuppressionInput{}, Out: client.Suppression{}, h: a.suppress},
+		{Method: "DELETE", Path: "/api/suppressions/{email}", Summary: "Lift a suppression", Permission: auth.ManageAudience, h: a.unsuppress},
+	}
+}
