@@ -45,7 +45,9 @@ type Error struct {
 	Message string
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("herald API: %d %s: %s", e.Status, e.Code, e.Message) }
+func (e *Error) Error() string {
+	return fmt.Sprintf("herald API: %d %s: %s", e.Status, e.Code, e.Message)
+}
 
 // IsNotFound reports whether err is the API's not_found.
 func IsNotFound(err error) bool {
