@@ -38,6 +38,8 @@ type Ledger interface {
 	FinishCampaign(ctx context.Context, id int64) (bool, error)
 	NextRetry(ctx context.Context, id int64) (time.Time, error)
 	SingleProcess() bool
+	ListenCampaigns(ctx context.Context, fn func()) error
+	TryLead(ctx context.Context) (*store.Leadership, error)
 }
 
 // Config configures an Engine. Zero values take the defaults shown.

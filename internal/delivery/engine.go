@@ -51,17 +51,30 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	recorded := make(chan error, 1)
 	go func() { recorded <- e.record(results) }()
+	// Other nodes' starts, pauses and resumes wake this one at once.
+	listening := make(chan struct{})
+	go func() {
+		defer close(listening)
+		e.ledger.ListenCampaigns(ctx, e.Wake)
+	}()
 
 	err := e.claimLoop(ctx, jobs)
 	close(jobs)
 	workers.Wait()
 	close(results)
+	<-listening
 	return errors.Join(err, <-recorded)
 }
 
 // claimLoop feeds jobs from every sending campaign until ctx is done.
 func (e *Engine) claimLoop(ctx context.Context, jobs chan<- job) error {
-	lastRelease := time.Time{}
+	var lastRelease, lastSchedule time.Time
+	var lead *store.Leadership
+	defer func() {
+		if lead != nil {
+			lead.Release()
+		}
+	}()
 	for {
 		if ctx.Err() != nil {
 			return nil
@@ -71,8 +84,13 @@ func (e *Engine) claimLoop(ctx context.Context, jobs chan<- job) error {
 			if _, err := e.ledger.ReleaseLeases(ctx, false); err != nil && ctx.Err() == nil {
 				e.cfg.Log.Error("release expired leases", "err", err)
 			}
-			e.startDue(ctx, now)
 			lastRelease = now
+		}
+		if now.Sub(lastSchedule) >= time.Second {
+			if lead = e.keepLead(ctx, lead); lead != nil {
+				e.startDue(ctx, now)
+			}
+			lastSchedule = now
 		}
 		claimed, wait := e.claimRound(ctx, jobs)
 		if claimed > 0 {
@@ -88,6 +106,24 @@ func (e *Engine) claimLoop(ctx context.Context, jobs chan<- job) error {
 		}
 		timer.Stop()
 	}
+}
+
+// keepLead checks the scheduler lock: it keeps a live one, drops a dead one,
+// and tries to take it when free. Only the leader starts scheduled
+// campaigns, so two nodes never start the same one.
+func (e *Engine) keepLead(ctx context.Context, lead *store.Leadership) *store.Leadership {
+	if lead != nil {
+		if lead.Alive(ctx) {
+			return lead
+		}
+		lead.Release()
+		e.cfg.Log.Warn("lost the scheduler lock")
+	}
+	lead, err := e.ledger.TryLead(ctx)
+	if err != nil && ctx.Err() == nil {
+		e.cfg.Log.Error("take the scheduler lock", "err", err)
+	}
+	return lead
 }
 
 // startDue starts scheduled campaigns whose time has come.

@@ -179,7 +179,7 @@ func (s *Store) SetCampaignStatus(ctx context.Context, id int64, to model.Campai
 		}
 		return fmt.Errorf("campaign %d is %s: %w to %s", id, c.Status, ErrBadTransition, to)
 	}
-	return nil
+	return s.NotifyCampaigns(ctx)
 }
 
 // ScheduleCampaign sets (or, with a zero time, clears) a draft or scheduled
@@ -263,7 +263,7 @@ func (s *Store) StartCampaign(ctx context.Context, id int64, frozen model.Frozen
 	if err != nil {
 		return 0, fmt.Errorf("start campaign %d: %w", id, err)
 	}
-	return total, nil
+	return total, s.NotifyCampaigns(ctx)
 }
 
 // FrozenContent returns what a campaign froze when it started.

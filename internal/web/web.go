@@ -305,4 +305,3 @@ func now() time.Time { return time.Now() }
 func (s *Server) listByID(ctx context.Context, id int64) (*model.List, error) {
 	return s.store.ListByID(ctx, id)
 }
-

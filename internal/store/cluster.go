@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// Several Herald nodes can share one PostgreSQL database. The database does
+// the coordination: row claims skip locked rows, one node at a time holds
+// the scheduler's advisory lock, and NOTIFY tells every node at once that a
+// campaign started, paused, resumed or was cancelled. On SQLite there is one
+// process, so these are trivial.
+
+const (
+	notifyChannel = "herald_campaigns"
+	leaderLockKey = 7210002
+)
+
+// NotifyCampaigns tells every node that campaigns changed (a start, pause,
+// resume or cancel), so they look for work now instead of at their next
+// poll. It is a no-op on SQLite.
+func (s *Store) NotifyCampaigns(ctx context.Context) error {
+	if s.dialect != dialectPostgres {
+		return nil
+	}
+	if _, err := s.w.ExecContext(ctx, `SELECT pg_notify($1, 'changed')`, notifyChannel); err != nil {
+		return fmt.Errorf("notify other nodes: %w", err)
+	}
+	return nil
+}
+
+// ListenCampaigns calls fn whenever any node calls NotifyCampaigns, until
+// ctx ends. It holds one connection, and reconnects (calling fn, since a
+// notice may have been missed) when the database goes away. On SQLite it
+// returns at once.
+func (s *Store) ListenCampaigns(ctx context.Context, fn func()) error {
+	if s.dialect != dialectPostgres {
+		return nil
+	}
+	for {
+		// listenOnce returns only when its connection is gone (or ctx
+		// ended): a notice may have been missed, so wake the caller, then
+		// listen again on a new connection.
+		s.listenOnce(ctx, fn)
+		if ctx.Err() != nil {
+			return nil
+		}
+		fn()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (s *Store) listenOnce(ctx context.Context, fn func()) error {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		if _, err := pc.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
+			return err
+		}
+		defer pc.Exec(context.Background(), "UNLISTEN "+notifyChannel)
+		for {
+			if _, err := pc.WaitForNotification(ctx); err != nil {
+				return err
+			}
+			fn()
+		}
+	})
+}
+
+// Leadership is the scheduler lock of one node.
+type Leadership struct {
+	conn *sql.Conn
+}
+
+// TryLead takes the scheduler lock if no other node holds it. It returns
+// nil, nil when another node leads. Keep the Leadership while leading; it
+// ends when released or when this node's connection dies, so a dead
+// leader's lock passes to the next node that tries. On SQLite the single
+// process always leads.
+func (s *Store) TryLead(ctx context.Context) (*Leadership, error) {
+	if s.dialect != dialectPostgres {
+		return &Leadership{}, nil
+	}
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("scheduler lock: %w", err)
+	}
+	var got bool
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, leaderLockKey).Scan(&got); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("scheduler lock: %w", err)
+	}
+	if !got {
+		conn.Close()
+		return nil, nil
+	}
+	return &Leadership{conn: conn}, nil
+}
+
+// Alive reports whether the lock is still held (its connection answers).
+func (l *Leadership) Alive(ctx context.Context) bool {
+	if l.conn == nil {
+		return true
+	}
+	return l.conn.PingContext(ctx) == nil
+}
+
+// Release gives the lock up.
+func (l *Leadership) Release() error {
+	if l.conn == nil {
+		return nil
+	}
+	_, err := l.conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1)`, leaderLockKey)
+	// Closing returns the connection to the pool; if the unlock failed the
+	// connection is broken, and the server drops the lock with it.
+	return errors.Join(err, l.conn.Close())
+}
