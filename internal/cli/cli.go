@@ -45,7 +45,8 @@ func commands() []command {
 		{"bench send", "--recipients N [--dkim rsa|ed25519] [--workers N]", "measure end-to-end send speed and memory into a loopback SMTP sink", runBenchSend},
 	}
 	cmds = append(cmds, editionCommands()...)
-	return append(cmds, campaignCommands()...)
+	cmds = append(cmds, campaignCommands()...)
+	return append(cmds, userCommands()...)
 }
 
 // ExitError carries an exit status other than 1 with its message.

@@ -44,24 +44,46 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	back, err := e.backOffice(ctx, cfg, s, tr, eng)
+	if err != nil {
+		return err
+	}
+	defer back.Close()
+	handler := http.NewServeMux()
+	handler.Handle("/admin/", back.admin)
+	handler.Handle("/api/", back.api)
+	handler.Handle("GET /media/{name}", back.media)
+	handler.Handle("/", site)
+
 	workCtx, stopWork := context.WithCancel(context.Background())
 	defer stopWork()
 	worked := make(chan error, 1)
-	go func() { worked <- eng.Run(workCtx) }()
+	if cfg.Role == "web" {
+		worked <- nil // this node serves pages only; others send
+	} else {
+		go func() { worked <- eng.Run(workCtx) }()
+	}
+	var root http.Handler = handler
+	if cfg.Role == "worker" {
+		// A sending-only node answers health checks and nothing else.
+		health := http.NewServeMux()
+		health.Handle("GET /healthz", site)
+		root = health
+	}
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	srv := &http.Server{
-		Handler:           site,
+		Handler:           root,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
-	e.log.Info("herald is serving", "addr", "http://"+ln.Addr().String(), "database", s.Kind(), "data", cfg.DataDir, "mail", via)
+	e.log.Info("herald is serving", "addr", "http://"+ln.Addr().String(), "role", cfg.Role, "database", s.Kind(), "data", cfg.DataDir, "mail", via)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -71,7 +93,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		failed = fmt.Errorf("http server: %w", err)
 	case err := <-worked:
 		worked <- err // for the shutdown path below
-		failed = fmt.Errorf("delivery workers stopped: %w", err)
+		if cfg.Role != "web" {
+			failed = fmt.Errorf("delivery workers stopped: %w", err)
+		} else {
+			<-ctx.Done()
+		}
 	case <-ctx.Done():
 	}
 	// Ordered shutdown: stop taking requests and let those in flight

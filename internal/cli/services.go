@@ -9,6 +9,7 @@ import (
 	"io"
 	"path/filepath"
 
+	"github.com/herald-news/herald/internal/admin"
 	"github.com/herald-news/herald/internal/config"
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/mailer"
@@ -30,27 +31,34 @@ type outboxSender struct{ *mailer.Outbox }
 
 func (outboxSender) Close() error { return nil }
 
-// transport builds the mail transport: the relay given on the command line,
-// else the configured relays, else the built-in outbox in the data folder.
-func transport(cfg *config.Config, relayURL string) (sender, string, error) {
-	var relays []mailer.RelayConfig
+// relayConfigs are the SMTP relays to send through: the one given on the
+// command line, else the configured ones (none: use the outbox).
+func relayConfigs(cfg *config.Config, relayURL string) ([]mailer.RelayConfig, error) {
 	if relayURL != "" {
 		rc, err := mailer.ParseRelay(relayURL)
 		if err != nil {
-			return nil, "", fmt.Errorf("--relay: %w", err)
+			return nil, fmt.Errorf("--relay: %w", err)
 		}
-		relays = append(relays, rc)
+		return []mailer.RelayConfig{rc}, nil
 	}
+	var relays []mailer.RelayConfig
 	for _, r := range cfg.Relays {
-		if relayURL != "" {
-			break
-		}
 		rc, err := mailer.ParseRelay(r.URL.Reveal())
 		if err != nil {
-			return nil, "", fmt.Errorf("relay %q: %w", r.Name, err)
+			return nil, fmt.Errorf("relay %q: %w", r.Name, err)
 		}
 		rc.Name, rc.Priority, rc.Weight = r.Name, r.Priority, r.Weight
 		relays = append(relays, rc)
+	}
+	return relays, nil
+}
+
+// transport builds the mail transport: the relay given on the command line,
+// else the configured relays, else the built-in outbox in the data folder.
+func transport(cfg *config.Config, relayURL string) (sender, string, error) {
+	relays, err := relayConfigs(cfg, relayURL)
+	if err != nil {
+		return nil, "", err
 	}
 	if len(relays) == 0 {
 		dir := filepath.Join(cfg.DataDir, "outbox")
@@ -128,13 +136,9 @@ func (e *env) engine(ctx context.Context, cfg *config.Config, s *store.Store, tr
 	if err != nil {
 		return nil, err
 	}
-	var dkim *message.DKIM
-	if cfg.DKIMKeyFile != "" {
-		key, err := message.LoadKey(cfg.DKIMKeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("config: dkim_key_file: %w", err)
-		}
-		dkim = &message.DKIM{Domain: cfg.DKIMDomain, Selector: cfg.DKIMSelector, Key: key}
+	dkim, err := dkimKey(ctx, cfg, s)
+	if err != nil {
+		return nil, err
 	}
 	return delivery.New(s, delivery.Config{
 		Sender:  tr,
@@ -145,4 +149,17 @@ func (e *env) engine(ctx context.Context, cfg *config.Config, s *store.Store, tr
 		DKIM:    dkim,
 		Log:     e.log,
 	})
+}
+
+// dkimKey is the DKIM signing key: the configured key file, else a key
+// generated in the admin's settings, else none.
+func dkimKey(ctx context.Context, cfg *config.Config, s *store.Store) (*message.DKIM, error) {
+	if cfg.DKIMKeyFile == "" {
+		return admin.LoadDKIM(ctx, s)
+	}
+	key, err := message.LoadKey(cfg.DKIMKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("config: dkim_key_file: %w", err)
+	}
+	return &message.DKIM{Domain: cfg.DKIMDomain, Selector: cfg.DKIMSelector, Key: key}, nil
 }

@@ -62,6 +62,10 @@ type Config struct {
 	DKIMDomain   string
 	Relays       []Relay
 
+	// Role says what this node does: all (default), web (pages and API,
+	// no sending) or worker (sending, and /healthz only).
+	Role string
+
 	// Public web.
 	Tracking      string // full, anonymous or off
 	FormRateLimit int    // form posts a minute per client IP; 0 turns limits off
@@ -144,6 +148,13 @@ func keys() []key {
 		{"dkim_key_file", false, func(c *Config, v string) error { c.DKIMKeyFile = v; return nil }},
 		{"dkim_selector", false, func(c *Config, v string) error { c.DKIMSelector = v; return nil }},
 		{"dkim_domain", false, func(c *Config, v string) error { c.DKIMDomain = strings.ToLower(v); return nil }},
+		{"role", false, func(c *Config, v string) error {
+			if v != "all" && v != "web" && v != "worker" {
+				return errors.New("must be all, web or worker")
+			}
+			c.Role = v
+			return nil
+		}},
 		{"tracking", false, func(c *Config, v string) error {
 			if v != "full" && v != "anonymous" && v != "off" {
 				return errors.New("must be full, anonymous or off")
@@ -185,6 +196,7 @@ func Defaults() *Config {
 		From:      "Herald <newsletter@localhost.localdomain>",
 		Workers:   4,
 
+		Role:          "all",
 		Tracking:      "full",
 		FormRateLimit: 20,
 	}

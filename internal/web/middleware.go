@@ -49,6 +49,10 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Unwrap lets http.ResponseController reach the real writer (flushes and
+// deadlines for streamed responses).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // logRequests logs each request once, at the boundary, when debug logging
 // is on (it costs nothing otherwise).
 func (s *Server) logRequests(next http.Handler) http.Handler {

@@ -1,0 +1,63 @@
+package cli
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/herald-news/herald/internal/admin"
+	"github.com/herald-news/herald/internal/api"
+	"github.com/herald-news/herald/internal/auth"
+	"github.com/herald-news/herald/internal/config"
+	"github.com/herald-news/herald/internal/delivery"
+	"github.com/herald-news/herald/internal/mailer"
+	"github.com/herald-news/herald/internal/store"
+)
+
+// backOffice is the newsroom's side of the server: the admin pages, the
+// JSON API and the uploaded media they link to.
+type backOffice struct {
+	admin *admin.Admin
+	api   http.Handler
+	media http.Handler
+}
+
+// Close stops imports still running in the admin.
+func (b *backOffice) Close() error { return b.admin.Close() }
+
+// backOffice builds the admin and API, creating the first owner account on
+// the first run (HERALD_ADMIN_PASSWORD, or a one-time password printed once).
+func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store, tr sender, eng *delivery.Engine) (*backOffice, error) {
+	authn := auth.New(s, auth.Options{Log: e.log})
+	if _, err := auth.Bootstrap(ctx, s, "", cfg.AdminPassword.Reveal(), 12, e.stdout); err != nil {
+		return nil, err
+	}
+	relays, err := relayConfigs(cfg, "")
+	if err != nil {
+		return nil, err
+	}
+	dkim, err := dkimKey(ctx, cfg, s)
+	if err != nil {
+		return nil, err
+	}
+	var outbox *mailer.Outbox
+	if ob, ok := tr.(outboxSender); ok {
+		outbox = ob.Outbox
+	}
+	tmp := filepath.Join(cfg.DataDir, "tmp")
+	if err := os.MkdirAll(tmp, 0o750); err != nil {
+		return nil, err
+	}
+	adm, err := admin.New(admin.Deps{Store: s, Auth: authn, Engine: eng, Sender: tr, Outbox: outbox, Relays: relays,
+		DKIM: dkim, BaseURL: cfg.BaseURL, From: cfg.From, TempDir: tmp, Log: e.log})
+	if err != nil {
+		return nil, err
+	}
+	apiH, err := api.New(api.Deps{Store: s, Auth: authn, Engine: eng, From: cfg.From, Log: e.log})
+	if err != nil {
+		adm.Close()
+		return nil, err
+	}
+	return &backOffice{admin: adm, api: apiH, media: admin.Media(s)}, nil
+}

@@ -1,0 +1,146 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/herald-news/herald/internal/auth"
+	"github.com/herald-news/herald/internal/store"
+)
+
+// userCommands manage the people who use the admin.
+func userCommands() []command {
+	return []command{
+		{"user create", "EMAIL --role owner|editor|author|viewer [--name NAME] [--password-stdin]", "add an admin user (prints a generated password once)", runUserCreate},
+		{"user passwd", "EMAIL [--password-stdin]", "set a user's password and end their sessions", runUserPasswd},
+		{"user rm", "EMAIL", "remove an admin user (never the last owner)", runUserRm},
+		{"user ls", "", "list admin users", runUserLs},
+	}
+}
+
+// bcryptCost is the work factor for passwords set from the command line.
+const bcryptCost = 12
+
+// password reads one line from standard input, or generates a password
+// and returns it to be shown once.
+func (e *env) password(fromStdin bool) (pw string, generated bool, err error) {
+	if !fromStdin {
+		return auth.GeneratePassword(), true, nil
+	}
+	line, err := bufio.NewReader(e.stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return "", false, errors.New("--password-stdin: no password on standard input")
+	}
+	return strings.TrimRight(line, "\r\n"), false, nil
+}
+
+func runUserCreate(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("user create", "EMAIL --role owner|editor|author|viewer [--name NAME] [--password-stdin]")
+	roleName := fs.String("role", "", "owner, editor, author or viewer (required)")
+	name := fs.String("name", "", "the user's name")
+	stdin := fs.Bool("password-stdin", false, "read the password from standard input instead of generating one")
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	role, err := auth.ParseRole(*roleName)
+	if err != nil {
+		return usageErrorf("--role: %v", err)
+	}
+	pw, generated, err := e.password(*stdin)
+	if err != nil {
+		return err
+	}
+	s, err := e.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	u, err := auth.CreateUser(ctx, s, pos[0], *name, role, pw, bcryptCost)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "created %s (%s)\n", u.Email, u.Role)
+	if generated {
+		fmt.Fprintf(e.stdout, "password: %s\n(shown once; change it with 'herald user passwd %s')\n", pw, u.Email)
+	}
+	return nil
+}
+
+func runUserPasswd(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("user passwd", "EMAIL [--password-stdin]")
+	stdin := fs.Bool("password-stdin", false, "read the password from standard input instead of generating one")
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	pw, generated, err := e.password(*stdin)
+	if err != nil {
+		return err
+	}
+	s, err := e.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := auth.SetPassword(ctx, s, pos[0], pw, bcryptCost); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "password of %s changed; their sessions are ended\n", pos[0])
+	if generated {
+		fmt.Fprintf(e.stdout, "password: %s\n", pw)
+	}
+	return nil
+}
+
+func runUserRm(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("user rm", "EMAIL")
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	s, err := e.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := auth.RemoveUser(ctx, s, pos[0]); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no user has the address %s", pos[0])
+		}
+		return err
+	}
+	fmt.Fprintf(e.stdout, "removed %s\n", pos[0])
+	return nil
+}
+
+func runUserLs(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("user ls", "")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	s, err := e.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	users, err := s.Users(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "EMAIL\tNAME\tROLE\tLAST SIGN-IN")
+	for _, u := range users {
+		last := "never"
+		if !u.LastLoginAt.IsZero() {
+			last = u.LastLoginAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Email, u.Name, u.Role, last)
+	}
+	return tw.Flush()
+}
