@@ -141,13 +141,15 @@ func (e *env) engine(ctx context.Context, cfg *config.Config, s *store.Store, tr
 		return nil, err
 	}
 	return delivery.New(s, delivery.Config{
-		Sender:  tr,
-		Signer:  sig,
-		BaseURL: cfg.BaseURL,
-		Freeze:  freezer(cfg, s),
-		Workers: cfg.Workers,
-		DKIM:    dkim,
-		Log:     e.log,
+		Sender:    tr,
+		Signer:    sig,
+		BaseURL:   cfg.BaseURL,
+		Freeze:    freezer(cfg, s),
+		Workers:   cfg.Workers,
+		Lease:     cfg.Lease,
+		RetryBase: cfg.RetryBase,
+		DKIM:      dkim,
+		Log:       e.log,
 	})
 }
 

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Secret is a string that never shows itself in logs or formatted output.
@@ -56,6 +57,12 @@ type Config struct {
 	LogFormat     string // text or json
 	From          string // default From of campaigns
 	Workers       int    // delivery workers per node
+	// Lease is how long a delivery worker's claim on a row holds before
+	// another node may send it again; RetryBase is the first retry delay
+	// after a temporary failure. Zero takes the delivery engine's defaults
+	// (5m and 1m); the fault suite sets them short.
+	Lease     time.Duration
+	RetryBase time.Duration
 	// DKIM signs every message when all three are set.
 	DKIMKeyFile  string // PEM private key, RSA (2048+) or Ed25519
 	DKIMSelector string
@@ -145,6 +152,8 @@ func keys() []key {
 			c.Workers = n
 			return nil
 		}},
+		{"lease", false, durationKey(func(c *Config, d time.Duration) { c.Lease = d })},
+		{"retry_base", false, durationKey(func(c *Config, d time.Duration) { c.RetryBase = d })},
 		{"dkim_key_file", false, func(c *Config, v string) error { c.DKIMKeyFile = v; return nil }},
 		{"dkim_selector", false, func(c *Config, v string) error { c.DKIMSelector = v; return nil }},
 		{"dkim_domain", false, func(c *Config, v string) error { c.DKIMDomain = strings.ToLower(v); return nil }},
@@ -209,6 +218,17 @@ func boolKey(set func(c *Config, b bool)) func(c *Config, v string) error {
 			return errors.New("must be true or false")
 		}
 		set(c, b)
+		return nil
+	}
+}
+
+func durationKey(set func(c *Config, d time.Duration)) func(c *Config, v string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return errors.New("must be a positive duration, such as 30s or 5m")
+		}
+		set(c, d)
 		return nil
 	}
 }
