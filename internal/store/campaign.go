@@ -67,19 +67,10 @@ func (s *Store) Campaign(ctx context.Context, id int64) (*model.Campaign, error)
 	if err != nil {
 		return nil, fmt.Errorf("read campaign %d: %w", id, err)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT list_id FROM campaign_lists WHERE campaign_id = $1 ORDER BY list_id`, id)
-	if err != nil {
+	if c.ListIDs, err = s.ids(ctx, `SELECT list_id FROM campaign_lists WHERE campaign_id = $1 ORDER BY list_id`, id); err != nil {
 		return nil, fmt.Errorf("read campaign lists: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var l int64
-		if err := rows.Scan(&l); err != nil {
-			return nil, err
-		}
-		c.ListIDs = append(c.ListIDs, l)
-	}
-	return c, rows.Err()
+	return c, nil
 }
 
 // Campaigns lists campaigns, newest first.
@@ -102,27 +93,27 @@ func (s *Store) Campaigns(ctx context.Context, limit int) ([]model.Campaign, err
 
 // CampaignsWithStatus returns the IDs of campaigns in the given status.
 func (s *Store) CampaignsWithStatus(ctx context.Context, st model.CampaignStatus) ([]int64, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id FROM campaigns WHERE status = $1 ORDER BY id`, st)
+	ids, err := s.ids(ctx, `SELECT id FROM campaigns WHERE status = $1 ORDER BY id`, st)
 	if err != nil {
 		return nil, fmt.Errorf("read campaigns: %w", err)
 	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return ids, nil
 }
 
 // DueCampaigns returns scheduled campaigns whose send time has come.
 func (s *Store) DueCampaigns(ctx context.Context, now time.Time) ([]int64, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id FROM campaigns WHERE status = 'scheduled' AND send_at <= $1 ORDER BY send_at, id`, now)
+	ids, err := s.ids(ctx, `SELECT id FROM campaigns WHERE status = 'scheduled' AND send_at <= $1 ORDER BY send_at, id`, now)
 	if err != nil {
 		return nil, fmt.Errorf("read due campaigns: %w", err)
+	}
+	return ids, nil
+}
+
+// ids runs a query that yields one integer column.
+func (s *Store) ids(ctx context.Context, q string, args ...any) ([]int64, error) {
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var ids []int64
