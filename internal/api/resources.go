@@ -269,12 +269,17 @@ func (a *API) createSubscriber(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, status, out)
 }
 
-func (a *API) getSubscriber(w http.ResponseWriter, r *http.Request) error {
+// pathSubscriber loads the subscriber named by the {id} in the path.
+func (a *API) pathSubscriber(r *http.Request) (*model.Subscriber, error) {
 	id, err := pathID(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	sub, err := a.d.Store.SubscriberByID(r.Context(), id)
+	return a.d.Store.SubscriberByID(r.Context(), id)
+}
+
+func (a *API) getSubscriber(w http.ResponseWriter, r *http.Request) error {
+	sub, err := a.pathSubscriber(r)
 	if err != nil {
 		return err
 	}
@@ -286,11 +291,7 @@ func (a *API) getSubscriber(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) patchSubscriber(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	sub, err := a.d.Store.SubscriberByID(r.Context(), id)
+	sub, err := a.pathSubscriber(r)
 	if err != nil {
 		return err
 	}
@@ -313,11 +314,7 @@ func (a *API) patchSubscriber(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) eraseSubscriber(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	sub, err := a.d.Store.SubscriberByID(r.Context(), id)
+	sub, err := a.pathSubscriber(r)
 	if err != nil {
 		return err
 	}
