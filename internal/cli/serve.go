@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/herald-news/herald/internal/admin"
 	"github.com/herald-news/herald/internal/config"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/store"
@@ -139,6 +140,13 @@ func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store,
 	opts := web.DefaultOptions()
 	opts.Secret = []byte(csrf)
 	opts.Tracking = web.TrackingMode(cfg.Tracking)
+	// The admin's privacy setting can make tracking anonymous; the
+	// configuration can still turn it off altogether.
+	if t, err := admin.LoadTracking(ctx, s); err != nil {
+		return nil, err
+	} else if t.Anonymous && opts.Tracking == web.TrackFull {
+		opts.Tracking = web.TrackAnonymous
+	}
 	opts.RateLimit.Off = cfg.FormRateLimit == 0
 	if cfg.FormRateLimit > 0 {
 		opts.RateLimit.PerMinute = cfg.FormRateLimit
