@@ -177,3 +177,34 @@ stop_private_postgres() {
 	rm -rf -- "$PG_TMP"
 	PG_TMP=""
 }
+
+# The fault suite restarts a PostgreSQL under running Herald nodes. That must
+# never be the server the other tests share, so with HERALD_TEST_PG_RESTART=1
+# setup_restartable_postgres starts a second private cluster and exports
+#   HERALD_TEST_PG_RESTART_URL  its URL
+#   HERALD_TEST_PG_RESTART_CMD  a shell command that restarts it (fast mode)
+# It borrows start_private_postgres, keeping the main cluster's variables.
+PG_RESTART_TMP="" # the restartable cluster's folder, once started
+
+setup_restartable_postgres() {
+	[[ ${HERALD_TEST_PG_RESTART:-} == 1 ]] || return 0
+	local main_tmp=$PG_TMP main_url=$HERALD_TEST_POSTGRES_URL main_source=$PG_SOURCE main_seconds=$PG_START_SECONDS
+	PG_TMP=""
+	start_private_postgres
+	PG_RESTART_TMP=$PG_TMP
+	HERALD_TEST_PG_RESTART_URL=$HERALD_TEST_POSTGRES_URL
+	local pg_ctl="$PG_BIN/pg_ctl -D $PG_TMP/data -l $PG_TMP/postgres.log -w -t 60 restart -m fast"
+	if ((EUID == 0)); then pg_ctl="runuser -u postgres -- $pg_ctl"; fi
+	HERALD_TEST_PG_RESTART_CMD="cd $PG_TMP && $pg_ctl >/dev/null"
+	PG_TMP=$main_tmp HERALD_TEST_POSTGRES_URL=$main_url PG_SOURCE=$main_source PG_START_SECONDS=$main_seconds
+	export HERALD_TEST_PG_RESTART_URL HERALD_TEST_PG_RESTART_CMD
+}
+
+# stop_restartable_postgres stops and removes it; safe to call at any point.
+stop_restartable_postgres() {
+	[[ -n $PG_RESTART_TMP ]] || return 0
+	local main_tmp=$PG_TMP
+	PG_TMP=$PG_RESTART_TMP
+	stop_private_postgres
+	PG_TMP=$main_tmp PG_RESTART_TMP=""
+}
