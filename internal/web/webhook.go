@@ -134,6 +134,26 @@ func (s *Server) webhookPostmark(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	reps, err := parsePostmark(body)
+	if err != nil {
+		badPayload(w)
+		return
+	}
+	if len(reps) == 0 {
+		w.WriteHeader(http.StatusNoContent) // auto-replies and the like: nothing to do
+		return
+	}
+	s.finishWebhook(w, r, "postmark", reps)
+}
+
+// errPayload is returned by the webhook parsers for a body they cannot read.
+var errPayload = errors.New("payload not understood")
+
+// parsePostmark reads one Postmark bounce or spam-complaint webhook. It
+// returns no reports for record types that need no action (auto-replies
+// and the like), and errPayload when the body is not a Postmark record
+// with an email address.
+func parsePostmark(body []byte) ([]report, error) {
 	var p struct {
 		RecordType  string
 		Type        string
@@ -143,9 +163,11 @@ func (s *Server) webhookPostmark(w http.ResponseWriter, r *http.Request) {
 		Details     string
 		Metadata    map[string]string
 	}
-	if err := json.Unmarshal(body, &p); err != nil || p.Email == "" {
-		badPayload(w)
-		return
+	if err := json.Unmarshal(body, &p); err != nil {
+		return nil, fmt.Errorf("%w: %w", errPayload, err)
+	}
+	if p.Email == "" {
+		return nil, fmt.Errorf("%w: no Email", errPayload)
 	}
 	rep := report{email: p.Email, detail: strings.TrimSpace(p.Type + ": " + p.Description + " " + p.Details)}
 	if id := p.Metadata["herald-message-id"]; id != "" {
@@ -159,10 +181,9 @@ func (s *Server) webhookPostmark(w http.ResponseWriter, r *http.Request) {
 	case p.Type == "SoftBounce" || p.Type == "Transient" || p.Type == "DnsError" || p.Type == "Blocked":
 		rep.kind = model.EventSoftBounce
 	default:
-		w.WriteHeader(http.StatusNoContent) // auto-replies and the like: nothing to do
-		return
+		return nil, nil
 	}
-	s.finishWebhook(w, r, "postmark", []report{rep})
+	return []report{rep}, nil
 }
 
 // webhookSendGrid takes SendGrid's Event Webhook: a JSON array of events,
@@ -172,6 +193,18 @@ func (s *Server) webhookSendGrid(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	reps, err := parseSendGrid(body)
+	if err != nil {
+		badPayload(w)
+		return
+	}
+	s.finishWebhook(w, r, "sendgrid", reps)
+}
+
+// parseSendGrid reads a SendGrid Event Webhook body. Events other than
+// bounces and spam reports, and events without an email address, give no
+// report; a body that is not a JSON array of events is errPayload.
+func parseSendGrid(body []byte) ([]report, error) {
 	var evs []struct {
 		Email  string `json:"email"`
 		Event  string `json:"event"`
@@ -181,11 +214,13 @@ func (s *Server) webhookSendGrid(w http.ResponseWriter, r *http.Request) {
 		SMTPID string `json:"smtp-id"`
 	}
 	if err := json.Unmarshal(body, &evs); err != nil {
-		badPayload(w)
-		return
+		return nil, fmt.Errorf("%w: %w", errPayload, err)
 	}
 	var reps []report
 	for _, e := range evs {
+		if e.Email == "" {
+			continue // nothing to act on
+		}
 		rep := report{email: e.Email, messageID: e.SMTPID, detail: strings.TrimSpace(e.Status + " " + e.Reason)}
 		switch {
 		case e.Event == "spamreport":
@@ -199,7 +234,7 @@ func (s *Server) webhookSendGrid(w http.ResponseWriter, r *http.Request) {
 		}
 		reps = append(reps, rep)
 	}
-	s.finishWebhook(w, r, "sendgrid", reps)
+	return reps, nil
 }
 
 // genericReport is Herald's own format for any other provider or a script:
@@ -213,11 +248,37 @@ type genericReport struct {
 	Detail    string `json:"detail"`
 }
 
+// unknownTypeError is parseGeneric's error for a report type it does not
+// know; its message is fit to show the sender.
+type unknownTypeError struct{ typ string }
+
+func (e *unknownTypeError) Error() string {
+	return fmt.Sprintf("unknown report type %q (hard_bounce, soft_bounce or complaint)", truncate(e.typ, 40))
+}
+
 func (s *Server) webhookGeneric(w http.ResponseWriter, r *http.Request) {
 	body, ok := s.readWebhook(w, r)
 	if !ok {
 		return
 	}
+	reps, err := parseGeneric(body)
+	var unknown *unknownTypeError
+	switch {
+	case errors.As(err, &unknown):
+		http.Error(w, unknown.Error(), http.StatusBadRequest)
+		return
+	case err != nil || len(reps) == 0:
+		badPayload(w)
+		return
+	}
+	s.finishWebhook(w, r, "generic", reps)
+}
+
+// parseGeneric reads Herald's own report format (see genericReport).
+// Entries without an email address are left out; an entry of an unknown
+// type fails the whole body with *unknownTypeError, and a body that is not
+// JSON of that shape with errPayload.
+func parseGeneric(body []byte) ([]report, error) {
 	var list []genericReport
 	trimmed := strings.TrimSpace(string(body))
 	var err error
@@ -233,8 +294,7 @@ func (s *Server) webhookGeneric(w http.ResponseWriter, r *http.Request) {
 		list = append(one.Events, one.genericReport)
 	}
 	if err != nil {
-		badPayload(w)
-		return
+		return nil, fmt.Errorf("%w: %w", errPayload, err)
 	}
 	var reps []report
 	for _, g := range list {
@@ -250,14 +310,9 @@ func (s *Server) webhookGeneric(w http.ResponseWriter, r *http.Request) {
 		case "complaint":
 			rep.kind = model.EventComplaint
 		default:
-			http.Error(w, fmt.Sprintf("unknown report type %q (hard_bounce, soft_bounce or complaint)", truncate(g.Type, 40)), http.StatusBadRequest)
-			return
+			return nil, &unknownTypeError{typ: g.Type}
 		}
 		reps = append(reps, rep)
 	}
-	if len(reps) == 0 {
-		badPayload(w)
-		return
-	}
-	s.finishWebhook(w, r, "generic", reps)
+	return reps, nil
 }

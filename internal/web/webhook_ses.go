@@ -240,16 +240,48 @@ func (n *sesNotification) reports() []report {
 			k = model.EventBounce
 		}
 		for _, r := range n.Bounce.BouncedRecipients {
+			if r.EmailAddress == "" {
+				continue // nothing to act on
+			}
 			out = append(out, report{kind: k, email: r.EmailAddress, messageID: n.messageID(),
 				detail: strings.TrimSpace(n.Bounce.BounceType + "/" + n.Bounce.BounceSubType + " " + r.Status + " " + r.DiagnosticCode)})
 		}
 	case "Complaint":
 		for _, r := range n.Complaint.ComplainedRecipients {
+			if r.EmailAddress == "" {
+				continue
+			}
 			out = append(out, report{kind: model.EventComplaint, email: r.EmailAddress, messageID: n.messageID(),
 				detail: "complaint " + n.Complaint.ComplaintFeedbackType})
 		}
 	}
 	return out
+}
+
+// parseSNS reads an SNS HTTP(S) delivery envelope. It does not check the
+// signature (snsVerifier.verify does, and is the only part that may fetch
+// anything); a body that is not an SNS message is errPayload.
+func parseSNS(body []byte) (*snsMessage, error) {
+	var m snsMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, fmt.Errorf("%w: %w", errPayload, err)
+	}
+	if m.Type == "" {
+		return nil, fmt.Errorf("%w: no Type", errPayload)
+	}
+	return &m, nil
+}
+
+// parseSES reads the SES notification carried in an SNS Notification's
+// Message: one report per bounced or complaining recipient with an
+// address; none for other notification types. A message that is not a
+// JSON object of that shape is errPayload.
+func parseSES(message string) ([]report, error) {
+	var n sesNotification
+	if err := json.Unmarshal([]byte(message), &n); err != nil {
+		return nil, fmt.Errorf("%w: %w", errPayload, err)
+	}
+	return n.reports(), nil
 }
 
 // webhookSES takes Amazon SES notifications delivered by SNS. The shared
@@ -261,12 +293,12 @@ func (s *Server) webhookSES(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var m snsMessage
-	if err := json.Unmarshal(body, &m); err != nil || m.Type == "" {
+	m, err := parseSNS(body)
+	if err != nil {
 		badPayload(w)
 		return
 	}
-	if err := s.sns.verify(r.Context(), &m); err != nil {
+	if err := s.sns.verify(r.Context(), m); err != nil {
 		s.log.Warn("SNS message refused", "err", err, "type", m.Type)
 		http.Error(w, "signature not valid", http.StatusForbidden)
 		return
@@ -295,12 +327,12 @@ func (s *Server) webhookSES(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("confirmed SNS subscription", "topic", m.TopicArn)
 		w.WriteHeader(http.StatusNoContent)
 	case "Notification":
-		var n sesNotification
-		if err := json.Unmarshal([]byte(m.Message), &n); err != nil {
+		reps, err := parseSES(m.Message)
+		if err != nil {
 			badPayload(w)
 			return
 		}
-		s.finishWebhook(w, r, "ses", n.reports())
+		s.finishWebhook(w, r, "ses", reps)
 	default:
 		w.WriteHeader(http.StatusNoContent) // UnsubscribeConfirmation: nothing to do
 	}
