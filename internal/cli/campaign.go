@@ -5,9 +5,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
+	"github.com/herald-news/herald/internal/config"
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/progress"
@@ -17,7 +19,7 @@ import (
 // campaignCommands are the "herald campaign ..." verbs and "herald send".
 func campaignCommands() []command {
 	return []command{
-		{"campaign create", "--edition ID|FILE --list SLUG [--list SLUG ...] [--at TIME] [--name NAME] [--from ADDR] [--reply-to ADDR] [--no-tracking]", "create a campaign (scheduled with --at)", runCampaignCreate},
+		{"campaign create", "--edition ID|FILE --list SLUG [--list SLUG ...] [--at TIME] [--name NAME] [--from ADDR] [--reply-to ADDR] [--via RELAY] [--no-tracking]", "create a campaign (scheduled with --at)", runCampaignCreate},
 		{"campaign start", "ID", "freeze the edition, write the ledger and let the workers send", runCampaignStart},
 		{"campaign pause", "ID", "stop claiming new recipients (messages in flight finish)", campaignStatusCommand(model.CampaignPaused)},
 		{"campaign resume", "ID", "continue a paused campaign from its ledger", campaignStatusCommand(model.CampaignSending)},
@@ -38,6 +40,7 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 type campaignFlags struct {
 	lists            listFlag
 	name, from, repl string
+	via              string
 	noTracking       bool
 }
 
@@ -47,6 +50,7 @@ func (e *env) registerCampaignFlags(fs *flag.FlagSet, cf *campaignFlags) {
 	fs.StringVar(&cf.from, "from", "", "From address, \"Name <address>\" (default: the configured from)")
 	fs.StringVar(&cf.repl, "reply-to", "", "Reply-To address")
 	fs.BoolVar(&cf.noTracking, "no-tracking", false, "no open pixel or click tracking")
+	fs.StringVar(&cf.via, "via", "", "send only through this configured relay (by name), with no failover")
 }
 
 // newCampaign stores a campaign for edition ed to the named lists.
@@ -58,7 +62,10 @@ func (e *env) newCampaign(ctx context.Context, s *store.Store, ed *model.Edition
 	if len(cf.lists) == 0 {
 		return nil, usageErrorf("--list is required (a campaign needs an audience)")
 	}
-	c := &model.Campaign{Name: cf.name, EditionID: ed.ID, From: cf.from, ReplyTo: cf.repl, Tracking: !cf.noTracking, SendAt: at}
+	if cf.via != "" && !slices.ContainsFunc(cfg.Relays, func(r config.Relay) bool { return r.Name == cf.via }) {
+		return nil, usageErrorf("--via %q: no relay has that name in the configuration", cf.via)
+	}
+	c := &model.Campaign{Name: cf.name, EditionID: ed.ID, From: cf.from, ReplyTo: cf.repl, Tracking: !cf.noTracking, SendAt: at, Relay: cf.via}
 	if c.Name == "" {
 		c.Name = ed.Subject
 	}

@@ -156,6 +156,7 @@ func (e *Engine) Start(ctx context.Context, id int64) (int64, error) {
 // campaignRun is what every message of one campaign shares, built once.
 type campaignRun struct {
 	id       int64
+	sender   mailer.Sender // the campaign's relay, or the engine's sender
 	tracking bool
 	links    map[string]bool // the edition's links, which clicks may go to
 	email    *render.Email
@@ -208,12 +209,23 @@ func (e *Engine) prepare(ctx context.Context, id int64) (*campaignRun, error) {
 	if err != nil {
 		return nil, fmt.Errorf("campaign %d headers: %w", id, err)
 	}
+	sender := e.cfg.Sender
+	if c.Relay != "" {
+		picker, ok := e.cfg.Sender.(relayPicker)
+		if !ok {
+			return nil, fmt.Errorf("campaign %d must go through relay %q, but no relays are configured", id, c.Relay)
+		}
+		if sender, err = picker.Only(c.Relay); err != nil {
+			return nil, fmt.Errorf("campaign %d: %w", id, err)
+		}
+	}
 	links := make(map[string]bool, len(frozen.Links))
 	for _, l := range frozen.Links {
 		links[l] = true
 	}
 	run = &campaignRun{
 		id:       id,
+		sender:   sender,
 		tracking: c.Tracking,
 		links:    links,
 		email:    render.Thaw(*frozen, e.cfg.NameFallback),
@@ -225,6 +237,11 @@ func (e *Engine) prepare(ctx context.Context, id int64) (*campaignRun, error) {
 	e.prepared[id] = run
 	e.mu.Unlock()
 	return run, nil
+}
+
+// relayPicker is a transport with named relays (mailer.Mailer).
+type relayPicker interface {
+	Only(name string) (mailer.Sender, error)
 }
 
 // Links builds the public URLs that act for a subscriber.

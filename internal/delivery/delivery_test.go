@@ -359,3 +359,43 @@ func TestTrackingRewritesLinksAndAddsPixel(t *testing.T) {
 		t.Error("the unsubscribe link was rewritten")
 	}
 }
+
+func TestCampaignGoesThroughItsChosenRelay(t *testing.T) {
+	s := storetest.SQLite(t)
+	f := newFixture(t, s, 20, smtpsink.Faults{}, nil)
+	f.stop()
+	ctx := context.Background()
+
+	// Two relays; the campaign names the second, which is not the first choice.
+	other, err := smtpsink.Start(smtpsink.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	first, _ := mailer.ParseRelay(f.sink.URL() + "&name=first&priority=0")
+	second, _ := mailer.ParseRelay(other.URL() + "&name=second&priority=5")
+	m, err := mailer.New(mailer.Config{Relays: []mailer.RelayConfig{first, second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	signer, _ := token.NewSigner(bytes.Repeat([]byte("k"), 32))
+	frozen := func(ctx context.Context, c *model.Campaign) (model.Frozen, error) {
+		return model.Frozen{Subject: "s", HTML: []byte("<p>hi</p>"), Text: []byte("hi")}, nil
+	}
+	f.engine, err = delivery.New(s, delivery.Config{Sender: m, Signer: signer, BaseURL: "https://news.example.com", Freeze: frozen, Poll: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.run()
+	c := &model.Campaign{Name: "via second", EditionID: 1, ListIDs: f.camp.ListIDs, From: f.camp.From, Relay: "second"}
+	s.CreateCampaign(ctx, c)
+	f.camp = c
+	if _, err := f.engine.Start(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.waitFor("the campaign to finish", sent)
+	if f.sink.Count() != 0 || other.Count() != 20 {
+		t.Fatalf("first relay got %d, second %d; want 0 and 20", f.sink.Count(), other.Count())
+	}
+}

@@ -29,6 +29,9 @@ func (e *Engine) Run(ctx context.Context) error {
 		// Nobody else uses this database: any claim left is from a process
 		// that died, and its rows can go out again at once.
 		if n, err := e.ledger.ReleaseLeases(ctx, true); err != nil {
+			if ctx.Err() != nil {
+				return nil // stopped before it started
+			}
 			return err
 		} else if n > 0 {
 			e.cfg.Log.Warn("returned rows claimed by a process that stopped to pending", "rows", n)
@@ -281,7 +284,7 @@ func (w *worker) send(j job) store.Outcome {
 	// to a worker is finished even while the engine shuts down.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	err = e.cfg.Sender.Send(ctx, mailer.Envelope{From: j.run.bounce, To: d.Email}, w.mime)
+	err = j.run.sender.Send(ctx, mailer.Envelope{From: j.run.bounce, To: d.Email}, w.mime)
 	return e.outcome(out, d, err)
 }
 

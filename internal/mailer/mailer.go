@@ -135,14 +135,8 @@ func (m *Mailer) Send(ctx context.Context, env Envelope, msg []byte) error {
 	if err := env.check(); err != nil {
 		return &Error{Class: Permanent, Stage: StageMail, Text: err.Error()}
 	}
-	for {
-		wait := m.window.take(m.clock.Now())
-		if wait == 0 {
-			break
-		}
-		if err := m.clock.Sleep(ctx, wait); err != nil {
-			return transportError("", StageLimit, "waiting for the hourly limit", err)
-		}
+	if err := m.waitHourly(ctx); err != nil {
+		return err
 	}
 	tried := make([]bool, len(m.relays))
 	var last *Error
@@ -168,6 +162,20 @@ func (m *Mailer) Send(ctx context.Context, env Envelope, msg []byte) error {
 
 // pick chooses an untried relay that is in rotation: the lowest priority
 // number first, by weight among equals. It books a half-open trial.
+// waitHourly waits until the overall hourly window has room for one more
+// message.
+func (m *Mailer) waitHourly(ctx context.Context) *Error {
+	for {
+		wait := m.window.take(m.clock.Now())
+		if wait == 0 {
+			return nil
+		}
+		if err := m.clock.Sleep(ctx, wait); err != nil {
+			return transportError("", StageLimit, "waiting for the hourly limit", err)
+		}
+	}
+}
+
 func (m *Mailer) pick(tried []bool) *relay {
 	now := m.clock.Now()
 	for i := 0; i < len(m.relays); {

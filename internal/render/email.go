@@ -107,7 +107,7 @@ func compile(out []byte, prefix string, escape bool) compiled {
 	c := compiled{buf: out, escape: escape}
 	p := []byte(prefix)
 	start := 0
-	for i := 0; ; {
+	for i := 0; len(p) > 0; { // no prefix: nothing to fill in
 		j := bytes.Index(out[i:], p)
 		if j < 0 || i+j+len(p) >= len(out) {
 			break
