@@ -57,7 +57,7 @@ type Config struct {
 	Lease       time.Duration // how long a claim holds (5m)
 	MaxAttempts int           // tries before a temporary failure is final (5)
 	RetryBase   time.Duration // first retry delay, doubling per attempt, at most 1h (1m)
-	Poll        time.Duration // backstop poll for work when no signal comes (2s)
+	Poll        time.Duration // backstop poll for work when no signal comes (500ms)
 
 	DKIM              *message.DKIM
 	UnsubscribeMailto string
@@ -85,7 +85,7 @@ func (c *Config) setDefaults() {
 	defDur(&c.FlushAfter, 200*time.Millisecond)
 	defDur(&c.Lease, 5*time.Minute)
 	defDur(&c.RetryBase, time.Minute)
-	defDur(&c.Poll, 2*time.Second)
+	defDur(&c.Poll, 500*time.Millisecond)
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
