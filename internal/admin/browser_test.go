@@ -1,7 +1,6 @@
 package admin_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"image"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,67 +17,32 @@ import (
 	"github.com/herald-news/herald/internal/admin"
 	"github.com/herald-news/herald/internal/browsertest"
 	"github.com/herald-news/herald/internal/delivery"
+	"github.com/herald-news/herald/internal/delivery/deliverytest"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/smtpsink"
 	"github.com/herald-news/herald/internal/store"
-	"github.com/herald-news/herald/internal/token"
 )
 
 // sendingEnv is an env whose admin starts campaigns on a running delivery
 // engine that sends to an in-process SMTP server.
 func sendingEnv(t *testing.T, readers int) (*env, *smtpsink.Sink) {
 	t.Helper()
-	sink, err := smtpsink.Start(smtpsink.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sink.Close() })
-	rc, err := mailer.ParseRelay(sink.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := mailer.New(mailer.Config{Relays: []mailer.RelayConfig{rc}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
+	sink, m, rc := deliverytest.Relay(t, smtpsink.Options{})
 	var eng *delivery.Engine
 	e := newEnv(t, func(d *admin.Deps) {
-		signer, _ := token.NewSigner(bytes.Repeat([]byte("k"), 32))
-		st := d.Store
-		eng, err = delivery.New(st, delivery.Config{
-			Sender: m, Signer: signer, BaseURL: d.BaseURL, FlushAfter: 20 * time.Millisecond, Poll: 50 * time.Millisecond,
-			Freeze: func(ctx context.Context, c *model.Campaign) (model.Frozen, error) {
-				ed, err := st.GetEdition(ctx, c.EditionID)
-				if err != nil {
-					return model.Frozen{}, err
-				}
-				pub, err := st.GetPublication(ctx)
-				if err != nil {
-					return model.Frozen{}, err
-				}
-				r, err := render.New(pub, render.Options{})
-				if err != nil {
-					return model.Frozen{}, err
-				}
-				em, err := r.Email(ed)
-				if err != nil {
-					return model.Frozen{}, err
-				}
-				return em.Freeze(), nil
-			},
+		var err error
+		eng, err = delivery.New(d.Store, delivery.Config{
+			Sender: m, Signer: deliverytest.Signer(t), BaseURL: d.BaseURL, FlushAfter: 20 * time.Millisecond, Poll: 50 * time.Millisecond,
+			Freeze: delivery.EditionFreezer(d.Store, model.Publication{}, render.Options{}),
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		d.Engine, d.Sender, d.Relays = eng, m, []mailer.RelayConfig{rc}
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { eng.Run(ctx) })
-	t.Cleanup(func() { cancel(); wg.Wait() })
+	deliverytest.Run(t, eng)
 	rows := make([]store.ImportRow, readers)
 	for i := range rows {
 		rows[i] = store.ImportRow{Line: i + 2, Email: fmt.Sprintf("reader%03d@example.net", i), Name: fmt.Sprintf("Reader %d", i)}

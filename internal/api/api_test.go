@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"net/http/httptest"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,14 +19,13 @@ import (
 	"github.com/herald-news/herald/internal/api"
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/delivery"
+	"github.com/herald-news/herald/internal/delivery/deliverytest"
 	"github.com/herald-news/herald/internal/edition/sample"
-	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/smtpsink"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/store/storetest"
-	"github.com/herald-news/herald/internal/token"
 )
 
 type env struct {
@@ -64,43 +61,15 @@ func newEnv(t *testing.T, st *store.Store, send bool) *env {
 	}
 	d := api.Deps{Store: st, Auth: svc, From: "Courier <news@example.com>"}
 	if send {
-		sink, err := smtpsink.Start(smtpsink.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { sink.Close() })
+		sink, m, _ := deliverytest.Relay(t, smtpsink.Options{})
 		e.sink = sink
-		rc, _ := mailer.ParseRelay(sink.URL())
-		m, err := mailer.New(mailer.Config{Relays: []mailer.RelayConfig{rc}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { m.Close() })
-		signer, _ := token.NewSigner(bytes.Repeat([]byte("k"), 32))
-		eng, err := delivery.New(st, delivery.Config{Sender: m, Signer: signer, BaseURL: "https://news.example.com",
+		eng, err := delivery.New(st, delivery.Config{Sender: m, Signer: deliverytest.Signer(t), BaseURL: "https://news.example.com",
 			FlushAfter: 20 * time.Millisecond, Poll: 50 * time.Millisecond,
-			Freeze: func(ctx context.Context, c *model.Campaign) (model.Frozen, error) {
-				ed, err := st.GetEdition(ctx, c.EditionID)
-				if err != nil {
-					return model.Frozen{}, err
-				}
-				r, err := render.New(pub, render.Options{})
-				if err != nil {
-					return model.Frozen{}, err
-				}
-				em, err := r.Email(ed)
-				if err != nil {
-					return model.Frozen{}, err
-				}
-				return em.Freeze(), nil
-			}})
+			Freeze: delivery.EditionFreezer(st, pub, render.Options{})})
 		if err != nil {
 			t.Fatal(err)
 		}
-		runCtx, cancel := context.WithCancel(context.Background())
-		var wg sync.WaitGroup
-		wg.Go(func() { eng.Run(runCtx) })
-		t.Cleanup(func() { cancel(); wg.Wait() })
+		deliverytest.Run(t, eng)
 		d.Engine = eng
 	}
 	a, err := api.New(d)

@@ -147,8 +147,8 @@ func runEditionRender(ctx context.Context, e *env, args []string) error {
 	return err
 }
 
-// publication returns the stored publication settings, or a plain one named
-// after Herald on the configured base URL until settings are saved.
+// publication returns the stored publication settings, or the default
+// until settings are saved.
 func (e *env) publication(ctx context.Context) (model.Publication, error) {
 	cfg, err := e.config()
 	if err != nil {
@@ -159,11 +159,7 @@ func (e *env) publication(ctx context.Context) (model.Publication, error) {
 		return model.Publication{}, err
 	}
 	defer s.Close()
-	pub, err := s.GetPublication(ctx)
-	if errors.Is(err, store.ErrNotFound) {
-		return model.Publication{Name: "Herald", SiteURL: cfg.BaseURL}, nil
-	}
-	return pub, err
+	return publication(ctx, cfg, s)
 }
 
 func runEditionImport(ctx context.Context, e *env, args []string) error {

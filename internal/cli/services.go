@@ -102,32 +102,14 @@ func signer(ctx context.Context, cfg *config.Config, s *store.Store) (*token.Sig
 func publication(ctx context.Context, cfg *config.Config, s *store.Store) (model.Publication, error) {
 	p, err := s.GetPublication(ctx)
 	if errors.Is(err, store.ErrNotFound) {
-		return model.Publication{Name: "Herald", SiteURL: cfg.BaseURL}, nil
+		return defaultPublication(cfg), nil
 	}
 	return p, err
 }
 
-// freezer renders a campaign's edition for the delivery engine.
-func freezer(cfg *config.Config, s *store.Store) func(ctx context.Context, c *model.Campaign) (model.Frozen, error) {
-	return func(ctx context.Context, c *model.Campaign) (model.Frozen, error) {
-		ed, err := s.GetEdition(ctx, c.EditionID)
-		if err != nil {
-			return model.Frozen{}, err
-		}
-		pub, err := publication(ctx, cfg, s)
-		if err != nil {
-			return model.Frozen{}, err
-		}
-		r, err := render.New(pub, render.Options{ArchiveURL: cfg.BaseURL + "/archive/"})
-		if err != nil {
-			return model.Frozen{}, err
-		}
-		em, err := r.Email(ed)
-		if err != nil {
-			return model.Frozen{}, err
-		}
-		return em.Freeze(), nil
-	}
+// defaultPublication stands in until publication settings are saved.
+func defaultPublication(cfg *config.Config) model.Publication {
+	return model.Publication{Name: "Herald", SiteURL: cfg.BaseURL}
 }
 
 // engine builds the delivery engine over s with the given transport.
@@ -144,7 +126,7 @@ func (e *env) engine(ctx context.Context, cfg *config.Config, s *store.Store, tr
 		Sender:    tr,
 		Signer:    sig,
 		BaseURL:   cfg.BaseURL,
-		Freeze:    freezer(cfg, s),
+		Freeze:    delivery.EditionFreezer(s, defaultPublication(cfg), render.Options{ArchiveURL: cfg.BaseURL + "/archive/"}),
 		Workers:   cfg.Workers,
 		Lease:     cfg.Lease,
 		RetryBase: cfg.RetryBase,

@@ -11,11 +11,11 @@ import (
 	"mime/quotedprintable"
 	"net/mail"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/herald-news/herald/internal/delivery"
+	"github.com/herald-news/herald/internal/delivery/deliverytest"
 	"github.com/herald-news/herald/internal/edition/sample"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/model"
@@ -23,7 +23,6 @@ import (
 	"github.com/herald-news/herald/internal/smtpsink"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/store/storetest"
-	"github.com/herald-news/herald/internal/token"
 )
 
 // fixture is a store with a list of n confirmed subscribers, a campaign to
@@ -51,21 +50,8 @@ func newFixture(t *testing.T, s *store.Store, n int, faults smtpsink.Faults, twe
 	if _, err := s.ImportBatch(ctx, rows, store.ImportOptions{ListID: l.ID, Status: model.SubConfirmed, Mode: store.ImportUpsert}); err != nil {
 		t.Fatal(err)
 	}
-	sink, err := smtpsink.Start(smtpsink.Options{Faults: faults})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sink.Close() })
-	rc, err := mailer.ParseRelay(sink.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := mailer.New(mailer.Config{Relays: []mailer.RelayConfig{rc}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	signer, _ := token.NewSigner(bytes.Repeat([]byte("k"), 32))
+	sink, m, _ := deliverytest.Relay(t, smtpsink.Options{Faults: faults})
+	signer := deliverytest.Signer(t)
 	ed, err := sample.Edition()
 	if err != nil {
 		t.Fatal(err)
@@ -107,17 +93,7 @@ func newFixture(t *testing.T, s *store.Store, n int, faults smtpsink.Faults, twe
 
 // run starts the engine in the background; stop ends it and waits.
 func (f *fixture) run() {
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := f.engine.Run(ctx); err != nil {
-			f.t.Errorf("engine: %v", err)
-		}
-	}()
-	f.stop = func() { cancel(); wg.Wait() }
-	f.t.Cleanup(f.stop)
+	f.stop = deliverytest.Run(f.t, f.engine)
 }
 
 // waitFor polls the ledger until cond holds (the campaign is asynchronous;
@@ -379,7 +355,7 @@ func TestCampaignGoesThroughItsChosenRelay(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	signer, _ := token.NewSigner(bytes.Repeat([]byte("k"), 32))
+	signer := deliverytest.Signer(t)
 	frozen := func(ctx context.Context, c *model.Campaign) (model.Frozen, error) {
 		return model.Frozen{Subject: "s", HTML: []byte("<p>hi</p>"), Text: []byte("hi")}, nil
 	}

@@ -2,9 +2,9 @@ package web_test
 
 import (
 	"context"
+	"github.com/herald-news/herald/internal/delivery/deliverytest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -47,20 +47,9 @@ func (st *site) publishSample() *model.Edition {
 func (st *site) send(e *model.Edition, l *model.List) *model.Campaign {
 	st.t.Helper()
 	ctx := context.Background()
-	pub, _ := st.store.GetPublication(ctx)
-	r, err := render.New(pub, render.Options{ArchiveURL: st.ts.URL + "/archive/"})
-	if err != nil {
-		st.t.Fatal(err)
-	}
 	engine, err := delivery.New(st.store, delivery.Config{
 		Sender: st.mailer, Signer: st.signer, BaseURL: st.ts.URL,
-		Freeze: func(ctx context.Context, c *model.Campaign) (model.Frozen, error) {
-			em, err := r.Email(e)
-			if err != nil {
-				return model.Frozen{}, err
-			}
-			return em.Freeze(), nil
-		},
+		Freeze:     delivery.EditionFreezer(st.store, model.Publication{}, render.Options{ArchiveURL: st.ts.URL + "/archive/"}),
 		FlushAfter: 20 * time.Millisecond, Poll: 50 * time.Millisecond,
 	})
 	if err != nil {
@@ -70,11 +59,7 @@ func (st *site) send(e *model.Edition, l *model.List) *model.Campaign {
 	if err := st.store.CreateCampaign(ctx, c); err != nil {
 		st.t.Fatal(err)
 	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); engine.Run(runCtx) }()
-	defer func() { cancel(); wg.Wait() }()
+	defer deliverytest.Run(st.t, engine)()
 	if _, err := engine.Start(ctx, c.ID); err != nil {
 		st.t.Fatal(err)
 	}

@@ -1,8 +1,8 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
+	"github.com/herald-news/herald/internal/delivery/deliverytest"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -51,21 +51,8 @@ func newSite(t *testing.T, s *store.Store, tweak func(*web.Options)) *site {
 			t.Fatal(err)
 		}
 	}
-	sink, err := smtpsink.Start(smtpsink.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sink.Close() })
-	rc, err := mailer.ParseRelay(sink.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := mailer.New(mailer.Config{Relays: []mailer.RelayConfig{rc}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	signer, _ := token.NewSigner(bytes.Repeat([]byte("k"), 32))
+	sink, m, _ := deliverytest.Relay(t, smtpsink.Options{})
+	signer := deliverytest.Signer(t)
 
 	st := &site{t: t, store: s, signer: signer, sink: sink, mailer: m, daily: daily, weekly: weekly}
 	var h http.Handler = http.NotFoundHandler()
