@@ -24,30 +24,41 @@ func (s *Store) ClaimDeliveries(ctx context.Context, campaignID int64, limit int
 	}
 	var out []model.Delivery
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `
-			UPDATE deliveries SET status = 'sending', lease_until = $1, attempts = attempts + 1, updated_at = $2
-			WHERE id IN (
-				SELECT d.id FROM deliveries d
-				JOIN campaigns c ON c.id = d.campaign_id AND c.status = 'sending'
-				WHERE d.campaign_id = $3
-				  AND (d.status = 'pending' OR (d.status = 'deferred' AND d.next_attempt_at <= $2))
-				ORDER BY d.id LIMIT $4`+lock+`)
-			RETURNING id, campaign_id, COALESCE(subscriber_id, 0), email, name, attempts`,
-			now.Add(lease), now, campaignID, limit)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var d model.Delivery
-			if err := rows.Scan(&d.ID, &d.CampaignID, &d.SubscriberID, &d.Email, &d.Name, &d.Attempts); err != nil {
-				rows.Close()
+		// Due retries first, then pending rows, each by its own equality
+		// on status: with "pending OR deferred" and ORDER BY id the planner
+		// walked the primary key past every row already sent, so each
+		// claim read the whole campaign so far (quadratic in its size).
+		for _, due := range []string{`d.status = 'deferred' AND d.next_attempt_at <= $2`, `d.status = 'pending'`} {
+			if len(out) >= limit {
+				break
+			}
+			rows, err := tx.QueryContext(ctx, `
+				UPDATE deliveries SET status = 'sending', lease_until = $1, attempts = attempts + 1, updated_at = $2
+				WHERE id IN (
+					SELECT d.id FROM deliveries d
+					JOIN campaigns c ON c.id = d.campaign_id AND c.status = 'sending'
+					WHERE d.campaign_id = $3 AND `+due+`
+					ORDER BY d.id LIMIT $4`+lock+`)
+				RETURNING id, campaign_id, COALESCE(subscriber_id, 0), email, name, attempts`,
+				now.Add(lease), now, campaignID, limit-len(out))
+			if err != nil {
 				return err
 			}
-			out = append(out, d)
+			for rows.Next() {
+				var d model.Delivery
+				if err := rows.Scan(&d.ID, &d.CampaignID, &d.SubscriberID, &d.Email, &d.Name, &d.Attempts); err != nil {
+					rows.Close()
+					return err
+				}
+				out = append(out, d)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil || len(out) == 0 {
-			return err
+		if len(out) == 0 {
+			return nil
 		}
 		// Drop addresses suppressed since the campaign started.
 		skipped, err := tx.QueryContext(ctx, `
