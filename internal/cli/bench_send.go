@@ -8,10 +8,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/edition/sample"
+	"github.com/herald-news/herald/internal/faults"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/model"
@@ -209,5 +212,40 @@ func runBenchSend(ctx context.Context, e *env, args []string) error {
 		total, signed, float64(sink.Bytes())/float64(total)/1000, *workers, sink.Connections(), sendTime.Round(time.Millisecond), float64(total)/sendTime.Seconds())
 	fmt.Fprintf(e.stdout, "ledger row changes during the send (claim + outcome): %.0f/s\n", 2*float64(total)/sendTime.Seconds())
 	fmt.Fprintf(e.stdout, "peak memory: Go heap %s, Go runtime total %s, process max RSS %s\n", mib(heap), mib(all), maxRSS())
+	return nil
+}
+
+// runBenchScale sends one campaign with 1, 2 and 3 herald processes on one
+// PostgreSQL database into one sink, and reports the rate and the
+// database's cost per message.
+func runBenchScale(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("bench scale", "--postgres URL [--recipients N] [--nodes 1,2,3]")
+	pg := fs.String("postgres", "", "PostgreSQL server; each run uses a fresh schema, dropped afterwards (required)")
+	n := fs.Int("recipients", 20_000, "recipients per run")
+	nodes := fs.String("nodes", "1,2,3", "node counts to measure, comma-separated")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *pg == "" {
+		return usageErrorf("--postgres is required: several nodes need a shared PostgreSQL database")
+	}
+	var counts []int
+	for _, f := range strings.Split(*nodes, ",") {
+		k, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || k < 1 || k > 8 {
+			return usageErrorf("--nodes %q: node counts are whole numbers from 1 to 8", *nodes)
+		}
+		counts = append(counts, k)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	report, err := faults.ScaleBench(ctx, faults.ScaleOptions{DatabaseURL: *pg, Herald: faults.Executable(exe),
+		Nodes: counts, Recipients: *n, Log: e.stderr})
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(e.stdout, report.String())
 	return nil
 }
