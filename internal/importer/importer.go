@@ -349,14 +349,14 @@ type parser struct {
 	l      *layout
 	forced model.SubscriptionStatus
 	seed   maphash.Seed
-	seen   map[uint64]int32 // hash of a normalised address -> line of its first row
+	seen   *seenSet // hashes of the normalised addresses so far, with their first lines
 
 	scratch bytes.Buffer
 	enc     *json.Encoder
 }
 
 func newParser(l *layout, forced model.SubscriptionStatus) *parser {
-	p := &parser{l: l, forced: forced, seed: maphash.MakeSeed(), seen: make(map[uint64]int32)}
+	p := &parser{l: l, forced: forced, seed: maphash.MakeSeed(), seen: newSeenSet()}
 	p.enc = json.NewEncoder(&p.scratch)
 	p.enc.SetEscapeHTML(false)
 	return p
@@ -389,11 +389,11 @@ func (p *parser) add(b *batch, rec []string, line int) string {
 		return reason
 	}
 	h := maphash.String(p.seed, email)
-	if first, dup := p.seen[h]; dup {
+	if first, dup := p.seen.lookup(h); dup {
 		b.arena = b.arena[:mark]
 		return fmt.Sprintf("duplicate of line %d", first)
 	}
-	p.seen[h] = int32(line)
+	p.seen.add(h, int32(line))
 	status := sig.resolve(p.forced)
 	if status == model.SubUnsubscribed {
 		b.arena = b.arena[:mark]
