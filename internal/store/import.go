@@ -170,12 +170,13 @@ func (c chunkStmts) pick(ctx context.Context, tx *sql.Tx, n int, st *sql.Stmt) *
 	return tx.StmtContext(ctx, st)
 }
 
-// query runs st when not nil, else q.
-func query(ctx context.Context, tx *sql.Tx, st *sql.Stmt, q string, args ...any) (*sql.Rows, error) {
+// query runs st when not nil, else the statement q builds (only then: a
+// 500-row statement's text is not free to build).
+func query(ctx context.Context, tx *sql.Tx, st *sql.Stmt, q func() string, args ...any) (*sql.Rows, error) {
 	if st != nil {
 		return st.QueryContext(ctx, args...)
 	}
-	return tx.QueryContext(ctx, q, args...)
+	return tx.QueryContext(ctx, q(), args...)
 }
 
 // importChunk writes up to importChunk rows, with full's statements for a
@@ -195,7 +196,7 @@ func (s *Store) importChunk(ctx context.Context, tx *sql.Tx, rows []ImportRow, o
 		}
 		args = append(args, r.Email, r.Name, attrs, now)
 	}
-	if err := scanIDs(ctx, tx, full.pick(ctx, tx, len(rows), full.insert), ids, insertSubscribersSQL(len(rows)), args...); err != nil {
+	if err := scanIDs(ctx, tx, full.pick(ctx, tx, len(rows), full.insert), ids, func() string { return insertSubscribersSQL(len(rows)) }, args...); err != nil {
 		return res, err
 	}
 	res.Imported = len(ids)
@@ -210,7 +211,7 @@ func (s *Store) importChunk(ctx context.Context, tx *sql.Tx, rows []ImportRow, o
 	}
 	if len(args) > 0 {
 		q := `SELECT id, email FROM subscribers WHERE email IN (` + placeholders(len(args), 1, 1) + `)`
-		if err := scanIDs(ctx, tx, nil, ids, q, args...); err != nil {
+		if err := scanIDs(ctx, tx, nil, ids, func() string { return q }, args...); err != nil {
 			return res, err
 		}
 	}
@@ -254,7 +255,7 @@ func (s *Store) importChunk(ctx context.Context, tx *sql.Tx, rows []ImportRow, o
 	logArgs := make([]any, 0, n+4)
 	{
 		st := full.pick(ctx, tx, n, full.subscribe)
-		rows, err := query(ctx, tx, st, subscribeSQL(n), subArgs...)
+		rows, err := query(ctx, tx, st, func() string { return subscribeSQL(n) }, subArgs...)
 		if err != nil {
 			return res, err
 		}
@@ -288,7 +289,7 @@ func (s *Store) importChunk(ctx context.Context, tx *sql.Tx, rows []ImportRow, o
 
 // scanIDs runs a query yielding (id, email) rows into ids: st when not
 // nil, else q.
-func scanIDs(ctx context.Context, tx *sql.Tx, st *sql.Stmt, ids map[string]int64, q string, args ...any) error {
+func scanIDs(ctx context.Context, tx *sql.Tx, st *sql.Stmt, ids map[string]int64, q func() string, args ...any) error {
 	rows, err := query(ctx, tx, st, q, args...)
 	if err != nil {
 		return err
