@@ -99,7 +99,9 @@ func (s *Store) TryLead(ctx context.Context) (*Leadership, error) {
 		return nil, fmt.Errorf("scheduler lock: %w", err)
 	}
 	var got bool
-	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, leaderLockKey).Scan(&got); err != nil {
+	// The lock is keyed by schema too, so deployments sharing a database
+	// in different schemas each have their own leader.
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1, hashtext(current_schema()))`, leaderLockKey).Scan(&got); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("scheduler lock: %w", err)
 	}
@@ -123,7 +125,7 @@ func (l *Leadership) Release() error {
 	if l.conn == nil {
 		return nil
 	}
-	_, err := l.conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1)`, leaderLockKey)
+	_, err := l.conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1, hashtext(current_schema()))`, leaderLockKey)
 	// Closing returns the connection to the pool; if the unlock failed the
 	// connection is broken, and the server drops the lock with it.
 	return errors.Join(err, l.conn.Close())
