@@ -33,9 +33,11 @@ func (s *Store) importBatchPostgres(ctx context.Context, rows []ImportRow, opt I
 
 func mergeStaged(ctx context.Context, tx pgx.Tx, rows []ImportRow, opt ImportOptions, now time.Time) (ImportResult, error) {
 	var res ImportResult
-	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE import_stage (
+	// One staging table per connection, emptied at each commit: creating and
+	// dropping it per batch churned the catalog.
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS import_stage (
 		email TEXT NOT NULL, name TEXT NOT NULL, attributes JSONB,
-		subscriber_id BIGINT, is_new BOOLEAN NOT NULL DEFAULT FALSE) ON COMMIT DROP`); err != nil {
+		subscriber_id BIGINT, is_new BOOLEAN NOT NULL DEFAULT FALSE) ON COMMIT DELETE ROWS`); err != nil {
 		return res, err
 	}
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"import_stage"}, []string{"email", "name", "attributes"},
