@@ -20,7 +20,10 @@ func (s *Store) ClaimDeliveries(ctx context.Context, campaignID int64, limit int
 	now := s.now()
 	lock := ""
 	if s.dialect == dialectPostgres {
-		lock = " FOR UPDATE SKIP LOCKED"
+		// OF d: lock the ledger rows only. Locking the joined campaign
+		// row too made a claim skip the whole campaign while another
+		// node's claim held it, and come back empty.
+		lock = " FOR UPDATE OF d SKIP LOCKED"
 	}
 	var out []model.Delivery
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
