@@ -129,24 +129,21 @@ func runCampaignCreate(ctx context.Context, e *env, args []string) error {
 			return usageErrorf("--at %q: %v", *at, err)
 		}
 	}
-	s, err := e.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	ed, err := e.editionArg(ctx, s, *edArg)
-	if err != nil {
-		return err
-	}
-	c, err := e.newCampaign(ctx, s, ed, cf, when)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(e.stdout, c.ID)
-	if c.Status == model.CampaignScheduled {
-		fmt.Fprintf(e.stderr, "campaign %d is scheduled for %s; 'herald serve' starts it then\n", c.ID, c.SendAt.Format(time.RFC3339))
-	}
-	return nil
+	return e.withStore(ctx, func(s *store.Store) error {
+		ed, err := e.editionArg(ctx, s, *edArg)
+		if err != nil {
+			return err
+		}
+		c, err := e.newCampaign(ctx, s, ed, cf, when)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, c.ID)
+		if c.Status == model.CampaignScheduled {
+			fmt.Fprintf(e.stderr, "campaign %d is scheduled for %s; 'herald serve' starts it then\n", c.ID, c.SendAt.Format(time.RFC3339))
+		}
+		return nil
+	})
 }
 
 func parseTime(s string) (time.Time, error) {
@@ -228,29 +225,26 @@ func runCampaignStatus(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := e.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	c, err := campaignArg(ctx, s, pos[0])
-	if err != nil {
-		return err
-	}
-	p, err := s.CampaignProgress(ctx, c.ID)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "campaign %d %q: %s\nrecipients %d: sent %d, pending %d, sending %d, deferred %d, failed %d, skipped %d\n",
-		c.ID, c.Name, c.Status, p.Total, p.Sent, p.Pending, p.Sending, p.Deferred, p.Failed, p.Skipped)
-	fails, err := s.DeliveryFailures(ctx, c.ID, 10)
-	if err != nil {
-		return err
-	}
-	for _, f := range fails {
-		fmt.Fprintf(e.stdout, "  failed %s: %s\n", f.Email, f.Reply)
-	}
-	return nil
+	return e.withStore(ctx, func(s *store.Store) error {
+		c, err := campaignArg(ctx, s, pos[0])
+		if err != nil {
+			return err
+		}
+		p, err := s.CampaignProgress(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "campaign %d %q: %s\nrecipients %d: sent %d, pending %d, sending %d, deferred %d, failed %d, skipped %d\n",
+			c.ID, c.Name, c.Status, p.Total, p.Sent, p.Pending, p.Sending, p.Deferred, p.Failed, p.Skipped)
+		fails, err := s.DeliveryFailures(ctx, c.ID, 10)
+		if err != nil {
+			return err
+		}
+		for _, f := range fails {
+			fmt.Fprintf(e.stdout, "  failed %s: %s\n", f.Email, f.Reply)
+		}
+		return nil
+	})
 }
 
 func runCampaignRun(ctx context.Context, e *env, args []string) error {
@@ -319,22 +313,19 @@ func (e *env) withEngine(ctx context.Context, relay string, fn func(*store.Store
 	if err != nil {
 		return err
 	}
-	s, err := e.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	tr, desc, err := transport(cfg, relay)
-	if err != nil {
-		return err
-	}
-	defer tr.Close()
-	e.log.Debug("mail transport", "via", desc)
-	eng, err := e.engine(ctx, cfg, s, tr)
-	if err != nil {
-		return err
-	}
-	return fn(s, eng)
+	return e.withStore(ctx, func(s *store.Store) error {
+		tr, desc, err := transport(cfg, relay)
+		if err != nil {
+			return err
+		}
+		defer tr.Close()
+		e.log.Debug("mail transport", "via", desc)
+		eng, err := e.engine(ctx, cfg, s, tr)
+		if err != nil {
+			return err
+		}
+		return fn(s, eng)
+	})
 }
 
 // sendUntilDone runs the delivery engine in the foreground until the

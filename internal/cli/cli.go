@@ -243,3 +243,13 @@ func (e *env) openStore(ctx context.Context) (*store.Store, error) {
 	}
 	return store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL.Reveal(), SQLitePath: cfg.SQLitePath()})
 }
+
+// withStore opens the configured database, runs fn with it and closes it.
+func (e *env) withStore(ctx context.Context, fn func(*store.Store) error) error {
+	s, err := e.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return fn(s)
+}

@@ -172,19 +172,16 @@ func runEditionImport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := e.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	if err := s.CreateEdition(ctx, ed); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return fmt.Errorf("an edition with the slug %q exists already", ed.Slug)
+	return e.withStore(ctx, func(s *store.Store) error {
+		if err := s.CreateEdition(ctx, ed); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return fmt.Errorf("an edition with the slug %q exists already", ed.Slug)
+			}
+			return err
 		}
-		return err
-	}
-	fmt.Fprintln(e.stdout, ed.ID)
-	return nil
+		fmt.Fprintln(e.stdout, ed.ID)
+		return nil
+	})
 }
 
 func runEditionExport(ctx context.Context, e *env, args []string) error {
@@ -197,22 +194,19 @@ func runEditionExport(ctx context.Context, e *env, args []string) error {
 	if err != nil || id <= 0 {
 		return usageErrorf("edition ID %q must be a positive number (as 'herald edition import' printed it)", pos[0])
 	}
-	s, err := e.openStore(ctx)
-	if err != nil {
+	return e.withStore(ctx, func(s *store.Store) error {
+		ed, err := s.GetEdition(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no edition has the ID %d", id)
+		}
+		if err != nil {
+			return err
+		}
+		out, err := edition.Format(ed)
+		if err != nil {
+			return err
+		}
+		_, err = e.stdout.Write(out)
 		return err
-	}
-	defer s.Close()
-	ed, err := s.GetEdition(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no edition has the ID %d", id)
-	}
-	if err != nil {
-		return err
-	}
-	out, err := edition.Format(ed)
-	if err != nil {
-		return err
-	}
-	_, err = e.stdout.Write(out)
-	return err
+	})
 }

@@ -26,34 +26,31 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	if st != "" && !st.Valid() {
 		return usageErrorf("--status must be confirmed, unconfirmed or unsubscribed")
 	}
-	s, err := e.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	l, err := listBySlug(ctx, s, *list)
-	if err != nil {
-		return err
-	}
+	return e.withStore(ctx, func(s *store.Store) error {
+		l, err := listBySlug(ctx, s, *list)
+		if err != nil {
+			return err
+		}
 
-	var w io.Writer = e.stdout
-	var f *os.File
-	if *output != "-" {
-		if f, err = os.Create(*output); err != nil {
-			return fmt.Errorf("create the export file: %w", err)
+		var w io.Writer = e.stdout
+		var f *os.File
+		if *output != "-" {
+			if f, err = os.Create(*output); err != nil {
+				return fmt.Errorf("create the export file: %w", err)
+			}
+			defer f.Close()
+			w = f
 		}
-		defer f.Close()
-		w = f
-	}
-	n, err := importer.Export(ctx, w, s, store.ExportFilter{ListID: l.ID, Status: st})
-	if err != nil {
-		return err
-	}
-	if f != nil {
-		if err := f.Close(); err != nil {
-			return fmt.Errorf("write the export file: %w", err)
+		n, err := importer.Export(ctx, w, s, store.ExportFilter{ListID: l.ID, Status: st})
+		if err != nil {
+			return err
 		}
-	}
-	fmt.Fprintf(e.stderr, "exported %d subscribers of %s\n", n, l.Slug)
-	return nil
+		if f != nil {
+			if err := f.Close(); err != nil {
+				return fmt.Errorf("write the export file: %w", err)
+			}
+		}
+		fmt.Fprintf(e.stderr, "exported %d subscribers of %s\n", n, l.Slug)
+		return nil
+	})
 }

@@ -45,71 +45,68 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	}
 	defer closeIn()
 
-	s, err := e.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	l, err := listBySlug(ctx, s, *list)
-	if err != nil {
-		return err
-	}
-
-	var rejects *rejectsFile
-	if *rejectsPath != "" {
-		if rejects, err = createRejects(*rejectsPath); err != nil {
+	return e.withStore(ctx, func(s *store.Store) error {
+		l, err := listBySlug(ctx, s, *list)
+		if err != nil {
 			return err
 		}
-		defer rejects.close()
-	}
 
-	bar := progress.New(e.stderr, progress.Options{Description: "importing", Total: size, Bytes: true})
-	defer bar.Finish()
-	opt := importer.Options{
-		ListID:    l.ID,
-		Status:    st,
-		Mode:      m,
-		BatchSize: importBatchSize(s),
-		OnHeader: func(h []string) error {
-			if rejects != nil {
-				return rejects.header(h)
+		var rejects *rejectsFile
+		if *rejectsPath != "" {
+			if rejects, err = createRejects(*rejectsPath); err != nil {
+				return err
 			}
-			return nil
-		},
-		OnRead: bar.Add,
-		OnBatch: func(r importer.Result) {
-			bar.SetStatus(fmt.Sprintf("%d imported, %d updated, %d skipped, %d rejected", r.Imported, r.Updated, r.Skipped, r.Rejected))
-		},
-		OnReject: func(r importer.Reject) error {
-			bar.Printf("line %d: %s", r.Line, r.Reason)
-			if rejects != nil {
-				return rejects.write(r)
-			}
-			return nil
-		},
-	}
-	res, err := importer.Import(ctx, in, s, opt)
-	bar.Finish()
-	if rejects != nil {
-		if cerr := rejects.close(); cerr != nil && err == nil {
-			err = cerr
+			defer rejects.close()
 		}
-	}
-	if err != nil {
-		if res.Rows > 0 {
-			fmt.Fprintln(e.stdout, res)
+
+		bar := progress.New(e.stderr, progress.Options{Description: "importing", Total: size, Bytes: true})
+		defer bar.Finish()
+		opt := importer.Options{
+			ListID:    l.ID,
+			Status:    st,
+			Mode:      m,
+			BatchSize: importBatchSize(s),
+			OnHeader: func(h []string) error {
+				if rejects != nil {
+					return rejects.header(h)
+				}
+				return nil
+			},
+			OnRead: bar.Add,
+			OnBatch: func(r importer.Result) {
+				bar.SetStatus(fmt.Sprintf("%d imported, %d updated, %d skipped, %d rejected", r.Imported, r.Updated, r.Skipped, r.Rejected))
+			},
+			OnReject: func(r importer.Reject) error {
+				bar.Printf("line %d: %s", r.Line, r.Reason)
+				if rejects != nil {
+					return rejects.write(r)
+				}
+				return nil
+			},
 		}
-		return fmt.Errorf("import into %s stopped: %w", l.Slug, err)
-	}
-	fmt.Fprintln(e.stdout, res)
-	if res.Rejected > 0 {
-		where := "listed above"
+		res, err := importer.Import(ctx, in, s, opt)
+		bar.Finish()
 		if rejects != nil {
-			where += " and in " + *rejectsPath
+			if cerr := rejects.close(); cerr != nil && err == nil {
+				err = cerr
+			}
 		}
-		return &ExitError{Code: exitRejected, Err: fmt.Errorf("%d rows were rejected (%s); the other rows were imported", res.Rejected, where)}
-	}
-	return nil
+		if err != nil {
+			if res.Rows > 0 {
+				fmt.Fprintln(e.stdout, res)
+			}
+			return fmt.Errorf("import into %s stopped: %w", l.Slug, err)
+		}
+		fmt.Fprintln(e.stdout, res)
+		if res.Rejected > 0 {
+			where := "listed above"
+			if rejects != nil {
+				where += " and in " + *rejectsPath
+			}
+			return &ExitError{Code: exitRejected, Err: fmt.Errorf("%d rows were rejected (%s); the other rows were imported", res.Rejected, where)}
+		}
+		return nil
+	})
 }
 
 // openInput opens the import file, or standard input for "-", and returns

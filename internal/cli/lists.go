@@ -30,23 +30,20 @@ func runListsCreate(ctx context.Context, e *env, args []string) error {
 	if *name == "" {
 		return usageErrorf("--name is required")
 	}
-	s, err := e.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	l := &model.List{Slug: slug, Name: *name, Description: *desc, OptIn: model.OptInSingle, Public: *public}
-	if *double {
-		l.OptIn = model.OptInDouble
-	}
-	if err := s.CreateList(ctx, l); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return fmt.Errorf("a list with the slug %q exists already", slug)
+	return e.withStore(ctx, func(s *store.Store) error {
+		l := &model.List{Slug: slug, Name: *name, Description: *desc, OptIn: model.OptInSingle, Public: *public}
+		if *double {
+			l.OptIn = model.OptInDouble
 		}
-		return err
-	}
-	fmt.Fprintf(e.stdout, "created list %s (%s, %s opt-in)\n", l.Slug, l.Name, l.OptIn)
-	return nil
+		if err := s.CreateList(ctx, l); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return fmt.Errorf("a list with the slug %q exists already", slug)
+			}
+			return err
+		}
+		fmt.Fprintf(e.stdout, "created list %s (%s, %s opt-in)\n", l.Slug, l.Name, l.OptIn)
+		return nil
+	})
 }
 
 func runListsLs(ctx context.Context, e *env, args []string) error {
@@ -54,21 +51,18 @@ func runListsLs(ctx context.Context, e *env, args []string) error {
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	s, err := e.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	lists, err := s.Lists(ctx)
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SLUG\tNAME\tOPT-IN\tPUBLIC\tCONFIRMED\tUNCONFIRMED\tUNSUBSCRIBED")
-	for _, l := range lists {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%d\t%d\t%d\n", l.Slug, l.Name, l.OptIn, l.Public, l.Confirmed, l.Unconfirmed, l.Unsubscribed)
-	}
-	return tw.Flush()
+	return e.withStore(ctx, func(s *store.Store) error {
+		lists, err := s.Lists(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "SLUG\tNAME\tOPT-IN\tPUBLIC\tCONFIRMED\tUNCONFIRMED\tUNSUBSCRIBED")
+		for _, l := range lists {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%d\t%d\t%d\n", l.Slug, l.Name, l.OptIn, l.Public, l.Confirmed, l.Unconfirmed, l.Unsubscribed)
+		}
+		return tw.Flush()
+	})
 }
 
 // listBySlug looks a list up for a command, with a message naming the slug.

@@ -23,25 +23,22 @@ func runSubscribersCount(ctx context.Context, e *env, args []string) error {
 	if st != "" && !st.Valid() {
 		return usageErrorf("--status must be confirmed, unconfirmed or unsubscribed")
 	}
-	s, err := e.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	f := store.SubscriberFilter{Status: st}
-	if *list != "" {
-		l, err := listBySlug(ctx, s, *list)
+	return e.withStore(ctx, func(s *store.Store) error {
+		f := store.SubscriberFilter{Status: st}
+		if *list != "" {
+			l, err := listBySlug(ctx, s, *list)
+			if err != nil {
+				return err
+			}
+			f.ListID = l.ID
+		}
+		n, err := s.CountSubscribers(ctx, f)
 		if err != nil {
 			return err
 		}
-		f.ListID = l.ID
-	}
-	n, err := s.CountSubscribers(ctx, f)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(e.stdout, n)
-	return nil
+		fmt.Fprintln(e.stdout, n)
+		return nil
+	})
 }
 
 // subscriberArg normalises an address given on the command line and loads
@@ -64,33 +61,30 @@ func runSubscribersShow(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := e.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	sub, err := subscriberArg(ctx, s, pos[0])
-	if err != nil {
-		return err
-	}
-	subs, err := s.Subscriptions(ctx, sub.ID)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "email:      %s\nname:       %s\nstatus:     %s\ncreated:    %s\nupdated:    %s\n",
-		sub.Email, sub.Name, sub.Status, sub.CreatedAt.Format(time.RFC3339), sub.UpdatedAt.Format(time.RFC3339))
-	if len(sub.Attributes) > 0 {
-		b, _ := json.Marshal(sub.Attributes)
-		fmt.Fprintf(e.stdout, "attributes: %s\n", b)
-	}
-	if sp, err := s.Suppression(ctx, sub.Email); err == nil {
-		fmt.Fprintf(e.stdout, "suppressed: %s since %s %s\n", sp.Reason, sp.CreatedAt.Format(time.RFC3339), sp.Detail)
-	}
-	fmt.Fprintln(e.stdout, "lists:")
-	for _, x := range subs {
-		fmt.Fprintf(e.stdout, "  %-20s %-13s via %-9s %s\n", x.ListSlug, x.Status, x.Source, x.UpdatedAt.Format(time.RFC3339))
-	}
-	return nil
+	return e.withStore(ctx, func(s *store.Store) error {
+		sub, err := subscriberArg(ctx, s, pos[0])
+		if err != nil {
+			return err
+		}
+		subs, err := s.Subscriptions(ctx, sub.ID)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "email:      %s\nname:       %s\nstatus:     %s\ncreated:    %s\nupdated:    %s\n",
+			sub.Email, sub.Name, sub.Status, sub.CreatedAt.Format(time.RFC3339), sub.UpdatedAt.Format(time.RFC3339))
+		if len(sub.Attributes) > 0 {
+			b, _ := json.Marshal(sub.Attributes)
+			fmt.Fprintf(e.stdout, "attributes: %s\n", b)
+		}
+		if sp, err := s.Suppression(ctx, sub.Email); err == nil {
+			fmt.Fprintf(e.stdout, "suppressed: %s since %s %s\n", sp.Reason, sp.CreatedAt.Format(time.RFC3339), sp.Detail)
+		}
+		fmt.Fprintln(e.stdout, "lists:")
+		for _, x := range subs {
+			fmt.Fprintf(e.stdout, "  %-20s %-13s via %-9s %s\n", x.ListSlug, x.Status, x.Source, x.UpdatedAt.Format(time.RFC3339))
+		}
+		return nil
+	})
 }
 
 func runSubscribersDelete(ctx context.Context, e *env, args []string) error {
@@ -99,20 +93,17 @@ func runSubscribersDelete(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := e.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	sub, err := subscriberArg(ctx, s, pos[0])
-	if err != nil {
-		return err
-	}
-	if err := s.EraseSubscriber(ctx, sub.Email); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "erased %s and their personal data\n", sub.Email)
-	return nil
+	return e.withStore(ctx, func(s *store.Store) error {
+		sub, err := subscriberArg(ctx, s, pos[0])
+		if err != nil {
+			return err
+		}
+		if err := s.EraseSubscriber(ctx, sub.Email); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "erased %s and their personal data\n", sub.Email)
+		return nil
+	})
 }
 
 func runSuppress(ctx context.Context, e *env, args []string) error {
@@ -131,14 +122,11 @@ func runSuppress(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%q is not a usable address: %w", pos[0], err)
 	}
-	s, err := e.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	if err := s.Suppress(ctx, email, r, *detail); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "suppressed %s (%s)\n", email, r)
-	return nil
+	return e.withStore(ctx, func(s *store.Store) error {
+		if err := s.Suppress(ctx, email, r, *detail); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "suppressed %s (%s)\n", email, r)
+		return nil
+	})
 }

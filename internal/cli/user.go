@@ -56,20 +56,17 @@ func runUserCreate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := e.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	u, err := auth.CreateUser(ctx, s, pos[0], *name, role, pw, bcryptCost)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "created %s (%s)\n", u.Email, u.Role)
-	if generated {
-		fmt.Fprintf(e.stdout, "password: %s\n(shown once; change it with 'herald user passwd %s')\n", pw, u.Email)
-	}
-	return nil
+	return e.withStore(ctx, func(s *store.Store) error {
+		u, err := auth.CreateUser(ctx, s, pos[0], *name, role, pw, bcryptCost)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "created %s (%s)\n", u.Email, u.Role)
+		if generated {
+			fmt.Fprintf(e.stdout, "password: %s\n(shown once; change it with 'herald user passwd %s')\n", pw, u.Email)
+		}
+		return nil
+	})
 }
 
 func runUserPasswd(ctx context.Context, e *env, args []string) error {
@@ -83,19 +80,16 @@ func runUserPasswd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := e.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	if err := auth.SetPassword(ctx, s, pos[0], pw, bcryptCost); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "password of %s changed; their sessions are ended\n", pos[0])
-	if generated {
-		fmt.Fprintf(e.stdout, "password: %s\n", pw)
-	}
-	return nil
+	return e.withStore(ctx, func(s *store.Store) error {
+		if err := auth.SetPassword(ctx, s, pos[0], pw, bcryptCost); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "password of %s changed; their sessions are ended\n", pos[0])
+		if generated {
+			fmt.Fprintf(e.stdout, "password: %s\n", pw)
+		}
+		return nil
+	})
 }
 
 func runUserRm(ctx context.Context, e *env, args []string) error {
@@ -104,19 +98,16 @@ func runUserRm(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := e.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	if err := auth.RemoveUser(ctx, s, pos[0]); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("no user has the address %s", pos[0])
+	return e.withStore(ctx, func(s *store.Store) error {
+		if err := auth.RemoveUser(ctx, s, pos[0]); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("no user has the address %s", pos[0])
+			}
+			return err
 		}
-		return err
-	}
-	fmt.Fprintf(e.stdout, "removed %s\n", pos[0])
-	return nil
+		fmt.Fprintf(e.stdout, "removed %s\n", pos[0])
+		return nil
+	})
 }
 
 func runUserLs(ctx context.Context, e *env, args []string) error {
@@ -124,23 +115,20 @@ func runUserLs(ctx context.Context, e *env, args []string) error {
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	s, err := e.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	users, err := s.Users(ctx)
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "EMAIL\tNAME\tROLE\tLAST SIGN-IN")
-	for _, u := range users {
-		last := "never"
-		if !u.LastLoginAt.IsZero() {
-			last = u.LastLoginAt.Format(time.RFC3339)
+	return e.withStore(ctx, func(s *store.Store) error {
+		users, err := s.Users(ctx)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Email, u.Name, u.Role, last)
-	}
-	return tw.Flush()
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "EMAIL\tNAME\tROLE\tLAST SIGN-IN")
+		for _, u := range users {
+			last := "never"
+			if !u.LastLoginAt.IsZero() {
+				last = u.LastLoginAt.Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Email, u.Name, u.Role, last)
+		}
+		return tw.Flush()
+	})
 }
