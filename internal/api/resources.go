@@ -509,12 +509,17 @@ func (a *API) createEdition(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusCreated, e)
 }
 
-func (a *API) getEdition(w http.ResponseWriter, r *http.Request) error {
+// pathEdition loads the edition named by the {id} in the path.
+func (a *API) pathEdition(r *http.Request) (*model.Edition, error) {
 	id, err := pathID(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	e, err := a.d.Store.GetEdition(r.Context(), id)
+	return a.d.Store.GetEdition(r.Context(), id)
+}
+
+func (a *API) getEdition(w http.ResponseWriter, r *http.Request) error {
+	e, err := a.pathEdition(r)
 	if err != nil {
 		return err
 	}
@@ -522,11 +527,7 @@ func (a *API) getEdition(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) updateEdition(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	old, err := a.d.Store.GetEdition(r.Context(), id)
+	old, err := a.pathEdition(r)
 	if err != nil {
 		return err
 	}
@@ -540,11 +541,11 @@ func (a *API) updateEdition(w http.ResponseWriter, r *http.Request) error {
 	if err := checkEdition(&e); err != nil {
 		return err
 	}
-	e.ID = id
+	e.ID = old.ID
 	if err := a.d.Store.UpdateEdition(r.Context(), &e); err != nil {
 		return err
 	}
-	saved, err := a.d.Store.GetEdition(r.Context(), id)
+	saved, err := a.d.Store.GetEdition(r.Context(), old.ID)
 	if err != nil {
 		return err
 	}
@@ -552,11 +553,7 @@ func (a *API) updateEdition(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) publishEdition(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	e, err := a.d.Store.GetEdition(r.Context(), id)
+	e, err := a.pathEdition(r)
 	if err != nil {
 		return err
 	}
