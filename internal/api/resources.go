@@ -560,10 +560,10 @@ func (a *API) publishEdition(w http.ResponseWriter, r *http.Request) error {
 	if ps := edition.Validate(e); len(ps) > 0 {
 		return invalid("the edition has problems: %s", ps.Error())
 	}
-	if err := a.d.Store.SetEditionStatus(r.Context(), id, model.EditionPublished); err != nil {
+	if err := a.d.Store.SetEditionStatus(r.Context(), e.ID, model.EditionPublished); err != nil {
 		return err
 	}
-	if e, err = a.d.Store.GetEdition(r.Context(), id); err != nil {
+	if e, err = a.d.Store.GetEdition(r.Context(), e.ID); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, e)
