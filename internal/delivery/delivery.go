@@ -260,7 +260,10 @@ func (l Links) Preferences(subscriberID int64) string {
 	return l.BaseURL + "/preferences/" + l.Signer.Sign(token.Claims{Purpose: token.Preferences, SubscriberID: subscriberID})
 }
 
-// Web is the campaign's edition on the web.
+// Web is the campaign's edition on the web. It carries a signed key, so an
+// edition kept out of the public archive cannot be read by guessing
+// campaign numbers.
 func (l Links) Web(campaignID int64) string {
-	return fmt.Sprintf("%s/archive/campaign/%d", l.BaseURL, campaignID)
+	return fmt.Sprintf("%s/archive/campaign/%d?k=%s", l.BaseURL, campaignID,
+		l.Signer.Sign(token.Claims{Purpose: token.View, CampaignID: campaignID}))
 }

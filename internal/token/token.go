@@ -26,6 +26,10 @@ const (
 	Confirm
 	Open
 	Click
+	// View opens a campaign's web version when its edition is not in the
+	// public archive. It names the campaign only: one link for everyone
+	// the campaign went to.
+	View
 )
 
 // Claims is what a token says.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/token"
 )
 
 type archiveItem struct {
@@ -154,6 +155,12 @@ func (s *Server) archiveCampaign(w http.ResponseWriter, r *http.Request) {
 	switch info.status {
 	case model.CampaignSending, model.CampaignPaused, model.CampaignSent:
 	default:
+		s.notFound(w, r)
+		return
+	}
+	// Not in the public archive: only the link in the campaign's own mail
+	// opens it (a guessed campaign number does not).
+	if c, err := s.signer.Verify(r.URL.Query().Get("k"), token.View, time.Now()); err != nil || c.CampaignID != id {
 		s.notFound(w, r)
 		return
 	}

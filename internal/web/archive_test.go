@@ -3,12 +3,15 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/edition/sample"
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/token"
 	"github.com/herald-news/herald/internal/web"
 )
 
@@ -69,6 +72,43 @@ func TestArchiveAndFeeds(t *testing.T) {
 			if r2.StatusCode != http.StatusNotModified {
 				t.Fatalf("%s with %s = %d", path, h, r2.StatusCode)
 			}
+		}
+	}
+}
+
+func TestPrivateEditionOpensOnlyFromTheCampaignsLink(t *testing.T) {
+	st := newSite(t, sqlite(t), nil)
+	ctx := context.Background()
+	e, err := sample.Edition()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Public = false // subscribers only
+	if err := st.store.CreateEdition(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	st.subscriber("reader@example.com", st.daily)
+	c := st.send(e, st.daily)
+
+	// The link the engine put in the mail opens the page.
+	links := delivery.Links{BaseURL: st.ts.URL, Signer: st.signer}
+	webURL := links.Web(c.ID)
+	if !strings.Contains(string(st.waitMail(1)[0].Raw), "/archive/campaign/") {
+		t.Fatal("the message carries no web-version link")
+	}
+	resp, body := st.get(st.client(), strings.TrimPrefix(webURL, st.ts.URL))
+	if resp.StatusCode != 200 || !strings.Contains(body, e.Subject) {
+		t.Fatalf("campaign link: %d", resp.StatusCode)
+	}
+	// A guessed or altered link does not.
+	for _, path := range []string{
+		fmt.Sprintf("/archive/campaign/%d", c.ID),
+		fmt.Sprintf("/archive/campaign/%d?k=forged", c.ID),
+		fmt.Sprintf("/archive/campaign/%d?k=%s", c.ID, st.signer.Sign(token.Claims{Purpose: token.View, CampaignID: c.ID + 1})),
+		fmt.Sprintf("/archive/campaign/%d?k=%s", c.ID, st.signer.Sign(token.Claims{Purpose: token.Open, CampaignID: c.ID})),
+	} {
+		if resp, body := st.get(st.client(), path); resp.StatusCode != 404 || strings.Contains(body, e.Subject) {
+			t.Errorf("%s: %d, want 404 with nothing of the edition", path, resp.StatusCode)
 		}
 	}
 }
