@@ -132,6 +132,11 @@ func ClassifyReply(stage Stage, code int, enhanced [3]int) Class {
 	case code < 500 || code >= 600:
 		return Temporary // not a failure reply we understand: retry
 	}
+	if stage == StageMail || stage == StageConnect {
+		// A refusal of our sender or session says nothing about the
+		// recipient: never suppress an address for it.
+		return Permanent
+	}
 	if enhanced[0] == 5 {
 		switch {
 		case enhanced[1] == 1 && enhanced[2] != 7 && enhanced[2] != 8:

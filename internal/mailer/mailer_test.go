@@ -228,6 +228,10 @@ func TestClassifyReply(t *testing.T) {
 		{StageRcpt, 550, [3]int{5, 1, 2}, HardBounce},
 		{StageRcpt, 553, [3]int{5, 1, 3}, HardBounce},
 		{StageMail, 553, [3]int{5, 1, 8}, Permanent},
+		// Our sender refused: never the recipient's fault.
+		{StageMail, 550, [3]int{5, 1, 0}, Permanent},
+		{StageMail, 553, [3]int{5, 1, 3}, Permanent},
+		{StageMail, 550, [3]int{}, Permanent},
 		{StageRcpt, 550, [3]int{5, 2, 1}, HardBounce},
 		{StageRcpt, 552, [3]int{5, 2, 2}, Permanent},
 		{StageRcpt, 550, [3]int{5, 7, 1}, Permanent},
