@@ -375,3 +375,43 @@ func TestCampaignGoesThroughItsChosenRelay(t *testing.T) {
 		t.Fatalf("first relay got %d, second %d; want 0 and 20", f.sink.Count(), other.Count())
 	}
 }
+
+func TestACampaignThatCannotBeBuiltIsPaused(t *testing.T) {
+	s := storetest.SQLite(t)
+	f := newFixture(t, s, 3, smtpsink.Faults{}, nil)
+	ctx := context.Background()
+	bad := &model.Campaign{Name: "bad", EditionID: 1, ListIDs: f.camp.ListIDs, From: f.camp.From, ReplyTo: "not an address"}
+	if err := s.CreateCampaign(ctx, bad); err != nil {
+		t.Fatal(err)
+	}
+	f.camp = bad
+	if _, err := f.engine.Start(ctx, bad.ID); err != nil {
+		t.Fatal(err)
+	}
+	p := f.waitFor("the campaign to be paused", func(_ model.Progress, c *model.Campaign) bool { return c.Status == model.CampaignPaused })
+	if p.Sent != 0 || p.Pending != 3 || f.sink.Count() != 0 {
+		t.Fatalf("progress %+v, %d received; want all 3 still pending and nothing sent", p, f.sink.Count())
+	}
+}
+
+func TestRowsWaitingTooLongAreGivenBackNotSentTwice(t *testing.T) {
+	s := storetest.SQLite(t)
+	// One worker, a short lease and a slow relay: most claimed rows wait
+	// in the queue past half their lease.
+	f := newFixture(t, s, 30, smtpsink.Faults{Delay: 15 * time.Millisecond}, func(c *delivery.Config) {
+		c.Workers, c.ClaimBatch, c.Lease = 1, 10, 300*time.Millisecond
+	})
+	if _, err := f.engine.Start(context.Background(), f.camp.ID); err != nil {
+		t.Fatal(err)
+	}
+	p := f.waitFor("the campaign to finish", sent)
+	got := byRecipient(t, f.sink.Messages())
+	if p.Sent != 30 || len(got) != 30 {
+		t.Fatalf("progress %+v, %d recipients", p, len(got))
+	}
+	for to, n := range got {
+		if n != 1 {
+			t.Errorf("%s received %d copies with no crash", to, n)
+		}
+	}
+}

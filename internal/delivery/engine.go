@@ -17,8 +17,9 @@ import (
 
 // job is one claimed row on its way to a worker.
 type job struct {
-	run *campaignRun
-	d   model.Delivery
+	run       *campaignRun
+	d         model.Delivery
+	claimedAt time.Time
 }
 
 // Run claims and sends until ctx is done, then stops claiming, lets the
@@ -160,9 +161,16 @@ func (e *Engine) claimRound(ctx context.Context, jobs chan<- job) (int, time.Dur
 	for _, id := range ids {
 		run, err := e.prepare(ctx, id)
 		if err != nil {
-			e.cfg.Log.Error("prepare campaign", "campaign", id, "err", err)
+			// Nothing of this campaign can be sent as it is (a bad From,
+			// an unknown relay): pause it for a person to see, rather than
+			// retrying it, and logging, forever.
+			e.cfg.Log.Error("campaign cannot be sent; pausing it", "campaign", id, "err", err)
+			if perr := e.ledger.SetCampaignStatus(ctx, id, model.CampaignPaused); perr != nil && ctx.Err() == nil {
+				e.cfg.Log.Error("pause campaign", "campaign", id, "err", perr)
+			}
 			continue
 		}
+		claimedAt := e.cfg.Now()
 		rows, err := e.ledger.ClaimDeliveries(ctx, id, e.cfg.ClaimBatch, e.cfg.Lease)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -171,9 +179,9 @@ func (e *Engine) claimRound(ctx context.Context, jobs chan<- job) (int, time.Dur
 			continue
 		}
 		for _, d := range rows {
-			// Once claimed, a row is sent even if ctx ends meanwhile:
-			// Run drains the queue before it returns.
-			jobs <- job{run: run, d: d}
+			// Once claimed, a row is sent (or given back) even if ctx
+			// ends meanwhile: Run drains the queue before it returns.
+			jobs <- job{run: run, d: d, claimedAt: claimedAt}
 		}
 		total += len(rows)
 		if len(rows) == 0 {
@@ -202,19 +210,23 @@ func (e *Engine) record(results <-chan store.Outcome) error {
 			return
 		}
 		// A fresh context: outcomes must be written even during shutdown.
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), e.cfg.Lease/2+30*time.Second)
 		defer cancel()
+		// Keep trying for half a lease: these messages were handed to the
+		// relay, and if their rows stay in sending past the lease they go
+		// out again. Workers wait meanwhile (results is bounded).
+		deadline := time.Now().Add(e.cfg.Lease / 2)
 		var err error
-		for attempt := 0; attempt < 5; attempt++ {
-			if err = e.ledger.RecordOutcomes(ctx, batch); err == nil {
+		for wait := 200 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+			if err = e.ledger.RecordOutcomes(ctx, batch); err == nil || time.Now().After(deadline) {
 				break
 			}
 			e.cfg.Log.Error("record outcomes; retrying", "rows", len(batch), "err", err)
-			time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
+			time.Sleep(wait)
 		}
 		if err != nil {
 			// The rows stay in sending; their lease expires and they are
-			// sent again: at most the in-flight window, same Message-ID.
+			// sent again, with the same Message-ID.
 			errs = errors.Join(errs, err)
 		}
 		batch = batch[:0]
@@ -252,7 +264,14 @@ type worker struct {
 
 func (w *worker) send(j job) store.Outcome {
 	e, d := w.e, j.d
-	out := store.Outcome{ID: d.ID, Email: d.Email}
+	out := store.Outcome{ID: d.ID, Attempts: d.Attempts, Email: d.Email}
+	if e.cfg.Now().Sub(j.claimedAt) > e.cfg.Lease/2 {
+		// Waited so long in the queue (a slow relay, a rate limit) that
+		// its lease may run out while sending, and another worker may
+		// claim it: give it back unsent instead.
+		out.Status, out.Uncount, out.Reply = model.DeliveryPending, true, "given back unsent: waited too long for a worker"
+		return out
+	}
 	fields := render.Fields{
 		Name:           d.Name,
 		UnsubscribeURL: w.links.Unsubscribe(d.SubscriberID, d.CampaignID),
@@ -302,6 +321,13 @@ func (e *Engine) outcome(out store.Outcome, d model.Delivery, err error) store.O
 		reply = me.Reply()
 	}
 	out.Reply = reply
+	if me != nil && (me.Stage == mailer.StageConnect || me.Stage == mailer.StageLimit) {
+		// No relay took the message (down, out of rotation, over a limit):
+		// not this recipient's try. Retry soon without using one up, so an
+		// outage does not fail the list.
+		out.Status, out.Uncount, out.RetryAt = model.DeliveryDeferred, true, e.cfg.Now().Add(e.cfg.RetryBase)
+		return out
+	}
 	switch mailer.Classify(err) {
 	case mailer.HardBounce:
 		out.Status, out.Suppress = model.DeliveryFailed, model.SuppressHardBounce

@@ -75,11 +75,11 @@ func TestCampaignLedger(t *testing.T) {
 		for i, d := range claimed {
 			switch i {
 			case 0:
-				outs = append(outs, store.Outcome{ID: d.ID, Status: model.DeliveryDeferred, Reply: "451 4.3.0 try later", RetryAt: time.Now().Add(time.Hour)})
+				outs = append(outs, store.Outcome{ID: d.ID, Attempts: d.Attempts, Status: model.DeliveryDeferred, Reply: "451 4.3.0 try later", RetryAt: time.Now().Add(time.Hour)})
 			case 1:
-				outs = append(outs, store.Outcome{ID: d.ID, Status: model.DeliveryFailed, Reply: "550 5.1.1 no such user", Email: d.Email, Suppress: model.SuppressHardBounce})
+				outs = append(outs, store.Outcome{ID: d.ID, Attempts: d.Attempts, Status: model.DeliveryFailed, Reply: "550 5.1.1 no such user", Email: d.Email, Suppress: model.SuppressHardBounce})
 			default:
-				outs = append(outs, store.Outcome{ID: d.ID, Status: model.DeliverySent, Reply: "250 OK"})
+				outs = append(outs, store.Outcome{ID: d.ID, Attempts: d.Attempts, Status: model.DeliverySent, Reply: "250 OK"})
 			}
 		}
 		if err := s.RecordOutcomes(ctx, outs); err != nil {
@@ -115,7 +115,7 @@ func TestCampaignLedger(t *testing.T) {
 		}
 		outs = outs[:0]
 		for _, d := range rest {
-			outs = append(outs, store.Outcome{ID: d.ID, Status: model.DeliverySent, Reply: "250 OK"})
+			outs = append(outs, store.Outcome{ID: d.ID, Attempts: d.Attempts, Status: model.DeliverySent, Reply: "250 OK"})
 		}
 		s.RecordOutcomes(ctx, outs)
 		if done, _ := s.FinishCampaign(ctx, c.ID); done {
@@ -136,6 +136,41 @@ func TestCampaignLedger(t *testing.T) {
 		}
 		if p2, _ := s.CampaignProgress(ctx, c.ID); p2.Sent != p.Sent+21 {
 			t.Fatalf("erasure changed the counts: %+v", p2)
+		}
+	})
+}
+
+func TestLateOutcomeOfAnExpiredClaimChangesNothing(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		a := audience(t, s, "late", 1)
+		c := &model.Campaign{Name: "c", EditionID: 1, ListIDs: []int64{a.ID}, From: "a@example.com"}
+		s.CreateCampaign(ctx, c)
+		s.StartCampaign(ctx, c.ID, model.Frozen{Subject: "s", HTML: []byte("h"), Text: []byte("t")})
+		first, _ := s.ClaimDeliveries(ctx, c.ID, 1, -time.Second) // expired at once
+		s.ReleaseLeases(ctx, false)
+		second, _ := s.ClaimDeliveries(ctx, c.ID, 1, time.Minute)
+		if len(first) != 1 || len(second) != 1 || second[0].Attempts != first[0].Attempts+1 {
+			t.Fatalf("claims: %+v then %+v", first, second)
+		}
+		// The first claim's worker reports late; the second's reports sent.
+		s.RecordOutcomes(ctx, []store.Outcome{{ID: first[0].ID, Attempts: first[0].Attempts, Status: model.DeliveryDeferred, Reply: "451 late", RetryAt: time.Now()}})
+		if p, _ := s.CampaignProgress(ctx, c.ID); p.Sending != 1 {
+			t.Fatalf("a stale outcome changed the row: %+v", p)
+		}
+		s.RecordOutcomes(ctx, []store.Outcome{{ID: second[0].ID, Attempts: second[0].Attempts, Status: model.DeliverySent, Reply: "250 ok"}})
+		if p, _ := s.CampaignProgress(ctx, c.ID); p.Sent != 1 {
+			t.Fatalf("the live claim's outcome was not recorded: %+v", p)
+		}
+		// Giving a row back unsent returns its attempt.
+		c2 := &model.Campaign{Name: "c2", EditionID: 1, ListIDs: []int64{a.ID}, From: "a@example.com"}
+		s.CreateCampaign(ctx, c2)
+		s.StartCampaign(ctx, c2.ID, model.Frozen{Subject: "s", HTML: []byte("h"), Text: []byte("t")})
+		d, _ := s.ClaimDeliveries(ctx, c2.ID, 1, time.Minute)
+		s.RecordOutcomes(ctx, []store.Outcome{{ID: d[0].ID, Attempts: d[0].Attempts, Status: model.DeliveryPending, Uncount: true}})
+		again, _ := s.ClaimDeliveries(ctx, c2.ID, 1, time.Minute)
+		if len(again) != 1 || again[0].Attempts != 1 {
+			t.Fatalf("row given back: %+v, want claimable with attempt 1", again)
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/herald-news/herald/internal/model"
@@ -101,18 +102,26 @@ func (s *Store) ClaimDeliveries(ctx context.Context, campaignID int64, limit int
 
 // Outcome is the result of one delivery attempt.
 type Outcome struct {
-	ID       int64
-	Status   model.DeliveryStatus // sent, deferred or failed
+	ID int64
+	// Attempts is the row's attempt count as the claim returned it: it
+	// identifies the claim, so an outcome from a claim whose lease expired
+	// (and was claimed again) changes nothing.
+	Attempts int
+	Status   model.DeliveryStatus // sent, deferred, failed, or pending to give the row back unsent
 	Reply    string               // the last SMTP reply, or what went wrong
 	RetryAt  time.Time            // for deferred
-	Email    string               // for Suppress
+	// Uncount gives the attempt back: the row was not tried (given back
+	// unsent, or no relay could be reached), so it must not use up tries.
+	Uncount  bool
+	Email    string // for Suppress
 	Suppress model.SuppressionReason
 }
 
 // RecordOutcomes writes a batch of outcomes in one transaction. Only rows
-// still in sending change, so a late outcome for a row whose lease expired
-// and was claimed again cannot overwrite newer news. An outcome with
-// Suppress set also suppresses its address for every future send.
+// still in sending under the same claim (same attempt count) change, so a
+// late outcome for a row whose lease expired and was claimed again cannot
+// overwrite newer news. An outcome with Suppress set also suppresses its
+// address for every future send.
 func (s *Store) RecordOutcomes(ctx context.Context, outs []Outcome) error {
 	if len(outs) == 0 {
 		return nil
@@ -124,19 +133,24 @@ func (s *Store) RecordOutcomes(ctx context.Context, outs []Outcome) error {
 		var update *sql.Stmt
 		for _, o := range outs {
 			if o.Status == model.DeliverySent {
-				byReply[o.Reply] = append(byReply[o.Reply], o.ID)
+				byReply[o.Reply] = append(byReply[o.Reply], o.ID, o.Attempts)
 				continue
 			}
 			if update == nil {
 				var err error
 				update, err = tx.PrepareContext(ctx, `UPDATE deliveries SET status = $1, last_reply = $2, next_attempt_at = $3,
-					lease_until = NULL, updated_at = $4 WHERE id = $5 AND status = 'sending'`)
+					lease_until = NULL, updated_at = $4, attempts = attempts - $7
+					WHERE id = $5 AND status = 'sending' AND attempts = $6`)
 				if err != nil {
 					return err
 				}
 				defer update.Close()
 			}
-			if _, err := update.ExecContext(ctx, o.Status, o.Reply, nullTime(o.RetryAt), now, o.ID); err != nil {
+			uncount := 0
+			if o.Uncount {
+				uncount = 1
+			}
+			if _, err := update.ExecContext(ctx, o.Status, o.Reply, nullTime(o.RetryAt), now, o.ID, o.Attempts, uncount); err != nil {
 				return err
 			}
 			if o.Suppress != "" {
@@ -146,12 +160,13 @@ func (s *Store) RecordOutcomes(ctx context.Context, outs []Outcome) error {
 				}
 			}
 		}
-		for reply, ids := range byReply {
-			for start := 0; start < len(ids); start += importChunk {
-				chunk := ids[start:min(start+importChunk, len(ids))]
+		for reply, claims := range byReply { // id, attempts, id, attempts, …
+			for start := 0; start < len(claims); start += 2 * importChunk {
+				chunk := claims[start:min(start+2*importChunk, len(claims))]
 				args := append([]any{reply, now}, chunk...)
+				pairs := valuesList(len(chunk)/2, 2, func(b *strings.Builder, p int) { fmt.Fprintf(b, "(CAST($%d AS BIGINT), CAST($%d AS INTEGER))", p+2, p+3) })
 				if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'sent', last_reply = $1, lease_until = NULL,
-					updated_at = $2 WHERE status = 'sending' AND id IN (`+placeholders(len(chunk), 1, 3)+`)`, args...); err != nil {
+					updated_at = $2 WHERE status = 'sending' AND (id, attempts) IN (VALUES `+pairs+`)`, args...); err != nil {
 					return err
 				}
 			}
