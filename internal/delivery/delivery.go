@@ -38,6 +38,7 @@ type Ledger interface {
 	FinishCampaign(ctx context.Context, id int64) (bool, error)
 	NextRetry(ctx context.Context, id int64) (time.Time, error)
 	SingleProcess() bool
+	LockSending() (release func() error, err error)
 	SetCampaignStatus(ctx context.Context, id int64, to model.CampaignStatus) error
 	ListenCampaigns(ctx context.Context, fn func()) error
 	TryLead(ctx context.Context) (*store.Leadership, error)

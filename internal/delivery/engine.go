@@ -26,6 +26,11 @@ type job struct {
 // messages already handed to workers finish, writes their outcomes and
 // returns. Run owns every goroutine it starts.
 func (e *Engine) Run(ctx context.Context) error {
+	release, err := e.ledger.LockSending()
+	if err != nil {
+		return err
+	}
+	defer release()
 	if e.ledger.SingleProcess() {
 		// Nobody else uses this database: any claim left is from a process
 		// that died, and its rows can go out again at once.
@@ -62,7 +67,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.ledger.ListenCampaigns(ctx, e.Wake)
 	}()
 
-	err := e.claimLoop(ctx, jobs)
+	err = e.claimLoop(ctx, jobs)
 	close(jobs)
 	workers.Wait()
 	close(results)

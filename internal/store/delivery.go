@@ -164,7 +164,9 @@ func (s *Store) RecordOutcomes(ctx context.Context, outs []Outcome) error {
 			for start := 0; start < len(claims); start += 2 * importChunk {
 				chunk := claims[start:min(start+2*importChunk, len(claims))]
 				args := append([]any{reply, now}, chunk...)
-				pairs := valuesList(len(chunk)/2, 2, func(b *strings.Builder, p int) { fmt.Fprintf(b, "(CAST($%d AS BIGINT), CAST($%d AS INTEGER))", p+2, p+3) })
+				pairs := valuesList(len(chunk)/2, 2, func(b *strings.Builder, p int) {
+					fmt.Fprintf(b, "(CAST($%d AS BIGINT), CAST($%d AS INTEGER))", p+2, p+3)
+				})
 				if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'sent', last_reply = $1, lease_until = NULL,
 					updated_at = $2 WHERE status = 'sending' AND (id, attempts) IN (VALUES `+pairs+`)`, args...); err != nil {
 					return err

@@ -49,6 +49,7 @@ type Store struct {
 	w, r    *sql.DB
 	dialect dialect
 	now     func() time.Time
+	path    string // the SQLite file; "" on PostgreSQL
 
 	// stmts caches prepared writer statements that hot loops run again and
 	// again (full import chunks), so SQLite parses each once.
@@ -119,7 +120,7 @@ func open(opts Options) (*Store, error) {
 	r := sql.OpenDB(&sqliteConnector{dsn: dsn("&_pragma=query_only(1)"), drv: &sqlite.Driver{}})
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	return &Store{w: w, r: r, dialect: dialectSQLite, now: now}, nil
+	return &Store{w: w, r: r, dialect: dialectSQLite, now: now, path: opts.SQLitePath}, nil
 }
 
 // Close closes the database handles.

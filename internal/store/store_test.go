@@ -271,3 +271,31 @@ func TestSettings(t *testing.T) {
 		}
 	})
 }
+
+func TestOneSendingProcessPerSQLiteFile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "h.db")
+	a, err := store.Open(ctx, store.Options{SQLitePath: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := store.Open(ctx, store.Options{SQLitePath: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	release, err := a.LockSending()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.LockSending(); !errors.Is(err, store.ErrAnotherSender) {
+		t.Fatalf("second sender: %v, want ErrAnotherSender", err)
+	}
+	release()
+	again, err := b.LockSending()
+	if err != nil {
+		t.Fatalf("lock not free after release: %v", err)
+	}
+	again()
+}
