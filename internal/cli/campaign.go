@@ -343,6 +343,9 @@ func (e *env) sendUntilDone(ctx context.Context, s *store.Store, eng *delivery.E
 	go func() { done <- eng.Run(runCtx) }()
 	finish := func(err error) error {
 		stop()
+		if done == nil {
+			return err
+		}
 		return errors.Join(err, <-done)
 	}
 	reported := p.Total - p.Pending - p.Sending - p.Deferred
@@ -357,6 +360,12 @@ func (e *env) sendUntilDone(ctx context.Context, s *store.Store, eng *delivery.E
 			bar.Finish()
 			return finish(fmt.Errorf("interrupted: campaign %d keeps its place; continue with 'herald campaign run %d'", id, id))
 		case err := <-done:
+			if errors.Is(err, store.ErrAnotherSender) {
+				// herald serve sends from this database: follow its progress.
+				fmt.Fprintf(e.stderr, "another herald process (herald serve) is sending campaign %d; showing its progress\n", id)
+				done = nil
+				continue
+			}
 			bar.Finish()
 			return fmt.Errorf("delivery stopped: %w", err)
 		case <-tick.C:
