@@ -107,11 +107,16 @@ func (a *Admin) checkCampaign(ctx context.Context, c *model.Campaign) error {
 			return errors.New("The reply-to address is not an email address.")
 		}
 	}
+	if strings.ContainsAny(c.Name, "\r\n") {
+		return errors.New("The campaign name must fit on one line.")
+	}
 	e, err := a.d.Store.GetEdition(ctx, c.EditionID)
 	if errors.Is(err, store.ErrNotFound) {
 		return errors.New("Choose an edition.")
 	} else if err != nil {
-		return err
+		// Shown to the editor: no raw database error in it.
+		a.d.Log.Error("check campaign: read edition", "edition", c.EditionID, "err", err)
+		return errors.New("The edition could not be read just now; please try again.")
 	}
 	if ps := edition.Validate(e); len(ps) > 0 {
 		return fmt.Errorf("The edition is not ready to send: %s", ps[0].String())

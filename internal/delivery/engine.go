@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -294,7 +295,9 @@ func (w *worker) send(j job) store.Outcome {
 	w.text = j.run.email.AppendText(w.text[:0], fields)
 	var err error
 	w.mime, err = j.run.template.Append(w.mime[:0], &message.Message{
-		To:             message.Address{Name: d.Name, Email: d.Email},
+		// A name with a line break (from any source) must not fail the
+		// message: it is folded onto one line.
+		To:             message.Address{Name: strings.Join(strings.Fields(d.Name), " "), Email: d.Email},
 		MessageID:      message.ID(d.CampaignID, d.SubscriberID, j.run.domain),
 		UnsubscribeURL: fields.UnsubscribeURL,
 		Text:           w.text,

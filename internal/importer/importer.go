@@ -54,6 +54,12 @@ const readBufferSize = 64 << 10
 // exceeds Options.MaxRecordBytes.
 var ErrRecordTooLarge = errors.New("record too large")
 
+// ErrUnclosedQuote is wrapped by the error Import returns when a quoted
+// field never closes: every following line would be read as part of it, so
+// the import stops there instead of silently swallowing the rest of the
+// file. The rows before it are written; fix the quote and import again.
+var ErrUnclosedQuote = errors.New("a quoted field is never closed")
+
 // Sink is the part of the store an import writes to: *store.Store. Rows in
 // one call have distinct, normalised addresses.
 type Sink interface {
@@ -225,6 +231,10 @@ func (p *parser) readAll(ctx context.Context, cr *csv.Reader, lim *limitReader, 
 		}
 		if err != nil {
 			var pe *csv.ParseError
+			if errors.As(err, &pe) && errors.Is(err, csv.ErrQuote) && pe.Line > pe.StartLine {
+				return fail(fmt.Errorf("%w: the quote opened on line %d runs to line %d; the import stopped there, rows before it are in",
+					ErrUnclosedQuote, pe.StartLine, pe.Line))
+			}
 			if errors.As(err, &pe) {
 				res.Rows++
 				nextLine = pe.Line + 1
@@ -409,23 +419,29 @@ func (p *parser) add(b *batch, rec []string, line int) string {
 	return ""
 }
 
+// name is the record's name on one line: spreadsheets let a cell hold line
+// breaks, and a name goes into mail headers, where one cannot.
 func (p *parser) name(rec []string) string {
 	l := p.l
 	if l.name >= 0 {
-		return strings.TrimSpace(rec[l.name])
+		return oneLine(rec[l.name])
 	}
 	var first, last string
 	if l.first >= 0 {
-		first = strings.TrimSpace(rec[l.first])
+		first = oneLine(rec[l.first])
 	}
 	if l.last >= 0 {
-		last = strings.TrimSpace(rec[l.last])
+		last = oneLine(rec[l.last])
 	}
 	if first == "" || last == "" {
 		return first + last
 	}
 	return first + " " + last
 }
+
+// oneLine folds every run of white space (line breaks and tabs included)
+// into one space and trims the ends.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // attributes appends the record's attributes, as a canonical JSON object
 // (keys sorted, no HTML escaping), to the batch arena and returns them; nil

@@ -428,3 +428,25 @@ func BenchmarkImportSQLite(b *testing.B) {
 	}
 	b.ReportMetric(total/b.Elapsed().Seconds(), "rows/s")
 }
+
+func TestUnclosedQuoteStopsTheImportLoudly(t *testing.T) {
+	s := storetest.SQLite(t)
+	l := newList(t, s, "q")
+	src := "email,name\nbefore@example.com,Before\nbroken@example.com,\"Bob\nafter@example.com,Carol\nlast@example.com,Dan\n"
+	_, _, err := run(t, s, l, src, importer.Options{})
+	if !errors.Is(err, importer.ErrUnclosedQuote) || !strings.Contains(err.Error(), "line 3") {
+		t.Fatalf("error %v, want ErrUnclosedQuote naming line 3", err)
+	}
+	subscriber(t, s, "before@example.com") // the row before the quote is in
+}
+
+func TestNamesAreFoldedOntoOneLine(t *testing.T) {
+	s := storetest.SQLite(t)
+	l := newList(t, s, "n")
+	if _, _, err := run(t, s, l, "email,name\nbob@example.com,\"Bob\n  Smith\"\n", importer.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := subscriber(t, s, "bob@example.com").Name; got != "Bob Smith" {
+		t.Fatalf("name %q, want %q", got, "Bob Smith")
+	}
+}

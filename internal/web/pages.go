@@ -127,7 +127,8 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, what string
 	if errors.Is(err, context.Canceled) {
 		return
 	}
-	s.log.Error(what, "path", r.URL.Path, "err", err)
+	// The route, not the path: paths carry subscribers' tokens.
+	s.log.Error(what, "route", r.Pattern, "err", err)
 	s.errorPage(w, r, http.StatusInternalServerError, "Something went wrong",
 		"We could not complete your request. Please try again in a few minutes.")
 }
