@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
@@ -16,10 +17,13 @@ import (
 // campaign started, paused, resumed or was cancelled. On SQLite there is one
 // process, so these are trivial.
 
-const (
-	notifyChannel = "herald_campaigns"
-	leaderLockKey = 7210002
-)
+const leaderLockKey = 7210002
+
+// notifyChannel is the NOTIFY channel of this store's schema: deployments
+// (and test schemas) sharing one database do not wake each other.
+func (s *Store) notifyChannel() string {
+	return fmt.Sprintf("herald_campaigns_%08x", crc32.ChecksumIEEE([]byte(s.schema)))
+}
 
 // NotifyCampaigns tells every node that campaigns changed (a start, pause,
 // resume or cancel), so they look for work now instead of at their next
@@ -28,16 +32,16 @@ func (s *Store) NotifyCampaigns(ctx context.Context) error {
 	if s.dialect != dialectPostgres {
 		return nil
 	}
-	if _, err := s.w.ExecContext(ctx, `SELECT pg_notify($1, 'changed')`, notifyChannel); err != nil {
+	if _, err := s.w.ExecContext(ctx, `SELECT pg_notify($1, 'changed')`, s.notifyChannel()); err != nil {
 		return fmt.Errorf("notify other nodes: %w", err)
 	}
 	return nil
 }
 
 // ListenCampaigns calls fn whenever any node calls NotifyCampaigns, until
-// ctx ends. It holds one connection, and reconnects (calling fn, since a
-// notice may have been missed) when the database goes away. On SQLite it
-// returns at once.
+// ctx ends, and also each time it starts listening (at first and after a
+// reconnect), since notices may have been missed meanwhile. It holds one
+// connection. On SQLite it returns at once.
 func (s *Store) ListenCampaigns(ctx context.Context, fn func()) error {
 	if s.dialect != dialectPostgres {
 		return nil
@@ -67,10 +71,12 @@ func (s *Store) listenOnce(ctx context.Context, fn func()) error {
 	defer conn.Close()
 	return conn.Raw(func(dc any) error {
 		pc := dc.(*stdlib.Conn).Conn()
-		if _, err := pc.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
+		channel := s.notifyChannel()
+		if _, err := pc.Exec(ctx, "LISTEN "+channel); err != nil {
 			return err
 		}
-		defer pc.Exec(context.Background(), "UNLISTEN "+notifyChannel)
+		defer pc.Exec(context.Background(), "UNLISTEN "+channel)
+		fn() // listening now: anything from here on is heard
 		for {
 			if _, err := pc.WaitForNotification(ctx); err != nil {
 				return err

@@ -60,7 +60,11 @@ func TestCampaignChangesReachOtherNodes(t *testing.T) {
 	defer cancel()
 	woken := make(chan struct{}, 10)
 	go b.ListenCampaigns(ctx, func() { woken <- struct{}{} })
-	time.Sleep(200 * time.Millisecond) // let LISTEN register before notifying
+	select { // the first call says it is listening
+	case <-woken:
+	case <-time.After(10 * time.Second):
+		t.Fatal("never started listening")
+	}
 
 	l := &model.List{Slug: "n", Name: "N"}
 	a.CreateList(ctx, l)

@@ -106,7 +106,7 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 		done := false
 		err := s.inTx(ctx, func(tx *sql.Tx) error {
 			if s.dialect == dialectPostgres {
-				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7210001)`); err != nil {
+				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7210001, hashtext(current_schema()))`); err != nil {
 					return err
 				}
 			}

@@ -50,6 +50,7 @@ type Store struct {
 	dialect dialect
 	now     func() time.Time
 	path    string // the SQLite file; "" on PostgreSQL
+	schema  string // PostgreSQL's current schema; "" on SQLite
 
 	// stmts caches prepared writer statements that hot loops run again and
 	// again (full import chunks), so SQLite parses each once.
@@ -74,6 +75,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err := s.r.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("connect to the database: %w", err)
+	}
+	if s.dialect == dialectPostgres {
+		if err := s.r.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&s.schema); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("read the schema: %w", err)
+		}
 	}
 	if opts.NoMigrate {
 		_, err = s.checkVersion(ctx)
