@@ -47,8 +47,7 @@ func (s *Store) Signup(ctx context.Context, email, name string, list *model.List
 			return err
 		}
 		var status model.SubscriberStatus
-		var oldName string
-		err = tx.QueryRowContext(ctx, `SELECT id, name, status FROM subscribers WHERE email = $1`, email).Scan(&subscriberID, &oldName, &status)
+		err = tx.QueryRowContext(ctx, `SELECT id, status FROM subscribers WHERE email = $1`, email).Scan(&subscriberID, &status)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			status = model.SubscriberActive
@@ -59,11 +58,9 @@ func (s *Store) Signup(ctx context.Context, email, name string, list *model.List
 			}
 		case err != nil:
 			return err
-		case oldName == "" && name != "":
-			if _, err := tx.ExecContext(ctx, `UPDATE subscribers SET name = $1, updated_at = $2 WHERE id = $3`, name, now, subscriberID); err != nil {
-				return err
-			}
 		}
+		// An existing subscriber is never changed by an anonymous form:
+		// anyone can type anyone's address into it.
 		if status != model.SubscriberActive {
 			out = SignupRefused
 			return nil
@@ -74,7 +71,9 @@ func (s *Store) Signup(ctx context.Context, email, name string, list *model.List
 			return err
 		}
 		want, result := model.SubUnconfirmed, SignupPending
-		if list.OptIn != model.OptInDouble {
+		if list.OptIn != model.OptInDouble && cur != model.SubUnsubscribed {
+			// Single opt-in joins at once, except for someone who left:
+			// coming back takes their confirmation, not a stranger's form.
 			want, result = model.SubConfirmed, SignupJoined
 		}
 		switch cur {

@@ -132,3 +132,32 @@ func TestSoftBounceThreshold(t *testing.T) {
 		}
 	})
 }
+
+func TestStrangersCannotChangeOrReturnSomeone(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		open := &model.List{Slug: "open", Name: "Open", OptIn: model.OptInSingle, Public: true}
+		s.CreateList(ctx, open)
+		id, out, err := s.Signup(ctx, "ben@example.com", "", open, model.SourceForm)
+		if err != nil || out != store.SignupJoined {
+			t.Fatalf("first signup: %v, %v", out, err)
+		}
+		// Someone else types Ben's address with a name of their choosing.
+		s.Signup(ctx, "ben@example.com", "Click this link", open, model.SourceForm)
+		if sub, _ := s.SubscriberByID(ctx, id); sub.Name != "" {
+			t.Fatalf("an anonymous form renamed an existing subscriber to %q", sub.Name)
+		}
+		// Ben leaves; a form cannot bring him back without his confirmation.
+		if err := s.SetSubscription(ctx, id, open.ID, model.SubUnsubscribed, model.SourceOneClick); err != nil {
+			t.Fatal(err)
+		}
+		_, out, err = s.Signup(ctx, "ben@example.com", "", open, model.SourceForm)
+		if err != nil || out != store.SignupPending {
+			t.Fatalf("signup after leaving a single opt-in list: %v, %v; want pending (confirmation)", out, err)
+		}
+		subs, _ := s.Subscriptions(ctx, id)
+		if subs[0].Status == model.SubConfirmed {
+			t.Fatal("re-subscribed without confirmation")
+		}
+	})
+}
