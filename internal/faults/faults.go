@@ -65,6 +65,7 @@ func StartNode(l Launcher, name string, env []string, args ...string) (*Node, er
 	cmd.Env = append(cmd.Env, env...)
 	n := &Node{Name: name, cmd: cmd, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = &n.out, &n.out
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
