@@ -27,11 +27,19 @@ const (
 	// SignupRefused: the address is suppressed or blocklisted; nothing
 	// changed and nothing may be sent.
 	SignupRefused
+	// SignupRecent: the subscription awaits confirmation and a
+	// confirmation went out less than ConfirmResendAfter ago; nothing is
+	// sent, so a form cannot be used to flood someone's inbox.
+	SignupRecent
 )
 
+// ConfirmResendAfter is how long a pending subscription waits before a new
+// signup sends its confirmation again.
+const ConfirmResendAfter = 15 * time.Minute
+
 // Signup puts an address on a list from a public form, in one transaction:
-// the subscriber is created if new (a stranger's form never renames an
-// existing subscriber, it only fills an empty name), and the subscription
+// the subscriber is created if new (a stranger's form never changes an
+// existing subscriber), and the subscription
 // becomes confirmed on a single opt-in list or unconfirmed on a double
 // opt-in list. A confirmed subscription is left alone.
 func (s *Store) Signup(ctx context.Context, email, name string, list *model.List, source model.Source) (subscriberID int64, out SignupOutcome, err error) {
@@ -66,7 +74,9 @@ func (s *Store) Signup(ctx context.Context, email, name string, list *model.List
 			return nil
 		}
 		var cur model.SubscriptionStatus
-		err = tx.QueryRowContext(ctx, `SELECT status FROM subscriptions WHERE list_id = $1 AND subscriber_id = $2`, list.ID, subscriberID).Scan(&cur)
+		var changed time.Time
+		err = tx.QueryRowContext(ctx, `SELECT status, updated_at FROM subscriptions WHERE list_id = $1 AND subscriber_id = $2`,
+			list.ID, subscriberID).Scan(&cur, &changed)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
@@ -81,8 +91,16 @@ func (s *Store) Signup(ctx context.Context, email, name string, list *model.List
 			out = SignupAlready
 			return nil
 		case want:
-			out = result // still unconfirmed: send the confirmation again
-			return nil
+			// Still unconfirmed: send the confirmation again, but not more
+			// often than ConfirmResendAfter.
+			if now.Sub(changed) < ConfirmResendAfter {
+				out = SignupRecent
+				return nil
+			}
+			out = result
+			_, err := tx.ExecContext(ctx, `UPDATE subscriptions SET updated_at = $1 WHERE list_id = $2 AND subscriber_id = $3`,
+				now, list.ID, subscriberID)
+			return err
 		}
 		out = result
 		return setSubscriptionTx(ctx, tx, subscriberID, list.ID, want, source, now)
