@@ -121,17 +121,19 @@ func insertSubscribersSQL(n int) string {
 }
 
 // subscribeSQL subscribes n subscribers ($1..$n) to list $n+1 with status
-// $n+2 from source $n+3 at $n+4, returning the subscriptions that changed.
+// $n+2 from source $n+3 at $n+4, returning the subscriptions it created or
+// changed, and for each whether it is new (its beginning is in its row; only
+// a change of an existing one goes to the history).
 func subscribeSQL(n int) string {
 	p := n + 1
-	return `INSERT INTO subscriptions (list_id, subscriber_id, status, source, created_at, updated_at) VALUES ` +
+	return `INSERT INTO subscriptions (list_id, subscriber_id, status, source, first_status, first_source, created_at, updated_at) VALUES ` +
 		valuesList(n, 1, func(b *strings.Builder, i int) {
-			fmt.Fprintf(b, "($%d, $%d, $%d, $%d, $%d, $%d)", p, i, p+1, p+2, p+3, p+3)
+			fmt.Fprintf(b, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", p, i, p+1, p+2, p+1, p+2, p+3, p+3)
 		}) + `
 		ON CONFLICT (list_id, subscriber_id) DO UPDATE
 		SET status = excluded.status, source = excluded.source, updated_at = excluded.updated_at
 		WHERE subscriptions.status = 'unconfirmed' AND excluded.status = 'confirmed'
-		RETURNING subscriber_id`
+		RETURNING subscriber_id, created_at = updated_at`
 }
 
 // logSQL records m subscription changes, parameters as in subscribeSQL.
@@ -261,11 +263,14 @@ func (s *Store) importChunk(ctx context.Context, tx *sql.Tx, rows []ImportRow, o
 		}
 		for rows.Next() {
 			var id int64
-			if err := rows.Scan(&id); err != nil {
+			var fresh bool
+			if err := rows.Scan(&id, &fresh); err != nil {
 				rows.Close()
 				return res, err
 			}
-			logArgs = append(logArgs, id)
+			if !fresh {
+				logArgs = append(logArgs, id)
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {

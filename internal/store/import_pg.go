@@ -83,17 +83,18 @@ func mergeStaged(ctx context.Context, tx pgx.Tx, rows []ImportRow, opt ImportOpt
 		}
 	}
 	// Subscribe everyone not skipped, never downgrading and never
-	// re-subscribing someone who left; log what changed.
+	// re-subscribing someone who left; log what changed (a new
+	// subscription's beginning is in its own row).
 	_, err = tx.Exec(ctx, `
 		WITH changed AS (
-			INSERT INTO subscriptions (list_id, subscriber_id, status, source, created_at, updated_at)
-			SELECT $1, subscriber_id, $2, $3, $4, $4 FROM import_stage WHERE is_new OR $5
+			INSERT INTO subscriptions (list_id, subscriber_id, status, source, first_status, first_source, created_at, updated_at)
+			SELECT $1, subscriber_id, $2, $3, $2, $3, $4, $4 FROM import_stage WHERE is_new OR $5
 			ON CONFLICT (list_id, subscriber_id) DO UPDATE
 			SET status = excluded.status, source = excluded.source, updated_at = excluded.updated_at
 			WHERE subscriptions.status = 'unconfirmed' AND excluded.status = 'confirmed'
-			RETURNING subscriber_id)
+			RETURNING subscriber_id, created_at = updated_at AS fresh)
 		INSERT INTO subscription_log (list_id, subscriber_id, status, source, at)
-		SELECT $1, subscriber_id, $2, $3, $4 FROM changed`,
+		SELECT $1, subscriber_id, $2, $3, $4 FROM changed WHERE NOT fresh`,
 		opt.ListID, string(opt.Status), string(opt.Source), now, opt.Mode == ImportUpsert)
 	return res, err
 }

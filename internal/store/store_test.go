@@ -214,6 +214,13 @@ func TestImportBatch(t *testing.T) {
 		if r0.Name != "R 0" || r0.Attributes["plan"] != "paid" || r0.Attributes["city"] != "York" {
 			t.Fatalf("merge: %+v", r0)
 		}
+		// History: how the subscription began (first import, unconfirmed),
+		// then the change (second import confirmed it).
+		hist, err := s.SubscriptionHistory(ctx, r0.ID)
+		if err != nil || len(hist) != 2 || hist[0].Status != model.SubUnconfirmed || hist[0].Source != model.SourceImport ||
+			hist[1].Status != model.SubConfirmed || !hist[1].At.After(hist[0].At) {
+			t.Fatalf("history of an imported then upgraded subscription = %+v, %v", hist, err)
+		}
 		subs, _ := s.Subscriptions(ctx, r0.ID)
 		if subs[0].Status != model.SubConfirmed {
 			t.Fatalf("unconfirmed not upgraded: %+v", subs)

@@ -111,19 +111,6 @@ func (s *Store) Signup(ctx context.Context, email, name string, list *model.List
 	return subscriberID, out, nil
 }
 
-func setSubscriptionTx(ctx context.Context, tx *sql.Tx, subscriberID, listID int64, status model.SubscriptionStatus, source model.Source, now time.Time) error {
-	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO subscriptions (list_id, subscriber_id, status, source, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $5)
-		ON CONFLICT (list_id, subscriber_id) DO UPDATE
-		SET status = excluded.status, source = excluded.source, updated_at = excluded.updated_at`,
-		listID, subscriberID, status, source, now); err != nil {
-		return err
-	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO subscription_log (list_id, subscriber_id, status, source, at) VALUES ($1, $2, $3, $4, $5)`,
-		listID, subscriberID, status, source, now)
-	return err
-}
 
 // ConfirmSubscription turns an unconfirmed subscription into a confirmed
 // one and reports whether it changed. Confirming twice is harmless; a

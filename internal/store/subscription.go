@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/herald-news/herald/internal/model"
@@ -32,24 +34,16 @@ func (s *Store) Subscriptions(ctx context.Context, subscriberID int64) ([]model.
 
 // SetSubscription puts a subscriber on a list with the given status, or
 // changes the status, and records the change with its source.
+//
+// A new subscription keeps how it began in its own row; later changes go
+// to the history table.
 func (s *Store) SetSubscription(ctx context.Context, subscriberID, listID int64, status model.SubscriptionStatus, source model.Source) error {
 	if !status.Valid() {
 		return fmt.Errorf("unknown subscription status %q", status)
 	}
 	now := s.now()
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO subscriptions (list_id, subscriber_id, status, source, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $5)
-			ON CONFLICT (list_id, subscriber_id) DO UPDATE
-			SET status = excluded.status, source = excluded.source, updated_at = excluded.updated_at`,
-			listID, subscriberID, status, source, now); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `
-			INSERT INTO subscription_log (list_id, subscriber_id, status, source, at) VALUES ($1, $2, $3, $4, $5)`,
-			listID, subscriberID, status, source, now)
-		return err
+		return setSubscriptionTx(ctx, tx, subscriberID, listID, status, source, now)
 	})
 	if err != nil {
 		return fmt.Errorf("set subscription: %w", err)
@@ -66,23 +60,58 @@ type SubscriptionChange struct {
 }
 
 // SubscriptionHistory returns every change of a subscriber's subscriptions,
-// oldest first.
+// oldest first: how each began, then what changed since.
 func (s *Store) SubscriptionHistory(ctx context.Context, subscriberID int64) ([]SubscriptionChange, error) {
-	rows, err := s.r.QueryContext(ctx, `
-		SELECT l.slug, g.status, g.source, g.at
-		FROM subscription_log g JOIN lists l ON l.id = g.list_id
-		WHERE g.subscriber_id = $1 ORDER BY g.at, g.id`, subscriberID)
-	if err != nil {
-		return nil, fmt.Errorf("read subscription history: %w", err)
-	}
-	defer rows.Close()
 	var out []SubscriptionChange
-	for rows.Next() {
-		var c SubscriptionChange
-		if err := rows.Scan(&c.ListSlug, &c.Status, &c.Source, &c.At); err != nil {
+	for _, q := range []string{
+		`SELECT l.slug, sp.first_status, sp.first_source, sp.created_at
+		FROM subscriptions sp JOIN lists l ON l.id = sp.list_id
+		WHERE sp.subscriber_id = $1 ORDER BY sp.created_at`,
+		`SELECT l.slug, g.status, g.source, g.at
+		FROM subscription_log g JOIN lists l ON l.id = g.list_id
+		WHERE g.subscriber_id = $1 ORDER BY g.at, g.id`,
+	} {
+		rows, err := s.r.QueryContext(ctx, q, subscriberID)
+		if err != nil {
 			return nil, fmt.Errorf("read subscription history: %w", err)
 		}
-		out = append(out, c)
+		for rows.Next() {
+			var c SubscriptionChange
+			if err := rows.Scan(&c.ListSlug, &c.Status, &c.Source, &c.At); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read subscription history: %w", err)
+			}
+			out = append(out, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 	}
-	return out, rows.Err()
+	// Beginnings and later changes, merged by time; a beginning comes
+	// before a change at the same instant.
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out, nil
+}
+
+// setSubscriptionTx creates or changes one subscription inside tx.
+func setSubscriptionTx(ctx context.Context, tx *sql.Tx, subscriberID, listID int64, status model.SubscriptionStatus, source model.Source, now time.Time) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM subscriptions WHERE list_id = $1 AND subscriber_id = $2`, listID, subscriberID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		_, err = tx.ExecContext(ctx, `
+			INSERT INTO subscriptions (list_id, subscriber_id, status, source, first_status, first_source, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $3, $4, $5, $5)`, listID, subscriberID, status, source, now)
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET status = $1, source = $2, updated_at = $3
+		WHERE list_id = $4 AND subscriber_id = $5`, status, source, now, listID, subscriberID); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO subscription_log (list_id, subscriber_id, status, source, at) VALUES ($1, $2, $3, $4, $5)`,
+		listID, subscriberID, status, source, now)
+	return err
 }

@@ -25,13 +25,19 @@ CREATE TABLE subscriptions (
     subscriber_id BIGINT NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
     status        TEXT NOT NULL CHECK (status IN ('unconfirmed', 'confirmed', 'unsubscribed')),
     source        TEXT NOT NULL,
+    -- How the subscription began: the first entry of its history.
+    -- subscription_log holds every change after that.
+    first_status  TEXT NOT NULL,
+    first_source  TEXT NOT NULL,
     created_at    TIMESTAMPTZ NOT NULL,
     updated_at    TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (list_id, subscriber_id)
 );
 CREATE INDEX subscriptions_by_subscriber ON subscriptions (subscriber_id);
 
--- Every change of a subscription: when, to what, and where it came from.
+-- Every change of a subscription after it began: when, to what, and where
+-- it came from. (Its beginning is in the subscription row, so a bulk import
+-- writes one row per subscription, not two.)
 -- No foreign keys: the checks cost a third of an import's time, and the
 -- store deletes a subscriber's or a list's history itself.
 CREATE TABLE subscription_log (
