@@ -121,15 +121,20 @@ func insertSubscribersSQL(n int) string {
 }
 
 // subscribeSQL subscribes n subscribers ($1..$n) to list $n+1 with status
-// $n+2 from source $n+3 at $n+4, returning the subscriptions it created or
-// changed, and for each whether it is new (its beginning is in its row; only
-// a change of an existing one goes to the history).
-func subscribeSQL(n int) string {
+// $n+2 from source $n+3 at $n+4. With upsert, subscriptions that exist are
+// upgraded from unconfirmed to confirmed (never otherwise changed), and it
+// returns each subscription it created or changed with whether it is new
+// (a new one's beginning is in its row; only a change goes to the history).
+func subscribeSQL(n int, upsert bool) string {
 	p := n + 1
-	return `INSERT INTO subscriptions (list_id, subscriber_id, status, source, first_status, first_source, created_at, updated_at) VALUES ` +
+	q := `INSERT INTO subscriptions (list_id, subscriber_id, status, source, first_status, first_source, created_at, updated_at) VALUES ` +
 		valuesList(n, 1, func(b *strings.Builder, i int) {
 			fmt.Fprintf(b, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", p, i, p+1, p+2, p+1, p+2, p+3, p+3)
-		}) + `
+		})
+	if !upsert {
+		return q
+	}
+	return q + `
 		ON CONFLICT (list_id, subscriber_id) DO UPDATE
 		SET status = excluded.status, source = excluded.source, updated_at = excluded.updated_at
 		WHERE subscriptions.status = 'unconfirmed' AND excluded.status = 'confirmed'
@@ -148,7 +153,7 @@ func logSQL(m int) string {
 // chunkStmts are the statements of a full chunk, prepared once: parsing a
 // 500-row statement is a fair part of its cost on SQLite.
 type chunkStmts struct {
-	insert, subscribe, log *sql.Stmt
+	insert, subscribe *sql.Stmt
 }
 
 func (s *Store) prepareChunkStmts(ctx context.Context) (chunkStmts, error) {
@@ -157,10 +162,7 @@ func (s *Store) prepareChunkStmts(ctx context.Context) (chunkStmts, error) {
 	if c.insert, err = s.prepared(ctx, insertSubscribersSQL(importChunk)); err != nil {
 		return c, err
 	}
-	if c.subscribe, err = s.prepared(ctx, subscribeSQL(importChunk)); err != nil {
-		return c, err
-	}
-	c.log, err = s.prepared(ctx, logSQL(importChunk))
+	c.subscribe, err = s.prepared(ctx, subscribeSQL(importChunk, false))
 	return c, err
 }
 
@@ -221,54 +223,66 @@ func (s *Store) importChunk(ctx context.Context, tx *sql.Tx, rows []ImportRow, o
 	// Update or skip the existing ones.
 	var update *sql.Stmt
 	var err error
-	subArgs := make([]any, 0, len(rows)*2)
+	fresh := make([]any, 0, len(rows)+4) // new subscribers: no subscription yet
+	old := make([]any, 0, 8)             // existing ones, not skipped
 	for _, r := range rows {
-		if existed[r.Email] {
-			if opt.Mode == ImportSkipExisting {
-				res.Skipped++
-				continue
-			}
-			if update == nil {
-				update, err = tx.PrepareContext(ctx, s.mergeSubscriberSQL())
-				if err != nil {
-					return res, err
-				}
-				defer update.Close()
-			}
-			var attrs any
-			if len(r.Attributes) > 0 {
-				attrs = string(r.Attributes)
-			}
-			if _, err := update.ExecContext(ctx, r.Name, attrs, now, ids[r.Email]); err != nil {
+		if !existed[r.Email] {
+			fresh = append(fresh, ids[r.Email])
+			continue
+		}
+		if opt.Mode == ImportSkipExisting {
+			res.Skipped++
+			continue
+		}
+		if update == nil {
+			update, err = tx.PrepareContext(ctx, s.mergeSubscriberSQL())
+			if err != nil {
 				return res, err
 			}
-			res.Updated++
+			defer update.Close()
 		}
-		subArgs = append(subArgs, ids[r.Email])
-	}
-	if len(subArgs) == 0 {
-		return res, nil
+		var attrs any
+		if len(r.Attributes) > 0 {
+			attrs = string(r.Attributes)
+		}
+		if _, err := update.ExecContext(ctx, r.Name, attrs, now, ids[r.Email]); err != nil {
+			return res, err
+		}
+		res.Updated++
+		old = append(old, ids[r.Email])
 	}
 
-	// Subscribe everyone not skipped. An existing subscription only moves
-	// from unconfirmed to confirmed; RETURNING yields the rows that changed.
-	n := len(subArgs)
-	subArgs = append(subArgs, opt.ListID, opt.Status, opt.Source, now)
-	logArgs := make([]any, 0, n+4)
-	{
-		st := full.pick(ctx, tx, n, full.subscribe)
-		rows, err := query(ctx, tx, st, func() string { return subscribeSQL(n) }, subArgs...)
+	// New subscribers get new subscriptions: a plain insert, no conflict
+	// possible, nothing to log (the row holds its beginning).
+	if n := len(fresh); n > 0 {
+		fresh = append(fresh, opt.ListID, opt.Status, opt.Source, now)
+		if st := full.pick(ctx, tx, n, full.subscribe); st != nil {
+			_, err = st.ExecContext(ctx, fresh...)
+		} else {
+			_, err = tx.ExecContext(ctx, subscribeSQL(n, false), fresh...)
+		}
 		if err != nil {
 			return res, err
 		}
+	}
+	// Existing subscribers: a subscription only moves from unconfirmed to
+	// confirmed; RETURNING says which were created and which changed, and
+	// the changes are logged.
+	if n := len(old); n > 0 {
+		old = append(old, opt.ListID, opt.Status, opt.Source, now)
+		rows, err := tx.QueryContext(ctx, subscribeSQL(n, true), old...)
+		if err != nil {
+			return res, err
+		}
+		logArgs := make([]any, 0, n+4)
 		for rows.Next() {
 			var id int64
-			var fresh bool
-			if err := rows.Scan(&id, &fresh); err != nil {
+			var created bool
+			if err := rows.Scan(&id, &created); err != nil {
 				rows.Close()
 				return res, err
 			}
-			if !fresh {
+			if !created {
 				logArgs = append(logArgs, id)
 			}
 		}
@@ -276,17 +290,11 @@ func (s *Store) importChunk(ctx context.Context, tx *sql.Tx, rows []ImportRow, o
 		if err := rows.Err(); err != nil {
 			return res, err
 		}
-	}
-	if m := len(logArgs); m > 0 {
-		logArgs = append(logArgs, opt.ListID, opt.Status, opt.Source, now)
-		st := full.pick(ctx, tx, m, full.log)
-		if st != nil {
-			_, err = st.ExecContext(ctx, logArgs...)
-		} else {
-			_, err = tx.ExecContext(ctx, logSQL(m), logArgs...)
-		}
-		if err != nil {
-			return res, err
+		if m := len(logArgs); m > 0 {
+			logArgs = append(logArgs, opt.ListID, opt.Status, opt.Source, now)
+			if _, err := tx.ExecContext(ctx, logSQL(m), logArgs...); err != nil {
+				return res, err
+			}
 		}
 	}
 	return res, nil

@@ -111,7 +111,6 @@ func (s *Store) Signup(ctx context.Context, email, name string, list *model.List
 	return subscriberID, out, nil
 }
 
-
 // ConfirmSubscription turns an unconfirmed subscription into a confirmed
 // one and reports whether it changed. Confirming twice is harmless; a
 // subscription that was left in the meantime stays left. A subscriber or
