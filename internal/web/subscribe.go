@@ -124,7 +124,8 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request, hosted bool) 
 			}
 		}
 	}
-	paras := []string{"If this address is not on the list yet, it is now. Welcome aboard."}
+	paras := []string{"If this address is not on the list yet, it is now. Welcome aboard.",
+		"If it left the list before, we have sent it a message to confirm its return."}
 	title := "Thank you"
 	if l.OptIn == model.OptInDouble {
 		title = "Check your inbox"
