@@ -102,12 +102,15 @@ func TestClaimsNeverOverlapAcrossNodes(t *testing.T) {
 	a.CreateCampaign(ctx, c)
 	a.StartCampaign(ctx, c.ID, model.Frozen{Subject: "s", HTML: []byte("h"), Text: []byte("t")})
 
+	// The claimers report to this goroutine only, which alone may fail
+	// the test (a claimer calling t.Error after a Fatalf would panic).
 	seen := make(chan []model.Delivery, 100)
+	errs := make(chan error, 2)
 	claim := func(s *store.Store) {
 		for {
 			ds, err := s.ClaimDeliveries(ctx, c.ID, 37, time.Minute)
 			if err != nil {
-				t.Error(err)
+				errs <- err
 			}
 			if len(ds) == 0 {
 				seen <- nil
@@ -131,6 +134,10 @@ func TestClaimsNeverOverlapAcrossNodes(t *testing.T) {
 			}
 			got[d.ID] = true
 		}
+	}
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 	if len(got) != 2000 {
 		t.Fatalf("claimed %d rows, want 2000", len(got))
