@@ -15,6 +15,7 @@ import (
 	"net/mail"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/herald-news/herald/internal/mailer"
@@ -106,6 +107,9 @@ type Engine struct {
 
 	mu       sync.Mutex
 	prepared map[int64]*campaignRun // by campaign ID
+	// relayDownUntil (unix nanoseconds) holds claiming back after no relay
+	// took a message, so an outage defers a few rows, not the whole list.
+	relayDownUntil atomic.Int64
 }
 
 // New returns an engine over ledger.

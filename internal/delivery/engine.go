@@ -156,6 +156,9 @@ func (e *Engine) startDue(ctx context.Context, now time.Time) {
 // returns how many rows it queued and, when none, how long until a deferred
 // row is due.
 func (e *Engine) claimRound(ctx context.Context, jobs chan<- job) (int, time.Duration) {
+	if until := time.Unix(0, e.relayDownUntil.Load()); e.cfg.Now().Before(until) {
+		return 0, until.Sub(e.cfg.Now()) // no relay takes mail now: claim nothing
+	}
 	ids, err := e.ledger.CampaignsWithStatus(ctx, model.CampaignSending)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -334,6 +337,9 @@ func (e *Engine) outcome(out store.Outcome, d model.Delivery, err error) store.O
 		// not this recipient's try. Retry soon without using one up, so an
 		// outage does not fail the list.
 		out.Status, out.Uncount, out.RetryAt = model.DeliveryDeferred, true, e.cfg.Now().Add(e.cfg.RetryBase)
+		// And hold claiming back a while: the rest of the list would only
+		// fail the same way.
+		e.relayDownUntil.Store(e.cfg.Now().Add(min(e.cfg.RetryBase, 10*time.Second)).UnixNano())
 		return out
 	}
 	switch mailer.Classify(err) {
