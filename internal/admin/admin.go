@@ -23,7 +23,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/herald-news/herald/internal/auth"
@@ -310,5 +309,3 @@ func (a *Admin) publication(ctx context.Context) (model.Publication, error) {
 	return pub, err
 }
 
-// waitGroup is a sync.WaitGroup shared by imports; named for readability.
-type waitGroup = sync.WaitGroup

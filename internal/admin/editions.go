@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/edition"
@@ -515,5 +514,3 @@ func previewProblems(w http.ResponseWriter, ps edition.Problems) error {
 	return err
 }
 
-// lastSaved formats when an edition was saved, for the composer.
-func lastSaved(t time.Time) string { return t.UTC().Format("15:04:05") }

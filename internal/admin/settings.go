@@ -121,10 +121,6 @@ func (a *Admin) settings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var relays []string
-	for _, rc := range a.d.Relays {
-		relays = append(relays, rc.Name)
-	}
 	titles := map[string]string{}
 	for _, s := range pub.Sections {
 		titles[string(s.Kind)] = s.Title
