@@ -308,4 +308,3 @@ func (a *Admin) publication(ctx context.Context) (model.Publication, error) {
 	}
 	return pub, err
 }
-

@@ -513,4 +513,3 @@ func previewProblems(w http.ResponseWriter, ps edition.Problems) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
-
