@@ -2,6 +2,7 @@ package faults_test
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"github.com/herald-news/herald/internal/cli"
 	"github.com/herald-news/herald/internal/faults"
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/smtpsink"
 	"github.com/herald-news/herald/internal/store"
 )
 
@@ -96,4 +98,48 @@ func checkLedger(t *testing.T, s *store.Store, id int64, total, sent, failed int
 		t.Errorf("ledger %+v, want %d rows: %d sent, %d failed, none pending, sending, deferred or skipped", p, total, sent, failed)
 	}
 	return p
+}
+
+// seeded opens the store at dbURL and seeds a campaign of n recipients.
+func seeded(t *testing.T, dbURL string, n int) (*store.Store, int64) {
+	t.Helper()
+	s, err := store.Open(context.Background(), store.Options{DatabaseURL: dbURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	id, err := faults.Seed(context.Background(), s, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, id
+}
+
+// envelopeSink starts an SMTP sink that keeps who got which Message-ID.
+func envelopeSink(t *testing.T) *smtpsink.Sink {
+	t.Helper()
+	sink, err := smtpsink.Start(smtpsink.Options{EnvelopeOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sink.Close() })
+	return sink
+}
+
+// startRunners starts campaign id and count herald nodes running it
+// against dbURL into the relay at relayURL, with short leases.
+func startRunners(t *testing.T, dbURL string, id int64, relayURL string, count int) []*faults.Node {
+	t.Helper()
+	env := []string{"HERALD_DATABASE_URL=" + dbURL, "HERALD_DATA=" + t.TempDir(), "HERALD_LEASE=" + nodeLease, "HERALD_LOG_LEVEL=warn"}
+	runHerald(t, env, "campaign", "start", fmt.Sprint(id))
+	var nodes []*faults.Node
+	for i := range count {
+		n, err := faults.StartNode(herald, fmt.Sprintf("node %d", i+1), env, "campaign", "run", fmt.Sprint(id), "--relay", relayURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Kill() })
+		nodes = append(nodes, n)
+	}
+	return nodes
 }

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/faults"
-	"github.com/herald-news/herald/internal/smtpsink"
-	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/store/storetest"
 )
 
@@ -37,32 +35,9 @@ func TestThreeNodesOneKilled(t *testing.T) {
 	rng := newRand(t)
 	ctx := context.Background()
 	url := storetest.PostgresURL(t)
-	s, err := store.Open(ctx, store.Options{DatabaseURL: url})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	id, err := faults.Seed(ctx, s, recipients)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sink, err := smtpsink.Start(smtpsink.Options{EnvelopeOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sink.Close()
-
-	env := []string{"HERALD_DATABASE_URL=" + url, "HERALD_DATA=" + t.TempDir(), "HERALD_LEASE=" + nodeLease, "HERALD_LOG_LEVEL=warn"}
-	runHerald(t, env, "campaign", "start", fmt.Sprint(id))
-	var nodes []*faults.Node
-	for i := range 3 {
-		n, err := faults.StartNode(herald, fmt.Sprintf("node %d", i+1), env, "campaign", "run", fmt.Sprint(id), "--relay", sink.URL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer n.Kill()
-		nodes = append(nodes, n)
-	}
+	s, id := seeded(t, url, recipients)
+	sink := envelopeSink(t)
+	nodes := startRunners(t, url, id, sink.URL(), 3)
 	started := time.Now()
 
 	// Kill a random node at a random moment between 10% and 70% sent.

@@ -46,15 +46,7 @@ func TestRelayFaults(t *testing.T) {
 	rng := newRand(t)
 	ctx := context.Background()
 	url := storetest.PostgresURL(t)
-	s, err := store.Open(ctx, store.Options{DatabaseURL: url})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	id, err := faults.Seed(ctx, s, recipients)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, id := seeded(t, url, recipients)
 
 	// 2% of the addresses do not exist.
 	refused := map[string]bool{}

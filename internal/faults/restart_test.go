@@ -16,8 +16,6 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver for the schema setup
 
 	"github.com/herald-news/herald/internal/faults"
-	"github.com/herald-news/herald/internal/smtpsink"
-	"github.com/herald-news/herald/internal/store"
 )
 
 // The PostgreSQL server TestPostgresRestart may restart, and the command
@@ -47,32 +45,9 @@ func TestPostgresRestart(t *testing.T) {
 	const recipients, nodeCount = 10000, 2
 	ctx := context.Background()
 	dbURL := freshSchema(t, base)
-	s, err := store.Open(ctx, store.Options{DatabaseURL: dbURL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	id, err := faults.Seed(ctx, s, recipients)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sink, err := smtpsink.Start(smtpsink.Options{EnvelopeOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sink.Close()
-
-	env := []string{"HERALD_DATABASE_URL=" + dbURL, "HERALD_DATA=" + t.TempDir(), "HERALD_LEASE=" + nodeLease, "HERALD_LOG_LEVEL=warn"}
-	runHerald(t, env, "campaign", "start", fmt.Sprint(id))
-	var nodes []*faults.Node
-	for i := range nodeCount {
-		n, err := faults.StartNode(herald, fmt.Sprintf("node %d", i+1), env, "campaign", "run", fmt.Sprint(id), "--relay", sink.URL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer n.Kill()
-		nodes = append(nodes, n)
-	}
+	s, id := seeded(t, dbURL, recipients)
+	sink := envelopeSink(t)
+	nodes := startRunners(t, dbURL, id, sink.URL(), nodeCount)
 	started := time.Now()
 	for _, share := range []int64{25, 60} {
 		waitFor(t, 2*time.Minute, fmt.Sprintf("%d%% sent", share), func() bool { return sink.Count() >= recipients*share/100 })
