@@ -48,21 +48,11 @@ func runBenchImport(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "generated %d rows (%s) in %s\n", *rows, progress.FormatBytes(size), time.Since(started).Round(time.Millisecond))
 
-	opts := store.Options{SQLitePath: filepath.Join(dir, "herald.db")}
-	dbName := "SQLite " + opts.SQLitePath
-	if *pg != "" {
-		u, drop, err := freshPostgresSchema(ctx, *pg)
-		if err != nil {
-			return err
-		}
-		defer drop()
-		opts, dbName = store.Options{DatabaseURL: u}, "PostgreSQL "+store.RedactURL(u)
-	}
-	s, err := store.Open(ctx, opts)
+	s, dbName, closeDB, err := benchStore(ctx, dir, *pg)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer closeDB()
 	l := &model.List{Slug: "bench", Name: "Benchmark", OptIn: model.OptInSingle}
 	if err := s.CreateList(ctx, l); err != nil {
 		return err
@@ -222,4 +212,23 @@ func startCPUProfile(path string) (stop func(), err error) {
 		return nil, fmt.Errorf("start the CPU profile: %w", err)
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// benchStore opens a throwaway database for a benchmark: SQLite in dir, or
+// with pg a fresh schema on that PostgreSQL server, dropped by closeDB.
+func benchStore(ctx context.Context, dir, pg string) (s *store.Store, name string, closeDB func(), err error) {
+	opts := store.Options{SQLitePath: filepath.Join(dir, "herald.db")}
+	name, drop := "SQLite "+opts.SQLitePath, func() {}
+	if pg != "" {
+		u, dropSchema, err := freshPostgresSchema(ctx, pg)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		opts, name, drop = store.Options{DatabaseURL: u}, "PostgreSQL "+store.RedactURL(u), dropSchema
+	}
+	if s, err = store.Open(ctx, opts); err != nil {
+		drop()
+		return nil, "", nil, err
+	}
+	return s, name, func() { s.Close(); drop() }, nil
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -45,21 +44,11 @@ func runBenchSend(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	opts := store.Options{SQLitePath: filepath.Join(dir, "herald.db")}
-	dbName := "SQLite"
-	if *pg != "" {
-		u, drop, err := freshPostgresSchema(ctx, *pg)
-		if err != nil {
-			return err
-		}
-		defer drop()
-		opts, dbName = store.Options{DatabaseURL: u}, "PostgreSQL"
-	}
-	s, err := store.Open(ctx, opts)
+	s, dbName, closeDB, err := benchStore(ctx, dir, *pg)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer closeDB()
 
 	// The audience, written the fast way (not measured).
 	started := time.Now()
