@@ -370,6 +370,14 @@ func (e *env) sendUntilDone(ctx context.Context, s *store.Store, eng *delivery.E
 			return fmt.Errorf("delivery stopped: %w", err)
 		case <-tick.C:
 		}
+		// The status first, then the counts: a campaign is marked sent only
+		// once every row is final, so counts read after seeing "sent" are
+		// the final ones (read the other way round, the last outcomes can
+		// land in between).
+		c, err := s.Campaign(ctx, id)
+		if err != nil {
+			continue
+		}
 		p, err := s.CampaignProgress(ctx, id)
 		if err != nil {
 			continue
@@ -378,10 +386,6 @@ func (e *env) sendUntilDone(ctx context.Context, s *store.Store, eng *delivery.E
 		bar.Add(finished - reported)
 		reported = finished
 		bar.SetStatus(fmt.Sprintf("sent %d, deferred %d, failed %d", p.Sent, p.Deferred, p.Failed))
-		c, err := s.Campaign(ctx, id)
-		if err != nil {
-			continue
-		}
 		switch c.Status {
 		case model.CampaignSent:
 			bar.Finish()
