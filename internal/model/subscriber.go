@@ -113,3 +113,15 @@ type Suppression struct {
 	Detail    string
 	CreatedAt time.Time
 }
+
+// MailKind names a message Herald sends to one reader about one list,
+// outside any campaign.
+type MailKind string
+
+// Transactional messages.
+const (
+	// MailConfirm asks a reader to confirm a double opt-in subscription.
+	MailConfirm MailKind = "confirm"
+	// MailWelcome greets a reader whose subscription is confirmed.
+	MailWelcome MailKind = "welcome"
+)

@@ -41,8 +41,10 @@ const ConfirmResendAfter = 15 * time.Minute
 // the subscriber is created if new (a stranger's form never changes an
 // existing subscriber), and the subscription
 // becomes confirmed on a single opt-in list or unconfirmed on a double
-// opt-in list. A confirmed subscription is left alone.
-func (s *Store) Signup(ctx context.Context, email, name string, list *model.List, source model.Source) (subscriberID int64, out SignupOutcome, err error) {
+// opt-in list. A confirmed subscription is left alone. The message the
+// outcome calls for is queued in the same transaction: the confirmation
+// of SignupPending, and the welcome of SignupJoined when welcome is set.
+func (s *Store) Signup(ctx context.Context, email, name string, list *model.List, source model.Source, welcome bool) (subscriberID int64, out SignupOutcome, err error) {
 	now := s.now()
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var one int
@@ -98,12 +100,23 @@ func (s *Store) Signup(ctx context.Context, email, name string, list *model.List
 				return nil
 			}
 			out = result
-			_, err := tx.ExecContext(ctx, `UPDATE subscriptions SET updated_at = $1 WHERE list_id = $2 AND subscriber_id = $3`,
-				now, list.ID, subscriberID)
-			return err
+			if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET updated_at = $1 WHERE list_id = $2 AND subscriber_id = $3`,
+				now, list.ID, subscriberID); err != nil {
+				return err
+			}
+		default:
+			out = result
+			if err := setSubscriptionTx(ctx, tx, subscriberID, list.ID, want, source, now); err != nil {
+				return err
+			}
 		}
-		out = result
-		return setSubscriptionTx(ctx, tx, subscriberID, list.ID, want, source, now)
+		switch {
+		case out == SignupPending:
+			return queueMailTx(ctx, tx, model.MailConfirm, subscriberID, list.ID, now)
+		case out == SignupJoined && welcome:
+			return queueMailTx(ctx, tx, model.MailWelcome, subscriberID, list.ID, now)
+		}
+		return nil
 	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("sign up to list %q: %w", list.Slug, err)
@@ -115,7 +128,9 @@ func (s *Store) Signup(ctx context.Context, email, name string, list *model.List
 // one and reports whether it changed. Confirming twice is harmless; a
 // subscription that was left in the meantime stays left. A subscriber or
 // subscription that does not exist (erased since) is ErrNotFound.
-func (s *Store) ConfirmSubscription(ctx context.Context, subscriberID, listID int64, source model.Source) (bool, error) {
+// With welcome set, a change queues the welcome message in the same
+// transaction.
+func (s *Store) ConfirmSubscription(ctx context.Context, subscriberID, listID int64, source model.Source, welcome bool) (bool, error) {
 	changed := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var cur model.SubscriptionStatus
@@ -127,7 +142,11 @@ func (s *Store) ConfirmSubscription(ctx context.Context, subscriberID, listID in
 			return err
 		}
 		changed = true
-		return setSubscriptionTx(ctx, tx, subscriberID, listID, model.SubConfirmed, source, s.now())
+		now := s.now()
+		if err := setSubscriptionTx(ctx, tx, subscriberID, listID, model.SubConfirmed, source, now); err != nil || !welcome {
+			return err
+		}
+		return queueMailTx(ctx, tx, model.MailWelcome, subscriberID, listID, now)
 	})
 	if err != nil {
 		return false, fmt.Errorf("confirm subscription: %w", err)

@@ -14,20 +14,14 @@ import (
 func TestSignupConfirmUnsubscribe(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		double := &model.List{Slug: "daily", Name: "Daily", OptIn: model.OptInDouble, Public: true}
-		single := &model.List{Slug: "weekly", Name: "Weekly", OptIn: model.OptInSingle, Public: true}
-		for _, l := range []*model.List{double, single} {
-			if err := s.CreateList(ctx, l); err != nil {
-				t.Fatal(err)
-			}
-		}
-		id, out, err := s.Signup(ctx, "ada@example.com", "Ada", double, model.SourceForm)
+		double, single := publicLists(t, s)
+		id, out, err := s.Signup(ctx, "ada@example.com", "Ada", double, model.SourceForm, false)
 		if err != nil || out != store.SignupPending {
 			t.Fatalf("first signup = %v, %v", out, err)
 		}
 		// Again at once before confirming: same subscriber, and no second
 		// confirmation so soon (a form must not flood an inbox).
-		id2, out, err := s.Signup(ctx, "ada@example.com", "Mallory", double, model.SourceForm)
+		id2, out, err := s.Signup(ctx, "ada@example.com", "Mallory", double, model.SourceForm, false)
 		if err != nil || out != store.SignupRecent || id2 != id {
 			t.Fatalf("repeat signup = %d %v, %v", id2, out, err)
 		}
@@ -35,19 +29,19 @@ func TestSignupConfirmUnsubscribe(t *testing.T) {
 		if sub.Name != "Ada" {
 			t.Fatalf("a stranger's form renamed the subscriber to %q", sub.Name)
 		}
-		if changed, err := s.ConfirmSubscription(ctx, id, double.ID, model.SourceForm); err != nil || !changed {
+		if changed, err := s.ConfirmSubscription(ctx, id, double.ID, model.SourceForm, false); err != nil || !changed {
 			t.Fatalf("confirm = %v, %v", changed, err)
 		}
-		if changed, err := s.ConfirmSubscription(ctx, id, double.ID, model.SourceForm); err != nil || changed {
+		if changed, err := s.ConfirmSubscription(ctx, id, double.ID, model.SourceForm, false); err != nil || changed {
 			t.Fatalf("second confirm = %v, %v", changed, err)
 		}
-		if _, out, _ := s.Signup(ctx, "ada@example.com", "", double, model.SourceForm); out != store.SignupAlready {
+		if _, out, _ := s.Signup(ctx, "ada@example.com", "", double, model.SourceForm, false); out != store.SignupAlready {
 			t.Fatalf("signup when confirmed = %v", out)
 		}
-		if _, out, _ := s.Signup(ctx, "ada@example.com", "", single, model.SourceForm); out != store.SignupJoined {
+		if _, out, _ := s.Signup(ctx, "ada@example.com", "", single, model.SourceForm, false); out != store.SignupJoined {
 			t.Fatalf("single opt-in signup = %v", out)
 		}
-		if _, err := s.ConfirmSubscription(ctx, 9999, double.ID, model.SourceForm); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.ConfirmSubscription(ctx, 9999, double.ID, model.SourceForm, false); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("confirm unknown = %v", err)
 		}
 
@@ -60,7 +54,7 @@ func TestSignupConfirmUnsubscribe(t *testing.T) {
 			t.Fatalf("unsubscribe all = %v, %v", left, err)
 		}
 		// A confirm link clicked after leaving does not bring the subscription back.
-		if changed, _ := s.ConfirmSubscription(ctx, id, double.ID, model.SourceForm); changed {
+		if changed, _ := s.ConfirmSubscription(ctx, id, double.ID, model.SourceForm, false); changed {
 			t.Fatal("confirm after unsubscribe resubscribed")
 		}
 		hist, _ := s.SubscriptionHistory(ctx, id)
@@ -71,7 +65,7 @@ func TestSignupConfirmUnsubscribe(t *testing.T) {
 		if err := s.Suppress(ctx, "eve@example.com", model.SuppressComplaint, ""); err != nil {
 			t.Fatal(err)
 		}
-		if _, out, _ := s.Signup(ctx, "eve@example.com", "", single, model.SourceForm); out != store.SignupRefused {
+		if _, out, _ := s.Signup(ctx, "eve@example.com", "", single, model.SourceForm, false); out != store.SignupRefused {
 			t.Fatalf("suppressed signup = %v", out)
 		}
 		if _, err := s.SubscriberByEmail(ctx, "eve@example.com"); !errors.Is(err, store.ErrNotFound) {
@@ -92,7 +86,7 @@ func TestUnsubscribeSkipsPendingDeliveries(t *testing.T) {
 		}
 		var ids []int64
 		for _, e := range []string{"a@example.com", "b@example.com"} {
-			id, _, err := s.Signup(ctx, e, "", l, model.SourceForm)
+			id, _, err := s.Signup(ctx, e, "", l, model.SourceForm, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -139,12 +133,12 @@ func TestStrangersCannotChangeOrReturnSomeone(t *testing.T) {
 		ctx := context.Background()
 		open := &model.List{Slug: "open", Name: "Open", OptIn: model.OptInSingle, Public: true}
 		s.CreateList(ctx, open)
-		id, out, err := s.Signup(ctx, "ben@example.com", "", open, model.SourceForm)
+		id, out, err := s.Signup(ctx, "ben@example.com", "", open, model.SourceForm, false)
 		if err != nil || out != store.SignupJoined {
 			t.Fatalf("first signup: %v, %v", out, err)
 		}
 		// Someone else types Ben's address with a name of their choosing.
-		s.Signup(ctx, "ben@example.com", "Click this link", open, model.SourceForm)
+		s.Signup(ctx, "ben@example.com", "Click this link", open, model.SourceForm, false)
 		if sub, _ := s.SubscriberByID(ctx, id); sub.Name != "" {
 			t.Fatalf("an anonymous form renamed an existing subscriber to %q", sub.Name)
 		}
@@ -152,7 +146,7 @@ func TestStrangersCannotChangeOrReturnSomeone(t *testing.T) {
 		if err := s.SetSubscription(ctx, id, open.ID, model.SubUnsubscribed, model.SourceOneClick); err != nil {
 			t.Fatal(err)
 		}
-		_, out, err = s.Signup(ctx, "ben@example.com", "", open, model.SourceForm)
+		_, out, err = s.Signup(ctx, "ben@example.com", "", open, model.SourceForm, false)
 		if err != nil || out != store.SignupPending {
 			t.Fatalf("signup after leaving a single opt-in list: %v, %v; want pending (confirmation)", out, err)
 		}

@@ -119,7 +119,6 @@ func Bench(ctx context.Context, o BenchOptions) (BenchReport, error) {
 	opts := DefaultOptions()
 	opts.RateLimit.Off = true
 	opts.From = "Bench <bench@example.com>"
-	opts.MailQueue = o.Subscribes + 16
 	srv, err := NewServer(Deps{Store: st, Signer: signer, Mailer: sender, BaseURL: base, Log: o.Log, Options: opts})
 	if err != nil {
 		ln.Close()
@@ -197,6 +196,10 @@ func Bench(ctx context.Context, o BenchOptions) (BenchReport, error) {
 			errs.Add(1)
 		}
 	})
+	// The confirmations are queued in the store; let them all go out.
+	if err := waitMailSent(ctx, st, time.Minute); err != nil {
+		return rep, err
+	}
 	if err := shutdown(); err != nil {
 		return rep, fmt.Errorf("bench: shut down: %w", err)
 	}
@@ -215,6 +218,22 @@ func Bench(ctx context.Context, o BenchOptions) (BenchReport, error) {
 	rep.Confirmations = stats.MailSent
 	rep.EventsDropped = stats.EventsDropped
 	return rep, nil
+}
+
+// waitMailSent waits until the store's mail queue is empty, for at most
+// limit.
+func waitMailSent(ctx context.Context, st *store.Store, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		n, err := st.MailBacklog(ctx)
+		if err != nil || n == 0 {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("bench: %d confirmation messages still queued after %s", n, limit)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // parallel runs fn(0..n-1) on workers goroutines and returns the wall time.

@@ -175,7 +175,7 @@ func (st *site) status(subscriberID, listID int64) model.SubscriptionStatus {
 // waitMail waits for n captured messages (mail is sent in the background).
 func (st *site) waitMail(n int) []smtpsink.Message {
 	st.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for {
 		msgs := st.sink.Messages()
 		if len(msgs) >= n {

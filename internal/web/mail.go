@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"html/template"
 	"log/slog"
@@ -18,99 +19,212 @@ import (
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
 )
 
-// mailJob builds one message when a sender is free, so the request that
-// queued it does not wait for templates or SMTP.
-type mailJob func(ctx context.Context) (mailer.Envelope, []byte, error)
+// mailSender sends the confirmation and welcome messages queued in the
+// store, directly through the mailer and ahead of campaign traffic (they
+// never enter a campaign's ledger). The signup or confirmation that asks
+// for a message queues it in its own transaction, so a crash loses
+// nothing: a message not yet sent waits in the queue for the next start,
+// one whose sender died is claimed again when its lease ends. Every node
+// of a cluster sends from the same queue.
+type mailSender struct {
+	srv     *Server
+	sender  mailer.Sender
+	store   *store.Store
+	log     *slog.Logger
+	workers int
+	poll    time.Duration
+	lease   time.Duration
 
-// mailQueue sends confirmation and welcome messages directly through the
-// mailer, ahead of campaign traffic (they never enter a campaign's ledger).
-// It is bounded: when full, a message is dropped and counted, and the
-// reader can ask again.
-type mailQueue struct {
-	sender mailer.Sender
-	log    *slog.Logger
-	jobs   chan mailJob
-	wg     sync.WaitGroup
-	stop   context.CancelFunc
+	wakeC      chan struct{}
+	stopClaims context.CancelFunc // no new batch
+	abort      context.CancelFunc // and drop the SMTP sessions in progress
+	done       chan struct{}
 
-	mu     sync.RWMutex
-	closed bool
-
-	queued, sent, failed, dropped atomic.Int64
+	sent, retried, failed atomic.Int64
 }
 
-func newMailQueue(sender mailer.Sender, log *slog.Logger, size, workers int) *mailQueue {
-	ctx, cancel := context.WithCancel(context.Background())
-	q := &mailQueue{sender: sender, log: log, jobs: make(chan mailJob, size), stop: cancel}
-	for range workers {
-		q.wg.Add(1)
-		go func() {
-			defer q.wg.Done()
-			for job := range q.jobs {
-				q.send(ctx, job)
-			}
-		}()
+// Transactional mail is retried with backoff from mailRetryBase, doubling
+// up to mailRetryMax, and given up after mailMaxAttempts tries.
+// A sender woken by a signup waits mailGather for others to join its
+// batch of up to mailBatchPerWorker messages per worker.
+const (
+	mailGather         = 50 * time.Millisecond
+	mailBatchPerWorker = 16
+)
+
+const (
+	mailRetryBase   = time.Minute
+	mailRetryMax    = 2 * time.Hour
+	mailMaxAttempts = 10
+)
+
+func newMailSender(srv *Server, sender mailer.Sender, st *store.Store, log *slog.Logger, workers int, poll time.Duration) *mailSender {
+	claimCtx, stopClaims := context.WithCancel(context.Background())
+	sendCtx, abort := context.WithCancel(context.Background())
+	q := &mailSender{srv: srv, sender: sender, store: st, log: log, workers: workers, poll: poll,
+		lease: 10 * time.Minute, wakeC: make(chan struct{}, 1), stopClaims: stopClaims, abort: abort, done: make(chan struct{})}
+	if sender == nil {
+		log.Warn("no mailer configured: confirmation and welcome messages wait in the queue")
+		close(q.done)
+		return q
 	}
+	go q.run(claimCtx, sendCtx)
 	return q
 }
 
-func (q *mailQueue) send(ctx context.Context, job mailJob) {
-	env, msg, err := job(ctx)
+// wake tells the sender a message was just queued, so it need not wait
+// for its next poll.
+func (q *mailSender) wake() {
+	select {
+	case q.wakeC <- struct{}{}:
+	default:
+	}
+}
+
+// run claims and sends until claimCtx ends; sendCtx ends the sends.
+func (q *mailSender) run(ctx, sendCtx context.Context) {
+	defer close(q.done)
+	tick := time.NewTicker(q.poll)
+	defer tick.Stop()
+	for {
+		// Claim while there is work; each batch is a few messages per
+		// sender so a lease always outlasts its batch.
+		for ctx.Err() == nil {
+			jobs, err := q.store.ClaimMail(ctx, q.workers*mailBatchPerWorker, q.lease)
+			if err != nil {
+				if ctx.Err() == nil {
+					q.log.Error("claim confirmation and welcome messages", "err", err)
+				}
+				break
+			}
+			if len(jobs) == 0 {
+				break
+			}
+			q.settle(q.sendAll(sendCtx, jobs))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-q.wakeC:
+			// Let a busy form queue a few more, so a claim and its
+			// settling serve a batch rather than one message each.
+			select {
+			case <-ctx.Done():
+			case <-time.After(mailGather):
+			}
+		case <-tick.C:
+			// Another node may have queued mail: look, without taking the
+			// writer, before claiming.
+			if due, err := q.store.MailDue(ctx); err != nil || !due {
+				continue
+			}
+		}
+	}
+}
+
+// sendAll sends a batch on q.workers connections and says what became of
+// each message.
+func (q *mailSender) sendAll(ctx context.Context, jobs []store.MailJob) []store.MailResult {
+	results := make([]store.MailResult, len(jobs))
+	// A batch is mostly about one or two lists: read each once.
+	type list struct {
+		l   *model.List
+		err error
+	}
+	lists := map[int64]list{}
+	for _, j := range jobs {
+		if _, ok := lists[j.ListID]; !ok {
+			l, err := q.store.ListByID(ctx, j.ListID)
+			lists[j.ListID] = list{l, err}
+		}
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(q.workers, len(jobs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				l := lists[jobs[i].ListID]
+				results[i] = q.send(ctx, jobs[i], l.l, l.err)
+			}
+		}()
+	}
+	for i := range jobs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return results
+}
+
+// send sends one message about list l, or says why not (lerr: reading l
+// failed).
+func (q *mailSender) send(ctx context.Context, job store.MailJob, l *model.List, lerr error) store.MailResult {
+	res := store.MailResult{Job: job}
+	var env mailer.Envelope
+	var msg []byte
+	err := lerr
+	if err == nil {
+		env, msg, err = q.srv.buildMail(ctx, job, l)
+	}
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, errNothingToSend) {
+		return res // erased, removed or changed since: nothing to send
+	}
 	if err == nil {
 		sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		err = q.sender.Send(sctx, env, msg)
 		cancel()
 	}
-	if err != nil {
-		q.failed.Add(1)
-		q.log.Error("send confirmation or welcome message", "err", err)
-		return
-	}
-	q.sent.Add(1)
-}
-
-// enqueue hands a message to the senders without waiting.
-func (q *mailQueue) enqueue(job mailJob) {
-	q.mu.RLock()
-	defer q.mu.RUnlock()
-	if q.closed {
-		q.dropped.Add(1)
-		return
-	}
-	if q.sender == nil {
-		q.dropped.Add(1)
-		q.log.Error("no mailer configured: confirmation and welcome messages cannot be sent")
-		return
-	}
-	select {
-	case q.jobs <- job:
-		q.queued.Add(1)
+	switch {
+	case err == nil:
+		q.sent.Add(1)
+	case ctx.Err() != nil:
+		// Shutting down: give the message back for the next start.
+		res.RetryAt, res.Reason = time.Now(), "interrupted by shutdown"
+	case mailer.IsTemporary(err) && job.Attempts < mailMaxAttempts:
+		q.retried.Add(1)
+		res.RetryAt, res.Reason = time.Now().Add(mailBackoff(job.Attempts)), err.Error()
+		q.log.Warn("confirmation or welcome message deferred", "kind", job.Kind, "attempt", job.Attempts, "err", err)
 	default:
-		q.dropped.Add(1)
-		q.log.Warn("mail queue full: a confirmation or welcome message was dropped")
+		q.failed.Add(1)
+		q.log.Error("confirmation or welcome message not sent", "kind", job.Kind, "attempts", job.Attempts, "err", err)
+	}
+	return res
+}
+
+// mailBackoff is the wait before try attempts+1.
+func mailBackoff(attempts int) time.Duration {
+	d := mailRetryBase << min(attempts-1, 16)
+	return min(d, mailRetryMax)
+}
+
+// settle writes a batch's results; it outlives a shutdown for a moment so
+// the batch in hand is recorded.
+func (q *mailSender) settle(results []store.MailResult) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := q.store.SettleMail(ctx, results); err != nil {
+		// The claims' leases bring the messages back.
+		q.log.Error("record confirmation and welcome messages", "err", err)
 	}
 }
 
-// close stops taking messages and sends those queued, until ctx ends.
-func (q *mailQueue) close(ctx context.Context) error {
-	q.mu.Lock()
-	if !q.closed {
-		q.closed = true
-		close(q.jobs)
-	}
-	q.mu.Unlock()
-	done := make(chan struct{})
-	go func() { q.wg.Wait(); close(done) }()
+// close stops claiming and waits for the batch in hand until ctx ends,
+// then abandons its SMTP sessions; messages not sent stay queued.
+func (q *mailSender) close(ctx context.Context) error {
+	q.stopClaims()
 	select {
-	case <-done:
+	case <-q.done:
 		return nil
 	case <-ctx.Done():
-		q.stop() // abandon SMTP sessions in progress
-		<-done
-		return fmt.Errorf("mail queue: %d messages not sent: %w", len(q.jobs), ctx.Err())
+		q.abort()
+		<-q.done
+		return fmt.Errorf("mail sender: messages in hand left queued: %w", ctx.Err())
 	}
 }
 
@@ -188,36 +302,59 @@ func renderMailHTML(v mailView) string {
 	return b.String()
 }
 
+// errNothingToSend: a queued message is no longer wanted (the reader
+// confirmed, left, was blocklisted or suppressed meanwhile).
+var errNothingToSend = errors.New("message no longer wanted")
+
+// buildMail builds a queued message about list l as things stand now.
+func (s *Server) buildMail(ctx context.Context, job store.MailJob, l *model.List) (mailer.Envelope, []byte, error) {
+	rcpt, err := s.store.MailRecipient(ctx, job.SubscriberID, job.ListID)
+	if err != nil {
+		return mailer.Envelope{}, nil, err
+	}
+	want := model.SubConfirmed
+	if job.Kind == model.MailConfirm {
+		want = model.SubUnconfirmed
+	}
+	if !rcpt.Sendable || rcpt.Subscription != want {
+		return mailer.Envelope{}, nil, errNothingToSend
+	}
+	switch job.Kind {
+	case model.MailConfirm:
+		return s.confirmationMail(ctx, l, job.SubscriberID, rcpt.Email, rcpt.Name)
+	case model.MailWelcome:
+		return s.welcomeMail(ctx, l, job.SubscriberID, rcpt.Email, rcpt.Name)
+	}
+	return mailer.Envelope{}, nil, fmt.Errorf("unknown message kind %q", job.Kind)
+}
+
 // confirmationMail asks the reader to confirm a double opt-in subscription.
-func (s *Server) confirmationMail(_ context.Context, l *model.List, subscriberID int64, email, name string) mailJob {
+// The link's lifetime starts now, as the message goes out.
+func (s *Server) confirmationMail(ctx context.Context, l *model.List, subscriberID int64, email, name string) (mailer.Envelope, []byte, error) {
 	tok := s.signer.Sign(token.Claims{Purpose: token.Confirm, SubscriberID: subscriberID, ListID: l.ID, Expires: time.Now().Add(s.opts.ConfirmTTL)})
 	confirm := s.base + "/confirm/" + tok
-	return func(ctx context.Context) (mailer.Envelope, []byte, error) {
-		pub, _, _ := s.renderer.get(ctx)
-		subject := "Confirm your subscription to " + l.Name
-		paras := []string{
-			"Someone, hopefully you, asked to receive " + l.Name + " at this address.",
-			"Please confirm by opening the link below. It works for " + days(s.opts.ConfirmTTL) + ".",
-		}
-		text := strings.Join(paras, "\n\n") + "\n\nConfirm: " + confirm +
-			"\n\nDid not ask for this? Ignore this message and you will not hear from us again.\n"
-		html := renderMailHTML(mailView{Pub: pub.Name, Paragraphs: append(paras[:1:1],
-			"Did not ask for this? Ignore this message and you will not hear from us again."), Button: "Confirm subscription", URL: confirm})
-		return s.transactional(ctx, l, subscriberID, email, name, subject, text, html)
+	pub, _, _ := s.renderer.get(ctx)
+	subject := "Confirm your subscription to " + l.Name
+	paras := []string{
+		"Someone, hopefully you, asked to receive " + l.Name + " at this address.",
+		"Please confirm by opening the link below. It works for " + days(s.opts.ConfirmTTL) + ".",
 	}
+	text := strings.Join(paras, "\n\n") + "\n\nConfirm: " + confirm +
+		"\n\nDid not ask for this? Ignore this message and you will not hear from us again.\n"
+	html := renderMailHTML(mailView{Pub: pub.Name, Paragraphs: append(paras[:1:1],
+		"Did not ask for this? Ignore this message and you will not hear from us again."), Button: "Confirm subscription", URL: confirm})
+	return s.transactional(ctx, l, subscriberID, email, name, subject, text, html)
 }
 
 // welcomeMail greets a reader whose subscription is now confirmed.
-func (s *Server) welcomeMail(_ context.Context, l *model.List, subscriberID int64, email, name string) mailJob {
+func (s *Server) welcomeMail(ctx context.Context, l *model.List, subscriberID int64, email, name string) (mailer.Envelope, []byte, error) {
 	prefs := s.base + "/preferences/" + s.signer.Sign(token.Claims{Purpose: token.Preferences, SubscriberID: subscriberID})
-	return func(ctx context.Context) (mailer.Envelope, []byte, error) {
-		pub, _, _ := s.renderer.get(ctx)
-		body := s.opts.WelcomeText
-		if body == "" {
-			body = "Thank you for subscribing to " + l.Name + ". Your first edition arrives with our next send."
-		}
-		text := body + "\n\nChoose what you receive: " + prefs + "\n"
-		html := renderMailHTML(mailView{Pub: pub.Name, Paragraphs: []string{body}, Button: "Manage your preferences", URL: prefs})
-		return s.transactional(ctx, l, subscriberID, email, name, "Welcome to "+l.Name, text, html)
+	pub, _, _ := s.renderer.get(ctx)
+	body := s.opts.WelcomeText
+	if body == "" {
+		body = "Thank you for subscribing to " + l.Name + ". Your first edition arrives with our next send."
 	}
+	text := body + "\n\nChoose what you receive: " + prefs + "\n"
+	html := renderMailHTML(mailView{Pub: pub.Name, Paragraphs: []string{body}, Button: "Manage your preferences", URL: prefs})
+	return s.transactional(ctx, l, subscriberID, email, name, "Welcome to "+l.Name, text, html)
 }

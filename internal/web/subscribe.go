@@ -110,18 +110,13 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request, hosted bool) 
 	}
 	name := cleanName(r.PostFormValue("name"))
 	if r.PostFormValue(honeypotField) == "" {
-		id, outcome, err := s.store.Signup(r.Context(), email, name, l, model.SourceForm)
+		_, outcome, err := s.store.Signup(r.Context(), email, name, l, model.SourceForm, s.opts.Welcome)
 		if err != nil {
 			s.serverError(w, r, "sign up", err)
 			return
 		}
-		switch outcome {
-		case store.SignupPending:
-			s.mail.enqueue(s.confirmationMail(r.Context(), l, id, email, name))
-		case store.SignupJoined:
-			if s.opts.Welcome {
-				s.mail.enqueue(s.welcomeMail(r.Context(), l, id, email, name))
-			}
+		if outcome == store.SignupPending || outcome == store.SignupJoined {
+			s.mail.wake() // the signup queued a message
 		}
 	}
 	paras := []string{"If this address is not on the list yet, it is now. Welcome aboard.",
@@ -210,7 +205,7 @@ func (s *Server) confirmPost(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	changed, err := s.store.ConfirmSubscription(r.Context(), c.SubscriberID, l.ID, model.SourceForm)
+	changed, err := s.store.ConfirmSubscription(r.Context(), c.SubscriberID, l.ID, model.SourceForm, s.opts.Welcome)
 	if errors.Is(err, store.ErrNotFound) {
 		s.badToken(w, r)
 		return
@@ -220,9 +215,7 @@ func (s *Server) confirmPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if changed && s.opts.Welcome {
-		if sub, err := s.store.SubscriberByID(r.Context(), c.SubscriberID); err == nil {
-			s.mail.enqueue(s.welcomeMail(r.Context(), l, sub.ID, sub.Email, sub.Name))
-		}
+		s.mail.wake() // the confirmation queued the welcome message
 	}
 	prefs := s.base + "/preferences/" + s.signer.Sign(token.Claims{Purpose: token.Preferences, SubscriberID: c.SubscriberID})
 	s.render(w, r, http.StatusOK, "notice", view{Title: "You are subscribed", NoIndex: true, Data: notice{

@@ -91,10 +91,10 @@ type Options struct {
 	// WelcomeText is the welcome message's body (a default is used when
 	// empty).
 	WelcomeText string
-	// MailQueue bounds confirmation and welcome messages waiting to be
-	// sent (1024); MailWorkers send them (2).
-	MailQueue   int
+	// MailWorkers send confirmation and welcome messages (2); MailPoll is
+	// how often an idle sender looks for messages other nodes queued (1s).
 	MailWorkers int
+	MailPoll    time.Duration
 
 	// EventQueue bounds the opens and clicks held in memory (65536);
 	// EventBatch is the most written in one go (1000); EventFlush is the
@@ -167,8 +167,8 @@ func (o *Options) setDefaults() {
 	def(&o.RateLimit.PerMinute, 20)
 	def(&o.RateLimit.Burst, 10)
 	defDur(&o.ConfirmTTL, 7*24*time.Hour)
-	def(&o.MailQueue, 1024)
 	def(&o.MailWorkers, 2)
+	defDur(&o.MailPoll, time.Second)
 	def(&o.EventQueue, 65536)
 	def(&o.EventBatch, 1000)
 	defDur(&o.EventFlush, 250*time.Millisecond)
@@ -199,7 +199,7 @@ type Server struct {
 	limiter *limiter
 
 	events    *eventQueue
-	mail      *mailQueue
+	mail      *mailSender
 	campaigns *campaignCache
 	renderer  *rendererCache
 	sns       *snsVerifier
@@ -253,7 +253,7 @@ func NewServer(d Deps) (*Server, error) {
 	}
 	s.renderer = newRendererCache(d.Store, d.Renderer, s.base)
 	s.events = newEventQueue(d.Store, d.Log, opts.EventQueue, opts.EventBatch, opts.EventFlush)
-	s.mail = newMailQueue(d.Mailer, d.Log, opts.MailQueue, opts.MailWorkers)
+	s.mail = newMailSender(s, d.Mailer, d.Store, d.Log, opts.MailWorkers, opts.MailPoll)
 	s.handler = s.secureHeaders(s.logRequests(s.routes()))
 	return s, nil
 }
@@ -261,9 +261,10 @@ func NewServer(d Deps) (*Server, error) {
 // ServeHTTP serves the public web.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// Close stops taking events and mail, writes the queued events and sends
-// the queued messages, waiting at most until ctx is done. Call it after the
-// HTTP server has stopped; it is safe to call twice.
+// Close stops taking events and mail, writes the queued events and
+// finishes the messages being sent, waiting at most until ctx is done
+// (messages not sent stay queued in the store). Call it after the HTTP
+// server has stopped; it is safe to call twice.
 func (s *Server) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() {
 		s.closeErr = errors.Join(s.events.close(ctx), s.mail.close(ctx))
@@ -273,15 +274,17 @@ func (s *Server) Close(ctx context.Context) error {
 
 // Stats are counters of the background jobs, for health views and tests.
 type Stats struct {
-	EventsQueued, EventsWritten, EventsDropped    int64
-	MailQueued, MailSent, MailFailed, MailDropped int64
+	EventsQueued, EventsWritten, EventsDropped int64
+	// Confirmation and welcome messages this server sent, put back for a
+	// retry after a temporary failure, and gave up on.
+	MailSent, MailRetried, MailFailed int64
 }
 
 // Stats returns the current counters.
 func (s *Server) Stats() Stats {
 	st := Stats{}
 	st.EventsQueued, st.EventsWritten, st.EventsDropped = s.events.queued.Load(), s.events.written.Load(), s.events.dropped.Load()
-	st.MailQueued, st.MailSent, st.MailFailed, st.MailDropped = s.mail.queued.Load(), s.mail.sent.Load(), s.mail.failed.Load(), s.mail.dropped.Load()
+	st.MailSent, st.MailRetried, st.MailFailed = s.mail.sent.Load(), s.mail.retried.Load(), s.mail.failed.Load()
 	return st
 }
 
