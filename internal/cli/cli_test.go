@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -66,29 +67,37 @@ func TestListsAndSubscribersCommands(t *testing.T) {
 }
 
 func TestServeAnswersHealthzAndShutsDown(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int)
-	var errb bytes.Buffer
+	done := make(chan int, 1)
+	errb := &syncBuffer{}
 	go func() {
-		e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &errb, getenv: func(string) string { return "" }}
-		done <- e.exitCode(e.dispatch(ctx, []string{"serve", "--data", filepath.Join(t.TempDir(), "d"), "--http", addr}))
+		// Port 0: serve picks a free port and logs it, so no other test
+		// can take the port in between.
+		e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: errb, getenv: func(string) string { return "" }}
+		done <- e.exitCode(e.dispatch(ctx, []string{"serve", "--data", filepath.Join(t.TempDir(), "d"), "--http", "127.0.0.1:0"}))
 	}()
-	var resp *http.Response
-	for i := 0; i < 100; i++ {
-		resp, err = http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			break
+	// Migrations and the owner's password hash come first: on a busy
+	// machine that takes seconds, so wait for the log line, not a time.
+	serving := regexp.MustCompile(`msg="herald is serving" addr=(http://127\.0\.0\.1:[0-9]+)`)
+	var base string
+	deadline := time.Now().Add(time.Minute)
+	for base == "" {
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited %d before serving:\n%s", code, errb.String())
+		default:
 		}
-		time.Sleep(50 * time.Millisecond)
+		if m := serving.FindStringSubmatch(errb.String()); m != nil {
+			base = m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("serve did not start within a minute:\n%s", errb.String())
+		} else {
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
+	resp, err := http.Get(base + "/healthz")
 	if err != nil {
-		t.Fatalf("healthz never answered: %v\n%s", err, errb.String())
+		t.Fatalf("healthz: %v\n%s", err, errb.String())
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -101,7 +110,25 @@ func TestServeAnswersHealthzAndShutsDown(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("serve exited %d: %s", code, errb.String())
 		}
-	case <-time.After(30 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatal("serve did not shut down")
 	}
+}
+
+// syncBuffer is a bytes.Buffer one goroutine writes while another reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
