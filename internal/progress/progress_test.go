@@ -47,7 +47,7 @@ func TestLinesMode(t *testing.T) {
 	if !strings.HasPrefix(last, "importing: done, 2.0 MB, ") || !strings.HasSuffix(last, ", 5 imported") {
 		t.Errorf("last line %q", last)
 	}
-	if !strings.Contains(got, "line 7: bad\n") || !strings.Contains(lines[0], "importing: 1.0 MB of 2.0 MB (50%)") {
+	if !strings.Contains(got, "line 7: bad\n") || !strings.Contains(got, "importing: 1.0 MB of 2.0 MB (50%)") {
 		t.Errorf("output:\n%s", got)
 	}
 	if progress.IsTerminal(&out) {
