@@ -127,10 +127,10 @@ func envelopeSink(t *testing.T) *smtpsink.Sink {
 }
 
 // startRunners starts campaign id and count herald nodes running it
-// against dbURL into the relay at relayURL, with short leases.
-func startRunners(t *testing.T, dbURL string, id int64, relayURL string, count int) []*faults.Node {
+// against dbURL into the relay at relayURL, with the given claim lease.
+func startRunners(t *testing.T, dbURL string, id int64, relayURL string, count int, lease string) []*faults.Node {
 	t.Helper()
-	env := []string{"HERALD_DATABASE_URL=" + dbURL, "HERALD_DATA=" + t.TempDir(), "HERALD_LEASE=" + nodeLease, "HERALD_LOG_LEVEL=warn"}
+	env := []string{"HERALD_DATABASE_URL=" + dbURL, "HERALD_DATA=" + t.TempDir(), "HERALD_LEASE=" + lease, "HERALD_LOG_LEVEL=warn"}
 	runHerald(t, env, "campaign", "start", fmt.Sprint(id))
 	var nodes []*faults.Node
 	for i := range count {

@@ -37,7 +37,7 @@ func TestThreeNodesOneKilled(t *testing.T) {
 	url := storetest.PostgresURL(t)
 	s, id := seeded(t, url, recipients)
 	sink := envelopeSink(t)
-	nodes := startRunners(t, url, id, sink.URL(), 3)
+	nodes := startRunners(t, url, id, sink.URL(), 3, nodeLease)
 	started := time.Now()
 
 	// Kill a random node at a random moment between 10% and 70% sent.

@@ -47,7 +47,10 @@ func TestPostgresRestart(t *testing.T) {
 	dbURL := freshSchema(t, base)
 	s, id := seeded(t, dbURL, recipients)
 	sink := envelopeSink(t)
-	nodes := startRunners(t, dbURL, id, sink.URL(), nodeCount)
+	// A long lease: no node dies here, and a node retries writing its
+	// outcomes for half a lease, which must outlast a restart and the
+	// reconnecting on a busy machine.
+	nodes := startRunners(t, dbURL, id, sink.URL(), nodeCount, "30s")
 	started := time.Now()
 	for _, share := range []int64{25, 60} {
 		waitFor(t, 2*time.Minute, fmt.Sprintf("%d%% sent", share), func() bool { return sink.Count() >= recipients*share/100 })
