@@ -128,7 +128,6 @@ func TestBrowserComposeSendAndWatch(t *testing.T) {
 	b.Do(
 		set("#subject", "Harbour deal signed; the ferry strike ends"),
 		set("#preheader", "Also: the budget vote, and five things worth reading tonight"),
-		chromedp.SetUploadFiles(css("input[name=hero_file]"), []string{writePNG(t)}),
 		set("input[name=hero_alt]", "Cranes over Port Alder harbour at dusk"),
 		set("input[name=hero_credit]", "Mira Holt / Courier Pictures"),
 		set("input[name=s0_headline]", "How the harbour deal came together"),
@@ -146,6 +145,9 @@ func TestBrowserComposeSendAndWatch(t *testing.T) {
 		set("input[name=s3_0_author]", "Alex Moor"),
 		set("input[name=s3_0_publication]", "The Coastline Review"),
 		set("input[name=s3_0_url]", "https://coastline-review.example/night-ferry"),
+		// Last: choosing a file fires "change", which autosaves the form
+		// as it stands; by now it stands complete.
+		chromedp.SetUploadFiles(css("input[name=hero_file]"), []string{writePNG(t)}),
 	)
 	// A second card: the form is saved with everything above, then reloads.
 	clickNav(b, t, `button[value="add-item:1"]`)
