@@ -64,6 +64,10 @@ func TestListsAndSubscribersCommands(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, "HERALD_WORKERS: must be a whole number") {
 		t.Fatalf("bad config: %d %q", code, errs)
 	}
+	_, errs, code = herald(t, map[string]string{"HERALD_WEBHOOK_SENDGRID_KEY": "not a key"}, nil, data, "serve", "--http", "127.0.0.1:0")
+	if code != 1 || !strings.Contains(errs, "webhook_sendgrid_key: not base64") {
+		t.Fatalf("bad SendGrid key: %d %q", code, errs)
+	}
 }
 
 func TestServeAnswersHealthzAndShutsDown(t *testing.T) {

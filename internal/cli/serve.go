@@ -154,5 +154,13 @@ func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store,
 	opts.TrustProxy = cfg.TrustProxy
 	opts.Welcome = cfg.Welcome
 	opts.Webhooks.Secret = cfg.WebhookSecret.Reveal()
+	opts.Webhooks.SNSTopics = cfg.SNSTopics
+	if cfg.SendGridKey != "" {
+		key, err := web.ParseSendGridKey(cfg.SendGridKey)
+		if err != nil {
+			return nil, fmt.Errorf("webhook_sendgrid_key: %w", err)
+		}
+		opts.Webhooks.SendGridKey = key
+	}
 	return web.NewServer(web.Deps{Store: s, Signer: sig, Mailer: tr, BaseURL: cfg.BaseURL, Log: e.log, Options: opts})
 }

@@ -79,6 +79,13 @@ type Config struct {
 	TrustProxy    bool   // client IP from X-Forwarded-For (behind a proxy only)
 	WebhookSecret Secret // authenticates bounce and complaint webhooks; empty turns them off
 	Welcome       bool   // send a welcome message after a confirmation
+	// SNSTopics, when set, are the only SNS topic ARNs whose messages
+	// the SES webhook takes.
+	SNSTopics []string
+	// SendGridKey is the verification key of SendGrid's signed Event
+	// Webhook (base64 DER, as SendGrid shows it); set, every SendGrid
+	// post must carry a valid signature.
+	SendGridKey string
 }
 
 // SQLitePath is where the embedded database lives.
@@ -186,6 +193,24 @@ func keys() []key {
 				return errors.New("must be at least 16 characters")
 			}
 			c.WebhookSecret = Secret(v)
+			return nil
+		}},
+		{"webhook_sns_topics", false, func(c *Config, v string) error {
+			c.SNSTopics = nil
+			for _, arn := range strings.Split(v, ",") {
+				arn = strings.TrimSpace(arn)
+				if arn == "" {
+					continue
+				}
+				if !strings.HasPrefix(arn, "arn:") || strings.Count(arn, ":") != 5 || !strings.Contains(arn, ":sns:") {
+					return fmt.Errorf("%q is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)", arn)
+				}
+				c.SNSTopics = append(c.SNSTopics, arn)
+			}
+			return nil
+		}},
+		{"webhook_sendgrid_key", false, func(c *Config, v string) error {
+			c.SendGridKey = strings.TrimSpace(v)
 			return nil
 		}},
 		{"relay_url", true, func(c *Config, v string) error {

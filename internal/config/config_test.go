@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -53,6 +54,16 @@ priority = 1
 	}
 }
 
+func TestSNSTopicsList(t *testing.T) {
+	c, err := Load(Source{Getenv: env(map[string]string{"HERALD_WEBHOOK_SNS_TOPICS": " arn:aws:sns:eu-west-1:123:ses ,, arn:aws-cn:sns:cn-north-1:9:b"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"arn:aws:sns:eu-west-1:123:ses", "arn:aws-cn:sns:cn-north-1:9:b"}; !slices.Equal(c.SNSTopics, want) {
+		t.Fatalf("topics = %q, want %q", c.SNSTopics, want)
+	}
+}
+
 func TestDefaultsNeedNothing(t *testing.T) {
 	c, err := Load(Source{Getenv: env(nil)})
 	if err != nil || c.DataDir != "herald-data" || c.HTTPAddr != "127.0.0.1:8080" || c.DatabaseURL != "" {
@@ -75,6 +86,7 @@ func TestInvalidValuesNameTheKey(t *testing.T) {
 		{Source{Getenv: env(map[string]string{"HERALD_SECRET_KEY": "short"})}, "HERALD_SECRET_KEY: must be at least 32"},
 		{Source{Getenv: env(map[string]string{"HERALD_SECRET_KEY_FILE": filepath.Join(dir, "missing")})}, "HERALD_SECRET_KEY_FILE: cannot read"},
 		{Source{Getenv: env(map[string]string{"HERALD_RELAY_URL": "http://x:1"})}, `relay "default": url scheme must be smtp`},
+		{Source{Getenv: env(map[string]string{"HERALD_WEBHOOK_SNS_TOPICS": "arn:aws:sns:eu-west-1:123:ses, my-topic"})}, `HERALD_WEBHOOK_SNS_TOPICS: "my-topic" is not an SNS topic ARN`},
 		{Source{Getenv: env(nil), Flags: map[string]string{"log_level": "loud"}}, "--log-level"},
 		{Source{Getenv: env(nil), File: bad}, "bad.conf:2: unknown key \"http_adr\""},
 	}

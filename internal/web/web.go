@@ -17,6 +17,7 @@ package web
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -135,6 +136,13 @@ type WebhookOptions struct {
 	// SNSClient fetches signing certificates and confirms subscriptions
 	// (default: an HTTPS client with a 10s timeout).
 	SNSClient *http.Client
+	// SNSTopics, when set, are the only topic ARNs whose messages the SES
+	// webhook takes (others are refused before anything is fetched).
+	SNSTopics []string
+	// SendGridKey, when set, is the public key of SendGrid's signed Event
+	// Webhook: every SendGrid post must then carry a valid signature (see
+	// ParseSendGridKey).
+	SendGridKey *ecdsa.PublicKey
 	// SoftBounceThreshold soft bounces within SoftBounceWindow of each
 	// other suppress an address (3 within 7 days).
 	SoftBounceThreshold int

@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 
@@ -296,6 +297,11 @@ func (s *Server) webhookSES(w http.ResponseWriter, r *http.Request) {
 	m, err := parseSNS(body)
 	if err != nil {
 		badPayload(w)
+		return
+	}
+	if topics := s.opts.Webhooks.SNSTopics; len(topics) > 0 && !slices.Contains(topics, m.TopicArn) {
+		s.log.Warn("SNS message from a topic not configured refused", "topic", m.TopicArn, "type", m.Type)
+		http.Error(w, "topic not allowed", http.StatusForbidden)
 		return
 	}
 	if err := s.sns.verify(r.Context(), m); err != nil {
