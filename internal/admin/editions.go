@@ -142,9 +142,28 @@ type composerView struct {
 	HeroInLead int // index of the section that shows the hero fields, -1: the header
 	CanPublish bool
 	Revisions  int
+	// Stale: the form was not saved because someone else saved the
+	// edition after it was opened; it shows the reader's unsaved copy.
+	Stale bool
+}
+
+// showStale shows the composer with the reader's unsaved copy e after a
+// save that lost the race to someone else's: its revision becomes the
+// current one, so saving again replaces the other version deliberately.
+func (a *Admin) showStale(w http.ResponseWriter, r *http.Request, e *model.Edition) error {
+	cur, err := a.d.Store.GetEdition(r.Context(), e.ID)
+	if err != nil {
+		return err
+	}
+	e.Revision, e.Status = cur.Revision, cur.Status
+	return a.renderComposer(w, r, http.StatusConflict, e, nil, true)
 }
 
 func (a *Admin) showComposer(w http.ResponseWriter, r *http.Request, e *model.Edition, problems []string) error {
+	return a.renderComposer(w, r, http.StatusOK, e, problems, false)
+}
+
+func (a *Admin) renderComposer(w http.ResponseWriter, r *http.Request, status int, e *model.Edition, problems []string, stale bool) error {
 	if problems == nil {
 		problems = problemList(edition.Validate(e))
 	}
@@ -152,7 +171,7 @@ func (a *Admin) showComposer(w http.ResponseWriter, r *http.Request, e *model.Ed
 	if err != nil {
 		return err
 	}
-	v := composerView{E: e, Problems: problems, HeroInLead: -1, CanPublish: identity(r).Can(auth.Publish), Revisions: len(revs),
+	v := composerView{E: e, Problems: problems, HeroInLead: -1, CanPublish: identity(r).Can(auth.Publish), Revisions: len(revs), Stale: stale,
 		Kinds: []model.SectionKind{model.KindLead, model.KindCards, model.KindBriefs, model.KindPicks, model.KindText}}
 	for i, s := range e.Sections {
 		if s.Kind == model.KindLead {
@@ -160,7 +179,7 @@ func (a *Admin) showComposer(w http.ResponseWriter, r *http.Request, e *model.Ed
 			break
 		}
 	}
-	a.page(w, r, http.StatusOK, "composer", e.Subject, "editions", v)
+	a.page(w, r, status, "composer", e.Subject, "editions", v)
 	return nil
 }
 
@@ -187,6 +206,9 @@ func (a *Admin) composerSave(w http.ResponseWriter, r *http.Request) error {
 		if errors.Is(err, store.ErrConflict) {
 			return a.redirect(w, r, fmt.Sprintf("/admin/editions/%d", e.ID), "Another edition already uses that slug.", true)
 		}
+		if errors.Is(err, store.ErrStale) {
+			return a.showStale(w, r, e)
+		}
 		return err
 	}
 	return a.redirect(w, r, fmt.Sprintf("/admin/editions/%d%s", e.ID, anchor), "", false)
@@ -202,11 +224,17 @@ func (a *Admin) autosave(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	resp := map[string]any{"saved": true, "at": a.d.Now().UTC().Format("15:04:05")}
-	if err := a.d.Store.UpdateEdition(r.Context(), e); err != nil {
-		if !errors.Is(err, store.ErrConflict) {
-			return err
-		}
+	switch err := a.d.Store.UpdateEdition(r.Context(), e); {
+	case err == nil:
+		resp["revision"] = e.Revision
+	case errors.Is(err, store.ErrConflict):
 		resp = map[string]any{"saved": false, "error": "Another edition already uses that slug."}
+	case errors.Is(err, store.ErrStale):
+		// Autosave never overwrites: the editor decides with Save now.
+		resp = map[string]any{"saved": false, "stale": true,
+			"error": "Not saved: someone else saved this edition after you opened it. Press Save now to choose; your changes stay in the form."}
+	default:
+		return err
 	}
 	resp["problems"] = problemList(edition.Validate(e))
 	if e.Hero != nil {
@@ -255,6 +283,9 @@ func (a *Admin) readEditionForm(r *http.Request, e *model.Edition) error {
 	e.Slug, e.Date, e.Slot = f("slug"), f("date"), model.Slot(f("slot"))
 	e.Subject, e.Preheader = f("subject"), f("preheader")
 	e.Public = r.FormValue("public") == "on"
+	// The revision the form was opened at; a form without one (an old
+	// page) saves unchecked.
+	e.Revision, _ = strconv.Atoi(r.FormValue("revision"))
 	hero := &model.Image{URL: f("hero_url"), Alt: f("hero_alt"), Credit: f("hero_credit")}
 	if url, err := a.saveUpload(r, "hero_file"); err != nil {
 		return err

@@ -128,6 +128,8 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "The request body is too large.")
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", "Not found.")
+	case errors.Is(err, store.ErrStale):
+		writeError(w, http.StatusConflict, "stale", "Someone saved this since you read it: read it again and reapply your change.")
 	case errors.Is(err, store.ErrConflict):
 		writeError(w, http.StatusConflict, "conflict", "Something with that name or slug exists already.")
 	case errors.Is(err, store.ErrBadTransition):

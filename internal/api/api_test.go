@@ -129,6 +129,17 @@ func TestClientDrivesAFullFlow(t *testing.T) {
 		if err != nil || created.ID == 0 || created.Status != model.EditionDraft {
 			t.Fatalf("CreateEdition = %+v, %v", created, err)
 		}
+		// An update carries the revision it was read at: the first goes
+		// in, a second from the same old copy is refused as stale.
+		stale := *created
+		created.Preheader = "Read before the vote"
+		if created, err = c.UpdateEdition(ctx, created.ID, created); err != nil || created.Revision != 2 {
+			t.Fatalf("UpdateEdition = %+v, %v", created, err)
+		}
+		var apiErr *client.Error
+		if _, err := c.UpdateEdition(ctx, stale.ID, &stale); !errors.As(err, &apiErr) || apiErr.Status != 409 || apiErr.Code != "stale" {
+			t.Fatalf("stale UpdateEdition: %v", err)
+		}
 		if _, err := c.PublishEdition(ctx, created.ID); err != nil {
 			t.Fatal(err)
 		}

@@ -81,6 +81,11 @@ type Edition struct {
 	Sections  []Section     `json:"sections"`
 	Status    EditionStatus `json:"status,omitempty"`
 	Public    bool          `json:"public"` // shown in the public archive and feeds once published
+	// Revision is the saved state this copy was read at (1 for the first).
+	// An update that carries it is refused if the edition was saved again
+	// since, so one editor cannot silently overwrite another; 0 skips the
+	// check.
+	Revision int `json:"revision,omitempty"`
 
 	CreatedAt   time.Time `json:"created_at,omitzero"`
 	UpdatedAt   time.Time `json:"updated_at,omitzero"`

@@ -18,13 +18,13 @@ type editionContent struct {
 	Sections  []model.Section `json:"sections"`
 }
 
-const editionColumns = `id, slug, date, slot, subject, status, public, content, created_at, updated_at, published_at`
+const editionColumns = `id, slug, date, slot, subject, status, public, revision, content, created_at, updated_at, published_at`
 
 func scanEdition(row interface{ Scan(...any) error }) (*model.Edition, error) {
 	var e model.Edition
 	var content string
 	var published sql.NullTime
-	err := row.Scan(&e.ID, &e.Slug, &e.Date, &e.Slot, &e.Subject, &e.Status, &e.Public, &content,
+	err := row.Scan(&e.ID, &e.Slug, &e.Date, &e.Slot, &e.Subject, &e.Status, &e.Public, &e.Revision, &content,
 		&e.CreatedAt, &e.UpdatedAt, &published)
 	if err != nil {
 		return nil, err
@@ -87,14 +87,15 @@ func (s *Store) CreateEdition(ctx context.Context, e *model.Edition) error {
 		if err != nil {
 			return fmt.Errorf("create edition %q: %w", e.Slug, err)
 		}
-		e.CreatedAt, e.UpdatedAt = now, now
+		e.CreatedAt, e.UpdatedAt, e.Revision = now, now, 1
 		return s.addRevision(ctx, tx, e, 1, now)
 	})
 }
 
 // UpdateEdition saves an edition's slug, date, slot, subject, visibility and
 // content (not its status: see SetEditionStatus) and records the saved state
-// as a new revision.
+// as a new revision. An edition that carries a Revision (as read) and was
+// saved by someone else since is not changed: the error is ErrStale.
 func (s *Store) UpdateEdition(ctx context.Context, e *model.Edition) error {
 	content, err := marshalContent(e)
 	if err != nil {
@@ -107,18 +108,22 @@ func (s *Store) UpdateEdition(ctx context.Context, e *model.Edition) error {
 		err := tx.QueryRowContext(ctx, `
 			UPDATE editions SET slug = $1, date = $2, slot = $3, subject = $4, public = $5, content = $6,
 				revision = revision + 1, updated_at = $7
-			WHERE id = $8 RETURNING revision, status, created_at, published_at`,
-			e.Slug, e.Date, e.Slot, e.Subject, e.Public, content, now, e.ID).
+			WHERE id = $8 AND ($9 = 0 OR revision = $9) RETURNING revision, status, created_at, published_at`,
+			e.Slug, e.Date, e.Slot, e.Subject, e.Public, content, now, e.ID, e.Revision).
 			Scan(&rev, &e.Status, &e.CreatedAt, &published)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
+			var cur int
+			if err := tx.QueryRowContext(ctx, `SELECT revision FROM editions WHERE id = $1`, e.ID).Scan(&cur); err == nil {
+				return fmt.Errorf("edition %d is at revision %d, not %d: %w", e.ID, cur, e.Revision, ErrStale)
+			}
 			return fmt.Errorf("edition %d: %w", e.ID, ErrNotFound)
 		case isUniqueViolation(err):
 			return fmt.Errorf("edition %q: %w", e.Slug, ErrConflict)
 		case err != nil:
 			return fmt.Errorf("update edition %d: %w", e.ID, err)
 		}
-		e.UpdatedAt, e.PublishedAt = now, published.Time
+		e.UpdatedAt, e.PublishedAt, e.Revision = now, published.Time, rev
 		return s.addRevision(ctx, tx, e, rev, now)
 	})
 }

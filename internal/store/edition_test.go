@@ -51,8 +51,18 @@ func TestEditions(t *testing.T) {
 			t.Fatal(err)
 		}
 		again, _ := s.EditionBySlug(ctx, e.Slug)
-		if again.Subject != "A better subject" || len(again.Sections) != 2 {
-			t.Errorf("update not saved: %q, %d sections", again.Subject, len(again.Sections))
+		if again.Subject != "A better subject" || len(again.Sections) != 2 || again.Revision != 2 || got.Revision != 2 {
+			t.Errorf("update not saved: %q, %d sections, revision %d (copy says %d)", again.Subject, len(again.Sections), again.Revision, got.Revision)
+		}
+		// A copy read at revision 1 cannot overwrite revision 2; without a
+		// revision there is no check.
+		old := *again
+		old.Revision, old.Subject = 1, "Stale"
+		if err := s.UpdateEdition(ctx, &old); !errors.Is(err, store.ErrStale) {
+			t.Errorf("stale update: %v, want ErrStale", err)
+		}
+		if cur, _ := s.GetEdition(ctx, e.ID); cur.Subject != "A better subject" || cur.Revision != 2 {
+			t.Errorf("a stale update changed the edition: %q at %d", cur.Subject, cur.Revision)
 		}
 		revs, err := s.EditionRevisions(ctx, e.ID)
 		if err != nil {

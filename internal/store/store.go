@@ -27,6 +27,9 @@ import (
 var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("already exists")
+	// ErrStale: the record was saved by someone else since the caller
+	// read it, so saving the caller's copy would lose their change.
+	ErrStale = errors.New("changed since it was read")
 )
 
 // Options says which database to open.

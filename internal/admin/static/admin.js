@@ -21,7 +21,11 @@
   if (composer) {
     var state = document.getElementById("save-state");
     var problems = document.getElementById("problems");
-    var timer = null, saving = false, again = false;
+    var timer = null, saving = false, again = false, stale = false;
+    // A submit while an autosave is on its way waits for it, so the form
+    // carries the revision that autosave made (not an older one, which
+    // the server would refuse as someone else's change).
+    var held = null;
     var setState = function (text, cls) {
       if (!state) return;
       state.textContent = text;
@@ -34,6 +38,7 @@
       });
     };
     var save = function () {
+      if (stale) return;
       if (saving) { again = true; return; }
       saving = true;
       setState("Saving…", "saving");
@@ -48,7 +53,10 @@
       }).then(function (res) {
         if (res.saved) {
           setState("Saved at " + res.at, "saved");
+          var rev = composer.querySelector("input[name=revision]");
+          if (rev && res.revision) rev.value = res.revision;
         } else {
+          if (res.stale) stale = true;
           setState(res.error || "Not saved", "saving");
         }
         if (problems) {
@@ -79,9 +87,24 @@
         setState("Could not save; your changes are still here. Use Save now.", "saving");
       }).finally(function () {
         saving = false;
+        if (held) {
+          var h = held;
+          held = null;
+          again = false;
+          if (h.button) composer.requestSubmit(h.button); else composer.requestSubmit();
+          return;
+        }
         if (again) { again = false; save(); }
       });
     };
+    composer.addEventListener("submit", function (e) {
+      clearTimeout(timer);
+      if (saving) {
+        e.preventDefault();
+        held = { button: e.submitter || null };
+        setState("Saving…", "saving");
+      }
+    });
     var schedule = function () {
       setState("Unsaved changes", "");
       clearTimeout(timer);

@@ -1,0 +1,91 @@
+package admin_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/herald-news/herald/internal/auth"
+)
+
+// TestComposerNeverOverwritesAnotherEditor: two editors open the same
+// edition; the second to save is told, keeps their text on screen, and
+// replaces the other version only by saving again. Autosave never
+// overwrites.
+func TestComposerNeverOverwritesAnotherEditor(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	id := e.ids["edition"]
+	edID, _ := strconv.ParseInt(id, 10, 64)
+	alice, bob := e.login(auth.Editor), e.login(auth.Owner)
+	revRE := regexp.MustCompile(`name="revision" value="(\d+)"`)
+	m := revRE.FindStringSubmatch(alice.get("/admin/editions/" + id))
+	if m == nil {
+		t.Fatal("the composer has no revision field")
+	}
+	opened := m[1]
+	send := func(c *client, path, subject, rev string) (int, string) {
+		t.Helper()
+		form := url.Values{"csrf": {c.csrf}, "subject": {subject}, "date": {"2026-11-27"}, "slot": {"evening"},
+			"slug": {"2026-11-27-evening"}, "sections": {"0"}, "revision": {rev}}
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		res := c.do(req)
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	subject := func() string {
+		ed, err := e.st.GetEdition(ctx, edID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ed.Subject
+	}
+
+	// Bob's autosave lands first and answers with the new revision.
+	code, body := send(bob, "/admin/editions/"+id+"/autosave", "Bob's subject", opened)
+	var res struct {
+		Saved    bool `json:"saved"`
+		Stale    bool `json:"stale"`
+		Revision int  `json:"revision"`
+	}
+	if err := json.Unmarshal([]byte(body), &res); code != http.StatusOK || err != nil || !res.Saved || strconv.Itoa(res.Revision-1) != opened {
+		t.Fatalf("Bob's autosave = %d %s", code, body)
+	}
+	bobs := strconv.Itoa(res.Revision)
+
+	// Alice's autosave from the older page: refused, not saved.
+	_, body = send(alice, "/admin/editions/"+id+"/autosave", "Alice's subject", opened)
+	res.Saved, res.Stale = true, false
+	if err := json.Unmarshal([]byte(body), &res); err != nil || res.Saved || !res.Stale {
+		t.Fatalf("Alice's stale autosave = %s", body)
+	}
+	// Her Save: refused with an explanation, her text still in the form,
+	// now at the current revision.
+	code, body = send(alice, "/admin/editions/"+id, "Alice's subject", opened)
+	if code != http.StatusConflict || !strings.Contains(body, "Someone else saved this edition after you opened it") ||
+		!strings.Contains(body, `value="Alice&#39;s subject"`) {
+		t.Fatalf("Alice's stale save = %d\n%s", code, body)
+	}
+	if got := subject(); got != "Bob's subject" {
+		t.Fatalf("after the refused save the subject is %q", got)
+	}
+	m = revRE.FindStringSubmatch(body)
+	if m == nil || m[1] != bobs {
+		t.Fatalf("the refused form carries revision %v, want Bob's %s", m, bobs)
+	}
+	// Saving again is her decision: it replaces Bob's version.
+	if code, _ := send(alice, "/admin/editions/"+id, "Alice's subject", m[1]); code != http.StatusSeeOther {
+		t.Fatalf("deliberate save = %d", code)
+	}
+	if got := subject(); got != "Alice's subject" {
+		t.Fatalf("after the deliberate save the subject is %q", got)
+	}
+}
