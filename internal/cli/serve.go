@@ -140,13 +140,6 @@ func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store,
 	opts := web.DefaultOptions()
 	opts.Secret = []byte(csrf)
 	opts.Tracking = web.TrackingMode(cfg.Tracking)
-	// The admin's privacy setting can make tracking anonymous; the
-	// configuration can still turn it off altogether.
-	if t, err := admin.LoadTracking(ctx, s); err != nil {
-		return nil, err
-	} else if t.Anonymous && opts.Tracking == web.TrackFull {
-		opts.Tracking = web.TrackAnonymous
-	}
 	opts.RateLimit.Off = cfg.FormRateLimit == 0
 	if cfg.FormRateLimit > 0 {
 		opts.RateLimit.PerMinute = cfg.FormRateLimit
@@ -162,5 +155,11 @@ func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store,
 		}
 		opts.Webhooks.SendGridKey = key
 	}
-	return web.NewServer(web.Deps{Store: s, Signer: sig, Mailer: tr, BaseURL: cfg.BaseURL, Log: e.log, Options: opts})
+	// The admin's privacy setting can make tracking anonymous at any time;
+	// the configuration can still turn it off altogether.
+	anonymous := func(ctx context.Context) (bool, error) {
+		t, err := admin.LoadTracking(ctx, s)
+		return t.Anonymous, err
+	}
+	return web.NewServer(web.Deps{Store: s, Signer: sig, Mailer: tr, Anonymous: anonymous, BaseURL: cfg.BaseURL, Log: e.log, Options: opts})
 }

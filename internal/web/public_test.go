@@ -6,8 +6,10 @@ import (
 	"errors"
 	"image/gif"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -163,6 +165,48 @@ func TestAnonymousTracking(t *testing.T) {
 	evs, _ := st.store.SubscriberEvents(context.Background(), id, 10)
 	if got := storedEvents(t, st.store, c.ID).Total[model.EventClick]; got != 1 || len(evs) != 0 {
 		t.Fatalf("anonymous: %d clicks, %d linked to the subscriber", got, len(evs))
+	}
+}
+
+// TestPrivacySettingAppliesWithoutRestart: turning on anonymous events in
+// the admin applies to the next tracking hit once the short cache passes,
+// and turning it off again links events to readers again.
+func TestPrivacySettingAppliesWithoutRestart(t *testing.T) {
+	st := newSite(t, sqlite(t), nil)
+	id := st.subscriber("ada@example.com", st.daily)
+	c := st.campaign(true, []string{"https://example.org/"}, st.daily)
+	var anonymous atomic.Bool
+	opts := web.DefaultOptions()
+	opts.PrivacyCache = time.Nanosecond
+	opts.EventFlush = time.Millisecond
+	srv, err := web.NewServer(web.Deps{Store: st.store, Signer: st.signer, BaseURL: st.ts.URL, Options: opts,
+		Anonymous: func(context.Context) (bool, error) { return anonymous.Load(), nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	click := func() {
+		t.Helper()
+		tok := st.signer.Sign(token.Claims{Purpose: token.Click, SubscriberID: id, CampaignID: c.ID})
+		resp, err := st.client().Get(ts.URL + "/c/" + tok + "?u=" + url.QueryEscape("https://example.org/"))
+		if err != nil || resp.StatusCode != http.StatusFound {
+			t.Fatalf("click: %v %v", resp, err)
+		}
+		resp.Body.Close()
+	}
+	click()
+	anonymous.Store(true)
+	click()
+	click()
+	anonymous.Store(false)
+	click()
+	if err := srv.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	evs, _ := st.store.SubscriberEvents(context.Background(), id, 10)
+	if got := storedEvents(t, st.store, c.ID).Total[model.EventClick]; got != 4 || len(evs) != 2 {
+		t.Fatalf("%d clicks stored, %d linked to the reader; want 4 and 2", got, len(evs))
 	}
 }
 

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -73,14 +74,47 @@ func (c *campaignCache) get(ctx context.Context, id int64) (*campaignInfo, error
 }
 
 // record queues an open or click when tracking is on for the campaign.
-func (s *Server) record(info *campaignInfo, e model.Event) {
+func (s *Server) record(ctx context.Context, info *campaignInfo, e model.Event) {
 	if s.opts.Tracking == TrackOff || !info.tracking {
 		return
 	}
-	if s.opts.Tracking == TrackAnonymous {
+	if s.opts.Tracking == TrackAnonymous || s.privacy.anonymous(ctx) {
 		e.SubscriberID = 0
 	}
 	s.events.add(e)
+}
+
+// privacySetting caches the admin's "anonymous events" setting for a few
+// seconds, so tracking hits do not each read it and a change still applies
+// on every node within moments.
+type privacySetting struct {
+	read func(ctx context.Context) (bool, error)
+	ttl  time.Duration
+	log  *slog.Logger
+
+	mu   sync.Mutex
+	at   time.Time
+	anon bool
+}
+
+func (p *privacySetting) anonymous(ctx context.Context) bool {
+	if p.read == nil {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if time.Since(p.at) < p.ttl {
+		return p.anon
+	}
+	anon, err := p.read(ctx)
+	if err != nil {
+		// Keep the last answer (anonymous if never read: the safe side
+		// for readers) and ask again on the next hit.
+		p.log.Error("read the privacy setting", "err", err)
+		return p.anon || p.at.IsZero()
+	}
+	p.anon, p.at = anon, time.Now()
+	return anon
 }
 
 // clickRedirect sends the reader on to a link of the campaign's edition,
@@ -106,7 +140,7 @@ func (s *Server) clickRedirect(w http.ResponseWriter, r *http.Request) {
 		s.badToken(w, r)
 		return
 	}
-	s.record(info, model.Event{Kind: model.EventClick, CampaignID: c.CampaignID, SubscriberID: c.SubscriberID, URL: target, At: time.Now().UTC()})
+	s.record(r.Context(), info, model.Event{Kind: model.EventClick, CampaignID: c.CampaignID, SubscriberID: c.SubscriberID, URL: target, At: time.Now().UTC()})
 	h := w.Header()
 	h.Set("Location", target)
 	h.Set("Cache-Control", "no-store")
@@ -122,7 +156,7 @@ func (s *Server) openPixel(w http.ResponseWriter, r *http.Request) {
 	tok := strings.TrimSuffix(r.PathValue("file"), ".gif")
 	if c, err := s.signer.Verify(tok, token.Open, now()); err == nil {
 		if info, err := s.campaigns.get(r.Context(), c.CampaignID); err == nil {
-			s.record(info, model.Event{Kind: model.EventOpen, CampaignID: c.CampaignID, SubscriberID: c.SubscriberID, At: time.Now().UTC()})
+			s.record(r.Context(), info, model.Event{Kind: model.EventOpen, CampaignID: c.CampaignID, SubscriberID: c.SubscriberID, At: time.Now().UTC()})
 		}
 	}
 	h := w.Header()

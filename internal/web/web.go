@@ -60,6 +60,11 @@ type Deps struct {
 	// Renderer returns the renderer for the current publication settings.
 	// Nil: one is built from the stored publication (cached for a minute).
 	Renderer func(ctx context.Context) (*render.Renderer, error)
+	// Anonymous reports whether the admin's privacy setting asks for
+	// events without the subscriber; it is asked at most every few
+	// seconds, so a change applies on every node without a restart. Nil:
+	// the Tracking option alone decides.
+	Anonymous func(ctx context.Context) (bool, error)
 	// BaseURL is the public URL of this server, e.g. https://news.example.com.
 	BaseURL string
 	Log     *slog.Logger
@@ -69,7 +74,8 @@ type Deps struct {
 // Options tune the public web. DefaultOptions gives working values; zero
 // fields of an Options passed to NewServer take the same defaults.
 type Options struct {
-	// Tracking is the global tracking mode (default full). A campaign with
+	// Tracking is the global tracking mode (default full): the most that
+	// is recorded. Deps.Anonymous can make full anonymous. A campaign with
 	// Tracking off records nothing whatever this says.
 	Tracking TrackingMode
 	// RateLimit limits form posts per client IP.
@@ -106,6 +112,8 @@ type Options struct {
 	// CampaignCache is how long a campaign's link allowlist and tracking
 	// flag are kept in memory (1 minute).
 	CampaignCache time.Duration
+	// PrivacyCache is how long an answer of Deps.Anonymous is trusted (5s).
+	PrivacyCache time.Duration
 
 	// ArchivePageSize is the number of editions per archive page (20).
 	ArchivePageSize int
@@ -181,6 +189,7 @@ func (o *Options) setDefaults() {
 	def(&o.EventBatch, 1000)
 	defDur(&o.EventFlush, 250*time.Millisecond)
 	defDur(&o.CampaignCache, time.Minute)
+	defDur(&o.PrivacyCache, 5*time.Second)
 	def(&o.ArchivePageSize, 20)
 	if len(o.Webhooks.SNSCertHosts) == 0 {
 		o.Webhooks.SNSCertHosts = []string{"sns.*.amazonaws.com", "sns.*.amazonaws.com.cn"}
@@ -209,6 +218,7 @@ type Server struct {
 	events    *eventQueue
 	mail      *mailSender
 	campaigns *campaignCache
+	privacy   *privacySetting
 	renderer  *rendererCache
 	sns       *snsVerifier
 	feeds     feedCache
@@ -257,6 +267,7 @@ func NewServer(d Deps) (*Server, error) {
 		csrf:      csrfKey(key),
 		limiter:   newLimiter(opts.RateLimit),
 		campaigns: newCampaignCache(d.Store, opts.CampaignCache),
+		privacy:   &privacySetting{read: d.Anonymous, ttl: opts.PrivacyCache, log: d.Log},
 		sns:       newSNSVerifier(opts.Webhooks.SNSCertHosts, opts.Webhooks.SNSClient),
 	}
 	s.renderer = newRendererCache(d.Store, d.Renderer, s.base)
