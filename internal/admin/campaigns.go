@@ -498,7 +498,14 @@ func (a *Admin) SendTest(ctx context.Context, c *model.Campaign, to string) erro
 	if err != nil {
 		return err
 	}
-	msg, err := testMessage(c, em, a.previewFields(e), to, a.d.Now())
+	// Signed as the campaign will be, so a test send also tests DKIM.
+	dkim := a.d.DKIM
+	if dkim == nil {
+		if dkim, err = LoadDKIM(ctx, a.d.Store); err != nil {
+			return err
+		}
+	}
+	msg, err := testMessage(c, em, a.previewFields(e), to, a.d.Now(), dkim)
 	if err != nil {
 		return &userError{status: http.StatusBadRequest, msg: "The test message could not be built: check the From address."}
 	}
@@ -510,13 +517,13 @@ func (a *Admin) SendTest(ctx context.Context, c *model.Campaign, to string) erro
 	return nil
 }
 
-func testMessage(c *model.Campaign, em *render.Email, f render.Fields, to string, now time.Time) ([]byte, error) {
+func testMessage(c *model.Campaign, em *render.Email, f render.Fields, to string, now time.Time, dkim *message.DKIM) ([]byte, error) {
 	from, err := mail.ParseAddress(c.From)
 	if err != nil {
 		return nil, err
 	}
 	cfg := message.Config{From: message.Address{Name: from.Name, Email: from.Address}, Subject: "[Test] " + em.Subject(),
-		ListID: "test." + address.Domain(from.Address)}
+		ListID: "test." + address.Domain(from.Address), DKIM: dkim}
 	if c.ReplyTo != "" {
 		cfg.ReplyTo = message.Address{Email: c.ReplyTo}
 	}

@@ -198,7 +198,7 @@ func (a *Admin) dkimGenerate(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	return a.redirect(w, r, "/admin/settings#dkim", "New DKIM key generated. Publish the DNS record below, then restart Herald to sign with it.", false)
+	return a.redirect(w, r, "/admin/settings#dkim", "New DKIM key generated. Publish the DNS record below: test sends and campaigns that start sending from now on are signed with it.", false)
 }
 
 // relayTest connects to a relay (configured, by name, or a URL typed in),

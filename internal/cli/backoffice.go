@@ -37,7 +37,7 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 	if err != nil {
 		return nil, err
 	}
-	dkim, err := dkimKey(ctx, cfg, s)
+	dkim, err := dkimKeyFile(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -118,11 +118,11 @@ func (e *env) engine(ctx context.Context, cfg *config.Config, s *store.Store, tr
 	if err != nil {
 		return nil, err
 	}
-	dkim, err := dkimKey(ctx, cfg, s)
+	dkim, err := dkimKeyFile(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return delivery.New(s, delivery.Config{
+	dc := delivery.Config{
 		Sender:    tr,
 		Signer:    sig,
 		BaseURL:   cfg.BaseURL,
@@ -132,14 +132,20 @@ func (e *env) engine(ctx context.Context, cfg *config.Config, s *store.Store, tr
 		RetryBase: cfg.RetryBase,
 		DKIM:      dkim,
 		Log:       e.log,
-	})
+	}
+	if dkim == nil {
+		// No key file: a key generated in the admin's settings, read as
+		// each campaign starts sending.
+		dc.LoadDKIM = func(ctx context.Context) (*message.DKIM, error) { return admin.LoadDKIM(ctx, s) }
+	}
+	return delivery.New(s, dc)
 }
 
-// dkimKey is the DKIM signing key: the configured key file, else a key
-// generated in the admin's settings, else none.
-func dkimKey(ctx context.Context, cfg *config.Config, s *store.Store) (*message.DKIM, error) {
+// dkimKeyFile is the DKIM signing key of the configuration (key file,
+// selector, domain), or nil when none is configured.
+func dkimKeyFile(cfg *config.Config) (*message.DKIM, error) {
 	if cfg.DKIMKeyFile == "" {
-		return admin.LoadDKIM(ctx, s)
+		return nil, nil
 	}
 	key, err := message.LoadKey(cfg.DKIMKeyFile)
 	if err != nil {

@@ -62,7 +62,11 @@ type Config struct {
 	RetryBase   time.Duration // first retry delay, doubling per attempt, at most 1h (1m)
 	Poll        time.Duration // backstop poll for work when no signal comes (500ms)
 
+	// DKIM signs every message with a fixed key. LoadDKIM, when set
+	// instead, is asked for the key each time a campaign is prepared, so
+	// a key generated in the admin signs the campaigns started after it.
 	DKIM              *message.DKIM
+	LoadDKIM          func(ctx context.Context) (*message.DKIM, error)
 	UnsubscribeMailto string
 	ListIDDomain      string // List-Id is <slug-or-campaign>.<ListIDDomain>; default: the From domain
 	NameFallback      string // for subscribers without a name ("Reader")
@@ -195,6 +199,12 @@ func (e *Engine) prepare(ctx context.Context, id int64) (*campaignRun, error) {
 	if listDomain == "" {
 		listDomain = domain
 	}
+	dkim := e.cfg.DKIM
+	if e.cfg.LoadDKIM != nil {
+		if dkim, err = e.cfg.LoadDKIM(ctx); err != nil {
+			return nil, fmt.Errorf("campaign %d DKIM key: %w", id, err)
+		}
+	}
 	mc := message.Config{
 		From:              message.Address{Name: from.Name, Email: from.Address},
 		Subject:           frozen.Subject,
@@ -202,7 +212,7 @@ func (e *Engine) prepare(ctx context.Context, id int64) (*campaignRun, error) {
 		ListName:          c.Name,
 		FeedbackID:        fmt.Sprintf("c%d:herald", id),
 		UnsubscribeMailto: e.cfg.UnsubscribeMailto,
-		DKIM:              e.cfg.DKIM,
+		DKIM:              dkim,
 	}
 	if c.ReplyTo != "" {
 		rt, err := mail.ParseAddress(c.ReplyTo)
