@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -23,25 +22,17 @@ import (
 // maxRejectBytes bounds the rejects file kept per import.
 const maxRejectBytes = 8 << 20
 
-// importJob is one CSV import running in the background.
-type importJob struct {
-	ID       int64
-	File     string
-	ListName string
-	Size     int64
-	Started  time.Time
+// An import's node writes its progress every importHeartbeat; an import
+// not heard of for importStale lost its node, and a node holding its
+// upload takes it over. Without the upload anywhere, it is failed after
+// importAbandon.
+const (
+	importHeartbeat = 500 * time.Millisecond
+	importStale     = time.Minute
+	importAbandon   = 15 * time.Minute
+)
 
-	mu       sync.Mutex
-	read     int64
-	result   importer.Result
-	finished bool
-	failed   string
-	rejects  bytes.Buffer
-	rw       *csv.Writer
-	cut      bool // the rejects file was cut at maxRejectBytes
-}
-
-// importState is a job's progress at one moment.
+// importState is an import's progress as the pages show it.
 type importState struct {
 	ID       int64  `json:"id"`
 	File     string `json:"file"`
@@ -54,26 +45,34 @@ type importState struct {
 	Rejected int    `json:"rejected"`
 	Done     bool   `json:"done"`
 	Failed   string `json:"failed,omitempty"`
+	Note     string `json:"note,omitempty"`
 	Started  time.Time
 }
 
-func (j *importJob) state() importState {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	s := importState{ID: j.ID, File: j.File, List: j.ListName, Rows: j.result.Imported + j.result.Updated + j.result.Skipped,
-		Imported: j.result.Imported, Updated: j.result.Updated, Skipped: j.result.Skipped, Rejected: j.result.Rejected,
-		Done: j.finished, Failed: j.failed, Started: j.Started}
+func stateOf(j *store.ImportJob) importState {
+	c := j.Counts
+	s := importState{ID: j.ID, File: j.File, List: j.ListName, Rows: c.Imported + c.Updated + c.Skipped,
+		Imported: c.Imported, Updated: c.Updated, Skipped: c.Skipped, Rejected: c.Rejected,
+		Done: j.State != store.ImportRunning, Started: j.Started}
 	if j.Size > 0 {
-		s.Percent = min(100, 100*j.read/j.Size)
+		s.Percent = min(100, 100*c.Read/j.Size)
 	}
-	if j.finished {
-		s.Percent = 100
-		s.Rows = j.result.Rows
+	switch j.State {
+	case store.ImportDone:
+		s.Percent, s.Rows, s.Note = 100, c.Rows, j.Message
+	case store.ImportFailed:
+		s.Percent, s.Rows, s.Failed = 100, c.Rows, j.Message
+	default:
+		s.Note = j.Message
 	}
 	return s
 }
 
-// imports owns the background import goroutines.
+// imports runs CSV imports in the background. Each import is a row in the
+// store that its goroutine keeps up to date, so any node shows it; the
+// upload stays in the data folder until the import ends, so an import cut
+// short by a restart starts again from its file (rows are upserted, so a
+// second pass changes nothing the first one did).
 type imports struct {
 	st     *store.Store
 	tmp    string
@@ -82,105 +81,221 @@ type imports struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu   sync.Mutex
-	next int64
-	jobs map[int64]*importJob
+	mu      sync.Mutex
+	running map[int64]bool // imports this node runs
 }
 
 func newImports(st *store.Store, tmp string, log *slog.Logger) *imports {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &imports{st: st, tmp: tmp, log: log, ctx: ctx, cancel: cancel, jobs: map[int64]*importJob{}}
+	im := &imports{st: st, tmp: tmp, log: log, ctx: ctx, cancel: cancel, running: map[int64]bool{}}
+	im.wg.Add(1)
+	go func() {
+		defer im.wg.Done()
+		im.adopt(true)
+		tick := time.NewTicker(importStale / 2)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				im.adopt(false)
+			}
+		}
+	}()
+	return im
 }
 
+// close stops running imports, which stay running in the store (with
+// their uploads kept) for the next start to finish.
 func (im *imports) close() {
 	im.cancel()
 	im.wg.Wait()
 }
 
-func (im *imports) get(id int64) *importJob {
-	im.mu.Lock()
-	defer im.mu.Unlock()
-	return im.jobs[id]
-}
-
-func (im *imports) list() []*importJob {
-	im.mu.Lock()
-	defer im.mu.Unlock()
-	out := make([]*importJob, 0, len(im.jobs))
-	for _, j := range im.jobs {
-		out = append(out, j)
+// adopt takes over running imports whose node went silent and whose upload
+// is here. At start on SQLite, every running import is such an orphan: one
+// process owns the database.
+func (im *imports) adopt(starting bool) {
+	jobs, err := im.st.ImportJobs(im.ctx, 100, true)
+	if err != nil {
+		if im.ctx.Err() == nil {
+			im.log.Error("look for interrupted imports", "err", err)
+		}
+		return
 	}
-	sort.Slice(out, func(a, b int) bool { return out[a].ID > out[b].ID })
-	return out
+	now := time.Now()
+	stale := now.Add(-importStale)
+	if starting && im.st.SingleProcess() {
+		stale = now.Add(time.Second)
+	}
+	for _, j := range jobs {
+		im.mu.Lock()
+		mine := im.running[j.ID]
+		im.mu.Unlock()
+		if mine || !j.Heartbeat.Before(stale) {
+			continue
+		}
+		if _, err := os.Stat(j.Upload); err != nil {
+			if j.Heartbeat.Before(now.Add(-importAbandon)) || im.st.SingleProcess() {
+				msg := "Herald stopped during this import and its uploaded file is gone. Rows already imported stay; upload the file again to finish (addresses already in are updated, not added twice)."
+				if err := im.st.FinishImportJob(im.ctx, j.ID, store.ImportFailed, j.Counts, msg, nil, false); err != nil {
+					im.log.Error("fail an abandoned import", "import", j.ID, "err", err)
+				}
+			}
+			continue
+		}
+		j.Message = "Herald restarted during this import, so it started again from the top of the file: rows already imported were updated, not added twice."
+		ok, err := im.st.TakeOverImport(im.ctx, j.ID, stale, j.Message)
+		if err != nil || !ok {
+			continue
+		}
+		im.log.Info("resuming an interrupted import", "import", j.ID, "file", j.File)
+		im.launch(j)
+	}
 }
 
-// start copies the upload to a temporary file and imports it in the
-// background.
-func (im *imports) start(src io.Reader, name string, list *model.List, opt importer.Options) (*importJob, error) {
+// start keeps the upload in the data folder, records the import and runs
+// it in the background.
+func (im *imports) start(ctx context.Context, src io.Reader, name string, list *model.List, opt importer.Options) (int64, error) {
 	f, err := os.CreateTemp(im.tmp, "herald-import-*.csv")
 	if err != nil {
-		return nil, fmt.Errorf("keep the upload: %w", err)
+		return 0, fmt.Errorf("keep the upload: %w", err)
 	}
 	size, err := io.Copy(f, src)
-	if err == nil {
-		_, err = f.Seek(0, io.SeekStart)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
 	if err != nil {
-		f.Close()
 		os.Remove(f.Name())
-		return nil, fmt.Errorf("keep the upload: %w", err)
+		return 0, fmt.Errorf("keep the upload: %w", err)
 	}
-	im.mu.Lock()
-	im.next++
-	j := &importJob{ID: im.next, File: name, ListName: list.Name, Size: size, Started: time.Now()}
-	im.jobs[j.ID] = j
-	im.mu.Unlock()
-	j.rw = csv.NewWriter(&j.rejects)
+	j := &store.ImportJob{File: name, ListID: list.ID, ListName: list.Name, Mode: opt.Mode, SubStatus: opt.Status, Upload: f.Name(), Size: size}
+	if err := im.st.CreateImportJob(ctx, j); err != nil {
+		os.Remove(f.Name())
+		return 0, err
+	}
+	im.launch(j)
+	return j.ID, nil
+}
 
-	opt.ListID = list.ID
-	opt.OnRead = func(n int64) {
-		j.mu.Lock()
-		j.read += n
-		j.mu.Unlock()
-	}
-	opt.OnBatch = func(r importer.Result) {
-		j.mu.Lock()
-		j.result.Imported, j.result.Updated, j.result.Skipped = r.Imported, r.Updated, r.Skipped
-		j.mu.Unlock()
-	}
-	opt.OnHeader = func(h []string) error {
-		j.mu.Lock()
-		defer j.mu.Unlock()
-		return j.rw.Write(append([]string{"line", "reason"}, h...))
-	}
-	opt.OnReject = func(rj importer.Reject) error {
-		j.mu.Lock()
-		defer j.mu.Unlock()
-		j.result.Rejected++
-		if j.rejects.Len() > maxRejectBytes {
-			j.cut = true
-			return nil
-		}
-		err := j.rw.Write(append([]string{strconv.Itoa(rj.Line), rj.Reason}, rj.Fields...))
-		j.rw.Flush()
-		return err
-	}
+func (im *imports) launch(j *store.ImportJob) {
+	im.mu.Lock()
+	im.running[j.ID] = true
+	im.mu.Unlock()
 	im.wg.Add(1)
 	go func() {
 		defer im.wg.Done()
-		defer os.Remove(f.Name())
-		defer f.Close()
-		res, err := importer.Import(im.ctx, f, im.st, opt)
-		j.mu.Lock()
-		defer j.mu.Unlock()
-		j.rw.Flush()
-		j.result, j.finished = res, true
-		if err != nil {
-			im.log.Error("import failed", "file", name, "err", err)
-			j.failed = "The import stopped before the end of the file: the file could not be read or the database refused a batch. Rows already imported stay."
+		im.run(j)
+		im.mu.Lock()
+		delete(im.running, j.ID)
+		im.mu.Unlock()
+	}()
+}
+
+// progress is a running import's counts and rejected rows as they grow.
+type progress struct {
+	mu      sync.Mutex
+	counts  store.ImportCounts
+	rejects bytes.Buffer
+	rw      *csv.Writer
+	cut     bool // the rejects were cut at maxRejectBytes
+}
+
+func (p *progress) snapshot() store.ImportCounts {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.counts
+}
+
+// run imports j's upload, writing its progress every importHeartbeat and
+// its outcome at the end. Stopped by close, it leaves the import running
+// in the store with its upload, for the next start.
+func (im *imports) run(j *store.ImportJob) {
+	p := &progress{}
+	p.rw = csv.NewWriter(&p.rejects)
+	opt := importer.Options{ListID: j.ListID, Mode: j.Mode, Status: j.SubStatus,
+		OnRead: func(n int64) {
+			p.mu.Lock()
+			p.counts.Read += n
+			p.mu.Unlock()
+		},
+		OnBatch: func(r importer.Result) {
+			p.mu.Lock()
+			p.counts.Imported, p.counts.Updated, p.counts.Skipped = r.Imported, r.Updated, r.Skipped
+			p.mu.Unlock()
+		},
+		OnHeader: func(h []string) error {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			return p.rw.Write(append([]string{"line", "reason"}, h...))
+		},
+		OnReject: func(rj importer.Reject) error {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			p.counts.Rejected++
+			if p.rejects.Len() > maxRejectBytes {
+				p.cut = true
+				return nil
+			}
+			err := p.rw.Write(append([]string{strconv.Itoa(rj.Line), rj.Reason}, rj.Fields...))
+			p.rw.Flush()
+			return err
+		},
+	}
+	// A fresh context for the bookkeeping: it must be written at shutdown too.
+	save := func(fn func(ctx context.Context) error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := fn(ctx); err != nil {
+			im.log.Error("record import progress", "import", j.ID, "err", err)
+		}
+	}
+	f, err := os.Open(j.Upload)
+	if err != nil {
+		im.log.Error("reopen an import's upload", "import", j.ID, "err", err)
+		save(func(ctx context.Context) error {
+			return im.st.FinishImportJob(ctx, j.ID, store.ImportFailed, j.Counts, "The uploaded file could not be read again. Upload it once more to import it.", nil, false)
+		})
+		return
+	}
+	defer f.Close()
+
+	stop, beat := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(beat)
+		tick := time.NewTicker(importHeartbeat)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				save(func(ctx context.Context) error { return im.st.SaveImportProgress(ctx, j.ID, p.snapshot()) })
+			}
 		}
 	}()
-	return j, nil
+	res, err := importer.Import(im.ctx, f, im.st, opt)
+	close(stop)
+	<-beat
+	if im.ctx.Err() != nil {
+		// Shutting down: the import stays running for the next start.
+		save(func(ctx context.Context) error { return im.st.SaveImportProgress(ctx, j.ID, p.snapshot()) })
+		return
+	}
+	p.mu.Lock()
+	p.rw.Flush()
+	c := p.counts
+	c.Rows, c.Imported, c.Updated, c.Skipped, c.Rejected = res.Rows, res.Imported, res.Updated, res.Skipped, res.Rejected
+	rejects, cut := bytes.Clone(p.rejects.Bytes()), p.cut
+	p.mu.Unlock()
+	state, msg := store.ImportDone, j.Message
+	if err != nil {
+		im.log.Error("import failed", "import", j.ID, "file", j.File, "err", err)
+		state, msg = store.ImportFailed, "The import stopped before the end of the file: the file could not be read or the database refused a batch. Rows already imported stay."
+	}
+	save(func(ctx context.Context) error { return im.st.FinishImportJob(ctx, j.ID, state, c, msg, rejects, cut) })
+	os.Remove(j.Upload)
 }
 
 func (a *Admin) importsPage(w http.ResponseWriter, r *http.Request) error {
@@ -188,11 +303,15 @@ func (a *Admin) importsPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var jobs []importState
-	for _, j := range a.imports.list() {
-		jobs = append(jobs, j.state())
+	jobs, err := a.d.Store.ImportJobs(r.Context(), 50, false)
+	if err != nil {
+		return err
 	}
-	a.page(w, r, http.StatusOK, "imports", "Import subscribers", "imports", map[string]any{"Lists": lists, "Jobs": jobs,
+	var states []importState
+	for _, j := range jobs {
+		states = append(states, stateOf(j))
+	}
+	a.page(w, r, http.StatusOK, "imports", "Import subscribers", "imports", map[string]any{"Lists": lists, "Jobs": states,
 		"Selected": intParam(r, "list", 0)})
 	return nil
 }
@@ -221,23 +340,19 @@ func (a *Admin) importStart(w http.ResponseWriter, r *http.Request) error {
 	case model.SubUnconfirmed:
 		opt.Status = model.SubUnconfirmed
 	}
-	j, err := a.imports.start(file, fh.Filename, list, opt)
+	id, err := a.imports.start(r.Context(), file, fh.Filename, list, opt)
 	if err != nil {
 		return err
 	}
-	return a.redirect(w, r, fmt.Sprintf("/admin/imports/%d", j.ID), "", false)
+	return a.redirect(w, r, fmt.Sprintf("/admin/imports/%d", id), "", false)
 }
 
-func (a *Admin) job(r *http.Request) (*importJob, error) {
+func (a *Admin) job(r *http.Request) (*store.ImportJob, error) {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return nil, err
 	}
-	j := a.imports.get(id)
-	if j == nil {
-		return nil, &userError{status: http.StatusNotFound, msg: "That import is not known to this server (imports are kept until it restarts)."}
-	}
-	return j, nil
+	return a.d.Store.GetImportJob(r.Context(), id)
 }
 
 func (a *Admin) importPage(w http.ResponseWriter, r *http.Request) error {
@@ -245,10 +360,12 @@ func (a *Admin) importPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a.page(w, r, http.StatusOK, "import", "Import "+j.File, "imports", j.state())
+	a.page(w, r, http.StatusOK, "import", "Import "+j.File, "imports", stateOf(j))
 	return nil
 }
 
+// importEvents streams an import's progress, read from the store, so any
+// node can serve it.
 func (a *Admin) importEvents(w http.ResponseWriter, r *http.Request) error {
 	j, err := a.job(r)
 	if err != nil {
@@ -258,10 +375,10 @@ func (a *Admin) importEvents(w http.ResponseWriter, r *http.Request) error {
 	rc.SetWriteDeadline(time.Time{})
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
-	tick := time.NewTicker(500 * time.Millisecond)
+	tick := time.NewTicker(importHeartbeat)
 	defer tick.Stop()
 	for {
-		s := j.state()
+		s := stateOf(j)
 		b, _ := json.Marshal(s)
 		if _, err := fmt.Fprintf(w, "event: progress\ndata: %s\n\n", b); err != nil {
 			return nil
@@ -274,6 +391,9 @@ func (a *Admin) importEvents(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		case <-tick.C:
 		}
+		if j, err = a.d.Store.GetImportJob(r.Context(), j.ID); err != nil {
+			return nil // the client sees the stream end and reloads
+		}
 	}
 }
 
@@ -282,9 +402,13 @@ func (a *Admin) importRejects(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	j.mu.Lock()
-	data := bytes.Clone(j.rejects.Bytes())
-	j.mu.Unlock()
+	if j.State == store.ImportRunning {
+		return &userError{status: http.StatusConflict, msg: "The rejected rows can be downloaded once the import has finished."}
+	}
+	data, err := a.d.Store.ImportRejects(r.Context(), j.ID)
+	if err != nil {
+		return err
+	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="rejected-%d.csv"`, j.ID))
 	_, err = w.Write(data)

@@ -1,0 +1,131 @@
+package admin_test
+
+import (
+	"context"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/herald-news/herald/internal/admin"
+	"github.com/herald-news/herald/internal/auth"
+	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/store"
+)
+
+// waitImport waits for an import to leave the running state.
+func waitImport(t *testing.T, st *store.Store, id int64) *store.ImportJob {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		j, err := st.GetImportJob(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.State != store.ImportRunning {
+			return j
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("import %d still running after a minute: %+v", id, j)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestImportShownByAnyNode: an import started on one node is shown, with
+// its counts and rejected rows, by another node on the same database.
+func TestImportShownByAnyNode(t *testing.T) {
+	e := newEnv(t, nil)
+	owner := e.login(auth.Owner)
+	var body strings.Builder
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("csrf", owner.csrf)
+	mw.WriteField("list", e.ids["list"])
+	fw, _ := mw.CreateFormFile("file", "readers.csv")
+	io.WriteString(fw, "email,name\nann@example.com,Ann\nnot-an-address,Bob\ncat@example.com,Cat\n")
+	mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/admin/imports", strings.NewReader(body.String()))
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	res := owner.do(req)
+	res.Body.Close()
+	loc := res.Header.Get("Location")
+	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/admin/imports/") {
+		t.Fatalf("upload = %d to %q", res.StatusCode, loc)
+	}
+	jobs, err := e.st.ImportJobs(context.Background(), 10, false)
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("imports = %d, %v", len(jobs), err)
+	}
+	j := waitImport(t, e.st, jobs[0].ID)
+	if j.State != store.ImportDone || j.Counts.Imported != 2 || j.Counts.Rejected != 1 {
+		t.Fatalf("import = %+v", j)
+	}
+
+	// A second node: its own admin over the same database.
+	other, err := admin.New(e.deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	mux := http.NewServeMux()
+	mux.Handle("/admin/", other)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	get := func(path string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		res := owner.do(req) // the session lives in the database too
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if code, page := get(loc); code != http.StatusOK || !strings.Contains(page, "readers.csv") || !strings.Contains(page, `data-field="rejected">1<`) {
+		t.Fatalf("the other node's import page = %d\n%s", code, page)
+	}
+	if code, csv := get(loc + "/rejects.csv"); code != http.StatusOK || !strings.Contains(csv, "3,") || !strings.Contains(csv, "not-an-address") {
+		t.Fatalf("the other node's rejects = %d %q", code, csv)
+	}
+}
+
+// TestInterruptedImportIsFinishedAtStart: an import left running by a
+// process that died (its upload still in the data folder) is taken over
+// when the admin starts again, finished from the top of the file, and its
+// upload removed.
+func TestInterruptedImportIsFinishedAtStart(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	upload := filepath.Join(e.deps.TempDir, "herald-import-interrupted.csv")
+	if err := os.WriteFile(upload, []byte("email,name\nann@example.com,Ann\nben@example.com,Ben\nbad,Bad\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	j := &store.ImportJob{File: "readers.csv", ListID: e.list.ID, ListName: e.list.Name, Mode: store.ImportUpsert,
+		SubStatus: model.SubConfirmed, Upload: upload, Size: 64}
+	if err := e.st.CreateImportJob(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	// The dead process got one row in before it died.
+	if err := e.st.SaveImportProgress(ctx, j.ID, store.ImportCounts{Read: 20, Imported: 1}); err != nil {
+		t.Fatal(err)
+	}
+
+	restarted, err := admin.New(e.deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer restarted.Close()
+	done := waitImport(t, e.st, j.ID)
+	if done.State != store.ImportDone || done.Counts.Imported != 2 || done.Counts.Rejected != 1 || !strings.Contains(done.Message, "started again") {
+		t.Fatalf("resumed import = %+v", done)
+	}
+	if _, err := os.Stat(upload); !os.IsNotExist(err) {
+		t.Fatalf("the upload was kept after the import: %v", err)
+	}
+	n, err := e.st.CountSubscribers(ctx, store.SubscriberFilter{ListID: e.list.ID, Status: model.SubConfirmed})
+	if err != nil || n != 3 { // the reader from the fixture, Ann and Ben
+		t.Fatalf("%d confirmed subscribers, %v", n, err)
+	}
+}
