@@ -60,6 +60,45 @@ func (s *Store) addRevision(ctx context.Context, tx *sql.Tx, e *model.Edition, r
 	return nil
 }
 
+// revisionGap is the span of editing one kept revision stands for: saves
+// in quick succession (autosave every pause in typing) do not each stay
+// in the history.
+const revisionGap = 5 * time.Minute
+
+// foldRevision drops the revision before rev when it came less than
+// revisionGap after its own predecessor: it is folded into rev, so the
+// history keeps about one state per revisionGap of editing, plus the
+// first and the latest.
+func foldRevision(ctx context.Context, tx *sql.Tx, id int64, rev int) error {
+	rows, err := tx.QueryContext(ctx, `SELECT revision, created_at FROM edition_revisions
+		WHERE edition_id = $1 AND revision < $2 ORDER BY revision DESC LIMIT 2`, id, rev)
+	if err != nil {
+		return fmt.Errorf("read revisions of edition %d: %w", id, err)
+	}
+	var revs []int
+	var at []time.Time
+	for rows.Next() {
+		var r int
+		var t time.Time
+		if err := rows.Scan(&r, &t); err != nil {
+			rows.Close()
+			return fmt.Errorf("read revisions of edition %d: %w", id, err)
+		}
+		revs, at = append(revs, r), append(at, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read revisions of edition %d: %w", id, err)
+	}
+	if len(revs) < 2 || at[0].Sub(at[1]) >= revisionGap {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM edition_revisions WHERE edition_id = $1 AND revision = $2`, id, revs[0]); err != nil {
+		return fmt.Errorf("fold revision %d of edition %d: %w", revs[0], id, err)
+	}
+	return nil
+}
+
 // CreateEdition stores a new edition as a draft (unless e.Status says
 // otherwise), fills in its ID and times, and records it as revision 1. An
 // edition with the same slug is ErrConflict. The store does not validate
@@ -94,7 +133,8 @@ func (s *Store) CreateEdition(ctx context.Context, e *model.Edition) error {
 
 // UpdateEdition saves an edition's slug, date, slot, subject, visibility and
 // content (not its status: see SetEditionStatus) and records the saved state
-// as a new revision. An edition that carries a Revision (as read) and was
+// as a new revision (saves in quick succession fold into one, see
+// revisionGap). An edition that carries a Revision (as read) and was
 // saved by someone else since is not changed: the error is ErrStale.
 func (s *Store) UpdateEdition(ctx context.Context, e *model.Edition) error {
 	content, err := marshalContent(e)
@@ -124,7 +164,10 @@ func (s *Store) UpdateEdition(ctx context.Context, e *model.Edition) error {
 			return fmt.Errorf("update edition %d: %w", e.ID, err)
 		}
 		e.UpdatedAt, e.PublishedAt, e.Revision = now, published.Time, rev
-		return s.addRevision(ctx, tx, e, rev, now)
+		if err := s.addRevision(ctx, tx, e, rev, now); err != nil {
+			return err
+		}
+		return foldRevision(ctx, tx, e.ID, rev)
 	})
 }
 

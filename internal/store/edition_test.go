@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/herald-news/herald/internal/edition"
 	"github.com/herald-news/herald/internal/edition/sample"
@@ -127,6 +130,45 @@ func TestPublicationSettings(t *testing.T) {
 		got, err := s.GetPublication(ctx)
 		if err != nil || got.Name != "Renamed" || got.SiteURL != p.SiteURL || len(got.Sections) != 4 {
 			t.Errorf("got %+v, %v", got, err)
+		}
+	})
+}
+
+// TestAutosavesFoldIntoOneRevisionPerFewMinutes: saves seconds apart keep
+// the first revision, about one per five minutes of editing, and the
+// latest, not every pause in typing.
+func TestAutosavesFoldIntoOneRevisionPerFewMinutes(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		clock := time.Date(2026, 11, 27, 17, 0, 0, 0, time.UTC)
+		s.SetClockForTest(func() time.Time { return clock })
+		e := &model.Edition{Slug: "2026-11-27-evening", Date: "2026-11-27", Slot: model.SlotEvening, Subject: "Draft"}
+		if err := s.CreateEdition(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		// Twelve minutes of editing, a save every 20 seconds.
+		for i := 1; i <= 36; i++ {
+			clock = clock.Add(20 * time.Second)
+			e.Subject = fmt.Sprintf("Draft %d", i)
+			if err := s.UpdateEdition(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		revs, err := s.EditionRevisions(ctx, e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kept []int
+		for _, r := range revs {
+			kept = append(kept, r.Revision)
+		}
+		// Newest first: the latest (37), one per five minutes (31 at
+		// 10:20, 16 at 5:20) and the first.
+		if want := []int{37, 31, 16, 1}; !slices.Equal(kept, want) {
+			t.Fatalf("kept revisions %v, want %v", kept, want)
+		}
+		if revs[0].Edition.Subject != "Draft 36" {
+			t.Fatalf("latest revision holds %q", revs[0].Edition.Subject)
 		}
 	})
 }

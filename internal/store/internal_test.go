@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // ForceSchemaVersionForTest records a schema version as applied, to test
 // that a binary refuses a database newer than itself.
@@ -8,3 +11,6 @@ func (s *Store) ForceSchemaVersionForTest(ctx context.Context, v int) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, 'future', 'x')`, v)
 	return err
 }
+
+// SetClockForTest makes the store read the time from now.
+func (s *Store) SetClockForTest(now func() time.Time) { s.now = now }
