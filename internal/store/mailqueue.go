@@ -32,10 +32,11 @@ type MailResult struct {
 	Reason  string
 }
 
+const queueMailSQL = `INSERT INTO mail_queue (kind, subscriber_id, list_id, due_at, created_at) VALUES ($1, $2, $3, $4, $4)`
+
 // queueMailTx queues one message in the caller's transaction, due at once.
 func queueMailTx(ctx context.Context, tx *sql.Tx, kind model.MailKind, subscriberID, listID int64, now time.Time) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO mail_queue (kind, subscriber_id, list_id, due_at, created_at)
-		VALUES ($1, $2, $3, $4, $4)`, kind, subscriberID, listID, now)
+	_, err := tx.ExecContext(ctx, queueMailSQL, kind, subscriberID, listID, now)
 	if err != nil {
 		return fmt.Errorf("queue %s message: %w", kind, err)
 	}
@@ -137,26 +138,42 @@ type MailRecipient struct {
 	Sendable bool
 }
 
-// MailRecipient reads the subscriber and subscription a queued message is
-// about; ErrNotFound when the subscriber was erased.
-func (s *Store) MailRecipient(ctx context.Context, subscriberID, listID int64) (MailRecipient, error) {
-	var r MailRecipient
-	var status model.SubscriberStatus
-	var suppressed bool
-	err := s.r.QueryRowContext(ctx, `
-		SELECT s.email, s.name, s.status, COALESCE(sub.status, ''),
+// MailRecipients reads, in one query, the subscriber and subscription each
+// claimed job is about, keyed by job ID. A job missing from the map is
+// for a subscriber erased since.
+func (s *Store) MailRecipients(ctx context.Context, jobs []MailJob) (map[int64]MailRecipient, error) {
+	out := make(map[int64]MailRecipient, len(jobs))
+	if len(jobs) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(jobs))
+	marks := make([]string, len(jobs))
+	for i, j := range jobs {
+		args[i], marks[i] = j.ID, fmt.Sprintf("$%d", i+1)
+	}
+	rows, err := s.r.QueryContext(ctx, `
+		SELECT q.id, s.email, s.name, s.status, COALESCE(sub.status, ''),
 		       EXISTS (SELECT 1 FROM suppressions WHERE email = s.email)
-		FROM subscribers s
-		LEFT JOIN subscriptions sub ON sub.subscriber_id = s.id AND sub.list_id = $2
-		WHERE s.id = $1`, subscriberID, listID).Scan(&r.Email, &r.Name, &status, &r.Subscription, &suppressed)
-	if errors.Is(err, sql.ErrNoRows) {
-		return r, fmt.Errorf("subscriber %d: %w", subscriberID, ErrNotFound)
-	}
+		FROM mail_queue q
+		JOIN subscribers s ON s.id = q.subscriber_id
+		LEFT JOIN subscriptions sub ON sub.subscriber_id = q.subscriber_id AND sub.list_id = q.list_id
+		WHERE q.id IN (`+strings.Join(marks, ", ")+`)`, args...)
 	if err != nil {
-		return r, fmt.Errorf("read the recipient of a queued message: %w", err)
+		return nil, fmt.Errorf("read the recipients of queued messages: %w", err)
 	}
-	r.Sendable = status == model.SubscriberActive && !suppressed
-	return r, nil
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var r MailRecipient
+		var status model.SubscriberStatus
+		var suppressed bool
+		if err := rows.Scan(&id, &r.Email, &r.Name, &status, &r.Subscription, &suppressed); err != nil {
+			return nil, fmt.Errorf("read the recipients of queued messages: %w", err)
+		}
+		r.Sendable = status == model.SubscriberActive && !suppressed
+		out[id] = r
+	}
+	return out, rows.Err()
 }
 
 // truncate cuts s to at most n bytes, dropping a rune cut in half.

@@ -65,14 +65,17 @@ func TestMailQueue(t *testing.T) {
 			t.Fatal("leased jobs reported due")
 		}
 
-		r, err := s.MailRecipient(ctx, ada, double.ID)
-		if err != nil || r.Email != "ada@example.com" || r.Name != "Ada" || r.Subscription != model.SubUnconfirmed || !r.Sendable {
+		rcpts, err := s.MailRecipients(ctx, jobs)
+		if r := rcpts[jobs[0].ID]; err != nil || r.Email != "ada@example.com" || r.Name != "Ada" || r.Subscription != model.SubUnconfirmed || !r.Sendable {
 			t.Fatalf("recipient = %+v, %v", r, err)
+		}
+		if r := rcpts[jobs[1].ID]; r.Email != "cy@example.com" || r.Subscription != model.SubConfirmed || !r.Sendable {
+			t.Fatalf("second recipient = %+v", r)
 		}
 		if err := s.Suppress(ctx, "ada@example.com", model.SuppressManual, "test"); err != nil {
 			t.Fatal(err)
 		}
-		if r, _ := s.MailRecipient(ctx, ada, double.ID); r.Sendable {
+		if rcpts, _ := s.MailRecipients(ctx, jobs); rcpts[jobs[0].ID].Sendable {
 			t.Fatal("a suppressed address is sendable")
 		}
 

@@ -45,10 +45,15 @@ const ConfirmResendAfter = 15 * time.Minute
 // outcome calls for is queued in the same transaction: the confirmation
 // of SignupPending, and the welcome of SignupJoined when welcome is set.
 func (s *Store) Signup(ctx context.Context, email, name string, list *model.List, source model.Source, welcome bool) (subscriberID int64, out SignupOutcome, err error) {
+	st, err := s.signupStmts(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("sign up to list %q: %w", list.Slug, err)
+	}
 	now := s.now()
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		bind := func(q *sql.Stmt) *sql.Stmt { return tx.StmtContext(ctx, q) }
 		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM suppressions WHERE email = $1`, email).Scan(&one)
+		err := bind(st.suppressed).QueryRowContext(ctx, email).Scan(&one)
 		if err == nil {
 			out = SignupRefused
 			return nil
@@ -57,13 +62,11 @@ func (s *Store) Signup(ctx context.Context, email, name string, list *model.List
 			return err
 		}
 		var status model.SubscriberStatus
-		err = tx.QueryRowContext(ctx, `SELECT id, status FROM subscribers WHERE email = $1`, email).Scan(&subscriberID, &status)
+		err = bind(st.subscriber).QueryRowContext(ctx, email).Scan(&subscriberID, &status)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			status = model.SubscriberActive
-			if err := tx.QueryRowContext(ctx, `
-				INSERT INTO subscribers (email, name, attributes, status, created_at, updated_at)
-				VALUES ($1, $2, '{}', 'active', $3, $3) RETURNING id`, email, name, now).Scan(&subscriberID); err != nil {
+			if err := bind(st.insertSubscriber).QueryRowContext(ctx, email, name, now).Scan(&subscriberID); err != nil {
 				return err
 			}
 		case err != nil:
@@ -77,8 +80,7 @@ func (s *Store) Signup(ctx context.Context, email, name string, list *model.List
 		}
 		var cur model.SubscriptionStatus
 		var changed time.Time
-		err = tx.QueryRowContext(ctx, `SELECT status, updated_at FROM subscriptions WHERE list_id = $1 AND subscriber_id = $2`,
-			list.ID, subscriberID).Scan(&cur, &changed)
+		err = bind(st.subscription).QueryRowContext(ctx, list.ID, subscriberID).Scan(&cur, &changed)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
@@ -88,6 +90,7 @@ func (s *Store) Signup(ctx context.Context, email, name string, list *model.List
 			// coming back takes their confirmation, not a stranger's form.
 			want, result = model.SubConfirmed, SignupJoined
 		}
+		out = result
 		switch cur {
 		case model.SubConfirmed:
 			out = SignupAlready
@@ -99,29 +102,65 @@ func (s *Store) Signup(ctx context.Context, email, name string, list *model.List
 				out = SignupRecent
 				return nil
 			}
-			out = result
-			if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET updated_at = $1 WHERE list_id = $2 AND subscriber_id = $3`,
-				now, list.ID, subscriberID); err != nil {
+			if _, err := bind(st.touchSubscription).ExecContext(ctx, now, list.ID, subscriberID); err != nil {
+				return err
+			}
+		case "":
+			// The usual case, a new subscription: its beginning is its row.
+			if _, err := bind(st.insertSubscription).ExecContext(ctx, list.ID, subscriberID, want, source, now); err != nil {
 				return err
 			}
 		default:
-			out = result
 			if err := setSubscriptionTx(ctx, tx, subscriberID, list.ID, want, source, now); err != nil {
 				return err
 			}
 		}
+		kind := model.MailConfirm
 		switch {
-		case out == SignupPending:
-			return queueMailTx(ctx, tx, model.MailConfirm, subscriberID, list.ID, now)
 		case out == SignupJoined && welcome:
-			return queueMailTx(ctx, tx, model.MailWelcome, subscriberID, list.ID, now)
+			kind = model.MailWelcome
+		case out != SignupPending:
+			return nil
 		}
-		return nil
+		_, err = bind(st.queueMail).ExecContext(ctx, kind, subscriberID, list.ID, now)
+		return err
 	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("sign up to list %q: %w", list.Slug, err)
 	}
 	return subscriberID, out, nil
+}
+
+// signupStmts are Signup's statements, prepared once: a public form is the
+// busiest writer after the delivery ledger, and on SQLite parsing each
+// statement anew was a fair share of a signup's cost.
+type signupStmts struct {
+	suppressed, subscriber, insertSubscriber, subscription *sql.Stmt
+	touchSubscription, insertSubscription, queueMail       *sql.Stmt
+}
+
+func (s *Store) signupStmts(ctx context.Context) (signupStmts, error) {
+	var st signupStmts
+	for _, p := range []struct {
+		dst **sql.Stmt
+		q   string
+	}{
+		{&st.suppressed, `SELECT 1 FROM suppressions WHERE email = $1`},
+		{&st.subscriber, `SELECT id, status FROM subscribers WHERE email = $1`},
+		{&st.insertSubscriber, `INSERT INTO subscribers (email, name, attributes, status, created_at, updated_at)
+			VALUES ($1, $2, '{}', 'active', $3, $3) RETURNING id`},
+		{&st.subscription, `SELECT status, updated_at FROM subscriptions WHERE list_id = $1 AND subscriber_id = $2`},
+		{&st.touchSubscription, `UPDATE subscriptions SET updated_at = $1 WHERE list_id = $2 AND subscriber_id = $3`},
+		{&st.insertSubscription, `INSERT INTO subscriptions (list_id, subscriber_id, status, source, first_status, first_source, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $3, $4, $5, $5)`},
+		{&st.queueMail, queueMailSQL},
+	} {
+		var err error
+		if *p.dst, err = s.prepared(ctx, p.q); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
 }
 
 // ConfirmSubscription turns an unconfirmed subscription into a confirmed

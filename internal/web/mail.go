@@ -130,16 +130,14 @@ func (q *mailSender) run(ctx, sendCtx context.Context) {
 // each message.
 func (q *mailSender) sendAll(ctx context.Context, jobs []store.MailJob) []store.MailResult {
 	results := make([]store.MailResult, len(jobs))
-	// A batch is mostly about one or two lists: read each once.
-	type list struct {
-		l   *model.List
-		err error
-	}
-	lists := map[int64]list{}
+	// What the messages need, read once for the batch: each recipient as
+	// things stand now, and each list (a batch is mostly about one or two).
+	rcpts, rerr := q.store.MailRecipients(ctx, jobs)
+	lists, listErrs := map[int64]*model.List{}, map[int64]error{}
 	for _, j := range jobs {
-		if _, ok := lists[j.ListID]; !ok {
+		if _, seen := lists[j.ListID]; !seen {
 			l, err := q.store.ListByID(ctx, j.ListID)
-			lists[j.ListID] = list{l, err}
+			lists[j.ListID], listErrs[j.ListID] = l, err
 		}
 	}
 	next := make(chan int)
@@ -149,8 +147,13 @@ func (q *mailSender) sendAll(ctx context.Context, jobs []store.MailJob) []store.
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				l := lists[jobs[i].ListID]
-				results[i] = q.send(ctx, jobs[i], l.l, l.err)
+				j := jobs[i]
+				rcpt, found := rcpts[j.ID]
+				err := errors.Join(rerr, listErrs[j.ListID])
+				if err == nil && !found {
+					err = errNothingToSend // the subscriber was erased
+				}
+				results[i] = q.send(ctx, j, lists[j.ListID], rcpt, err)
 			}
 		}()
 	}
@@ -162,15 +165,15 @@ func (q *mailSender) sendAll(ctx context.Context, jobs []store.MailJob) []store.
 	return results
 }
 
-// send sends one message about list l, or says why not (lerr: reading l
-// failed).
-func (q *mailSender) send(ctx context.Context, job store.MailJob, l *model.List, lerr error) store.MailResult {
+// send sends one message about list l to rcpt, or says why not (readErr:
+// reading them failed).
+func (q *mailSender) send(ctx context.Context, job store.MailJob, l *model.List, rcpt store.MailRecipient, readErr error) store.MailResult {
 	res := store.MailResult{Job: job}
 	var env mailer.Envelope
 	var msg []byte
-	err := lerr
+	err := readErr
 	if err == nil {
-		env, msg, err = q.srv.buildMail(ctx, job, l)
+		env, msg, err = q.srv.buildMail(ctx, job, l, rcpt)
 	}
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, errNothingToSend) {
 		return res // erased, removed or changed since: nothing to send
@@ -306,12 +309,9 @@ func renderMailHTML(v mailView) string {
 // confirmed, left, was blocklisted or suppressed meanwhile).
 var errNothingToSend = errors.New("message no longer wanted")
 
-// buildMail builds a queued message about list l as things stand now.
-func (s *Server) buildMail(ctx context.Context, job store.MailJob, l *model.List) (mailer.Envelope, []byte, error) {
-	rcpt, err := s.store.MailRecipient(ctx, job.SubscriberID, job.ListID)
-	if err != nil {
-		return mailer.Envelope{}, nil, err
-	}
+// buildMail builds a queued message about list l to rcpt as they stand
+// now: errNothingToSend when it is no longer wanted.
+func (s *Server) buildMail(ctx context.Context, job store.MailJob, l *model.List, rcpt store.MailRecipient) (mailer.Envelope, []byte, error) {
 	want := model.SubConfirmed
 	if job.Kind == model.MailConfirm {
 		want = model.SubUnconfirmed

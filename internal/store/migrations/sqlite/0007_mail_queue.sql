@@ -14,4 +14,3 @@ CREATE TABLE mail_queue (
     created_at    TIMESTAMP NOT NULL
 );
 CREATE INDEX mail_queue_due ON mail_queue (due_at);
-CREATE INDEX mail_queue_subscriber ON mail_queue (subscriber_id);
