@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -81,13 +83,15 @@ type imports struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	started time.Time // imports heard of before this are orphans on SQLite
+
 	mu      sync.Mutex
 	running map[int64]bool // imports this node runs
 }
 
 func newImports(st *store.Store, tmp string, log *slog.Logger) *imports {
 	ctx, cancel := context.WithCancel(context.Background())
-	im := &imports{st: st, tmp: tmp, log: log, ctx: ctx, cancel: cancel, running: map[int64]bool{}}
+	im := &imports{st: st, tmp: tmp, log: log, ctx: ctx, cancel: cancel, started: time.Now(), running: map[int64]bool{}}
 	im.wg.Add(1)
 	go func() {
 		defer im.wg.Done()
@@ -127,7 +131,11 @@ func (im *imports) adopt(starting bool) {
 	now := time.Now()
 	stale := now.Add(-importStale)
 	if starting && im.st.SingleProcess() {
-		stale = now.Add(time.Second)
+		// Not now: an upload taken since this process started is ours.
+		stale = im.started
+	}
+	if starting {
+		im.removeStrayUploads(jobs)
 	}
 	for _, j := range jobs {
 		im.mu.Lock()
@@ -152,6 +160,23 @@ func (im *imports) adopt(starting bool) {
 		}
 		im.log.Info("resuming an interrupted import", "import", j.ID, "file", j.File)
 		im.launch(j)
+	}
+}
+
+// removeStrayUploads deletes uploads in the data folder that no running
+// import needs (their import was failed by another node meanwhile), once
+// they are older than importStale: a younger one may be an upload still
+// being recorded.
+func (im *imports) removeStrayUploads(running []*store.ImportJob) {
+	needed := map[string]bool{}
+	for _, j := range running {
+		needed[j.Upload] = true
+	}
+	files, _ := filepath.Glob(filepath.Join(im.tmp, "herald-import-*.csv"))
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil && !needed[f] && time.Since(fi.ModTime()) > importStale {
+			os.Remove(f)
+		}
 	}
 }
 
@@ -290,7 +315,11 @@ func (im *imports) run(j *store.ImportJob) {
 	rejects, cut := bytes.Clone(p.rejects.Bytes()), p.cut
 	p.mu.Unlock()
 	state, msg := store.ImportDone, j.Message
-	if err != nil {
+	switch {
+	case errors.Is(err, importer.ErrBadHeader) || errors.Is(err, importer.ErrNoEmailColumn):
+		// The importer's words are written for people and hold no secret.
+		state, msg = store.ImportFailed, "Nothing was imported: "+err.Error()+"."
+	case err != nil:
 		im.log.Error("import failed", "import", j.ID, "file", j.File, "err", err)
 		state, msg = store.ImportFailed, "The import stopped before the end of the file: the file could not be read or the database refused a batch. Rows already imported stay."
 	}

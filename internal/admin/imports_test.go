@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -37,31 +38,38 @@ func waitImport(t *testing.T, st *store.Store, id int64) *store.ImportJob {
 	}
 }
 
+// upload posts a CSV to the import form and returns the import's page.
+func upload(t *testing.T, e *env, c *client, csv string) (path string, id int64) {
+	t.Helper()
+	var body strings.Builder
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("csrf", c.csrf)
+	mw.WriteField("list", e.ids["list"])
+	fw, _ := mw.CreateFormFile("file", "readers.csv")
+	io.WriteString(fw, csv)
+	mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/admin/imports", strings.NewReader(body.String()))
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	res := c.do(req)
+	res.Body.Close()
+	path = res.Header.Get("Location")
+	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(path, "/admin/imports/") {
+		t.Fatalf("upload = %d to %q", res.StatusCode, path)
+	}
+	id, err := strconv.ParseInt(strings.TrimPrefix(path, "/admin/imports/"), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, id
+}
+
 // TestImportShownByAnyNode: an import started on one node is shown, with
 // its counts and rejected rows, by another node on the same database.
 func TestImportShownByAnyNode(t *testing.T) {
 	e := newEnv(t, nil)
 	owner := e.login(auth.Owner)
-	var body strings.Builder
-	mw := multipart.NewWriter(&body)
-	mw.WriteField("csrf", owner.csrf)
-	mw.WriteField("list", e.ids["list"])
-	fw, _ := mw.CreateFormFile("file", "readers.csv")
-	io.WriteString(fw, "email,name\nann@example.com,Ann\nnot-an-address,Bob\ncat@example.com,Cat\n")
-	mw.Close()
-	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/admin/imports", strings.NewReader(body.String()))
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	res := owner.do(req)
-	res.Body.Close()
-	loc := res.Header.Get("Location")
-	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/admin/imports/") {
-		t.Fatalf("upload = %d to %q", res.StatusCode, loc)
-	}
-	jobs, err := e.st.ImportJobs(context.Background(), 10, false)
-	if err != nil || len(jobs) != 1 {
-		t.Fatalf("imports = %d, %v", len(jobs), err)
-	}
-	j := waitImport(t, e.st, jobs[0].ID)
+	loc, id := upload(t, e, owner, "email,name\nann@example.com,Ann\nnot-an-address,Bob\ncat@example.com,Cat\n")
+	j := waitImport(t, e.st, id)
 	if j.State != store.ImportDone || j.Counts.Imported != 2 || j.Counts.Rejected != 1 {
 		t.Fatalf("import = %+v", j)
 	}
@@ -127,5 +135,20 @@ func TestInterruptedImportIsFinishedAtStart(t *testing.T) {
 	n, err := e.st.CountSubscribers(ctx, store.SubscriberFilter{ListID: e.list.ID, Status: model.SubConfirmed})
 	if err != nil || n != 3 { // the reader from the fixture, Ann and Ben
 		t.Fatalf("%d confirmed subscribers, %v", n, err)
+	}
+}
+
+// TestUnreadableImportEndsFailed: a file without an email column fails at
+// its header and says so; it does not stay "running".
+func TestUnreadableImportEndsFailed(t *testing.T) {
+	e := newEnv(t, nil)
+	owner := e.login(auth.Owner)
+	loc, id := upload(t, e, owner, "name,city\nBob,York\n")
+	j := waitImport(t, e.st, id)
+	if j.State != store.ImportFailed || !strings.Contains(j.Message, "Nothing was imported: no email column") {
+		t.Fatalf("import = %+v", j)
+	}
+	if page := owner.get(loc); !strings.Contains(page, "flash-err") {
+		t.Fatalf("the import page does not show the failure:\n%s", page)
 	}
 }

@@ -92,6 +92,9 @@ func (s *Store) FinishImportJob(ctx context.Context, id int64, state string, c I
 	if state != ImportDone && state != ImportFailed {
 		return fmt.Errorf("finish import %d: unknown state %q", id, state)
 	}
+	if rejects == nil {
+		rejects = []byte{} // the column holds "none" as empty, never NULL
+	}
 	now := s.now()
 	_, err := s.w.ExecContext(ctx, `UPDATE import_jobs SET state = $1, read_bytes = $2, rows_read = $3, imported = $4, updated = $5,
 		skipped = $6, rejected = $7, message = $8, rejects = $9, rejects_cut = $10, upload = '', heartbeat_at = $11, finished_at = $11
