@@ -50,10 +50,14 @@ type mailSender struct {
 // Transactional mail is retried with backoff from mailRetryBase, doubling
 // up to mailRetryMax, and given up after mailMaxAttempts tries.
 // A sender woken by a signup waits mailGather for others to join its
-// batch of up to mailBatchPerWorker messages per worker.
+// batch of up to mailBatchPerWorker messages per worker. A message gets
+// mailSendTimeout; a claim's lease outlasts a worker's share of a batch
+// sent at that worst pace, so no other node takes it over meanwhile.
 const (
 	mailGather         = 50 * time.Millisecond
-	mailBatchPerWorker = 16
+	mailBatchPerWorker = 8
+	mailSendTimeout    = time.Minute
+	mailLease          = mailBatchPerWorker*mailSendTimeout + 2*time.Minute
 )
 
 const (
@@ -66,7 +70,7 @@ func newMailSender(srv *Server, sender mailer.Sender, st *store.Store, log *slog
 	claimCtx, stopClaims := context.WithCancel(context.Background())
 	sendCtx, abort := context.WithCancel(context.Background())
 	q := &mailSender{srv: srv, sender: sender, store: st, log: log, workers: workers, poll: poll,
-		lease: 10 * time.Minute, wakeC: make(chan struct{}, 1), stopClaims: stopClaims, abort: abort, done: make(chan struct{})}
+		lease: mailLease, wakeC: make(chan struct{}, 1), stopClaims: stopClaims, abort: abort, done: make(chan struct{})}
 	if sender == nil {
 		log.Warn("no mailer configured: confirmation and welcome messages wait in the queue")
 		close(q.done)
@@ -91,8 +95,8 @@ func (q *mailSender) run(ctx, sendCtx context.Context) {
 	tick := time.NewTicker(q.poll)
 	defer tick.Stop()
 	for {
-		// Claim while there is work; each batch is a few messages per
-		// sender so a lease always outlasts its batch.
+		// Claim while there is work, a batch of a few messages per sender
+		// at a time (see mailLease).
 		for ctx.Err() == nil {
 			jobs, err := q.store.ClaimMail(ctx, q.workers*mailBatchPerWorker, q.lease)
 			if err != nil {
@@ -106,21 +110,31 @@ func (q *mailSender) run(ctx, sendCtx context.Context) {
 			}
 			q.settle(q.sendAll(sendCtx, jobs))
 		}
+		if !q.idle(ctx, tick.C) {
+			return
+		}
+	}
+}
+
+// idle waits until there may be mail to claim: a local signup's wake-up
+// (then a moment for others to join its batch), or a poll that finds mail
+// another node queued or a retry come due. Polls read, so an idle sender
+// never takes the writer. It reports false when ctx ended.
+func (q *mailSender) idle(ctx context.Context, tick <-chan time.Time) bool {
+	for {
 		select {
 		case <-ctx.Done():
-			return
+			return false
 		case <-q.wakeC:
-			// Let a busy form queue a few more, so a claim and its
-			// settling serve a batch rather than one message each.
 			select {
 			case <-ctx.Done():
+				return false
 			case <-time.After(mailGather):
+				return true
 			}
-		case <-tick.C:
-			// Another node may have queued mail: look, without taking the
-			// writer, before claiming.
-			if due, err := q.store.MailDue(ctx); err != nil || !due {
-				continue
+		case <-tick:
+			if due, err := q.store.MailDue(ctx); err == nil && due {
+				return true
 			}
 		}
 	}
@@ -175,11 +189,19 @@ func (q *mailSender) send(ctx context.Context, job store.MailJob, l *model.List,
 	if err == nil {
 		env, msg, err = q.srv.buildMail(ctx, job, l, rcpt)
 	}
-	if errors.Is(err, store.ErrNotFound) || errors.Is(err, errNothingToSend) {
+	switch {
+	case errors.Is(err, store.ErrNotFound) || errors.Is(err, errNothingToSend):
 		return res // erased, removed or changed since: nothing to send
+	case readErr != nil && ctx.Err() == nil:
+		// The database did not answer: keep the message and try again
+		// later, like a relay's 4xx.
+		q.retried.Add(1)
+		q.log.Warn("confirmation or welcome message deferred: reading its recipient failed", "kind", job.Kind, "err", readErr)
+		res.RetryAt, res.Reason = time.Now().Add(mailBackoff(job.Attempts)), "reading the recipient failed: "+readErr.Error()
+		return res
 	}
 	if err == nil {
-		sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		sctx, cancel := context.WithTimeout(ctx, mailSendTimeout)
 		err = q.sender.Send(sctx, env, msg)
 		cancel()
 	}
