@@ -202,7 +202,7 @@ func (a *Admin) composerSave(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	anchor := applyOp(e, r.FormValue("op"))
-	if err := a.d.Store.UpdateEdition(r.Context(), e); err != nil {
+	if err := a.d.Store.UpdateEdition(r.Context(), e, identity(r).User.Email); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return a.redirect(w, r, fmt.Sprintf("/admin/editions/%d", e.ID), "Another edition already uses that slug.", true)
 		}
@@ -224,7 +224,7 @@ func (a *Admin) autosave(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	resp := map[string]any{"saved": true, "at": a.d.Now().UTC().Format("15:04:05")}
-	switch err := a.d.Store.UpdateEdition(r.Context(), e); {
+	switch err := a.d.Store.UpdateEdition(r.Context(), e, identity(r).User.Email); {
 	case err == nil:
 		resp["revision"] = e.Revision
 	case errors.Is(err, store.ErrConflict):

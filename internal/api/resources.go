@@ -542,7 +542,7 @@ func (a *API) updateEdition(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	e.ID = old.ID
-	if err := a.d.Store.UpdateEdition(r.Context(), &e); err != nil {
+	if err := a.d.Store.UpdateEdition(r.Context(), &e, identity(r).User.Email); err != nil {
 		return err
 	}
 	saved, err := a.d.Store.GetEdition(r.Context(), old.ID)

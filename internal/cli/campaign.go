@@ -105,7 +105,7 @@ func (e *env) editionArg(ctx context.Context, s *store.Store, arg string) (*mode
 		err = s.CreateEdition(ctx, ed)
 	case err == nil:
 		ed.ID = old.ID
-		err = s.UpdateEdition(ctx, ed)
+		err = s.UpdateEdition(ctx, ed, "")
 	}
 	return ed, err
 }

@@ -178,7 +178,8 @@ type Text struct {
 // is updated.
 type EditionRevision struct {
 	EditionID int64     `json:"edition_id"`
-	Revision  int       `json:"revision"` // 1 for the first saved state, counting up
-	Edition   Edition   `json:"edition"`  // the edition as it was saved
+	Revision  int       `json:"revision"`         // 1 for the first saved state, counting up
+	Edition   Edition   `json:"edition"`          // the edition as it was saved
+	Author    string    `json:"author,omitempty"` // who saved it: a user's address, or empty
 	CreatedAt time.Time `json:"created_at"`
 }

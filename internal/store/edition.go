@@ -47,13 +47,13 @@ func marshalContent(e *model.Edition) (string, error) {
 }
 
 // addRevision records e as saved revision rev.
-func (s *Store) addRevision(ctx context.Context, tx *sql.Tx, e *model.Edition, rev int, at time.Time) error {
+func (s *Store) addRevision(ctx context.Context, tx *sql.Tx, e *model.Edition, rev int, author string, at time.Time) error {
 	b, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("encode edition %q: %w", e.Slug, err)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO edition_revisions (edition_id, revision, edition, created_at) VALUES ($1, $2, $3, $4)`,
-		e.ID, rev, string(b), at)
+	_, err = tx.ExecContext(ctx, `INSERT INTO edition_revisions (edition_id, revision, edition, author, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		e.ID, rev, string(b), author, at)
 	if err != nil {
 		return fmt.Errorf("record revision %d of edition %d: %w", rev, e.ID, err)
 	}
@@ -65,32 +65,37 @@ func (s *Store) addRevision(ctx context.Context, tx *sql.Tx, e *model.Edition, r
 // in the history.
 const revisionGap = 5 * time.Minute
 
-// foldRevision drops the revision before rev when it came less than
-// revisionGap after its own predecessor: it is folded into rev, so the
-// history keeps about one state per revisionGap of editing, plus the
-// first and the latest.
-func foldRevision(ctx context.Context, tx *sql.Tx, id int64, rev int) error {
-	rows, err := tx.QueryContext(ctx, `SELECT revision, created_at FROM edition_revisions
+// foldRevision drops the revision before rev (saved by author at now)
+// when it was a passing state of one person's stretch of editing: saved
+// by the same author, less than revisionGap after its own predecessor,
+// and less than revisionGap before rev. The history keeps about one state
+// per revisionGap of editing, the first, the latest, the last state before
+// every pause (a save the next day keeps the evening's final text), and
+// every state someone else's save replaced.
+func foldRevision(ctx context.Context, tx *sql.Tx, id int64, rev int, author string, now time.Time) error {
+	rows, err := tx.QueryContext(ctx, `SELECT revision, author, created_at FROM edition_revisions
 		WHERE edition_id = $1 AND revision < $2 ORDER BY revision DESC LIMIT 2`, id, rev)
 	if err != nil {
 		return fmt.Errorf("read revisions of edition %d: %w", id, err)
 	}
 	var revs []int
 	var at []time.Time
+	var authors []string
 	for rows.Next() {
 		var r int
+		var a string
 		var t time.Time
-		if err := rows.Scan(&r, &t); err != nil {
+		if err := rows.Scan(&r, &a, &t); err != nil {
 			rows.Close()
 			return fmt.Errorf("read revisions of edition %d: %w", id, err)
 		}
-		revs, at = append(revs, r), append(at, t)
+		revs, authors, at = append(revs, r), append(authors, a), append(at, t)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read revisions of edition %d: %w", id, err)
 	}
-	if len(revs) < 2 || at[0].Sub(at[1]) >= revisionGap {
+	if len(revs) < 2 || authors[0] != author || at[0].Sub(at[1]) >= revisionGap || now.Sub(at[0]) >= revisionGap {
 		return nil
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM edition_revisions WHERE edition_id = $1 AND revision = $2`, id, revs[0]); err != nil {
@@ -127,16 +132,17 @@ func (s *Store) CreateEdition(ctx context.Context, e *model.Edition) error {
 			return fmt.Errorf("create edition %q: %w", e.Slug, err)
 		}
 		e.CreatedAt, e.UpdatedAt, e.Revision = now, now, 1
-		return s.addRevision(ctx, tx, e, 1, now)
+		return s.addRevision(ctx, tx, e, 1, "", now)
 	})
 }
 
 // UpdateEdition saves an edition's slug, date, slot, subject, visibility and
 // content (not its status: see SetEditionStatus) and records the saved state
 // as a new revision (saves in quick succession fold into one, see
-// revisionGap). An edition that carries a Revision (as read) and was
+// revisionGap) saved by author (a user's address, or empty). An edition
+// that carries a Revision (as read) and was
 // saved by someone else since is not changed: the error is ErrStale.
-func (s *Store) UpdateEdition(ctx context.Context, e *model.Edition) error {
+func (s *Store) UpdateEdition(ctx context.Context, e *model.Edition, author string) error {
 	content, err := marshalContent(e)
 	if err != nil {
 		return err
@@ -164,10 +170,10 @@ func (s *Store) UpdateEdition(ctx context.Context, e *model.Edition) error {
 			return fmt.Errorf("update edition %d: %w", e.ID, err)
 		}
 		e.UpdatedAt, e.PublishedAt, e.Revision = now, published.Time, rev
-		if err := s.addRevision(ctx, tx, e, rev, now); err != nil {
+		if err := s.addRevision(ctx, tx, e, rev, author, now); err != nil {
 			return err
 		}
-		return foldRevision(ctx, tx, e.ID, rev)
+		return foldRevision(ctx, tx, e.ID, rev, author, now)
 	})
 }
 
@@ -233,7 +239,7 @@ func (s *Store) ListEditions(ctx context.Context, f EditionFilter) ([]*model.Edi
 
 // EditionRevisions returns every saved state of an edition, newest first.
 func (s *Store) EditionRevisions(ctx context.Context, id int64) ([]model.EditionRevision, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT revision, edition, created_at FROM edition_revisions
+	rows, err := s.r.QueryContext(ctx, `SELECT revision, edition, author, created_at FROM edition_revisions
 		WHERE edition_id = $1 ORDER BY revision DESC`, id)
 	if err != nil {
 		return nil, fmt.Errorf("revisions of edition %d: %w", id, err)
@@ -243,7 +249,7 @@ func (s *Store) EditionRevisions(ctx context.Context, id int64) ([]model.Edition
 	for rows.Next() {
 		r := model.EditionRevision{EditionID: id}
 		var doc string
-		if err := rows.Scan(&r.Revision, &doc, &r.CreatedAt); err != nil {
+		if err := rows.Scan(&r.Revision, &doc, &r.Author, &r.CreatedAt); err != nil {
 			return nil, fmt.Errorf("revisions of edition %d: %w", id, err)
 		}
 		if err := json.Unmarshal([]byte(doc), &r.Edition); err != nil {

@@ -50,7 +50,7 @@ func TestEditions(t *testing.T) {
 
 		got.Subject = "A better subject"
 		got.Sections = got.Sections[:2]
-		if err := s.UpdateEdition(ctx, got); err != nil {
+		if err := s.UpdateEdition(ctx, got, "ada@example.com"); err != nil {
 			t.Fatal(err)
 		}
 		again, _ := s.EditionBySlug(ctx, e.Slug)
@@ -61,7 +61,7 @@ func TestEditions(t *testing.T) {
 		// revision there is no check.
 		old := *again
 		old.Revision, old.Subject = 1, "Stale"
-		if err := s.UpdateEdition(ctx, &old); !errors.Is(err, store.ErrStale) {
+		if err := s.UpdateEdition(ctx, &old, "ada@example.com"); !errors.Is(err, store.ErrStale) {
 			t.Errorf("stale update: %v, want ErrStale", err)
 		}
 		if cur, _ := s.GetEdition(ctx, e.ID); cur.Subject != "A better subject" || cur.Revision != 2 {
@@ -101,7 +101,7 @@ func TestEditions(t *testing.T) {
 		if _, err := s.GetEdition(ctx, 9999); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("missing edition: %v", err)
 		}
-		if err := s.UpdateEdition(ctx, &model.Edition{ID: 9999}); !errors.Is(err, store.ErrNotFound) {
+		if err := s.UpdateEdition(ctx, &model.Edition{ID: 9999}, "ada@example.com"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("update missing edition: %v", err)
 		}
 		if err := s.SetEditionStatus(ctx, 9999, model.EditionDraft); !errors.Is(err, store.ErrNotFound) {
@@ -136,7 +136,8 @@ func TestPublicationSettings(t *testing.T) {
 
 // TestAutosavesFoldIntoOneRevisionPerFewMinutes: saves seconds apart keep
 // the first revision, about one per five minutes of editing, and the
-// latest, not every pause in typing.
+// latest, not every pause in typing; the last state before a pause and
+// the last state of one author before another saves are never folded.
 func TestAutosavesFoldIntoOneRevisionPerFewMinutes(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
@@ -150,7 +151,7 @@ func TestAutosavesFoldIntoOneRevisionPerFewMinutes(t *testing.T) {
 		for i := 1; i <= 36; i++ {
 			clock = clock.Add(20 * time.Second)
 			e.Subject = fmt.Sprintf("Draft %d", i)
-			if err := s.UpdateEdition(ctx, e); err != nil {
+			if err := s.UpdateEdition(ctx, e, "ada@example.com"); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -167,8 +168,30 @@ func TestAutosavesFoldIntoOneRevisionPerFewMinutes(t *testing.T) {
 		if want := []int{37, 31, 16, 1}; !slices.Equal(kept, want) {
 			t.Fatalf("kept revisions %v, want %v", kept, want)
 		}
-		if revs[0].Edition.Subject != "Draft 36" {
-			t.Fatalf("latest revision holds %q", revs[0].Edition.Subject)
+		if revs[0].Edition.Subject != "Draft 36" || revs[0].Author != "ada@example.com" {
+			t.Fatalf("latest revision holds %q by %q", revs[0].Edition.Subject, revs[0].Author)
+		}
+
+		// The next day: the evening's last state stays. Then Bob saves
+		// over Ada twice: Ada's last state stays, Bob's passing one folds.
+		clock = clock.Add(24 * time.Hour)
+		save := func(author string) {
+			t.Helper()
+			clock = clock.Add(10 * time.Second)
+			if err := s.UpdateEdition(ctx, e, author); err != nil {
+				t.Fatal(err)
+			}
+		}
+		save("ada@example.com")
+		save("bob@example.com")
+		save("bob@example.com")
+		revs, _ = s.EditionRevisions(ctx, e.ID)
+		kept = kept[:0]
+		for _, r := range revs {
+			kept = append(kept, r.Revision)
+		}
+		if want := []int{40, 38, 37, 31, 16, 1}; !slices.Equal(kept, want) {
+			t.Fatalf("kept revisions %v, want %v", kept, want)
 		}
 	})
 }
