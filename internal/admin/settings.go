@@ -61,26 +61,21 @@ func LoadTracking(ctx context.Context, st *store.Store) (Tracking, error) {
 // when none was generated. The CLI uses it when the configuration file
 // names no key.
 func LoadDKIM(ctx context.Context, st *store.Store) (*message.DKIM, error) {
-	pem, err := st.Setting(ctx, SettingDKIMKey)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
+	// One read for the three, written together: a key never meets the
+	// selector of the key before it.
+	v, err := st.Settings(ctx, SettingDKIMKey, SettingDKIMSelector, SettingDKIMDomain)
 	if err != nil {
 		return nil, err
+	}
+	pem, ok := v[SettingDKIMKey]
+	if !ok {
+		return nil, nil
 	}
 	key, err := message.ParseKey([]byte(pem))
 	if err != nil {
 		return nil, fmt.Errorf("stored DKIM key: %w", err)
 	}
-	sel, err := st.Setting(ctx, SettingDKIMSelector)
-	if err != nil {
-		return nil, err
-	}
-	dom, err := st.Setting(ctx, SettingDKIMDomain)
-	if err != nil {
-		return nil, err
-	}
-	return &message.DKIM{Domain: dom, Selector: sel, Key: key}, nil
+	return &message.DKIM{Domain: v[SettingDKIMDomain], Selector: v[SettingDKIMSelector], Key: key}, nil
 }
 
 type dkimView struct {
@@ -193,10 +188,8 @@ func (a *Admin) dkimGenerate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	for k, v := range map[string]string{SettingDKIMKey: string(pem), SettingDKIMSelector: sel, SettingDKIMDomain: dom} {
-		if err := a.d.Store.PutSetting(ctx, k, v); err != nil {
-			return err
-		}
+	if err := a.d.Store.PutSettings(ctx, map[string]string{SettingDKIMKey: string(pem), SettingDKIMSelector: sel, SettingDKIMDomain: dom}); err != nil {
+		return err
 	}
 	return a.redirect(w, r, "/admin/settings#dkim", "New DKIM key generated. Publish the DNS record below: test sends and campaigns that start sending from now on are signed with it.", false)
 }

@@ -184,3 +184,24 @@ func join(ss []string) string {
 	}
 	return out
 }
+
+// TestSettingsTogether: settings written together are read together, and
+// one not set is absent rather than empty.
+func TestSettingsTogether(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		if err := s.PutSettings(ctx, map[string]string{"dkim.key": "k1", "dkim.selector": "s1"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PutSettings(ctx, map[string]string{"dkim.key": "k2", "dkim.selector": "s2"}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Settings(ctx, "dkim.key", "dkim.selector", "dkim.domain")
+		if err != nil || len(got) != 2 || got["dkim.key"] != "k2" || got["dkim.selector"] != "s2" {
+			t.Fatalf("settings = %v, %v", got, err)
+		}
+		if v, err := s.Setting(ctx, "dkim.key"); err != nil || v != "k2" {
+			t.Fatalf("setting = %q, %v", v, err)
+		}
+	})
+}

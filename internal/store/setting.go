@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Setting returns a named setting's value.
@@ -28,6 +29,48 @@ func (s *Store) PutSetting(ctx context.Context, key, value string) error {
 		return fmt.Errorf("save setting %s: %w", key, err)
 	}
 	return nil
+}
+
+// PutSettings stores several settings in one transaction, so readers see
+// all of them change together (a key and its selector, say).
+func (s *Store) PutSettings(ctx context.Context, values map[string]string) error {
+	now := s.now()
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		for k, v := range values {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
+				ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, k, v, now); err != nil {
+				return fmt.Errorf("save setting %s: %w", k, err)
+			}
+		}
+		return nil
+	})
+}
+
+// Settings reads several settings in one query; keys not set are absent
+// from the map.
+func (s *Store) Settings(ctx context.Context, keys ...string) (map[string]string, error) {
+	args := make([]any, len(keys))
+	marks := make([]string, len(keys))
+	for i, k := range keys {
+		args[i], marks[i] = k, fmt.Sprintf("$%d", i+1)
+	}
+	out := make(map[string]string, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT key, value FROM settings WHERE key IN (`+strings.Join(marks, ", ")+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read settings: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, fmt.Errorf("read settings: %w", err)
+		}
+		out[k] = v
+	}
+	return out, rows.Err()
 }
 
 // SettingOrInit returns a setting, storing value first if the setting is
