@@ -35,6 +35,7 @@ func (a *Admin) table() []route {
 		r("GET", "/admin/lists/{id}", auth.ManageAudience, a.listEdit),
 		r("POST", "/admin/lists/{id}", auth.ManageAudience, a.listSave),
 		r("POST", "/admin/lists/{id}/delete", auth.ManageAudience, a.listDelete),
+		r("GET", "/admin/lists/{id}/export.csv", auth.ManageAudience, a.listExport),
 
 		r("GET", "/admin/imports", auth.ManageAudience, a.importsPage),
 		r("POST", "/admin/imports", auth.ManageAudience, a.importStart),
