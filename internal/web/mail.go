@@ -37,7 +37,6 @@ type mailSender struct {
 	log     *slog.Logger
 	workers int
 	poll    time.Duration
-	lease   time.Duration
 
 	wakeC      chan struct{}
 	stopClaims context.CancelFunc // no new batch
@@ -47,8 +46,6 @@ type mailSender struct {
 	sent, retried, failed atomic.Int64
 }
 
-// Transactional mail is retried with backoff from mailRetryBase, doubling
-// up to mailRetryMax, and given up after mailMaxAttempts tries.
 // A sender woken by a signup waits mailGather for others to join its
 // batch of up to mailBatchPerWorker messages per worker. A message gets
 // mailSendTimeout; a claim's lease outlasts a worker's share of a batch
@@ -60,6 +57,8 @@ const (
 	mailLease          = mailBatchPerWorker*mailSendTimeout + 2*time.Minute
 )
 
+// Transactional mail is retried with backoff from mailRetryBase, doubling
+// up to mailRetryMax, and given up after mailMaxAttempts tries.
 const (
 	mailRetryBase   = time.Minute
 	mailRetryMax    = 2 * time.Hour
@@ -70,7 +69,7 @@ func newMailSender(srv *Server, sender mailer.Sender, st *store.Store, log *slog
 	claimCtx, stopClaims := context.WithCancel(context.Background())
 	sendCtx, abort := context.WithCancel(context.Background())
 	q := &mailSender{srv: srv, sender: sender, store: st, log: log, workers: workers, poll: poll,
-		lease: mailLease, wakeC: make(chan struct{}, 1), stopClaims: stopClaims, abort: abort, done: make(chan struct{})}
+		wakeC: make(chan struct{}, 1), stopClaims: stopClaims, abort: abort, done: make(chan struct{})}
 	if sender == nil {
 		log.Warn("no mailer configured: confirmation and welcome messages wait in the queue")
 		close(q.done)
@@ -98,7 +97,7 @@ func (q *mailSender) run(ctx, sendCtx context.Context) {
 		// Claim while there is work, a batch of a few messages per sender
 		// at a time (see mailLease).
 		for ctx.Err() == nil {
-			jobs, err := q.store.ClaimMail(ctx, q.workers*mailBatchPerWorker, q.lease)
+			jobs, err := q.store.ClaimMail(ctx, q.workers*mailBatchPerWorker, mailLease)
 			if err != nil {
 				if ctx.Err() == nil {
 					q.log.Error("claim confirmation and welcome messages", "err", err)
