@@ -74,7 +74,7 @@ func newEnv(t *testing.T, deps func(*admin.Deps)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.CreateEdition(ctx, ed); err != nil {
+	if err := st.CreateEdition(ctx, ed, ""); err != nil {
 		t.Fatal(err)
 	}
 	c := &model.Campaign{Name: "Evening", EditionID: ed.ID, ListIDs: []int64{l.ID}, From: "Courier <news@example.com>"}

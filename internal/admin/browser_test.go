@@ -186,6 +186,12 @@ func TestBrowserComposeSendAndWatch(t *testing.T) {
 			t.Errorf("text preview lacks the lead's link target")
 		}
 	}
+	// The history: the saves of this session, by this editor.
+	b.Do(chromedp.Navigate(u+edPath+"/history"), chromedp.WaitVisible(css("main table")))
+	if txt := browsertest.Run(b, chromedp.Text(css("main table"))); !strings.Contains(txt, "editor@example.com") || !strings.Contains(strings.ToLower(txt), "current") {
+		t.Errorf("the history shows %q", txt)
+	}
+	b.Screenshot("edition-history")
 	eds, err := e.st.ListEditions(context.Background(), store.EditionFilter{Limit: 1})
 	if err != nil || len(eds) == 0 || len(eds[0].Sections) != 5 || eds[0].Sections[1].Cards[0].CTA != "Read Sam's column" {
 		t.Errorf("the autosaved edition: %+v, %v", eds, err)

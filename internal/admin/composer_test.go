@@ -89,3 +89,56 @@ func TestComposerNeverOverwritesAnotherEditor(t *testing.T) {
 		t.Fatalf("after the deliberate save the subject is %q", got)
 	}
 }
+
+// TestHistoryPreviewAndRestore: the history lists who saved what; a kept
+// revision previews as it was and can be restored, the state it replaces
+// staying in the history; a restore from a stale page is refused.
+func TestHistoryPreviewAndRestore(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	id := e.ids["edition"]
+	edID, _ := strconv.ParseInt(id, 10, 64)
+	editor := e.login(auth.Editor)
+	first, err := e.st.GetEdition(ctx, edID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two people's saves: neither folds into the other.
+	for _, s := range []struct{ by, subject string }{{"editor@example.com", "The editor's subject"}, {"owner@example.com", "The owner's subject"}} {
+		cur, _ := e.st.GetEdition(ctx, edID)
+		cur.Subject = s.subject
+		if err := e.st.UpdateEdition(ctx, cur, s.by); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page := editor.get("/admin/editions/" + id + "/history")
+	for _, want := range []string{"The owner&#39;s subject", "owner@example.com", "The editor&#39;s subject", "editor@example.com", first.Subject, "file or command line"} {
+		if !strings.Contains(page, want) {
+			t.Fatalf("the history lacks %q:\n%s", want, page)
+		}
+	}
+	if web := editor.get("/admin/editions/" + id + "/preview/web?rev=1"); !strings.Contains(web, first.Subject) || strings.Contains(web, "owner&#39;s subject") {
+		t.Fatalf("the preview of revision 1 does not show it")
+	}
+	cur, _ := e.st.GetEdition(ctx, edID)
+	stale := strconv.Itoa(cur.Revision - 1)
+	if res := editor.post("/admin/editions/"+id+"/restore", url.Values{"csrf": {editor.csrf}, "rev": {"1"}, "revision": {stale}}); res.StatusCode != http.StatusSeeOther || !strings.HasSuffix(res.Header.Get("Location"), "/history") {
+		t.Fatalf("stale restore = %d to %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	if got, _ := e.st.GetEdition(ctx, edID); got.Subject != "The owner's subject" {
+		t.Fatalf("a stale restore changed the edition to %q", got.Subject)
+	}
+	if res := editor.post("/admin/editions/"+id+"/restore", url.Values{"csrf": {editor.csrf}, "rev": {"1"}, "revision": {strconv.Itoa(cur.Revision)}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("restore = %d", res.StatusCode)
+	}
+	if got, _ := e.st.GetEdition(ctx, edID); got.Subject != first.Subject || len(got.Sections) != len(first.Sections) {
+		t.Fatalf("after the restore: %q with %d sections", got.Subject, len(got.Sections))
+	}
+	revs, _ := e.st.EditionRevisions(ctx, edID)
+	if len(revs) != 4 || revs[1].Edition.Subject != "The owner's subject" || revs[0].Author != "editor@example.com" {
+		t.Fatalf("history after the restore: %d revisions, second %q, newest by %q", len(revs), revs[1].Edition.Subject, revs[0].Author)
+	}
+	if res := editor.post("/admin/editions/"+id+"/restore", url.Values{"csrf": {editor.csrf}, "rev": {"99"}, "revision": {"0"}}); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("restore of a revision not kept = %d", res.StatusCode)
+	}
+}

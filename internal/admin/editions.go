@@ -99,7 +99,7 @@ func (a *Admin) editionCreate(w http.ResponseWriter, r *http.Request) error {
 		if i > 1 {
 			e.Slug = fmt.Sprintf("%s-%d", base, i)
 		}
-		err = a.d.Store.CreateEdition(ctx, e)
+		err = a.d.Store.CreateEdition(ctx, e, identity(r).User.Email)
 		if !errors.Is(err, store.ErrConflict) || i > 50 {
 			break
 		}
@@ -486,12 +486,23 @@ func (a *Admin) previewFields(e *model.Edition) render.Fields {
 		WebURL: base + "/archive/" + e.Slug}
 }
 
-// preview renders the saved edition as the reader gets it: format email
-// (HTML), text or web. Previews are shown in sandboxed frames.
+// preview renders the saved edition (or one of its kept revisions) as the
+// reader gets it: format email (HTML), text or web. Previews are shown in
+// sandboxed frames.
 func (a *Admin) preview(w http.ResponseWriter, r *http.Request) error {
 	e, err := a.editable(r)
 	if err != nil {
 		return err
+	}
+	// ?rev=N: a revision from the history, as it was saved.
+	if v := r.URL.Query().Get("rev"); v != "" {
+		rev, err := strconv.Atoi(v)
+		if err != nil {
+			return badRequest("A revision is a number.")
+		}
+		if e, err = a.revisionOf(r, e, rev); err != nil {
+			return err
+		}
 	}
 	// The preview is a document of its own: no scripts, images from anywhere.
 	w.Header().Set("Content-Security-Policy", "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline'; font-src * data:")

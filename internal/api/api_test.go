@@ -207,7 +207,7 @@ func TestEveryRoleAgainstEveryEndpoint(t *testing.T) {
 			l := &model.List{Slug: "daily", Name: "Daily"}
 			e.st.CreateList(ctx, l)
 			ed, _ := sample.Edition()
-			e.st.CreateEdition(ctx, ed)
+			e.st.CreateEdition(ctx, ed, "")
 			sub := &model.Subscriber{Email: "x@example.com"}
 			e.st.UpsertSubscriber(ctx, sub)
 			e.st.Suppress(ctx, "x@example.com", model.SuppressManual, "")

@@ -503,7 +503,7 @@ func (a *API) createEdition(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	e.ID, e.Status = 0, model.EditionDraft
-	if err := a.d.Store.CreateEdition(r.Context(), &e); err != nil {
+	if err := a.d.Store.CreateEdition(r.Context(), &e, identity(r).User.Email); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, e)

@@ -70,7 +70,7 @@ func runBenchSend(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.CreateEdition(ctx, ed); err != nil {
+	if err := s.CreateEdition(ctx, ed, ""); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "prepared %d subscribers in %s (%s)\n", *n, time.Since(started).Round(time.Millisecond), dbName)

@@ -102,7 +102,7 @@ func (e *env) editionArg(ctx context.Context, s *store.Store, arg string) (*mode
 	old, err := s.EditionBySlug(ctx, ed.Slug)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		err = s.CreateEdition(ctx, ed)
+		err = s.CreateEdition(ctx, ed, "")
 	case err == nil:
 		ed.ID = old.ID
 		err = s.UpdateEdition(ctx, ed, "")

@@ -173,7 +173,7 @@ func runEditionImport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return e.withStore(ctx, func(s *store.Store) error {
-		if err := s.CreateEdition(ctx, ed); err != nil {
+		if err := s.CreateEdition(ctx, ed, ""); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return fmt.Errorf("an edition with the slug %q exists already", ed.Slug)
 			}

@@ -156,7 +156,7 @@ func Seed(ctx context.Context, s *store.Store, n int) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("seed: %w", err)
 	}
-	if err := s.CreateEdition(ctx, ed); err != nil {
+	if err := s.CreateEdition(ctx, ed, ""); err != nil {
 		return 0, fmt.Errorf("seed: %w", err)
 	}
 	c := &model.Campaign{Name: "Fault suite", EditionID: ed.ID, ListIDs: []int64{l.ID}, From: "The Ledger <news@example.com>"}

@@ -105,10 +105,11 @@ func foldRevision(ctx context.Context, tx *sql.Tx, id int64, rev int, author str
 }
 
 // CreateEdition stores a new edition as a draft (unless e.Status says
-// otherwise), fills in its ID and times, and records it as revision 1. An
+// otherwise), fills in its ID and times, and records it as revision 1 by
+// author (a user's address, or empty). An
 // edition with the same slug is ErrConflict. The store does not validate
 // editions: drafts may be incomplete (see package edition).
-func (s *Store) CreateEdition(ctx context.Context, e *model.Edition) error {
+func (s *Store) CreateEdition(ctx context.Context, e *model.Edition, author string) error {
 	if e.Status == "" {
 		e.Status = model.EditionDraft
 	}
@@ -132,7 +133,7 @@ func (s *Store) CreateEdition(ctx context.Context, e *model.Edition) error {
 			return fmt.Errorf("create edition %q: %w", e.Slug, err)
 		}
 		e.CreatedAt, e.UpdatedAt, e.Revision = now, now, 1
-		return s.addRevision(ctx, tx, e, 1, "", now)
+		return s.addRevision(ctx, tx, e, 1, author, now)
 	})
 }
 

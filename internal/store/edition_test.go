@@ -23,7 +23,7 @@ func TestEditions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.CreateEdition(ctx, e); err != nil {
+		if err := s.CreateEdition(ctx, e, ""); err != nil {
 			t.Fatal(err)
 		}
 		if e.ID == 0 || e.Status != model.EditionDraft || e.CreatedAt.IsZero() {
@@ -44,7 +44,7 @@ func TestEditions(t *testing.T) {
 		}
 
 		dup := *e
-		if err := s.CreateEdition(ctx, &dup); !errors.Is(err, store.ErrConflict) {
+		if err := s.CreateEdition(ctx, &dup, ""); !errors.Is(err, store.ErrConflict) {
 			t.Errorf("same slug twice: %v, want ErrConflict", err)
 		}
 
@@ -86,7 +86,7 @@ func TestEditions(t *testing.T) {
 		}
 
 		other := &model.Edition{Slug: "2025-03-14-morning", Date: "2025-03-14", Slot: model.SlotMorning, Subject: "Next"}
-		if err := s.CreateEdition(ctx, other); err != nil {
+		if err := s.CreateEdition(ctx, other, ""); err != nil {
 			t.Fatal(err)
 		}
 		all, err := s.ListEditions(ctx, store.EditionFilter{})
@@ -144,7 +144,7 @@ func TestAutosavesFoldIntoOneRevisionPerFewMinutes(t *testing.T) {
 		clock := time.Date(2026, 11, 27, 17, 0, 0, 0, time.UTC)
 		s.SetClockForTest(func() time.Time { return clock })
 		e := &model.Edition{Slug: "2026-11-27-evening", Date: "2026-11-27", Slot: model.SlotEvening, Subject: "Draft"}
-		if err := s.CreateEdition(ctx, e); err != nil {
+		if err := s.CreateEdition(ctx, e, ""); err != nil {
 			t.Fatal(err)
 		}
 		// Twelve minutes of editing, a save every 20 seconds.

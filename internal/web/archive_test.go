@@ -24,7 +24,7 @@ func TestArchiveAndFeeds(t *testing.T) {
 		e.Slug, e.Subject, e.Date = slug, "Edition "+slug, "2025-03-1"+string(rune('4'+i))
 		e.Hero = nil
 		e.Public, e.Status = slug != "hidden", model.EditionPublished
-		if err := st.store.CreateEdition(ctx, e); err != nil {
+		if err := st.store.CreateEdition(ctx, e, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -84,7 +84,7 @@ func TestPrivateEditionOpensOnlyFromTheCampaignsLink(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Public = false // subscribers only
-	if err := st.store.CreateEdition(ctx, e); err != nil {
+	if err := st.store.CreateEdition(ctx, e, ""); err != nil {
 		t.Fatal(err)
 	}
 	st.subscriber("reader@example.com", st.daily)

@@ -36,7 +36,7 @@ func (st *site) publishSample() *model.Edition {
 	}
 	e.Public = true
 	e.Status = model.EditionPublished
-	if err := st.store.CreateEdition(ctx, e); err != nil {
+	if err := st.store.CreateEdition(ctx, e, ""); err != nil {
 		st.t.Fatal(err)
 	}
 	return e
