@@ -91,6 +91,12 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any) err
 	if out == nil || res.StatusCode == http.StatusNoContent {
 		return nil
 	}
+	if w, ok := out.(io.Writer); ok { // a file download, such as an export
+		if _, err := io.Copy(w, res.Body); err != nil {
+			return fmt.Errorf("read %s %s: %w", method, path, err)
+		}
+		return nil
+	}
 	if err := json.NewDecoder(res.Body).Decode(out); err != nil {
 		return fmt.Errorf("decode %s %s: %w", method, path, err)
 	}
@@ -205,6 +211,22 @@ func (c *Client) Import(ctx context.Context, listID int64, csv io.Reader, opt Im
 	}
 	var r ImportResult
 	return &r, c.call(ctx, "POST", "/imports?"+v.Encode(), csv, &r)
+}
+
+// ExportList writes a list's subscribers to w as CSV (the columns herald
+// export writes): everyone on the list, or one subscription status.
+func (c *Client) ExportList(ctx context.Context, listID int64, status string, w io.Writer) error {
+	q := ""
+	if status != "" {
+		q = "?" + url.Values{"status": {status}}.Encode()
+	}
+	return c.call(ctx, "GET", fmt.Sprintf("/lists/%d/export%s", listID, q), nil, w)
+}
+
+// EditionRevisions lists an edition's kept revisions, newest first.
+func (c *Client) EditionRevisions(ctx context.Context, id int64) ([]EditionRevision, error) {
+	var out []EditionRevision
+	return out, c.call(ctx, "GET", fmt.Sprintf("/editions/%d/revisions", id), nil, &out)
 }
 
 // Editions lists editions, newest first.

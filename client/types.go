@@ -17,6 +17,8 @@ type (
 	Pick    = model.Pick
 	Text    = model.Text
 	Image   = model.Image
+	// EditionRevision is a kept saved state of an edition, with who saved it.
+	EditionRevision = model.EditionRevision
 )
 
 // Page is one page of a listing.

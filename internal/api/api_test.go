@@ -120,6 +120,14 @@ func TestClientDrivesAFullFlow(t *testing.T) {
 		if err != nil || page.Total != 25 || len(page.Data) != 5 {
 			t.Fatalf("subscribers page = %+v, %v", page, err)
 		}
+		var export strings.Builder
+		if err := c.ExportList(ctx, l.ID, "", &export); err != nil || strings.Count(export.String(), "\n") != 26 ||
+			!strings.HasPrefix(export.String(), "email,name,status,created_at,attributes\n") || !strings.Contains(export.String(), `reader07@example.net,Reader 7,`) {
+			t.Fatalf("ExportList = %v\n%s", err, export.String())
+		}
+		if err := c.ExportList(ctx, l.ID, "maybe", io.Discard); !errors.As(err, new(*client.Error)) {
+			t.Fatalf("ExportList with a bad status = %v", err)
+		}
 		ed, err := sample.Edition()
 		if err != nil {
 			t.Fatal(err)
@@ -139,6 +147,10 @@ func TestClientDrivesAFullFlow(t *testing.T) {
 		var apiErr *client.Error
 		if _, err := c.UpdateEdition(ctx, stale.ID, &stale); !errors.As(err, &apiErr) || apiErr.Status != 409 || apiErr.Code != "stale" {
 			t.Fatalf("stale UpdateEdition: %v", err)
+		}
+		revs, err := c.EditionRevisions(ctx, created.ID)
+		if err != nil || len(revs) != 2 || revs[0].Revision != 2 || revs[0].Author != "editor@example.com" || revs[0].Edition.Preheader != "Read before the vote" {
+			t.Fatalf("EditionRevisions = %+v, %v", revs, err)
 		}
 		if _, err := c.PublishEdition(ctx, created.ID); err != nil {
 			t.Fatal(err)

@@ -51,6 +51,8 @@ func (a *API) Document() map[string]any {
 		}
 		responses := map[string]any{"default": errResp}
 		switch {
+		case rt.Produces != "":
+			responses["200"] = map[string]any{"description": "OK", "content": map[string]any{rt.Produces: map[string]any{"schema": map[string]any{"type": "string"}}}}
 		case rt.Out != nil:
 			code := "200"
 			if rt.Method == "POST" && (strings.Count(rt.Path, "/") == 2) && rt.Path != "/api/imports" && rt.Path != "/api/subscribers/bulk" {

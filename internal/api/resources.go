@@ -148,6 +148,32 @@ func (a *API) deleteList(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// exportList streams a list's subscribers as CSV, as herald export does.
+func (a *API) exportList(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	l, err := a.d.Store.ListByID(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	f := store.ExportFilter{ListID: l.ID}
+	if st := model.SubscriptionStatus(r.URL.Query().Get("status")); st != "" {
+		if !st.Valid() {
+			return &apiError{status: http.StatusBadRequest, code: "invalid", msg: "status must be confirmed, unconfirmed or unsubscribed."}
+		}
+		f.Status = st
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.csv"`, l.Slug))
+	if n, err := importer.Export(r.Context(), w, a.d.Store, f); err != nil {
+		// The status line is sent: the body ends short, the log says why.
+		a.d.Log.Error("api export", "list", l.Slug, "rows", n, "err", err)
+	}
+	return nil
+}
+
 // Subscribers.
 
 func (a *API) subscriberOut(r *http.Request, s *model.Subscriber, withLists bool) (client.Subscriber, error) {
@@ -550,6 +576,18 @@ func (a *API) updateEdition(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, saved)
+}
+
+func (a *API) editionRevisions(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	revs, err := a.d.Store.EditionRevisions(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, revs)
 }
 
 func (a *API) publishEdition(w http.ResponseWriter, r *http.Request) error {

@@ -17,6 +17,7 @@ type Route struct {
 	In, Out      any      // example values of the request and response types; nil for none
 	Query        []string // query parameters
 	Body         string   // request content type when not JSON
+	Produces     string   // response content type when not JSON
 	h            func(w http.ResponseWriter, r *http.Request) error
 }
 
@@ -34,6 +35,8 @@ func (a *API) table() []Route {
 		{Method: "GET", Path: "/api/lists/{id}", Summary: "One list", Permission: auth.ReadStats, Out: client.List{}, h: a.getList},
 		{Method: "PUT", Path: "/api/lists/{id}", Summary: "Change a list", Permission: auth.ManageAudience, In: client.ListInput{}, Out: client.List{}, h: a.updateList},
 		{Method: "DELETE", Path: "/api/lists/{id}", Summary: "Delete a list (subscribers stay)", Permission: auth.ManageAudience, h: a.deleteList},
+		{Method: "GET", Path: "/api/lists/{id}/export", Summary: "A list's subscribers as CSV (everyone, or one subscription status)", Permission: auth.ManageAudience,
+			Query: []string{"status"}, Produces: "text/csv", h: a.exportList},
 
 		{Method: "GET", Path: "/api/subscribers", Summary: "Search subscribers", Permission: auth.ManageAudience, Out: client.Page[client.Subscriber]{},
 			Query: []string{"q", "list", "substatus", "status", "attr", "limit", "offset"}, h: a.listSubscribers},
@@ -51,6 +54,7 @@ func (a *API) table() []Route {
 		{Method: "GET", Path: "/api/editions/{id}", Summary: "One edition", Permission: auth.ReadStats, Out: client.Edition{}, h: a.getEdition},
 		{Method: "PUT", Path: "/api/editions/{id}", Summary: "Replace an edition's content", Permission: auth.Compose, In: client.Edition{}, Out: client.Edition{}, h: a.updateEdition},
 		{Method: "POST", Path: "/api/editions/{id}/publish", Summary: "Publish an edition", Permission: auth.Publish, Out: client.Edition{}, h: a.publishEdition},
+		{Method: "GET", Path: "/api/editions/{id}/revisions", Summary: "An edition's kept revisions, newest first, with who saved each", Permission: auth.ReadStats, Out: []client.EditionRevision{}, h: a.editionRevisions},
 
 		{Method: "GET", Path: "/api/campaigns", Summary: "Campaigns, newest first", Permission: auth.ReadStats, Query: pageQ, Out: client.Page[client.Campaign]{}, h: a.listCampaigns},
 		{Method: "POST", Path: "/api/campaigns", Summary: "Create a campaign", Permission: auth.Send, In: client.CampaignInput{}, Out: client.Campaign{}, h: a.createCampaign},
