@@ -137,3 +137,37 @@ func publicLists(t *testing.T, s *store.Store) (double, single *model.List) {
 	}
 	return double, single
 }
+
+// TestTimesInAnyZone: a time passed in a zone other than UTC compares as
+// the instant it is. SQLite keeps times as text; a retry set a minute
+// ahead in New York's time was due at once, and one in Tokyo's nine hours
+// late.
+func TestTimesInAnyZone(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		double, _ := publicLists(t, s)
+		for _, zone := range []string{"America/New_York", "Asia/Tokyo"} {
+			loc, err := time.LoadLocation(zone)
+			if err != nil {
+				t.Skipf("no time zone data: %v", err)
+			}
+			if _, _, err := s.Signup(ctx, "zone-"+zone[:4]+"@example.com", "", double, model.SourceForm, false); err != nil {
+				t.Fatal(err)
+			}
+			jobs, err := s.ClaimMail(ctx, 10, time.Hour)
+			if err != nil || len(jobs) != 1 {
+				t.Fatalf("%s: claim = %v, %v", zone, jobs, err)
+			}
+			in := func(d time.Duration) time.Time { return time.Now().Add(d).In(loc) }
+			if err := s.SettleMail(ctx, []store.MailResult{{Job: jobs[0], RetryAt: in(time.Minute), Reason: "451"}}); err != nil {
+				t.Fatal(err)
+			}
+			if due, _ := s.MailDue(ctx); due {
+				t.Fatalf("%s: a retry a minute ahead is due now", zone)
+			}
+			if err := s.SettleMail(ctx, []store.MailResult{{Job: jobs[0]}}); err != nil { // done: out of the way
+				t.Fatal(err)
+			}
+		}
+	})
+}

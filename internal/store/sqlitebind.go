@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"slices"
 	"strconv"
+	"time"
 
 	"modernc.org/sqlite"
 )
@@ -68,17 +70,37 @@ func rebind(query string) (string, []int) {
 
 var errArgCount = errors.New("sqlite: a placeholder refers to an argument that was not given")
 
-// reorder returns the arguments in the order the rewritten query uses them.
+// reorder returns the arguments in the order the rewritten query uses them,
+// times in UTC. SQLite keeps a time as text and compares texts: one
+// written with its zone's offset would sort wrongly against the store's
+// own UTC times (a retry due in a minute, passed in New York's time, was
+// due at once).
 func reorder(args []driver.NamedValue, order []int) ([]driver.NamedValue, error) {
 	if order == nil {
-		return args, nil
+		var out []driver.NamedValue // a copy, made only when a time needs changing
+		for i, a := range args {
+			if t, ok := a.Value.(time.Time); ok && t.Location() != time.UTC {
+				if out == nil {
+					out = slices.Clone(args)
+				}
+				out[i].Value = t.UTC()
+			}
+		}
+		if out == nil {
+			return args, nil
+		}
+		return out, nil
 	}
 	out := make([]driver.NamedValue, len(order))
 	for i, k := range order {
 		if k < 0 || k >= len(args) {
 			return nil, errArgCount
 		}
-		out[i] = driver.NamedValue{Ordinal: i + 1, Value: args[k].Value}
+		v := args[k].Value
+		if t, ok := v.(time.Time); ok {
+			v = t.UTC()
+		}
+		out[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
 	}
 	return out, nil
 }
