@@ -138,6 +138,20 @@ func TestHistoryPreviewAndRestore(t *testing.T) {
 	if len(revs) != 4 || revs[1].Edition.Subject != "The owner's subject" || revs[0].Author != "editor@example.com" {
 		t.Fatalf("history after the restore: %d revisions, second %q, newest by %q", len(revs), revs[1].Edition.Subject, revs[0].Author)
 	}
+	// The editor's own quick save, then at once a restore: the save stays
+	// in the history (a restore folds nothing).
+	cur, _ = e.st.GetEdition(ctx, edID)
+	cur.Subject = "The editor's latest work"
+	if err := e.st.UpdateEdition(ctx, cur, "editor@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if res := editor.post("/admin/editions/"+id+"/restore", url.Values{"csrf": {editor.csrf}, "rev": {"2"}, "revision": {strconv.Itoa(cur.Revision)}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("second restore = %d", res.StatusCode)
+	}
+	revs, _ = e.st.EditionRevisions(ctx, edID)
+	if revs[1].Edition.Subject != "The editor's latest work" {
+		t.Fatalf("the state a restore replaced is gone from the history: %q", revs[1].Edition.Subject)
+	}
 	if res := editor.post("/admin/editions/"+id+"/restore", url.Values{"csrf": {editor.csrf}, "rev": {"99"}, "revision": {"0"}}); res.StatusCode != http.StatusNotFound {
 		t.Fatalf("restore of a revision not kept = %d", res.StatusCode)
 	}

@@ -65,7 +65,7 @@ func (a *Admin) restore(w http.ResponseWriter, r *http.Request) error {
 	}
 	old.Revision, _ = strconv.Atoi(r.FormValue("revision"))
 	history := fmt.Sprintf("/admin/editions/%d/history", e.ID)
-	switch err := a.d.Store.UpdateEdition(r.Context(), old, identity(r).User.Email); {
+	switch err := a.d.Store.RestoreEdition(r.Context(), old, identity(r).User.Email); {
 	case errors.Is(err, store.ErrStale):
 		return a.redirect(w, r, history, "Someone saved this edition since you opened its history: look again before restoring.", true)
 	case errors.Is(err, store.ErrConflict):

@@ -139,11 +139,22 @@ func (s *Store) CreateEdition(ctx context.Context, e *model.Edition, author stri
 
 // UpdateEdition saves an edition's slug, date, slot, subject, visibility and
 // content (not its status: see SetEditionStatus) and records the saved state
-// as a new revision (saves in quick succession fold into one, see
-// revisionGap) saved by author (a user's address, or empty). An edition
-// that carries a Revision (as read) and was
-// saved by someone else since is not changed: the error is ErrStale.
+// as a new revision by author (a user's address, or empty); saves in quick
+// succession fold into one (see revisionGap). An edition that carries a
+// Revision (as read) and was saved by someone else since is not changed:
+// the error is ErrStale.
 func (s *Store) UpdateEdition(ctx context.Context, e *model.Edition, author string) error {
+	return s.updateEdition(ctx, e, author, true)
+}
+
+// RestoreEdition saves e, an earlier revision brought back, like
+// UpdateEdition but folding nothing: the state it replaces stays in the
+// history however recent it is.
+func (s *Store) RestoreEdition(ctx context.Context, e *model.Edition, author string) error {
+	return s.updateEdition(ctx, e, author, false)
+}
+
+func (s *Store) updateEdition(ctx context.Context, e *model.Edition, author string, fold bool) error {
 	content, err := marshalContent(e)
 	if err != nil {
 		return err
@@ -173,6 +184,9 @@ func (s *Store) UpdateEdition(ctx context.Context, e *model.Edition, author stri
 		e.UpdatedAt, e.PublishedAt, e.Revision = now, published.Time, rev
 		if err := s.addRevision(ctx, tx, e, rev, author, now); err != nil {
 			return err
+		}
+		if !fold {
+			return nil
 		}
 		return foldRevision(ctx, tx, e.ID, rev, author, now)
 	})
