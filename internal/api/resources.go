@@ -165,13 +165,8 @@ func (a *API) exportList(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.Status = st
 	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.csv"`, l.Slug))
-	if n, err := importer.Export(r.Context(), w, a.d.Store, f); err != nil {
-		// The status line is sent: the body ends short, the log says why.
-		a.d.Log.Error("api export", "list", l.Slug, "rows", n, "err", err)
-	}
-	return nil
+	_, err = importer.Download(w, r, a.d.Store, f, l.Slug+".csv")
+	return err
 }
 
 // Subscribers.

@@ -6,6 +6,8 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"mime"
+	"net/http"
 	"time"
 
 	"github.com/herald-news/herald/internal/store"
@@ -51,4 +53,39 @@ func Export(ctx context.Context, w io.Writer, src Source, f store.ExportFilter) 
 		return n, fmt.Errorf("write the export: %w", err)
 	}
 	return n, nil
+}
+
+// Download answers an HTTP request with the export as a CSV file named
+// name. Nothing is sent before the first bytes are ready, so an export
+// that fails at once returns its error for the caller to answer with a
+// proper status; one that fails midway aborts the response
+// (http.ErrAbortHandler), so the client sees a broken download rather than
+// a short file that looks whole. A large list may take longer than the
+// server's write timeout, which is lifted for this response.
+func Download(w http.ResponseWriter, r *http.Request, src Source, f store.ExportFilter, name string) (int, error) {
+	http.NewResponseController(w).SetWriteDeadline(time.Time{})
+	dw := &download{w: w, name: name}
+	n, err := Export(r.Context(), dw, src, f)
+	if err != nil && dw.started {
+		panic(http.ErrAbortHandler)
+	}
+	return n, err
+}
+
+// download sets a file download's headers with its first bytes.
+type download struct {
+	w       http.ResponseWriter
+	name    string
+	started bool
+}
+
+func (d *download) Write(p []byte) (int, error) {
+	if !d.started {
+		d.started = true
+		h := d.w.Header()
+		h.Set("Content-Type", "text/csv; charset=utf-8")
+		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": d.name}))
+		h.Set("Cache-Control", "no-store")
+	}
+	return d.w.Write(p)
 }
