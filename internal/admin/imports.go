@@ -269,12 +269,14 @@ func (im *imports) run(j *store.ImportJob) {
 		},
 	}
 	// A fresh context for the bookkeeping: it must be written at shutdown too.
-	save := func(fn func(ctx context.Context) error) {
+	save := func(fn func(ctx context.Context) error) bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := fn(ctx); err != nil {
 			im.log.Error("record import progress", "import", j.ID, "err", err)
+			return false
 		}
+		return true
 	}
 	f, err := os.Open(j.Upload)
 	if err != nil {
@@ -323,8 +325,9 @@ func (im *imports) run(j *store.ImportJob) {
 		im.log.Error("import failed", "import", j.ID, "file", j.File, "err", err)
 		state, msg = store.ImportFailed, "The import stopped before the end of the file: the file could not be read or the database refused a batch. Rows already imported stay."
 	}
-	save(func(ctx context.Context) error { return im.st.FinishImportJob(ctx, j.ID, state, c, msg, rejects, cut) })
-	os.Remove(j.Upload)
+	if save(func(ctx context.Context) error { return im.st.FinishImportJob(ctx, j.ID, state, c, msg, rejects, cut) }) {
+		os.Remove(j.Upload)
+	} // else the import stays running with its upload, and is taken over and done again
 }
 
 func (a *Admin) importsPage(w http.ResponseWriter, r *http.Request) error {

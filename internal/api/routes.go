@@ -54,7 +54,7 @@ func (a *API) table() []Route {
 		{Method: "GET", Path: "/api/editions/{id}", Summary: "One edition", Permission: auth.ReadStats, Out: client.Edition{}, h: a.getEdition},
 		{Method: "PUT", Path: "/api/editions/{id}", Summary: "Replace an edition's content", Permission: auth.Compose, In: client.Edition{}, Out: client.Edition{}, h: a.updateEdition},
 		{Method: "POST", Path: "/api/editions/{id}/publish", Summary: "Publish an edition", Permission: auth.Publish, Out: client.Edition{}, h: a.publishEdition},
-		{Method: "GET", Path: "/api/editions/{id}/revisions", Summary: "An edition's kept revisions, newest first, with who saved each", Permission: auth.ReadStats, Out: []client.EditionRevision{}, h: a.editionRevisions},
+		{Method: "GET", Path: "/api/editions/{id}/revisions", Summary: "An edition's kept revisions, newest first, with who saved each", Permission: auth.Compose, Out: []client.EditionRevision{}, h: a.editionRevisions},
 
 		{Method: "GET", Path: "/api/campaigns", Summary: "Campaigns, newest first", Permission: auth.ReadStats, Query: pageQ, Out: client.Page[client.Campaign]{}, h: a.listCampaigns},
 		{Method: "POST", Path: "/api/campaigns", Summary: "Create a campaign", Permission: auth.Send, In: client.CampaignInput{}, Out: client.Campaign{}, h: a.createCampaign},

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -35,8 +37,12 @@ func (s *Store) PutSetting(ctx context.Context, key, value string) error {
 // all of them change together (a key and its selector, say).
 func (s *Store) PutSettings(ctx context.Context, values map[string]string) error {
 	now := s.now()
+	// In key order: two writers of the same keys then lock them in the
+	// same order and cannot deadlock on PostgreSQL.
+	keys := slices.Sorted(maps.Keys(values))
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		for k, v := range values {
+		for _, k := range keys {
+			v := values[k]
 			if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
 				ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, k, v, now); err != nil {
 				return fmt.Errorf("save setting %s: %w", k, err)
