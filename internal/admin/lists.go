@@ -74,12 +74,9 @@ func (a *Admin) listExport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f := store.ExportFilter{ListID: l.ID}
-	if st := model.SubscriptionStatus(r.URL.Query().Get("status")); st != "" {
-		if !st.Valid() {
-			return badRequest("Choose confirmed, unconfirmed or unsubscribed, or no status for everyone.")
-		}
-		f.Status = st
+	f, err := importer.ExportFilterFor(l.ID, r.URL.Query().Get("status"))
+	if err != nil {
+		return badRequest("Nothing exported: %s.", err)
 	}
 	name := l.Slug
 	if f.Status != "" {

@@ -158,12 +158,9 @@ func (a *API) exportList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f := store.ExportFilter{ListID: l.ID}
-	if st := model.SubscriptionStatus(r.URL.Query().Get("status")); st != "" {
-		if !st.Valid() {
-			return &apiError{status: http.StatusBadRequest, code: "invalid", msg: "status must be confirmed, unconfirmed or unsubscribed."}
-		}
-		f.Status = st
+	f, err := importer.ExportFilterFor(l.ID, r.URL.Query().Get("status"))
+	if err != nil {
+		return &apiError{status: http.StatusBadRequest, code: "invalid", msg: err.Error()}
 	}
 	_, err = importer.Download(w, r, a.d.Store, f, l.Slug+".csv")
 	return err

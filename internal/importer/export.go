@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
 )
 
@@ -53,6 +54,17 @@ func Export(ctx context.Context, w io.Writer, src Source, f store.ExportFilter) 
 		return n, fmt.Errorf("write the export: %w", err)
 	}
 	return n, nil
+}
+
+// ExportFilterFor selects list's subscriptions with the given status, or
+// all of them when status is empty; another status is refused with a
+// message for a person.
+func ExportFilterFor(listID int64, status string) (store.ExportFilter, error) {
+	f := store.ExportFilter{ListID: listID, Status: model.SubscriptionStatus(status)}
+	if status != "" && !f.Status.Valid() {
+		return f, fmt.Errorf("%q is not a subscription status: use confirmed, unconfirmed or unsubscribed, or none for everyone", status)
+	}
+	return f, nil
 }
 
 // Download answers an HTTP request with the export as a CSV file named
