@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/address"
+	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/edition"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/message"
@@ -418,11 +419,29 @@ func (a *Admin) campaignStart(w http.ResponseWriter, r *http.Request) error {
 
 func (a *Admin) setStatus(to model.CampaignStatus, msg string) func(context.Context, int64) (string, error) {
 	return func(ctx context.Context, id int64) (string, error) {
+		var wake func()
+		if a.d.Engine != nil {
+			wake = a.d.Engine.Wake
+		}
+		if to == model.CampaignPaused || to == model.CampaignCancelled {
+			// The page answers once nothing of the campaign is in flight,
+			// so the promise in msg holds from the moment it is read.
+			left, err := delivery.Halt(ctx, a.d.Store, id, to, wake)
+			if err != nil {
+				return "", err
+			}
+			if left > 0 {
+				a.d.Log.Warn("campaign halted with mail still in flight on a node that did not answer", "campaign", id, "rows", left)
+				return fmt.Sprintf("%s (%d messages were claimed by a server that did not answer in time; they go back unsent when their claim runs out.)",
+					msg, left), nil
+			}
+			return msg, nil
+		}
 		if err := a.d.Store.SetCampaignStatus(ctx, id, to); err != nil {
 			return "", err
 		}
-		if a.d.Engine != nil {
-			a.d.Engine.Wake()
+		if wake != nil {
+			wake()
 		}
 		return msg, nil
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/client"
+	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/edition"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
@@ -144,11 +145,24 @@ func (a *API) startCampaign(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) setStatus(to model.CampaignStatus) func(ctx context.Context, c *model.Campaign) error {
 	return func(ctx context.Context, c *model.Campaign) error {
+		var wake func()
+		if a.d.Engine != nil {
+			wake = a.d.Engine.Wake
+		}
+		if to == model.CampaignPaused || to == model.CampaignCancelled {
+			// Answer once nothing of the campaign is in flight: what the
+			// caller sees as sent afterwards is final.
+			left, err := delivery.Halt(ctx, a.d.Store, c.ID, to, wake)
+			if left > 0 {
+				a.d.Log.Warn("campaign halted with mail still in flight on a node that did not answer", "campaign", c.ID, "rows", left)
+			}
+			return err
+		}
 		if err := a.d.Store.SetCampaignStatus(ctx, c.ID, to); err != nil {
 			return err
 		}
-		if a.d.Engine != nil {
-			a.d.Engine.Wake()
+		if wake != nil {
+			wake()
 		}
 		return nil
 	}
@@ -203,7 +217,7 @@ func (a *API) campaignStats(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := client.Stats{Status: string(c.Status),
 		Progress: client.Progress{Total: p.Total, Pending: p.Pending, Sending: p.Sending, Sent: p.Sent, Deferred: p.Deferred,
-			Failed: p.Failed, Skipped: p.Skipped, Done: c.Status.Final()},
+			Failed: p.Failed, Skipped: p.Skipped, Done: c.Status.Final() && p.Sending == 0},
 		Opens: ev.Total[model.EventOpen], UniqueOpens: ev.Unique[model.EventOpen],
 		Clicks: ev.Total[model.EventClick], UniqueClicks: ev.Unique[model.EventClick],
 		Bounces: ev.Total[model.EventBounce], Complaints: ev.Total[model.EventComplaint], Unsubscribes: ev.Total[model.EventUnsubscribe],

@@ -21,7 +21,7 @@ func campaignCommands() []command {
 	return []command{
 		{"campaign create", "--edition ID|FILE --list SLUG [--list SLUG ...] [--at TIME] [--name NAME] [--from ADDR] [--reply-to ADDR] [--via RELAY] [--no-tracking]", "create a campaign (scheduled with --at)", runCampaignCreate},
 		{"campaign start", "ID", "freeze the edition, write the ledger and let the workers send", runCampaignStart},
-		{"campaign pause", "ID", "stop claiming new recipients (messages in flight finish)", campaignStatusCommand(model.CampaignPaused)},
+		{"campaign pause", "ID", "stop sending (returns once no message is in flight)", campaignStatusCommand(model.CampaignPaused)},
 		{"campaign resume", "ID", "continue a paused campaign from its ledger", campaignStatusCommand(model.CampaignSending)},
 		{"campaign cancel", "ID", "stop a campaign for good", campaignStatusCommand(model.CampaignCancelled)},
 		{"campaign status", "ID", "show a campaign's progress", runCampaignStatus},
@@ -209,12 +209,24 @@ func campaignStatusCommand(to model.CampaignStatus) func(ctx context.Context, e 
 		if err != nil {
 			return err
 		}
-		if err := s.SetCampaignStatus(ctx, c.ID, to); errors.Is(err, store.ErrBadTransition) {
+		var left int64
+		if to == model.CampaignPaused || to == model.CampaignCancelled {
+			// Returns once no message of the campaign is in flight on any
+			// node (a running `herald serve` sees the change within a
+			// moment), so nothing goes out after this command ends.
+			left, err = delivery.Halt(ctx, s, c.ID, to, nil)
+		} else {
+			err = s.SetCampaignStatus(ctx, c.ID, to)
+		}
+		if errors.Is(err, store.ErrBadTransition) {
 			return fmt.Errorf("campaign %d is %s and cannot become %s", c.ID, c.Status, to)
 		} else if err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "campaign %d is %s\n", c.ID, to)
+		if left > 0 {
+			fmt.Fprintf(e.stdout, "%d messages are still claimed by a node that did not answer; they go back unsent when their claim runs out\n", left)
+		}
 		return nil
 	}
 }

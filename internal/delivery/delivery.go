@@ -61,6 +61,10 @@ type Config struct {
 	MaxAttempts int           // tries before a temporary failure is final (5)
 	RetryBase   time.Duration // first retry delay, doubling per attempt, at most 1h (1m)
 	Poll        time.Duration // backstop poll for work when no signal comes (500ms)
+	// StateEvery is how often workers re-read which campaigns may send,
+	// besides every Wake and every other node's notice (250ms): a pause or
+	// cancel reaches mail already claimed within this time.
+	StateEvery time.Duration
 
 	// DKIM signs every message with a fixed key. LoadDKIM, when set
 	// instead, is asked for the key each time a campaign is prepared, so
@@ -93,6 +97,7 @@ func (c *Config) setDefaults() {
 	defDur(&c.Lease, 5*time.Minute)
 	defDur(&c.RetryBase, time.Minute)
 	defDur(&c.Poll, 500*time.Millisecond)
+	defDur(&c.StateEvery, 250*time.Millisecond)
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
@@ -108,6 +113,8 @@ type Engine struct {
 	ledger Ledger
 	cfg    Config
 	wake   chan struct{}
+	// recheck asks the state watcher to re-read campaign statuses now.
+	recheck chan struct{}
 
 	mu       sync.Mutex
 	prepared map[int64]*campaignRun // by campaign ID
@@ -122,7 +129,8 @@ func New(ledger Ledger, cfg Config) (*Engine, error) {
 	if cfg.Sender == nil || cfg.Signer == nil {
 		return nil, errors.New("delivery: a sender and a token signer are required")
 	}
-	return &Engine{ledger: ledger, cfg: cfg, wake: make(chan struct{}, 1), prepared: map[int64]*campaignRun{}}, nil
+	return &Engine{ledger: ledger, cfg: cfg, wake: make(chan struct{}, 1), recheck: make(chan struct{}, 1),
+		prepared: map[int64]*campaignRun{}}, nil
 }
 
 // InFlightLimit is the most rows that can be claimed and not yet recorded at
@@ -131,12 +139,15 @@ func (e *Engine) InFlightLimit() int {
 	return 2*e.cfg.ClaimBatch + e.cfg.Workers + e.cfg.FlushEvery
 }
 
-// Wake tells the engine there may be new work (a campaign started or
-// resumed). It never blocks.
+// Wake tells the engine that campaigns changed: there may be new work (a
+// campaign started or resumed), or mail already claimed must stay unsent (a
+// campaign paused or cancelled). It never blocks.
 func (e *Engine) Wake() {
-	select {
-	case e.wake <- struct{}{}:
-	default:
+	for _, ch := range []chan struct{}{e.wake, e.recheck} {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -165,7 +176,10 @@ func (e *Engine) Start(ctx context.Context, id int64) (int64, error) {
 
 // campaignRun is what every message of one campaign shares, built once.
 type campaignRun struct {
-	id       int64
+	id int64
+	// halted is set once the campaign is no longer sending (paused,
+	// cancelled): its claimed rows are given back unsent.
+	halted   atomic.Bool
 	sender   mailer.Sender // the campaign's relay, or the engine's sender
 	tracking bool
 	links    map[string]bool // the edition's links, which clicks may go to

@@ -52,25 +52,11 @@ func newFixture(t *testing.T, s *store.Store, n int, faults smtpsink.Faults, twe
 	}
 	sink, m, _ := deliverytest.Relay(t, smtpsink.Options{Faults: faults})
 	signer := deliverytest.Signer(t)
-	ed, err := sample.Edition()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := render.New(sample.Publication(), render.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := delivery.Config{
-		Sender:  m,
-		Signer:  signer,
-		BaseURL: "https://news.example.com",
-		Freeze: func(ctx context.Context, c *model.Campaign) (model.Frozen, error) {
-			em, err := r.Email(ed)
-			if err != nil {
-				return model.Frozen{}, err
-			}
-			return em.Freeze(), nil
-		},
+		Sender:     m,
+		Signer:     signer,
+		BaseURL:    "https://news.example.com",
+		Freeze:     sampleFreeze(t),
 		RetryBase:  5 * time.Millisecond,
 		FlushAfter: 20 * time.Millisecond,
 		Poll:       50 * time.Millisecond,
@@ -89,6 +75,26 @@ func newFixture(t *testing.T, s *store.Store, n int, faults smtpsink.Faults, twe
 	f := &fixture{t: t, s: s, sink: sink, engine: engine, camp: camp}
 	f.run()
 	return f
+}
+
+// sampleFreeze renders the sample edition for every campaign.
+func sampleFreeze(t *testing.T) func(ctx context.Context, c *model.Campaign) (model.Frozen, error) {
+	t.Helper()
+	ed, err := sample.Edition()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := render.New(sample.Publication(), render.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(ctx context.Context, c *model.Campaign) (model.Frozen, error) {
+		em, err := r.Email(ed)
+		if err != nil {
+			return model.Frozen{}, err
+		}
+		return em.Freeze(), nil
+	}
 }
 
 // run starts the engine in the background; stop ends it and waits.

@@ -61,6 +61,14 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	recorded := make(chan error, 1)
 	go func() { recorded <- e.record(results) }()
+	// The watcher runs until the workers are done: a pause during
+	// shutdown still keeps the rows queued for them unsent.
+	watchCtx, stopWatching := context.WithCancel(context.Background())
+	watching := make(chan struct{})
+	go func() {
+		defer close(watching)
+		e.watchStates(watchCtx)
+	}()
 	// Other nodes' starts, pauses and resumes wake this one at once.
 	listening := make(chan struct{})
 	go func() {
@@ -71,6 +79,8 @@ func (e *Engine) Run(ctx context.Context) error {
 	err = e.claimLoop(ctx, jobs)
 	close(jobs)
 	workers.Wait()
+	stopWatching()
+	<-watching
 	close(results)
 	<-listening
 	return errors.Join(err, <-recorded)
@@ -115,6 +125,53 @@ func (e *Engine) claimLoop(ctx context.Context, jobs chan<- job) error {
 		case <-timer.C:
 		}
 		timer.Stop()
+	}
+}
+
+// watchStates keeps the engine's view of which campaigns may send current:
+// at every Wake (this node's pauses, other nodes' notices) and every
+// StateEvery. A prepared campaign that is no longer sending is halted, so
+// the workers give its claimed rows back instead of sending them.
+func (e *Engine) watchStates(ctx context.Context) {
+	t := time.NewTicker(e.cfg.StateEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-e.recheck:
+		}
+		e.checkStates(ctx)
+	}
+}
+
+func (e *Engine) checkStates(ctx context.Context) {
+	e.mu.Lock()
+	idle := len(e.prepared) == 0
+	e.mu.Unlock()
+	if idle {
+		return
+	}
+	ids, err := e.ledger.CampaignsWithStatus(ctx, model.CampaignSending)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.cfg.Log.Error("read sending campaigns", "err", err)
+		}
+		return
+	}
+	sending := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		sending[id] = true
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for id, run := range e.prepared {
+		if !sending[id] {
+			run.halted.Store(true)
+			delete(e.prepared, id) // a resume prepares it afresh
+			e.cfg.Log.Info("campaign no longer sending; mail claimed for it goes back unsent", "campaign", id)
+		}
 	}
 }
 
@@ -274,12 +331,14 @@ type worker struct {
 func (w *worker) send(j job) store.Outcome {
 	e, d := w.e, j.d
 	out := store.Outcome{ID: d.ID, Attempts: d.Attempts, Email: d.Email}
+	if j.run.halted.Load() {
+		return giveBack(out, "given back unsent: the campaign was paused or cancelled")
+	}
 	if e.cfg.Now().Sub(j.claimedAt) > e.cfg.Lease/2 {
 		// Waited so long in the queue (a slow relay, a rate limit) that
 		// its lease may run out while sending, and another worker may
 		// claim it: give it back unsent instead.
-		out.Status, out.Uncount, out.Reply = model.DeliveryPending, true, "given back unsent: waited too long for a worker"
-		return out
+		return giveBack(out, "given back unsent: waited too long for a worker")
 	}
 	fields := render.Fields{
 		Name:           d.Name,
@@ -310,12 +369,23 @@ func (w *worker) send(j job) store.Outcome {
 		out.Status, out.Reply = model.DeliveryFailed, "message not built: "+err.Error()
 		return out
 	}
+	// The last look before the SMTP transaction: a pause or cancel that
+	// came while the message was built keeps it unsent.
+	if j.run.halted.Load() {
+		return giveBack(out, "given back unsent: the campaign was paused or cancelled")
+	}
 	// The send gets its own deadline, not Run's context: a message handed
 	// to a worker is finished even while the engine shuts down.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	err = j.run.sender.Send(ctx, mailer.Envelope{From: j.run.bounce, To: d.Email}, w.mime)
 	return e.outcome(out, d, err)
+}
+
+// giveBack returns a claimed row to pending without counting a try.
+func giveBack(out store.Outcome, why string) store.Outcome {
+	out.Status, out.Uncount, out.Reply = model.DeliveryPending, true, why
+	return out
 }
 
 // outcome turns a send result into a ledger outcome: sent; deferred with

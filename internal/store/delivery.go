@@ -28,6 +28,26 @@ func (s *Store) ClaimDeliveries(ctx context.Context, campaignID int64, limit int
 	}
 	var out []model.Delivery
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if s.dialect == dialectPostgres {
+			// A share lock on the campaign row: a pause or cancel (which
+			// updates it) waits for claims under way to commit, and a claim
+			// after it sees the new status. So once a pause has committed,
+			// every row claimed before it is visible as sending, and
+			// none is claimed after it. Claims share the lock with each
+			// other. (SQLite has one writer: its claims and status
+			// changes never overlap.)
+			var st model.CampaignStatus
+			err := tx.QueryRowContext(ctx, `SELECT status FROM campaigns WHERE id = $1 FOR SHARE`, campaignID).Scan(&st)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if st != model.CampaignSending {
+				return nil
+			}
+		}
 		// Due retries first, then pending rows, each by its own equality
 		// on status: with "pending OR deferred" and ORDER BY id the planner
 		// walked the primary key past every row already sent, so each
@@ -196,6 +216,17 @@ func (s *Store) ReleaseLeases(ctx context.Context, all bool) (int64, error) {
 		return 0, fmt.Errorf("release delivery leases: %w", err)
 	}
 	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// InFlight counts a campaign's rows claimed by a worker and not yet
+// recorded: mail that may be on its way to a relay right now.
+func (s *Store) InFlight(ctx context.Context, campaignID int64) (int64, error) {
+	var n int64
+	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries WHERE campaign_id = $1 AND status = 'sending'`, campaignID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("campaign %d mail in flight: %w", campaignID, err)
+	}
 	return n, nil
 }
 
