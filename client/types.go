@@ -167,6 +167,9 @@ type Campaign struct {
 	CreatedAt time.Time  `json:"created_at"`
 	StartedAt *time.Time `json:"started_at,omitempty"`
 	DoneAt    *time.Time `json:"done_at,omitempty"`
+	// Problem says why the campaign's mail is waiting (its relay is not
+	// configured on the servers that send), when it is.
+	Problem string `json:"problem,omitempty"`
 }
 
 // CampaignInput creates a campaign.

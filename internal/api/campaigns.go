@@ -17,6 +17,7 @@ import (
 
 func campaignOut(c *model.Campaign) client.Campaign {
 	out := client.Campaign{ID: c.ID, Name: c.Name, EditionID: c.EditionID, ListIDs: c.ListIDs, Status: string(c.Status), From: c.From,
+		Problem: c.Problem,
 		ReplyTo: c.ReplyTo, Tracking: c.Tracking, Total: c.Total, CreatedAt: c.CreatedAt}
 	if out.ListIDs == nil {
 		out.ListIDs = []int64{}

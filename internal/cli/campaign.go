@@ -248,6 +248,9 @@ func runCampaignStatus(ctx context.Context, e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stdout, "campaign %d %q: %s\nrecipients %d: sent %d, pending %d, sending %d, deferred %d, failed %d, skipped %d\n",
 			c.ID, c.Name, c.Status, p.Total, p.Sent, p.Pending, p.Sending, p.Deferred, p.Failed, p.Skipped)
+		if c.Problem != "" && !c.Status.Final() {
+			fmt.Fprintf(e.stdout, "not sending: %s\n", c.Problem)
+		}
 		fails, err := s.DeliveryFailures(ctx, c.ID, 10)
 		if err != nil {
 			return err
@@ -406,6 +409,12 @@ func (e *env) sendUntilDone(ctx context.Context, s *store.Store, eng *delivery.E
 		case model.CampaignPaused, model.CampaignCancelled:
 			bar.Finish()
 			return finish(fmt.Errorf("campaign %d was %s", id, c.Status))
+		}
+		if c.Problem != "" && done != nil {
+			// This process cannot send it as configured (an engine that
+			// can clears the problem as it prepares the campaign).
+			bar.Finish()
+			return finish(fmt.Errorf("campaign %d: %s", id, c.Problem))
 		}
 	}
 }

@@ -41,6 +41,7 @@ type Ledger interface {
 	SingleProcess() bool
 	LockSending() (release func() error, err error)
 	SetCampaignStatus(ctx context.Context, id int64, to model.CampaignStatus) error
+	SetCampaignProblem(ctx context.Context, id int64, problem string) error
 	ListenCampaigns(ctx context.Context, fn func()) error
 	TryLead(ctx context.Context) (*store.Leadership, error)
 }
@@ -118,6 +119,9 @@ type Engine struct {
 
 	mu       sync.Mutex
 	prepared map[int64]*campaignRun // by campaign ID
+	// waitReported is when this engine last reported why a campaign's
+	// mail waits (see reportWaiting).
+	waitReported map[int64]time.Time
 	// relayDownUntil (unix nanoseconds) holds claiming back after no relay
 	// took a message, so an outage defers a few rows, not the whole list.
 	relayDownUntil atomic.Int64
@@ -130,7 +134,7 @@ func New(ledger Ledger, cfg Config) (*Engine, error) {
 		return nil, errors.New("delivery: a sender and a token signer are required")
 	}
 	return &Engine{ledger: ledger, cfg: cfg, wake: make(chan struct{}, 1), recheck: make(chan struct{}, 1),
-		prepared: map[int64]*campaignRun{}}, nil
+		prepared: map[int64]*campaignRun{}, waitReported: map[int64]time.Time{}}, nil
 }
 
 // InFlightLimit is the most rows that can be claimed and not yet recorded at
@@ -165,6 +169,7 @@ func (e *Engine) Start(ctx context.Context, id int64) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("render campaign %d: %w", id, err)
 	}
+	frozen.Transport = transportOf(e.cfg.Sender)
 	n, err := e.ledger.StartCampaign(ctx, id, frozen)
 	if err != nil {
 		return 0, err
@@ -213,6 +218,9 @@ func (e *Engine) prepare(ctx context.Context, id int64) (*campaignRun, error) {
 	if listDomain == "" {
 		listDomain = domain
 	}
+	if err := e.checkTransport(c, frozen); err != nil {
+		return nil, err
+	}
 	dkim := e.cfg.DKIM
 	if e.cfg.LoadDKIM != nil {
 		if dkim, err = e.cfg.LoadDKIM(ctx); err != nil {
@@ -243,10 +251,10 @@ func (e *Engine) prepare(ctx context.Context, id int64) (*campaignRun, error) {
 	if c.Relay != "" {
 		picker, ok := e.cfg.Sender.(relayPicker)
 		if !ok {
-			return nil, fmt.Errorf("campaign %d must go through relay %q, but no relays are configured", id, c.Relay)
+			return nil, &waitError{fmt.Sprintf("it must go through the relay %q, but this server has no relays configured", c.Relay)}
 		}
 		if sender, err = picker.Only(c.Relay); err != nil {
-			return nil, fmt.Errorf("campaign %d: %w", id, err)
+			return nil, &waitError{fmt.Sprintf("it must go through the relay %q, which is not in this server's configuration: %v", c.Relay, err)}
 		}
 	}
 	links := make(map[string]bool, len(frozen.Links))
@@ -263,11 +271,52 @@ func (e *Engine) prepare(ctx context.Context, id int64) (*campaignRun, error) {
 		bounce:   from.Address,
 		domain:   domain,
 	}
+	if c.Problem != "" {
+		// This node can send it: whatever held its mail is resolved.
+		if err := e.ledger.SetCampaignProblem(ctx, id, ""); err != nil {
+			return nil, err
+		}
+		e.cfg.Log.Info("campaign mail no longer waits", "campaign", id)
+	}
 	e.mu.Lock()
 	e.prepared[id] = run
+	delete(e.waitReported, id)
 	e.mu.Unlock()
 	return run, nil
 }
+
+// transportOf names the kind of transport a sender is (see mailer's
+// Transport constants), or "" for one that does not say.
+func transportOf(s mailer.Sender) string {
+	if t, ok := s.(interface{ Transport() string }); ok {
+		return t.Transport()
+	}
+	return ""
+}
+
+// checkTransport refuses to send a campaign through another kind of
+// transport than the one it started with: a campaign started through SMTP
+// relays never lands in the outbox because a restart lost the relay
+// configuration (its mail would be marked sent and reach nobody), and one
+// started into the outbox never reaches real readers by surprise.
+func (e *Engine) checkTransport(c *model.Campaign, frozen *model.Frozen) error {
+	have := transportOf(e.cfg.Sender)
+	if frozen.Transport == "" || have == "" || frozen.Transport == have {
+		return nil
+	}
+	if frozen.Transport == mailer.TransportSMTP {
+		return &waitError{"it started sending through SMTP relays, but this server has no relay configured (only the built-in outbox); " +
+			"its mail waits until a relay is configured again"}
+	}
+	return &waitError{fmt.Sprintf("it started sending into the built-in outbox, but this server now sends through %s; "+
+		"its mail waits (cancel it and send a new campaign to reach readers)", have)}
+}
+
+// waitError is why a campaign cannot be sent by this engine as configured:
+// its rows wait, unsent, until a node that can send them claims them.
+type waitError struct{ why string }
+
+func (e *waitError) Error() string { return "mail waits: " + e.why }
 
 // relayPicker is a transport with named relays (mailer.Mailer).
 type relayPicker interface {

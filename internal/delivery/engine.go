@@ -226,6 +226,13 @@ func (e *Engine) claimRound(ctx context.Context, jobs chan<- job) (int, time.Dur
 	total, wait := 0, e.cfg.Poll
 	for _, id := range ids {
 		run, err := e.prepare(ctx, id)
+		var we *waitError
+		if errors.As(err, &we) {
+			// Not this node's to send: its rows wait, unsent, for a node
+			// configured with the campaign's transport.
+			e.reportWaiting(ctx, id, we)
+			continue
+		}
 		if err != nil {
 			// Nothing of this campaign can be sent as it is (a bad From,
 			// an unknown relay): pause it for a person to see, rather than
@@ -264,6 +271,24 @@ func (e *Engine) claimRound(ctx context.Context, jobs chan<- job) (int, time.Dur
 		}
 	}
 	return total, wait
+}
+
+// reportWaiting logs and records, at most once a minute per campaign, why
+// a campaign's mail is waiting on this node, so that the admin shows it.
+func (e *Engine) reportWaiting(ctx context.Context, id int64, we *waitError) {
+	now := e.cfg.Now()
+	e.mu.Lock()
+	last, seen := e.waitReported[id]
+	if seen && now.Sub(last) < time.Minute {
+		e.mu.Unlock()
+		return
+	}
+	e.waitReported[id] = now
+	e.mu.Unlock()
+	e.cfg.Log.Error("campaign mail is waiting", "campaign", id, "why", we.why)
+	if err := e.ledger.SetCampaignProblem(ctx, id, "Mail is waiting: "+we.why+"."); err != nil && ctx.Err() == nil {
+		e.cfg.Log.Error("record campaign problem", "campaign", id, "err", err)
+	}
 }
 
 // record writes outcomes in batches: when FlushEvery have gathered, or

@@ -49,6 +49,16 @@ func (e Envelope) check() error {
 	return nil
 }
 
+// Transports, as Transport methods name them. A campaign records the
+// transport it started with and never falls back to another.
+const (
+	TransportSMTP   = "smtp"   // SMTP relays: mail reaches readers
+	TransportOutbox = "outbox" // the built-in outbox: mail stays local
+)
+
+// Transport names the Mailer's kind of transport: TransportSMTP.
+func (m *Mailer) Transport() string { return TransportSMTP }
+
 // Sender sends one message to one recipient. Implementations are safe for
 // concurrent use.
 type Sender interface {

@@ -57,6 +57,9 @@ func NewOutbox(dir string, clock Clock) (*Outbox, error) {
 
 // Send stores msg, prefixed with Return-Path and Delivered-To fields for the
 // envelope as a final delivery agent would.
+// Transport names the Outbox's kind of transport: TransportOutbox.
+func (o *Outbox) Transport() string { return TransportOutbox }
+
 func (o *Outbox) Send(ctx context.Context, env Envelope, msg []byte) error {
 	if err := env.check(); err != nil {
 		return &Error{Class: Permanent, Stage: StageMail, Text: err.Error()}

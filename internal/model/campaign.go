@@ -33,6 +33,9 @@ type Campaign struct {
 	SendAt    time.Time
 	Tracking  bool
 	Total     int64 // recipients, once started
+	// Problem says why a sending campaign's mail is waiting (its relay is
+	// not configured on the nodes that send), or is empty.
+	Problem   string
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	StartedAt time.Time
@@ -48,6 +51,10 @@ type Frozen struct {
 	HTML    []byte
 	Text    []byte
 	Links   []string // every URL in the edition: the click redirect goes only to these
+	// Transport is the kind of transport the campaign started with
+	// (mailer.TransportSMTP or TransportOutbox; empty for campaigns from
+	// before it was recorded): its mail goes out through that kind only.
+	Transport string
 }
 
 // DeliveryStatus is the state of one recipient's row in a campaign's ledger.

@@ -12,13 +12,13 @@ import (
 )
 
 const campaignColumns = `id, name, edition_id, status, from_addr, reply_to, relay, send_at, tracking, total,
-	created_at, updated_at, started_at, done_at`
+	created_at, updated_at, started_at, done_at, problem`
 
 func scanCampaign(row interface{ Scan(...any) error }) (*model.Campaign, error) {
 	var c model.Campaign
 	var sendAt, startedAt, doneAt sql.NullTime
 	err := row.Scan(&c.ID, &c.Name, &c.EditionID, &c.Status, &c.From, &c.ReplyTo, &c.Relay, &sendAt, &c.Tracking, &c.Total,
-		&c.CreatedAt, &c.UpdatedAt, &startedAt, &doneAt)
+		&c.CreatedAt, &c.UpdatedAt, &startedAt, &doneAt, &c.Problem)
 	c.SendAt, c.StartedAt, c.DoneAt = sendAt.Time, startedAt.Time, doneAt.Time
 	return &c, err
 }
@@ -209,10 +209,11 @@ func (s *Store) StartCampaign(ctx context.Context, id int64, frozen model.Frozen
 		return 0, fmt.Errorf("campaign %d is %s: %w to sending", id, c.Status, ErrBadTransition)
 	}
 	_, err = s.w.ExecContext(ctx, `
-		INSERT INTO campaign_content (campaign_id, subject, prefix, html, text, links) VALUES ($1, $2, $3, $4, $5, $6)
+		INSERT INTO campaign_content (campaign_id, subject, prefix, html, text, links, transport) VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (campaign_id) DO UPDATE
-		SET subject = excluded.subject, prefix = excluded.prefix, html = excluded.html, text = excluded.text, links = excluded.links`,
-		id, frozen.Subject, frozen.Prefix, frozen.HTML, frozen.Text, strings.Join(frozen.Links, "\n"))
+		SET subject = excluded.subject, prefix = excluded.prefix, html = excluded.html, text = excluded.text, links = excluded.links,
+		    transport = excluded.transport`,
+		id, frozen.Subject, frozen.Prefix, frozen.HTML, frozen.Text, strings.Join(frozen.Links, "\n"), frozen.Transport)
 	if err != nil {
 		return 0, fmt.Errorf("freeze campaign %d: %w", id, err)
 	}
@@ -261,8 +262,8 @@ func (s *Store) StartCampaign(ctx context.Context, id int64, frozen model.Frozen
 func (s *Store) FrozenContent(ctx context.Context, id int64) (*model.Frozen, error) {
 	var f model.Frozen
 	var links string
-	err := s.r.QueryRowContext(ctx, `SELECT subject, prefix, html, text, links FROM campaign_content WHERE campaign_id = $1`, id).
-		Scan(&f.Subject, &f.Prefix, &f.HTML, &f.Text, &links)
+	err := s.r.QueryRowContext(ctx, `SELECT subject, prefix, html, text, links, transport FROM campaign_content WHERE campaign_id = $1`, id).
+		Scan(&f.Subject, &f.Prefix, &f.HTML, &f.Text, &links, &f.Transport)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("content of campaign %d: %w", id, ErrNotFound)
 	}
@@ -273,4 +274,14 @@ func (s *Store) FrozenContent(ctx context.Context, id int64) (*model.Frozen, err
 		f.Links = strings.Split(links, "\n")
 	}
 	return &f, nil
+}
+
+// SetCampaignProblem records why a campaign's mail is waiting, or clears it
+// with "". It writes only when the text changes.
+func (s *Store) SetCampaignProblem(ctx context.Context, id int64, problem string) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE campaigns SET problem = $1 WHERE id = $2 AND problem <> $1`, problem, id)
+	if err != nil {
+		return fmt.Errorf("campaign %d problem: %w", id, err)
+	}
+	return nil
 }
