@@ -16,9 +16,7 @@ import (
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/edition"
 	"github.com/herald-news/herald/internal/mailer"
-	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/model"
-	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/store"
 )
 
@@ -524,37 +522,25 @@ func (a *Admin) SendTest(ctx context.Context, c *model.Campaign, to string) erro
 			return err
 		}
 	}
-	msg, err := testMessage(c, em, a.previewFields(e), to, a.d.Now(), dkim)
+	var list *model.List
+	if len(c.ListIDs) > 0 {
+		if list, err = a.d.Store.ListByID(ctx, c.ListIDs[0]); err != nil {
+			return err
+		}
+	}
+	from, err := mail.ParseAddress(c.From)
 	if err != nil {
 		return &userError{status: http.StatusBadRequest, msg: "The test message could not be built: check the From address."}
 	}
-	from, _ := mail.ParseAddress(c.From)
+	msgID := fmt.Sprintf("herald.test.%d.%d@%s", c.ID, a.d.Now().UnixNano(), address.Domain(from.Address))
+	msg, err := delivery.TestCopy(delivery.Identity{From: c.From, ReplyTo: c.ReplyTo, List: list, DKIM: dkim},
+		em, a.previewFields(e), to, msgID)
+	if err != nil {
+		return &userError{status: http.StatusBadRequest, msg: "The test message could not be built: check the From address."}
+	}
 	if err := a.d.Sender.Send(ctx, mailer.Envelope{From: from.Address, To: to}, msg); err != nil {
 		a.d.Log.Warn("test send failed", "campaign", c.ID, "err", err)
 		return &userError{status: http.StatusBadGateway, msg: "The mail server refused the test message. See the server log for its answer."}
 	}
 	return nil
-}
-
-func testMessage(c *model.Campaign, em *render.Email, f render.Fields, to string, now time.Time, dkim *message.DKIM) ([]byte, error) {
-	from, err := mail.ParseAddress(c.From)
-	if err != nil {
-		return nil, err
-	}
-	cfg := message.Config{From: message.Address{Name: from.Name, Email: from.Address}, Subject: "[Test] " + em.Subject(),
-		ListID: "test." + address.Domain(from.Address), DKIM: dkim}
-	if c.ReplyTo != "" {
-		cfg.ReplyTo = message.Address{Email: c.ReplyTo}
-	}
-	tmpl, err := message.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return tmpl.Append(nil, &message.Message{
-		To:             message.Address{Email: to},
-		MessageID:      fmt.Sprintf("herald.test.%d.%d@%s", c.ID, now.UnixNano(), address.Domain(from.Address)),
-		UnsubscribeURL: f.UnsubscribeURL,
-		Text:           em.AppendText(nil, f),
-		HTML:           em.AppendHTML(nil, f),
-	})
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
+	"github.com/herald-news/herald/internal/web"
 )
 
 // sender is a mail transport the command must close.
@@ -132,6 +133,17 @@ func (e *env) engine(ctx context.Context, cfg *config.Config, s *store.Store, tr
 		RetryBase: cfg.RetryBase,
 		DKIM:      dkim,
 		Log:       e.log,
+		// Tracking as the public web records it: none when the
+		// configuration turns it off; no subscriber in any link when it
+		// is anonymous, by configuration or by the admin's privacy setting.
+		NoTracking: cfg.Tracking == string(web.TrackOff),
+		Anonymous: func(ctx context.Context) (bool, error) {
+			if cfg.Tracking == string(web.TrackAnonymous) {
+				return true, nil
+			}
+			t, err := admin.LoadTracking(ctx, s)
+			return t.Anonymous, err
+		},
 	}
 	if dkim == nil {
 		// No key file: a key generated in the admin's settings, read as

@@ -3,15 +3,17 @@ package cli
 import (
 	"context"
 	"fmt"
-	"github.com/herald-news/herald/internal/store"
 	"net/mail"
 	"strings"
 	"time"
 
 	"github.com/herald-news/herald/internal/address"
+	"github.com/herald-news/herald/internal/admin"
+	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/mailer"
-	"github.com/herald-news/herald/internal/message"
+	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/store"
 )
 
 // sendTest sends one copy of an edition to one address, outside any
@@ -50,23 +52,27 @@ func (e *env) sendTest(ctx context.Context, edArg, relay, to string, cf campaign
 		if err != nil {
 			return fmt.Errorf("from address %q: %w", fromRaw, err)
 		}
-		tmpl, err := message.New(message.Config{
-			From:    message.Address{Name: from.Name, Email: from.Address},
-			Subject: "[Test] " + em.Subject(),
-			ListID:  "test." + address.Domain(from.Address),
-		})
+		// Signed and labelled as the campaign's mail will be: the first
+		// --list names List-Id, the configured or generated DKIM key signs.
+		var list *model.List
+		if len(cf.lists) > 0 {
+			if list, err = s.ListBySlug(ctx, cf.lists[0]); err != nil {
+				return fmt.Errorf("--list %q: %w", cf.lists[0], err)
+			}
+		}
+		dkim, err := dkimKeyFile(cfg)
 		if err != nil {
 			return err
 		}
+		if dkim == nil {
+			if dkim, err = admin.LoadDKIM(ctx, s); err != nil {
+				return err
+			}
+		}
 		f := render.Fields{UnsubscribeURL: cfg.BaseURL + "/unsubscribe/test", PreferencesURL: cfg.BaseURL + "/preferences/test",
 			WebURL: cfg.BaseURL + "/archive/" + ed.Slug}
-		msg, err := tmpl.Append(nil, &message.Message{
-			To:             message.Address{Email: rcpt},
-			MessageID:      fmt.Sprintf("herald.test.%d@%s", time.Now().UnixNano(), address.Domain(from.Address)),
-			UnsubscribeURL: f.UnsubscribeURL,
-			Text:           em.AppendText(nil, f),
-			HTML:           em.AppendHTML(nil, f),
-		})
+		msgID := fmt.Sprintf("herald.test.%d@%s", time.Now().UnixNano(), address.Domain(from.Address))
+		msg, err := delivery.TestCopy(delivery.Identity{From: fromRaw, ReplyTo: cf.repl, List: list, DKIM: dkim}, em, f, rcpt, msgID)
 		if err != nil {
 			return err
 		}

@@ -12,12 +12,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/mail"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/herald-news/herald/internal/address"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/model"
@@ -31,6 +31,7 @@ type Ledger interface {
 	Campaign(ctx context.Context, id int64) (*model.Campaign, error)
 	StartCampaign(ctx context.Context, id int64, frozen model.Frozen) (int64, error)
 	FrozenContent(ctx context.Context, id int64) (*model.Frozen, error)
+	ListByID(ctx context.Context, id int64) (*model.List, error)
 	CampaignsWithStatus(ctx context.Context, st model.CampaignStatus) ([]int64, error)
 	DueCampaigns(ctx context.Context, now time.Time) ([]int64, error)
 	ClaimDeliveries(ctx context.Context, campaignID int64, limit int, lease time.Duration) ([]model.Delivery, error)
@@ -73,10 +74,18 @@ type Config struct {
 	DKIM              *message.DKIM
 	LoadDKIM          func(ctx context.Context) (*message.DKIM, error)
 	UnsubscribeMailto string
-	ListIDDomain      string // List-Id is <slug-or-campaign>.<ListIDDomain>; default: the From domain
-	NameFallback      string // for subscribers without a name ("Reader")
-	Log               *slog.Logger
-	Now               func() time.Time
+	// Anonymous, when it reports true as a campaign is prepared, keeps
+	// subscriber IDs out of its open pixel and click links: every reader
+	// gets the same tracking URLs, so an event cannot name who caused it
+	// (the anonymous tracking mode, or the admin's privacy setting).
+	Anonymous func(ctx context.Context) (bool, error)
+	// NoTracking leaves every campaign's links and images as they are (the
+	// configuration turned tracking off), whatever the campaign asked.
+	NoTracking   bool
+	ListIDDomain string // List-Id is <list slug>.<ListIDDomain>; default: the From domain
+	NameFallback string // for subscribers without a name ("Reader")
+	Log          *slog.Logger
+	Now          func() time.Time
 }
 
 func (c *Config) setDefaults() {
@@ -187,11 +196,13 @@ type campaignRun struct {
 	halted   atomic.Bool
 	sender   mailer.Sender // the campaign's relay, or the engine's sender
 	tracking bool
-	links    map[string]bool // the edition's links, which clicks may go to
-	email    *render.Email
-	template *message.Template
-	bounce   string // envelope sender
-	domain   string // Message-ID domain
+	// anonymous keeps subscriber IDs out of tracking URLs.
+	anonymous bool
+	links     map[string]bool // the edition's links, which clicks may go to
+	email     *render.Email
+	template  *message.Template
+	bounce    string // envelope sender
+	domain    string // Message-ID domain
 }
 
 func (e *Engine) prepare(ctx context.Context, id int64) (*campaignRun, error) {
@@ -209,15 +220,6 @@ func (e *Engine) prepare(ctx context.Context, id int64) (*campaignRun, error) {
 	if err != nil {
 		return nil, err
 	}
-	from, err := mail.ParseAddress(c.From)
-	if err != nil {
-		return nil, fmt.Errorf("campaign %d From %q: %w", id, c.From, err)
-	}
-	domain := from.Address[strings.LastIndexByte(from.Address, '@')+1:]
-	listDomain := e.cfg.ListIDDomain
-	if listDomain == "" {
-		listDomain = domain
-	}
 	if err := e.checkTransport(c, frozen); err != nil {
 		return nil, err
 	}
@@ -227,21 +229,18 @@ func (e *Engine) prepare(ctx context.Context, id int64) (*campaignRun, error) {
 			return nil, fmt.Errorf("campaign %d DKIM key: %w", id, err)
 		}
 	}
-	mc := message.Config{
-		From:              message.Address{Name: from.Name, Email: from.Address},
-		Subject:           frozen.Subject,
-		ListID:            fmt.Sprintf("campaign-%d.%s", id, listDomain),
-		ListName:          c.Name,
-		FeedbackID:        fmt.Sprintf("c%d:herald", id),
-		UnsubscribeMailto: e.cfg.UnsubscribeMailto,
-		DKIM:              dkim,
-	}
-	if c.ReplyTo != "" {
-		rt, err := mail.ParseAddress(c.ReplyTo)
-		if err != nil {
-			return nil, fmt.Errorf("campaign %d Reply-To %q: %w", id, c.ReplyTo, err)
+	var list *model.List
+	if len(c.ListIDs) > 0 {
+		// The campaign's first list names List-Id: the same header for
+		// every campaign to that list.
+		if list, err = e.ledger.ListByID(ctx, c.ListIDs[0]); err != nil {
+			return nil, fmt.Errorf("campaign %d list: %w", id, err)
 		}
-		mc.ReplyTo = message.Address{Name: rt.Name, Email: rt.Address}
+	}
+	mc, err := Identity{From: c.From, ReplyTo: c.ReplyTo, List: list, ListIDDomain: e.cfg.ListIDDomain, DKIM: dkim,
+		UnsubscribeMailto: e.cfg.UnsubscribeMailto}.Config(id, frozen.Subject)
+	if err != nil {
+		return nil, fmt.Errorf("campaign %d: %w", id, err)
 	}
 	tmpl, err := message.New(mc)
 	if err != nil {
@@ -257,19 +256,26 @@ func (e *Engine) prepare(ctx context.Context, id int64) (*campaignRun, error) {
 			return nil, &waitError{fmt.Sprintf("it must go through the relay %q, which is not in this server's configuration: %v", c.Relay, err)}
 		}
 	}
+	tracking, anonymous := c.Tracking && !e.cfg.NoTracking, false
+	if tracking && e.cfg.Anonymous != nil {
+		if anonymous, err = e.cfg.Anonymous(ctx); err != nil {
+			return nil, fmt.Errorf("campaign %d privacy setting: %w", id, err)
+		}
+	}
 	links := make(map[string]bool, len(frozen.Links))
 	for _, l := range frozen.Links {
 		links[l] = true
 	}
 	run = &campaignRun{
-		id:       id,
-		sender:   sender,
-		tracking: c.Tracking,
-		links:    links,
-		email:    render.Thaw(*frozen, e.cfg.NameFallback),
-		template: tmpl,
-		bounce:   from.Address,
-		domain:   domain,
+		id:        id,
+		sender:    sender,
+		tracking:  tracking,
+		anonymous: anonymous,
+		links:     links,
+		email:     render.Thaw(*frozen, e.cfg.NameFallback),
+		template:  tmpl,
+		bounce:    mc.From.Email,
+		domain:    address.Domain(mc.From.Email),
 	}
 	if c.Problem != "" {
 		// This node can send it: whatever held its mail is resolved.

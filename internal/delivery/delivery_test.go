@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
 	"net/mail"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +25,7 @@ import (
 	"github.com/herald-news/herald/internal/smtpsink"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/store/storetest"
+	"github.com/herald-news/herald/internal/token"
 )
 
 // fixture is a store with a list of n confirmed subscribers, a campaign to
@@ -218,6 +221,47 @@ func TestCampaignReachesEveryRecipientOnce(t *testing.T) {
 	})
 }
 
+// TestListIDIsTheListsAcrossCampaigns: List-Id names the list (RFC 2919),
+// the same for every campaign to it; Feedback-ID tells campaigns apart; and
+// Postmark's metadata header carries the Message-ID back in its reports.
+func TestListIDIsTheListsAcrossCampaigns(t *testing.T) {
+	s := storetest.SQLite(t)
+	ctx := context.Background()
+	f := newFixture(t, s, 2, smtpsink.Faults{}, nil)
+	c2 := &model.Campaign{Name: "Another evening", EditionID: 1, ListIDs: f.camp.ListIDs, From: f.camp.From}
+	if err := s.CreateCampaign(ctx, c2); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{f.camp.ID, c2.ID} {
+		if _, err := f.engine.Start(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(60 * time.Second); f.sink.Count() < 4; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 4 messages received", f.sink.Count())
+		}
+	}
+	feedback := map[string]bool{}
+	for _, m := range f.sink.Messages() {
+		msg, err := mail.ReadMessage(bytes.NewReader(m.Raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := msg.Header.Get("List-Id"); got != `"Daily" <daily.example.com>` {
+			t.Errorf("List-Id = %q, want the list's, whatever the campaign", got)
+		}
+		feedback[msg.Header.Get("Feedback-Id")] = true
+		if got := msg.Header.Get(delivery.PostmarkMetadata); "<"+got+">" != msg.Header.Get("Message-Id") {
+			t.Errorf("%s = %q, Message-ID %q", delivery.PostmarkMetadata, got, msg.Header.Get("Message-Id"))
+		}
+	}
+	want := map[string]bool{fmt.Sprintf("c%d:daily:herald", f.camp.ID): true, fmt.Sprintf("c%d:daily:herald", c2.ID): true}
+	if !maps.Equal(feedback, want) {
+		t.Errorf("Feedback-IDs %v, want %v", feedback, want)
+	}
+}
+
 func TestPauseAndResumeSkipNothingAndRepeatNothing(t *testing.T) {
 	s := storetest.SQLite(t)
 	f := newFixture(t, s, 300, smtpsink.Faults{Delay: 2 * time.Millisecond}, func(c *delivery.Config) { c.ClaimBatch = 10; c.Workers = 2 })
@@ -346,6 +390,51 @@ func TestTrackingRewritesLinksAndAddsPixel(t *testing.T) {
 	}
 	if !strings.Contains(page, "https://news.example.com/unsubscribe/") {
 		t.Error("the unsubscribe link was rewritten")
+	}
+}
+
+// TestAnonymousTrackingKeepsSubscribersOutOfLinks: in anonymous mode every
+// reader's message has the same open pixel and click links, and their
+// tokens name no subscriber.
+func TestAnonymousTrackingKeepsSubscribersOutOfLinks(t *testing.T) {
+	s := storetest.SQLite(t)
+	f := newFixture(t, s, 3, smtpsink.Faults{}, func(c *delivery.Config) {
+		c.Anonymous = func(context.Context) (bool, error) { return true, nil }
+	})
+	ctx := context.Background()
+	tracked := &model.Campaign{Name: "Tracked", EditionID: 1, ListIDs: f.camp.ListIDs, From: f.camp.From, Tracking: true}
+	if err := s.CreateCampaign(ctx, tracked); err != nil {
+		t.Fatal(err)
+	}
+	f.camp = tracked
+	if _, err := f.engine.Start(ctx, tracked.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.waitFor("the campaign to finish", sent)
+	tokens := regexp.MustCompile(`https://news\.example\.com/[oc]/([A-Za-z0-9_-]+)`)
+	seen := map[string]bool{}
+	for _, m := range f.sink.Messages() {
+		page := htmlPart(t, m.Raw)
+		found := tokens.FindAllStringSubmatch(page, -1)
+		if len(found) == 0 {
+			t.Fatal("no tracking URLs in a tracked message")
+		}
+		for _, tok := range found {
+			seen[tok[1]] = true
+		}
+	}
+	signer := deliverytest.Signer(t)
+	for tok := range seen {
+		c, err := signer.Verify(tok, token.Open, time.Now())
+		if err != nil {
+			c, err = signer.Verify(tok, token.Click, time.Now())
+		}
+		if err != nil || c.SubscriberID != 0 || c.CampaignID != tracked.ID {
+			t.Errorf("tracking token %s: %+v, %v; want campaign %d and no subscriber", tok, c, err, tracked.ID)
+		}
+	}
+	if len(seen) != 2 {
+		t.Errorf("%d distinct tracking tokens across 3 readers; want 2 (one pixel, one click base)", len(seen))
 	}
 }
 

@@ -351,6 +351,7 @@ type worker struct {
 	e                         *Engine
 	links                     Links
 	html, tracked, text, mime []byte
+	extra                     [1]message.Field
 }
 
 func (w *worker) send(j job) store.Outcome {
@@ -374,21 +375,28 @@ func (w *worker) send(j job) store.Outcome {
 	w.html = j.run.email.AppendHTML(w.html[:0], fields)
 	body := w.html
 	if j.run.tracking {
-		click := w.links.Click(d.SubscriberID, d.CampaignID, "")
+		who := d.SubscriberID
+		if j.run.anonymous {
+			who = 0 // the same tracking URLs for every reader
+		}
+		click := w.links.Click(who, d.CampaignID, "")
 		w.tracked = track(w.tracked[:0], w.html, j.run.links,
-			func(target string) string { return click + url.QueryEscape(target) }, w.links.Open(d.SubscriberID, d.CampaignID))
+			func(target string) string { return click + url.QueryEscape(target) }, w.links.Open(who, d.CampaignID))
 		body = w.tracked
 	}
 	w.text = j.run.email.AppendText(w.text[:0], fields)
+	msgID := message.ID(d.CampaignID, d.SubscriberID, j.run.domain)
+	w.extra[0] = message.Field{Key: PostmarkMetadata, Value: msgID}
 	var err error
 	w.mime, err = j.run.template.Append(w.mime[:0], &message.Message{
 		// A name with a line break (from any source) must not fail the
 		// message: it is folded onto one line.
 		To:             message.Address{Name: strings.Join(strings.Fields(d.Name), " "), Email: d.Email},
-		MessageID:      message.ID(d.CampaignID, d.SubscriberID, j.run.domain),
+		MessageID:      msgID,
 		UnsubscribeURL: fields.UnsubscribeURL,
 		Text:           w.text,
 		HTML:           body,
+		Headers:        w.extra[:],
 	})
 	if err != nil {
 		out.Status, out.Reply = model.DeliveryFailed, "message not built: "+err.Error()

@@ -219,6 +219,19 @@ func (s *Store) ReleaseLeases(ctx context.Context, all bool) (int64, error) {
 	return n, nil
 }
 
+// LastCampaignSentTo returns the campaign that most recently sent mail to a
+// subscriber, or 0 when none did: what a bounce or complaint report without
+// Herald's Message-ID is most likely about.
+func (s *Store) LastCampaignSentTo(ctx context.Context, subscriberID int64) (int64, error) {
+	var id int64
+	err := s.r.QueryRowContext(ctx, `SELECT campaign_id FROM deliveries WHERE subscriber_id = $1 AND status = 'sent'
+		ORDER BY updated_at DESC, id DESC LIMIT 1`, subscriberID).Scan(&id)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("last campaign sent to subscriber %d: %w", subscriberID, err)
+	}
+	return id, nil
+}
+
 // InFlight counts a campaign's rows claimed by a worker and not yet
 // recorded: mail that may be on its way to a relay right now.
 func (s *Store) InFlight(ctx context.Context, campaignID int64) (int64, error) {

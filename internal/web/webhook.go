@@ -107,6 +107,15 @@ func (s *Server) applyReports(ctx context.Context, reps []report) error {
 				return err
 			}
 		}
+		if e.CampaignID == 0 && e.SubscriberID != 0 {
+			// No Message-ID of ours in the report (a provider that does
+			// not echo it, a complaint loop that strips it): count it
+			// toward the last campaign that reached this reader, so a
+			// campaign's bounces and complaints are all there.
+			if e.CampaignID, err = s.store.LastCampaignSentTo(ctx, e.SubscriberID); err != nil {
+				return err
+			}
+		}
 		switch rep.kind {
 		case model.EventBounce:
 			err = s.store.Suppress(ctx, email, model.SuppressHardBounce, detail)

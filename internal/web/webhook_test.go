@@ -225,3 +225,41 @@ func TestWebhooksOffWithoutSecret(t *testing.T) {
 		t.Fatalf("webhook with no secret configured = %d", code)
 	}
 }
+
+// TestReportsCountTowardTheirCampaign: a Postmark report carrying the
+// metadata Herald's messages set is counted toward that campaign and
+// subscriber; a complaint with no Herald Message-ID at all counts toward
+// the last campaign that reached the reader.
+func TestReportsCountTowardTheirCampaign(t *testing.T) {
+	st := newSite(t, sqlite(t), nil)
+	ctx := context.Background()
+	bounced := st.subscriber("bounced@example.com", st.daily)
+	st.subscriber("angry@example.com", st.daily)
+	c := st.campaign(false, nil, st.daily)
+	rows, err := st.store.ClaimDeliveries(ctx, c.ID, 10, time.Minute)
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("claim: %d rows, %v", len(rows), err)
+	}
+	var outs []store.Outcome
+	for _, d := range rows {
+		outs = append(outs, store.Outcome{ID: d.ID, Attempts: d.Attempts, Status: model.DeliverySent})
+	}
+	if err := st.store.RecordOutcomes(ctx, outs); err != nil {
+		t.Fatal(err)
+	}
+	pm := st.ts.URL + "/webhooks/postmark"
+	bounce := `{"RecordType":"Bounce","Type":"HardBounce","Email":"bounced@example.com","Metadata":{"herald-message-id":"herald.c` +
+		itoa(c.ID) + ".s" + itoa(bounced) + `@example.com"}}`
+	if code := postJSON(t, pm, "postmark", "hook-secret", bounce); code != http.StatusNoContent {
+		t.Fatalf("postmark bounce = %d", code)
+	}
+	complaint := `{"RecordType":"SpamComplaint","Type":"SpamComplaint","Email":"angry@example.com"}`
+	if code := postJSON(t, pm, "postmark", "hook-secret", complaint); code != http.StatusNoContent {
+		t.Fatalf("postmark complaint = %d", code)
+	}
+	counts := storedEvents(t, st.store, c.ID)
+	if counts.Total[model.EventBounce] != 1 || counts.Total[model.EventComplaint] != 1 {
+		t.Fatalf("campaign %d counts bounces %d, complaints %d; want 1 and 1", c.ID,
+			counts.Total[model.EventBounce], counts.Total[model.EventComplaint])
+	}
+}
