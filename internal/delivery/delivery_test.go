@@ -361,19 +361,28 @@ func htmlPart(t *testing.T, raw []byte) string {
 	}
 }
 
+// sendTracked sends a campaign with tracking on to the fixture's list and
+// waits until it is sent.
+func (f *fixture) sendTracked() *model.Campaign {
+	f.t.Helper()
+	ctx := context.Background()
+	tracked := &model.Campaign{Name: "Tracked", EditionID: 1, ListIDs: f.camp.ListIDs, From: f.camp.From, Tracking: true}
+	if err := f.s.CreateCampaign(ctx, tracked); err != nil {
+		f.t.Fatal(err)
+	}
+	f.camp = tracked
+	if _, err := f.engine.Start(ctx, tracked.ID); err != nil {
+		f.t.Fatal(err)
+	}
+	f.waitFor("the campaign to finish", sent)
+	return tracked
+}
+
 func TestTrackingRewritesLinksAndAddsPixel(t *testing.T) {
 	s := storetest.SQLite(t)
 	f := newFixture(t, s, 3, smtpsink.Faults{}, nil)
 	ctx := context.Background()
-	tracked := &model.Campaign{Name: "Tracked", EditionID: 1, ListIDs: f.camp.ListIDs, From: f.camp.From, Tracking: true}
-	if err := s.CreateCampaign(ctx, tracked); err != nil {
-		t.Fatal(err)
-	}
-	f.camp = tracked
-	if _, err := f.engine.Start(ctx, tracked.ID); err != nil {
-		t.Fatal(err)
-	}
-	f.waitFor("the campaign to finish", sent)
+	tracked := f.sendTracked()
 	frozen, _ := s.FrozenContent(ctx, tracked.ID)
 	page := htmlPart(t, f.sink.Messages()[0].Raw)
 	if !strings.Contains(page, "https://news.example.com/o/") {
@@ -401,16 +410,7 @@ func TestAnonymousTrackingKeepsSubscribersOutOfLinks(t *testing.T) {
 	f := newFixture(t, s, 3, smtpsink.Faults{}, func(c *delivery.Config) {
 		c.Anonymous = func(context.Context) (bool, error) { return true, nil }
 	})
-	ctx := context.Background()
-	tracked := &model.Campaign{Name: "Tracked", EditionID: 1, ListIDs: f.camp.ListIDs, From: f.camp.From, Tracking: true}
-	if err := s.CreateCampaign(ctx, tracked); err != nil {
-		t.Fatal(err)
-	}
-	f.camp = tracked
-	if _, err := f.engine.Start(ctx, tracked.ID); err != nil {
-		t.Fatal(err)
-	}
-	f.waitFor("the campaign to finish", sent)
+	tracked := f.sendTracked()
 	tokens := regexp.MustCompile(`https://news\.example\.com/[oc]/([A-Za-z0-9_-]+)`)
 	seen := map[string]bool{}
 	for _, m := range f.sink.Messages() {
