@@ -59,6 +59,16 @@ func (s *Server) archiveIndex(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "archive", view{Title: "Archive", Feeds: true, Data: data})
 }
 
+// archiveSlash sends /archive/ (a typed or pasted address) to the one
+// archive URL, keeping the page asked for.
+func (s *Server) archiveSlash(w http.ResponseWriter, r *http.Request) {
+	to := "/archive"
+	if q := r.URL.RawQuery; q != "" {
+		to += "?" + q
+	}
+	http.Redirect(w, r, to, http.StatusMovedPermanently)
+}
+
 func public(e *model.Edition) bool { return e.Public && e.Status == model.EditionPublished }
 
 // archiveEdition serves one public edition as the editions renderer draws
