@@ -32,11 +32,15 @@ type Campaign struct {
 	Relay     string // relay name; "" lets the mailer choose
 	SendAt    time.Time
 	Tracking  bool
-	Total     int64 // recipients, once started
-	CreatedAt time.Time
-	UpdatedAt time.Time
-	StartedAt time.Time
-	DoneAt    time.Time
+	// PublishOnStart publishes the edition (as the admin's Publish button
+	// does) when the campaign starts, so it appears in the archive and the
+	// feeds, if it is public, as the mail goes out.
+	PublishOnStart bool
+	Total          int64 // recipients, once started
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	StartedAt      time.Time
+	DoneAt         time.Time
 }
 
 // Frozen is what a campaign sends, fixed when it starts: delivery never
