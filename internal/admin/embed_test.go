@@ -7,7 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/herald-news/herald/internal/auth"
+	"github.com/herald-news/herald/internal/browsertest"
 	"github.com/herald-news/herald/internal/model"
 )
 
@@ -36,4 +39,28 @@ func TestListPageShowsEmbedSnippet(t *testing.T) {
 	if strings.Contains(page, "/subscribe/evening/embed") || !strings.Contains(page, "Offer the list on the public subscribe form") {
 		t.Fatalf("a private list's page offers an embed snippet:\n%s", page)
 	}
+}
+
+// TestBrowserEmbedSnippetAndPublishOption looks at the two in a real
+// browser: the snippet is visible and selectable as text on a public
+// list's page, and the new-campaign form shows the publish box.
+func TestBrowserEmbedSnippetAndPublishOption(t *testing.T) {
+	e := newEnv(t, nil)
+	l := &model.List{Slug: "weekend", Name: "Weekend Reads", Public: true}
+	if err := e.st.CreateList(context.Background(), l); err != nil {
+		t.Fatal(err)
+	}
+	b := browsertest.New(t)
+	u := e.srv.URL
+	b.Do(chromedp.Navigate(u+"/admin/login"), chromedp.WaitVisible(css("#email")),
+		chromedp.SendKeys(css("#email"), "editor@example.com"), chromedp.SendKeys(css("#password"), password))
+	clickNav(b, t, ".login-card button")
+	b.Do(chromedp.Navigate(u+"/admin/lists/"+strconv.FormatInt(l.ID, 10)), chromedp.WaitVisible(css("#embed textarea")))
+	if v := browsertest.Run(b, chromedp.Value(css("#embed textarea"))); !strings.HasPrefix(v, `<form method="post" action="`+u+`/subscribe/weekend/embed">`) {
+		t.Errorf("the snippet box holds %q", v)
+	}
+	b.Screenshot("list-embed")
+	b.Do(chromedp.Navigate(u+"/admin/campaigns/new"), chromedp.WaitVisible(css(`input[name=publish_on_start]`)))
+	b.Screenshot("campaign-new")
+	b.AssertNoProblems()
 }
