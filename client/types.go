@@ -163,10 +163,12 @@ type Campaign struct {
 	ReplyTo   string     `json:"reply_to,omitempty"`
 	SendAt    *time.Time `json:"send_at,omitempty"`
 	Tracking  bool       `json:"tracking"`
-	Total     int64      `json:"total"`
-	CreatedAt time.Time  `json:"created_at"`
-	StartedAt *time.Time `json:"started_at,omitempty"`
-	DoneAt    *time.Time `json:"done_at,omitempty"`
+	// PublishOnStart publishes the edition when the campaign starts.
+	PublishOnStart bool       `json:"publish_on_start"`
+	Total          int64      `json:"total"`
+	CreatedAt      time.Time  `json:"created_at"`
+	StartedAt      *time.Time `json:"started_at,omitempty"`
+	DoneAt         *time.Time `json:"done_at,omitempty"`
 	// Problem says why the campaign's mail is waiting (its relay is not
 	// configured on the servers that send), when it is.
 	Problem string `json:"problem,omitempty"`
@@ -181,6 +183,10 @@ type CampaignInput struct {
 	ReplyTo   string     `json:"reply_to,omitempty"`
 	SendAt    *time.Time `json:"send_at,omitempty"`
 	Tracking  *bool      `json:"tracking,omitempty"`
+	// PublishOnStart publishes the edition (as PublishEdition does, so it
+	// appears in the archive and feeds if it is public) when the campaign
+	// starts. It needs the publish permission.
+	PublishOnStart bool `json:"publish_on_start,omitempty"`
 }
 
 // Schedule sets or (with a null time) clears a campaign's send time.

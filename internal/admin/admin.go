@@ -304,7 +304,7 @@ func (a *Admin) publication(ctx context.Context) (model.Publication, error) {
 		if site == "" {
 			site = "http://127.0.0.1:8080"
 		}
-		return model.Publication{Name: "Herald", SiteURL: site}, nil
+		return model.DefaultPublication(site), nil
 	}
 	return pub, err
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/address"
+	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/edition"
 	"github.com/herald-news/herald/internal/mailer"
@@ -63,12 +64,16 @@ func (a *Admin) campaignNew(w http.ResponseWriter, r *http.Request) error {
 func (a *Admin) campaignCreate(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	c := &model.Campaign{Name: strings.TrimSpace(r.FormValue("name")), From: strings.TrimSpace(r.FormValue("from")),
-		ReplyTo: strings.TrimSpace(r.FormValue("reply_to")), Tracking: r.FormValue("tracking") == "on"}
+		ReplyTo: strings.TrimSpace(r.FormValue("reply_to")), Tracking: r.FormValue("tracking") == "on",
+		PublishOnStart: r.FormValue("publish_on_start") == "on"}
 	c.EditionID, _ = strconv.ParseInt(r.FormValue("edition"), 10, 64)
 	for _, v := range r.Form["lists"] {
 		if id, err := strconv.ParseInt(v, 10, 64); err == nil {
 			c.ListIDs = append(c.ListIDs, id)
 		}
+	}
+	if c.PublishOnStart && !identity(r).Can(auth.Publish) {
+		return a.redirect(w, r, fmt.Sprintf("/admin/campaigns/new?edition=%d", c.EditionID), "Only editors and owners can publish an edition.", true)
 	}
 	if err := a.checkCampaign(ctx, c); err != nil {
 		return a.redirect(w, r, fmt.Sprintf("/admin/campaigns/new?edition=%d", c.EditionID), err.Error(), true)

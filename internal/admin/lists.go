@@ -3,6 +3,7 @@ package admin
 import (
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"regexp"
 	"strings"
@@ -62,8 +63,30 @@ func (a *Admin) listEdit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a.page(w, r, http.StatusOK, "list", l.Name, "lists", l)
+	data := map[string]any{"List": l}
+	if l.Public {
+		data["Snippet"] = a.embedSnippet(l)
+		data["SubscribeURL"] = strings.TrimSuffix(a.d.BaseURL, "/") + "/subscribe/" + l.Slug
+	}
+	a.page(w, r, http.StatusOK, "list", l.Name, "lists", data)
 	return nil
+}
+
+// embedSnippet is the HTML an editor pastes into another site to offer a
+// public list there. It posts to the public web's embed endpoint (POST
+// /subscribe/{slug}/embed, which takes no CSRF token) with the fields that
+// endpoint reads, the hidden "website" field included: bots fill it in,
+// and the endpoint then quietly drops the signup.
+func (a *Admin) embedSnippet(l *model.List) string {
+	esc := template.HTMLEscapeString
+	return fmt.Sprintf(`<form method="post" action="%s/subscribe/%s/embed">
+  <label for="herald-email">Email address</label>
+  <input id="herald-email" type="email" name="email" required autocomplete="email">
+  <div style="position:absolute;left:-10000px" aria-hidden="true">
+    <input type="text" name="website" tabindex="-1" autocomplete="off">
+  </div>
+  <button type="submit">Subscribe to %s</button>
+</form>`, esc(strings.TrimSuffix(a.d.BaseURL, "/")), esc(l.Slug), esc(l.Name))
 }
 
 // listExport streams a list's subscribers as CSV (the columns `herald

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/client"
+	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/edition"
 	"github.com/herald-news/herald/internal/model"
@@ -17,8 +18,8 @@ import (
 
 func campaignOut(c *model.Campaign) client.Campaign {
 	out := client.Campaign{ID: c.ID, Name: c.Name, EditionID: c.EditionID, ListIDs: c.ListIDs, Status: string(c.Status), From: c.From,
-		Problem: c.Problem,
-		ReplyTo: c.ReplyTo, Tracking: c.Tracking, Total: c.Total, CreatedAt: c.CreatedAt}
+		ReplyTo: c.ReplyTo, Tracking: c.Tracking, PublishOnStart: c.PublishOnStart, Total: c.Total, CreatedAt: c.CreatedAt,
+		Problem: c.Problem}
 	if out.ListIDs == nil {
 		out.ListIDs = []int64{}
 	}
@@ -64,7 +65,8 @@ func (a *API) createCampaign(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	c := &model.Campaign{Name: strings.TrimSpace(in.Name), EditionID: in.EditionID, ListIDs: in.ListIDs, From: in.From, ReplyTo: in.ReplyTo, Tracking: true}
+	c := &model.Campaign{Name: strings.TrimSpace(in.Name), EditionID: in.EditionID, ListIDs: in.ListIDs, From: in.From, ReplyTo: in.ReplyTo,
+		Tracking: true, PublishOnStart: in.PublishOnStart}
 	if in.Tracking != nil {
 		c.Tracking = *in.Tracking
 	}
@@ -79,6 +81,8 @@ func (a *API) createCampaign(w http.ResponseWriter, r *http.Request) error {
 		return invalid("name is required")
 	case len(c.ListIDs) == 0:
 		return invalid("list_ids needs at least one list")
+	case c.PublishOnStart && !identity(r).Can(auth.Publish):
+		return &apiError{status: http.StatusForbidden, code: "forbidden", msg: "publish_on_start needs the publish permission."}
 	}
 	if _, err := mail.ParseAddress(c.From); err != nil {
 		return invalid("from must be an address such as \"The Courier <news@example.com>\"")

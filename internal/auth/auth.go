@@ -213,6 +213,12 @@ func CheckCSRF(id *Identity, submitted string) bool {
 // CreateToken makes an API token for user u with the given role (at most
 // u's own). The returned plain token is shown once and never again.
 func (s *Service) CreateToken(ctx context.Context, u *store.User, name string, role Role) (string, *store.APIToken, error) {
+	return CreateToken(ctx, s.st, u, name, role)
+}
+
+// CreateToken is Service.CreateToken without a Service (herald token
+// create).
+func CreateToken(ctx context.Context, st *store.Store, u *store.User, name string, role Role) (string, *store.APIToken, error) {
 	ur, err := ParseRole(u.Role)
 	if err != nil {
 		return "", nil, err
@@ -229,7 +235,7 @@ func (s *Service) CreateToken(ctx context.Context, u *store.User, name string, r
 	}
 	plain := TokenPrefix + randomToken(32)
 	t := &store.APIToken{UserID: u.ID, Name: name, Role: string(role), Prefix: plain[:len(TokenPrefix)+6], Hash: hash(plain)}
-	if err := s.st.CreateAPIToken(ctx, t); err != nil {
+	if err := st.CreateAPIToken(ctx, t); err != nil {
 		return "", nil, err
 	}
 	return plain, t, nil

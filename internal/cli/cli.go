@@ -47,7 +47,8 @@ func commands() []command {
 	}
 	cmds = append(cmds, editionCommands()...)
 	cmds = append(cmds, campaignCommands()...)
-	return append(cmds, userCommands()...)
+	cmds = append(cmds, userCommands()...)
+	return append(cmds, tokenCommands()...)
 }
 
 // ExitError carries an exit status other than 1 with its message.

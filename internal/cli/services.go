@@ -110,7 +110,7 @@ func publication(ctx context.Context, cfg *config.Config, s *store.Store) (model
 
 // defaultPublication stands in until publication settings are saved.
 func defaultPublication(cfg *config.Config) model.Publication {
-	return model.Publication{Name: "Herald", SiteURL: cfg.BaseURL}
+	return model.DefaultPublication(cfg.BaseURL)
 }
 
 // engine builds the delivery engine over s with the given transport.

@@ -32,7 +32,11 @@ type Campaign struct {
 	Relay     string // relay name; "" lets the mailer choose
 	SendAt    time.Time
 	Tracking  bool
-	Total     int64 // recipients, once started
+	// PublishOnStart publishes the edition (as the admin's Publish button
+	// does) when the campaign starts, so it appears in the archive and the
+	// feeds, if it is public, as the mail goes out.
+	PublishOnStart bool
+	Total          int64 // recipients, once started
 	// Problem says why a sending campaign's mail is waiting (its relay is
 	// not configured on the nodes that send), or is empty.
 	Problem   string

@@ -17,6 +17,14 @@ type Publication struct {
 	Sections []SectionDefault `json:"sections,omitempty"`
 }
 
+// DefaultPublication is the publication until its settings are first
+// saved: named "Herald" (what the admin's settings page shows), at
+// siteURL. Every surface (public pages and feeds, mail, the admin) uses
+// it, so a fresh install calls itself by one name.
+func DefaultPublication(siteURL string) Publication {
+	return Publication{Name: "Herald", SiteURL: siteURL}
+}
+
 // Colors are the publication's brand colours as CSS hex values ("#1a4d7a").
 // Empty values fall back to the theme's own.
 type Colors struct {

@@ -40,11 +40,17 @@ type FeedEntry struct {
 	ContentHTML string    // the edition's article HTML, without page chrome
 	ImageURL    string    // the hero image, if any
 	Author      string    // the lead's byline, if any
-	Published   time.Time // PublishedAt, or the edition's date at midnight UTC
-	Updated     time.Time // UpdatedAt, or Published
+	Published   time.Time // the edition's date (see FeedEntry)
+	Updated     time.Time // Published, or a later correction (see FeedEntry)
 }
 
-// FeedEntry renders e for the feeds.
+// FeedEntry renders e for the feeds. Its dates are the edition's, not the
+// moments someone pressed a button: Published is the edition's date, at
+// the time it was published when that was on the same day (UTC), which
+// orders a day's slots, and at midnight UTC otherwise (an edition
+// published the evening before, or backfilled a year later). Updated is
+// Published, unless the edition was saved again after it was published:
+// then that correction is the update.
 func (r *Renderer) FeedEntry(e *model.Edition) (FeedEntry, error) {
 	v, err := r.view(e, 1200)
 	if err != nil {
@@ -56,7 +62,7 @@ func (r *Renderer) FeedEntry(e *model.Edition) (FeedEntry, error) {
 	}
 	fe := FeedEntry{
 		ID: v.ArchiveURL, Title: e.Subject, Link: v.ArchiveURL, Summary: e.Preheader,
-		ContentHTML: string(content), Published: e.PublishedAt, Updated: e.UpdatedAt,
+		ContentHTML: string(content),
 	}
 	if e.Hero != nil {
 		fe.ImageURL = e.Hero.URL
@@ -66,11 +72,20 @@ func (r *Renderer) FeedEntry(e *model.Edition) (FeedEntry, error) {
 			fe.Author = s.Lead.Byline.Name
 		}
 	}
-	if fe.Published.IsZero() {
-		fe.Published, _ = time.Parse(time.DateOnly, e.Date)
-	}
-	if fe.Updated.IsZero() {
-		fe.Updated = fe.Published
-	}
+	fe.Published, fe.Updated = feedDates(e)
 	return fe, nil
+}
+
+// feedDates returns an edition's date as FeedEntry describes it.
+func feedDates(e *model.Edition) (published, updated time.Time) {
+	day, _ := time.Parse(time.DateOnly, e.Date) // Validate has checked it
+	published = day
+	if p := e.PublishedAt.UTC(); !p.IsZero() && p.Format(time.DateOnly) == e.Date {
+		published = p
+	}
+	updated = published
+	if !e.PublishedAt.IsZero() && e.UpdatedAt.After(e.PublishedAt) && e.UpdatedAt.After(published) {
+		updated = e.UpdatedAt.UTC()
+	}
+	return published, updated
 }

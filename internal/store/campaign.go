@@ -11,13 +11,13 @@ import (
 	"github.com/herald-news/herald/internal/model"
 )
 
-const campaignColumns = `id, name, edition_id, status, from_addr, reply_to, relay, send_at, tracking, total,
+const campaignColumns = `id, name, edition_id, status, from_addr, reply_to, relay, send_at, tracking, publish_on_start, total,
 	created_at, updated_at, started_at, done_at, problem`
 
 func scanCampaign(row interface{ Scan(...any) error }) (*model.Campaign, error) {
 	var c model.Campaign
 	var sendAt, startedAt, doneAt sql.NullTime
-	err := row.Scan(&c.ID, &c.Name, &c.EditionID, &c.Status, &c.From, &c.ReplyTo, &c.Relay, &sendAt, &c.Tracking, &c.Total,
+	err := row.Scan(&c.ID, &c.Name, &c.EditionID, &c.Status, &c.From, &c.ReplyTo, &c.Relay, &sendAt, &c.Tracking, &c.PublishOnStart, &c.Total,
 		&c.CreatedAt, &c.UpdatedAt, &startedAt, &doneAt, &c.Problem)
 	c.SendAt, c.StartedAt, c.DoneAt = sendAt.Time, startedAt.Time, doneAt.Time
 	return &c, err
@@ -38,9 +38,9 @@ func (s *Store) CreateCampaign(ctx context.Context, c *model.Campaign) error {
 	now := s.now()
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `
-			INSERT INTO campaigns (name, edition_id, status, from_addr, reply_to, relay, send_at, tracking, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id`,
-			c.Name, c.EditionID, c.Status, c.From, c.ReplyTo, c.Relay, nullTime(c.SendAt), c.Tracking, now).Scan(&c.ID)
+			INSERT INTO campaigns (name, edition_id, status, from_addr, reply_to, relay, send_at, tracking, publish_on_start, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id`,
+			c.Name, c.EditionID, c.Status, c.From, c.ReplyTo, c.Relay, nullTime(c.SendAt), c.Tracking, c.PublishOnStart, now).Scan(&c.ID)
 		if err != nil {
 			return err
 		}
@@ -198,8 +198,10 @@ const expandBatch = 50000
 // StartCampaign freezes the rendered edition, writes one delivery row per
 // recipient and moves the campaign to sending. Recipients are the confirmed
 // subscribers of the campaign's lists who are active and not suppressed, each
-// address once. It is safe to call again after a crash part-way: rows already
-// written stay and are not duplicated. It returns the number of recipients.
+// address once. A campaign with PublishOnStart publishes its edition in the
+// transaction that moves it to sending (whichever node starts it). It is
+// safe to call again after a crash part-way: rows already written stay and
+// are not duplicated. It returns the number of recipients.
 func (s *Store) StartCampaign(ctx context.Context, id int64, frozen model.Frozen) (int64, error) {
 	c, err := s.Campaign(ctx, id)
 	if err != nil {
@@ -250,12 +252,27 @@ func (s *Store) StartCampaign(ctx context.Context, id int64, frozen model.Frozen
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("campaign %d: %w to sending (it changed while starting)", id, ErrBadTransition)
 		}
+		if c.PublishOnStart {
+			return publishEdition(ctx, tx, c.EditionID, now)
+		}
 		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("start campaign %d: %w", id, err)
 	}
 	return total, s.NotifyCampaigns(ctx)
+}
+
+// publishEdition publishes an edition as SetEditionStatus does: a first
+// publication records its time, a later one keeps it.
+func publishEdition(ctx context.Context, tx *sql.Tx, id int64, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE editions SET status = 'published', updated_at = $1,
+			published_at = COALESCE(published_at, $1)
+		WHERE id = $2 AND status <> 'published'`, now, id)
+	if err != nil {
+		return fmt.Errorf("publish edition %d: %w", id, err)
+	}
+	return nil
 }
 
 // FrozenContent returns what a campaign froze when it started.

@@ -43,3 +43,16 @@ func (s *Store) MediaByName(ctx context.Context, name string) (*Media, error) {
 	}
 	return &m, nil
 }
+
+// MediaInfo returns a stored file's size in bytes and its content type
+// without reading the file (feeds give an enclosure's length).
+func (s *Store) MediaInfo(ctx context.Context, name string) (size int64, contentType string, err error) {
+	err = s.r.QueryRowContext(ctx, `SELECT length(data), content_type FROM media WHERE name = $1`, name).Scan(&size, &contentType)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", fmt.Errorf("media %s: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return 0, "", fmt.Errorf("read media %s: %w", name, err)
+	}
+	return size, contentType, nil
+}

@@ -10,10 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/gorilla/feeds"
 
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
@@ -57,6 +54,16 @@ func (s *Server) archiveIndex(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "public, max-age=60")
 	s.render(w, r, http.StatusOK, "archive", view{Title: "Archive", Feeds: true, Data: data})
+}
+
+// archiveSlash sends /archive/ (a typed or pasted address) to the one
+// archive URL, keeping the page asked for.
+func (s *Server) archiveSlash(w http.ResponseWriter, r *http.Request) {
+	to := "/archive"
+	if q := r.URL.RawQuery; q != "" {
+		to += "?" + q
+	}
+	http.Redirect(w, r, to, http.StatusMovedPermanently)
 }
 
 func public(e *model.Edition) bool { return e.Public && e.Status == model.EditionPublished }
@@ -166,120 +173,4 @@ func (s *Server) archiveCampaign(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Robots-Tag", "noindex, nofollow")
 	s.serveEdition(w, r, e, "private, max-age=300")
-}
-
-// feedCache keeps each rendered feed for a short while: rendering every
-// entry per poll would let feed readers load the server.
-type feedCache struct {
-	mu sync.Mutex
-	m  map[string]cachedFeed
-}
-
-type cachedFeed struct {
-	body     []byte
-	ctype    string
-	modified time.Time
-	at       time.Time
-}
-
-const (
-	feedItems = 30
-	feedTTL   = 30 * time.Second
-)
-
-// feed serves RSS 2.0, Atom or JSON Feed of the public archive, with
-// ETag and Last-Modified so readers can ask "anything new?" cheaply.
-func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
-	kind := strings.TrimPrefix(r.URL.Path, "/feed.")
-	s.feeds.mu.Lock()
-	if s.feeds.m == nil {
-		s.feeds.m = map[string]cachedFeed{}
-	}
-	cf, ok := s.feeds.m[kind]
-	s.feeds.mu.Unlock()
-	if !ok || time.Since(cf.at) > feedTTL {
-		var err error
-		if cf, err = s.buildFeed(r, kind); err != nil {
-			s.serverError(w, r, "build feed", err)
-			return
-		}
-		s.feeds.mu.Lock()
-		s.feeds.m[kind] = cf
-		s.feeds.mu.Unlock()
-	}
-	h := w.Header()
-	h.Set("Content-Type", cf.ctype)
-	h.Set("Cache-Control", "public, max-age=300")
-	h.Set("ETag", etag(cf.body))
-	http.ServeContent(w, r, "", cf.modified, bytes.NewReader(cf.body))
-}
-
-func (s *Server) buildFeed(r *http.Request, kind string) (cachedFeed, error) {
-	pub, rd, err := s.renderer.get(r.Context())
-	if err != nil {
-		return cachedFeed{}, err
-	}
-	eds, err := s.store.ListEditions(r.Context(), store.EditionFilter{Status: model.EditionPublished, PublicOnly: true, Limit: feedItems})
-	if err != nil {
-		return cachedFeed{}, err
-	}
-	f := &feeds.Feed{
-		Title:       pub.Name,
-		Link:        &feeds.Link{Href: s.base + "/archive"},
-		Description: "Every public edition of " + pub.Name,
-		Id:          s.base + "/archive",
-	}
-	var modified time.Time
-	for _, e := range eds {
-		fe, err := rd.FeedEntry(e)
-		if err != nil {
-			return cachedFeed{}, err
-		}
-		it := &feeds.Item{Title: fe.Title, Link: &feeds.Link{Href: fe.Link}, Description: fe.Summary, Id: fe.ID,
-			Created: fe.Published, Updated: fe.Updated, Content: fe.ContentHTML}
-		if fe.Author != "" {
-			it.Author = &feeds.Author{Name: fe.Author}
-		}
-		if fe.ImageURL != "" {
-			it.Enclosure = &feeds.Enclosure{Url: fe.ImageURL, Type: imageType(fe.ImageURL), Length: "0"}
-		}
-		f.Items = append(f.Items, it)
-		if fe.Updated.After(modified) {
-			modified = fe.Updated
-		}
-	}
-	if modified.IsZero() {
-		modified = startTime
-	}
-	f.Updated, f.Created = modified, modified
-	var body string
-	cf := cachedFeed{modified: modified, at: time.Now()}
-	switch kind {
-	case "rss":
-		body, err = f.ToRss()
-		cf.ctype = "application/rss+xml; charset=utf-8"
-	case "atom":
-		body, err = f.ToAtom()
-		cf.ctype = "application/atom+xml; charset=utf-8"
-	default:
-		body, err = f.ToJSON()
-		cf.ctype = "application/feed+json; charset=utf-8"
-	}
-	if err != nil {
-		return cachedFeed{}, err
-	}
-	cf.body = []byte(body)
-	return cf, nil
-}
-
-func imageType(u string) string {
-	switch {
-	case strings.HasSuffix(u, ".png"):
-		return "image/png"
-	case strings.HasSuffix(u, ".webp"):
-		return "image/webp"
-	case strings.HasSuffix(u, ".gif"):
-		return "image/gif"
-	}
-	return "image/jpeg"
 }

@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/herald-news/herald/internal/delivery"
+	"github.com/herald-news/herald/internal/delivery/deliverytest"
 	"github.com/herald-news/herald/internal/edition/sample"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/token"
@@ -109,6 +112,46 @@ func TestPrivateEditionOpensOnlyFromTheCampaignsLink(t *testing.T) {
 	} {
 		if resp, body := st.get(st.client(), path); resp.StatusCode != 404 || strings.Contains(body, e.Subject) {
 			t.Errorf("%s: %d, want 404 with nothing of the edition", path, resp.StatusCode)
+		}
+	}
+}
+
+func TestArchiveWithTrailingSlash(t *testing.T) {
+	st := newSite(t, sqlite(t), nil)
+	first := st.publishSample()
+	c := st.client()
+	for path, want := range map[string]string{"/archive/": "/archive", "/archive/?page=2": "/archive?page=2"} {
+		resp, _ := st.get(c, path)
+		if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != want {
+			t.Fatalf("%s = %d to %q, want 301 to %q", path, resp.StatusCode, resp.Header.Get("Location"), want)
+		}
+	}
+	// Followed, it is the archive.
+	resp, err := http.Get(st.ts.URL + "/archive/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), first.Subject) {
+		t.Fatalf("/archive/ followed = %d\n%s", resp.StatusCode, b)
+	}
+}
+
+func TestSiteTitleBeforeSettingsAreSaved(t *testing.T) {
+	s := sqlite(t)
+	srv, err := web.NewServer(web.Deps{Store: s, Signer: deliverytest.Signer(t), BaseURL: "http://127.0.0.1:8080"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close(context.Background()) })
+	for _, path := range []string{"/", "/archive", "/feed.rss", "/feed.atom", "/feed.json"} {
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		body := rec.Body.String()
+		if rec.Code != 200 || !strings.Contains(body, "Herald") || strings.Contains(body, ">127.0.0.1:8080<") ||
+			strings.Contains(body, "· 127.0.0.1:8080") || strings.Contains(body, `"title": "127.0.0.1:8080"`) {
+			t.Fatalf("%s on a fresh install = %d, want the publication's default name (Herald), not the host:\n%s", path, rec.Code, body)
 		}
 	}
 }

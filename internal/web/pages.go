@@ -9,7 +9,6 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -199,14 +198,13 @@ func (c *rendererCache) get(ctx context.Context) (model.Publication, *render.Ren
 	}
 	pub, err := c.store.GetPublication(ctx)
 	if errors.Is(err, store.ErrNotFound) {
-		u, _ := url.Parse(c.base)
-		pub, err = model.Publication{Name: u.Host, SiteURL: c.base}, nil
+		pub, err = model.DefaultPublication(c.base), nil
 	}
 	if err != nil {
 		if c.r != nil {
 			return c.pub, c.r, nil // keep serving the last good one
 		}
-		return model.Publication{Name: "Newsletter", SiteURL: c.base}, nil, err
+		return model.DefaultPublication(c.base), nil, err
 	}
 	var r *render.Renderer
 	if c.factory != nil {

@@ -31,6 +31,7 @@ func (s *Server) routes() *http.ServeMux {
 
 	// Reading.
 	mux.HandleFunc("GET /archive", s.archiveIndex)
+	mux.HandleFunc("GET /archive/{$}", s.archiveSlash)
 	mux.HandleFunc("GET /archive/{slug}", s.archiveEdition)
 	mux.HandleFunc("GET /archive/campaign/{id}", s.archiveCampaign)
 	mux.HandleFunc("GET /feed.rss", s.feed)

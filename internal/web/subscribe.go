@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"fmt"
-	"html/template"
 	"net/http"
 	"strings"
 	"time"
@@ -14,7 +13,8 @@ import (
 	"github.com/herald-news/herald/internal/token"
 )
 
-// honeypotField is a form field people never see; bots fill it in.
+// honeypotField is a form field people never see; bots fill it in. The
+// embed snippet on the admin's list page carries it too.
 const honeypotField = "website"
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
@@ -53,23 +53,8 @@ func (s *Server) subscribePage(w http.ResponseWriter, r *http.Request) {
 	}
 	csrf := s.csrfToken(w, r)
 	s.render(w, r, http.StatusOK, "subscribe", view{Title: "Subscribe to " + l.Name, CSRF: csrf, Data: struct {
-		List    *model.List
-		Snippet string
-	}{l, s.embedSnippet(l)}})
-}
-
-// embedSnippet is the HTML a publisher pastes into their own site. It
-// posts to the embed endpoint and carries the same honeypot.
-func (s *Server) embedSnippet(l *model.List) string {
-	esc := template.HTMLEscapeString
-	return fmt.Sprintf(`<form method="post" action="%s/subscribe/%s/embed">
-  <label for="herald-email">Email address</label>
-  <input id="herald-email" type="email" name="email" required autocomplete="email">
-  <div style="position:absolute;left:-10000px" aria-hidden="true">
-    <input type="text" name="%s" tabindex="-1" autocomplete="off">
-  </div>
-  <button type="submit">Subscribe to %s</button>
-</form>`, esc(s.base), esc(l.Slug), honeypotField, esc(l.Name))
+		List *model.List
+	}{l}})
 }
 
 func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
