@@ -354,3 +354,43 @@ func TestSessionCookieIsNotEnough(t *testing.T) {
 		t.Fatalf("bad token: %v", err)
 	}
 }
+
+// TestCancelledCampaignIsNotDoneWhileSending: a cancelled campaign whose
+// rows are still claimed by a worker is not reported done: what it reports
+// as sent may still change.
+func TestCancelledCampaignIsNotDoneWhileSending(t *testing.T) {
+	st := storetest.SQLite(t)
+	e := newEnv(t, st, false)
+	ctx := context.Background()
+	l := &model.List{Slug: "daily", Name: "Daily"}
+	if err := st.CreateList(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	sub := &model.Subscriber{Email: "reader@example.com"}
+	if _, err := st.UpsertSubscriber(ctx, sub); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetSubscription(ctx, sub.ID, l.ID, model.SubConfirmed, model.SourceAdmin); err != nil {
+		t.Fatal(err)
+	}
+	c := &model.Campaign{Name: "Evening", EditionID: 1, ListIDs: []int64{l.ID}, From: "Courier <news@example.com>"}
+	if err := st.CreateCampaign(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.StartCampaign(ctx, c.ID, model.Frozen{Subject: "s", HTML: []byte("h"), Text: []byte("t")}); err != nil {
+		t.Fatal(err)
+	}
+	if rows, err := st.ClaimDeliveries(ctx, c.ID, 10, time.Minute); err != nil || len(rows) != 1 {
+		t.Fatalf("claim: %d rows, %v", len(rows), err)
+	}
+	if err := st.SetCampaignStatus(ctx, c.ID, model.CampaignCancelled); err != nil {
+		t.Fatal(err)
+	}
+	stats, err := e.client(auth.Viewer).CampaignStats(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Progress.Done || stats.Progress.Sending != 1 {
+		t.Fatalf("progress %+v: a cancelled campaign with a row in flight is not done", stats.Progress)
+	}
+}
