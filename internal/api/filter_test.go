@@ -64,4 +64,11 @@ func TestAudienceConsent(t *testing.T) {
 	if err != nil || br.Done != 1 || len(br.Failed) != 1 || !strings.Contains(br.Failed[0].Error, "erased") {
 		t.Fatalf("bulk subscribe with an erased address = %+v, %v", br, err)
 	}
+	// Lifted (the person asked to come back), the address may be added.
+	if err := c.Unsuppress(ctx, "ann@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateSubscriber(ctx, client.SubscriberInput{Email: "ann@example.com"}); err != nil {
+		t.Fatalf("create once lifted: %v", err)
+	}
 }
