@@ -82,6 +82,15 @@ func TestErasureKeepsOnlyAHash(t *testing.T) {
 		if _, err := s.SubscriberByEmail(ctx, "cy@example.com"); err == nil {
 			t.Error("an import brought an erased address back")
 		}
+		var many []store.ImportRow // a full chunk takes the prepared look-up
+		for i := 0; i < 600; i++ {
+			many = append(many, store.ImportRow{Line: i + 2, Email: fmt.Sprintf("m%03d@example.com", i)})
+		}
+		many[10].Email = "CY@example.com"
+		res, err = s.ImportBatch(ctx, many, store.ImportOptions{ListID: a.ID, Status: model.SubConfirmed, Mode: store.ImportUpsert})
+		if want := (store.ImportResult{Imported: 599, Erased: []int{12}}); err != nil || !reflect.DeepEqual(res, want) {
+			t.Errorf("a big import with an erased address = %+v, %v; want %+v", res, err, want)
+		}
 		// A late bounce report does not write the address down again.
 		if err := s.Suppress(ctx, "Ada@example.com", model.SuppressComplaint, "late report"); err != nil {
 			t.Fatal(err)

@@ -104,9 +104,16 @@ func (s *Store) ImportBatch(ctx context.Context, rows []ImportRow, opt ImportOpt
 		}
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		erasures, err := anyErasures(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if !erasures {
+			full.erased = nil // no chunk needs looking at
+		}
 		for start := 0; start < len(rows); start += importChunk {
 			chunk := rows[start:min(start+importChunk, len(rows))]
-			r, err := s.importChunk(ctx, tx, chunk, opt, now, full)
+			r, err := s.importChunk(ctx, tx, chunk, opt, now, full, erasures)
 			if err != nil {
 				return err
 			}
@@ -198,17 +205,20 @@ func query(ctx context.Context, tx *sql.Tx, st *sql.Stmt, q func() string, args 
 }
 
 // importChunk writes up to importChunk rows, with full's statements for a
-// full chunk.
-func (s *Store) importChunk(ctx context.Context, tx *sql.Tx, rows []ImportRow, opt ImportOptions, now time.Time, full chunkStmts) (ImportResult, error) {
+// full chunk; with erasures, some addresses may have been erased.
+func (s *Store) importChunk(ctx context.Context, tx *sql.Tx, rows []ImportRow, opt ImportOptions, now time.Time, full chunkStmts, erasures bool) (ImportResult, error) {
 	var res ImportResult
+	var err error
 	// Leave out erased addresses.
-	emails := make([]string, len(rows))
-	for i, r := range rows {
-		emails[i] = r.Email
-	}
-	erased, err := erasedAmong(ctx, tx, full.pick(ctx, tx, len(rows), full.erased), emails)
-	if err != nil {
-		return res, err
+	var erased map[string]bool
+	if erasures {
+		emails := make([]string, len(rows))
+		for i, r := range rows {
+			emails[i] = r.Email
+		}
+		if erased, err = erasedAmong(ctx, tx, full.pick(ctx, tx, len(rows), full.erased), emails); err != nil {
+			return res, err
+		}
 	}
 	if len(erased) > 0 {
 		kept := make([]ImportRow, 0, len(rows))

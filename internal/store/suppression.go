@@ -192,6 +192,17 @@ func erasedAmong(ctx context.Context, q querier, st *sql.Stmt, emails []string) 
 	return out, rows.Err()
 }
 
+// anyErasures reports whether any address was ever erased, so that a bulk
+// import need not look up each of its addresses when none was.
+func anyErasures(ctx context.Context, q querier) (bool, error) {
+	rows, err := q.QueryContext(ctx, `SELECT 1 FROM erasures LIMIT 1`)
+	if err != nil {
+		return false, fmt.Errorf("look for erased addresses: %w", err)
+	}
+	defer rows.Close()
+	return rows.Next(), rows.Err()
+}
+
 // erasedSQL selects which of n hashes are erased.
 func erasedSQL(n int) string {
 	return `SELECT email_sha256 FROM erasures WHERE email_sha256 IN (` + placeholders(n, 1, 1) + `)`
