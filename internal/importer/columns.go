@@ -258,12 +258,6 @@ var statusValues = map[string]statusSignal{
 	"archived":     signalArchived,
 }
 
-// suppression says why a row the file marks as gone is suppressed.
-type suppression struct {
-	reason model.SuppressionReason
-	detail string
-}
-
 // leaving maps the signals of people who left to their suppression.
 var leaving = map[statusSignal]model.SuppressionReason{
 	signalUnsubscribed: model.SuppressUnsubscribe,
