@@ -214,13 +214,20 @@ func (c *Client) Import(ctx context.Context, listID int64, csv io.Reader, opt Im
 }
 
 // ExportList writes a list's subscribers to w as CSV (the columns herald
-// export writes): everyone on the list, or one subscription status.
-func (c *Client) ExportList(ctx context.Context, listID int64, status string, w io.Writer) error {
-	q := ""
-	if status != "" {
-		q = "?" + url.Values{"status": {status}}.Encode()
+// export writes): everyone on the list, or those q selects.
+func (c *Client) ExportList(ctx context.Context, listID int64, q ExportQuery, w io.Writer) error {
+	v := url.Values{}
+	if q.Status != "" {
+		v.Set("status", q.Status)
 	}
-	return c.call(ctx, "GET", fmt.Sprintf("/lists/%d/export%s", listID, q), nil, w)
+	if q.Attribute != "" {
+		v.Set("attr", q.Attribute)
+	}
+	qs := ""
+	if len(v) > 0 {
+		qs = "?" + v.Encode()
+	}
+	return c.call(ctx, "GET", fmt.Sprintf("/lists/%d/export%s", listID, qs), nil, w)
 }
 
 // EditionRevisions lists an edition's kept revisions, newest first.

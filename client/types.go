@@ -100,9 +100,16 @@ type SubscriberQuery struct {
 	ListID    int64
 	SubStatus string // with ListID
 	Status    string // active or blocklisted
-	Attribute string // "key=value"
+	Attribute string // "name=value"; anything else is refused (400 bad_filter)
 	Limit     int
 	Offset    int
+}
+
+// ExportQuery chooses what a list's export holds; zero values select
+// everyone on the list.
+type ExportQuery struct {
+	Status    string // one subscription status: confirmed, unconfirmed or unsubscribed
+	Attribute string // "name=value": only subscribers with that attribute
 }
 
 // BulkRequest applies one action to many addresses: "upsert" (with
@@ -136,13 +143,17 @@ type ImportOptions struct {
 }
 
 // ImportResult counts what an import did, with the rejected rows.
+// Suppressed counts the rows the file marks as people who left
+// (unsubscribed, cleaned, blocklisted): they were put on the suppression
+// list, not subscribed.
 type ImportResult struct {
-	Rows     int      `json:"rows"`
-	Imported int      `json:"imported"`
-	Updated  int      `json:"updated"`
-	Skipped  int      `json:"skipped"`
-	Rejected int      `json:"rejected"`
-	Rejects  []Reject `json:"rejects"`
+	Rows       int      `json:"rows"`
+	Imported   int      `json:"imported"`
+	Updated    int      `json:"updated"`
+	Skipped    int      `json:"skipped"`
+	Suppressed int      `json:"suppressed"`
+	Rejected   int      `json:"rejected"`
+	Rejects    []Reject `json:"rejects"`
 }
 
 // Reject is one row an import refused.

@@ -259,6 +259,9 @@ func (a *Admin) fail(w http.ResponseWriter, r *http.Request, err error) {
 		a.errorPage(w, r, http.StatusConflict, "The campaign cannot do that in its current state. Reload the page to see where it is.")
 	case errors.Is(err, store.ErrConflict):
 		a.errorPage(w, r, http.StatusConflict, "Something with that name already exists.")
+	case errors.Is(err, store.ErrErased):
+		a.errorPage(w, r, http.StatusConflict, "That address was erased at its owner's request, so it cannot be added again. "+
+			"If they ask to come back, lift it under Suppressions first.")
 	case errors.Is(err, context.Canceled):
 	default:
 		a.d.Log.Error("admin request failed", "method", r.Method, "path", r.URL.Path, "err", err)

@@ -36,25 +36,26 @@ const (
 
 // importState is an import's progress as the pages show it.
 type importState struct {
-	ID       int64  `json:"id"`
-	File     string `json:"file"`
-	List     string `json:"list"`
-	Percent  int64  `json:"percent"`
-	Rows     int    `json:"rows"`
-	Imported int    `json:"imported"`
-	Updated  int    `json:"updated"`
-	Skipped  int    `json:"skipped"`
-	Rejected int    `json:"rejected"`
-	Done     bool   `json:"done"`
-	Failed   string `json:"failed,omitempty"`
-	Note     string `json:"note,omitempty"`
-	Started  time.Time
+	ID         int64  `json:"id"`
+	File       string `json:"file"`
+	List       string `json:"list"`
+	Percent    int64  `json:"percent"`
+	Rows       int    `json:"rows"`
+	Imported   int    `json:"imported"`
+	Updated    int    `json:"updated"`
+	Skipped    int    `json:"skipped"`
+	Suppressed int    `json:"suppressed"`
+	Rejected   int    `json:"rejected"`
+	Done       bool   `json:"done"`
+	Failed     string `json:"failed,omitempty"`
+	Note       string `json:"note,omitempty"`
+	Started    time.Time
 }
 
 func stateOf(j *store.ImportJob) importState {
 	c := j.Counts
-	s := importState{ID: j.ID, File: j.File, List: j.ListName, Rows: c.Imported + c.Updated + c.Skipped,
-		Imported: c.Imported, Updated: c.Updated, Skipped: c.Skipped, Rejected: c.Rejected,
+	s := importState{ID: j.ID, File: j.File, List: j.ListName, Rows: c.Imported + c.Updated + c.Skipped + c.Suppressed,
+		Imported: c.Imported, Updated: c.Updated, Skipped: c.Skipped, Suppressed: c.Suppressed, Rejected: c.Rejected,
 		Done: j.State != store.ImportRunning, Started: j.Started}
 	if j.Size > 0 {
 		s.Percent = min(100, 100*c.Read/j.Size)
@@ -247,7 +248,7 @@ func (im *imports) run(j *store.ImportJob) {
 		},
 		OnBatch: func(r importer.Result) {
 			p.mu.Lock()
-			p.counts.Imported, p.counts.Updated, p.counts.Skipped = r.Imported, r.Updated, r.Skipped
+			p.counts.Imported, p.counts.Updated, p.counts.Skipped, p.counts.Suppressed = r.Imported, r.Updated, r.Skipped, r.Suppressed
 			p.mu.Unlock()
 		},
 		OnHeader: func(h []string) error {
@@ -313,7 +314,7 @@ func (im *imports) run(j *store.ImportJob) {
 	p.mu.Lock()
 	p.rw.Flush()
 	c := p.counts
-	c.Rows, c.Imported, c.Updated, c.Skipped, c.Rejected = res.Rows, res.Imported, res.Updated, res.Skipped, res.Rejected
+	c.Rows, c.Imported, c.Updated, c.Skipped, c.Suppressed, c.Rejected = res.Rows, res.Imported, res.Updated, res.Skipped, res.Suppressed, res.Rejected
 	rejects, cut := bytes.Clone(p.rejects.Bytes()), p.cut
 	p.mu.Unlock()
 	state, msg := store.ImportDone, j.Message

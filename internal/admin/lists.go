@@ -91,13 +91,15 @@ func (a *Admin) embedSnippet(l *model.List) string {
 
 // listExport streams a list's subscribers as CSV (the columns `herald
 // export` writes, which `herald import` and the import page read back):
-// everyone on the list, or one subscription status with ?status=.
+// everyone on the list, or one subscription status with ?status=, and of
+// them those with an attribute with ?attr=name=value.
 func (a *Admin) listExport(w http.ResponseWriter, r *http.Request) error {
 	l, err := a.pathList(r)
 	if err != nil {
 		return err
 	}
-	f, err := importer.ExportFilterFor(l.ID, r.URL.Query().Get("status"))
+	q := r.URL.Query()
+	f, err := importer.ExportFilterFor(l.ID, q.Get("status"), q.Get("attr"))
 	if err != nil {
 		return badRequest("Nothing exported: %s.", err)
 	}

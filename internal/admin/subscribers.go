@@ -21,24 +21,29 @@ func (a *Admin) subscribers(w http.ResponseWriter, r *http.Request) error {
 	sq := store.SubscriberQuery{Search: strings.TrimSpace(q.Get("q")), SubStatus: model.SubscriptionStatus(q.Get("substatus")),
 		Status: model.SubscriberStatus(q.Get("status")), Limit: 50, Offset: intParam(r, "offset", 0)}
 	sq.ListID, _ = strconv.ParseInt(q.Get("list"), 10, 64)
-	if k, v, ok := strings.Cut(q.Get("attr"), "="); ok {
-		sq.AttrKey, sq.AttrValue = strings.TrimSpace(k), strings.TrimSpace(v)
-	}
 	if sq.SubStatus != "" && !sq.SubStatus.Valid() {
 		sq.SubStatus = ""
 	}
 	if sq.Status != "" && !sq.Status.Valid() {
 		sq.Status = ""
 	}
-	subs, total, err := a.d.Store.SearchSubscribers(ctx, sq)
-	if err != nil {
-		if strings.Contains(err.Error(), "quotes are not allowed") {
-			return badRequest("Attribute names cannot contain quotes.")
-		}
-		return err
-	}
 	lists, err := a.d.Store.Lists(ctx)
 	if err != nil {
+		return err
+	}
+	// A malformed attribute filter shows the page with the error and the
+	// filter as typed, to correct; it never lists everyone.
+	status, filterErr := http.StatusOK, ""
+	var subs []model.Subscriber
+	var total int64
+	sq.Attr, err = store.ParseAttrFilter(q.Get("attr"))
+	if err == nil {
+		subs, total, err = a.d.Store.SearchSubscribers(ctx, sq)
+	}
+	switch {
+	case errors.Is(err, store.ErrBadFilter):
+		status, filterErr = http.StatusBadRequest, "Nobody is listed: "+err.Error()+"."
+	case err != nil:
 		return err
 	}
 	keep := url.Values{}
@@ -51,9 +56,9 @@ func (a *Admin) subscribers(w http.ResponseWriter, r *http.Request) error {
 	if qs != "" {
 		qs += "&"
 	}
-	a.page(w, r, http.StatusOK, "subscribers", "Subscribers", "subscribers", map[string]any{
+	a.page(w, r, status, "subscribers", "Subscribers", "subscribers", map[string]any{
 		"Subs": subs, "Lists": lists, "Q": q, "Pager": pager{Offset: sq.Offset, Limit: sq.Limit, Total: total},
-		"Keep": template.URL(qs),
+		"Keep": template.URL(qs), "FilterErr": filterErr,
 	})
 	return nil
 }

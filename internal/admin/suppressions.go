@@ -35,7 +35,10 @@ func (a *Admin) suppressionAdd(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *Admin) suppressionRemove(w http.ResponseWriter, r *http.Request) error {
-	email := strings.TrimSpace(r.FormValue("email"))
+	email, err := address.Normalize(r.FormValue("email"))
+	if err != nil {
+		return a.redirect(w, r, "/admin/suppressions", "That is not an email address.", true)
+	}
 	if err := a.d.Store.Unsuppress(r.Context(), email); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return a.redirect(w, r, "/admin/suppressions", "That address was not suppressed.", true)

@@ -114,6 +114,10 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.msg }
 
+// erasedMessage answers an attempt to add an address erased at its
+// owner's request.
+const erasedMessage = "The address was erased at its owner's request and cannot be added again (DELETE /api/suppressions/{email} lifts that, if they ask to come back)."
+
 func invalid(format string, args ...any) error {
 	return &apiError{status: http.StatusUnprocessableEntity, code: "invalid", msg: fmt.Sprintf(format, args...)}
 }
@@ -132,6 +136,11 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusConflict, "stale", "Someone saved this since you read it: read it again and reapply your change.")
 	case errors.Is(err, store.ErrConflict):
 		writeError(w, http.StatusConflict, "conflict", "Something with that name or slug exists already.")
+	case errors.Is(err, store.ErrErased):
+		writeError(w, http.StatusConflict, "erased", erasedMessage)
+	case errors.Is(err, store.ErrBadFilter):
+		// The store's words for a malformed filter are written for people.
+		writeError(w, http.StatusBadRequest, "bad_filter", err.Error())
 	case errors.Is(err, store.ErrBadTransition):
 		writeError(w, http.StatusConflict, "bad_transition", "The campaign cannot do that in its current state.")
 	case errors.Is(err, context.Canceled):

@@ -121,11 +121,11 @@ func TestClientDrivesAFullFlow(t *testing.T) {
 			t.Fatalf("subscribers page = %+v, %v", page, err)
 		}
 		var export strings.Builder
-		if err := c.ExportList(ctx, l.ID, "", &export); err != nil || strings.Count(export.String(), "\n") != 26 ||
+		if err := c.ExportList(ctx, l.ID, client.ExportQuery{}, &export); err != nil || strings.Count(export.String(), "\n") != 26 ||
 			!strings.HasPrefix(export.String(), "email,name,status,created_at,attributes\n") || !strings.Contains(export.String(), `reader07@example.net,Reader 7,`) {
 			t.Fatalf("ExportList = %v\n%s", err, export.String())
 		}
-		if err := c.ExportList(ctx, l.ID, "maybe", io.Discard); !errors.As(err, new(*client.Error)) {
+		if err := c.ExportList(ctx, l.ID, client.ExportQuery{Status: "maybe"}, io.Discard); !errors.As(err, new(*client.Error)) {
 			t.Fatalf("ExportList with a bad status = %v", err)
 		}
 		ed, err := sample.Edition()

@@ -148,7 +148,9 @@ func (a *API) deleteList(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// exportList streams a list's subscribers as CSV, as herald export does.
+// exportList streams a list's subscribers as CSV, as herald export does:
+// everyone, or one subscription status, and of them those with an
+// attribute (attr=name=value).
 func (a *API) exportList(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
@@ -158,8 +160,12 @@ func (a *API) exportList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f, err := importer.ExportFilterFor(l.ID, r.URL.Query().Get("status"))
-	if err != nil {
+	q := r.URL.Query()
+	f, err := importer.ExportFilterFor(l.ID, q.Get("status"), q.Get("attr"))
+	switch {
+	case errors.Is(err, store.ErrBadFilter):
+		return err // 400 bad_filter, as for a listing
+	case err != nil:
 		return &apiError{status: http.StatusBadRequest, code: "invalid", msg: err.Error()}
 	}
 	_, err = importer.Download(w, r, a.d.Store, f, l.Slug+".csv")
@@ -192,11 +198,9 @@ func (a *API) listSubscribers(w http.ResponseWriter, r *http.Request) error {
 	sq := store.SubscriberQuery{Search: q.Get("q"), SubStatus: model.SubscriptionStatus(q.Get("substatus")),
 		Status: model.SubscriberStatus(q.Get("status")), Limit: limit, Offset: offset}
 	sq.ListID, _ = strconv.ParseInt(q.Get("list"), 10, 64)
-	if k, v, ok := strings.Cut(q.Get("attr"), "="); ok {
-		if strings.ContainsAny(k, `"\`) {
-			return invalid("attribute names cannot contain quotes")
-		}
-		sq.AttrKey, sq.AttrValue = k, v
+	var err error
+	if sq.Attr, err = store.ParseAttrFilter(q.Get("attr")); err != nil {
+		return err
 	}
 	if (sq.SubStatus != "" && !sq.SubStatus.Valid()) || (sq.Status != "" && !sq.Status.Valid()) {
 		return invalid("unknown status filter")
@@ -363,6 +367,8 @@ func (a *API) bulk(w http.ResponseWriter, r *http.Request) error {
 			msg = ae.msg
 		} else if errors.Is(err, store.ErrNotFound) {
 			msg = "no such subscriber"
+		} else if errors.Is(err, store.ErrErased) {
+			msg = erasedMessage
 		} else {
 			a.d.Log.Error("bulk action", "action", in.Action, "err", err)
 		}
@@ -470,7 +476,7 @@ func (a *API) importCSV(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	out.Rows, out.Imported, out.Updated, out.Skipped, out.Rejected = res.Rows, res.Imported, res.Updated, res.Skipped, res.Rejected
+	out.Rows, out.Imported, out.Updated, out.Skipped, out.Suppressed, out.Rejected = res.Rows, res.Imported, res.Updated, res.Skipped, res.Suppressed, res.Rejected
 	return writeJSON(w, http.StatusOK, out)
 }
 

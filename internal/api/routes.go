@@ -36,7 +36,7 @@ func (a *API) table() []Route {
 		{Method: "PUT", Path: "/api/lists/{id}", Summary: "Change a list", Permission: auth.ManageAudience, In: client.ListInput{}, Out: client.List{}, h: a.updateList},
 		{Method: "DELETE", Path: "/api/lists/{id}", Summary: "Delete a list (subscribers stay)", Permission: auth.ManageAudience, h: a.deleteList},
 		{Method: "GET", Path: "/api/lists/{id}/export", Summary: "A list's subscribers as CSV (everyone, or one subscription status)", Permission: auth.ManageAudience,
-			Query: []string{"status"}, Produces: "text/csv", h: a.exportList},
+			Query: []string{"status", "attr"}, Produces: "text/csv", h: a.exportList},
 
 		{Method: "GET", Path: "/api/subscribers", Summary: "Search subscribers", Permission: auth.ManageAudience, Out: client.Page[client.Subscriber]{},
 			Query: []string{"q", "list", "substatus", "status", "attr", "limit", "offset"}, h: a.listSubscribers},

@@ -236,13 +236,20 @@ func (e *env) config() (*config.Config, error) {
 	return cfg, nil
 }
 
-// openStore opens (and migrates) the configured database.
+// openStore opens (and migrates) the configured database. An erasure,
+// whichever command or page asks for it, also removes the person's mail
+// from the built-in outbox of the data folder.
 func (e *env) openStore(ctx context.Context) (*store.Store, error) {
 	cfg, err := e.config()
 	if err != nil {
 		return nil, err
 	}
-	return store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL.Reveal(), SQLitePath: cfg.SQLitePath()})
+	s, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL.Reveal(), SQLitePath: cfg.SQLitePath()})
+	if err != nil {
+		return nil, err
+	}
+	s.OnErase(func(_ context.Context, email string) error { return eraseFromOutbox(cfg, email) })
+	return s, nil
 }
 
 // withStore opens the configured database, runs fn with it and closes it.

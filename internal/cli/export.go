@@ -12,9 +12,10 @@ import (
 )
 
 func runExport(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("export", "--list SLUG [--status confirmed|unconfirmed|unsubscribed] [--output FILE]")
+	fs := e.flags("export", "--list SLUG [--status confirmed|unconfirmed|unsubscribed] [--attr NAME=VALUE] [--output FILE]")
 	list := fs.String("list", "", "the list to export (required)")
 	status := fs.String("status", "", "only subscriptions with this status (default: all)")
+	attr := fs.String("attr", "", "only subscribers whose attribute NAME is VALUE, e.g. city=Leeds")
 	output := fs.String("output", "-", "write the CSV to this file instead of standard output")
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
@@ -22,9 +23,12 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	if *list == "" {
 		return usageErrorf("--list is required")
 	}
-	st := model.SubscriptionStatus(*status)
-	if st != "" && !st.Valid() {
+	if st := model.SubscriptionStatus(*status); st != "" && !st.Valid() {
 		return usageErrorf("--status must be confirmed, unconfirmed or unsubscribed")
+	}
+	filter, err := importer.ExportFilterFor(0, *status, *attr)
+	if err != nil {
+		return usageErrorf("--attr: %v", err)
 	}
 	return e.withStore(ctx, func(s *store.Store) error {
 		l, err := listBySlug(ctx, s, *list)
@@ -41,7 +45,8 @@ func runExport(ctx context.Context, e *env, args []string) error {
 			defer f.Close()
 			w = f
 		}
-		n, err := importer.Export(ctx, w, s, store.ExportFilter{ListID: l.ID, Status: st})
+		filter.ListID = l.ID
+		n, err := importer.Export(ctx, w, s, filter)
 		if err != nil {
 			return err
 		}

@@ -74,7 +74,8 @@ func runImport(ctx context.Context, e *env, args []string) error {
 			},
 			OnRead: bar.Add,
 			OnBatch: func(r importer.Result) {
-				bar.SetStatus(fmt.Sprintf("%d imported, %d updated, %d skipped, %d rejected", r.Imported, r.Updated, r.Skipped, r.Rejected))
+				bar.SetStatus(fmt.Sprintf("%d imported, %d updated, %d skipped, %d suppressed, %d rejected",
+					r.Imported, r.Updated, r.Skipped, r.Suppressed, r.Rejected))
 			},
 			OnReject: func(r importer.Reject) error {
 				bar.Printf("line %d: %s", r.Line, r.Reason)

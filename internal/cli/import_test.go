@@ -63,7 +63,7 @@ func TestImportExportCommands(t *testing.T) {
 			if code != 3 {
 				t.Fatalf("import exited %d: %s", code, errs)
 			}
-			if want := "imported 99700, updated 0, skipped 0, rejected 300\n"; out != want {
+			if want := "imported 99700, updated 0, skipped 0, suppressed 0, rejected 300\n"; out != want {
 				t.Fatalf("summary %q, want %q", out, want)
 			}
 			for _, l := range bad {
@@ -103,7 +103,7 @@ func TestImportExportCommands(t *testing.T) {
 				t.Fatalf("export: %d %s", code, errs)
 			}
 			out, errs, code = herald(t, vars, strings.NewReader(first), data, "import", "--list", "copy", "-")
-			if code != 0 || out != "imported 0, updated 99700, skipped 0, rejected 0\n" {
+			if code != 0 || out != "imported 0, updated 99700, skipped 0, suppressed 0, rejected 0\n" {
 				t.Fatalf("re-import: %d %q %s", code, out, errs)
 			}
 			second, _, _ := herald(t, vars, nil, data, "export", "--list", "copy")

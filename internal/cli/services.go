@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/herald-news/herald/internal/admin"
@@ -54,6 +55,25 @@ func relayConfigs(cfg *config.Config, relayURL string) ([]mailer.RelayConfig, er
 	return relays, nil
 }
 
+// outboxDir is the built-in outbox's folder.
+func outboxDir(cfg *config.Config) string { return filepath.Join(cfg.DataDir, "outbox") }
+
+// eraseFromOutbox removes the messages to an erased address from the
+// outbox of the data folder, if there is one (also when relays send the
+// mail now: the outbox may hold what was captured before).
+func eraseFromOutbox(cfg *config.Config, email string) error {
+	dir := outboxDir(cfg)
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	o, err := mailer.NewOutbox(dir, nil)
+	if err != nil {
+		return err
+	}
+	_, err = o.RemoveAddressedTo(email)
+	return err
+}
+
 // transport builds the mail transport: the relay given on the command line,
 // else the configured relays, else the built-in outbox in the data folder.
 func transport(cfg *config.Config, relayURL string) (sender, string, error) {
@@ -62,7 +82,7 @@ func transport(cfg *config.Config, relayURL string) (sender, string, error) {
 		return nil, "", err
 	}
 	if len(relays) == 0 {
-		dir := filepath.Join(cfg.DataDir, "outbox")
+		dir := outboxDir(cfg)
 		o, err := mailer.NewOutbox(dir, nil)
 		if err != nil {
 			return nil, "", err

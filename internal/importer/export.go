@@ -57,14 +57,17 @@ func Export(ctx context.Context, w io.Writer, src Source, f store.ExportFilter) 
 }
 
 // ExportFilterFor selects list's subscriptions with the given status, or
-// all of them when status is empty; another status is refused with a
-// message for a person.
-func ExportFilterFor(listID int64, status string) (store.ExportFilter, error) {
+// all of them when status is empty, and of them the subscribers matching
+// the attribute filter attr (name=value, or blank for everyone). Another
+// status, or a malformed filter, is refused with a message for a person.
+func ExportFilterFor(listID int64, status, attr string) (store.ExportFilter, error) {
 	f := store.ExportFilter{ListID: listID, Status: model.SubscriptionStatus(status)}
 	if status != "" && !f.Status.Valid() {
 		return f, fmt.Errorf("%q is not a subscription status: use confirmed, unconfirmed or unsubscribed, or none for everyone", status)
 	}
-	return f, nil
+	var err error
+	f.Attr, err = store.ParseAttrFilter(attr)
+	return f, err
 }
 
 // Download answers an HTTP request with the export as a CSV file named

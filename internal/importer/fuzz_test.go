@@ -16,9 +16,18 @@ import (
 
 // memSink records the rows Import writes, as the store would receive them.
 type memSink struct {
-	mu    sync.Mutex
-	rows  []store.ImportRow
-	calls int
+	mu         sync.Mutex
+	rows       []store.ImportRow
+	suppressed []store.SuppressRow
+	calls      int
+}
+
+func (s *memSink) SuppressBatch(_ context.Context, rows []store.SuppressRow) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	s.suppressed = append(s.suppressed, rows...)
+	return nil
 }
 
 func (s *memSink) ImportBatch(_ context.Context, rows []store.ImportRow, opt store.ImportOptions) (store.ImportResult, error) {
@@ -36,7 +45,8 @@ func (s *memSink) ImportBatch(_ context.Context, rows []store.ImportRow, opt sto
 // FuzzImport feeds arbitrary bytes to Import as a CSV file. Whatever the
 // bytes, Import must not panic, must fail only with a header error, and
 // must account for every data record exactly once: written to the sink
-// with a normalised address not seen before, or rejected, in line order.
+// (to subscribe or to suppress) with a normalised address not seen
+// before, or rejected, in line order.
 // opts picks the batch size (1 to 4, so batching is exercised on small
 // inputs) and the forced status.
 func FuzzImport(f *testing.F) {
@@ -68,7 +78,7 @@ func FuzzImport(f *testing.F) {
 		res, err := importer.Import(context.Background(), bytes.NewReader(src), sink, opt)
 		if errors.Is(err, importer.ErrUnclosedQuote) {
 			// Stopped mid-file on purpose: what was done must still add up.
-			if res.Rows < len(rejects) || res.Imported != len(sink.rows) {
+			if res.Rows < len(rejects) || res.Imported != len(sink.rows) || res.Suppressed != len(sink.suppressed) {
 				t.Fatalf("unclosed quote: result %+v, %d rows written, %d rejects", res, len(sink.rows), len(rejects))
 			}
 			return
@@ -84,12 +94,22 @@ func FuzzImport(f *testing.F) {
 			}
 			return
 		}
-		if res.Rejected != len(rejects) || res.Imported != len(sink.rows) || res.Rows != len(rejects)+len(sink.rows) {
-			t.Fatalf("result %+v, but %d rows written and %d rejected\nfile: %q", res, len(sink.rows), len(rejects), src)
+		if res.Rejected != len(rejects) || res.Imported != len(sink.rows) || res.Suppressed != len(sink.suppressed) ||
+			res.Rows != len(rejects)+len(sink.rows)+len(sink.suppressed) {
+			t.Fatalf("result %+v, but %d rows written, %d suppressed and %d rejected\nfile: %q",
+				res, len(sink.rows), len(sink.suppressed), len(rejects), src)
 		}
 		lines := make(map[int]bool)
 		emails := make(map[string]int)
-		for _, r := range sink.rows {
+		written := make([]store.ImportRow, 0, len(sink.rows)+len(sink.suppressed))
+		written = append(written, sink.rows...)
+		for _, r := range sink.suppressed {
+			if !r.Reason.Valid() {
+				t.Fatalf("line %d suppressed with reason %q", r.Line, r.Reason)
+			}
+			written = append(written, store.ImportRow{Line: r.Line, Email: r.Email})
+		}
+		for _, r := range written {
 			if n, err := address.Normalize(r.Email); err != nil || n != r.Email {
 				t.Fatalf("line %d written with address %q, which normalises to %q, %v", r.Line, r.Email, n, err)
 			}

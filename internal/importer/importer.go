@@ -5,11 +5,15 @@
 // written, and a compact set of the addresses seen (8 bytes of hash and 4 of
 // line number each), so memory stays flat however long the file. The header
 // row names the columns; exports from Herald, listmonk, Mailchimp and
-// Substack are recognised as they are. A row that cannot be imported (bad
-// address, wrong number of fields, invalid UTF-8, a duplicate of an earlier
-// row, ...) is rejected with the physical line where its record starts and a
-// reason a person can act on; the good rows are imported regardless. Only a
-// failure to read the file or to write to the store stops an import.
+// Substack are recognised as they are. Rows the file marks as people who
+// left (unsubscribed, cleaned, blocklisted) put the address on the
+// suppression list instead of subscribing it, and a signup date in the file
+// is kept as the subscription's start. A row that cannot be imported (bad
+// address or date, wrong number of fields, invalid UTF-8, a duplicate of an
+// earlier row, an address erased at its owner's request, ...) is rejected
+// with the physical line where its record starts and a reason a person can
+// act on; the good rows are imported regardless. Only a failure to read the
+// file or to write to the store stops an import.
 //
 // Export writes the columns email, name, status, created_at, attributes,
 // which Import reads back unchanged.
@@ -26,7 +30,9 @@ import (
 	"hash/maphash"
 	"io"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"github.com/herald-news/herald/internal/address"
@@ -64,6 +70,7 @@ var ErrUnclosedQuote = errors.New("a quoted field is never closed")
 // one call have distinct, normalised addresses.
 type Sink interface {
 	ImportBatch(ctx context.Context, rows []store.ImportRow, opt store.ImportOptions) (store.ImportResult, error)
+	SuppressBatch(ctx context.Context, rows []store.SuppressRow) error
 }
 
 // Options control one import.
@@ -80,8 +87,10 @@ type Options struct {
 	BatchSize int
 	// MaxRecordBytes bounds one record; DefaultMaxRecordBytes when zero.
 	MaxRecordBytes int
-	// OnReject is called for every rejected row, in line order, from the
-	// goroutine that called Import. An error it returns stops the import.
+	// OnReject is called for every rejected row, one call at a time: the
+	// rows the file gets wrong in line order as they are read, the rows the
+	// store refuses (erased addresses) as their batch is written. An error
+	// it returns stops the import.
 	OnReject func(Reject) error
 	// OnHeader is called once with the header row, before any row is read
 	// (a rejects file can name the columns). An error it returns stops the
@@ -104,17 +113,23 @@ type Reject struct {
 
 // Result counts what an import did.
 type Result struct {
-	Rows     int // data records read (not counting the header)
-	Imported int // new subscribers
-	Updated  int // existing subscribers updated
-	Skipped  int // existing subscribers left alone
-	Rejected int // rows not imported
+	Rows       int // data records read (not counting the header)
+	Imported   int // new subscribers
+	Updated    int // existing subscribers updated
+	Skipped    int // existing subscribers left alone
+	Suppressed int // rows marking people who left, put on the suppression list
+	Rejected   int // rows not imported
 }
 
 // String is the summary line printed at the end of an import.
 func (r Result) String() string {
-	return fmt.Sprintf("imported %d, updated %d, skipped %d, rejected %d", r.Imported, r.Updated, r.Skipped, r.Rejected)
+	return fmt.Sprintf("imported %d, updated %d, skipped %d, suppressed %d, rejected %d",
+		r.Imported, r.Updated, r.Skipped, r.Suppressed, r.Rejected)
 }
+
+// erasedReason is why a row whose address was erased is rejected.
+const erasedReason = "the address was erased at its owner's request, so it is not imported " +
+	"(Herald keeps only its hash, to keep it out; lift it under Suppressions only if they ask to come back)"
 
 // Import reads CSV from in and writes its rows to sink. It returns the
 // counts and, when the file could not be read to its end or the store
@@ -135,6 +150,15 @@ func Import(ctx context.Context, in io.Reader, sink Sink, opt Options) (Result, 
 	}
 	if opt.MaxRecordBytes <= 0 {
 		opt.MaxRecordBytes = DefaultMaxRecordBytes
+	}
+	if onReject := opt.OnReject; onReject != nil {
+		// The reader and the writer both reject rows: one call at a time.
+		var mu sync.Mutex
+		opt.OnReject = func(r Reject) error {
+			mu.Lock()
+			defer mu.Unlock()
+			return onReject(r)
+		}
 	}
 
 	lim := &limitReader{r: in, max: int64(opt.MaxRecordBytes) + readBufferSize, onRead: opt.OnRead}
@@ -180,7 +204,8 @@ func Import(ctx context.Context, in io.Reader, sink Sink, opt Options) (Result, 
 	res, readErr := p.readAll(ctx, cr, lim, opt, &w.rejected, batches, free)
 	close(batches)
 	<-done
-	res.Imported, res.Updated, res.Skipped = w.res.Imported, w.res.Updated, w.res.Skipped
+	res.Imported, res.Updated, res.Skipped, res.Suppressed = w.res.Imported, w.res.Updated, w.res.Skipped, w.suppressed
+	res.Rejected += w.erased
 	if w.err != nil {
 		return res, w.err
 	}
@@ -291,9 +316,11 @@ func csvReason(err error) string {
 }
 
 // batch collects the rows of one transaction, grouped by the subscription
-// status they are imported with. Attribute JSON lives in one arena.
+// status they are imported with, and the addresses to suppress. Attribute
+// JSON lives in one arena.
 type batch struct {
 	confirmed, unconfirmed []store.ImportRow
+	suppress               []store.SuppressRow
 	n                      int
 	arena                  []byte
 }
@@ -310,12 +337,14 @@ func newBatch(free chan *batch) *batch {
 // writer writes batches to the sink on its own goroutine, so parsing and
 // writing overlap.
 type writer struct {
-	sink     Sink
-	opt      Options
-	cancel   context.CancelFunc
-	rejected atomic.Int64 // counted by the reader, read for OnBatch
-	res      store.ImportResult
-	err      error
+	sink       Sink
+	opt        Options
+	cancel     context.CancelFunc
+	rejected   atomic.Int64 // counted by the reader and the writer, read for OnBatch
+	res        store.ImportResult
+	suppressed int
+	erased     int // rows the store refused: their address was erased
+	err        error
 }
 
 func (w *writer) run(ctx context.Context, batches <-chan *batch, free chan<- *batch) {
@@ -323,11 +352,19 @@ func (w *writer) run(ctx context.Context, batches <-chan *batch, free chan<- *ba
 		if w.err != nil {
 			continue // drain, so the reader never blocks
 		}
+		if len(b.suppress) > 0 {
+			if err := w.sink.SuppressBatch(ctx, b.suppress); err != nil {
+				w.err = err
+				w.cancel()
+			} else {
+				w.suppressed += len(b.suppress)
+			}
+		}
 		for _, g := range []struct {
 			rows   []store.ImportRow
 			status model.SubscriptionStatus
 		}{{b.confirmed, model.SubConfirmed}, {b.unconfirmed, model.SubUnconfirmed}} {
-			if len(g.rows) == 0 {
+			if len(g.rows) == 0 || w.err != nil {
 				continue
 			}
 			r, err := w.sink.ImportBatch(ctx, g.rows, store.ImportOptions{
@@ -339,14 +376,21 @@ func (w *writer) run(ctx context.Context, batches <-chan *batch, free chan<- *ba
 				break
 			}
 			w.res = w.res.Add(r)
+			if err := w.rejectErased(r.Erased); err != nil {
+				w.err = err
+				w.cancel()
+				break
+			}
 		}
 		if w.opt.OnBatch != nil && w.err == nil {
 			w.opt.OnBatch(Result{Imported: w.res.Imported, Updated: w.res.Updated, Skipped: w.res.Skipped,
-				Rejected: int(w.rejected.Load())})
+				Suppressed: w.suppressed, Rejected: int(w.rejected.Load())})
 		}
 		clear(b.confirmed)
 		clear(b.unconfirmed)
-		b.confirmed, b.unconfirmed, b.n, b.arena = b.confirmed[:0], b.unconfirmed[:0], 0, b.arena[:0]
+		clear(b.suppress)
+		b.confirmed, b.unconfirmed, b.suppress = b.confirmed[:0], b.unconfirmed[:0], b.suppress[:0]
+		b.n, b.arena = 0, b.arena[:0]
 		select {
 		case free <- b:
 		default:
@@ -354,10 +398,26 @@ func (w *writer) run(ctx context.Context, batches <-chan *batch, free chan<- *ba
 	}
 }
 
+// rejectErased reports the rows the store refused because their address
+// was erased.
+func (w *writer) rejectErased(lines []int) error {
+	for _, line := range lines {
+		w.erased++
+		w.rejected.Add(1)
+		if w.opt.OnReject != nil {
+			if err := w.opt.OnReject(Reject{Line: line, Reason: erasedReason}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // parser turns records into import rows.
 type parser struct {
 	l      *layout
 	forced model.SubscriptionStatus
+	now    time.Time // for refusing signup dates in the future
 	seed   maphash.Seed
 	seen   *seenSet // hashes of the normalised addresses so far, with their first lines
 
@@ -366,7 +426,7 @@ type parser struct {
 }
 
 func newParser(l *layout, forced model.SubscriptionStatus) *parser {
-	p := &parser{l: l, forced: forced, seed: maphash.MakeSeed(), seen: newSeenSet()}
+	p := &parser{l: l, forced: forced, now: time.Now(), seed: maphash.MakeSeed(), seen: newSeenSet()}
 	p.enc = json.NewEncoder(&p.scratch)
 	p.enc.SetEscapeHTML(false)
 	return p
@@ -388,15 +448,27 @@ func (p *parser) add(b *batch, rec []string, line int) string {
 	if err != nil {
 		return fmt.Sprintf("bad email address %q: %v", rec[l.email], err)
 	}
-	sig, reason := l.rowStatus(rec)
+	sig, said, reason := l.rowStatus(rec)
 	if reason != "" {
 		return reason
 	}
+	if sig == signalArchived {
+		return "the file marks this address as archived (neither subscribed nor unsubscribed); it is not imported"
+	}
+	leaves, left := leaving[sig]
+	var start time.Time
+	if !left {
+		if start, reason = l.signupTime(rec, p.now); reason != "" {
+			return reason
+		}
+	}
 	mark := len(b.arena)
-	attrs, reason := p.attributes(b, rec)
-	if reason != "" {
-		b.arena = b.arena[:mark]
-		return reason
+	var attrs []byte
+	if !left {
+		if attrs, reason = p.attributes(b, rec); reason != "" {
+			b.arena = b.arena[:mark]
+			return reason
+		}
 	}
 	h := maphash.String(p.seed, email)
 	if first, dup := p.seen.lookup(h); dup {
@@ -404,12 +476,13 @@ func (p *parser) add(b *batch, rec []string, line int) string {
 		return fmt.Sprintf("duplicate of line %d", first)
 	}
 	p.seen.add(h, int32(line))
-	status := sig.resolve(p.forced)
-	if status == model.SubUnsubscribed {
-		b.arena = b.arena[:mark]
-		return "the file marks this address as unsubscribed; it is not imported, so it gets no mail from this list"
+	if left {
+		b.suppress = append(b.suppress, store.SuppressRow{Line: line, Email: email, Reason: leaves, Detail: "import: " + said})
+		b.n++
+		return ""
 	}
-	row := store.ImportRow{Line: line, Email: email, Name: p.name(rec), Attributes: attrs}
+	status := sig.resolve(p.forced)
+	row := store.ImportRow{Line: line, Email: email, Name: p.name(rec), Attributes: attrs, Start: start}
 	if status == model.SubUnconfirmed {
 		b.unconfirmed = append(b.unconfirmed, row)
 	} else {

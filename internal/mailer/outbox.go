@@ -167,6 +167,52 @@ func (o *Outbox) Clear() error {
 	return nil
 }
 
+// RemoveAddressedTo deletes the stored messages addressed to email, its
+// envelope recipient or an address of its To header, compared without
+// regard to case, and returns how many it deleted. Herald calls it when a
+// subscriber is erased, so that no copy of their mail stays behind.
+func (o *Outbox) RemoveAddressedTo(email string) (int, error) {
+	ids, err := o.ids()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		it, err := o.summary(id)
+		if errors.Is(err, ErrNotFound) {
+			continue // removed meanwhile
+		}
+		if err != nil {
+			return n, err
+		}
+		if !addressedTo(it, email) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(o.dir, id+".eml")); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return n, fmt.Errorf("outbox: %w", err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// addressedTo reports whether a stored message was for email.
+func addressedTo(it OutboxItem, email string) bool {
+	if strings.EqualFold(it.Envelope.To, email) {
+		return true
+	}
+	list, err := mail.ParseAddressList(it.To)
+	if err != nil {
+		return strings.Contains(strings.ToLower(it.To), strings.ToLower(email))
+	}
+	for _, a := range list {
+		if strings.EqualFold(a.Address, email) {
+			return true
+		}
+	}
+	return false
+}
+
 func (o *Outbox) path(id string) (string, error) {
 	for _, c := range id {
 		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c == '-') {

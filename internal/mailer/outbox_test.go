@@ -91,3 +91,29 @@ func TestOutboxConcurrentSends(t *testing.T) {
 		t.Errorf("Count = %d", n)
 	}
 }
+
+func TestOutboxRemoveAddressedTo(t *testing.T) {
+	o, err := NewOutbox(filepath.Join(t.TempDir(), "outbox"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, m := range []struct{ env, to string }{
+		{"ada@readers.example", "Ada Quill <ada@readers.example>"},
+		{"bounce-test@ledger.example", "=?utf-8?q?Ad=C3=A1?= <ADA@readers.example>, bo@readers.example"}, // a test copy
+		{"bo@readers.example", "bo@readers.example"},
+		{"adam@readers.example", "adam@readers.example"},
+	} {
+		msg := []byte("From: desk@ledger.example\r\nTo: " + m.to + "\r\nSubject: s\r\n\r\nBody\r\n")
+		if err := o.Send(ctx, Envelope{From: "desk@ledger.example", To: m.env}, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := o.RemoveAddressedTo("ada@readers.example"); err != nil || n != 2 {
+		t.Fatalf("RemoveAddressedTo = %d, %v; want 2", n, err)
+	}
+	items, _ := o.List(0, 10)
+	if len(items) != 2 || items[0].Envelope.To != "adam@readers.example" || items[1].Envelope.To != "bo@readers.example" {
+		t.Fatalf("left: %+v", items)
+	}
+}

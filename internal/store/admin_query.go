@@ -2,12 +2,82 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/herald-news/herald/internal/model"
 )
+
+// ErrBadFilter is matched (errors.Is) by the error of a malformed
+// subscriber filter. The error's own text is written for the person who
+// typed the filter.
+var ErrBadFilter = errors.New("malformed filter")
+
+// filterError is a malformed filter, explained.
+type filterError struct{ msg string }
+
+func (e *filterError) Error() string        { return e.msg }
+func (e *filterError) Is(target error) bool { return target == ErrBadFilter }
+
+// AttrFilter selects the subscribers whose attribute Key, read as text,
+// is Value (a number's text is its JSON: plan=2). The zero AttrFilter
+// selects everyone.
+type AttrFilter struct {
+	Key, Value string
+}
+
+// ParseAttrFilter reads an attribute filter as people type it, name=value
+// (city=Leeds; spaces around either side are ignored). A blank filter is
+// no filter. Anything else is refused with an error saying what is wrong
+// (ErrBadFilter), never read as everyone.
+func ParseAttrFilter(s string) (AttrFilter, error) {
+	if strings.TrimSpace(s) == "" {
+		return AttrFilter{}, nil
+	}
+	k, v, ok := strings.Cut(s, "=")
+	f := AttrFilter{Key: strings.TrimSpace(k), Value: strings.TrimSpace(v)}
+	switch {
+	case !ok:
+		return AttrFilter{}, &filterError{fmt.Sprintf("the attribute filter %q is not name=value: write it like city=Leeds", s)}
+	case f.Key == "":
+		return AttrFilter{}, noAttrName(s)
+	}
+	return f, f.check()
+}
+
+func noAttrName(filter string) error {
+	return &filterError{fmt.Sprintf("the attribute filter %q has no attribute name before the =: write it like city=Leeds", filter)}
+}
+
+// check refuses a filter that would match everyone or cannot be asked.
+func (f AttrFilter) check() error {
+	switch {
+	case f == AttrFilter{}:
+		return nil
+	case f.Key == "":
+		return noAttrName("=" + f.Value)
+	case f.Value == "":
+		return &filterError{fmt.Sprintf("the attribute filter %q has no value after the =: write it like city=Leeds", f.Key+"=")}
+	case strings.ContainsAny(f.Key, `"\`):
+		// Keys are bound, never spliced; SQLite's JSON path quoting is
+		// closed by refusing these.
+		return &filterError{fmt.Sprintf("the attribute name %q cannot be used in a filter: attribute names in filters cannot contain quotes or backslashes", f.Key)}
+	}
+	return nil
+}
+
+// attrCondition is the SQL condition of an attribute filter whose key is
+// parameter key and value parameter value, over the subscribers' attributes
+// column (alias prefix p, "" or "sb.").
+func (s *Store) attrCondition(p string, key, value int) string {
+	attr := fmt.Sprintf(`json_extract(%sattributes, '$."' || $%d || '"')`, p, key)
+	if s.dialect == dialectPostgres {
+		attr = fmt.Sprintf(`(%sattributes ->> $%d)`, p, key)
+	}
+	return fmt.Sprintf(`($%d = '' OR CAST(%s AS TEXT) = $%d)`, value, attr, value)
+}
 
 // SubscriberQuery searches subscribers for the admin and the API. Zero
 // values match everything.
@@ -16,41 +86,34 @@ type SubscriberQuery struct {
 	ListID    int64                    // subscribed (in any status) to this list
 	SubStatus model.SubscriptionStatus // with ListID: only this subscription status
 	Status    model.SubscriberStatus   // active or blocklisted
-	AttrKey   string                   // attribute name; with AttrValue, its value as text
-	AttrValue string
+	Attr      AttrFilter
 	Limit     int // default 50, at most 1000
 	Offset    int
 }
 
 // SearchSubscribers returns one page of matching subscribers, by ID, and
-// how many match in all.
+// how many match in all. A malformed attribute filter is ErrBadFilter.
 func (s *Store) SearchSubscribers(ctx context.Context, q SubscriberQuery) ([]model.Subscriber, int64, error) {
 	if q.Limit <= 0 || q.Limit > 1000 {
 		q.Limit = 50
 	}
-	attr := `json_extract(attributes, '$."' || $7 || '"')`
-	if s.dialect == dialectPostgres {
-		attr = `(attributes ->> $7)`
-	}
-	// Attribute keys are bound, never spliced; SQLite's path quoting is
-	// closed by refusing a double quote in the key.
-	if strings.ContainsAny(q.AttrKey, `"\`) {
-		return nil, 0, fmt.Errorf("attribute name %q: quotes are not allowed", q.AttrKey)
+	if err := q.Attr.check(); err != nil {
+		return nil, 0, err
 	}
 	where := `
 		WHERE ($1 = '' OR LOWER(email) LIKE $2 OR LOWER(name) LIKE $2)
 		  AND ($3 = 0 OR EXISTS (SELECT 1 FROM subscriptions sp WHERE sp.subscriber_id = subscribers.id
 		                         AND sp.list_id = $3 AND ($4 = '' OR sp.status = $4)))
 		  AND ($5 = '' OR status = $5)
-		  AND ($6 = '' OR CAST(` + attr + ` AS TEXT) = $8)`
+		  AND ` + s.attrCondition("", 6, 7)
 	like := "%" + strings.NewReplacer(`%`, ``, `_`, ``).Replace(strings.ToLower(q.Search)) + "%"
-	args := []any{q.Search, like, q.ListID, string(q.SubStatus), string(q.Status), q.AttrKey, q.AttrKey, q.AttrValue}
+	args := []any{q.Search, like, q.ListID, string(q.SubStatus), string(q.Status), q.Attr.Key, q.Attr.Value}
 	var total int64
 	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM subscribers`+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("search subscribers: %w", err)
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT `+subscriberColumns+` FROM subscribers`+where+
-		` ORDER BY id DESC LIMIT $9 OFFSET $10`, append(args, q.Limit, q.Offset)...)
+		` ORDER BY id DESC LIMIT $8 OFFSET $9`, append(args, q.Limit, q.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("search subscribers: %w", err)
 	}

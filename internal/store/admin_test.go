@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,8 +152,8 @@ func TestSearchSubscribersAndGrowth(t *testing.T) {
 			{"list", store.SubscriberQuery{ListID: daily.ID}, "bob@example.org ann@example.com"},
 			{"list status", store.SubscriberQuery{ListID: daily.ID, SubStatus: model.SubUnsubscribed}, "bob@example.org"},
 			{"blocklisted", store.SubscriberQuery{Status: model.SubscriberBlocklisted}, "bob@example.org"},
-			{"attribute", store.SubscriberQuery{AttrKey: "city", AttrValue: "York"}, "bob@example.org"},
-			{"numeric attribute", store.SubscriberQuery{AttrKey: "plan", AttrValue: "2"}, "bob@example.org"},
+			{"attribute", store.SubscriberQuery{Attr: store.AttrFilter{Key: "city", Value: "York"}}, "bob@example.org"},
+			{"numeric attribute", store.SubscriberQuery{Attr: store.AttrFilter{Key: "plan", Value: "2"}}, "bob@example.org"},
 			{"page", store.SubscriberQuery{Limit: 1, Offset: 1}, "bob@example.org"},
 		} {
 			got := emails(c.q)
@@ -160,8 +161,24 @@ func TestSearchSubscribersAndGrowth(t *testing.T) {
 				t.Errorf("%s: got %q, want %q", c.name, s, c.want)
 			}
 		}
-		if _, _, err := s.SearchSubscribers(ctx, store.SubscriberQuery{AttrKey: `a"b`, AttrValue: "x"}); err == nil {
-			t.Error("an attribute name with a quote was accepted")
+		// A filter that would match everyone, or cannot be asked, is refused.
+		for _, f := range []store.AttrFilter{{Key: `a"b`, Value: "x"}, {Key: `a\b`, Value: "x"}, {Value: "York"}, {Key: "city"}} {
+			if _, _, err := s.SearchSubscribers(ctx, store.SubscriberQuery{Attr: f}); !errors.Is(err, store.ErrBadFilter) {
+				t.Errorf("search with %+v: %v, want ErrBadFilter", f, err)
+			}
+			err := s.ExportSubscribers(ctx, store.ExportFilter{ListID: daily.ID, Attr: f}, func(store.ExportRow) error {
+				t.Fatalf("export with %+v wrote a row", f)
+				return nil
+			})
+			if !errors.Is(err, store.ErrBadFilter) {
+				t.Errorf("export with %+v: %v, want ErrBadFilter", f, err)
+			}
+		}
+		var york []string
+		err := s.ExportSubscribers(ctx, store.ExportFilter{ListID: daily.ID, Attr: store.AttrFilter{Key: "city", Value: "York"}},
+			func(r store.ExportRow) error { york = append(york, r.Email); return nil })
+		if err != nil || join(york) != "bob@example.org" {
+			t.Errorf("export of daily in York = %v, %v", york, err)
 		}
 
 		g, err := s.SubscriberGrowth(ctx, 7)
@@ -204,4 +221,30 @@ func TestSettingsTogether(t *testing.T) {
 			t.Fatalf("setting = %q, %v", v, err)
 		}
 	})
+}
+
+func TestParseAttrFilter(t *testing.T) {
+	for in, want := range map[string]store.AttrFilter{
+		"":              {},
+		"  ":            {},
+		"city=Leeds":    {Key: "city", Value: "Leeds"},
+		" city = Leeds": {Key: "city", Value: "Leeds"},
+		"url=a=b":       {Key: "url", Value: "a=b"},
+	} {
+		if got, err := store.ParseAttrFilter(in); err != nil || got != want {
+			t.Errorf("ParseAttrFilter(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+	for in, why := range map[string]string{
+		"city":        "is not name=value",
+		"=Leeds":      "no attribute name",
+		"city=":       "no value",
+		" = ":         "no attribute name",
+		`ci"ty=Leeds`: "quotes",
+	} {
+		_, err := store.ParseAttrFilter(in)
+		if !errors.Is(err, store.ErrBadFilter) || !strings.Contains(err.Error(), why) {
+			t.Errorf("ParseAttrFilter(%q) = %v, want ErrBadFilter saying %q", in, err, why)
+		}
+	}
 }

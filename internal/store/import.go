@@ -18,6 +18,10 @@ type ImportRow struct {
 	Email      string
 	Name       string
 	Attributes []byte
+	// Start is when the person signed up, as the file says: the beginning
+	// of a subscription the row creates, and of a subscriber it creates.
+	// Zero means the time of the import.
+	Start time.Time
 }
 
 // ImportMode says what an import does with addresses that already exist.
@@ -49,11 +53,14 @@ type ImportResult struct {
 	Imported int // new subscribers
 	Updated  int // existing subscribers updated
 	Skipped  int // existing subscribers left alone
+	// Erased lists the lines of rows not imported because their address
+	// was erased at its owner's request.
+	Erased []int
 }
 
 // Add sums two results.
 func (r ImportResult) Add(o ImportResult) ImportResult {
-	return ImportResult{r.Imported + o.Imported, r.Updated + o.Updated, r.Skipped + o.Skipped}
+	return ImportResult{r.Imported + o.Imported, r.Updated + o.Updated, r.Skipped + o.Skipped, append(r.Erased, o.Erased...)}
 }
 
 // importChunk bounds the rows per multi-row statement: 500 rows of at most
@@ -65,7 +72,8 @@ const importChunk = 500
 // by mode, and every row not skipped is subscribed to the list. A
 // subscription that exists is never downgraded, and an unsubscribed one is
 // never re-subscribed by an import: consent given or withdrawn elsewhere
-// stands.
+// stands. A new subscription begins at its row's Start. Rows whose address
+// was erased are left out and listed in the result.
 func (s *Store) ImportBatch(ctx context.Context, rows []ImportRow, opt ImportOptions) (ImportResult, error) {
 	var res ImportResult
 	if opt.Status != model.SubConfirmed && opt.Status != model.SubUnconfirmed {
@@ -96,9 +104,16 @@ func (s *Store) ImportBatch(ctx context.Context, rows []ImportRow, opt ImportOpt
 		}
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		erasures, err := anyErasures(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if !erasures {
+			full.erased = nil // no chunk needs looking at
+		}
 		for start := 0; start < len(rows); start += importChunk {
 			chunk := rows[start:min(start+importChunk, len(rows))]
-			r, err := s.importChunk(ctx, tx, chunk, opt, now, full)
+			r, err := s.importChunk(ctx, tx, chunk, opt, now, full, erasures)
 			if err != nil {
 				return err
 			}
@@ -112,33 +127,36 @@ func (s *Store) ImportBatch(ctx context.Context, rows []ImportRow, opt ImportOpt
 	return res, nil
 }
 
-// insertSubscribersSQL inserts n new subscribers, skipping existing
-// addresses and returning the IDs of those it created.
+// insertSubscribersSQL inserts n new subscribers, each (email, name,
+// attributes, created_at), updated at $4n+1, skipping existing addresses
+// and returning the IDs of those it created.
 func insertSubscribersSQL(n int) string {
+	now := 4*n + 1
 	return `INSERT INTO subscribers (email, name, attributes, created_at, updated_at) VALUES ` +
-		valuesList(n, 4, func(b *strings.Builder, p int) { fmt.Fprintf(b, "($%d, $%d, $%d, $%d, $%d)", p, p+1, p+2, p+3, p+3) }) +
+		valuesList(n, 4, func(b *strings.Builder, p int) { fmt.Fprintf(b, "($%d, $%d, $%d, $%d, $%d)", p, p+1, p+2, p+3, now) }) +
 		` ON CONFLICT (email) DO NOTHING RETURNING id, email`
 }
 
-// subscribeSQL subscribes n subscribers ($1..$n) to list $n+1 with status
-// $n+2 from source $n+3 at $n+4. With upsert, subscriptions that exist are
-// upgraded from unconfirmed to confirmed (never otherwise changed), and it
+// subscribeSQL subscribes n subscribers, each (id, start), to list $2n+1
+// with status $2n+2 from source $2n+3; a new subscription begins at its
+// start. With upsert, subscriptions that exist are upgraded from
+// unconfirmed to confirmed at $2n+4 (never otherwise changed), and it
 // returns each subscription it created or changed with whether it is new
 // (a new one's beginning is in its row; only a change goes to the history).
 func subscribeSQL(n int, upsert bool) string {
-	p := n + 1
+	p := 2*n + 1
 	q := `INSERT INTO subscriptions (list_id, subscriber_id, status, source, first_status, first_source, created_at, updated_at) VALUES ` +
-		valuesList(n, 1, func(b *strings.Builder, i int) {
-			fmt.Fprintf(b, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", p, i, p+1, p+2, p+1, p+2, p+3, p+3)
+		valuesList(n, 2, func(b *strings.Builder, i int) {
+			fmt.Fprintf(b, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", p, i, p+1, p+2, p+1, p+2, i+1, i+1)
 		})
 	if !upsert {
 		return q
 	}
-	return q + `
+	return q + fmt.Sprintf(`
 		ON CONFLICT (list_id, subscriber_id) DO UPDATE
-		SET status = excluded.status, source = excluded.source, updated_at = excluded.updated_at
+		SET status = excluded.status, source = excluded.source, updated_at = $%d
 		WHERE subscriptions.status = 'unconfirmed' AND excluded.status = 'confirmed'
-		RETURNING subscriber_id, created_at = updated_at`
+		RETURNING subscriber_id, created_at = updated_at`, p+3)
 }
 
 // logSQL records m subscription changes, parameters as in subscribeSQL.
@@ -153,12 +171,15 @@ func logSQL(m int) string {
 // chunkStmts are the statements of a full chunk, prepared once: parsing a
 // 500-row statement is a fair part of its cost on SQLite.
 type chunkStmts struct {
-	insert, subscribe *sql.Stmt
+	erased, insert, subscribe *sql.Stmt
 }
 
 func (s *Store) prepareChunkStmts(ctx context.Context) (chunkStmts, error) {
 	var c chunkStmts
 	var err error
+	if c.erased, err = s.prepared(ctx, erasedSQL(importChunk)); err != nil {
+		return c, err
+	}
 	if c.insert, err = s.prepared(ctx, insertSubscribersSQL(importChunk)); err != nil {
 		return c, err
 	}
@@ -184,22 +205,54 @@ func query(ctx context.Context, tx *sql.Tx, st *sql.Stmt, q func() string, args 
 }
 
 // importChunk writes up to importChunk rows, with full's statements for a
-// full chunk.
-func (s *Store) importChunk(ctx context.Context, tx *sql.Tx, rows []ImportRow, opt ImportOptions, now time.Time, full chunkStmts) (ImportResult, error) {
+// full chunk; with erasures, some addresses may have been erased.
+func (s *Store) importChunk(ctx context.Context, tx *sql.Tx, rows []ImportRow, opt ImportOptions, now time.Time, full chunkStmts, erasures bool) (ImportResult, error) {
 	var res ImportResult
+	var err error
+	// Leave out erased addresses.
+	var erased map[string]bool
+	if erasures {
+		emails := make([]string, len(rows))
+		for i, r := range rows {
+			emails[i] = r.Email
+		}
+		if erased, err = erasedAmong(ctx, tx, full.pick(ctx, tx, len(rows), full.erased), emails); err != nil {
+			return res, err
+		}
+	}
+	if len(erased) > 0 {
+		kept := make([]ImportRow, 0, len(rows))
+		for _, r := range rows {
+			if erased[r.Email] {
+				res.Erased = append(res.Erased, r.Line)
+			} else {
+				kept = append(kept, r)
+			}
+		}
+		if rows = kept; len(rows) == 0 {
+			return res, nil
+		}
+	}
 	ids := make(map[string]int64, len(rows))
 	existed := make(map[string]bool, len(rows))
+	start := func(r ImportRow) time.Time {
+		if r.Start.IsZero() {
+			return now
+		}
+		return r.Start
+	}
 
 	// Insert every row; the ones that exist already are left out by the
 	// conflict clause, and RETURNING names the new ones.
-	args := make([]any, 0, len(rows)*4)
+	args := make([]any, 0, len(rows)*4+1)
 	for _, r := range rows {
 		attrs := "{}"
 		if len(r.Attributes) > 0 {
 			attrs = string(r.Attributes)
 		}
-		args = append(args, r.Email, r.Name, attrs, now)
+		args = append(args, r.Email, r.Name, attrs, start(r))
 	}
+	args = append(args, now)
 	if err := scanIDs(ctx, tx, full.pick(ctx, tx, len(rows), full.insert), ids, func() string { return insertSubscribersSQL(len(rows)) }, args...); err != nil {
 		return res, err
 	}
@@ -222,12 +275,11 @@ func (s *Store) importChunk(ctx context.Context, tx *sql.Tx, rows []ImportRow, o
 
 	// Update or skip the existing ones.
 	var update *sql.Stmt
-	var err error
-	fresh := make([]any, 0, len(rows)+4) // new subscribers: no subscription yet
-	old := make([]any, 0, 8)             // existing ones, not skipped
+	fresh := make([]any, 0, 2*len(rows)+3) // new subscribers: no subscription yet
+	old := make([]any, 0, 8)               // existing ones, not skipped
 	for _, r := range rows {
 		if !existed[r.Email] {
-			fresh = append(fresh, ids[r.Email])
+			fresh = append(fresh, ids[r.Email], start(r))
 			continue
 		}
 		if opt.Mode == ImportSkipExisting {
@@ -249,13 +301,13 @@ func (s *Store) importChunk(ctx context.Context, tx *sql.Tx, rows []ImportRow, o
 			return res, err
 		}
 		res.Updated++
-		old = append(old, ids[r.Email])
+		old = append(old, ids[r.Email], start(r))
 	}
 
 	// New subscribers get new subscriptions: a plain insert, no conflict
 	// possible, nothing to log (the row holds its beginning).
-	if n := len(fresh); n > 0 {
-		fresh = append(fresh, opt.ListID, opt.Status, opt.Source, now)
+	if n := len(fresh) / 2; n > 0 {
+		fresh = append(fresh, opt.ListID, opt.Status, opt.Source)
 		if st := full.pick(ctx, tx, n, full.subscribe); st != nil {
 			_, err = st.ExecContext(ctx, fresh...)
 		} else {
@@ -268,7 +320,7 @@ func (s *Store) importChunk(ctx context.Context, tx *sql.Tx, rows []ImportRow, o
 	// Existing subscribers: a subscription only moves from unconfirmed to
 	// confirmed; RETURNING says which were created and which changed, and
 	// the changes are logged.
-	if n := len(old); n > 0 {
+	if n := len(old) / 2; n > 0 {
 		old = append(old, opt.ListID, opt.Status, opt.Source, now)
 		rows, err := tx.QueryContext(ctx, subscribeSQL(n, true), old...)
 		if err != nil {

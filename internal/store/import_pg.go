@@ -33,20 +33,28 @@ func (s *Store) importBatchPostgres(ctx context.Context, rows []ImportRow, opt I
 
 func mergeStaged(ctx context.Context, tx pgx.Tx, rows []ImportRow, opt ImportOptions, now time.Time) (ImportResult, error) {
 	var res ImportResult
+	var err error
+	rows, res.Erased, err = dropErasedPostgres(ctx, tx, rows)
+	if err != nil || len(rows) == 0 {
+		return res, err
+	}
 	// One staging table per connection, emptied at each commit: creating and
 	// dropping it per batch churned the catalog.
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS import_stage (
-		email TEXT NOT NULL, name TEXT NOT NULL, attributes JSONB,
+		email TEXT NOT NULL, name TEXT NOT NULL, attributes JSONB, started_at TIMESTAMPTZ,
 		subscriber_id BIGINT, is_new BOOLEAN NOT NULL DEFAULT FALSE) ON COMMIT DELETE ROWS`); err != nil {
 		return res, err
 	}
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"import_stage"}, []string{"email", "name", "attributes"},
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{"import_stage"}, []string{"email", "name", "attributes", "started_at"},
 		pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-			var attrs any
+			var attrs, start any
 			if len(rows[i].Attributes) > 0 {
 				attrs = string(rows[i].Attributes)
 			}
-			return []any{rows[i].Email, rows[i].Name, attrs}, nil
+			if !rows[i].Start.IsZero() {
+				start = rows[i].Start
+			}
+			return []any{rows[i].Email, rows[i].Name, attrs, start}, nil
 		}))
 	if err != nil {
 		return res, fmt.Errorf("copy rows: %w", err)
@@ -55,7 +63,7 @@ func mergeStaged(ctx context.Context, tx pgx.Tx, rows []ImportRow, opt ImportOpt
 	tag, err := tx.Exec(ctx, `
 		WITH ins AS (
 			INSERT INTO subscribers (email, name, attributes, created_at, updated_at)
-			SELECT email, name, COALESCE(attributes, '{}'::jsonb), $1, $1 FROM import_stage
+			SELECT email, name, COALESCE(attributes, '{}'::jsonb), COALESCE(started_at, $1), $1 FROM import_stage
 			ON CONFLICT (email) DO NOTHING
 			RETURNING id, email)
 		UPDATE import_stage st SET subscriber_id = ins.id, is_new = TRUE FROM ins WHERE st.email = ins.email`, now)
@@ -84,17 +92,62 @@ func mergeStaged(ctx context.Context, tx pgx.Tx, rows []ImportRow, opt ImportOpt
 	}
 	// Subscribe everyone not skipped, never downgrading and never
 	// re-subscribing someone who left; log what changed (a new
-	// subscription's beginning is in its own row).
+	// subscription's beginning, from the file or now, is in its own row).
 	_, err = tx.Exec(ctx, `
 		WITH changed AS (
 			INSERT INTO subscriptions (list_id, subscriber_id, status, source, first_status, first_source, created_at, updated_at)
-			SELECT $1, subscriber_id, $2, $3, $2, $3, $4, $4 FROM import_stage WHERE is_new OR $5
+			SELECT $1, subscriber_id, $2, $3, $2, $3, COALESCE(started_at, $4), COALESCE(started_at, $4)
+			FROM import_stage WHERE is_new OR $5
 			ON CONFLICT (list_id, subscriber_id) DO UPDATE
-			SET status = excluded.status, source = excluded.source, updated_at = excluded.updated_at
+			SET status = excluded.status, source = excluded.source, updated_at = $4
 			WHERE subscriptions.status = 'unconfirmed' AND excluded.status = 'confirmed'
 			RETURNING subscriber_id, created_at = updated_at AS fresh)
 		INSERT INTO subscription_log (list_id, subscriber_id, status, source, at)
 		SELECT $1, subscriber_id, $2, $3, $4 FROM changed WHERE NOT fresh`,
 		opt.ListID, string(opt.Status), string(opt.Source), now, opt.Mode == ImportUpsert)
 	return res, err
+}
+
+// dropErasedPostgres leaves out the rows whose address was erased and
+// returns the others with the lines of those left out.
+func dropErasedPostgres(ctx context.Context, tx pgx.Tx, rows []ImportRow) ([]ImportRow, []int, error) {
+	var n int
+	err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM erasures LIMIT 1) e`).Scan(&n)
+	if err != nil || n == 0 {
+		return rows, nil, err
+	}
+	hashes := make([]string, len(rows))
+	for i, r := range rows {
+		hashes[i] = erasureHash(r.Email)
+	}
+	found, err := tx.Query(ctx, `SELECT email_sha256 FROM erasures WHERE email_sha256 = ANY($1)`, hashes)
+	if err != nil {
+		return nil, nil, fmt.Errorf("look for erased addresses: %w", err)
+	}
+	erased := map[string]bool{}
+	for found.Next() {
+		var h string
+		if err := found.Scan(&h); err != nil {
+			found.Close()
+			return nil, nil, fmt.Errorf("look for erased addresses: %w", err)
+		}
+		erased[h] = true
+	}
+	found.Close()
+	if err := found.Err(); err != nil {
+		return nil, nil, fmt.Errorf("look for erased addresses: %w", err)
+	}
+	if len(erased) == 0 {
+		return rows, nil, nil
+	}
+	var lines []int
+	kept := make([]ImportRow, 0, len(rows))
+	for i, r := range rows {
+		if erased[hashes[i]] {
+			lines = append(lines, r.Line)
+		} else {
+			kept = append(kept, r)
+		}
+	}
+	return kept, lines, nil
 }

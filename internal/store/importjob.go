@@ -24,7 +24,10 @@ type ImportCounts struct {
 	Imported int   // new subscribers
 	Updated  int
 	Skipped  int
-	Rejected int
+	// Suppressed counts the rows that marked people who left, put on the
+	// suppression list.
+	Suppressed int
+	Rejected   int
 }
 
 // ImportJob is a CSV import started from the admin. Upload is the path of
@@ -48,14 +51,14 @@ type ImportJob struct {
 }
 
 const importJobColumns = `id, file_name, list_id, list_name, mode, sub_status, upload, size, state,
-	read_bytes, rows_read, imported, updated, skipped, rejected, message, rejects_cut, started_at, heartbeat_at, finished_at`
+	read_bytes, rows_read, imported, updated, skipped, suppressed, rejected, message, rejects_cut, started_at, heartbeat_at, finished_at`
 
 func scanImportJob(row interface{ Scan(...any) error }) (*ImportJob, error) {
 	var j ImportJob
 	var finished sql.NullTime
 	c := &j.Counts
 	err := row.Scan(&j.ID, &j.File, &j.ListID, &j.ListName, &j.Mode, &j.SubStatus, &j.Upload, &j.Size, &j.State,
-		&c.Read, &c.Rows, &c.Imported, &c.Updated, &c.Skipped, &c.Rejected, &j.Message, &j.RejectsCut, &j.Started, &j.Heartbeat, &finished)
+		&c.Read, &c.Rows, &c.Imported, &c.Updated, &c.Skipped, &c.Suppressed, &c.Rejected, &j.Message, &j.RejectsCut, &j.Started, &j.Heartbeat, &finished)
 	j.Finished = finished.Time
 	return &j, err
 }
@@ -77,8 +80,8 @@ func (s *Store) CreateImportJob(ctx context.Context, j *ImportJob) error {
 // is alive.
 func (s *Store) SaveImportProgress(ctx context.Context, id int64, c ImportCounts) error {
 	_, err := s.w.ExecContext(ctx, `UPDATE import_jobs SET read_bytes = $1, rows_read = $2, imported = $3, updated = $4,
-		skipped = $5, rejected = $6, heartbeat_at = $7 WHERE id = $8 AND state = 'running'`,
-		c.Read, c.Rows, c.Imported, c.Updated, c.Skipped, c.Rejected, s.now(), id)
+		skipped = $5, suppressed = $6, rejected = $7, heartbeat_at = $8 WHERE id = $9 AND state = 'running'`,
+		c.Read, c.Rows, c.Imported, c.Updated, c.Skipped, c.Suppressed, c.Rejected, s.now(), id)
 	if err != nil {
 		return fmt.Errorf("record import %d progress: %w", id, err)
 	}
@@ -97,9 +100,10 @@ func (s *Store) FinishImportJob(ctx context.Context, id int64, state string, c I
 	}
 	now := s.now()
 	_, err := s.w.ExecContext(ctx, `UPDATE import_jobs SET state = $1, read_bytes = $2, rows_read = $3, imported = $4, updated = $5,
-		skipped = $6, rejected = $7, message = $8, rejects = $9, rejects_cut = $10, upload = '', heartbeat_at = $11, finished_at = $11
-		WHERE id = $12`,
-		state, c.Read, c.Rows, c.Imported, c.Updated, c.Skipped, c.Rejected, message, rejects, cut, now, id)
+		skipped = $6, suppressed = $7, rejected = $8, message = $9, rejects = $10, rejects_cut = $11, upload = '',
+		heartbeat_at = $12, finished_at = $12
+		WHERE id = $13`,
+		state, c.Read, c.Rows, c.Imported, c.Updated, c.Skipped, c.Suppressed, c.Rejected, message, rejects, cut, now, id)
 	if err != nil {
 		return fmt.Errorf("record the end of import %d: %w", id, err)
 	}
@@ -112,7 +116,7 @@ func (s *Store) FinishImportJob(ctx context.Context, id int64, state string, c I
 // alive, or another node took it over first).
 func (s *Store) TakeOverImport(ctx context.Context, id int64, staleBefore time.Time, note string) (bool, error) {
 	res, err := s.w.ExecContext(ctx, `UPDATE import_jobs SET heartbeat_at = $1, read_bytes = 0, rows_read = 0, imported = 0,
-		updated = 0, skipped = 0, rejected = 0, message = $2
+		updated = 0, skipped = 0, suppressed = 0, rejected = 0, message = $2
 		WHERE id = $3 AND state = 'running' AND heartbeat_at < $4`, s.now(), note, id, staleBefore)
 	if err != nil {
 		return false, fmt.Errorf("take over import %d: %w", id, err)

@@ -30,6 +30,9 @@ var (
 	// ErrStale: the record was saved by someone else since the caller
 	// read it, so saving the caller's copy would lose their change.
 	ErrStale = errors.New("changed since it was read")
+	// ErrErased: the address was erased at its owner's request. Herald
+	// keeps only its hash, so that it is never added again.
+	ErrErased = errors.New("the address was erased at its owner's request")
 )
 
 // Options says which database to open.
@@ -59,6 +62,9 @@ type Store struct {
 	// again (full import chunks), so SQLite parses each once.
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
+
+	// onErase runs after each erasure commits (see OnErase).
+	onErase []func(ctx context.Context, email string) error
 }
 
 type dialect int

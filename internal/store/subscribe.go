@@ -24,8 +24,8 @@ const (
 	SignupPending
 	// SignupAlready: the address was already confirmed on the list.
 	SignupAlready
-	// SignupRefused: the address is suppressed or blocklisted; nothing
-	// changed and nothing may be sent.
+	// SignupRefused: the address is suppressed, erased or blocklisted;
+	// nothing changed and nothing may be sent.
 	SignupRefused
 	// SignupRecent: the subscription awaits confirmation and a
 	// confirmation went out less than ConfirmResendAfter ago; nothing is
@@ -53,7 +53,7 @@ func (s *Store) Signup(ctx context.Context, email, name string, list *model.List
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		bind := func(q *sql.Stmt) *sql.Stmt { return tx.StmtContext(ctx, q) }
 		var one int
-		err := bind(st.suppressed).QueryRowContext(ctx, email).Scan(&one)
+		err := bind(st.suppressed).QueryRowContext(ctx, email, erasureHash(email)).Scan(&one)
 		if err == nil {
 			out = SignupRefused
 			return nil
@@ -145,7 +145,7 @@ func (s *Store) signupStmts(ctx context.Context) (signupStmts, error) {
 		dst **sql.Stmt
 		q   string
 	}{
-		{&st.suppressed, `SELECT 1 FROM suppressions WHERE email = $1`},
+		{&st.suppressed, `SELECT 1 FROM suppressions WHERE email = $1 UNION ALL SELECT 1 FROM erasures WHERE email_sha256 = $2`},
 		{&st.subscriber, `SELECT id, status FROM subscribers WHERE email = $1`},
 		{&st.insertSubscriber, `INSERT INTO subscribers (email, name, attributes, status, created_at, updated_at)
 			VALUES ($1, $2, '{}', 'active', $3, $3) RETURNING id`},
@@ -291,19 +291,4 @@ func (s *Store) CountEvents(ctx context.Context, kind model.EventKind) (int64, e
 		return 0, fmt.Errorf("count events: %w", err)
 	}
 	return n, nil
-}
-
-// ForgetSubscriberActivity unlinks a subscriber's events (they keep
-// counting for their campaigns, anonymously) and drops the soft-bounce
-// count of their address. Run it with EraseSubscriber.
-func (s *Store) ForgetSubscriberActivity(ctx context.Context, subscriberID int64, email string) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE events SET subscriber_id = NULL WHERE subscriber_id = $1`, subscriberID); err != nil {
-			return fmt.Errorf("forget events: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM soft_bounces WHERE email = $1`, email); err != nil {
-			return fmt.Errorf("forget soft bounces: %w", err)
-		}
-		return nil
-	})
 }

@@ -36,7 +36,8 @@ func marshalAttributes(a map[string]any) (string, error) {
 
 // UpsertSubscriber creates the subscriber, or updates the name, attributes
 // and status of the one with the same (normalised) email. It fills in ID and
-// times and reports whether a new subscriber was created.
+// times and reports whether a new subscriber was created. An erased address
+// is not created again: ErrErased.
 func (s *Store) UpsertSubscriber(ctx context.Context, sub *model.Subscriber) (created bool, err error) {
 	if sub.Status == "" {
 		sub.Status = model.SubscriberActive
@@ -50,6 +51,12 @@ func (s *Store) UpsertSubscriber(ctx context.Context, sub *model.Subscriber) (cr
 		err := tx.QueryRowContext(ctx, `SELECT id, created_at FROM subscribers WHERE email = $1`, sub.Email).Scan(&sub.ID, &sub.CreatedAt)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
+			if erased, err := isErased(ctx, tx, sub.Email); err != nil || erased {
+				if erased {
+					err = fmt.Errorf("subscriber %s: %w", sub.Email, ErrErased)
+				}
+				return err
+			}
 			created = true
 			sub.CreatedAt = now
 			return tx.QueryRowContext(ctx, `
@@ -136,11 +143,18 @@ func (s *Store) CountSubscribers(ctx context.Context, f SubscriberFilter) (int64
 	return n, nil
 }
 
-// EraseSubscriber removes a subscriber's personal data: the subscriber row,
-// their subscriptions and its history, and their address in campaign ledgers. A suppression entry for the address
-// stays, so that an address that bounced or complained is never mailed again.
+// EraseSubscriber removes a subscriber's personal data at their request:
+// the subscriber, their subscriptions and its history, messages queued for
+// them, their soft-bounce count and any suppression of their address.
+// Their rows in campaign ledgers and their events keep counting, with
+// neither their address nor a link to them; ledger rows not yet sent are
+// skipped. What stays is the address's hash (erasureHash), so that no later
+// import, signup or API create adds them again (ErrErased; Unsuppress lifts
+// it). Once the database is done, the hooks registered with OnErase remove
+// copies kept elsewhere.
 func (s *Store) EraseSubscriber(ctx context.Context, email string) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	now := s.now()
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `SELECT id FROM subscribers WHERE email = $1`, email).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -149,19 +163,48 @@ func (s *Store) EraseSubscriber(ctx context.Context, email string) error {
 		if err != nil {
 			return fmt.Errorf("erase subscriber: %w", err)
 		}
-		for _, q := range []string{
-			`DELETE FROM subscription_log WHERE subscriber_id = $1`,
-			`DELETE FROM subscriptions WHERE subscriber_id = $1`,
-			// The ledger keeps its counts but loses who the row was for.
-			`UPDATE deliveries SET subscriber_id = NULL, name = '', email = 'erased-' || id WHERE subscriber_id = $1`,
+		for _, st := range []struct {
+			q    string
+			args []any
+		}{
+			{`UPDATE deliveries SET status = 'skipped', last_reply = 'erased', updated_at = $2
+				WHERE subscriber_id = $1 AND status IN ('pending', 'deferred')`, []any{id, now}},
+			// The ledger keeps its counts but loses who the row was for,
+			// also in the replies of their mail servers.
+			{`UPDATE deliveries SET subscriber_id = NULL, name = '', email = 'erased-' || id,
+				last_reply = REPLACE(last_reply, $2, '(erased)') WHERE subscriber_id = $1`, []any{id, email}},
+			{`UPDATE events SET subscriber_id = NULL, detail = REPLACE(detail, $2, '(erased)') WHERE subscriber_id = $1`, []any{id, email}},
+			{`DELETE FROM mail_queue WHERE subscriber_id = $1`, []any{id}},
+			{`DELETE FROM subscription_log WHERE subscriber_id = $1`, []any{id}},
+			{`DELETE FROM subscriptions WHERE subscriber_id = $1`, []any{id}},
+			{`DELETE FROM subscribers WHERE id = $1`, []any{id}},
+			{`DELETE FROM soft_bounces WHERE email = $1`, []any{email}},
+			{`DELETE FROM suppressions WHERE email = $1`, []any{email}},
+			{`INSERT INTO erasures (email_sha256, created_at) VALUES ($1, $2) ON CONFLICT (email_sha256) DO NOTHING`,
+				[]any{erasureHash(email), now}},
 		} {
-			if _, err := tx.ExecContext(ctx, q, id); err != nil {
+			if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
 				return fmt.Errorf("erase subscriber: %w", err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM subscribers WHERE id = $1`, id); err != nil {
-			return fmt.Errorf("erase subscriber: %w", err)
-		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	var hookErr error
+	for _, fn := range s.onErase {
+		hookErr = errors.Join(hookErr, fn(ctx, email))
+	}
+	if hookErr != nil {
+		return fmt.Errorf("erase %s: the database keeps only the address's hash now, but copies elsewhere were not all removed: %w", email, hookErr)
+	}
+	return nil
+}
+
+// OnErase registers fn to run after each erasure commits, with the erased
+// address, to remove copies of the person's mail kept outside the database
+// (the built-in outbox). Register hooks before the store is shared.
+func (s *Store) OnErase(fn func(ctx context.Context, email string) error) {
+	s.onErase = append(s.onErase, fn)
 }

@@ -230,21 +230,12 @@ func (s *Server) preferencesErase(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/preferences/"+r.PathValue("token"), http.StatusSeeOther)
 		return
 	}
-	ctx := r.Context()
-	// Leave every list first, so rows of a running send are skipped.
-	if _, err := s.store.Unsubscribe(ctx, sub.ID, nil, model.SourceForm); err != nil {
-		s.serverError(w, r, "unsubscribe before erasing", err)
-		return
-	}
-	if err := s.store.ForgetSubscriberActivity(ctx, sub.ID, sub.Email); err != nil {
-		s.serverError(w, r, "erase subscriber activity", err)
-		return
-	}
-	if err := s.store.EraseSubscriber(ctx, sub.Email); err != nil && !errors.Is(err, store.ErrNotFound) {
+	// Erasure also skips mail of running campaigns not yet sent to them.
+	if err := s.store.EraseSubscriber(r.Context(), sub.Email); err != nil && !errors.Is(err, store.ErrNotFound) {
 		s.serverError(w, r, "erase subscriber", err)
 		return
 	}
 	s.render(w, r, http.StatusOK, "notice", view{Title: "Your data is erased", NoIndex: true, Data: notice{
-		Paragraphs: []string{"We have deleted your address, your name and your subscription history. You will not hear from us again unless you subscribe anew."},
+		Paragraphs: []string{"We have deleted your address, your name and your subscription history. You will not hear from us again: we keep only a one-way fingerprint of your address, so that it is never added to our lists again by mistake."},
 	}})
 }

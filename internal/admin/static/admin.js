@@ -129,7 +129,7 @@
       };
       set("percent", p.percent);
       set("percent-text", p.percent + "%");
-      ["sent", "deferred", "failed", "total", "imported", "updated", "skipped", "rejected", "rows"].forEach(function (k) {
+      ["sent", "deferred", "failed", "total", "imported", "updated", "skipped", "suppressed", "rejected", "rows"].forEach(function (k) {
         if (k in p) set(k, fmt(p[k]));
       });
       set("done", fmt(p.sent !== undefined ? p.sent : p.rows));
