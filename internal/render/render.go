@@ -236,6 +236,18 @@ type sectionView struct {
 	src    model.Section
 }
 
+// Heading is the section's visible heading on the web page: the lead's
+// headline, or the section's title; "" when it shows none.
+func (s sectionView) Heading() string {
+	if s.Kind == model.KindLead {
+		if s.Lead == nil {
+			return ""
+		}
+		return s.Lead.Headline
+	}
+	return s.Title
+}
+
 type leadView struct {
 	Headline string
 	Body     template.HTML
@@ -293,6 +305,11 @@ func (r *Renderer) view(e *model.Edition, heroWidth int) (*view, error) {
 		var err error
 		switch s.Kind {
 		case model.KindLead:
+			// The lead's title is a kicker over its headline: with no
+			// headline the story starts at once, under no heading at all.
+			if s.Lead.Headline == "" {
+				sv.Title = ""
+			}
 			lv := &leadView{Headline: s.Lead.Headline, Byline: s.Lead.Byline}
 			lv.Body, err = r.md.html(s.Lead.Body)
 			sv.Lead = lv
