@@ -218,6 +218,7 @@ type view struct {
 	Dateline   string // "Thursday 13 March 2025 · Evening"
 	Greeting   string // "Good evening"
 	Hero       *model.Image
+	HeroCredit string // the hero's credit with its prefix ("Photo: ..."); "" when none
 	Sections   []sectionView
 	ArchiveURL string // this edition's web page
 
@@ -231,7 +232,7 @@ type sectionView struct {
 	Lead   *leadView
 	Cards  []model.Card
 	Briefs []briefView
-	Picks  []model.Pick
+	Picks  []pickView
 	Text   template.HTML
 	src    model.Section
 }
@@ -257,6 +258,28 @@ type leadView struct {
 type briefView struct {
 	Headline string
 	Body     template.HTML
+}
+
+// pickView is a pick as a sentence: the linked title, what joins it to the
+// credit, then the credit ("Title." + " " + "Author in Publication.", or
+// "Title" + ", " + "reports Publication.").
+type pickView struct {
+	model.Pick
+	Linked string // the title as linked, with its full stop in the plain form
+	Joint  string // between the link and the credit: " " or ", "
+}
+
+func newPickView(p model.Pick) pickView {
+	if p.Verb == "" {
+		return pickView{Pick: p, Linked: sentence(p.Title), Joint: " "}
+	}
+	// "Title, reports X." but "Are we ready? asks X.": a question or
+	// exclamation takes no comma, and a full stop gives way to it.
+	t := strings.TrimSuffix(strings.TrimSpace(p.Title), ".")
+	if strings.HasSuffix(t, "?") || strings.HasSuffix(t, "!") || strings.HasSuffix(t, "…") {
+		return pickView{Pick: p, Linked: t, Joint: " "}
+	}
+	return pickView{Pick: p, Linked: t, Joint: ", "}
 }
 
 // fallbackTitles are used when neither the edition nor the publication
@@ -293,13 +316,14 @@ func (r *Renderer) view(e *model.Edition, heroWidth int) (*view, error) {
 			h.Width = heroWidth
 		}
 		v.Hero = &h
+		v.HeroCredit = h.CreditLine(r.pub.CreditPrefix)
 	}
 	for _, s := range e.Sections {
 		sv := sectionView{Kind: s.Kind, Title: s.Title, src: s}
-		if sv.Title == "" {
+		if sv.Title == "" && !s.NoTitle {
 			sv.Title = r.pub.DefaultTitle(s.Kind)
 		}
-		if sv.Title == "" {
+		if sv.Title == "" && !s.NoTitle {
 			sv.Title = fallbackTitles[s.Kind]
 		}
 		var err error
@@ -329,7 +353,9 @@ func (r *Renderer) view(e *model.Edition, heroWidth int) (*view, error) {
 				sv.Briefs = append(sv.Briefs, bv)
 			}
 		case model.KindPicks:
-			sv.Picks = s.Picks
+			for _, p := range s.Picks {
+				sv.Picks = append(sv.Picks, newPickView(p))
+			}
 		case model.KindText:
 			sv.Text, err = r.md.html(s.Text.Body)
 		}
