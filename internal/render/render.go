@@ -133,6 +133,11 @@ func New(pub model.Publication, opts Options) (*Renderer, error) {
 		}
 		*c.out = c.in
 	}
+	if opts.ThemeDir != "" {
+		if err := checkThemeDir(opts.ThemeDir); err != nil {
+			return nil, err
+		}
+	}
 	if r.email, r.emailSrc, err = loadTemplate(opts.ThemeDir, EmailTemplate); err != nil {
 		return nil, err
 	}
@@ -145,6 +150,26 @@ func New(pub model.Publication, opts Options) (*Renderer, error) {
 		}
 	}
 	return r, nil
+}
+
+// checkThemeDir refuses a theme folder that is missing, a file, or holds
+// neither template: a mistyped path must not quietly give the default theme.
+func checkThemeDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("theme folder %q does not exist", dir)
+	case err != nil:
+		return fmt.Errorf("theme folder %q: %w", dir, err)
+	case !fi.IsDir():
+		return fmt.Errorf("theme folder %q is a file, not a folder", dir)
+	}
+	for _, name := range []string{EmailTemplate, WebTemplate} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("theme folder %q holds neither %s nor %s", dir, EmailTemplate, WebTemplate)
 }
 
 // loadTemplate parses name from dir when it is there, else from the
