@@ -286,14 +286,21 @@ func (a *Admin) readEditionForm(r *http.Request, e *model.Edition) error {
 	// The revision the form was opened at; a form without one (an old
 	// page) saves unchecked.
 	e.Revision, _ = strconv.Atoi(r.FormValue("revision"))
-	hero := &model.Image{URL: f("hero_url"), Alt: f("hero_alt"), Credit: f("hero_credit")}
+	hero := &model.Image{URL: f("hero_url"), Alt: f("hero_alt"), Credit: f("hero_credit"), CreditPrefix: f("hero_credit_prefix")}
+	if w := f("hero_width"); w != "" {
+		n, err := strconv.Atoi(w)
+		if err != nil {
+			return badRequest("The hero image's width must be a whole number of pixels, such as 600.")
+		}
+		hero.Width = n
+	}
 	if url, err := a.saveUpload(r, "hero_file"); err != nil {
 		return err
 	} else if url != "" {
 		hero.URL = url
 	}
 	e.Hero = nil
-	if hero.URL != "" || hero.Alt != "" || hero.Credit != "" {
+	if hero.URL != "" || hero.Alt != "" || hero.Credit != "" || hero.CreditPrefix != "" {
 		e.Hero = hero
 	}
 	n, _ := strconv.Atoi(r.FormValue("sections"))
@@ -306,6 +313,10 @@ func (a *Admin) readEditionForm(r *http.Request, e *model.Edition) error {
 			continue
 		}
 		s := model.Section{Kind: kind, Title: f(p + "title")}
+		if r.FormValue(p+"notitle") == "on" {
+			// "No heading" wins over a title typed before it was ticked.
+			s.Title, s.NoTitle = "", true
+		}
 		count, _ := strconv.Atoi(r.FormValue(p + "count"))
 		count = min(count, 100)
 		switch kind {
@@ -327,7 +338,8 @@ func (a *Admin) readEditionForm(r *http.Request, e *model.Edition) error {
 		case model.KindPicks:
 			for j := range count {
 				q := fmt.Sprintf("%s%d_", p, j)
-				s.Picks = append(s.Picks, model.Pick{Title: f(q + "title"), Author: f(q + "author"), Publication: f(q + "publication"), URL: f(q + "url")})
+				s.Picks = append(s.Picks, model.Pick{Title: f(q + "title"), Verb: f(q + "verb"), Author: f(q + "author"),
+					Publication: f(q + "publication"), URL: f(q + "url")})
 			}
 		}
 		secs = append(secs, s)

@@ -50,7 +50,7 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 		return nil, err
 	}
 	adm, err := admin.New(admin.Deps{Store: s, Auth: authn, Engine: eng, Sender: tr, Outbox: outbox, Relays: relays,
-		DKIM: dkim, BaseURL: cfg.BaseURL, From: cfg.From, TempDir: tmp, Log: e.log})
+		DKIM: dkim, BaseURL: cfg.BaseURL, From: cfg.From, ThemeDir: cfg.Theme, TempDir: tmp, Log: e.log})
 	if err != nil {
 		return nil, err
 	}

@@ -93,7 +93,7 @@ func runEditionRender(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("edition render", "FILE --format html|text|web|json [--subscriber-name NAME] [--theme DIR]")
 	format := fs.String("format", "html", "html or text (the email), web (the archive page) or json")
 	name := fs.String("subscriber-name", "", "the subscriber name to fill in (html and text)")
-	theme := fs.String("theme", "", "folder with email.html and/or web.html overriding the default theme")
+	e.configFlag(fs, "theme", "theme", "folder with email.html and/or web.html overriding the default theme (config key theme)")
 	pos, err := parse(fs, args, 1)
 	if err != nil {
 		return err
@@ -116,7 +116,7 @@ func runEditionRender(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	archive := cfg.BaseURL + "/archive/"
-	r, err := render.New(pub, render.Options{ThemeDir: *theme, ArchiveURL: archive})
+	r, err := render.New(pub, render.Options{ThemeDir: cfg.Theme, ArchiveURL: archive})
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/herald-news/herald/internal/admin"
 	"github.com/herald-news/herald/internal/config"
 	"github.com/herald-news/herald/internal/mailer"
+	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/web"
 )
@@ -20,6 +21,7 @@ import (
 func runServe(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("serve", "[--http ADDR]")
 	e.configFlag(fs, "http", "http_addr", "listen address (default 127.0.0.1:8080)")
+	e.configFlag(fs, "theme", "theme", "folder with email.html and/or web.html overriding the default theme")
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -32,6 +34,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
+	// A theme that is missing or does not render stops serve now, not
+	// the first campaign or page that needs it.
+	if _, err := renderer(ctx, cfg, s); err != nil {
+		return err
+	}
 	tr, via, err := transport(cfg, "")
 	if err != nil {
 		return err
@@ -161,5 +168,8 @@ func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store,
 		t, err := admin.LoadTracking(ctx, s)
 		return t.Anonymous, err
 	}
-	return web.NewServer(web.Deps{Store: s, Signer: sig, Mailer: tr, Anonymous: anonymous, BaseURL: cfg.BaseURL, Log: e.log, Options: opts})
+	// Archive pages and feeds render with the configured theme.
+	themed := func(ctx context.Context) (*render.Renderer, error) { return renderer(ctx, cfg, s) }
+	return web.NewServer(web.Deps{Store: s, Signer: sig, Mailer: tr, Renderer: themed, Anonymous: anonymous, BaseURL: cfg.BaseURL,
+		Log: e.log, Options: opts})
 }

@@ -128,6 +128,21 @@ func publication(ctx context.Context, cfg *config.Config, s *store.Store) (model
 	return p, err
 }
 
+// renderOptions are the options of every renderer the commands build: the
+// configured theme, and archive links on the public site.
+func renderOptions(cfg *config.Config) render.Options {
+	return render.Options{ThemeDir: cfg.Theme, ArchiveURL: cfg.BaseURL + "/archive/"}
+}
+
+// renderer builds a renderer for the saved publication settings.
+func renderer(ctx context.Context, cfg *config.Config, s *store.Store) (*render.Renderer, error) {
+	pub, err := publication(ctx, cfg, s)
+	if err != nil {
+		return nil, err
+	}
+	return render.New(pub, renderOptions(cfg))
+}
+
 // defaultPublication stands in until publication settings are saved.
 func defaultPublication(cfg *config.Config) model.Publication {
 	return model.DefaultPublication(cfg.BaseURL)
@@ -147,7 +162,7 @@ func (e *env) engine(ctx context.Context, cfg *config.Config, s *store.Store, tr
 		Sender:    tr,
 		Signer:    sig,
 		BaseURL:   cfg.BaseURL,
-		Freeze:    delivery.EditionFreezer(s, defaultPublication(cfg), render.Options{ArchiveURL: cfg.BaseURL + "/archive/"}),
+		Freeze:    delivery.EditionFreezer(s, defaultPublication(cfg), renderOptions(cfg)),
 		Workers:   cfg.Workers,
 		Lease:     cfg.Lease,
 		RetryBase: cfg.RetryBase,

@@ -32,11 +32,7 @@ func (e *env) sendTest(ctx context.Context, edArg, relay, to string, cf campaign
 		if err != nil {
 			return err
 		}
-		pub, err := publication(ctx, cfg, s)
-		if err != nil {
-			return err
-		}
-		r, err := render.New(pub, render.Options{ArchiveURL: cfg.BaseURL + "/archive/"})
+		r, err := renderer(ctx, cfg, s)
 		if err != nil {
 			return err
 		}

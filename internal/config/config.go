@@ -68,6 +68,10 @@ type Config struct {
 	DKIMSelector string
 	DKIMDomain   string
 	Relays       []Relay
+	// Theme is a folder whose email.html and web.html replace the default
+	// theme's in every email, web page and preview Herald renders; empty:
+	// the default theme.
+	Theme string
 
 	// Role says what this node does: all (default), web (pages and API,
 	// no sending) or worker (sending, and /healthz only).
@@ -161,6 +165,7 @@ func keys() []key {
 		}},
 		{"lease", false, durationKey(func(c *Config, d time.Duration) { c.Lease = d })},
 		{"retry_base", false, durationKey(func(c *Config, d time.Duration) { c.RetryBase = d })},
+		{"theme", false, func(c *Config, v string) error { c.Theme = v; return nil }},
 		{"dkim_key_file", false, func(c *Config, v string) error { c.DKIMKeyFile = v; return nil }},
 		{"dkim_selector", false, func(c *Config, v string) error { c.DKIMSelector = v; return nil }},
 		{"dkim_domain", false, func(c *Config, v string) error { c.DKIMDomain = strings.ToLower(v); return nil }},

@@ -101,3 +101,21 @@ func TestInvalidValuesNameTheKey(t *testing.T) {
 		t.Errorf("error leaks the secret: %v", err)
 	}
 }
+
+func TestThemeFolder(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "herald.conf")
+	os.WriteFile(file, []byte("theme = \"/srv/herald/themes/courier\"\n"), 0o600)
+	for name, src := range map[string]Source{
+		"file":        {File: file, Getenv: env(nil)},
+		"environment": {Getenv: env(map[string]string{"HERALD_THEME": "/srv/herald/themes/courier"})},
+		"flag":        {Getenv: env(map[string]string{"HERALD_THEME": "/elsewhere"}), Flags: map[string]string{"theme": "/srv/herald/themes/courier"}},
+	} {
+		c, err := Load(src)
+		if err != nil || c.Theme != "/srv/herald/themes/courier" {
+			t.Errorf("%s: theme = %q, %v", name, c.Theme, err)
+		}
+	}
+	if c, _ := Load(Source{Getenv: env(nil)}); c.Theme != "" {
+		t.Errorf("default theme = %q, want the built-in one", c.Theme)
+	}
+}

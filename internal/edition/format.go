@@ -49,6 +49,7 @@ func Format(e *model.Edition) ([]byte, error) {
 		field("hero-image", h.URL)
 		field("hero-alt", h.Alt)
 		field("hero-credit", h.Credit)
+		field("hero-credit-prefix", h.CreditPrefix)
 		if h.Width != 0 {
 			field("hero-width", strconv.Itoa(h.Width))
 		}
@@ -57,7 +58,9 @@ func Format(e *model.Edition) ([]byte, error) {
 
 	for _, s := range e.Sections {
 		head := string(s.Kind)
-		if t := strings.TrimSpace(s.Title); t != "" {
+		if t := strings.TrimSpace(s.Title); s.NoTitle {
+			head += ": " + NoTitle
+		} else if t != "" {
 			head += ": " + t
 		}
 		heading("#", head)
@@ -88,6 +91,7 @@ func Format(e *model.Edition) ([]byte, error) {
 		case model.KindPicks:
 			for _, p := range s.Picks {
 				heading("##", p.Title)
+				field("verb", p.Verb)
 				field("author", p.Author)
 				field("publication", p.Publication)
 				field("url", p.URL)
@@ -115,6 +119,7 @@ func unrepresentable(e *model.Edition) Problems {
 		one("hero-image", "the hero image URL", h.URL)
 		one("hero-alt", "the hero image's alt text", h.Alt)
 		one("hero-credit", "the hero image's credit", h.Credit)
+		one("hero-credit-prefix", "the hero image's credit prefix", h.CreditPrefix)
 	}
 	for i, s := range e.Sections {
 		key := sectionKey(i)
@@ -122,6 +127,12 @@ func unrepresentable(e *model.Edition) Problems {
 			v.add(key, "unknown section kind %q", s.Kind)
 		}
 		one(key, "the section title", s.Title)
+		switch t := strings.TrimSpace(s.Title); {
+		case s.NoTitle && t != "":
+			v.add(key, "the section has the title %q and is set to show no title: keep one", t)
+		case t == NoTitle:
+			v.add(key, `the section title %q would read back as "no heading"`, t)
+		}
 		if l := s.Lead; l != nil && s.Kind == model.KindLead {
 			one(key, "the headline", l.Headline)
 			one(key, "the byline", l.Byline.Name)
@@ -146,6 +157,7 @@ func unrepresentable(e *model.Edition) Problems {
 		for j, p := range s.Picks {
 			ik := key + ".i" + strconv.Itoa(j)
 			one(ik, "the title", p.Title)
+			one(ik, "the verb", p.Verb)
 			one(ik, "the author", p.Author)
 			one(ik, "the publication", p.Publication)
 			one(ik, "the URL", p.URL)

@@ -17,13 +17,17 @@ const MaxSize = 1 << 20
 
 // Front matter fields, in the order Format writes them.
 var frontFields = []string{"slug", "date", "slot", "subject", "preheader", "public",
-	"hero-image", "hero-alt", "hero-credit", "hero-width"}
+	"hero-image", "hero-alt", "hero-credit", "hero-credit-prefix", "hero-width"}
 
 var (
 	leadFields = []string{"headline", "byline", "role"}
 	cardFields = []string{"author", "url", "cta"}
-	pickFields = []string{"author", "publication", "url"}
+	pickFields = []string{"verb", "author", "publication", "url"}
 )
+
+// NoTitle is the section title, in a file, of a section shown with no
+// heading: "# cards: -".
+const NoTitle = "-"
 
 var fieldLine = regexp.MustCompile(`^[a-z][a-z0-9-]*:( |$)`)
 
@@ -166,8 +170,8 @@ func (p *parser) frontMatter() int {
 		at := p.at["public"]
 		p.problem(at.line, at.col, "public must be true or false, not %q", v)
 	}
-	if fm["hero-image"] != "" || fm["hero-alt"] != "" || fm["hero-credit"] != "" || fm["hero-width"] != "" {
-		h := &model.Image{URL: fm["hero-image"], Alt: fm["hero-alt"], Credit: fm["hero-credit"]}
+	if fm["hero-image"] != "" || fm["hero-alt"] != "" || fm["hero-credit"] != "" || fm["hero-credit-prefix"] != "" || fm["hero-width"] != "" {
+		h := &model.Image{URL: fm["hero-image"], Alt: fm["hero-alt"], Credit: fm["hero-credit"], CreditPrefix: fm["hero-credit-prefix"]}
 		if w := fm["hero-width"]; w != "" {
 			n, err := strconv.Atoi(w)
 			if err != nil || n <= 0 {
@@ -238,6 +242,9 @@ func (p *parser) section(i int) int {
 		p.at[key+".title"] = pos{i + 1, utf8.RuneCountInString(p.lines[i][:strings.Index(p.lines[i], title)]) + 1}
 	}
 	s := model.Section{Kind: kind, Title: title}
+	if title == NoTitle {
+		s.Title, s.NoTitle = "", true
+	}
 	switch kind {
 	case model.KindLead:
 		s.Lead = p.lead(i+1, end, key)
@@ -297,7 +304,7 @@ func (p *parser) items(start, end int, key string, s *model.Section) {
 			s.Cards = append(s.Cards, model.Card{Headline: heading, Author: f["author"], URL: f["url"], CTA: f["cta"]})
 		case model.KindPicks:
 			f := p.fields(j+1, itemEnd, ik+".f.", "a pick", pickFields)
-			s.Picks = append(s.Picks, model.Pick{Title: heading, Author: f["author"], Publication: f["publication"], URL: f["url"]})
+			s.Picks = append(s.Picks, model.Pick{Title: heading, Verb: f["verb"], Author: f["author"], Publication: f["publication"], URL: f["url"]})
 		case model.KindBriefs:
 			s.Briefs = append(s.Briefs, model.Brief{Headline: heading, Body: p.body(j+1, itemEnd, ik, "a brief")})
 		}

@@ -23,10 +23,12 @@ const (
 	MaxSubject = 150       // characters; inboxes show about 60, anything past 150 is a mistake
 	MaxLine    = 300       // characters in any other one-line field
 	MaxBody    = 128 << 10 // bytes in one Markdown body
+	MaxPrefix  = 40        // characters in a credit prefix or a pick's verb
 )
 
 var (
 	dateRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+	verbRE = regexp.MustCompile(`^\pL[\pL'’ -]*$`)
 	wordRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 )
 
@@ -131,6 +133,10 @@ func validate(e *model.Edition, at map[string]pos) Problems {
 			v.add("hero-image", "the hero image has no alt text: add \"hero-alt: ...\" describing what it shows")
 		}
 		v.line("hero-credit", "the hero image's credit", h.Credit, MaxLine, false)
+		v.line("hero-credit-prefix", "the hero image's credit prefix", h.CreditPrefix, MaxPrefix, false)
+		if h.CreditPrefix != "" && strings.TrimSpace(h.Credit) == "" {
+			v.add("hero-credit-prefix", "the hero image has a credit prefix but no credit: add \"hero-credit: ...\"")
+		}
 		if h.Width < 0 || h.Width > 2000 {
 			v.add("hero-width", "the hero image width %d is not between 1 and 2000 pixels", h.Width)
 		}
@@ -147,6 +153,12 @@ func validate(e *model.Edition, at map[string]pos) Problems {
 
 func (v *validator) section(key string, s model.Section, leads *int) {
 	v.line(key+".title", "the section title", s.Title, MaxLine, false)
+	switch t := strings.TrimSpace(s.Title); {
+	case s.NoTitle && t != "":
+		v.add(key+".title", "the section has the title %q and is set to show no title: keep one", t)
+	case t == NoTitle:
+		v.add(key+".title", `the section title %q means "no heading" in an edition file: leave the title empty and set the section to show no title`, t)
+	}
 	switch s.Kind {
 	case model.KindLead:
 		*leads++
@@ -197,6 +209,10 @@ func (v *validator) section(key string, s model.Section, leads *int) {
 		for j, p := range s.Picks {
 			ik := key + ".i" + strconv.Itoa(j)
 			v.headline(ik, "pick", p.Title)
+			v.line(ik+".f.verb", "the verb", p.Verb, MaxPrefix, false)
+			if p.Verb != "" && !verbRE.MatchString(p.Verb) && !strings.ContainsFunc(p.Verb, unicode.IsControl) {
+				v.add(ik+".f.verb", "the verb %q must be a word or a few, such as reports or argues, with no punctuation", p.Verb)
+			}
 			v.line(ik+".f.author", "the author", p.Author, MaxLine, false)
 			v.line(ik+".f.publication", "the publication", p.Publication, MaxLine, false)
 			if strings.TrimSpace(p.Publication) == "" {

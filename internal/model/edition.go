@@ -12,6 +12,10 @@ type Publication struct {
 	Language      string `json:"language,omitempty"` // BCP 47 tag for lang attributes; "en" when empty
 	Colors        Colors `json:"colors"`
 	PostalAddress string `json:"postal_address"`
+	// CreditPrefix introduces a picture's credit ("Photo:", "via") unless
+	// the edition sets its own; "Photo:" when empty, nothing when
+	// CreditPrefixNone.
+	CreditPrefix string `json:"credit_prefix,omitempty"`
 	// Sections lists the sections a new edition has, in order, with the
 	// titles they show when an edition leaves its own title empty.
 	Sections []SectionDefault `json:"sections,omitempty"`
@@ -105,7 +109,38 @@ type Image struct {
 	URL    string `json:"url"`
 	Alt    string `json:"alt"`              // what the picture shows, for screen readers and blocked images
 	Credit string `json:"credit,omitempty"` // photographer, agency, picture ID
-	Width  int    `json:"width,omitempty"`  // display width in CSS pixels; the theme's column width when 0
+	// CreditPrefix introduces the credit ("Photo:", "via"); empty takes
+	// the publication's, CreditPrefixNone shows the credit alone.
+	CreditPrefix string `json:"credit_prefix,omitempty"`
+	Width        int    `json:"width,omitempty"` // display width in CSS pixels; the theme's column width when 0
+}
+
+// CreditPrefixNone as a credit prefix shows a picture's credit with no
+// word before it.
+const CreditPrefixNone = "none"
+
+// DefaultCreditPrefix introduces a picture's credit when neither the
+// edition nor the publication sets a prefix.
+const DefaultCreditPrefix = "Photo:"
+
+// CreditLine returns the credit as readers see it, introduced by the
+// image's prefix, else the publication's (pubPrefix), else
+// DefaultCreditPrefix; "" when there is no credit.
+func (i Image) CreditLine(pubPrefix string) string {
+	if i.Credit == "" {
+		return ""
+	}
+	prefix := i.CreditPrefix
+	if prefix == "" {
+		prefix = pubPrefix
+	}
+	switch prefix {
+	case "":
+		prefix = DefaultCreditPrefix
+	case CreditPrefixNone:
+		return i.Credit
+	}
+	return prefix + " " + i.Credit
 }
 
 // SectionKind says what a section holds and so which of its item fields are
@@ -133,13 +168,16 @@ func (k SectionKind) Valid() bool {
 // Section is one part of an edition. Only the item field that matches Kind
 // is set.
 type Section struct {
-	Kind   SectionKind `json:"kind"`
-	Title  string      `json:"title,omitempty"` // the publication's default for Kind when empty
-	Lead   *Lead       `json:"lead,omitempty"`
-	Cards  []Card      `json:"cards,omitempty"`
-	Briefs []Brief     `json:"briefs,omitempty"`
-	Picks  []Pick      `json:"picks,omitempty"`
-	Text   *Text       `json:"text,omitempty"`
+	Kind  SectionKind `json:"kind"`
+	Title string      `json:"title,omitempty"` // the publication's default for Kind when empty
+	// NoTitle shows the section with no heading at all, not even the
+	// publication's default title.
+	NoTitle bool    `json:"no_title,omitempty"`
+	Lead    *Lead   `json:"lead,omitempty"`
+	Cards   []Card  `json:"cards,omitempty"`
+	Briefs  []Brief `json:"briefs,omitempty"`
+	Picks   []Pick  `json:"picks,omitempty"`
+	Text    *Text   `json:"text,omitempty"`
 }
 
 // Lead is the edition's main story.
@@ -169,9 +207,12 @@ type Brief struct {
 	Body     string `json:"body"` // Markdown, one paragraph
 }
 
-// Pick recommends a piece from another publication.
+// Pick recommends a piece from another publication, credited as "Title.
+// Author in Publication.", or with a Verb as "Title, reports Publication."
+// ("Title, argues Author in Publication.").
 type Pick struct {
 	Title       string `json:"title"`
+	Verb        string `json:"verb,omitempty"` // such as "reports" or "argues"; see Pick
 	Author      string `json:"author,omitempty"`
 	Publication string `json:"publication"`
 	URL         string `json:"url"`

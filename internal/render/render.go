@@ -133,6 +133,11 @@ func New(pub model.Publication, opts Options) (*Renderer, error) {
 		}
 		*c.out = c.in
 	}
+	if opts.ThemeDir != "" {
+		if err := checkThemeDir(opts.ThemeDir); err != nil {
+			return nil, err
+		}
+	}
 	if r.email, r.emailSrc, err = loadTemplate(opts.ThemeDir, EmailTemplate); err != nil {
 		return nil, err
 	}
@@ -145,6 +150,26 @@ func New(pub model.Publication, opts Options) (*Renderer, error) {
 		}
 	}
 	return r, nil
+}
+
+// checkThemeDir refuses a theme folder that is missing, a file, or holds
+// neither template: a mistyped path must not quietly give the default theme.
+func checkThemeDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("theme folder %q does not exist", dir)
+	case err != nil:
+		return fmt.Errorf("theme folder %q: %w", dir, err)
+	case !fi.IsDir():
+		return fmt.Errorf("theme folder %q is a file, not a folder", dir)
+	}
+	for _, name := range []string{EmailTemplate, WebTemplate} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("theme folder %q holds neither %s nor %s", dir, EmailTemplate, WebTemplate)
 }
 
 // loadTemplate parses name from dir when it is there, else from the
@@ -218,6 +243,7 @@ type view struct {
 	Dateline   string // "Thursday 13 March 2025 · Evening"
 	Greeting   string // "Good evening"
 	Hero       *model.Image
+	HeroCredit string // the hero's credit with its prefix ("Photo: ..."); "" when none
 	Sections   []sectionView
 	ArchiveURL string // this edition's web page
 
@@ -231,9 +257,21 @@ type sectionView struct {
 	Lead   *leadView
 	Cards  []model.Card
 	Briefs []briefView
-	Picks  []model.Pick
+	Picks  []pickView
 	Text   template.HTML
 	src    model.Section
+}
+
+// Heading is the section's visible heading on the web page: the lead's
+// headline, or the section's title; "" when it shows none.
+func (s sectionView) Heading() string {
+	if s.Kind == model.KindLead {
+		if s.Lead == nil {
+			return ""
+		}
+		return s.Lead.Headline
+	}
+	return s.Title
 }
 
 type leadView struct {
@@ -245,6 +283,28 @@ type leadView struct {
 type briefView struct {
 	Headline string
 	Body     template.HTML
+}
+
+// pickView is a pick as a sentence: the linked title, what joins it to the
+// credit, then the credit ("Title." + " " + "Author in Publication.", or
+// "Title" + ", " + "reports Publication.").
+type pickView struct {
+	model.Pick
+	Linked string // the title as linked, with its full stop in the plain form
+	Joint  string // between the link and the credit: " " or ", "
+}
+
+func newPickView(p model.Pick) pickView {
+	if p.Verb == "" {
+		return pickView{Pick: p, Linked: sentence(p.Title), Joint: " "}
+	}
+	// "Title, reports X." but "Are we ready? asks X.": a question or
+	// exclamation takes no comma, and a full stop gives way to it.
+	t := strings.TrimSuffix(strings.TrimSpace(p.Title), ".")
+	if strings.HasSuffix(t, "?") || strings.HasSuffix(t, "!") || strings.HasSuffix(t, "…") {
+		return pickView{Pick: p, Linked: t, Joint: " "}
+	}
+	return pickView{Pick: p, Linked: t, Joint: ", "}
 }
 
 // fallbackTitles are used when neither the edition nor the publication
@@ -281,18 +341,24 @@ func (r *Renderer) view(e *model.Edition, heroWidth int) (*view, error) {
 			h.Width = heroWidth
 		}
 		v.Hero = &h
+		v.HeroCredit = h.CreditLine(r.pub.CreditPrefix)
 	}
 	for _, s := range e.Sections {
 		sv := sectionView{Kind: s.Kind, Title: s.Title, src: s}
-		if sv.Title == "" {
+		if sv.Title == "" && !s.NoTitle {
 			sv.Title = r.pub.DefaultTitle(s.Kind)
 		}
-		if sv.Title == "" {
+		if sv.Title == "" && !s.NoTitle {
 			sv.Title = fallbackTitles[s.Kind]
 		}
 		var err error
 		switch s.Kind {
 		case model.KindLead:
+			// The lead's title is a kicker over its headline: with no
+			// headline the story starts at once, under no heading at all.
+			if s.Lead.Headline == "" {
+				sv.Title = ""
+			}
 			lv := &leadView{Headline: s.Lead.Headline, Byline: s.Lead.Byline}
 			lv.Body, err = r.md.html(s.Lead.Body)
 			sv.Lead = lv
@@ -312,7 +378,9 @@ func (r *Renderer) view(e *model.Edition, heroWidth int) (*view, error) {
 				sv.Briefs = append(sv.Briefs, bv)
 			}
 		case model.KindPicks:
-			sv.Picks = s.Picks
+			for _, p := range s.Picks {
+				sv.Picks = append(sv.Picks, newPickView(p))
+			}
 		case model.KindText:
 			sv.Text, err = r.md.html(s.Text.Body)
 		}

@@ -438,6 +438,25 @@ func TestCustomTheme(t *testing.T) {
 		}
 		t.Log(err)
 	})
+	t.Run("a folder that is not there", func(t *testing.T) {
+		// A mistyped path must not quietly send the default theme.
+		missing := filepath.Join(dir, "no-such-theme")
+		empty := t.TempDir()
+		file := filepath.Join(empty, "email.html.txt")
+		if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for path, want := range map[string]string{
+			missing: `theme folder "` + missing + `" does not exist`,
+			file:    `theme folder "` + file + `" is a file, not a folder`,
+			empty:   `theme folder "` + empty + `" holds neither email.html nor web.html`,
+		} {
+			_, err := render.New(sample.Publication(), render.Options{ThemeDir: path})
+			if err == nil || err.Error() != want {
+				t.Errorf("theme %s: err = %v, want %q", path, err, want)
+			}
+		}
+	})
 	t.Run("override used", func(t *testing.T) {
 		write("email.html", `<html lang="{{.Pub.Language}}"><body><p>{{.Edition.Subject}} for {{.Name}}</p><a href="{{.UnsubscribeURL}}">Unsubscribe</a></body></html>`)
 		r, err := render.New(sample.Publication(), render.Options{ThemeDir: dir})

@@ -8,8 +8,9 @@ import (
 	"github.com/herald-news/herald/internal/model"
 )
 
-// textWidth is where plain-text paragraphs wrap. Words are never broken, so
-// a long URL stays whole on a line of its own.
+// textWidth is where plain-text paragraphs wrap. Words are never broken,
+// and a URL always stands on a line of its own, so it stays whole and
+// clickable and never glues itself to the words around it.
 const textWidth = 72
 
 // textWriter accumulates plain-text lines with at most one blank line
@@ -36,23 +37,47 @@ func (w *textWriter) unblank() { w.pending = false }
 // wrap writes s as a paragraph wrapped at textWidth, with first before its
 // first line and rest before the others.
 func (w *textWriter) wrap(s, first, rest string) {
-	words := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\t' || r == '\n' })
-	if len(words) == 0 {
-		return
+	w.wrapUnits(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\t' || r == '\n' }), first, rest)
+}
+
+// wrapUnits writes units separated by single spaces, wrapped at textWidth,
+// with first before the first line and rest before the others. A unit is
+// never broken, even when it holds spaces ("Clara Voss in The Upland
+// Review."), and a unit that is a URL gets a line of its own.
+func (w *textWriter) wrapUnits(units []string, first, rest string) {
+	cur, prefix := "", first
+	flush := func() {
+		if cur != "" {
+			w.line(prefix + cur)
+			cur, prefix = "", rest
+		}
 	}
-	cur := first + words[0]
-	n := utf8.RuneCountInString(cur)
-	for _, word := range words[1:] {
-		wn := utf8.RuneCountInString(word)
-		if n+1+wn > textWidth {
-			w.line(cur)
-			cur, n = rest+word, utf8.RuneCountInString(rest)+wn
+	for _, u := range units {
+		if u == "" {
 			continue
 		}
-		cur += " " + word
-		n += 1 + wn
+		if isURL(u) {
+			flush()
+			w.line(prefix + u)
+			prefix = rest
+			continue
+		}
+		if cur != "" && utf8.RuneCountInString(prefix)+utf8.RuneCountInString(cur)+1+utf8.RuneCountInString(u) > textWidth {
+			flush()
+		}
+		if cur != "" {
+			cur += " "
+		}
+		cur += u
 	}
-	w.line(cur)
+	flush()
+}
+
+// isURL reports whether a word is a web address, bare or in the angle
+// brackets of a link ("<https://...>."), with any punctuation after it.
+func isURL(word string) bool {
+	word = strings.TrimLeft(word, "<(\"'")
+	return strings.HasPrefix(word, "https://") || strings.HasPrefix(word, "http://")
 }
 
 // heading writes a section title in capitals, underlined.
@@ -79,8 +104,8 @@ func (r *Renderer) text(v *view) string {
 	heroDone := false
 	hero := func() {
 		if e.Hero != nil && !heroDone {
-			if e.Hero.Credit != "" {
-				tw.wrap("Photo: "+e.Hero.Credit, "", "")
+			if v.HeroCredit != "" {
+				tw.wrap(v.HeroCredit, "", "")
 				tw.blank()
 			}
 		}
@@ -108,7 +133,9 @@ func (r *Renderer) text(v *view) string {
 			}
 		case model.KindCards:
 			hero()
-			tw.heading(s.Title)
+			if s.Title != "" {
+				tw.heading(s.Title)
+			}
 			for _, c := range s.Cards {
 				if c.Author != "" {
 					tw.line(c.Author)
@@ -119,18 +146,22 @@ func (r *Renderer) text(v *view) string {
 			}
 		case model.KindBriefs:
 			hero()
-			tw.heading(s.Title)
+			if s.Title != "" {
+				tw.heading(s.Title)
+			}
 			for _, b := range s.src.Briefs {
 				tw.wrap("* "+b.Headline, "", "  ")
 				mdText(b.Body, r.base, tw, "  ")
 			}
 		case model.KindPicks:
 			hero()
-			tw.heading(s.Title)
-			for i, p := range s.src.Picks {
+			if s.Title != "" {
+				tw.heading(s.Title)
+			}
+			for i, p := range s.Picks {
 				mark := strconv.Itoa(i+1) + ". "
 				pad := strings.Repeat(" ", len(mark))
-				tw.wrap(sentence(p.Title)+" "+credit(p)+".", mark, pad)
+				tw.wrapUnits(pickUnits(p, textWidth-len(pad)), mark, pad)
 				tw.line(pad + p.URL)
 				tw.blank()
 			}
@@ -151,6 +182,26 @@ func (r *Renderer) text(v *view) string {
 		tw.wrap(r.pub.PostalAddress, "", "")
 	}
 	return tw.b.String()
+}
+
+// pickUnits returns a pick's sentence as units for wrapUnits: the words of
+// its title, then its credit ("reports Author in Publication.") in one
+// piece when it fits in width, else the verb's words and "Author in
+// Publication." in one piece, else word by word.
+func pickUnits(p pickView, width int) []string {
+	units := strings.Fields(p.Linked + strings.TrimRight(p.Joint, " "))
+	cr := credit(p.Pick) + "."
+	phrase := cr
+	if p.Verb != "" {
+		phrase = p.Verb + " " + cr
+	}
+	switch {
+	case utf8.RuneCountInString(phrase) <= width:
+		return append(units, phrase)
+	case utf8.RuneCountInString(cr) <= width:
+		return append(append(units, strings.Fields(p.Verb)...), cr)
+	}
+	return append(units, strings.Fields(phrase)...)
 }
 
 // credit returns "Author in Publication", or the publication alone.
