@@ -43,6 +43,7 @@ type Ledger interface {
 	LockSending() (release func() error, err error)
 	SetCampaignStatus(ctx context.Context, id int64, to model.CampaignStatus) error
 	SetCampaignProblem(ctx context.Context, id int64, problem string) error
+	SettleCampaignTransport(ctx context.Context, id int64, transport string) (string, error)
 	ListenCampaigns(ctx context.Context, fn func()) error
 	TryLead(ctx context.Context) (*store.Leadership, error)
 }
@@ -131,6 +132,8 @@ type Engine struct {
 	// waitReported is when this engine last reported why a campaign's
 	// mail waits (see reportWaiting).
 	waitReported map[int64]time.Time
+	// running is set while Run runs: this engine sends.
+	running atomic.Bool
 	// relayDownUntil (unix nanoseconds) holds claiming back after no relay
 	// took a message, so an outage defers a few rows, not the whole list.
 	relayDownUntil atomic.Int64
@@ -178,7 +181,13 @@ func (e *Engine) Start(ctx context.Context, id int64) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("render campaign %d: %w", id, err)
 	}
-	frozen.Transport = transportOf(e.cfg.Sender)
+	if e.running.Load() {
+		// This engine sends what it starts: its transport is the
+		// campaign's. (An engine built only to start a campaign, as
+		// `herald campaign start` does, leaves that to the first engine
+		// that sends it.)
+		frozen.Transport = transportOf(e.cfg.Sender)
+	}
 	n, err := e.ledger.StartCampaign(ctx, id, frozen)
 	if err != nil {
 		return 0, err
@@ -219,6 +228,11 @@ func (e *Engine) prepare(ctx context.Context, id int64) (*campaignRun, error) {
 	frozen, err := e.ledger.FrozenContent(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	if have := transportOf(e.cfg.Sender); frozen.Transport == "" && have != "" {
+		if frozen.Transport, err = e.ledger.SettleCampaignTransport(ctx, id, have); err != nil {
+			return nil, err
+		}
 	}
 	if err := e.checkTransport(c, frozen); err != nil {
 		return nil, err
@@ -301,7 +315,8 @@ func transportOf(s mailer.Sender) string {
 }
 
 // checkTransport refuses to send a campaign through another kind of
-// transport than the one it started with: a campaign started through SMTP
+// transport than the one it started with (recorded by the engine that
+// started it, when that engine sends, or else by the first to send it): a campaign started through SMTP
 // relays never lands in the outbox because a restart lost the relay
 // configuration (its mail would be marked sent and reach nobody), and one
 // started into the outbox never reaches real readers by surprise.

@@ -32,6 +32,13 @@ func (e *Engine) Run(ctx context.Context) error {
 		return err
 	}
 	defer release()
+	e.running.Store(true)
+	defer e.running.Store(false)
+	// Campaigns are prepared afresh on each run: their state (a problem
+	// to clear, a changed key) is read again.
+	e.mu.Lock()
+	clear(e.prepared)
+	e.mu.Unlock()
 	if e.ledger.SingleProcess() {
 		// Nobody else uses this database: any claim left is from a process
 		// that died, and its rows can go out again at once.

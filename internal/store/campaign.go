@@ -302,3 +302,18 @@ func (s *Store) SetCampaignProblem(ctx context.Context, id int64, problem string
 	}
 	return nil
 }
+
+// SettleCampaignTransport records transport as the campaign's transport
+// unless one is recorded already, and returns the one recorded: the first
+// engine to send a campaign fixes how all of its mail goes out.
+func (s *Store) SettleCampaignTransport(ctx context.Context, id int64, transport string) (string, error) {
+	if _, err := s.w.ExecContext(ctx, `UPDATE campaign_content SET transport = $1 WHERE campaign_id = $2 AND transport = ''`,
+		transport, id); err != nil {
+		return "", fmt.Errorf("campaign %d transport: %w", id, err)
+	}
+	var got string
+	if err := s.r.QueryRowContext(ctx, `SELECT transport FROM campaign_content WHERE campaign_id = $1`, id).Scan(&got); err != nil {
+		return "", fmt.Errorf("campaign %d transport: %w", id, err)
+	}
+	return got, nil
+}
