@@ -200,6 +200,8 @@ const expandBatch = 50000
 // subscribers of the campaign's lists who are active and not suppressed, each
 // address once. It is safe to call again after a crash part-way: rows already
 // written stay and are not duplicated. It returns the number of recipients.
+// The move to sending queues the campaign.started webhooks in the same
+// transaction.
 func (s *Store) StartCampaign(ctx context.Context, id int64, frozen model.Frozen) (int64, error) {
 	c, err := s.Campaign(ctx, id)
 	if err != nil {
@@ -249,7 +251,9 @@ func (s *Store) StartCampaign(ctx context.Context, id int64, frozen model.Frozen
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("campaign %d: %w to sending (it changed while starting)", id, ErrBadTransition)
 		}
-		return nil
+		return queueWebhooksTx(ctx, tx, nil, model.EventCampaignStarted, now, func() (any, error) {
+			return hookCampaignData{Campaign: hookCampaign{ID: id, Name: c.Name, Recipients: total, StartedAt: &now}}, nil
+		})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("start campaign %d: %w", id, err)
