@@ -336,3 +336,48 @@ func (c *Client) Suppress(ctx context.Context, in SuppressionInput) (*Suppressio
 func (c *Client) Unsuppress(ctx context.Context, email string) error {
 	return c.call(ctx, "DELETE", "/suppressions/"+url.PathEscape(email), nil, nil)
 }
+
+// Webhooks lists the webhook endpoints with their delivery counts.
+func (c *Client) Webhooks(ctx context.Context) ([]WebhookEndpoint, error) {
+	var p Page[WebhookEndpoint]
+	return p.Data, c.call(ctx, "GET", "/webhooks", nil, &p)
+}
+
+// CreateWebhook registers an endpoint; the answer carries its signing
+// secret, which is not shown again.
+func (c *Client) CreateWebhook(ctx context.Context, in WebhookInput) (*WebhookEndpoint, error) {
+	var out WebhookEndpoint
+	return &out, c.call(ctx, "POST", "/webhooks", in, &out)
+}
+
+// Webhook returns one endpoint (without its secret).
+func (c *Client) Webhook(ctx context.Context, id int64) (*WebhookEndpoint, error) {
+	var out WebhookEndpoint
+	return &out, c.call(ctx, "GET", fmt.Sprintf("/webhooks/%d", id), nil, &out)
+}
+
+// UpdateWebhook changes an endpoint's URL, events, description, whether it
+// is active, and its secret when one is given.
+func (c *Client) UpdateWebhook(ctx context.Context, id int64, in WebhookInput) (*WebhookEndpoint, error) {
+	var out WebhookEndpoint
+	return &out, c.call(ctx, "PUT", fmt.Sprintf("/webhooks/%d", id), in, &out)
+}
+
+// DeleteWebhook removes an endpoint and its deliveries.
+func (c *Client) DeleteWebhook(ctx context.Context, id int64) error {
+	return c.call(ctx, "DELETE", fmt.Sprintf("/webhooks/%d", id), nil, nil)
+}
+
+// WebhookDeliveries returns an endpoint's most recent deliveries, newest
+// first (limit 0: 50).
+func (c *Client) WebhookDeliveries(ctx context.Context, id int64, limit int) ([]WebhookDelivery, error) {
+	var p Page[WebhookDelivery]
+	return p.Data, c.call(ctx, "GET", fmt.Sprintf("/webhooks/%d/deliveries%s", id, page(limit, 0)), nil, &p)
+}
+
+// TestWebhook queues a webhook.test event for an endpoint and returns its
+// delivery.
+func (c *Client) TestWebhook(ctx context.Context, id int64) (*WebhookDelivery, error) {
+	var out WebhookDelivery
+	return &out, c.call(ctx, "POST", fmt.Sprintf("/webhooks/%d/test", id), nil, &out)
+}

@@ -260,6 +260,50 @@ type SuppressionInput struct {
 	Detail string `json:"detail,omitempty"`
 }
 
+// WebhookEndpoint is a URL Herald posts signed notices of events to.
+type WebhookEndpoint struct {
+	ID          int64    `json:"id"`
+	URL         string   `json:"url"`
+	Events      []string `json:"events"`
+	Active      bool     `json:"active"`
+	Description string   `json:"description,omitempty"`
+	// Secret is the signing secret: only in the answer that created the
+	// endpoint or set a new secret.
+	Secret string `json:"secret,omitempty"`
+	// Deliveries kept (finished ones for 30 days), by status.
+	Pending   int64     `json:"pending"`
+	Delivered int64     `json:"delivered"`
+	Failed    int64     `json:"failed"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// WebhookInput creates or changes an endpoint. URL (http or https) and
+// Events are required.
+type WebhookInput struct {
+	URL         string   `json:"url"`
+	Events      []string `json:"events"`
+	Active      *bool    `json:"active,omitempty"` // default true on create; unchanged when absent
+	Description string   `json:"description,omitempty"`
+	// Secret signs the posts; empty makes one (create) or keeps the old
+	// one (change). At least 16 characters.
+	Secret string `json:"secret,omitempty"`
+}
+
+// WebhookDelivery is one event's notice to one endpoint.
+type WebhookDelivery struct {
+	ID       int64  `json:"id"`
+	Event    string `json:"event"`
+	Status   string `json:"status"` // pending, delivered or failed
+	Code     int    `json:"code"`   // the endpoint's last HTTP status, 0 when none came
+	Attempts int    `json:"attempts"`
+	// NextAttemptAt is when a pending delivery is tried next.
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	Error         string     `json:"error,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+}
+
 // ErrorBody is the one shape of every API error.
 type ErrorBody struct {
 	Error ErrorDetail `json:"error"`

@@ -27,6 +27,7 @@ import (
 
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/delivery"
+	"github.com/herald-news/herald/internal/importer"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/model"
@@ -54,6 +55,14 @@ type Deps struct {
 	// Relays are the configured SMTP relays, for the settings page and its
 	// connection test.
 	Relays []mailer.RelayConfig
+	// RelayStats reports how this node's relays are doing now (in
+	// rotation or not, connections, messages), and RelayChanges their
+	// recent moves out of and back into rotation, newest first; both for
+	// the settings page. Nil: not shown.
+	RelayStats   func() []mailer.RelayStats
+	RelayChanges func() []mailer.RotationEvent
+	// ImportObserver hears imports run and their rows (metrics); nil: none.
+	ImportObserver importer.Observer
 	// DKIM is the signing key from the configuration file, if any.
 	DKIM *message.DKIM
 	// BaseURL is the public site, for links in previews and test mail.
@@ -99,7 +108,7 @@ func New(d Deps) (*Admin, error) {
 	}
 	static, _ := fs.Sub(staticFiles, "static")
 	a := &Admin{d: d, pages: pages, static: static, secure: strings.HasPrefix(d.BaseURL, "https://"),
-		imports: newImports(d.Store, d.TempDir, d.Log)}
+		imports: newImports(d.Store, d.TempDir, d.Log, d.ImportObserver)}
 	a.mux = a.routes()
 	return a, nil
 }

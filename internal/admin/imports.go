@@ -80,6 +80,7 @@ type imports struct {
 	st     *store.Store
 	tmp    string
 	log    *slog.Logger
+	obs    importer.Observer
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -90,9 +91,9 @@ type imports struct {
 	running map[int64]bool // imports this node runs
 }
 
-func newImports(st *store.Store, tmp string, log *slog.Logger) *imports {
+func newImports(st *store.Store, tmp string, log *slog.Logger, obs importer.Observer) *imports {
 	ctx, cancel := context.WithCancel(context.Background())
-	im := &imports{st: st, tmp: tmp, log: log, ctx: ctx, cancel: cancel, started: time.Now(), running: map[int64]bool{}}
+	im := &imports{st: st, tmp: tmp, log: log, obs: obs, ctx: ctx, cancel: cancel, started: time.Now(), running: map[int64]bool{}}
 	im.wg.Add(1)
 	go func() {
 		defer im.wg.Done()
@@ -240,7 +241,7 @@ func (p *progress) snapshot() store.ImportCounts {
 func (im *imports) run(j *store.ImportJob) {
 	p := &progress{}
 	p.rw = csv.NewWriter(&p.rejects)
-	opt := importer.Options{ListID: j.ListID, Mode: j.Mode, Status: j.SubStatus,
+	opt := importer.Options{ListID: j.ListID, Mode: j.Mode, Status: j.SubStatus, Observer: im.obs,
 		OnRead: func(n int64) {
 			p.mu.Lock()
 			p.counts.Read += n

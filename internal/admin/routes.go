@@ -80,6 +80,13 @@ func (a *Admin) table() []route {
 		r("POST", "/admin/settings/relays/test", auth.ManageSettings, a.relayTest),
 		r("POST", "/admin/settings/dkim", auth.ManageSettings, a.dkimGenerate),
 
+		r("GET", "/admin/webhooks", auth.ManageSettings, a.webhooks),
+		r("POST", "/admin/webhooks", auth.ManageSettings, a.webhookCreate),
+		r("GET", "/admin/webhooks/{id}", auth.ManageSettings, a.webhookPage),
+		r("POST", "/admin/webhooks/{id}", auth.ManageSettings, a.webhookSave),
+		r("POST", "/admin/webhooks/{id}/delete", auth.ManageSettings, a.webhookDelete),
+		r("POST", "/admin/webhooks/{id}/test", auth.ManageSettings, a.webhookTest),
+
 		r("GET", "/admin/users", auth.ManageUsers, a.users),
 		r("POST", "/admin/users", auth.ManageUsers, a.userCreate),
 		r("POST", "/admin/users/{id}", auth.ManageUsers, a.userSave),

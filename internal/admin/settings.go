@@ -124,10 +124,51 @@ func (a *Admin) settings(w http.ResponseWriter, r *http.Request) error {
 		titles[string(s.Kind)] = s.Title
 	}
 	a.page(w, r, http.StatusOK, "settings", "Settings", "settings", map[string]any{
-		"Pub": pub, "Titles": titles, "Tracking": tr, "DKIM": dk, "Relays": a.d.Relays, "Outbox": a.d.Outbox != nil,
+		"Pub": pub, "Titles": titles, "Tracking": tr, "DKIM": dk, "Relays": a.relayRows(), "Outbox": a.d.Outbox != nil,
+		"Changes": a.relayChanges(), "Health": a.d.RelayStats != nil,
 		"Kinds": []string{"lead", "cards", "briefs", "picks", "text"},
 	})
 	return nil
+}
+
+// relayRow is one configured relay with how it is doing on this node.
+type relayRow struct {
+	mailer.RelayConfig
+	Known bool // Stats found: the columns below mean something
+	mailer.RelayStats
+}
+
+// State says in words whether the relay takes mail now.
+func (r relayRow) State() string {
+	switch r.Breaker {
+	case mailer.BreakerOpen:
+		return "out of rotation"
+	case mailer.BreakerHalfOpen:
+		return "on trial"
+	}
+	return "in rotation"
+}
+
+func (a *Admin) relayRows() []relayRow {
+	stats := map[string]mailer.RelayStats{}
+	if a.d.RelayStats != nil {
+		for _, s := range a.d.RelayStats() {
+			stats[s.Name] = s
+		}
+	}
+	rows := make([]relayRow, len(a.d.Relays))
+	for i, c := range a.d.Relays {
+		s, ok := stats[c.Name]
+		rows[i] = relayRow{RelayConfig: c, Known: ok, RelayStats: s}
+	}
+	return rows
+}
+
+func (a *Admin) relayChanges() []mailer.RotationEvent {
+	if a.d.RelayChanges == nil {
+		return nil
+	}
+	return a.d.RelayChanges()
 }
 
 var hexColor = regexp.MustCompile(`^(#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?)?$`)

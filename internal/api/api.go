@@ -24,6 +24,7 @@ import (
 	"github.com/herald-news/herald/client"
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/delivery"
+	"github.com/herald-news/herald/internal/importer"
 	"github.com/herald-news/herald/internal/store"
 )
 
@@ -34,6 +35,8 @@ type Deps struct {
 	Engine *delivery.Engine // nil: campaigns cannot start
 	From   string           // default From of new campaigns
 	Log    *slog.Logger
+	// ImportObserver hears imports run and their rows (metrics); nil: none.
+	ImportObserver importer.Observer
 }
 
 // API is the /api/ http.Handler.

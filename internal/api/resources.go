@@ -443,7 +443,7 @@ func (a *API) importCSV(w http.ResponseWriter, r *http.Request) error {
 	if _, err := a.d.Store.ListByID(r.Context(), listID); err != nil {
 		return invalid("list must name a list")
 	}
-	opt := importer.Options{ListID: listID, Mode: store.ImportUpsert}
+	opt := importer.Options{ListID: listID, Mode: store.ImportUpsert, Observer: a.d.ImportObserver}
 	switch q.Get("mode") {
 	case "", string(store.ImportUpsert):
 	case string(store.ImportSkipExisting):

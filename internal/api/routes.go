@@ -66,6 +66,14 @@ func (a *API) table() []Route {
 		{Method: "POST", Path: "/api/campaigns/{id}/cancel", Summary: "Cancel for good", Permission: auth.Send, Out: client.Campaign{}, h: a.cancelCampaign},
 		{Method: "POST", Path: "/api/campaigns/{id}/schedule", Summary: "Set or clear the send time", Permission: auth.Send, In: client.Schedule{}, Out: client.Campaign{}, h: a.scheduleCampaign},
 
+		{Method: "GET", Path: "/api/webhooks", Summary: "Webhook endpoints with their delivery counts", Permission: auth.ManageSettings, Out: client.Page[client.WebhookEndpoint]{}, h: a.listWebhooks},
+		{Method: "POST", Path: "/api/webhooks", Summary: "Register a webhook endpoint (the answer holds its signing secret, shown once)", Permission: auth.ManageSettings, In: client.WebhookInput{}, Out: client.WebhookEndpoint{}, h: a.createWebhook},
+		{Method: "GET", Path: "/api/webhooks/{id}", Summary: "One webhook endpoint", Permission: auth.ManageSettings, Out: client.WebhookEndpoint{}, h: a.getWebhook},
+		{Method: "PUT", Path: "/api/webhooks/{id}", Summary: "Change a webhook endpoint", Permission: auth.ManageSettings, In: client.WebhookInput{}, Out: client.WebhookEndpoint{}, h: a.updateWebhook},
+		{Method: "DELETE", Path: "/api/webhooks/{id}", Summary: "Delete a webhook endpoint and its deliveries", Permission: auth.ManageSettings, h: a.deleteWebhook},
+		{Method: "GET", Path: "/api/webhooks/{id}/deliveries", Summary: "An endpoint's recent deliveries, newest first", Permission: auth.ManageSettings, Query: []string{"limit"}, Out: client.Page[client.WebhookDelivery]{}, h: a.webhookDeliveries},
+		{Method: "POST", Path: "/api/webhooks/{id}/test", Summary: "Send a webhook.test event to an endpoint", Permission: auth.ManageSettings, Out: client.WebhookDelivery{}, h: a.testWebhook},
+
 		{Method: "GET", Path: "/api/suppressions", Summary: "Suppressed addresses", Permission: auth.ManageAudience, Query: pageQ, Out: client.Page[client.Suppression]{}, h: a.listSuppressions},
 		{Method: "POST", Path: "/api/suppressions", Summary: "Suppress an address", Permission: auth.ManageAudience, In: client.SuppressionInput{}, Out: client.Suppression{}, h: a.suppress},
 		{Method: "DELETE", Path: "/api/suppressions/{email}", Summary: "Lift a suppression", Permission: auth.ManageAudience, h: a.unsuppress},

@@ -12,6 +12,7 @@ import (
 	"github.com/herald-news/herald/internal/config"
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/mailer"
+	"github.com/herald-news/herald/internal/metrics"
 	"github.com/herald-news/herald/internal/store"
 )
 
@@ -28,7 +29,7 @@ func (b *backOffice) Close() error { return b.admin.Close() }
 
 // backOffice builds the admin and API, creating the first owner account on
 // the first run (HERALD_ADMIN_PASSWORD, or a one-time password printed once).
-func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store, tr sender, eng *delivery.Engine) (*backOffice, error) {
+func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store, tr sender, eng *delivery.Engine, met *metrics.Metrics) (*backOffice, error) {
 	authn := auth.New(s, auth.Options{Log: e.log})
 	if _, err := auth.Bootstrap(ctx, s, "", cfg.AdminPassword.Reveal(), 12, e.stdout); err != nil {
 		return nil, err
@@ -45,16 +46,21 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 	if ob, ok := tr.(outboxSender); ok {
 		outbox = ob.Outbox
 	}
+	var relayStats func() []mailer.RelayStats
+	if m, ok := tr.(*mailer.Mailer); ok {
+		relayStats = m.Stats
+	}
 	tmp := filepath.Join(cfg.DataDir, "tmp")
 	if err := os.MkdirAll(tmp, 0o750); err != nil {
 		return nil, err
 	}
 	adm, err := admin.New(admin.Deps{Store: s, Auth: authn, Engine: eng, Sender: tr, Outbox: outbox, Relays: relays,
+		RelayStats: relayStats, RelayChanges: met.RelayChanges, ImportObserver: met,
 		DKIM: dkim, BaseURL: cfg.BaseURL, From: cfg.From, ThemeDir: cfg.Theme, TempDir: tmp, Log: e.log})
 	if err != nil {
 		return nil, err
 	}
-	apiH, err := api.New(api.Deps{Store: s, Auth: authn, Engine: eng, From: cfg.From, Log: e.log})
+	apiH, err := api.New(api.Deps{Store: s, Auth: authn, Engine: eng, From: cfg.From, Log: e.log, ImportObserver: met})
 	if err != nil {
 		adm.Close()
 		return nil, err

@@ -329,7 +329,7 @@ func (e *env) withEngine(ctx context.Context, relay string, fn func(*store.Store
 		return err
 	}
 	return e.withStore(ctx, func(s *store.Store) error {
-		tr, desc, err := transport(cfg, relay)
+		tr, desc, err := transport(cfg, relay, nil)
 		if err != nil {
 			return err
 		}

@@ -108,6 +108,12 @@ func TestServeAnswersHealthzAndShutsDown(t *testing.T) {
 	if resp.StatusCode != 200 || string(body) != "ok\n" {
 		t.Fatalf("healthz = %d %q", resp.StatusCode, body)
 	}
+	// Without a metrics_token there are no metrics.
+	if resp, err := http.Get(base + "/metrics"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("metrics without a token configured: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	cancel()
 	select {
 	case code := <-done:

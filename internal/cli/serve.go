@@ -14,8 +14,10 @@ import (
 	"github.com/herald-news/herald/internal/config"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/metrics"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/web"
+	"github.com/herald-news/herald/internal/webhook"
 )
 
 func runServe(ctx context.Context, e *env, args []string) error {
@@ -39,11 +41,23 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if _, err := renderer(ctx, cfg, s); err != nil {
 		return err
 	}
-	tr, via, err := transport(cfg, "")
+	// Metrics are counted always (it costs little) and served only with
+	// a metrics_token.
+	var relayStats func() []mailer.RelayStats
+	met := metrics.New(metrics.Options{Store: s, Log: e.log, Relays: func() []mailer.RelayStats {
+		if relayStats == nil {
+			return nil
+		}
+		return relayStats()
+	}})
+	tr, via, err := transport(cfg, "", met)
 	if err != nil {
 		return err
 	}
 	defer tr.Close()
+	if m, ok := tr.(*mailer.Mailer); ok {
+		relayStats = m.Stats
+	}
 	eng, err := e.engine(ctx, cfg, s, tr)
 	if err != nil {
 		return err
@@ -52,7 +66,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	back, err := e.backOffice(ctx, cfg, s, tr, eng)
+	back, err := e.backOffice(ctx, cfg, s, tr, eng, met)
 	if err != nil {
 		return err
 	}
@@ -62,22 +76,36 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	handler.Handle("/api/", back.api)
 	handler.Handle("GET /media/{name}", back.media)
 	handler.Handle("/", site)
+	if token := cfg.MetricsToken.Reveal(); token != "" {
+		handler.Handle("GET /metrics", met.Handler(token))
+	}
 
 	workCtx, stopWork := context.WithCancel(context.Background())
 	defer stopWork()
 	worked := make(chan error, 1)
+	hooked := make(chan error, 1)
 	if cfg.Role == "web" {
 		worked <- nil // this node serves pages only; others send
+		hooked <- nil
 	} else {
 		go func() { worked <- eng.Run(workCtx) }()
+		// Outgoing webhooks are posted by the sending nodes, each claiming
+		// its share of the due deliveries.
+		hooks := webhook.NewSender(s, webhook.Options{Log: e.log, Observer: met})
+		go func() { hooked <- hooks.Run(workCtx) }()
 	}
 	var root http.Handler = handler
 	if cfg.Role == "worker" {
-		// A sending-only node answers health checks and nothing else.
+		// A sending-only node answers health checks (and metrics) and
+		// nothing else.
 		health := http.NewServeMux()
 		health.Handle("GET /healthz", site)
+		if token := cfg.MetricsToken.Reveal(); token != "" {
+			health.Handle("GET /metrics", met.Handler(token))
+		}
 		root = health
 	}
+	root = met.Instrument(root)
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -91,7 +119,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
-	e.log.Info("herald is serving", "addr", "http://"+ln.Addr().String(), "role", cfg.Role, "database", s.Kind(), "data", cfg.DataDir, "mail", via)
+	e.log.Info("herald is serving", "addr", "http://"+ln.Addr().String(), "role", cfg.Role, "database", s.Kind(), "data", cfg.DataDir, "mail", via,
+		"metrics", cfg.MetricsToken != "")
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -124,6 +153,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	stopWork()
 	if err := <-worked; err != nil {
 		failed = errors.Join(failed, fmt.Errorf("delivery workers: %w", err))
+	}
+	if err := <-hooked; err != nil {
+		failed = errors.Join(failed, fmt.Errorf("webhook sender: %w", err))
 	}
 	return failed
 }

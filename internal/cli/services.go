@@ -28,10 +28,23 @@ type sender interface {
 	io.Closer
 }
 
-// outboxSender adapts the outbox, which holds no connections, to sender.
-type outboxSender struct{ *mailer.Outbox }
+// outboxSender adapts the outbox, which holds no connections, to sender,
+// and reports what it stores to an observer as the relay "outbox".
+type outboxSender struct {
+	*mailer.Outbox
+	obs mailer.Observer // nil: none
+}
 
 func (outboxSender) Close() error { return nil }
+
+// Send stores the message in the outbox.
+func (o outboxSender) Send(ctx context.Context, env mailer.Envelope, msg []byte) error {
+	err := o.Outbox.Send(ctx, env, msg)
+	if o.obs != nil {
+		o.obs.Message("outbox", err)
+	}
+	return err
+}
 
 // relayConfigs are the SMTP relays to send through: the one given on the
 // command line, else the configured ones (none: use the outbox).
@@ -76,7 +89,8 @@ func eraseFromOutbox(cfg *config.Config, email string) error {
 
 // transport builds the mail transport: the relay given on the command line,
 // else the configured relays, else the built-in outbox in the data folder.
-func transport(cfg *config.Config, relayURL string) (sender, string, error) {
+// obs, when not nil, hears every message (metrics).
+func transport(cfg *config.Config, relayURL string, obs mailer.Observer) (sender, string, error) {
 	relays, err := relayConfigs(cfg, relayURL)
 	if err != nil {
 		return nil, "", err
@@ -87,9 +101,9 @@ func transport(cfg *config.Config, relayURL string) (sender, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		return outboxSender{o}, "the built-in outbox (" + dir + ")", nil
+		return outboxSender{Outbox: o, obs: obs}, "the built-in outbox (" + dir + ")", nil
 	}
-	m, err := mailer.New(mailer.Config{Relays: relays})
+	m, err := mailer.New(mailer.Config{Relays: relays, Observer: obs})
 	if err != nil {
 		return nil, "", err
 	}

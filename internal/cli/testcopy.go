@@ -72,7 +72,7 @@ func (e *env) sendTest(ctx context.Context, edArg, relay, to string, cf campaign
 		if err != nil {
 			return err
 		}
-		tr, desc, err := transport(cfg, relay)
+		tr, desc, err := transport(cfg, relay, nil)
 		if err != nil {
 			return err
 		}

@@ -90,6 +90,10 @@ type Config struct {
 	// Webhook (base64 DER, as SendGrid shows it); set, every SendGrid
 	// post must carry a valid signature.
 	SendGridKey string
+
+	// MetricsToken turns on /metrics (Prometheus) for requests that send
+	// it as a bearer token; empty leaves /metrics off.
+	MetricsToken Secret
 }
 
 // SQLitePath is where the embedded database lives.
@@ -216,6 +220,13 @@ func keys() []key {
 		}},
 		{"webhook_sendgrid_key", false, func(c *Config, v string) error {
 			c.SendGridKey = strings.TrimSpace(v)
+			return nil
+		}},
+		{"metrics_token", true, func(c *Config, v string) error {
+			if v != "" && (len(v) < 16 || strings.ContainsAny(v, " \t\r\n")) {
+				return errors.New("must be at least 16 characters, without spaces")
+			}
+			c.MetricsToken = Secret(v)
 			return nil
 		}},
 		{"relay_url", true, func(c *Config, v string) error {

@@ -119,3 +119,19 @@ func TestThemeFolder(t *testing.T) {
 		t.Errorf("default theme = %q, want the built-in one", c.Theme)
 	}
 }
+
+func TestMetricsToken(t *testing.T) {
+	c, err := Load(Source{Getenv: env(map[string]string{"HERALD_METRICS_TOKEN": "a-long-enough-token-1234"})})
+	if err != nil || c.MetricsToken.Reveal() != "a-long-enough-token-1234" || fmt.Sprint(c.MetricsToken) != "[redacted]" {
+		t.Fatalf("token = %v, %v", c, err)
+	}
+	if c, _ := Load(Source{Getenv: env(nil)}); c.MetricsToken != "" {
+		t.Fatal("metrics on by default")
+	}
+	for _, bad := range []string{"short", "has a space in the middle"} {
+		_, err := Load(Source{Getenv: env(map[string]string{"HERALD_METRICS_TOKEN": bad})})
+		if err == nil || !strings.Contains(err.Error(), "HERALD_METRICS_TOKEN: must be at least 16 characters, without spaces") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

@@ -102,6 +102,20 @@ type Options struct {
 	// OnBatch is called after each batch is written, with the totals so far
 	// (Rows is not filled in). It runs on the writing goroutine.
 	OnBatch func(Result)
+	// Observer, when set, hears the import start and end and its rows
+	// counted as they go (metrics).
+	Observer Observer
+}
+
+// Observer hears how imports go while they run. Its methods must return
+// quickly; they are called from the import's goroutines.
+type Observer interface {
+	// ImportRunning is called with +1 when an import starts and -1 when
+	// it ends, however it ends.
+	ImportRunning(delta int)
+	// ImportRows counts rows as they are written or rejected: result is
+	// "imported" (new subscribers), "updated", "skipped" or "rejected".
+	ImportRows(result string, n int)
 }
 
 // Reject is one row that was not imported.
@@ -159,6 +173,10 @@ func Import(ctx context.Context, in io.Reader, sink Sink, opt Options) (Result, 
 			defer mu.Unlock()
 			return onReject(r)
 		}
+	}
+	if opt.Observer != nil {
+		opt.Observer.ImportRunning(1)
+		defer opt.Observer.ImportRunning(-1)
 	}
 
 	lim := &limitReader{r: in, max: int64(opt.MaxRecordBytes) + readBufferSize, onRead: opt.OnRead}
@@ -224,6 +242,9 @@ func (p *parser) readAll(ctx context.Context, cr *csv.Reader, lim *limitReader, 
 	reject := func(r Reject) error {
 		res.Rejected++
 		rejected.Add(1)
+		if opt.Observer != nil {
+			opt.Observer.ImportRows("rejected", 1)
+		}
 		if opt.OnReject != nil {
 			return opt.OnReject(r)
 		}
@@ -380,6 +401,11 @@ func (w *writer) run(ctx context.Context, batches <-chan *batch, free chan<- *ba
 				w.err = err
 				w.cancel()
 				break
+			}
+			if obs := w.opt.Observer; obs != nil {
+				obs.ImportRows("imported", r.Imported)
+				obs.ImportRows("updated", r.Updated)
+				obs.ImportRows("skipped", r.Skipped)
 			}
 		}
 		if w.opt.OnBatch != nil && w.err == nil {

@@ -137,20 +137,27 @@ func (b *breaker) allow(now time.Time) bool {
 	return true
 }
 
-func (b *breaker) success() {
+// success closes the breaker and reports whether it had been open.
+func (b *breaker) success() (closed bool) {
 	b.mu.Lock()
+	closed = b.open
 	b.failures, b.open, b.trial = 0, false, false
 	b.mu.Unlock()
+	return closed
 }
 
-func (b *breaker) failure(now time.Time) {
+// failure counts one failure and reports whether it opened the breaker
+// (a failed trial reopens one that was open already: no news).
+func (b *breaker) failure(now time.Time) (opened bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.failures++
 	if b.trial || b.failures >= b.threshold {
+		opened = !b.open
 		b.open, b.trial = true, false
 		b.openUntil = now.Add(b.cooldown)
 	}
+	return opened
 }
 
 // release ends a send that gave no verdict on the relay (cancelled).

@@ -80,6 +80,9 @@ type Config struct {
 	Timeouts Timeouts
 	// IdleTimeout closes connections unused for this long (default 30s).
 	IdleTimeout time.Duration
+	// Observer hears every message, SMTP transaction and change of a
+	// relay's rotation (nil: nobody).
+	Observer Observer
 }
 
 // Mailer sends through one or more SMTP relays. Safe for concurrent use.
@@ -88,6 +91,7 @@ type Mailer struct {
 	relays []*relay // sorted by priority
 	byName map[string]*relay
 	window window
+	obs    Observer
 }
 
 type relay struct {
@@ -95,6 +99,7 @@ type relay struct {
 	pool    *pool
 	pacer   pacer
 	breaker breaker
+	obs     Observer
 	sent    atomic.Int64
 	failed  atomic.Int64
 }
@@ -117,7 +122,10 @@ func New(cfg Config) (*Mailer, error) {
 		cfg.IdleTimeout = 30 * time.Second
 	}
 	cfg.Timeouts.setDefaults()
-	m := &Mailer{clock: cfg.Clock, byName: map[string]*relay{}}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
+	}
+	m := &Mailer{clock: cfg.Clock, byName: map[string]*relay{}, obs: cfg.Observer}
 	m.window.setLimit(cfg.HourlyLimit)
 	for _, rc := range cfg.Relays {
 		rc.setDefaults()
@@ -127,7 +135,7 @@ func New(cfg Config) (*Mailer, error) {
 		if _, dup := m.byName[rc.Name]; dup {
 			return nil, fmt.Errorf("mailer: two relays named %q", rc.Name)
 		}
-		r := &relay{cfg: rc}
+		r := &relay{cfg: rc, obs: cfg.Observer}
 		r.pool = newPool(&r.cfg, cfg.Timeouts, cfg.IdleTimeout)
 		r.pacer.setRate(rc.Rate)
 		r.breaker.threshold = cfg.BreakerFailures
@@ -142,11 +150,18 @@ func New(cfg Config) (*Mailer, error) {
 // Send delivers msg to env.To through the best available relay. See the
 // package comment for what the error means.
 func (m *Mailer) Send(ctx context.Context, env Envelope, msg []byte) error {
+	relay, err := m.send(ctx, env, msg)
+	m.obs.Message(relay, err)
+	return err
+}
+
+// send is Send, saying which relay handled the message last.
+func (m *Mailer) send(ctx context.Context, env Envelope, msg []byte) (string, error) {
 	if err := env.check(); err != nil {
-		return &Error{Class: Permanent, Stage: StageMail, Text: err.Error()}
+		return "", &Error{Class: Permanent, Stage: StageMail, Text: err.Error()}
 	}
 	if err := m.waitHourly(ctx); err != nil {
-		return err
+		return "", err
 	}
 	tried := make([]bool, len(m.relays))
 	var last *Error
@@ -157,17 +172,17 @@ func (m *Mailer) Send(ctx context.Context, env Envelope, msg []byte) error {
 		}
 		err := r.send(ctx, m.clock, env, msg)
 		if err == nil {
-			return nil
+			return r.cfg.Name, nil
 		}
 		if !err.failover {
-			return err
+			return r.cfg.Name, err
 		}
 		last = err
 	}
 	if last == nil {
-		return &Error{Class: Temporary, Stage: StageConnect, Text: "no relay available: every relay is out of rotation after repeated failures"}
+		return "", &Error{Class: Temporary, Stage: StageConnect, Text: "no relay available: every relay is out of rotation after repeated failures"}
 	}
-	return last
+	return last.Relay, last
 }
 
 // pick chooses an untried relay that is in rotation: the lowest priority
@@ -241,18 +256,20 @@ func (r *relay) send(ctx context.Context, clock Clock, env Envelope, msg []byte)
 				r.breaker.release()
 				return transportError(name, StageConnect, "waiting for a connection", ctx.Err())
 			}
-			r.breaker.failure(clock.Now())
 			r.failed.Add(1)
 			e := connectError(name, err)
+			r.failure(clock.Now(), e)
 			e.failover = true
 			return e
 		}
 		stop := context.AfterFunc(ctx, func() { c.raw.Close() })
+		start := time.Now()
 		stage, bodySent, err := c.send(env, msg, r.pool.timeouts.Data)
+		r.obs.Transaction(name, time.Since(start))
 		cancelled := !stop()
 		if err == nil {
 			r.pool.put(c, clock.Now())
-			r.breaker.success()
+			r.success(clock.Now())
 			r.sent.Add(1)
 			return nil
 		}
@@ -262,7 +279,7 @@ func (r *relay) send(ctx context.Context, clock Clock, env Envelope, msg []byte)
 			// about this message.
 			c.needReset = true
 			r.pool.put(c, clock.Now())
-			r.breaker.success()
+			r.success(clock.Now())
 			r.failed.Add(1)
 			return replyError(name, stage, se)
 		}
@@ -282,15 +299,31 @@ func (r *relay) send(ctx context.Context, clock Clock, env Envelope, msg []byte)
 		if bodySent {
 			// The relay may have the message: leave the retry to the
 			// caller, never resend on our own.
-			r.breaker.failure(clock.Now())
+			r.failure(clock.Now(), e)
 			return e
 		}
 		if reused && attempt == 0 {
 			continue // a stale pooled connection: try a fresh one
 		}
-		r.breaker.failure(clock.Now())
+		r.failure(clock.Now(), e)
 		e.failover = true
 		return e
+	}
+}
+
+// failure counts a failure against the relay's breaker and reports the
+// relay leaving the rotation when this failure opened it.
+func (r *relay) failure(now time.Time, e *Error) {
+	if r.breaker.failure(now) {
+		r.obs.Rotation(RotationEvent{Relay: r.cfg.Name, At: now, Reason: e.Error()})
+	}
+}
+
+// success closes the relay's breaker and reports the relay back in
+// rotation when it had been out.
+func (r *relay) success(now time.Time) {
+	if r.breaker.success() {
+		r.obs.Rotation(RotationEvent{Relay: r.cfg.Name, In: true, At: now})
 	}
 }
 

@@ -23,6 +23,12 @@ type onlySender struct {
 }
 
 func (o *onlySender) Send(ctx context.Context, env Envelope, msg []byte) error {
+	err := o.send(ctx, env, msg)
+	o.m.obs.Message(o.r.cfg.Name, err)
+	return err
+}
+
+func (o *onlySender) send(ctx context.Context, env Envelope, msg []byte) error {
 	if err := env.check(); err != nil {
 		return &Error{Class: Permanent, Stage: StageMail, Text: err.Error()}
 	}

@@ -199,9 +199,10 @@ const expandBatch = 50000
 // recipient and moves the campaign to sending. Recipients are the confirmed
 // subscribers of the campaign's lists who are active and not suppressed, each
 // address once. A campaign with PublishOnStart publishes its edition in the
-// transaction that moves it to sending (whichever node starts it). It is
-// safe to call again after a crash part-way: rows already written stay and
-// are not duplicated. It returns the number of recipients.
+// transaction that moves it to sending (whichever node starts it), which
+// also queues the campaign.started webhooks. It is safe to call again after
+// a crash part-way: rows already written stay and are not duplicated. It
+// returns the number of recipients.
 func (s *Store) StartCampaign(ctx context.Context, id int64, frozen model.Frozen) (int64, error) {
 	c, err := s.Campaign(ctx, id)
 	if err != nil {
@@ -253,9 +254,13 @@ func (s *Store) StartCampaign(ctx context.Context, id int64, frozen model.Frozen
 			return fmt.Errorf("campaign %d: %w to sending (it changed while starting)", id, ErrBadTransition)
 		}
 		if c.PublishOnStart {
-			return publishEdition(ctx, tx, c.EditionID, now)
+			if err := publishEdition(ctx, tx, c.EditionID, now); err != nil {
+				return err
+			}
 		}
-		return nil
+		return queueWebhooksTx(ctx, tx, nil, model.EventCampaignStarted, now, func() (any, error) {
+			return hookCampaignData{Campaign: hookCampaign{ID: id, Name: c.Name, Recipients: total, StartedAt: &now}}, nil
+		})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("start campaign %d: %w", id, err)

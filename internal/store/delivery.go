@@ -178,6 +178,9 @@ func (s *Store) RecordOutcomes(ctx context.Context, outs []Outcome) error {
 					VALUES ($1, $2, $3, $4) ON CONFLICT (email) DO NOTHING`, o.Email, o.Suppress, o.Reply, now); err != nil {
 					return err
 				}
+				if err := queueSuppressionWebhookTx(ctx, tx, o.Email, o.Suppress, o.Reply, now); err != nil {
+					return err
+				}
 			}
 		}
 		for reply, claims := range byReply { // id, attempts, id, attempts, …
@@ -294,17 +297,54 @@ func (s *Store) NextRetry(ctx context.Context, id int64) (time.Time, error) {
 }
 
 // FinishCampaign marks a sending campaign sent when no row is left to send,
-// and reports whether it did.
+// and reports whether it did. Finishing queues the campaign.sent webhooks
+// in the same transaction.
 func (s *Store) FinishCampaign(ctx context.Context, id int64) (bool, error) {
 	now := s.now()
-	res, err := s.w.ExecContext(ctx, `UPDATE campaigns SET status = 'sent', done_at = $1, updated_at = $1
+	done := false
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE campaigns SET status = 'sent', done_at = $1, updated_at = $1
 		WHERE id = $2 AND status = 'sending'
 		  AND NOT EXISTS (SELECT 1 FROM deliveries WHERE campaign_id = $2 AND status IN ('pending', 'sending', 'deferred'))`, now, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		done = true
+		return queueWebhooksTx(ctx, tx, nil, model.EventCampaignSent, now, func() (any, error) {
+			c := hookCampaign{ID: id, DoneAt: &now, Sent: new(int64), Failed: new(int64), Skipped: new(int64)}
+			if err := tx.QueryRowContext(ctx, `SELECT name, total FROM campaigns WHERE id = $1`, id).Scan(&c.Name, &c.Recipients); err != nil {
+				return nil, err
+			}
+			rows, err := tx.QueryContext(ctx, `SELECT status, COUNT(*) FROM deliveries WHERE campaign_id = $1 GROUP BY status`, id)
+			if err != nil {
+				return nil, err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var st model.DeliveryStatus
+				var n int64
+				if err := rows.Scan(&st, &n); err != nil {
+					return nil, err
+				}
+				switch st {
+				case model.DeliverySent:
+					*c.Sent = n
+				case model.DeliveryFailed:
+					*c.Failed = n
+				case model.DeliverySkipped:
+					*c.Skipped = n
+				}
+			}
+			return hookCampaignData{Campaign: c}, rows.Err()
+		})
+	})
 	if err != nil {
 		return false, fmt.Errorf("finish campaign %d: %w", id, err)
 	}
-	n, _ := res.RowsAffected()
-	return n > 0, nil
+	return done, nil
 }
 
 // DeliveryFailures lists a campaign's failed rows with their last reply.

@@ -43,7 +43,8 @@ const ConfirmResendAfter = 15 * time.Minute
 // becomes confirmed on a single opt-in list or unconfirmed on a double
 // opt-in list. A confirmed subscription is left alone. The message the
 // outcome calls for is queued in the same transaction: the confirmation
-// of SignupPending, and the welcome of SignupJoined when welcome is set.
+// of SignupPending, and the welcome of SignupJoined when welcome is set;
+// so are the subscriber.created and subscriber.confirmed webhooks.
 func (s *Store) Signup(ctx context.Context, email, name string, list *model.List, source model.Source, welcome bool) (subscriberID int64, out SignupOutcome, err error) {
 	st, err := s.signupStmts(ctx)
 	if err != nil {
@@ -67,6 +68,13 @@ func (s *Store) Signup(ctx context.Context, email, name string, list *model.List
 		case errors.Is(err, sql.ErrNoRows):
 			status = model.SubscriberActive
 			if err := bind(st.insertSubscriber).QueryRowContext(ctx, email, name, now).Scan(&subscriberID); err != nil {
+				return err
+			}
+			created := func() (any, error) {
+				return hookSubscription{Subscriber: hookSubscriber{ID: subscriberID, Email: email, Name: name},
+					List: &hookList{ID: list.ID, Slug: list.Slug, Name: list.Name}, Source: source}, nil
+			}
+			if err := queueWebhooksTx(ctx, tx, bind(st.webhooks), model.EventSubscriberCreated, now, created); err != nil {
 				return err
 			}
 		case err != nil:
@@ -110,6 +118,14 @@ func (s *Store) Signup(ctx context.Context, email, name string, list *model.List
 			if _, err := bind(st.insertSubscription).ExecContext(ctx, list.ID, subscriberID, want, source, now); err != nil {
 				return err
 			}
+			if want == model.SubConfirmed {
+				// Read back: an existing subscriber keeps the name they
+				// had, whatever the form said.
+				data := subscriptionDataTx(ctx, tx, subscriberID, list.ID, source)
+				if err := queueWebhooksTx(ctx, tx, bind(st.webhooks), model.EventSubscriberConfirmed, now, data); err != nil {
+					return err
+				}
+			}
 		default:
 			if err := setSubscriptionTx(ctx, tx, subscriberID, list.ID, want, source, now); err != nil {
 				return err
@@ -137,6 +153,7 @@ func (s *Store) Signup(ctx context.Context, email, name string, list *model.List
 type signupStmts struct {
 	suppressed, subscriber, insertSubscriber, subscription *sql.Stmt
 	touchSubscription, insertSubscription, queueMail       *sql.Stmt
+	webhooks                                               *sql.Stmt
 }
 
 func (s *Store) signupStmts(ctx context.Context) (signupStmts, error) {
@@ -154,6 +171,7 @@ func (s *Store) signupStmts(ctx context.Context) (signupStmts, error) {
 		{&st.insertSubscription, `INSERT INTO subscriptions (list_id, subscriber_id, status, source, first_status, first_source, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $3, $4, $5, $5)`},
 		{&st.queueMail, queueMailSQL},
+		{&st.webhooks, webhookListenersSQL},
 	} {
 		var err error
 		if *p.dst, err = s.prepared(ctx, p.q); err != nil {

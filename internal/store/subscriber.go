@@ -59,10 +59,15 @@ func (s *Store) UpsertSubscriber(ctx context.Context, sub *model.Subscriber) (cr
 			}
 			created = true
 			sub.CreatedAt = now
-			return tx.QueryRowContext(ctx, `
+			if err := tx.QueryRowContext(ctx, `
 				INSERT INTO subscribers (email, name, attributes, status, created_at, updated_at)
 				VALUES ($1, $2, $3, $4, $5, $5) RETURNING id`,
-				sub.Email, sub.Name, attrs, sub.Status, now).Scan(&sub.ID)
+				sub.Email, sub.Name, attrs, sub.Status, now).Scan(&sub.ID); err != nil {
+				return err
+			}
+			return queueWebhooksTx(ctx, tx, nil, model.EventSubscriberCreated, now, func() (any, error) {
+				return hookSubscription{Subscriber: hookSubscriber{ID: sub.ID, Email: sub.Email, Name: sub.Name}}, nil
+			})
 		case err != nil:
 			return err
 		}

@@ -94,24 +94,37 @@ func (s *Store) SubscriptionHistory(ctx context.Context, subscriberID int64) ([]
 	return out, nil
 }
 
-// setSubscriptionTx creates or changes one subscription inside tx.
+// setSubscriptionTx creates or changes one subscription inside tx. A
+// subscription that becomes confirmed or unsubscribed queues the webhooks
+// listening for that, in the same transaction.
 func setSubscriptionTx(ctx context.Context, tx *sql.Tx, subscriberID, listID int64, status model.SubscriptionStatus, source model.Source, now time.Time) error {
-	var one int
-	err := tx.QueryRowContext(ctx, `SELECT 1 FROM subscriptions WHERE list_id = $1 AND subscriber_id = $2`, listID, subscriberID).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
+	var old model.SubscriptionStatus
+	err := tx.QueryRowContext(ctx, `SELECT status FROM subscriptions WHERE list_id = $1 AND subscriber_id = $2`, listID, subscriberID).Scan(&old)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
 		_, err = tx.ExecContext(ctx, `
 			INSERT INTO subscriptions (list_id, subscriber_id, status, source, first_status, first_source, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $3, $4, $5, $5)`, listID, subscriberID, status, source, now)
+	case err != nil:
 		return err
-	}
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET status = $1, source = $2, updated_at = $3
+	default:
+		if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET status = $1, source = $2, updated_at = $3
 		WHERE list_id = $4 AND subscriber_id = $5`, status, source, now, listID, subscriberID); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO subscription_log (list_id, subscriber_id, status, source, at) VALUES ($1, $2, $3, $4, $5)`,
+			listID, subscriberID, status, source, now)
+	}
+	if err != nil || status == old {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO subscription_log (list_id, subscriber_id, status, source, at) VALUES ($1, $2, $3, $4, $5)`,
-		listID, subscriberID, status, source, now)
-	return err
+	event := model.EventSubscriberConfirmed
+	switch status {
+	case model.SubConfirmed:
+	case model.SubUnsubscribed:
+		event = model.EventSubscriberUnsubscribed
+	default:
+		return nil
+	}
+	return queueWebhooksTx(ctx, tx, nil, event, now, subscriptionDataTx(ctx, tx, subscriberID, listID, source))
 }

@@ -16,7 +16,9 @@ import (
 // running campaigns not yet sent to it. Suppressing an address that is
 // already suppressed keeps the first reason and time. An erased address is
 // left as it is: its hash keeps it out already, and writing it down again
-// would undo the erasure.
+// would undo the erasure. A hard bounce or a complaint queues the
+// subscriber.bounced or subscriber.complained webhooks in the same
+// transaction, every time one is reported.
 func (s *Store) Suppress(ctx context.Context, email string, reason model.SuppressionReason, detail string) error {
 	if !reason.Valid() {
 		return fmt.Errorf("unknown suppression reason %q", reason)
@@ -32,9 +34,12 @@ func (s *Store) Suppress(ctx context.Context, email string, reason model.Suppres
 			return err
 		}
 		// Mail not yet sent to the address stops now, in running campaigns too.
-		_, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'skipped', last_reply = $1, updated_at = $2
-			WHERE email = $3 AND status IN ('pending', 'deferred')`, "suppressed: "+string(reason), now, email)
-		return err
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'skipped', last_reply = $1, updated_at = $2
+			WHERE email = $3 AND status IN ('pending', 'deferred')`, "suppressed: "+string(reason), now, email); err != nil {
+			return err
+		}
+		// A bounce or complaint is news for webhooks each time it comes.
+		return queueSuppressionWebhookTx(ctx, tx, email, reason, detail, now)
 	})
 	if err != nil {
 		return fmt.Errorf("suppress %s: %w", email, err)
