@@ -251,7 +251,13 @@ func (e *Engine) claimRound(ctx context.Context, jobs chan<- job) (int, time.Dur
 			continue
 		}
 		claimedAt := e.cfg.Now()
-		rows, err := e.ledger.ClaimDeliveries(ctx, id, e.cfg.ClaimBatch, e.cfg.Lease)
+		// A claim is not cut short by shutdown: a commit interrupted by a
+		// cancelled context may still land in the database, leaving rows
+		// claimed that nobody sends until their lease ends. It finishes,
+		// and Run sends what it claimed.
+		claimCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		rows, err := e.ledger.ClaimDeliveries(claimCtx, id, e.cfg.ClaimBatch, e.cfg.Lease)
+		cancel()
 		if err != nil {
 			if ctx.Err() == nil {
 				e.cfg.Log.Error("claim deliveries", "campaign", id, "err", err)
