@@ -16,6 +16,7 @@ type Route struct {
 	Public       bool
 	In, Out      any      // example values of the request and response types; nil for none
 	Query        []string // query parameters
+	Headers      []string // optional request headers it reads
 	Body         string   // request content type when not JSON
 	Produces     string   // response content type when not JSON
 	h            func(w http.ResponseWriter, r *http.Request) error
@@ -65,6 +66,9 @@ func (a *API) table() []Route {
 		{Method: "POST", Path: "/api/campaigns/{id}/resume", Summary: "Resume sending", Permission: auth.Send, Out: client.Campaign{}, h: a.resumeCampaign},
 		{Method: "POST", Path: "/api/campaigns/{id}/cancel", Summary: "Cancel for good", Permission: auth.Send, Out: client.Campaign{}, h: a.cancelCampaign},
 		{Method: "POST", Path: "/api/campaigns/{id}/schedule", Summary: "Set or clear the send time", Permission: auth.Send, In: client.Schedule{}, Out: client.Campaign{}, h: a.scheduleCampaign},
+
+		{Method: "POST", Path: "/api/messages", Summary: "Send one message to one subscriber: an edition rendered for them, or a template with variables; idempotent with an Idempotency-Key",
+			Permission: auth.SendMessage, In: client.MessageInput{}, Out: client.MessageResult{}, Headers: []string{"Idempotency-Key"}, h: a.sendMessage},
 
 		{Method: "GET", Path: "/api/suppressions", Summary: "Suppressed addresses", Permission: auth.ManageAudience, Query: pageQ, Out: client.Page[client.Suppression]{}, h: a.listSuppressions},
 		{Method: "POST", Path: "/api/suppressions", Summary: "Suppress an address", Permission: auth.ManageAudience, In: client.SuppressionInput{}, Out: client.Suppression{}, h: a.suppress},
