@@ -10,11 +10,13 @@ import (
 )
 
 // sesAPI sends through Amazon SES API v2: SendEmail (POST
-// /v2/email/outbound-emails) with the message as raw content, so the
-// MIME, our headers and our DKIM signature reach readers as built. The
-// request is signed with Signature Version 4 for the service "ses".
-// SES has no batch form for raw messages (SendBulkEmail takes templates
-// only), so every message is its own request.
+// /v2/email/outbound-emails) with the message as raw content, so the MIME
+// and our headers reach readers as built, but for two: SES replaces Date
+// and Message-ID with its own, and Herald's DKIM signature covers both, so
+// it would fail; it is left out, and SES signs with Easy DKIM, set up for
+// the From domain. The request is signed with Signature Version 4 for the
+// service "ses". SES has no batch form for raw messages (SendBulkEmail
+// takes templates only), so every message is its own request.
 type sesAPI struct{ cfg *RelayConfig }
 
 type sesRequest struct {
@@ -42,7 +44,7 @@ func (*sesAPI) batchMax() int { return 1 }
 
 func (s *sesAPI) prepare(env Envelope, msg []byte) (any, *Error) {
 	return sesRequest{
-		Content:              sesContent{Raw: sesRaw{Data: msg}},
+		Content:              sesContent{Raw: sesRaw{Data: withoutField(msg, "DKIM-Signature")}},
 		Destination:          sesDestination{ToAddresses: []string{env.To}},
 		FromEmailAddress:     env.From,
 		ConfigurationSetName: s.cfg.API.ConfigurationSet,
@@ -114,4 +116,34 @@ func (s *sesAPI) read(status int, header http.Header, body []byte, _ int) []answ
 		return []answer{relayRefused(name, text)}
 	}
 	return []answer{apiAnswer(name, "SES", status, kind+": "+msg)}
+}
+
+// withoutField returns msg without the header fields named name (their
+// continuation lines included); the body and other fields are untouched.
+func withoutField(msg []byte, name string) []byte {
+	out := make([]byte, 0, len(msg))
+	skipping := false
+	for rest := msg; len(rest) > 0; {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line = rest[:i+1]
+		}
+		rest = rest[len(line):]
+		if len(bytes.TrimRight(line, "\r\n")) == 0 {
+			// The blank line that ends the header: the rest is the body.
+			return append(append(out, line...), rest...)
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			if !skipping {
+				out = append(out, line...)
+			}
+			continue
+		}
+		key, _, _ := bytes.Cut(line, []byte(":"))
+		skipping = strings.EqualFold(string(bytes.TrimSpace(key)), name)
+		if !skipping {
+			out = append(out, line...)
+		}
+	}
+	return out
 }
