@@ -56,6 +56,13 @@ func IsNotFound(err error) bool {
 }
 
 func (c *Client) call(ctx context.Context, method, path string, in, out any) error {
+	_, err := c.callWith(ctx, method, path, nil, in, out)
+	return err
+}
+
+// callWith is call with extra request headers; it returns the response's
+// headers.
+func (c *Client) callWith(ctx context.Context, method, path string, header http.Header, in, out any) (http.Header, error) {
 	var body io.Reader
 	ct := ""
 	switch v := in.(type) {
@@ -65,13 +72,16 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any) err
 	default:
 		b, err := json.Marshal(in)
 		if err != nil {
-			return fmt.Errorf("encode request: %w", err)
+			return nil, fmt.Errorf("encode request: %w", err)
 		}
 		body, ct = bytes.NewReader(b), "application/json"
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
@@ -80,27 +90,27 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any) err
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer res.Body.Close()
 	if res.StatusCode >= 300 {
 		var eb ErrorBody
 		json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&eb)
-		return &Error{Status: res.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}
+		return res.Header, &Error{Status: res.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}
 	}
 	if out == nil || res.StatusCode == http.StatusNoContent {
-		return nil
+		return res.Header, nil
 	}
 	if w, ok := out.(io.Writer); ok { // a file download, such as an export
 		if _, err := io.Copy(w, res.Body); err != nil {
-			return fmt.Errorf("read %s %s: %w", method, path, err)
+			return res.Header, fmt.Errorf("read %s %s: %w", method, path, err)
 		}
-		return nil
+		return res.Header, nil
 	}
 	if err := json.NewDecoder(res.Body).Decode(out); err != nil {
-		return fmt.Errorf("decode %s %s: %w", method, path, err)
+		return res.Header, fmt.Errorf("decode %s %s: %w", method, path, err)
 	}
-	return nil
+	return res.Header, nil
 }
 
 func page(limit, offset int) string {
@@ -380,4 +390,24 @@ func (c *Client) WebhookDeliveries(ctx context.Context, id int64, limit int) ([]
 func (c *Client) TestWebhook(ctx context.Context, id int64) (*WebhookDelivery, error) {
 	var out WebhookDelivery
 	return &out, c.call(ctx, "POST", fmt.Sprintf("/webhooks/%d/test", id), nil, &out)
+}
+
+// SendMessage sends one transactional message to one subscriber. With an
+// idempotencyKey (any unique string up to 255 printable ASCII characters,
+// such as a UUID or "reset-42-2026-03-04"), a retry of the same request
+// within 24 hours gets the first answer back (Replayed set) and sends
+// nothing again; the same key with another request is refused. Retry a
+// temporary failure (an *Error with status 503) with the same key.
+func (c *Client) SendMessage(ctx context.Context, in MessageInput, idempotencyKey string) (*MessageResult, error) {
+	var h http.Header
+	if idempotencyKey != "" {
+		h = http.Header{"Idempotency-Key": {idempotencyKey}}
+	}
+	var out MessageResult
+	rh, err := c.callWith(ctx, "POST", "/messages", h, in, &out)
+	if err != nil {
+		return nil, err
+	}
+	out.Replayed = rh.Get("Idempotent-Replayed") == "true"
+	return &out, nil
 }

@@ -314,3 +314,46 @@ type ErrorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 }
+
+// MessageInput is one transactional message to one subscriber (POST
+// /api/messages): an edition (EditionID, or Edition, its slug), rendered
+// for the reader as a campaign renders it, or a Template with Variables.
+// The reader must be a subscriber, neither suppressed nor blocklisted.
+type MessageInput struct {
+	To   string `json:"to"`
+	Name string `json:"name,omitempty"` // default: the subscriber's name
+	// From and ReplyTo default to the server's From and none.
+	From    string `json:"from,omitempty"`
+	ReplyTo string `json:"reply_to,omitempty"`
+	// List, a list's slug, names the message's List-Id and the list its
+	// unsubscribe link leaves (without it, the link leaves every list). A
+	// reader who left that list is refused.
+	List      string           `json:"list,omitempty"`
+	EditionID int64            `json:"edition_id,omitempty"`
+	Edition   string           `json:"edition,omitempty"`
+	Template  *MessageTemplate `json:"template,omitempty"`
+	// Variables fill the template's {{.name}} variables. Herald gives
+	// name, email, unsubscribe_url and preferences_url unless set here.
+	Variables map[string]string `json:"variables,omitempty"`
+}
+
+// MessageTemplate is an inline template: a subject and a text body, an
+// HTML body or both, with {{.name}} variables only (values are
+// HTML-escaped in the HTML body).
+type MessageTemplate struct {
+	Subject string `json:"subject"`
+	Text    string `json:"text,omitempty"`
+	HTML    string `json:"html,omitempty"`
+}
+
+// MessageResult is a message handed to the mail transport.
+type MessageResult struct {
+	MessageID string    `json:"message_id"` // without angle brackets
+	To        string    `json:"to"`
+	Subject   string    `json:"subject"`
+	Transport string    `json:"transport"` // "smtp": a relay took it; "outbox": kept in the built-in outbox
+	SentAt    time.Time `json:"sent_at"`
+	// Replayed is set when this is the kept answer to an earlier request
+	// with the same Idempotency-Key: nothing was sent again.
+	Replayed bool `json:"-"`
+}

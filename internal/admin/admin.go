@@ -52,7 +52,7 @@ type Deps struct {
 	// Outbox is the built-in transport's store, shown on the outbox page;
 	// nil when mail goes out through relays.
 	Outbox *mailer.Outbox
-	// Relays are the configured SMTP relays, for the settings page and its
+	// Relays are the configured relays (SMTP or HTTP API), for the settings page and its
 	// connection test.
 	Relays []mailer.RelayConfig
 	// RelayStats reports how this node's relays are doing now (in

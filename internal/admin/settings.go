@@ -244,7 +244,8 @@ func (a *Admin) dkimGenerate(w http.ResponseWriter, r *http.Request) error {
 
 // relayTest connects to a relay (configured, by name, or a URL typed in),
 // says EHLO, upgrades to TLS and authenticates as configured, and quits:
-// everything but sending.
+// everything but sending. An HTTP API relay is reached (TCP and TLS) and
+// left.
 func (a *Admin) relayTest(w http.ResponseWriter, r *http.Request) error {
 	var rc mailer.RelayConfig
 	found := false
@@ -257,7 +258,7 @@ func (a *Admin) relayTest(w http.ResponseWriter, r *http.Request) error {
 	} else if u := strings.TrimSpace(r.FormValue("url")); u != "" {
 		c, err := mailer.ParseRelay(u)
 		if err != nil {
-			return a.redirect(w, r, "/admin/settings#relays", "That relay URL does not parse: use smtp://user:pass@host:587.", true)
+			return a.redirect(w, r, "/admin/settings#relays", "That relay URL does not parse: use smtp://user:pass@host:587, or postmark://TOKEN@api and the like.", true)
 		}
 		rc, found = c, true
 	}
@@ -266,6 +267,13 @@ func (a *Admin) relayTest(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
 	defer cancel()
+	if rc.Kind != mailer.KindSMTP && rc.Kind != "" {
+		if err := mailer.ProbeAPI(ctx, rc); err != nil {
+			return a.redirect(w, r, "/admin/settings#relays", fmt.Sprintf("%s: %s", rc.Name, err), true)
+		}
+		return a.redirect(w, r, "/admin/settings#relays", fmt.Sprintf("%s: reached the %s API at %s. Its key is checked by the first send: send a test copy.",
+			rc.Name, rc.Kind.Title(), rc.Addr()), false)
+	}
 	if err := probeRelay(ctx, rc); err != nil {
 		return a.redirect(w, r, "/admin/settings#relays", fmt.Sprintf("%s: %s", rc.Name, err), true)
 	}

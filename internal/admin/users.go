@@ -107,20 +107,26 @@ func (a *Admin) tokens(w http.ResponseWriter, r *http.Request) error {
 			emails[u.ID] = u.Email
 		}
 	}
-	var roles []auth.Role
-	for _, ro := range auth.AllRoles() {
-		if id.Role.AtLeast(ro) {
-			roles = append(roles, ro)
-		}
-	}
-	a.page(w, r, http.StatusOK, "tokens", "API tokens", "tokens", map[string]any{"Tokens": toks, "Roles": roles, "Emails": emails,
+	a.page(w, r, http.StatusOK, "tokens", "API tokens", "tokens", map[string]any{"Tokens": toks, "Roles": tokenRoles(id.Role), "Emails": emails,
 		"New": r.URL.Query().Has("new")})
 	return nil
 }
 
+// tokenRoles are the roles someone of role r may give a token: theirs and
+// those below, and sender when they may send messages.
+func tokenRoles(r auth.Role) []auth.Role {
+	var roles []auth.Role
+	for _, ro := range auth.TokenRoles() {
+		if r.AtLeast(ro) {
+			roles = append(roles, ro)
+		}
+	}
+	return roles
+}
+
 func (a *Admin) tokenCreate(w http.ResponseWriter, r *http.Request) error {
 	id := identity(r)
-	role, err := auth.ParseRole(r.FormValue("role"))
+	role, err := auth.ParseTokenRole(r.FormValue("role"))
 	if err != nil {
 		return a.redirect(w, r, "/admin/tokens", "Choose a role.", true)
 	}
@@ -134,7 +140,7 @@ func (a *Admin) tokenCreate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a.page(w, r, http.StatusOK, "tokens", "API tokens", "tokens", map[string]any{"Tokens": toks, "Roles": auth.AllRoles(),
+	a.page(w, r, http.StatusOK, "tokens", "API tokens", "tokens", map[string]any{"Tokens": toks, "Roles": tokenRoles(id.Role),
 		"Emails": map[int64]string{}, "Plain": plain})
 	return nil
 }

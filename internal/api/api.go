@@ -1,6 +1,8 @@
 // Package api serves Herald's JSON API under /api/: subscribers (with bulk
 // actions), lists, CSV imports, editions, campaigns with their statistics,
-// and suppressions, for scripts and integrations.
+// suppressions, and transactional messages (one message to one
+// subscriber, idempotent with an Idempotency-Key), for scripts and
+// integrations.
 //
 // Contract: every request carries an API token as a bearer token (never a
 // session cookie, so no CSRF is possible); every route needs one
@@ -33,7 +35,10 @@ type Deps struct {
 	Store  *store.Store
 	Auth   *auth.Service
 	Engine *delivery.Engine // nil: campaigns cannot start
-	From   string           // default From of new campaigns
+	// Direct sends transactional messages; nil: POST /api/messages
+	// answers that this server does not send.
+	Direct *delivery.Direct
+	From   string // default From of new campaigns
 	Log    *slog.Logger
 	// ImportObserver hears imports run and their rows (metrics); nil: none.
 	ImportObserver importer.Observer
@@ -132,7 +137,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &ae):
 		writeError(w, ae.status, ae.code, ae.msg)
 	case errors.As(err, &mbe):
-		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "The request body is too large.")
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("The request body is too large (at most %d KiB here).", mbe.Limit>>10))
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", "Not found.")
 	case errors.Is(err, store.ErrStale):

@@ -21,6 +21,7 @@ import (
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/delivery/deliverytest"
 	"github.com/herald-news/herald/internal/edition/sample"
+	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/smtpsink"
@@ -34,6 +35,9 @@ type env struct {
 	srv    *httptest.Server
 	tokens map[auth.Role]string
 	sink   *smtpsink.Sink
+	// dkimRecord is the DNS record of the key transactional messages are
+	// signed with.
+	dkimRecord string
 }
 
 // newEnv serves the API over a real store, with a token per role and,
@@ -58,11 +62,32 @@ func newEnv(t *testing.T, st *store.Store, send bool) *env {
 			t.Fatal(err)
 		}
 		e.tokens[r] = plain
+		if r == auth.Editor {
+			// An application's token, made by an editor: messages only.
+			if e.tokens[auth.Sender], _, err = svc.CreateToken(ctx, u, "shop", auth.Sender); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	d := api.Deps{Store: st, Auth: svc, From: "Courier <news@example.com>"}
 	if send {
 		sink, m, _ := deliverytest.Relay(t, smtpsink.Options{})
 		e.sink = sink
+		pemKey, err := message.GenerateKey("ed25519")
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, err := message.ParseKey(pemKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.dkimRecord, _ = message.DNSRecord(key)
+		d.Direct, err = delivery.NewDirect(delivery.DirectConfig{Store: st, Sender: m, Signer: deliverytest.Signer(t),
+			BaseURL: "https://news.example.com", From: "Courier <news@example.com>", Publication: pub,
+			DKIM: &message.DKIM{Domain: "example.com", Selector: "tx", Key: key}})
+		if err != nil {
+			t.Fatal(err)
+		}
 		eng, err := delivery.New(st, delivery.Config{Sender: m, Signer: deliverytest.Signer(t), BaseURL: "https://news.example.com",
 			FlushAfter: 20 * time.Millisecond, Poll: 50 * time.Millisecond,
 			Freeze: delivery.EditionFreezer(st, pub, render.Options{})})
@@ -240,7 +265,7 @@ func TestEveryRoleAgainstEveryEndpoint(t *testing.T) {
 			if rt.Body != "" {
 				body = "email\nz@example.com\n"
 			}
-			roles := auth.AllRoles()
+			roles := auth.TokenRoles()
 			for i := len(roles) - 1; i >= 0; i-- {
 				role := roles[i]
 				req, _ := http.NewRequest(rt.Method, e.srv.URL+path, strings.NewReader(body))

@@ -33,6 +33,9 @@ func (a *API) Document() map[string]any {
 				params = append(params, map[string]any{"name": name, "in": "path", "required": true, "schema": map[string]any{"type": typ}})
 			}
 		}
+		for _, h := range rt.Headers {
+			params = append(params, map[string]any{"name": h, "in": "header", "schema": map[string]any{"type": "string", "maxLength": maxIdempotencyKey}})
+		}
 		for _, q := range rt.Query {
 			typ := "string"
 			if q == "limit" || q == "offset" || q == "list" {
@@ -79,7 +82,8 @@ func (a *API) Document() map[string]any {
 	return map[string]any{
 		"openapi": "3.0.3",
 		"info": map[string]any{"title": "Herald API", "version": "1",
-			"description": "Subscribers, lists, imports, editions, campaigns and suppressions. Send an API token as a bearer token; listings page with limit and offset."},
+			"description": "Subscribers, lists, imports, editions, campaigns, suppressions and transactional messages. Send an API token as a bearer token; listings page with limit and offset. " +
+				"POST /messages takes an Idempotency-Key header: the first answer to a key is kept for 24 hours per token and given back to retries (with Idempotent-Replayed: true), and the key with another body is refused (422)."},
 		"servers":    []any{map[string]any{"url": "/api"}},
 		"paths":      paths,
 		"components": map[string]any{"schemas": schemas, "securitySchemes": map[string]any{"token": map[string]any{"type": "http", "scheme": "bearer"}}},

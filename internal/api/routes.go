@@ -16,6 +16,7 @@ type Route struct {
 	Public       bool
 	In, Out      any      // example values of the request and response types; nil for none
 	Query        []string // query parameters
+	Headers      []string // optional request headers it reads
 	Body         string   // request content type when not JSON
 	Produces     string   // response content type when not JSON
 	h            func(w http.ResponseWriter, r *http.Request) error
@@ -73,6 +74,8 @@ func (a *API) table() []Route {
 		{Method: "DELETE", Path: "/api/webhooks/{id}", Summary: "Delete a webhook endpoint and its deliveries", Permission: auth.ManageSettings, h: a.deleteWebhook},
 		{Method: "GET", Path: "/api/webhooks/{id}/deliveries", Summary: "An endpoint's recent deliveries, newest first", Permission: auth.ManageSettings, Query: []string{"limit"}, Out: client.Page[client.WebhookDelivery]{}, h: a.webhookDeliveries},
 		{Method: "POST", Path: "/api/webhooks/{id}/test", Summary: "Send a webhook.test event to an endpoint", Permission: auth.ManageSettings, Out: client.WebhookDelivery{}, h: a.testWebhook},
+		{Method: "POST", Path: "/api/messages", Summary: "Send one message to one subscriber: an edition rendered for them, or a template with variables; idempotent with an Idempotency-Key",
+			Permission: auth.SendMessage, In: client.MessageInput{}, Out: client.MessageResult{}, Headers: []string{"Idempotency-Key"}, h: a.sendMessage},
 
 		{Method: "GET", Path: "/api/suppressions", Summary: "Suppressed addresses", Permission: auth.ManageAudience, Query: pageQ, Out: client.Page[client.Suppression]{}, h: a.listSuppressions},
 		{Method: "POST", Path: "/api/suppressions", Summary: "Suppress an address", Permission: auth.ManageAudience, In: client.SuppressionInput{}, Out: client.Suppression{}, h: a.suppress},

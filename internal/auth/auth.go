@@ -211,7 +211,8 @@ func CheckCSRF(id *Identity, submitted string) bool {
 }
 
 // CreateToken makes an API token for user u with the given role (at most
-// u's own). The returned plain token is shown once and never again.
+// u's own, or Sender when u may send messages). The returned plain token
+// is shown once and never again.
 func (s *Service) CreateToken(ctx context.Context, u *store.User, name string, role Role) (string, *store.APIToken, error) {
 	return CreateToken(ctx, s.st, u, name, role)
 }
@@ -223,7 +224,7 @@ func CreateToken(ctx context.Context, st *store.Store, u *store.User, name strin
 	if err != nil {
 		return "", nil, err
 	}
-	if _, err := ParseRole(string(role)); err != nil {
+	if _, err := ParseTokenRole(string(role)); err != nil {
 		return "", nil, err
 	}
 	if !ur.AtLeast(role) {
@@ -242,7 +243,9 @@ func CreateToken(ctx context.Context, st *store.Store, u *store.User, name strin
 }
 
 // Token returns the identity behind an API token. The role is the token's,
-// capped by its user's current role (a demoted user's tokens shrink too).
+// capped by its user's current role (a demoted user's tokens shrink too);
+// a sender token whose user may no longer send is refused, as it cannot
+// shrink into another role.
 func (s *Service) Token(ctx context.Context, plain string) (*Identity, error) {
 	if !strings.HasPrefix(plain, TokenPrefix) {
 		return nil, ErrNoSession
@@ -254,13 +257,16 @@ func (s *Service) Token(ctx context.Context, plain string) (*Identity, error) {
 	if err != nil {
 		return nil, err
 	}
-	role, err := ParseRole(t.Role)
+	role, err := ParseTokenRole(t.Role)
 	if err != nil {
 		return nil, err
 	}
 	if ur, err := ParseRole(u.Role); err != nil {
 		return nil, err
 	} else if !ur.AtLeast(role) {
+		if role == Sender {
+			return nil, ErrNoSession
+		}
 		role = ur
 	}
 	return &Identity{User: u, Role: role, TokenID: t.ID}, nil

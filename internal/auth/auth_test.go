@@ -19,9 +19,10 @@ import (
 func TestRolePermissions(t *testing.T) {
 	want := map[auth.Role][]auth.Permission{
 		auth.Owner:  auth.Permissions(),
-		auth.Editor: {auth.ReadStats, auth.ManageOwnTokens, auth.Compose, auth.Publish, auth.Send, auth.ManageAudience},
+		auth.Editor: {auth.ReadStats, auth.ManageOwnTokens, auth.Compose, auth.Publish, auth.Send, auth.SendMessage, auth.ManageAudience},
 		auth.Author: {auth.ReadStats, auth.ManageOwnTokens, auth.Compose},
 		auth.Viewer: {auth.ReadStats, auth.ManageOwnTokens},
+		auth.Sender: {auth.SendMessage},
 	}
 	for role, perms := range want {
 		has := map[auth.Permission]bool{}
@@ -37,6 +38,59 @@ func TestRolePermissions(t *testing.T) {
 	if auth.Role("root").Can(auth.ReadStats) {
 		t.Error("an unknown role holds a permission")
 	}
+	// The sender role is for API tokens only, below editors and owners
+	// and beside the others.
+	for _, c := range []struct {
+		r, o auth.Role
+		want bool
+	}{{auth.Owner, auth.Sender, true}, {auth.Editor, auth.Sender, true}, {auth.Author, auth.Sender, false},
+		{auth.Viewer, auth.Sender, false}, {auth.Sender, auth.Sender, true}, {auth.Sender, auth.Viewer, false}} {
+		if got := c.r.AtLeast(c.o); got != c.want {
+			t.Errorf("%s.AtLeast(%s) = %v", c.r, c.o, got)
+		}
+	}
+	if _, err := auth.ParseRole("sender"); err == nil {
+		t.Error("a user may have the sender role")
+	}
+	if r, err := auth.ParseTokenRole("sender"); err != nil || r != auth.Sender {
+		t.Errorf("ParseTokenRole(sender) = %v, %v", r, err)
+	}
+}
+
+// TestSenderTokens: an editor makes a sender token, which sends messages
+// and nothing else; an author may not make one; a sender token stops
+// working when its user may no longer send, instead of turning into the
+// user's own role.
+func TestSenderTokens(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		svc := auth.New(st, auth.Options{BcryptCost: bcrypt.MinCost})
+		ed, err := auth.CreateUser(ctx, st, "ed@example.com", "Ed", auth.Editor, "editor-password", bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		au, err := auth.CreateUser(ctx, st, "au@example.com", "Au", auth.Author, "author-password", bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := svc.CreateToken(ctx, au, "app", auth.Sender); err == nil {
+			t.Fatal("an author created a sender token")
+		}
+		plain, _, err := svc.CreateToken(ctx, ed, "app", auth.Sender)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := svc.Token(ctx, plain)
+		if err != nil || id.Role != auth.Sender || !id.Can(auth.SendMessage) || id.Can(auth.ReadStats) || id.Can(auth.Send) {
+			t.Fatalf("Token = %+v, %v", id, err)
+		}
+		if err := auth.SetRole(ctx, st, ed.ID, auth.Author); err != nil {
+			t.Fatal(err)
+		}
+		if id, err := svc.Token(ctx, plain); !errors.Is(err, auth.ErrNoSession) {
+			t.Fatalf("sender token of a user demoted to author = %+v, %v; want refused", id, err)
+		}
+	})
 }
 
 func TestBootstrapLoginSessionsAndTokens(t *testing.T) {

@@ -13,18 +13,28 @@ import "fmt"
 // Role is what a user, or an API token, may do.
 type Role string
 
-// Roles, from most to least powerful.
+// Roles of users (and their API tokens), from most to least powerful, and
+// Sender, a role for API tokens only.
 const (
 	Owner  Role = "owner"  // everything, users and settings included
 	Editor Role = "editor" // compose, publish, send, lists and subscribers
 	Author Role = "author" // compose drafts only
 	Viewer Role = "viewer" // read campaigns and their stats
+	// Sender sends transactional messages (POST /api/messages) and does
+	// nothing else: the token an application that mails its readers
+	// holds, which can neither read nor change the audience. Editors and
+	// owners may make one.
+	Sender Role = "sender"
 )
 
-// AllRoles returns every role, most powerful first.
+// AllRoles returns every role a user may have, most powerful first.
 func AllRoles() []Role { return []Role{Owner, Editor, Author, Viewer} }
 
-// ParseRole returns the role named s.
+// TokenRoles returns every role an API token may have: the users' roles
+// and Sender.
+func TokenRoles() []Role { return append(AllRoles(), Sender) }
+
+// ParseRole returns the user role named s.
 func ParseRole(s string) (Role, error) {
 	for _, r := range AllRoles() {
 		if string(r) == s {
@@ -32,6 +42,17 @@ func ParseRole(s string) (Role, error) {
 		}
 	}
 	return "", fmt.Errorf("unknown role %q (want owner, editor, author or viewer)", s)
+}
+
+// ParseTokenRole returns the API token role named s.
+func ParseTokenRole(s string) (Role, error) {
+	if s == string(Sender) {
+		return Sender, nil
+	}
+	if r, err := ParseRole(s); err == nil {
+		return r, nil
+	}
+	return "", fmt.Errorf("unknown role %q (want owner, editor, author, viewer or sender)", s)
 }
 
 // rank orders roles: a higher rank may do everything a lower one may.
@@ -49,8 +70,18 @@ func (r Role) rank() int {
 	return 0
 }
 
-// AtLeast reports whether r may do everything o may.
-func (r Role) AtLeast(o Role) bool { return r.rank() >= o.rank() && r.rank() > 0 }
+// AtLeast reports whether r may do everything o may. Users' roles are
+// ranked; Sender stands beside them, below editors and owners (who may
+// send messages) and neither above nor below authors and viewers.
+func (r Role) AtLeast(o Role) bool {
+	switch {
+	case o == Sender:
+		return r == Sender || r.Can(SendMessage)
+	case r == Sender:
+		return false
+	}
+	return r.rank() >= o.rank() && r.rank() > 0
+}
 
 // Permission is one kind of action a handler guards.
 type Permission string
@@ -61,20 +92,22 @@ const (
 	Compose         Permission = "compose"          // create and edit draft editions, upload images
 	Publish         Permission = "publish"          // publish editions, edit published ones
 	Send            Permission = "send"             // create, test, schedule, start, pause, resume, cancel campaigns
+	SendMessage     Permission = "send-message"     // send one transactional message to one reader (POST /api/messages)
 	ManageAudience  Permission = "manage-audience"  // lists, subscribers, imports, suppressions, the outbox
 	ManageSettings  Permission = "manage-settings"  // publication, relays, DKIM, tracking
 	ManageUsers     Permission = "manage-users"     // users and everyone's API tokens
 	ManageOwnTokens Permission = "manage-own-token" // one's own API tokens
 )
 
-// Minimum is the least role holding permission p ("" for an unknown one).
+// Minimum is the least user role holding permission p ("" for an unknown
+// one).
 func Minimum(p Permission) Role {
 	switch p {
 	case ReadStats, ManageOwnTokens:
 		return Viewer
 	case Compose:
 		return Author
-	case Publish, Send, ManageAudience:
+	case Publish, Send, SendMessage, ManageAudience:
 		return Editor
 	case ManageSettings, ManageUsers:
 		return Owner
@@ -84,11 +117,14 @@ func Minimum(p Permission) Role {
 
 // Can reports whether r holds permission p.
 func (r Role) Can(p Permission) bool {
+	if r == Sender {
+		return p == SendMessage
+	}
 	min := Minimum(p)
 	return min != "" && r.AtLeast(min)
 }
 
 // Permissions returns every permission, for tests and documentation.
 func Permissions() []Permission {
-	return []Permission{ReadStats, ManageOwnTokens, Compose, Publish, Send, ManageAudience, ManageSettings, ManageUsers}
+	return []Permission{ReadStats, ManageOwnTokens, Compose, Publish, Send, SendMessage, ManageAudience, ManageSettings, ManageUsers}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/herald-news/herald/internal/config"
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/mailer"
+	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/metrics"
 	"github.com/herald-news/herald/internal/store"
 )
@@ -60,10 +61,35 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 	if err != nil {
 		return nil, err
 	}
-	apiH, err := api.New(api.Deps{Store: s, Auth: authn, Engine: eng, From: cfg.From, Log: e.log, ImportObserver: met})
+	direct, err := e.direct(ctx, cfg, s, tr)
+	if err != nil {
+		adm.Close()
+		return nil, err
+	}
+	apiH, err := api.New(api.Deps{Store: s, Auth: authn, Engine: eng, Direct: direct, From: cfg.From, Log: e.log, ImportObserver: met})
 	if err != nil {
 		adm.Close()
 		return nil, err
 	}
 	return &backOffice{admin: adm, api: apiH, media: admin.Media(s)}, nil
+}
+
+// direct builds the transactional sender of POST /api/messages: the
+// transport campaigns use, the same token signer and DKIM key (the
+// configured one, else the one generated in the admin).
+func (e *env) direct(ctx context.Context, cfg *config.Config, s *store.Store, tr mailer.Sender) (*delivery.Direct, error) {
+	sig, err := signer(ctx, cfg, s)
+	if err != nil {
+		return nil, err
+	}
+	dkim, err := dkimKeyFile(cfg)
+	if err != nil {
+		return nil, err
+	}
+	dc := delivery.DirectConfig{Store: s, Sender: tr, Signer: sig, BaseURL: cfg.BaseURL, From: cfg.From, DKIM: dkim,
+		Publication: defaultPublication(cfg), Render: renderOptions(cfg), Log: e.log}
+	if dkim == nil {
+		dc.LoadDKIM = func(ctx context.Context) (*message.DKIM, error) { return admin.LoadDKIM(ctx, s) }
+	}
+	return delivery.NewDirect(dc)
 }

@@ -264,7 +264,7 @@ func runCampaignStatus(ctx context.Context, e *env, args []string) error {
 
 func runCampaignRun(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("campaign run", "ID [--relay smtp://HOST:PORT]")
-	relay := fs.String("relay", "", "send through this SMTP relay instead of the configured ones")
+	relay := fs.String("relay", "", "send through this relay URL (smtp://, postmark://, ...) instead of the configured ones")
 	pos, err := parse(fs, args, 1)
 	if err != nil {
 		return err
@@ -290,7 +290,7 @@ func runCampaignRun(ctx context.Context, e *env, args []string) error {
 func runSend(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("send", "--edition FILE --list SLUG [--list SLUG ...] [--relay smtp://HOST:PORT] | --test ADDRESS")
 	edArg := fs.String("edition", "", "an edition file, or a stored edition's ID")
-	relay := fs.String("relay", "", "send through this SMTP relay instead of the configured ones")
+	relay := fs.String("relay", "", "send through this relay URL (smtp://, postmark://, ...) instead of the configured ones")
 	test := fs.String("test", "", "send one copy to this address instead of the lists")
 	var cf campaignFlags
 	e.registerCampaignFlags(fs, &cf)

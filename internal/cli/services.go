@@ -46,8 +46,9 @@ func (o outboxSender) Send(ctx context.Context, env mailer.Envelope, msg []byte)
 	return err
 }
 
-// relayConfigs are the SMTP relays to send through: the one given on the
-// command line, else the configured ones (none: use the outbox).
+// relayConfigs are the relays (SMTP servers or email providers' HTTP
+// APIs) to send through: the one given on the command line, else the
+// configured ones (none: use the outbox).
 func relayConfigs(cfg *config.Config, relayURL string) ([]mailer.RelayConfig, error) {
 	if relayURL != "" {
 		rc, err := mailer.ParseRelay(relayURL)
@@ -107,9 +108,9 @@ func transport(cfg *config.Config, relayURL string, obs mailer.Observer) (sender
 	if err != nil {
 		return nil, "", err
 	}
-	desc := fmt.Sprintf("%d SMTP relay(s)", len(relays))
+	desc := fmt.Sprintf("%d relays", len(relays))
 	if len(relays) == 1 {
-		desc = "SMTP relay " + relays[0].Name
+		desc = fmt.Sprintf("the %s relay %s", relays[0].Kind, relays[0].Name)
 	}
 	return m, desc, nil
 }

@@ -14,24 +14,24 @@ import (
 // deployments that set Herald up without a browser.
 func tokenCommands() []command {
 	return []command{
-		{"token create", "EMAIL --role owner|editor|author|viewer [--name NAME]", "create an API token for a user (printed once)", runTokenCreate},
+		{"token create", "EMAIL --role owner|editor|author|viewer|sender [--name NAME]", "create an API token for a user (printed once)", runTokenCreate},
 	}
 }
 
 // runTokenCreate prints the new token alone on standard output, so a
 // script can capture it, and what it made on standard error.
 func runTokenCreate(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("token create", "EMAIL --role owner|editor|author|viewer [--name NAME]")
-	roleName := fs.String("role", "", "owner, editor, author or viewer, at most the user's own role (required)")
+	fs := e.flags("token create", "EMAIL --role owner|editor|author|viewer|sender [--name NAME]")
+	roleName := fs.String("role", "", "owner, editor, author or viewer, at most the user's own role; or sender, to send messages only (required)")
 	name := fs.String("name", "command line", "a name to tell the token apart in the admin")
 	pos, err := parse(fs, args, 1)
 	if err != nil {
 		return err
 	}
 	if *roleName == "" {
-		return usageErrorf("--role is required (owner, editor, author or viewer)")
+		return usageErrorf("--role is required (owner, editor, author, viewer or sender)")
 	}
-	role, err := auth.ParseRole(*roleName)
+	role, err := auth.ParseTokenRole(*roleName)
 	if err != nil {
 		return usageErrorf("--role: %v", err)
 	}
@@ -61,10 +61,10 @@ func runTokenCreate(ctx context.Context, e *env, args []string) error {
 }
 
 // rolesUpTo lists the roles a user of role r may give a token: "editor,
-// author or viewer".
+// author, viewer or sender".
 func rolesUpTo(r auth.Role) string {
 	var names []string
-	for _, o := range auth.AllRoles() {
+	for _, o := range auth.TokenRoles() {
 		if r.AtLeast(o) {
 			names = append(names, string(o))
 		}

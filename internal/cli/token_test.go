@@ -42,15 +42,24 @@ func TestTokenCreate(t *testing.T) {
 		t.Fatalf("stored tokens: %+v, %v", toks, err)
 	}
 
+	// A sender token: an application's, that may send messages only.
+	out, errs, code = herald(t, nil, nil, data, "token", "create", "editor@example.com", "--role", "sender", "--name", "shop")
+	if code != 0 {
+		t.Fatalf("sender token: %d %q", code, errs)
+	}
+	if id, err := auth.New(st, auth.Options{BcryptCost: 4}).Token(context.Background(), strings.TrimSpace(out)); err != nil || id.Role != auth.Sender {
+		t.Fatalf("the sender token: %+v, %v", id, err)
+	}
+
 	for _, tc := range []struct {
 		args []string
 		code int
 		want string
 	}{
 		{[]string{"nobody@example.com", "--role", "viewer"}, 1, "no user has the address nobody@example.com"},
-		{[]string{"editor@example.com", "--role", "admin"}, 2, `unknown role "admin" (want owner, editor, author or viewer)`},
+		{[]string{"editor@example.com", "--role", "admin"}, 2, `unknown role "admin" (want owner, editor, author, viewer or sender)`},
 		{[]string{"editor@example.com"}, 2, "--role is required"},
-		{[]string{"editor@example.com", "--role", "owner"}, 1, "editor@example.com is an editor: their tokens can have the editor, author or viewer role"},
+		{[]string{"editor@example.com", "--role", "owner"}, 1, "editor@example.com is an editor: their tokens can have the editor, author, viewer or sender role"},
 		{[]string{"--role", "viewer"}, 2, "token create"},
 	} {
 		out, errs, code := herald(t, nil, nil, append([]string{data, "token", "create"}, tc.args...)...)

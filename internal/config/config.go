@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,10 +38,11 @@ func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 // Reveal returns the secret's value, for the one place that needs it.
 func (s Secret) Reveal() string { return string(s) }
 
-// Relay is one SMTP relay Herald can send through.
+// Relay is one relay Herald can send through: an SMTP server or an email
+// provider's HTTP API (see mailer.ParseRelay for the URL forms).
 type Relay struct {
 	Name     string
-	URL      Secret // smtp://user:pass@host:port?tls=starttls&max_conns=4&rate=50
+	URL      Secret // smtp://user:pass@host:port?tls=starttls&max_conns=4&rate=50, postmark://TOKEN@api, ...
 	Priority int    // lower is tried first
 	Weight   int    // share among relays of one priority
 }
@@ -345,8 +347,9 @@ func lookup(getenv func(string) string, name string) (string, bool) {
 }
 
 // loadFile reads a small TOML-like file: `key = value` lines, # comments,
-// quoted or bare values, and [relay.NAME] sections with url, priority and
-// weight.
+// quoted or bare values, and [relay.NAME] sections with url (or url_file,
+// a file holding the URL, which carries the relay's credential), priority
+// and weight.
 func (c *Config) loadFile(src Source, byName map[string]key) error {
 	b, err := src.ReadFile(src.File)
 	if err != nil {
@@ -379,6 +382,13 @@ func (c *Config) loadFile(src Source, byName map[string]key) error {
 			value = uq
 		}
 		if section != "" {
+			if name == "url_file" {
+				b, err := src.ReadFile(value)
+				if err != nil {
+					return fmt.Errorf("%s: url_file: cannot read %s: %w", where, value, errors.Unwrap(err))
+				}
+				name, value = "url", strings.TrimSpace(string(b))
+			}
 			if err := c.setRelay(strings.TrimPrefix(section, "relay."), name, value); err != nil {
 				return fmt.Errorf("%s: %s: %w", where, name, err)
 			}
@@ -421,18 +431,22 @@ func (c *Config) setRelay(name, field, value string) error {
 			r.Weight = n
 		}
 	default:
-		return fmt.Errorf("unknown relay key %q (url, priority, weight)", field)
+		return fmt.Errorf("unknown relay key %q (url, url_file, priority, weight)", field)
 	}
 	return nil
 }
 
+// relaySchemes are the relay URL schemes: SMTP, and the email providers'
+// HTTP APIs.
+var relaySchemes = []string{"smtp", "smtps", "ses", "postmark", "sendgrid", "mailgun"}
+
 func validRelay(r Relay) error {
 	u, err := url.Parse(r.URL.Reveal())
 	if err != nil || u.Host == "" {
-		return errors.New("url must look like smtp://user:password@host:port")
+		return errors.New("url must look like smtp://user:password@host:port, or postmark://TOKEN@api and the like")
 	}
-	if u.Scheme != "smtp" && u.Scheme != "smtps" {
-		return fmt.Errorf("url scheme must be smtp or smtps, not %q", u.Scheme)
+	if !slices.Contains(relaySchemes, u.Scheme) {
+		return fmt.Errorf("url scheme must be smtp, smtps, ses, postmark, sendgrid or mailgun, not %q", u.Scheme)
 	}
 	return nil
 }

@@ -85,7 +85,7 @@ func TestInvalidValuesNameTheKey(t *testing.T) {
 		{Source{Getenv: env(map[string]string{"HERALD_BASE_URL": "news.example.com"})}, "HERALD_BASE_URL: must be an absolute"},
 		{Source{Getenv: env(map[string]string{"HERALD_SECRET_KEY": "short"})}, "HERALD_SECRET_KEY: must be at least 32"},
 		{Source{Getenv: env(map[string]string{"HERALD_SECRET_KEY_FILE": filepath.Join(dir, "missing")})}, "HERALD_SECRET_KEY_FILE: cannot read"},
-		{Source{Getenv: env(map[string]string{"HERALD_RELAY_URL": "http://x:1"})}, `relay "default": url scheme must be smtp`},
+		{Source{Getenv: env(map[string]string{"HERALD_RELAY_URL": "http://x:1"})}, `relay "default": url scheme must be smtp, smtps, ses`},
 		{Source{Getenv: env(map[string]string{"HERALD_WEBHOOK_SNS_TOPICS": "arn:aws:sns:eu-west-1:123:ses, my-topic"})}, `HERALD_WEBHOOK_SNS_TOPICS: "my-topic" is not an SNS topic ARN`},
 		{Source{Getenv: env(nil), Flags: map[string]string{"log_level": "loud"}}, "--log-level"},
 		{Source{Getenv: env(nil), File: bad}, "bad.conf:2: unknown key \"http_adr\""},
@@ -133,5 +133,42 @@ func TestMetricsToken(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "HERALD_METRICS_TOKEN: must be at least 16 characters, without spaces") {
 			t.Errorf("%q: %v", bad, err)
 		}
+	}
+}
+
+// TestAPIRelaysAndURLFiles: relay sections take the HTTP API relays'
+// schemes, and url_file reads a relay's URL (which holds its credential)
+// from a file, as HERALD_RELAY_URL_FILE does for the default relay.
+func TestAPIRelaysAndURLFiles(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "postmark.url")
+	os.WriteFile(secret, []byte("postmark://pm-token-77@api?stream=broadcast\n"), 0o600)
+	file := filepath.Join(dir, "herald.conf")
+	os.WriteFile(file, []byte(`[relay.postmark]
+url_file = "`+secret+`"
+priority = 0
+
+[relay.ses]
+url = "ses://AKIAEXAMPLE:c2VjcmV0@eu-west-1"
+priority = 5
+`), 0o600)
+	c, err := Load(Source{File: file, Getenv: env(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Relays) != 2 || c.Relays[0].URL.Reveal() != "postmark://pm-token-77@api?stream=broadcast" ||
+		c.Relays[1].URL.Reveal() != "ses://AKIAEXAMPLE:c2VjcmV0@eu-west-1" || c.Relays[1].Priority != 5 {
+		t.Fatalf("relays: %+v", c.Relays)
+	}
+	if printed := fmt.Sprintf("%+v", c.Relays); strings.Contains(printed, "pm-token-77") || strings.Contains(printed, "c2VjcmV0") {
+		t.Fatalf("relay secrets printed: %s", printed)
+	}
+	os.WriteFile(file, []byte("[relay.x]\nurl_file = \""+filepath.Join(dir, "missing")+"\"\n"), 0o600)
+	if _, err := Load(Source{File: file, Getenv: env(nil)}); err == nil || !strings.Contains(err.Error(), "url_file: cannot read") {
+		t.Errorf("missing url_file: %v", err)
+	}
+	os.WriteFile(file, []byte("[relay.x]\nurl = \"mandrill://key@api\"\n"), 0o600)
+	if _, err := Load(Source{File: file, Getenv: env(nil)}); err == nil || !strings.Contains(err.Error(), "smtp, smtps, ses, postmark, sendgrid or mailgun") {
+		t.Errorf("unknown scheme: %v", err)
 	}
 }

@@ -33,6 +33,17 @@ type Identity struct {
 // "<campaign>:<list>:herald" ("c42:evening:herald", "test:evening:herald"),
 // so complaint reports can be told apart by campaign and by list.
 func (id Identity) Config(campaignID int64, subject string) (message.Config, error) {
+	campaign := "test"
+	if campaignID != 0 {
+		campaign = fmt.Sprintf("c%d", campaignID)
+	}
+	return id.config(campaign, subject)
+}
+
+// config is the message configuration for mail labelled label in
+// Feedback-ID: "c42" for a campaign, "test" for test copies, "tx" for
+// transactional messages.
+func (id Identity) config(label, subject string) (message.Config, error) {
 	from, err := mail.ParseAddress(id.From)
 	if err != nil {
 		return message.Config{}, fmt.Errorf("From %q: %w", id.From, err)
@@ -46,16 +57,12 @@ func (id Identity) Config(campaignID int64, subject string) (message.Config, err
 	if id.List != nil {
 		slug, name = id.List.Slug, id.List.Name
 	}
-	campaign := "test"
-	if campaignID != 0 {
-		campaign = fmt.Sprintf("c%d", campaignID)
-	}
 	cfg := message.Config{
 		From:              message.Address{Name: from.Name, Email: from.Address},
 		Subject:           subject,
 		ListID:            slug + "." + listDomain,
 		ListName:          name,
-		FeedbackID:        campaign + ":" + slug + ":herald",
+		FeedbackID:        label + ":" + slug + ":herald",
 		UnsubscribeMailto: id.UnsubscribeMailto,
 		DKIM:              id.DKIM,
 	}

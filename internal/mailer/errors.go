@@ -37,7 +37,12 @@ func (c Class) String() string {
 	return "unknown"
 }
 
-// Stage names the step of the SMTP session that failed.
+// Stage names the step of the SMTP session that failed. An HTTP API relay
+// reports its failures in the same terms: StageConnect when the API could
+// not be reached or refused the relay's credentials or account (another
+// relay may take the message), StageLimit for its rate limits (429),
+// StageMail for a refusal of the sender, StageRcpt for a refusal of the
+// recipient, StageData for the rest.
 type Stage string
 
 // Stages of a session.

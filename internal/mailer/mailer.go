@@ -1,21 +1,26 @@
 // Package mailer hands finished messages to the outside world. A Sender is
 // what delivery workers call, concurrently, once per recipient; Mailer sends
-// through SMTP relays and Outbox stores messages locally for viewing (the
-// transport used until a relay is configured).
+// through relays and Outbox stores messages locally for viewing (the
+// transport used until a relay is configured). A relay is an SMTP server or
+// an email provider's HTTP API (Amazon SES, Postmark, SendGrid, Mailgun);
+// both kinds share everything below.
 //
 // Contract: Send returns nil only when a relay accepted the message (250
-// after DATA) or the outbox stored it. Any other outcome is an *Error whose
-// Class tells the caller what to do: Temporary (defer and retry), Permanent
-// (fail) or HardBounce (fail and suppress the address). Send never retries a
-// message once its body has started to go out, so a message is in flight on
-// at most one connection at a time.
+// after DATA, or the API's success answer) or the outbox stored it. Any
+// other outcome is an *Error whose Class tells the caller what to do:
+// Temporary (defer and retry), Permanent (fail) or HardBounce (fail and
+// suppress the address). Send never retries a message once its body has
+// started to go out, so a message is in flight on at most one connection
+// at a time.
 //
 // Mailer pools connections per relay (reused across messages, RSET after a
-// failed transaction, redialled when broken), fails over to the next relay
-// when one cannot be reached, takes a relay that keeps failing out of
-// rotation for a while (circuit breaker), and paces sends per relay
-// (messages per second, connections) and overall (messages per rolling
-// hour). Limits can change while sending. All pacing goes through a Clock.
+// failed transaction, redialled when broken; kept-alive HTTP connections,
+// HTTP/2 over TLS, for an API), fails over to the next relay when one
+// cannot be reached or refuses the relay's credentials, takes a relay that
+// keeps failing out of rotation for a while (circuit breaker), and paces
+// sends per relay (messages per second, connections or requests in flight)
+// and overall (messages per rolling hour). Limits can change while sending.
+// All pacing goes through a Clock.
 package mailer
 
 import (
@@ -28,8 +33,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/emersion/go-smtp"
 )
 
 // Envelope is the SMTP envelope of one message: the bounce address
@@ -52,11 +55,12 @@ func (e Envelope) check() error {
 // Transports, as Transport methods name them. A campaign records the
 // transport it started with and never falls back to another.
 const (
-	TransportSMTP   = "smtp"   // SMTP relays: mail reaches readers
+	TransportSMTP   = "smtp"   // relays, SMTP or HTTP API: mail reaches readers
 	TransportOutbox = "outbox" // the built-in outbox: mail stays local
 )
 
-// Transport names the Mailer's kind of transport: TransportSMTP.
+// Transport names the Mailer's kind of transport: TransportSMTP, whatever
+// protocol its relays speak.
 func (m *Mailer) Transport() string { return TransportSMTP }
 
 // Sender sends one message to one recipient. Implementations are safe for
@@ -85,7 +89,7 @@ type Config struct {
 	Observer Observer
 }
 
-// Mailer sends through one or more SMTP relays. Safe for concurrent use.
+// Mailer sends through one or more relays. Safe for concurrent use.
 type Mailer struct {
 	clock  Clock
 	relays []*relay // sorted by priority
@@ -96,7 +100,7 @@ type Mailer struct {
 
 type relay struct {
 	cfg     RelayConfig
-	pool    *pool
+	link    link
 	pacer   pacer
 	breaker breaker
 	obs     Observer
@@ -128,6 +132,7 @@ func New(cfg Config) (*Mailer, error) {
 	m := &Mailer{clock: cfg.Clock, byName: map[string]*relay{}, obs: cfg.Observer}
 	m.window.setLimit(cfg.HourlyLimit)
 	for _, rc := range cfg.Relays {
+		var err error
 		rc.setDefaults()
 		if err := rc.validate(); err != nil {
 			return nil, fmt.Errorf("mailer: %w", err)
@@ -136,7 +141,9 @@ func New(cfg Config) (*Mailer, error) {
 			return nil, fmt.Errorf("mailer: two relays named %q", rc.Name)
 		}
 		r := &relay{cfg: rc, obs: cfg.Observer}
-		r.pool = newPool(&r.cfg, cfg.Timeouts, cfg.IdleTimeout)
+		if r.link, err = newLink(&r.cfg, cfg.Timeouts, cfg.IdleTimeout); err != nil {
+			return nil, fmt.Errorf("mailer: %w", err)
+		}
 		r.pacer.setRate(rc.Rate)
 		r.breaker.threshold = cfg.BreakerFailures
 		r.breaker.cooldown = cfg.BreakerCooldown
@@ -239,83 +246,48 @@ func (m *Mailer) pick(tried []bool) *relay {
 	return nil
 }
 
-// send tries one relay, retrying once on a fresh connection when a reused
-// one turns out to be stale before the message went out.
+// send hands msg to one relay, after its rate limit, and keeps the
+// relay's breaker and counters.
 func (r *relay) send(ctx context.Context, clock Clock, env Envelope, msg []byte) *Error {
-	name := r.cfg.Name
 	if wait := r.pacer.reserve(clock.Now()); wait > 0 {
 		if err := clock.Sleep(ctx, wait); err != nil {
 			r.breaker.release()
-			return transportError(name, StageLimit, "waiting for the relay rate limit", err)
+			return transportError(r.cfg.Name, StageLimit, "waiting for the relay rate limit", err)
 		}
 	}
-	for attempt := 0; ; attempt++ {
-		c, reused, err := r.pool.get(ctx, clock.Now())
-		if err != nil {
-			if ctx.Err() != nil {
-				r.breaker.release()
-				return transportError(name, StageConnect, "waiting for a connection", ctx.Err())
-			}
-			r.failed.Add(1)
-			e := connectError(name, err)
-			r.failure(clock.Now(), e)
-			e.failover = true
-			return e
-		}
-		stop := context.AfterFunc(ctx, func() { c.raw.Close() })
-		start := time.Now()
-		stage, bodySent, err := c.send(env, msg, r.pool.timeouts.Data)
-		r.obs.Transaction(name, time.Since(start))
-		cancelled := !stop()
-		if err == nil {
-			r.pool.put(c, clock.Now())
-			r.success(clock.Now())
-			r.sent.Add(1)
-			return nil
-		}
-		var se *smtp.SMTPError
-		if errors.As(err, &se) && se.Code != 421 && !cancelled {
-			// The relay answered: the connection is fine, the verdict is
-			// about this message.
-			c.needReset = true
-			r.pool.put(c, clock.Now())
-			r.success(clock.Now())
-			r.failed.Add(1)
-			return replyError(name, stage, se)
-		}
-		// The session is broken (dropped, timed out, 421 closing).
-		r.pool.discard(c)
-		r.failed.Add(1)
-		if cancelled {
-			r.breaker.release()
-			return transportError(name, stage, "cancelled", ctx.Err())
-		}
-		var e *Error
-		if se != nil {
-			e = replyError(name, stage, se)
-		} else {
-			e = transportError(name, stage, "connection lost", err)
-		}
-		if bodySent {
-			// The relay may have the message: leave the retry to the
-			// caller, never resend on our own.
-			r.failure(clock.Now(), e)
-			return e
-		}
-		if reused && attempt == 0 {
-			continue // a stale pooled connection: try a fresh one
-		}
+	start := time.Now()
+	e, h := r.link.deliver(ctx, clock, env, msg)
+	if e == nil || h == healthy {
+		// The relay answered: time the exchange (a pooled connection's
+		// wait included).
+		r.obs.Transaction(r.cfg.Name, time.Since(start))
+	}
+	switch h {
+	case healthy:
+		r.success(clock.Now())
+	case faulty:
 		r.failure(clock.Now(), e)
-		e.failover = true
-		return e
+	default:
+		r.breaker.release()
 	}
+	switch {
+	case e == nil:
+		r.sent.Add(1)
+	case h != unknown || e.Stage != StageConnect:
+		r.failed.Add(1)
+	}
+	return e
 }
 
 // failure counts a failure against the relay's breaker and reports the
 // relay leaving the rotation when this failure opened it.
 func (r *relay) failure(now time.Time, e *Error) {
 	if r.breaker.failure(now) {
-		r.obs.Rotation(RotationEvent{Relay: r.cfg.Name, At: now, Reason: e.Error()})
+		reason := "failed"
+		if e != nil {
+			reason = e.Error()
+		}
+		r.obs.Rotation(RotationEvent{Relay: r.cfg.Name, At: now, Reason: reason})
 	}
 }
 
@@ -325,16 +297,6 @@ func (r *relay) success(now time.Time) {
 	if r.breaker.success() {
 		r.obs.Rotation(RotationEvent{Relay: r.cfg.Name, In: true, At: now})
 	}
-}
-
-func connectError(relay string, err error) *Error {
-	var se *smtp.SMTPError
-	if errors.As(err, &se) {
-		e := replyError(relay, StageConnect, se)
-		e.Class = Temporary // a relay refusing us says nothing about the recipient
-		return e
-	}
-	return transportError(relay, StageConnect, "cannot open a session: "+err.Error(), err)
 }
 
 // SetRelayLimits changes a relay's rate (messages per second, 0 for none)
@@ -348,7 +310,7 @@ func (m *Mailer) SetRelayLimits(name string, rate float64, maxConns int) error {
 		return fmt.Errorf("mailer: relay %q: max connections must be at least 1", name)
 	}
 	r.pacer.setRate(rate)
-	r.pool.setMax(maxConns)
+	r.link.setMax(maxConns)
 	return nil
 }
 
@@ -371,7 +333,7 @@ func (m *Mailer) Stats() []RelayStats {
 	now := m.clock.Now()
 	out := make([]RelayStats, 0, len(m.relays))
 	for _, r := range m.relays {
-		open, idle, max := r.pool.stats()
+		open, idle, max := r.link.stats()
 		out = append(out, RelayStats{
 			Name: r.cfg.Name, Breaker: r.breaker.state(now),
 			OpenConns: open, IdleConns: idle, MaxConns: max,
@@ -385,7 +347,7 @@ func (m *Mailer) Stats() []RelayStats {
 func (m *Mailer) Close() error {
 	var wg sync.WaitGroup
 	for _, r := range m.relays {
-		wg.Go(r.pool.close)
+		wg.Go(r.link.close)
 	}
 	wg.Wait()
 	return nil

@@ -157,10 +157,10 @@ func TestStalePooledConnectionIsRedialled(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Kill the idle pooled connection behind the mailer's back.
-	r := m.relays[0]
-	r.pool.mu.Lock()
-	r.pool.idle[0].raw.Close()
-	r.pool.mu.Unlock()
+	p := m.relays[0].link.(*smtpLink).pool
+	p.mu.Lock()
+	p.idle[0].raw.Close()
+	p.mu.Unlock()
 	if err := send(t, m, "b@readers.example"); err != nil {
 		t.Fatalf("send over a stale connection was not retried: %v", err)
 	}

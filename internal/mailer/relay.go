@@ -21,10 +21,25 @@ const (
 	TLSImplicit TLSMode = "tls"      // TLS from the first byte (port 465)
 )
 
-// RelayConfig describes one SMTP relay. Build it with ParseRelay or by hand.
+// Kind is the protocol a relay speaks: SMTP, or one provider's HTTP API.
+type Kind string
+
+// Relay kinds, as their URL schemes name them.
+const (
+	KindSMTP     Kind = "smtp"     // an SMTP relay (smtp:// or smtps://)
+	KindSES      Kind = "ses"      // Amazon SES API v2, SendEmail with raw content
+	KindPostmark Kind = "postmark" // Postmark's /email/batch
+	KindSendGrid Kind = "sendgrid" // SendGrid's v3 mail/send
+	KindMailgun  Kind = "mailgun"  // Mailgun's messages.mime
+)
+
+// RelayConfig describes one relay: an SMTP server, or an email provider's
+// HTTP API. Build it with ParseRelay or by hand.
 type RelayConfig struct {
+	// Kind is the protocol (default KindSMTP).
+	Kind Kind
 	// Name identifies the relay in logs, errors and SetRelayLimits; it
-	// defaults to host:port.
+	// defaults to host:port, or to the provider's name for an API relay.
 	Name     string
 	Host     string
 	Port     int
@@ -50,6 +65,9 @@ type RelayConfig struct {
 	Weight   int
 	// HelloName is the EHLO name (default "localhost").
 	HelloName string
+
+	// API relays (Kind other than KindSMTP); see api.go.
+	API APIConfig
 }
 
 // ParseRelay parses a relay URL:
@@ -58,20 +76,25 @@ type RelayConfig struct {
 //
 // Other parameters: max_per_conn, helo, allow_plain=true. The scheme smtps
 // means tls=tls. Without tls=, loopback hosts use none, port 465 uses tls
-// and everything else starttls. Errors never quote the URL (it may hold a
-// password).
+// and everything else starttls.
+//
+// The schemes ses, postmark, sendgrid and mailgun name HTTP API relays
+// (see ParseAPIRelay); max_conns, rate, priority, weight and name work
+// for them too. Errors never quote the URL (it may hold a password).
 func ParseRelay(raw string) (RelayConfig, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return RelayConfig{}, errors.New("relay URL does not parse (expected smtp://user:pass@host:port?tls=...)")
+		return RelayConfig{}, errors.New("relay URL does not parse (expected smtp://user:pass@host:port?tls=..., or ses://, postmark://, sendgrid://, mailgun://)")
 	}
 	var c RelayConfig
 	switch u.Scheme {
 	case "smtp":
 	case "smtps":
 		c.TLS = TLSImplicit
+	case string(KindSES), string(KindPostmark), string(KindSendGrid), string(KindMailgun):
+		return parseAPIRelay(u)
 	default:
-		return RelayConfig{}, fmt.Errorf("relay URL scheme %q: want smtp or smtps", u.Scheme)
+		return RelayConfig{}, fmt.Errorf("relay URL scheme %q: want smtp, smtps, ses, postmark, sendgrid or mailgun", u.Scheme)
 	}
 	c.Host = u.Hostname()
 	if c.Host == "" {
@@ -88,26 +111,11 @@ func ParseRelay(raw string) (RelayConfig, error) {
 		c.Password, _ = u.User.Password()
 	}
 	q := u.Query()
-	intParam := func(key string, dst *int) error {
-		if v := q.Get(key); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
-				return fmt.Errorf("relay parameter %s=%q: want a whole number >= 0", key, v)
-			}
-			*dst = n
-		}
-		return nil
+	if err := c.commonParams(q); err != nil {
+		return RelayConfig{}, err
 	}
-	for key, dst := range map[string]*int{"max_conns": &c.MaxConns, "priority": &c.Priority, "weight": &c.Weight, "max_per_conn": &c.MaxPerConn} {
-		if err := intParam(key, dst); err != nil {
-			return RelayConfig{}, err
-		}
-	}
-	if v := q.Get("rate"); v != "" {
-		c.Rate, err = strconv.ParseFloat(v, 64)
-		if err != nil || c.Rate < 0 {
-			return RelayConfig{}, fmt.Errorf("relay parameter rate=%q: want messages per second >= 0", v)
-		}
+	if err := intParam(q, "max_per_conn", &c.MaxPerConn); err != nil {
+		return RelayConfig{}, err
 	}
 	if v := q.Get("tls"); v != "" {
 		c.TLS = TLSMode(strings.ToLower(v))
@@ -118,13 +126,49 @@ func ParseRelay(raw string) (RelayConfig, error) {
 			return RelayConfig{}, fmt.Errorf("relay parameter allow_plain=%q: want true or false", v)
 		}
 	}
-	c.Name = q.Get("name")
 	c.HelloName = q.Get("helo")
 	c.setDefaults()
 	return c, c.validate()
 }
 
+// commonParams reads the parameters every kind of relay takes: max_conns,
+// rate, priority, weight and name.
+func (c *RelayConfig) commonParams(q url.Values) error {
+	for key, dst := range map[string]*int{"max_conns": &c.MaxConns, "priority": &c.Priority, "weight": &c.Weight} {
+		if err := intParam(q, key, dst); err != nil {
+			return err
+		}
+	}
+	if v := q.Get("rate"); v != "" {
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil || r < 0 {
+			return fmt.Errorf("relay parameter rate=%q: want messages per second >= 0", v)
+		}
+		c.Rate = r
+	}
+	c.Name = q.Get("name")
+	return nil
+}
+
+func intParam(q url.Values, key string, dst *int) error {
+	if v := q.Get(key); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("relay parameter %s=%q: want a whole number >= 0", key, v)
+		}
+		*dst = n
+	}
+	return nil
+}
+
 func (c *RelayConfig) setDefaults() {
+	if c.Kind == "" {
+		c.Kind = KindSMTP
+	}
+	if c.Kind != KindSMTP {
+		c.setAPIDefaults()
+		return
+	}
 	if c.TLS == "" {
 		switch {
 		case isLoopback(c.Host):
@@ -156,6 +200,9 @@ func (c *RelayConfig) setDefaults() {
 }
 
 func (c *RelayConfig) validate() error {
+	if c.Kind != KindSMTP {
+		return c.validateAPI()
+	}
 	switch c.TLS {
 	case TLSNone, TLSStartTLS, TLSImplicit:
 	default:
@@ -170,11 +217,22 @@ func (c *RelayConfig) validate() error {
 	return nil
 }
 
-// Addr is host:port.
-func (c RelayConfig) Addr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
+// Addr is host:port: the SMTP server, or the API's host.
+func (c RelayConfig) Addr() string {
+	if c.Kind != KindSMTP && c.Kind != "" {
+		if u, err := url.Parse(c.API.Endpoint); err == nil {
+			return u.Host
+		}
+	}
+	return net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
+}
 
-// String is the relay as a URL with the password redacted.
+// String is the relay as a URL with the password, or the API's secrets,
+// redacted.
 func (c RelayConfig) String() string {
+	if c.Kind != KindSMTP && c.Kind != "" {
+		return c.apiString()
+	}
 	u := url.URL{Scheme: "smtp", Host: c.Addr()}
 	if c.Username != "" {
 		if c.Password != "" {

@@ -1,0 +1,345 @@
+package delivery
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/herald-news/herald/internal/address"
+	"github.com/herald-news/herald/internal/edition"
+	"github.com/herald-news/herald/internal/mailer"
+	"github.com/herald-news/herald/internal/message"
+	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/token"
+)
+
+// DirectStore is the part of the store a Direct sender reads, and writes
+// to suppress an address a relay refused for good.
+type DirectStore interface {
+	SubscriberByEmail(ctx context.Context, email string) (*model.Subscriber, error)
+	Subscriptions(ctx context.Context, subscriberID int64) ([]model.Subscription, error)
+	Suppression(ctx context.Context, email string) (*model.Suppression, error)
+	Suppress(ctx context.Context, email string, reason model.SuppressionReason, detail string) error
+	ListBySlug(ctx context.Context, slug string) (*model.List, error)
+	GetEdition(ctx context.Context, id int64) (*model.Edition, error)
+	EditionBySlug(ctx context.Context, slug string) (*model.Edition, error)
+	GetPublication(ctx context.Context) (model.Publication, error)
+}
+
+// DirectConfig configures a Direct sender. Store, Sender, Signer and From
+// are required.
+type DirectConfig struct {
+	Store  DirectStore
+	Sender mailer.Sender // the transport campaigns use: relays, or the outbox
+	Signer *token.Signer
+	// BaseURL is the public URL for unsubscribe, preferences and archive
+	// links.
+	BaseURL string
+	From    string // default From, "Name <address>"
+	// DKIM signs every message; LoadDKIM, when set instead, is asked for
+	// the key at each send (a key generated in the admin).
+	DKIM     *message.DKIM
+	LoadDKIM func(ctx context.Context) (*message.DKIM, error)
+	// Publication renders editions until publication settings are saved;
+	// Render are the rendering options (theme, archive URL).
+	Publication model.Publication
+	Render      render.Options
+	// Timeout bounds one send (1 minute).
+	Timeout time.Duration
+	Log     *slog.Logger
+}
+
+// Direct sends one message to one reader outside any campaign and its
+// ledger: the transactional API. A message is an edition rendered for the
+// reader as a campaign would render it, or a caller's Template filled in;
+// either way it carries the headers campaign mail does (List-Unsubscribe
+// one-click, List-Id, Feedback-ID "tx:<list>:herald", a DKIM signature)
+// and goes through the same transport.
+//
+// The reader must be a subscriber, so that the message's unsubscribe and
+// preference links act for them; a suppressed or blocklisted address is
+// refused, and so is a reader who left the list the message names. Opens
+// and clicks are not tracked.
+type Direct struct{ cfg DirectConfig }
+
+// NewDirect returns a Direct sender.
+func NewDirect(cfg DirectConfig) (*Direct, error) {
+	if cfg.Store == nil || cfg.Sender == nil || cfg.Signer == nil || cfg.From == "" {
+		return nil, errors.New("delivery: a direct sender needs a store, a transport, a token signer and a From address")
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = time.Minute
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
+	return &Direct{cfg: cfg}, nil
+}
+
+// DirectMessage is one message for Direct.Send: an edition (EditionID or
+// Edition, its slug) or a Template with Variables.
+type DirectMessage struct {
+	To      string
+	Name    string // the reader's name; default the subscriber's
+	From    string // default DirectConfig.From
+	ReplyTo string
+	// List, a list's slug, names List-Id and the list the unsubscribe
+	// link leaves; without it List-Id is newsletter.<domain> and the link
+	// leaves every list.
+	List      string
+	EditionID int64
+	Edition   string
+	Template  *Template
+	Variables map[string]string
+	// Key, when set, makes the Message-ID: the same key gives the same
+	// Message-ID, so that two copies of one request fold.
+	Key string
+}
+
+// Sent is what Direct.Send handed to the transport.
+type Sent struct {
+	MessageID string // without angle brackets
+	To        string // the normalised address
+	Subject   string
+	Transport string // mailer.TransportSMTP (relays) or mailer.TransportOutbox
+}
+
+// Refusal is why Direct will not send a message: something about the
+// request, in words for the caller. Code names the kind: invalid,
+// invalid_address, not_subscriber, blocklisted, suppressed, unsubscribed.
+type Refusal struct {
+	Code    string
+	Message string
+}
+
+func (r *Refusal) Error() string { return r.Message }
+
+func refuse(code, format string, args ...any) error {
+	return &Refusal{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Template variables Herald fills in for every template message, unless
+// the caller gives them.
+const (
+	VarName           = "name"
+	VarEmail          = "email"
+	VarUnsubscribeURL = "unsubscribe_url"
+	VarPreferencesURL = "preferences_url"
+)
+
+// Send builds m for its reader and hands it to the transport. It returns
+// a *Refusal when the request cannot be sent as it is, the transport's
+// error (a *mailer.Error: Temporary, Permanent, HardBounce) when the relay
+// did not take it, after suppressing the address for a hard bounce, or
+// another error when reading the store failed.
+func (d *Direct) Send(ctx context.Context, m DirectMessage) (Sent, error) {
+	to, err := address.Normalize(m.To)
+	if err != nil {
+		return Sent{}, refuse("invalid_address", "to: %v", err)
+	}
+	if (m.Template == nil) == (m.EditionID == 0 && m.Edition == "") {
+		return Sent{}, refuse("invalid", "give an edition (edition_id or edition) or a template, one of the two")
+	}
+	if m.EditionID != 0 && m.Edition != "" {
+		return Sent{}, refuse("invalid", "give edition_id or edition, not both")
+	}
+	st := d.cfg.Store
+	if sp, err := st.Suppression(ctx, to); err == nil {
+		return Sent{}, refuse("suppressed", "%s is suppressed (%s, since %s): Herald sends it nothing; lift the suppression first if it was a mistake",
+			to, strings.ReplaceAll(string(sp.Reason), "_", " "), sp.CreatedAt.UTC().Format("2 January 2006"))
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return Sent{}, err
+	}
+	sub, err := st.SubscriberByEmail(ctx, to)
+	if errors.Is(err, store.ErrNotFound) {
+		return Sent{}, refuse("not_subscriber", "%s is not a subscriber: add them first (POST /api/subscribers), so that the message's unsubscribe link can act for them", to)
+	} else if err != nil {
+		return Sent{}, err
+	}
+	if sub.Status == model.SubscriberBlocklisted {
+		return Sent{}, refuse("blocklisted", "%s is blocklisted: Herald sends it nothing", to)
+	}
+	var list *model.List
+	if m.List != "" {
+		if list, err = st.ListBySlug(ctx, m.List); errors.Is(err, store.ErrNotFound) {
+			return Sent{}, refuse("invalid", "list %q does not exist", m.List)
+		} else if err != nil {
+			return Sent{}, err
+		}
+		subs, err := st.Subscriptions(ctx, sub.ID)
+		if err != nil {
+			return Sent{}, err
+		}
+		for _, s := range subs {
+			if s.ListID == list.ID && s.Status == model.SubUnsubscribed {
+				return Sent{}, refuse("unsubscribed", "%s unsubscribed from %s: send without the list, or not at all", to, list.Name)
+			}
+		}
+	}
+	fromRaw := m.From
+	if fromRaw == "" {
+		fromRaw = d.cfg.From
+	}
+	from, err := mail.ParseAddress(fromRaw)
+	if err != nil {
+		return Sent{}, refuse("invalid", "from must be an address such as \"The Courier <news@example.com>\"")
+	}
+	if m.ReplyTo != "" {
+		if _, err := mail.ParseAddress(m.ReplyTo); err != nil {
+			return Sent{}, refuse("invalid", "reply_to must be an address such as desk@example.com")
+		}
+	}
+
+	name := strings.Join(strings.Fields(m.Name), " ")
+	if name == "" {
+		name = strings.Join(strings.Fields(sub.Name), " ")
+	}
+	links := Links{BaseURL: d.cfg.BaseURL, Signer: d.cfg.Signer}
+	claims := token.Claims{Purpose: token.Unsubscribe, SubscriberID: sub.ID}
+	if list != nil {
+		claims.ListID = list.ID
+	}
+	fields := render.Fields{
+		Name:           name,
+		UnsubscribeURL: d.cfg.BaseURL + "/unsubscribe/" + d.cfg.Signer.Sign(claims),
+		PreferencesURL: links.Preferences(sub.ID),
+	}
+
+	var subject string
+	var text, html []byte
+	if m.Template != nil {
+		vars := make(map[string]string, len(m.Variables)+4)
+		for k, v := range map[string]string{VarName: name, VarEmail: to, VarUnsubscribeURL: fields.UnsubscribeURL, VarPreferencesURL: fields.PreferencesURL} {
+			vars[k] = v
+		}
+		for k, v := range m.Variables {
+			vars[k] = v
+		}
+		if subject, text, html, err = m.Template.Execute(vars); err != nil {
+			return Sent{}, refuse("invalid", "%v", err)
+		}
+	} else {
+		if subject, text, html, err = d.renderEdition(ctx, m, fields); err != nil {
+			return Sent{}, err
+		}
+	}
+
+	dkim := d.cfg.DKIM
+	if dkim == nil && d.cfg.LoadDKIM != nil {
+		if dkim, err = d.cfg.LoadDKIM(ctx); err != nil {
+			return Sent{}, fmt.Errorf("DKIM key: %w", err)
+		}
+	}
+	id := Identity{From: fromRaw, ReplyTo: m.ReplyTo, List: list, DKIM: dkim}
+	msgID := directMessageID(m.Key, address.Domain(from.Address))
+	raw, err := TransactionalMessage(id, subject, message.Address{Name: name, Email: to}, msgID, fields.UnsubscribeURL, text, html)
+	if errors.Is(err, message.ErrHeaderInjection) || errors.Is(err, message.ErrInvalid) {
+		return Sent{}, refuse("invalid", "the message cannot be built: %v", err)
+	} else if err != nil {
+		return Sent{}, err
+	}
+
+	sctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
+	defer cancel()
+	err = d.cfg.Sender.Send(sctx, mailer.Envelope{From: from.Address, To: to}, raw)
+	if mailer.IsHardBounce(err) {
+		var me *mailer.Error
+		reply := err.Error()
+		if errors.As(err, &me) {
+			reply = me.Reply()
+		}
+		// As for campaign mail: the address is not mailed again.
+		if serr := st.Suppress(context.WithoutCancel(ctx), to, model.SuppressHardBounce, reply); serr != nil {
+			d.cfg.Log.Error("suppress a hard-bounced address", "err", serr)
+		}
+	}
+	if err != nil {
+		return Sent{}, err
+	}
+	return Sent{MessageID: msgID, To: to, Subject: subject, Transport: transportOf(d.cfg.Sender)}, nil
+}
+
+// renderEdition renders the requested edition for one reader, as a
+// campaign's email.
+func (d *Direct) renderEdition(ctx context.Context, m DirectMessage, f render.Fields) (string, []byte, []byte, error) {
+	st := d.cfg.Store
+	var ed *model.Edition
+	var err error
+	if m.EditionID != 0 {
+		ed, err = st.GetEdition(ctx, m.EditionID)
+	} else {
+		ed, err = st.EditionBySlug(ctx, m.Edition)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil, nil, refuse("invalid", "no such edition")
+	} else if err != nil {
+		return "", nil, nil, err
+	}
+	if ps := edition.Validate(ed); len(ps) > 0 {
+		return "", nil, nil, refuse("invalid", "the edition is not ready to send: %s", ps.Error())
+	}
+	pub, err := st.GetPublication(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		pub, err = d.cfg.Publication, nil
+	}
+	if err != nil {
+		return "", nil, nil, err
+	}
+	r, err := render.New(pub, d.cfg.Render)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	em, err := r.Email(ed)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	f.WebURL = d.cfg.BaseURL + "/archive/" + ed.Slug
+	return em.Subject(), em.AppendText(nil, f), em.AppendHTML(nil, f), nil
+}
+
+// directMessageID is "herald.tx.<32 hex>@domain": from the key when there
+// is one, so a retried request keeps its Message-ID, else random.
+func directMessageID(key, domain string) string {
+	var b []byte
+	if key != "" {
+		sum := sha256.Sum256([]byte(key))
+		b = sum[:16]
+	} else {
+		b = make([]byte, 16)
+		rand.Read(b)
+	}
+	return "herald.tx." + hex.EncodeToString(b) + "@" + domain
+}
+
+// TransactionalMessage builds one transactional message: the headers and
+// DKIM signature campaign mail has (see TestCopy), Feedback-ID
+// "tx:<list>:herald" so complaints about it are told apart from any
+// campaign's, and the Postmark metadata header.
+func TransactionalMessage(id Identity, subject string, to message.Address, messageID, unsubscribeURL string, text, html []byte) ([]byte, error) {
+	cfg, err := id.config("tx", subject)
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := message.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return tmpl.Append(nil, &message.Message{
+		To:             to,
+		MessageID:      messageID,
+		UnsubscribeURL: unsubscribeURL,
+		Text:           text,
+		HTML:           html,
+		Headers:        []message.Field{{Key: PostmarkMetadata, Value: messageID}},
+	})
+}
