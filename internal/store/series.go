@@ -327,14 +327,19 @@ func (s *Store) SendRun(ctx context.Context, runID int64, c *model.Campaign) err
 // SendAutomaticRun records an automatic series' day in one transaction:
 // with an edition e, it stores e (published), schedules the campaign c for
 // it, records the run as sent and moves the series' item cursor to cursor;
-// with e nil, the run is recorded empty (nothing new, nothing sent). A
+// with e nil, the run is recorded empty (nothing new, nothing sent) and
+// the cursor moves past any items that were skipped as too old. A
 // run already recorded for the day is ErrConflict.
 func (s *Store) SendAutomaticRun(ctx context.Context, r *model.SeriesRun, e *model.Edition, c *model.Campaign, cursor int64) error {
 	now := s.now()
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if e == nil {
 			r.Status = model.RunEmpty
-			return insertRun(ctx, tx, r, now)
+			if err := insertRun(ctx, tx, r, now); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `UPDATE series SET item_cursor = CASE WHEN $1 > item_cursor THEN $1 ELSE item_cursor END WHERE id = $2`, cursor, r.SeriesID)
+			return err
 		}
 		if err := s.createEditionTx(ctx, tx, e, "", now); err != nil {
 			return err
