@@ -22,7 +22,7 @@ type Feed struct {
 	Own         bool          `json:"own"`
 	Publication string        `json:"publication,omitempty"`
 	Interval    time.Duration `json:"interval"` // time between polls
-	Status      FeedStatus  `json:"status"`
+	Status      FeedStatus    `json:"status"`
 	LastError   string        `json:"last_error,omitempty"`
 	PolledAt    time.Time     `json:"polled_at,omitzero"`
 	NextPollAt  time.Time     `json:"next_poll_at"`
