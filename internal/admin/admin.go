@@ -32,6 +32,7 @@ import (
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/unfurl"
 )
 
 //go:embed templates/*.html
@@ -62,6 +63,9 @@ type Deps struct {
 	From string
 	// ThemeDir overrides the email and web templates (render.Options).
 	ThemeDir string
+	// Unfurl reads pasted links in the composer's desk; nil uses
+	// unfurl.New with its defaults (public addresses only).
+	Unfurl *unfurl.Unfurler
 	// TempDir holds uploaded CSV files while they import (os.TempDir()).
 	TempDir string
 	Log     *slog.Logger

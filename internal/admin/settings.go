@@ -122,7 +122,7 @@ func (a *Admin) settings(w http.ResponseWriter, r *http.Request) error {
 	}
 	a.page(w, r, http.StatusOK, "settings", "Settings", "settings", map[string]any{
 		"Pub": pub, "Titles": titles, "Tracking": tr, "DKIM": dk, "Relays": a.d.Relays, "Outbox": a.d.Outbox != nil,
-		"Kinds": []string{"lead", "cards", "briefs", "picks", "text"},
+		"Kinds": []string{"lead", "cards", "briefs", "picks", "text"}, "Zone": a.zone(ctx).String(),
 	})
 	return nil
 }

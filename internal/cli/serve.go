@@ -59,10 +59,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	workCtx, stopWork := context.WithCancel(context.Background())
 	defer stopWork()
 	worked := make(chan error, 1)
+	deskDone := func() {}
 	if cfg.Role == "web" {
 		worked <- nil // this node serves pages only; others send
 	} else {
 		go func() { worked <- eng.Run(workCtx) }()
+		deskDone = e.runDesk(workCtx, cfg, s, tr)
 	}
 	var root http.Handler = handler
 	if cfg.Role == "worker" {
@@ -115,6 +117,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		failed = errors.Join(failed, fmt.Errorf("public web: %w", err))
 	}
 	stopWork()
+	deskDone()
 	if err := <-worked; err != nil {
 		failed = errors.Join(failed, fmt.Errorf("delivery workers: %w", err))
 	}

@@ -301,9 +301,10 @@ func Draft(sr model.Series, slotAt time.Time) *model.Edition {
 	return &e
 }
 
-// Fill adds items to an edition: the publication's own as cards, others as
-// picks, into the first section of that kind (one is added when there is
-// none).
+// Fill adds items to an automatic edition: the publication's own as
+// cards, others as picks, into the first section of that kind (one is
+// added when there is none). Card, brief and pick sections of the template
+// left empty are dropped: nobody is there to fill them.
 func Fill(e *model.Edition, items []model.FeedItem) {
 	for _, it := range items {
 		if it.Own {
@@ -314,6 +315,15 @@ func Fill(e *model.Edition, items []model.FeedItem) {
 			s.Picks = append(s.Picks, Pick(it))
 		}
 	}
+	kept := e.Sections[:0]
+	for _, s := range e.Sections {
+		empty := (s.Kind == model.KindCards && len(s.Cards) == 0) || (s.Kind == model.KindPicks && len(s.Picks) == 0) ||
+			(s.Kind == model.KindBriefs && len(s.Briefs) == 0)
+		if !empty {
+			kept = append(kept, s)
+		}
+	}
+	e.Sections = kept
 }
 
 func section(e *model.Edition, k model.SectionKind) *model.Section {

@@ -222,7 +222,8 @@ func TestRSSToEmail(t *testing.T) {
 		l := list(t, s)
 		sr := &model.Series{Name: "Daily digest", SlotTime: "07:00", ListIDs: []int64{l.ID}, Active: true, Automatic: true, SourceID: src.ID,
 			Weekdays: []time.Weekday{time.Sunday, time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday},
-			Template: model.Edition{Subject: "Digest for {date}", Sections: []model.Section{{Kind: model.KindCards, Title: "New on the site"}}}}
+			Template: model.Edition{Subject: "Digest for {date}", Sections: []model.Section{{Kind: model.KindCards, Title: "New on the site"},
+				{Kind: model.KindPicks, Title: "Elsewhere"}}}}
 		if err := s.CreateSeries(ctx, sr); err != nil {
 			t.Fatal(err)
 		}

@@ -115,6 +115,16 @@
     composer.setAttribute("data-ready", "1");
   }
 
+  // The composer's desk: Enter in its search box searches (rather than
+  // pressing the form's first button, which only saves).
+  var deskQ = document.getElementById("desk_q");
+  var deskSearch = document.getElementById("desk-search");
+  if (deskQ && deskSearch) {
+    deskQ.addEventListener("keydown", function (e) {
+      if (e.key === "Enter") { e.preventDefault(); deskSearch.click(); }
+    });
+  }
+
   // Live progress over server-sent events: fields named data-field.
   var live = document.querySelector("[data-events]");
   if (live && window.EventSource) {
