@@ -62,7 +62,7 @@ type Series struct {
 	Name     string         `json:"name"`
 	Weekdays []time.Weekday `json:"weekdays"`
 	SlotTime string         `json:"slot_time"`      // "18:00"
-	Slot     Slot           `json:"slot,omitempty"` // the editions' slot word
+	Slot     Slot           `json:"slot,omitempty"` // the editions' slot word; from SlotTime when empty
 	ListIDs  []int64        `json:"list_ids"`
 	From     string         `json:"from,omitempty"`
 	// Template is the skeleton each draft starts from: subject (where

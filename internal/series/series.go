@@ -288,6 +288,9 @@ func Draft(sr model.Series, slotAt time.Time) *model.Edition {
 	date := slotAt.Format("2006-01-02")
 	e.ID, e.Revision, e.Status = 0, 0, model.EditionDraft
 	e.Date, e.Slot = date, sr.Slot
+	if e.Slot == "" {
+		e.Slot = slotFor(slotAt.Hour())
+	}
 	e.Slug = date + "-" + Slugify(sr.Name)
 	day := slotAt.Format("Monday 2 January 2006")
 	e.Subject = strings.ReplaceAll(e.Subject, "{date}", day)
@@ -299,6 +302,17 @@ func Draft(sr model.Series, slotAt time.Time) *model.Edition {
 		e.Sections = []model.Section{}
 	}
 	return &e
+}
+
+// slotFor names the slot of an edition going out at hour (local).
+func slotFor(hour int) model.Slot {
+	switch {
+	case hour < 11:
+		return model.SlotMorning
+	case hour < 15:
+		return model.SlotMidday
+	}
+	return model.SlotEvening
 }
 
 // Fill adds items to an automatic edition: the publication's own as

@@ -97,7 +97,18 @@
         if (again) { again = false; save(); }
       });
     };
+    // The desk: Enter in its search box searches, instead of pressing
+    // the form's first button (which only saves).
+    var deskQ = document.getElementById("desk_q");
+    var deskSearch = document.getElementById("desk-search");
     composer.addEventListener("submit", function (e) {
+      if (deskSearch && document.activeElement === deskQ && e.submitter !== deskSearch) {
+        e.preventDefault();
+        // Not from inside this submit event: a form ignores a submission
+        // started while it is firing one.
+        setTimeout(function () { deskSearch.click(); }, 0);
+        return;
+      }
       clearTimeout(timer);
       if (saving) {
         e.preventDefault();
@@ -113,16 +124,6 @@
     composer.addEventListener("input", schedule);
     composer.addEventListener("change", schedule);
     composer.setAttribute("data-ready", "1");
-  }
-
-  // The composer's desk: Enter in its search box searches (rather than
-  // pressing the form's first button, which only saves).
-  var deskQ = document.getElementById("desk_q");
-  var deskSearch = document.getElementById("desk-search");
-  if (deskQ && deskSearch) {
-    deskQ.addEventListener("keydown", function (e) {
-      if (e.key === "Enter") { e.preventDefault(); deskSearch.click(); }
-    });
   }
 
   // Live progress over server-sent events: fields named data-field.
