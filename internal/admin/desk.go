@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/mail"
 	"strconv"
 	"strings"
 	"time"
@@ -209,32 +208,9 @@ func (a *Admin) sources(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// ReadSource checks a source from a form or API request; the error is a
-// message for the person.
-func ReadSource(name, rawURL, publication string, own bool, minutes int) (*model.Feed, error) {
-	src := &model.Feed{Name: strings.TrimSpace(name), URL: strings.TrimSpace(rawURL), Own: own,
-		Publication: strings.TrimSpace(publication), Interval: time.Duration(minutes) * time.Minute}
-	if src.Name == "" {
-		return nil, errors.New("Give the source a name.")
-	}
-	if _, err := unfurl.ParseURL(src.URL); err != nil {
-		return nil, errors.New("The feed address should be a web address starting with https://.")
-	}
-	if minutes == 0 {
-		src.Interval = 15 * time.Minute
-	}
-	if src.Interval < 5*time.Minute || src.Interval > 24*time.Hour {
-		return nil, errors.New("Poll a feed every 5 minutes at the most often, and at least once a day.")
-	}
-	if !own && src.Publication == "" {
-		src.Publication = src.Name
-	}
-	return src, nil
-}
-
 func (a *Admin) sourceCreate(w http.ResponseWriter, r *http.Request) error {
 	minutes, _ := strconv.Atoi(r.FormValue("interval"))
-	src, err := ReadSource(r.FormValue("name"), r.FormValue("url"), r.FormValue("publication"), r.FormValue("own") == "on", minutes)
+	src, err := source.Check(r.FormValue("name"), r.FormValue("url"), r.FormValue("publication"), r.FormValue("own") == "on", minutes)
 	if err != nil {
 		return a.redirect(w, r, "/admin/sources", err.Error(), true)
 	}
@@ -390,41 +366,7 @@ func readSeries(r *http.Request, sr *model.Series) error {
 	}
 	tmpl.Subject, tmpl.Preheader, tmpl.Public = f("subject"), f("preheader"), r.FormValue("public") == "on"
 	sr.Template = tmpl
-	return CheckSeries(sr)
-}
-
-// CheckSeries returns a message for the person when a series cannot run
-// as it is.
-func CheckSeries(sr *model.Series) error {
-	switch {
-	case sr.Name == "":
-		return errors.New("Give the series a name.")
-	case len(sr.Weekdays) == 0:
-		return errors.New("Choose at least one day of the week.")
-	case len(sr.ListIDs) == 0:
-		return errors.New("Choose at least one list.")
-	case sr.Automatic && sr.SourceID == 0:
-		return errors.New("An automatic series needs a source to build its editions from.")
-	case sr.RemindBefore < 0 || sr.RemindBefore > 24*time.Hour:
-		return errors.New("Remind at most 24 hours (1440 minutes) before the slot.")
-	}
-	if _, _, err := seriespkg.ParseSlotTime(sr.SlotTime); err != nil {
-		return errors.New("The time should be on the 24-hour clock, like 18:00.")
-	}
-	if sr.From != "" {
-		if _, err := mail.ParseAddress(sr.From); err != nil {
-			return errors.New("The From address should look like: The Courier <news@example.com>.")
-		}
-	}
-	if sr.RemindTo != "" {
-		if _, err := mail.ParseAddress(sr.RemindTo); err != nil {
-			return errors.New("The reminder address is not an email address.")
-		}
-	}
-	if strings.ContainsAny(sr.Template.Subject, "\r\n") {
-		return errors.New("The subject must fit on one line.")
-	}
-	return nil
+	return seriespkg.Check(sr)
 }
 
 func (a *Admin) seriesCreate(w http.ResponseWriter, r *http.Request) error {

@@ -25,6 +25,7 @@ import (
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/unfurl"
 )
 
 // Deps is what the API needs. Store and Auth are required.
@@ -33,6 +34,9 @@ type Deps struct {
 	Auth   *auth.Service
 	Engine *delivery.Engine // nil: campaigns cannot start
 	From   string           // default From of new campaigns
+	// Unfurl reads pasted links; nil uses unfurl.New with its defaults
+	// (public addresses only).
+	Unfurl *unfurl.Unfurler
 	Log    *slog.Logger
 }
 

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/mail"
 	"strconv"
 	"strings"
 	"time"
@@ -393,4 +394,38 @@ func Slugify(s string) string {
 		return "series"
 	}
 	return b.String()
+}
+
+// Check returns a sentence for the person when a series cannot run as
+// it is.
+func Check(sr *model.Series) error {
+	switch {
+	case sr.Name == "":
+		return errors.New("Give the series a name.")
+	case len(sr.Weekdays) == 0:
+		return errors.New("Choose at least one day of the week.")
+	case len(sr.ListIDs) == 0:
+		return errors.New("Choose at least one list.")
+	case sr.Automatic && sr.SourceID == 0:
+		return errors.New("An automatic series needs a source to build its editions from.")
+	case sr.RemindBefore < 0 || sr.RemindBefore > 24*time.Hour:
+		return errors.New("Remind at most 24 hours (1440 minutes) before the slot.")
+	}
+	if _, _, err := ParseSlotTime(sr.SlotTime); err != nil {
+		return errors.New("The time should be on the 24-hour clock, like 18:00.")
+	}
+	if sr.From != "" {
+		if _, err := mail.ParseAddress(sr.From); err != nil {
+			return errors.New("The From address should look like: The Courier <news@example.com>.")
+		}
+	}
+	if sr.RemindTo != "" {
+		if _, err := mail.ParseAddress(sr.RemindTo); err != nil {
+			return errors.New("The reminder address is not an email address.")
+		}
+	}
+	if strings.ContainsAny(sr.Template.Subject, "\r\n") {
+		return errors.New("The subject must fit on one line.")
+	}
+	return nil
 }

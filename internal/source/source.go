@@ -284,3 +284,26 @@ func Links(e *model.Edition) []string {
 	}
 	return out
 }
+
+// Check builds a source from what a person typed (a form or an API
+// request), or says in a sentence for them what is wrong.
+func Check(name, rawURL, publication string, own bool, minutes int) (*model.Feed, error) {
+	src := &model.Feed{Name: strings.TrimSpace(name), URL: strings.TrimSpace(rawURL), Own: own,
+		Publication: strings.TrimSpace(publication), Interval: time.Duration(minutes) * time.Minute}
+	if src.Name == "" {
+		return nil, errors.New("Give the source a name.")
+	}
+	if _, err := unfurl.ParseURL(src.URL); err != nil {
+		return nil, errors.New("The feed address should be a web address starting with https://.")
+	}
+	if minutes == 0 {
+		src.Interval = 15 * time.Minute
+	}
+	if src.Interval < 5*time.Minute || src.Interval > 24*time.Hour {
+		return nil, errors.New("Poll a feed every 5 minutes at the most often, and at least once a day.")
+	}
+	if !own && src.Publication == "" {
+		src.Publication = src.Name
+	}
+	return src, nil
+}
