@@ -55,8 +55,11 @@ func TestDeskThroughTheClient(t *testing.T) {
 			t.Errorf("a 1-minute interval: %v", err)
 		}
 		src, err := c.CreateSource(ctx, client.SourceInput{Name: "Courier", URL: srv.URL + "/feed", Own: true})
-		if err != nil || src.ID == 0 || src.Interval != 15*time.Minute {
+		if err != nil || src.ID == 0 || src.IntervalMinutes != 15 {
 			t.Fatalf("create source = %+v, %v", src, err)
+		}
+		if all, err := c.Sources(ctx); err != nil || len(all) != 1 || all[0].IntervalMinutes != 15 || all[0].Status != model.SourceNew {
+			t.Errorf("sources = %+v, %v", all, err)
 		}
 		if _, err := e.client(auth.Author).CreateSource(ctx, client.SourceInput{Name: "X", URL: "https://x.example/feed"}); !errors.As(err, &ae) || ae.Status != 403 {
 			t.Errorf("an author adding a source: %v", err)

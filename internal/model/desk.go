@@ -21,12 +21,14 @@ type Feed struct {
 	URL         string        `json:"url"`
 	Own         bool          `json:"own"`
 	Publication string        `json:"publication,omitempty"`
-	Interval    time.Duration `json:"interval"` // time between polls
-	Status      FeedStatus    `json:"status"`
-	LastError   string        `json:"last_error,omitempty"`
-	PolledAt    time.Time     `json:"polled_at,omitzero"`
-	NextPollAt  time.Time     `json:"next_poll_at"`
-	CreatedAt   time.Time     `json:"created_at"`
+	Interval    time.Duration `json:"-"` // time between polls
+	// IntervalMinutes is Interval as the API shows it (the store fills it).
+	IntervalMinutes int        `json:"interval_minutes"`
+	Status          FeedStatus `json:"status"`
+	LastError       string     `json:"last_error,omitempty"`
+	PolledAt        time.Time  `json:"polled_at,omitzero"`
+	NextPollAt      time.Time  `json:"next_poll_at"`
+	CreatedAt       time.Time  `json:"created_at"`
 	// ETag and LastModified are the validators of the last response, sent
 	// back on the next poll as a conditional GET.
 	ETag         string `json:"-"`

@@ -21,6 +21,7 @@ func scanSource(row interface{ Scan(...any) error }) (*model.Feed, error) {
 	err := row.Scan(&src.ID, &src.Name, &src.URL, &src.Own, &src.Publication, &secs, &src.ETag, &src.LastModified,
 		&src.Status, &src.LastError, &polled, &src.NextPollAt, &src.CreatedAt)
 	src.Interval = time.Duration(secs) * time.Second
+	src.IntervalMinutes = int(secs / 60)
 	src.PolledAt = polled.Time
 	return &src, err
 }
@@ -43,6 +44,7 @@ func (s *Store) CreateSource(ctx context.Context, src *model.Feed) error {
 		return fmt.Errorf("create source: %w", err)
 	}
 	src.Status, src.NextPollAt, src.CreatedAt = model.SourceNew, now, now
+	src.IntervalMinutes = int(src.Interval / time.Minute)
 	return nil
 }
 
