@@ -96,6 +96,9 @@ func New(d Deps) (*Admin, error) {
 	if d.TempDir == "" {
 		d.TempDir = os.TempDir()
 	}
+	if d.Unfurl == nil {
+		d.Unfurl = unfurl.New(unfurl.Options{})
+	}
 	d.BaseURL = strings.TrimSuffix(d.BaseURL, "/")
 	pages, err := parseTemplates()
 	if err != nil {

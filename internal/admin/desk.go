@@ -14,7 +14,6 @@ import (
 	seriespkg "github.com/herald-news/herald/internal/series"
 	"github.com/herald-news/herald/internal/source"
 	"github.com/herald-news/herald/internal/store"
-	"github.com/herald-news/herald/internal/unfurl"
 )
 
 // deskRecent is how many recent editions the desk looks at to mark items
@@ -107,7 +106,7 @@ func (a *Admin) applyDeskOp(r *http.Request, e *model.Edition, op string) (ancho
 		if raw == "" {
 			return "", "Paste a link to add it."
 		}
-		page, err := a.unfurler().Unfurl(ctx, raw)
+		page, err := a.d.Unfurl.Unfurl(ctx, raw)
 		if err != nil {
 			return "", "The link could not be added: " + err.Error() + "."
 		}
@@ -123,13 +122,6 @@ func (a *Admin) applyDeskOp(r *http.Request, e *model.Edition, op string) (ancho
 		return addToEdition(e, k, it), ""
 	}
 	return "", ""
-}
-
-func (a *Admin) unfurler() *unfurl.Unfurler {
-	if a.d.Unfurl != nil {
-		return a.d.Unfurl
-	}
-	return unfurl.New(unfurl.Options{})
 }
 
 // addToEdition adds it to the first section of the kind (adding one when

@@ -54,6 +54,9 @@ func New(d Deps) (*API, error) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
+	if d.Unfurl == nil {
+		d.Unfurl = unfurl.New(unfurl.Options{})
+	}
 	a := &API{d: d, mux: http.NewServeMux()}
 	for _, rt := range a.table() {
 		a.mux.Handle(rt.Method+" "+rt.Path, a.wrap(rt))

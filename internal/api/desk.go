@@ -13,7 +13,6 @@ import (
 	"github.com/herald-news/herald/internal/series"
 	"github.com/herald-news/herald/internal/source"
 	"github.com/herald-news/herald/internal/store"
-	"github.com/herald-news/herald/internal/unfurl"
 )
 
 // The editorial desk: sources, their items, link unfurling and series.
@@ -96,11 +95,7 @@ func (a *API) unfurl(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	u := a.d.Unfurl
-	if u == nil {
-		u = unfurl.New(unfurl.Options{})
-	}
-	p, err := u.Unfurl(r.Context(), in.URL)
+	p, err := a.d.Unfurl.Unfurl(r.Context(), in.URL)
 	if err != nil {
 		// The message is about the page, written for the person who
 		// pasted it; it carries no server detail.
