@@ -411,3 +411,74 @@ func (c *Client) SendMessage(ctx context.Context, in MessageInput, idempotencyKe
 	out.Replayed = rh.Get("Idempotent-Replayed") == "true"
 	return &out, nil
 }
+
+// Sources lists the desk's feeds.
+func (c *Client) Sources(ctx context.Context) ([]Source, error) {
+	var out []Source
+	return out, c.call(ctx, "GET", "/sources", nil, &out)
+}
+
+// CreateSource adds a feed; it is read within a minute.
+func (c *Client) CreateSource(ctx context.Context, in SourceInput) (*Source, error) {
+	var s Source
+	return &s, c.call(ctx, "POST", "/sources", in, &s)
+}
+
+// PollSource asks for a source to be read now.
+func (c *Client) PollSource(ctx context.Context, id int64) error {
+	return c.call(ctx, "POST", fmt.Sprintf("/sources/%d/poll", id), nil, nil)
+}
+
+// DeleteSource removes a source and its items.
+func (c *Client) DeleteSource(ctx context.Context, id int64) error {
+	return c.call(ctx, "DELETE", fmt.Sprintf("/sources/%d", id), nil, nil)
+}
+
+// DeskItems lists recent items from every source, newest first, matching
+// the words of q (all items when empty).
+func (c *Client) DeskItems(ctx context.Context, q string) ([]Item, error) {
+	var out []Item
+	return out, c.call(ctx, "GET", "/desk/items?q="+url.QueryEscape(q), nil, &out)
+}
+
+// Unfurl reads a page's title, author, publication and image.
+func (c *Client) Unfurl(ctx context.Context, pageURL string) (*Unfurled, error) {
+	var out Unfurled
+	return &out, c.call(ctx, "POST", "/desk/unfurl", UnfurlInput{URL: pageURL}, &out)
+}
+
+// AllSeries lists the recurring briefings.
+func (c *Client) AllSeries(ctx context.Context) ([]Series, error) {
+	var out []Series
+	return out, c.call(ctx, "GET", "/series", nil, &out)
+}
+
+// CreateSeries sets up a recurring briefing.
+func (c *Client) CreateSeries(ctx context.Context, in Series) (*Series, error) {
+	var out Series
+	return &out, c.call(ctx, "POST", "/series", in, &out)
+}
+
+// UpdateSeries changes a series.
+func (c *Client) UpdateSeries(ctx context.Context, id int64, in Series) (*Series, error) {
+	var out Series
+	return &out, c.call(ctx, "PUT", fmt.Sprintf("/series/%d", id), in, &out)
+}
+
+// DeleteSeries removes a series (its editions and campaigns stay).
+func (c *Client) DeleteSeries(ctx context.Context, id int64) error {
+	return c.call(ctx, "DELETE", fmt.Sprintf("/series/%d", id), nil, nil)
+}
+
+// SeriesRuns lists a series' days, newest first.
+func (c *Client) SeriesRuns(ctx context.Context, id int64) ([]SeriesRun, error) {
+	var out []SeriesRun
+	return out, c.call(ctx, "GET", fmt.Sprintf("/series/%d/runs", id), nil, &out)
+}
+
+// MarkReady marks the series draft an edition is ready to go at its slot
+// (or, with ready false, back to draft).
+func (c *Client) MarkReady(ctx context.Context, editionID int64, ready bool) (*SeriesRun, error) {
+	var out SeriesRun
+	return &out, c.call(ctx, "POST", fmt.Sprintf("/editions/%d/ready", editionID), Ready{Ready: ready}, &out)
+}

@@ -357,3 +357,65 @@ type MessageResult struct {
 	// with the same Idempotency-Key: nothing was sent again.
 	Replayed bool `json:"-"`
 }
+
+// Desk types travel as Herald's own.
+type (
+	// Source is a feed the desk reads (RSS, Atom or JSON Feed).
+	Source = model.Feed
+	// Item is one entry of a source's feed; UsedIn lists the dates of
+	// recent editions that already link to it.
+	Item = model.FeedItem
+	// SeriesRun is one day of a series: its draft, status and campaign.
+	SeriesRun = model.SeriesRun
+)
+
+// SourceInput adds a source.
+type SourceInput struct {
+	Name        string `json:"name"`
+	URL         string `json:"url"`
+	Own         bool   `json:"own"`                   // the publication's own site: items become cards
+	Publication string `json:"publication,omitempty"` // credited in picks; the name when empty
+	Interval    int    `json:"interval_minutes,omitempty"`
+}
+
+// UnfurlInput asks Herald to read a page.
+type UnfurlInput struct {
+	URL string `json:"url"`
+}
+
+// Unfurled is what a page says about itself.
+type Unfurled struct {
+	URL         string `json:"url"`
+	Title       string `json:"title"`
+	Author      string `json:"author,omitempty"`
+	Publication string `json:"publication,omitempty"`
+	Image       string `json:"image,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// Series is a recurring briefing. Weekdays are 0 (Sunday) to 6; SlotTime
+// is HH:MM in the newsroom's time zone; Template is the skeleton each
+// day's draft starts from ("{date}" in its subject becomes the day).
+type Series struct {
+	ID            int64   `json:"id,omitempty"`
+	Name          string  `json:"name"`
+	Weekdays      []int   `json:"weekdays"`
+	SlotTime      string  `json:"slot_time"`
+	Slot          string  `json:"slot,omitempty"`
+	ListIDs       []int64 `json:"list_ids"`
+	From          string  `json:"from,omitempty"`
+	Template      Edition `json:"template"`
+	Automatic     bool    `json:"automatic"`
+	SourceID      int64   `json:"source_id,omitempty"`
+	RemindMinutes int     `json:"remind_minutes"`
+	RemindTo      string  `json:"remind_to,omitempty"`
+	Active        bool    `json:"active"`
+	// NextSlot is the next time it goes out (read only).
+	NextSlot  time.Time `json:"next_slot,omitzero"`
+	CreatedAt time.Time `json:"created_at,omitzero"`
+}
+
+// Ready marks a series draft ready (or back to draft).
+type Ready struct {
+	Ready bool `json:"ready"`
+}

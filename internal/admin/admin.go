@@ -33,6 +33,7 @@ import (
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/unfurl"
 )
 
 //go:embed templates/*.html
@@ -71,6 +72,9 @@ type Deps struct {
 	From string
 	// ThemeDir overrides the email and web templates (render.Options).
 	ThemeDir string
+	// Unfurl reads pasted links in the composer's desk; nil uses
+	// unfurl.New with its defaults (public addresses only).
+	Unfurl *unfurl.Unfurler
 	// TempDir holds uploaded CSV files while they import (os.TempDir()).
 	TempDir string
 	Log     *slog.Logger
@@ -100,6 +104,9 @@ func New(d Deps) (*Admin, error) {
 	}
 	if d.TempDir == "" {
 		d.TempDir = os.TempDir()
+	}
+	if d.Unfurl == nil {
+		d.Unfurl = unfurl.New(unfurl.Options{})
 	}
 	d.BaseURL = strings.TrimSuffix(d.BaseURL, "/")
 	pages, err := parseTemplates()

@@ -10,6 +10,7 @@ import (
 	"html/template"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -142,6 +143,9 @@ type composerView struct {
 	HeroInLead int // index of the section that shows the hero fields, -1: the header
 	CanPublish bool
 	Revisions  int
+	// Desk is the panel of items from sources, and the series run this
+	// edition is the draft of.
+	Desk *deskView
 	// Stale: the form was not saved because someone else saved the
 	// edition after it was opened; it shows the reader's unsaved copy.
 	Stale bool
@@ -173,6 +177,13 @@ func (a *Admin) renderComposer(w http.ResponseWriter, r *http.Request, status in
 	}
 	v := composerView{E: e, Problems: problems, HeroInLead: -1, CanPublish: identity(r).Can(auth.Publish), Revisions: len(revs), Stale: stale,
 		Kinds: []model.SectionKind{model.KindLead, model.KindCards, model.KindBriefs, model.KindPicks, model.KindText}}
+	q := r.URL.Query().Get("q")
+	if r.Method == http.MethodPost {
+		q = r.FormValue("desk_q")
+	}
+	if v.Desk, err = a.deskPanel(r.Context(), e, strings.TrimSpace(q)); err != nil {
+		return err
+	}
 	for i, s := range e.Sections {
 		if s.Kind == model.KindLead {
 			v.HeroInLead = i
@@ -201,7 +212,19 @@ func (a *Admin) composerSave(w http.ResponseWriter, r *http.Request) error {
 	if err := a.readEditionForm(r, e); err != nil {
 		return err
 	}
-	anchor := applyOp(e, r.FormValue("op"))
+	op := r.FormValue("op")
+	var anchor, problem, query string
+	if strings.HasPrefix(op, "desk-") {
+		anchor, problem = a.applyDeskOp(r, e, op)
+		if q := strings.TrimSpace(r.FormValue("desk_q")); q != "" {
+			query = "?q=" + url.QueryEscape(q)
+		}
+		if anchor == "" {
+			anchor = "#desk"
+		}
+	} else {
+		anchor = applyOp(e, op)
+	}
 	if err := a.d.Store.UpdateEdition(r.Context(), e, identity(r).User.Email); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return a.redirect(w, r, fmt.Sprintf("/admin/editions/%d", e.ID), "Another edition already uses that slug.", true)
@@ -211,7 +234,7 @@ func (a *Admin) composerSave(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	return a.redirect(w, r, fmt.Sprintf("/admin/editions/%d%s", e.ID, anchor), "", false)
+	return a.redirect(w, r, fmt.Sprintf("/admin/editions/%d%s%s", e.ID, query, anchor), problem, problem != "")
 }
 
 // autosave saves the form and answers with JSON for the composer script.

@@ -52,6 +52,18 @@ func (a *Admin) table() []route {
 		r("GET", "/admin/editions/{id}/preview/{format}", auth.Compose, a.preview),
 		r("GET", "/admin/editions/{id}/history", auth.Compose, a.history),
 		r("POST", "/admin/editions/{id}/restore", auth.Compose, a.restore),
+		r("POST", "/admin/editions/{id}/ready", auth.Publish, a.editionReady),
+
+		r("GET", "/admin/sources", auth.Compose, a.sources),
+		r("POST", "/admin/sources", auth.Publish, a.sourceCreate),
+		r("POST", "/admin/sources/{id}/poll", auth.Compose, a.sourcePoll),
+		r("POST", "/admin/sources/{id}/delete", auth.Publish, a.sourceDelete),
+
+		r("GET", "/admin/series", auth.ReadStats, a.seriesList),
+		r("POST", "/admin/series", auth.Send, a.seriesCreate),
+		r("GET", "/admin/series/{id}", auth.ReadStats, a.seriesPage),
+		r("POST", "/admin/series/{id}", auth.Send, a.seriesSave),
+		r("POST", "/admin/series/{id}/delete", auth.Send, a.seriesDelete),
 
 		r("GET", "/admin/campaigns", auth.ReadStats, a.campaigns),
 		r("GET", "/admin/campaigns/new", auth.Send, a.campaignNew),
@@ -77,6 +89,7 @@ func (a *Admin) table() []route {
 		r("GET", "/admin/settings", auth.ManageSettings, a.settings),
 		r("POST", "/admin/settings/publication", auth.ManageSettings, a.settingsPublication),
 		r("POST", "/admin/settings/tracking", auth.ManageSettings, a.settingsTracking),
+		r("POST", "/admin/settings/zone", auth.ManageSettings, a.settingsZone),
 		r("POST", "/admin/settings/relays/test", auth.ManageSettings, a.relayTest),
 		r("POST", "/admin/settings/dkim", auth.ManageSettings, a.dkimGenerate),
 

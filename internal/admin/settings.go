@@ -126,7 +126,7 @@ func (a *Admin) settings(w http.ResponseWriter, r *http.Request) error {
 	a.page(w, r, http.StatusOK, "settings", "Settings", "settings", map[string]any{
 		"Pub": pub, "Titles": titles, "Tracking": tr, "DKIM": dk, "Relays": a.relayRows(), "Outbox": a.d.Outbox != nil,
 		"Changes": a.relayChanges(), "Health": a.d.RelayStats != nil,
-		"Kinds": []string{"lead", "cards", "briefs", "picks", "text"},
+		"Kinds": []string{"lead", "cards", "briefs", "picks", "text"}, "Zone": a.zone(ctx).String(),
 	})
 	return nil
 }

@@ -18,7 +18,8 @@ import (
 
 // parseTemplates parses layout.html with every page: one set per page.
 func parseTemplates() (map[string]*template.Template, error) {
-	base, err := template.New("layout.html").Funcs(funcs()).ParseFS(templateFiles, "templates/layout.html")
+	// Files named _*.html hold partials shared by several pages.
+	base, err := template.New("layout.html").Funcs(funcs()).ParseFS(templateFiles, "templates/layout.html", "templates/_*.html")
 	if err != nil {
 		return nil, fmt.Errorf("admin templates: %w", err)
 	}
@@ -29,7 +30,7 @@ func parseTemplates() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
 	for _, f := range files {
 		name := strings.TrimSuffix(path.Base(f), ".html")
-		if name == "layout" {
+		if name == "layout" || strings.HasPrefix(name, "_") {
 			continue
 		}
 		t, err := template.Must(base.Clone()).ParseFS(templateFiles, f)
@@ -74,6 +75,13 @@ func funcs() template.FuncMap {
 			return t.UTC().Format("2 Jan 2006, 15:04")
 		},
 		"day": func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
+		// zoned shows an instant in the newsroom's time zone.
+		"zoned": func(t time.Time, loc *time.Location) string {
+			if t.IsZero() {
+				return "—"
+			}
+			return t.In(loc).Format("Mon 2 Jan 2006, 15:04 MST")
+		},
 		"can": func(id *auth.Identity, p string) bool { return id.Can(auth.Permission(p)) },
 		"add": func(a, b int) int { return a + b },
 		"json": func(v any) (template.JS, error) {

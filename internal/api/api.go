@@ -28,6 +28,7 @@ import (
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/importer"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/unfurl"
 )
 
 // Deps is what the API needs. Store and Auth are required.
@@ -39,6 +40,9 @@ type Deps struct {
 	// answers that this server does not send.
 	Direct *delivery.Direct
 	From   string // default From of new campaigns
+	// Unfurl reads pasted links; nil uses unfurl.New with its defaults
+	// (public addresses only).
+	Unfurl *unfurl.Unfurler
 	Log    *slog.Logger
 	// ImportObserver hears imports run and their rows (metrics); nil: none.
 	ImportObserver importer.Observer
@@ -57,6 +61,9 @@ func New(d Deps) (*API, error) {
 	}
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Unfurl == nil {
+		d.Unfurl = unfurl.New(unfurl.Options{})
 	}
 	a := &API{d: d, mux: http.NewServeMux()}
 	for _, rt := range a.table() {

@@ -42,7 +42,7 @@ type env struct {
 
 // newEnv serves the API over a real store, with a token per role and,
 // when send is set, a delivery engine sending to an in-process SMTP server.
-func newEnv(t *testing.T, st *store.Store, send bool) *env {
+func newEnv(t *testing.T, st *store.Store, send bool, deps ...func(*api.Deps)) *env {
 	t.Helper()
 	ctx := context.Background()
 	pub := sample.Publication()
@@ -96,6 +96,9 @@ func newEnv(t *testing.T, st *store.Store, send bool) *env {
 		}
 		deliverytest.Run(t, eng)
 		d.Engine = eng
+	}
+	for _, f := range deps {
+		f(&d)
 	}
 	a, err := api.New(d)
 	if err != nil {

@@ -77,6 +77,23 @@ func (a *API) table() []Route {
 		{Method: "POST", Path: "/api/messages", Summary: "Send one message to one subscriber: an edition rendered for them, or a template with variables; idempotent with an Idempotency-Key",
 			Permission: auth.SendMessage, In: client.MessageInput{}, Out: client.MessageResult{}, Headers: []string{"Idempotency-Key"}, h: a.sendMessage},
 
+		{Method: "POST", Path: "/api/editions/{id}/ready", Summary: "Mark a series draft ready to go at its slot (or back to draft)", Permission: auth.Publish, In: client.Ready{}, Out: client.SeriesRun{}, h: a.markReady},
+
+		{Method: "GET", Path: "/api/sources", Summary: "The desk's feeds with their status", Permission: auth.Compose, Out: []client.Source{}, h: a.listSources},
+		{Method: "POST", Path: "/api/sources", Summary: "Add a feed (RSS, Atom or JSON Feed)", Permission: auth.Publish, In: client.SourceInput{}, Out: client.Source{}, h: a.createSource},
+		{Method: "POST", Path: "/api/sources/{id}/poll", Summary: "Read a feed now", Permission: auth.Compose, h: a.pollSource},
+		{Method: "DELETE", Path: "/api/sources/{id}", Summary: "Remove a feed and its items", Permission: auth.Publish, h: a.deleteSource},
+		{Method: "GET", Path: "/api/desk/items", Summary: "Recent items from the sources, newest first, marked when used in recent editions", Permission: auth.Compose,
+			Query: []string{"q", "source", "limit"}, Out: []client.Item{}, h: a.deskItems},
+		{Method: "POST", Path: "/api/desk/unfurl", Summary: "Read a page's title, author, publication and image", Permission: auth.Compose, In: client.UnfurlInput{}, Out: client.Unfurled{}, h: a.unfurl},
+
+		{Method: "GET", Path: "/api/series", Summary: "Recurring briefings", Permission: auth.ReadStats, Out: []client.Series{}, h: a.listSeries},
+		{Method: "POST", Path: "/api/series", Summary: "Set up a recurring briefing", Permission: auth.Send, In: client.Series{}, Out: client.Series{}, h: a.createSeries},
+		{Method: "GET", Path: "/api/series/{id}", Summary: "One series", Permission: auth.ReadStats, Out: client.Series{}, h: a.getSeries},
+		{Method: "PUT", Path: "/api/series/{id}", Summary: "Change a series", Permission: auth.Send, In: client.Series{}, Out: client.Series{}, h: a.updateSeries},
+		{Method: "DELETE", Path: "/api/series/{id}", Summary: "Remove a series (its editions and campaigns stay)", Permission: auth.Send, h: a.deleteSeries},
+		{Method: "GET", Path: "/api/series/{id}/runs", Summary: "A series' days, newest first", Permission: auth.ReadStats, Out: []client.SeriesRun{}, h: a.seriesRuns},
+
 		{Method: "GET", Path: "/api/suppressions", Summary: "Suppressed addresses", Permission: auth.ManageAudience, Query: pageQ, Out: client.Page[client.Suppression]{}, h: a.listSuppressions},
 		{Method: "POST", Path: "/api/suppressions", Summary: "Suppress an address", Permission: auth.ManageAudience, In: client.SuppressionInput{}, Out: client.Suppression{}, h: a.suppress},
 		{Method: "DELETE", Path: "/api/suppressions/{email}", Summary: "Lift a suppression", Permission: auth.ManageAudience, h: a.unsuppress},

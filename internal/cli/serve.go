@@ -84,6 +84,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	defer stopWork()
 	worked := make(chan error, 1)
 	hooked := make(chan error, 1)
+	deskDone := func() {}
 	if cfg.Role == "web" {
 		worked <- nil // this node serves pages only; others send
 		hooked <- nil
@@ -93,6 +94,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		// its share of the due deliveries.
 		hooks := webhook.NewSender(s, webhook.Options{Log: e.log, Observer: met})
 		go func() { hooked <- hooks.Run(workCtx) }()
+		deskDone = e.runDesk(workCtx, cfg, s, tr)
 	}
 	var root http.Handler = handler
 	if cfg.Role == "worker" {
@@ -151,6 +153,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		failed = errors.Join(failed, fmt.Errorf("public web: %w", err))
 	}
 	stopWork()
+	deskDone()
 	if err := <-worked; err != nil {
 		failed = errors.Join(failed, fmt.Errorf("delivery workers: %w", err))
 	}

@@ -28,6 +28,16 @@ func nullTime(t time.Time) sql.NullTime { return sql.NullTime{Time: t, Valid: !t
 // CreateCampaign stores a draft (or, with SendAt, scheduled) campaign and its
 // lists, and fills in ID, status and times.
 func (s *Store) CreateCampaign(ctx context.Context, c *model.Campaign) error {
+	now := s.now()
+	err := s.inTx(ctx, func(tx *sql.Tx) error { return createCampaignTx(ctx, tx, c, now) })
+	if err != nil {
+		return fmt.Errorf("create campaign: %w", err)
+	}
+	return nil
+}
+
+// createCampaignTx is CreateCampaign in the caller's transaction.
+func createCampaignTx(ctx context.Context, tx *sql.Tx, c *model.Campaign, now time.Time) error {
 	if len(c.ListIDs) == 0 {
 		return errors.New("a campaign needs at least one list")
 	}
@@ -35,24 +45,17 @@ func (s *Store) CreateCampaign(ctx context.Context, c *model.Campaign) error {
 	if !c.SendAt.IsZero() {
 		c.Status = model.CampaignScheduled
 	}
-	now := s.now()
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `
-			INSERT INTO campaigns (name, edition_id, status, from_addr, reply_to, relay, send_at, tracking, publish_on_start, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id`,
-			c.Name, c.EditionID, c.Status, c.From, c.ReplyTo, c.Relay, nullTime(c.SendAt), c.Tracking, c.PublishOnStart, now).Scan(&c.ID)
-		if err != nil {
+	err := tx.QueryRowContext(ctx, `
+		INSERT INTO campaigns (name, edition_id, status, from_addr, reply_to, relay, send_at, tracking, publish_on_start, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id`,
+		c.Name, c.EditionID, c.Status, c.From, c.ReplyTo, c.Relay, nullTime(c.SendAt), c.Tracking, c.PublishOnStart, now).Scan(&c.ID)
+	if err != nil {
+		return err
+	}
+	for _, l := range c.ListIDs {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO campaign_lists (campaign_id, list_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, c.ID, l); err != nil {
 			return err
 		}
-		for _, l := range c.ListIDs {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO campaign_lists (campaign_id, list_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, c.ID, l); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("create campaign: %w", err)
 	}
 	c.CreatedAt, c.UpdatedAt = now, now
 	return nil

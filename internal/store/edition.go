@@ -110,6 +110,11 @@ func foldRevision(ctx context.Context, tx *sql.Tx, id int64, rev int, author str
 // edition with the same slug is ErrConflict. The store does not validate
 // editions: drafts may be incomplete (see package edition).
 func (s *Store) CreateEdition(ctx context.Context, e *model.Edition, author string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error { return s.createEditionTx(ctx, tx, e, author, s.now()) })
+}
+
+// createEditionTx is CreateEdition in the caller's transaction.
+func (s *Store) createEditionTx(ctx context.Context, tx *sql.Tx, e *model.Edition, author string, now time.Time) error {
 	if e.Status == "" {
 		e.Status = model.EditionDraft
 	}
@@ -120,21 +125,18 @@ func (s *Store) CreateEdition(ctx context.Context, e *model.Edition, author stri
 	if err != nil {
 		return err
 	}
-	now := s.now()
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `
-			INSERT INTO editions (slug, date, slot, subject, status, public, content, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id`,
-			e.Slug, e.Date, e.Slot, e.Subject, e.Status, e.Public, content, now).Scan(&e.ID)
-		if isUniqueViolation(err) {
-			return fmt.Errorf("edition %q: %w", e.Slug, ErrConflict)
-		}
-		if err != nil {
-			return fmt.Errorf("create edition %q: %w", e.Slug, err)
-		}
-		e.CreatedAt, e.UpdatedAt, e.Revision = now, now, 1
-		return s.addRevision(ctx, tx, e, 1, author, now)
-	})
+	err = tx.QueryRowContext(ctx, `
+		INSERT INTO editions (slug, date, slot, subject, status, public, content, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id`,
+		e.Slug, e.Date, e.Slot, e.Subject, e.Status, e.Public, content, now).Scan(&e.ID)
+	if isUniqueViolation(err) {
+		return fmt.Errorf("edition %q: %w", e.Slug, ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("create edition %q: %w", e.Slug, err)
+	}
+	e.CreatedAt, e.UpdatedAt, e.Revision = now, now, 1
+	return s.addRevision(ctx, tx, e, 1, author, now)
 }
 
 // UpdateEdition saves an edition's slug, date, slot, subject, visibility and

@@ -97,7 +97,18 @@
         if (again) { again = false; save(); }
       });
     };
+    // The desk: Enter in its search box searches, instead of pressing
+    // the form's first button (which only saves).
+    var deskQ = document.getElementById("desk_q");
+    var deskSearch = document.getElementById("desk-search");
     composer.addEventListener("submit", function (e) {
+      if (deskSearch && document.activeElement === deskQ && e.submitter !== deskSearch) {
+        e.preventDefault();
+        // Not from inside this submit event: a form ignores a submission
+        // started while it is firing one.
+        setTimeout(function () { deskSearch.click(); }, 0);
+        return;
+      }
       clearTimeout(timer);
       if (saving) {
         e.preventDefault();

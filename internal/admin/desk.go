@@ -1,0 +1,470 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/herald-news/herald/internal/edition"
+	"github.com/herald-news/herald/internal/model"
+	seriespkg "github.com/herald-news/herald/internal/series"
+	"github.com/herald-news/herald/internal/source"
+	"github.com/herald-news/herald/internal/store"
+)
+
+// deskRecent is how many recent editions the desk looks at to mark items
+// already used.
+const deskRecent = 10
+
+// zone is the newsroom's time zone, for showing times (UTC when unset or
+// unreadable).
+func (a *Admin) zone(ctx context.Context) *time.Location {
+	loc, err := seriespkg.Zone(ctx, a.d.Store)
+	if err != nil {
+		a.d.Log.Warn("newsroom time zone", "err", err)
+		return time.UTC
+	}
+	return loc
+}
+
+// deskView is the desk panel in the composer.
+type deskView struct {
+	Query   string
+	Items   []model.FeedItem
+	Sources int
+	Recent  int
+	Run     *model.SeriesRun
+	Series  *model.Series
+	SlotAt  string // the run's slot in the newsroom's zone
+}
+
+// deskPanel reads the desk's recent items (matching q) and the series run
+// the edition is the draft of, if any.
+func (a *Admin) deskPanel(ctx context.Context, e *model.Edition, q string) (*deskView, error) {
+	v := &deskView{Query: q, Recent: deskRecent}
+	srcs, err := a.d.Store.Sources(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v.Sources = len(srcs)
+	if v.Sources > 0 {
+		if v.Items, err = a.d.Store.SourceItems(ctx, store.ItemFilter{Query: q, Limit: 30}); err != nil {
+			return nil, err
+		}
+		recent, err := a.d.Store.ListEditions(ctx, store.EditionFilter{Limit: deskRecent + 1})
+		if err != nil {
+			return nil, err
+		}
+		others := recent[:0]
+		for _, r := range recent {
+			if r.ID != e.ID && len(others) < deskRecent {
+				others = append(others, r)
+			}
+		}
+		source.MarkUsed(v.Items, others)
+	}
+	run, err := a.d.Store.RunOfEdition(ctx, e.ID)
+	switch {
+	case err == nil:
+		v.Run = run
+		if v.Series, err = a.d.Store.Series(ctx, run.SeriesID); err != nil {
+			return nil, err
+		}
+		v.SlotAt = run.SlotAt.In(a.zone(ctx)).Format("Mon 2 Jan 15:04 MST")
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, err
+	}
+	return v, nil
+}
+
+// applyDeskOp applies a desk button of the composer to e: an item added as
+// a card, pick or brief ("desk-card:ID"), or a pasted link unfurled into a
+// card or a pick ("desk-unfurl:card"). It returns the anchor to show and a
+// message for the editor when the op could not be done.
+func (a *Admin) applyDeskOp(r *http.Request, e *model.Edition, op string) (anchor, problem string) {
+	ctx := r.Context()
+	kind, arg, _ := strings.Cut(strings.TrimPrefix(op, "desk-"), ":")
+	switch kind {
+	case "search":
+		return "", ""
+	case "card", "pick", "brief":
+		id, err := strconv.ParseInt(arg, 10, 64)
+		if err != nil {
+			return "", "That item is not on the desk any more."
+		}
+		it, err := a.d.Store.SourceItem(ctx, id)
+		if err != nil {
+			return "", "That item is not on the desk any more."
+		}
+		return addToEdition(e, kind, it), ""
+	case "unfurl":
+		raw := strings.TrimSpace(r.FormValue("desk_url"))
+		if raw == "" {
+			return "", "Paste a link to add it."
+		}
+		page, err := a.d.Unfurl.Unfurl(ctx, raw)
+		if err != nil {
+			return "", "The link could not be added: " + err.Error() + "."
+		}
+		it := model.FeedItem{URL: page.URL, Title: page.Title, Author: page.Author, Publication: page.Publication,
+			Own: arg == "card", Summary: page.Description}
+		if it.Title == "" {
+			it.Title = page.URL
+		}
+		k := "pick"
+		if arg == "card" {
+			k = "card"
+		}
+		return addToEdition(e, k, it), ""
+	}
+	return "", ""
+}
+
+// addToEdition adds it to the first section of the kind (adding one when
+// the edition has none) and returns the anchor of that section.
+func addToEdition(e *model.Edition, kind string, it model.FeedItem) string {
+	k := map[string]model.SectionKind{"card": model.KindCards, "pick": model.KindPicks, "brief": model.KindBriefs}[kind]
+	at := -1
+	for i, s := range e.Sections {
+		if s.Kind == k {
+			at = i
+			break
+		}
+	}
+	if at < 0 {
+		e.Sections = append(e.Sections, model.Section{Kind: k})
+		at = len(e.Sections) - 1
+	}
+	s := &e.Sections[at]
+	switch k {
+	case model.KindCards:
+		s.Cards = append(s.Cards, seriespkg.Card(it))
+	case model.KindPicks:
+		s.Picks = append(s.Picks, seriespkg.Pick(it))
+	case model.KindBriefs:
+		s.Briefs = append(s.Briefs, seriespkg.Brief(it))
+	}
+	return fmt.Sprintf("#s%d", at)
+}
+
+// editionReady marks the series draft an edition is ready to go at its
+// slot, or back to draft.
+func (a *Admin) editionReady(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	back := fmt.Sprintf("/admin/editions/%d", id)
+	run, err := a.d.Store.RunOfEdition(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return a.redirect(w, r, back, "This edition is not the draft of a series.", true)
+	} else if err != nil {
+		return err
+	}
+	ready := r.FormValue("ready") != "no"
+	if ready {
+		e, err := a.d.Store.GetEdition(ctx, id)
+		if err != nil {
+			return err
+		}
+		if ps := edition.Validate(e); len(ps) > 0 {
+			return a.redirect(w, r, back, "Fix the problems listed before marking it ready.", true)
+		}
+	}
+	if err := a.d.Store.MarkRunReady(ctx, run.ID, ready); err != nil {
+		if errors.Is(err, store.ErrBadTransition) {
+			return a.redirect(w, r, back, "This day's edition has already been sent.", true)
+		}
+		return err
+	}
+	msg := "Marked ready: it goes out at " + run.SlotAt.In(a.zone(ctx)).Format("15:04 MST") + "."
+	if !ready {
+		msg = "Back to draft: it will not go out until it is marked ready again."
+	}
+	return a.redirect(w, r, back, msg, false)
+}
+
+// sources lists the desk's feeds, with a form to add one.
+func (a *Admin) sources(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	srcs, err := a.d.Store.Sources(ctx)
+	if err != nil {
+		return err
+	}
+	a.page(w, r, http.StatusOK, "sources", "Sources", "sources", map[string]any{"Sources": srcs, "Zone": a.zone(ctx)})
+	return nil
+}
+
+func (a *Admin) sourceCreate(w http.ResponseWriter, r *http.Request) error {
+	minutes, _ := strconv.Atoi(r.FormValue("interval"))
+	src, err := source.Check(r.FormValue("name"), r.FormValue("url"), r.FormValue("publication"), r.FormValue("own") == "on", minutes)
+	if err != nil {
+		return a.redirect(w, r, "/admin/sources", err.Error(), true)
+	}
+	if err := a.d.Store.CreateSource(r.Context(), src); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return a.redirect(w, r, "/admin/sources", "That feed is already a source.", true)
+		}
+		return err
+	}
+	return a.redirect(w, r, "/admin/sources", "Source “"+src.Name+"” added; it is read within a minute.", false)
+}
+
+func (a *Admin) sourcePoll(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := a.d.Store.PollSourceSoon(r.Context(), id); err != nil {
+		return err
+	}
+	return a.redirect(w, r, "/admin/sources", "It will be read within a minute.", false)
+}
+
+func (a *Admin) sourceDelete(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := a.d.Store.DeleteSource(r.Context(), id); err != nil {
+		return err
+	}
+	return a.redirect(w, r, "/admin/sources", "Source removed, with its items.", false)
+}
+
+// seriesRow is a series with what the list page shows about it.
+type seriesRow struct {
+	model.Series
+	Days string
+	Next string // the next slot, in the newsroom's zone
+}
+
+var dayNames = []string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
+
+func (a *Admin) seriesList(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	all, err := a.d.Store.AllSeries(ctx)
+	if err != nil {
+		return err
+	}
+	loc := a.zone(ctx)
+	rows := make([]seriesRow, len(all))
+	for i, sr := range all {
+		rows[i] = seriesRow{Series: sr, Days: days(sr.Weekdays), Next: nextSlot(sr, a.d.Now(), loc)}
+	}
+	data, err := a.seriesForm(ctx, &model.Series{SlotTime: "18:00", Active: true, RemindBefore: time.Hour,
+		Weekdays: []time.Weekday{1, 2, 3, 4, 5}})
+	if err != nil {
+		return err
+	}
+	data["Series"], data["Zone"] = rows, loc
+	a.page(w, r, http.StatusOK, "series_list", "Series", "series", data)
+	return nil
+}
+
+func days(ds []time.Weekday) string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, dayNames[d])
+	}
+	return strings.Join(out, " ")
+}
+
+func nextSlot(sr model.Series, now time.Time, loc *time.Location) string {
+	for i := 0; i < 8; i++ {
+		at, runs := seriespkg.SlotOn(sr, now.AddDate(0, 0, i), loc)
+		if runs && at.After(now) {
+			return at.Format("Mon 2 Jan 15:04 MST")
+		}
+	}
+	return "—"
+}
+
+// seriesForm is what the series form shows: the series, its template as
+// lines, and the lists and sources to choose from.
+func (a *Admin) seriesForm(ctx context.Context, sr *model.Series) (map[string]any, error) {
+	lists, err := a.d.Store.Lists(ctx)
+	if err != nil {
+		return nil, err
+	}
+	srcs, err := a.d.Store.Sources(ctx)
+	if err != nil {
+		return nil, err
+	}
+	chosen := map[int64]bool{}
+	for _, id := range sr.ListIDs {
+		chosen[id] = true
+	}
+	onDay := map[int]bool{}
+	for _, d := range sr.Weekdays {
+		onDay[int(d)] = true
+	}
+	return map[string]any{"S": sr, "Lists": lists, "Chosen": chosen, "Sources": srcs, "OnDay": onDay,
+		"DayNames": dayNames, "Skeleton": SkeletonText(sr.Template), "Remind": int(sr.RemindBefore / time.Minute)}, nil
+}
+
+func (a *Admin) seriesPage(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	sr, err := a.d.Store.Series(ctx, id)
+	if err != nil {
+		return err
+	}
+	runs, err := a.d.Store.SeriesRuns(ctx, id, 30)
+	if err != nil {
+		return err
+	}
+	data, err := a.seriesForm(ctx, sr)
+	if err != nil {
+		return err
+	}
+	loc := a.zone(ctx)
+	data["Runs"], data["Zone"], data["Next"] = runs, loc, nextSlot(*sr, a.d.Now(), loc)
+	a.page(w, r, http.StatusOK, "series", sr.Name, "series", data)
+	return nil
+}
+
+// readSeries reads the series form into sr; the error is for the editor.
+func readSeries(r *http.Request, sr *model.Series) error {
+	f := func(k string) string { return strings.TrimSpace(r.FormValue(k)) }
+	sr.Name, sr.SlotTime, sr.From, sr.RemindTo = f("name"), f("slot_time"), f("from"), f("remind_to")
+	sr.Slot = model.Slot(f("slot"))
+	sr.Automatic, sr.Active = r.FormValue("automatic") == "on", r.FormValue("active") == "on"
+	sr.Weekdays, sr.ListIDs = nil, nil
+	for d := range 7 {
+		if r.FormValue(fmt.Sprintf("day%d", d)) == "on" {
+			sr.Weekdays = append(sr.Weekdays, time.Weekday(d))
+		}
+	}
+	for _, v := range r.Form["list"] {
+		if id, err := strconv.ParseInt(v, 10, 64); err == nil {
+			sr.ListIDs = append(sr.ListIDs, id)
+		}
+	}
+	sr.SourceID, _ = strconv.ParseInt(f("source"), 10, 64)
+	minutes, _ := strconv.Atoi(f("remind_before"))
+	sr.RemindBefore = time.Duration(minutes) * time.Minute
+	tmpl, err := ParseSkeleton(r.FormValue("skeleton"))
+	if err != nil {
+		return err
+	}
+	tmpl.Subject, tmpl.Preheader, tmpl.Public = f("subject"), f("preheader"), r.FormValue("public") == "on"
+	sr.Template = tmpl
+	return seriespkg.Check(sr)
+}
+
+func (a *Admin) seriesCreate(w http.ResponseWriter, r *http.Request) error {
+	sr := &model.Series{}
+	if err := r.ParseForm(); err != nil {
+		return badRequest("The form could not be read.")
+	}
+	if err := readSeries(r, sr); err != nil {
+		return a.redirect(w, r, "/admin/series", err.Error(), true)
+	}
+	if err := a.d.Store.CreateSeries(r.Context(), sr); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return a.redirect(w, r, "/admin/series", "A series with that name exists already.", true)
+		}
+		return err
+	}
+	return a.redirect(w, r, fmt.Sprintf("/admin/series/%d", sr.ID), "Series “"+sr.Name+"” created.", false)
+}
+
+func (a *Admin) seriesSave(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	sr, err := a.d.Store.Series(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if err := r.ParseForm(); err != nil {
+		return badRequest("The form could not be read.")
+	}
+	back := fmt.Sprintf("/admin/series/%d", id)
+	if err := readSeries(r, sr); err != nil {
+		return a.redirect(w, r, back, err.Error(), true)
+	}
+	if err := a.d.Store.UpdateSeries(r.Context(), sr); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return a.redirect(w, r, back, "A series with that name exists already.", true)
+		}
+		return err
+	}
+	return a.redirect(w, r, back, "Series saved.", false)
+}
+
+func (a *Admin) seriesDelete(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := a.d.Store.DeleteSeries(r.Context(), id); err != nil {
+		return err
+	}
+	return a.redirect(w, r, "/admin/series", "Series removed; its editions and campaigns stay.", false)
+}
+
+// SkeletonText writes a template's sections one a line, as the series
+// form edits them: "kind: Title", and for text sections "text: Title |
+// fixed text".
+func SkeletonText(e model.Edition) string {
+	var b strings.Builder
+	for _, s := range e.Sections {
+		fmt.Fprintf(&b, "%s: %s", s.Kind, s.Title)
+		if s.Kind == model.KindText && s.Text != nil && s.Text.Body != "" {
+			fmt.Fprintf(&b, " | %s", strings.ReplaceAll(s.Text.Body, "\n", " "))
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// ParseSkeleton reads the lines SkeletonText writes.
+func ParseSkeleton(text string) (model.Edition, error) {
+	e := model.Edition{Sections: []model.Section{}}
+	for n, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		kind, rest, _ := strings.Cut(line, ":")
+		k := model.SectionKind(strings.ToLower(strings.TrimSpace(kind)))
+		if !k.Valid() {
+			return e, fmt.Errorf("Line %d of the sections: %q is not a section kind (lead, cards, briefs, picks or text).", n+1, strings.TrimSpace(kind))
+		}
+		title, fixed, _ := strings.Cut(rest, "|")
+		s := model.Section{Kind: k, Title: strings.TrimSpace(title)}
+		switch k {
+		case model.KindLead:
+			s.Lead = &model.Lead{}
+		case model.KindText:
+			s.Text = &model.Text{Body: strings.TrimSpace(fixed)}
+		}
+		e.Sections = append(e.Sections, s)
+	}
+	return e, nil
+}
+
+func (a *Admin) settingsZone(w http.ResponseWriter, r *http.Request) error {
+	name := strings.TrimSpace(r.FormValue("zone"))
+	if name == "" {
+		name = "UTC"
+	}
+	if _, err := time.LoadLocation(name); err != nil || name == "Local" {
+		return a.redirect(w, r, "/admin/settings#zone", fmt.Sprintf("%q is not a time zone Herald knows; use a name like Europe/London.", name), true)
+	}
+	if err := a.d.Store.PutSetting(r.Context(), seriespkg.ZoneSetting, name); err != nil {
+		return err
+	}
+	return a.redirect(w, r, "/admin/settings#zone", "The newsroom's time zone is now "+name+".", false)
+}
