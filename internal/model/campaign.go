@@ -26,7 +26,11 @@ type Campaign struct {
 	Name      string
 	EditionID int64
 	ListIDs   []int64
-	Status    CampaignStatus
+	// SegmentIDs are saved segments the campaign also targets: recipients
+	// are everyone confirmed on one of its lists or in one of its segments,
+	// each address once. Segments are worked out when the campaign starts.
+	SegmentIDs []int64
+	Status        CampaignStatus
 	From      string // "Name <address>"
 	ReplyTo   string // optional address
 	Relay     string // relay name; "" lets the mailer choose

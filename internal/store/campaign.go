@@ -28,8 +28,8 @@ func nullTime(t time.Time) sql.NullTime { return sql.NullTime{Time: t, Valid: !t
 // CreateCampaign stores a draft (or, with SendAt, scheduled) campaign and its
 // lists, and fills in ID, status and times.
 func (s *Store) CreateCampaign(ctx context.Context, c *model.Campaign) error {
-	if len(c.ListIDs) == 0 {
-		return errors.New("a campaign needs at least one list")
+	if len(c.ListIDs) == 0 && len(c.SegmentIDs) == 0 {
+		return errors.New("a campaign needs at least one list or segment")
 	}
 	c.Status = model.CampaignDraft
 	if !c.SendAt.IsZero() {
@@ -46,6 +46,11 @@ func (s *Store) CreateCampaign(ctx context.Context, c *model.Campaign) error {
 		}
 		for _, l := range c.ListIDs {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO campaign_lists (campaign_id, list_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, c.ID, l); err != nil {
+				return err
+			}
+		}
+		for _, sg := range c.SegmentIDs {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO campaign_segments (campaign_id, segment_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, c.ID, sg); err != nil {
 				return err
 			}
 		}
@@ -69,6 +74,9 @@ func (s *Store) Campaign(ctx context.Context, id int64) (*model.Campaign, error)
 	}
 	if c.ListIDs, err = s.ids(ctx, `SELECT list_id FROM campaign_lists WHERE campaign_id = $1 ORDER BY list_id`, id); err != nil {
 		return nil, fmt.Errorf("read campaign lists: %w", err)
+	}
+	if c.SegmentIDs, err = s.ids(ctx, `SELECT segment_id FROM campaign_segments WHERE campaign_id = $1 ORDER BY segment_id`, id); err != nil {
+		return nil, fmt.Errorf("read campaign segments: %w", err)
 	}
 	return c, nil
 }
@@ -196,9 +204,10 @@ func (s *Store) ScheduleCampaign(ctx context.Context, id int64, at time.Time) er
 const expandBatch = 50000
 
 // StartCampaign freezes the rendered edition, writes one delivery row per
-// recipient and moves the campaign to sending. Recipients are the confirmed
-// subscribers of the campaign's lists who are active and not suppressed, each
-// address once. A campaign with PublishOnStart publishes its edition in the
+// recipient and moves the campaign to sending. Recipients are the active,
+// unsuppressed subscribers confirmed on one of the campaign's lists or in one
+// of its segments (as the segments' queries select them now), each address
+// once. A campaign with PublishOnStart publishes its edition in the
 // transaction that moves it to sending (whichever node starts it). It is
 // safe to call again after a crash part-way: rows already written stay and
 // are not duplicated. It returns the number of recipients.
@@ -219,27 +228,44 @@ func (s *Store) StartCampaign(ctx context.Context, id int64, frozen model.Frozen
 	if err != nil {
 		return 0, fmt.Errorf("freeze campaign %d: %w", id, err)
 	}
+	// The audience: confirmed on one of the campaign's lists, or a member
+	// of one of its segments, whose queries are read (and their windows
+	// measured) now.
+	audience := []string{`EXISTS (SELECT 1 FROM subscriptions sp JOIN campaign_lists cl ON cl.list_id = sp.list_id
+			              WHERE cl.campaign_id = $1 AND sp.subscriber_id = sb.id AND sp.status = 'confirmed')`}
+	args := []any{id, int64(0), int64(0)}
+	now := s.now()
+	for _, sid := range c.SegmentIDs {
+		sg, err := s.Segment(ctx, sid)
+		if err != nil {
+			return 0, fmt.Errorf("start campaign %d: %w", id, err)
+		}
+		n, err := s.ParseSegment(ctx, sg.Query)
+		if err != nil {
+			return 0, fmt.Errorf("start campaign %d: segment %q: %w", id, sg.Name, err)
+		}
+		audience = append(audience, "("+segmentBase+" AND "+s.compileSegment(n, &args, now)+")")
+	}
 	var maxID sql.NullInt64
 	if err := s.r.QueryRowContext(ctx, `SELECT MAX(id) FROM subscribers`).Scan(&maxID); err != nil {
 		return 0, fmt.Errorf("start campaign %d: %w", id, err)
 	}
-	for lo := int64(0); lo < maxID.Int64; lo += expandBatch {
-		_, err := s.w.ExecContext(ctx, `
+	expand := `
 			INSERT INTO deliveries (campaign_id, subscriber_id, email, name, status)
 			SELECT $1, sb.id, sb.email, sb.name, 'pending'
 			FROM subscribers sb
 			WHERE sb.id > $2 AND sb.id <= $3 AND sb.status = 'active'
-			  AND EXISTS (SELECT 1 FROM subscriptions sp JOIN campaign_lists cl ON cl.list_id = sp.list_id
-			              WHERE cl.campaign_id = $1 AND sp.subscriber_id = sb.id AND sp.status = 'confirmed')
+			  AND (` + strings.Join(audience, "\n\t\t\t   OR ") + `)
 			  AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.email = sb.email)
 			ORDER BY sb.id
-			ON CONFLICT (campaign_id, email) DO NOTHING`, id, lo, lo+expandBatch)
-		if err != nil {
+			ON CONFLICT (campaign_id, email) DO NOTHING`
+	for lo := int64(0); lo < maxID.Int64; lo += expandBatch {
+		args[1], args[2] = lo, lo+expandBatch
+		if _, err := s.w.ExecContext(ctx, expand, args...); err != nil {
 			return 0, fmt.Errorf("write the ledger of campaign %d: %w", id, err)
 		}
 	}
 	var total int64
-	now := s.now()
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries WHERE campaign_id = $1`, id).Scan(&total); err != nil {
 			return err
