@@ -19,7 +19,7 @@ import (
 // campaignCommands are the "herald campaign ..." verbs and "herald send".
 func campaignCommands() []command {
 	return []command{
-		{"campaign create", "--edition ID|FILE --list SLUG [--list SLUG ...] [--at TIME] [--name NAME] [--from ADDR] [--reply-to ADDR] [--via RELAY] [--no-tracking]", "create a campaign (scheduled with --at)", runCampaignCreate},
+		{"campaign create", "--edition ID|FILE --list SLUG|--segment NAME ... [--at TIME] [--name NAME] [--from ADDR] [--reply-to ADDR] [--via RELAY] [--no-tracking]", "create a campaign (scheduled with --at)", runCampaignCreate},
 		{"campaign start", "ID", "freeze the edition, write the ledger and let the workers send", runCampaignStart},
 		{"campaign pause", "ID", "stop sending (returns once no message is in flight)", campaignStatusCommand(model.CampaignPaused)},
 		{"campaign resume", "ID", "continue a paused campaign from its ledger", campaignStatusCommand(model.CampaignSending)},
@@ -39,6 +39,7 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 // campaignFlags are what create and send share.
 type campaignFlags struct {
 	lists            listFlag
+	segments         listFlag
 	name, from, repl string
 	via              string
 	noTracking       bool
@@ -46,6 +47,7 @@ type campaignFlags struct {
 
 func (e *env) registerCampaignFlags(fs *flag.FlagSet, cf *campaignFlags) {
 	fs.Var(&cf.lists, "list", "a list to send to (repeat for several)")
+	fs.Var(&cf.segments, "segment", "a saved segment to send to, by name (repeat for several; with or without --list)")
 	fs.StringVar(&cf.name, "name", "", "the campaign's name (default: the edition's subject)")
 	fs.StringVar(&cf.from, "from", "", "From address, \"Name <address>\" (default: the configured from)")
 	fs.StringVar(&cf.repl, "reply-to", "", "Reply-To address")
@@ -59,8 +61,8 @@ func (e *env) newCampaign(ctx context.Context, s *store.Store, ed *model.Edition
 	if err != nil {
 		return nil, err
 	}
-	if len(cf.lists) == 0 {
-		return nil, usageErrorf("--list is required (a campaign needs an audience)")
+	if len(cf.lists) == 0 && len(cf.segments) == 0 {
+		return nil, usageErrorf("--list or --segment is required (a campaign needs an audience)")
 	}
 	if cf.via != "" && !slices.ContainsFunc(cfg.Relays, func(r config.Relay) bool { return r.Name == cf.via }) {
 		return nil, usageErrorf("--via %q: no relay has that name in the configuration", cf.via)
@@ -78,6 +80,13 @@ func (e *env) newCampaign(ctx context.Context, s *store.Store, ed *model.Edition
 			return nil, err
 		}
 		c.ListIDs = append(c.ListIDs, l.ID)
+	}
+	for _, name := range cf.segments {
+		sg, err := segmentByName(ctx, s, name)
+		if err != nil {
+			return nil, err
+		}
+		c.SegmentIDs = append(c.SegmentIDs, sg.ID)
 	}
 	if err := s.CreateCampaign(ctx, c); err != nil {
 		return nil, err
@@ -111,7 +120,7 @@ func (e *env) editionArg(ctx context.Context, s *store.Store, arg string) (*mode
 }
 
 func runCampaignCreate(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("campaign create", "--edition ID|FILE --list SLUG [--list SLUG ...] [--at TIME]")
+	fs := e.flags("campaign create", "--edition ID|FILE --list SLUG|--segment NAME ... [--at TIME]")
 	edArg := fs.String("edition", "", "a stored edition's ID, or an edition file")
 	at := fs.String("at", "", "send time, RFC 3339 (2026-11-27T18:00:00Z) or local \"2006-01-02 15:04\"")
 	var cf campaignFlags

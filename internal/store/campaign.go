@@ -231,8 +231,11 @@ func (s *Store) StartCampaign(ctx context.Context, id int64, frozen model.Frozen
 	// The audience: confirmed on one of the campaign's lists, or a member
 	// of one of its segments, whose queries are read (and their windows
 	// measured) now.
-	audience := []string{`EXISTS (SELECT 1 FROM subscriptions sp JOIN campaign_lists cl ON cl.list_id = sp.list_id
-			              WHERE cl.campaign_id = $1 AND sp.subscriber_id = sb.id AND sp.status = 'confirmed')`}
+	var audience []string
+	if len(c.ListIDs) > 0 {
+		audience = append(audience, `EXISTS (SELECT 1 FROM subscriptions sp JOIN campaign_lists cl ON cl.list_id = sp.list_id
+			              WHERE cl.campaign_id = $1 AND sp.subscriber_id = sb.id AND sp.status = 'confirmed')`)
+	}
 	args := []any{id, int64(0), int64(0)}
 	now := s.now()
 	for _, sid := range c.SegmentIDs {
@@ -240,11 +243,11 @@ func (s *Store) StartCampaign(ctx context.Context, id int64, frozen model.Frozen
 		if err != nil {
 			return 0, fmt.Errorf("start campaign %d: %w", id, err)
 		}
-		n, err := s.ParseSegment(ctx, sg.Query)
+		n, err := s.parseSegment(ctx, sg.Query)
 		if err != nil {
 			return 0, fmt.Errorf("start campaign %d: segment %q: %w", id, sg.Name, err)
 		}
-		audience = append(audience, "("+segmentBase+" AND "+s.compileSegment(n, &args, now)+")")
+		audience = append(audience, "("+segmentConfirmed+" AND "+s.compileSegment(n, &args, now)+")")
 	}
 	var maxID sql.NullInt64
 	if err := s.r.QueryRowContext(ctx, `SELECT MAX(id) FROM subscribers`).Scan(&maxID); err != nil {

@@ -16,32 +16,46 @@ import (
 // and not suppressed, for whom its query holds: a segment never reaches
 // someone who has left every list.
 const segmentBase = `sb.status = 'active'
-	AND EXISTS (SELECT 1 FROM subscriptions sp0 WHERE sp0.subscriber_id = sb.id AND sp0.status = 'confirmed')
-	AND NOT EXISTS (SELECT 1 FROM suppressions x0 WHERE x0.email = sb.email)`
+	AND NOT EXISTS (SELECT 1 FROM suppressions x0 WHERE x0.email = sb.email)
+	AND ` + segmentConfirmed
+
+// segmentConfirmed is the part of segmentBase a campaign's expansion adds
+// (it checks status and suppressions once for lists and segments).
+const segmentConfirmed = `EXISTS (SELECT 1 FROM subscriptions sp0 WHERE sp0.subscriber_id = sb.id AND sp0.status = 'confirmed')`
+
+// compiledSegment is a parsed query with the IDs of the lists it names.
+type compiledSegment struct {
+	node  segment.Node
+	lists map[string]int64 // by slug
+}
 
 // compileSegment turns a parsed query into a SQL condition on the
 // subscriber row sb, appending its values to args: every value the user
 // wrote is a bound parameter, never part of the SQL text. Engagement
 // windows ("within N days") are measured back from now.
-func (s *Store) compileSegment(n segment.Node, args *[]any, now time.Time) string {
+func (s *Store) compileSegment(q compiledSegment, args *[]any, now time.Time) string {
+	return s.compileNode(q.node, q.lists, args, now)
+}
+
+func (s *Store) compileNode(n segment.Node, lists map[string]int64, args *[]any, now time.Time) string {
 	arg := func(v any) string {
 		*args = append(*args, v)
 		return fmt.Sprintf("$%d", len(*args))
 	}
 	switch n := n.(type) {
 	case segment.And:
-		return "(" + s.compileSegment(n.L, args, now) + " AND " + s.compileSegment(n.R, args, now) + ")"
+		return "(" + s.compileNode(n.L, lists, args, now) + " AND " + s.compileNode(n.R, lists, args, now) + ")"
 	case segment.Or:
-		return "(" + s.compileSegment(n.L, args, now) + " OR " + s.compileSegment(n.R, args, now) + ")"
+		return "(" + s.compileNode(n.L, lists, args, now) + " OR " + s.compileNode(n.R, lists, args, now) + ")"
 	case segment.Not:
-		return "(NOT " + s.compileSegment(n.X, args, now) + ")"
+		return "(NOT " + s.compileNode(n.X, lists, args, now) + ")"
 	case segment.Cond:
-		return s.compileCond(n, arg, now)
+		return s.compileCond(n, lists, arg, now)
 	}
 	panic(fmt.Sprintf("segment: unknown node %T", n))
 }
 
-func (s *Store) compileCond(c segment.Cond, arg func(any) string, now time.Time) string {
+func (s *Store) compileCond(c segment.Cond, lists map[string]int64, arg func(any) string, now time.Time) string {
 	neg := func(sql string) string {
 		if c.Op == "!=" {
 			return "(NOT " + sql + ")"
@@ -63,8 +77,10 @@ func (s *Store) compileCond(c segment.Cond, arg func(any) string, now time.Time)
 		// A subscriber without the attribute is != any value.
 		return neg("COALESCE(CAST(" + val + " AS TEXT) = " + arg(c.Value) + ", FALSE)")
 	case segment.FieldList:
-		return neg(`EXISTS (SELECT 1 FROM subscriptions sp JOIN lists l ON l.id = sp.list_id
-			WHERE sp.subscriber_id = sb.id AND sp.status = 'confirmed' AND l.slug = ` + arg(c.Value) + `)`)
+		// By the list's ID, read when the query was parsed: a lookup in
+		// the subscriptions primary key per subscriber.
+		return neg(`EXISTS (SELECT 1 FROM subscriptions sp
+			WHERE sp.list_id = ` + arg(lists[c.Value]) + ` AND sp.subscriber_id = sb.id AND sp.status = 'confirmed')`)
 	case segment.FieldDomain:
 		// The parser allows only a-z, 0-9, - and . in a domain: no LIKE
 		// wildcard can reach the pattern.
@@ -95,36 +111,46 @@ func (s *Store) compileCond(c segment.Cond, arg func(any) string, now time.Time)
 // ParseSegment parses a query and checks that every list it names exists,
 // so a typo is an error instead of an empty segment.
 func (s *Store) ParseSegment(ctx context.Context, query string) (segment.Node, error) {
+	q, err := s.parseSegment(ctx, query)
+	return q.node, err
+}
+
+func (s *Store) parseSegment(ctx context.Context, query string) (compiledSegment, error) {
 	n, err := segment.Parse(query)
 	if err != nil {
-		return nil, err
+		return compiledSegment{}, err
 	}
+	q := compiledSegment{node: n, lists: map[string]int64{}}
 	var missing []string
 	var ferr error
 	segment.Walk(n, func(c segment.Cond) {
-		if c.Field != segment.FieldList || ferr != nil {
+		if _, seen := q.lists[c.Value]; c.Field != segment.FieldList || ferr != nil || seen {
 			return
 		}
-		if _, err := s.ListBySlug(ctx, c.Value); errors.Is(err, ErrNotFound) {
+		l, err := s.ListBySlug(ctx, c.Value)
+		switch {
+		case errors.Is(err, ErrNotFound):
 			missing = append(missing, c.Value)
-		} else if err != nil {
+		case err != nil:
 			ferr = err
+		default:
+			q.lists[c.Value] = l.ID
 		}
 	})
 	if ferr != nil {
-		return nil, ferr
+		return compiledSegment{}, ferr
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("segment query: there is no list %q", strings.Join(missing, `", "`))
+		return compiledSegment{}, fmt.Errorf("segment query: there is no list %q", strings.Join(missing, `", "`))
 	}
-	return n, nil
+	return q, nil
 }
 
 // CountSegmentQuery counts the subscribers a query selects now (the admin's
 // live count, herald segments count). A query that does not parse is an
 // error saying where and why.
 func (s *Store) CountSegmentQuery(ctx context.Context, query string) (int64, error) {
-	n, err := s.ParseSegment(ctx, query)
+	n, err := s.parseSegment(ctx, query)
 	if err != nil {
 		return 0, err
 	}
@@ -140,7 +166,7 @@ func (s *Store) CountSegmentQuery(ctx context.Context, query string) (int64, err
 // SegmentMembers returns up to limit members of a query, by ID, for a
 // preview.
 func (s *Store) SegmentMembers(ctx context.Context, query string, limit int) ([]model.Subscriber, error) {
-	n, err := s.ParseSegment(ctx, query)
+	n, err := s.parseSegment(ctx, query)
 	if err != nil {
 		return nil, err
 	}
