@@ -154,15 +154,17 @@ type Reject struct {
 
 // Campaign is an edition sent to lists.
 type Campaign struct {
-	ID        int64      `json:"id"`
-	Name      string     `json:"name"`
-	EditionID int64      `json:"edition_id"`
-	ListIDs   []int64    `json:"list_ids"`
-	Status    string     `json:"status"`
-	From      string     `json:"from"`
-	ReplyTo   string     `json:"reply_to,omitempty"`
-	SendAt    *time.Time `json:"send_at,omitempty"`
-	Tracking  bool       `json:"tracking"`
+	ID        int64   `json:"id"`
+	Name      string  `json:"name"`
+	EditionID int64   `json:"edition_id"`
+	ListIDs   []int64 `json:"list_ids"`
+	// SegmentIDs are saved segments the campaign also sends to.
+	SegmentIDs []int64    `json:"segment_ids"`
+	Status     string     `json:"status"`
+	From       string     `json:"from"`
+	ReplyTo    string     `json:"reply_to,omitempty"`
+	SendAt     *time.Time `json:"send_at,omitempty"`
+	Tracking   bool       `json:"tracking"`
 	// PublishOnStart publishes the edition when the campaign starts.
 	PublishOnStart bool       `json:"publish_on_start"`
 	Total          int64      `json:"total"`
@@ -176,13 +178,15 @@ type Campaign struct {
 
 // CampaignInput creates a campaign.
 type CampaignInput struct {
-	Name      string     `json:"name"`
-	EditionID int64      `json:"edition_id"`
-	ListIDs   []int64    `json:"list_ids"`
-	From      string     `json:"from,omitempty"`
-	ReplyTo   string     `json:"reply_to,omitempty"`
-	SendAt    *time.Time `json:"send_at,omitempty"`
-	Tracking  *bool      `json:"tracking,omitempty"`
+	Name      string  `json:"name"`
+	EditionID int64   `json:"edition_id"`
+	ListIDs   []int64 `json:"list_ids"`
+	// SegmentIDs: saved segments to send to, with or instead of lists.
+	SegmentIDs []int64    `json:"segment_ids,omitempty"`
+	From       string     `json:"from,omitempty"`
+	ReplyTo    string     `json:"reply_to,omitempty"`
+	SendAt     *time.Time `json:"send_at,omitempty"`
+	Tracking   *bool      `json:"tracking,omitempty"`
 	// PublishOnStart publishes the edition (as PublishEdition does, so it
 	// appears in the archive and feeds if it is public) when the campaign
 	// starts. It needs the publish permission.
@@ -258,4 +262,27 @@ type ErrorBody struct {
 type ErrorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+}
+
+// Segment is a saved audience: the subscribers its query selects (see
+// docs/audience.md). Count is how many it selects now.
+type Segment struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	Query     string    `json:"query"`
+	Count     int64     `json:"count"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// SegmentInput creates or changes a segment.
+type SegmentInput struct {
+	Name  string `json:"name"`
+	Query string `json:"query"`
+}
+
+// SegmentCount is how many subscribers a query selects now.
+type SegmentCount struct {
+	Query string `json:"query"` // the query in canonical form
+	Count int64  `json:"count"`
 }

@@ -17,11 +17,14 @@ import (
 )
 
 func campaignOut(c *model.Campaign) client.Campaign {
-	out := client.Campaign{ID: c.ID, Name: c.Name, EditionID: c.EditionID, ListIDs: c.ListIDs, Status: string(c.Status), From: c.From,
+	out := client.Campaign{ID: c.ID, Name: c.Name, EditionID: c.EditionID, ListIDs: c.ListIDs, SegmentIDs: c.SegmentIDs, Status: string(c.Status), From: c.From,
 		ReplyTo: c.ReplyTo, Tracking: c.Tracking, PublishOnStart: c.PublishOnStart, Total: c.Total, CreatedAt: c.CreatedAt,
 		Problem: c.Problem}
 	if out.ListIDs == nil {
 		out.ListIDs = []int64{}
+	}
+	if out.SegmentIDs == nil {
+		out.SegmentIDs = []int64{}
 	}
 	if !c.SendAt.IsZero() {
 		t := c.SendAt
@@ -65,7 +68,7 @@ func (a *API) createCampaign(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	c := &model.Campaign{Name: strings.TrimSpace(in.Name), EditionID: in.EditionID, ListIDs: in.ListIDs, From: in.From, ReplyTo: in.ReplyTo,
+	c := &model.Campaign{Name: strings.TrimSpace(in.Name), EditionID: in.EditionID, ListIDs: in.ListIDs, SegmentIDs: in.SegmentIDs, From: in.From, ReplyTo: in.ReplyTo,
 		Tracking: true, PublishOnStart: in.PublishOnStart}
 	if in.Tracking != nil {
 		c.Tracking = *in.Tracking
@@ -79,8 +82,8 @@ func (a *API) createCampaign(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case c.Name == "":
 		return invalid("name is required")
-	case len(c.ListIDs) == 0:
-		return invalid("list_ids needs at least one list")
+	case len(c.ListIDs) == 0 && len(c.SegmentIDs) == 0:
+		return invalid("list_ids or segment_ids needs at least one list or segment")
 	case c.PublishOnStart && !identity(r).Can(auth.Publish):
 		return &apiError{status: http.StatusForbidden, code: "forbidden", msg: "publish_on_start needs the publish permission."}
 	}
@@ -90,6 +93,11 @@ func (a *API) createCampaign(w http.ResponseWriter, r *http.Request) error {
 	for _, l := range c.ListIDs {
 		if _, err := a.d.Store.ListByID(ctx, l); err != nil {
 			return invalid("list %d does not exist", l)
+		}
+	}
+	for _, sg := range c.SegmentIDs {
+		if _, err := a.d.Store.Segment(ctx, sg); err != nil {
+			return invalid("segment %d does not exist", sg)
 		}
 	}
 	e, err := a.d.Store.GetEdition(ctx, c.EditionID)

@@ -141,7 +141,7 @@ func (s *Store) parseSegment(ctx context.Context, query string) (compiledSegment
 		return compiledSegment{}, ferr
 	}
 	if len(missing) > 0 {
-		return compiledSegment{}, fmt.Errorf("segment query: there is no list %q", strings.Join(missing, `", "`))
+		return compiledSegment{}, &segment.Error{Msg: fmt.Sprintf("there is no list %q", strings.Join(missing, `", "`))}
 	}
 	return q, nil
 }
