@@ -44,6 +44,10 @@ func (a *Admin) campaignNew(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	segs, err := a.d.Store.Segments(ctx)
+	if err != nil {
+		return err
+	}
 	tr, err := LoadTracking(ctx, a.d.Store)
 	if err != nil {
 		return err
@@ -56,7 +60,7 @@ func (a *Admin) campaignNew(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	a.page(w, r, http.StatusOK, "campaign_new", "New campaign", "campaigns", map[string]any{
-		"Editions": eds, "Lists": lists, "Selected": sel, "From": a.d.From, "Tracking": tr.Opens || tr.Clicks, "Name": name,
+		"Editions": eds, "Lists": lists, "Segments": segs, "Selected": sel, "From": a.d.From, "Tracking": tr.Opens || tr.Clicks, "Name": name,
 	})
 	return nil
 }
@@ -70,6 +74,11 @@ func (a *Admin) campaignCreate(w http.ResponseWriter, r *http.Request) error {
 	for _, v := range r.Form["lists"] {
 		if id, err := strconv.ParseInt(v, 10, 64); err == nil {
 			c.ListIDs = append(c.ListIDs, id)
+		}
+	}
+	for _, v := range r.Form["segments"] {
+		if id, err := strconv.ParseInt(v, 10, 64); err == nil {
+			c.SegmentIDs = append(c.SegmentIDs, id)
 		}
 	}
 	if c.PublishOnStart && !identity(r).Can(auth.Publish) {
@@ -97,8 +106,8 @@ func (a *Admin) checkCampaign(ctx context.Context, c *model.Campaign) error {
 	if c.Name == "" {
 		return errors.New("Give the campaign a name.")
 	}
-	if len(c.ListIDs) == 0 {
-		return errors.New("Choose at least one list.")
+	if len(c.ListIDs) == 0 && len(c.SegmentIDs) == 0 {
+		return errors.New("Choose at least one list or segment.")
 	}
 	if c.From == "" {
 		c.From = a.d.From
@@ -242,6 +251,11 @@ func (a *Admin) campaign(w http.ResponseWriter, r *http.Request) error {
 	for _, l := range c.ListIDs {
 		if li, err := a.d.Store.ListByID(ctx, l); err == nil {
 			listNames = append(listNames, li.Name)
+		}
+	}
+	for _, sid := range c.SegmentIDs {
+		if sg, err := a.d.Store.Segment(ctx, sid); err == nil {
+			listNames = append(listNames, "segment “"+sg.Name+"”")
 		}
 	}
 	failures, err := a.d.Store.DeliveryFailures(ctx, id, 10)
