@@ -12,6 +12,9 @@ type Publication struct {
 	Language      string `json:"language,omitempty"` // BCP 47 tag for lang attributes; "en" when empty
 	Colors        Colors `json:"colors"`
 	PostalAddress string `json:"postal_address"`
+	// TimeZone (IANA name) is the zone of subscribers without a tz
+	// attribute when a campaign is sent at a local time; UTC when empty.
+	TimeZone string `json:"time_zone,omitempty"`
 	// Sections lists the sections a new edition has, in order, with the
 	// titles they show when an edition leaves its own title empty.
 	Sections []SectionDefault `json:"sections,omitempty"`

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,15 +13,41 @@ import (
 )
 
 const campaignColumns = `id, name, edition_id, status, from_addr, reply_to, relay, send_at, tracking, publish_on_start, total,
-	created_at, updated_at, started_at, done_at, problem`
+	created_at, updated_at, started_at, done_at, problem, local_time, ab_test, ab_winner, ab_decided_at`
 
 func scanCampaign(row interface{ Scan(...any) error }) (*model.Campaign, error) {
 	var c model.Campaign
-	var sendAt, startedAt, doneAt sql.NullTime
+	var sendAt, startedAt, doneAt, decidedAt sql.NullTime
+	var ab string
 	err := row.Scan(&c.ID, &c.Name, &c.EditionID, &c.Status, &c.From, &c.ReplyTo, &c.Relay, &sendAt, &c.Tracking, &c.PublishOnStart, &c.Total,
-		&c.CreatedAt, &c.UpdatedAt, &startedAt, &doneAt, &c.Problem)
-	c.SendAt, c.StartedAt, c.DoneAt = sendAt.Time, startedAt.Time, doneAt.Time
+		&c.CreatedAt, &c.UpdatedAt, &startedAt, &doneAt, &c.Problem, &c.LocalTime, &ab, &c.ABWinner, &decidedAt)
+	c.SendAt, c.StartedAt, c.DoneAt, c.ABDecidedAt = sendAt.Time, startedAt.Time, doneAt.Time, decidedAt.Time
+	if err == nil && ab != "" {
+		c.AB = new(model.ABTest)
+		if jerr := json.Unmarshal([]byte(ab), c.AB); jerr != nil {
+			err = fmt.Errorf("campaign %d A/B test: %w", c.ID, jerr)
+		}
+	}
 	return &c, err
+}
+
+// checkAudienceOptions refuses local-time and A/B settings that cannot
+// work, with a message a person can act on.
+func checkAudienceOptions(c *model.Campaign) error {
+	if c.LocalTime != "" {
+		if _, _, err := model.ParseLocalTime(c.LocalTime); err != nil {
+			return fmt.Errorf("local send time: %w", err)
+		}
+	}
+	if c.AB != nil {
+		if err := c.AB.Check(); err != nil {
+			return err
+		}
+		if c.LocalTime != "" {
+			return errors.New("an A/B test cannot be combined with sending at a local time")
+		}
+	}
+	return nil
 }
 
 func nullTime(t time.Time) sql.NullTime { return sql.NullTime{Time: t, Valid: !t.IsZero()} }
@@ -31,6 +58,17 @@ func (s *Store) CreateCampaign(ctx context.Context, c *model.Campaign) error {
 	if len(c.ListIDs) == 0 && len(c.SegmentIDs) == 0 {
 		return errors.New("a campaign needs at least one list or segment")
 	}
+	if err := checkAudienceOptions(c); err != nil {
+		return err
+	}
+	ab := ""
+	if c.AB != nil {
+		b, err := json.Marshal(c.AB)
+		if err != nil {
+			return fmt.Errorf("create campaign: %w", err)
+		}
+		ab = string(b)
+	}
 	c.Status = model.CampaignDraft
 	if !c.SendAt.IsZero() {
 		c.Status = model.CampaignScheduled
@@ -38,9 +76,11 @@ func (s *Store) CreateCampaign(ctx context.Context, c *model.Campaign) error {
 	now := s.now()
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `
-			INSERT INTO campaigns (name, edition_id, status, from_addr, reply_to, relay, send_at, tracking, publish_on_start, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id`,
-			c.Name, c.EditionID, c.Status, c.From, c.ReplyTo, c.Relay, nullTime(c.SendAt), c.Tracking, c.PublishOnStart, now).Scan(&c.ID)
+			INSERT INTO campaigns (name, edition_id, status, from_addr, reply_to, relay, send_at, tracking, publish_on_start, created_at, updated_at,
+			                       local_time, ab_test)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12) RETURNING id`,
+			c.Name, c.EditionID, c.Status, c.From, c.ReplyTo, c.Relay, nullTime(c.SendAt), c.Tracking, c.PublishOnStart, now,
+			c.LocalTime, ab).Scan(&c.ID)
 		if err != nil {
 			return err
 		}
@@ -268,10 +308,24 @@ func (s *Store) StartCampaign(ctx context.Context, id int64, frozen model.Frozen
 			return 0, fmt.Errorf("write the ledger of campaign %d: %w", id, err)
 		}
 	}
+	var zones map[string]time.Time
+	if c.LocalTime != "" {
+		if zones, err = s.localDueTimes(ctx, c, now); err != nil {
+			return 0, fmt.Errorf("start campaign %d: %w", id, err)
+		}
+	}
 	var total int64
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries WHERE campaign_id = $1`, id).Scan(&total); err != nil {
 			return err
+		}
+		if err := s.scheduleLocal(ctx, tx, id, zones); err != nil {
+			return err
+		}
+		if c.AB != nil {
+			if err := s.startABTest(ctx, tx, c, frozen, total); err != nil {
+				return err
+			}
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE campaigns SET status = 'sending', total = $1, started_at = $2, updated_at = $2
 			WHERE id = $3 AND status IN ('draft', 'scheduled')`, total, now, id)
@@ -318,6 +372,21 @@ func (s *Store) FrozenContent(ctx context.Context, id int64) (*model.Frozen, err
 	}
 	if links != "" {
 		f.Links = strings.Split(links, "\n")
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT subject, preheader, html, text FROM campaign_variants WHERE campaign_id = $1 ORDER BY variant`, id)
+	if err != nil {
+		return nil, fmt.Errorf("read variants of campaign %d: %w", id, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v model.VariantCopy
+		if err := rows.Scan(&v.Subject, &v.Preheader, &v.HTML, &v.Text); err != nil {
+			return nil, fmt.Errorf("read variants of campaign %d: %w", id, err)
+		}
+		f.Variants = append(f.Variants, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read variants of campaign %d: %w", id, err)
 	}
 	return &f, nil
 }
