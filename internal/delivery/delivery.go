@@ -208,7 +208,7 @@ type campaignRun struct {
 	variants []variantRun
 	winner   atomic.Int32
 	bounce   string // envelope sender
-	domain    string // Message-ID domain
+	domain   string // Message-ID domain
 }
 
 func (e *Engine) prepare(ctx context.Context, id int64) (*campaignRun, error) {
