@@ -26,6 +26,13 @@ func campaignOut(c *model.Campaign) client.Campaign {
 	if out.SegmentIDs == nil {
 		out.SegmentIDs = []int64{}
 	}
+	out.LocalTime, out.ABWinner = c.LocalTime, c.ABWinner
+	if t := c.AB; t != nil {
+		out.ABTest = &client.ABTest{SamplePercent: t.SamplePercent, WaitMinutes: int(t.Wait / time.Minute), Metric: string(t.Metric)}
+		for _, v := range t.Variants {
+			out.ABTest.Variants = append(out.ABTest.Variants, client.ABVariant{Subject: v.Subject, Preheader: v.Preheader})
+		}
+	}
 	if !c.SendAt.IsZero() {
 		t := c.SendAt
 		out.SendAt = &t
@@ -75,6 +82,16 @@ func (a *API) createCampaign(w http.ResponseWriter, r *http.Request) error {
 	}
 	if in.SendAt != nil {
 		c.SendAt = in.SendAt.UTC()
+	}
+	c.LocalTime = in.LocalTime
+	if t := in.ABTest; t != nil {
+		c.AB = &model.ABTest{SamplePercent: t.SamplePercent, Wait: time.Duration(t.WaitMinutes) * time.Minute, Metric: model.ABMetric(t.Metric)}
+		for _, v := range t.Variants {
+			c.AB.Variants = append(c.AB.Variants, model.Variant{Subject: strings.TrimSpace(v.Subject), Preheader: strings.TrimSpace(v.Preheader)})
+		}
+	}
+	if err := model.CheckCampaignOptions(c); err != nil {
+		return invalid("%s", err.Error())
 	}
 	if c.From == "" {
 		c.From = a.d.From
@@ -240,6 +257,25 @@ func (a *API) campaignStats(w http.ResponseWriter, r *http.Request) error {
 	}
 	for _, l := range links {
 		out.TopLinks = append(out.TopLinks, client.LinkCount{URL: l.URL, Clicks: l.Clicks, Unique: l.Unique})
+	}
+	waiting, err := a.d.Store.WaitingByHour(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	out.Waiting = []client.HourCount{}
+	for _, h := range waiting {
+		out.Waiting = append(out.Waiting, client.HourCount{Hour: h.Hour, Rows: h.Rows})
+	}
+	if c.AB != nil {
+		results, held, err := a.d.Store.ABResults(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		out.ABHeld = held
+		for _, v := range results {
+			out.AB = append(out.AB, client.ABResult{Variant: v.Variant, Subject: v.Subject, Preheader: v.Preheader, Recipients: v.Recipients,
+				Sent: v.Sent, UniqueOpens: v.Opens, UniqueClicks: v.Clicks})
+		}
 	}
 	return writeJSON(w, http.StatusOK, out)
 }

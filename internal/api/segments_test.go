@@ -84,3 +84,42 @@ func TestSegmentsThroughTheClient(t *testing.T) {
 		}
 	})
 }
+
+// TestLocalTimeAndABTestInput: the API takes a local send time and an A/B
+// test, reads them back, and refuses ones that cannot work with a reason.
+func TestLocalTimeAndABTestInput(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t), false)
+	ctx := context.Background()
+	c := e.client(auth.Editor)
+	l, err := c.CreateList(ctx, client.ListInput{Slug: "morning", Name: "Morning"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ed, _ := sample.Edition()
+	created, err := c.CreateEdition(ctx, ed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := client.CampaignInput{Name: "Seven", EditionID: created.ID, ListIDs: []int64{l.ID}, LocalTime: "7:00am"}
+	if _, err := c.CreateCampaign(ctx, in); apiCode(err) != "invalid" || !strings.Contains(err.Error(), `"7:00am" is not a time of day written HH:MM`) {
+		t.Fatalf("bad local time: %v", err)
+	}
+	in.LocalTime = "07:00"
+	camp, err := c.CreateCampaign(ctx, in)
+	if err != nil || camp.LocalTime != "07:00" {
+		t.Fatalf("CreateCampaign = %+v, %v", camp, err)
+	}
+	ab := &client.ABTest{Variants: []client.ABVariant{{Subject: "One"}, {Subject: "Two", Preheader: "p"}}, SamplePercent: 20, WaitMinutes: 120, Metric: "clicks"}
+	in = client.CampaignInput{Name: "AB", EditionID: created.ID, ListIDs: []int64{l.ID}, ABTest: ab}
+	if camp, err = c.CreateCampaign(ctx, in); err != nil || camp.ABTest == nil || camp.ABTest.WaitMinutes != 120 || camp.ABTest.Variants[1].Preheader != "p" {
+		t.Fatalf("CreateCampaign with a test = %+v, %v", camp, err)
+	}
+	ab.Metric = "replies"
+	if _, err := c.CreateCampaign(ctx, in); apiCode(err) != "invalid" || !strings.Contains(err.Error(), `decided by opens or clicks (not "replies")`) {
+		t.Fatalf("bad metric: %v", err)
+	}
+	ab.Metric, ab.SamplePercent = "opens", 95
+	if _, err := c.CreateCampaign(ctx, in); apiCode(err) != "invalid" || !strings.Contains(err.Error(), "2% to 90%") {
+		t.Fatalf("bad sample: %v", err)
+	}
+}

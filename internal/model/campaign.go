@@ -112,6 +112,25 @@ func (t *ABTest) Check() error {
 	return nil
 }
 
+// CheckCampaignOptions refuses local-time and A/B settings that cannot
+// work, with a message a person can act on.
+func CheckCampaignOptions(c *Campaign) error {
+	if c.LocalTime != "" {
+		if _, _, err := ParseLocalTime(c.LocalTime); err != nil {
+			return fmt.Errorf("local send time: %w", err)
+		}
+	}
+	if c.AB != nil {
+		if err := c.AB.Check(); err != nil {
+			return err
+		}
+		if c.LocalTime != "" {
+			return fmt.Errorf("an A/B test cannot be combined with sending at a local time")
+		}
+	}
+	return nil
+}
+
 // Frozen is what a campaign sends, fixed when it starts: delivery never
 // re-reads the (mutable) edition. HTML and Text hold the rendered edition
 // with per-subscriber placeholders still in them.

@@ -31,25 +31,6 @@ func scanCampaign(row interface{ Scan(...any) error }) (*model.Campaign, error) 
 	return &c, err
 }
 
-// checkAudienceOptions refuses local-time and A/B settings that cannot
-// work, with a message a person can act on.
-func checkAudienceOptions(c *model.Campaign) error {
-	if c.LocalTime != "" {
-		if _, _, err := model.ParseLocalTime(c.LocalTime); err != nil {
-			return fmt.Errorf("local send time: %w", err)
-		}
-	}
-	if c.AB != nil {
-		if err := c.AB.Check(); err != nil {
-			return err
-		}
-		if c.LocalTime != "" {
-			return errors.New("an A/B test cannot be combined with sending at a local time")
-		}
-	}
-	return nil
-}
-
 func nullTime(t time.Time) sql.NullTime { return sql.NullTime{Time: t, Valid: !t.IsZero()} }
 
 // CreateCampaign stores a draft (or, with SendAt, scheduled) campaign and its
@@ -58,7 +39,7 @@ func (s *Store) CreateCampaign(ctx context.Context, c *model.Campaign) error {
 	if len(c.ListIDs) == 0 && len(c.SegmentIDs) == 0 {
 		return errors.New("a campaign needs at least one list or segment")
 	}
-	if err := checkAudienceOptions(c); err != nil {
+	if err := model.CheckCampaignOptions(c); err != nil {
 		return err
 	}
 	ab := ""
