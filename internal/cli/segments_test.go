@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/herald-news/herald/internal/edition/sample"
 )
 
 func TestSegmentsCommands(t *testing.T) {
@@ -49,5 +51,49 @@ func TestSegmentsCommands(t *testing.T) {
 	_, errs, code = herald(t, nil, nil, data, "segments", "count", "Nobody")
 	if code != 1 || !strings.Contains(errs, `there is no segment "Nobody"`) {
 		t.Fatalf("unknown segment: %d %q", code, errs)
+	}
+}
+
+// TestCampaignCreateWithSegmentLocalTimeAndABTest: campaign create takes
+// segments, a local send time and an A/B test, refuses ones that cannot
+// work, and campaign status shows the test.
+func TestCampaignCreateWithSegmentLocalTimeAndABTest(t *testing.T) {
+	dir := t.TempDir()
+	data := "--data=" + dir
+	file := filepath.Join(dir, "briefing.md")
+	if err := os.WriteFile(file, sample.Source(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"lists", "create", "news", "--name", "News"},
+		{"edition", "import", file},
+		{"segments", "create", "All news", "--query", "list = news"},
+	} {
+		if _, errs, code := herald(t, nil, nil, append([]string{data}, args...)...); code != 0 {
+			t.Fatalf("%v: %d %s", args, code, errs)
+		}
+	}
+	_, errs, code := herald(t, nil, nil, data, "campaign", "create", "--edition", "1", "--segment", "All news", "--local-time", "25:00")
+	if code != 2 || !strings.Contains(errs, `"25:00" is not a time of day written HH:MM`) {
+		t.Fatalf("bad local time: %d %q", code, errs)
+	}
+	_, errs, code = herald(t, nil, nil, data, "campaign", "create", "--edition", "1", "--segment", "All news", "--ab-subject", "Only one")
+	if code != 2 || !strings.Contains(errs, "2 to 4 subject lines (it has 1)") {
+		t.Fatalf("one subject line: %d %q", code, errs)
+	}
+	_, errs, code = herald(t, nil, nil, data, "campaign", "create", "--edition", "1", "--segment", "Nobody")
+	if code != 1 || !strings.Contains(errs, `there is no segment "Nobody"`) {
+		t.Fatalf("unknown segment: %d %q", code, errs)
+	}
+	if _, errs, code = herald(t, nil, nil, data, "campaign", "create", "--edition", "1", "--segment", "All news", "--local-time", "07:00"); code != 0 {
+		t.Fatalf("local time: %d %q", code, errs)
+	}
+	if _, errs, code = herald(t, nil, nil, data, "campaign", "create", "--edition", "1", "--segment", "All news",
+		"--ab-subject", "One", "--ab-subject", "Two", "--ab-preheader", "First", "--ab-sample", "30", "--ab-wait", "90m", "--ab-metric", "clicks"); code != 0 {
+		t.Fatalf("A/B test: %d %q", code, errs)
+	}
+	out, errs, code := herald(t, nil, nil, data, "campaign", "status", "2")
+	if code != 0 || !strings.Contains(out, "A/B test (30% sample): winner chosen after 1h30m0s by unique clicks") {
+		t.Fatalf("campaign status: %d %q %q", code, out, errs)
 	}
 }
