@@ -16,6 +16,7 @@ func segmentCommands() []command {
 		{"segments create", "NAME --query QUERY", "save a segment (see docs/audience.md for the query language)", runSegmentsCreate},
 		{"segments ls", "", "show saved segments with their member counts", runSegmentsLs},
 		{"segments count", "NAME | --query QUERY", "count a saved segment's members, or a query's", runSegmentsCount},
+		{"sunset", "--months N --action segment|suppress [--dry-run]", "move or suppress subscribers who stopped opening and clicking, with a report", runSunset},
 	}
 }
 
@@ -105,4 +106,40 @@ func segmentByName(ctx context.Context, s *store.Store, name string) (*model.Seg
 		return nil, fmt.Errorf("there is no segment %q (see 'herald segments ls')", name)
 	}
 	return sg, err
+}
+
+func runSunset(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("sunset", "--months N --action segment|suppress [--dry-run]")
+	months := fs.Int("months", 6, "subscribers with no open or click for this many months")
+	action := fs.String("action", store.SunsetSegment, "segment (stamp attribute sunset; saved segment \""+store.SunsetSegmentName+"\") or suppress")
+	dry := fs.Bool("dry-run", false, "report whom the policy would move, and move nobody")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	cfg, err := e.config()
+	if err != nil {
+		return err
+	}
+	if cfg.Tracking != "full" {
+		// Without per-subscriber opens and clicks everyone looks unengaged.
+		return usageErrorf("sunset needs full tracking (tracking is %s): without it nobody's opens and clicks are known", cfg.Tracking)
+	}
+	return e.withStore(ctx, func(s *store.Store) error {
+		rep, err := s.Sunset(ctx, store.SunsetPolicy{Months: *months, Action: *action, DryRun: *dry})
+		if err != nil {
+			return err
+		}
+		verb := map[string]string{store.SunsetSegment: "moved to the segment \"" + store.SunsetSegmentName + "\"", store.SunsetSuppress: "suppressed"}[*action]
+		if *dry {
+			verb = "would be " + verb
+		}
+		fmt.Fprintf(e.stdout, "%d subscribers with no open or click since %s %s\n", rep.Matched, rep.Cutoff.Format("2006-01-02"), verb)
+		for _, m := range rep.Sample {
+			fmt.Fprintf(e.stdout, "  %s\n", m)
+		}
+		if rep.Matched > int64(len(rep.Sample)) {
+			fmt.Fprintf(e.stdout, "  … and %d more\n", rep.Matched-int64(len(rep.Sample)))
+		}
+		return nil
+	})
 }

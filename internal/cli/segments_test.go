@@ -97,3 +97,19 @@ func TestCampaignCreateWithSegmentLocalTimeAndABTest(t *testing.T) {
 		t.Fatalf("campaign status: %d %q %q", code, out, errs)
 	}
 }
+
+func TestSunsetCommand(t *testing.T) {
+	data := "--data=" + t.TempDir()
+	out, errs, code := herald(t, nil, nil, data, "sunset", "--months", "6", "--dry-run")
+	if code != 0 || !strings.Contains(out, "0 subscribers with no open or click since") || !strings.Contains(out, `would be moved to the segment "Re-engagement"`) {
+		t.Fatalf("sunset: %d %q %q", code, out, errs)
+	}
+	_, errs, code = herald(t, map[string]string{"HERALD_TRACKING": "anonymous"}, nil, data, "sunset", "--months", "6")
+	if code != 2 || !strings.Contains(errs, "sunset needs full tracking (tracking is anonymous)") {
+		t.Fatalf("anonymous tracking: %d %q", code, errs)
+	}
+	_, errs, code = herald(t, nil, nil, data, "sunset", "--months", "6", "--action", "delete")
+	if code != 1 || !strings.Contains(errs, `the action is segment or suppress (not "delete")`) {
+		t.Fatalf("bad action: %d %q", code, errs)
+	}
+}
