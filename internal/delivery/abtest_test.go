@@ -133,3 +133,49 @@ func TestABTestEndToEnd(t *testing.T) {
 		}
 	})
 }
+
+// TestSunsetPolicyRunsDaily: with a sunset policy configured, the
+// scheduler leader applies it once a day; readers who joined seven months
+// ago (on the fake clock) and did not open the campaign sent to them since
+// are suppressed at the next day's run.
+func TestSunsetPolicyRunsDaily(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		clock := &fakeClock{now: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}
+		s.SetClockForTest(clock.Now)
+		f := newFixture(t, s, 3, smtpsink.Faults{}, func(c *delivery.Config) {
+			c.Now = clock.Now
+			c.Sunset = &store.SunsetPolicy{Months: 6, Action: store.SunsetSuppress}
+		})
+		// The policy ran at the start, when nobody had been sent mail.
+		clock.Add(7 * 30 * 24 * time.Hour)
+		if n, _ := s.CountSuppressions(ctx); n != 0 {
+			t.Fatalf("%d suppressed before any mail was sent", n)
+		}
+		// Seven months after they joined, a campaign they do not open;
+		// the day after, the policy runs again.
+		if _, err := f.engine.Start(ctx, f.camp.ID); err != nil {
+			t.Fatal(err)
+		}
+		f.waitFor("the campaign to finish", sent)
+		clock.Add(25 * time.Hour)
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			n, err := s.CountSuppressions(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 3 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of 3 suppressed", n)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		sp, err := s.Suppression(ctx, "reader0001@example.com")
+		if err != nil || !strings.Contains(sp.Detail, "no open or click in 6 months") {
+			t.Fatalf("suppression = %+v, %v", sp, err)
+		}
+	})
+}

@@ -47,6 +47,7 @@ type Ledger interface {
 	TryLead(ctx context.Context) (*store.Leadership, error)
 	ABTestsToDecide(ctx context.Context, now time.Time) ([]int64, error)
 	DecideABTest(ctx context.Context, id int64, now time.Time) (int, error)
+	Sunset(ctx context.Context, p store.SunsetPolicy) (store.SunsetReport, error)
 }
 
 // Config configures an Engine. Zero values take the defaults shown.
@@ -86,8 +87,12 @@ type Config struct {
 	NoTracking   bool
 	ListIDDomain string // List-Id is <list slug>.<ListIDDomain>; default: the From domain
 	NameFallback string // for subscribers without a name ("Reader")
-	Log          *slog.Logger
-	Now          func() time.Time
+	// Sunset, when set, is applied once a day by the scheduler leader
+	// (never while tracking is off or anonymous: nobody's engagement is
+	// known then).
+	Sunset *store.SunsetPolicy
+	Log    *slog.Logger
+	Now    func() time.Time
 }
 
 func (c *Config) setDefaults() {

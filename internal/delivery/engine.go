@@ -89,7 +89,7 @@ func (e *Engine) Run(ctx context.Context) error {
 
 // claimLoop feeds jobs from every sending campaign until ctx is done.
 func (e *Engine) claimLoop(ctx context.Context, jobs chan<- job) error {
-	var lastRelease, lastSchedule time.Time
+	var lastRelease, lastSchedule, lastSunset time.Time
 	var lead *store.Leadership
 	defer func() {
 		if lead != nil {
@@ -111,6 +111,10 @@ func (e *Engine) claimLoop(ctx context.Context, jobs chan<- job) error {
 			if lead = e.keepLead(ctx, lead); lead != nil {
 				e.startDue(ctx, now)
 				e.decideTests(ctx, now)
+				if e.cfg.Sunset != nil && now.Sub(lastSunset) >= 24*time.Hour {
+					e.sunset(ctx)
+					lastSunset = now
+				}
 			}
 			lastSchedule = now
 		}
@@ -241,6 +245,29 @@ func (e *Engine) decideTests(ctx context.Context, now time.Time) {
 		e.mu.Unlock()
 		e.Wake()
 	}
+}
+
+// sunset applies the configured sunset policy and logs its report.
+func (e *Engine) sunset(ctx context.Context) {
+	if e.cfg.NoTracking {
+		e.cfg.Log.Warn("sunset policy not applied: tracking is off")
+		return
+	}
+	if e.cfg.Anonymous != nil {
+		if anon, err := e.cfg.Anonymous(ctx); err != nil || anon {
+			e.cfg.Log.Warn("sunset policy not applied: tracking is anonymous, so nobody's opens and clicks are known", "err", err)
+			return
+		}
+	}
+	rep, err := e.ledger.Sunset(ctx, *e.cfg.Sunset)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.cfg.Log.Error("sunset policy", "err", err)
+		}
+		return
+	}
+	e.cfg.Log.Info("sunset policy applied", "months", rep.Policy.Months, "action", rep.Policy.Action,
+		"since", rep.Cutoff.Format(time.DateOnly), "subscribers", rep.Matched, "some", strings.Join(rep.Sample, ", "))
 }
 
 // claimRound claims one batch from each sending campaign and queues it. It
