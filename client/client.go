@@ -482,3 +482,33 @@ func (c *Client) MarkReady(ctx context.Context, editionID int64, ready bool) (*S
 	var out SeriesRun
 	return &out, c.call(ctx, "POST", fmt.Sprintf("/editions/%d/ready", editionID), Ready{Ready: ready}, &out)
 }
+
+// Segments returns the saved segments with their counts.
+func (c *Client) Segments(ctx context.Context) ([]Segment, error) {
+	var out []Segment
+	return out, c.call(ctx, "GET", "/segments", nil, &out)
+}
+
+// CreateSegment saves a segment.
+func (c *Client) CreateSegment(ctx context.Context, in SegmentInput) (*Segment, error) {
+	var sg Segment
+	return &sg, c.call(ctx, "POST", "/segments", in, &sg)
+}
+
+// UpdateSegment changes a segment's name or query.
+func (c *Client) UpdateSegment(ctx context.Context, id int64, in SegmentInput) (*Segment, error) {
+	var sg Segment
+	return &sg, c.call(ctx, "PUT", fmt.Sprintf("/segments/%d", id), in, &sg)
+}
+
+// Segment returns one segment with its count.
+func (c *Client) Segment(ctx context.Context, id int64) (*Segment, error) {
+	var sg Segment
+	return &sg, c.call(ctx, "GET", fmt.Sprintf("/segments/%d", id), nil, &sg)
+}
+
+// CountSegment counts the subscribers a query (saved or not) selects now.
+func (c *Client) CountSegment(ctx context.Context, query string) (*SegmentCount, error) {
+	var out SegmentCount
+	return &out, c.call(ctx, "POST", "/segments/count", SegmentInput{Query: query}, &out)
+}

@@ -165,15 +165,17 @@ type Reject struct {
 
 // Campaign is an edition sent to lists.
 type Campaign struct {
-	ID        int64      `json:"id"`
-	Name      string     `json:"name"`
-	EditionID int64      `json:"edition_id"`
-	ListIDs   []int64    `json:"list_ids"`
-	Status    string     `json:"status"`
-	From      string     `json:"from"`
-	ReplyTo   string     `json:"reply_to,omitempty"`
-	SendAt    *time.Time `json:"send_at,omitempty"`
-	Tracking  bool       `json:"tracking"`
+	ID        int64   `json:"id"`
+	Name      string  `json:"name"`
+	EditionID int64   `json:"edition_id"`
+	ListIDs   []int64 `json:"list_ids"`
+	// SegmentIDs are saved segments the campaign also sends to.
+	SegmentIDs []int64    `json:"segment_ids"`
+	Status     string     `json:"status"`
+	From       string     `json:"from"`
+	ReplyTo    string     `json:"reply_to,omitempty"`
+	SendAt     *time.Time `json:"send_at,omitempty"`
+	Tracking   bool       `json:"tracking"`
 	// PublishOnStart publishes the edition when the campaign starts.
 	PublishOnStart bool       `json:"publish_on_start"`
 	Total          int64      `json:"total"`
@@ -183,21 +185,65 @@ type Campaign struct {
 	// Problem says why the campaign's mail is waiting (its relay is not
 	// configured on the servers that send), when it is.
 	Problem string `json:"problem,omitempty"`
+	// LocalTime ("07:00") sends each reader's copy at that time of day
+	// in their zone (attribute tz, else the publication's).
+	LocalTime string  `json:"local_time,omitempty"`
+	ABTest    *ABTest `json:"ab_test,omitempty"`
+	// ABWinner is the winning A/B variant (1-based) once chosen.
+	ABWinner int `json:"ab_winner,omitempty"`
+}
+
+// ABTest sends 2 to 4 subject lines (optionally with preheaders) to a
+// sample, then the rest with the one that won by unique opens or clicks.
+type ABTest struct {
+	Variants      []ABVariant `json:"variants"`
+	SamplePercent int         `json:"sample_percent"` // 2 to 90
+	WaitMinutes   int         `json:"wait_minutes"`   // from the start to the choice
+	Metric        string      `json:"metric"`         // opens or clicks
+}
+
+// ABVariant is one subject line under test.
+type ABVariant struct {
+	Subject   string `json:"subject"`
+	Preheader string `json:"preheader,omitempty"`
+}
+
+// ABResult is one variant's figures.
+type ABResult struct {
+	Variant      int    `json:"variant"`
+	Subject      string `json:"subject"`
+	Preheader    string `json:"preheader,omitempty"`
+	Recipients   int64  `json:"recipients"`
+	Sent         int64  `json:"sent"`
+	UniqueOpens  int64  `json:"unique_opens"`
+	UniqueClicks int64  `json:"unique_clicks"`
+}
+
+// HourCount is how many recipients' copies become due in one hour (UTC).
+type HourCount struct {
+	Hour time.Time `json:"hour"`
+	Rows int64     `json:"rows"`
 }
 
 // CampaignInput creates a campaign.
 type CampaignInput struct {
-	Name      string     `json:"name"`
-	EditionID int64      `json:"edition_id"`
-	ListIDs   []int64    `json:"list_ids"`
-	From      string     `json:"from,omitempty"`
-	ReplyTo   string     `json:"reply_to,omitempty"`
-	SendAt    *time.Time `json:"send_at,omitempty"`
-	Tracking  *bool      `json:"tracking,omitempty"`
+	Name      string  `json:"name"`
+	EditionID int64   `json:"edition_id"`
+	ListIDs   []int64 `json:"list_ids"`
+	// SegmentIDs: saved segments to send to, with or instead of lists.
+	SegmentIDs []int64    `json:"segment_ids,omitempty"`
+	From       string     `json:"from,omitempty"`
+	ReplyTo    string     `json:"reply_to,omitempty"`
+	SendAt     *time.Time `json:"send_at,omitempty"`
+	Tracking   *bool      `json:"tracking,omitempty"`
 	// PublishOnStart publishes the edition (as PublishEdition does, so it
 	// appears in the archive and feeds if it is public) when the campaign
 	// starts. It needs the publish permission.
 	PublishOnStart bool `json:"publish_on_start,omitempty"`
+	// LocalTime ("07:00"): send at that time of day in each reader's zone.
+	LocalTime string `json:"local_time,omitempty"`
+	// ABTest makes the campaign an A/B subject test.
+	ABTest *ABTest `json:"ab_test,omitempty"`
 }
 
 // Schedule sets or (with a null time) clears a campaign's send time.
@@ -230,6 +276,12 @@ type Stats struct {
 	Unsubscribes int64         `json:"unsubscribes"`
 	Series       []SeriesPoint `json:"series"`
 	TopLinks     []LinkCount   `json:"top_links"`
+	// Waiting counts rows due later (local-time delivery) by hour.
+	Waiting []HourCount `json:"waiting"`
+	// AB is an A/B test's figures per variant; ABHeld the rows held for,
+	// or sent with, the winner.
+	AB     []ABResult `json:"ab,omitempty"`
+	ABHeld int64      `json:"ab_held,omitempty"`
 }
 
 // SeriesPoint is one kind of event in one hour.
@@ -418,4 +470,27 @@ type Series struct {
 // Ready marks a series draft ready (or back to draft).
 type Ready struct {
 	Ready bool `json:"ready"`
+}
+
+// Segment is a saved audience: the subscribers its query selects (see
+// docs/audience.md). Count is how many it selects now.
+type Segment struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	Query     string    `json:"query"`
+	Count     int64     `json:"count"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// SegmentInput creates or changes a segment.
+type SegmentInput struct {
+	Name  string `json:"name"`
+	Query string `json:"query"`
+}
+
+// SegmentCount is how many subscribers a query selects now.
+type SegmentCount struct {
+	Query string `json:"query"` // the query in canonical form
+	Count int64  `json:"count"`
 }

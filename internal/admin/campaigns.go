@@ -44,6 +44,10 @@ func (a *Admin) campaignNew(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	segs, err := a.d.Store.Segments(ctx)
+	if err != nil {
+		return err
+	}
 	tr, err := LoadTracking(ctx, a.d.Store)
 	if err != nil {
 		return err
@@ -56,7 +60,7 @@ func (a *Admin) campaignNew(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	a.page(w, r, http.StatusOK, "campaign_new", "New campaign", "campaigns", map[string]any{
-		"Editions": eds, "Lists": lists, "Selected": sel, "From": a.d.From, "Tracking": tr.Opens || tr.Clicks, "Name": name,
+		"Editions": eds, "Lists": lists, "Segments": segs, "ABSlots": []int{1, 2, 3, 4}, "Selected": sel, "From": a.d.From, "Tracking": tr.Opens || tr.Clicks, "Name": name,
 	})
 	return nil
 }
@@ -70,6 +74,31 @@ func (a *Admin) campaignCreate(w http.ResponseWriter, r *http.Request) error {
 	for _, v := range r.Form["lists"] {
 		if id, err := strconv.ParseInt(v, 10, 64); err == nil {
 			c.ListIDs = append(c.ListIDs, id)
+		}
+	}
+	c.LocalTime = strings.TrimSpace(r.FormValue("local_time"))
+	var subjects []string
+	for _, v := range r.Form["ab_subject"] {
+		if v = strings.TrimSpace(v); v != "" {
+			subjects = append(subjects, v)
+		}
+	}
+	if len(subjects) > 0 {
+		pct, _ := strconv.Atoi(r.FormValue("ab_sample"))
+		hours, _ := strconv.ParseFloat(r.FormValue("ab_wait_hours"), 64)
+		c.AB = &model.ABTest{SamplePercent: pct, Wait: time.Duration(hours * float64(time.Hour)), Metric: model.ABMetric(r.FormValue("ab_metric"))}
+		pre := r.Form["ab_preheader"]
+		for i, subj := range subjects {
+			v := model.Variant{Subject: subj}
+			if i < len(pre) {
+				v.Preheader = strings.TrimSpace(pre[i])
+			}
+			c.AB.Variants = append(c.AB.Variants, v)
+		}
+	}
+	for _, v := range r.Form["segments"] {
+		if id, err := strconv.ParseInt(v, 10, 64); err == nil {
+			c.SegmentIDs = append(c.SegmentIDs, id)
 		}
 	}
 	if c.PublishOnStart && !identity(r).Can(auth.Publish) {
@@ -97,8 +126,11 @@ func (a *Admin) checkCampaign(ctx context.Context, c *model.Campaign) error {
 	if c.Name == "" {
 		return errors.New("Give the campaign a name.")
 	}
-	if len(c.ListIDs) == 0 {
-		return errors.New("Choose at least one list.")
+	if len(c.ListIDs) == 0 && len(c.SegmentIDs) == 0 {
+		return errors.New("Choose at least one list or segment.")
+	}
+	if err := model.CheckCampaignOptions(c); err != nil {
+		return errors.New(strings.ToUpper(err.Error()[:1]) + err.Error()[1:] + ".")
 	}
 	if c.From == "" {
 		c.From = a.d.From
@@ -244,15 +276,31 @@ func (a *Admin) campaign(w http.ResponseWriter, r *http.Request) error {
 			listNames = append(listNames, li.Name)
 		}
 	}
+	for _, sid := range c.SegmentIDs {
+		if sg, err := a.d.Store.Segment(ctx, sid); err == nil {
+			listNames = append(listNames, "segment “"+sg.Name+"”")
+		}
+	}
 	failures, err := a.d.Store.DeliveryFailures(ctx, id, 10)
 	if err != nil {
 		return err
+	}
+	waiting, err := a.d.Store.WaitingByHour(ctx, id)
+	if err != nil {
+		return err
+	}
+	var abResults []store.VariantResult
+	var abHeld int64
+	if c.AB != nil {
+		if abResults, abHeld, err = a.d.Store.ABResults(ctx, id); err != nil {
+			return err
+		}
 	}
 	live := c.Status == model.CampaignSending || c.Status == model.CampaignPaused
 	rate, eta := rateETA(c, st.Progress, a.d.Now())
 	a.page(w, r, http.StatusOK, "campaign", c.Name, "campaigns", map[string]any{
 		"C": c, "S": st, "Edition": ed, "Lists": strings.Join(listNames, ", "), "Failures": failures,
-		"Live": live, "Rate": rate, "ETA": eta, "CanStart": a.d.Engine != nil, "CanTest": a.d.Sender != nil,
+		"Live": live, "Rate": rate, "ETA": eta, "Waiting": waiting, "AB": abResults, "ABHeld": abHeld, "CanStart": a.d.Engine != nil, "CanTest": a.d.Sender != nil,
 	})
 	return nil
 }

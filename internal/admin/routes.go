@@ -37,6 +37,12 @@ func (a *Admin) table() []route {
 		r("POST", "/admin/lists/{id}/delete", auth.ManageAudience, a.listDelete),
 		r("GET", "/admin/lists/{id}/export.csv", auth.ManageAudience, a.listExport),
 
+		r("GET", "/admin/segments", auth.ManageAudience, a.segments),
+		r("POST", "/admin/segments", auth.ManageAudience, a.segmentSave),
+		r("POST", "/admin/segments/count", auth.ManageAudience, a.segmentCount),
+		r("GET", "/admin/segments/{id}", auth.ManageAudience, a.segmentEdit),
+		r("POST", "/admin/segments/{id}", auth.ManageAudience, a.segmentSave),
+
 		r("GET", "/admin/imports", auth.ManageAudience, a.importsPage),
 		r("POST", "/admin/imports", auth.ManageAudience, a.importStart),
 		r("GET", "/admin/imports/{id}", auth.ManageAudience, a.importPage),

@@ -176,7 +176,7 @@ var hexColor = regexp.MustCompile(`^(#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?)?$`)
 func (a *Admin) settingsPublication(w http.ResponseWriter, r *http.Request) error {
 	f := func(k string) string { return strings.TrimSpace(r.FormValue(k)) }
 	pub := model.Publication{Name: f("name"), SiteURL: f("site_url"), LogoURL: f("logo_url"), Language: f("language"),
-		PostalAddress: f("postal_address"), Colors: model.Colors{Accent: f("accent"), Text: f("text"), Background: f("background")},
+		PostalAddress: f("postal_address"), TimeZone: f("time_zone"), Colors: model.Colors{Accent: f("accent"), Text: f("text"), Background: f("background")},
 		CreditPrefix: f("credit_prefix")}
 	for _, k := range []model.SectionKind{model.KindLead, model.KindCards, model.KindBriefs, model.KindPicks, model.KindText} {
 		if r.FormValue("use_"+string(k)) == "on" {
@@ -193,6 +193,11 @@ func (a *Admin) settingsPublication(w http.ResponseWriter, r *http.Request) erro
 	}
 	if utf8.RuneCountInString(pub.CreditPrefix) > edition.MaxPrefix || strings.ContainsFunc(pub.CreditPrefix, unicode.IsControl) {
 		return a.redirect(w, r, "/admin/settings", fmt.Sprintf("The photo credit prefix is at most %d characters, on one line.", edition.MaxPrefix), true)
+	}
+	if pub.TimeZone != "" {
+		if _, err := model.LoadZone(pub.TimeZone); err != nil {
+			return a.redirect(w, r, "/admin/settings", "Time zone: "+err.Error()+".", true)
+		}
 	}
 	if _, err := render.New(pub, render.Options{ThemeDir: a.d.ThemeDir, ArchiveURL: a.archiveURL()}); err != nil {
 		return a.redirect(w, r, "/admin/settings", "The site and logo URLs must be absolute http(s) addresses.", true)

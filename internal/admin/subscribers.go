@@ -151,6 +151,9 @@ func (a *Admin) subscriberSave(w http.ResponseWriter, r *http.Request) error {
 			return a.redirect(w, r, target, "Attributes must be a JSON object, such as {\"city\": \"Leeds\"}.", true)
 		}
 	}
+	if err := model.CheckAttributes(attrs); err != nil {
+		return a.redirect(w, r, target, "Not saved: "+err.Error()+".", true)
+	}
 	sub.Name, sub.Attributes = strings.TrimSpace(r.FormValue("name")), attrs
 	if _, err := a.d.Store.UpsertSubscriber(ctx, sub); err != nil {
 		return err

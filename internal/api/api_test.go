@@ -253,6 +253,8 @@ func TestEveryRoleAgainstEveryEndpoint(t *testing.T) {
 			e.st.Suppress(ctx, "x@example.com", model.SuppressManual, "")
 			camp := &model.Campaign{Name: "C", EditionID: ed.ID, ListIDs: []int64{l.ID}, From: "A <a@example.com>"}
 			e.st.CreateCampaign(ctx, camp)
+			seg := &model.Segment{Name: "S", Query: "list = daily"}
+			e.st.SaveSegment(ctx, seg)
 			path := strings.ReplaceAll(rt.Path, "{email}", "x@example.com")
 			switch {
 			case strings.HasPrefix(path, "/api/lists/"):
@@ -263,6 +265,8 @@ func TestEveryRoleAgainstEveryEndpoint(t *testing.T) {
 				path = strings.ReplaceAll(path, "{id}", fmt.Sprint(sub.ID))
 			case strings.HasPrefix(path, "/api/campaigns/"):
 				path = strings.ReplaceAll(path, "{id}", fmt.Sprint(camp.ID))
+			case strings.HasPrefix(path, "/api/segments/"):
+				path = strings.ReplaceAll(path, "{id}", fmt.Sprint(seg.ID))
 			}
 			body := "{}"
 			if rt.Body != "" {

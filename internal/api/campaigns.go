@@ -17,11 +17,21 @@ import (
 )
 
 func campaignOut(c *model.Campaign) client.Campaign {
-	out := client.Campaign{ID: c.ID, Name: c.Name, EditionID: c.EditionID, ListIDs: c.ListIDs, Status: string(c.Status), From: c.From,
+	out := client.Campaign{ID: c.ID, Name: c.Name, EditionID: c.EditionID, ListIDs: c.ListIDs, SegmentIDs: c.SegmentIDs, Status: string(c.Status), From: c.From,
 		ReplyTo: c.ReplyTo, Tracking: c.Tracking, PublishOnStart: c.PublishOnStart, Total: c.Total, CreatedAt: c.CreatedAt,
 		Problem: c.Problem}
 	if out.ListIDs == nil {
 		out.ListIDs = []int64{}
+	}
+	if out.SegmentIDs == nil {
+		out.SegmentIDs = []int64{}
+	}
+	out.LocalTime, out.ABWinner = c.LocalTime, c.ABWinner
+	if t := c.AB; t != nil {
+		out.ABTest = &client.ABTest{SamplePercent: t.SamplePercent, WaitMinutes: int(t.Wait / time.Minute), Metric: string(t.Metric)}
+		for _, v := range t.Variants {
+			out.ABTest.Variants = append(out.ABTest.Variants, client.ABVariant{Subject: v.Subject, Preheader: v.Preheader})
+		}
 	}
 	if !c.SendAt.IsZero() {
 		t := c.SendAt
@@ -65,7 +75,7 @@ func (a *API) createCampaign(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	c := &model.Campaign{Name: strings.TrimSpace(in.Name), EditionID: in.EditionID, ListIDs: in.ListIDs, From: in.From, ReplyTo: in.ReplyTo,
+	c := &model.Campaign{Name: strings.TrimSpace(in.Name), EditionID: in.EditionID, ListIDs: in.ListIDs, SegmentIDs: in.SegmentIDs, From: in.From, ReplyTo: in.ReplyTo,
 		Tracking: true, PublishOnStart: in.PublishOnStart}
 	if in.Tracking != nil {
 		c.Tracking = *in.Tracking
@@ -73,14 +83,24 @@ func (a *API) createCampaign(w http.ResponseWriter, r *http.Request) error {
 	if in.SendAt != nil {
 		c.SendAt = in.SendAt.UTC()
 	}
+	c.LocalTime = in.LocalTime
+	if t := in.ABTest; t != nil {
+		c.AB = &model.ABTest{SamplePercent: t.SamplePercent, Wait: time.Duration(t.WaitMinutes) * time.Minute, Metric: model.ABMetric(t.Metric)}
+		for _, v := range t.Variants {
+			c.AB.Variants = append(c.AB.Variants, model.Variant{Subject: strings.TrimSpace(v.Subject), Preheader: strings.TrimSpace(v.Preheader)})
+		}
+	}
+	if err := model.CheckCampaignOptions(c); err != nil {
+		return invalid("%s", err.Error())
+	}
 	if c.From == "" {
 		c.From = a.d.From
 	}
 	switch {
 	case c.Name == "":
 		return invalid("name is required")
-	case len(c.ListIDs) == 0:
-		return invalid("list_ids needs at least one list")
+	case len(c.ListIDs) == 0 && len(c.SegmentIDs) == 0:
+		return invalid("list_ids or segment_ids needs at least one list or segment")
 	case c.PublishOnStart && !identity(r).Can(auth.Publish):
 		return &apiError{status: http.StatusForbidden, code: "forbidden", msg: "publish_on_start needs the publish permission."}
 	}
@@ -90,6 +110,11 @@ func (a *API) createCampaign(w http.ResponseWriter, r *http.Request) error {
 	for _, l := range c.ListIDs {
 		if _, err := a.d.Store.ListByID(ctx, l); err != nil {
 			return invalid("list %d does not exist", l)
+		}
+	}
+	for _, sg := range c.SegmentIDs {
+		if _, err := a.d.Store.Segment(ctx, sg); err != nil {
+			return invalid("segment %d does not exist", sg)
 		}
 	}
 	e, err := a.d.Store.GetEdition(ctx, c.EditionID)
@@ -232,6 +257,25 @@ func (a *API) campaignStats(w http.ResponseWriter, r *http.Request) error {
 	}
 	for _, l := range links {
 		out.TopLinks = append(out.TopLinks, client.LinkCount{URL: l.URL, Clicks: l.Clicks, Unique: l.Unique})
+	}
+	waiting, err := a.d.Store.WaitingByHour(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	out.Waiting = []client.HourCount{}
+	for _, h := range waiting {
+		out.Waiting = append(out.Waiting, client.HourCount{Hour: h.Hour, Rows: h.Rows})
+	}
+	if c.AB != nil {
+		results, held, err := a.d.Store.ABResults(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		out.ABHeld = held
+		for _, v := range results {
+			out.AB = append(out.AB, client.ABResult{Variant: v.Variant, Subject: v.Subject, Preheader: v.Preheader, Recipients: v.Recipients,
+				Sent: v.Sent, UniqueOpens: v.Opens, UniqueClicks: v.Clicks})
+		}
 	}
 	return writeJSON(w, http.StatusOK, out)
 }

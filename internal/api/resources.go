@@ -234,6 +234,9 @@ func (a *API) upsert(r *http.Request, in client.SubscriberInput) (*model.Subscri
 		sub.Name = in.Name
 	}
 	if in.Attributes != nil {
+		if err := model.CheckAttributes(in.Attributes); err != nil {
+			return nil, false, invalid("%s", err.Error())
+		}
 		sub.Attributes = in.Attributes
 	}
 	if in.Status != "" {

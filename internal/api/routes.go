@@ -47,6 +47,12 @@ func (a *API) table() []Route {
 		{Method: "PATCH", Path: "/api/subscribers/{id}", Summary: "Change a subscriber", Permission: auth.ManageAudience, In: client.SubscriberInput{}, Out: client.Subscriber{}, h: a.patchSubscriber},
 		{Method: "DELETE", Path: "/api/subscribers/{id}", Summary: "Erase a subscriber's personal data", Permission: auth.ManageAudience, h: a.eraseSubscriber},
 
+		{Method: "GET", Path: "/api/segments", Summary: "Saved segments with their counts", Permission: auth.ManageAudience, Out: []client.Segment{}, h: a.listSegments},
+		{Method: "POST", Path: "/api/segments", Summary: "Save a segment", Permission: auth.ManageAudience, In: client.SegmentInput{}, Out: client.Segment{}, h: a.createSegment},
+		{Method: "POST", Path: "/api/segments/count", Summary: "Count the subscribers a query selects now", Permission: auth.ManageAudience, In: client.SegmentInput{}, Out: client.SegmentCount{}, h: a.countSegment},
+		{Method: "GET", Path: "/api/segments/{id}", Summary: "One segment with its count", Permission: auth.ManageAudience, Out: client.Segment{}, h: a.getSegment},
+		{Method: "PUT", Path: "/api/segments/{id}", Summary: "Change a segment's name or query", Permission: auth.ManageAudience, In: client.SegmentInput{}, Out: client.Segment{}, h: a.updateSegment},
+
 		{Method: "POST", Path: "/api/imports", Summary: "Import a CSV file into a list", Permission: auth.ManageAudience, Body: "text/csv",
 			Query: []string{"list", "status", "mode"}, Out: client.ImportResult{}, h: a.importCSV},
 

@@ -19,7 +19,7 @@ import (
 // campaignCommands are the "herald campaign ..." verbs and "herald send".
 func campaignCommands() []command {
 	return []command{
-		{"campaign create", "--edition ID|FILE --list SLUG [--list SLUG ...] [--at TIME] [--name NAME] [--from ADDR] [--reply-to ADDR] [--via RELAY] [--no-tracking]", "create a campaign (scheduled with --at)", runCampaignCreate},
+		{"campaign create", "--edition ID|FILE --list SLUG|--segment NAME ... [--at TIME] [--name NAME] [--from ADDR] [--reply-to ADDR] [--via RELAY] [--no-tracking]", "create a campaign (scheduled with --at)", runCampaignCreate},
 		{"campaign start", "ID", "freeze the edition, write the ledger and let the workers send", runCampaignStart},
 		{"campaign pause", "ID", "stop sending (returns once no message is in flight)", campaignStatusCommand(model.CampaignPaused)},
 		{"campaign resume", "ID", "continue a paused campaign from its ledger", campaignStatusCommand(model.CampaignSending)},
@@ -39,6 +39,13 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 // campaignFlags are what create and send share.
 type campaignFlags struct {
 	lists            listFlag
+	segments         listFlag
+	localTime        string
+	abSubjects       listFlag
+	abPreheaders     listFlag
+	abSample         int
+	abWait           time.Duration
+	abMetric         string
 	name, from, repl string
 	via              string
 	noTracking       bool
@@ -46,6 +53,13 @@ type campaignFlags struct {
 
 func (e *env) registerCampaignFlags(fs *flag.FlagSet, cf *campaignFlags) {
 	fs.Var(&cf.lists, "list", "a list to send to (repeat for several)")
+	fs.Var(&cf.segments, "segment", "a saved segment to send to, by name (repeat for several; with or without --list)")
+	fs.StringVar(&cf.localTime, "local-time", "", "send at this time of day (HH:MM) in each reader's zone (attribute tz, else the publication's)")
+	fs.Var(&cf.abSubjects, "ab-subject", "an A/B test subject line (repeat: 2 to 4)")
+	fs.Var(&cf.abPreheaders, "ab-preheader", "the preheader of the A/B subject line at the same position (optional)")
+	fs.IntVar(&cf.abSample, "ab-sample", 20, "percent of the audience the A/B subject lines go to")
+	fs.DurationVar(&cf.abWait, "ab-wait", 2*time.Hour, "how long after the start the A/B winner is chosen")
+	fs.StringVar(&cf.abMetric, "ab-metric", "opens", "what chooses the A/B winner: opens or clicks (unique)")
 	fs.StringVar(&cf.name, "name", "", "the campaign's name (default: the edition's subject)")
 	fs.StringVar(&cf.from, "from", "", "From address, \"Name <address>\" (default: the configured from)")
 	fs.StringVar(&cf.repl, "reply-to", "", "Reply-To address")
@@ -59,8 +73,8 @@ func (e *env) newCampaign(ctx context.Context, s *store.Store, ed *model.Edition
 	if err != nil {
 		return nil, err
 	}
-	if len(cf.lists) == 0 {
-		return nil, usageErrorf("--list is required (a campaign needs an audience)")
+	if len(cf.lists) == 0 && len(cf.segments) == 0 {
+		return nil, usageErrorf("--list or --segment is required (a campaign needs an audience)")
 	}
 	if cf.via != "" && !slices.ContainsFunc(cfg.Relays, func(r config.Relay) bool { return r.Name == cf.via }) {
 		return nil, usageErrorf("--via %q: no relay has that name in the configuration", cf.via)
@@ -78,6 +92,30 @@ func (e *env) newCampaign(ctx context.Context, s *store.Store, ed *model.Edition
 			return nil, err
 		}
 		c.ListIDs = append(c.ListIDs, l.ID)
+	}
+	c.LocalTime = cf.localTime
+	if len(cf.abSubjects) > 0 {
+		if len(cf.abPreheaders) > len(cf.abSubjects) {
+			return nil, usageErrorf("--ab-preheader was given %d times for %d --ab-subject", len(cf.abPreheaders), len(cf.abSubjects))
+		}
+		c.AB = &model.ABTest{SamplePercent: cf.abSample, Wait: cf.abWait, Metric: model.ABMetric(cf.abMetric)}
+		for i, subj := range cf.abSubjects {
+			v := model.Variant{Subject: subj}
+			if i < len(cf.abPreheaders) {
+				v.Preheader = cf.abPreheaders[i]
+			}
+			c.AB.Variants = append(c.AB.Variants, v)
+		}
+	}
+	if err := model.CheckCampaignOptions(c); err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	for _, name := range cf.segments {
+		sg, err := segmentByName(ctx, s, name)
+		if err != nil {
+			return nil, err
+		}
+		c.SegmentIDs = append(c.SegmentIDs, sg.ID)
 	}
 	if err := s.CreateCampaign(ctx, c); err != nil {
 		return nil, err
@@ -111,7 +149,7 @@ func (e *env) editionArg(ctx context.Context, s *store.Store, arg string) (*mode
 }
 
 func runCampaignCreate(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("campaign create", "--edition ID|FILE --list SLUG [--list SLUG ...] [--at TIME]")
+	fs := e.flags("campaign create", "--edition ID|FILE --list SLUG|--segment NAME ... [--at TIME]")
 	edArg := fs.String("edition", "", "a stored edition's ID, or an edition file")
 	at := fs.String("at", "", "send time, RFC 3339 (2026-11-27T18:00:00Z) or local \"2006-01-02 15:04\"")
 	var cf campaignFlags
@@ -250,6 +288,27 @@ func runCampaignStatus(ctx context.Context, e *env, args []string) error {
 			c.ID, c.Name, c.Status, p.Total, p.Sent, p.Pending, p.Sending, p.Deferred, p.Failed, p.Skipped)
 		if c.Problem != "" && !c.Status.Final() {
 			fmt.Fprintf(e.stdout, "not sending: %s\n", c.Problem)
+		}
+		waiting, err := s.WaitingByHour(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		for _, h := range waiting {
+			fmt.Fprintf(e.stdout, "  waiting for %s local: %d due %s UTC\n", c.LocalTime, h.Rows, h.Hour.Format("2006-01-02 15:04"))
+		}
+		if c.AB != nil {
+			results, held, err := s.ABResults(ctx, c.ID)
+			if err != nil {
+				return err
+			}
+			state := fmt.Sprintf("winner chosen after %s by unique %s; %d held for it", c.AB.Wait, c.AB.Metric, held)
+			if c.ABWinner != 0 {
+				state = fmt.Sprintf("variant %d won by unique %s; the other %d got it", c.ABWinner, c.AB.Metric, held)
+			}
+			fmt.Fprintf(e.stdout, "A/B test (%d%% sample): %s\n", c.AB.SamplePercent, state)
+			for _, v := range results {
+				fmt.Fprintf(e.stdout, "  %d %q: sample %d, sent %d, unique opens %d, unique clicks %d\n", v.Variant, v.Subject, v.Recipients, v.Sent, v.Opens, v.Clicks)
+			}
 		}
 		fails, err := s.DeliveryFailures(ctx, c.ID, 10)
 		if err != nil {

@@ -46,6 +46,7 @@ func commands() []command {
 		{"bench scale", "--postgres URL [--recipients N] [--nodes 1,2,3]", "measure sending with several nodes on one PostgreSQL", runBenchScale},
 	}
 	cmds = append(cmds, editionCommands()...)
+	cmds = append(cmds, segmentCommands()...)
 	cmds = append(cmds, campaignCommands()...)
 	cmds = append(cmds, userCommands()...)
 	return append(cmds, tokenCommands()...)

@@ -195,6 +195,12 @@ func (e *env) engine(ctx context.Context, cfg *config.Config, s *store.Store, tr
 			return t.Anonymous, err
 		},
 	}
+	if cfg.SunsetMonths > 0 {
+		if cfg.Tracking != string(web.TrackFull) {
+			return nil, fmt.Errorf("config: sunset_months needs tracking = full (it is %s): without it nobody's opens and clicks are known", cfg.Tracking)
+		}
+		dc.Sunset = &store.SunsetPolicy{Months: cfg.SunsetMonths, Action: cfg.SunsetAction}
+	}
 	if dkim == nil {
 		// No key file: a key generated in the admin's settings, read as
 		// each campaign starts sending.

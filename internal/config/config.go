@@ -96,6 +96,11 @@ type Config struct {
 	// MetricsToken turns on /metrics (Prometheus) for requests that send
 	// it as a bearer token; empty leaves /metrics off.
 	MetricsToken Secret
+	// SunsetMonths, when set, runs the sunset policy once a day: active
+	// subscribers with no open or click for that many months get
+	// SunsetAction (segment or suppress). 0 leaves it off.
+	SunsetMonths int
+	SunsetAction string
 }
 
 // SQLitePath is where the embedded database lives.
@@ -197,6 +202,21 @@ func keys() []key {
 			c.FormRateLimit = n
 			return nil
 		}},
+		{"sunset_months", false, func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 60 {
+				return errors.New("must be a whole number of months from 1 to 60, or 0 for no sunset policy")
+			}
+			c.SunsetMonths = n
+			return nil
+		}},
+		{"sunset_action", false, func(c *Config, v string) error {
+			if v != "segment" && v != "suppress" {
+				return errors.New("must be segment or suppress")
+			}
+			c.SunsetAction = v
+			return nil
+		}},
 		{"trust_proxy", false, boolKey(func(c *Config, b bool) { c.TrustProxy = b })},
 		{"welcome", false, boolKey(func(c *Config, b bool) { c.Welcome = b })},
 		{"webhook_secret", true, func(c *Config, v string) error {
@@ -251,6 +271,7 @@ func Defaults() *Config {
 		Role:          "all",
 		Tracking:      "full",
 		FormRateLimit: 20,
+		SunsetAction:  "segment",
 	}
 }
 

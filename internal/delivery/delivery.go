@@ -46,6 +46,9 @@ type Ledger interface {
 	SettleCampaignTransport(ctx context.Context, id int64, transport string) (string, error)
 	ListenCampaigns(ctx context.Context, fn func()) error
 	TryLead(ctx context.Context) (*store.Leadership, error)
+	ABTestsToDecide(ctx context.Context, now time.Time) ([]int64, error)
+	DecideABTest(ctx context.Context, id int64, now time.Time) (int, error)
+	Sunset(ctx context.Context, p store.SunsetPolicy) (store.SunsetReport, error)
 }
 
 // Config configures an Engine. Zero values take the defaults shown.
@@ -85,8 +88,12 @@ type Config struct {
 	NoTracking   bool
 	ListIDDomain string // List-Id is <list slug>.<ListIDDomain>; default: the From domain
 	NameFallback string // for subscribers without a name ("Reader")
-	Log          *slog.Logger
-	Now          func() time.Time
+	// Sunset, when set, is applied once a day by the scheduler leader
+	// (never while tracking is off or anonymous: nobody's engagement is
+	// known then).
+	Sunset *store.SunsetPolicy
+	Log    *slog.Logger
+	Now    func() time.Time
 }
 
 func (c *Config) setDefaults() {
@@ -210,8 +217,12 @@ type campaignRun struct {
 	links     map[string]bool // the edition's links, which clicks may go to
 	email     *render.Email
 	template  *message.Template
-	bounce    string // envelope sender
-	domain    string // Message-ID domain
+	// variants are an A/B test's copies (variant i+1 at index i); rows
+	// held for the winner (variant 0) go out with variants[winner-1].
+	variants []variantRun
+	winner   atomic.Int32
+	bounce   string // envelope sender
+	domain   string // Message-ID domain
 }
 
 func (e *Engine) prepare(ctx context.Context, id int64) (*campaignRun, error) {
@@ -291,6 +302,22 @@ func (e *Engine) prepare(ctx context.Context, id int64) (*campaignRun, error) {
 		bounce:    mc.From.Email,
 		domain:    address.Domain(mc.From.Email),
 	}
+	for i, v := range frozen.Variants {
+		// Each variant differs in its subject (headers) and preheader
+		// (copy); the placeholders share the campaign's prefix.
+		vc, err := Identity{From: c.From, ReplyTo: c.ReplyTo, List: list, ListIDDomain: e.cfg.ListIDDomain, DKIM: dkim,
+			UnsubscribeMailto: e.cfg.UnsubscribeMailto}.Config(id, v.Subject)
+		if err != nil {
+			return nil, fmt.Errorf("campaign %d A/B variant %d: %w", id, i+1, err)
+		}
+		vt, err := message.New(vc)
+		if err != nil {
+			return nil, fmt.Errorf("campaign %d A/B variant %d headers: %w", id, i+1, err)
+		}
+		vcopy := model.Frozen{Subject: v.Subject, Prefix: frozen.Prefix, HTML: v.HTML, Text: v.Text, Links: frozen.Links}
+		run.variants = append(run.variants, variantRun{email: render.Thaw(vcopy, e.cfg.NameFallback), template: vt})
+	}
+	run.winner.Store(int32(c.ABWinner))
 	if c.Problem != "" {
 		// This node can send it: whatever held its mail is resolved.
 		if err := e.ledger.SetCampaignProblem(ctx, id, ""); err != nil {
@@ -303,6 +330,28 @@ func (e *Engine) prepare(ctx context.Context, id int64) (*campaignRun, error) {
 	delete(e.waitReported, id)
 	e.mu.Unlock()
 	return run, nil
+}
+
+// variantRun is one A/B variant's copy and headers (its subject).
+type variantRun struct {
+	email    *render.Email
+	template *message.Template
+}
+
+// pick returns the copy and headers a row is sent with, or ok false for a
+// row held for an A/B winner that this node does not know yet.
+func (r *campaignRun) pick(variant int) (*render.Email, *message.Template, bool) {
+	if len(r.variants) == 0 {
+		return r.email, r.template, true
+	}
+	if variant == 0 {
+		variant = int(r.winner.Load())
+	}
+	if variant < 1 || variant > len(r.variants) {
+		return nil, nil, false
+	}
+	v := r.variants[variant-1]
+	return v.email, v.template, true
 }
 
 // transportOf names the kind of transport a sender is (see mailer's

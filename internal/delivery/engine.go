@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -95,7 +96,7 @@ func (e *Engine) Run(ctx context.Context) error {
 
 // claimLoop feeds jobs from every sending campaign until ctx is done.
 func (e *Engine) claimLoop(ctx context.Context, jobs chan<- job) error {
-	var lastRelease, lastSchedule time.Time
+	var lastRelease, lastSchedule, lastSunset time.Time
 	var lead *store.Leadership
 	defer func() {
 		if lead != nil {
@@ -116,6 +117,11 @@ func (e *Engine) claimLoop(ctx context.Context, jobs chan<- job) error {
 		if now.Sub(lastSchedule) >= time.Second {
 			if lead = e.keepLead(ctx, lead); lead != nil {
 				e.startDue(ctx, now)
+				e.decideTests(ctx, now)
+				if e.cfg.Sunset != nil && now.Sub(lastSunset) >= 24*time.Hour {
+					e.sunset(ctx)
+					lastSunset = now
+				}
 			}
 			lastSchedule = now
 		}
@@ -216,6 +222,61 @@ func (e *Engine) startDue(ctx context.Context, now time.Time) {
 	}
 }
 
+// decideTests chooses the winner of every A/B test whose wait is over. Only
+// the scheduler leader calls it, and the store keeps the first decision,
+// so one node decides each test once.
+func (e *Engine) decideTests(ctx context.Context, now time.Time) {
+	ids, err := e.ledger.ABTestsToDecide(ctx, now)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.cfg.Log.Error("read A/B tests", "err", err)
+		}
+		return
+	}
+	for _, id := range ids {
+		w, err := e.ledger.DecideABTest(ctx, id, now)
+		if err != nil {
+			if ctx.Err() == nil {
+				e.cfg.Log.Error("decide A/B test", "campaign", id, "err", err)
+			}
+			continue
+		}
+		if w == 0 {
+			continue
+		}
+		e.cfg.Log.Info("A/B test decided; sending the rest with the winner", "campaign", id, "winner", w)
+		e.mu.Lock()
+		if run := e.prepared[id]; run != nil {
+			run.winner.Store(int32(w))
+		}
+		e.mu.Unlock()
+		e.Wake()
+	}
+}
+
+// sunset applies the configured sunset policy and logs its report.
+func (e *Engine) sunset(ctx context.Context) {
+	if e.cfg.NoTracking {
+		e.cfg.Log.Warn("sunset policy not applied: tracking is off")
+		return
+	}
+	if e.cfg.Anonymous != nil {
+		if anon, err := e.cfg.Anonymous(ctx); err != nil || anon {
+			e.cfg.Log.Warn("sunset policy not applied: tracking is anonymous, so nobody's opens and clicks are known", "err", err)
+			return
+		}
+	}
+	rep, err := e.ledger.Sunset(ctx, *e.cfg.Sunset)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.cfg.Log.Error("sunset policy", "err", err)
+		}
+		return
+	}
+	e.cfg.Log.Info("sunset policy applied", "months", rep.Policy.Months, "action", rep.Policy.Action,
+		"since", rep.Cutoff.Format(time.DateOnly), "subscribers", rep.Matched, "some", strings.Join(rep.Sample, ", "))
+}
+
 // claimRound claims one batch from each sending campaign and queues it. It
 // returns how many rows it queued and, when none, how long until a deferred
 // row is due.
@@ -263,6 +324,12 @@ func (e *Engine) claimRound(ctx context.Context, jobs chan<- job) (int, time.Dur
 				e.cfg.Log.Error("claim deliveries", "campaign", id, "err", err)
 			}
 			continue
+		}
+		if len(run.variants) > 0 && run.winner.Load() == 0 && slices.ContainsFunc(rows, func(d model.Delivery) bool { return d.Variant == 0 }) {
+			// Held rows are due: another node chose the winner.
+			if c, err := e.ledger.Campaign(ctx, id); err == nil {
+				run.winner.Store(int32(c.ABWinner))
+			}
 		}
 		for _, d := range rows {
 			// Once claimed, a row is sent (or given back) even if ctx
@@ -379,13 +446,17 @@ func (w *worker) send(j job) store.Outcome {
 		// claim it: give it back unsent instead.
 		return giveBack(out, "given back unsent: waited too long for a worker")
 	}
+	email, tmpl, ok := j.run.pick(d.Variant)
+	if !ok {
+		return giveBack(out, "given back unsent: the A/B test's winner is not known on this node yet")
+	}
 	fields := render.Fields{
 		Name:           d.Name,
 		UnsubscribeURL: w.links.Unsubscribe(d.SubscriberID, d.CampaignID),
 		PreferencesURL: w.links.Preferences(d.SubscriberID),
 		WebURL:         w.links.Web(d.CampaignID),
 	}
-	w.html = j.run.email.AppendHTML(w.html[:0], fields)
+	w.html = email.AppendHTML(w.html[:0], fields)
 	body := w.html
 	if j.run.tracking {
 		who := d.SubscriberID
@@ -397,11 +468,11 @@ func (w *worker) send(j job) store.Outcome {
 			func(target string) string { return click + url.QueryEscape(target) }, w.links.Open(who, d.CampaignID))
 		body = w.tracked
 	}
-	w.text = j.run.email.AppendText(w.text[:0], fields)
+	w.text = email.AppendText(w.text[:0], fields)
 	msgID := message.ID(d.CampaignID, d.SubscriberID, j.run.domain)
 	w.extra[0] = message.Field{Key: PostmarkMetadata, Value: msgID}
 	var err error
-	w.mime, err = j.run.template.Append(w.mime[:0], &message.Message{
+	w.mime, err = tmpl.Append(w.mime[:0], &message.Message{
 		// A name with a line break (from any source) must not fail the
 		// message: it is folded onto one line.
 		To:             message.Address{Name: strings.Join(strings.Fields(d.Name), " "), Email: d.Email},

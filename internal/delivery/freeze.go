@@ -1,8 +1,10 @@
 package delivery
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
@@ -40,6 +42,27 @@ func EditionFreezer(src EditionSource, fallback model.Publication, opts render.O
 		if err != nil {
 			return model.Frozen{}, err
 		}
-		return em.Freeze(), nil
+		frozen := em.Freeze()
+		if c.AB != nil {
+			for i, v := range c.AB.Variants {
+				ve := *ed
+				ve.Subject = v.Subject
+				if v.Preheader != "" {
+					ve.Preheader = v.Preheader
+				}
+				vm, err := r.Email(&ve)
+				if err != nil {
+					return model.Frozen{}, fmt.Errorf("A/B variant %d: %w", i+1, err)
+				}
+				vf := vm.Freeze()
+				// Each render marks its placeholders with its own random
+				// prefix; the variants take the campaign's, so one thaw
+				// rule serves every copy.
+				old, now := []byte(vf.Prefix), []byte(frozen.Prefix)
+				frozen.Variants = append(frozen.Variants, model.VariantCopy{Subject: vf.Subject, Preheader: ve.Preheader,
+					HTML: bytes.ReplaceAll(vf.HTML, old, now), Text: bytes.ReplaceAll(vf.Text, old, now)})
+			}
+		}
+		return frozen, nil
 	}
 }

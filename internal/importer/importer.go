@@ -561,6 +561,13 @@ func (p *parser) attributes(b *batch, rec []string) ([]byte, string) {
 				m[c.key] = p.appendString(nil, v)
 			}
 		}
+		if raw, ok := m[model.TimeZoneAttribute]; ok {
+			var zone string
+			json.Unmarshal(raw, &zone)
+			if _, err := model.LoadZone(zone); err != nil {
+				return nil, "attribute " + model.TimeZoneAttribute + ": " + err.Error()
+			}
+		}
 		if len(m) == 0 {
 			return nil, ""
 		}
@@ -575,6 +582,12 @@ func (p *parser) attributes(b *batch, rec []string) ([]byte, string) {
 		v := strings.TrimSpace(rec[c.index])
 		if v == "" {
 			continue
+		}
+		if c.key == model.TimeZoneAttribute {
+			if _, err := model.LoadZone(v); err != nil {
+				b.arena = b.arena[:start]
+				return nil, "attribute " + model.TimeZoneAttribute + ": " + err.Error()
+			}
 		}
 		if len(b.arena) == start {
 			b.arena = append(b.arena, '{')

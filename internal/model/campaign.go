@@ -1,6 +1,10 @@
 package model
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // CampaignStatus is where a campaign is in its life.
 type CampaignStatus string
@@ -26,17 +30,30 @@ type Campaign struct {
 	Name      string
 	EditionID int64
 	ListIDs   []int64
-	Status    CampaignStatus
-	From      string // "Name <address>"
-	ReplyTo   string // optional address
-	Relay     string // relay name; "" lets the mailer choose
-	SendAt    time.Time
-	Tracking  bool
+	// SegmentIDs are saved segments the campaign also targets: recipients
+	// are everyone confirmed on one of its lists or in one of its segments,
+	// each address once. Segments are worked out when the campaign starts.
+	SegmentIDs []int64
+	Status     CampaignStatus
+	From       string // "Name <address>"
+	ReplyTo    string // optional address
+	Relay      string // relay name; "" lets the mailer choose
+	SendAt     time.Time
+	Tracking   bool
 	// PublishOnStart publishes the edition (as the admin's Publish button
 	// does) when the campaign starts, so it appears in the archive and the
 	// feeds, if it is public, as the mail goes out.
 	PublishOnStart bool
-	Total          int64 // recipients, once started
+	// LocalTime ("07:00"), when set, sends each recipient's copy at that
+	// time of day in their zone (attribute tz, else the publication's),
+	// the first such time after the campaign starts.
+	LocalTime string
+	// AB, when set, makes the campaign an A/B subject test.
+	AB *ABTest
+	// ABWinner is the winning variant (1-based) once chosen, else 0.
+	ABWinner    int
+	ABDecidedAt time.Time
+	Total       int64 // recipients, once started
 	// Problem says why a sending campaign's mail is waiting (its relay is
 	// not configured on the nodes that send), or is empty.
 	Problem   string
@@ -44,6 +61,74 @@ type Campaign struct {
 	UpdatedAt time.Time
 	StartedAt time.Time
 	DoneAt    time.Time
+}
+
+// ABMetric is what decides an A/B test.
+type ABMetric string
+
+// A/B test metrics: unique opens or unique clicks per variant.
+const (
+	ABOpens  ABMetric = "opens"
+	ABClicks ABMetric = "clicks"
+)
+
+// ABTest sends 2 to 4 subject lines (and optionally preheaders) each to an
+// equal share of a sample of the audience, then, Wait after the start, the
+// rest with the variant that won by Metric.
+type ABTest struct {
+	Variants      []Variant     `json:"variants"`
+	SamplePercent int           `json:"sample_percent"` // of the audience, 2 to 90
+	Wait          time.Duration `json:"wait"`
+	Metric        ABMetric      `json:"metric"`
+}
+
+// Variant is one subject line under test; an empty Preheader keeps the
+// edition's.
+type Variant struct {
+	Subject   string `json:"subject"`
+	Preheader string `json:"preheader,omitempty"`
+}
+
+// Check returns a message a person can act on when the test cannot run.
+func (t *ABTest) Check() error {
+	switch {
+	case len(t.Variants) < 2 || len(t.Variants) > 4:
+		return fmt.Errorf("an A/B test needs 2 to 4 subject lines (it has %d)", len(t.Variants))
+	case t.SamplePercent < 2 || t.SamplePercent > 90:
+		return fmt.Errorf("the A/B sample must be 2%% to 90%% of the audience (it is %d%%)", t.SamplePercent)
+	case t.Wait < time.Minute || t.Wait > 7*24*time.Hour:
+		return fmt.Errorf("the A/B test must wait from one minute to seven days before choosing (it waits %s)", t.Wait)
+	case t.Metric != ABOpens && t.Metric != ABClicks:
+		return fmt.Errorf("an A/B test is decided by opens or clicks (not %q)", t.Metric)
+	}
+	for i, v := range t.Variants {
+		if strings.TrimSpace(v.Subject) == "" {
+			return fmt.Errorf("A/B subject line %d is empty", i+1)
+		}
+		if strings.ContainsAny(v.Subject+v.Preheader, "\r\n") {
+			return fmt.Errorf("A/B subject line %d has a line break", i+1)
+		}
+	}
+	return nil
+}
+
+// CheckCampaignOptions refuses local-time and A/B settings that cannot
+// work, with a message a person can act on.
+func CheckCampaignOptions(c *Campaign) error {
+	if c.LocalTime != "" {
+		if _, _, err := ParseLocalTime(c.LocalTime); err != nil {
+			return fmt.Errorf("local send time: %w", err)
+		}
+	}
+	if c.AB != nil {
+		if err := c.AB.Check(); err != nil {
+			return err
+		}
+		if c.LocalTime != "" {
+			return fmt.Errorf("an A/B test cannot be combined with sending at a local time")
+		}
+	}
+	return nil
 }
 
 // Frozen is what a campaign sends, fixed when it starts: delivery never
@@ -59,6 +144,17 @@ type Frozen struct {
 	// (mailer.TransportSMTP or TransportOutbox; empty for campaigns from
 	// before it was recorded): its mail goes out through that kind only.
 	Transport string
+	// Variants are an A/B test's copies, variant i+1 at index i: the
+	// edition rendered with each subject line and preheader.
+	Variants []VariantCopy
+}
+
+// VariantCopy is one A/B variant, frozen.
+type VariantCopy struct {
+	Subject   string
+	Preheader string
+	HTML      []byte
+	Text      []byte
 }
 
 // DeliveryStatus is the state of one recipient's row in a campaign's ledger.
@@ -84,6 +180,9 @@ type Delivery struct {
 	Email        string
 	Name         string
 	Attempts     int
+	// Variant is the A/B variant (1-based) the row is sent with; 0 for a
+	// campaign without a test.
+	Variant int
 }
 
 // Progress counts a campaign's ledger by status.

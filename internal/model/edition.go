@@ -16,6 +16,9 @@ type Publication struct {
 	// the edition sets its own; "Photo:" when empty, nothing when
 	// CreditPrefixNone.
 	CreditPrefix string `json:"credit_prefix,omitempty"`
+	// TimeZone (IANA name) is the zone of subscribers without a tz
+	// attribute when a campaign is sent at a local time; UTC when empty.
+	TimeZone string `json:"time_zone,omitempty"`
 	// Sections lists the sections a new edition has, in order, with the
 	// titles they show when an edition leaves its own title empty.
 	Sections []SectionDefault `json:"sections,omitempty"`

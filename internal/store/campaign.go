@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,14 +13,21 @@ import (
 )
 
 const campaignColumns = `id, name, edition_id, status, from_addr, reply_to, relay, send_at, tracking, publish_on_start, total,
-	created_at, updated_at, started_at, done_at, problem`
+	created_at, updated_at, started_at, done_at, problem, local_time, ab_test, ab_winner, ab_decided_at`
 
 func scanCampaign(row interface{ Scan(...any) error }) (*model.Campaign, error) {
 	var c model.Campaign
-	var sendAt, startedAt, doneAt sql.NullTime
+	var sendAt, startedAt, doneAt, decidedAt sql.NullTime
+	var ab string
 	err := row.Scan(&c.ID, &c.Name, &c.EditionID, &c.Status, &c.From, &c.ReplyTo, &c.Relay, &sendAt, &c.Tracking, &c.PublishOnStart, &c.Total,
-		&c.CreatedAt, &c.UpdatedAt, &startedAt, &doneAt, &c.Problem)
-	c.SendAt, c.StartedAt, c.DoneAt = sendAt.Time, startedAt.Time, doneAt.Time
+		&c.CreatedAt, &c.UpdatedAt, &startedAt, &doneAt, &c.Problem, &c.LocalTime, &ab, &c.ABWinner, &decidedAt)
+	c.SendAt, c.StartedAt, c.DoneAt, c.ABDecidedAt = sendAt.Time, startedAt.Time, doneAt.Time, decidedAt.Time
+	if err == nil && ab != "" {
+		c.AB = new(model.ABTest)
+		if jerr := json.Unmarshal([]byte(ab), c.AB); jerr != nil {
+			err = fmt.Errorf("campaign %d A/B test: %w", c.ID, jerr)
+		}
+	}
 	return &c, err
 }
 
@@ -38,22 +46,40 @@ func (s *Store) CreateCampaign(ctx context.Context, c *model.Campaign) error {
 
 // createCampaignTx is CreateCampaign in the caller's transaction.
 func createCampaignTx(ctx context.Context, tx *sql.Tx, c *model.Campaign, now time.Time) error {
-	if len(c.ListIDs) == 0 {
-		return errors.New("a campaign needs at least one list")
+	if len(c.ListIDs) == 0 && len(c.SegmentIDs) == 0 {
+		return errors.New("a campaign needs at least one list or segment")
+	}
+	if err := model.CheckCampaignOptions(c); err != nil {
+		return err
+	}
+	ab := ""
+	if c.AB != nil {
+		b, err := json.Marshal(c.AB)
+		if err != nil {
+			return err
+		}
+		ab = string(b)
 	}
 	c.Status = model.CampaignDraft
 	if !c.SendAt.IsZero() {
 		c.Status = model.CampaignScheduled
 	}
 	err := tx.QueryRowContext(ctx, `
-		INSERT INTO campaigns (name, edition_id, status, from_addr, reply_to, relay, send_at, tracking, publish_on_start, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id`,
-		c.Name, c.EditionID, c.Status, c.From, c.ReplyTo, c.Relay, nullTime(c.SendAt), c.Tracking, c.PublishOnStart, now).Scan(&c.ID)
+		INSERT INTO campaigns (name, edition_id, status, from_addr, reply_to, relay, send_at, tracking, publish_on_start, created_at, updated_at,
+		                       local_time, ab_test)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12) RETURNING id`,
+		c.Name, c.EditionID, c.Status, c.From, c.ReplyTo, c.Relay, nullTime(c.SendAt), c.Tracking, c.PublishOnStart, now,
+		c.LocalTime, ab).Scan(&c.ID)
 	if err != nil {
 		return err
 	}
 	for _, l := range c.ListIDs {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO campaign_lists (campaign_id, list_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, c.ID, l); err != nil {
+			return err
+		}
+	}
+	for _, sg := range c.SegmentIDs {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO campaign_segments (campaign_id, segment_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, c.ID, sg); err != nil {
 			return err
 		}
 	}
@@ -72,6 +98,9 @@ func (s *Store) Campaign(ctx context.Context, id int64) (*model.Campaign, error)
 	}
 	if c.ListIDs, err = s.ids(ctx, `SELECT list_id FROM campaign_lists WHERE campaign_id = $1 ORDER BY list_id`, id); err != nil {
 		return nil, fmt.Errorf("read campaign lists: %w", err)
+	}
+	if c.SegmentIDs, err = s.ids(ctx, `SELECT segment_id FROM campaign_segments WHERE campaign_id = $1 ORDER BY segment_id`, id); err != nil {
+		return nil, fmt.Errorf("read campaign segments: %w", err)
 	}
 	return c, nil
 }
@@ -199,9 +228,10 @@ func (s *Store) ScheduleCampaign(ctx context.Context, id int64, at time.Time) er
 const expandBatch = 50000
 
 // StartCampaign freezes the rendered edition, writes one delivery row per
-// recipient and moves the campaign to sending. Recipients are the confirmed
-// subscribers of the campaign's lists who are active and not suppressed, each
-// address once. A campaign with PublishOnStart publishes its edition in the
+// recipient and moves the campaign to sending. Recipients are the active,
+// unsuppressed subscribers confirmed on one of the campaign's lists or in one
+// of its segments (as the segments' queries select them now), each address
+// once. A campaign with PublishOnStart publishes its edition in the
 // transaction that moves it to sending (whichever node starts it), which
 // also queues the campaign.started webhooks. It is safe to call again after
 // a crash part-way: rows already written stay and are not duplicated. It
@@ -223,30 +253,64 @@ func (s *Store) StartCampaign(ctx context.Context, id int64, frozen model.Frozen
 	if err != nil {
 		return 0, fmt.Errorf("freeze campaign %d: %w", id, err)
 	}
+	// The audience: confirmed on one of the campaign's lists, or a member
+	// of one of its segments, whose queries are read (and their windows
+	// measured) now.
+	var audience []string
+	if len(c.ListIDs) > 0 {
+		audience = append(audience, `EXISTS (SELECT 1 FROM subscriptions sp JOIN campaign_lists cl ON cl.list_id = sp.list_id
+			              WHERE cl.campaign_id = $1 AND sp.subscriber_id = sb.id AND sp.status = 'confirmed')`)
+	}
+	args := []any{id, int64(0), int64(0)}
+	now := s.now()
+	for _, sid := range c.SegmentIDs {
+		sg, err := s.Segment(ctx, sid)
+		if err != nil {
+			return 0, fmt.Errorf("start campaign %d: %w", id, err)
+		}
+		n, err := s.parseSegment(ctx, sg.Query)
+		if err != nil {
+			return 0, fmt.Errorf("start campaign %d: segment %q: %w", id, sg.Name, err)
+		}
+		audience = append(audience, "("+segmentConfirmed+" AND "+s.compileSegment(n, &args, now)+")")
+	}
 	var maxID sql.NullInt64
 	if err := s.r.QueryRowContext(ctx, `SELECT MAX(id) FROM subscribers`).Scan(&maxID); err != nil {
 		return 0, fmt.Errorf("start campaign %d: %w", id, err)
 	}
-	for lo := int64(0); lo < maxID.Int64; lo += expandBatch {
-		_, err := s.w.ExecContext(ctx, `
+	expand := `
 			INSERT INTO deliveries (campaign_id, subscriber_id, email, name, status)
 			SELECT $1, sb.id, sb.email, sb.name, 'pending'
 			FROM subscribers sb
 			WHERE sb.id > $2 AND sb.id <= $3 AND sb.status = 'active'
-			  AND EXISTS (SELECT 1 FROM subscriptions sp JOIN campaign_lists cl ON cl.list_id = sp.list_id
-			              WHERE cl.campaign_id = $1 AND sp.subscriber_id = sb.id AND sp.status = 'confirmed')
+			  AND (` + strings.Join(audience, "\n\t\t\t   OR ") + `)
 			  AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.email = sb.email)
 			ORDER BY sb.id
-			ON CONFLICT (campaign_id, email) DO NOTHING`, id, lo, lo+expandBatch)
-		if err != nil {
+			ON CONFLICT (campaign_id, email) DO NOTHING`
+	for lo := int64(0); lo < maxID.Int64; lo += expandBatch {
+		args[1], args[2] = lo, lo+expandBatch
+		if _, err := s.w.ExecContext(ctx, expand, args...); err != nil {
 			return 0, fmt.Errorf("write the ledger of campaign %d: %w", id, err)
 		}
 	}
+	var zones map[string]time.Time
+	if c.LocalTime != "" {
+		if zones, err = s.localDueTimes(ctx, c, now); err != nil {
+			return 0, fmt.Errorf("start campaign %d: %w", id, err)
+		}
+	}
 	var total int64
-	now := s.now()
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries WHERE campaign_id = $1`, id).Scan(&total); err != nil {
 			return err
+		}
+		if err := s.scheduleLocal(ctx, tx, id, zones); err != nil {
+			return err
+		}
+		if c.AB != nil {
+			if err := s.startABTest(ctx, tx, c, frozen, total); err != nil {
+				return err
+			}
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE campaigns SET status = 'sending', total = $1, started_at = $2, updated_at = $2
 			WHERE id = $3 AND status IN ('draft', 'scheduled')`, total, now, id)
@@ -297,6 +361,21 @@ func (s *Store) FrozenContent(ctx context.Context, id int64) (*model.Frozen, err
 	}
 	if links != "" {
 		f.Links = strings.Split(links, "\n")
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT subject, preheader, html, text FROM campaign_variants WHERE campaign_id = $1 ORDER BY variant`, id)
+	if err != nil {
+		return nil, fmt.Errorf("read variants of campaign %d: %w", id, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v model.VariantCopy
+		if err := rows.Scan(&v.Subject, &v.Preheader, &v.HTML, &v.Text); err != nil {
+			return nil, fmt.Errorf("read variants of campaign %d: %w", id, err)
+		}
+		f.Variants = append(f.Variants, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read variants of campaign %d: %w", id, err)
 	}
 	return &f, nil
 }

@@ -48,11 +48,19 @@ func (s *Store) ClaimDeliveries(ctx context.Context, campaignID int64, limit int
 				return nil
 			}
 		}
-		// Due retries first, then pending rows, each by its own equality
-		// on status: with "pending OR deferred" and ORDER BY id the planner
-		// walked the primary key past every row already sent, so each
-		// claim read the whole campaign so far (quadratic in its size).
-		for _, due := range []string{`d.status = 'deferred' AND d.next_attempt_at <= $2`, `d.status = 'pending'`} {
+		// Due retries first, then pending rows with a due time that has
+		// come (local-time delivery, an A/B test's rest once decided),
+		// then pending rows without one. Each query is an index range on
+		// deliveries_due (campaign, status, next_attempt_at, id) read in
+		// its order, so a claim reads only the rows it takes: never rows
+		// already sent (with "pending OR deferred" and ORDER BY id the
+		// planner walked the primary key past all of them, quadratic in
+		// the campaign's size), nor rows waiting for a later hour.
+		for _, due := range []string{
+			`d.status = 'deferred' AND d.next_attempt_at <= $2 ORDER BY d.next_attempt_at, d.id`,
+			`d.status = 'pending' AND d.next_attempt_at <= $2 ORDER BY d.next_attempt_at, d.id`,
+			`d.status = 'pending' AND d.next_attempt_at IS NULL ORDER BY d.id`,
+		} {
 			if len(out) >= limit {
 				break
 			}
@@ -61,16 +69,15 @@ func (s *Store) ClaimDeliveries(ctx context.Context, campaignID int64, limit int
 				WHERE id IN (
 					SELECT d.id FROM deliveries d
 					JOIN campaigns c ON c.id = d.campaign_id AND c.status = 'sending'
-					WHERE d.campaign_id = $3 AND `+due+`
-					ORDER BY d.id LIMIT $4`+lock+`)
-				RETURNING id, campaign_id, COALESCE(subscriber_id, 0), email, name, attempts`,
+					WHERE d.campaign_id = $3 AND `+due+` LIMIT $4`+lock+`)
+				RETURNING id, campaign_id, COALESCE(subscriber_id, 0), email, name, attempts, variant`,
 				now.Add(lease), now, campaignID, limit-len(out))
 			if err != nil {
 				return err
 			}
 			for rows.Next() {
 				var d model.Delivery
-				if err := rows.Scan(&d.ID, &d.CampaignID, &d.SubscriberID, &d.Email, &d.Name, &d.Attempts); err != nil {
+				if err := rows.Scan(&d.ID, &d.CampaignID, &d.SubscriberID, &d.Email, &d.Name, &d.Attempts, &d.Variant); err != nil {
 					rows.Close()
 					return err
 				}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"time"
 )
 
 // ForceSchemaVersionForTest records a schema version as applied, to test
@@ -11,6 +10,3 @@ func (s *Store) ForceSchemaVersionForTest(ctx context.Context, v int) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, 'future', 'x')`, v)
 	return err
 }
-
-// SetClockForTest makes the store read the time from now.
-func (s *Store) SetClockForTest(now func() time.Time) { s.now = now }

@@ -226,3 +226,8 @@ func RedactURL(raw string) string {
 	}
 	return u.Redacted()
 }
+
+// SetClockForTest makes the store read the time from now. It is for tests
+// (of the store and of the packages above it, such as the delivery engine
+// with a fake clock); call it before the store is used concurrently.
+func (s *Store) SetClockForTest(now func() time.Time) { s.now = now }

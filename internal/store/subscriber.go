@@ -42,6 +42,9 @@ func (s *Store) UpsertSubscriber(ctx context.Context, sub *model.Subscriber) (cr
 	if sub.Status == "" {
 		sub.Status = model.SubscriberActive
 	}
+	if err := model.CheckAttributes(sub.Attributes); err != nil {
+		return false, err
+	}
 	attrs, err := marshalAttributes(sub.Attributes)
 	if err != nil {
 		return false, fmt.Errorf("subscriber attributes: %w", err)

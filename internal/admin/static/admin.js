@@ -159,4 +159,48 @@
     });
     src.onerror = function () { src.close(); };
   }
+  // Segment editor: count the query's members as it is typed.
+  var seg = document.getElementById("segment-editor");
+  if (seg) {
+    var q = seg.querySelector("textarea[name=query]");
+    var out = document.getElementById("seg-count");
+    var note = document.getElementById("seg-canonical");
+    var sample = document.getElementById("seg-sample");
+    var segTimer = null, seq = 0;
+    var count = function () {
+      var mine = ++seq;
+      var data = new FormData();
+      data.set("query", q.value);
+      fetch(seg.getAttribute("data-count"), {
+        method: "POST", body: data, credentials: "same-origin",
+        headers: { "X-CSRF-Token": csrf(seg), "Accept": "application/json" }
+      }).then(function (r) {
+        if (!r.ok) throw new Error("status " + r.status);
+        return r.json();
+      }).then(function (res) {
+        if (mine !== seq) return; // a newer count is on its way
+        note.textContent = "";
+        if (res.error) {
+          out.textContent = "–";
+          var span = document.createElement("span");
+          span.className = "error-text";
+          span.textContent = res.error;
+          note.appendChild(span);
+          sample.textContent = "";
+        } else {
+          out.textContent = Number(res.count).toLocaleString("en-GB");
+          note.textContent = "Reads as: " + res.query;
+          sample.textContent = res.sample.length ? "For example: " + res.sample.join(", ") : "";
+        }
+        seg.setAttribute("data-counted", String(mine));
+      }).catch(function () {
+        if (mine === seq) note.textContent = "Count unavailable just now.";
+      });
+    };
+    q.addEventListener("input", function () {
+      clearTimeout(segTimer);
+      segTimer = setTimeout(count, 300);
+    });
+    if (q.value) count();
+  }
 })();
