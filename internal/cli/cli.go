@@ -33,6 +33,8 @@ func commands() []command {
 	cmds := []command{
 		{"serve", "[--http ADDR]", "run the web server and delivery workers", runServe},
 		{"migrate", "", "apply pending database migrations", runMigrate},
+		{"backup", "FILE [--force]", "copy the SQLite database to FILE, consistently, while Herald runs", runBackup},
+		{"healthcheck", "[--url URL]", "exit 0 if the herald serve on this machine answers /healthz (for containers)", runHealthcheck},
 		{"lists create", "SLUG --name NAME [--description TEXT] [--double-opt-in] [--public]", "create a list", runListsCreate},
 		{"lists ls", "", "show lists with their subscriber counts", runListsLs},
 		{"subscribers count", "[--list SLUG] [--status STATUS]", "count subscribers", runSubscribersCount},
@@ -42,7 +44,7 @@ func commands() []command {
 		{"import", "--list SLUG [--status confirmed|unconfirmed] [--mode upsert|skip-existing] [--rejects FILE] FILE.csv", "import subscribers from CSV (- reads standard input)", runImport},
 		{"export", "--list SLUG [--status STATUS] [--output FILE]", "export a list's subscribers as CSV", runExport},
 		{"bench import", "--rows N [--postgres URL]", "measure import speed and memory on generated rows", runBenchImport},
-		{"bench send", "--recipients N [--dkim rsa|ed25519] [--workers N]", "measure end-to-end send speed and memory into a loopback SMTP sink", runBenchSend},
+		{"bench send", "--recipients N [--dkim rsa|ed25519] [--workers N] [--relay-rtt DURATION]", "measure end-to-end send speed and memory into a loopback SMTP sink", runBenchSend},
 		{"bench scale", "--postgres URL [--recipients N] [--nodes 1,2,3]", "measure sending with several nodes on one PostgreSQL", runBenchScale},
 	}
 	cmds = append(cmds, editionCommands()...)

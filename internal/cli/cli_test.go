@@ -61,7 +61,7 @@ func TestListsAndSubscribersCommands(t *testing.T) {
 		t.Fatalf("unknown command: %d %q", code, errs)
 	}
 	_, errs, code = herald(t, map[string]string{"HERALD_WORKERS": "many"}, nil, data, "lists", "ls")
-	if code != 1 || !strings.Contains(errs, "HERALD_WORKERS: must be a whole number") {
+	if code != 1 || !strings.Contains(errs, "HERALD_WORKERS: must be auto or a whole number") {
 		t.Fatalf("bad config: %d %q", code, errs)
 	}
 	_, errs, code = herald(t, map[string]string{"HERALD_WEBHOOK_SENDGRID_KEY": "not a key"}, nil, data, "serve", "--http", "127.0.0.1:0")

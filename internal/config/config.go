@@ -58,7 +58,9 @@ type Config struct {
 	LogLevel      slog.Level
 	LogFormat     string // text or json
 	From          string // default From of campaigns
-	Workers       int    // delivery workers per node
+	// Workers is how many SMTP transactions a node runs at once; 0 (auto,
+	// the default) is the relays' max_conns added up (4 with the outbox).
+	Workers int
 	// Lease is how long a delivery worker's claim on a row holds before
 	// another node may send it again; RetryBase is the first retry delay
 	// after a temporary failure. Zero takes the delivery engine's defaults
@@ -167,9 +169,13 @@ func keys() []key {
 		}},
 		{"from", false, func(c *Config, v string) error { c.From = v; return nil }},
 		{"workers", false, func(c *Config, v string) error {
+			if strings.EqualFold(v, "auto") {
+				c.Workers = 0
+				return nil
+			}
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 256 {
-				return errors.New("must be a whole number from 1 to 256")
+			if err != nil || n < 1 || n > 4096 {
+				return errors.New("must be auto or a whole number from 1 to 4096")
 			}
 			c.Workers = n
 			return nil
@@ -266,7 +272,6 @@ func Defaults() *Config {
 		LogLevel:  slog.LevelInfo,
 		LogFormat: "text",
 		From:      "Herald <newsletter@localhost.localdomain>",
-		Workers:   4,
 
 		Role:          "all",
 		Tracking:      "full",

@@ -79,7 +79,7 @@ func TestInvalidValuesNameTheKey(t *testing.T) {
 		src  Source
 		want string
 	}{
-		{Source{Getenv: env(map[string]string{"HERALD_WORKERS": "lots"})}, "HERALD_WORKERS: must be a whole number"},
+		{Source{Getenv: env(map[string]string{"HERALD_WORKERS": "lots"})}, "HERALD_WORKERS: must be auto or a whole number"},
 		{Source{Getenv: env(map[string]string{"HERALD_HTTP_ADDR": "8080"})}, "HERALD_HTTP_ADDR: must be host:port"},
 		{Source{Getenv: env(map[string]string{"HERALD_DATABASE_URL": "mysql://x"})}, "HERALD_DATABASE_URL: must be a postgres:// URL"},
 		{Source{Getenv: env(map[string]string{"HERALD_BASE_URL": "news.example.com"})}, "HERALD_BASE_URL: must be an absolute"},
@@ -172,5 +172,24 @@ priority = 5
 	os.WriteFile(file, []byte("[relay.x]\nurl = \"mandrill://key@api\"\n"), 0o600)
 	if _, err := Load(Source{File: file, Getenv: env(nil)}); err == nil || !strings.Contains(err.Error(), "smtp, smtps, ses, postmark, sendgrid or mailgun") {
 		t.Errorf("unknown scheme: %v", err)
+	}
+}
+
+// Workers default to the relays' capacity (0 tells the delivery engine to
+// size itself by max_conns); a distant relay needs hundreds of them.
+func TestWorkersAutoOrCounted(t *testing.T) {
+	for in, want := range map[string]int{"": 0, "auto": 0, "300": 300, "4096": 4096} {
+		c, err := Load(Source{Getenv: env(map[string]string{"HERALD_WORKERS": in})})
+		if err != nil {
+			t.Errorf("HERALD_WORKERS=%q: %v", in, err)
+		} else if c.Workers != want {
+			t.Errorf("HERALD_WORKERS=%q: workers %d, want %d", in, c.Workers, want)
+		}
+	}
+	for _, in := range []string{"0", "4097", "-1"} {
+		_, err := Load(Source{Getenv: env(map[string]string{"HERALD_WORKERS": in})})
+		if err == nil || !strings.Contains(err.Error(), "HERALD_WORKERS: must be auto or a whole number from 1 to 4096") {
+			t.Errorf("HERALD_WORKERS=%q: %v", in, err)
+		}
 	}
 }

@@ -59,7 +59,12 @@ type Config struct {
 	// Freeze renders a campaign's edition when it starts.
 	Freeze func(ctx context.Context, c *model.Campaign) (model.Frozen, error)
 
-	Workers     int           // concurrent SMTP transactions (4)
+	// Workers is how many SMTP transactions run at once, each on its own
+	// connection. Zero takes the sender's own capacity when it reports one
+	// (a Mailer: its relays' max_conns added up), else 4. At a distance,
+	// one connection carries about 1/(4×RTT) messages a second (four
+	// round trips each), so workers, not CPU, set the pace: see README.
+	Workers     int
 	ClaimBatch  int           // rows per claim (50)
 	FlushEvery  int           // outcomes per ledger write (100)
 	FlushAfter  time.Duration // longest an outcome waits for its write (200ms)
@@ -106,6 +111,9 @@ func (c *Config) setDefaults() {
 		if *v <= 0 {
 			*v = d
 		}
+	}
+	if s, ok := c.Sender.(interface{ MaxConns() int }); ok && c.Workers <= 0 {
+		c.Workers = s.MaxConns()
 	}
 	def(&c.Workers, 4)
 	def(&c.ClaimBatch, 50)

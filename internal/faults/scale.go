@@ -35,7 +35,8 @@ type ScaleOptions struct {
 	Nodes []int
 	// Recipients is the campaign size of each run (default 20,000).
 	Recipients int
-	// Workers is HERALD_WORKERS of each node (0: herald's default, 4).
+	// Workers is HERALD_WORKERS of each node (0: herald's default, the
+	// relay's max_conns, 4 unless set).
 	Workers int
 	// Log, when set, receives a line per step.
 	Log io.Writer

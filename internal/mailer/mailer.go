@@ -314,6 +314,18 @@ func (m *Mailer) SetRelayLimits(name string, rate float64, maxConns int) error {
 	return nil
 }
 
+// MaxConns is how many transactions the Mailer can run at once: its
+// relays' connection caps added up. The delivery engine sizes its workers
+// by it, so a relay's max_conns is the one setting for its concurrency.
+func (m *Mailer) MaxConns() int {
+	n := 0
+	for _, r := range m.relays {
+		_, _, max := r.link.stats()
+		n += max
+	}
+	return n
+}
+
 // SetHourlyLimit changes the overall messages-per-hour cap (0: none).
 func (m *Mailer) SetHourlyLimit(n int) { m.window.setLimit(n) }
 

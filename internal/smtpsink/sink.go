@@ -6,7 +6,9 @@
 // counts them, so a benchmark holds no message in memory. Faults can be set
 // and changed while it runs: a fixed reply for chosen recipients or for an
 // exact fraction of messages, a connection dropped in the middle of DATA,
-// delayed replies, and refused authentication.
+// delayed replies, refused authentication, MAIL commands held until the test
+// lets them go, and a network round-trip time (RTT) that puts the sink at a
+// distance from its clients.
 package smtpsink
 
 import (
@@ -86,6 +88,19 @@ type Faults struct {
 	Rules []*Rule
 	// Delay holds back every reply to MAIL, RCPT and DATA.
 	Delay time.Duration
+	// RTT is the network round-trip time between the sink and its
+	// clients: everything the sink writes (the greeting, the replies to
+	// EHLO, MAIL, RCPT, DATA and the end of DATA, TLS handshake flights)
+	// reaches the client RTT after it was written. Replies travel in the
+	// background, not by holding the session, so a client that pipelines
+	// several commands waits one RTT for all their replies, as it would
+	// over a network; a client that waits for each reply pays one RTT per
+	// command. A change applies to replies written after it.
+	RTT time.Duration
+	// Hold, when set, keeps every MAIL command waiting until the channel
+	// is closed (or the sink closes); Held counts the commands waiting.
+	// Tests use it to see how many transactions a client runs at once.
+	Hold <-chan struct{}
 	// RejectAuth answers every AUTH attempt with 535 5.7.8.
 	RejectAuth bool
 }
@@ -104,6 +119,7 @@ type Sink struct {
 	server   *smtp.Server
 	listener net.Listener
 	done     chan struct{}
+	quit     chan struct{} // closed by Close: connections drop what is in flight
 
 	mu       sync.Mutex
 	messages []Message
@@ -112,6 +128,9 @@ type Sink struct {
 	count       atomic.Int64
 	bytes       atomic.Int64
 	conns       atomic.Int64
+	open        atomic.Int64
+	peak        atomic.Int64
+	held        atomic.Int64
 	rejected    atomic.Int64
 	authenticat atomic.Int64
 }
@@ -132,8 +151,8 @@ func Start(opts Options) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("smtpsink: listen: %w", err)
 	}
-	s := &Sink{opts: opts, faults: opts.Faults, done: make(chan struct{})}
-	s.listener = &countingListener{Listener: l, n: &s.conns}
+	s := &Sink{opts: opts, faults: opts.Faults, done: make(chan struct{}), quit: make(chan struct{})}
+	s.listener = &countingListener{Listener: l, sink: s}
 	if opts.ImplicitTLS {
 		s.listener = tls.NewListener(s.listener, opts.TLS)
 	}
@@ -192,6 +211,16 @@ func (s *Sink) Bytes() int64 { return s.bytes.Load() }
 // Connections is the number of TCP connections accepted so far.
 func (s *Sink) Connections() int64 { return s.conns.Load() }
 
+// OpenConnections is the number of connections open now.
+func (s *Sink) OpenConnections() int64 { return s.open.Load() }
+
+// PeakConnections is the most connections that were open at once since the
+// sink started (or since Reset).
+func (s *Sink) PeakConnections() int64 { return s.peak.Load() }
+
+// Held is the number of MAIL commands waiting on Faults.Hold now.
+func (s *Sink) Held() int64 { return s.held.Load() }
+
 // Rejected is the number of RCPT or DATA commands answered with a fault.
 func (s *Sink) Rejected() int64 { return s.rejected.Load() }
 
@@ -214,12 +243,14 @@ func (s *Sink) Reset() {
 	s.count.Store(0)
 	s.bytes.Store(0)
 	s.conns.Store(0)
+	s.peak.Store(s.open.Load())
 	s.rejected.Store(0)
 	s.authenticat.Store(0)
 }
 
 // Close stops the server and closes every open connection.
 func (s *Sink) Close() error {
+	close(s.quit)
 	err := s.server.Close()
 	// Serve may not have registered the listener yet; closing it here
 	// makes sure Serve returns either way.
@@ -314,7 +345,16 @@ func (ss *session) delay(f Faults) {
 }
 
 func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
-	ss.delay(ss.sink.currentFaults())
+	f := ss.sink.currentFaults()
+	if f.Hold != nil {
+		ss.sink.held.Add(1)
+		select {
+		case <-f.Hold:
+		case <-ss.sink.quit:
+		}
+		ss.sink.held.Add(-1)
+	}
+	ss.delay(f)
 	if ss.sink.opts.Username != "" && !ss.authed {
 		return smtp.ErrAuthRequired
 	}
@@ -426,15 +466,30 @@ func (l *loginServer) Next(response []byte) ([]byte, bool, error) {
 	return nil, true, sasl.ErrUnexpectedClientResponse
 }
 
+// countingListener counts connections and puts each at the distance the
+// faults' RTT says.
 type countingListener struct {
 	net.Listener
-	n *atomic.Int64
+	sink *Sink
 }
 
 func (l *countingListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
-	if err == nil {
-		l.n.Add(1)
+	if err != nil {
+		return nil, err
 	}
-	return c, err
+	s := l.sink
+	s.conns.Add(1)
+	raise(&s.peak, s.open.Add(1))
+	return newLatencyConn(c, func() time.Duration { return s.currentFaults().RTT }, s.quit, &s.open), nil
+}
+
+// raise sets v to n if n is larger.
+func raise(v *atomic.Int64, n int64) {
+	for {
+		old := v.Load()
+		if n <= old || v.CompareAndSwap(old, n) {
+			return
+		}
+	}
 }
