@@ -120,6 +120,7 @@ type Sink struct {
 	listener net.Listener
 	done     chan struct{}
 	quit     chan struct{} // closed by Close: connections drop what is in flight
+	quitOnce sync.Once
 
 	mu       sync.Mutex
 	messages []Message
@@ -250,7 +251,7 @@ func (s *Sink) Reset() {
 
 // Close stops the server and closes every open connection.
 func (s *Sink) Close() error {
-	close(s.quit)
+	s.quitOnce.Do(func() { close(s.quit) })
 	err := s.server.Close()
 	// Serve may not have registered the listener yet; closing it here
 	// makes sure Serve returns either way.

@@ -140,3 +140,16 @@ func TestOnlyLoopback(t *testing.T) {
 		t.Error("listened on all interfaces")
 	}
 }
+
+func TestCloseTwice(t *testing.T) {
+	s, err := Start(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
