@@ -379,6 +379,9 @@ func (w *writer) run(ctx context.Context, batches <-chan *batch, free chan<- *ba
 				w.cancel()
 			} else {
 				w.suppressed += len(b.suppress)
+				if obs := w.opt.Observer; obs != nil {
+					obs.ImportRows("suppressed", len(b.suppress))
+				}
 			}
 		}
 		for _, g := range []struct {
@@ -427,6 +430,9 @@ func (w *writer) run(ctx context.Context, batches <-chan *batch, free chan<- *ba
 // rejectErased reports the rows the store refused because their address
 // was erased.
 func (w *writer) rejectErased(lines []int) error {
+	if obs := w.opt.Observer; obs != nil && len(lines) > 0 {
+		obs.ImportRows("rejected", len(lines))
+	}
 	for _, line := range lines {
 		w.erased++
 		w.rejected.Add(1)

@@ -257,9 +257,10 @@ func (r *relay) send(ctx context.Context, clock Clock, env Envelope, msg []byte)
 	}
 	start := time.Now()
 	e, h := r.link.deliver(ctx, clock, env, msg)
-	if e == nil || h == healthy {
-		// The relay answered: time the exchange (a pooled connection's
-		// wait included).
+	if e == nil || h != unknown && e.Stage != StageConnect {
+		// The relay answered or failed mid-exchange: time it (taking a
+		// connection included; a connection that could not be had is
+		// not a transaction).
 		r.obs.Transaction(r.cfg.Name, time.Since(start))
 	}
 	switch h {

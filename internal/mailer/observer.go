@@ -10,9 +10,10 @@ type Observer interface {
 	// ("" when no relay could be tried) and what Send returned (nil when a
 	// relay accepted the message; Classify tells the rest apart).
 	Message(relay string, err error)
-	// Transaction reports how long one SMTP transaction on relay took,
-	// from MAIL FROM to the relay's last answer or the failure that ended
-	// it.
+	// Transaction reports how long handing one message to relay took,
+	// from taking a connection (pooled, new, or an API request slot) to
+	// the relay's last answer or the failure that ended it; not reported
+	// when no connection could be had.
 	Transaction(relay string, took time.Duration)
 	// Rotation reports a relay taken out of rotation after repeated
 	// failures, or back in after a successful trial.

@@ -91,7 +91,7 @@ func New(o Options) *Metrics {
 	}, []string{"relay", "result"})
 	m.smtp = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "herald_smtp_transaction_seconds",
-		Help:    "Time of one SMTP transaction, from MAIL FROM to the relay's last answer, by relay.",
+		Help:    "Time to hand one message to a relay, from taking a connection to the relay's last answer or the failure that ended it, by relay.",
 		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 	}, []string{"relay"})
 	m.rotations = prometheus.NewCounterVec(prometheus.CounterOpts{

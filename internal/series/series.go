@@ -32,16 +32,24 @@ import (
 )
 
 // ZoneSetting is the settings key holding the newsroom's IANA time zone.
-const ZoneSetting = "newsroom_time_zone"
+const ZoneSetting = store.NewsroomZoneSetting
 
-// Zone returns the newsroom's time zone (UTC until one is set).
+// Zone returns the newsroom's time zone: the setting, else the
+// publication's own zone (which local-time campaigns use), else UTC.
 func Zone(ctx context.Context, s *store.Store) (*time.Location, error) {
 	name, err := s.Setting(ctx, ZoneSetting)
-	if errors.Is(err, store.ErrNotFound) || name == "" {
-		return time.UTC, nil
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, err
+	}
+	if name == "" {
+		pub, err := s.GetPublication(ctx)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		if pub.TimeZone == "" {
+			return time.UTC, nil
+		}
+		name = pub.TimeZone
 	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {

@@ -42,6 +42,15 @@ func (s *Store) localDueTimes(ctx context.Context, c *model.Campaign, now time.T
 			return nil, fmt.Errorf("the publication's time zone: %w", err)
 		}
 	}
+	if pub.TimeZone == "" {
+		// No zone of the publication's own: the newsroom's (the one the
+		// desk's series use), so the two never disagree unasked.
+		if name, err := s.Setting(ctx, NewsroomZoneSetting); err == nil && name != "" {
+			if home, err = model.LoadZone(name); err != nil {
+				return nil, fmt.Errorf("the newsroom's time zone: %w", err)
+			}
+		}
+	}
 	names, err := s.strings(ctx, `SELECT DISTINCT `+s.tzAttr()+` FROM deliveries d JOIN subscribers sb ON sb.id = d.subscriber_id
 		WHERE d.campaign_id = $1 AND `+s.tzAttr()+` IS NOT NULL`, c.ID)
 	if err != nil {

@@ -213,3 +213,32 @@ func TestABTestLedger(t *testing.T) {
 		}
 	})
 }
+
+// TestLocalTimeFallsBackToTheNewsroomZone: with no zone of the
+// publication's own, a local-time campaign reaches zoneless readers at the
+// newsroom's hour (the zone the desk's series use), not at UTC's.
+func TestLocalTimeFallsBackToTheNewsroomZone(t *testing.T) {
+	s := storetest.SQLite(t)
+	ctx := context.Background()
+	now := time.Date(2026, 3, 2, 5, 30, 0, 0, time.UTC)
+	s.SetClockForTest(func() time.Time { return now })
+	l := zonedAudience(t, s, "")
+	if err := s.PutSetting(ctx, store.NewsroomZoneSetting, "America/New_York"); err != nil {
+		t.Fatal(err)
+	}
+	c := &model.Campaign{Name: "seven", EditionID: 1, ListIDs: []int64{l.ID}, From: "a@example.com", LocalTime: "07:00"}
+	if err := s.CreateCampaign(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.StartCampaign(ctx, c.ID, frozenCopy); err != nil {
+		t.Fatal(err)
+	}
+	waiting, err := s.WaitingByHour(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 07:00 in New York on 2 March 2026 is 12:00 UTC.
+	if len(waiting) != 1 || waiting[0].Hour.UTC().Format("15:04") != "12:00" {
+		t.Fatalf("waiting by hour %+v, want one row at 12:00 UTC", waiting)
+	}
+}
