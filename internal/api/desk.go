@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -104,6 +105,15 @@ func (a *API) unfurl(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, client.Unfurled(p))
 }
 
+// writeSeries answers with one series, its next slot in the newsroom's zone.
+func (a *API) writeSeries(ctx context.Context, w http.ResponseWriter, status int, sr *model.Series) error {
+	loc, err := series.Zone(ctx, a.d.Store)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, status, a.seriesOut(*sr, loc))
+}
+
 func (a *API) seriesOut(sr model.Series, loc *time.Location) client.Series {
 	out := client.Series{ID: sr.ID, Name: sr.Name, SlotTime: sr.SlotTime, Slot: string(sr.Slot), ListIDs: sr.ListIDs, From: sr.From,
 		Template: sr.Template, Automatic: sr.Automatic, SourceID: sr.SourceID, RemindMinutes: int(sr.RemindBefore / time.Minute),
@@ -176,11 +186,7 @@ func (a *API) createSeries(w http.ResponseWriter, r *http.Request) error {
 	if err := a.d.Store.CreateSeries(ctx, sr); err != nil {
 		return err
 	}
-	loc, err := series.Zone(ctx, a.d.Store)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, a.seriesOut(*sr, loc))
+	return a.writeSeries(ctx, w, http.StatusCreated, sr)
 }
 
 func (a *API) getSeries(w http.ResponseWriter, r *http.Request) error {
@@ -193,11 +199,7 @@ func (a *API) getSeries(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	loc, err := series.Zone(ctx, a.d.Store)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, a.seriesOut(*sr, loc))
+	return a.writeSeries(ctx, w, http.StatusOK, sr)
 }
 
 func (a *API) updateSeries(w http.ResponseWriter, r *http.Request) error {
@@ -220,11 +222,7 @@ func (a *API) updateSeries(w http.ResponseWriter, r *http.Request) error {
 	if err := a.d.Store.UpdateSeries(ctx, sr); err != nil {
 		return err
 	}
-	loc, err := series.Zone(ctx, a.d.Store)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, a.seriesOut(*sr, loc))
+	return a.writeSeries(ctx, w, http.StatusOK, sr)
 }
 
 func (a *API) deleteSeries(w http.ResponseWriter, r *http.Request) error {

@@ -136,3 +136,13 @@ func (l *Leadership) Release() error {
 	// connection is broken, and the server drops the lock with it.
 	return errors.Join(err, l.conn.Close())
 }
+
+// skipLocked is the clause a queue's claim adds to its inner SELECT: on
+// PostgreSQL, rows another node is claiming are skipped rather than waited
+// for; SQLite's single writer needs nothing.
+func (s *Store) skipLocked() string {
+	if s.dialect == dialectPostgres {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
+}

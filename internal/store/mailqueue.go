@@ -72,10 +72,7 @@ func (s *Store) MailBacklog(ctx context.Context) (int64, error) {
 // that. On PostgreSQL rows another node is claiming are skipped.
 func (s *Store) ClaimMail(ctx context.Context, limit int, lease time.Duration) ([]MailJob, error) {
 	now := s.now()
-	lock := ""
-	if s.dialect == dialectPostgres {
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
+	lock := s.skipLocked()
 	var out []MailJob
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `

@@ -151,10 +151,7 @@ func (s *Store) DeleteSeries(ctx context.Context, id int64) error {
 // ReleaseSeries. A node that dies holding a lease loses it when it ends.
 func (s *Store) ClaimSeries(ctx context.Context, lease time.Duration) ([]model.Series, error) {
 	now := s.now()
-	lock := ""
-	if s.dialect == dialectPostgres {
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
+	lock := s.skipLocked()
 	var out []model.Series
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `

@@ -108,10 +108,7 @@ func (s *Store) PollSourceSoon(ctx context.Context, id int64) error {
 // skipped, so any node may poll and none polls a source twice.
 func (s *Store) ClaimSources(ctx context.Context, limit int, lease time.Duration) ([]model.Feed, error) {
 	now := s.now()
-	lock := ""
-	if s.dialect == dialectPostgres {
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
+	lock := s.skipLocked()
 	var out []model.Feed
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `

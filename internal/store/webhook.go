@@ -432,10 +432,7 @@ func (s *Store) WebhookBacklog(ctx context.Context) (int64, error) {
 // PostgreSQL rows another node is claiming are skipped.
 func (s *Store) ClaimWebhooks(ctx context.Context, limit int, lease time.Duration) ([]WebhookJob, error) {
 	now := s.now()
-	lock := ""
-	if s.dialect == dialectPostgres {
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
+	lock := s.skipLocked()
 	var out []WebhookJob
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `
