@@ -14,6 +14,7 @@ import (
 // editionContent is the part of an edition kept as JSON in editions.content.
 type editionContent struct {
 	Preheader string          `json:"preheader,omitempty"`
+	Language  string          `json:"language,omitempty"`
 	Hero      *model.Image    `json:"hero,omitempty"`
 	Sections  []model.Section `json:"sections"`
 }
@@ -33,13 +34,13 @@ func scanEdition(row interface{ Scan(...any) error }) (*model.Edition, error) {
 	if err := json.Unmarshal([]byte(content), &c); err != nil {
 		return nil, fmt.Errorf("edition %d content: %w", e.ID, err)
 	}
-	e.Preheader, e.Hero, e.Sections = c.Preheader, c.Hero, c.Sections
+	e.Preheader, e.Language, e.Hero, e.Sections = c.Preheader, c.Language, c.Hero, c.Sections
 	e.PublishedAt = published.Time
 	return &e, nil
 }
 
 func marshalContent(e *model.Edition) (string, error) {
-	b, err := json.Marshal(editionContent{Preheader: e.Preheader, Hero: e.Hero, Sections: e.Sections})
+	b, err := json.Marshal(editionContent{Preheader: e.Preheader, Language: e.Language, Hero: e.Hero, Sections: e.Sections})
 	if err != nil {
 		return "", fmt.Errorf("encode edition %q: %w", e.Slug, err)
 	}
