@@ -278,9 +278,14 @@ func (l *Localizer) localize(id string, count any, d map[string]any) string {
 	return s
 }
 
+// Attr is an argument of HTML that stands in an attribute (a link's
+// address): escaped, never isolated.
+type Attr string
+
 // HTML is T for HTML: every argument is escaped (a template.HTML one is
-// kept as it is) and, in a right-to-left language, isolated in <bdi>; the
-// message itself may hold markup, as the catalogs are Herald's own.
+// kept as it is) and, in a right-to-left language, isolated in <bdi>
+// (except an Attr); the message itself may hold markup, as the catalogs
+// are Herald's own.
 func (l *Localizer) HTML(id string, args ...any) template.HTML {
 	return template.HTML(l.localize(id, nil, l.htmlData(args)))
 }
@@ -297,6 +302,9 @@ func (l *Localizer) htmlData(args []any) map[string]any {
 	for k, v := range d {
 		var h string
 		switch v := v.(type) {
+		case Attr:
+			d[k] = template.HTMLEscapeString(string(v))
+			continue
 		case template.HTML:
 			h = string(v)
 		case string:

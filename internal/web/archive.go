@@ -49,11 +49,12 @@ func (s *Server) archiveIndex(w http.ResponseWriter, r *http.Request) {
 	} else if page > 2 {
 		data.Prev = "/archive?page=" + strconv.Itoa(page-1)
 	}
+	lang := s.negotiate(r)
 	for _, e := range eds {
-		data.Editions = append(data.Editions, archiveItem{e, dateline(e)})
+		data.Editions = append(data.Editions, archiveItem{e, dateline(lang, e)})
 	}
 	w.Header().Set("Cache-Control", "public, max-age=60")
-	s.render(w, r, http.StatusOK, "archive", view{Title: "Archive", Feeds: true, Data: data})
+	s.render(w, r, http.StatusOK, "archive", view{L: lang, Title: lang.T("archive.title"), Feeds: true, Data: data})
 }
 
 // archiveSlash sends /archive/ (a typed or pasted address) to the one

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/feeds"
 
+	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/store"
@@ -140,7 +141,7 @@ func writeFeed(kind, base string, pub model.Publication, items []feedItem, updat
 	f := &feeds.Feed{
 		Title:       pub.Name,
 		Link:        &feeds.Link{Href: base + "/archive"},
-		Description: "Every public edition of " + pub.Name,
+		Description: i18n.For(pub.Language).T("feed.description", "Publication", pub.Name),
 		Id:          base + "/archive",
 		Updated:     updated,
 		Created:     updated,

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/model"
@@ -252,12 +253,18 @@ func (q *mailSender) close(ctx context.Context) error {
 	}
 }
 
-// sender returns the From address of transactional messages.
-func (s *Server) sender(pub model.Publication) (message.Address, error) {
-	if s.opts.From != "" {
-		a, err := mail.ParseAddress(s.opts.From)
+// sender returns the From address of transactional messages about list
+// l: its brand's, else the configured one, else the publication's name at
+// noreply@ the base URL's host.
+func (s *Server) sender(pub model.Publication, l *model.List) (message.Address, error) {
+	from := s.opts.From
+	if l.Brand != nil && l.Brand.From != "" {
+		from = l.Brand.From
+	}
+	if from != "" {
+		a, err := mail.ParseAddress(from)
 		if err != nil {
-			return message.Address{}, fmt.Errorf("web: From %q: %w", s.opts.From, err)
+			return message.Address{}, fmt.Errorf("web: From %q: %w", from, err)
 		}
 		return message.Address{Name: a.Name, Email: a.Address}, nil
 	}
@@ -272,13 +279,17 @@ func (s *Server) sender(pub model.Publication) (message.Address, error) {
 // transactional builds one message to one reader about one list.
 func (s *Server) transactional(ctx context.Context, l *model.List, subscriberID int64, email, name, subject, text, html string) (mailer.Envelope, []byte, error) {
 	pub, _, _ := s.renderer.get(ctx)
-	from, err := s.sender(pub)
+	from, err := s.sender(l.Publication(pub), l)
 	if err != nil {
 		return mailer.Envelope{}, nil, err
 	}
+	var replyTo message.Address
+	if l.Brand != nil && l.Brand.ReplyTo != "" {
+		replyTo.Email = l.Brand.ReplyTo
+	}
 	domain := from.Email[strings.LastIndexByte(from.Email, '@')+1:]
 	t, err := message.New(message.Config{
-		From: from, Subject: subject,
+		From: from, ReplyTo: replyTo, Subject: subject,
 		ListID: l.Slug + "." + domain, ListName: l.Name,
 		FeedbackID: "transactional:herald",
 	})
@@ -302,20 +313,37 @@ func (s *Server) transactional(ctx context.Context, l *model.List, subscriberID 
 }
 
 var mailHTML = template.Must(template.New("mail").Parse(`<!DOCTYPE html>
-<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"></head>
+<html lang="{{.L.Lang}}"{{if .L.RTL}} dir="rtl"{{end}}><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"></head>
 <body style="margin:0;padding:24px;background:#f6f4ef;font:16px/1.6 Arial,sans-serif;color:#1d2125">
-<div style="max-width:520px;margin:0 auto;background:#fff;border:1px solid #e2ddd3;border-radius:8px;padding:28px">
-<p style="margin:0 0 4px;font-weight:bold;font-size:18px">{{.Pub}}</p>
+<div{{if .L.RTL}} dir="rtl"{{end}} style="max-width:520px;margin:0 auto;background:{{.Background}};border:1px solid #e2ddd3;border-radius:8px;padding:28px;text-align:{{.L.Start}}">
+{{if .Logo}}<p style="margin:0 0 8px"><img src="{{.Logo}}" alt="{{.Pub}}" width="200" style="display:block;border:0;height:auto"></p>{{else}}<p style="margin:0 0 4px;font-weight:bold;font-size:18px">{{.Pub}}</p>{{end}}
 {{range .Paragraphs}}<p>{{.}}</p>{{end}}
-{{if .Button}}<p><a href="{{.URL}}" style="display:inline-block;background:#1a4d7a;color:#fff;padding:12px 20px;border-radius:6px;text-decoration:none;font-weight:bold">{{.Button}}</a></p>
-<p style="font-size:13px;color:#5f6670">Or open this address: {{.URL}}</p>{{end}}
+{{if .Button}}<p><a href="{{.URL}}" style="display:inline-block;background:{{.Accent}};color:#fff;padding:12px 20px;border-radius:6px;text-decoration:none;font-weight:bold">{{.Button}}</a></p>
+<p style="font-size:13px;color:#5f6670">{{.L.HTML "mail.open_address" "URL" .URL}}</p>{{end}}
 </div></body></html>`))
 
 type mailView struct {
+	L          *i18n.Localizer
 	Pub        string
+	Logo       string // the brand's logo, if any
+	Accent     string // the button's colour
+	Background string
 	Paragraphs []string
 	Button     string
 	URL        string
+}
+
+// newMailView starts the HTML of a message about a list whose
+// publication, as the list shows it, is pub.
+func newMailView(l *i18n.Localizer, pub model.Publication) mailView {
+	v := mailView{L: l, Pub: pub.Name, Logo: pub.LogoURL, Accent: "#1a4d7a", Background: "#fff"}
+	if c := pub.Colors.Accent; hexColor.MatchString(c) {
+		v.Accent = c
+	}
+	if c := pub.Colors.Background; hexColor.MatchString(c) {
+		v.Background = c
+	}
+	return v
 }
 
 func renderMailHTML(v mailView) string {
@@ -355,27 +383,32 @@ func (s *Server) confirmationMail(ctx context.Context, l *model.List, subscriber
 	tok := s.signer.Sign(token.Claims{Purpose: token.Confirm, SubscriberID: subscriberID, ListID: l.ID, Expires: time.Now().Add(s.opts.ConfirmTTL)})
 	confirm := s.base + "/confirm/" + tok
 	pub, _, _ := s.renderer.get(ctx)
-	subject := "Confirm your subscription to " + l.Name
+	pub = l.Publication(pub)
+	lang := i18n.For(pub.Language)
+	subject := lang.Plain("mail.confirm_subject", "List", l.Name)
 	paras := []string{
-		"Someone, hopefully you, asked to receive " + l.Name + " at this address.",
-		"Please confirm by opening the link below. It works for " + days(s.opts.ConfirmTTL) + ".",
+		lang.Plain("mail.confirm_asked", "List", l.Name),
+		lang.T("mail.confirm_open", "Duration", days(lang, s.opts.ConfirmTTL)),
 	}
-	text := strings.Join(paras, "\n\n") + "\n\nConfirm: " + confirm +
-		"\n\nDid not ask for this? Ignore this message and you will not hear from us again.\n"
-	html := renderMailHTML(mailView{Pub: pub.Name, Paragraphs: append(paras[:1:1],
-		"Did not ask for this? Ignore this message and you will not hear from us again."), Button: "Confirm subscription", URL: confirm})
-	return s.transactional(ctx, l, subscriberID, email, name, subject, text, html)
+	text := strings.Join(paras, "\n\n") + "\n\n" + lang.Plain("mail.confirm_link", "URL", confirm) +
+		"\n\n" + lang.T("mail.ignore") + "\n"
+	v := newMailView(lang, pub)
+	v.Paragraphs, v.Button, v.URL = []string{paras[0], lang.T("mail.ignore")}, lang.T("confirm.button"), confirm
+	return s.transactional(ctx, l, subscriberID, email, name, subject, text, renderMailHTML(v))
 }
 
 // welcomeMail greets a reader whose subscription is now confirmed.
 func (s *Server) welcomeMail(ctx context.Context, l *model.List, subscriberID int64, email, name string) (mailer.Envelope, []byte, error) {
 	prefs := s.base + "/preferences/" + s.signer.Sign(token.Claims{Purpose: token.Preferences, SubscriberID: subscriberID})
 	pub, _, _ := s.renderer.get(ctx)
+	pub = l.Publication(pub)
+	lang := i18n.For(pub.Language)
 	body := s.opts.WelcomeText
 	if body == "" {
-		body = "Thank you for subscribing to " + l.Name + ". Your first edition arrives with our next send."
+		body = lang.Plain("mail.welcome_body", "List", l.Name)
 	}
-	text := body + "\n\nChoose what you receive: " + prefs + "\n"
-	html := renderMailHTML(mailView{Pub: pub.Name, Paragraphs: []string{body}, Button: "Manage your preferences", URL: prefs})
-	return s.transactional(ctx, l, subscriberID, email, name, "Welcome to "+l.Name, text, html)
+	text := body + "\n\n" + lang.Plain("mail.welcome_choose", "URL", prefs) + "\n"
+	v := newMailView(lang, pub)
+	v.Paragraphs, v.Button, v.URL = []string{body}, lang.T("email.preferences"), prefs
+	return s.transactional(ctx, l, subscriberID, email, name, lang.Plain("mail.welcome_subject", "List", l.Name), text, renderMailHTML(v))
 }
