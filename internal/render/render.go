@@ -236,20 +236,20 @@ func (r *Renderer) tryTheme() error {
 
 // view is what the templates see.
 type view struct {
-	Pub        model.Publication
-	Colors     model.Colors
-	Edition    *model.Edition
-	L          *i18n.Localizer // the edition's language: Herald's words, lang and dir
-	Dateline   string          // "Thursday 13 March 2025 · Evening"
-	Greeting   string          // "Good evening"
+	Pub      model.Publication
+	Colors   model.Colors
+	Edition  *model.Edition
+	L        *i18n.Localizer // the edition's language: Herald's words, lang and dir
+	Dateline string          // "Thursday 13 March 2025 · Evening"
+	Greeting string          // "Good evening"
 	// GreetingLine is the whole greeting, with and without the reader's
 	// name ("Good evening, Ada." or "Good evening, reader."): in an Email,
 	// placeholders pick the form per subscriber.
 	GreetingLine template.HTML
-	Hero       *model.Image
-	HeroCredit string // the hero's credit with its prefix ("Photo: ..."); "" when none
-	Sections   []sectionView
-	ArchiveURL string // this edition's web page
+	Hero         *model.Image
+	HeroCredit   string // the hero's credit with its prefix ("Photo: ..."); "" when none
+	Sections     []sectionView
+	ArchiveURL   string // this edition's web page
 
 	// Per-subscriber fields: placeholders in an Email, empty on the web.
 	Name, UnsubscribeURL, PreferencesURL, WebURL string

@@ -23,7 +23,7 @@ func scanList(row interface{ Scan(...any) error }) (*model.List, error) {
 	return &l, err
 }
 
-// decodeBrand reads a list's brand column: '' is none.
+// decodeBrand reads a list's brand column: ” is none.
 func decodeBrand(slug, s string) (*model.Brand, error) {
 	if s == "" {
 		return nil, nil
