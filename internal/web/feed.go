@@ -141,7 +141,7 @@ func writeFeed(kind, base string, pub model.Publication, items []feedItem, updat
 	f := &feeds.Feed{
 		Title:       pub.Name,
 		Link:        &feeds.Link{Href: base + "/archive"},
-		Description: i18n.For(pub.Language).T("feed.description", "Publication", pub.Name),
+		Description: i18n.For(pub.Language).T("feed.summary", "Publication", pub.Name),
 		Id:          base + "/archive",
 		Updated:     updated,
 		Created:     updated,
