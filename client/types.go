@@ -44,6 +44,7 @@ type List struct {
 	Description  string    `json:"description"`
 	OptIn        string    `json:"opt_in"` // single or double
 	Public       bool      `json:"public"`
+	Language     string    `json:"language"` // BCP 47; "" is the publication's
 	Confirmed    int64     `json:"confirmed"`
 	Unconfirmed  int64     `json:"unconfirmed"`
 	Unsubscribed int64     `json:"unsubscribed"`
@@ -57,6 +58,10 @@ type ListInput struct {
 	Description string `json:"description,omitempty"`
 	OptIn       string `json:"opt_in,omitempty"`
 	Public      bool   `json:"public"`
+	// Language (BCP 47, such as fr or pt-BR) of the list's briefing and
+	// of Herald's words to its readers; "" is the publication's, and
+	// leaving it out keeps the list's.
+	Language *string `json:"language,omitempty"`
 }
 
 // Subscription is one subscriber's state on one list.

@@ -14,6 +14,7 @@ import (
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/edition"
 	"github.com/herald-news/herald/internal/importer"
+	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
 )
@@ -26,7 +27,7 @@ func (a *API) me(w http.ResponseWriter, r *http.Request) error {
 // Lists.
 
 func listOut(l store.ListStats) client.List {
-	return client.List{ID: l.ID, Slug: l.Slug, Name: l.Name, Description: l.Description, OptIn: string(l.OptIn), Public: l.Public,
+	return client.List{ID: l.ID, Slug: l.Slug, Name: l.Name, Description: l.Description, OptIn: string(l.OptIn), Public: l.Public, Language: l.Language,
 		Confirmed: l.Confirmed, Unconfirmed: l.Unconfirmed, Unsubscribed: l.Unsubscribed, CreatedAt: l.CreatedAt}
 }
 
@@ -62,6 +63,12 @@ func applyList(in client.ListInput, l *model.List) error {
 		return invalid("name is required")
 	}
 	l.Name, l.Description, l.Public = strings.TrimSpace(in.Name), in.Description, in.Public
+	if in.Language != nil {
+		if _, err := i18n.Check(*in.Language); err != nil {
+			return invalid("language: %s", strings.TrimPrefix(err.Error(), i18n.ErrLanguage.Error()+": "))
+		}
+		l.Language = *in.Language
+	}
 	switch in.OptIn {
 	case "", "single":
 		l.OptIn = model.OptInSingle

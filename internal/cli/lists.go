@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"text/tabwriter"
 
+	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
 )
@@ -14,7 +15,8 @@ import (
 var slugPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
 func runListsCreate(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("lists create", "SLUG --name NAME [--description TEXT] [--double-opt-in] [--public]")
+	fs := e.flags("lists create", "SLUG --name NAME [--description TEXT] [--double-opt-in] [--public] [--language TAG]")
+	lang := fs.String("language", "", "the language of the list's briefing and of Herald's words to its readers (fr, de, ar, ...); default: the publication's")
 	name := fs.String("name", "", "the list's name, as readers see it (required)")
 	desc := fs.String("description", "", "a sentence about the list")
 	double := fs.Bool("double-opt-in", false, "new subscribers confirm by email before they receive mail")
@@ -30,8 +32,11 @@ func runListsCreate(ctx context.Context, e *env, args []string) error {
 	if *name == "" {
 		return usageErrorf("--name is required")
 	}
+	if _, err := i18n.Check(*lang); err != nil {
+		return usageErrorf("--language: %v", err)
+	}
 	return e.withStore(ctx, func(s *store.Store) error {
-		l := &model.List{Slug: slug, Name: *name, Description: *desc, OptIn: model.OptInSingle, Public: *public}
+		l := &model.List{Slug: slug, Name: *name, Description: *desc, OptIn: model.OptInSingle, Public: *public, Language: *lang}
 		if *double {
 			l.OptIn = model.OptInDouble
 		}
