@@ -164,7 +164,7 @@ func TestListBrandMail(t *testing.T) {
 	st.addList(&model.List{Slug: "soir", Name: "Le Soir du jour", OptIn: model.OptInDouble, Language: "fr", Brand: brand})
 
 	c := st.client()
-	if body := st.getLang("/subscribe/soir", ""); !strings.Contains(body, `src="https://soir.example/logo.png"`) || !strings.Contains(body, "1 rue du Port, Brest") || !strings.Contains(body, `href="/theme.css?list=soir"`) {
+	if body := st.getLang("/subscribe/soir", ""); !strings.Contains(body, `<a class="brand" href="/">Le Soir</a>`) || !strings.Contains(body, "1 rue du Port, Brest") || !strings.Contains(body, `href="/theme.css?list=soir"`) {
 		t.Errorf("the branded list's page does not show its brand:\n%s", body)
 	}
 	if css := st.getLang("/theme.css?list=soir", ""); !strings.Contains(css, "#123456") {
