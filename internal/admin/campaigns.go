@@ -132,8 +132,8 @@ func (a *Admin) checkCampaign(ctx context.Context, c *model.Campaign) error {
 	if err := model.CheckCampaignOptions(c); err != nil {
 		return errors.New(strings.ToUpper(err.Error()[:1]) + err.Error()[1:] + ".")
 	}
-	if c.From == "" {
-		c.From = a.d.From
+	if err := delivery.FillSender(ctx, a.d.Store, c, a.d.From); err != nil {
+		return err
 	}
 	if _, err := mail.ParseAddress(c.From); err != nil {
 		return errors.New("The From address should look like: The Courier <news@example.com>.")

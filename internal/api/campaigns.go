@@ -93,8 +93,8 @@ func (a *API) createCampaign(w http.ResponseWriter, r *http.Request) error {
 	if err := model.CheckCampaignOptions(c); err != nil {
 		return invalid("%s", err.Error())
 	}
-	if c.From == "" {
-		c.From = a.d.From
+	if err := delivery.FillSender(ctx, a.d.Store, c, a.d.From); err != nil {
+		return err
 	}
 	switch {
 	case c.Name == "":

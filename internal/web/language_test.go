@@ -197,3 +197,52 @@ func TestListBrandMail(t *testing.T) {
 		}
 	}
 }
+
+// TestListBrandCampaign: the same edition sent to a list with its own
+// brand (French, its From, Reply-To, logo and colours) and to a list
+// without one: each campaign's mail, through the SMTP sink, wears its own
+// list's look, and the default one the publication's.
+func TestListBrandCampaign(t *testing.T) {
+	st := newSite(t, sqlite(t), nil)
+	e := st.publishSample()
+	brand := &model.Brand{Name: "Le Soir", LogoURL: "https://soir.example/logo.png", Colors: model.Colors{Accent: "#123456", Background: "#fdfaf3"},
+		From: "Le Soir <soir@soir.example>", ReplyTo: "courrier@soir.example", PostalAddress: "1 rue du Port, Brest"}
+	soir := st.addList(&model.List{Slug: "soir", Name: "Le Soir du jour", Language: "fr", Brand: brand})
+	st.subscriber("lectrice@example.com", soir)
+	st.subscriber("reader@example.com", st.daily)
+
+	st.send(e, soir)
+	st.send(e, st.daily)
+	msgs := st.waitMail(2)
+	if len(msgs) != 2 {
+		t.Fatalf("%d messages", len(msgs))
+	}
+	for _, m := range msgs {
+		got := readMail(t, m)
+		from, _ := got.header.AddressList("From")
+		reply, _ := got.header.AddressList("Reply-To")
+		switch m.To[0] {
+		case "lectrice@example.com":
+			if m.From != "soir@soir.example" || len(from) != 1 || from[0].Name != "Le Soir" || len(reply) != 1 || reply[0].Address != "courrier@soir.example" {
+				t.Errorf("branded campaign from %q %v reply %v", m.From, from, reply)
+			}
+			for _, want := range []string{`<html lang="fr"`, `src="https://soir.example/logo.png" alt="Le Soir"`, "#123456", "background-color:#fdfaf3", "1 rue du Port, Brest", "Bonsoir Test Reader,", "Vous recevez ce message parce que vous êtes abonné à Le Soir."} {
+				if !strings.Contains(got.html, want) {
+					t.Errorf("branded campaign HTML lacks %q", want)
+				}
+			}
+			if text := strings.ReplaceAll(got.text, "\r\n", "\n"); !strings.Contains(text, "LE SOIR\n") || !strings.Contains(text, "jeudi 13 mars 2025 · Soir") {
+				t.Errorf("branded campaign text:\n%s", got.text)
+			}
+		case "reader@example.com":
+			if m.From != "news@example.com" || len(reply) != 0 {
+				t.Errorf("default campaign from %q reply %v", m.From, reply)
+			}
+			if strings.Contains(got.html, "soir.example") || strings.Contains(got.html, "#123456") || !strings.Contains(got.html, "#9c2f1f") || !strings.Contains(got.html, `<html lang="en-GB"`) || !strings.Contains(got.html, "Good evening, Test Reader.") {
+				t.Errorf("the default campaign took another look:\n%s", got.html)
+			}
+		default:
+			t.Errorf("mail to %v", m.To)
+		}
+	}
+}
