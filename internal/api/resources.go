@@ -13,8 +13,8 @@ import (
 	"github.com/herald-news/herald/internal/address"
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/edition"
-	"github.com/herald-news/herald/internal/importer"
 	"github.com/herald-news/herald/internal/i18n"
+	"github.com/herald-news/herald/internal/importer"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
 )

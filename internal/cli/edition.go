@@ -9,8 +9,8 @@ import (
 	"strconv"
 
 	"github.com/herald-news/herald/internal/edition"
-	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/i18n"
+	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/store"
 )

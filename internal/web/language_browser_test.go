@@ -21,7 +21,7 @@ func TestBrowserLanguages(t *testing.T) {
 	b := browsertest.New(t)
 	st := newSite(t, sqlite(t), nil)
 	for _, tc := range []struct {
-		lang, dir                                  string
+		lang, dir                                   string
 		subscribe, checkInbox, confirm, unsub, pref string
 	}{
 		{"de", "ltr", "Abonnieren", "Bitte sehen Sie in Ihr Postfach", "Abonnement bestätigen", "Abbestellen", "Ihre Abonnements"},
