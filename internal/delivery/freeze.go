@@ -36,19 +36,6 @@ func BrandOf(ctx context.Context, src interface {
 	return l, nil
 }
 
-// Branded returns the publication and render options as list l shows them
-// (its brand, language and theme folder over the publication's); a nil l
-// leaves them as they are.
-func Branded(l *model.List, pub model.Publication, opts render.Options) (model.Publication, render.Options) {
-	if l == nil {
-		return pub, opts
-	}
-	if l.Brand != nil && l.Brand.ThemeDir != "" {
-		opts.ThemeDir = l.Brand.ThemeDir
-	}
-	return l.Publication(pub), opts
-}
-
 // FillSender fills in a campaign's From and Reply-To when they are empty:
 // the brand's of its first list when it has them, else def (the
 // configured From) and no Reply-To.
@@ -98,7 +85,7 @@ func EditionFreezer(src EditionSource, fallback model.Publication, opts render.O
 		if err != nil {
 			return model.Frozen{}, err
 		}
-		pub, opts := Branded(l, pub, opts)
+		pub, opts := render.Branded(l, pub, opts)
 		r, err := render.New(pub, opts)
 		if err != nil {
 			return model.Frozen{}, err

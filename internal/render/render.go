@@ -74,6 +74,19 @@ type Renderer struct {
 	md       *markdown
 }
 
+// Branded returns the publication and render options as list l shows them
+// (its brand, language and theme folder over the publication's); a nil l
+// leaves them as they are.
+func Branded(l *model.List, pub model.Publication, opts Options) (model.Publication, Options) {
+	if l == nil {
+		return pub, opts
+	}
+	if l.Brand != nil && l.Brand.ThemeDir != "" {
+		opts.ThemeDir = l.Brand.ThemeDir
+	}
+	return l.Publication(pub), opts
+}
+
 // ThemeError reports a theme template that failed to parse or execute.
 type ThemeError struct {
 	File string // the template file, such as "themes/courier/email.html"

@@ -226,6 +226,9 @@ type EditionFilter struct {
 	PublicOnly bool                // only public editions (the archive and feeds)
 	Limit      int                 // default 50, at most 500
 	Offset     int
+	// ListID, when set, keeps the editions a campaign to that list
+	// carried (a list's archive).
+	ListID int64
 }
 
 // ListEditions returns editions newest first (by date, then ID).
@@ -235,8 +238,9 @@ func (s *Store) ListEditions(ctx context.Context, f EditionFilter) ([]*model.Edi
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT `+editionColumns+` FROM editions
 		WHERE ($1 = '' OR status = $1) AND ($2 = FALSE OR public = TRUE)
+		  AND ($5 = 0 OR id IN (SELECT c.edition_id FROM campaigns c JOIN campaign_lists cl ON cl.campaign_id = c.id WHERE cl.list_id = $5))
 		ORDER BY date DESC, id DESC LIMIT $3 OFFSET $4`,
-		string(f.Status), f.PublicOnly, f.Limit, f.Offset)
+		string(f.Status), f.PublicOnly, f.Limit, f.Offset, f.ListID)
 	if err != nil {
 		return nil, fmt.Errorf("list editions: %w", err)
 	}

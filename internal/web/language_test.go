@@ -245,4 +245,25 @@ func TestListBrandCampaign(t *testing.T) {
 			t.Errorf("mail to %v", m.To)
 		}
 	}
+
+	// Each list's archive and feeds show what went to it, under its brand.
+	st.store.CreateList(context.Background(), &model.List{Slug: "quiet", Name: "Quiet", Public: true})
+	for _, tc := range []struct{ path, want, not string }{
+		{"/archive/soir", `<a class="brand" href="/">Le Soir</a>`, ""},
+		{"/archive/soir", `href="/archive/` + e.Slug + `"`, ""},
+		{"/archive/soir", `<html lang="fr" dir="ltr">`, ""},
+		{"/archive/soir", `href="/archive/soir/feed.atom"`, ""},
+		{"/archive/quiet", "No edition has been published yet.", "/archive/" + e.Slug},
+		{"/archive/soir/feed.rss", "<title>Le Soir</title>", ""},
+		{"/archive/soir/feed.rss", "Toutes les éditions publiques de Le Soir", ""},
+		{"/archive/soir/feed.rss", e.Subject, ""},
+		{"/archive/soir/feed.json", `"feed_url": "` + st.ts.URL + `/archive/soir/feed.json"`, ""},
+		{"/archive/quiet/feed.atom", "<title>Northgate Courier</title>", e.Subject},
+		{"/feed.json", `"feed_url": "` + st.ts.URL + `/feed.json"`, ""},
+	} {
+		body := st.getLang(tc.path, "")
+		if !strings.Contains(body, tc.want) || tc.not != "" && strings.Contains(body, tc.not) {
+			t.Errorf("%s: want %q, not %q, in\n%s", tc.path, tc.want, tc.not, body)
+		}
+	}
 }
