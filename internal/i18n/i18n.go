@@ -107,6 +107,9 @@ func Languages() []string {
 // ErrLanguage is wrapped by Check's errors.
 var ErrLanguage = errors.New("unsupported language")
 
+// Name returns a shipped language's name in itself ("Français").
+func Name(tag string) string { return For(tag).T("language.name") }
+
 // Check returns tag in canonical form ("pt-BR") if Herald ships a catalog
 // for it, or for its base language ("fr-CA" reads French), and an error
 // naming the shipped languages otherwise. An empty tag is allowed: it

@@ -47,11 +47,15 @@ func encodeBrand(b *model.Brand) (string, error) {
 	return string(out), nil
 }
 
-// checkList refuses a list whose language Herald has no catalog for, and
+// checkList refuses a list whose language Herald has no catalog for
+// (i18n.ErrLanguage) or whose brand cannot work (model.ErrBrand), and
 // writes the language in canonical form.
 func checkList(l *model.List) error {
 	lang, err := i18n.Check(l.Language)
 	if err != nil {
+		return fmt.Errorf("list %q: %w", l.Slug, err)
+	}
+	if err := l.Brand.Check(); err != nil {
 		return fmt.Errorf("list %q: %w", l.Slug, err)
 	}
 	l.Language = lang

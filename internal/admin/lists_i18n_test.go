@@ -1,0 +1,60 @@
+package admin_test
+
+import (
+	"context"
+	"html"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/herald-news/herald/internal/auth"
+)
+
+// An editor gives a list a language and a brand on its page; a colour that
+// is not one, or a language Herald does not speak, is refused with the
+// reason and the list keeps what it had; the embed snippet speaks the
+// list's language.
+func TestListLanguageAndBrandForm(t *testing.T) {
+	e := newEnv(t, nil)
+	editor := e.login(auth.Editor)
+	path := "/admin/lists/" + e.ids["list"]
+	form := url.Values{"csrf": {editor.csrf}, "name": {"Le Soir"}, "opt_in": {"single"}, "public": {"on"}, "language": {"fr"},
+		"brand_name": {"Le Soir"}, "brand_logo": {"https://soir.example/logo.png"}, "brand_accent": {"#123456"}, "brand_background": {""},
+		"brand_from": {"Le Soir <soir@soir.example>"}, "brand_reply_to": {"courrier@soir.example"}, "brand_theme": {""}, "brand_address": {"Brest"}}
+	if res := editor.post(path, form); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d", res.StatusCode)
+	}
+	l, err := e.st.ListBySlug(context.Background(), "evening")
+	if err != nil || l.Language != "fr" || l.Brand == nil || l.Brand.From != "Le Soir <soir@soir.example>" || l.Brand.Colors.Accent != "#123456" {
+		t.Fatalf("saved list %+v brand %+v, %v", l, l.Brand, err)
+	}
+	page := html.UnescapeString(editor.get(path))
+	for _, want := range []string{`<option value="fr" selected>Français</option>`, `value="https://soir.example/logo.png"`,
+		`action="` + e.srv.URL + `/subscribe/evening/embed" lang="fr" dir="ltr">`, "<label for=\"herald-email\">Adresse e-mail</label>", "S’abonner à Le Soir</button>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("list page lacks %q", want)
+		}
+	}
+
+	for _, tc := range []struct{ field, bad, msg string }{
+		{"brand_accent", "red", `The brand's accent colour "red" is not a hex value such as #9c2f1f.`},
+		{"language", "he", `Language: Herald has no catalog for "he"; it speaks en, ar, de, es, fr, it, ja, nl, pl, pt-BR.`},
+		{"brand_reply_to", "Le Soir <x@y.example>", `The brand's Reply-To "Le Soir <x@y.example>" is not a bare email address`},
+		{"brand_theme", "/no/such/folder", `The brand's theme folder does not work: theme folder "/no/such/folder" does not exist.`},
+	} {
+		field, bad := tc.field, tc.bad
+		f := url.Values{}
+		for k, v := range form {
+			f[k] = v
+		}
+		f.Set(field, bad)
+		res := editor.post(path, f)
+		if flash := html.UnescapeString(editor.get(res.Header.Get("Location"))); !strings.Contains(flash, tc.msg) {
+			t.Errorf("%s=%q: no message %q in\n%s", field, bad, tc.msg, flash)
+		}
+		if got, _ := e.st.ListBySlug(context.Background(), "evening"); got.Language != "fr" || got.Brand.Colors.Accent != "#123456" || got.Brand.ReplyTo != "courrier@soir.example" || got.Brand.ThemeDir != "" {
+			t.Errorf("%s=%q changed the list: %+v %+v", field, bad, got, got.Brand)
+		}
+	}
+}
