@@ -41,7 +41,7 @@ func readList(r *http.Request, l *model.List) {
 		v := func(k string) string { return strings.TrimSpace(r.FormValue(k)) }
 		l.Brand = &model.Brand{Name: v("brand_name"), LogoURL: v("brand_logo"), ThemeDir: v("brand_theme"),
 			Colors: model.Colors{Accent: v("brand_accent"), Background: v("brand_background")},
-			From: v("brand_from"), ReplyTo: v("brand_reply_to"), PostalAddress: v("brand_address")}
+			From:   v("brand_from"), ReplyTo: v("brand_reply_to"), PostalAddress: v("brand_address")}
 	}
 }
 
