@@ -29,9 +29,9 @@ import (
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/importer"
 	"github.com/herald-news/herald/internal/mailer"
-	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/unfurl"
 )
@@ -64,8 +64,10 @@ type Deps struct {
 	RelayChanges func() []mailer.RotationEvent
 	// ImportObserver hears imports run and their rows (metrics); nil: none.
 	ImportObserver importer.Observer
-	// DKIM is the signing key from the configuration file, if any.
-	DKIM *message.DKIM
+	// Settings are the tracking, DKIM and publication settings with the
+	// configuration's fixed choices (a DKIM key file); nil: those kept in
+	// Store, with none fixed.
+	Settings *settings.Settings
 	// BaseURL is the public site, for links in previews and test mail.
 	BaseURL string
 	// From is the default From of new campaigns ("Name <address>").
@@ -109,6 +111,13 @@ func New(d Deps) (*Admin, error) {
 		d.Unfurl = unfurl.New(unfurl.Options{})
 	}
 	d.BaseURL = strings.TrimSuffix(d.BaseURL, "/")
+	if d.Settings == nil {
+		site := d.BaseURL
+		if site == "" {
+			site = "http://127.0.0.1:8080"
+		}
+		d.Settings = settings.New(d.Store, site)
+	}
 	pages, err := parseTemplates()
 	if err != nil {
 		return nil, err
@@ -317,13 +326,5 @@ func (a *Admin) archiveURL() string {
 }
 
 func (a *Admin) publication(ctx context.Context) (model.Publication, error) {
-	pub, err := a.d.Store.GetPublication(ctx)
-	if errors.Is(err, store.ErrNotFound) {
-		site := a.d.BaseURL
-		if site == "" {
-			site = "http://127.0.0.1:8080"
-		}
-		return model.DefaultPublication(site), nil
-	}
-	return pub, err
+	return a.d.Settings.Brand(ctx)
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/herald-news/herald/internal/config"
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/mailer"
-	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/metrics"
 	"github.com/herald-news/herald/internal/store"
 )
@@ -39,7 +38,7 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 	if err != nil {
 		return nil, err
 	}
-	dkim, err := dkimKeyFile(cfg)
+	set, err := appSettings(cfg, s)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +56,7 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 	}
 	adm, err := admin.New(admin.Deps{Store: s, Auth: authn, Engine: eng, Sender: tr, Outbox: outbox, Relays: relays,
 		RelayStats: relayStats, RelayChanges: met.RelayChanges, ImportObserver: met,
-		DKIM: dkim, BaseURL: cfg.BaseURL, From: cfg.From, ThemeDir: cfg.Theme, TempDir: tmp, Log: e.log})
+		Settings: set, BaseURL: cfg.BaseURL, From: cfg.From, ThemeDir: cfg.Theme, TempDir: tmp, Log: e.log})
 	if err != nil {
 		return nil, err
 	}
@@ -82,14 +81,10 @@ func (e *env) direct(ctx context.Context, cfg *config.Config, s *store.Store, tr
 	if err != nil {
 		return nil, err
 	}
-	dkim, err := dkimKeyFile(cfg)
+	set, err := appSettings(cfg, s)
 	if err != nil {
 		return nil, err
 	}
-	dc := delivery.DirectConfig{Store: s, Sender: tr, Signer: sig, BaseURL: cfg.BaseURL, From: cfg.From, DKIM: dkim,
-		Publication: defaultPublication(cfg), Render: renderOptions(cfg), Log: e.log}
-	if dkim == nil {
-		dc.LoadDKIM = func(ctx context.Context) (*message.DKIM, error) { return admin.LoadDKIM(ctx, s) }
-	}
-	return delivery.NewDirect(dc)
+	return delivery.NewDirect(delivery.DirectConfig{Store: s, Sender: tr, Signer: sig, BaseURL: cfg.BaseURL, From: cfg.From,
+		Settings: set, Render: renderOptions(cfg), Log: e.log})
 }

@@ -10,11 +10,10 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/herald-news/herald/internal/admin"
 	"github.com/herald-news/herald/internal/config"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/metrics"
-	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/web"
 	"github.com/herald-news/herald/internal/webhook"
@@ -175,7 +174,7 @@ func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store,
 		return nil, err
 	}
 	// One key for every node, so a form served by one validates on another.
-	csrf, err := s.SettingOrInit(ctx, "web_csrf_key", hex.EncodeToString(b[:]))
+	csrf, err := s.SettingOrInit(ctx, settings.KeyCSRF, hex.EncodeToString(b[:]))
 	if err != nil {
 		return nil, err
 	}
@@ -199,12 +198,11 @@ func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store,
 	}
 	// The admin's privacy setting can make tracking anonymous at any time;
 	// the configuration can still turn it off altogether.
-	anonymous := func(ctx context.Context) (bool, error) {
-		t, err := admin.LoadTracking(ctx, s)
-		return t.Anonymous, err
+	set, err := appSettings(cfg, s)
+	if err != nil {
+		return nil, err
 	}
 	// Archive pages and feeds render with the configured theme.
-	themed := func(ctx context.Context) (*render.Renderer, error) { return renderer(ctx, cfg, s) }
-	return web.NewServer(web.Deps{Store: s, Signer: sig, Mailer: tr, Renderer: themed, Anonymous: anonymous, BaseURL: cfg.BaseURL,
+	return web.NewServer(web.Deps{Store: s, Signer: sig, Mailer: tr, Settings: set, ThemeDir: cfg.Theme, BaseURL: cfg.BaseURL,
 		Log: e.log, Options: opts})
 }

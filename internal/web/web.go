@@ -31,22 +31,19 @@ import (
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
 )
 
-// TrackingMode says what opens and clicks record.
-type TrackingMode string
+// TrackingMode says what opens and clicks record (settings.TrackingMode).
+type TrackingMode = settings.TrackingMode
 
 // Tracking modes.
 const (
-	// TrackFull records opens and clicks with the subscriber.
-	TrackFull TrackingMode = "full"
-	// TrackAnonymous counts opens and clicks per campaign without linking
-	// them to the subscriber.
-	TrackAnonymous TrackingMode = "anonymous"
-	// TrackOff records nothing; the click redirect still works.
-	TrackOff TrackingMode = "off"
+	TrackFull      = settings.TrackFull
+	TrackAnonymous = settings.TrackAnonymous
+	TrackOff       = settings.TrackOff
 )
 
 // Deps are the services the public web uses. Store, Signer and BaseURL are
@@ -57,14 +54,15 @@ type Deps struct {
 	// Mailer sends confirmation and welcome messages directly (not as a
 	// campaign). Without it double opt-in lists cannot be joined.
 	Mailer mailer.Sender
-	// Renderer returns the renderer for the current publication settings.
-	// Nil: one is built from the stored publication (cached for a minute).
-	Renderer func(ctx context.Context) (*render.Renderer, error)
-	// Anonymous reports whether the admin's privacy setting asks for
-	// events without the subscriber; it is asked at most every few
-	// seconds, so a change applies on every node without a restart. Nil:
-	// the Tracking option alone decides.
-	Anonymous func(ctx context.Context) (bool, error)
+	// Settings are where the publication (archive pages and feeds, cached
+	// for a minute) and the admin's privacy setting (events without the
+	// subscriber, asked at most every few seconds, so a change applies on
+	// every node without a restart) are read. Nil: the settings kept in
+	// Store, with no fixed choices.
+	Settings *settings.Settings
+	// ThemeDir is the theme folder archive pages render with (empty: the
+	// default theme).
+	ThemeDir string
 	// BaseURL is the public URL of this server, e.g. https://news.example.com.
 	BaseURL string
 	Log     *slog.Logger
@@ -252,6 +250,10 @@ func NewServer(d Deps) (*Server, error) {
 		key = make([]byte, 32)
 		rand.Read(key)
 	}
+	set := d.Settings
+	if set == nil {
+		set = settings.New(d.Store, strings.TrimSuffix(d.BaseURL, "/"))
+	}
 	p, err := loadPages()
 	if err != nil {
 		return nil, err
@@ -267,10 +269,10 @@ func NewServer(d Deps) (*Server, error) {
 		csrf:      csrfKey(key),
 		limiter:   newLimiter(opts.RateLimit),
 		campaigns: newCampaignCache(d.Store, opts.CampaignCache),
-		privacy:   &privacySetting{read: d.Anonymous, ttl: opts.PrivacyCache, log: d.Log},
+		privacy:   &privacySetting{read: set.Anonymous, ttl: opts.PrivacyCache, log: d.Log},
 		sns:       newSNSVerifier(opts.Webhooks.SNSCertHosts, opts.Webhooks.SNSClient),
 	}
-	s.renderer = newRendererCache(d.Store, d.Renderer, s.base)
+	s.renderer = &rendererCache{settings: set, opts: render.Options{ThemeDir: d.ThemeDir, ArchiveURL: s.base + "/archive/"}}
 	s.events = newEventQueue(d.Store, d.Log, opts.EventQueue, opts.EventBatch, opts.EventFlush)
 	s.mail = newMailSender(s, d.Mailer, d.Store, d.Log, opts.MailWorkers, opts.MailPoll)
 	s.handler = s.secureHeaders(s.logRequests(s.routes()))
