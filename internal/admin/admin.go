@@ -62,6 +62,10 @@ type Deps struct {
 	// the settings page. Nil: not shown.
 	RelayStats   func() []mailer.RelayStats
 	RelayChanges func() []mailer.RotationEvent
+	// Imports runs CSV imports in the background. Nil: the admin starts
+	// its own, keeping uploads in TempDir and reporting to ImportObserver,
+	// and Close stops it.
+	Imports *importer.Runner
 	// ImportObserver hears imports run and their rows (metrics); nil: none.
 	ImportObserver importer.Observer
 	// Settings are the tracking, DKIM and publication settings with the
@@ -85,12 +89,13 @@ type Deps struct {
 
 // Admin is the admin's http.Handler. Close it to stop running imports.
 type Admin struct {
-	d       Deps
-	mux     *http.ServeMux
-	pages   map[string]*template.Template
-	static  fs.FS
-	imports *imports
-	secure  bool // cookies only over HTTPS
+	d          Deps
+	mux        *http.ServeMux
+	pages      map[string]*template.Template
+	static     fs.FS
+	imports    *importer.Runner
+	ownImports bool // imports was started here: Close stops it
+	secure     bool // cookies only over HTTPS
 }
 
 // New builds the admin handler, to be mounted at /admin/.
@@ -123,8 +128,10 @@ func New(d Deps) (*Admin, error) {
 		return nil, err
 	}
 	static, _ := fs.Sub(staticFiles, "static")
-	a := &Admin{d: d, pages: pages, static: static, secure: strings.HasPrefix(d.BaseURL, "https://"),
-		imports: newImports(d.Store, d.TempDir, d.Log, d.ImportObserver)}
+	a := &Admin{d: d, pages: pages, static: static, secure: strings.HasPrefix(d.BaseURL, "https://"), imports: d.Imports}
+	if a.imports == nil {
+		a.imports, a.ownImports = importer.NewRunner(d.Store, d.TempDir, d.Log, d.ImportObserver), true
+	}
 	a.mux = a.routes()
 	return a, nil
 }
@@ -144,7 +151,9 @@ func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Close stops running imports and waits for them.
 func (a *Admin) Close() error {
-	a.imports.close()
+	if a.ownImports {
+		a.imports.Close()
+	}
 	return nil
 }
 

@@ -8,13 +8,19 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/herald-news/herald/internal/config"
+	"github.com/herald-news/herald/internal/delivery"
+	"github.com/herald-news/herald/internal/inbound"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/metrics"
+	"github.com/herald-news/herald/internal/series"
 	"github.com/herald-news/herald/internal/settings"
+	"github.com/herald-news/herald/internal/source"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/unfurl"
 	"github.com/herald-news/herald/internal/web"
 	"github.com/herald-news/herald/internal/webhook"
 )
@@ -81,20 +87,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 
 	workCtx, stopWork := context.WithCancel(context.Background())
 	defer stopWork()
-	worked := make(chan error, 1)
-	hooked := make(chan error, 1)
-	deskDone := func() {}
-	if cfg.Role == "web" {
-		worked <- nil // this node serves pages only; others send
-		hooked <- nil
-	} else {
-		go func() { worked <- eng.Run(workCtx) }()
-		// Outgoing webhooks are posted by the sending nodes, each claiming
-		// its share of the due deliveries.
-		hooks := webhook.NewSender(s, webhook.Options{Log: e.log, Observer: met})
-		go func() { hooked <- hooks.Run(workCtx) }()
-		deskDone = e.runDesk(workCtx, cfg, s, tr)
-	}
+	running := startWorkers(workCtx, e.workers(cfg, s, tr, eng, met))
 	var root http.Handler = handler
 	if cfg.Role == "worker" {
 		// A sending-only node answers health checks (and metrics) and
@@ -129,13 +122,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	select {
 	case err := <-errc:
 		failed = fmt.Errorf("http server: %w", err)
-	case err := <-worked:
-		worked <- err // for the shutdown path below
-		if cfg.Role != "web" {
-			failed = fmt.Errorf("delivery workers stopped: %w", err)
-		} else {
-			<-ctx.Done()
-		}
+	case err := <-running.early:
+		failed = err
 	case <-ctx.Done():
 	}
 	// Ordered shutdown: stop taking requests and let those in flight
@@ -152,14 +140,73 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		failed = errors.Join(failed, fmt.Errorf("public web: %w", err))
 	}
 	stopWork()
-	deskDone()
-	if err := <-worked; err != nil {
-		failed = errors.Join(failed, fmt.Errorf("delivery workers: %w", err))
+	return errors.Join(failed, running.wait())
+}
+
+// worker is one of a node's background jobs: it runs until ctx ends.
+type worker struct {
+	name string
+	run  func(ctx context.Context) error
+}
+
+// workers are the background jobs of this node's role. A web node runs
+// none (other nodes send); the others send campaigns, post outgoing
+// webhooks (each node claiming its share of the due deliveries), poll
+// feeds and run the series scheduler, all coordinated through the store.
+func (e *env) workers(cfg *config.Config, s *store.Store, tr mailer.Sender, eng *delivery.Engine, met *metrics.Metrics) []worker {
+	if cfg.Role == "web" {
+		return nil
 	}
-	if err := <-hooked; err != nil {
-		failed = errors.Join(failed, fmt.Errorf("webhook sender: %w", err))
+	hooks := webhook.NewSender(s, webhook.Options{Log: e.log, Observer: met})
+	poller := &source.Poller{Store: s, Client: unfurl.NewClient(unfurl.Options{}), Log: e.log}
+	sched := &series.Scheduler{Store: s, From: cfg.From, Log: e.log,
+		Remind: series.MailReminder(tr, cfg.From, cfg.BaseURL)}
+	return []worker{
+		{"delivery workers", eng.Run},
+		{"webhook sender", hooks.Run},
+		{"feed poller", func(ctx context.Context) error { poller.Run(ctx); return nil }},
+		{"series scheduler", sched.Run},
 	}
-	return failed
+}
+
+// runningWorkers are workers started by startWorkers.
+type runningWorkers struct {
+	early chan error // a worker that stopped before its context ended
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	errs  []error
+}
+
+// startWorkers runs each worker in its own goroutine until ctx ends.
+func startWorkers(ctx context.Context, ws []worker) *runningWorkers {
+	r := &runningWorkers{early: make(chan error, len(ws))}
+	for _, w := range ws {
+		r.wg.Go(func() {
+			err := w.run(ctx)
+			if ctx.Err() == nil {
+				// Stopped on its own: serve stops too.
+				r.early <- fmt.Errorf("%s stopped: %w", w.name, errors.Join(err, errStoppedEarly))
+				return
+			}
+			if err != nil {
+				r.mu.Lock()
+				r.errs = append(r.errs, fmt.Errorf("%s: %w", w.name, err))
+				r.mu.Unlock()
+			}
+		})
+	}
+	return r
+}
+
+// errStoppedEarly: a worker returned before its context ended.
+var errStoppedEarly = errors.New("before shutdown")
+
+// wait waits for every worker to return and joins their errors.
+func (r *runningWorkers) wait() error {
+	r.wg.Wait()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return errors.Join(r.errs...)
 }
 
 // publicWeb builds the public site (subscribe, unsubscribe, preferences,
@@ -190,7 +237,7 @@ func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store,
 	opts.Webhooks.Secret = cfg.WebhookSecret.Reveal()
 	opts.Webhooks.SNSTopics = cfg.SNSTopics
 	if cfg.SendGridKey != "" {
-		key, err := web.ParseSendGridKey(cfg.SendGridKey)
+		key, err := inbound.ParseSendGridKey(cfg.SendGridKey)
 		if err != nil {
 			return nil, fmt.Errorf("webhook_sendgrid_key: %w", err)
 		}

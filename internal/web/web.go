@@ -28,6 +28,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/herald-news/herald/internal/inbound"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
@@ -147,7 +148,7 @@ type WebhookOptions struct {
 	SNSTopics []string
 	// SendGridKey, when set, is the public key of SendGrid's signed Event
 	// Webhook: every SendGrid post must then carry a valid signature (see
-	// ParseSendGridKey).
+	// inbound.ParseSendGridKey).
 	SendGridKey *ecdsa.PublicKey
 	// SoftBounceThreshold soft bounces within SoftBounceWindow of each
 	// other suppress an address (3 within 7 days).
@@ -218,7 +219,8 @@ type Server struct {
 	campaigns *campaignCache
 	privacy   *privacySetting
 	renderer  *rendererCache
-	sns       *snsVerifier
+	sns       *inbound.SNSVerifier
+	inbound   inbound.Applier
 	feeds     feedCache
 
 	closeOnce sync.Once
@@ -270,7 +272,9 @@ func NewServer(d Deps) (*Server, error) {
 		limiter:   newLimiter(opts.RateLimit),
 		campaigns: newCampaignCache(d.Store, opts.CampaignCache),
 		privacy:   &privacySetting{read: set.Anonymous, ttl: opts.PrivacyCache, log: d.Log},
-		sns:       newSNSVerifier(opts.Webhooks.SNSCertHosts, opts.Webhooks.SNSClient),
+		sns:       inbound.NewSNSVerifier(opts.Webhooks.SNSCertHosts, opts.Webhooks.SNSClient),
+		inbound: inbound.Applier{Store: d.Store, SoftBounceThreshold: opts.Webhooks.SoftBounceThreshold,
+			SoftBounceWindow: opts.Webhooks.SoftBounceWindow},
 	}
 	s.renderer = &rendererCache{settings: set, opts: render.Options{ThemeDir: d.ThemeDir, ArchiveURL: s.base + "/archive/"}}
 	s.events = newEventQueue(d.Store, d.Log, opts.EventQueue, opts.EventBatch, opts.EventFlush)

@@ -1,4 +1,4 @@
-package web
+package web_test
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
+	"github.com/herald-news/herald/internal/web"
 )
 
 // BenchOptions configure Bench. Zero values take the defaults shown.
@@ -116,10 +117,10 @@ func Bench(ctx context.Context, o BenchOptions) (BenchReport, error) {
 		return BenchReport{}, err
 	}
 	base := "http://" + ln.Addr().String()
-	opts := DefaultOptions()
+	opts := web.DefaultOptions()
 	opts.RateLimit.Off = true
 	opts.From = "Bench <bench@example.com>"
-	srv, err := NewServer(Deps{Store: st, Signer: signer, Mailer: sender, BaseURL: base, Log: o.Log, Options: opts})
+	srv, err := web.NewServer(web.Deps{Store: st, Signer: signer, Mailer: sender, BaseURL: base, Log: o.Log, Options: opts})
 	if err != nil {
 		ln.Close()
 		return BenchReport{}, err
