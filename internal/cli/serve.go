@@ -67,7 +67,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	site, err := e.publicWeb(ctx, cfg, s, tr)
+	mail, err := e.mailQueue(ctx, cfg, s, tr)
+	if err != nil {
+		return err
+	}
+	site, err := e.publicWeb(ctx, cfg, s, mail)
 	if err != nil {
 		return err
 	}
@@ -87,7 +91,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 
 	workCtx, stopWork := context.WithCancel(context.Background())
 	defer stopWork()
-	running := startWorkers(workCtx, e.workers(cfg, s, tr, eng, met))
+	ws, err := e.workers(cfg, s, tr, eng, met, mail)
+	if err != nil {
+		return err
+	}
+	running := startWorkers(workCtx, ws)
 	var root http.Handler = handler
 	if cfg.Role == "worker" {
 		// A sending-only node answers health checks (and metrics) and
@@ -130,12 +138,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	// finish, then let the workers finish the messages they hold and write
 	// their outcomes, then (deferred) close the transport and the database.
 	e.log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		failed = errors.Join(failed, fmt.Errorf("shut down http server: %w", err))
 	}
-	// Queued opens, clicks and confirmation mail go out before the workers stop.
+	// Queued opens and clicks are written before the workers stop.
 	if err := site.Close(shutdownCtx); err != nil {
 		failed = errors.Join(failed, fmt.Errorf("public web: %w", err))
 	}
@@ -149,24 +157,46 @@ type worker struct {
 	run  func(ctx context.Context) error
 }
 
-// workers are the background jobs of this node's role. A web node runs
-// none (other nodes send); the others send campaigns, post outgoing
-// webhooks (each node claiming its share of the due deliveries), poll
-// feeds and run the series scheduler, all coordinated through the store.
-func (e *env) workers(cfg *config.Config, s *store.Store, tr mailer.Sender, eng *delivery.Engine, met *metrics.Metrics) []worker {
+// workers are the background jobs of this node's role. Every node sends
+// the confirmation and welcome messages its signups queue (others' too:
+// one queue in the store); a web node runs nothing else (other nodes
+// send); the others send campaigns, post outgoing webhooks (each node
+// claiming its share of the due deliveries), poll feeds and run the series
+// scheduler, all coordinated through the store.
+func (e *env) workers(cfg *config.Config, s *store.Store, tr mailer.Sender, eng *delivery.Engine, met *metrics.Metrics, mail *delivery.MailQueue) ([]worker, error) {
+	// At shutdown the messages in hand get as long as the HTTP server.
+	ws := []worker{{"mail queue", func(ctx context.Context) error { return mail.Run(ctx, shutdownGrace) }}}
 	if cfg.Role == "web" {
-		return nil
+		return ws, nil
+	}
+	set, err := appSettings(cfg, s)
+	if err != nil {
+		return nil, err
 	}
 	hooks := webhook.NewSender(s, webhook.Options{Log: e.log, Observer: met})
 	poller := &source.Poller{Store: s, Client: unfurl.NewClient(unfurl.Options{}), Log: e.log}
 	sched := &series.Scheduler{Store: s, From: cfg.From, Log: e.log,
-		Remind: series.MailReminder(tr, cfg.From, cfg.BaseURL)}
-	return []worker{
-		{"delivery workers", eng.Run},
-		{"webhook sender", hooks.Run},
-		{"feed poller", func(ctx context.Context) error { poller.Run(ctx); return nil }},
-		{"series scheduler", sched.Run},
+		Remind: delivery.Reminders(tr, set, cfg.From, cfg.BaseURL)}
+	return append(ws,
+		worker{"delivery workers", eng.Run},
+		worker{"webhook sender", hooks.Run},
+		worker{"feed poller", func(ctx context.Context) error { poller.Run(ctx); return nil }},
+		worker{"series scheduler", sched.Run},
+	), nil
+}
+
+// shutdownGrace bounds each step of the shutdown: requests in flight, then
+// the messages the workers hold.
+const shutdownGrace = 20 * time.Second
+
+// mailQueue builds the queue of confirmation and welcome messages, sent
+// through tr, signed with the configured or generated DKIM key.
+func (e *env) mailQueue(ctx context.Context, cfg *config.Config, s *store.Store, tr mailer.Sender) (*delivery.MailQueue, error) {
+	sig, set, err := signerAndSettings(ctx, cfg, s)
+	if err != nil {
+		return nil, err
 	}
+	return delivery.NewMailQueue(delivery.MailQueueConfig{Store: s, Sender: tr, Signer: sig, Settings: set, BaseURL: cfg.BaseURL, Log: e.log})
 }
 
 // runningWorkers are workers started by startWorkers.
@@ -211,7 +241,7 @@ func (r *runningWorkers) wait() error {
 
 // publicWeb builds the public site (subscribe, unsubscribe, preferences,
 // archive, feeds, tracking, webhooks) from the configuration.
-func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store, tr mailer.Sender) (*web.Server, error) {
+func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store, mail *delivery.MailQueue) (*web.Server, error) {
 	sig, err := signer(ctx, cfg, s)
 	if err != nil {
 		return nil, err
@@ -250,6 +280,6 @@ func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store,
 		return nil, err
 	}
 	// Archive pages and feeds render with the configured theme.
-	return web.NewServer(web.Deps{Store: s, Signer: sig, Mailer: tr, Settings: set, ThemeDir: cfg.Theme, BaseURL: cfg.BaseURL,
+	return web.NewServer(web.Deps{Store: s, Signer: sig, Mail: mail, Settings: set, ThemeDir: cfg.Theme, BaseURL: cfg.BaseURL,
 		Log: e.log, Options: opts})
 }

@@ -160,11 +160,7 @@ func defaultPublication(cfg *config.Config) model.Publication {
 
 // engine builds the delivery engine over s with the given transport.
 func (e *env) engine(ctx context.Context, cfg *config.Config, s *store.Store, tr mailer.Sender) (*delivery.Engine, error) {
-	sig, err := signer(ctx, cfg, s)
-	if err != nil {
-		return nil, err
-	}
-	set, err := appSettings(cfg, s)
+	sig, set, err := signerAndSettings(ctx, cfg, s)
 	if err != nil {
 		return nil, err
 	}
@@ -187,6 +183,20 @@ func (e *env) engine(ctx context.Context, cfg *config.Config, s *store.Store, tr
 		dc.Sunset = &store.SunsetPolicy{Months: cfg.SunsetMonths, Action: cfg.SunsetAction}
 	}
 	return delivery.New(s, dc)
+}
+
+// signerAndSettings are the token signer and the settings every mail
+// builder needs: links it signs, the DKIM key and publication it reads.
+func signerAndSettings(ctx context.Context, cfg *config.Config, s *store.Store) (*token.Signer, *settings.Settings, error) {
+	sig, err := signer(ctx, cfg, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	set, err := appSettings(cfg, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sig, set, nil
 }
 
 // appSettings are the settings kept in the database under what the

@@ -8,6 +8,7 @@ import (
 	"github.com/emersion/go-msgauth/dkim"
 
 	"github.com/herald-news/herald/internal/delivery"
+	"github.com/herald-news/herald/internal/delivery/deliverytest"
 	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/smtpsink"
@@ -18,18 +19,7 @@ import (
 // key as a campaign starts sending, so a key generated while Herald runs
 // signs the next campaign, and every message verifies against its record.
 func TestDKIMKeyReadWhenACampaignStarts(t *testing.T) {
-	pem, err := message.GenerateKey("ed25519")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := message.ParseKey(pem)
-	if err != nil {
-		t.Fatal(err)
-	}
-	record, err := message.DNSRecord(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pem, _, record := deliverytest.DKIMKey(t)
 	s := storetest.SQLite(t)
 	f := newFixture(t, s, 5, smtpsink.Faults{}, func(c *delivery.Config) {
 		c.Settings = settings.New(s, "https://news.example.com")

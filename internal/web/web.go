@@ -28,8 +28,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/inbound"
-	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/settings"
@@ -52,9 +52,11 @@ const (
 type Deps struct {
 	Store  *store.Store
 	Signer *token.Signer
-	// Mailer sends confirmation and welcome messages directly (not as a
-	// campaign). Without it double opt-in lists cannot be joined.
-	Mailer mailer.Sender
+	// Mail is the queue that sends the confirmation and welcome messages
+	// signups and confirmations queue in the store (a
+	// delivery.MailQueue): it is woken after each. Nil: the messages wait
+	// for a node that sends them.
+	Mail Waker
 	// Settings are where the publication (archive pages and feeds, cached
 	// for a minute) and the admin's privacy setting (events without the
 	// subscriber, asked at most every few seconds, so a change applies on
@@ -86,21 +88,11 @@ type Options struct {
 	// process (forms then only work against the node that served them).
 	Secret []byte
 
-	// From is the sender of confirmation and welcome messages ("Name
-	// <address>"); default: the publication's name at noreply@ the base
-	// URL's host.
-	From string
-	// ConfirmTTL is how long a confirmation link works (7 days).
+	// ConfirmTTL is how long a confirmation link works, as the pages say
+	// (delivery.DefaultConfirmTTL; the mail queue's setting makes it so).
 	ConfirmTTL time.Duration
-	// Welcome sends a welcome message once a subscription is confirmed.
+	// Welcome queues a welcome message once a subscription is confirmed.
 	Welcome bool
-	// WelcomeText is the welcome message's body (a default is used when
-	// empty).
-	WelcomeText string
-	// MailWorkers send confirmation and welcome messages (2); MailPoll is
-	// how often an idle sender looks for messages other nodes queued (1s).
-	MailWorkers int
-	MailPoll    time.Duration
 
 	// EventQueue bounds the opens and clicks held in memory (65536);
 	// EventBatch is the most written in one go (1000); EventFlush is the
@@ -181,9 +173,7 @@ func (o *Options) setDefaults() {
 	}
 	def(&o.RateLimit.PerMinute, 20)
 	def(&o.RateLimit.Burst, 10)
-	defDur(&o.ConfirmTTL, 7*24*time.Hour)
-	def(&o.MailWorkers, 2)
-	defDur(&o.MailPoll, time.Second)
+	defDur(&o.ConfirmTTL, delivery.DefaultConfirmTTL)
 	def(&o.EventQueue, 65536)
 	def(&o.EventBatch, 1000)
 	defDur(&o.EventFlush, 250*time.Millisecond)
@@ -215,7 +205,7 @@ type Server struct {
 	limiter *limiter
 
 	events    *eventQueue
-	mail      *mailSender
+	mail      Waker
 	campaigns *campaignCache
 	privacy   *privacySetting
 	renderer  *rendererCache
@@ -227,8 +217,11 @@ type Server struct {
 	closeErr  error
 }
 
-// NewServer builds the public web and starts its two background jobs (the
-// event writer and the mail senders). Call Close to flush and stop them.
+// Waker is told when a message was queued (delivery.MailQueue).
+type Waker interface{ Wake() }
+
+// NewServer builds the public web and starts its event writer. Call Close
+// to flush and stop it.
 func NewServer(d Deps) (*Server, error) {
 	if d.Store == nil || d.Signer == nil {
 		return nil, errors.New("web: a store and a token signer are required")
@@ -278,7 +271,7 @@ func NewServer(d Deps) (*Server, error) {
 	}
 	s.renderer = &rendererCache{settings: set, opts: render.Options{ThemeDir: d.ThemeDir, ArchiveURL: s.base + "/archive/"}}
 	s.events = newEventQueue(d.Store, d.Log, opts.EventQueue, opts.EventBatch, opts.EventFlush)
-	s.mail = newMailSender(s, d.Mailer, d.Store, d.Log, opts.MailWorkers, opts.MailPoll)
+	s.mail = d.Mail
 	s.handler = s.secureHeaders(s.logRequests(s.routes()))
 	return s, nil
 }
@@ -286,30 +279,32 @@ func NewServer(d Deps) (*Server, error) {
 // ServeHTTP serves the public web.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// Close stops taking events and mail, writes the queued events and
-// finishes the messages being sent, waiting at most until ctx is done
-// (messages not sent stay queued in the store). Call it after the HTTP
-// server has stopped; it is safe to call twice.
+// Close stops taking events and writes the queued ones, waiting at most
+// until ctx is done. Call it after the HTTP server has stopped; it is safe
+// to call twice.
 func (s *Server) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() {
-		s.closeErr = errors.Join(s.events.close(ctx), s.mail.close(ctx))
+		s.closeErr = s.events.close(ctx)
 	})
 	return s.closeErr
 }
 
-// Stats are counters of the background jobs, for health views and tests.
+// wakeMail tells the mail queue a message was queued.
+func (s *Server) wakeMail() {
+	if s.mail != nil {
+		s.mail.Wake()
+	}
+}
+
+// Stats are counters of the event writer, for health views and tests.
 type Stats struct {
 	EventsQueued, EventsWritten, EventsDropped int64
-	// Confirmation and welcome messages this server sent, put back for a
-	// retry after a temporary failure, and gave up on.
-	MailSent, MailRetried, MailFailed int64
 }
 
 // Stats returns the current counters.
 func (s *Server) Stats() Stats {
 	st := Stats{}
 	st.EventsQueued, st.EventsWritten, st.EventsDropped = s.events.queued.Load(), s.events.written.Load(), s.events.dropped.Load()
-	st.MailSent, st.MailRetried, st.MailFailed = s.mail.sent.Load(), s.mail.retried.Load(), s.mail.failed.Load()
 	return st
 }
 
