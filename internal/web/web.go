@@ -1,10 +1,11 @@
 // Package web serves Herald's public HTTP surface: everything a reader or a
 // mail provider touches. Subscribe pages and the embeddable form (single and
-// double opt-in, confirmation and welcome mail), confirm, unsubscribe (a page
-// with one button, and the RFC 8058 one-click POST), the preference centre
+// double opt-in: the confirmation and welcome messages are queued in the
+// store and sent by delivery.MailQueue), confirm, unsubscribe (a page with
+// one button, and the RFC 8058 one-click POST), the preference centre
 // (lists, name, download my data, erase me), the public archive and its
-// feeds, the open pixel and click redirect, and bounce and complaint
-// webhooks.
+// feeds, the open pixel and click redirect, and the thin handlers of the
+// bounce and complaint webhooks (package inbound reads and applies them).
 //
 // Contract: no response tells a stranger whether an address is subscribed;
 // every link that acts for a subscriber carries a token from package token,
