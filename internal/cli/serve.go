@@ -89,13 +89,6 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		handler.Handle("GET /metrics", met.Handler(token))
 	}
 
-	workCtx, stopWork := context.WithCancel(context.Background())
-	defer stopWork()
-	ws, err := e.workers(cfg, s, tr, eng, met, mail)
-	if err != nil {
-		return err
-	}
-	running := startWorkers(workCtx, ws)
 	var root http.Handler = handler
 	if cfg.Role == "worker" {
 		// A sending-only node answers health checks (and metrics) and
@@ -113,6 +106,16 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
+	// The workers start once the port is ours: a second serve on a taken
+	// port stops before it sends anything.
+	ws, err := e.workers(cfg, s, tr, eng, met, mail)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	workCtx, stopWork := context.WithCancel(context.Background())
+	defer stopWork()
+	running := startWorkers(workCtx, ws)
 	srv := &http.Server{
 		Handler:           root,
 		ReadHeaderTimeout: 10 * time.Second,
