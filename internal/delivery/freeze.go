@@ -8,6 +8,7 @@ import (
 
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 )
 
@@ -74,10 +75,7 @@ func EditionFreezer(src EditionSource, fallback model.Publication, opts render.O
 		if err != nil {
 			return model.Frozen{}, err
 		}
-		pub, err := src.GetPublication(ctx)
-		if errors.Is(err, store.ErrNotFound) {
-			pub, err = fallback, nil
-		}
+		pub, err := settings.LoadPublication(ctx, src, fallback)
 		if err != nil {
 			return model.Frozen{}, err
 		}

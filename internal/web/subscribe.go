@@ -4,10 +4,9 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/herald-news/herald/internal/address"
-	"github.com/herald-news/herald/internal/i18n"
+	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
@@ -104,7 +103,7 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request, hosted bool) 
 			return
 		}
 		if outcome == store.SignupPending || outcome == store.SignupJoined {
-			s.mail.wake() // the signup queued a message
+			s.wakeMail() // the signup queued a message
 		}
 	}
 	paras := []string{lang.T("subscribe.thanks_new"), lang.T("subscribe.thanks_back")}
@@ -113,20 +112,11 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request, hosted bool) 
 		title = lang.T("subscribe.check_title")
 		paras = []string{
 			lang.T("subscribe.check_sent", "List", l.Name),
-			lang.T("subscribe.check_works", "Duration", days(lang, s.opts.ConfirmTTL)),
+			lang.T("subscribe.check_works", "Duration", delivery.Days(lang, s.opts.ConfirmTTL)),
 		}
 	}
 	s.render(w, r, http.StatusOK, "notice", view{L: lang, list: l, Title: title, NoIndex: true, Data: notice{Paragraphs: paras,
 		Link: &link{URL: "/archive", Text: lang.T("subscribe.read_past")}}})
-}
-
-// days says how long d is in whole days, or "a few hours" under a day.
-func days(l *i18n.Localizer, d time.Duration) string {
-	n := int(d.Hours() / 24)
-	if n < 1 {
-		return l.T("duration.hours")
-	}
-	return l.N("duration.days", n)
 }
 
 // cleanName trims a name and drops control characters; it is at most 100
@@ -201,7 +191,7 @@ func (s *Server) confirmPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if changed && s.opts.Welcome {
-		s.mail.wake() // the confirmation queued the welcome message
+		s.wakeMail() // the confirmation queued the welcome message
 	}
 	prefs := s.base + "/preferences/" + s.signer.Sign(token.Claims{Purpose: token.Preferences, SubscriberID: c.SubscriberID})
 	lang := s.forList(r, l)
