@@ -561,7 +561,12 @@ func (a *Admin) SendTest(ctx context.Context, c *model.Campaign, to string) erro
 	if ps := edition.Validate(e); len(ps) > 0 {
 		return &userError{status: http.StatusBadRequest, msg: "The edition is not ready: " + ps[0].String()}
 	}
-	rd, _, err := a.renderer(ctx)
+	// The copy wears the brand and language the campaign's mail will.
+	list, err := delivery.BrandOf(ctx, a.d.Store, c)
+	if err != nil {
+		return err
+	}
+	rd, _, err := a.renderer(ctx, list)
 	if err != nil {
 		return err
 	}
@@ -573,12 +578,6 @@ func (a *Admin) SendTest(ctx context.Context, c *model.Campaign, to string) erro
 	dkim, err := a.d.Settings.SigningKey(ctx)
 	if err != nil {
 		return err
-	}
-	var list *model.List
-	if len(c.ListIDs) > 0 {
-		if list, err = a.d.Store.ListByID(ctx, c.ListIDs[0]); err != nil {
-			return err
-		}
 	}
 	from, err := mail.ParseAddress(c.From)
 	if err != nil {

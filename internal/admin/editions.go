@@ -149,6 +149,10 @@ type composerView struct {
 	// Stale: the form was not saved because someone else saved the
 	// edition after it was opened; it shows the reader's unsaved copy.
 	Stale bool
+	// Lists are the lists the previews can wear the brand of; PreviewList
+	// the one they do (the edition's campaign's list; 0: the publication).
+	Lists       []store.ListStats
+	PreviewList int64
 }
 
 // showStale shows the composer with the reader's unsaved copy e after a
@@ -189,6 +193,12 @@ func (a *Admin) renderComposer(w http.ResponseWriter, r *http.Request, status in
 			v.HeroInLead = i
 			break
 		}
+	}
+	if v.Lists, err = a.d.Store.Lists(r.Context()); err != nil {
+		return err
+	}
+	if v.PreviewList, err = a.d.Store.EditionListID(r.Context(), e.ID); err != nil {
+		return err
 	}
 	a.page(w, r, status, "composer", e.Subject, "editions", v)
 	return nil
@@ -545,7 +555,14 @@ func (a *Admin) preview(w http.ResponseWriter, r *http.Request) error {
 	if ps := edition.Validate(e); len(ps) > 0 {
 		return previewProblems(w, ps)
 	}
-	rd, _, err := a.renderer(r.Context())
+	// ?list=ID: as that list's readers get it (its brand and language).
+	var list *model.List
+	if id, _ := strconv.ParseInt(r.URL.Query().Get("list"), 10, 64); id > 0 {
+		if list, err = a.d.Store.ListByID(r.Context(), id); err != nil {
+			return err
+		}
+	}
+	rd, _, err := a.renderer(r.Context(), list)
 	if err != nil {
 		return err
 	}

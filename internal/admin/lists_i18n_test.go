@@ -5,10 +5,12 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/herald-news/herald/internal/auth"
+	"github.com/herald-news/herald/internal/model"
 )
 
 // An editor gives a list a language and a brand on its page; a colour that
@@ -56,5 +58,40 @@ func TestListLanguageAndBrandForm(t *testing.T) {
 		if got, _ := e.st.ListBySlug(context.Background(), "evening"); got.Language != "fr" || got.Brand.Colors.Accent != "#123456" || got.Brand.ReplyTo != "courrier@soir.example" || got.Brand.ThemeDir != "" {
 			t.Errorf("%s=%q changed the list: %+v %+v", field, bad, got, got.Brand)
 		}
+	}
+}
+
+// The composer previews an edition with the brand and in the language of
+// its campaign's list, and as any other list's readers on asking.
+func TestComposerPreviewsWithTheListBrand(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	l, err := e.st.ListBySlug(ctx, "evening") // the campaign in newEnv goes to it
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Language, l.Brand = "de", &model.Brand{Name: "Der Abend", Colors: model.Colors{Accent: "#123456"}}
+	if err := e.st.UpdateList(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	other := &model.List{Slug: "plain", Name: "Plain"}
+	if err := e.st.CreateList(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	editor := e.login(auth.Editor)
+	page := editor.get("/admin/editions/" + e.ids["edition"])
+	src := "/admin/editions/" + e.ids["edition"] + "/preview/email?list=" + e.ids["list"]
+	if !strings.Contains(page, `src="`+src+`"`) || !strings.Contains(page, `<option value="`+e.ids["list"]+`" selected>Evening Briefing</option>`) {
+		t.Fatalf("the composer does not preview as the campaign's list:\n%s", page)
+	}
+	branded := editor.get(src)
+	for _, want := range []string{`<html lang="de"`, ">Der Abend</a>", "#123456", "Guten Abend, Alex,"} {
+		if !strings.Contains(branded, want) {
+			t.Errorf("branded preview lacks %q", want)
+		}
+	}
+	plain := editor.get("/admin/editions/" + e.ids["edition"] + "/preview/email?list=" + strconv.FormatInt(other.ID, 10))
+	if !strings.Contains(plain, `<html lang="en-GB"`) || strings.Contains(plain, "Der Abend") || !strings.Contains(plain, ">Northgate Courier</a>") {
+		t.Errorf("a list without a brand previews with another:\n%.600s", plain)
 	}
 }
