@@ -43,8 +43,12 @@ type Error struct {
 	Status  int
 	Code    string
 	Message string
+	// Field names the input a check refused ("reply_to"), when it
+	// concerns one.
+	Field string
 }
 
+// Error says the status, the code and the message.
 func (e *Error) Error() string {
 	return fmt.Sprintf("herald API: %d %s: %s", e.Status, e.Code, e.Message)
 }
@@ -96,7 +100,7 @@ func (c *Client) callWith(ctx context.Context, method, path string, header http.
 	if res.StatusCode >= 300 {
 		var eb ErrorBody
 		json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&eb)
-		return res.Header, &Error{Status: res.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}
+		return res.Header, &Error{Status: res.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message, Field: eb.Error.Field}
 	}
 	if out == nil || res.StatusCode == http.StatusNoContent {
 		return res.Header, nil

@@ -361,10 +361,13 @@ type ErrorBody struct {
 	Error ErrorDetail `json:"error"`
 }
 
-// ErrorDetail says what went wrong: a stable code and a sentence.
+// ErrorDetail says what went wrong: a stable code and a sentence, and for
+// input a check refused (code "invalid"), the field it concerns when one
+// does ("reply_to", "slug").
 type ErrorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
 }
 
 // MessageInput is one transactional message to one subscriber (POST

@@ -8,6 +8,7 @@ import (
 
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 func (a *Admin) users(w http.ResponseWriter, r *http.Request) error {
@@ -31,8 +32,8 @@ func (a *Admin) userCreate(w http.ResponseWriter, r *http.Request) error {
 		return a.redirect(w, r, "/admin/users", "A user with that email exists already.", true)
 	case errors.Is(err, auth.ErrWeakPassword):
 		return a.redirect(w, r, "/admin/users", err.Error()+".", true)
-	case err != nil && strings.HasPrefix(err.Error(), "email"):
-		return a.redirect(w, r, "/admin/users", "That is not an email address.", true)
+	case validator.As(err) != nil:
+		return a.redirect(w, r, "/admin/users", validator.As(err).Message, true)
 	case err != nil:
 		return err
 	}
@@ -131,8 +132,10 @@ func (a *Admin) tokenCreate(w http.ResponseWriter, r *http.Request) error {
 		return a.redirect(w, r, "/admin/tokens", "Choose a role.", true)
 	}
 	plain, _, err := a.d.Auth.CreateToken(r.Context(), id.User, r.FormValue("name"), role)
-	if err != nil {
-		return a.redirect(w, r, "/admin/tokens", "Give the token a name and a role no higher than yours.", true)
+	if ve := validator.As(err); ve != nil {
+		return a.redirect(w, r, "/admin/tokens", ve.Message, true)
+	} else if err != nil {
+		return err
 	}
 	// Shown on this response only: the page is rendered here, not after a
 	// redirect, so the token never sits in a cookie or a URL.

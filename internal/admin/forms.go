@@ -1,0 +1,16 @@
+package admin
+
+import "github.com/herald-news/herald/internal/validator"
+
+// fieldErrors are a form's problems by field name, each shown beside its
+// field when the form comes back (the "field-error" template).
+type fieldErrors map[string]string
+
+// formErrors returns the field a domain check refused with its message, or
+// nil when err is not a *validator.Error.
+func formErrors(err error) fieldErrors {
+	if ve := validator.As(err); ve != nil {
+		return fieldErrors{ve.Field: ve.Message}
+	}
+	return nil
+}
