@@ -187,3 +187,29 @@ func mustID(t *testing.T, s string) int64 {
 	}
 	return id
 }
+
+// TestOneTimeZoneInTheSettings: the settings page asks for the time zone
+// once, and that one value is the publication's and the newsroom's.
+func TestOneTimeZoneInTheSettings(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	c := e.login(auth.Owner)
+	page := c.get("/admin/settings")
+	if n := strings.Count(page, `name="zone"`) + strings.Count(page, `name="time_zone"`); n != 1 {
+		t.Fatalf("the settings page asks for a time zone %d times", n)
+	}
+	if got := flashOf(t, c.post("/admin/settings/zone", url.Values{"csrf": {c.csrf}, "zone": {"Asia/Tokyo"}})); got != "The newsroom's time zone is now Asia/Tokyo." {
+		t.Fatalf("save the zone: %q", got)
+	}
+	if p, err := e.st.GetPublication(ctx); err != nil || p.TimeZone != "Asia/Tokyo" {
+		t.Fatalf("the publication's zone is %q, %v", p.TimeZone, err)
+	}
+	// Saving the publication's other settings leaves the zone alone.
+	form := url.Values{"csrf": {c.csrf}, "name": {"Northgate Courier"}, "site_url": {"https://courier.example"}}
+	if got := flashOf(t, c.post("/admin/settings/publication", form)); got != "Publication saved." {
+		t.Fatalf("save the publication: %q", got)
+	}
+	if zone, err := e.st.TimeZone(ctx); err != nil || zone != "Asia/Tokyo" {
+		t.Fatalf("after saving the publication the zone is %q, %v", zone, err)
+	}
+}

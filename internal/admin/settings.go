@@ -173,6 +173,8 @@ func (a *Admin) relayChanges() []mailer.RotationEvent {
 
 func (a *Admin) settingsPublication(w http.ResponseWriter, r *http.Request) error {
 	f := func(k string) string { return strings.TrimSpace(r.FormValue(k)) }
+	// The time zone has its own form (settingsZone); a time_zone posted
+	// here sets it too, and none leaves it as it is.
 	pub := model.Publication{Name: f("name"), SiteURL: f("site_url"), LogoURL: f("logo_url"), Language: f("language"),
 		PostalAddress: f("postal_address"), TimeZone: f("time_zone"), Colors: model.Colors{Accent: f("accent"), Text: f("text"), Background: f("background")},
 		CreditPrefix: f("credit_prefix")}
