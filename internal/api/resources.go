@@ -483,7 +483,7 @@ func (a *API) listEditions(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := client.Page[client.Edition]{Data: []client.Edition{}, Total: total, Limit: limit, Offset: offset}
 	for _, e := range eds {
-		out.Data = append(out.Data, *e)
+		out.Data = append(out.Data, editionOut(e))
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
@@ -508,18 +508,19 @@ func checkEdition(e *model.Edition) error {
 }
 
 func (a *API) createEdition(w http.ResponseWriter, r *http.Request) error {
-	var e model.Edition
-	if err := decode(r, &e); err != nil {
+	var in client.Edition
+	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if err := checkEdition(&e); err != nil {
+	e := editionIn(&in)
+	if err := checkEdition(e); err != nil {
 		return err
 	}
 	e.ID, e.Status = 0, model.EditionDraft
-	if err := a.d.Store.CreateEdition(r.Context(), &e, identity(r).User.Email); err != nil {
+	if err := a.d.Store.CreateEdition(r.Context(), e, identity(r).User.Email); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, e)
+	return writeJSON(w, http.StatusCreated, editionOut(e))
 }
 
 // pathEdition loads the edition named by the {id} in the path.
@@ -536,7 +537,7 @@ func (a *API) getEdition(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, e)
+	return writeJSON(w, http.StatusOK, editionOut(e))
 }
 
 func (a *API) updateEdition(w http.ResponseWriter, r *http.Request) error {
@@ -547,22 +548,23 @@ func (a *API) updateEdition(w http.ResponseWriter, r *http.Request) error {
 	if old.Status == model.EditionPublished && !identity(r).Can(auth.Publish) {
 		return &apiError{status: http.StatusForbidden, code: "forbidden", msg: "Only editors and owners can change a published edition."}
 	}
-	var e model.Edition
-	if err := decode(r, &e); err != nil {
+	var in client.Edition
+	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if err := checkEdition(&e); err != nil {
+	e := editionIn(&in)
+	if err := checkEdition(e); err != nil {
 		return err
 	}
 	e.ID = old.ID
-	if err := a.d.Store.UpdateEdition(r.Context(), &e, identity(r).User.Email); err != nil {
+	if err := a.d.Store.UpdateEdition(r.Context(), e, identity(r).User.Email); err != nil {
 		return err
 	}
 	saved, err := a.d.Store.GetEdition(r.Context(), old.ID)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, saved)
+	return writeJSON(w, http.StatusOK, editionOut(saved))
 }
 
 func (a *API) editionRevisions(w http.ResponseWriter, r *http.Request) error {
@@ -574,7 +576,7 @@ func (a *API) editionRevisions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, revs)
+	return writeJSON(w, http.StatusOK, convert(revs, revisionOut))
 }
 
 func (a *API) publishEdition(w http.ResponseWriter, r *http.Request) error {
@@ -591,7 +593,7 @@ func (a *API) publishEdition(w http.ResponseWriter, r *http.Request) error {
 	if e, err = a.d.Store.GetEdition(r.Context(), e.ID); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, e)
+	return writeJSON(w, http.StatusOK, editionOut(e))
 }
 
 // Suppressions.
