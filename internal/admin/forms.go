@@ -1,6 +1,10 @@
 package admin
 
-import "github.com/herald-news/herald/internal/validator"
+import (
+	"strings"
+
+	"github.com/herald-news/herald/internal/validator"
+)
 
 // fieldErrors are a form's problems by field name, each shown beside its
 // field when the form comes back (the "field-error" template).
@@ -13,4 +17,17 @@ func formErrors(err error) fieldErrors {
 		return fieldErrors{ve.Field: ve.Message}
 	}
 	return nil
+}
+
+// sentence makes a clause from elsewhere ("a password needs …") a
+// sentence.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	s = strings.ToUpper(s[:1]) + s[1:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
 }

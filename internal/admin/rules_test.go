@@ -213,3 +213,34 @@ func TestOneTimeZoneInTheSettings(t *testing.T) {
 		t.Fatalf("after saving the publication the zone is %q, %v", zone, err)
 	}
 }
+
+// TestUserRulesInTheAdmin: the add-a-user form is checked by auth.CreateUser
+// (validator.User), the check `herald user create` runs, and comes back
+// with the message beside the field and what was typed kept.
+func TestUserRulesInTheAdmin(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.login(auth.Owner)
+	for _, tc := range []struct {
+		what, email, name, role, password, field, want string
+	}{
+		{"no address", "ada", "Ada", "editor", "a long enough password", "email", "The address has no @"},
+		{"a name on two lines", "ada@example.com", "Ada\nBcc", "editor", "a long enough password", "name", "The user's name must fit on one line."},
+		{"no role", "ada@example.com", "Ada", "", "a long enough password", "role", "Choose a role"},
+		{"a short password", "ada@example.com", "Ada", "editor", "short", "password", "A password needs at least"},
+		{"a taken address", "editor@example.com", "Ed", "editor", "a long enough password", "email", "A user with that email exists already."},
+	} {
+		status, page := c.postPage("/admin/users", url.Values{"csrf": {c.csrf}, "email": {tc.email}, "name": {tc.name}, "role": {tc.role}, "password": {tc.password}})
+		if status != http.StatusUnprocessableEntity {
+			t.Errorf("%s: status %d, want 422", tc.what, status)
+			continue
+		}
+		_, form, _ := strings.Cut(page, `id="new-user"`) // the table above has role and password fields too
+		besideField(t, tc.what, form, tc.field, tc.want)
+		if strings.Contains(page, tc.password) {
+			t.Errorf("%s: the password came back in the page", tc.what)
+		}
+	}
+	if us, err := e.st.Users(context.Background()); err != nil || len(us) != len(auth.AllRoles()) {
+		t.Fatalf("users after refusals: %d, %v", len(us), err)
+	}
+}

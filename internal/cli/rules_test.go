@@ -120,3 +120,25 @@ func TestStatusChangesInTheCLI(t *testing.T) {
 		t.Fatalf("scheduling a cancelled campaign: %d %q", code, errs)
 	}
 }
+
+// TestUserAndTokenRulesInTheCLI: user create and token create keep the
+// rules the admin keeps (auth.CreateUser, auth.CreateToken), naming the
+// argument or flag.
+func TestUserAndTokenRulesInTheCLI(t *testing.T) {
+	data := "--data=" + t.TempDir()
+	_, errs, code := herald(t, nil, nil, data, "user", "create", "ada", "--role", "editor")
+	if code != 2 || !strings.HasPrefix(errs, "herald: EMAIL: The address has no @") {
+		t.Fatalf("no address: %d %q", code, errs)
+	}
+	_, errs, code = herald(t, nil, nil, data, "user", "create", "ada@example.com", "--role", "editor", "--name", "Ada\nBcc")
+	if code != 2 || !strings.HasPrefix(errs, "herald: --name: The user's name must fit on one line.") {
+		t.Fatalf("two-line name: %d %q", code, errs)
+	}
+	if _, errs, code = herald(t, nil, strings.NewReader("a long enough password\n"), data, "user", "create", "ada@example.com", "--role", "editor", "--password-stdin"); code != 0 {
+		t.Fatalf("user create: %d %q", code, errs)
+	}
+	_, errs, code = herald(t, nil, nil, data, "token", "create", "ada@example.com", "--role", "editor", "--name", " ")
+	if code != 2 || !strings.HasPrefix(errs, "herald: --name: A token needs a name.") {
+		t.Fatalf("token without a name: %d %q", code, errs)
+	}
+}
