@@ -24,7 +24,7 @@ func TestBrowserCampaignFormShowsTheProblemBesideTheField(t *testing.T) {
 	b.Screenshot("campaign-new-problem")
 	type shown struct {
 		Message, From, Name string
-		Below, Visible     bool
+		Below, Visible      bool
 	}
 	got := browsertest.Run(b, chromedp.Evaluate[shown](`(() => {
 		const from = document.querySelector("#from"), p = from.parentElement.querySelector(".field-error");
