@@ -368,7 +368,7 @@ func runCampaignRun(ctx context.Context, e *env, args []string) error {
 		switch c.Status {
 		case model.CampaignDraft, model.CampaignScheduled:
 			// Also finishes a start that was interrupted part-way.
-			if _, err := eng.Start(ctx, c.ID); err != nil {
+			if _, err := delivery.ChangeStatus(ctx, s, eng, c.ID, delivery.Start, time.Time{}); err != nil {
 				return err
 			}
 		case model.CampaignPaused, model.CampaignCancelled:
@@ -403,11 +403,11 @@ func runSend(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		n, err := eng.Start(ctx, c.ID)
+		ch, err := delivery.ChangeStatus(ctx, s, eng, c.ID, delivery.Start, time.Time{})
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stderr, "campaign %d: %d recipients (if interrupted, continue with 'herald campaign run %d')\n", c.ID, n, c.ID)
+		fmt.Fprintf(e.stderr, "campaign %d: %d recipients (if interrupted, continue with 'herald campaign run %d')\n", c.ID, ch.Recipients, c.ID)
 		return e.sendUntilDone(ctx, s, eng, c.ID)
 	})
 }
