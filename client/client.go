@@ -1,6 +1,9 @@
 // Package client is the Go client of Herald's JSON API (/api/). Every call
 // sends the API token as a bearer token; every error the server reports is
-// an *Error with its status, code and message.
+// an *Error with its status, code and message (and, for input a check
+// refused, the field it concerns). The package stands alone: its wire
+// types and their constants (EditionDraft, KindLead, SourceOK, ...) are
+// its own, so a program outside Herald's module can use all of them.
 //
 //	c := client.New("https://news.example.com", token)
 //	l, err := c.CreateList(ctx, client.ListInput{Slug: "evening", Name: "Evening"})

@@ -64,9 +64,9 @@ type ExitError struct {
 func (e *ExitError) Error() string { return e.Err.Error() }
 func (e *ExitError) Unwrap() error { return e.Err }
 
-// flags are the command-line names of the fields the domain checks name
+// fieldFlags are the command-line names of the fields the domain checks name
 // (validator.Error.Field).
-var flags = map[string]string{
+var fieldFlags = map[string]string{
 	"name": "--name", "from": "--from", "reply_to": "--reply-to", "local_time": "--local-time",
 	"ab_test": "--ab-subject, --ab-sample, --ab-wait, --ab-metric", "list_ids": "--list", "segment_ids": "--segment",
 	"edition_id": "--edition", "slug": "SLUG", "email": "EMAIL", "role": "--role", "opt_in": "--double-opt-in",
@@ -75,7 +75,7 @@ var flags = map[string]string{
 
 // flagOf returns the flag or argument that gives field.
 func flagOf(field string) string {
-	if f, ok := flags[field]; ok {
+	if f, ok := fieldFlags[field]; ok {
 		return f
 	}
 	return field
