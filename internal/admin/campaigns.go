@@ -18,6 +18,7 @@ import (
 	"github.com/herald-news/herald/internal/edition"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 )
 
@@ -36,7 +37,7 @@ func (a *Admin) campaigns(w http.ResponseWriter, r *http.Request) error {
 
 func (a *Admin) campaignNew(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	tr, err := LoadTracking(ctx, a.d.Store)
+	tr, err := settings.LoadTracking(ctx, a.d.Store)
 	if err != nil {
 		return err
 	}
@@ -550,11 +551,9 @@ func (a *Admin) SendTest(ctx context.Context, c *model.Campaign, to string) erro
 		return err
 	}
 	// Signed as the campaign will be, so a test send also tests DKIM.
-	dkim := a.d.DKIM
-	if dkim == nil {
-		if dkim, err = LoadDKIM(ctx, a.d.Store); err != nil {
-			return err
-		}
+	dkim, err := a.d.Settings.SigningKey(ctx)
+	if err != nil {
+		return err
 	}
 	var list *model.List
 	if len(c.ListIDs) > 0 {
