@@ -1,25 +1,6 @@
 package client
 
-import (
-	"time"
-
-	"github.com/herald-news/herald/internal/model"
-)
-
-// Editions travel as Herald's own edition types.
-type (
-	Edition = model.Edition
-	Section = model.Section
-	Lead    = model.Lead
-	Byline  = model.Byline
-	Card    = model.Card
-	Brief   = model.Brief
-	Pick    = model.Pick
-	Text    = model.Text
-	Image   = model.Image
-	// EditionRevision is a kept saved state of an edition, with who saved it.
-	EditionRevision = model.EditionRevision
-)
+import "time"
 
 // Page is one page of a listing.
 type Page[T any] struct {
@@ -45,6 +26,7 @@ type List struct {
 	OptIn        string    `json:"opt_in"` // single or double
 	Public       bool      `json:"public"`
 	Language     string    `json:"language"` // BCP 47; "" is the publication's
+	Brand        *Brand    `json:"brand,omitempty"`
 	Confirmed    int64     `json:"confirmed"`
 	Unconfirmed  int64     `json:"unconfirmed"`
 	Unsubscribed int64     `json:"unsubscribed"`
@@ -62,6 +44,21 @@ type ListInput struct {
 	// of Herald's words to its readers; "" is the publication's, and
 	// leaving it out keeps the list's.
 	Language *string `json:"language,omitempty"`
+	// Brand replaces the list's brand (an empty object removes it);
+	// leaving it out keeps the list's.
+	Brand *Brand `json:"brand,omitempty"`
+}
+
+// Brand is a list's own identity; an empty field takes the publication's.
+type Brand struct {
+	Name          string `json:"name,omitempty"`
+	LogoURL       string `json:"logo_url,omitempty"` // absolute http(s) URL
+	Accent        string `json:"accent,omitempty"`   // CSS hex colour
+	Background    string `json:"background,omitempty"`
+	ThemeDir      string `json:"theme_dir,omitempty"` // a theme folder on the server
+	From          string `json:"from,omitempty"`      // "Name <address>"
+	ReplyTo       string `json:"reply_to,omitempty"`  // a bare address
+	PostalAddress string `json:"postal_address,omitempty"`
 }
 
 // Subscription is one subscriber's state on one list.
@@ -366,10 +363,13 @@ type ErrorBody struct {
 	Error ErrorDetail `json:"error"`
 }
 
-// ErrorDetail says what went wrong: a stable code and a sentence.
+// ErrorDetail says what went wrong: a stable code and a sentence, and for
+// input a check refused (code "invalid"), the field it concerns when one
+// does ("reply_to", "slug").
 type ErrorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
 }
 
 // MessageInput is one transactional message to one subscriber (POST
@@ -414,17 +414,6 @@ type MessageResult struct {
 	// with the same Idempotency-Key: nothing was sent again.
 	Replayed bool `json:"-"`
 }
-
-// Desk types travel as Herald's own.
-type (
-	// Source is a feed the desk reads (RSS, Atom or JSON Feed).
-	Source = model.Feed
-	// Item is one entry of a source's feed; UsedIn lists the dates of
-	// recent editions that already link to it.
-	Item = model.FeedItem
-	// SeriesRun is one day of a series: its draft, status and campaign.
-	SeriesRun = model.SeriesRun
-)
 
 // SourceInput adds a source.
 type SourceInput struct {

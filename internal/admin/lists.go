@@ -1,11 +1,11 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
-	"regexp"
 	"strings"
 
 	"github.com/herald-news/herald/internal/i18n"
@@ -13,16 +13,21 @@ import (
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/validator"
 )
 
-var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
-
 func (a *Admin) lists(w http.ResponseWriter, r *http.Request) error {
+	return a.listsPage(w, r, http.StatusOK, &model.List{}, nil)
+}
+
+// listsPage shows the lists and the new-list form filled with in, and
+// errs beside their fields (status 422 then).
+func (a *Admin) listsPage(w http.ResponseWriter, r *http.Request, status int, in *model.List, errs fieldErrors) error {
 	lists, err := a.d.Store.Lists(r.Context())
 	if err != nil {
 		return err
 	}
-	a.page(w, r, http.StatusOK, "lists", "Lists", "lists", map[string]any{"Lists": lists, "Languages": languageChoices()})
+	a.page(w, r, status, "lists", "Lists", "lists", map[string]any{"Lists": lists, "In": in, "Errors": errs, "Languages": languageChoices()})
 	return nil
 }
 
@@ -45,19 +50,21 @@ func readList(r *http.Request, l *model.List) {
 	}
 }
 
-// listProblem returns what a person can fix in a list the store refused:
-// its language or its brand; "" for other errors.
-func listProblem(err error) string {
-	if errors.Is(err, i18n.ErrLanguage) || errors.Is(err, model.ErrBrand) {
-		msg := err.Error()
-		if i := strings.LastIndex(msg, ": "); i >= 0 && errors.Is(err, i18n.ErrLanguage) {
-			msg = "Language: " + msg[i+2:]
-		} else if _, after, ok := strings.Cut(msg, model.ErrBrand.Error()+": "); ok {
-			msg = strings.ToUpper(after[:1]) + after[1:]
-		}
-		return strings.TrimSuffix(msg, ".") + "."
+// brandTheme says what is wrong with the theme folder of l's brand ("" when
+// none is set or it renders): it must work when the list is saved, not
+// when a campaign starts.
+func (a *Admin) brandTheme(ctx context.Context, l *model.List) (string, error) {
+	if l.Brand == nil || l.Brand.ThemeDir == "" {
+		return "", nil
 	}
-	return ""
+	pub, err := a.publication(ctx)
+	if err != nil {
+		return "", err
+	}
+	if _, err := render.New(render.Branded(l, pub, render.Options{ArchiveURL: a.archiveURL()})); err != nil {
+		return "The brand's theme folder does not work: " + err.Error() + ".", nil
+	}
+	return "", nil
 }
 
 // languageChoice is one option of a language select.
@@ -75,16 +82,14 @@ func languageChoices() []languageChoice {
 func (a *Admin) listCreate(w http.ResponseWriter, r *http.Request) error {
 	l := &model.List{Slug: strings.TrimSpace(strings.ToLower(r.FormValue("slug")))}
 	readList(r, l)
-	if l.Name == "" || !slugRE.MatchString(l.Slug) {
-		return a.redirect(w, r, "/admin/lists", "A list needs a name and a slug of lower-case letters, digits and dashes.", true)
+	err := a.d.Store.CreateList(r.Context(), l)
+	if errors.Is(err, store.ErrConflict) {
+		err = &validator.Error{Field: "slug", Message: "A list with that slug exists already."}
 	}
-	if err := a.d.Store.CreateList(r.Context(), l); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return a.redirect(w, r, "/admin/lists", "A list with that slug exists already.", true)
-		}
-		if msg := listProblem(err); msg != "" {
-			return a.redirect(w, r, "/admin/lists", msg, true)
-		}
+	if errs := formErrors(err); errs != nil {
+		return a.listsPage(w, r, http.StatusUnprocessableEntity, l, errs)
+	}
+	if err != nil {
 		return err
 	}
 	return a.redirect(w, r, "/admin/lists", "List “"+l.Name+"” created.", false)
@@ -104,16 +109,22 @@ func (a *Admin) listEdit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return a.listPage(w, r, http.StatusOK, l, l.Name, nil)
+}
+
+// listPage shows a list's page with its form filled with l, its stored
+// name as the heading, and errs beside their fields (status 422 then).
+func (a *Admin) listPage(w http.ResponseWriter, r *http.Request, status int, l *model.List, heading string, errs fieldErrors) error {
 	brand := model.Brand{}
 	if l.Brand != nil {
 		brand = *l.Brand
 	}
-	data := map[string]any{"List": l, "Brand": brand, "Languages": languageChoices()}
+	data := map[string]any{"List": l, "Heading": heading, "Errors": errs, "Brand": brand, "Languages": languageChoices()}
 	if l.Public {
 		data["Snippet"] = a.embedSnippet(l)
 		data["SubscribeURL"] = strings.TrimSuffix(a.d.BaseURL, "/") + "/subscribe/" + l.Slug
 	}
-	a.page(w, r, http.StatusOK, "list", l.Name, "lists", data)
+	a.page(w, r, status, "list", heading, "lists", data)
 	return nil
 }
 
@@ -170,27 +181,18 @@ func (a *Admin) listSave(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	heading := l.Name
 	readList(r, l)
-	if l.Name == "" {
-		return a.redirect(w, r, fmt.Sprintf("/admin/lists/%d", l.ID), "A list needs a name.", true)
+	if msg, err := a.brandTheme(r.Context(), l); err != nil {
+		return err
+	} else if msg != "" {
+		return a.listPage(w, r, http.StatusUnprocessableEntity, l, heading, fieldErrors{"brand_theme": msg})
 	}
-	if l.Brand != nil && l.Brand.ThemeDir != "" {
-		// The brand's theme must render now, not when a campaign starts.
-		pub, err := a.d.Store.GetPublication(r.Context())
-		if errors.Is(err, store.ErrNotFound) {
-			pub, err = model.DefaultPublication(a.d.BaseURL), nil
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := render.New(render.Branded(l, pub, render.Options{ArchiveURL: a.archiveURL()})); err != nil {
-			return a.redirect(w, r, fmt.Sprintf("/admin/lists/%d", l.ID), "The brand's theme folder does not work: "+err.Error()+".", true)
-		}
+	err = a.d.Store.UpdateList(r.Context(), l)
+	if errs := formErrors(err); errs != nil {
+		return a.listPage(w, r, http.StatusUnprocessableEntity, l, heading, errs)
 	}
-	if err := a.d.Store.UpdateList(r.Context(), l); err != nil {
-		if msg := listProblem(err); msg != "" {
-			return a.redirect(w, r, fmt.Sprintf("/admin/lists/%d", l.ID), msg, true)
-		}
+	if err != nil {
 		return err
 	}
 	return a.redirect(w, r, "/admin/lists", "List saved.", false)

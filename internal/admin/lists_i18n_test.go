@@ -41,7 +41,7 @@ func TestListLanguageAndBrandForm(t *testing.T) {
 
 	for _, tc := range []struct{ field, bad, msg string }{
 		{"brand_accent", "red", `The brand's accent colour "red" is not a hex value such as #9c2f1f.`},
-		{"language", "he", `Language: Herald has no catalog for "he"; it speaks en, ar, de, es, fr, it, ja, nl, pl, pt-BR.`},
+		{"language", "he", `Herald has no catalog for "he"; it speaks en, ar, de, es, fr, it, ja, nl, pl, pt-BR.`},
 		{"brand_reply_to", "Le Soir <x@y.example>", `The brand's Reply-To "Le Soir <x@y.example>" is not a bare email address`},
 		{"brand_theme", "/no/such/folder", `The brand's theme folder does not work: theme folder "/no/such/folder" does not exist.`},
 	} {
@@ -51,9 +51,9 @@ func TestListLanguageAndBrandForm(t *testing.T) {
 			f[k] = v
 		}
 		f.Set(field, bad)
-		res := editor.post(path, f)
-		if flash := html.UnescapeString(editor.get(res.Header.Get("Location"))); !strings.Contains(flash, tc.msg) {
-			t.Errorf("%s=%q: no message %q in\n%s", field, bad, tc.msg, flash)
+		status, page := editor.postPage(path, f)
+		if page = html.UnescapeString(page); status != http.StatusUnprocessableEntity || !strings.Contains(page, tc.msg) {
+			t.Errorf("%s=%q: %d without the message %q", field, bad, status, tc.msg)
 		}
 		if got, _ := e.st.ListBySlug(context.Background(), "evening"); got.Language != "fr" || got.Brand.Colors.Accent != "#123456" || got.Brand.ReplyTo != "courrier@soir.example" || got.Brand.ThemeDir != "" {
 			t.Errorf("%s=%q changed the list: %+v %+v", field, bad, got, got.Brand)

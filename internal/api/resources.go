@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -13,10 +12,10 @@ import (
 	"github.com/herald-news/herald/internal/address"
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/edition"
-	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/importer"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 func (a *API) me(w http.ResponseWriter, r *http.Request) error {
@@ -27,8 +26,13 @@ func (a *API) me(w http.ResponseWriter, r *http.Request) error {
 // Lists.
 
 func listOut(l store.ListStats) client.List {
-	return client.List{ID: l.ID, Slug: l.Slug, Name: l.Name, Description: l.Description, OptIn: string(l.OptIn), Public: l.Public, Language: l.Language,
+	out := client.List{ID: l.ID, Slug: l.Slug, Name: l.Name, Description: l.Description, OptIn: string(l.OptIn), Public: l.Public, Language: l.Language,
 		Confirmed: l.Confirmed, Unconfirmed: l.Unconfirmed, Unsubscribed: l.Unsubscribed, CreatedAt: l.CreatedAt}
+	if b := l.Brand; b != nil {
+		out.Brand = &client.Brand{Name: b.Name, LogoURL: b.LogoURL, Accent: b.Colors.Accent, Background: b.Colors.Background,
+			ThemeDir: b.ThemeDir, From: b.From, ReplyTo: b.ReplyTo, PostalAddress: b.PostalAddress}
+	}
+	return out
 }
 
 func (a *API) findList(r *http.Request, id int64) (client.List, error) {
@@ -56,28 +60,20 @@ func (a *API) listLists(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, out)
 }
 
-var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
-
-func applyList(in client.ListInput, l *model.List) error {
-	if strings.TrimSpace(in.Name) == "" {
-		return invalid("name is required")
-	}
+// applyList copies the input onto l; the store checks it (validator.List).
+func applyList(in client.ListInput, l *model.List) {
 	l.Name, l.Description, l.Public = strings.TrimSpace(in.Name), in.Description, in.Public
 	if in.Language != nil {
-		if _, err := i18n.Check(*in.Language); err != nil {
-			return invalid("language: %s", strings.TrimPrefix(err.Error(), i18n.ErrLanguage.Error()+": "))
-		}
 		l.Language = *in.Language
 	}
-	switch in.OptIn {
-	case "", "single":
-		l.OptIn = model.OptInSingle
-	case "double":
-		l.OptIn = model.OptInDouble
-	default:
-		return invalid("opt_in must be single or double")
+	if b := in.Brand; b != nil {
+		l.Brand = &model.Brand{Name: b.Name, LogoURL: b.LogoURL, Colors: model.Colors{Accent: b.Accent, Background: b.Background},
+			ThemeDir: b.ThemeDir, From: b.From, ReplyTo: b.ReplyTo, PostalAddress: b.PostalAddress}
 	}
-	return nil
+	l.OptIn = model.OptIn(in.OptIn)
+	if l.OptIn == "" {
+		l.OptIn = model.OptInSingle
+	}
 }
 
 func (a *API) createList(w http.ResponseWriter, r *http.Request) error {
@@ -86,12 +82,7 @@ func (a *API) createList(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	l := &model.List{Slug: in.Slug}
-	if !slugRE.MatchString(in.Slug) {
-		return invalid("slug must be lower-case letters, digits and dashes")
-	}
-	if err := applyList(in, l); err != nil {
-		return err
-	}
+	applyList(in, l)
 	if err := a.d.Store.CreateList(r.Context(), l); err != nil {
 		return err
 	}
@@ -127,9 +118,7 @@ func (a *API) updateList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := applyList(in, l); err != nil {
-		return err
-	}
+	applyList(in, l)
 	if err := a.d.Store.UpdateList(r.Context(), l); err != nil {
 		return err
 	}
@@ -227,9 +216,12 @@ func (a *API) listSubscribers(w http.ResponseWriter, r *http.Request) error {
 // upsert creates or updates a subscriber from input and applies its
 // subscriptions.
 func (a *API) upsert(r *http.Request, in client.SubscriberInput) (*model.Subscriber, bool, error) {
+	if err := validator.Subscriber(&model.Subscriber{Email: in.Email}); err != nil {
+		return nil, false, err
+	}
 	email, err := address.Normalize(in.Email)
 	if err != nil {
-		return nil, false, invalid("email: %s", err.Error())
+		return nil, false, err
 	}
 	sub, err := a.d.Store.SubscriberByEmail(r.Context(), email)
 	if errors.Is(err, store.ErrNotFound) {
@@ -241,16 +233,13 @@ func (a *API) upsert(r *http.Request, in client.SubscriberInput) (*model.Subscri
 		sub.Name = in.Name
 	}
 	if in.Attributes != nil {
-		if err := model.CheckAttributes(in.Attributes); err != nil {
-			return nil, false, invalid("%s", err.Error())
-		}
 		sub.Attributes = in.Attributes
 	}
 	if in.Status != "" {
-		if !model.SubscriberStatus(in.Status).Valid() {
-			return nil, false, invalid("status must be active or blocklisted")
-		}
 		sub.Status = model.SubscriberStatus(in.Status)
+	}
+	if err := validator.Subscriber(sub); err != nil {
+		return nil, false, err
 	}
 	created, err := a.d.Store.UpsertSubscriber(r.Context(), sub)
 	if err != nil {
@@ -375,6 +364,8 @@ func (a *API) bulk(w http.ResponseWriter, r *http.Request) error {
 		msg := "could not be changed"
 		if errors.As(err, &ae) {
 			msg = ae.msg
+		} else if ve := validator.As(err); ve != nil {
+			msg = ve.Message
 		} else if errors.Is(err, store.ErrNotFound) {
 			msg = "no such subscriber"
 		} else if errors.Is(err, store.ErrErased) {
@@ -504,7 +495,7 @@ func (a *API) listEditions(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := client.Page[client.Edition]{Data: []client.Edition{}, Total: total, Limit: limit, Offset: offset}
 	for _, e := range eds {
-		out.Data = append(out.Data, *e)
+		out.Data = append(out.Data, editionOut(e))
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
@@ -529,18 +520,19 @@ func checkEdition(e *model.Edition) error {
 }
 
 func (a *API) createEdition(w http.ResponseWriter, r *http.Request) error {
-	var e model.Edition
-	if err := decode(r, &e); err != nil {
+	var in client.Edition
+	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if err := checkEdition(&e); err != nil {
+	e := editionIn(&in)
+	if err := checkEdition(e); err != nil {
 		return err
 	}
 	e.ID, e.Status = 0, model.EditionDraft
-	if err := a.d.Store.CreateEdition(r.Context(), &e, identity(r).User.Email); err != nil {
+	if err := a.d.Store.CreateEdition(r.Context(), e, identity(r).User.Email); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, e)
+	return writeJSON(w, http.StatusCreated, editionOut(e))
 }
 
 // pathEdition loads the edition named by the {id} in the path.
@@ -557,7 +549,7 @@ func (a *API) getEdition(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, e)
+	return writeJSON(w, http.StatusOK, editionOut(e))
 }
 
 func (a *API) updateEdition(w http.ResponseWriter, r *http.Request) error {
@@ -568,22 +560,23 @@ func (a *API) updateEdition(w http.ResponseWriter, r *http.Request) error {
 	if old.Status == model.EditionPublished && !identity(r).Can(auth.Publish) {
 		return &apiError{status: http.StatusForbidden, code: "forbidden", msg: "Only editors and owners can change a published edition."}
 	}
-	var e model.Edition
-	if err := decode(r, &e); err != nil {
+	var in client.Edition
+	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if err := checkEdition(&e); err != nil {
+	e := editionIn(&in)
+	if err := checkEdition(e); err != nil {
 		return err
 	}
 	e.ID = old.ID
-	if err := a.d.Store.UpdateEdition(r.Context(), &e, identity(r).User.Email); err != nil {
+	if err := a.d.Store.UpdateEdition(r.Context(), e, identity(r).User.Email); err != nil {
 		return err
 	}
 	saved, err := a.d.Store.GetEdition(r.Context(), old.ID)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, saved)
+	return writeJSON(w, http.StatusOK, editionOut(saved))
 }
 
 func (a *API) editionRevisions(w http.ResponseWriter, r *http.Request) error {
@@ -595,7 +588,7 @@ func (a *API) editionRevisions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, revs)
+	return writeJSON(w, http.StatusOK, convert(revs, revisionOut))
 }
 
 func (a *API) publishEdition(w http.ResponseWriter, r *http.Request) error {
@@ -612,7 +605,7 @@ func (a *API) publishEdition(w http.ResponseWriter, r *http.Request) error {
 	if e, err = a.d.Store.GetEdition(r.Context(), e.ID); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, e)
+	return writeJSON(w, http.StatusOK, editionOut(e))
 }
 
 // Suppressions.

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +22,7 @@ import (
 	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 // DefaultConfirmTTL is how long a confirmation link works unless
@@ -487,16 +487,14 @@ type noticeView struct {
 	URL        string
 }
 
-var hexColor = regexp.MustCompile(`^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$`)
-
 // newNoticeView starts the HTML of a message about a list whose
 // publication, as the list shows it, is pub.
 func newNoticeView(l *i18n.Localizer, pub model.Publication) noticeView {
 	v := noticeView{L: l, Pub: pub.Name, Logo: pub.LogoURL, Accent: "#1a4d7a", Background: "#fff"}
-	if c := pub.Colors.Accent; hexColor.MatchString(c) {
+	if c := pub.Colors.Accent; validator.IsColor(c) {
 		v.Accent = c
 	}
-	if c := pub.Colors.Background; hexColor.MatchString(c) {
+	if c := pub.Colors.Background; validator.IsColor(c) {
 		v.Background = c
 	}
 	return v

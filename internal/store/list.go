@@ -9,6 +9,7 @@ import (
 
 	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 const listColumns = `id, slug, name, description, opt_in, public, language, brand, created_at, updated_at`
@@ -47,30 +48,24 @@ func encodeBrand(b *model.Brand) (string, error) {
 	return string(out), nil
 }
 
-// checkList refuses a list whose language Herald has no catalog for
-// (i18n.ErrLanguage) or whose brand cannot work (model.ErrBrand), and
-// writes the language in canonical form.
-func checkList(l *model.List) error {
-	lang, err := i18n.Check(l.Language)
-	if err != nil {
-		return fmt.Errorf("list %q: %w", l.Slug, err)
+// canonical writes a list's language in canonical form ("pt-BR"), once
+// validator.List has accepted it.
+func canonical(l *model.List) {
+	if lang, err := i18n.Check(l.Language); err == nil {
+		l.Language = lang
 	}
-	if err := l.Brand.Check(); err != nil {
-		return fmt.Errorf("list %q: %w", l.Slug, err)
-	}
-	l.Language = lang
-	return nil
 }
 
 // CreateList stores a new list and fills in its ID and times. A list with the
 // same slug is ErrConflict.
 func (s *Store) CreateList(ctx context.Context, l *model.List) error {
+	if err := validator.List(l); err != nil {
+		return err
+	}
 	if l.OptIn == "" {
 		l.OptIn = model.OptInSingle
 	}
-	if err := checkList(l); err != nil {
-		return err
-	}
+	canonical(l)
 	brand, err := encodeBrand(l.Brand)
 	if err != nil {
 		return err
@@ -93,9 +88,10 @@ func (s *Store) CreateList(ctx context.Context, l *model.List) error {
 // UpdateList saves a list's name, description, opt-in, visibility,
 // language and brand.
 func (s *Store) UpdateList(ctx context.Context, l *model.List) error {
-	if err := checkList(l); err != nil {
+	if err := validator.List(l); err != nil {
 		return err
 	}
+	canonical(l)
 	brand, err := encodeBrand(l.Brand)
 	if err != nil {
 		return err

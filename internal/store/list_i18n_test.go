@@ -2,13 +2,12 @@ package store_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 
-	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/store/storetest"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 // A list keeps its language (in canonical form) and its brand; a language
@@ -42,8 +41,8 @@ func TestListLanguageAndBrand(t *testing.T) {
 			t.Fatalf("Lists = %+v, %v", all, err)
 		}
 		got.Language = "xx"
-		if err := s.UpdateList(ctx, got); !errors.Is(err, i18n.ErrLanguage) {
-			t.Fatalf("unknown language: %v, want i18n.ErrLanguage", err)
+		if err := s.UpdateList(ctx, got); validator.As(err) == nil || validator.As(err).Field != "language" {
+			t.Fatalf("unknown language: %v, want a validator error on language", err)
 		}
 	})
 }

@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/settings"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 //go:embed templates/*.html
@@ -197,8 +197,6 @@ func (s *Server) staticFile(w http.ResponseWriter, r *http.Request) {
 // current, for Last-Modified.
 var startTime = time.Now().Truncate(time.Second)
 
-var hexColor = regexp.MustCompile(`^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$`)
-
 // themeCSS carries the publication's accent colour into our own pages
 // (served as a file, so the CSP needs no inline style).
 func (s *Server) themeCSS(w http.ResponseWriter, r *http.Request) {
@@ -213,7 +211,7 @@ func (s *Server) themeCSS(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	if a := pub.Colors.Accent; hexColor.MatchString(a) {
+	if a := pub.Colors.Accent; validator.IsColor(a) {
 		fmt.Fprintf(w, ":root{--accent:%s;}\n", a)
 	}
 }
