@@ -104,8 +104,19 @@ func (s *Server) archiveEdition(w http.ResponseWriter, r *http.Request) {
 	s.serveEdition(w, r, e, "public, max-age=300")
 }
 
+// serveEdition serves e as the web page its readers get: under the brand
+// and in the language of the list its newest campaign went to.
 func (s *Server) serveEdition(w http.ResponseWriter, r *http.Request, e *model.Edition, cache string) {
-	_, rd, err := s.renderer.get(r.Context())
+	var list *model.List
+	id, err := s.store.EditionListID(r.Context(), e.ID)
+	if err == nil && id != 0 {
+		list, err = s.store.ListByID(r.Context(), id)
+	}
+	if err != nil {
+		s.serverError(w, r, "read the edition's list", err)
+		return
+	}
+	rd, err := s.renderer.forList(r.Context(), list)
 	if err != nil {
 		s.serverError(w, r, "renderer", err)
 		return

@@ -107,11 +107,10 @@ func (s *Server) buildFeed(ctx context.Context, kind string, l *model.List) (cac
 	archive, feedBase := s.base+"/archive", s.base
 	if l != nil {
 		// The list's brand and language, its own archive as the feed's home.
-		bp, opts := render.Branded(l, pub, render.Options{ArchiveURL: s.base + "/archive/"})
-		if rd, err = render.New(bp, opts); err != nil {
-			return cachedFeed{}, fmt.Errorf("list %q renderer: %w", l.Slug, err)
+		if rd, err = s.renderer.forList(ctx, l); err != nil {
+			return cachedFeed{}, err
 		}
-		pub, f.ListID, archive = bp, l.ID, archive+"/"+l.Slug
+		pub, f.ListID, archive = l.Publication(pub), l.ID, archive+"/"+l.Slug
 		feedBase = archive
 	}
 	eds, err := s.store.ListEditions(ctx, f)

@@ -211,8 +211,8 @@ func TestListBrandCampaign(t *testing.T) {
 	st.subscriber("lectrice@example.com", soir)
 	st.subscriber("reader@example.com", st.daily)
 
-	st.send(e, soir)
 	st.send(e, st.daily)
+	st.send(e, soir) // the newest: the edition's web page wears its brand
 	msgs := st.waitMail(2)
 	if len(msgs) != 2 {
 		t.Fatalf("%d messages", len(msgs))
@@ -260,6 +260,8 @@ func TestListBrandCampaign(t *testing.T) {
 		{"/archive/soir/feed.json", `"feed_url": "` + st.ts.URL + `/archive/soir/feed.json"`, ""},
 		{"/archive/quiet/feed.atom", "<title>Northgate Courier</title>", e.Subject},
 		{"/feed.json", `"feed_url": "` + st.ts.URL + `/feed.json"`, ""},
+		{"/archive/" + e.Slug, `<html lang="fr">`, "Northgate Courier</a>"},
+		{"/archive/" + e.Slug, `<img src="https://soir.example/logo.png" alt="Le Soir">`, ""},
 	} {
 		body := st.getLang(tc.path, "")
 		if !strings.Contains(body, tc.want) || tc.not != "" && strings.Contains(body, tc.not) {

@@ -226,6 +226,39 @@ type rendererCache struct {
 	pub model.Publication
 	r   *render.Renderer
 	at  time.Time
+	// lists are the renderers of lists with a brand or a language, for as
+	// long as the publication's renderer and the list are unchanged.
+	lists map[int64]listRenderer
+}
+
+type listRenderer struct {
+	r       *render.Renderer
+	base    *render.Renderer // the publication's renderer it was built on
+	updated time.Time        // the list's UpdatedAt it was built from
+}
+
+// forList returns the renderer of list l's readers: its brand and language
+// over the publication's; the publication's when l is nil or changes
+// nothing.
+func (c *rendererCache) forList(ctx context.Context, l *model.List) (*render.Renderer, error) {
+	pub, base, err := c.get(ctx)
+	if err != nil || l == nil || (l.Brand == nil && l.Language == "") {
+		return base, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if lr, ok := c.lists[l.ID]; ok && lr.base == base && lr.updated.Equal(l.UpdatedAt) {
+		return lr.r, nil
+	}
+	r, err := render.New(render.Branded(l, pub, c.opts))
+	if err != nil {
+		return nil, fmt.Errorf("build renderer of list %q: %w", l.Slug, err)
+	}
+	if c.lists == nil {
+		c.lists = map[int64]listRenderer{}
+	}
+	c.lists[l.ID] = listRenderer{r: r, base: base, updated: l.UpdatedAt}
+	return r, nil
 }
 
 const rendererTTL = time.Minute
