@@ -591,7 +591,13 @@ func (a *Admin) SendTest(ctx context.Context, c *model.Campaign, to string) erro
 	if err != nil {
 		return &userError{status: http.StatusBadRequest, msg: "The test message could not be built: check the From address."}
 	}
-	if err := a.d.Sender.Send(ctx, mailer.Envelope{From: from.Address, To: to}, msg); err != nil {
+	// A test copy to a subscriber's address bounces like their mail
+	// would: to a VERP address naming them, outside any campaign.
+	var subID int64
+	if sub, err := a.d.Store.SubscriberByEmail(ctx, to); err == nil {
+		subID = sub.ID
+	}
+	if err := a.d.Sender.Send(ctx, mailer.Envelope{From: a.d.Bounce.Address(subID, 0, from.Address), To: to}, msg); err != nil {
 		a.d.Log.Warn("test send failed", "campaign", c.ID, "err", err)
 		return &userError{status: http.StatusBadGateway, msg: "The mail server refused the test message. See the server log for its answer."}
 	}

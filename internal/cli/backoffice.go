@@ -51,13 +51,17 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 	if m, ok := tr.(*mailer.Mailer); ok {
 		relayStats = m.Stats
 	}
+	verp, err := verpOf(ctx, cfg, s)
+	if err != nil {
+		return nil, err
+	}
 	tmp := filepath.Join(cfg.DataDir, "tmp")
 	if err := os.MkdirAll(tmp, 0o750); err != nil {
 		return nil, err
 	}
 	adm, err := admin.New(admin.Deps{Store: s, Auth: authn, Engine: eng, Sender: tr, Outbox: outbox, Relays: relays,
 		RelayStats: relayStats, RelayChanges: met.RelayChanges, ImportObserver: met,
-		DKIM: dkim, BaseURL: cfg.BaseURL, From: cfg.From, ThemeDir: cfg.Theme, TempDir: tmp, Log: e.log})
+		DKIM: dkim, Bounce: verp, BaseURL: cfg.BaseURL, From: cfg.From, ThemeDir: cfg.Theme, TempDir: tmp, Log: e.log})
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +90,11 @@ func (e *env) direct(ctx context.Context, cfg *config.Config, s *store.Store, tr
 	if err != nil {
 		return nil, err
 	}
-	dc := delivery.DirectConfig{Store: s, Sender: tr, Signer: sig, BaseURL: cfg.BaseURL, From: cfg.From, DKIM: dkim,
+	verp, err := verpOf(ctx, cfg, s)
+	if err != nil {
+		return nil, err
+	}
+	dc := delivery.DirectConfig{Store: s, Sender: tr, Signer: sig, BaseURL: cfg.BaseURL, From: cfg.From, DKIM: dkim, Bounce: verp,
 		Publication: defaultPublication(cfg), Render: renderOptions(cfg), Log: e.log}
 	if dkim == nil {
 		dc.LoadDKIM = func(ctx context.Context) (*message.DKIM, error) { return admin.LoadDKIM(ctx, s) }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/admin"
+	"github.com/herald-news/herald/internal/bounce"
 	"github.com/herald-news/herald/internal/config"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/metrics"
@@ -62,7 +63,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	site, err := e.publicWeb(ctx, cfg, s, tr)
+	bounces, err := e.bounceRecorder(ctx, cfg, s)
+	if err != nil {
+		return err
+	}
+	site, err := e.publicWeb(ctx, cfg, s, tr, bounces)
 	if err != nil {
 		return err
 	}
@@ -95,6 +100,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		hooks := webhook.NewSender(s, webhook.Options{Log: e.log, Observer: met})
 		go func() { hooked <- hooks.Run(workCtx) }()
 		deskDone = e.runDesk(workCtx, cfg, s, tr)
+	}
+	// Bounces by mail: the listener on any node it is configured for (a
+	// front door, like HTTP); the mailbox on the sending nodes, one of
+	// them at a time.
+	bounceDone, err := e.runBounces(workCtx, cfg, s, bounces)
+	if err != nil {
+		return err
 	}
 	var root http.Handler = handler
 	if cfg.Role == "worker" {
@@ -154,6 +166,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	stopWork()
 	deskDone()
+	bounceDone()
 	if err := <-worked; err != nil {
 		failed = errors.Join(failed, fmt.Errorf("delivery workers: %w", err))
 	}
@@ -165,7 +178,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 
 // publicWeb builds the public site (subscribe, unsubscribe, preferences,
 // archive, feeds, tracking, webhooks) from the configuration.
-func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store, tr mailer.Sender) (*web.Server, error) {
+func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store, tr mailer.Sender, bounces *bounce.Recorder) (*web.Server, error) {
 	sig, err := signer(ctx, cfg, s)
 	if err != nil {
 		return nil, err
@@ -190,6 +203,7 @@ func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store,
 	opts.Welcome = cfg.Welcome
 	opts.Webhooks.Secret = cfg.WebhookSecret.Reveal()
 	opts.Webhooks.SNSTopics = cfg.SNSTopics
+	opts.Webhooks.SoftBounceThreshold = cfg.SoftBounceLimit
 	if cfg.SendGridKey != "" {
 		key, err := web.ParseSendGridKey(cfg.SendGridKey)
 		if err != nil {
@@ -206,5 +220,57 @@ func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store,
 	// Archive pages and feeds render with the configured theme.
 	themed := func(ctx context.Context) (*render.Renderer, error) { return renderer(ctx, cfg, s) }
 	return web.NewServer(web.Deps{Store: s, Signer: sig, Mailer: tr, Renderer: themed, Anonymous: anonymous, BaseURL: cfg.BaseURL,
-		Log: e.log, Options: opts})
+		Bounces: bounces, Log: e.log, Options: opts})
+}
+
+// runBounces starts what takes bounce reports by mail: the SMTP listener
+// (bounce_smtp_addr) and the mailbox poller (bounce_imap_url, not on web
+// nodes). The function it returns stops both; call it after cancelling ctx.
+func (e *env) runBounces(ctx context.Context, cfg *config.Config, s *store.Store, rec *bounce.Recorder) (func(), error) {
+	var stops []func()
+	stopAll := func() {
+		for _, stop := range stops {
+			stop()
+		}
+	}
+	if cfg.BounceSMTPAddr != "" {
+		if cfg.BounceDomain == "" {
+			return nil, errors.New("config: bounce_smtp_addr needs bounce_domain: the listener takes mail for that domain only")
+		}
+		ln, err := net.Listen("tcp", cfg.BounceSMTPAddr)
+		if err != nil {
+			return nil, fmt.Errorf("bounce listener on %s: %w", cfg.BounceSMTPAddr, err)
+		}
+		l := bounce.NewListener(rec, cfg.BounceDomain)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := l.Serve(ln); err != nil {
+				e.log.Error("bounce listener stopped", "err", err)
+			}
+		}()
+		e.log.Info("taking bounce reports by SMTP", "addr", ln.Addr().String(), "domain", cfg.BounceDomain)
+		stops = append(stops, func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			l.Shutdown(sctx)
+			<-done
+		})
+	}
+	if raw := cfg.BounceIMAPURL.Reveal(); raw != "" && cfg.Role != "web" {
+		u, err := bounce.ParseMailboxURL(raw)
+		if err != nil {
+			stopAll()
+			return nil, fmt.Errorf("config: bounce_imap_url: %w", err)
+		}
+		box := &bounce.Mailbox{URL: u, Rec: rec, Leases: s}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			box.Run(ctx)
+		}()
+		e.log.Info("reading bounce reports from a mailbox", "mailbox", u.Name())
+		stops = append(stops, func() { <-done })
+	}
+	return stopAll, nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/address"
+	"github.com/herald-news/herald/internal/bounce"
 	"github.com/herald-news/herald/internal/edition"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/message"
@@ -49,6 +50,9 @@ type DirectConfig struct {
 	// the key at each send (a key generated in the admin).
 	DKIM     *message.DKIM
 	LoadDKIM func(ctx context.Context) (*message.DKIM, error)
+	// Bounce makes the envelope sender a VERP address naming the reader
+	// when its domain is set (config bounce_domain).
+	Bounce bounce.VERP
 	// Publication renders editions until publication settings are saved;
 	// Render are the rendering options (theme, archive URL).
 	Publication model.Publication
@@ -251,7 +255,7 @@ func (d *Direct) Send(ctx context.Context, m DirectMessage) (Sent, error) {
 
 	sctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
 	defer cancel()
-	err = d.cfg.Sender.Send(sctx, mailer.Envelope{From: from.Address, To: to}, raw)
+	err = d.cfg.Sender.Send(sctx, mailer.Envelope{From: d.cfg.Bounce.Address(sub.ID, 0, from.Address), To: to}, raw)
 	if mailer.IsHardBounce(err) {
 		var me *mailer.Error
 		reply := err.Error()

@@ -298,7 +298,7 @@ func (s *Server) transactional(ctx context.Context, l *model.List, subscriberID 
 	if err != nil {
 		return mailer.Envelope{}, nil, fmt.Errorf("build message: %w", err)
 	}
-	return mailer.Envelope{From: from.Email, To: email}, msg, nil
+	return mailer.Envelope{From: s.bounces.VERP.Address(subscriberID, 0, from.Email), To: email}, msg, nil
 }
 
 var mailHTML = template.Must(template.New("mail").Parse(`<!DOCTYPE html>

@@ -30,6 +30,7 @@ import (
 
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/bounce"
 	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
@@ -67,6 +68,11 @@ type Deps struct {
 	Anonymous func(ctx context.Context) (bool, error)
 	// BaseURL is the public URL of this server, e.g. https://news.example.com.
 	BaseURL string
+	// Bounces records the webhooks' bounce and complaint reports, and its
+	// VERP names the envelope sender of confirmation and welcome mail.
+	// Nil: a recorder over Store with Options.Webhooks' soft-bounce
+	// settings, and no VERP.
+	Bounces *bounce.Recorder
 	Log     *slog.Logger
 	Options Options
 }
@@ -222,6 +228,7 @@ type Server struct {
 	renderer  *rendererCache
 	sns       *snsVerifier
 	feeds     feedCache
+	bounces   *bounce.Recorder
 
 	closeOnce sync.Once
 	closeErr  error
@@ -269,6 +276,11 @@ func NewServer(d Deps) (*Server, error) {
 		campaigns: newCampaignCache(d.Store, opts.CampaignCache),
 		privacy:   &privacySetting{read: d.Anonymous, ttl: opts.PrivacyCache, log: d.Log},
 		sns:       newSNSVerifier(opts.Webhooks.SNSCertHosts, opts.Webhooks.SNSClient),
+	}
+	s.bounces = d.Bounces
+	if s.bounces == nil {
+		s.bounces = &bounce.Recorder{Store: d.Store, SoftLimit: opts.Webhooks.SoftBounceThreshold,
+			SoftWindow: opts.Webhooks.SoftBounceWindow, Log: d.Log}
 	}
 	s.renderer = newRendererCache(d.Store, d.Renderer, s.base)
 	s.events = newEventQueue(d.Store, d.Log, opts.EventQueue, opts.EventBatch, opts.EventFlush)

@@ -13,14 +13,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
-	"strconv"
 	"strings"
-	"time"
 
-	"github.com/herald-news/herald/internal/address"
+	"github.com/herald-news/herald/internal/bounce"
 	"github.com/herald-news/herald/internal/model"
-	"github.com/herald-news/herald/internal/store"
 )
 
 // report is one bounce or complaint, whatever provider sent it.
@@ -83,55 +79,15 @@ func badPayload(w http.ResponseWriter) {
 	http.Error(w, "payload not understood", http.StatusBadRequest)
 }
 
-var heraldMessageID = regexp.MustCompile(`herald\.c(\d+)\.s(\d+)@`)
-
-// applyReports suppresses hard bounces and complaints, counts soft bounces
-// toward the threshold, and records an event for each.
+// applyReports records the reports the way every bounce and complaint is
+// recorded (bounce.Recorder): hard bounces and complaints suppress at once,
+// soft bounces count toward the limit.
 func (s *Server) applyReports(ctx context.Context, reps []report) error {
-	var evs []model.Event
-	for _, rep := range reps {
-		email, err := address.Normalize(rep.email)
-		if err != nil {
-			continue // nothing to act on
-		}
-		detail := truncate(rep.detail, 500)
-		e := model.Event{Kind: rep.kind, Detail: detail, At: time.Now().UTC()}
-		if m := heraldMessageID.FindStringSubmatch(rep.messageID); m != nil {
-			e.CampaignID, _ = strconv.ParseInt(m[1], 10, 64)
-			e.SubscriberID, _ = strconv.ParseInt(m[2], 10, 64)
-		}
-		if e.SubscriberID == 0 {
-			if sub, err := s.store.SubscriberByEmail(ctx, email); err == nil {
-				e.SubscriberID = sub.ID
-			} else if !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-		}
-		if e.CampaignID == 0 && e.SubscriberID != 0 {
-			// No Message-ID of ours in the report (a provider that does
-			// not echo it, a complaint loop that strips it): count it
-			// toward the last campaign that reached this reader, so a
-			// campaign's bounces and complaints are all there.
-			if e.CampaignID, err = s.store.LastCampaignSentTo(ctx, e.SubscriberID); err != nil {
-				return err
-			}
-		}
-		switch rep.kind {
-		case model.EventBounce:
-			err = s.store.Suppress(ctx, email, model.SuppressHardBounce, detail)
-		case model.EventComplaint:
-			err = s.store.Suppress(ctx, email, model.SuppressComplaint, detail)
-		case model.EventSoftBounce:
-			_, _, err = s.store.SoftBounce(ctx, email, detail, s.opts.Webhooks.SoftBounceThreshold, s.opts.Webhooks.SoftBounceWindow)
-		default:
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		evs = append(evs, e)
+	out := make([]bounce.Report, 0, len(reps))
+	for _, r := range reps {
+		out = append(out, bounce.Report{Kind: r.kind, Email: r.email, MessageID: r.messageID, Detail: truncate(r.detail, 500)})
 	}
-	return s.store.RecordEvents(ctx, evs)
+	return s.bounces.Record(ctx, out)
 }
 
 func truncate(s string, n int) string {
