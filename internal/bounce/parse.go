@@ -397,14 +397,14 @@ var bouncePhrases = []struct {
 	phrase    string
 	permanent bool
 }{
-	{"this is a permanent error", true},                               // qmail
-	{"i'm afraid i wasn't able to deliver", true},                     // qmail, Yahoo's old servers
-	{"sorry, we were unable to deliver your message", true},           // Yahoo
-	{"delivery has failed to these recipients", true},                 // Exchange, Outlook
-	{"your message couldn't be delivered", true},                      // Exchange Online
+	{"this is a permanent error", true},                              // qmail
+	{"i'm afraid i wasn't able to deliver", true},                    // qmail, Yahoo's old servers
+	{"sorry, we were unable to deliver your message", true},          // Yahoo
+	{"delivery has failed to these recipients", true},                // Exchange, Outlook
+	{"your message couldn't be delivered", true},                     // Exchange Online
 	{"delivery to the following recipient failed permanently", true}, // Gmail
 	{"delivery to the following recipients failed permanently", true},
-	{"address not found", true}, // Gmail
+	{"address not found", true},                                  // Gmail
 	{"the following addresses had permanent fatal errors", true}, // sendmail
 	{"could not be delivered to one or more recipients", true},   // Postfix without DSN
 	{"message could not be delivered", true},

@@ -96,7 +96,7 @@ type Config struct {
 	// Bounce, when its domain is set, makes each message's envelope sender
 	// a VERP address naming its subscriber and campaign (config
 	// bounce_domain); otherwise the envelope sender is the From address.
-	Bounce bounce.VERP
+	Bounce       bounce.VERP
 	NameFallback string // for subscribers without a name ("Reader")
 	// Sunset, when set, is applied once a day by the scheduler leader
 	// (never while tracking is off or anonymous: nobody's engagement is

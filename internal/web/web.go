@@ -28,9 +28,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/herald-news/herald/internal/bounce"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/model"
-	"github.com/herald-news/herald/internal/bounce"
 	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
