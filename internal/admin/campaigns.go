@@ -285,6 +285,10 @@ func (a *Admin) campaign(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	bounces, err := a.d.Store.BounceEvents(ctx, 0, id, 20)
+	if err != nil {
+		return err
+	}
 	waiting, err := a.d.Store.WaitingByHour(ctx, id)
 	if err != nil {
 		return err
@@ -299,7 +303,7 @@ func (a *Admin) campaign(w http.ResponseWriter, r *http.Request) error {
 	live := c.Status == model.CampaignSending || c.Status == model.CampaignPaused
 	rate, eta := rateETA(c, st.Progress, a.d.Now())
 	a.page(w, r, http.StatusOK, "campaign", c.Name, "campaigns", map[string]any{
-		"C": c, "S": st, "Edition": ed, "Lists": strings.Join(listNames, ", "), "Failures": failures,
+		"C": c, "S": st, "Edition": ed, "Lists": strings.Join(listNames, ", "), "Failures": failures, "Bounces": bounces,
 		"Live": live, "Rate": rate, "ETA": eta, "Waiting": waiting, "AB": abResults, "ABHeld": abHeld, "CanStart": a.d.Engine != nil, "CanTest": a.d.Sender != nil,
 	})
 	return nil
