@@ -409,12 +409,14 @@ var bouncePhrases = []struct {
 	{"could not be delivered to one or more recipients", true},   // Postfix without DSN
 	{"message could not be delivered", true},
 	{"undeliverable", true},
-	{"delivery to the following recipient has been delayed", false}, // Gmail
-	{"this is a temporary error", false},                            // qmail, before giving up
-	{"message delivery has been delayed", false},
-	{"will keep trying", false},
-	{"will retry", false},
+	{"this message has been in the queue too long", false}, // qmail, giving up after temporary failures
+	{"temporary failure", false},
 }
+
+// warnings are the words of a notice that delivery is only delayed: the
+// server still tries, and reports the failure if it gives up.
+var warnings = []string{"has been delayed", "delivery delayed", "will keep trying", "will retry", "this is a warning message only",
+	"no action is required on your part"}
 
 var (
 	angleAddress = regexp.MustCompile(`<([^<>@\s]+@[^<>@\s]+\.[^<>@\s]+)>`)
@@ -448,6 +450,11 @@ func plainBounce(h mail.Header, parts []part, orig origin) []Report {
 	}
 	lower := strings.ToLower(string(own))
 	subject := strings.ToLower(h.Get("Subject"))
+	for _, w := range warnings {
+		if strings.Contains(lower, w) || strings.Contains(subject, w) {
+			return nil
+		}
+	}
 	permanent, known := false, false
 	for _, p := range bouncePhrases {
 		if strings.Contains(lower, p.phrase) || strings.Contains(subject, p.phrase) {
