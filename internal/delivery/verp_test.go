@@ -8,6 +8,9 @@ import (
 	"github.com/herald-news/herald/internal/bounce"
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/delivery/deliverytest"
+	"github.com/herald-news/herald/internal/edition/sample"
+	"github.com/herald-news/herald/internal/mailer"
+	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/smtpsink"
 	"github.com/herald-news/herald/internal/store/storetest"
 )
@@ -44,5 +47,41 @@ func TestEnvelopeSenderNamesReaderAndCampaign(t *testing.T) {
 	}
 	if len(seen) != 3 {
 		t.Fatalf("%d distinct envelope senders for 3 readers", len(seen))
+	}
+}
+
+// A transactional message's envelope sender names its reader too, with no
+// campaign.
+func TestDirectEnvelopeSenderNamesTheReader(t *testing.T) {
+	s := storetest.SQLite(t)
+	ctx := context.Background()
+	sub := &model.Subscriber{Email: "ada@example.net", Name: "Ada"}
+	if _, err := s.UpsertSubscriber(ctx, sub); err != nil {
+		t.Fatal(err)
+	}
+	ob, err := mailer.NewOutbox(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verp := bounce.VERP{Signer: deliverytest.Signer(t), Domain: "bounces.example.com"}
+	d, err := delivery.NewDirect(delivery.DirectConfig{Store: s, Sender: ob, Signer: deliverytest.Signer(t), Bounce: verp,
+		BaseURL: "https://news.example.com", From: "Courier <news@example.com>", Publication: sample.Publication()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp, err := delivery.ParseTemplate("Welcome, {{.name}}", "Your account is ready, {{.name}}.", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Send(ctx, delivery.DirectMessage{To: "ada@example.net", Template: tp}); err != nil {
+		t.Fatal(err)
+	}
+	items, err := ob.List(0, 10)
+	if err != nil || len(items) != 1 {
+		t.Fatalf("outbox: %+v, %v", items, err)
+	}
+	subID, campID, err := verp.Claims(items[0].Envelope.From)
+	if err != nil || subID != sub.ID || campID != 0 {
+		t.Fatalf("envelope sender %q: subscriber %d, campaign %d, %v", items[0].Envelope.From, subID, campID, err)
 	}
 }
