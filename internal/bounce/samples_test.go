@@ -21,6 +21,8 @@ var samples = []sample{
 	{"postfix_expired.eml", model.EventSoftBounce, "4.4.1"},
 	{"postfix_delayed.eml", "", ""},
 	{"exchange_ndr.eml", model.EventBounce, "5.1.10"},
+	{"outlook_dsn.eml", model.EventBounce, "5.1.10"},
+	{"gmail_dsn_soft.eml", model.EventSoftBounce, "4.2.2"},
 	{"gmail_plain.eml", model.EventBounce, "5.1.1"},
 	{"qmail.eml", model.EventBounce, "5.1.1"},
 	{"yahoo.eml", model.EventBounce, ""},
