@@ -293,6 +293,13 @@ func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store,
 		}
 		opts.Webhooks.SendGridKey = key
 	}
+	if key := cfg.MailgunKey.Reveal(); key != "" {
+		v, err := inbound.NewMailgunVerifier(key)
+		if err != nil {
+			return nil, fmt.Errorf("webhook_mailgun_key: %w", err)
+		}
+		opts.Webhooks.Mailgun = v
+	}
 	// The admin's privacy setting can make tracking anonymous at any time;
 	// the configuration can still turn it off altogether.
 	set, err := appSettings(cfg, s)

@@ -94,6 +94,9 @@ type Config struct {
 	// Webhook (base64 DER, as SendGrid shows it); set, every SendGrid
 	// post must carry a valid signature.
 	SendGridKey string
+	// MailgunKey is the webhook signing key of the Mailgun domain; set, it
+	// turns on /webhooks/mailgun, whose posts must carry a valid signature.
+	MailgunKey Secret
 
 	// MetricsToken turns on /metrics (Prometheus) for requests that send
 	// it as a bearer token; empty leaves /metrics off.
@@ -260,6 +263,14 @@ func keys() []key {
 		}},
 		{"webhook_sendgrid_key", false, func(c *Config, v string) error {
 			c.SendGridKey = strings.TrimSpace(v)
+			return nil
+		}},
+		{"webhook_mailgun_key", true, func(c *Config, v string) error {
+			v = strings.TrimSpace(v)
+			if v != "" && (len(v) < 16 || strings.ContainsAny(v, " \t\r\n")) {
+				return errors.New("must be the webhook signing key Mailgun shows (Sending → Webhooks), without spaces")
+			}
+			c.MailgunKey = Secret(v)
 			return nil
 		}},
 		{"metrics_token", true, func(c *Config, v string) error {

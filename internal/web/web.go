@@ -149,6 +149,11 @@ type WebhookOptions struct {
 	// Webhook: every SendGrid post must then carry a valid signature (see
 	// inbound.ParseSendGridKey).
 	SendGridKey *ecdsa.PublicKey
+	// Mailgun, when set, turns on /webhooks/mailgun: every post must carry
+	// Mailgun's signature, made with the domain's webhook signing key,
+	// within the replay window (see inbound.MailgunVerifier). That
+	// endpoint needs no Secret.
+	Mailgun *inbound.MailgunVerifier
 	// SoftBounceThreshold soft bounces within SoftBounceWindow of each
 	// other suppress an address (3 within 7 days).
 	SoftBounceThreshold int

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/herald-news/herald/internal/inbound"
 )
@@ -174,4 +175,33 @@ func (s *Server) webhookSES(w http.ResponseWriter, r *http.Request) {
 	default:
 		w.WriteHeader(http.StatusNoContent) // UnsubscribeConfirmation: nothing to do
 	}
+}
+
+// webhookMailgun takes Mailgun's webhooks (permanent and temporary
+// failures, complaints). Mailgun signs each post in its body; a post whose
+// signature does not verify, or was made outside the replay window, is
+// refused. Mailgun stops retrying on 406, so a body it will never make
+// readable gets that.
+func (s *Server) webhookMailgun(w http.ResponseWriter, r *http.Request) {
+	v := s.opts.Webhooks.Mailgun
+	if v == nil {
+		s.notFound(w, r)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
+	if err != nil {
+		http.Error(w, "request body too large or unreadable", http.StatusRequestEntityTooLarge)
+		return
+	}
+	reps, err := v.Verify(body, time.Now())
+	switch {
+	case errors.Is(err, inbound.ErrPayload):
+		http.Error(w, "payload not understood", http.StatusNotAcceptable)
+		return
+	case err != nil:
+		s.log.Warn("Mailgun post refused", "err", err)
+		http.Error(w, "signature not valid", http.StatusForbidden)
+		return
+	}
+	s.finishWebhook(w, r, "mailgun", reps)
 }
