@@ -196,10 +196,10 @@ func TestWorkersAutoOrCounted(t *testing.T) {
 
 func TestBounceKeys(t *testing.T) {
 	c, err := Load(Source{Getenv: env(map[string]string{
-		"HERALD_BOUNCE_DOMAIN":     "Bounces.News.Example.",
-		"HERALD_BOUNCE_SMTP_ADDR":  "127.0.0.1:2525",
-		"HERALD_BOUNCE_IMAP_URL":   "imaps://bounces:hunter2hunter2@imap.news.example/INBOX",
-		"HERALD_SOFT_BOUNCE_LIMIT": "5",
+		"HERALD_BOUNCE_DOMAIN":       "Bounces.News.Example.",
+		"HERALD_BOUNCE_SMTP_ADDR":    "127.0.0.1:2525",
+		"HERALD_BOUNCE_IMAP_URL":     "imaps://bounces:hunter2hunter2@imap.news.example/INBOX",
+		"HERALD_SOFT_BOUNCE_LIMIT":   "5",
 		"HERALD_WEBHOOK_MAILGUN_KEY": "mailgun-signing-key-0123456789",
 	})})
 	if err != nil {
@@ -219,10 +219,10 @@ func TestBounceKeys(t *testing.T) {
 		t.Fatalf("soft_bounce_limit default = %d, want 3", d.SoftBounceLimit)
 	}
 	for k, v := range map[string]string{
-		"HERALD_BOUNCE_DOMAIN":     "bounces@news.example",
-		"HERALD_BOUNCE_SMTP_ADDR":  "port 25",
-		"HERALD_BOUNCE_IMAP_URL":   "imap://u:p@host/INBOX",
-		"HERALD_SOFT_BOUNCE_LIMIT": "0",
+		"HERALD_BOUNCE_DOMAIN":       "bounces@news.example",
+		"HERALD_BOUNCE_SMTP_ADDR":    "port 25",
+		"HERALD_BOUNCE_IMAP_URL":     "imap://u:p@host/INBOX",
+		"HERALD_SOFT_BOUNCE_LIMIT":   "0",
 		"HERALD_WEBHOOK_MAILGUN_KEY": "short",
 	} {
 		if _, err := Load(Source{Getenv: env(map[string]string{k: v})}); err == nil || !strings.Contains(err.Error(), k) {
