@@ -49,12 +49,14 @@ type mailgunPayload struct {
 // MailgunVerifier checks the signatures of Mailgun's webhooks: an
 // HMAC-SHA256, keyed with the domain's webhook signing key, of the
 // timestamp followed by the token, in hex. A timestamp outside
-// MailgunWindow is refused, and so is a token seen before within it.
+// MailgunWindow is refused, and so is a token this verifier (this node)
+// took before within it.
 type MailgunVerifier struct {
 	key []byte
 
-	mu   sync.Mutex
-	seen map[string]time.Time // token -> its timestamp
+	mu     sync.Mutex
+	seen   map[string]time.Time // token -> its timestamp
+	pruned time.Time            // when seen last lost its old tokens
 }
 
 // NewMailgunVerifier returns a verifier for the webhook signing key shown in
@@ -112,10 +114,13 @@ func (v *MailgunVerifier) fresh(token string, at, now time.Time) bool {
 	if _, ok := v.seen[token]; ok {
 		return false
 	}
-	for t, when := range v.seen {
-		if now.Sub(when) > MailgunWindow {
-			delete(v.seen, t) // too old to be accepted again anyway
+	if now.Sub(v.pruned) > time.Minute {
+		for t, when := range v.seen {
+			if now.Sub(when) > MailgunWindow {
+				delete(v.seen, t) // too old to be accepted again anyway
+			}
 		}
+		v.pruned = now
 	}
 	v.seen[token] = at
 	return true
