@@ -75,3 +75,17 @@ func FuzzDSN(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkParse reads each sample once per iteration.
+func BenchmarkParse(b *testing.B) {
+	var raws [][]byte
+	for _, sm := range samples {
+		raws = append(raws, fill(b, sm.file, "reader@reader-isp.example", "bounces+abc@bounces.gazette.example", "herald.c42.s7@gazette.example"))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, raw := range raws {
+			Parse(raw)
+		}
+	}
+}
