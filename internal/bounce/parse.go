@@ -485,10 +485,11 @@ func plainBounce(h mail.Header, parts []part, orig origin) []Report {
 }
 
 // failedAddress is the address a plain bounce names: in angle brackets (qmail,
-// Yahoo), else the first bare address in the bounce's own words that is not
-// its sender's, preferring the original's To.
+// Yahoo), else the first bare address in the bounce's own words that is
+// neither its sender's nor its recipient's (the envelope sender it was
+// returned to), preferring the original's To.
 func failedAddress(own string, h mail.Header, orig origin) string {
-	sender := strings.ToLower(h.Get("From"))
+	sender := strings.ToLower(h.Get("From") + " " + h.Get("To"))
 	var found []string
 	for _, m := range angleAddress.FindAllStringSubmatch(own, -1) {
 		found = append(found, m[1])

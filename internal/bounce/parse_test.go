@@ -89,3 +89,15 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+// A plain bounce that names the envelope sender before the failed address
+// reports the failed address.
+func TestPlainBounceSkipsTheEnvelopeSender(t *testing.T) {
+	raw := "From: MAILER-DAEMON@mail.oldhost.example\r\nTo: bounces+abc@bounces.gazette.example\r\nSubject: failure notice\r\n\r\n" +
+		"Your message from <bounces+abc@bounces.gazette.example> could not be delivered.\r\n" +
+		"This is a permanent error; I've given up.\r\n\r\n<reader@reader-isp.example>:\r\n550 5.1.1 no such user\r\n"
+	reps, err := Parse([]byte(raw))
+	if err != nil || len(reps) != 1 || reps[0].Email != "reader@reader-isp.example" || reps[0].Kind != "bounce" {
+		t.Fatalf("Parse = %+v, %v", reps, err)
+	}
+}
