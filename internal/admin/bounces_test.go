@@ -9,9 +9,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/herald-news/herald/internal/admin"
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/bounce"
+	"github.com/herald-news/herald/internal/browsertest"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/token"
 )
@@ -73,4 +76,34 @@ func TestTestCopyToASubscriberHasTheirVERP(t *testing.T) {
 	if err != nil || strconv.FormatInt(subID, 10) != e.ids["subscriber"] || campID != 0 {
 		t.Fatalf("envelope sender %q: subscriber %d, campaign %d, %v", items[0].Envelope.From, subID, campID, err)
 	}
+}
+
+// TestBrowserBouncesCard: a reader's bounces and complaints, as a person
+// sees them on the subscriber page in a real browser.
+func TestBrowserBouncesCard(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	subID, _ := strconv.ParseInt(e.ids["subscriber"], 10, 64)
+	campID, _ := strconv.ParseInt(e.ids["campaign"], 10, 64)
+	rec := &bounce.Recorder{Store: e.st}
+	if err := rec.Record(ctx, []bounce.Report{
+		{Kind: model.EventSoftBounce, Email: "reader@example.org", SubscriberID: subID, CampaignID: campID, Detail: "4.2.2 452 4.2.2 mailbox over quota"},
+		{Kind: model.EventComplaint, Email: "reader@example.org", SubscriberID: subID, CampaignID: campID, Detail: "complaint (abuse) from ISPFeedbackLoop/2.1"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b := browsertest.New(t)
+	u := e.srv.URL
+	b.Do(chromedp.Navigate(u+"/admin/"), chromedp.WaitVisible(css("#email")))
+	b.Do(chromedp.SendKeys(css("#email"), "editor@example.com"), chromedp.SendKeys(css("#password"), password))
+	clickNav(b, t, ".login-card button")
+	b.Do(chromedp.Navigate(u+"/admin/subscribers/"+e.ids["subscriber"]), chromedp.WaitVisible(css("#bounces")))
+	text := browsertest.Run(b, chromedp.Text(css("#bounces")))
+	for _, want := range []string{"Bounces and complaints", "complaint", "soft bounce", "mailbox over quota", "1 soft bounce in a row so far."} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the bounces card lacks %q:\n%s", want, text)
+		}
+	}
+	b.Screenshot("subscriber-bounces")
+	b.AssertNoProblems()
 }

@@ -286,8 +286,16 @@ func recipientStatus(h textproto.MIMEHeader) (Report, bool) {
 		}
 		kind = model.EventBounce // failed for good, with no code to say otherwise
 	}
-	detail := strings.TrimSpace(status + " " + diag)
-	return Report{Kind: kind, Email: rcpt, Status: status, Detail: detail}, true
+	return Report{Kind: kind, Email: rcpt, Status: status, Detail: withStatus(status, diag)}, true
+}
+
+// withStatus is the server's words, led by the status code unless they
+// hold it already.
+func withStatus(status, diag string) string {
+	if strings.Contains(diag, status) {
+		return diag
+	}
+	return strings.TrimSpace(status + " " + diag)
 }
 
 // typedAddress reads an RFC 3464 address field, "rfc822; someone@example.org".
@@ -481,7 +489,7 @@ func plainBounce(h mail.Header, parts []part, orig origin) []Report {
 			kind = model.EventBounce
 		}
 	}
-	return []Report{{Kind: kind, Email: rcpt, Status: status, Detail: strings.TrimSpace(status + " " + diag)}}
+	return []Report{{Kind: kind, Email: rcpt, Status: status, Detail: withStatus(status, diag)}}
 }
 
 // failedAddress is the address a plain bounce names: in angle brackets (qmail,
