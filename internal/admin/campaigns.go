@@ -23,7 +23,7 @@ import (
 )
 
 func (a *Admin) campaigns(w http.ResponseWriter, r *http.Request) error {
-	p := pager{Offset: intParam(r, "offset", 0), Limit: 25}
+	p := pager{Offset: intParam(r, "offset", 0), Limit: 25, L: a.lang(r)}
 	cs, err := a.d.Store.CampaignSummaries(r.Context(), p.Limit, p.Offset)
 	if err != nil {
 		return err

@@ -51,7 +51,7 @@ func (a *Admin) dashboard(w http.ResponseWriter, r *http.Request) error {
 		"SentTotal": sentTotal,
 		"CanSend":   identity(r).Can(auth.Send),
 	}
-	a.page(w, r, http.StatusOK, "dashboard", "Dashboard", "dashboard", data)
+	a.page(w, r, http.StatusOK, "dashboard", a.lang(r).T("admin.dashboard.title"), "dashboard", data)
 	return nil
 }
 

@@ -23,7 +23,7 @@ import (
 )
 
 func (a *Admin) editions(w http.ResponseWriter, r *http.Request) error {
-	p := pager{Offset: intParam(r, "offset", 0), Limit: 25}
+	p := pager{Offset: intParam(r, "offset", 0), Limit: 25, L: a.lang(r)}
 	eds, err := a.d.Store.ListEditions(r.Context(), store.EditionFilter{Limit: p.Limit, Offset: p.Offset})
 	if err != nil {
 		return err

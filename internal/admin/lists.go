@@ -27,7 +27,7 @@ func (a *Admin) listsPage(w http.ResponseWriter, r *http.Request, status int, in
 	if err != nil {
 		return err
 	}
-	a.page(w, r, status, "lists", "Lists", "lists", map[string]any{"Lists": lists, "In": in, "Errors": errs, "Languages": languageChoices()})
+	a.page(w, r, status, "lists", a.lang(r).T("admin.lists.title"), "lists", map[string]any{"Lists": lists, "In": in, "Errors": errs, "Languages": languageChoices()})
 	return nil
 }
 
@@ -53,7 +53,7 @@ func readList(r *http.Request, l *model.List) {
 // brandTheme says what is wrong with the theme folder of l's brand ("" when
 // none is set or it renders): it must work when the list is saved, not
 // when a campaign starts.
-func (a *Admin) brandTheme(ctx context.Context, l *model.List) (string, error) {
+func (a *Admin) brandTheme(ctx context.Context, lang *i18n.Localizer, l *model.List) (string, error) {
 	if l.Brand == nil || l.Brand.ThemeDir == "" {
 		return "", nil
 	}
@@ -62,7 +62,7 @@ func (a *Admin) brandTheme(ctx context.Context, l *model.List) (string, error) {
 		return "", err
 	}
 	if _, err := render.New(render.Branded(l, pub, render.Options{ArchiveURL: a.archiveURL()})); err != nil {
-		return "The brand's theme folder does not work: " + err.Error() + ".", nil
+		return lang.T("admin.list.brand_theme_broken", "Problem", err.Error()), nil
 	}
 	return "", nil
 }
@@ -92,7 +92,7 @@ func (a *Admin) listCreate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return a.redirect(w, r, "/admin/lists", "List “"+l.Name+"” created.", false)
+	return a.redirect(w, r, "/admin/lists", a.lang(r).T("admin.lists.created", "Name", l.Name), false)
 }
 
 // pathList reads the list the path names.
@@ -183,7 +183,7 @@ func (a *Admin) listSave(w http.ResponseWriter, r *http.Request) error {
 	}
 	heading := l.Name
 	readList(r, l)
-	if msg, err := a.brandTheme(r.Context(), l); err != nil {
+	if msg, err := a.brandTheme(r.Context(), a.lang(r), l); err != nil {
 		return err
 	} else if msg != "" {
 		return a.listPage(w, r, http.StatusUnprocessableEntity, l, heading, fieldErrors{"brand_theme": msg})
@@ -195,7 +195,7 @@ func (a *Admin) listSave(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return a.redirect(w, r, "/admin/lists", "List saved.", false)
+	return a.redirect(w, r, "/admin/lists", a.lang(r).T("admin.lists.saved"), false)
 }
 
 func (a *Admin) listDelete(w http.ResponseWriter, r *http.Request) error {
@@ -204,7 +204,7 @@ func (a *Admin) listDelete(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := a.d.Store.DeleteList(r.Context(), id); err != nil {
-		return a.redirect(w, r, "/admin/lists", "This list cannot be deleted while a campaign refers to it.", true)
+		return a.redirect(w, r, "/admin/lists", a.lang(r).T("admin.lists.in_use"), true)
 	}
-	return a.redirect(w, r, "/admin/lists", "List deleted; its subscribers stay.", false)
+	return a.redirect(w, r, "/admin/lists", a.lang(r).T("admin.lists.deleted"), false)
 }

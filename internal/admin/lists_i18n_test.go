@@ -3,6 +3,7 @@ package admin_test
 import (
 	"context"
 	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -93,5 +94,60 @@ func TestComposerPreviewsWithTheListBrand(t *testing.T) {
 	plain := editor.get("/admin/editions/" + e.ids["edition"] + "/preview/email?list=" + strconv.FormatInt(other.ID, 10))
 	if !strings.Contains(plain, `<html lang="en-GB"`) || strings.Contains(plain, "Der Abend") || !strings.Contains(plain, ">Northgate Courier</a>") {
 		t.Errorf("a list without a brand previews with another:\n%.600s", plain)
+	}
+}
+
+// Each user reads the admin in their own language: switching to German
+// turns the layout, the dashboard and the lists pages German for them
+// alone; a language the admin does not speak is refused; the sign-in page
+// follows the browser's Accept-Language.
+func TestAdminLanguagePerUser(t *testing.T) {
+	e := newEnv(t, nil)
+	editor, owner := e.login(auth.Editor), e.login(auth.Owner)
+	res := editor.post("/admin/me/language", url.Values{"csrf": {editor.csrf}, "language": {"de"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("set language: %d", res.StatusCode)
+	}
+	if flash := editor.get(res.Header.Get("Location")); !strings.Contains(flash, "Die Verwaltung spricht jetzt Deutsch.") {
+		t.Errorf("no German confirmation:\n%s", flash)
+	}
+	for path, words := range map[string][]string{
+		"/admin/":                       {`<html lang="de">`, ">Übersicht</a>", ">Abonnenten</a>", ">Abmelden</button>", "<h1>Übersicht</h1>", "Letzte Kampagnen", `<option value="de" selected>Deutsch</option>`},
+		"/admin/lists":                  {"<h1>Listen</h1>", "Neue Liste", "Liste anlegen", "Doppelt (Bestätigung per E-Mail)", "<td>einfach</td>"},
+		"/admin/lists/" + e.ids["list"]: {"Liste speichern", "Marke", "Theme-Ordner", "Bieten Sie die Liste im öffentlichen Anmeldeformular an"},
+	} {
+		page := html.UnescapeString(editor.get(path))
+		for _, w := range words {
+			if !strings.Contains(page, w) {
+				t.Errorf("%s in German lacks %q", path, w)
+			}
+		}
+		if strings.Contains(page, ">Sign out<") || strings.Contains(page, ">Dashboard<") {
+			t.Errorf("%s still has English navigation", path)
+		}
+	}
+	// The owner's admin is still English.
+	if page := owner.get("/admin/"); !strings.Contains(page, `<html lang="en">`) || !strings.Contains(page, ">Dashboard</a>") {
+		t.Errorf("another user's admin changed language")
+	}
+	res = editor.post("/admin/me/language", url.Values{"csrf": {editor.csrf}, "language": {"ja"}})
+	if flash := editor.get(res.Header.Get("Location")); !strings.Contains(html.UnescapeString(flash), `The admin speaks en, de, fr, not "ja".`) {
+		t.Errorf("an unknown admin language was not refused:\n%s", flash)
+	}
+	u, err := e.st.UserByEmail(context.Background(), "editor@example.com")
+	if err != nil || u.Language != "de" {
+		t.Errorf("the editor's language is %q, %v", u.Language, err)
+	}
+	// Signed out, the browser's language decides.
+	req, _ := http.NewRequest("GET", e.srv.URL+"/admin/login", nil)
+	req.Header.Set("Accept-Language", "fr-CH, fr;q=0.9")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if page := html.UnescapeString(string(b)); !strings.Contains(page, "<h1>Connexion</h1>") || !strings.Contains(page, "Mot de passe") {
+		t.Errorf("the sign-in page ignores Accept-Language:\n%s", page)
 	}
 }

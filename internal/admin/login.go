@@ -1,15 +1,19 @@
 package admin
 
 import (
+	"cmp"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/herald-news/herald/internal/auth"
+	"github.com/herald-news/herald/internal/i18n"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 // The sign-in form has no session yet, so its CSRF token is a random
@@ -26,7 +30,7 @@ func (a *Admin) showLogin(w http.ResponseWriter, r *http.Request, status int, pr
 	tok := base64.RawURLEncoding.EncodeToString(b)
 	http.SetCookie(w, &http.Cookie{Name: loginCSRFCookie, Value: tok, Path: "/admin/login", HttpOnly: true,
 		Secure: a.secure, SameSite: http.SameSiteStrictMode, MaxAge: 3600})
-	a.page(w, r, status, "login", "Sign in", "", map[string]any{
+	a.page(w, r, status, "login", a.lang(r).T("admin.login.title"), "", map[string]any{
 		"Token": tok, "Next": safeNext(r.FormValue("next")), "Problem": problem, "Email": r.FormValue("email"),
 	})
 	return nil
@@ -78,4 +82,26 @@ func clientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// setLanguage sets the language the signed-in user reads the admin in,
+// then returns to the page they were on.
+func (a *Admin) setLanguage(w http.ResponseWriter, r *http.Request) error {
+	id := identity(r)
+	lang := r.FormValue("language")
+	if lang == i18n.Source {
+		lang = ""
+	}
+	back := "/admin/"
+	if ref, err := url.Parse(r.Referer()); err == nil && strings.HasPrefix(ref.Path, "/admin/") {
+		back = ref.Path
+	}
+	err := a.d.Store.SetUserLanguage(r.Context(), id.User.ID, lang)
+	if ve := validator.As(err); ve != nil {
+		return a.redirect(w, r, back, ve.Message, true)
+	}
+	if err != nil {
+		return err
+	}
+	return a.redirect(w, r, back, i18n.For(cmp.Or(lang, i18n.Source)).T("admin.language.saved"), false)
 }

@@ -20,6 +20,7 @@ func (a *Admin) table() []route {
 		pub("GET", "/admin/login", a.loginForm),
 		pub("POST", "/admin/login", a.login),
 		r("POST", "/admin/logout", auth.ReadStats, a.logout),
+		r("POST", "/admin/me/language", auth.ReadStats, a.setLanguage),
 
 		r("GET", "/admin/{$}", auth.ReadStats, a.dashboard),
 

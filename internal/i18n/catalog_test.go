@@ -85,10 +85,33 @@ func TestCatalogsComplete(t *testing.T) {
 			}
 		}
 	}
+	// The admin's catalogs follow admin/en.toml the same way; English,
+	// French and German are complete.
+	adminEN := readCatalog(t, "locales/admin/en.toml")
+	admin, _ := fs.Glob(locales, "locales/admin/*.toml")
+	for _, want := range []string{"locales/admin/de.toml", "locales/admin/fr.toml"} {
+		if !slices.Contains(admin, want) {
+			t.Errorf("no %s: the admin must be complete in English, French and German", want)
+		}
+	}
+	for _, f := range admin {
+		if f != "locales/admin/en.toml" {
+			for _, p := range compare(adminEN, readCatalog(t, f)) {
+				t.Errorf("%s %s", f, p)
+			}
+		}
+	}
 	used := usedKeys(t)
-	for id := range en {
-		if !used[id] {
-			t.Errorf("en.toml has %s, which no code uses: remove it from every catalog", id)
+	for _, cat := range []catalogFile{en, adminEN} {
+		for id := range cat {
+			if !used[id] {
+				t.Errorf("%s is in the English catalogs but no code uses it: remove it from every catalog", id)
+			}
+		}
+	}
+	for id := range adminEN {
+		if !strings.HasPrefix(id, "admin.") {
+			t.Errorf("admin/en.toml has %s: the admin's keys start with admin.", id)
 		}
 	}
 }
@@ -135,7 +158,7 @@ func compare(en, cat catalogFile) []string {
 func usedKeys(t *testing.T) map[string]bool {
 	t.Helper()
 	used := map[string]bool{}
-	quoted := regexp.MustCompile(`"([a-z_]+(?:\.[a-z_]+)+)"`)
+	quoted := regexp.MustCompile(`"([a-z0-9_]+(?:\.[a-z0-9_]+)+)"`)
 	root := filepath.Join("..", "..")
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {

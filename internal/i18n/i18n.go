@@ -38,7 +38,7 @@ import (
 	"golang.org/x/text/number"
 )
 
-//go:embed locales/*.toml
+//go:embed locales/*.toml locales/admin/*.toml
 var locales embed.FS
 
 // Source is the language every other catalog is translated from, and the
@@ -51,6 +51,7 @@ type catalogs struct {
 	tags    []language.Tag // shipped, Source first
 	names   []string       // their file names' tags ("pt-BR")
 	matcher language.Matcher
+	admin   []string // languages with an admin catalog (locales/admin/)
 }
 
 var load = sync.OnceValues(func() (*catalogs, error) { return loadFS(locales) })
@@ -74,6 +75,18 @@ func loadFS(fsys fs.FS) (*catalogs, error) {
 		}
 		c.tags = append(c.tags, tag)
 		c.names = append(c.names, name)
+	}
+	// The admin's words are the same bundle's "admin." keys, in their own
+	// files: only some languages have them.
+	admin, err := fs.Glob(fsys, "locales/admin/*.toml")
+	if err != nil {
+		return nil, fmt.Errorf("i18n: list admin catalogs: %w", err)
+	}
+	for _, f := range admin {
+		if _, err := c.bundle.LoadMessageFileFS(fsys, f); err != nil {
+			return nil, fmt.Errorf("i18n: catalog %s: %w", f, err)
+		}
+		c.admin = append(c.admin, strings.TrimSuffix(path.Base(f), ".toml"))
 	}
 	i := slices.Index(c.names, Source)
 	if i < 0 {
@@ -101,6 +114,22 @@ func mustLoad() *catalogs {
 func Languages() []string {
 	names := slices.Clone(mustLoad().names)
 	slices.Sort(names[1:])
+	return names
+}
+
+// AdminLanguages returns the languages the admin is translated into,
+// English first.
+func AdminLanguages() []string {
+	names := slices.Clone(mustLoad().admin)
+	slices.SortFunc(names, func(a, b string) int {
+		switch {
+		case a == Source:
+			return -1
+		case b == Source:
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
 	return names
 }
 

@@ -36,11 +36,11 @@ func (s *Store) SessionUser(ctx context.Context, idHash string) (*Session, *User
 	var last sql.NullTime
 	err := s.r.QueryRowContext(ctx, `
 		SELECT s.id_hash, s.user_id, s.csrf, s.created_at, s.expires_at,
-		       u.id, u.email, u.name, u.role, u.password_hash, u.created_at, u.updated_at, u.last_login_at
+		       u.id, u.email, u.name, u.role, u.password_hash, u.created_at, u.updated_at, u.last_login_at, u.language
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.id_hash = $1 AND s.expires_at > $2`, idHash, s.now()).
 		Scan(&ss.IDHash, &ss.UserID, &ss.CSRF, &ss.CreatedAt, &ss.ExpiresAt,
-			&u.ID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt, &last)
+			&u.ID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt, &last, &u.Language)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, fmt.Errorf("session: %w", ErrNotFound)
 	}

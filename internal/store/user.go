@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/herald-news/herald/internal/validator"
 )
 
 // User is a person who signs in to the admin. Role is one of owner, editor,
@@ -20,14 +22,17 @@ type User struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	LastLoginAt  time.Time
+	// Language is the admin's language for this user (BCP 47); "" is
+	// English.
+	Language string
 }
 
-const userColumns = `id, email, name, role, password_hash, created_at, updated_at, last_login_at`
+const userColumns = `id, email, name, role, password_hash, created_at, updated_at, last_login_at, language`
 
 func scanUser(row interface{ Scan(...any) error }) (*User, error) {
 	var u User
 	var last sql.NullTime
-	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt, &last); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt, &last, &u.Language); err != nil {
 		return nil, err
 	}
 	u.LastLoginAt = last.Time
@@ -49,6 +54,22 @@ func (s *Store) CreateUser(ctx context.Context, u *User) error {
 		return fmt.Errorf("create user %s: %w", u.Email, err)
 	}
 	u.CreatedAt, u.UpdatedAt = now, now
+	return nil
+}
+
+// SetUserLanguage sets the language user id reads the admin in ("" is
+// English), once validator.AdminLanguage accepts it.
+func (s *Store) SetUserLanguage(ctx context.Context, id int64, lang string) error {
+	if err := validator.AdminLanguage(lang); err != nil {
+		return err
+	}
+	res, err := s.w.ExecContext(ctx, `UPDATE users SET language = $1, updated_at = $2 WHERE id = $3`, lang, s.now(), id)
+	if err != nil {
+		return fmt.Errorf("set the language of user %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("user %d: %w", id, ErrNotFound)
+	}
 	return nil
 }
 
