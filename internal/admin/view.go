@@ -1,8 +1,8 @@
 package admin
 
 import (
-	"cmp"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"html/template"
