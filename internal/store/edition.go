@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/model"
 )
 
@@ -329,10 +330,23 @@ func (s *Store) SavePublication(ctx context.Context, p model.Publication) error 
 	if err != nil {
 		return fmt.Errorf("encode publication settings: %w", err)
 	}
-	_, err = s.w.ExecContext(ctx, `
-		INSERT INTO publication (id, settings, updated_at) VALUES (1, $1, $2)
-		ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`,
-		string(b), s.now())
+	err = s.inAuditedTx(ctx, audit.SettingsUpdate, func(tx *sql.Tx) (string, audit.Changes, error) {
+		var old string
+		if err := tx.QueryRowContext(ctx, `SELECT settings FROM publication WHERE id = 1`).Scan(&old); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return "", nil, err
+		}
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO publication (id, settings, updated_at) VALUES (1, $1, $2)
+			ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`,
+			string(b), s.now()); err != nil {
+			return "", nil, err
+		}
+		ch, err := jsonChanges(old, string(b))
+		if err != nil || len(ch) == 0 {
+			return "", nil, err
+		}
+		return "settings/publication", ch, nil
+	})
 	if err != nil {
 		return fmt.Errorf("save publication settings: %w", err)
 	}

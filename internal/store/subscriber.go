@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/model"
 )
 
@@ -195,7 +196,9 @@ func (s *Store) EraseSubscriber(ctx context.Context, email string) error {
 				return fmt.Errorf("erase subscriber: %w", err)
 			}
 		}
-		return nil
+		// The row names the subscriber by ID only: the address is what
+		// was erased.
+		return s.audit(ctx, tx, audit.SubscriberErase, audit.Object("subscriber", id), audit.Changes{}.Set("erased", nil, true))
 	})
 	if err != nil {
 		return err

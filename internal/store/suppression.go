@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/model"
 )
 
@@ -36,6 +37,11 @@ func (s *Store) Suppress(ctx context.Context, email string, reason model.Suppres
 		// Mail not yet sent to the address stops now, in running campaigns too.
 		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'skipped', last_reply = $1, updated_at = $2
 			WHERE email = $3 AND status IN ('pending', 'deferred')`, "suppressed: "+string(reason), now, email); err != nil {
+			return err
+		}
+		// A person's suppression is on record (bounces and complaints
+		// come with no actor and are not).
+		if err := s.audit(ctx, tx, audit.SuppressionAdd, "suppression/"+email, audit.Changes{}.Set("reason", nil, reason)); err != nil {
 			return err
 		}
 		// A bounce or complaint is news for webhooks each time it comes.
