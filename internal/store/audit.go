@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -214,4 +215,20 @@ func jsonChanges(old, cur string) (audit.Changes, error) {
 		}
 	}
 	return ch, nil
+}
+
+// deleteAudited runs q, a DELETE of the kind's row id returning its name,
+// and records the removal with that name.
+func (s *Store) deleteAudited(ctx context.Context, action, kind string, id int64, q string) error {
+	return s.inAuditedTx(ctx, action, func(tx *sql.Tx) (string, audit.Changes, error) {
+		var name string
+		err := tx.QueryRowContext(ctx, q, id).Scan(&name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", nil, fmt.Errorf("%s %d: %w", kind, id, ErrNotFound)
+		}
+		if err != nil {
+			return "", nil, fmt.Errorf("delete %s %d: %w", kind, id, err)
+		}
+		return audit.Object(kind, id), audit.Changes{}.Set("name", name, nil), nil
+	})
 }

@@ -152,18 +152,18 @@ func TestAuditKeepsSecretsOut(t *testing.T) {
 		for _, e := range all {
 			actions = append(actions, e.Action)
 		}
-		want := "subscriber.erase webhook.create settings.update token.create user.role user.password user.create"
+		want := "subscriber.erase subscriber.create webhook.create settings.update token.create user.role user.password user.create"
 		if strings.Join(actions, " ") != want {
 			t.Fatalf("actions = %q, want %q", actions, want)
 		}
-		if ch := all[4].Changes["role"]; ch.Before != "editor" || ch.After != "owner" {
-			t.Errorf("user.role changes = %+v", all[4].Changes)
+		if ch := all[5].Changes["role"]; ch.Before != "editor" || ch.After != "owner" {
+			t.Errorf("user.role changes = %+v", all[5].Changes)
 		}
-		if ch := all[5].Changes["password"]; ch.Before != audit.Hidden || ch.After != audit.Hidden {
-			t.Errorf("user.password changes = %+v, want both hidden", all[5].Changes)
+		if ch := all[6].Changes["password"]; ch.Before != audit.Hidden || ch.After != audit.Hidden {
+			t.Errorf("user.password changes = %+v, want both hidden", all[6].Changes)
 		}
-		if ch := all[2].Changes["dkim.selector"]; ch.After != "s1" {
-			t.Errorf("settings.update changes = %+v", all[2].Changes)
+		if ch := all[3].Changes["dkim.selector"]; ch.After != "s1" {
+			t.Errorf("settings.update changes = %+v", all[3].Changes)
 		}
 		if all[0].Object != "subscriber/1" {
 			t.Errorf("erasure object = %q", all[0].Object)
