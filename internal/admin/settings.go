@@ -216,12 +216,9 @@ func (a *Admin) settingsTracking(w http.ResponseWriter, r *http.Request) error {
 		}
 		return "off"
 	}
-	for k, form := range map[string]string{SettingTrackOpens: "opens", SettingTrackClicks: "clicks", SettingAnonymous: "anonymous"} {
-		if err := a.d.Store.PutSetting(ctx, k, onOff(form)); err != nil {
-			return err
-		}
-	}
-	if err := a.d.Store.PutSetting(ctx, settingTrackingSaved, a.d.Now().UTC().Format(time.RFC3339)); err != nil {
+	// One save, so the audit log has one settings.update for the form.
+	if err := a.d.Store.PutSettings(ctx, map[string]string{SettingTrackOpens: onOff("opens"), SettingTrackClicks: onOff("clicks"),
+		SettingAnonymous: onOff("anonymous"), settingTrackingSaved: a.d.Now().UTC().Format(time.RFC3339)}); err != nil {
 		return err
 	}
 	return a.redirect(w, r, "/admin/settings#tracking", "Tracking and privacy saved.", false)

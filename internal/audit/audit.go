@@ -12,12 +12,14 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/user"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -103,8 +105,6 @@ func ClientIP(r *http.Request, trustProxy bool) string {
 // never rename.
 const (
 	CampaignCreate    = "campaign.create"
-	CampaignUpdate    = "campaign.update"
-	CampaignDelete    = "campaign.delete"
 	CampaignSchedule  = "campaign.schedule"
 	CampaignStart     = "campaign.start"
 	CampaignPause     = "campaign.pause"
@@ -143,6 +143,32 @@ const (
 	SourceDelete      = "source.delete"
 	ImportStart       = "import.start"
 )
+
+// Actions returns every action name, for filters' suggestions.
+func Actions() []string {
+	return []string{CampaignCreate, CampaignSchedule, CampaignStart, CampaignPause, CampaignResume, CampaignCancel,
+		EditionCreate, EditionUpdate, EditionRestore, EditionStatus, ImportStart, ListCreate, ListUpdate, ListDelete,
+		SegmentSave, SeriesCreate, SeriesUpdate, SeriesDelete, SeriesReady, SettingsUpdate, SourceCreate, SourceDelete,
+		SubscriberCreate, SubscriberUpdate, SubscriberErase, SubscriptionSet, SuppressionAdd, SuppressionRemove,
+		TokenCreate, TokenDelete, UserCreate, UserUpdate, UserRole, UserPassword, UserDelete,
+		WebhookCreate, WebhookUpdate, WebhookDelete}
+}
+
+// Show renders a recorded value for people: "—" for none, text as it is,
+// anything else as JSON.
+func Show(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "—"
+	case string:
+		return x
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
 
 // Change is one field's value before and after a change. A field that
 // did not exist before (a creation) has no Before; one removed has no
@@ -252,4 +278,53 @@ type Filter struct {
 	// BeforeID pages backwards: only entries older than this ID.
 	BeforeID int64
 	Limit    int // at most this many, newest first (default 100, at most 1000)
+}
+
+// ParseSince reads how far back to look, as a person writes it: a
+// duration back from now ("24h", "90m", "7d"), a date ("2026-03-01", UTC)
+// or a time (RFC 3339).
+func ParseSince(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.Atoi(days); err == nil && n >= 0 {
+			return now.AddDate(0, 0, -n), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return now.Add(-d), nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("since %q: write a duration such as 24h or 7d, a date such as 2026-03-01, or a time such as 2026-03-01T09:00:00Z", s)
+}
+
+// CSVHeader is the first row of an audit log export.
+var CSVHeader = []string{"at", "actor", "via", "ip", "action", "object", "changes"}
+
+// CSVRecord is e as a row of an export, every cell safe to open in a
+// spreadsheet (see SafeCell).
+func (e Entry) CSVRecord() []string {
+	ch, _ := json.Marshal(e.Changes)
+	row := []string{e.At.UTC().Format(time.RFC3339), e.Actor, string(e.Via), e.IP, e.Action, e.Object, string(ch)}
+	for i, c := range row {
+		row[i] = SafeCell(c)
+	}
+	return row
+}
+
+// SafeCell keeps a spreadsheet from reading a cell as a formula: one that
+// begins with = + - @, a tab or a carriage return gets a leading
+// apostrophe (OWASP's advice for CSV injection).
+func SafeCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }

@@ -176,13 +176,43 @@ func (s *Store) AuditRetention(ctx context.Context) (time.Duration, error) {
 }
 
 // ParseAuditRetention reads a retention in days as a person typed it:
-// a whole number from 0 (keep for ever) to 36500.
+// a whole number from 0 (keep for ever) to MaxAuditRetentionDays.
 func ParseAuditRetention(raw string) (int, error) {
 	days, err := strconv.Atoi(strings.TrimSpace(raw))
-	if err != nil || days < 0 || days > 36500 {
-		return 0, fmt.Errorf("the audit log retention must be a number of days from 0 (keep for ever) to 36500, not %q", raw)
+	if err != nil {
+		return 0, &SettingError{Key: AuditRetentionSetting, Msg: fmt.Sprintf("The audit log retention is a whole number of days, not %q.", raw)}
 	}
-	return days, nil
+	return days, checkAuditRetention(days)
+}
+
+// MaxAuditRetentionDays is the longest retention (a hundred years).
+const MaxAuditRetentionDays = 36500
+
+func checkAuditRetention(days int) error {
+	if days < 0 || days > MaxAuditRetentionDays {
+		return &SettingError{Key: AuditRetentionSetting,
+			Msg: fmt.Sprintf("The audit log retention must be from 0 (keep for ever) to %d days, not %d.", MaxAuditRetentionDays, days)}
+	}
+	return nil
+}
+
+// SettingError is a setting's value refused, with a message written for
+// the person who typed it.
+type SettingError struct {
+	Key string
+	Msg string
+}
+
+func (e *SettingError) Error() string { return e.Msg }
+
+// SetAuditRetention saves how many days audit rows are kept (0: for
+// ever), after checking it; the admin, the API and the command line all
+// call it.
+func (s *Store) SetAuditRetention(ctx context.Context, days int) error {
+	if err := checkAuditRetention(days); err != nil {
+		return err
+	}
+	return s.PutSetting(ctx, AuditRetentionSetting, strconv.Itoa(days))
 }
 
 // auditTime is a time as the audit log shows it: nil when zero.
