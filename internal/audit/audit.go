@@ -328,3 +328,16 @@ func SafeCell(s string) string {
 	}
 	return s
 }
+
+// Created turns the changes from a zero value into a new object's record:
+// no befores, and no fields left at their zero value.
+func (c Changes) Created() Changes {
+	out := make(Changes, len(c))
+	for k, v := range c {
+		if v.After == nil || reflect.ValueOf(v.After).IsZero() {
+			continue
+		}
+		out[k] = Change{After: v.After}
+	}
+	return out
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http/httptest"
 	"testing"
+	"time"
 )
 
 func TestRedactedHidesSecretFields(t *testing.T) {
@@ -61,5 +62,38 @@ func TestClientIPAndActor(t *testing.T) {
 	got, ok := ActorFrom(WithActor(context.Background(), a))
 	if !ok || got != a {
 		t.Errorf("ActorFrom = %+v, %v", got, ok)
+	}
+}
+
+func TestCreatedAndCSV(t *testing.T) {
+	c := Changes{}.Set("name", "", "Morning").Set("public", false, true).Set("description", "", "").Set("opt_in", "", "single").Created()
+	if len(c) != 3 || c["name"] != (Change{After: "Morning"}) || c["public"] != (Change{After: true}) {
+		t.Errorf("Created = %+v", c)
+	}
+	for in, want := range map[string]string{"=1+1": "'=1+1", "+1": "'+1", "-1": "'-1", "@SUM(A1)": "'@SUM(A1)", "\tx": "'\tx", "\rx": "'\rx",
+		"plain": "plain", "": "", "a=b": "a=b"} {
+		if got := SafeCell(in); got != want {
+			t.Errorf("SafeCell(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestParseSince(t *testing.T) {
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Time{
+		"":                     {},
+		"24h":                  now.Add(-24 * time.Hour),
+		"7d":                   now.AddDate(0, 0, -7),
+		"2026-03-01":           time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC),
+		"2026-03-01T09:30:00Z": time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC),
+	} {
+		if got, err := ParseSince(in, now); err != nil || !got.Equal(want) {
+			t.Errorf("ParseSince(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"yesterday", "-3h", "7x"} {
+		if _, err := ParseSince(in, now); err == nil {
+			t.Errorf("ParseSince(%q) accepted", in)
+		}
 	}
 }

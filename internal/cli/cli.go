@@ -52,6 +52,7 @@ func commands() []command {
 	cmds = append(cmds, segmentCommands()...)
 	cmds = append(cmds, campaignCommands()...)
 	cmds = append(cmds, userCommands()...)
+	cmds = append(cmds, auditCommands()...)
 	return append(cmds, tokenCommands()...)
 }
 

@@ -36,7 +36,7 @@ func (s *Store) CreateList(ctx context.Context, l *model.List) error {
 		if err != nil {
 			return "", nil, fmt.Errorf("create list %q: %w", l.Slug, err)
 		}
-		return audit.Object("list", l.ID), listChanges(&model.List{}, l), nil
+		return audit.Object("list", l.ID), listChanges(&model.List{}, l).Created(), nil
 	})
 	if err != nil {
 		return err

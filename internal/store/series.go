@@ -75,7 +75,7 @@ func (s *Store) CreateSeries(ctx context.Context, sr *model.Series) error {
 		err := tx.QueryRowContext(ctx, `INSERT INTO series (name, weekdays, slot_time, slot, list_ids, from_addr, template, automatic,
 			source_id, remind_before, remind_to, active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
 			append(args, now)...).Scan(&sr.ID)
-		return audit.Object("series", sr.ID), seriesChanges(&model.Series{}, sr), err
+		return audit.Object("series", sr.ID), seriesChanges(&model.Series{}, sr).Created(), err
 	})
 	if isUniqueViolation(err) {
 		return fmt.Errorf("a series named %q: %w", sr.Name, ErrConflict)

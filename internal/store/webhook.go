@@ -201,7 +201,7 @@ func (s *Store) CreateWebhookEndpoint(ctx context.Context, e *model.WebhookEndpo
 		if err != nil {
 			return "", nil, fmt.Errorf("create webhook endpoint: %w", err)
 		}
-		return audit.Object("webhook", e.ID), endpointChanges(&model.WebhookEndpoint{}, e), nil
+		return audit.Object("webhook", e.ID), endpointChanges(&model.WebhookEndpoint{}, e).Created(), nil
 	})
 	if err != nil {
 		return err
