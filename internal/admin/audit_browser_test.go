@@ -13,6 +13,7 @@ import (
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/browsertest"
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store/storetest"
 )
 
@@ -32,7 +33,7 @@ func TestBrowserAuditLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	cli := audit.WithActor(context.Background(), audit.Actor{Name: "cli:deploy", Via: audit.ViaCLI})
-	if err := e.st.SetAuditRetention(cli, 180); err != nil {
+	if err := settings.SaveAuditRetention(cli, e.st, 180); err != nil {
 		t.Fatal(err)
 	}
 	owner.postFrom("198.51.100.23", camp+"/cancel", url.Values{})

@@ -19,6 +19,7 @@ import (
 	"github.com/herald-news/herald/internal/delivery/deliverytest"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/store/storetest"
 )
@@ -116,7 +117,7 @@ func TestAuditFromTheAdmin(t *testing.T) {
 		if ch := byAction(audit.UserRole).Changes["role"]; ch.Before != "viewer" || ch.After != "author" {
 			t.Errorf("role changes = %+v", ch)
 		}
-		if ch := all[1].Changes[store.AuditRetentionSetting]; ch.After != "90" {
+		if ch := all[1].Changes[settings.KeyAuditRetention]; ch.After != "90" {
 			t.Errorf("retention change = %+v", all[1].Changes)
 		}
 		if ch := all[4].Changes["tracking.clicks"]; ch.After != "on" {

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/audit"
-	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/settings"
 )
 
 // auditRow is one audit entry as the page shows it.
@@ -87,11 +87,9 @@ func (a *Admin) auditLog(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	data["Users"] = users
-	keep, err := a.d.Store.AuditRetention(r.Context())
-	if err != nil {
+	if data["Retention"], err = settings.LoadAuditRetention(r.Context(), a.d.Store); err != nil {
 		return err
 	}
-	data["Retention"] = int(keep / (24 * time.Hour))
 	a.page(w, r, http.StatusOK, "audit", "Audit log", "audit", data)
 	return nil
 }
@@ -133,11 +131,11 @@ func (a *Admin) auditCSV(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *Admin) auditRetention(w http.ResponseWriter, r *http.Request) error {
-	days, err := store.ParseAuditRetention(r.FormValue("days"))
+	days, err := settings.ParseAuditRetention(r.FormValue("days"))
 	if err == nil {
-		err = a.d.Store.SetAuditRetention(r.Context(), days)
+		err = settings.SaveAuditRetention(r.Context(), a.d.Store, days)
 	}
-	var se *store.SettingError
+	var se *settings.InvalidError
 	if errors.As(err, &se) {
 		return a.redirect(w, r, "/admin/audit", se.Msg, true)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/herald-news/herald/client"
 	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/auth"
+	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 )
 
@@ -63,11 +64,11 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) getAuditRetention(w http.ResponseWriter, r *http.Request) error {
-	d, err := a.d.Store.AuditRetention(r.Context())
+	days, err := settings.LoadAuditRetention(r.Context(), a.d.Store)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, client.AuditRetention{Days: int(d / (24 * time.Hour))})
+	return writeJSON(w, http.StatusOK, client.AuditRetention{Days: days})
 }
 
 func (a *API) putAuditRetention(w http.ResponseWriter, r *http.Request) error {
@@ -75,8 +76,8 @@ func (a *API) putAuditRetention(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if err := a.d.Store.SetAuditRetention(r.Context(), in.Days); err != nil {
-		var se *store.SettingError
+	if err := settings.SaveAuditRetention(r.Context(), a.d.Store, in.Days); err != nil {
+		var se *settings.InvalidError
 		if errors.As(err, &se) {
 			return invalid("%s", se.Msg)
 		}

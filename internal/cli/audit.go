@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/herald-news/herald/internal/audit"
+	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 )
 
@@ -124,11 +124,11 @@ func runAuditRetention(ctx context.Context, e *env, args []string) error {
 	}
 	return e.withStore(ctx, func(s *store.Store) error {
 		if len(pos) == 1 {
-			days, err := store.ParseAuditRetention(pos[0])
+			days, err := settings.ParseAuditRetention(pos[0])
 			if err == nil {
-				err = s.SetAuditRetention(ctx, days)
+				err = settings.SaveAuditRetention(ctx, s, days)
 			}
-			var se *store.SettingError
+			var se *settings.InvalidError
 			if errors.As(err, &se) {
 				return usageErrorf("%s", strings.TrimSuffix(se.Msg, "."))
 			}
@@ -136,14 +136,14 @@ func runAuditRetention(ctx context.Context, e *env, args []string) error {
 				return err
 			}
 		}
-		keep, err := s.AuditRetention(ctx)
+		days, err := settings.LoadAuditRetention(ctx, s)
 		if err != nil {
 			return err
 		}
-		if keep == 0 {
+		if days == 0 {
 			fmt.Fprintln(e.stdout, "audit rows are kept for ever")
 		} else {
-			fmt.Fprintf(e.stdout, "audit rows are kept for %s days\n", strconv.Itoa(int(keep/(24*time.Hour))))
+			fmt.Fprintf(e.stdout, "audit rows are kept for %d days\n", days)
 		}
 		return nil
 	})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/delivery"
+	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/smtpsink"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/store/storetest"
@@ -28,7 +29,7 @@ func TestAuditRetentionAppliedByTheLeader(t *testing.T) {
 			}
 		}
 		clock.Add(30 * 24 * time.Hour) // ten days ago
-		if err := s.PutSetting(ctx, store.AuditRetentionSetting, "30"); err != nil {
+		if err := s.PutSetting(ctx, settings.KeyAuditRetention, "30"); err != nil {
 			t.Fatal(err)
 		}
 		clock.Add(10 * 24 * time.Hour)
@@ -40,7 +41,7 @@ func TestAuditRetentionAppliedByTheLeader(t *testing.T) {
 				t.Fatal(err)
 			}
 			if len(es) == 1 {
-				if es[0].Changes[store.AuditRetentionSetting].After != "30" {
+				if es[0].Changes[settings.KeyAuditRetention].After != "30" {
 					t.Fatalf("the row kept is %+v", es[0])
 				}
 				break

@@ -14,6 +14,7 @@ import (
 	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 )
 
@@ -293,16 +294,17 @@ const auditPruneBatch = 500
 // pruneAudit deletes the audit rows older than the retention setting, in
 // small batches, and logs how many went.
 func (e *Engine) pruneAudit(ctx context.Context, now time.Time) {
-	keep, err := e.ledger.AuditRetention(ctx)
+	days, err := settings.LoadAuditRetention(ctx, e.ledger)
 	if err != nil {
 		if ctx.Err() == nil {
 			e.cfg.Log.Error("audit log retention", "err", err)
 		}
 		return
 	}
-	if keep <= 0 {
+	if days == 0 {
 		return // kept for ever
 	}
+	keep := time.Duration(days) * 24 * time.Hour
 	var total int64
 	for ctx.Err() == nil {
 		n, err := e.ledger.PruneAudit(ctx, now.Add(-keep), auditPruneBatch)

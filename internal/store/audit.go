@@ -21,13 +21,6 @@ import (
 // door needs to remember it. Rows are only ever inserted here and deleted
 // by PruneAudit.
 
-// AuditRetentionSetting is the settings key of how many days audit rows
-// are kept ("0": for ever). DefaultAuditRetentionDays applies when unset.
-const AuditRetentionSetting = "audit_retention_days"
-
-// DefaultAuditRetentionDays is how long audit rows are kept by default.
-const DefaultAuditRetentionDays = 365
-
 // hookAudit is the data of an audit.* webhook.
 type hookAudit struct {
 	At      time.Time     `json:"at"`
@@ -148,8 +141,9 @@ func (s *Store) AuditEntries(ctx context.Context, f audit.Filter) ([]audit.Entry
 }
 
 // PruneAudit deletes at most batch audit rows older than before, oldest
-// first, and returns how many it deleted. Retention calls it again until it
-// returns less than batch, so the writer is never held for long.
+// first, and returns how many it deleted. Retention (the scheduler leader,
+// by the setting in package settings) calls it again until it returns less
+// than batch, so the writer is never held for long.
 func (s *Store) PruneAudit(ctx context.Context, before time.Time, batch int) (int64, error) {
 	res, err := s.w.ExecContext(ctx, `DELETE FROM audit_log WHERE id IN
 		(SELECT id FROM audit_log WHERE at < $1 ORDER BY id LIMIT $2)`, before.UTC(), batch)
@@ -157,62 +151,6 @@ func (s *Store) PruneAudit(ctx context.Context, before time.Time, batch int) (in
 		return 0, fmt.Errorf("prune the audit log: %w", err)
 	}
 	return res.RowsAffected()
-}
-
-// AuditRetention returns how long audit rows are kept (0: for ever), from
-// the settings.
-func (s *Store) AuditRetention(ctx context.Context) (time.Duration, error) {
-	v, err := s.Settings(ctx, AuditRetentionSetting)
-	if err != nil {
-		return 0, err
-	}
-	days := DefaultAuditRetentionDays
-	if raw, ok := v[AuditRetentionSetting]; ok {
-		if days, err = ParseAuditRetention(raw); err != nil {
-			return 0, err
-		}
-	}
-	return time.Duration(days) * 24 * time.Hour, nil
-}
-
-// ParseAuditRetention reads a retention in days as a person typed it:
-// a whole number from 0 (keep for ever) to MaxAuditRetentionDays.
-func ParseAuditRetention(raw string) (int, error) {
-	days, err := strconv.Atoi(strings.TrimSpace(raw))
-	if err != nil {
-		return 0, &SettingError{Key: AuditRetentionSetting, Msg: fmt.Sprintf("The audit log retention is a whole number of days, not %q.", raw)}
-	}
-	return days, checkAuditRetention(days)
-}
-
-// MaxAuditRetentionDays is the longest retention (a hundred years).
-const MaxAuditRetentionDays = 36500
-
-func checkAuditRetention(days int) error {
-	if days < 0 || days > MaxAuditRetentionDays {
-		return &SettingError{Key: AuditRetentionSetting,
-			Msg: fmt.Sprintf("The audit log retention must be from 0 (keep for ever) to %d days, not %d.", MaxAuditRetentionDays, days)}
-	}
-	return nil
-}
-
-// SettingError is a setting's value refused, with a message written for
-// the person who typed it.
-type SettingError struct {
-	Key string
-	Msg string
-}
-
-func (e *SettingError) Error() string { return e.Msg }
-
-// SetAuditRetention saves how many days audit rows are kept (0: for
-// ever), after checking it; the admin, the API and the command line all
-// call it.
-func (s *Store) SetAuditRetention(ctx context.Context, days int) error {
-	if err := checkAuditRetention(days); err != nil {
-		return err
-	}
-	return s.PutSetting(ctx, AuditRetentionSetting, strconv.Itoa(days))
 }
 
 // auditTime is a time as the audit log shows it: nil when zero.

@@ -205,14 +205,5 @@ func TestAuditIsAppendOnly(t *testing.T) {
 		if len(es) != 2 || !es[1].At.Equal(start.Add(3*24*time.Hour)) {
 			t.Fatalf("rows kept = %+v", es)
 		}
-		if d, err := s.AuditRetention(bg); err != nil || d != store.DefaultAuditRetentionDays*24*time.Hour {
-			t.Errorf("default retention = %v, %v", d, err)
-		}
-		if err := s.PutSetting(ctx, store.AuditRetentionSetting, "30"); err != nil {
-			t.Fatal(err)
-		}
-		if d, err := s.AuditRetention(bg); err != nil || d != 30*24*time.Hour {
-			t.Errorf("retention = %v, %v", d, err)
-		}
 	})
 }
