@@ -207,3 +207,45 @@ func TestAuditIsAppendOnly(t *testing.T) {
 		}
 	})
 }
+
+// TestAuditForwardedToWebhooks: an endpoint subscribed to audit.* gets
+// each entry, typed by its action, queued in the change's transaction;
+// one that is not subscribed gets nothing.
+func TestAuditForwardedToWebhooks(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		bg := context.Background()
+		listens := &model.WebhookEndpoint{URL: "https://siem.example.com/herald", Secret: "whsec_0123456789abcdef", Events: []model.WebhookEvent{model.EventAudit}, Active: true}
+		other := &model.WebhookEndpoint{URL: "https://crm.example.com/herald", Secret: "whsec_0123456789abcdef", Events: []model.WebhookEvent{model.EventCampaignSent}, Active: true}
+		for _, e := range []*model.WebhookEndpoint{listens, other} {
+			if err := s.CreateWebhookEndpoint(bg, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ctx := audit.WithActor(bg, audit.Actor{UserID: 1, Name: "ed@example.com", Via: audit.ViaAdmin, IP: "192.0.2.7"})
+		if err := s.CreateList(ctx, &model.List{Slug: "daily", Name: "Daily"}); err != nil {
+			t.Fatal(err)
+		}
+		ds, err := s.WebhookDeliveries(bg, listens.ID, 10)
+		if err != nil || len(ds) != 1 || ds[0].Event != "audit.list.create" {
+			t.Fatalf("deliveries = %+v, %v", ds, err)
+		}
+		var body struct {
+			Type string `json:"type"`
+			Data struct {
+				Actor, Via, IP, Action, Object string
+				Changes                        map[string]audit.Change
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(ds[0].Payload, &body); err != nil {
+			t.Fatal(err)
+		}
+		d := body.Data
+		if body.Type != "audit.list.create" || d.Actor != "ed@example.com" || d.Via != "admin" || d.IP != "192.0.2.7" || d.Action != "list.create" ||
+			d.Object != "list/1" || d.Changes["slug"].After != "daily" {
+			t.Errorf("webhook body = %s", ds[0].Payload)
+		}
+		if ds, err := s.WebhookDeliveries(bg, other.ID, 10); err != nil || len(ds) != 0 {
+			t.Errorf("an endpoint not subscribed got %+v, %v", ds, err)
+		}
+	})
+}
