@@ -43,6 +43,9 @@ func TestAuditThroughTheAPI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if _, err := c.Import(ctx, l.ID, strings.NewReader("email,name\nfirst@example.net,First\nsecond@example.net,Second\n"), client.ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
 		sub, err := c.CreateSubscriber(ctx, client.SubscriberInput{Email: "reader@example.net", Name: "Reader",
 			Subscriptions: []client.SubscriptionInput{{ListID: l.ID, Status: "confirmed"}}})
 		if err != nil {
@@ -111,7 +114,7 @@ func TestAuditThroughTheAPI(t *testing.T) {
 			}
 		}
 		want := "user.role subscriber.erase token.create settings.update campaign.cancel campaign.pause campaign.start " +
-			"campaign.create edition.create subscription.set subscriber.create list.create"
+			"campaign.create edition.create subscription.set subscriber.create import.batch list.create"
 		if strings.Join(got, " ") != want {
 			t.Fatalf("API audit entries =\n%q\nwant\n%q", got, want)
 		}

@@ -142,12 +142,13 @@ const (
 	SourceCreate      = "source.create"
 	SourceDelete      = "source.delete"
 	ImportStart       = "import.start"
+	ImportBatch       = "import.batch"
 )
 
 // Actions returns every action name, for filters' suggestions.
 func Actions() []string {
 	return []string{CampaignCreate, CampaignSchedule, CampaignStart, CampaignPause, CampaignResume, CampaignCancel,
-		EditionCreate, EditionUpdate, EditionRestore, EditionStatus, ImportStart, ListCreate, ListUpdate, ListDelete,
+		EditionCreate, EditionUpdate, EditionRestore, EditionStatus, ImportStart, ImportBatch, ListCreate, ListUpdate, ListDelete,
 		SegmentSave, SeriesCreate, SeriesUpdate, SeriesDelete, SeriesReady, SettingsUpdate, SourceCreate, SourceDelete,
 		SubscriberCreate, SubscriberUpdate, SubscriberErase, SubscriptionSet, SuppressionAdd, SuppressionRemove,
 		TokenCreate, TokenDelete, UserCreate, UserUpdate, UserRole, UserPassword, UserDelete,

@@ -68,7 +68,7 @@ func TestAuditFromTheCLI(t *testing.T) {
 				}
 			}
 			want := "settings.update subscriber.erase token.create user.role user.create campaign.cancel campaign.pause campaign.start " +
-				"campaign.create edition.create list.create"
+				"campaign.create edition.create import.batch list.create"
 			if strings.Join(got, " ") != want {
 				t.Fatalf("CLI audit rows =\n%q\nwant\n%q", got, want)
 			}
@@ -80,6 +80,10 @@ func TestAuditFromTheCLI(t *testing.T) {
 			out, _ = run("", 0, "audit", "--action", "campaign.")
 			if strings.Count(out, "\n") != 5 || !strings.Contains(out, "status: paused → cancelled") || !strings.Contains(out, actor) {
 				t.Errorf("herald audit --action campaign.:\n%s", out)
+			}
+			out, _ = run("", 0, "audit", "--action", "import.batch")
+			if !strings.Contains(out, "imported: 1; rows: 1") || !strings.Contains(out, "list/1") {
+				t.Errorf("herald audit --action import.batch:\n%s", out)
 			}
 			out, _ = run("", 0, "audit", "--action", "user.role")
 			if !strings.Contains(out, "role: editor → author") {

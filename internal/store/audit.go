@@ -37,6 +37,12 @@ type hookAudit struct {
 // Secret fields in changes are hidden whatever the caller put there. The
 // row is also queued for webhook endpoints listening for audit.* events.
 func (s *Store) audit(ctx context.Context, tx *sql.Tx, action, object string, changes audit.Changes) error {
+	return s.auditOn(ctx, sqlOps{tx}, action, object, changes)
+}
+
+// auditOn is audit in either driver's transaction (pgx's for the
+// PostgreSQL import).
+func (s *Store) auditOn(ctx context.Context, tx txOps, action, object string, changes audit.Changes) error {
 	a, ok := audit.ActorFrom(ctx)
 	if !ok {
 		return nil
@@ -51,13 +57,49 @@ func (s *Store) audit(ctx context.Context, tx *sql.Tx, action, object string, ch
 	if a.UserID != 0 {
 		userID = sql.NullInt64{Int64: a.UserID, Valid: true}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (at, user_id, actor, via, ip, action, object, changes)
+	if err := tx.exec(ctx, `INSERT INTO audit_log (at, user_id, actor, via, ip, action, object, changes)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, now, userID, a.Name, string(a.Via), a.IP, action, object, string(body)); err != nil {
 		return fmt.Errorf("audit %s: %w", action, err)
 	}
-	return queueWebhooksAsTx(ctx, tx, nil, model.EventAudit, model.WebhookEvent("audit."+action), now, func() (any, error) {
+	ids, err := tx.ids(ctx, webhookListenersSQL, "%,"+string(model.EventAudit)+",%")
+	if err != nil {
+		return fmt.Errorf("find webhooks for %s: %w", model.EventAudit, err)
+	}
+	return queueFor(ctx, tx, ids, model.WebhookEvent("audit."+action), now, func() (any, error) {
 		return hookAudit{At: now, Actor: a.Name, Via: a.Via, IP: a.IP, Action: action, Object: object, Changes: changes}, nil
 	})
+}
+
+// txOps is the little of a write transaction that audit rows and webhook
+// notices need, so they are written alike in database/sql's transactions
+// and in pgx's (the PostgreSQL import's COPY runs in one).
+type txOps interface {
+	exec(ctx context.Context, q string, args ...any) error
+	ids(ctx context.Context, q string, args ...any) ([]int64, error)
+}
+
+type sqlOps struct{ tx *sql.Tx }
+
+func (o sqlOps) exec(ctx context.Context, q string, args ...any) error {
+	_, err := o.tx.ExecContext(ctx, q, args...)
+	return err
+}
+
+func (o sqlOps) ids(ctx context.Context, q string, args ...any) ([]int64, error) {
+	rows, err := o.tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
 }
 
 // inAuditedTx runs fn in a write transaction and, if fn succeeds, appends

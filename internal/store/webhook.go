@@ -115,20 +115,29 @@ func queueWebhooksAsTx(ctx context.Context, tx *sql.Tx, listeners *sql.Stmt, eve
 		ids = append(ids, id)
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil || len(ids) == 0 {
+	if err := rows.Err(); err != nil {
 		return err
+	}
+	return queueFor(ctx, sqlOps{tx}, ids, typ, now, data)
+}
+
+// queueFor queues one notice of type typ for each endpoint in ids, in the
+// transaction ops writes to.
+func queueFor(ctx context.Context, ops txOps, ids []int64, typ model.WebhookEvent, now time.Time, data func() (any, error)) error {
+	if len(ids) == 0 {
+		return nil
 	}
 	d, err := data()
 	if err != nil {
-		return fmt.Errorf("webhook %s: %w", event, err)
+		return fmt.Errorf("webhook %s: %w", typ, err)
 	}
 	body, err := json.Marshal(webhookBody{ID: newEventID(), Type: typ, CreatedAt: now, Data: d})
 	if err != nil {
-		return fmt.Errorf("webhook %s: %w", event, err)
+		return fmt.Errorf("webhook %s: %w", typ, err)
 	}
 	for _, id := range ids {
-		if _, err := tx.ExecContext(ctx, insertWebhookSQL, id, typ, string(body), now); err != nil {
-			return fmt.Errorf("queue webhook %s: %w", event, err)
+		if err := ops.exec(ctx, insertWebhookSQL, id, typ, string(body), now); err != nil {
+			return fmt.Errorf("queue webhook %s: %w", typ, err)
 		}
 	}
 	return nil
