@@ -56,10 +56,11 @@ func TestAuditThroughTheAPI(t *testing.T) {
 			t.Fatal(err)
 		}
 		ed.Slug = "audit-evening"
-		if ed, err = c.CreateEdition(ctx, ed); err != nil {
+		created, err := c.CreateEdition(ctx, wireEdition(t, ed))
+		if err != nil {
 			t.Fatal(err)
 		}
-		camp, err := c.CreateCampaign(ctx, client.CampaignInput{Name: "Tonight", EditionID: ed.ID, ListIDs: []int64{l.ID}})
+		camp, err := c.CreateCampaign(ctx, client.CampaignInput{Name: "Tonight", EditionID: created.ID, ListIDs: []int64{l.ID}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -81,6 +82,10 @@ func TestAuditThroughTheAPI(t *testing.T) {
 		tok, err := c.CreateToken(ctx, client.TokenInput{Name: "newsdesk", Role: "editor", User: "editor@example.com"})
 		if err != nil || tok.Token == "" || tok.User != "editor@example.com" {
 			t.Fatalf("CreateToken = %+v, %v", tok, err)
+		}
+		if _, err := c.CreateToken(ctx, client.TokenInput{Name: "too high", Role: "owner", User: "editor@example.com"}); !errors.As(err, &apiErr) ||
+			apiErr.Status != 422 || apiErr.Field != "role" {
+			t.Fatalf("a token above its user's role = %v", err)
 		}
 		if _, err := e.client(auth.Editor).CreateToken(ctx, client.TokenInput{Name: "x", Role: "viewer", User: "owner@example.com"}); !errors.As(err, &apiErr) || apiErr.Status != 403 {
 			t.Fatalf("an editor making a token for someone else = %v", err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 const campaignColumns = `id, name, edition_id, status, from_addr, reply_to, relay, send_at, tracking, publish_on_start, total,
@@ -63,10 +64,7 @@ func campaignCreated(c *model.Campaign) audit.Changes {
 
 // createCampaignTx is CreateCampaign in the caller's transaction.
 func createCampaignTx(ctx context.Context, tx *sql.Tx, c *model.Campaign, now time.Time) error {
-	if len(c.ListIDs) == 0 && len(c.SegmentIDs) == 0 {
-		return errors.New("a campaign needs at least one list or segment")
-	}
-	if err := model.CheckCampaignOptions(c); err != nil {
+	if err := validator.Campaign(c); err != nil {
 		return err
 	}
 	ab := ""

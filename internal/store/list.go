@@ -8,6 +8,7 @@ import (
 
 	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 const listColumns = `id, slug, name, description, opt_in, public, created_at, updated_at`
@@ -21,6 +22,9 @@ func scanList(row interface{ Scan(...any) error }) (*model.List, error) {
 // CreateList stores a new list and fills in its ID and times. A list with the
 // same slug is ErrConflict.
 func (s *Store) CreateList(ctx context.Context, l *model.List) error {
+	if err := validator.List(l); err != nil {
+		return err
+	}
 	if l.OptIn == "" {
 		l.OptIn = model.OptInSingle
 	}
@@ -47,6 +51,9 @@ func (s *Store) CreateList(ctx context.Context, l *model.List) error {
 
 // UpdateList saves a list's name, description, opt-in and visibility.
 func (s *Store) UpdateList(ctx context.Context, l *model.List) error {
+	if err := validator.List(l); err != nil {
+		return err
+	}
 	now := s.now()
 	err := s.inAuditedTx(ctx, audit.ListUpdate, func(tx *sql.Tx) (string, audit.Changes, error) {
 		old, err := scanList(tx.QueryRowContext(ctx, `SELECT `+listColumns+` FROM lists WHERE id = $1`, l.ID))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 const subscriberColumns = `id, email, name, attributes, status, created_at, updated_at`
@@ -43,7 +44,7 @@ func (s *Store) UpsertSubscriber(ctx context.Context, sub *model.Subscriber) (cr
 	if sub.Status == "" {
 		sub.Status = model.SubscriberActive
 	}
-	if err := model.CheckAttributes(sub.Attributes); err != nil {
+	if err := validator.Subscriber(sub); err != nil {
 		return false, err
 	}
 	attrs, err := marshalAttributes(sub.Attributes)
