@@ -31,7 +31,7 @@ func (a *Admin) campaigns(w http.ResponseWriter, r *http.Request) error {
 	if p.Total, err = a.d.Store.CountCampaigns(r.Context()); err != nil {
 		return err
 	}
-	a.page(w, r, http.StatusOK, "campaigns", "Campaigns", "campaigns", map[string]any{"Campaigns": cs, "Pager": p})
+	a.page(w, r, http.StatusOK, "campaigns", a.lang(r).T("admin.campaigns.title"), "campaigns", map[string]any{"Campaigns": cs, "Pager": p})
 	return nil
 }
 

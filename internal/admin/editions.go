@@ -31,7 +31,7 @@ func (a *Admin) editions(w http.ResponseWriter, r *http.Request) error {
 	if p.Total, err = a.d.Store.CountEditions(r.Context()); err != nil {
 		return err
 	}
-	a.page(w, r, http.StatusOK, "editions", "Editions", "editions", map[string]any{"Editions": eds, "Pager": p})
+	a.page(w, r, http.StatusOK, "editions", a.lang(r).T("admin.editions.title"), "editions", map[string]any{"Editions": eds, "Pager": p})
 	return nil
 }
 

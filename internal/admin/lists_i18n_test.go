@@ -115,6 +115,9 @@ func TestAdminLanguagePerUser(t *testing.T) {
 		"/admin/":                       {`<html lang="de">`, ">Übersicht</a>", ">Abonnenten</a>", ">Abmelden</button>", "<h1>Übersicht</h1>", "Letzte Kampagnen", `<option value="de" selected>Deutsch</option>`},
 		"/admin/lists":                  {"<h1>Listen</h1>", "Neue Liste", "Liste anlegen", "Doppelt (Bestätigung per E-Mail)", "<td>einfach</td>"},
 		"/admin/lists/" + e.ids["list"]: {"Liste speichern", "Marke", "Theme-Ordner", "Bieten Sie die Liste im öffentlichen Anmeldeformular an"},
+		"/admin/editions":               {"<h1>Ausgaben</h1>", "<th>Betreff</th>", "Neue Ausgabe"},
+		"/admin/campaigns":              {"<h1>Kampagnen</h1>", "<th>Kampagne</th>", ">Entwurf</span>", "Erstellt am"},
+		"/admin/tokens":                 {"<h1>API-Tokens</h1>", "Token anlegen", "Für Skripte und Integrationen"},
 	} {
 		page := html.UnescapeString(editor.get(path))
 		for _, w := range words {

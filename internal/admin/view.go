@@ -174,6 +174,7 @@ func (pageData) AdminLanguages() []adminLanguage {
 var statusKeys = map[string]string{
 	"draft": "admin.status.draft", "scheduled": "admin.status.scheduled", "sending": "admin.status.sending",
 	"paused": "admin.status.paused", "sent": "admin.status.sent", "cancelled": "admin.status.cancelled",
+	"published": "admin.status.published",
 	"single": "admin.status.single", "double": "admin.status.double",
 }
 
