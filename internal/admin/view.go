@@ -175,7 +175,7 @@ var statusKeys = map[string]string{
 	"draft": "admin.status.draft", "scheduled": "admin.status.scheduled", "sending": "admin.status.sending",
 	"paused": "admin.status.paused", "sent": "admin.status.sent", "cancelled": "admin.status.cancelled",
 	"published": "admin.status.published",
-	"single": "admin.status.single", "double": "admin.status.double",
+	"single":    "admin.status.single", "double": "admin.status.double",
 }
 
 // Status returns a state ("sent") or choice ("double") in the page's
