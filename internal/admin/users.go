@@ -25,7 +25,7 @@ func (a *Admin) usersPage(w http.ResponseWriter, r *http.Request, status int, in
 	if err != nil {
 		return err
 	}
-	a.page(w, r, status, "users", "Users", "users", map[string]any{"Users": us, "Roles": auth.AllRoles(), "In": in, "Errors": errs})
+	a.page(w, r, status, "users", a.lang(r).T("admin.nav.users"), "users", map[string]any{"Users": us, "Roles": auth.AllRoles(), "In": in, "Errors": errs})
 	return nil
 }
 
