@@ -21,6 +21,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -75,6 +76,9 @@ type Deps struct {
 	// Unfurl reads pasted links in the composer's desk; nil uses
 	// unfurl.New with its defaults (public addresses only).
 	Unfurl *unfurl.Unfurler
+	// WebhookAllow lists the non-public address ranges outgoing webhook
+	// receivers may be on (webhook.Options.Allow); none by default.
+	WebhookAllow []netip.Prefix
 	// TempDir holds uploaded CSV files while they import (os.TempDir()).
 	TempDir string
 	Log     *slog.Logger

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -43,7 +44,10 @@ type Deps struct {
 	// Unfurl reads pasted links; nil uses unfurl.New with its defaults
 	// (public addresses only).
 	Unfurl *unfurl.Unfurler
-	Log    *slog.Logger
+	// WebhookAllow lists the non-public address ranges outgoing webhook
+	// receivers may be on (webhook.Options.Allow); none by default.
+	WebhookAllow []netip.Prefix
+	Log          *slog.Logger
 	// ImportObserver hears imports run and their rows (metrics); nil: none.
 	ImportObserver importer.Observer
 }

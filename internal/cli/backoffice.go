@@ -57,7 +57,8 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 	}
 	adm, err := admin.New(admin.Deps{Store: s, Auth: authn, Engine: eng, Sender: tr, Outbox: outbox, Relays: relays,
 		RelayStats: relayStats, RelayChanges: met.RelayChanges, ImportObserver: met,
-		DKIM: dkim, BaseURL: cfg.BaseURL, From: cfg.From, ThemeDir: cfg.Theme, TempDir: tmp, Log: e.log})
+		DKIM: dkim, BaseURL: cfg.BaseURL, From: cfg.From, ThemeDir: cfg.Theme, TempDir: tmp, Log: e.log,
+		WebhookAllow: webhookAllow(cfg)})
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +67,8 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 		adm.Close()
 		return nil, err
 	}
-	apiH, err := api.New(api.Deps{Store: s, Auth: authn, Engine: eng, Direct: direct, From: cfg.From, Log: e.log, ImportObserver: met})
+	apiH, err := api.New(api.Deps{Store: s, Auth: authn, Engine: eng, Direct: direct, From: cfg.From, Log: e.log, ImportObserver: met,
+		WebhookAllow: webhookAllow(cfg)})
 	if err != nil {
 		adm.Close()
 		return nil, err

@@ -92,7 +92,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		go func() { worked <- eng.Run(workCtx) }()
 		// Outgoing webhooks are posted by the sending nodes, each claiming
 		// its share of the due deliveries.
-		hooks := webhook.NewSender(s, webhook.Options{Log: e.log, Observer: met})
+		hooks := webhook.NewSender(s, webhook.Options{Log: e.log, Observer: met, Allow: webhookAllow(cfg)})
 		go func() { hooked <- hooks.Run(workCtx) }()
 		deskDone = e.runDesk(workCtx, cfg, s, tr)
 	}

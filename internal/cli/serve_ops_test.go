@@ -63,7 +63,8 @@ func TestServeMetricsAndWebhooks(t *testing.T) {
 	}
 	t.Cleanup(func() { sink.Close() })
 
-	vars := map[string]string{"HERALD_METRICS_TOKEN": token, "HERALD_RELAY_URL": sink.URL(), "HERALD_ADMIN_PASSWORD": "a long enough password"}
+	vars := map[string]string{"HERALD_METRICS_TOKEN": token, "HERALD_RELAY_URL": sink.URL(), "HERALD_ADMIN_PASSWORD": "a long enough password",
+		"HERALD_WEBHOOK_ALLOW_PRIVATE": "true"}
 	base, stop := serve(t, vars, "--data", dir)
 	defer stop()
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
+	"github.com/herald-news/herald/internal/unfurl"
 	"github.com/herald-news/herald/internal/web"
 )
 
@@ -220,4 +222,13 @@ func dkimKeyFile(cfg *config.Config) (*message.DKIM, error) {
 		return nil, fmt.Errorf("config: dkim_key_file: %w", err)
 	}
 	return &message.DKIM{Domain: cfg.DKIMDomain, Selector: cfg.DKIMSelector, Key: key}, nil
+}
+
+// webhookAllow is where outgoing webhooks may post besides public
+// addresses: everywhere when the operator set webhook_allow_private.
+func webhookAllow(cfg *config.Config) []netip.Prefix {
+	if cfg.WebhookAllowPrivate {
+		return unfurl.Everywhere
+	}
+	return nil
 }

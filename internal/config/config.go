@@ -87,6 +87,9 @@ type Config struct {
 	TrustProxy    bool   // client IP from X-Forwarded-For (behind a proxy only)
 	WebhookSecret Secret // authenticates bounce and complaint webhooks; empty turns them off
 	Welcome       bool   // send a welcome message after a confirmation
+	// WebhookAllowPrivate lets outgoing webhooks post to receivers on
+	// loopback and private networks (refused by default: SSRF).
+	WebhookAllowPrivate bool
 	// SNSTopics, when set, are the only SNS topic ARNs whose messages
 	// the SES webhook takes.
 	SNSTopics []string
@@ -225,6 +228,7 @@ func keys() []key {
 		}},
 		{"trust_proxy", false, boolKey(func(c *Config, b bool) { c.TrustProxy = b })},
 		{"welcome", false, boolKey(func(c *Config, b bool) { c.Welcome = b })},
+		{"webhook_allow_private", false, boolKey(func(c *Config, b bool) { c.WebhookAllowPrivate = b })},
 		{"webhook_secret", true, func(c *Config, v string) error {
 			if v != "" && len(v) < 16 {
 				return errors.New("must be at least 16 characters")

@@ -50,7 +50,7 @@ func (u *Unfurler) Unfurl(ctx context.Context, raw string) (Page, error) {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			return Page{}, fmt.Errorf("the page at %s took too long to answer", raw)
 		}
-		return Page{}, fmt.Errorf("could not fetch %s: %w", raw, unwrapURLError(err))
+		return Page{}, fmt.Errorf("could not fetch %s: %s", raw, Describe(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -71,15 +71,6 @@ func orUnknown(s string) string {
 		return "of no stated type"
 	}
 	return s
-}
-
-// unwrapURLError drops net/http's "Get URL:" prefix, which repeats the URL.
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 // Parse reads a page's metadata from its HTML; base resolves relative
