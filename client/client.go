@@ -507,6 +507,12 @@ func (c *Client) Segment(ctx context.Context, id int64) (*Segment, error) {
 	return &sg, c.call(ctx, "GET", fmt.Sprintf("/segments/%d", id), nil, &sg)
 }
 
+// DeleteSegment deletes a saved segment; one that is a campaign's
+// audience is refused (code in_use).
+func (c *Client) DeleteSegment(ctx context.Context, id int64) error {
+	return c.call(ctx, "DELETE", fmt.Sprintf("/segments/%d", id), nil, nil)
+}
+
 // CountSegment counts the subscribers a query (saved or not) selects now.
 func (c *Client) CountSegment(ctx context.Context, query string) (*SegmentCount, error) {
 	var out SegmentCount

@@ -270,9 +270,12 @@ func badRequest(format string, args ...any) error {
 // fail turns an error into an error page, never showing internal detail.
 func (a *Admin) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ue *userError
+	var inUse *store.InUseError
 	switch {
 	case errors.As(err, &ue):
 		a.errorPage(w, r, ue.status, ue.msg)
+	case errors.As(err, &inUse):
+		a.errorPage(w, r, http.StatusConflict, inUse.Msg)
 	case errors.Is(err, store.ErrNotFound):
 		a.errorPage(w, r, http.StatusNotFound, "There is nothing here. It may have been deleted.")
 	case errors.Is(err, store.ErrBadTransition):

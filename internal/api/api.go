@@ -144,6 +144,7 @@ func invalid(format string, args ...any) error {
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
 	var mbe *http.MaxBytesError
+	var inUse *store.InUseError
 	switch {
 	case errors.As(err, &ae):
 		writeError(w, ae.status, ae.code, ae.msg)
@@ -157,6 +158,8 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusConflict, "conflict", "Something with that name or slug exists already.")
 	case errors.Is(err, store.ErrErased):
 		writeError(w, http.StatusConflict, "erased", erasedMessage)
+	case errors.As(err, &inUse):
+		writeError(w, http.StatusConflict, "in_use", inUse.Msg)
 	case errors.Is(err, store.ErrBadFilter):
 		// The store's words for a malformed filter are written for people.
 		writeError(w, http.StatusBadRequest, "bad_filter", err.Error())

@@ -52,6 +52,7 @@ func (a *API) table() []Route {
 		{Method: "POST", Path: "/api/segments/count", Summary: "Count the subscribers a query selects now", Permission: auth.ManageAudience, In: client.SegmentInput{}, Out: client.SegmentCount{}, h: a.countSegment},
 		{Method: "GET", Path: "/api/segments/{id}", Summary: "One segment with its count", Permission: auth.ManageAudience, Out: client.Segment{}, h: a.getSegment},
 		{Method: "PUT", Path: "/api/segments/{id}", Summary: "Change a segment's name or query", Permission: auth.ManageAudience, In: client.SegmentInput{}, Out: client.Segment{}, h: a.updateSegment},
+		{Method: "DELETE", Path: "/api/segments/{id}", Summary: "Delete a segment (not one that is a campaign's audience)", Permission: auth.ManageAudience, h: a.deleteSegment},
 
 		{Method: "POST", Path: "/api/imports", Summary: "Import a CSV file into a list", Permission: auth.ManageAudience, Body: "text/csv",
 			Query: []string{"list", "status", "mode"}, Out: client.ImportResult{}, h: a.importCSV},

@@ -30,10 +30,24 @@ var (
 	// ErrStale: the record was saved by someone else since the caller
 	// read it, so saving the caller's copy would lose their change.
 	ErrStale = errors.New("changed since it was read")
+	// ErrInUse: the record cannot go while others refer to it (a segment
+	// that is a campaign's audience).
+	ErrInUse = errors.New("in use")
 	// ErrErased: the address was erased at its owner's request. Herald
 	// keeps only its hash, so that it is never added again.
 	ErrErased = errors.New("the address was erased at its owner's request")
 )
+
+// InUseError says what refers to a record that cannot be deleted; it
+// reads as a sentence for the person who asked, and is ErrInUse.
+type InUseError struct {
+	Msg string
+}
+
+func (e *InUseError) Error() string { return e.Msg }
+
+// Unwrap makes errors.Is(err, ErrInUse) true.
+func (e *InUseError) Unwrap() error { return ErrInUse }
 
 // Options says which database to open.
 type Options struct {
