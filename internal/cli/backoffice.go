@@ -52,7 +52,7 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 		relayStats = m.Stats
 	}
 	tmp := filepath.Join(cfg.DataDir, "tmp")
-	if err := os.MkdirAll(tmp, 0o750); err != nil {
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return nil, err
 	}
 	adm, err := admin.New(admin.Deps{Store: s, Auth: authn, Engine: eng, Sender: tr, Outbox: outbox, Relays: relays,

@@ -135,8 +135,11 @@ func open(opts Options) (*Store, error) {
 	if opts.SQLitePath == "" {
 		return nil, errors.New("no database: set a PostgreSQL URL or a SQLite path")
 	}
-	if err := os.MkdirAll(filepath.Dir(opts.SQLitePath), 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Dir(opts.SQLitePath), 0o700); err != nil {
 		return nil, fmt.Errorf("create the data folder: %w", err)
+	}
+	if err := privateFiles(opts.SQLitePath); err != nil {
+		return nil, err
 	}
 	dsn := func(extra string) string {
 		return "file:" + opts.SQLitePath + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
@@ -151,6 +154,25 @@ func open(opts Options) (*Store, error) {
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	return &Store{w: w, r: r, dialect: dialectSQLite, now: now, path: opts.SQLitePath}, nil
+}
+
+// privateFiles makes the SQLite database readable by its owner only:
+// it holds subscribers' addresses, password hashes and signing keys. The
+// file is created 0600 before SQLite opens it (SQLite gives its -wal and
+// -shm files the database file's mode), and the files of an older
+// installation are made 0600.
+func privateFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open the database file: %w", err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("make %s private: %w", p, err)
+		}
+	}
+	return nil
 }
 
 // Close closes the database handles.
