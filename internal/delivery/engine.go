@@ -61,7 +61,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
-			w := worker{e: e, links: links}
+			w := worker{e: e, links: links, stop: ctx.Done()}
 			for j := range jobs {
 				results <- w.send(j)
 			}
@@ -428,8 +428,13 @@ func (e *Engine) record(results <-chan store.Outcome) error {
 
 // worker builds and sends messages, reusing its buffers.
 type worker struct {
-	e                         *Engine
-	links                     Links
+	e     *Engine
+	links Links
+	// stop is closed when the engine is told to stop: from then on the
+	// rows that reach the worker go back unsent (only a message already
+	// inside its SMTP transaction finishes), so a stop takes as long as
+	// one transaction, not the whole queue behind a slow relay.
+	stop                      <-chan struct{}
 	html, tracked, text, mime []byte
 	extra                     [1]message.Field
 }
@@ -437,8 +442,8 @@ type worker struct {
 func (w *worker) send(j job) store.Outcome {
 	e, d := w.e, j.d
 	out := store.Outcome{ID: d.ID, Attempts: d.Attempts, Email: d.Email}
-	if j.run.halted.Load() {
-		return giveBack(out, "given back unsent: the campaign was paused or cancelled")
+	if why := w.holdBack(j); why != "" {
+		return giveBack(out, why)
 	}
 	if e.cfg.Now().Sub(j.claimedAt) > e.cfg.Lease/2 {
 		// Waited so long in the queue (a slow relay, a rate limit) that
@@ -486,10 +491,10 @@ func (w *worker) send(j job) store.Outcome {
 		out.Status, out.Reply = model.DeliveryFailed, "message not built: "+err.Error()
 		return out
 	}
-	// The last look before the SMTP transaction: a pause or cancel that
-	// came while the message was built keeps it unsent.
-	if j.run.halted.Load() {
-		return giveBack(out, "given back unsent: the campaign was paused or cancelled")
+	// The last look before the SMTP transaction: a pause, a cancel or a
+	// stop that came while the message was built keeps it unsent.
+	if why := w.holdBack(j); why != "" {
+		return giveBack(out, why)
 	}
 	// The send gets its own deadline, not Run's context: a message handed
 	// to a worker is finished even while the engine shuts down.
@@ -497,6 +502,20 @@ func (w *worker) send(j job) store.Outcome {
 	defer cancel()
 	err = j.run.sender.Send(ctx, mailer.Envelope{From: j.run.bounce, To: d.Email}, w.mime)
 	return e.outcome(out, d, err)
+}
+
+// holdBack says why j must not be sent now, or "": its campaign was
+// paused or cancelled, or the engine is stopping.
+func (w *worker) holdBack(j job) string {
+	if j.run.halted.Load() {
+		return "given back unsent: the campaign was paused or cancelled"
+	}
+	select {
+	case <-w.stop:
+		return "given back unsent: Herald was stopping"
+	default:
+		return ""
+	}
 }
 
 // giveBack returns a claimed row to pending without counting a try.
