@@ -42,7 +42,7 @@ func safeNext(s string) string {
 
 func (a *Admin) login(w http.ResponseWriter, r *http.Request) error {
 	c, err := r.Cookie(loginCSRFCookie)
-	if err != nil || !sameOrigin(r) || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.FormValue("csrf"))) != 1 {
+	if err != nil || !a.sameOrigin(r) || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.FormValue("csrf"))) != 1 {
 		return a.showLogin(w, r, http.StatusForbidden, "The sign-in form expired. Try again.")
 	}
 	cookie, _, err := a.d.Auth.Login(r.Context(), r.FormValue("email"), r.FormValue("password"), clientIP(r))
