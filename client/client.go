@@ -424,9 +424,10 @@ func (c *Client) CreateSource(ctx context.Context, in SourceInput) (*Source, err
 	return &s, c.call(ctx, "POST", "/sources", in, &s)
 }
 
-// PollSource asks for a source to be read now.
-func (c *Client) PollSource(ctx context.Context, id int64) error {
-	return c.call(ctx, "POST", fmt.Sprintf("/sources/%d/poll", id), nil, nil)
+// PollSource reads a source now and says what it found.
+func (c *Client) PollSource(ctx context.Context, id int64) (*SourcePoll, error) {
+	var out SourcePoll
+	return &out, c.call(ctx, "POST", fmt.Sprintf("/sources/%d/poll", id), nil, &out)
 }
 
 // DeleteSource removes a source and its items.

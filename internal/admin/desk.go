@@ -202,7 +202,7 @@ func (a *Admin) sources(w http.ResponseWriter, r *http.Request) error {
 
 func (a *Admin) sourceCreate(w http.ResponseWriter, r *http.Request) error {
 	minutes, _ := strconv.Atoi(r.FormValue("interval"))
-	src, err := source.Check(r.FormValue("name"), r.FormValue("url"), r.FormValue("publication"), r.FormValue("own") == "on", minutes)
+	src, err := source.Check(r.Context(), a.d.Unfurl, r.FormValue("name"), r.FormValue("url"), r.FormValue("publication"), r.FormValue("own") == "on", minutes)
 	if err != nil {
 		return a.redirect(w, r, "/admin/sources", err.Error(), true)
 	}
@@ -220,10 +220,15 @@ func (a *Admin) sourcePoll(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := a.d.Store.PollSourceSoon(r.Context(), id); err != nil {
+	p := &source.Poller{Store: a.d.Store, Client: a.d.Unfurl.Client(), Log: a.d.Log}
+	added, problem, err := p.PollNow(r.Context(), id)
+	if err != nil {
 		return err
 	}
-	return a.redirect(w, r, "/admin/sources", "It will be read within a minute.", false)
+	if problem != "" {
+		return a.redirect(w, r, "/admin/sources", "The feed could not be read: "+problem+".", true)
+	}
+	return a.redirect(w, r, "/admin/sources", readResult(added), false)
 }
 
 func (a *Admin) sourceDelete(w http.ResponseWriter, r *http.Request) error {
@@ -467,4 +472,15 @@ func (a *Admin) settingsZone(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return a.redirect(w, r, "/admin/settings#zone", "The newsroom's time zone is now "+name+".", false)
+}
+
+// readResult says what reading a feed now found.
+func readResult(added int) string {
+	switch added {
+	case 0:
+		return "Read just now: nothing new."
+	case 1:
+		return "Read just now: 1 new item."
+	}
+	return fmt.Sprintf("Read just now: %d new items.", added)
 }

@@ -34,7 +34,7 @@ func (a *API) createSource(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	src, err := source.Check(in.Name, in.URL, in.Publication, in.Own, in.Interval)
+	src, err := source.Check(r.Context(), a.d.Unfurl, in.Name, in.URL, in.Publication, in.Own, in.Interval)
 	if err != nil {
 		return invalid("%s", err.Error())
 	}
@@ -49,11 +49,12 @@ func (a *API) pollSource(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := a.d.Store.PollSourceSoon(r.Context(), id); err != nil {
+	p := &source.Poller{Store: a.d.Store, Client: a.d.Unfurl.Client(), Log: a.d.Log}
+	added, problem, err := p.PollNow(r.Context(), id)
+	if err != nil {
 		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return writeJSON(w, http.StatusOK, client.SourcePoll{NewItems: added, Problem: problem})
 }
 
 func (a *API) deleteSource(w http.ResponseWriter, r *http.Request) error {

@@ -88,7 +88,7 @@ func (a *API) table() []Route {
 
 		{Method: "GET", Path: "/api/sources", Summary: "The desk's feeds with their status", Permission: auth.Compose, Out: []client.Source{}, h: a.listSources},
 		{Method: "POST", Path: "/api/sources", Summary: "Add a feed (RSS, Atom or JSON Feed)", Permission: auth.Publish, In: client.SourceInput{}, Out: client.Source{}, h: a.createSource},
-		{Method: "POST", Path: "/api/sources/{id}/poll", Summary: "Read a feed now", Permission: auth.Compose, h: a.pollSource},
+		{Method: "POST", Path: "/api/sources/{id}/poll", Summary: "Read a feed now and say what it found", Permission: auth.Compose, Out: client.SourcePoll{}, h: a.pollSource},
 		{Method: "DELETE", Path: "/api/sources/{id}", Summary: "Remove a feed and its items", Permission: auth.Publish, h: a.deleteSource},
 		{Method: "GET", Path: "/api/desk/items", Summary: "Recent items from the sources, newest first, marked when used in recent editions", Permission: auth.Compose,
 			Query: []string{"q", "source", "limit"}, Out: []client.Item{}, h: a.deskItems},

@@ -305,6 +305,18 @@ func (s *Store) SetEditionStatus(ctx context.Context, id int64, status model.Edi
 	return nil
 }
 
+// EditionsStamp changes whenever an edition is created, saved, published,
+// unpublished or deleted: a cache of what is built from editions (the
+// feeds) compares it to know it is stale, on any node.
+func (s *Store) EditionsStamp(ctx context.Context) (string, error) {
+	var n int64
+	var last sql.NullString // SQLite's MAX of a timestamp is its text
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*), MAX(updated_at) FROM editions`).Scan(&n, &last); err != nil {
+		return "", fmt.Errorf("read the editions' stamp: %w", err)
+	}
+	return fmt.Sprintf("%d/%s", n, last.String), nil
+}
+
 // GetPublication returns the publication's settings; ErrNotFound until
 // SavePublication has run once.
 func (s *Store) GetPublication(ctx context.Context) (model.Publication, error) {

@@ -1,6 +1,7 @@
 package unfurl
 
 import (
+	"net/netip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -28,12 +29,28 @@ type Page struct {
 type Unfurler struct {
 	client   *http.Client
 	maxBytes int64
+	allow    []netip.Prefix
 }
 
 // New returns an Unfurler that fetches with NewClient(opts).
 func New(opts Options) *Unfurler {
 	opts = opts.withDefaults()
-	return &Unfurler{client: NewClient(opts), maxBytes: opts.MaxBytes}
+	return &Unfurler{client: NewClient(opts), maxBytes: opts.MaxBytes, allow: opts.Allow}
+}
+
+// Client is the SSRF-safe client the Unfurler fetches with, to share with
+// other fetches made on a person's behalf (reading a feed now).
+func (u *Unfurler) Client() *http.Client { return u.client }
+
+// CheckHost refuses raw when its host resolves to an address the
+// Unfurler's client would refuse (see CheckHost), so an address is
+// refused when it is saved rather than at every later fetch.
+func (u *Unfurler) CheckHost(ctx context.Context, raw string) error {
+	parsed, err := ParseURL(raw)
+	if err != nil {
+		return err
+	}
+	return CheckHost(ctx, parsed, u.allow)
 }
 
 // Unfurl fetches raw and reads its title, author, publication and image.
