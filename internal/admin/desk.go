@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/herald-news/herald/internal/edition"
 	"github.com/herald-news/herald/internal/model"
 	seriespkg "github.com/herald-news/herald/internal/series"
 	"github.com/herald-news/herald/internal/source"
@@ -160,26 +159,17 @@ func (a *Admin) editionReady(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	back := fmt.Sprintf("/admin/editions/%d", id)
-	run, err := a.d.Store.RunOfEdition(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return a.redirect(w, r, back, "This edition is not the draft of a series.", true)
-	} else if err != nil {
-		return err
-	}
 	ready := r.FormValue("ready") != "no"
-	if ready {
-		e, err := a.d.Store.GetEdition(ctx, id)
-		if err != nil {
-			return err
-		}
-		if ps := edition.Validate(e); len(ps) > 0 {
-			return a.redirect(w, r, back, "Fix the problems listed before marking it ready.", true)
-		}
-	}
-	if err := a.d.Store.MarkRunReady(ctx, run.ID, ready); err != nil {
-		if errors.Is(err, store.ErrBadTransition) {
-			return a.redirect(w, r, back, "This day's edition has already been sent.", true)
-		}
+	run, err := seriespkg.MarkReady(ctx, a.d.Store, id, ready, identity(r).User.Email)
+	var notReady *seriespkg.NotReadyError
+	switch {
+	case errors.Is(err, seriespkg.ErrNotADraft):
+		return a.redirect(w, r, back, "This edition is not the draft of a series.", true)
+	case errors.As(err, &notReady):
+		return a.redirect(w, r, back, "Fix the problems listed before marking it ready.", true)
+	case errors.Is(err, seriespkg.ErrSent):
+		return a.redirect(w, r, back, "This day's edition has already been sent.", true)
+	case err != nil:
 		return err
 	}
 	msg := "Marked ready: it goes out at " + run.SlotAt.In(a.zone(ctx)).Format("15:04 MST") + "."

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/client"
-	"github.com/herald-news/herald/internal/edition"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/series"
 	"github.com/herald-news/herald/internal/source"
@@ -266,26 +265,16 @@ func (a *API) markReady(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	run, err := a.d.Store.RunOfEdition(ctx, id)
-	if err != nil {
-		return err
-	}
-	if in.Ready {
-		e, err := a.d.Store.GetEdition(ctx, id)
-		if err != nil {
-			return err
-		}
-		if ps := edition.Validate(e); len(ps) > 0 {
-			return invalid("the edition is not ready to send: %s", ps[0].String())
-		}
-	}
-	if err := a.d.Store.MarkRunReady(ctx, run.ID, in.Ready); err != nil {
-		if errors.Is(err, store.ErrBadTransition) {
-			return &apiError{status: http.StatusConflict, code: "bad_transition", msg: "This day's edition has already been sent."}
-		}
-		return err
-	}
-	if run, err = a.d.Store.RunOfEdition(ctx, id); err != nil {
+	run, err := series.MarkReady(ctx, a.d.Store, id, in.Ready, identity(r).User.Email)
+	var notReady *series.NotReadyError
+	switch {
+	case errors.Is(err, series.ErrNotADraft):
+		return store.ErrNotFound
+	case errors.As(err, &notReady):
+		return invalid("%s", notReady.Error())
+	case errors.Is(err, series.ErrSent):
+		return &apiError{status: http.StatusConflict, code: "bad_transition", msg: "This day's edition has already been sent."}
+	case err != nil:
 		return err
 	}
 	return writeJSON(w, http.StatusOK, run)
