@@ -83,6 +83,9 @@ type Deps struct {
 	// Unfurl reads pasted links in the composer's desk; nil uses
 	// unfurl.New with its defaults (public addresses only).
 	Unfurl *unfurl.Unfurler
+	// TrustProxy takes the client address from X-Forwarded-For (set
+	// behind a reverse proxy only), for sign-in throttling.
+	TrustProxy bool
 	// WebhookAllow lists the non-public address ranges outgoing webhook
 	// receivers may be on (webhook.Options.Allow); none by default.
 	WebhookAllow []netip.Prefix

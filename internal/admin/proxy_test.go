@@ -1,9 +1,12 @@
 package admin_test
 
 import (
+	"github.com/herald-news/herald/internal/admin"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -76,5 +79,45 @@ func TestBodiesAreBoundedBeforeParsing(t *testing.T) {
 	}
 	if n := body.n.Load(); n > 8<<20 {
 		t.Errorf("the server read %d MB of a sign-in post before refusing it", n>>20)
+	}
+}
+
+// TestSignInThrottleHonoursTrustProxy: behind a proxy (trust_proxy), a
+// stranger's failed sign-ins slow the stranger's address, not the owner
+// signing in through the same proxy (every attempt came from the proxy's
+// address before, so 20 bad guesses locked everyone out).
+func TestSignInThrottleHonoursTrustProxy(t *testing.T) {
+	e := newEnv(t, func(d *admin.Deps) { d.TrustProxy = true })
+	attempt := func(from, pw string) int {
+		t.Helper()
+		jar, _ := cookiejar.New(nil)
+		hc := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		res, err := hc.Get(e.srv.URL + "/admin/login")
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		tok := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+		form := url.Values{"csrf": {string(tok[1])}, "email": {"owner@example.com"}, "password": {pw}}
+		req, _ := http.NewRequest("POST", e.srv.URL+"/admin/login", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", from)
+		res, err = hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	for range 5 {
+		attempt("198.51.100.7", "not the password")
+	}
+	if code := attempt("198.51.100.7", password); code != http.StatusTooManyRequests {
+		t.Errorf("the guessing address: %d, want 429", code)
+	}
+	if code := attempt("203.0.113.9", password); code != http.StatusSeeOther {
+		t.Errorf("the owner through the same proxy: %d, want 303 (signed in)", code)
 	}
 }

@@ -36,7 +36,7 @@ func (b *backOffice) Close() error {
 // the first run (HERALD_ADMIN_PASSWORD, or a one-time password printed once).
 func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store, tr sender, eng *delivery.Engine, met *metrics.Metrics) (*backOffice, error) {
 	authn := auth.New(s, auth.Options{Log: e.log})
-	if _, err := auth.Bootstrap(ctx, s, "", cfg.AdminPassword.Reveal(), 12, e.stdout); err != nil {
+	if _, err := auth.Bootstrap(ctx, s, cfg.AdminEmail, cfg.AdminPassword.Reveal(), 12, e.stdout); err != nil {
 		return nil, err
 	}
 	relays, err := relayConfigs(cfg, "")
@@ -65,7 +65,7 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 	adm, err := admin.New(admin.Deps{Store: s, Auth: authn, Engine: eng, Sender: tr, Outbox: outbox, Relays: relays,
 		RelayStats: relayStats, RelayChanges: met.RelayChanges, Imports: imports,
 		Settings: set, BaseURL: cfg.BaseURL, From: cfg.From, ThemeDir: cfg.Theme, TempDir: tmp, Log: e.log,
-		WebhookAllow: webhookAllow(cfg)})
+		WebhookAllow: webhookAllow(cfg), TrustProxy: cfg.TrustProxy})
 	if err != nil {
 		imports.Close()
 		return nil, err

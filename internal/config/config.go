@@ -55,6 +55,7 @@ type Config struct {
 	BaseURL       string // public URL for links in mail and pages
 	SecretKey     Secret // signs tokens; generated and kept in the database when empty
 	AdminPassword Secret // first owner's password; printed once when empty
+	AdminEmail    string // first owner's sign-in address (admin@herald.local when empty)
 	LogLevel      slog.Level
 	LogFormat     string // text or json
 	From          string // default From of campaigns
@@ -160,6 +161,13 @@ func keys() []key {
 			return nil
 		}},
 		{"admin_password", true, func(c *Config, v string) error { c.AdminPassword = Secret(v); return nil }},
+		{"admin_email", false, func(c *Config, v string) error {
+			if v != "" && !strings.Contains(v, "@") {
+				return errors.New("must be an email address")
+			}
+			c.AdminEmail = v
+			return nil
+		}},
 		{"log_level", false, func(c *Config, v string) error {
 			return c.LogLevel.UnmarshalText([]byte(v))
 		}},

@@ -1,10 +1,9 @@
 package web
 
 import (
+	"github.com/herald-news/herald/internal/clientip"
 	"log/slog"
-	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 )
@@ -70,21 +69,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 }
 
 // clientIP is the address rate limits apply to.
-func (s *Server) clientIP(r *http.Request) string {
-	if s.opts.TrustProxy {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			parts := strings.Split(xff, ",")
-			if ip := strings.TrimSpace(parts[len(parts)-1]); net.ParseIP(ip) != nil {
-				return ip
-			}
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+func (s *Server) clientIP(r *http.Request) string { return clientip.From(r, s.opts.TrustProxy) }
 
 // limiter is a token bucket per client IP. Idle buckets are dropped when
 // the map grows, so a flood of addresses cannot grow it without bound.
