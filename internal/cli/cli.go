@@ -306,7 +306,7 @@ func (e *env) privateDataDir(dir string) error {
 		if err := os.Chmod(dir, 0o700); err != nil {
 			return fmt.Errorf("make the data folder %s private (0700): %w", dir, err)
 		}
-		e.log.Info("made the data folder private to its owner", "folder", dir, "was", fi.Mode().Perm().String())
+		e.log.Debug("made the data folder private to its owner", "folder", dir, "was", fi.Mode().Perm().String())
 	}
 	return nil
 }

@@ -448,17 +448,17 @@ func (w *worker) send(j job) store.Outcome {
 	e, d := w.e, j.d
 	out := store.Outcome{ID: d.ID, Attempts: d.Attempts, Email: d.Email}
 	if why := w.holdBack(j); why != "" {
-		return giveBack(out, why)
+		return w.giveBack(out, why)
 	}
 	if e.cfg.Now().Sub(j.claimedAt) > e.cfg.Lease/2 {
 		// Waited so long in the queue (a slow relay, a rate limit) that
 		// its lease may run out while sending, and another worker may
 		// claim it: give it back unsent instead.
-		return giveBack(out, "given back unsent: waited too long for a worker")
+		return w.giveBack(out, "given back unsent: waited too long for a worker")
 	}
 	email, tmpl, ok := j.run.pick(d.Variant)
 	if !ok {
-		return giveBack(out, "given back unsent: the A/B test's winner is not known on this node yet")
+		return w.giveBack(out, "given back unsent: the A/B test's winner is not known on this node yet")
 	}
 	fields := render.Fields{
 		Name:           d.Name,
@@ -499,7 +499,7 @@ func (w *worker) send(j job) store.Outcome {
 	// The last look before the SMTP transaction: a pause, a cancel or a
 	// stop that came while the message was built keeps it unsent.
 	if why := w.holdBack(j); why != "" {
-		return giveBack(out, why)
+		return w.giveBack(out, why)
 	}
 	// The send gets its own deadline, not Run's context: a message handed
 	// to a worker is finished even while the engine shuts down.
@@ -523,9 +523,14 @@ func (w *worker) holdBack(j job) string {
 	}
 }
 
-// giveBack returns a claimed row to pending without counting a try.
-func giveBack(out store.Outcome, why string) store.Outcome {
+// giveBack returns a claimed row unsent without counting a try: to
+// pending, or, for a retry (a row tried before), to deferred and due at
+// once, so it still shows as the retry it is.
+func (w *worker) giveBack(out store.Outcome, why string) store.Outcome {
 	out.Status, out.Uncount, out.Reply = model.DeliveryPending, true, why
+	if out.Attempts > 1 { // the claim counted one; the row had been tried
+		out.Status, out.RetryAt = model.DeliveryDeferred, w.e.cfg.Now()
+	}
 	return out
 }
 
