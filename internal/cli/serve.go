@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"path/filepath"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -44,6 +45,16 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	// A theme that is missing or does not render stops serve now, not
 	// the first campaign or page that needs it.
 	if _, err := renderer(ctx, cfg, s); err != nil {
+		return err
+	}
+	// Commands run against this database freeze campaigns in the same look.
+	theme := cfg.Theme
+	if theme != "" {
+		if theme, err = filepath.Abs(theme); err != nil {
+			return fmt.Errorf("theme: %w", err)
+		}
+	}
+	if err := settings.SaveServeTheme(ctx, s, theme); err != nil {
 		return err
 	}
 	// Metrics are counted always (it costs little) and served only with
