@@ -5,7 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"github.com/herald-news/herald/internal/clientip"
+	"github.com/herald-news/herald/internal/audit"
 	"net/http"
 	"strings"
 
@@ -73,4 +73,4 @@ func (a *Admin) logout(w http.ResponseWriter, r *http.Request) error {
 // clientIP is the address sign-in throttling applies to: behind a
 // trusted proxy, the reader's, not the proxy's (which would make every
 // failed attempt count against everyone).
-func (a *Admin) clientIP(r *http.Request) string { return clientip.From(r, a.d.TrustProxy) }
+func (a *Admin) clientIP(r *http.Request) string { return audit.ClientIP(r, a.d.TrustProxy) }

@@ -1,11 +1,12 @@
 package web
 
 import (
-	"github.com/herald-news/herald/internal/clientip"
 	"log/slog"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/herald-news/herald/internal/audit"
 )
 
 // Body limits: forms are small; provider webhooks carry batches.
@@ -69,7 +70,9 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 }
 
 // clientIP is the address rate limits apply to.
-func (s *Server) clientIP(r *http.Request) string { return clientip.From(r, s.opts.TrustProxy) }
+func (s *Server) clientIP(r *http.Request) string {
+	return audit.ClientIP(r, s.opts.TrustProxy)
+}
 
 // limiter is a token bucket per client IP. Idle buckets are dropped when
 // the map grows, so a flood of addresses cannot grow it without bound.
