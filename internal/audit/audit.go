@@ -136,6 +136,7 @@ const (
 	EditionRestore    = "edition.restore"
 	EditionStatus     = "edition.status"
 	SegmentSave       = "segment.save"
+	SegmentDelete     = "segment.delete"
 	SeriesCreate      = "series.create"
 	SeriesUpdate      = "series.update"
 	SeriesDelete      = "series.delete"
@@ -144,13 +145,14 @@ const (
 	SourceDelete      = "source.delete"
 	ImportStart       = "import.start"
 	ImportBatch       = "import.batch"
+	SecretsReseal     = "secrets.reseal"
 )
 
 // Actions returns every action name, for filters' suggestions.
 func Actions() []string {
 	return []string{CampaignCreate, CampaignSchedule, CampaignStart, CampaignPause, CampaignResume, CampaignCancel,
 		EditionCreate, EditionUpdate, EditionRestore, EditionStatus, ImportStart, ImportBatch, ListCreate, ListUpdate, ListDelete,
-		SegmentSave, SeriesCreate, SeriesUpdate, SeriesDelete, SeriesReady, SettingsUpdate, SourceCreate, SourceDelete,
+		SecretsReseal, SegmentSave, SegmentDelete, SeriesCreate, SeriesUpdate, SeriesDelete, SeriesReady, SettingsUpdate, SourceCreate, SourceDelete,
 		SubscriberCreate, SubscriberUpdate, SubscriberErase, SubscriptionSet, SuppressionAdd, SuppressionRemove,
 		TokenCreate, TokenDelete, UserCreate, UserUpdate, UserRole, UserPassword, UserDelete,
 		WebhookCreate, WebhookUpdate, WebhookDelete}

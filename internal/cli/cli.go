@@ -53,6 +53,7 @@ func commands() []command {
 	cmds = append(cmds, segmentCommands()...)
 	cmds = append(cmds, campaignCommands()...)
 	cmds = append(cmds, userCommands()...)
+	cmds = append(cmds, secretsCommands()...)
 	cmds = append(cmds, auditCommands()...)
 	return append(cmds, tokenCommands()...)
 }
@@ -281,7 +282,11 @@ func (e *env) openStore(ctx context.Context) (*store.Store, error) {
 	if err := e.privateDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	s, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL.Reveal(), SQLitePath: cfg.SQLitePath()})
+	box, err := masterBox(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL.Reveal(), SQLitePath: cfg.SQLitePath(), Box: box})
 	if err != nil {
 		return nil, err
 	}

@@ -56,9 +56,14 @@ type Config struct {
 	SecretKey     Secret // signs tokens; generated and kept in the database when empty
 	AdminPassword Secret // first owner's password; printed once when empty
 	AdminEmail    string // first owner's sign-in address (admin@herald.local when empty)
-	LogLevel      slog.Level
-	LogFormat     string // text or json
-	From          string // default From of campaigns
+	// MasterKey seals the secrets kept in the database (secretbox); empty
+	// keeps them clear. MasterKeyPrevious opens ones sealed with the key
+	// before, while `herald secrets reseal` rotates them.
+	MasterKey         Secret
+	MasterKeyPrevious Secret
+	LogLevel          slog.Level
+	LogFormat         string // text or json
+	From              string // default From of campaigns
 	// Workers is how many SMTP transactions a node runs at once; 0 (auto,
 	// the default) is the relays' max_conns added up (4 with the outbox).
 	Workers int
@@ -176,6 +181,20 @@ func keys() []key {
 			return nil
 		}},
 		{"admin_password", true, func(c *Config, v string) error { c.AdminPassword = Secret(v); return nil }},
+		{"master_key", true, func(c *Config, v string) error {
+			if v != "" && len(v) < 32 {
+				return errors.New("must be at least 32 characters")
+			}
+			c.MasterKey = Secret(v)
+			return nil
+		}},
+		{"master_key_previous", true, func(c *Config, v string) error {
+			if v != "" && len(v) < 32 {
+				return errors.New("must be at least 32 characters")
+			}
+			c.MasterKeyPrevious = Secret(v)
+			return nil
+		}},
 		{"admin_email", false, func(c *Config, v string) error {
 			if v != "" && !strings.Contains(v, "@") {
 				return errors.New("must be an email address")

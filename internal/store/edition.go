@@ -390,7 +390,7 @@ func (s *Store) SavePublication(ctx context.Context, p model.Publication) error 
 		if err := tx.QueryRowContext(ctx, `SELECT settings FROM publication WHERE id = 1`).Scan(&old); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return "", nil, err
 		}
-		oldZone, err := settingsTx(ctx, tx, []string{NewsroomZoneSetting})
+		oldZone, err := s.settingsTx(ctx, tx, []string{NewsroomZoneSetting})
 		if err != nil {
 			return "", nil, err
 		}

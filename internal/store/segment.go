@@ -245,25 +245,26 @@ func (s *Store) SaveSegment(ctx context.Context, sg *model.Segment) error {
 // campaign stays, as the record of whom the campaign was for: the error
 // (ErrInUse) names the campaign.
 func (s *Store) DeleteSegment(ctx context.Context, id int64) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inAuditedTx(ctx, audit.SegmentDelete, func(tx *sql.Tx) (string, audit.Changes, error) {
 		var cid int64
 		var cname string
 		err := tx.QueryRowContext(ctx, `SELECT c.id, c.name FROM campaign_segments cs JOIN campaigns c ON c.id = cs.campaign_id
 			WHERE cs.segment_id = $1 ORDER BY c.id LIMIT 1`, id).Scan(&cid, &cname)
 		if err == nil {
-			return &InUseError{fmt.Sprintf("The segment is the audience of campaign %d (%q), so it stays as the record of whom it was for.", cid, cname)}
+			return "", nil, &InUseError{fmt.Sprintf("The segment is the audience of campaign %d (%q), so it stays as the record of whom it was for.", cid, cname)}
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("delete segment %d: %w", id, err)
+			return "", nil, fmt.Errorf("delete segment %d: %w", id, err)
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM segments WHERE id = $1`, id)
+		var name, query string
+		err = tx.QueryRowContext(ctx, `DELETE FROM segments WHERE id = $1 RETURNING name, query`, id).Scan(&name, &query)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", nil, fmt.Errorf("segment %d: %w", id, ErrNotFound)
+		}
 		if err != nil {
-			return fmt.Errorf("delete segment %d: %w", id, err)
+			return "", nil, fmt.Errorf("delete segment %d: %w", id, err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("segment %d: %w", id, ErrNotFound)
-		}
-		return nil
+		return fmt.Sprintf("segment/%d", id), audit.Changes{}.Set("name", name, "").Set("query", query, ""), nil
 	})
 }
 

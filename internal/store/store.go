@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/herald-news/herald/internal/secretbox"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -59,6 +60,10 @@ type Options struct {
 	// NoMigrate opens without applying pending migrations; the schema
 	// version is still checked.
 	NoMigrate bool
+	// Box seals the secrets the store keeps (settings whose key names a
+	// secret, webhook signing secrets) with the master key; nil keeps
+	// them clear, and a sealed one found is then an error saying so.
+	Box *secretbox.Box
 }
 
 // Store is a handle on Herald's database. It is safe for concurrent use.
@@ -70,6 +75,7 @@ type Store struct {
 	dialect dialect
 	now     func() time.Time
 	path    string // the SQLite file; "" on PostgreSQL
+	box     *secretbox.Box
 	schema  string // PostgreSQL's current schema; "" on SQLite
 
 	// stmts caches prepared writer statements that hot loops run again and
@@ -95,6 +101,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.box = opts.Box
 	if err := s.r.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("connect to the database: %w", err)
