@@ -118,6 +118,7 @@ func TestAdminLanguagePerUser(t *testing.T) {
 		"/admin/editions":               {"<h1>Ausgaben</h1>", "<th>Betreff</th>", "Neue Ausgabe"},
 		"/admin/campaigns":              {"<h1>Kampagnen</h1>", "<th>Kampagne</th>", ">Entwurf</span>", "Erstellt am"},
 		"/admin/tokens":                 {"<h1>API-Tokens</h1>", "Token anlegen", "Für Skripte und Integrationen"},
+		"/admin/subscribers":            {"<h1>Abonnenten</h1>", "1 Abonnent<", `<option value="blocklisted" >gesperrt</option>`, ">aktiv</span>", "Abonnent hinzufügen"},
 	} {
 		page := html.UnescapeString(editor.get(path))
 		for _, w := range words {

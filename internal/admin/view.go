@@ -59,6 +59,8 @@ func funcs() template.FuncMap {
 			}
 			return thousands(n)
 		},
+		// int makes a count (int64) a plural message's count.
+		"int": func(n int64) int { return int(n) },
 		"pct": func(part, whole int64) string {
 			if whole <= 0 {
 				return "—"
@@ -174,7 +176,8 @@ func (pageData) AdminLanguages() []adminLanguage {
 var statusKeys = map[string]string{
 	"draft": "admin.status.draft", "scheduled": "admin.status.scheduled", "sending": "admin.status.sending",
 	"paused": "admin.status.paused", "sent": "admin.status.sent", "cancelled": "admin.status.cancelled",
-	"published": "admin.status.published",
+	"published": "admin.status.published", "active": "admin.status.active", "blocklisted": "admin.status.blocklisted",
+	"confirmed": "admin.status.confirmed", "unconfirmed": "admin.status.unconfirmed", "unsubscribed": "admin.status.unsubscribed",
 	"single":    "admin.status.single", "double": "admin.status.double",
 }
 
