@@ -178,7 +178,7 @@ var statusKeys = map[string]string{
 	"paused": "admin.status.paused", "sent": "admin.status.sent", "cancelled": "admin.status.cancelled",
 	"published": "admin.status.published", "active": "admin.status.active", "blocklisted": "admin.status.blocklisted",
 	"confirmed": "admin.status.confirmed", "unconfirmed": "admin.status.unconfirmed", "unsubscribed": "admin.status.unsubscribed",
-	"single":    "admin.status.single", "double": "admin.status.double",
+	"single": "admin.status.single", "double": "admin.status.double",
 }
 
 // Status returns a state ("sent") or choice ("double") in the page's
