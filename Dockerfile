@@ -21,7 +21,7 @@ COPY . .
 RUN CGO_ENABLED=0 GOOS=linux go build -trimpath \
       -ldflags="-s -w -X github.com/herald-news/herald/internal/cli.Version=${HERALD_VERSION}" -o /out/herald ./cmd/herald \
  && /out/herald help >/dev/null \
- && mkdir -p /out/data
+ && mkdir -m 0700 -p /out/data
 
 # distroless/static: CA certificates (for SMTP relays over TLS, SNS
 # certificates), time zones, /etc/passwd with the nonroot user (65532), and
