@@ -167,6 +167,7 @@ type stats struct {
 	Counts    store.EventCounts
 	Unique    map[string]int64 // by event kind, for templates
 	Total     map[string]int64
+	By        map[string]map[string]int64 // unique, by class and kind
 	Links     []store.LinkCount
 	Chart     template.HTML
 	HasEvents bool
@@ -195,6 +196,13 @@ func (a *Admin) campaignStats(ctx context.Context, c *model.Campaign) (*stats, e
 	}
 	for k, v := range counts.Total {
 		st.Total[string(k)] = v
+	}
+	st.By = map[string]map[string]int64{}
+	for class, m := range counts.UniqueBy {
+		st.By[string(class)] = map[string]int64{}
+		for k, v := range m {
+			st.By[string(class)][string(k)] = v
+		}
 	}
 	if p.Total > 0 {
 		st.Percent = 100 * (p.Sent + p.Failed + p.Skipped) / p.Total

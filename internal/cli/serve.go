@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/herald-news/herald/internal/admin"
 	"github.com/herald-news/herald/internal/config"
+	"github.com/herald-news/herald/internal/engage"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/metrics"
 	"github.com/herald-news/herald/internal/render"
@@ -62,7 +65,15 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	site, err := e.publicWeb(ctx, cfg, s, tr)
+	// Opens, clicks and unsubscribes: group commits, and a spool in the
+	// data folder when the database is behind (drained here and at the
+	// next start).
+	events, err := engage.NewRecorder(engage.Options{Store: s, SpoolDir: filepath.Join(cfg.DataDir, "spool"), Observer: met, Log: e.log})
+	if err != nil {
+		return err
+	}
+	defer events.Close(context.Background()) // on an early return; shutdown closes it first
+	site, err := e.publicWeb(ctx, cfg, s, tr, events)
 	if err != nil {
 		return err
 	}
@@ -152,6 +163,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err := site.Close(shutdownCtx); err != nil {
 		failed = errors.Join(failed, fmt.Errorf("public web: %w", err))
 	}
+	if err := events.Close(shutdownCtx); err != nil {
+		failed = errors.Join(failed, fmt.Errorf("events: %w", err))
+	}
 	stopWork()
 	deskDone()
 	if err := <-worked; err != nil {
@@ -165,7 +179,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 
 // publicWeb builds the public site (subscribe, unsubscribe, preferences,
 // archive, feeds, tracking, webhooks) from the configuration.
-func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store, tr mailer.Sender) (*web.Server, error) {
+func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store, tr mailer.Sender, events *engage.Recorder) (*web.Server, error) {
+	classifier, err := classifier(cfg)
+	if err != nil {
+		return nil, err
+	}
 	sig, err := signer(ctx, cfg, s)
 	if err != nil {
 		return nil, err
@@ -206,5 +224,22 @@ func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store,
 	// Archive pages and feeds render with the configured theme.
 	themed := func(ctx context.Context) (*render.Renderer, error) { return renderer(ctx, cfg, s) }
 	return web.NewServer(web.Deps{Store: s, Signer: sig, Mailer: tr, Renderer: themed, Anonymous: anonymous, BaseURL: cfg.BaseURL,
-		Log: e.log, Options: opts})
+		Log: e.log, Options: opts, Events: events, Classifier: classifier})
+}
+
+// classifier builds the engagement classifier: the built-in signatures and
+// those of the engagement_signatures file.
+func classifier(cfg *config.Config) (*engage.Classifier, error) {
+	if cfg.EngagementSignatures == "" {
+		return engage.NewClassifier(), nil
+	}
+	data, err := os.ReadFile(cfg.EngagementSignatures)
+	if err != nil {
+		return nil, fmt.Errorf("engagement_signatures: %w", err)
+	}
+	extra, err := engage.ParseSignatures(data)
+	if err != nil {
+		return nil, fmt.Errorf("engagement_signatures %s: %w", cfg.EngagementSignatures, err)
+	}
+	return engage.NewClassifier(extra...), nil
 }

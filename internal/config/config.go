@@ -103,6 +103,9 @@ type Config struct {
 	// SunsetAction (segment or suppress). 0 leaves it off.
 	SunsetMonths int
 	SunsetAction string
+	// EngagementSignatures names a file of extra scanner and proxy
+	// signatures (engage.ParseSignatures), tried after the built-in ones.
+	EngagementSignatures string
 }
 
 // SQLitePath is where the embedded database lives.
@@ -223,6 +226,7 @@ func keys() []key {
 			c.SunsetAction = v
 			return nil
 		}},
+		{"engagement_signatures", false, func(c *Config, v string) error { c.EngagementSignatures = v; return nil }},
 		{"trust_proxy", false, boolKey(func(c *Config, b bool) { c.TrustProxy = b })},
 		{"welcome", false, boolKey(func(c *Config, b bool) { c.Welcome = b })},
 		{"webhook_secret", true, func(c *Config, v string) error {

@@ -206,6 +206,22 @@ const (
 	EventUnsubscribe EventKind = "unsubscribe"
 )
 
+// EventClass says who caused an open or a click (package engage decides).
+type EventClass string
+
+// Event classes.
+const (
+	// ClassHuman is a reader (and every event that is not an open or a
+	// click).
+	ClassHuman EventClass = "human"
+	// ClassMachine is a security scanner, a link preview, a prefetch or a
+	// HEAD request: never a reader.
+	ClassMachine EventClass = "machine"
+	// ClassPrivacy is an open preloaded by a privacy proxy (Apple Mail
+	// Privacy Protection): neither a reader's open nor no open.
+	ClassPrivacy EventClass = "privacy"
+)
+
 // Event is one open, click, bounce, complaint or unsubscribe. SubscriberID
 // is zero in anonymous tracking mode or when the subscriber is unknown.
 type Event struct {
@@ -215,4 +231,8 @@ type Event struct {
 	URL          string // clicks: the target
 	Detail       string // bounces and complaints: the provider's words
 	At           time.Time
+	// Class and Reason are an open's or a click's classification (empty
+	// Class: human) and the rule that decided it ("" for a plain human).
+	Class  EventClass
+	Reason string
 }

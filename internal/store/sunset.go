@@ -43,7 +43,10 @@ type SunsetReport struct {
 // (so they had something to open), and neither opened nor clicked since. A
 // subscriber a sunset already moved to the segment is not moved again.
 // Anonymous events (no subscriber) cannot count for anyone: a sunset needs
-// full tracking.
+// full tracking. A machine's open or click (a gateway scanning the mail)
+// does not keep a reader; a privacy-protected open does (Apple Mail
+// preloaded it: the mailbox is in use, and whether its owner reads cannot
+// be known).
 func (s *Store) sunsetWhere() string {
 	stamped := `json_extract(sb.attributes, '$.sunset') IS NULL`
 	if s.dialect == dialectPostgres {
@@ -53,7 +56,7 @@ func (s *Store) sunsetWhere() string {
 	AND EXISTS (SELECT 1 FROM subscriptions sp WHERE sp.subscriber_id = sb.id AND sp.status = 'confirmed')
 	AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.email = sb.email)
 	AND EXISTS (SELECT 1 FROM deliveries d WHERE d.subscriber_id = sb.id AND d.status = 'sent' AND d.updated_at >= $1)
-	AND NOT EXISTS (SELECT 1 FROM events e WHERE e.subscriber_id = sb.id AND e.kind IN ('open', 'click') AND e.at >= $1)
+	AND NOT EXISTS (SELECT 1 FROM events e WHERE e.subscriber_id = sb.id AND e.kind IN ('open', 'click') AND e.class <> 'machine' AND e.at >= $1)
 	AND ` + stamped
 }
 

@@ -41,6 +41,7 @@ func (s *Server) routes() *http.ServeMux {
 	// Tracking.
 	mux.HandleFunc("GET /o/{file}", s.openPixel)
 	mux.HandleFunc("GET /c/{token}", s.clickRedirect)
+	mux.HandleFunc("GET /l/{token}", s.hiddenLink)
 
 	// Mail providers' bounce and complaint reports.
 	mux.HandleFunc("POST /webhooks/ses", s.webhookSES)

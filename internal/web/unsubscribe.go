@@ -128,7 +128,7 @@ func (s *Server) unsubscribePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(left) > 0 {
-		s.events.add(model.Event{Kind: model.EventUnsubscribe, CampaignID: c.CampaignID, SubscriberID: c.SubscriberID, At: time.Now().UTC()})
+		s.events.Add(model.Event{Kind: model.EventUnsubscribe, CampaignID: c.CampaignID, SubscriberID: c.SubscriberID, At: time.Now().UTC()})
 	}
 	if oneClick {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

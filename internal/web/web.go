@@ -9,8 +9,9 @@
 // Contract: no response tells a stranger whether an address is subscribed;
 // every link that acts for a subscriber carries a token from package token,
 // and a bad token gets one plain error page; the click redirect only goes to
-// links frozen with the campaign; tracking events are queued in memory and
-// written in batches by one goroutine, never on the request path; pages are
+// links frozen with the campaign; opens and clicks are classified (package
+// engage) and handed to an engage.Recorder, never written on the request
+// path; pages are
 // server-rendered with embedded assets under a strict Content-Security-Policy
 // and never show raw error text. Every route is registered in routes.go.
 package web
@@ -28,6 +29,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/herald-news/herald/internal/engage"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
@@ -69,6 +71,13 @@ type Deps struct {
 	BaseURL string
 	Log     *slog.Logger
 	Options Options
+	// Events records opens, clicks and unsubscribes. Nil: the server
+	// starts its own, spooling to a temporary folder, and closes it in
+	// Close (tests; serve passes one spooling in the data folder).
+	Events *engage.Recorder
+	// Classifier tells readers from scanners and proxies (nil: the
+	// default signatures).
+	Classifier *engage.Classifier
 }
 
 // Options tune the public web. DefaultOptions gives working values; zero
@@ -103,11 +112,8 @@ type Options struct {
 	MailWorkers int
 	MailPoll    time.Duration
 
-	// EventQueue bounds the opens and clicks held in memory (65536);
-	// EventBatch is the most written in one go (1000); EventFlush is the
-	// longest an event waits to be written (250ms).
-	EventQueue int
-	EventBatch int
+	// EventFlush is the longest an event waits in memory for its commit
+	// (100ms), for the recorder the server starts itself (Deps.Events nil).
 	EventFlush time.Duration
 	// CampaignCache is how long a campaign's link allowlist and tracking
 	// flag are kept in memory (1 minute).
@@ -185,9 +191,7 @@ func (o *Options) setDefaults() {
 	defDur(&o.ConfirmTTL, 7*24*time.Hour)
 	def(&o.MailWorkers, 2)
 	defDur(&o.MailPoll, time.Second)
-	def(&o.EventQueue, 65536)
-	def(&o.EventBatch, 1000)
-	defDur(&o.EventFlush, 250*time.Millisecond)
+	defDur(&o.EventFlush, 100*time.Millisecond)
 	defDur(&o.CampaignCache, time.Minute)
 	defDur(&o.PrivacyCache, 5*time.Second)
 	def(&o.ArchivePageSize, 20)
@@ -215,7 +219,9 @@ type Server struct {
 	csrf    csrfKey
 	limiter *limiter
 
-	events    *eventQueue
+	events    *engage.Recorder
+	ownEvents bool // events was started here: Close closes it
+	classify  *engage.Classifier
 	mail      *mailSender
 	campaigns *campaignCache
 	privacy   *privacySetting
@@ -271,7 +277,16 @@ func NewServer(d Deps) (*Server, error) {
 		sns:       newSNSVerifier(opts.Webhooks.SNSCertHosts, opts.Webhooks.SNSClient),
 	}
 	s.renderer = newRendererCache(d.Store, d.Renderer, s.base)
-	s.events = newEventQueue(d.Store, d.Log, opts.EventQueue, opts.EventBatch, opts.EventFlush)
+	s.events, s.classify = d.Events, d.Classifier
+	if s.classify == nil {
+		s.classify = engage.NewClassifier()
+	}
+	if s.events == nil {
+		if s.events, err = engage.NewRecorder(engage.Options{Store: d.Store, Window: opts.EventFlush, Log: d.Log}); err != nil {
+			return nil, err
+		}
+		s.ownEvents = true
+	}
 	s.mail = newMailSender(s, d.Mailer, d.Store, d.Log, opts.MailWorkers, opts.MailPoll)
 	s.handler = s.secureHeaders(s.logRequests(s.routes()))
 	return s, nil
@@ -286,14 +301,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // server has stopped; it is safe to call twice.
 func (s *Server) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() {
-		s.closeErr = errors.Join(s.events.close(ctx), s.mail.close(ctx))
+		var evErr error
+		if s.ownEvents {
+			evErr = s.events.Close(ctx)
+		}
+		s.closeErr = errors.Join(evErr, s.mail.close(ctx))
 	})
 	return s.closeErr
 }
 
 // Stats are counters of the background jobs, for health views and tests.
 type Stats struct {
-	EventsQueued, EventsWritten, EventsDropped int64
+	// Events is the event recorder's counters.
+	Events engage.Stats
 	// Confirmation and welcome messages this server sent, put back for a
 	// retry after a temporary failure, and gave up on.
 	MailSent, MailRetried, MailFailed int64
@@ -302,7 +322,7 @@ type Stats struct {
 // Stats returns the current counters.
 func (s *Server) Stats() Stats {
 	st := Stats{}
-	st.EventsQueued, st.EventsWritten, st.EventsDropped = s.events.queued.Load(), s.events.written.Load(), s.events.dropped.Load()
+	st.Events = s.events.Stats()
 	st.MailSent, st.MailRetried, st.MailFailed = s.mail.sent.Load(), s.mail.retried.Load(), s.mail.failed.Load()
 	return st
 }
