@@ -17,6 +17,7 @@ import (
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/edition"
 	"github.com/herald-news/herald/internal/mailer"
+	"github.com/herald-news/herald/internal/engage"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
 )
@@ -604,4 +605,21 @@ func (a *Admin) SendTest(ctx context.Context, c *model.Campaign, to string) erro
 		return &userError{status: http.StatusBadGateway, msg: "The mail server refused the test message. See the server log for its answer."}
 	}
 	return nil
+}
+
+// campaignExport downloads one part of a campaign's engagement as CSV.
+func (a *Admin) campaignExport(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	c, err := a.d.Store.Campaign(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	part := r.URL.Query().Get("part")
+	if err := engage.CheckPart(part); err != nil {
+		return badRequest("Nothing exported: there is no %q export (summary, links or events).", part)
+	}
+	return engage.Download(w, r, a.d.Store, c.ID, part)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/edition"
+	"github.com/herald-news/herald/internal/engage"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
 )
@@ -281,4 +282,17 @@ func (a *API) campaignStats(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// exportCampaign streams one part of a campaign's engagement as CSV.
+func (a *API) exportCampaign(w http.ResponseWriter, r *http.Request) error {
+	c, err := a.loadCampaign(r)
+	if err != nil {
+		return err
+	}
+	part := r.URL.Query().Get("part")
+	if err := engage.CheckPart(part); err != nil {
+		return &apiError{status: http.StatusBadRequest, code: "invalid", msg: "No such export: part is summary, links or events."}
+	}
+	return engage.Download(w, r, a.d.Store, c.ID, part)
 }

@@ -44,8 +44,9 @@ type Options struct {
 	// Memory is the most events held in memory (2×Batch); more go
 	// straight to the spool until the database catches up.
 	Memory int
-	// Timeout bounds one commit (10s); a commit that fails or times out
-	// sends its events to the spool.
+	// Timeout bounds one commit of spooled events (10s); they are tried
+	// again later (a batch the database already took is not written
+	// twice).
 	Timeout  time.Duration
 	Observer Observer
 	Log      *slog.Logger
@@ -180,10 +181,12 @@ func (r *Recorder) flush() int {
 	return len(evs)
 }
 
-// commit writes one batch, or spools it if the database fails.
+// commit writes one batch, or spools it if the database refuses it. It
+// waits as long as the database takes (a commit cut short by a deadline
+// might have happened all the same, and spooling it would count it twice):
+// meanwhile new events go to the spool once memory is full.
 func (r *Recorder) commit(evs []model.Event) {
-	ctx, cancel := context.WithTimeout(context.Background(), r.o.Timeout)
-	defer cancel()
+	ctx := context.Background()
 	if err := r.st.RecordEvents(ctx, evs); err != nil {
 		r.log.Warn("events spooled: the database did not take them", "events", len(evs), "err", err)
 		r.toSpool(evs)
@@ -196,8 +199,8 @@ func (r *Recorder) commit(evs []model.Event) {
 	}
 }
 
-// drain writes spooled events to the database: one batch, or everything
-// with all (at shutdown, while the database answers).
+// drain writes spooled events to the database: one batch, or, with all
+// (at shutdown), everything, trying again until ctx is done.
 func (r *Recorder) drain(ctx context.Context, all bool) {
 	for {
 		seg, off, evs, next, err := r.sp.next(ctx, r.st, r.o.Batch)
@@ -210,7 +213,7 @@ func (r *Recorder) drain(ctx context.Context, all bool) {
 		}
 		if len(evs) > 0 {
 			cctx, cancel := context.WithTimeout(ctx, r.o.Timeout)
-			err = r.st.RecordSpooled(cctx, seg, next, evs)
+			err = r.st.RecordSpooled(cctx, seg, off, next, evs)
 			if err == nil {
 				r.written.Add(int64(len(evs)))
 				r.observe(ResultWritten, len(evs))
@@ -221,7 +224,16 @@ func (r *Recorder) drain(ctx context.Context, all bool) {
 			cancel()
 			if err != nil {
 				r.log.Warn("spooled events wait: the database did not take them", "segment", seg, "err", err)
-				return
+				if !all {
+					return
+				}
+				// Closing: try again until the deadline.
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(100 * time.Millisecond):
+				}
+				continue
 			}
 		}
 		if err := r.sp.advanced(ctx, r.st, seg, off, next); err != nil {
@@ -299,9 +311,9 @@ func (r *Recorder) Stats() Stats {
 }
 
 // Close stops taking events into memory (later ones go to the spool),
-// commits what memory holds and drains the spool while the database
-// answers, waiting at most until ctx is done. What is still spooled then
-// stays in the spool for the next start. Safe to call twice.
+// commits what memory holds and drains the spool, waiting at most until ctx
+// is done. What is still spooled then stays in the spool for the next
+// start. Safe to call twice.
 func (r *Recorder) Close(ctx context.Context) error {
 	r.mu.Lock()
 	first := !r.closed

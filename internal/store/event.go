@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,15 +21,29 @@ func (s *Store) RecordEvents(ctx context.Context, events []model.Event) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error { return s.insertEvents(ctx, tx, events) })
 }
 
-// RecordSpooled writes events read from a node's spool segment and, in the
-// same transaction, that the segment is written up to offset done: a crash
-// while draining a spool neither loses nor repeats an event.
-func (s *Store) RecordSpooled(ctx context.Context, segment string, done int64, events []model.Event) error {
+// RecordSpooled writes events read from a node's spool segment, from
+// offset from up to offset done, and, in the same transaction, that the
+// segment is written up to done: a crash while draining a spool neither
+// loses nor repeats an event. A batch the database already holds (a retry
+// after an answer that never came) is not written again.
+func (s *Store) RecordSpooled(ctx context.Context, segment string, from, done int64, events []model.Event) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		lock := ""
+		if s.dialect == dialectPostgres {
+			lock = " FOR UPDATE"
+		}
+		var have int64
+		err := tx.QueryRowContext(ctx, `SELECT done FROM event_spools WHERE segment = $1`+lock, segment).Scan(&have)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("read spool progress: %w", err)
+		}
+		if have > from {
+			return nil // written before
+		}
 		if err := s.insertEvents(ctx, tx, events); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO event_spools (segment, done, updated_at) VALUES ($1, $2, $3)
+		_, err = tx.ExecContext(ctx, `INSERT INTO event_spools (segment, done, updated_at) VALUES ($1, $2, $3)
 			ON CONFLICT (segment) DO UPDATE SET done = excluded.done, updated_at = excluded.updated_at`, segment, done, s.now().UTC())
 		if err != nil {
 			return fmt.Errorf("record spool progress: %w", err)
@@ -100,31 +115,45 @@ type RecipientClick struct {
 }
 
 // RecipientClicks returns the clicks of the given recipients since a time.
+// It looks them up by subscriber (the events_by_subscriber index) and keeps
+// those of the pairs' campaigns.
 func (s *Store) RecipientClicks(ctx context.Context, pairs []RecipientPair, since time.Time) ([]RecipientClick, error) {
+	want := make(map[RecipientPair]bool, len(pairs))
+	var subs []int64
+	for _, p := range pairs {
+		if !want[p] {
+			want[p] = true
+			subs = append(subs, p.SubscriberID)
+		}
+	}
+	slices.Sort(subs)
+	subs = slices.Compact(subs)
 	var out []RecipientClick
-	const chunk = 400
-	for start := 0; start < len(pairs); start += chunk {
-		part := pairs[start:min(start+chunk, len(pairs))]
+	const chunk = 500
+	for start := 0; start < len(subs); start += chunk {
+		part := subs[start:min(start+chunk, len(subs))]
 		args := []any{since.UTC()}
-		for _, p := range part {
-			args = append(args, p.CampaignID, p.SubscriberID)
+		for _, id := range part {
+			args = append(args, id)
 		}
 		q := `SELECT id, campaign_id, subscriber_id, url, at, class, reason FROM events
-			WHERE kind = 'click' AND at >= $1 AND (campaign_id, subscriber_id) IN (` +
-			valuesList(len(part), 2, func(b *strings.Builder, p int) {
-				fmt.Fprintf(b, "(CAST($%d AS BIGINT), CAST($%d AS BIGINT))", p+1, p+2)
-			}) + `)`
-		rows, err := s.w.QueryContext(ctx, q, args...)
+			WHERE subscriber_id IN (` + valuesList(len(part), 1, func(b *strings.Builder, p int) { fmt.Fprintf(b, "$%d", p+1) }) +
+			`) AND kind = 'click' AND at >= $1`
+		rows, err := s.r.QueryContext(ctx, q, args...)
 		if err != nil {
 			return nil, fmt.Errorf("read recipients' clicks: %w", err)
 		}
 		for rows.Next() {
 			var c RecipientClick
-			if err := rows.Scan(&c.ID, &c.CampaignID, &c.SubscriberID, &c.URL, &c.At, &c.Class, &c.Reason); err != nil {
+			var campaign sql.NullInt64
+			if err := rows.Scan(&c.ID, &campaign, &c.SubscriberID, &c.URL, &c.At, &c.Class, &c.Reason); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			out = append(out, c)
+			c.CampaignID = campaign.Int64
+			if want[c.RecipientPair] {
+				out = append(out, c)
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -146,10 +175,25 @@ func (s *Store) Reclassify(ctx context.Context, changes []Reclass) error {
 	if len(changes) == 0 {
 		return nil
 	}
+	// One statement per verdict and 500 events.
+	type verdict struct {
+		class  model.EventClass
+		reason string
+	}
+	ids := map[verdict][]any{}
+	for _, c := range changes {
+		v := verdict{c.Class, c.Reason}
+		ids[v] = append(ids[v], c.ID)
+	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		for _, c := range changes {
-			if _, err := tx.ExecContext(ctx, `UPDATE events SET class = $1, reason = $2 WHERE id = $3`, c.Class, c.Reason, c.ID); err != nil {
-				return fmt.Errorf("reclassify event %d: %w", c.ID, err)
+		for v, list := range ids {
+			for start := 0; start < len(list); start += importChunk {
+				part := list[start:min(start+importChunk, len(list))]
+				q := `UPDATE events SET class = $1, reason = $2 WHERE id IN (` +
+					valuesList(len(part), 1, func(b *strings.Builder, p int) { fmt.Fprintf(b, "$%d", p+2) }) + `)`
+				if _, err := tx.ExecContext(ctx, q, append([]any{v.class, v.reason}, part...)...); err != nil {
+					return fmt.Errorf("reclassify %d events: %w", len(part), err)
+				}
 			}
 		}
 		return nil

@@ -1,0 +1,166 @@
+package engage
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/store"
+)
+
+// Parts of a campaign's CSV export. The admin and the API offer the same
+// ones (export.csv?part=NAME).
+const (
+	// PartSummary: one row per figure (recipients, delivered, opens and
+	// clicks by class, bounces, complaints, unsubscribes).
+	PartSummary = "summary"
+	// PartLinks: one row per link, with its readers, machines and clicks.
+	PartLinks = "links"
+	// PartEvents: every open and click with its class and reason.
+	PartEvents = "events"
+)
+
+// Parts lists the export parts in the order pages offer them.
+var Parts = []string{PartSummary, PartLinks, PartEvents}
+
+// ErrUnknownPart is returned for an export part that does not exist.
+var ErrUnknownPart = errors.New("no such export: ask for summary, links or events")
+
+// CheckPart returns ErrUnknownPart for a part that does not exist ("" is
+// the summary), so a front door can refuse it before it starts a download.
+func CheckPart(part string) error {
+	if part == "" || slices.Contains(Parts, part) {
+		return nil
+	}
+	return fmt.Errorf("%w (not %q)", ErrUnknownPart, part)
+}
+
+// FileName is a download's name for one part of a campaign's export.
+func FileName(campaignID int64, part string) string {
+	if part == "" {
+		part = PartSummary
+	}
+	return fmt.Sprintf("campaign-%d-%s.csv", campaignID, part)
+}
+
+// Exporter is what an export reads: *store.Store.
+type Exporter interface {
+	CampaignProgress(ctx context.Context, id int64) (model.Progress, error)
+	CampaignEventCounts(ctx context.Context, id int64) (store.EventCounts, error)
+	TopLinks(ctx context.Context, id int64, limit int) ([]store.LinkCount, error)
+	CampaignEvents(ctx context.Context, id int64, fn func(store.CampaignEvent) error) error
+}
+
+// maxLinks bounds the links export; an edition has far fewer.
+const maxLinks = 100000
+
+// WriteCSV writes one part of a campaign's engagement as CSV. Cells a
+// spreadsheet would run as a formula are quoted with a leading apostrophe.
+func WriteCSV(ctx context.Context, w io.Writer, src Exporter, campaignID int64, part string) error {
+	cw := csv.NewWriter(w)
+	row := func(cells ...string) error {
+		for i, c := range cells {
+			cells[i] = cell(c)
+		}
+		return cw.Write(cells)
+	}
+	n := func(v int64) string { return strconv.FormatInt(v, 10) }
+	switch part {
+	case PartSummary, "":
+		p, err := src.CampaignProgress(ctx, campaignID)
+		if err != nil {
+			return err
+		}
+		c, err := src.CampaignEventCounts(ctx, campaignID)
+		if err != nil {
+			return err
+		}
+		row("figure", "class", "subscribers", "events")
+		row("recipients", "", n(p.Total), "")
+		row("delivered", "", n(p.Sent), "")
+		row("failed", "", n(p.Failed), "")
+		for _, k := range []model.EventKind{model.EventOpen, model.EventClick} {
+			for _, class := range []model.EventClass{model.ClassHuman, model.ClassMachine, model.ClassPrivacy} {
+				if k == model.EventClick && class == model.ClassPrivacy {
+					continue
+				}
+				row(string(k)+"s", string(class), n(c.UniqueBy[class][k]), n(c.TotalBy[class][k]))
+			}
+		}
+		for _, k := range []model.EventKind{model.EventBounce, model.EventComplaint, model.EventUnsubscribe} {
+			row(string(k)+"s", "", n(c.Unique[k]), n(c.Total[k]))
+		}
+	case PartLinks:
+		links, err := src.TopLinks(ctx, campaignID, maxLinks)
+		if err != nil {
+			return err
+		}
+		row("url", "readers", "machines", "clicks")
+		for _, l := range links {
+			row(l.URL, n(l.Human), n(l.Machine), n(l.Clicks))
+		}
+	case PartEvents:
+		row("at", "kind", "email", "url", "class", "reason")
+		err := src.CampaignEvents(ctx, campaignID, func(e store.CampaignEvent) error {
+			return row(e.At.UTC().Format(time.RFC3339), string(e.Kind), e.Email, e.URL, string(e.Class), e.Reason)
+		})
+		if err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("%w (not %q)", ErrUnknownPart, part)
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// cell defuses a value a spreadsheet would read as a formula.
+func cell(v string) string {
+	if v != "" && (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@' || v[0] == '\t' || v[0] == '\r') {
+		return "'" + v
+	}
+	return v
+}
+
+// Download answers an HTTP request with one part of a campaign's export as
+// a CSV file. The headers go out with the first bytes, so an error before
+// them is returned for the front door to answer its own way; one after
+// them cuts the download short (http.ErrAbortHandler), so a broken file is
+// never mistaken for a whole one.
+func Download(w http.ResponseWriter, r *http.Request, src Exporter, campaignID int64, part string) error {
+	http.NewResponseController(w).SetWriteDeadline(time.Time{})
+	dw := &download{w: w, name: FileName(campaignID, part)}
+	if err := WriteCSV(r.Context(), dw, src, campaignID, part); err != nil {
+		if dw.started {
+			panic(http.ErrAbortHandler)
+		}
+		return err
+	}
+	return nil
+}
+
+// download sets a CSV download's headers with its first bytes.
+type download struct {
+	w       http.ResponseWriter
+	name    string
+	started bool
+}
+
+func (d *download) Write(p []byte) (int, error) {
+	if !d.started {
+		d.started = true
+		h := d.w.Header()
+		h.Set("Content-Type", "text/csv; charset=utf-8")
+		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": d.name}))
+		h.Set("Cache-Control", "no-store")
+	}
+	return d.w.Write(p)
+}
