@@ -229,7 +229,10 @@ func TestBrowserComposeSendAndWatch(t *testing.T) {
 		}
 	}
 	evs = append(evs, model.Event{Kind: model.EventUnsubscribe, CampaignID: c.ID, SubscriberID: 3, At: base.Add(2 * time.Hour)},
-		model.Event{Kind: model.EventClick, CampaignID: c.ID, SubscriberID: 4, URL: "https://coastline-review.example/night-ferry", At: base.Add(3 * time.Hour)})
+		model.Event{Kind: model.EventClick, CampaignID: c.ID, SubscriberID: 4, URL: "https://coastline-review.example/night-ferry", At: base.Add(3 * time.Hour)},
+		// A gateway's clicks count for no reader in the click map.
+		model.Event{Kind: model.EventClick, CampaignID: c.ID, SubscriberID: 40, URL: "https://coastline-review.example/night-ferry", At: base, Class: model.ClassMachine, Reason: "burst"},
+		model.Event{Kind: model.EventClick, CampaignID: c.ID, SubscriberID: 40, URL: "https://northgate-courier.example/harbour-deal", At: base, Class: model.ClassMachine, Reason: "burst"})
 	if err := e.st.RecordEvents(context.Background(), evs); err != nil {
 		t.Fatal(err)
 	}
@@ -241,6 +244,22 @@ func TestBrowserComposeSendAndWatch(t *testing.T) {
 		}
 	}
 	b.Screenshot("campaign-stats")
+
+	// The click map: 10 of the 11 readers who clicked took the lead's
+	// link, 1 a pick; the sections' table says the same.
+	b.Do(chromedp.ScrollIntoView(css("#clickmap")))
+	sections := browsertest.Run(b, chromedp.Text(css("#clickmap table")))
+	if !strings.Contains(sections, "Lead\t1\t10\t90.9%") || !strings.Contains(sections, "9.1%") {
+		t.Errorf("click map sections:\n%s", sections)
+	}
+	b.Screenshot("campaign-clickmap")
+	b.Do(chromedp.Navigate(fmt.Sprintf("%s/admin/campaigns/%d/clickmap", u, c.ID)), chromedp.WaitVisible(css(".hm-badge")))
+	lead := browsertest.Run(b, chromedp.Text(css(`a.hm-link[href="https://northgate-courier.example/harbour-deal"] + .hm-badge`)))
+	pick := browsertest.Run(b, chromedp.Text(css(`a.hm-link[href="https://coastline-review.example/night-ferry"] + .hm-badge`)))
+	if lead != "91%" || pick != "9%" {
+		t.Errorf("click map badges: lead %q, pick %q; want 91%% and 9%%", lead, pick)
+	}
+	b.Screenshot("clickmap-email")
 
 	// The rest of the product, for the record.
 	for _, p := range []string{"/admin/", "/admin/campaigns", "/admin/subscribers", "/admin/lists", "/admin/outbox", "/admin/editions"} {

@@ -305,11 +305,20 @@ func (a *Admin) campaign(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	var clickMap *engage.ClickMap
+	if !c.StartedAt.IsZero() {
+		switch clickMap, err = engage.BuildClickMap(ctx, a.d.Store, id); {
+		case errors.Is(err, store.ErrNotFound): // started before anything was frozen
+		case err != nil:
+			return err
+		}
+	}
 	live := c.Status == model.CampaignSending || c.Status == model.CampaignPaused
 	rate, eta := rateETA(c, st.Progress, a.d.Now())
 	a.page(w, r, http.StatusOK, "campaign", c.Name, "campaigns", map[string]any{
 		"C": c, "S": st, "Edition": ed, "Lists": strings.Join(listNames, ", "), "Failures": failures,
 		"Live": live, "Rate": rate, "ETA": eta, "Waiting": waiting, "AB": abResults, "ABHeld": abHeld, "CanStart": a.d.Engine != nil, "CanTest": a.d.Sender != nil,
+		"ClickMap": clickMap,
 	})
 	return nil
 }
@@ -622,4 +631,25 @@ func (a *Admin) campaignExport(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("Nothing exported: there is no %q export (summary, links or events).", part)
 	}
 	return engage.Download(w, r, a.d.Store, c.ID, part)
+}
+
+// campaignClickMap is the campaign's email with each link marked by its
+// share of the readers who clicked: a document of its own, for the frame on
+// the campaign page.
+func (a *Admin) campaignClickMap(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	m, err := engage.BuildClickMap(r.Context(), a.d.Store, id)
+	if err != nil {
+		return err
+	}
+	// As the composer's preview: no scripts, images from anywhere.
+	h := w.Header()
+	h.Set("Content-Security-Policy", "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline'; font-src * data:")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	w.Write(m.HTML)
+	return nil
 }

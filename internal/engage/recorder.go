@@ -246,13 +246,19 @@ func (r *Recorder) drain(ctx context.Context, all bool) {
 	}
 }
 
-// settle applies Settle to the recipients of the clicks in evs.
+// settle applies Settle to the recipients of the clicks in evs that can
+// change something: a human click (which a burst or the hidden link may
+// make a machine's) or a click on the hidden link. A recipient whose new
+// clicks a signature already called a machine's is left alone.
 func (r *Recorder) settle(ctx context.Context, evs []model.Event) error {
 	seen := map[store.RecipientPair]struct{}{}
 	var pairs []store.RecipientPair
 	var since time.Time
 	for _, e := range evs {
 		if e.Kind != model.EventClick || e.CampaignID == 0 || e.SubscriberID == 0 {
+			continue
+		}
+		if e.Class != model.ClassHuman && e.Class != "" && e.Reason != ReasonHiddenLink {
 			continue
 		}
 		p := store.RecipientPair{CampaignID: e.CampaignID, SubscriberID: e.SubscriberID}

@@ -381,3 +381,24 @@ func (s *Store) CampaignEvents(ctx context.Context, campaignID int64, fn func(Ca
 	}
 	return rows.Err()
 }
+
+// UniqueClickers counts the subscribers who clicked any of urls (any link
+// when urls is nil) of a campaign as readers (human clicks).
+func (s *Store) UniqueClickers(ctx context.Context, campaignID int64, urls []string) (int64, error) {
+	q := `SELECT COUNT(DISTINCT subscriber_id) FROM events WHERE campaign_id = $1 AND kind = 'click' AND class = 'human' AND url <> ''`
+	args := []any{campaignID}
+	if urls != nil {
+		if len(urls) == 0 {
+			return 0, nil
+		}
+		q += ` AND url IN (` + valuesList(len(urls), 1, func(b *strings.Builder, p int) { fmt.Fprintf(b, "$%d", p+1) }) + `)`
+		for _, u := range urls {
+			args = append(args, u)
+		}
+	}
+	var n int64
+	if err := s.r.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count campaign %d's readers who clicked: %w", campaignID, err)
+	}
+	return n, nil
+}

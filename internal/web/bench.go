@@ -212,6 +212,7 @@ func Bench(ctx context.Context, o BenchOptions) (BenchReport, error) {
 		return rep, err
 	}
 	rep.ClicksStored = counts.Total[model.EventClick]
+	rep.MachineClicks = counts.TotalBy[model.ClassMachine][model.EventClick]
 	if rep.SubscribersAdded, err = st.CountSubscribers(ctx, store.SubscriberFilter{ListID: list.ID, Status: model.SubUnconfirmed}); err != nil {
 		return rep, err
 	}
