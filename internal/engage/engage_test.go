@@ -167,7 +167,7 @@ func TestSaturatedDatabaseDropsNothing(t *testing.T) {
 		if obs.get(engage.ResultWritten) != total || obs.get(engage.ResultLost) != 0 || obs.get(engage.ResultSpooled) == 0 {
 			t.Errorf("observer saw %v", obs.n)
 		}
-		if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) != 0 {
+		if left, _ := filepath.Glob(filepath.Join(dir, "*.events")); len(left) != 0 {
 			t.Errorf("spool not emptied: %v", left)
 		}
 	})
@@ -183,6 +183,12 @@ func TestSpoolSurvivesRestart(t *testing.T) {
 func spoolSurvivesRestart(t *testing.T, s *store.Store, lockEvents func() func()) {
 	c := campaign(t, s, 4)
 	dir := t.TempDir()
+	// Another process owns the spool folder: this one spools in a folder
+	// of its own inside it.
+	holder, err := engage.NewRecorder(engage.Options{Store: s, SpoolDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
 	// One event in memory at most: with the database locked, the rest go
 	// to the spool.
 	rec, err := engage.NewRecorder(engage.Options{Store: s, SpoolDir: dir, Window: 10 * time.Millisecond, Batch: 1, Memory: 1, Timeout: 100 * time.Millisecond})
@@ -206,8 +212,11 @@ func spoolSurvivesRestart(t *testing.T, s *store.Store, lockEvents func() func()
 	}
 	release()
 	time.Sleep(500 * time.Millisecond) // the stopped recorder's last commit ends
-	if files, _ := filepath.Glob(filepath.Join(dir, "*.events")); len(files) == 0 {
-		t.Fatal("nothing left in the spool")
+	if files, _ := filepath.Glob(filepath.Join(dir, "node-*", "*.events")); len(files) == 0 {
+		t.Fatal("nothing left in the second process's spool folder")
+	}
+	if err := holder.Close(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 	again, err := engage.NewRecorder(engage.Options{Store: s, SpoolDir: dir, Window: 10 * time.Millisecond})
 	if err != nil {
@@ -218,6 +227,9 @@ func spoolSurvivesRestart(t *testing.T, s *store.Store, lockEvents func() func()
 	}
 	if got := count(t, s, c.ID); got != 5000 {
 		t.Fatalf("%d of 5000 events stored after the restart", got)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "node-*")); len(left) != 0 {
+		t.Errorf("the abandoned spool folder is still there: %v", left)
 	}
 }
 

@@ -153,6 +153,9 @@ func (r *Recorder) run() {
 		case ctx := <-r.stop:
 			r.flush()
 			r.drain(ctx, true)
+			if err := r.sp.close(); err != nil {
+				r.log.Error("close the event spool", "err", err)
+			}
 			return
 		case <-t.C:
 		case <-r.kick:
@@ -332,9 +335,6 @@ func (r *Recorder) Close(ctx context.Context) error {
 	case <-r.done:
 	case <-ctx.Done():
 		return fmt.Errorf("event recorder: not all events written before the deadline (they stay in the spool): %w", ctx.Err())
-	}
-	if err := r.sp.close(); err != nil {
-		return err
 	}
 	if n := r.lost.Load(); n > 0 {
 		return fmt.Errorf("event recorder: %d events could be neither written nor spooled", n)

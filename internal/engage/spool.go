@@ -28,7 +28,8 @@ import (
 // a kill -9 leaves whole lines; the operating system keeps what was
 // written when the process dies.
 type spool struct {
-	dir string
+	dir  string
+	lock *os.File // held while the process runs
 
 	mu     sync.Mutex
 	active *os.File
@@ -62,7 +63,54 @@ func openSpool(dir string) (*spool, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("event spool folder: %w", err)
 	}
-	return &spool{dir: dir, offs: map[string]int64{}}, nil
+	// One process per folder: a second process on the same data folder
+	// (a second serve, a command) spools in a folder of its own inside it,
+	// which the next process to own the main folder adopts.
+	own, lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !own {
+		var rnd [4]byte
+		rand.Read(rnd[:])
+		sub := filepath.Join(dir, fmt.Sprintf("node-%d-%s", os.Getpid(), hex.EncodeToString(rnd[:])))
+		if err := os.Mkdir(sub, 0o700); err != nil {
+			return nil, fmt.Errorf("event spool folder: %w", err)
+		}
+		if own, lock, err = lockDir(sub); err != nil || !own {
+			return nil, fmt.Errorf("event spool folder %s: %w", sub, errors.Join(err, errors.New("locked")))
+		}
+		return &spool{dir: sub, lock: lock, offs: map[string]int64{}}, nil
+	}
+	adopt(dir)
+	return &spool{dir: dir, lock: lock, offs: map[string]int64{}}, nil
+}
+
+// adopt moves into dir the segments of the node folders in it whose
+// process is gone (their lock is free), and removes those folders.
+func adopt(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), "node-") {
+			continue
+		}
+		sub := filepath.Join(dir, e.Name())
+		own, lock, err := lockDir(sub)
+		if err != nil || !own {
+			continue // still in use
+		}
+		segs, _ := filepath.Glob(filepath.Join(sub, "*"+segmentExt))
+		moved := true
+		for _, seg := range segs {
+			if os.Rename(seg, filepath.Join(dir, filepath.Base(seg))) != nil {
+				moved = false
+			}
+		}
+		lock.Close()
+		if moved {
+			os.RemoveAll(sub)
+		}
+	}
 }
 
 // append writes evs to the active segment in one write call.
@@ -201,10 +249,14 @@ func (s *spool) close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
-	if s.active == nil {
-		return nil
+	var err error
+	if s.active != nil {
+		err = s.active.Close()
+		s.active, s.name = nil, ""
 	}
-	err := s.active.Close()
-	s.active, s.name = nil, ""
+	if s.lock != nil {
+		s.lock.Close()
+		s.lock = nil
+	}
 	return err
 }
