@@ -402,3 +402,93 @@ func (s *Store) UniqueClickers(ctx context.Context, campaignID int64, urls []str
 	}
 	return n, nil
 }
+
+// CampaignLinks is a started campaign's links.
+type CampaignLinks struct {
+	ID        int64
+	StartedAt time.Time
+	Links     []string
+}
+
+// CampaignsLinksSince returns the links of the campaigns started since a
+// time, oldest first.
+func (s *Store) CampaignsLinksSince(ctx context.Context, since time.Time) ([]CampaignLinks, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT c.id, c.started_at, cc.links FROM campaigns c JOIN campaign_content cc ON cc.campaign_id = c.id
+		WHERE c.started_at >= $1 ORDER BY c.started_at, c.id`, since.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("read campaigns' links: %w", err)
+	}
+	defer rows.Close()
+	var out []CampaignLinks
+	for rows.Next() {
+		var c CampaignLinks
+		var links string
+		if err := rows.Scan(&c.ID, &c.StartedAt, &links); err != nil {
+			return nil, err
+		}
+		if links != "" {
+			c.Links = strings.Split(links, "\n")
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// SourcesOfURLs returns the source each of urls came from, for those that
+// are items of a source (the first source when several carried it).
+func (s *Store) SourcesOfURLs(ctx context.Context, urls []string) (map[string]int64, error) {
+	out := map[string]int64{}
+	for start := 0; start < len(urls); start += importChunk {
+		part := urls[start:min(start+importChunk, len(urls))]
+		args := make([]any, len(part))
+		for i, u := range part {
+			args[i] = u
+		}
+		rows, err := s.r.QueryContext(ctx, `SELECT url, MIN(source_id) FROM source_items WHERE url IN (`+
+			valuesList(len(part), 1, func(b *strings.Builder, p int) { fmt.Fprintf(b, "$%d", p) })+`) GROUP BY url`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("read links' sources: %w", err)
+		}
+		for rows.Next() {
+			var u string
+			var id int64
+			if err := rows.Scan(&u, &id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[u] = id
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// LinkReaders is one link of one campaign and the readers who clicked it.
+type LinkReaders struct {
+	CampaignID int64
+	URL        string
+	Readers    int64 // distinct subscribers with a human click
+}
+
+// ReadersByLinkSince counts each link's readers (unique human clicks) in
+// the campaigns started since a time.
+func (s *Store) ReadersByLinkSince(ctx context.Context, since time.Time) ([]LinkReaders, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT e.campaign_id, e.url, COUNT(DISTINCT e.subscriber_id) FROM events e JOIN campaigns c ON c.id = e.campaign_id
+		WHERE c.started_at >= $1 AND e.kind = 'click' AND e.class = 'human' AND e.url <> '' GROUP BY e.campaign_id, e.url`, since.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("count readers by link: %w", err)
+	}
+	defer rows.Close()
+	var out []LinkReaders
+	for rows.Next() {
+		var l LinkReaders
+		if err := rows.Scan(&l.CampaignID, &l.URL, &l.Readers); err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
