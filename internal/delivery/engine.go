@@ -460,6 +460,7 @@ func (w *worker) send(j job) store.Outcome {
 		UnsubscribeURL: w.links.Unsubscribe(d.SubscriberID, d.CampaignID),
 		PreferencesURL: w.links.Preferences(d.SubscriberID),
 		WebURL:         w.links.Web(d.CampaignID),
+		FeedbackURL:    w.links.Feedback(d.SubscriberID, d.CampaignID),
 	}
 	w.html = email.AppendHTML(w.html[:0], fields)
 	body := w.html

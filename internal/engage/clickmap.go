@@ -63,7 +63,7 @@ func BuildClickMap(ctx context.Context, src MapSource, campaignID int64) (*Click
 	}
 	// The email as a reader without a name saw it; personal links lead
 	// nowhere here.
-	page := render.Thaw(*frozen, "Reader").AppendHTML(nil, render.Fields{UnsubscribeURL: "#", PreferencesURL: "#", WebURL: "#"})
+	page := render.Thaw(*frozen, "Reader").AppendHTML(nil, render.Fields{UnsubscribeURL: "#", PreferencesURL: "#", WebURL: "#", FeedbackURL: "#"})
 	doc, err := html.Parse(bytes.NewReader(page))
 	if err != nil {
 		return nil, fmt.Errorf("read campaign %d's email: %w", campaignID, err)

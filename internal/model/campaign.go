@@ -236,3 +236,27 @@ type Event struct {
 	Class  EventClass
 	Reason string
 }
+
+// FeedbackKind says what a reader's feedback is about.
+type FeedbackKind string
+
+// Feedback kinds.
+const (
+	FeedbackBriefing FeedbackKind = "briefing" // the whole edition
+	FeedbackSection  FeedbackKind = "section"  // one section of it
+	FeedbackLeaving  FeedbackKind = "leaving"  // why the reader unsubscribed
+)
+
+// Feedback is one reader's answer. Rating is 1 (poor) to 3 (great) for a
+// briefing or a section; Reason is one of package feedback's reasons for
+// leaving.
+type Feedback struct {
+	Kind         FeedbackKind
+	CampaignID   int64 // 0 when unknown (leaving from a list link)
+	SubscriberID int64
+	Section      string // FeedbackSection: lead, cards, briefs or picks
+	Rating       int
+	Reason       string
+	Comment      string
+	At           time.Time
+}

@@ -30,6 +30,8 @@ const (
 	// public archive. It names the campaign only: one link for everyone
 	// the campaign went to.
 	View
+	// Feedback records a reader's rating of a campaign's edition.
+	Feedback
 )
 
 // Claims is what a token says.

@@ -26,3 +26,22 @@ CREATE TABLE event_spools (
     done       BIGINT NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL
 );
+
+-- Readers' feedback: the rating of a whole briefing (kind briefing, with
+-- an optional comment), of one of its sections (kind section), and why a
+-- reader left (kind leaving, after the unsubscribe). One answer of each
+-- kind per reader, campaign and section; a later answer replaces it.
+CREATE TABLE feedback (
+    id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind          TEXT NOT NULL CHECK (kind IN ('briefing', 'section', 'leaving')),
+    campaign_id   BIGINT REFERENCES campaigns (id) ON DELETE CASCADE,
+    subscriber_id BIGINT,
+    section       TEXT NOT NULL DEFAULT '',
+    rating        INTEGER NOT NULL DEFAULT 0,
+    reason        TEXT NOT NULL DEFAULT '',
+    comment       TEXT NOT NULL DEFAULT '',
+    created_at    TIMESTAMPTZ NOT NULL,
+    updated_at    TIMESTAMPTZ NOT NULL
+);
+CREATE UNIQUE INDEX feedback_once ON feedback (kind, campaign_id, subscriber_id, section);
+CREATE INDEX feedback_by_time ON feedback (created_at);
