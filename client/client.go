@@ -331,7 +331,7 @@ func (c *Client) CampaignStats(ctx context.Context, id int64) (*Stats, error) {
 }
 
 // CampaignExport writes one part of a campaign's engagement to w as CSV:
-// "summary" (or ""), "links" or "events" (docs/engagement.md).
+// "summary" (or ""), "links", "events" or "feedback" (docs/engagement.md).
 func (c *Client) CampaignExport(ctx context.Context, id int64, part string, w io.Writer) error {
 	q := ""
 	if part != "" {

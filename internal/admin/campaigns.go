@@ -17,6 +17,7 @@ import (
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/edition"
 	"github.com/herald-news/herald/internal/engage"
+	"github.com/herald-news/herald/internal/feedback"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/settings"
@@ -314,12 +315,16 @@ func (a *Admin) campaign(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	said, err := a.d.Store.CampaignFeedback(ctx, id, 50)
+	if err != nil {
+		return err
+	}
 	live := c.Status == model.CampaignSending || c.Status == model.CampaignPaused
 	rate, eta := rateETA(c, st.Progress, a.d.Now())
 	a.page(w, r, http.StatusOK, "campaign", c.Name, "campaigns", map[string]any{
 		"C": c, "S": st, "Edition": ed, "Lists": strings.Join(listNames, ", "), "Failures": failures,
 		"Live": live, "Rate": rate, "ETA": eta, "Waiting": waiting, "AB": abResults, "ABHeld": abHeld, "CanStart": a.d.Engine != nil, "CanTest": a.d.Sender != nil,
-		"ClickMap": clickMap,
+		"ClickMap": clickMap, "Feedback": said, "FeedbackSections": feedback.Sections,
 	})
 	return nil
 }
@@ -627,7 +632,7 @@ func (a *Admin) campaignExport(w http.ResponseWriter, r *http.Request) error {
 	}
 	part := r.URL.Query().Get("part")
 	if err := engage.CheckPart(part); err != nil {
-		return badRequest("Nothing exported: there is no %q export (summary, links or events).", part)
+		return badRequest("Nothing exported: there is no %q export (summary, links, events or feedback).", part)
 	}
 	return engage.Download(w, r, a.d.Store, c.ID, part)
 }

@@ -292,7 +292,7 @@ func (a *API) exportCampaign(w http.ResponseWriter, r *http.Request) error {
 	}
 	part := r.URL.Query().Get("part")
 	if err := engage.CheckPart(part); err != nil {
-		return &apiError{status: http.StatusBadRequest, code: "invalid", msg: "No such export: part is summary, links or events."}
+		return &apiError{status: http.StatusBadRequest, code: "invalid", msg: "No such export: part is summary, links, events or feedback."}
 	}
 	return engage.Download(w, r, a.d.Store, c.ID, part)
 }

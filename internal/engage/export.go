@@ -26,13 +26,16 @@ const (
 	PartLinks = "links"
 	// PartEvents: every open and click with its class and reason.
 	PartEvents = "events"
+	// PartFeedback: every rating, comment and reason for leaving readers
+	// gave after this campaign.
+	PartFeedback = "feedback"
 )
 
 // Parts lists the export parts in the order pages offer them.
-var Parts = []string{PartSummary, PartLinks, PartEvents}
+var Parts = []string{PartSummary, PartLinks, PartEvents, PartFeedback}
 
 // ErrUnknownPart is returned for an export part that does not exist.
-var ErrUnknownPart = errors.New("no such export: ask for summary, links or events")
+var ErrUnknownPart = errors.New("no such export: ask for summary, links, events or feedback")
 
 // CheckPart returns ErrUnknownPart for a part that does not exist ("" is
 // the summary), so a front door can refuse it before it starts a download.
@@ -57,6 +60,7 @@ type Exporter interface {
 	CampaignEventCounts(ctx context.Context, id int64) (store.EventCounts, error)
 	TopLinks(ctx context.Context, id int64, limit int) ([]store.LinkCount, error)
 	CampaignEvents(ctx context.Context, id int64, fn func(store.CampaignEvent) error) error
+	FeedbackRows(ctx context.Context, id int64, fn func(store.FeedbackComment) error) error
 }
 
 // maxLinks bounds the links export; an edition has far fewer.
@@ -111,6 +115,18 @@ func WriteCSV(ctx context.Context, w io.Writer, src Exporter, campaignID int64, 
 		row("at", "kind", "email", "url", "class", "reason")
 		err := src.CampaignEvents(ctx, campaignID, func(e store.CampaignEvent) error {
 			return row(e.At.UTC().Format(time.RFC3339), string(e.Kind), e.Email, e.URL, string(e.Class), e.Reason)
+		})
+		if err != nil {
+			return err
+		}
+	case PartFeedback:
+		row("at", "kind", "email", "rating", "section_or_reason", "comment")
+		err := src.FeedbackRows(ctx, campaignID, func(f store.FeedbackComment) error {
+			rating := ""
+			if f.Rating > 0 {
+				rating = n(int64(f.Rating))
+			}
+			return row(f.At.UTC().Format(time.RFC3339), string(f.Kind), f.Email, rating, f.Reason, f.Comment)
 		})
 		if err != nil {
 			return err
