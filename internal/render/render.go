@@ -237,20 +237,20 @@ func (r *Renderer) tryTheme() error {
 
 // view is what the templates see.
 type view struct {
-	Pub        model.Publication
-	Colors     model.Colors
-	Edition    *model.Edition
-	Dateline   string // "Thursday 13 March 2025 · Evening"
-	Greeting   string // "Good evening"
+	Pub      model.Publication
+	Colors   model.Colors
+	Edition  *model.Edition
+	Dateline string // "Thursday 13 March 2025 · Evening"
+	Greeting string // "Good evening"
 	// FeedbackAsk and FeedbackRatings are the feedback line's words (when
 	// the publication asks for feedback): the question, then the ratings
 	// from feedback.Great down to feedback.Poor.
 	FeedbackAsk     string
 	FeedbackRatings [3]string
-	Hero       *model.Image
-	HeroCredit string // the hero's credit with its prefix ("Photo: ..."); "" when none
-	Sections   []sectionView
-	ArchiveURL string // this edition's web page
+	Hero            *model.Image
+	HeroCredit      string // the hero's credit with its prefix ("Photo: ..."); "" when none
+	Sections        []sectionView
+	ArchiveURL      string // this edition's web page
 
 	// Per-subscriber fields: placeholders in an Email, empty on the web.
 	Name, UnsubscribeURL, PreferencesURL, WebURL, FeedbackURL string
@@ -328,7 +328,7 @@ func (r *Renderer) view(e *model.Edition, heroWidth int) (*view, error) {
 	}
 	v := &view{Pub: r.pub, Colors: r.colors, Edition: e, Greeting: "Hello", FeedbackAsk: "How was today's briefing?",
 		FeedbackRatings: [3]string{"Really useful", "It was fine", "Not for me"},
-		ArchiveURL: r.opts.ArchiveURL + url.PathEscape(e.Slug)}
+		ArchiveURL:      r.opts.ArchiveURL + url.PathEscape(e.Slug)}
 	switch e.Slot {
 	case model.SlotMorning:
 		v.Greeting, v.FeedbackAsk = "Good morning", "How was this morning's briefing?"
