@@ -261,6 +261,33 @@ func TestBrowserComposeSendAndWatch(t *testing.T) {
 	}
 	b.Screenshot("clickmap-email")
 
+	// Readers' feedback on the campaign page and, over time, the dashboard.
+	for i, f := range []model.Feedback{
+		{Kind: model.FeedbackBriefing, Rating: 3, Comment: "The harbour piece was just what I needed."},
+		{Kind: model.FeedbackBriefing, Rating: 2},
+		{Kind: model.FeedbackSection, Section: "picks", Rating: 3},
+	} {
+		f.CampaignID, f.SubscriberID = c.ID, int64(i%2+2)
+		if err := e.st.SaveFeedback(context.Background(), f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.Do(chromedp.Navigate(fmt.Sprintf("%s/admin/campaigns/%d", u, c.ID)), chromedp.WaitVisible(css("#feedback")))
+	said := browsertest.Run(b, chromedp.Text(css("#feedback")))
+	for _, want := range []string{"2 readers rated this edition", "average 2.5 of 3", "The harbour piece was just what I needed.", "picks"} {
+		if !strings.Contains(said, want) {
+			t.Errorf("feedback card lacks %q:\n%s", want, said)
+		}
+	}
+	b.Do(chromedp.ScrollIntoView(css("#feedback")))
+	b.Screenshot("campaign-feedback")
+	b.Do(chromedp.Navigate(u+"/admin/"), chromedp.WaitVisible(css("#ratings")))
+	if got := browsertest.Run(b, chromedp.Text(css("#ratings table"))); !strings.Contains(got, "2.5") {
+		t.Errorf("dashboard ratings:\n%s", got)
+	}
+	b.Do(chromedp.ScrollIntoView(css("#ratings")))
+	b.Screenshot("dashboard-ratings")
+
 	// The rest of the product, for the record.
 	for _, p := range []string{"/admin/", "/admin/campaigns", "/admin/subscribers", "/admin/lists", "/admin/outbox", "/admin/editions"} {
 		b.Do(chromedp.Navigate(u+p), chromedp.WaitVisible(css("h1")))

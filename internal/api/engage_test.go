@@ -118,6 +118,13 @@ func TestEngagementStatsAndExport(t *testing.T) {
 		if !defused {
 			t.Errorf("an address a spreadsheet would run is not defused: %v", events)
 		}
+		if err := st.SaveFeedback(ctx, model.Feedback{Kind: model.FeedbackBriefing, CampaignID: c.ID, SubscriberID: ids[1], Rating: 3,
+			Comment: "=HYPERLINK(\"x\") and a fine read"}); err != nil {
+			t.Fatal(err)
+		}
+		if fb := read("feedback"); len(fb) != 2 || fb[1][1] != "briefing" || fb[1][2] != "bob@example.com" || fb[1][3] != "3" || fb[1][5] != "'=HYPERLINK(\"x\") and a fine read" {
+			t.Errorf("feedback export: %v", fb)
+		}
 		var b bytes.Buffer
 		if err := e.client(auth.Viewer).CampaignExport(ctx, c.ID, "everything", &b); apiCode(err) != "invalid" {
 			t.Errorf("unknown part: %v", err)
