@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/auth"
+	"github.com/herald-news/herald/internal/bounce"
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/importer"
 	"github.com/herald-news/herald/internal/mailer"
@@ -72,6 +73,9 @@ type Deps struct {
 	// configuration's fixed choices (a DKIM key file); nil: those kept in
 	// Store, with none fixed.
 	Settings *settings.Settings
+	// Bounce names the envelope sender of a test copy sent to a
+	// subscriber's address (VERP, with config bounce_domain).
+	Bounce bounce.VERP
 	// BaseURL is the public site, for links in previews and test mail.
 	BaseURL string
 	// From is the default From of new campaigns ("Name <address>").

@@ -501,7 +501,7 @@ func (w *worker) send(j job) store.Outcome {
 	// to a worker is finished even while the engine shuts down.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	err = j.run.sender.Send(ctx, mailer.Envelope{From: j.run.bounce, To: d.Email}, w.mime)
+	err = j.run.sender.Send(ctx, mailer.Envelope{From: e.cfg.Bounce.Address(d.SubscriberID, d.CampaignID, j.run.bounce), To: d.Email}, w.mime)
 	return e.outcome(out, d, err)
 }
 
