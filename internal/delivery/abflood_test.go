@@ -12,12 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/delivery/deliverytest"
-	"github.com/herald-news/herald/internal/edition/sample"
 	"github.com/herald-news/herald/internal/model"
-	"github.com/herald-news/herald/internal/render"
-	"github.com/herald-news/herald/internal/smtpsink"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/store/storetest"
 	"github.com/herald-news/herald/internal/web"
@@ -33,24 +29,7 @@ var hrefRE = regexp.MustCompile(`href="([^"]+)"`)
 func TestABWinnerIgnoresScannerFlood(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		clock := &fakeClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
-		s.SetClockForTest(clock.Now)
-		pub := sample.Publication()
-		pub.LogoURL = ""
-		if err := s.SavePublication(ctx, pub); err != nil {
-			t.Fatal(err)
-		}
-		ed, err := sample.Edition()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.CreateEdition(ctx, ed, ""); err != nil {
-			t.Fatal(err)
-		}
-		f := newFixture(t, s, 50, smtpsink.Faults{}, func(c *delivery.Config) {
-			c.Freeze = delivery.EditionFreezer(s, pub, render.Options{})
-			c.Now = clock.Now
-		})
+		f, clock, ed := abFixture(t, s)
 		subjects := []string{"Harbour deal signed tonight", "The ferry strike is over"}
 		ab := &model.ABTest{SamplePercent: 40, Wait: 2 * time.Hour, Metric: model.ABClicks, Variants: []model.Variant{{Subject: subjects[0]}, {Subject: subjects[1]}}}
 		c := &model.Campaign{Name: "A/B", EditionID: ed.ID, ListIDs: f.camp.ListIDs, From: f.camp.From, Tracking: true, AB: ab}

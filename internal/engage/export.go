@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"slices"
 	"strconv"
 	"time"
 
+	"github.com/herald-news/herald/internal/importer"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
 )
@@ -147,36 +147,11 @@ func cell(v string) string {
 }
 
 // Download answers an HTTP request with one part of a campaign's export as
-// a CSV file. The headers go out with the first bytes, so an error before
-// them is returned for the front door to answer its own way; one after
-// them cuts the download short (http.ErrAbortHandler), so a broken file is
-// never mistaken for a whole one.
+// a CSV file (importer.ServeCSV: an error before the first bytes is
+// returned for the front door to answer its own way, one after them cuts
+// the download short).
 func Download(w http.ResponseWriter, r *http.Request, src Exporter, campaignID int64, part string) error {
-	http.NewResponseController(w).SetWriteDeadline(time.Time{})
-	dw := &download{w: w, name: FileName(campaignID, part)}
-	if err := WriteCSV(r.Context(), dw, src, campaignID, part); err != nil {
-		if dw.started {
-			panic(http.ErrAbortHandler)
-		}
-		return err
-	}
-	return nil
-}
-
-// download sets a CSV download's headers with its first bytes.
-type download struct {
-	w       http.ResponseWriter
-	name    string
-	started bool
-}
-
-func (d *download) Write(p []byte) (int, error) {
-	if !d.started {
-		d.started = true
-		h := d.w.Header()
-		h.Set("Content-Type", "text/csv; charset=utf-8")
-		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": d.name}))
-		h.Set("Cache-Control", "no-store")
-	}
-	return d.w.Write(p)
+	return importer.ServeCSV(w, FileName(campaignID, part), func(out io.Writer) error {
+		return WriteCSV(r.Context(), out, src, campaignID, part)
+	})
 }

@@ -156,7 +156,7 @@ func TestBrowserReaderJourney(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`input[name=s_lead][value="1"]`)),
 		chromedp.SendKeys(chromedp.ID("comment"), "More on the harbour, please."),
 		chromedp.Click(chromedp.ID("send-more")),
-		chromedp.WaitVisible(chromedp.CSS("section.feedback-page h1")),
+		chromedp.WaitVisible(chromedp.ID("feedback-done-page")),
 	)
 	said, err := st.store.CampaignFeedback(ctx, c.ID, 10)
 	if err != nil || said.Responses != 1 || said.Sections["picks"][3] != 1 || said.Sections["lead"][1] != 1 ||
@@ -194,7 +194,7 @@ func TestBrowserReaderJourney(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`input[name=reason][value="too-many"]`)),
 		chromedp.SendKeys(chromedp.CSS("#feedback-leaving textarea"), "Once a week would suit me."),
 		chromedp.Click(chromedp.ID("send-why")),
-		chromedp.WaitVisible(chromedp.CSS("section.feedback-page h1")),
+		chromedp.WaitVisible(chromedp.ID("feedback-done-page")),
 	)
 	if said, _ := st.store.CampaignFeedback(ctx, c.ID, 10); said.Leaving["too-many"] != 1 || len(said.Comments) != 2 || said.Comments[0].Comment != "Once a week would suit me." {
 		t.Fatalf("after the reason for leaving: %+v", said)
