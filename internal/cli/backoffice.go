@@ -68,7 +68,7 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 	imports := importer.NewRunner(s, tmp, e.log, met)
 	adm, err := admin.New(admin.Deps{Store: s, Auth: authn, Engine: eng, Sender: tr, Outbox: outbox, Relays: relays,
 		RelayStats: relayStats, RelayChanges: met.RelayChanges, Imports: imports,
-		Settings: set, Bounce: verp, BaseURL: cfg.BaseURL, From: cfg.From, ThemeDir: cfg.Theme, TempDir: tmp, Log: e.log})
+		Settings: set, Bounce: verp, BaseURL: cfg.BaseURL, From: cfg.From, ThemeDir: cfg.Theme, TempDir: tmp, TrustProxy: cfg.TrustProxy, Log: e.log})
 	if err != nil {
 		imports.Close()
 		return nil, err
@@ -78,7 +78,7 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 		imports.Close()
 		return nil, err
 	}
-	apiH, err := api.New(api.Deps{Store: s, Auth: authn, Engine: eng, Direct: direct, From: cfg.From, Log: e.log, ImportObserver: met})
+	apiH, err := api.New(api.Deps{Store: s, Auth: authn, Engine: eng, Direct: direct, From: cfg.From, Log: e.log, ImportObserver: met, TrustProxy: cfg.TrustProxy})
 	if err != nil {
 		imports.Close()
 		return nil, err

@@ -51,6 +51,8 @@ type Ledger interface {
 	ABTestsToDecide(ctx context.Context, now time.Time) ([]int64, error)
 	DecideABTest(ctx context.Context, id int64, now time.Time) (int, error)
 	Sunset(ctx context.Context, p store.SunsetPolicy) (store.SunsetReport, error)
+	Settings(ctx context.Context, keys ...string) (map[string]string, error)
+	PruneAudit(ctx context.Context, before time.Time, batch int) (int64, error)
 }
 
 // Config configures an Engine. Zero values take the defaults shown.
