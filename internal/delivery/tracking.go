@@ -31,11 +31,12 @@ func track(dst, page []byte, links map[string]bool, click func(target string) st
 // from a screen reader, so whatever follows it is a machine (package
 // engage's hidden-link rule): an empty anchor, out of the tab order and
 // the accessibility tree, in a block every mail client hides
-// (display:none, and mso-hide:all for Outlook's Word engine). The text
-// part never has it.
+// (display:none, and mso-hide:all for Outlook's Word engine), on a line of
+// its own so the lines after it keep their length. The text part never
+// has it.
 func hiddenLink(href string) string {
 	return `<div aria-hidden="true" style="display:none;max-height:0;max-width:0;overflow:hidden;mso-hide:all;font-size:0;line-height:0">` +
-		`<a href="` + html.EscapeString(href) + `" tabindex="-1" aria-hidden="true" style="display:none;color:transparent;text-decoration:none"></a></div>`
+		`<a href="` + html.EscapeString(href) + `" tabindex="-1" aria-hidden="true" style="display:none;color:transparent;text-decoration:none"></a></div>` + "\n"
 }
 
 func trackLinks(dst, page []byte, links map[string]bool, click func(target string) string, pixel string) []byte {
