@@ -129,9 +129,11 @@ func (r *Recorder) Add(e model.Event) {
 // toSpool appends events to the spool, counting any it cannot keep.
 func (r *Recorder) toSpool(evs []model.Event) {
 	if err := r.sp.append(evs); err != nil {
-		r.lost.Add(int64(len(evs)))
+		n := r.lost.Add(int64(len(evs)))
 		r.observe(ResultLost, len(evs))
-		r.log.Error("events lost: neither the database nor the spool took them", "events", len(evs), "err", err)
+		if before := n - int64(len(evs)); before == 0 || n/1000 != before/1000 { // the first, then one line a thousand
+			r.log.Error("events lost: neither the database nor the spool took them", "lost", n, "err", err)
+		}
 		return
 	}
 	r.spooled.Add(int64(len(evs)))
