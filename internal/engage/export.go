@@ -2,7 +2,6 @@ package engage
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/herald-news/herald/internal/csvsafe"
 	"github.com/herald-news/herald/internal/importer"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
@@ -67,15 +67,10 @@ type Exporter interface {
 const maxLinks = 100000
 
 // WriteCSV writes one part of a campaign's engagement as CSV. Cells a
-// spreadsheet would run as a formula are quoted with a leading apostrophe.
+// spreadsheet would run as a formula are defused (package csvsafe).
 func WriteCSV(ctx context.Context, w io.Writer, src Exporter, campaignID int64, part string) error {
-	cw := csv.NewWriter(w)
-	row := func(cells ...string) error {
-		for i, c := range cells {
-			cells[i] = cell(c)
-		}
-		return cw.Write(cells)
-	}
+	cw := csvsafe.NewWriter(w)
+	row := func(cells ...string) error { return cw.Write(cells) }
 	n := func(v int64) string { return strconv.FormatInt(v, 10) }
 	switch part {
 	case PartSummary, "":
@@ -136,14 +131,6 @@ func WriteCSV(ctx context.Context, w io.Writer, src Exporter, campaignID int64, 
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-// cell defuses a value a spreadsheet would read as a formula.
-func cell(v string) string {
-	if v != "" && (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@' || v[0] == '\t' || v[0] == '\r') {
-		return "'" + v
-	}
-	return v
 }
 
 // Download answers an HTTP request with one part of a campaign's export as
