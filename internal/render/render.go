@@ -93,7 +93,7 @@ func (e *ThemeError) Unwrap() error { return e.Err }
 
 var (
 	tmplErrRE  = regexp.MustCompile(`^(?:html/)?template: ?([^:]+):(\d+):(?:\d+:)?\s*(.*)$`)
-	defaultCol = model.Colors{Accent: "#9c2f1f", Text: "#1f2328", Background: "#ffffff"}
+	defaultCol = validator.ThemeColors
 )
 
 // New returns a renderer for pub. It fails if the publication's site URL is
@@ -239,6 +239,7 @@ func (r *Renderer) tryTheme() error {
 type view struct {
 	Pub        model.Publication
 	Colors     model.Colors
+	Ink        string // the label colour on the accent (buttons): black or white, whichever reads
 	Edition    *model.Edition
 	Dateline   string // "Thursday 13 March 2025 · Evening"
 	Greeting   string // "Good evening"
@@ -321,7 +322,7 @@ func (r *Renderer) view(e *model.Edition, heroWidth int) (*view, error) {
 	if ps := edition.Validate(e); len(ps) > 0 {
 		return nil, fmt.Errorf("edition %q cannot be rendered: %w", e.Slug, ps)
 	}
-	v := &view{Pub: r.pub, Colors: r.colors, Edition: e, Greeting: "Hello",
+	v := &view{Pub: r.pub, Colors: r.colors, Ink: validator.Ink(r.colors.Accent), Edition: e, Greeting: "Hello",
 		ArchiveURL: r.opts.ArchiveURL + url.PathEscape(e.Slug)}
 	switch e.Slot {
 	case model.SlotMorning:
