@@ -21,6 +21,7 @@ import (
 	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 // DirectStore is the part of the store a Direct sender reads, and writes
@@ -189,9 +190,12 @@ func (d *Direct) Send(ctx context.Context, m DirectMessage) (Sent, error) {
 		}
 	}
 
+	if err := validator.Name(m.Name); err != nil {
+		return Sent{}, refuse("invalid", "name: %v", err)
+	}
 	name := strings.Join(strings.Fields(m.Name), " ")
 	if name == "" {
-		name = strings.Join(strings.Fields(sub.Name), " ")
+		name = validator.ReaderName(sub.Name)
 	}
 	links := Links{BaseURL: d.cfg.BaseURL, Signer: d.cfg.Signer}
 	claims := token.Claims{Purpose: token.Unsubscribe, SubscriberID: sub.ID}

@@ -152,6 +152,9 @@ func TestDirectSendsOnlyWhatIsPublic(t *testing.T) {
 		if ref := refusal(delivery.DirectMessage{To: "ada@example.net", List: "evening", Template: tp, From: "Bank <security@bank.example>"}); ref == nil || ref.Code != "invalid" {
 			t.Fatalf("foreign From: %+v", ref)
 		}
+		if ref := refusal(delivery.DirectMessage{To: "ada@example.net", List: "evening", Template: tp, Name: "Win at https://evil.example"}); ref == nil || ref.Code != "invalid" {
+			t.Fatalf("a name with a link: %+v", ref)
+		}
 		if n, err := ob.Count(); err != nil || n != 0 {
 			t.Fatalf("refused requests reached the outbox")
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 // job is one claimed row on its way to a worker.
@@ -455,8 +456,9 @@ func (w *worker) send(j job) store.Outcome {
 	if !ok {
 		return giveBack(out, "given back unsent: the A/B test's winner is not known on this node yet")
 	}
+	name := validator.ReaderName(d.Name)
 	fields := render.Fields{
-		Name:           d.Name,
+		Name:           name,
 		UnsubscribeURL: w.links.Unsubscribe(d.SubscriberID, d.CampaignID),
 		PreferencesURL: w.links.Preferences(d.SubscriberID),
 		WebURL:         w.links.Web(d.CampaignID),
@@ -479,8 +481,9 @@ func (w *worker) send(j job) store.Outcome {
 	var err error
 	w.mime, err = tmpl.Append(w.mime[:0], &message.Message{
 		// A name with a line break (from any source) must not fail the
-		// message: it is folded onto one line.
-		To:             message.Address{Name: strings.Join(strings.Fields(d.Name), " "), Email: d.Email},
+		// message: it is folded onto one line; one holding a link is left
+		// out (validator.ReaderName).
+		To:             message.Address{Name: name, Email: d.Email},
 		MessageID:      msgID,
 		UnsubscribeURL: fields.UnsubscribeURL,
 		Text:           w.text,

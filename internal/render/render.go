@@ -99,6 +99,10 @@ var (
 // New returns a renderer for pub. It fails if the publication's site URL is
 // not an absolute http(s) URL (every link in an email must be absolute) or if
 // a custom theme template does not parse or does not render the sample
+// defaultNameFallback greets a reader without a name when no other
+// fallback is set.
+const defaultNameFallback = "reader"
+
 // edition.
 func New(pub model.Publication, opts Options) (*Renderer, error) {
 	base, err := url.Parse(pub.SiteURL)
@@ -114,7 +118,7 @@ func New(pub model.Publication, opts Options) (*Renderer, error) {
 		return nil, fmt.Errorf("archive URL %q must be an absolute http(s) URL", opts.ArchiveURL)
 	}
 	if opts.NameFallback == "" {
-		opts.NameFallback = "reader"
+		opts.NameFallback = defaultNameFallback
 	}
 	if pub.Language == "" {
 		pub.Language = "en"

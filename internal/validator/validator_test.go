@@ -142,3 +142,31 @@ func TestSubscriberUserToken(t *testing.T) {
 	wantField(t, "token without a name", validator.Token(" "), "name")
 	wantField(t, "token name too long", validator.Token(strings.Repeat("x", validator.MaxNameLength+1)), "name")
 }
+
+// TestNameCarriesNoLink: a subscriber's name is bounded and holds no web
+// or email address (it goes into the To header and the greeting).
+func TestNameCarriesNoLink(t *testing.T) {
+	for name, ok := range map[string]bool{
+		"": true, "Ada Lovelace": true, "J. R. R. Tolkien": true, "St.John Rivers": true, "Zoë O'Brien-Núñez": true,
+		"Dr. Who": true, "Anne-Marie 2nd": true, strings.Repeat("é", validator.MaxName): true,
+		strings.Repeat("é", validator.MaxName+1): false, "Ada\nBcc": false,
+		"=HYPERLINK(\"http://evil.example\")": false, "Win at https://x.test": false, "see www.prize": false,
+		"me@evil.example": false, "Claim your prize: bit.ly/abc": false, "prizes.example.com": false, "visit spam.ru now": false,
+	} {
+		err := validator.Name(name)
+		if (err == nil) != ok {
+			t.Errorf("Name(%q) = %v, want ok %v", name, err, ok)
+		}
+		if err == nil {
+			wantField(t, name, validator.Subscriber(&model.Subscriber{Email: "a@example.org", Name: name}), "")
+		} else {
+			wantField(t, name, validator.Subscriber(&model.Subscriber{Email: "a@example.org", Name: name}), "name")
+			if validator.ReaderName(name) != "" && !strings.Contains(name, "\n") { // mail folds line breaks
+				t.Errorf("ReaderName(%q) = %q, want empty", name, validator.ReaderName(name))
+			}
+		}
+	}
+	if got := validator.ReaderName("  Ada \n Lovelace "); got != "Ada Lovelace" {
+		t.Errorf("ReaderName folds to %q", got)
+	}
+}
