@@ -81,6 +81,9 @@ type Deps struct {
 	// Unfurl reads pasted links in the composer's desk; nil uses
 	// unfurl.New with its defaults (public addresses only).
 	Unfurl *unfurl.Unfurler
+	// Sunset is the sunset policy the configuration sets, for its page;
+	// nil: none.
+	Sunset *store.SunsetPolicy
 	// TempDir holds uploaded CSV files while they import (os.TempDir()).
 	TempDir string
 	Log     *slog.Logger

@@ -180,9 +180,18 @@ func (e *env) engine(ctx context.Context, cfg *config.Config, s *store.Store, tr
 		if cfg.Tracking != string(settings.TrackFull) {
 			return nil, fmt.Errorf("config: sunset_months needs tracking = full (it is %s): without it nobody's opens and clicks are known", cfg.Tracking)
 		}
-		dc.Sunset = &store.SunsetPolicy{Months: cfg.SunsetMonths, Action: cfg.SunsetAction}
+		dc.Sunset = sunsetPolicy(cfg)
 	}
 	return delivery.New(s, dc)
+}
+
+// sunsetPolicy is the configuration's sunset policy, nil when it sets
+// none.
+func sunsetPolicy(cfg *config.Config) *store.SunsetPolicy {
+	if cfg.SunsetMonths == 0 {
+		return nil
+	}
+	return &store.SunsetPolicy{Months: cfg.SunsetMonths, Action: cfg.SunsetAction, SuppressAfter: cfg.SunsetSuppressAfter}
 }
 
 // signerAndSettings are the token signer and the settings every mail

@@ -50,6 +50,7 @@ type Ledger interface {
 	ABTestsToDecide(ctx context.Context, now time.Time) ([]int64, error)
 	DecideABTest(ctx context.Context, id int64, now time.Time) (int, error)
 	Sunset(ctx context.Context, p store.SunsetPolicy) (store.SunsetReport, error)
+	LastSunset(ctx context.Context) (store.SunsetReport, bool, error)
 }
 
 // Config configures an Engine. Zero values take the defaults shown.

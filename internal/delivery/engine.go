@@ -262,17 +262,20 @@ func (e *Engine) noTracking() bool {
 
 // sunset applies the configured sunset policy and logs its report.
 func (e *Engine) sunset(ctx context.Context) {
-	if e.noTracking() {
+	if e.cfg.NoTracking {
 		e.cfg.Log.Warn("sunset policy not applied: tracking is off")
 		return
 	}
-	if e.cfg.Settings != nil {
-		if anon, err := e.cfg.Settings.Anonymous(ctx); err != nil || anon {
-			e.cfg.Log.Warn("sunset policy not applied: tracking is anonymous, so nobody's opens and clicks are known", "err", err)
-			return
-		}
+	// Once a day across restarts and changes of leader: the last report
+	// says when the policy last ran.
+	if last, ok, err := e.ledger.LastSunset(ctx); err == nil && ok && e.cfg.Now().Sub(last.At) < 23*time.Hour {
+		return
 	}
-	rep, err := e.ledger.Sunset(ctx, *e.cfg.Sunset)
+	rep, err := Sunset(ctx, e.ledger, e.cfg.Settings, *e.cfg.Sunset)
+	if errors.Is(err, ErrSunsetNeedsTracking) {
+		e.cfg.Log.Warn("sunset policy not applied", "why", err)
+		return
+	}
 	if err != nil {
 		if ctx.Err() == nil {
 			e.cfg.Log.Error("sunset policy", "err", err)
@@ -280,7 +283,8 @@ func (e *Engine) sunset(ctx context.Context) {
 		return
 	}
 	e.cfg.Log.Info("sunset policy applied", "months", rep.Policy.Months, "action", rep.Policy.Action,
-		"since", rep.Cutoff.Format(time.DateOnly), "subscribers", rep.Matched, "some", strings.Join(rep.Sample, ", "))
+		"since", rep.Cutoff.Format(time.DateOnly), "subscribers", rep.Matched, "some", strings.Join(rep.Sample, ", "),
+		"returned", rep.Returned, "suppressed_after_segment", rep.Suppressed)
 }
 
 // claimRound claims one batch from each sending campaign and queues it. It
