@@ -135,3 +135,14 @@ func TestSunsetCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestCampaignVerbsNameThemselves: each campaign verb's help names the
+// verb ("campaign pause ID"), not the status it leads to.
+func TestCampaignVerbsNameThemselves(t *testing.T) {
+	for _, verb := range []string{"start", "pause", "resume", "cancel"} {
+		out, errs, _ := herald(t, nil, nil, "--data="+t.TempDir(), "campaign", verb, "--help")
+		if !strings.Contains(out+errs, "Usage: herald campaign "+verb+" ID") {
+			t.Errorf("campaign %s --help says:\n%s%s", verb, out, errs)
+		}
+	}
+}
