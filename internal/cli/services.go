@@ -75,16 +75,21 @@ func outboxDir(cfg *config.Config) string { return filepath.Join(cfg.DataDir, "o
 // outbox of the data folder, if there is one (also when relays send the
 // mail now: the outbox may hold what was captured before).
 func eraseFromOutbox(cfg *config.Config, email string) error {
-	dir := outboxDir(cfg)
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	o, err := mailer.NewOutbox(dir, nil)
-	if err != nil {
+	o, err := existingOutbox(cfg)
+	if o == nil || err != nil {
 		return err
 	}
 	_, err = o.RemoveAddressedTo(email)
 	return err
+}
+
+// existingOutbox is the outbox of the data folder, nil when there is none.
+func existingOutbox(cfg *config.Config) (*mailer.Outbox, error) {
+	dir := outboxDir(cfg)
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return mailer.NewOutbox(dir, nil)
 }
 
 // transport builds the mail transport: the relay given on the command line,
