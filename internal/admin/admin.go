@@ -21,11 +21,15 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/auth"
+	"github.com/herald-news/herald/internal/bounce"
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/importer"
 	"github.com/herald-news/herald/internal/mailer"
@@ -72,6 +76,9 @@ type Deps struct {
 	// configuration's fixed choices (a DKIM key file); nil: those kept in
 	// Store, with none fixed.
 	Settings *settings.Settings
+	// Bounce names the envelope sender of a test copy sent to a
+	// subscriber's address (VERP, with config bounce_domain).
+	Bounce bounce.VERP
 	// BaseURL is the public site, for links in previews and test mail.
 	BaseURL string
 	// From is the default From of new campaigns ("Name <address>").
@@ -84,10 +91,17 @@ type Deps struct {
 	// Sunset is the sunset policy the configuration sets, for its page;
 	// nil: none.
 	Sunset *store.SunsetPolicy
+	// WebhookAllow lists the non-public address ranges outgoing webhook
+	// receivers may be on (webhook.Options.Allow); none by default.
+	WebhookAllow []netip.Prefix
 	// TempDir holds uploaded CSV files while they import (os.TempDir()).
 	TempDir string
-	Log     *slog.Logger
-	Now     func() time.Time
+	// TrustProxy takes the client IP the audit log records and sign-in
+	// throttling counts from the last X-Forwarded-For entry (behind a
+	// reverse proxy only), as the public web does.
+	TrustProxy bool
+	Log        *slog.Logger
+	Now        func() time.Time
 }
 
 // Admin is the admin's http.Handler. Close it to stop running imports.
@@ -97,8 +111,9 @@ type Admin struct {
 	pages      map[string]*template.Template
 	static     fs.FS
 	imports    *importer.Runner
-	ownImports bool // imports was started here: Close stops it
-	secure     bool // cookies only over HTTPS
+	ownImports bool   // imports was started here: Close stops it
+	secure     bool   // cookies only over HTTPS
+	origin     string // base_url's scheme://host[:port]
 }
 
 // New builds the admin handler, to be mounted at /admin/.
@@ -131,12 +146,23 @@ func New(d Deps) (*Admin, error) {
 		return nil, err
 	}
 	static, _ := fs.Sub(staticFiles, "static")
-	a := &Admin{d: d, pages: pages, static: static, secure: strings.HasPrefix(d.BaseURL, "https://"), imports: d.Imports}
+	a := &Admin{d: d, pages: pages, static: static, secure: strings.HasPrefix(d.BaseURL, "https://"), origin: originOf(d.BaseURL),
+		imports: d.Imports}
 	if a.imports == nil {
 		a.imports, a.ownImports = importer.NewRunner(d.Store, d.TempDir, d.Log, d.ImportObserver), true
 	}
 	a.mux = a.routes()
 	return a, nil
+}
+
+// originOf is the scheme://host[:port] of a URL, or "" for one that does
+// not parse.
+func originOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // ServeHTTP serves /admin/… requests.
@@ -205,9 +231,34 @@ func (a *Admin) cookieName() string {
 	return sessionCookie
 }
 
-// wrap applies sign-in, permission and CSRF checks to one route.
+// Bounds of request bodies, set before anything reads them: a form is
+// small; the composer carries images; an import carries its CSV file.
+const (
+	maxFormBody     = 1 << 20
+	maxLoginBody    = 64 << 10
+	maxEditionBody  = 20 << 20
+	maxImportUpload = 1 << 30
+)
+
+// bodyLimit is the largest body a route takes.
+func bodyLimit(path string) int64 {
+	switch {
+	case path == "/admin/login":
+		return maxLoginBody
+	case path == "/admin/imports":
+		return maxImportUpload
+	case strings.HasPrefix(path, "/admin/editions"):
+		return maxEditionBody
+	}
+	return maxFormBody
+}
+
+// wrap applies sign-in, permission and CSRF checks to one route, and its
+// body bound before anything parses the body.
 func (a *Admin) wrap(rt route) http.Handler {
+	limit := bodyLimit(rt.path)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		if rt.public {
 			a.serve(w, r, rt.h)
 			return
@@ -233,12 +284,16 @@ func (a *Admin) wrap(rt route) http.Handler {
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			if !sameOrigin(r) || !auth.CheckCSRF(id, csrfFrom(r)) {
+			if !a.sameOrigin(r) || !auth.CheckCSRF(id, csrfFrom(r)) {
 				a.errorPage(w, r, http.StatusForbidden, "This form has expired or did not come from Herald. Go back, reload the page and try again.")
 				return
 			}
 		}
-		r = r.WithContext(context.WithValue(r.Context(), identityKey{}, id))
+		// Every change this request makes is recorded as this user's
+		// (package audit; the store writes the rows).
+		ctx := audit.WithActor(r.Context(), audit.Actor{UserID: id.User.ID, Name: id.User.Email, Via: audit.ViaAdmin,
+			IP: audit.ClientIP(r, a.d.TrustProxy)})
+		r = r.WithContext(context.WithValue(ctx, identityKey{}, id))
 		a.serve(w, r, rt.h)
 	})
 }
@@ -256,11 +311,17 @@ func csrfFrom(r *http.Request) string {
 	return r.FormValue("csrf")
 }
 
-// sameOrigin refuses requests whose Origin header names another site.
-func sameOrigin(r *http.Request) bool {
+// sameOrigin refuses requests whose Origin header names another site. Ours
+// is base_url's origin, which is what the browser sends behind a proxy
+// that rewrites Host (nginx's default proxy_set_header Host $proxy_host),
+// or the host the request was made to, for a server reached directly.
+func (a *Admin) sameOrigin(r *http.Request) bool {
 	o := r.Header.Get("Origin")
 	if o == "" || o == "null" {
 		return o == "" // a form from an opaque origin is never ours
+	}
+	if a.origin != "" && strings.EqualFold(o, a.origin) {
+		return true
 	}
 	o = strings.TrimPrefix(strings.TrimPrefix(o, "https://"), "http://")
 	return o == r.Host
@@ -287,9 +348,12 @@ func badRequest(format string, args ...any) error {
 // fail turns an error into an error page, never showing internal detail.
 func (a *Admin) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ue *userError
+	var inUse *store.InUseError
 	switch {
 	case errors.As(err, &ue):
 		a.errorPage(w, r, ue.status, ue.msg)
+	case errors.As(err, &inUse):
+		a.errorPage(w, r, http.StatusConflict, inUse.Msg)
 	case errors.Is(err, store.ErrNotFound):
 		a.errorPage(w, r, http.StatusNotFound, "There is nothing here. It may have been deleted.")
 	case errors.Is(err, store.ErrBadTransition):

@@ -3,6 +3,7 @@ package admin_test
 import (
 	"context"
 	"fmt"
+	"github.com/herald-news/herald/internal/unfurl"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -42,8 +43,13 @@ type env struct {
 
 func newEnv(t *testing.T, deps func(*admin.Deps)) *env {
 	t.Helper()
+	return newEnvOn(t, storetest.SQLite(t), deps)
+}
+
+// newEnvOn is newEnv over the store st (PostgreSQL, say).
+func newEnvOn(t *testing.T, st *store.Store, deps func(*admin.Deps)) *env {
+	t.Helper()
 	ctx := context.Background()
-	st := storetest.SQLite(t)
 	var root http.Handler = http.NotFoundHandler()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { root.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
@@ -86,7 +92,8 @@ func newEnv(t *testing.T, deps func(*admin.Deps)) *env {
 		t.Fatal(err)
 	}
 	e.outbox = ob
-	d := admin.Deps{Store: st, Auth: svc, Outbox: ob, Sender: ob, BaseURL: srv.URL, From: "Courier <news@example.com>", TempDir: t.TempDir()}
+	d := admin.Deps{Store: st, Auth: svc, Outbox: ob, Sender: ob, BaseURL: srv.URL, From: "Courier <news@example.com>", TempDir: t.TempDir(),
+		WebhookAllow: unfurl.Everywhere}
 	if deps != nil {
 		deps(&d)
 	}

@@ -42,6 +42,7 @@ func (a *Admin) table() []route {
 		r("POST", "/admin/segments/count", auth.ManageAudience, a.segmentCount),
 		r("GET", "/admin/segments/{id}", auth.ManageAudience, a.segmentEdit),
 		r("POST", "/admin/segments/{id}", auth.ManageAudience, a.segmentSave),
+		r("POST", "/admin/segments/{id}/delete", auth.ManageAudience, a.segmentDelete),
 
 		r("GET", "/admin/sunset", auth.ManageAudience, a.sunset),
 
@@ -107,6 +108,10 @@ func (a *Admin) table() []route {
 		r("POST", "/admin/webhooks/{id}", auth.ManageSettings, a.webhookSave),
 		r("POST", "/admin/webhooks/{id}/delete", auth.ManageSettings, a.webhookDelete),
 		r("POST", "/admin/webhooks/{id}/test", auth.ManageSettings, a.webhookTest),
+
+		r("GET", "/admin/audit", auth.ReadAudit, a.auditLog),
+		r("GET", "/admin/audit.csv", auth.ReadAudit, a.auditCSV),
+		r("POST", "/admin/audit/retention", auth.ManageSettings, a.auditRetention),
 
 		r("GET", "/admin/users", auth.ManageUsers, a.users),
 		r("POST", "/admin/users", auth.ManageUsers, a.userCreate),

@@ -22,10 +22,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 
 	"github.com/herald-news/herald/client"
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/importer"
@@ -46,9 +48,15 @@ type Deps struct {
 	// Unfurl reads pasted links; nil uses unfurl.New with its defaults
 	// (public addresses only).
 	Unfurl *unfurl.Unfurler
-	Log    *slog.Logger
+	// WebhookAllow lists the non-public address ranges outgoing webhook
+	// receivers may be on (webhook.Options.Allow); none by default.
+	WebhookAllow []netip.Prefix
+	Log          *slog.Logger
 	// ImportObserver hears imports run and their rows (metrics); nil: none.
 	ImportObserver importer.Observer
+	// TrustProxy takes the client IP the audit log records from the last
+	// X-Forwarded-For entry (behind a reverse proxy only).
+	TrustProxy bool
 }
 
 // API is the /api/ http.Handler.
@@ -114,7 +122,11 @@ func (a *API) wrap(rt Route) http.Handler {
 				writeError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("A %s token cannot do this.", id.Role))
 				return
 			}
-			r = r.WithContext(context.WithValue(r.Context(), identityKey{}, id))
+			// Every change this request makes is recorded as the token's
+			// (package audit; the store writes the rows).
+			ctx := audit.WithActor(r.Context(), audit.Actor{UserID: id.User.ID, Name: id.TokenName, Via: audit.ViaAPI,
+				IP: audit.ClientIP(r, a.d.TrustProxy)})
+			r = r.WithContext(context.WithValue(ctx, identityKey{}, id))
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<20)
 		if err := rt.h(w, r); err != nil {
@@ -143,6 +155,7 @@ func invalid(format string, args ...any) error {
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
 	var mbe *http.MaxBytesError
+	var inUse *store.InUseError
 	var ve *validator.Error
 	switch {
 	case errors.As(err, &ve):
@@ -160,6 +173,8 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusConflict, "conflict", "Something with that name or slug exists already.")
 	case errors.Is(err, store.ErrErased):
 		writeError(w, http.StatusConflict, "erased", erasedMessage)
+	case errors.As(err, &inUse):
+		writeError(w, http.StatusConflict, "in_use", inUse.Msg)
 	case errors.Is(err, store.ErrBadFilter):
 		// The store's words for a malformed filter are written for people.
 		writeError(w, http.StatusBadRequest, "bad_filter", err.Error())

@@ -52,6 +52,7 @@ func (a *API) table() []Route {
 		{Method: "POST", Path: "/api/segments/count", Summary: "Count the subscribers a query selects now", Permission: auth.ManageAudience, In: client.SegmentInput{}, Out: client.SegmentCount{}, h: a.countSegment},
 		{Method: "GET", Path: "/api/segments/{id}", Summary: "One segment with its count", Permission: auth.ManageAudience, Out: client.Segment{}, h: a.getSegment},
 		{Method: "PUT", Path: "/api/segments/{id}", Summary: "Change a segment's name or query", Permission: auth.ManageAudience, In: client.SegmentInput{}, Out: client.Segment{}, h: a.updateSegment},
+		{Method: "DELETE", Path: "/api/segments/{id}", Summary: "Delete a segment (not one that is a campaign's audience)", Permission: auth.ManageAudience, h: a.deleteSegment},
 
 		{Method: "POST", Path: "/api/imports", Summary: "Import a CSV file into a list", Permission: auth.ManageAudience, Body: "text/csv",
 			Query: []string{"list", "status", "mode"}, Out: client.ImportResult{}, h: a.importCSV},
@@ -87,7 +88,7 @@ func (a *API) table() []Route {
 
 		{Method: "GET", Path: "/api/sources", Summary: "The desk's feeds with their status", Permission: auth.Compose, Out: []client.Source{}, h: a.listSources},
 		{Method: "POST", Path: "/api/sources", Summary: "Add a feed (RSS, Atom or JSON Feed)", Permission: auth.Publish, In: client.SourceInput{}, Out: client.Source{}, h: a.createSource},
-		{Method: "POST", Path: "/api/sources/{id}/poll", Summary: "Read a feed now", Permission: auth.Compose, h: a.pollSource},
+		{Method: "POST", Path: "/api/sources/{id}/poll", Summary: "Read a feed now and say what it found", Permission: auth.Compose, Out: client.SourcePoll{}, h: a.pollSource},
 		{Method: "DELETE", Path: "/api/sources/{id}", Summary: "Remove a feed and its items", Permission: auth.Publish, h: a.deleteSource},
 		{Method: "GET", Path: "/api/desk/items", Summary: "Recent items from the sources, newest first, marked when used in recent editions", Permission: auth.Compose,
 			Query: []string{"q", "source", "limit"}, Out: []client.Item{}, h: a.deskItems},
@@ -99,6 +100,15 @@ func (a *API) table() []Route {
 		{Method: "PUT", Path: "/api/series/{id}", Summary: "Change a series", Permission: auth.Send, In: client.Series{}, Out: client.Series{}, h: a.updateSeries},
 		{Method: "DELETE", Path: "/api/series/{id}", Summary: "Remove a series (its editions and campaigns stay)", Permission: auth.Send, h: a.deleteSeries},
 		{Method: "GET", Path: "/api/series/{id}/runs", Summary: "A series' days, newest first", Permission: auth.ReadStats, Out: []client.SeriesRun{}, h: a.seriesRuns},
+
+		{Method: "GET", Path: "/api/audit", Summary: "The audit log, newest first: who changed what, when, through what and from where (owners)", Permission: auth.ReadAudit,
+			Query: []string{"action", "user", "object", "since", "until", "before", "limit"}, Out: client.AuditPage{}, h: a.listAudit},
+		{Method: "GET", Path: "/api/audit/retention", Summary: "How many days audit rows are kept (0: for ever)", Permission: auth.ReadAudit, Out: client.AuditRetention{}, h: a.getAuditRetention},
+		{Method: "PUT", Path: "/api/audit/retention", Summary: "Set how many days audit rows are kept", Permission: auth.ManageSettings, In: client.AuditRetention{}, Out: client.AuditRetention{}, h: a.putAuditRetention},
+		{Method: "POST", Path: "/api/tokens", Summary: "Create an API token (the answer holds it, shown once); for another user with an owner's token", Permission: auth.ManageOwnTokens,
+			In: client.TokenInput{}, Out: client.Token{}, h: a.createToken},
+		{Method: "GET", Path: "/api/users", Summary: "The admin users", Permission: auth.ManageUsers, Out: client.Page[client.User]{}, h: a.listUsers},
+		{Method: "PATCH", Path: "/api/users/{id}", Summary: "Change a user's role (their sessions end)", Permission: auth.ManageUsers, In: client.UserInput{}, Out: client.User{}, h: a.updateUser},
 
 		{Method: "GET", Path: "/api/suppressions", Summary: "Suppressed addresses", Permission: auth.ManageAudience, Query: pageQ, Out: client.Page[client.Suppression]{}, h: a.listSuppressions},
 		{Method: "POST", Path: "/api/suppressions", Summary: "Suppress an address", Permission: auth.ManageAudience, In: client.SuppressionInput{}, Out: client.Suppression{}, h: a.suppress},

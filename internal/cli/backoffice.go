@@ -36,7 +36,7 @@ func (b *backOffice) Close() error {
 // the first run (HERALD_ADMIN_PASSWORD, or a one-time password printed once).
 func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store, tr sender, eng *delivery.Engine, met *metrics.Metrics) (*backOffice, error) {
 	authn := auth.New(s, auth.Options{Log: e.log})
-	if _, err := auth.Bootstrap(ctx, s, "", cfg.AdminPassword.Reveal(), 12, e.stdout); err != nil {
+	if _, err := auth.Bootstrap(ctx, s, cfg.AdminEmail, cfg.AdminPassword.Reveal(), 12, e.stdout); err != nil {
 		return nil, err
 	}
 	relays, err := relayConfigs(cfg, "")
@@ -55,8 +55,12 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 	if m, ok := tr.(*mailer.Mailer); ok {
 		relayStats = m.Stats
 	}
+	verp, err := verpOf(ctx, cfg, s)
+	if err != nil {
+		return nil, err
+	}
 	tmp := filepath.Join(cfg.DataDir, "tmp")
-	if err := os.MkdirAll(tmp, 0o750); err != nil {
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return nil, err
 	}
 	// CSV imports run in the background, their uploads kept in the data
@@ -64,7 +68,8 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 	imports := importer.NewRunner(s, tmp, e.log, met)
 	adm, err := admin.New(admin.Deps{Store: s, Auth: authn, Engine: eng, Sender: tr, Outbox: outbox, Relays: relays,
 		RelayStats: relayStats, RelayChanges: met.RelayChanges, Imports: imports,
-		Settings: set, BaseURL: cfg.BaseURL, From: cfg.From, ThemeDir: cfg.Theme, Sunset: sunsetPolicy(cfg), TempDir: tmp, Log: e.log})
+		Settings: set, Bounce: verp, BaseURL: cfg.BaseURL, From: cfg.From, ThemeDir: cfg.Theme, Sunset: sunsetPolicy(cfg), TempDir: tmp, TrustProxy: cfg.TrustProxy, Log: e.log,
+		WebhookAllow: webhookAllow(cfg)})
 	if err != nil {
 		imports.Close()
 		return nil, err
@@ -74,7 +79,8 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 		imports.Close()
 		return nil, err
 	}
-	apiH, err := api.New(api.Deps{Store: s, Auth: authn, Engine: eng, Direct: direct, From: cfg.From, Log: e.log, ImportObserver: met})
+	apiH, err := api.New(api.Deps{Store: s, Auth: authn, Engine: eng, Direct: direct, From: cfg.From, Log: e.log, ImportObserver: met,
+		TrustProxy: cfg.TrustProxy, WebhookAllow: webhookAllow(cfg)})
 	if err != nil {
 		imports.Close()
 		return nil, err
@@ -90,6 +96,10 @@ func (e *env) direct(ctx context.Context, cfg *config.Config, s *store.Store, tr
 	if err != nil {
 		return nil, err
 	}
+	verp, err := verpOf(ctx, cfg, s)
+	if err != nil {
+		return nil, err
+	}
 	return delivery.NewDirect(delivery.DirectConfig{Store: s, Sender: tr, Signer: sig, BaseURL: cfg.BaseURL, From: cfg.From,
-		Settings: set, Render: renderOptions(cfg), Log: e.log})
+		Settings: set, Bounce: verp, Render: renderOptions(cfg), Log: e.log})
 }

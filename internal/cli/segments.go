@@ -18,6 +18,7 @@ func segmentCommands() []command {
 		{"segments create", "NAME --query QUERY", "save a segment (see docs/audience.md for the query language)", runSegmentsCreate},
 		{"segments ls", "", "show saved segments with their member counts", runSegmentsLs},
 		{"segments count", "NAME | --query QUERY", "count a saved segment's members, or a query's", runSegmentsCount},
+		{"segments rm", "NAME", "delete a saved segment (not one that is a campaign's audience)", runSegmentsRm},
 		{"sunset", "--months N --action segment|suppress [--suppress-after DAYS] [--dry-run]", "move or suppress subscribers who stopped opening and clicking, with a report", runSunset},
 	}
 }
@@ -165,4 +166,26 @@ func printSunset(w io.Writer, rep store.SunsetReport) {
 	verb := map[string]string{store.SunsetSegment: "moved to the segment \"" + store.SunsetSegmentName + "\"", store.SunsetSuppress: "suppressed"}[rep.Policy.Action]
 	fmt.Fprintf(w, "%d subscribers with no open or click since %s %s%s\n", rep.Matched, rep.Cutoff.Format("2006-01-02"), would, verb)
 	list(rep.Matched, rep.Sample)
+}
+
+func runSegmentsRm(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("segments rm", "NAME")
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	return e.withStore(ctx, func(s *store.Store) error {
+		sg, err := s.SegmentByName(ctx, pos[0])
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("there is no segment named %q ('herald segments ls' shows them)", pos[0])
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.DeleteSegment(ctx, sg.ID); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "deleted segment %s\n", sg.Name)
+		return nil
+	})
 }

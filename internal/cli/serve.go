@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/herald-news/herald/internal/bounce"
 	"github.com/herald-news/herald/internal/config"
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/inbound"
@@ -46,6 +48,16 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if _, err := renderer(ctx, cfg, s); err != nil {
 		return err
 	}
+	// Commands run against this database freeze campaigns in the same look.
+	theme := cfg.Theme
+	if theme != "" {
+		if theme, err = filepath.Abs(theme); err != nil {
+			return fmt.Errorf("theme: %w", err)
+		}
+	}
+	if err := settings.SaveServeTheme(ctx, s, theme); err != nil {
+		return err
+	}
 	// Metrics are counted always (it costs little) and served only with
 	// a metrics_token.
 	var relayStats func() []mailer.RelayStats
@@ -71,7 +83,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	site, err := e.publicWeb(ctx, cfg, s, mail)
+	bounces, err := e.bounceRecorder(ctx, cfg, s)
+	if err != nil {
+		return err
+	}
+	site, err := e.publicWeb(ctx, cfg, s, mail, bounces)
 	if err != nil {
 		return err
 	}
@@ -113,6 +129,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		ln.Close()
 		return err
 	}
+	bws, err := e.bounceWorkers(cfg, s, bounces)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	ws = append(ws, bws...)
 	workCtx, stopWork := context.WithCancel(context.Background())
 	defer stopWork()
 	running := startWorkers(workCtx, ws)
@@ -182,7 +204,7 @@ func (e *env) workers(cfg *config.Config, s *store.Store, tr mailer.Sender, eng 
 	if err != nil {
 		return nil, err
 	}
-	hooks := webhook.NewSender(s, webhook.Options{Log: e.log, Observer: met})
+	hooks := webhook.NewSender(s, webhook.Options{Log: e.log, Observer: met, Allow: webhookAllow(cfg)})
 	poller := &source.Poller{Store: s, Client: unfurl.NewClient(unfurl.Options{}), Log: e.log}
 	sched := &series.Scheduler{Store: s, From: cfg.From, Log: e.log,
 		Remind: delivery.Reminders(tr, set, cfg.From, cfg.BaseURL)}
@@ -205,7 +227,12 @@ func (e *env) mailQueue(ctx context.Context, cfg *config.Config, s *store.Store,
 	if err != nil {
 		return nil, err
 	}
-	return delivery.NewMailQueue(delivery.MailQueueConfig{Store: s, Sender: tr, Signer: sig, Settings: set, BaseURL: cfg.BaseURL, Log: e.log})
+	verp, err := verpOf(ctx, cfg, s)
+	if err != nil {
+		return nil, err
+	}
+	return delivery.NewMailQueue(delivery.MailQueueConfig{Store: s, Sender: tr, Signer: sig, Settings: set, Bounce: verp,
+		BaseURL: cfg.BaseURL, Log: e.log})
 }
 
 // runningWorkers are workers started by startWorkers.
@@ -250,7 +277,7 @@ func (r *runningWorkers) wait() error {
 
 // publicWeb builds the public site (subscribe, unsubscribe, preferences,
 // archive, feeds, tracking, webhooks) from the configuration.
-func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store, mail *delivery.MailQueue) (*web.Server, error) {
+func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store, mail *delivery.MailQueue, bounces *bounce.Recorder) (*web.Server, error) {
 	sig, err := signer(ctx, cfg, s)
 	if err != nil {
 		return nil, err
@@ -275,12 +302,20 @@ func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store,
 	opts.Welcome = cfg.Welcome
 	opts.Webhooks.Secret = cfg.WebhookSecret.Reveal()
 	opts.Webhooks.SNSTopics = cfg.SNSTopics
+	opts.Webhooks.SoftBounceThreshold = cfg.SoftBounceLimit
 	if cfg.SendGridKey != "" {
 		key, err := inbound.ParseSendGridKey(cfg.SendGridKey)
 		if err != nil {
 			return nil, fmt.Errorf("webhook_sendgrid_key: %w", err)
 		}
 		opts.Webhooks.SendGridKey = key
+	}
+	if key := cfg.MailgunKey.Reveal(); key != "" {
+		v, err := inbound.NewMailgunVerifier(key)
+		if err != nil {
+			return nil, fmt.Errorf("webhook_mailgun_key: %w", err)
+		}
+		opts.Webhooks.Mailgun = v
 	}
 	// The admin's privacy setting can make tracking anonymous at any time;
 	// the configuration can still turn it off altogether.
@@ -290,5 +325,46 @@ func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store,
 	}
 	// Archive pages and feeds render with the configured theme.
 	return web.NewServer(web.Deps{Store: s, Signer: sig, Mail: mail, Settings: set, ThemeDir: cfg.Theme, BaseURL: cfg.BaseURL,
-		Log: e.log, Options: opts})
+		Bounces: bounces, Log: e.log, Options: opts})
+}
+
+// bounceWorkers take bounce reports by mail: the SMTP listener
+// (bounce_smtp_addr) on any node it is configured for (a front door, like
+// HTTP: its port is bound here, before anything runs), and the mailbox
+// poller (bounce_imap_url) on the sending nodes, one of them at a time.
+func (e *env) bounceWorkers(cfg *config.Config, s *store.Store, rec *bounce.Recorder) ([]worker, error) {
+	var ws []worker
+	if raw := cfg.BounceIMAPURL.Reveal(); raw != "" && cfg.Role != "web" {
+		u, err := bounce.ParseMailboxURL(raw)
+		if err != nil {
+			return nil, fmt.Errorf("config: bounce_imap_url: %w", err)
+		}
+		box := &bounce.Mailbox{URL: u, Rec: rec, Leases: s}
+		e.log.Info("reading bounce reports from a mailbox", "mailbox", u.Name())
+		ws = append(ws, worker{"bounce mailbox", box.Run})
+	}
+	if cfg.BounceSMTPAddr != "" {
+		if cfg.BounceDomain == "" {
+			return nil, errors.New("config: bounce_smtp_addr needs bounce_domain: the listener takes mail for that domain only")
+		}
+		ln, err := net.Listen("tcp", cfg.BounceSMTPAddr)
+		if err != nil {
+			return nil, fmt.Errorf("bounce listener on %s: %w", cfg.BounceSMTPAddr, err)
+		}
+		l := bounce.NewListener(rec, cfg.BounceDomain)
+		e.log.Info("taking bounce reports by SMTP", "addr", ln.Addr().String(), "domain", cfg.BounceDomain)
+		ws = append(ws, worker{"bounce listener", func(ctx context.Context) error {
+			served := make(chan error, 1)
+			go func() { served <- l.Serve(ln) }()
+			select {
+			case err := <-served:
+				return err
+			case <-ctx.Done():
+			}
+			sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+			defer cancel()
+			return errors.Join(l.Shutdown(sctx), <-served)
+		}})
+	}
+	return ws, nil
 }

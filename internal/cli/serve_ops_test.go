@@ -63,9 +63,16 @@ func TestServeMetricsAndWebhooks(t *testing.T) {
 	}
 	t.Cleanup(func() { sink.Close() })
 
-	vars := map[string]string{"HERALD_METRICS_TOKEN": token, "HERALD_RELAY_URL": sink.URL(), "HERALD_ADMIN_PASSWORD": "a long enough password"}
+	vars := map[string]string{"HERALD_METRICS_TOKEN": token, "HERALD_RELAY_URL": sink.URL(), "HERALD_ADMIN_PASSWORD": "a long enough password",
+		"HERALD_WEBHOOK_ALLOW_PRIVATE": "true", "HERALD_ADMIN_EMAIL": "desk@courier.example"}
 	base, stop := serve(t, vars, "--data", dir)
 	defer stop()
+	// The first owner has the address the operator chose, not a
+	// predictable one.
+	if out, errs, code := herald(t, vars, nil, "--data", dir, "user", "ls"); code != 0 ||
+		!strings.Contains(out, "desk@courier.example") || strings.Contains(out, "admin@herald.local") {
+		t.Fatalf("user ls: %d %q %q", code, out, errs)
+	}
 
 	res, err := http.PostForm(base+"/subscribe/daily/embed", url.Values{"email": {"ada@example.com"}})
 	if err != nil {
@@ -148,9 +155,14 @@ func TestServeMetricsAndWebhooks(t *testing.T) {
 // base URL and a function that stops it and checks it exited cleanly.
 func serve(t *testing.T, vars map[string]string, args ...string) (string, func()) {
 	t.Helper()
+	return serveLogging(t, vars, &syncBuffer{}, args...)
+}
+
+// serveLogging is serve with its log written to errb.
+func serveLogging(t *testing.T, vars map[string]string, errb *syncBuffer, args ...string) (string, func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	errb := &syncBuffer{}
 	go func() {
 		e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: errb, getenv: func(k string) string { return vars[k] }}
 		done <- e.exitCode(e.dispatch(ctx, append([]string{"serve", "--http", "127.0.0.1:0"}, args...)))

@@ -55,9 +55,15 @@ type Config struct {
 	BaseURL       string // public URL for links in mail and pages
 	SecretKey     Secret // signs tokens; generated and kept in the database when empty
 	AdminPassword Secret // first owner's password; printed once when empty
-	LogLevel      slog.Level
-	LogFormat     string // text or json
-	From          string // default From of campaigns
+	AdminEmail    string // first owner's sign-in address (admin@herald.local when empty)
+	// MasterKey seals the secrets kept in the database (secretbox); empty
+	// keeps them clear. MasterKeyPrevious opens ones sealed with the key
+	// before, while `herald secrets reseal` rotates them.
+	MasterKey         Secret
+	MasterKeyPrevious Secret
+	LogLevel          slog.Level
+	LogFormat         string // text or json
+	From              string // default From of campaigns
 	// Workers is how many SMTP transactions a node runs at once; 0 (auto,
 	// the default) is the relays' max_conns added up (4 with the outbox).
 	Workers int
@@ -87,6 +93,9 @@ type Config struct {
 	TrustProxy    bool   // client IP from X-Forwarded-For (behind a proxy only)
 	WebhookSecret Secret // authenticates bounce and complaint webhooks; empty turns them off
 	Welcome       bool   // send a welcome message after a confirmation
+	// WebhookAllowPrivate lets outgoing webhooks post to receivers on
+	// loopback and private networks (refused by default: SSRF).
+	WebhookAllowPrivate bool
 	// SNSTopics, when set, are the only SNS topic ARNs whose messages
 	// the SES webhook takes.
 	SNSTopics []string
@@ -94,6 +103,9 @@ type Config struct {
 	// Webhook (base64 DER, as SendGrid shows it); set, every SendGrid
 	// post must carry a valid signature.
 	SendGridKey string
+	// MailgunKey is the webhook signing key of the Mailgun domain; set, it
+	// turns on /webhooks/mailgun, whose posts must carry a valid signature.
+	MailgunKey Secret
 
 	// MetricsToken turns on /metrics (Prometheus) for requests that send
 	// it as a bearer token; empty leaves /metrics off.
@@ -107,6 +119,18 @@ type Config struct {
 	// silent in the re-engagement segment for this many days after being
 	// sent mail there; 0 never does.
 	SunsetSuppressAfter int
+
+	// Bounces by mail. BounceDomain, when set, makes each message's
+	// envelope sender bounces+TOKEN@BounceDomain (VERP), so reports mailed
+	// back name their subscriber and campaign. BounceSMTPAddr is where the
+	// inbound SMTP listener for those reports listens (empty: no listener);
+	// BounceIMAPURL is a mailbox polled for them
+	// (imaps://user:pass@host/INBOX; empty: none). SoftBounceLimit soft
+	// bounces in a row suppress an address (default 3).
+	BounceDomain    string
+	BounceSMTPAddr  string
+	BounceIMAPURL   Secret
+	SoftBounceLimit int
 }
 
 // SQLitePath is where the embedded database lives.
@@ -161,6 +185,27 @@ func keys() []key {
 			return nil
 		}},
 		{"admin_password", true, func(c *Config, v string) error { c.AdminPassword = Secret(v); return nil }},
+		{"master_key", true, func(c *Config, v string) error {
+			if v != "" && len(v) < 32 {
+				return errors.New("must be at least 32 characters")
+			}
+			c.MasterKey = Secret(v)
+			return nil
+		}},
+		{"master_key_previous", true, func(c *Config, v string) error {
+			if v != "" && len(v) < 32 {
+				return errors.New("must be at least 32 characters")
+			}
+			c.MasterKeyPrevious = Secret(v)
+			return nil
+		}},
+		{"admin_email", false, func(c *Config, v string) error {
+			if v != "" && !strings.Contains(v, "@") {
+				return errors.New("must be an email address")
+			}
+			c.AdminEmail = v
+			return nil
+		}},
 		{"log_level", false, func(c *Config, v string) error {
 			return c.LogLevel.UnmarshalText([]byte(v))
 		}},
@@ -237,6 +282,7 @@ func keys() []key {
 		}},
 		{"trust_proxy", false, boolKey(func(c *Config, b bool) { c.TrustProxy = b })},
 		{"welcome", false, boolKey(func(c *Config, b bool) { c.Welcome = b })},
+		{"webhook_allow_private", false, boolKey(func(c *Config, b bool) { c.WebhookAllowPrivate = b })},
 		{"webhook_secret", true, func(c *Config, v string) error {
 			if v != "" && len(v) < 16 {
 				return errors.New("must be at least 16 characters")
@@ -262,11 +308,57 @@ func keys() []key {
 			c.SendGridKey = strings.TrimSpace(v)
 			return nil
 		}},
+		{"webhook_mailgun_key", true, func(c *Config, v string) error {
+			v = strings.TrimSpace(v)
+			if v != "" && (len(v) < 16 || strings.ContainsAny(v, " \t\r\n")) {
+				return errors.New("must be the webhook signing key Mailgun shows (Sending → Webhooks), without spaces")
+			}
+			c.MailgunKey = Secret(v)
+			return nil
+		}},
 		{"metrics_token", true, func(c *Config, v string) error {
 			if v != "" && (len(v) < 16 || strings.ContainsAny(v, " \t\r\n")) {
 				return errors.New("must be at least 16 characters, without spaces")
 			}
 			c.MetricsToken = Secret(v)
+			return nil
+		}},
+		{"bounce_domain", false, func(c *Config, v string) error {
+			v = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(v), "."))
+			if v != "" && (!strings.Contains(v, ".") || strings.ContainsAny(v, "@/: \t")) {
+				return errors.New("must be a domain name, such as bounces.news.example (no @ or scheme)")
+			}
+			c.BounceDomain = v
+			return nil
+		}},
+		{"bounce_smtp_addr", false, func(c *Config, v string) error {
+			if v != "" {
+				if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+					return errors.New("must be host:port, such as 0.0.0.0:25 or 127.0.0.1:2525")
+				}
+			}
+			c.BounceSMTPAddr = v
+			return nil
+		}},
+		{"bounce_imap_url", true, func(c *Config, v string) error {
+			if v != "" {
+				u, err := url.Parse(v)
+				if err != nil || u.Scheme != "imaps" || u.Host == "" || u.User == nil {
+					return errors.New("must be imaps://user:password@host/INBOX (IMAP over TLS)")
+				}
+				if _, ok := u.User.Password(); !ok {
+					return errors.New("must carry the password: imaps://user:password@host/INBOX")
+				}
+			}
+			c.BounceIMAPURL = Secret(v)
+			return nil
+		}},
+		{"soft_bounce_limit", false, func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 100 {
+				return errors.New("must be a whole number from 1 to 100")
+			}
+			c.SoftBounceLimit = n
 			return nil
 		}},
 		{"relay_url", true, func(c *Config, v string) error {
@@ -289,6 +381,8 @@ func Defaults() *Config {
 		Tracking:      "full",
 		FormRateLimit: 20,
 		SunsetAction:  "segment",
+
+		SoftBounceLimit: 3,
 	}
 }
 

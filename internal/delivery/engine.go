@@ -14,6 +14,7 @@ import (
 	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/validator"
 )
@@ -62,7 +63,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
-			w := worker{e: e, links: links}
+			w := worker{e: e, links: links, stop: ctx.Done()}
 			for j := range jobs {
 				results <- w.send(j)
 			}
@@ -97,7 +98,7 @@ func (e *Engine) Run(ctx context.Context) error {
 
 // claimLoop feeds jobs from every sending campaign until ctx is done.
 func (e *Engine) claimLoop(ctx context.Context, jobs chan<- job) error {
-	var lastRelease, lastSchedule, lastSunset time.Time
+	var lastRelease, lastSchedule, lastSunset, lastPrune time.Time
 	var lead *store.Leadership
 	defer func() {
 		if lead != nil {
@@ -122,6 +123,10 @@ func (e *Engine) claimLoop(ctx context.Context, jobs chan<- job) error {
 				if e.cfg.Sunset != nil && now.Sub(lastSunset) >= 24*time.Hour {
 					e.sunset(ctx)
 					lastSunset = now
+				}
+				if now.Sub(lastPrune) >= 24*time.Hour {
+					e.pruneAudit(ctx, now)
+					lastPrune = now
 				}
 			}
 			lastSchedule = now
@@ -287,6 +292,43 @@ func (e *Engine) sunset(ctx context.Context) {
 		"returned", rep.Returned, "suppressed_after_segment", rep.Suppressed)
 }
 
+// auditPruneBatch is how many audit rows one statement deletes: the
+// writer is held for a moment per batch, not for a year of rows.
+const auditPruneBatch = 500
+
+// pruneAudit deletes the audit rows older than the retention setting, in
+// small batches, and logs how many went.
+func (e *Engine) pruneAudit(ctx context.Context, now time.Time) {
+	days, err := settings.LoadAuditRetention(ctx, e.ledger)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.cfg.Log.Error("audit log retention", "err", err)
+		}
+		return
+	}
+	if days == 0 {
+		return // kept for ever
+	}
+	keep := time.Duration(days) * 24 * time.Hour
+	var total int64
+	for ctx.Err() == nil {
+		n, err := e.ledger.PruneAudit(ctx, now.Add(-keep), auditPruneBatch)
+		if err != nil {
+			if ctx.Err() == nil {
+				e.cfg.Log.Error("audit log retention", "err", err)
+			}
+			break
+		}
+		total += n
+		if n < auditPruneBatch {
+			break
+		}
+	}
+	if total > 0 {
+		e.cfg.Log.Info("audit log retention applied", "deleted", total, "older_than", now.Add(-keep).Format(time.DateOnly))
+	}
+}
+
 // claimRound claims one batch from each sending campaign and queues it. It
 // returns how many rows it queued and, when none, how long until a deferred
 // row is due.
@@ -438,8 +480,13 @@ func (e *Engine) record(results <-chan store.Outcome) error {
 
 // worker builds and sends messages, reusing its buffers.
 type worker struct {
-	e                         *Engine
-	links                     Links
+	e     *Engine
+	links Links
+	// stop is closed when the engine is told to stop: from then on the
+	// rows that reach the worker go back unsent (only a message already
+	// inside its SMTP transaction finishes), so a stop takes as long as
+	// one transaction, not the whole queue behind a slow relay.
+	stop                      <-chan struct{}
 	html, tracked, text, mime []byte
 	extra                     [1]message.Field
 }
@@ -447,18 +494,18 @@ type worker struct {
 func (w *worker) send(j job) store.Outcome {
 	e, d := w.e, j.d
 	out := store.Outcome{ID: d.ID, Attempts: d.Attempts, Email: d.Email}
-	if j.run.halted.Load() {
-		return giveBack(out, "given back unsent: the campaign was paused or cancelled")
+	if why := w.holdBack(j); why != "" {
+		return w.giveBack(out, why)
 	}
 	if e.cfg.Now().Sub(j.claimedAt) > e.cfg.Lease/2 {
 		// Waited so long in the queue (a slow relay, a rate limit) that
 		// its lease may run out while sending, and another worker may
 		// claim it: give it back unsent instead.
-		return giveBack(out, "given back unsent: waited too long for a worker")
+		return w.giveBack(out, "given back unsent: waited too long for a worker")
 	}
 	email, tmpl, ok := j.run.pick(d.Variant)
 	if !ok {
-		return giveBack(out, "given back unsent: the A/B test's winner is not known on this node yet")
+		return w.giveBack(out, "given back unsent: the A/B test's winner is not known on this node yet")
 	}
 	name := validator.ReaderName(d.Name)
 	fields := render.Fields{
@@ -498,22 +545,41 @@ func (w *worker) send(j job) store.Outcome {
 		out.Status, out.Reply = model.DeliveryFailed, "message not built: "+err.Error()
 		return out
 	}
-	// The last look before the SMTP transaction: a pause or cancel that
-	// came while the message was built keeps it unsent.
-	if j.run.halted.Load() {
-		return giveBack(out, "given back unsent: the campaign was paused or cancelled")
+	// The last look before the SMTP transaction: a pause, a cancel or a
+	// stop that came while the message was built keeps it unsent.
+	if why := w.holdBack(j); why != "" {
+		return w.giveBack(out, why)
 	}
 	// The send gets its own deadline, not Run's context: a message handed
 	// to a worker is finished even while the engine shuts down.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	err = j.run.sender.Send(ctx, mailer.Envelope{From: j.run.bounce, To: d.Email}, w.mime)
+	err = j.run.sender.Send(ctx, mailer.Envelope{From: e.cfg.Bounce.Address(d.SubscriberID, d.CampaignID, j.run.bounce), To: d.Email}, w.mime)
 	return e.outcome(out, d, err)
 }
 
-// giveBack returns a claimed row to pending without counting a try.
-func giveBack(out store.Outcome, why string) store.Outcome {
+// holdBack says why j must not be sent now, or "": its campaign was
+// paused or cancelled, or the engine is stopping.
+func (w *worker) holdBack(j job) string {
+	if j.run.halted.Load() {
+		return "given back unsent: the campaign was paused or cancelled"
+	}
+	select {
+	case <-w.stop:
+		return "given back unsent: Herald was stopping"
+	default:
+		return ""
+	}
+}
+
+// giveBack returns a claimed row unsent without counting a try: to
+// pending, or, for a retry (a row tried before), to deferred and due at
+// once, so it still shows as the retry it is.
+func (w *worker) giveBack(out store.Outcome, why string) store.Outcome {
 	out.Status, out.Uncount, out.Reply = model.DeliveryPending, true, why
+	if out.Attempts > 1 { // the claim counted one; the row had been tried
+		out.Status, out.RetryAt = model.DeliveryDeferred, w.e.cfg.Now()
+	}
 	return out
 }
 

@@ -1,19 +1,19 @@
 // Package inbound reads what mail providers report back about Herald's
-// mail (bounces and spam complaints from Amazon SES through SNS, SendGrid,
-// Postmark, and Herald's own generic format) and acts on it: suppressions,
-// soft-bounce counts and events in the store.
+// mail: bounces and spam complaints from Amazon SES through SNS, SendGrid,
+// Postmark, Mailgun, and Herald's own generic format. Package bounce
+// records them (suppressions, soft-bounce counts and events in the store),
+// as it records the reports that come back by mail.
 //
 // Contract: the parsers take bodies from strangers and never panic; they
 // fail only with ErrPayload (or *UnknownTypeError for the generic format)
 // and return only actionable reports (an address and one of the three
-// kinds Apply acts on). Signatures (SNS, signed SendGrid) are checked here;
+// kinds bounce.Recorder acts on). Signatures (SNS, signed SendGrid, Mailgun) are checked here;
 // only the SNS verifier fetches anything, and only certificates and
 // subscription URLs on allowlisted AWS hosts. The HTTP side (routes,
 // shared secret, answers) stays in package web.
 package inbound
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/sha256"
@@ -22,24 +22,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
-	"time"
-	"unicode/utf8"
 
-	"github.com/herald-news/herald/internal/address"
+	"github.com/herald-news/herald/internal/bounce"
 	"github.com/herald-news/herald/internal/model"
-	"github.com/herald-news/herald/internal/store"
 )
 
-// Report is one bounce or complaint, whatever provider sent it.
-type Report struct {
-	Kind      model.EventKind // EventBounce (hard), EventSoftBounce or EventComplaint
-	Email     string
-	MessageID string // the Message-ID Herald set, when the provider echoes it
-	Detail    string
-}
+// Report is one bounce or complaint, whatever provider sent it: Kind
+// (EventBounce, hard; EventSoftBounce; EventComplaint), Email, the
+// Message-ID Herald set when the provider echoes it, and Detail. It is the
+// report bounce.Recorder records, as it records the reports that come back
+// by mail.
+type Report = bounce.Report
 
 // ErrPayload is returned by the webhook parsers for a body they cannot read.
 var ErrPayload = errors.New("payload not understood")
@@ -183,7 +177,7 @@ type genericReport struct {
 type UnknownTypeError struct{ typ string }
 
 func (e *UnknownTypeError) Error() string {
-	return fmt.Sprintf("unknown report type %q (hard_bounce, soft_bounce or complaint)", Clean(e.typ, 40))
+	return fmt.Sprintf("unknown report type %q (hard_bounce, soft_bounce or complaint)", bounce.Clean(e.typ, 40))
 }
 
 // ParseGeneric reads Herald's own report format (see genericReport).
@@ -227,112 +221,4 @@ func ParseGeneric(body []byte) ([]Report, error) {
 		reps = append(reps, rep)
 	}
 	return reps, nil
-}
-
-var heraldMessageID = regexp.MustCompile(`herald\.c(\d+)\.s(\d+)@`)
-
-// Applier acts on reports: it suppresses hard bounces and complaints,
-// counts soft bounces toward a threshold, and records an event for each,
-// counted toward the campaign that caused it.
-type Applier struct {
-	Store *store.Store
-	// SoftBounceThreshold soft bounces within SoftBounceWindow of each
-	// other suppress an address.
-	SoftBounceThreshold int
-	SoftBounceWindow    time.Duration
-}
-
-// Apply acts on reps; reports without a valid address are left out. Each
-// report is stored on its own (its suppression or soft-bounce count, then
-// its event), so one that fails never blocks the others; the error joins
-// those that failed and means the store failed (the sender should retry).
-// Every text a provider sent passes through Clean first.
-func (a Applier) Apply(ctx context.Context, reps []Report) error {
-	var errs []error
-	for _, rep := range reps {
-		if err := a.apply(ctx, rep); err != nil {
-			errs = append(errs, fmt.Errorf("%s report: %w", rep.Kind, err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func (a Applier) apply(ctx context.Context, rep Report) error {
-	email, err := address.Normalize(Clean(rep.Email, 320))
-	if err != nil {
-		return nil // nothing to act on
-	}
-	detail := Clean(rep.Detail, 500)
-	e := model.Event{Kind: rep.Kind, Detail: detail, At: time.Now().UTC()}
-	if e.SubscriberID, e.CampaignID, err = a.reader(ctx, email, Clean(rep.MessageID, 500)); err != nil {
-		return err
-	}
-	switch rep.Kind {
-	case model.EventBounce:
-		err = a.Store.Suppress(ctx, email, model.SuppressHardBounce, detail)
-	case model.EventComplaint:
-		err = a.Store.Suppress(ctx, email, model.SuppressComplaint, detail)
-	case model.EventSoftBounce:
-		_, _, err = a.Store.SoftBounce(ctx, email, detail, a.SoftBounceThreshold, a.SoftBounceWindow)
-	default:
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return a.Store.RecordEvents(ctx, []model.Event{e})
-}
-
-// reader finds whose report this is and which campaign it counts toward.
-// The address the provider reports decides: the Message-ID's subscriber
-// and campaign count only when that subscriber has this address (a
-// Message-ID can be stale, forwarded or made up). With no agreeing
-// Message-ID the report counts toward the last campaign that reached the
-// reader (a provider that does not echo it, a complaint loop that strips
-// it), so a campaign's bounces and complaints are all there.
-func (a Applier) reader(ctx context.Context, email, messageID string) (subscriberID, campaignID int64, err error) {
-	if m := heraldMessageID.FindStringSubmatch(messageID); m != nil {
-		cid, _ := strconv.ParseInt(m[1], 10, 64)
-		sid, _ := strconv.ParseInt(m[2], 10, 64)
-		sub, err := a.Store.SubscriberByID(ctx, sid)
-		switch {
-		case err == nil && sub.Email == email:
-			return sid, cid, nil
-		case err != nil && !errors.Is(err, store.ErrNotFound):
-			return 0, 0, err
-		}
-	}
-	sub, err := a.Store.SubscriberByEmail(ctx, email)
-	if errors.Is(err, store.ErrNotFound) {
-		return 0, 0, nil
-	}
-	if err != nil {
-		return 0, 0, err
-	}
-	if campaignID, err = a.Store.LastCampaignSentTo(ctx, sub.ID); err != nil {
-		return 0, 0, err
-	}
-	return sub.ID, campaignID, nil
-}
-
-// Clean makes text from a provider safe to store and show: invalid UTF-8
-// and NUL (which PostgreSQL refuses) are dropped, and the text is cut to at
-// most n bytes at a character boundary. Every text an inbound report
-// carries passes through it.
-func Clean(s string, n int) string {
-	s = strings.ToValidUTF8(s, "")
-	s = strings.ReplaceAll(s, "\x00", "")
-	return truncate(s, n)
-}
-
-// truncate cuts valid UTF-8 to at most n bytes without splitting a
-// character.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/model"
 )
 
@@ -34,9 +36,12 @@ func (s *Store) CreateSource(ctx context.Context, src *model.Feed) error {
 		src.Interval = 15 * time.Minute
 	}
 	now := s.now()
-	err := s.w.QueryRowContext(ctx, `INSERT INTO sources (name, url, own, publication, interval_seconds, next_poll_at, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`,
-		src.Name, src.URL, src.Own, src.Publication, int64(src.Interval/time.Second), now).Scan(&src.ID)
+	err := s.inAuditedTx(ctx, audit.SourceCreate, func(tx *sql.Tx) (string, audit.Changes, error) {
+		err := tx.QueryRowContext(ctx, `INSERT INTO sources (name, url, own, publication, interval_seconds, next_poll_at, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`,
+			src.Name, src.URL, src.Own, src.Publication, int64(src.Interval/time.Second), now).Scan(&src.ID)
+		return audit.Object("source", src.ID), audit.Changes{}.Set("name", nil, src.Name).Set("url", nil, src.URL), err
+	})
 	if isUniqueViolation(err) {
 		return fmt.Errorf("a source with the URL %s: %w", src.URL, ErrConflict)
 	}
@@ -80,14 +85,7 @@ func (s *Store) Sources(ctx context.Context) ([]model.Feed, error) {
 
 // DeleteSource removes a source and its items.
 func (s *Store) DeleteSource(ctx context.Context, id int64) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM sources WHERE id = $1`, id)
-	if err != nil {
-		return fmt.Errorf("delete source %d: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("source %d: %w", id, ErrNotFound)
-	}
-	return nil
+	return s.deleteAudited(ctx, audit.SourceDelete, "source", id, `DELETE FROM sources WHERE id = $1 RETURNING name`)
 }
 
 // PollSourceSoon makes a source due now, so the next poller round reads it.
@@ -208,12 +206,39 @@ func scanItem(row interface{ Scan(...any) error }) (model.FeedItem, error) {
 
 // ItemFilter selects items for the desk.
 type ItemFilter struct {
-	SourceID int64  // 0: every source
-	Query    string // words that must each appear in the title, author or summary
-	AfterID  int64  // only items stored after this one
-	Limit    int    // default 50, at most 500
+	SourceID int64 // 0: every source
+	// Query holds words that must each appear in the title, author or
+	// summary: the first maxSearchWords different ones, each cut to
+	// maxSearchWord bytes (a pasted article is a search, not a 500).
+	Query   string
+	AfterID int64 // only items stored after this one
+	Limit   int   // default 50, at most 500
 	// Oldest lists oldest first (RSS-to-email); the desk lists newest first.
 	Oldest bool
+}
+
+// Bounds of a desk search: how many words it tests and how long each is.
+const (
+	maxSearchWords = 8
+	maxSearchWord  = 64
+)
+
+// searchWords are the words of a search, lower-cased, without repeats,
+// within the bounds above.
+func searchWords(q string) []string {
+	var out []string
+	for _, w := range strings.Fields(strings.ToLower(q)) {
+		if len(w) > maxSearchWord {
+			w = strings.ToValidUTF8(w[:maxSearchWord], "")
+		}
+		if !slices.Contains(out, w) {
+			out = append(out, w)
+		}
+		if len(out) == maxSearchWords {
+			break
+		}
+	}
+	return out
 }
 
 // SourceItems lists stored items with their source's name, publication
@@ -224,7 +249,7 @@ func (s *Store) SourceItems(ctx context.Context, f ItemFilter) ([]model.FeedItem
 	}
 	where := []string{`($1 = 0 OR i.source_id = $1)`, `i.id > $2`}
 	args := []any{f.SourceID, f.AfterID}
-	for _, w := range strings.Fields(strings.ToLower(f.Query)) {
+	for _, w := range searchWords(f.Query) {
 		args = append(args, "%"+escapeLike(w)+"%")
 		n := len(args)
 		where = append(where, fmt.Sprintf(`(LOWER(i.title) LIKE $%[1]d ESCAPE '\' OR LOWER(i.author) LIKE $%[1]d ESCAPE '\' OR LOWER(i.summary) LIKE $%[1]d ESCAPE '\')`, n))

@@ -3,12 +3,13 @@ package web
 import (
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/herald-news/herald/internal/audit"
 )
 
 // Body limits: forms are small; provider webhooks carry batches.
@@ -73,19 +74,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 
 // clientIP is the address rate limits apply to.
 func (s *Server) clientIP(r *http.Request) string {
-	if s.opts.TrustProxy {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			parts := strings.Split(xff, ",")
-			if ip := strings.TrimSpace(parts[len(parts)-1]); net.ParseIP(ip) != nil {
-				return ip
-			}
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+	return audit.ClientIP(r, s.opts.TrustProxy)
 }
 
 // limiter is a token bucket per client IP. Idle buckets are dropped when
@@ -167,8 +156,8 @@ func parseForm(w http.ResponseWriter, r *http.Request) bool {
 // cleanInput answers 400 to a request whose path, query or form values
 // hold invalid UTF-8 or a NUL, before any handler (or the database, which
 // on PostgreSQL refuses such text) sees them. Form bodies are read here,
-// bounded like every form; webhook bodies are JSON, cleaned by package
-// inbound.
+// bounded like every form; webhook bodies are JSON, whose texts
+// bounce.Recorder cleans.
 func (s *Server) cleanInput(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ok := cleanText(r.URL.Path) && cleanValues(r.URL.Query())
