@@ -14,6 +14,7 @@ import (
 )
 
 func TestSegmentsCommands(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	data := "--data=" + dir
 	if _, errs, code := herald(t, nil, nil, data, "lists", "create", "news", "--name", "News"); code != 0 {
@@ -74,6 +75,7 @@ func TestSegmentsCommands(t *testing.T) {
 // segments, a local send time and an A/B test, refuses ones that cannot
 // work, and campaign status shows the test.
 func TestCampaignCreateWithSegmentLocalTimeAndABTest(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	data := "--data=" + dir
 	file := filepath.Join(dir, "briefing.md")
@@ -115,6 +117,7 @@ func TestCampaignCreateWithSegmentLocalTimeAndABTest(t *testing.T) {
 }
 
 func TestSunsetCommand(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	data := "--data=" + dir
 	out, errs, code := herald(t, nil, nil, data, "sunset", "--months", "6", "--dry-run")
