@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/token"
 )
 
 // TestSignupNameCarriesNoLink: a public signup whose name holds a link or
@@ -36,5 +37,26 @@ func TestSignupNameCarriesNoLink(t *testing.T) {
 	}
 	if sub, err := st.store.SubscriberByEmail(ctx, "ada@example.com"); err != nil || sub.Name != "Ada Lovelace" {
 		t.Fatalf("plain signup stored %+v, %v", sub, err)
+	}
+}
+
+// TestPreferencesNameCarriesNoLink: the preference centre refuses a name
+// with a link as the signup form does, and keeps the name as it was.
+func TestPreferencesNameCarriesNoLink(t *testing.T) {
+	st := newSite(t, sqlite(t), nil)
+	id := st.subscriber("ada@example.com", st.daily)
+	before, err := st.store.SubscriberByID(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := st.signer.Sign(token.Claims{Purpose: token.Preferences, SubscriberID: id})
+	c := st.client()
+	csrf := st.csrf(c, "/preferences/"+tok)
+	resp, body := st.post(c, "/preferences/"+tok, url.Values{"csrf": {csrf}, "name": {"Prizes at www.evil.example"}, "list": {itoa(st.daily.ID)}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "cannot hold a web or email address") {
+		t.Fatalf("a name with a link = %d:\n%.400s", resp.StatusCode, body)
+	}
+	if sub, err := st.store.SubscriberByID(context.Background(), id); err != nil || sub.Name != before.Name {
+		t.Fatalf("name after the refusal = %q, %v", sub.Name, err)
 	}
 }
