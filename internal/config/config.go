@@ -115,6 +115,10 @@ type Config struct {
 	// SunsetAction (segment or suppress). 0 leaves it off.
 	SunsetMonths int
 	SunsetAction string
+	// SunsetSuppressAfter, with the segment action, suppresses readers
+	// silent in the re-engagement segment for this many days after being
+	// sent mail there; 0 never does.
+	SunsetSuppressAfter int
 	// EngagementSignatures names a file of extra scanner and proxy
 	// signatures (engage.ParseSignatures), tried after the built-in ones.
 	EngagementSignatures string
@@ -269,6 +273,14 @@ func keys() []key {
 				return errors.New("must be segment or suppress")
 			}
 			c.SunsetAction = v
+			return nil
+		}},
+		{"sunset_suppress_after_days", false, func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 3650 {
+				return errors.New("must be a whole number of days, or 0 never to suppress readers in the re-engagement segment")
+			}
+			c.SunsetSuppressAfter = n
 			return nil
 		}},
 		{"engagement_signatures", false, func(c *Config, v string) error { c.EngagementSignatures = v; return nil }},

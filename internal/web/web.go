@@ -302,7 +302,7 @@ func NewServer(d Deps) (*Server, error) {
 		s.ownEvents = true
 	}
 	s.mail = d.Mail
-	s.handler = s.secureHeaders(s.logRequests(s.routes()))
+	s.handler = s.secureHeaders(s.logRequests(s.cleanInput(s.routes())))
 	return s, nil
 }
 
