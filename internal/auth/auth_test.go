@@ -19,9 +19,9 @@ import (
 func TestRolePermissions(t *testing.T) {
 	want := map[auth.Role][]auth.Permission{
 		auth.Owner:  auth.Permissions(),
-		auth.Editor: {auth.ReadStats, auth.ManageOwnTokens, auth.Compose, auth.Publish, auth.Send, auth.SendMessage, auth.ManageAudience},
-		auth.Author: {auth.ReadStats, auth.ManageOwnTokens, auth.Compose},
-		auth.Viewer: {auth.ReadStats, auth.ManageOwnTokens},
+		auth.Editor: {auth.ReadStats, auth.ManageOwnTokens, auth.ManageAccount, auth.Compose, auth.Publish, auth.Send, auth.SendMessage, auth.ManageAudience},
+		auth.Author: {auth.ReadStats, auth.ManageOwnTokens, auth.ManageAccount, auth.Compose},
+		auth.Viewer: {auth.ReadStats, auth.ManageOwnTokens, auth.ManageAccount},
 		auth.Sender: {auth.SendMessage},
 	}
 	for role, perms := range want {
@@ -113,13 +113,13 @@ func TestBootstrapLoginSessionsAndTokens(t *testing.T) {
 		now := time.Now()
 		svc := auth.New(st, auth.Options{BcryptCost: bcrypt.MinCost, Now: func() time.Time { return now },
 			Limit: auth.LimitOptions{PerAccount: 3}})
-		if _, _, err := svc.Login(ctx, auth.DefaultOwnerEmail, "wrong password", "10.0.0.1"); !errors.Is(err, auth.ErrBadCredentials) {
+		if _, _, err := svc.Login(ctx, auth.DefaultOwnerEmail, "wrong password", auth.Client{IP: "10.0.0.1"}); !errors.Is(err, auth.ErrBadCredentials) {
 			t.Fatalf("wrong password: %v", err)
 		}
-		if _, _, err := svc.Login(ctx, "nobody@example.com", password, "10.0.0.1"); !errors.Is(err, auth.ErrBadCredentials) {
+		if _, _, err := svc.Login(ctx, "nobody@example.com", password, auth.Client{IP: "10.0.0.1"}); !errors.Is(err, auth.ErrBadCredentials) {
 			t.Fatalf("unknown user: %v", err)
 		}
-		cookie, id, err := svc.Login(ctx, " ADMIN@herald.local ", password, "10.0.0.1")
+		cookie, id, err := svc.Login(ctx, " ADMIN@herald.local ", password, auth.Client{IP: "10.0.0.1"})
 		if err != nil || id.Role != auth.Owner {
 			t.Fatalf("Login = %v, %v", id, err)
 		}
@@ -134,13 +134,13 @@ func TestBootstrapLoginSessionsAndTokens(t *testing.T) {
 		// Three failures lock the account for the window, even with the
 		// right password; the window passing unlocks it.
 		for range 3 {
-			svc.Login(ctx, auth.DefaultOwnerEmail, "wrong password", "10.0.0.2")
+			svc.Login(ctx, auth.DefaultOwnerEmail, "wrong password", auth.Client{IP: "10.0.0.2"})
 		}
-		if _, _, err := svc.Login(ctx, auth.DefaultOwnerEmail, password, "10.0.0.3"); !errors.Is(err, auth.ErrRateLimited) {
+		if _, _, err := svc.Login(ctx, auth.DefaultOwnerEmail, password, auth.Client{IP: "10.0.0.3"}); !errors.Is(err, auth.ErrRateLimited) {
 			t.Fatalf("after 3 failures: %v, want ErrRateLimited", err)
 		}
 		now = now.Add(16 * time.Minute)
-		if _, _, err := svc.Login(ctx, auth.DefaultOwnerEmail, password, "10.0.0.3"); err != nil {
+		if _, _, err := svc.Login(ctx, auth.DefaultOwnerEmail, password, auth.Client{IP: "10.0.0.3"}); err != nil {
 			t.Fatalf("after the window: %v", err)
 		}
 
@@ -202,7 +202,7 @@ func TestBootstrapWithConfiguredPassword(t *testing.T) {
 		t.Fatalf("the configured password was printed: %s", out.String())
 	}
 	svc := auth.New(st, auth.Options{BcryptCost: bcrypt.MinCost})
-	if _, _, err := svc.Login(context.Background(), "chief@example.com", "configured-password", "127.0.0.1"); err != nil {
+	if _, _, err := svc.Login(context.Background(), "chief@example.com", "configured-password", auth.Client{IP: "127.0.0.1"}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -97,13 +97,14 @@ const (
 	ManageSettings  Permission = "manage-settings"  // publication, relays, DKIM, tracking
 	ManageUsers     Permission = "manage-users"     // users and everyone's API tokens
 	ManageOwnTokens Permission = "manage-own-token" // one's own API tokens
+	ManageAccount   Permission = "manage-account"   // one's own second factors and sessions
 )
 
 // Minimum is the least user role holding permission p ("" for an unknown
 // one).
 func Minimum(p Permission) Role {
 	switch p {
-	case ReadStats, ManageOwnTokens:
+	case ReadStats, ManageOwnTokens, ManageAccount:
 		return Viewer
 	case Compose:
 		return Author
@@ -126,5 +127,5 @@ func (r Role) Can(p Permission) bool {
 
 // Permissions returns every permission, for tests and documentation.
 func Permissions() []Permission {
-	return []Permission{ReadStats, ManageOwnTokens, Compose, Publish, Send, SendMessage, ManageAudience, ManageSettings, ManageUsers}
+	return []Permission{ReadStats, ManageOwnTokens, ManageAccount, Compose, Publish, Send, SendMessage, ManageAudience, ManageSettings, ManageUsers}
 }

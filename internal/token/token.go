@@ -30,6 +30,10 @@ const (
 	// public archive. It names the campaign only: one link for everyone
 	// the campaign went to.
 	View
+	// PasswordReset opens an admin user's password reset link. Its
+	// SubscriberID field carries the reset request's ID (not a reader's),
+	// which is single-use in the store.
+	PasswordReset
 )
 
 // Claims is what a token says.

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/model"
@@ -161,6 +162,10 @@ func (q *mailSender) sendAll(ctx context.Context, jobs []store.MailJob) []store.
 			defer wg.Done()
 			for i := range next {
 				j := jobs[i]
+				if j.Kind == model.MailPasswordReset {
+					results[i] = q.sendReset(ctx, j)
+					continue
+				}
 				rcpt, found := rcpts[j.ID]
 				err := errors.Join(rerr, listErrs[j.ListID])
 				if err == nil && !found {
@@ -199,6 +204,28 @@ func (q *mailSender) send(ctx context.Context, job store.MailJob, l *model.List,
 		res.RetryAt, res.Reason = time.Now().Add(mailBackoff(job.Attempts)), "reading the recipient failed: "+readErr.Error()
 		return res
 	}
+	return q.deliver(ctx, res, env, msg, err)
+}
+
+// sendReset sends an admin user's password reset link (auth.ResetMail
+// builds it), or drops it when the request was used or expired meanwhile.
+func (q *mailSender) sendReset(ctx context.Context, job store.MailJob) store.MailResult {
+	pub, _, _ := q.srv.renderer.get(ctx)
+	from, err := q.srv.sender(pub)
+	if err != nil {
+		return q.deliver(ctx, store.MailResult{Job: job}, mailer.Envelope{}, nil, err)
+	}
+	to, msg, err := auth.ResetMail(ctx, q.store, q.srv.signer, q.srv.base, (&mail.Address{Name: from.Name, Address: from.Email}).String(), pub.Name, job.ResetID)
+	if errors.Is(err, auth.ErrResetGone) {
+		return store.MailResult{Job: job}
+	}
+	return q.deliver(ctx, store.MailResult{Job: job}, mailer.Envelope{From: from.Email, To: to}, msg, err)
+}
+
+// deliver sends a built message (err: building it failed) and says what
+// became of it.
+func (q *mailSender) deliver(ctx context.Context, res store.MailResult, env mailer.Envelope, msg []byte, err error) store.MailResult {
+	job := res.Job
 	if err == nil {
 		sctx, cancel := context.WithTimeout(ctx, mailSendTimeout)
 		err = q.sender.Send(sctx, env, msg)
