@@ -3,6 +3,7 @@ package admin
 import (
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"net/http"
 	"strconv"
@@ -61,7 +62,9 @@ func (a *Admin) showEnrol(w http.ResponseWriter, r *http.Request, status int, pr
 		return err
 	}
 	a.page(w, r, status, "enrol", "Set up two-factor sign-in", "account", map[string]any{
-		"Enrolment": e, "Problem": problem, "Forced": id.Stage == store.StageEnrol,
+		// The QR code is a data: URL Herald made, which html/template
+		// would otherwise refuse as unsafe.
+		"Enrolment": e, "QR": template.URL(e.QR), "Problem": problem, "Forced": id.Stage == store.StageEnrol,
 	})
 	return nil
 }

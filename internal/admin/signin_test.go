@@ -296,3 +296,5 @@ func outboxResetLink(t *testing.T, e *env) string {
 		}
 	}
 }
+
+func clientFor(ip string) auth.Client { return auth.Client{IP: ip} }
