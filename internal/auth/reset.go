@@ -46,7 +46,7 @@ func (s *Service) RequestReset(ctx context.Context, email string, c Client) erro
 	if err != nil {
 		return err
 	}
-	r, err := s.st.QueuePasswordReset(ctx, u.ID, ResetTTL)
+	r, err := s.st.QueuePasswordReset(ctx, u.ID, s.opts.Now().Add(ResetTTL))
 	if err != nil {
 		return err
 	}

@@ -211,11 +211,12 @@ type PasswordReset struct {
 	UsedAt    time.Time
 }
 
-// QueuePasswordReset stores a reset request for a user valid for ttl and
-// queues its message, in one transaction, so a crash loses neither.
-func (s *Store) QueuePasswordReset(ctx context.Context, userID int64, ttl time.Duration) (*PasswordReset, error) {
+// QueuePasswordReset stores a reset request for a user valid until
+// expires and queues its message, in one transaction, so a crash loses
+// neither.
+func (s *Store) QueuePasswordReset(ctx context.Context, userID int64, expires time.Time) (*PasswordReset, error) {
 	now := s.now()
-	r := &PasswordReset{UserID: userID, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	r := &PasswordReset{UserID: userID, CreatedAt: now, ExpiresAt: expires.UTC()}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `INSERT INTO password_resets (user_id, created_at, expires_at) VALUES ($1, $2, $3) RETURNING id`,
 			userID, now, r.ExpiresAt).Scan(&r.ID); err != nil {
