@@ -235,13 +235,13 @@ role_map = "/herald/owners:owner, urn:courier:editors:editor"
 		t.Fatalf("client secrets printed: %s", printed)
 	}
 	for conf, want := range map[string]string{
-		"[oidc.x]\nissuer = \"https://x.example\"\nclient_id = \"a\"\n":                                              "client_secret",
-		"[oidc.x]\nissuer = \"x.example\"\nclient_id = \"a\"\nclient_secret = \"b\"\n":                              "issuer must be",
-		"[oidc.x]\nrole_map = \"staff:chief\"\n":                                                                      `role "chief"`,
+		"[oidc.x]\nissuer = \"https://x.example\"\nclient_id = \"a\"\n":                                            "client_secret",
+		"[oidc.x]\nissuer = \"x.example\"\nclient_id = \"a\"\nclient_secret = \"b\"\n":                             "issuer must be",
+		"[oidc.x]\nrole_map = \"staff:chief\"\n":                                                                   `role "chief"`,
 		"[oidc.x]\nissuer = \"https://x.example\"\nclient_id = \"a\"\nclient_secret = \"b\"\nauto_create = true\n": "auto_create needs",
-		"[oidc.x]\nclient_secret_file = \"" + filepath.Join(dir, "missing") + "\"\n":                                "client_secret_file: cannot read",
-		"[oidc.X Y]\n":                                                                                                "provider name",
-		"[oidc.x]\nscopes = \"email\"\n":                                                                              `unknown oidc key "scopes"`,
+		"[oidc.x]\nclient_secret_file = \"" + filepath.Join(dir, "missing") + "\"\n":                               "client_secret_file: cannot read",
+		"[oidc.X Y]\n":                   "provider name",
+		"[oidc.x]\nscopes = \"email\"\n": `unknown oidc key "scopes"`,
 	} {
 		os.WriteFile(file, []byte(conf), 0o600)
 		if _, err := Load(Source{File: file, Getenv: env(nil)}); err == nil || !strings.Contains(err.Error(), want) {
