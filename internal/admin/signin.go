@@ -71,6 +71,8 @@ func (a *Admin) reset(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	case errors.Is(err, auth.ErrRateLimited):
 		return again(http.StatusTooManyRequests, "Too many attempts. Wait a few minutes and try again.")
+	case errors.Is(err, auth.ErrPasswordSignInOff):
+		return a.showLogin(w, r, http.StatusForbidden, "Sign-in with a password is turned off here. Use your organisation's sign-in below.")
 	case errors.Is(err, auth.ErrWeakPassword), errors.Is(err, auth.ErrLongPassword):
 		return again(http.StatusBadRequest, title(err.Error())+".")
 	case err != nil:

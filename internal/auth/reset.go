@@ -95,6 +95,13 @@ func (s *Service) ResetPassword(ctx context.Context, tok, password string, c Cli
 	if !s.limiter.Allow(c.IP, "reset") {
 		return nil, ErrRateLimited
 	}
+	pol, err := s.policy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if pol.PasswordSignInOff {
+		return nil, ErrPasswordSignInOff
+	}
 	r, _, err := s.resetRequest(ctx, tok)
 	if err != nil {
 		s.limiter.Fail(c.IP, "reset")

@@ -522,7 +522,7 @@ func (c *Config) setOIDC(name, field, value string) error {
 	o := &c.OIDC[i]
 	switch field {
 	case "issuer":
-		o.Issuer = strings.TrimSuffix(value, "/")
+		o.Issuer = value // exactly as the provider spells it: Authentik's ends with a slash
 	case "client_id":
 		o.ClientID = value
 	case "client_secret":

@@ -202,7 +202,7 @@ func TestOIDCSections(t *testing.T) {
 	os.WriteFile(secret, []byte("GOCSPX-very-secret\n"), 0o600)
 	file := filepath.Join(dir, "herald.conf")
 	os.WriteFile(file, []byte(`[oidc.google]
-issuer = "https://accounts.google.com/"
+issuer = "https://accounts.google.com"
 client_id = "1234.apps.googleusercontent.com"
 client_secret_file = "`+secret+`"
 allowed_domains = "courier.example, @northgate.example"
@@ -210,7 +210,7 @@ default_role = "author"
 auto_create = true
 
 [oidc.keycloak]
-issuer = "https://sso.courier.example/realms/newsroom"
+issuer = "https://auth.courier.example/application/o/herald/"
 client_id = "herald"
 client_secret = "kc-secret"
 role_claim = "groups"
@@ -228,7 +228,7 @@ role_map = "/herald/owners:owner, urn:courier:editors:editor"
 		strings.Join(g.AllowedDomains, " ") != "courier.example northgate.example" || g.DefaultRole != "author" || !g.AutoCreate {
 		t.Fatalf("google: %+v", g)
 	}
-	if k.RoleClaim != "groups" || k.RoleMap["/herald/owners"] != "owner" || k.RoleMap["urn:courier:editors"] != "editor" || k.AutoCreate {
+	if k.Issuer != "https://auth.courier.example/application/o/herald/" || k.RoleClaim != "groups" || k.RoleMap["/herald/owners"] != "owner" || k.RoleMap["urn:courier:editors"] != "editor" || k.AutoCreate {
 		t.Fatalf("keycloak: %+v", k)
 	}
 	if printed := fmt.Sprintf("%+v %v", c.OIDC, c.OIDC); strings.Contains(printed, "very-secret") || strings.Contains(printed, "kc-secret") {
