@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -40,6 +41,9 @@ func newWebAuthn(baseURL, name string) *webauthn.WebAuthn {
 	u, err := url.Parse(baseURL)
 	if err != nil || u.Hostname() == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil
+	}
+	if net.ParseIP(u.Hostname()) != nil {
+		return nil // browsers refuse an IP address as relying party
 	}
 	wa, err := webauthn.New(&webauthn.Config{RPID: u.Hostname(), RPDisplayName: name,
 		RPOrigins: []string{u.Scheme + "://" + u.Host}})
