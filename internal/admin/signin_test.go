@@ -19,15 +19,15 @@ import (
 
 	"github.com/herald-news/herald/internal/admin"
 	"github.com/herald-news/herald/internal/auth"
+	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/delivery/deliverytest"
 	"github.com/herald-news/herald/internal/store"
-	"github.com/herald-news/herald/internal/web"
 )
 
 // signinEnv is an env whose sign-in has everything configured: the
 // public address at localhost (a relying party browsers accept for
 // passkeys), reset links signed with the token key and, for reset mail,
-// the public site's mail queue sender delivering to the outbox.
+// the mail queue delivering to the outbox, as serve runs it.
 // providers, when set, are single sign-on providers.
 func signinEnv(t *testing.T, providers ...auth.ProviderConfig) (*env, string) {
 	t.Helper()
@@ -39,13 +39,13 @@ func signinEnv(t *testing.T, providers ...auth.ProviderConfig) (*env, string) {
 			Providers: providers})
 	})
 	e.svc = e.deps.Auth
-	opts := web.DefaultOptions()
-	opts.MailPoll = 50 * time.Millisecond
-	site, err := web.NewServer(web.Deps{Store: e.st, Signer: deliverytest.Signer(t), Mailer: e.outbox, BaseURL: base, Options: opts})
+	q, err := delivery.NewMailQueue(delivery.MailQueueConfig{Store: e.st, Sender: e.outbox, Signer: deliverytest.Signer(t), BaseURL: base,
+		From: "Courier <news@example.com>", Poll: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { site.Close(context.Background()) })
+	q.Start()
+	t.Cleanup(func() { q.Close(context.Background()) })
 	return e, base
 }
 
@@ -277,6 +277,9 @@ func outboxResetLink(t *testing.T, e *env) string {
 	_, raw, err := e.outbox.Get(items[0].ID)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if bytes.Contains(raw, []byte("List-Unsubscribe")) || bytes.Contains(raw, []byte("List-Id")) {
+		t.Fatalf("the reset message carries list headers, as if to a reader:\n%s", raw)
 	}
 	mr, err := gomail.CreateReader(bytes.NewReader(raw))
 	if err != nil {

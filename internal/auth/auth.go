@@ -77,8 +77,7 @@ type Service struct {
 	st      *store.Store
 	opts    Options
 	limiter *Limiter
-	resets  *Limiter // reset requests per address and client
-	pc      policyCache
+	resets  *Limiter           // reset requests per address and client
 	wa      *webauthn.WebAuthn // nil without a usable BaseURL
 	sso     map[string]*provider
 	// dummy is checked against when the address is unknown, so a wrong
