@@ -245,6 +245,11 @@ func (s *Service) startSession(ctx context.Context, u *store.User, role Role, st
 	if stage == store.StageSecond {
 		ttl = pendingTTL
 	}
+	// Sign-ins are rare: each clears the sessions that ended, so the
+	// table holds live ones only.
+	if _, err := s.st.DeleteExpiredSessions(ctx, pol.IdleTimeout); err != nil {
+		return "", nil, err
+	}
 	cookie := randomToken(32)
 	ss := &store.Session{IDHash: hash(cookie), UserID: u.ID, CSRF: randomToken(32), Stage: stage, Method: method,
 		UserAgent: c.UserAgent, IP: c.IP, ExpiresAt: s.opts.Now().Add(ttl)}
