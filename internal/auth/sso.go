@@ -19,6 +19,7 @@ import (
 
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/unfurl"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 // ProviderConfig is one OpenID Connect provider ([oidc.NAME] in the
@@ -271,8 +272,11 @@ func (s *Service) finishSSO(ctx context.Context, name, cookieState, state, code 
 			if !p.cfg.AutoCreate || mapped == "" {
 				return nil, ssoErr("there is no Herald account for %s; ask an owner to add you", email)
 			}
-			u = &store.User{Email: email, Name: stringClaim(claims, "name"), Role: string(mapped),
-				PasswordHash: unusablePassword()}
+			name := stringClaim(claims, "name")
+			if validator.User(email, name) != nil {
+				name = "" // a name Herald would refuse is not worth refusing the sign-in for
+			}
+			u = &store.User{Email: email, Name: name, Role: string(mapped), PasswordHash: unusablePassword()}
 			if err = s.st.CreateUser(ctx, u); err != nil {
 				return nil, err
 			}
