@@ -36,6 +36,7 @@ func SavePolicy(ctx context.Context, st *store.Store, p Policy, haveSSO bool) er
 // PolicyError is a policy refused, with the reason for the person.
 type PolicyError struct{ Reason string }
 
+// Error returns the reason.
 func (e *PolicyError) Error() string { return e.Reason }
 
 // policy returns the sign-in policy in force, read at every use so a

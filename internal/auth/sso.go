@@ -45,6 +45,7 @@ type ProviderConfig struct {
 // SSOError is a single sign-on refused, with a reason for the person.
 type SSOError struct{ Reason string }
 
+// Error returns the reason.
 func (e *SSOError) Error() string { return e.Reason }
 
 func ssoErr(format string, args ...any) error { return &SSOError{Reason: fmt.Sprintf(format, args...)} }
