@@ -92,6 +92,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 	if u := mustUser(t, e, "editor@example.com"); !u.TOTP {
 		t.Fatal("the app is not recorded as set up")
 	}
+	e.assertNotLogged(append([]string{secret}, codes...)...)
 
 	// Sign in with the app: the enrolment code is spent, the next one works.
 	signOutBrowser(b, t)
@@ -226,5 +227,6 @@ func TestBrowserPasswordReset(t *testing.T) {
 	if _, _, err := e.svc.Login(context.Background(), "viewer@example.com", password, clientFor("198.51.100.7")); err == nil {
 		t.Fatal("the old password still signs in")
 	}
+	e.assertNotLogged(link[strings.LastIndexByte(link, '/')+1:], "a brand new passphrase")
 	assertNoPageErrors(b, t)
 }

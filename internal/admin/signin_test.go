@@ -5,11 +5,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,15 +34,19 @@ import (
 func signinEnv(t *testing.T, providers ...auth.ProviderConfig) (*env, string) {
 	t.Helper()
 	var base string
+	logs := &logBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e := newEnv(t, func(d *admin.Deps) {
 		base = strings.Replace(d.BaseURL, "127.0.0.1", "localhost", 1)
 		d.BaseURL = base
+		d.Log = log
 		d.Auth = auth.New(d.Store, auth.Options{BcryptCost: bcrypt.MinCost, Signer: deliverytest.Signer(t), BaseURL: base,
-			Providers: providers})
+			Providers: providers, Log: log})
 	})
 	e.svc = e.deps.Auth
+	e.logs = logs
 	q, err := delivery.NewMailQueue(delivery.MailQueueConfig{Store: e.st, Sender: e.outbox, Signer: deliverytest.Signer(t), BaseURL: base,
-		From: "Courier <news@example.com>", Poll: 50 * time.Millisecond})
+		From: "Courier <news@example.com>", Poll: 50 * time.Millisecond, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,6 +175,10 @@ func TestSecondFactorCodes(t *testing.T) {
 	if last != http.StatusTooManyRequests {
 		t.Fatalf("after many wrong codes: %d, want 429", last)
 	}
+	if !strings.Contains(e.logs.String(), "failed second factor") {
+		t.Fatal("wrong codes were not logged at all (the check below would prove nothing)")
+	}
+	e.assertNotLogged(append([]string{secret, next}, codes...)...)
 }
 
 func mustUser(t *testing.T, e *env, email string) *store.User {
@@ -301,3 +311,32 @@ func outboxResetLink(t *testing.T, e *env) string {
 }
 
 func clientFor(ip string) auth.Client { return auth.Client{IP: ip} }
+
+// logBuffer collects log lines from several goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// assertNotLogged fails when any secret appears in what was logged.
+func (e *env) assertNotLogged(secrets ...string) {
+	e.t.Helper()
+	logged := e.logs.String()
+	for _, s := range secrets {
+		if s != "" && strings.Contains(logged, s) {
+			e.t.Errorf("a secret was logged: %q in\n%s", s, logged)
+		}
+	}
+}

@@ -252,6 +252,10 @@ func TestSSORoundTrip(t *testing.T) {
 	if res.StatusCode != http.StatusBadRequest {
 		t.Errorf("a forged state: %d, want 400", res.StatusCode)
 	}
+	if !strings.Contains(e.logs.String(), "single sign-on refused") {
+		t.Fatal("refusals were not logged at all (the check below would prove nothing)")
+	}
+	e.assertNotLogged(p.secret)
 }
 
 // TestPasswordSignInOff: with password sign-in off, the password form and
