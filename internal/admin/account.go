@@ -71,7 +71,7 @@ func (a *Admin) showEnrol(w http.ResponseWriter, r *http.Request, status int, pr
 
 func (a *Admin) enrol(w http.ResponseWriter, r *http.Request) error {
 	id := identity(r)
-	codes, err := a.d.Auth.ConfirmTOTP(r.Context(), id, r.FormValue("code"), client(r))
+	codes, err := a.d.Auth.ConfirmTOTP(r.Context(), id, r.FormValue("code"), a.client(r))
 	switch {
 	case errors.Is(err, auth.ErrBadCode):
 		return a.showEnrol(w, r, http.StatusBadRequest, "That code is not right. Check the time on your phone and enter the code your app shows now.")

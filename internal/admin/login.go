@@ -5,11 +5,11 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/store"
 )
@@ -77,7 +77,7 @@ func (a *Admin) login(w http.ResponseWriter, r *http.Request) error {
 	if !loginCSRF(r) {
 		return a.showLogin(w, r, http.StatusForbidden, "The sign-in form expired. Try again.")
 	}
-	cookie, id, err := a.d.Auth.Login(r.Context(), r.FormValue("email"), r.FormValue("password"), client(r))
+	cookie, id, err := a.d.Auth.Login(r.Context(), r.FormValue("email"), r.FormValue("password"), a.client(r))
 	switch {
 	case errors.Is(err, auth.ErrPasswordSignInOff):
 		return a.showLogin(w, r, http.StatusForbidden, "Sign-in with a password is turned off here. Use your organisation's sign-in below.")
@@ -147,7 +147,7 @@ func (a *Admin) second(w http.ResponseWriter, r *http.Request) error {
 		return a.showSecond(w, r, http.StatusForbidden, "The form expired. Try again.")
 	}
 	c, _ := r.Cookie(a.cookieName())
-	cookie, _, left, err := a.d.Auth.SecondFactor(r.Context(), c.Value, r.FormValue("code"), client(r))
+	cookie, _, left, err := a.d.Auth.SecondFactor(r.Context(), c.Value, r.FormValue("code"), a.client(r))
 	switch {
 	case errors.Is(err, auth.ErrRateLimited):
 		return a.showSecond(w, r, http.StatusTooManyRequests, "Too many wrong codes. Wait a few minutes and try again.")
@@ -181,17 +181,9 @@ func (a *Admin) logout(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// clientIP is the peer address. Behind a proxy every client shares the
-// proxy's address, which makes the per-client limit stricter, not looser.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-// client is the browser a sign-in request comes from.
-func client(r *http.Request) auth.Client {
-	return auth.Client{IP: clientIP(r), UserAgent: r.UserAgent()}
+// client is the browser a sign-in request comes from: its address as the
+// audit log reads it (the last X-Forwarded-For entry with trust_proxy,
+// else the peer), and its User-Agent.
+func (a *Admin) client(r *http.Request) auth.Client {
+	return auth.Client{IP: audit.ClientIP(r, a.d.TrustProxy), UserAgent: r.UserAgent()}
 }

@@ -24,7 +24,7 @@ func (a *Admin) forgot(w http.ResponseWriter, r *http.Request) error {
 			"Problem": "The form expired. Try again."})
 		return nil
 	}
-	err := a.d.Auth.RequestReset(r.Context(), r.FormValue("email"), client(r))
+	err := a.d.Auth.RequestReset(r.Context(), r.FormValue("email"), a.client(r))
 	if errors.Is(err, auth.ErrRateLimited) {
 		a.page(w, r, http.StatusTooManyRequests, "forgot", "Forgot your password?", "", map[string]any{"Token": a.loginToken(w, r),
 			"Problem": "Too many requests. Wait a few minutes and try again."})
@@ -64,7 +64,7 @@ func (a *Admin) reset(w http.ResponseWriter, r *http.Request) error {
 	if r.FormValue("password") != r.FormValue("confirm") {
 		return again(http.StatusBadRequest, "The two passwords differ. Type the same password twice.")
 	}
-	_, err := a.d.Auth.ResetPassword(r.Context(), link, r.FormValue("password"), client(r))
+	_, err := a.d.Auth.ResetPassword(r.Context(), link, r.FormValue("password"), a.client(r))
 	switch {
 	case errors.Is(err, auth.ErrResetLink):
 		a.page(w, r, http.StatusNotFound, "reset", "Choose a new password", "", map[string]any{"Invalid": true})
@@ -131,7 +131,7 @@ func (a *Admin) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	cookie, _, err := a.d.Auth.FinishPasskeyLogin(r.Context(), r.URL.Query().Get("key"), body, client(r))
+	cookie, _, err := a.d.Auth.FinishPasskeyLogin(r.Context(), r.URL.Query().Get("key"), body, a.client(r))
 	if err != nil {
 		return a.passkeyError(w, r, err)
 	}
@@ -172,7 +172,7 @@ func (a *Admin) ssoCallback(w http.ResponseWriter, r *http.Request) error {
 	if c, err := r.Cookie(ssoCookie); err == nil {
 		kept = c.Value
 	}
-	res, err := a.d.Auth.FinishSSO(r.Context(), name, kept, q.Get("state"), q.Get("code"), client(r))
+	res, err := a.d.Auth.FinishSSO(r.Context(), name, kept, q.Get("state"), q.Get("code"), a.client(r))
 	var se *auth.SSOError
 	switch {
 	case errors.As(err, &se):

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/herald-news/herald/internal/admin"
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/delivery/deliverytest"
@@ -223,6 +224,26 @@ func TestOwnerResetsSecondFactorAndEndsSessions(t *testing.T) {
 	if page := ed2.get("/admin/campaigns"); !strings.Contains(page, "<h1>Campaigns</h1>") {
 		t.Fatal("another user's session ended too")
 	}
+	// Both are in the audit log as the owner's, from the admin.
+	for _, action := range []string{audit.UserTwoFactorReset, audit.SessionEnd} {
+		got := auditEntries(t, e, action)
+		if len(got) != 1 || got[0].Actor != "owner@example.com" || got[0].Via != audit.ViaAdmin || got[0].Object != "user/"+id || got[0].IP == "" {
+			t.Errorf("%s in the audit log: %+v", action, got)
+		}
+	}
+	if got := auditEntries(t, e, audit.UserTwoFactorReset); len(got) == 1 && audit.Show(got[0].Changes["app"].Before) != "true" {
+		t.Errorf("the reset's changes: %+v", got[0].Changes)
+	}
+}
+
+// auditEntries returns the audit log's entries of one action.
+func auditEntries(t *testing.T, e *env, action string) []audit.Entry {
+	t.Helper()
+	got, err := e.st.AuditEntries(context.Background(), audit.Filter{Action: action})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
 
 // TestForgotPasswordSameAnswer: the form answers the same for an address

@@ -18,6 +18,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/auth"
 )
 
@@ -212,6 +213,17 @@ func TestSSORoundTrip(t *testing.T) {
 	}
 	if u, _ := e.st.UserByEmail(ctx, "viewer@example.com"); u.Role != "editor" {
 		t.Fatalf("existing viewer's role: %s, want editor", u.Role)
+	}
+	// The roles the provider's groups set are in the audit log, as the
+	// provider's doing for that person.
+	roles := auditEntries(t, e, audit.UserRole)
+	if len(roles) != 2 || roles[0].Actor != "sso:newsroom (viewer@example.com)" || roles[0].Via != audit.ViaAdmin ||
+		audit.Show(roles[0].Changes["role"].Before) != "viewer" || audit.Show(roles[0].Changes["role"].After) != "editor" ||
+		roles[1].Actor != "sso:newsroom (kim@newsroom.example)" || audit.Show(roles[1].Changes["role"].After) != "owner" {
+		t.Fatalf("role changes in the audit log: %+v", roles)
+	}
+	if created := auditEntries(t, e, audit.UserCreate); len(created) != 1 || created[0].Actor != "sso:newsroom (kim@newsroom.example)" {
+		t.Fatalf("user creation in the audit log: %+v", created)
 	}
 
 	refused := []struct {

@@ -120,7 +120,8 @@ type Identity struct {
 	// Stage is the session's (store.StageFull once signed in) and Method
 	// how it began (password, passkey, sso:NAME).
 	Stage, Method string
-	TokenID       int64 // API tokens only
+	TokenID       int64  // API tokens only
+	TokenName     string // API tokens only: what the audit log calls it
 }
 
 // Client is the browser a sign-in comes from.
@@ -379,7 +380,7 @@ func (s *Service) Token(ctx context.Context, plain string) (*Identity, error) {
 		}
 		role = ur
 	}
-	return &Identity{User: u, Role: role, TokenID: t.ID}, nil
+	return &Identity{User: u, Role: role, TokenID: t.ID, TokenName: t.Name}, nil
 }
 
 // BcryptCost is the cost the service hashes passwords with.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
 )
@@ -102,11 +103,13 @@ func (s *Service) ResetPassword(ctx context.Context, tok, password string, c Cli
 	if pol.PasswordSignInOff {
 		return nil, ErrPasswordSignInOff
 	}
-	r, _, err := s.resetRequest(ctx, tok)
+	r, ru, err := s.resetRequest(ctx, tok)
 	if err != nil {
 		s.limiter.Fail(c.IP, "reset")
 		return nil, err
 	}
+	// The change is the user's own, made through the admin's reset page.
+	ctx = audit.WithActor(ctx, audit.Actor{UserID: ru.ID, Name: ru.Email, Via: audit.ViaAdmin, IP: c.IP})
 	h, err := HashPassword(password, s.opts.BcryptCost)
 	if err != nil {
 		return nil, err

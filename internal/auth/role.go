@@ -105,6 +105,7 @@ const (
 	ManageUsers     Permission = "manage-users"     // users and everyone's API tokens
 	ManageOwnTokens Permission = "manage-own-token" // one's own API tokens
 	ManageAccount   Permission = "manage-account"   // one's own second factors and sessions
+	ReadAudit       Permission = "read-audit"       // the audit log: who changed what
 )
 
 // Minimum is the least user role holding permission p ("" for an unknown
@@ -117,7 +118,7 @@ func Minimum(p Permission) Role {
 		return Author
 	case Publish, Send, SendMessage, ManageAudience:
 		return Editor
-	case ManageSettings, ManageUsers:
+	case ManageSettings, ManageUsers, ReadAudit:
 		return Owner
 	}
 	return ""
@@ -134,5 +135,5 @@ func (r Role) Can(p Permission) bool {
 
 // Permissions returns every permission, for tests and documentation.
 func Permissions() []Permission {
-	return []Permission{ReadStats, ManageOwnTokens, ManageAccount, Compose, Publish, Send, SendMessage, ManageAudience, ManageSettings, ManageUsers}
+	return []Permission{ReadStats, ManageOwnTokens, ManageAccount, Compose, Publish, Send, SendMessage, ManageAudience, ManageSettings, ManageUsers, ReadAudit}
 }

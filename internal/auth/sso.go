@@ -17,6 +17,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/unfurl"
 	"github.com/herald-news/herald/internal/validator"
@@ -266,6 +267,10 @@ func (s *Service) finishSSO(ctx context.Context, name, cookieState, state, code 
 		return nil, err
 	}
 	res := &SSOResult{Next: st.Next}
+	// What this sign-in changes (a user created, linked, a role set by
+	// the provider's groups) is recorded as done by the provider for this
+	// person, from their address.
+	ctx = audit.WithActor(ctx, audit.Actor{Name: "sso:" + name + " (" + email + ")", Via: audit.ViaAdmin, IP: c.IP})
 	u, err := s.st.UserIdentity(ctx, name, idt.Subject)
 	if errors.Is(err, store.ErrNotFound) {
 		u, err = s.st.UserByEmail(ctx, email)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/store"
 )
@@ -45,6 +46,10 @@ func TestUser2FAResetAndSigninPolicy(t *testing.T) {
 	}
 	if u, _ := st.UserByEmail(ctx, "chief@example.com"); u.TOTP {
 		t.Fatal("the app is still there")
+	}
+	if got, err := st.AuditEntries(ctx, audit.Filter{Action: audit.UserTwoFactorReset}); err != nil || len(got) != 1 ||
+		got[0].Via != audit.ViaCLI || !strings.HasPrefix(got[0].Actor, "cli:") || got[0].Object != audit.Object("user", u.ID) {
+		t.Fatalf("the reset in the audit log: %+v, %v", got, err)
 	}
 	if out, _, _ := herald(t, nil, nil, data, "user", "2fa-reset", "chief@example.com"); !strings.Contains(out, "had no second factor") {
 		t.Fatalf("second 2fa-reset: %q", out)

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/herald-news/herald/internal/audit"
 )
 
 // Session stages: a session is signed in only at StageFull.
@@ -126,33 +128,52 @@ func (s *Store) DeleteSession(ctx context.Context, idHash string) error {
 	return nil
 }
 
-// DeleteUserSession ends one of a user's sessions; a session of another
-// user is ErrNotFound.
+// DeleteUserSession ends one of a user's sessions (audited); a session of
+// another user is ErrNotFound.
 func (s *Store) DeleteUserSession(ctx context.Context, userID int64, idHash string) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1 AND user_id = $2`, idHash, userID)
-	if err != nil {
-		return fmt.Errorf("delete session: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("session: %w", ErrNotFound)
-	}
-	return nil
+	return s.inAuditedTx(ctx, audit.SessionEnd, func(tx *sql.Tx) (string, audit.Changes, error) {
+		var ua, ip string
+		err := tx.QueryRowContext(ctx, `DELETE FROM sessions WHERE id_hash = $1 AND user_id = $2 RETURNING user_agent, ip`, idHash, userID).Scan(&ua, &ip)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", nil, fmt.Errorf("session: %w", ErrNotFound)
+		}
+		if err != nil {
+			return "", nil, fmt.Errorf("delete session: %w", err)
+		}
+		return audit.Object("user", userID), audit.Changes{}.Set("session", ip+" "+truncate(ua, 120), nil), nil
+	})
 }
 
-// DeleteUserSessions ends every session of a user (password change, role
-// change), and returns how many there were.
+// DeleteUserSessions ends every session of a user, as part of another
+// change (password, role) that is recorded itself, and returns how many
+// there were.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) (int64, error) {
-	return s.DeleteOtherSessions(ctx, userID, "")
-}
-
-// DeleteOtherSessions ends every session of a user but keep (a hash; ""
-// keeps none), and returns how many it ended.
-func (s *Store) DeleteOtherSessions(ctx context.Context, userID int64, keep string) (int64, error) {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2`, userID, keep)
+	res, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID)
 	if err != nil {
 		return 0, fmt.Errorf("delete sessions of user %d: %w", userID, err)
 	}
 	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// DeleteOtherSessions ends every session of a user but keep (a hash; ""
+// keeps none: an owner signing someone out everywhere), audited, and
+// returns how many it ended.
+func (s *Store) DeleteOtherSessions(ctx context.Context, userID int64, keep string) (int64, error) {
+	var n int64
+	err := s.inAuditedTx(ctx, audit.SessionEnd, func(tx *sql.Tx) (string, audit.Changes, error) {
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2`, userID, keep)
+		if err != nil {
+			return "", nil, err
+		}
+		if n, _ = res.RowsAffected(); n == 0 {
+			return "", nil, nil
+		}
+		return audit.Object("user", userID), audit.Changes{}.Set("sessions_ended", nil, n), nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("delete sessions of user %d: %w", userID, err)
+	}
 	return n, nil
 }
 

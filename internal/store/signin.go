@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/model"
 )
 
@@ -53,7 +54,10 @@ func (s *Store) ConfirmTOTP(ctx context.Context, userID int64, pending string, s
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("pending secret of user %d: %w", userID, ErrConflict)
 		}
-		return replaceRecoveryCodes(ctx, tx, userID, codeHashes)
+		if err := replaceRecoveryCodes(ctx, tx, userID, codeHashes); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, audit.UserTwoFactor, audit.Object("user", userID), audit.Changes{}.Set("app", false, true))
 	})
 }
 
@@ -107,30 +111,40 @@ func (s *Store) RecoveryCodesLeft(ctx context.Context, userID int64) (int, error
 }
 
 // ClearSecondFactors removes a user's authenticator secret, recovery codes
-// and passkeys in one transaction, and reports whether there was any.
+// and passkeys in one transaction (an owner's reset, audited), and reports
+// whether there was any.
 func (s *Store) ClearSecondFactors(ctx context.Context, userID int64) (bool, error) {
-	var had int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE users SET totp_secret = '', totp_pending = '' WHERE id = $1 AND totp_secret <> ''`, userID)
-		if err != nil {
-			return err
-		}
-		n, _ := res.RowsAffected()
-		had += n
-		for _, q := range []string{`DELETE FROM recovery_codes WHERE user_id = $1`, `DELETE FROM passkeys WHERE user_id = $1`} {
-			res, err := tx.ExecContext(ctx, q, userID)
-			if err != nil {
-				return err
+	had := false
+	err := s.inAuditedTx(ctx, audit.UserTwoFactorReset, func(tx *sql.Tx) (string, audit.Changes, error) {
+		var app bool
+		var passkeys, codes int
+		if err := tx.QueryRowContext(ctx, `SELECT totp_secret <> '',
+			(SELECT COUNT(*) FROM passkeys WHERE user_id = $1), (SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL)
+			FROM users WHERE id = $1`, userID).Scan(&app, &passkeys, &codes); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return "", nil, fmt.Errorf("user %d: %w", userID, ErrNotFound)
 			}
-			n, _ := res.RowsAffected()
-			had += n
+			return "", nil, err
 		}
-		return nil
+		for _, q := range []string{
+			`UPDATE users SET totp_secret = '', totp_pending = '' WHERE id = $1`,
+			`DELETE FROM recovery_codes WHERE user_id = $1`,
+			`DELETE FROM passkeys WHERE user_id = $1`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, userID); err != nil {
+				return "", nil, err
+			}
+		}
+		had = app || passkeys > 0
+		if !had {
+			return "", nil, nil // nothing changed, nothing to record
+		}
+		return audit.Object("user", userID), audit.Changes{}.Set("app", app, false).Set("passkeys", passkeys, 0).Set("codes_left", codes, 0), nil
 	})
 	if err != nil {
 		return false, fmt.Errorf("clear second factors of user %d: %w", userID, err)
 	}
-	return had > 0, nil
+	return had, nil
 }
 
 // Passkey is a registered WebAuthn credential. Credential is the library's
@@ -145,12 +159,18 @@ type Passkey struct {
 	LastUsedAt   time.Time
 }
 
-// AddPasskey stores a passkey; a credential ID already stored is
-// ErrConflict.
+// AddPasskey stores a passkey (audited); a credential ID already stored
+// is ErrConflict.
 func (s *Store) AddPasskey(ctx context.Context, p *Passkey) error {
 	p.CreatedAt = s.now()
-	err := s.w.QueryRowContext(ctx, `INSERT INTO passkeys (user_id, credential_id, name, credential, created_at)
-		VALUES ($1, $2, $3, $4, $5) RETURNING id`, p.UserID, p.CredentialID, p.Name, p.Credential, p.CreatedAt).Scan(&p.ID)
+	err := s.inAuditedTx(ctx, audit.PasskeyAdd, func(tx *sql.Tx) (string, audit.Changes, error) {
+		err := tx.QueryRowContext(ctx, `INSERT INTO passkeys (user_id, credential_id, name, credential, created_at)
+			VALUES ($1, $2, $3, $4, $5) RETURNING id`, p.UserID, p.CredentialID, p.Name, p.Credential, p.CreatedAt).Scan(&p.ID)
+		if err != nil {
+			return "", nil, err
+		}
+		return audit.Object("passkey", p.ID), audit.Changes{}.Set("user", nil, p.UserID).Set("name", nil, p.Name), nil
+	})
 	if isUniqueViolation(err) {
 		return fmt.Errorf("passkey: %w", ErrConflict)
 	}
@@ -190,16 +210,19 @@ func (s *Store) UpdatePasskeyUse(ctx context.Context, id int64, credential strin
 	return nil
 }
 
-// DeletePasskey removes one of a user's passkeys.
+// DeletePasskey removes one of a user's passkeys (audited).
 func (s *Store) DeletePasskey(ctx context.Context, userID, id int64) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM passkeys WHERE id = $1 AND user_id = $2`, id, userID)
-	if err != nil {
-		return fmt.Errorf("delete passkey: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("passkey %d: %w", id, ErrNotFound)
-	}
-	return nil
+	return s.inAuditedTx(ctx, audit.PasskeyRemove, func(tx *sql.Tx) (string, audit.Changes, error) {
+		var name string
+		err := tx.QueryRowContext(ctx, `DELETE FROM passkeys WHERE id = $1 AND user_id = $2 RETURNING name`, id, userID).Scan(&name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", nil, fmt.Errorf("passkey %d: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return "", nil, fmt.Errorf("delete passkey: %w", err)
+		}
+		return audit.Object("passkey", id), audit.Changes{}.Set("user", userID, nil).Set("name", name, nil), nil
+	})
 }
 
 // PasswordReset is one request for a reset link.
@@ -275,7 +298,8 @@ func (s *Store) UsePasswordReset(ctx context.Context, id int64, passwordHash str
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID); err != nil {
 			return err
 		}
-		return nil
+		// The hashes only say that it changed (package audit hides them).
+		return s.audit(ctx, tx, audit.UserPassword, audit.Object("user", userID), audit.Changes{}.Set("password", "old", "reset by link"))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("use password reset: %w", err)
@@ -370,6 +394,6 @@ func (s *Store) RemoveTOTP(ctx context.Context, userID int64) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, userID); err != nil {
 			return fmt.Errorf("remove recovery codes of user %d: %w", userID, err)
 		}
-		return nil
+		return s.audit(ctx, tx, audit.UserTwoFactor, audit.Object("user", userID), audit.Changes{}.Set("app", true, false))
 	})
 }
