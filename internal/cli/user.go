@@ -154,14 +154,7 @@ func runUser2FAReset(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return e.withStore(ctx, func(s *store.Store) error {
-		email, err := auth.NormalizeEmail(pos[0])
-		if err != nil {
-			return err
-		}
-		u, err := s.UserByEmail(ctx, email)
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("no user has the address %s", pos[0])
-		}
+		u, err := userArg(ctx, s, pos[0])
 		if err != nil {
 			return err
 		}
