@@ -16,7 +16,7 @@ COPY . .
 # Pure Go throughout (modernc SQLite, pgx): no C library, a static binary.
 RUN CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags="-s -w" -o /out/herald ./cmd/herald \
  && /out/herald help >/dev/null \
- && mkdir -p /out/data
+ && mkdir -m 0700 -p /out/data
 
 # distroless/static: CA certificates (for SMTP relays over TLS, SNS
 # certificates), time zones, /etc/passwd with the nonroot user (65532), and

@@ -35,9 +35,9 @@ func (a *Admin) loginToken(w http.ResponseWriter, r *http.Request) string {
 
 // loginCSRF checks a sign-in form's token (field csrf, or the
 // X-CSRF-Token header from a script) against its cookie.
-func loginCSRF(r *http.Request) bool {
+func (a *Admin) loginCSRF(r *http.Request) bool {
 	c, err := r.Cookie(loginCSRFCookie)
-	if err != nil || !sameOrigin(r) {
+	if err != nil || !a.sameOrigin(r) {
 		return false
 	}
 	sent := r.Header.Get("X-CSRF-Token")
@@ -74,7 +74,7 @@ func safeNext(s string) string {
 }
 
 func (a *Admin) login(w http.ResponseWriter, r *http.Request) error {
-	if !loginCSRF(r) {
+	if !a.loginCSRF(r) {
 		return a.showLogin(w, r, http.StatusForbidden, "The sign-in form expired. Try again.")
 	}
 	cookie, id, err := a.d.Auth.Login(r.Context(), r.FormValue("email"), r.FormValue("password"), a.client(r))
@@ -82,7 +82,7 @@ func (a *Admin) login(w http.ResponseWriter, r *http.Request) error {
 	case errors.Is(err, auth.ErrPasswordSignInOff):
 		return a.showLogin(w, r, http.StatusForbidden, "Sign-in with a password is turned off here. Use your organisation's sign-in below.")
 	case errors.Is(err, auth.ErrRateLimited):
-		return a.showLogin(w, r, http.StatusTooManyRequests, "Too many failed attempts. Wait a few minutes and try again.")
+		return a.showLogin(w, r, http.StatusTooManyRequests, "Too many failed attempts from here. Wait a moment and try again: each failure doubles the wait.")
 	case errors.Is(err, auth.ErrBadCredentials):
 		return a.showLogin(w, r, http.StatusUnauthorized, "That email and password do not match an account.")
 	case err != nil:
@@ -143,7 +143,7 @@ func (a *Admin) second(w http.ResponseWriter, r *http.Request) error {
 	if id == nil {
 		return a.showLogin(w, r, http.StatusUnauthorized, "Your sign-in took too long. Start again.")
 	}
-	if !sameOrigin(r) || !auth.CheckCSRF(id, r.FormValue("csrf")) {
+	if !a.sameOrigin(r) || !auth.CheckCSRF(id, r.FormValue("csrf")) {
 		return a.showSecond(w, r, http.StatusForbidden, "The form expired. Try again.")
 	}
 	c, _ := r.Cookie(a.cookieName())
@@ -185,5 +185,10 @@ func (a *Admin) logout(w http.ResponseWriter, r *http.Request) error {
 // audit log reads it (the last X-Forwarded-For entry with trust_proxy,
 // else the peer), and its User-Agent.
 func (a *Admin) client(r *http.Request) auth.Client {
-	return auth.Client{IP: audit.ClientIP(r, a.d.TrustProxy), UserAgent: r.UserAgent()}
+	return auth.Client{IP: a.clientIP(r), UserAgent: r.UserAgent()}
 }
+
+// clientIP is the address sign-in throttling applies to: behind a
+// trusted proxy, the reader's, not the proxy's (which would make every
+// failed attempt count against everyone).
+func (a *Admin) clientIP(r *http.Request) string { return audit.ClientIP(r, a.d.TrustProxy) }

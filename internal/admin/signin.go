@@ -19,7 +19,7 @@ func (a *Admin) forgotForm(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *Admin) forgot(w http.ResponseWriter, r *http.Request) error {
-	if !loginCSRF(r) {
+	if !a.loginCSRF(r) {
 		a.page(w, r, http.StatusForbidden, "forgot", "Forgot your password?", "", map[string]any{"Token": a.loginToken(w, r),
 			"Problem": "The form expired. Try again."})
 		return nil
@@ -58,7 +58,7 @@ func (a *Admin) reset(w http.ResponseWriter, r *http.Request) error {
 		a.page(w, r, status, "reset", "Choose a new password", "", map[string]any{"Token": a.loginToken(w, r), "Link": link, "Problem": problem})
 		return nil
 	}
-	if !loginCSRF(r) {
+	if !a.loginCSRF(r) {
 		return again(http.StatusForbidden, "The form expired. Try again.")
 	}
 	if r.FormValue("password") != r.FormValue("confirm") {
@@ -113,7 +113,7 @@ func (a *Admin) passkeyError(w http.ResponseWriter, r *http.Request, err error) 
 }
 
 func (a *Admin) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) error {
-	if !loginCSRF(r) {
+	if !a.loginCSRF(r) {
 		return writeJSON(w, http.StatusForbidden, map[string]string{"error": "The page expired. Reload it and try again."})
 	}
 	cer, err := a.d.Auth.BeginPasskeyLogin(r.Context())
@@ -124,7 +124,7 @@ func (a *Admin) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (a *Admin) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) error {
-	if !loginCSRF(r) {
+	if !a.loginCSRF(r) {
 		return writeJSON(w, http.StatusForbidden, map[string]string{"error": "The page expired. Reload it and try again."})
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxCeremony))

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -47,7 +48,10 @@ type Deps struct {
 	// Unfurl reads pasted links; nil uses unfurl.New with its defaults
 	// (public addresses only).
 	Unfurl *unfurl.Unfurler
-	Log    *slog.Logger
+	// WebhookAllow lists the non-public address ranges outgoing webhook
+	// receivers may be on (webhook.Options.Allow); none by default.
+	WebhookAllow []netip.Prefix
+	Log          *slog.Logger
 	// ImportObserver hears imports run and their rows (metrics); nil: none.
 	ImportObserver importer.Observer
 	// TrustProxy takes the client IP the audit log records from the last
@@ -151,6 +155,7 @@ func invalid(format string, args ...any) error {
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
 	var mbe *http.MaxBytesError
+	var inUse *store.InUseError
 	var ve *validator.Error
 	switch {
 	case errors.As(err, &ve):
@@ -168,6 +173,8 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusConflict, "conflict", "Something with that name or slug exists already.")
 	case errors.Is(err, store.ErrErased):
 		writeError(w, http.StatusConflict, "erased", erasedMessage)
+	case errors.As(err, &inUse):
+		writeError(w, http.StatusConflict, "in_use", inUse.Msg)
 	case errors.Is(err, store.ErrBadFilter):
 		// The store's words for a malformed filter are written for people.
 		writeError(w, http.StatusBadRequest, "bad_filter", err.Error())

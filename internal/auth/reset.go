@@ -15,14 +15,23 @@ import (
 // ResetTTL is how long a password reset link works.
 const ResetTTL = 30 * time.Minute
 
+// ResetsPerWindow reset messages at most go to one account per
+// ResetWindow, whichever nodes and clients ask (counted in the store).
+const (
+	ResetsPerWindow = 3
+	ResetWindow     = 15 * time.Minute
+)
+
 // ErrResetLink is a reset link that is forged, used or expired: one answer
 // for all.
 var ErrResetLink = errors.New("this reset link is not valid: it may have been used or be older than 30 minutes")
 
 // RequestReset queues a password reset link to email when it is a user's
 // address. It answers the same (nil) whether or not it is, so the form
-// tells a stranger nothing; only too many requests for one address or
-// from one client are refused (ErrRateLimited), for every address alike.
+// tells a stranger nothing. A client asking too often is refused
+// (ErrRateLimited, for every address alike); an account that had
+// ResetsPerWindow messages in the last ResetWindow gets no more for now,
+// with the same answer, so nobody can fill someone's mailbox.
 func (s *Service) RequestReset(ctx context.Context, email string, c Client) error {
 	email = strings.ToLower(strings.TrimSpace(email))
 	if !s.resets.Allow(c.IP, email) {
@@ -47,7 +56,14 @@ func (s *Service) RequestReset(ctx context.Context, email string, c Client) erro
 	if err != nil {
 		return err
 	}
-	r, err := s.st.QueuePasswordReset(ctx, u.ID, s.opts.Now().Add(ResetTTL))
+	now := s.opts.Now()
+	if n, err := s.st.RecentPasswordResets(ctx, u.ID, now.Add(-ResetWindow)); err != nil {
+		return err
+	} else if n >= ResetsPerWindow {
+		s.opts.Log.Warn("password reset not sent: too many for this account", "user", u.Email, "client", c.IP)
+		return nil
+	}
+	r, err := s.st.QueuePasswordReset(ctx, u.ID, now.Add(ResetTTL))
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -206,5 +207,27 @@ func TestDevice(t *testing.T) {
 		if got := auth.Device(ua); got != want {
 			t.Errorf("Device(%q) = %q, want %q", ua, got, want)
 		}
+	}
+}
+
+// TestResetMessagesCappedPerAccount: requests for one account from many
+// clients send at most ResetsPerWindow messages in the window, and every
+// request gets the same answer.
+func TestResetMessagesCappedPerAccount(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.SQLite(t)
+	signer, _ := token.NewSigner(bytes.Repeat([]byte("s"), 32))
+	svc := auth.New(st, auth.Options{BcryptCost: bcrypt.MinCost, Signer: signer, BaseURL: "https://herald.example"})
+	u, err := auth.CreateUser(ctx, st, "desk@example.com", "", auth.Editor, "a long password", bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 6 {
+		if err := svc.RequestReset(ctx, "desk@example.com", auth.Client{IP: fmt.Sprintf("198.51.100.%d", i+1)}); err != nil {
+			t.Fatalf("request %d: %v", i+1, err)
+		}
+	}
+	if n, err := st.RecentPasswordResets(ctx, u.ID, time.Now().Add(-time.Hour)); err != nil || n != auth.ResetsPerWindow {
+		t.Fatalf("%d reset messages queued (%v), want %d", n, err, auth.ResetsPerWindow)
 	}
 }

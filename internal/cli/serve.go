@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -45,6 +46,16 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	// A theme that is missing or does not render stops serve now, not
 	// the first campaign or page that needs it.
 	if _, err := renderer(ctx, cfg, s); err != nil {
+		return err
+	}
+	// Commands run against this database freeze campaigns in the same look.
+	theme := cfg.Theme
+	if theme != "" {
+		if theme, err = filepath.Abs(theme); err != nil {
+			return fmt.Errorf("theme: %w", err)
+		}
+	}
+	if err := settings.SaveServeTheme(ctx, s, theme); err != nil {
 		return err
 	}
 	// Metrics are counted always (it costs little) and served only with
@@ -187,7 +198,7 @@ func (e *env) workers(cfg *config.Config, s *store.Store, tr mailer.Sender, eng 
 	if err != nil {
 		return nil, err
 	}
-	hooks := webhook.NewSender(s, webhook.Options{Log: e.log, Observer: met})
+	hooks := webhook.NewSender(s, webhook.Options{Log: e.log, Observer: met, Allow: webhookAllow(cfg)})
 	poller := &source.Poller{Store: s, Client: unfurl.NewClient(unfurl.Options{}), Log: e.log}
 	sched := &series.Scheduler{Store: s, From: cfg.From, Log: e.log,
 		Remind: delivery.Reminders(tr, set, cfg.From, cfg.BaseURL)}

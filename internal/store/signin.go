@@ -235,8 +235,8 @@ type PasswordReset struct {
 }
 
 // QueuePasswordReset stores a reset request for a user valid until
-// expires and queues its message, in one transaction, so a crash loses
-// neither.
+// expires (30 minutes after its creation) and queues its message, in one
+// transaction, so a crash loses neither.
 func (s *Store) QueuePasswordReset(ctx context.Context, userID int64, expires time.Time) (*PasswordReset, error) {
 	now := s.now()
 	r := &PasswordReset{UserID: userID, CreatedAt: now, ExpiresAt: expires.UTC()}
