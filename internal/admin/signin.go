@@ -177,8 +177,6 @@ func (a *Admin) ssoCallback(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case errors.As(err, &se):
 		return a.showLogin(w, r, http.StatusBadRequest, se.Reason+".")
-	case errors.Is(err, auth.ErrRateLimited):
-		return a.showLogin(w, r, http.StatusTooManyRequests, "Too many failed attempts. Wait a few minutes and try again.")
 	case err != nil:
 		return err
 	}

@@ -188,13 +188,12 @@ type SSOResult struct {
 // linked), else created when the provider allows it; the role claim, when
 // configured, sets their role at each sign-in.
 func (s *Service) FinishSSO(ctx context.Context, name, cookieState, state, code string, c Client) (*SSOResult, error) {
-	if !s.limiter.Allow(c.IP, "sso") {
-		return nil, ErrRateLimited
-	}
+	// Not throttled: nothing here can be guessed (the state is the
+	// browser's own, the code and ID token the provider's), and a person
+	// refused for their domain should not be made to wait as well.
 	res, err := s.finishSSO(ctx, name, cookieState, state, code, c)
 	var se *SSOError
 	if errors.As(err, &se) {
-		s.limiter.Fail(c.IP, "sso")
 		s.opts.Log.Warn("single sign-on refused", "provider", name, "client", c.IP, "reason", se.Reason)
 	}
 	return res, err
