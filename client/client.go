@@ -102,7 +102,7 @@ func (c *Client) callWith(ctx context.Context, method, path string, header http.
 	defer res.Body.Close()
 	if res.StatusCode >= 300 {
 		var eb ErrorBody
-		json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&eb)
+		_ = json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&eb) // an error without a body still has its status
 		return res.Header, &Error{Status: res.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message, Field: eb.Error.Field}
 	}
 	if out == nil || res.StatusCode == http.StatusNoContent {

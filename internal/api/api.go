@@ -160,7 +160,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &ve):
 		// A domain check's refusal names the field, as the caller sent it.
-		writeJSON(w, http.StatusUnprocessableEntity, client.ErrorBody{Error: client.ErrorDetail{Code: "invalid", Message: ve.Message, Field: ve.Field}})
+		_ = writeJSON(w, http.StatusUnprocessableEntity, client.ErrorBody{Error: client.ErrorDetail{Code: "invalid", Message: ve.Message, Field: ve.Field}})
 	case errors.As(err, &ae):
 		writeError(w, ae.status, ae.code, ae.msg)
 	case errors.As(err, &mbe):
@@ -188,7 +188,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, client.ErrorBody{Error: client.ErrorDetail{Code: code, Message: msg}})
+	_ = writeJSON(w, status, client.ErrorBody{Error: client.ErrorDetail{Code: code, Message: msg}})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {

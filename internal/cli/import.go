@@ -56,7 +56,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 			if rejects, err = createRejects(*rejectsPath); err != nil {
 				return err
 			}
-			defer rejects.close()
+			defer func() { _ = rejects.close() }() // closed, its error checked, on the normal path below
 		}
 
 		bar := progress.New(e.stderr, progress.Options{Description: "importing", Total: size, Bytes: true})

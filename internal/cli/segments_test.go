@@ -10,6 +10,7 @@ import (
 )
 
 func TestSegmentsCommands(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	data := "--data=" + dir
 	if _, errs, code := herald(t, nil, nil, data, "lists", "create", "news", "--name", "News"); code != 0 {
@@ -70,6 +71,7 @@ func TestSegmentsCommands(t *testing.T) {
 // segments, a local send time and an A/B test, refuses ones that cannot
 // work, and campaign status shows the test.
 func TestCampaignCreateWithSegmentLocalTimeAndABTest(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	data := "--data=" + dir
 	file := filepath.Join(dir, "briefing.md")
@@ -111,6 +113,7 @@ func TestCampaignCreateWithSegmentLocalTimeAndABTest(t *testing.T) {
 }
 
 func TestSunsetCommand(t *testing.T) {
+	t.Parallel()
 	data := "--data=" + t.TempDir()
 	out, errs, code := herald(t, nil, nil, data, "sunset", "--months", "6", "--dry-run")
 	if code != 0 || !strings.Contains(out, "0 subscribers with no open or click since") || !strings.Contains(out, `would be moved to the segment "Re-engagement"`) {

@@ -95,7 +95,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer back.Close()
+	defer func() { _ = back.Close() }() // stops running imports; they resume from their job rows
 	handler := http.NewServeMux()
 	handler.Handle("/admin/", back.admin)
 	handler.Handle("/api/", back.api)
@@ -205,7 +205,7 @@ func (e *env) workers(cfg *config.Config, s *store.Store, tr mailer.Sender, eng 
 	return append(ws,
 		worker{"delivery workers", eng.Run},
 		worker{"webhook sender", hooks.Run},
-		worker{"feed poller", func(ctx context.Context) error { poller.Run(ctx); return nil }},
+		worker{"feed poller", poller.Run},
 		worker{"series scheduler", sched.Run},
 	), nil
 }

@@ -33,7 +33,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer func() { _ = release() }() // the lock goes with the process anyway
 	e.running.Store(true)
 	defer e.running.Store(false)
 	// Campaigns are prepared afresh on each run: their state (a problem
@@ -82,7 +82,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	listening := make(chan struct{})
 	go func() {
 		defer close(listening)
-		e.ledger.ListenCampaigns(ctx, e.Wake)
+		if err := e.ledger.ListenCampaigns(ctx, e.Wake); err != nil && ctx.Err() == nil {
+			e.cfg.Log.Warn("cannot hear other nodes' campaign changes; polling for them instead", "err", err)
+		}
 	}()
 
 	err = e.claimLoop(ctx, jobs)

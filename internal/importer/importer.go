@@ -572,7 +572,9 @@ func (p *parser) attributes(b *batch, rec []string) ([]byte, string) {
 		}
 		if raw, ok := m[model.TimeZoneAttribute]; ok {
 			var zone string
-			json.Unmarshal(raw, &zone)
+			if err := json.Unmarshal(raw, &zone); err != nil {
+				return nil, "attribute " + model.TimeZoneAttribute + ": give a time zone name such as Europe/London, in quotes"
+			}
 			if _, err := model.LoadZone(zone); err != nil {
 				return nil, "attribute " + model.TimeZoneAttribute + ": " + err.Error()
 			}

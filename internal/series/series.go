@@ -293,7 +293,7 @@ func (sc *Scheduler) sendAutomatic(ctx context.Context, sr model.Series, date st
 func Draft(sr model.Series, slotAt time.Time) *model.Edition {
 	var e model.Edition
 	b, _ := json.Marshal(sr.Template) // a deep copy: the template is not shared
-	json.Unmarshal(b, &e)
+	_ = json.Unmarshal(b, &e)         // what Marshal just wrote reads back
 	date := slotAt.Format("2006-01-02")
 	e.ID, e.Revision, e.Status = 0, 0, model.EditionDraft
 	e.Date, e.Slot = date, sr.Slot

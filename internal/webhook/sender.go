@@ -187,7 +187,7 @@ func (s *Sender) post(j store.WebhookJob) store.WebhookResult {
 		var resp *http.Response
 		if resp, err = s.opts.Client.Do(req); err == nil {
 			// Read a little of the answer so the connection can be reused.
-			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
 			res.Code = resp.StatusCode
 			if resp.StatusCode >= 200 && resp.StatusCode < 300 {
