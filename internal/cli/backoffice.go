@@ -35,7 +35,12 @@ func (b *backOffice) Close() error {
 // backOffice builds the admin and API, creating the first owner account on
 // the first run (HERALD_ADMIN_PASSWORD, or a one-time password printed once).
 func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store, tr sender, eng *delivery.Engine, met *metrics.Metrics) (*backOffice, error) {
-	authn := auth.New(s, auth.Options{Log: e.log})
+	ao, err := authOptions(ctx, cfg, s)
+	if err != nil {
+		return nil, err
+	}
+	ao.Log = e.log
+	authn := auth.New(s, ao)
 	if _, err := auth.Bootstrap(ctx, s, cfg.AdminEmail, cfg.AdminPassword.Reveal(), 12, e.stdout); err != nil {
 		return nil, err
 	}

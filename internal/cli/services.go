@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/bounce"
 	"github.com/herald-news/herald/internal/config"
 	"github.com/herald-news/herald/internal/delivery"
@@ -138,6 +139,30 @@ func signer(ctx context.Context, cfg *config.Config, s *store.Store) (*token.Sig
 		}
 	}
 	return token.NewSigner([]byte(key))
+}
+
+// authOptions configures sign-in: reset links signed with the token key,
+// passkeys and single sign-on redirects at base_url, and the [oidc.NAME]
+// providers.
+func authOptions(ctx context.Context, cfg *config.Config, s *store.Store) (auth.Options, error) {
+	sig, err := signer(ctx, cfg, s)
+	if err != nil {
+		return auth.Options{}, err
+	}
+	o := auth.Options{Signer: sig, BaseURL: cfg.BaseURL, Issuer: "Herald"}
+	if pub, err := s.GetPublication(ctx); err == nil && pub.Name != "" {
+		o.Issuer = pub.Name
+	}
+	for _, p := range cfg.OIDC {
+		pc := auth.ProviderConfig{Name: p.Name, Issuer: p.Issuer, ClientID: p.ClientID, ClientSecret: p.ClientSecret.Reveal(),
+			AllowedDomains: p.AllowedDomains, RoleClaim: p.RoleClaim, RoleMap: map[string]auth.Role{},
+			DefaultRole: auth.Role(p.DefaultRole), AutoCreate: p.AutoCreate}
+		for g, r := range p.RoleMap {
+			pc.RoleMap[g] = auth.Role(r)
+		}
+		o.Providers = append(o.Providers, pc)
+	}
+	return o, nil
 }
 
 // verpOf is the configuration's VERP: envelope senders

@@ -38,6 +38,10 @@ const (
 	Bounce
 	// Feedback records a reader's rating of a campaign's edition.
 	Feedback
+	// PasswordReset opens an admin user's password reset link. Its
+	// SubscriberID field carries the reset request's ID (not a reader's),
+	// which is single-use in the store.
+	PasswordReset
 )
 
 // Claims is what a token says.
