@@ -23,6 +23,9 @@ type Fields struct {
 	UnsubscribeURL string
 	PreferencesURL string
 	WebURL         string // this edition on the web, possibly tracked
+	// FeedbackURL is the reader's page for rating the edition; the email
+	// links to it with ?r=1 to 3 when the publication asks for feedback.
+	FeedbackURL string
 }
 
 // field names a placeholder.
@@ -34,6 +37,7 @@ const (
 	fieldUnsubscribe
 	fieldPreferences
 	fieldWeb
+	fieldFeedback
 	// What lies between fieldIfAnonymous or fieldIfNamed and fieldEndIf
 	// is kept only for a subscriber without a name, or with one: the
 	// greeting has a form for each.
@@ -43,7 +47,7 @@ const (
 )
 
 // placeholder codes follow the per-render prefix in the rendered output.
-var fieldCodes = map[byte]field{'n': fieldName, 'u': fieldUnsubscribe, 'p': fieldPreferences, 'w': fieldWeb,
+var fieldCodes = map[byte]field{'n': fieldName, 'u': fieldUnsubscribe, 'p': fieldPreferences, 'w': fieldWeb, 'f': fieldFeedback,
 	'a': fieldIfAnonymous, 'b': fieldIfNamed, 'e': fieldEndIf}
 
 // Email is an edition rendered for mail, with placeholders for the
@@ -86,7 +90,7 @@ func (r *Renderer) Email(e *model.Edition) (*Email, error) {
 	// collide with a placeholder. Letters and digits only: it survives HTML,
 	// URL and CSS escaping unchanged.
 	prefix := "hrld" + hex.EncodeToString(nonce[:])
-	v.Name, v.UnsubscribeURL, v.PreferencesURL, v.WebURL = prefix+"n", prefix+"u", prefix+"p", prefix+"w"
+	v.Name, v.UnsubscribeURL, v.PreferencesURL, v.WebURL, v.FeedbackURL = prefix+"n", prefix+"u", prefix+"p", prefix+"w", prefix+"f"
 	l, named, anon := v.L, v.greetKeys[1], v.greetKeys[2]
 	v.GreetingLine = template.HTML(prefix+"a") + l.HTML(anon) + template.HTML(prefix+"b") +
 		l.HTML(named, "Name", template.HTML(prefix+"n")) + template.HTML(prefix+"e")
@@ -174,7 +178,10 @@ func (c *compiled) append(dst []byte, f *Fields, fallback string) []byte {
 	if name == "" {
 		name = fallback
 	}
-	dst = slices.Grow(dst, len(c.buf)+2*(len(name)+len(f.UnsubscribeURL)+len(f.PreferencesURL)+len(f.WebURL))+64)
+	if name == "" {
+		name = defaultNameFallback // never "Good evening, ."
+	}
+	dst = slices.Grow(dst, len(c.buf)+2*(len(name)+len(f.UnsubscribeURL)+len(f.PreferencesURL)+len(f.WebURL))+4*len(f.FeedbackURL)+64)
 	skip := false // inside the greeting form this subscriber does not get
 	for _, p := range c.parts {
 		if !skip {
@@ -206,6 +213,8 @@ func (c *compiled) append(dst []byte, f *Fields, fallback string) []byte {
 			v = f.PreferencesURL
 		case fieldWeb:
 			v = f.WebURL
+		case fieldFeedback:
+			v = f.FeedbackURL
 		}
 		dst = appendValue(dst, v, c.escape)
 	}

@@ -108,12 +108,16 @@ func (e *ThemeError) Unwrap() error { return e.Err }
 
 var (
 	tmplErrRE  = regexp.MustCompile(`^(?:html/)?template: ?([^:]+):(\d+):(?:\d+:)?\s*(.*)$`)
-	defaultCol = model.Colors{Accent: "#9c2f1f", Text: "#1f2328", Background: "#ffffff"}
+	defaultCol = validator.ThemeColors
 )
 
 // New returns a renderer for pub. It fails if the publication's site URL is
 // not an absolute http(s) URL (every link in an email must be absolute) or if
 // a custom theme template does not parse or does not render the sample
+// defaultNameFallback greets a reader without a name when no other
+// fallback is set.
+const defaultNameFallback = "reader"
+
 // edition.
 func New(pub model.Publication, opts Options) (*Renderer, error) {
 	base, err := url.Parse(pub.SiteURL)
@@ -251,6 +255,7 @@ func (r *Renderer) tryTheme() error {
 type view struct {
 	Pub      model.Publication
 	Colors   model.Colors
+	Ink      string // the label colour on the accent (buttons): black or white, whichever reads
 	Edition  *model.Edition
 	L        *i18n.Localizer // the edition's language: Herald's words, lang and dir
 	Dateline string          // "Thursday 13 March 2025 · Evening"
@@ -259,13 +264,18 @@ type view struct {
 	// name ("Good evening, Ada." or "Good evening, reader."): in an Email,
 	// placeholders pick the form per subscriber.
 	GreetingLine template.HTML
-	Hero         *model.Image
-	HeroCredit   string // the hero's credit with its prefix ("Photo: ..."); "" when none
-	Sections     []sectionView
-	ArchiveURL   string // this edition's web page
+	// FeedbackAsk and FeedbackRatings are the feedback line's words (when
+	// the publication asks for feedback): the question, then the ratings
+	// from feedback.Great down to feedback.Poor.
+	FeedbackAsk     string
+	FeedbackRatings [3]string
+	Hero            *model.Image
+	HeroCredit      string // the hero's credit with its prefix ("Photo: ..."); "" when none
+	Sections        []sectionView
+	ArchiveURL      string // this edition's web page
 
 	// Per-subscriber fields: placeholders in an Email, empty on the web.
-	Name, UnsubscribeURL, PreferencesURL, WebURL string
+	Name, UnsubscribeURL, PreferencesURL, WebURL, FeedbackURL string
 
 	greetKeys [3]string // the greeting's catalog keys: see greetingKeys
 	greetText string    // GreetingLine for the plain text
@@ -364,6 +374,18 @@ var greetingKeys = map[model.Slot][3]string{
 	"":                {"greeting.default", "greeting.default_named", "greeting.default_anonymous"},
 }
 
+// feedbackAsk returns the catalog key of the feedback line's question for
+// a slot ("How was tonight's briefing?").
+func feedbackAsk(slot model.Slot) string {
+	switch slot {
+	case model.SlotMorning:
+		return "feedback.ask_morning"
+	case model.SlotEvening:
+		return "feedback.ask_evening"
+	}
+	return "feedback.ask_default"
+}
+
 // language is the language e is rendered in: its own, else the
 // publication's.
 func (r *Renderer) language(e *model.Edition) *i18n.Localizer {
@@ -377,13 +399,15 @@ func (r *Renderer) view(e *model.Edition, heroWidth int) (*view, error) {
 		return nil, fmt.Errorf("edition %q cannot be rendered: %w", e.Slug, ps)
 	}
 	l := r.language(e)
-	v := &view{Pub: r.pub, Colors: r.colors, Edition: e, L: l,
-		ArchiveURL: r.opts.ArchiveURL + url.PathEscape(e.Slug)}
+	v := &view{Pub: r.pub, Colors: r.colors, Ink: validator.Ink(r.colors.Accent), Edition: e, L: l,
+		FeedbackRatings: [3]string{l.T("feedback.great"), l.T("feedback.fine"), l.T("feedback.poor")},
+		ArchiveURL:      r.opts.ArchiveURL + url.PathEscape(e.Slug)}
 	keys, ok := greetingKeys[e.Slot]
 	if !ok {
 		keys = greetingKeys[""]
 	}
 	v.Greeting, v.greetKeys = l.T(keys[0]), keys
+	v.FeedbackAsk = l.T(feedbackAsk(e.Slot))
 	v.Dateline = l.Dateline(e.Date, string(e.Slot))
 	if e.Hero != nil {
 		h := *e.Hero

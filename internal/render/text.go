@@ -174,6 +174,11 @@ func (r *Renderer) text(v *view) string {
 			mdText(s.src.Text.Body, r.base, tw, "")
 		}
 	}
+	if r.pub.AskFeedback {
+		tw.blank()
+		tw.wrap(l.Plain("feedback.text", "Ask", v.FeedbackAsk), "", "")
+		tw.line(v.FeedbackURL)
+	}
 	tw.blank()
 	tw.line("--")
 	tw.wrap(l.Plain("email.footer_reason", "Publication", r.pub.Name), "", "")

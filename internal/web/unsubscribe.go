@@ -155,7 +155,7 @@ func (s *Server) unsubscribePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(left) > 0 {
-		s.events.add(model.Event{Kind: model.EventUnsubscribe, CampaignID: c.CampaignID, SubscriberID: c.SubscriberID, At: time.Now().UTC()})
+		s.events.Add(model.Event{Kind: model.EventUnsubscribe, CampaignID: c.CampaignID, SubscriberID: c.SubscriberID, At: time.Now().UTC()})
 	}
 	if oneClick {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -163,9 +163,6 @@ func (s *Server) unsubscribePost(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("unsubscribed\n"))
 		return
 	}
-	lang, about := s.forTargets(r, targets, nil)
-	s.render(w, r, http.StatusOK, "notice", view{L: lang, list: about, Title: lang.T("unsubscribe.done_title"), NoIndex: true, Data: notice{
-		Paragraphs: []string{lang.T("unsubscribe.done")},
-		Link:       &link{URL: "/preferences/" + s.prefToken(c.SubscriberID), Text: lang.T("email.preferences")},
-	}})
+	// Only now, with the reader unsubscribed, the optional question.
+	s.feedbackPage(w, r, http.StatusOK, feedbackView{Step: "leaving", Token: r.PathValue("token"), PrefToken: s.prefToken(c.SubscriberID)})
 }
