@@ -1,6 +1,9 @@
 // Package client is the Go client of Herald's JSON API (/api/). Every call
 // sends the API token as a bearer token; every error the server reports is
-// an *Error with its status, code and message.
+// an *Error with its status, code and message (and, for input a check
+// refused, the field it concerns). The package stands alone: its wire
+// types and their constants (EditionDraft, KindLead, SourceOK, ...) are
+// its own, so a program outside Herald's module can use all of them.
 //
 //	c := client.New("https://news.example.com", token)
 //	l, err := c.CreateList(ctx, client.ListInput{Slug: "evening", Name: "Evening"})
@@ -43,8 +46,12 @@ type Error struct {
 	Status  int
 	Code    string
 	Message string
+	// Field names the input a check refused ("reply_to"), when it
+	// concerns one.
+	Field string
 }
 
+// Error says the status, the code and the message.
 func (e *Error) Error() string {
 	return fmt.Sprintf("herald API: %d %s: %s", e.Status, e.Code, e.Message)
 }
@@ -96,7 +103,7 @@ func (c *Client) callWith(ctx context.Context, method, path string, header http.
 	if res.StatusCode >= 300 {
 		var eb ErrorBody
 		json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&eb)
-		return res.Header, &Error{Status: res.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}
+		return res.Header, &Error{Status: res.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message, Field: eb.Error.Field}
 	}
 	if out == nil || res.StatusCode == http.StatusNoContent {
 		return res.Header, nil

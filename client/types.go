@@ -1,25 +1,6 @@
 package client
 
-import (
-	"time"
-
-	"github.com/herald-news/herald/internal/model"
-)
-
-// Editions travel as Herald's own edition types.
-type (
-	Edition = model.Edition
-	Section = model.Section
-	Lead    = model.Lead
-	Byline  = model.Byline
-	Card    = model.Card
-	Brief   = model.Brief
-	Pick    = model.Pick
-	Text    = model.Text
-	Image   = model.Image
-	// EditionRevision is a kept saved state of an edition, with who saved it.
-	EditionRevision = model.EditionRevision
-)
+import "time"
 
 // Page is one page of a listing.
 type Page[T any] struct {
@@ -361,10 +342,13 @@ type ErrorBody struct {
 	Error ErrorDetail `json:"error"`
 }
 
-// ErrorDetail says what went wrong: a stable code and a sentence.
+// ErrorDetail says what went wrong: a stable code and a sentence, and for
+// input a check refused (code "invalid"), the field it concerns when one
+// does ("reply_to", "slug").
 type ErrorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
 }
 
 // MessageInput is one transactional message to one subscriber (POST
@@ -409,17 +393,6 @@ type MessageResult struct {
 	// with the same Idempotency-Key: nothing was sent again.
 	Replayed bool `json:"-"`
 }
-
-// Desk types travel as Herald's own.
-type (
-	// Source is a feed the desk reads (RSS, Atom or JSON Feed).
-	Source = model.Feed
-	// Item is one entry of a source's feed; UsedIn lists the dates of
-	// recent editions that already link to it.
-	Item = model.FeedItem
-	// SeriesRun is one day of a series: its draft, status and campaign.
-	SeriesRun = model.SeriesRun
-)
 
 // SourceInput adds a source.
 type SourceInput struct {

@@ -8,7 +8,9 @@
 // session cookie, so no CSRF is possible); every route needs one
 // permission of the token's role; listings page with limit and offset and
 // answer {data, total, limit, offset}; every error answers
-// {"error": {"code", "message"}} and never carries internal detail. The
+// {"error": {"code", "message"}} and never carries internal detail; a
+// domain check's refusal answers 422 with code "invalid" and "field"
+// naming the input it concerns. The
 // OpenAPI 3 document at /api/openapi.json is built from the same route
 // table that registers the handlers. Wire types live in package client.
 package api
@@ -29,6 +31,7 @@ import (
 	"github.com/herald-news/herald/internal/importer"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/unfurl"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 // Deps is what the API needs. Store and Auth are required.
@@ -140,7 +143,11 @@ func invalid(format string, args ...any) error {
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
 	var mbe *http.MaxBytesError
+	var ve *validator.Error
 	switch {
+	case errors.As(err, &ve):
+		// A domain check's refusal names the field, as the caller sent it.
+		writeJSON(w, http.StatusUnprocessableEntity, client.ErrorBody{Error: client.ErrorDetail{Code: "invalid", Message: ve.Message, Field: ve.Field}})
 	case errors.As(err, &ae):
 		writeError(w, ae.status, ae.code, ae.msg)
 	case errors.As(err, &mbe):

@@ -17,6 +17,7 @@ import (
 
 	"github.com/herald-news/herald/internal/address"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 // Errors Service returns; test with errors.Is.
@@ -225,14 +226,14 @@ func CreateToken(ctx context.Context, st *store.Store, u *store.User, name strin
 		return "", nil, err
 	}
 	if _, err := ParseTokenRole(string(role)); err != nil {
-		return "", nil, err
+		return "", nil, &validator.Error{Field: "role", Message: "Choose a role: owner, editor, author, viewer or sender."}
 	}
 	if !ur.AtLeast(role) {
-		return "", nil, fmt.Errorf("a %s cannot create a token with the %s role", ur, role)
+		return "", nil, &validator.Error{Field: "role", Message: fmt.Sprintf("A %s cannot create a token with the %s role.", ur, role)}
 	}
 	name = strings.TrimSpace(name)
-	if name == "" {
-		return "", nil, errors.New("a token needs a name")
+	if err := validator.Token(name); err != nil {
+		return "", nil, err
 	}
 	plain := TokenPrefix + randomToken(32)
 	t := &store.APIToken{UserID: u.ID, Name: name, Role: string(role), Prefix: plain[:len(TokenPrefix)+6], Hash: hash(plain)}

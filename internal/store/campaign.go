@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 const campaignColumns = `id, name, edition_id, status, from_addr, reply_to, relay, send_at, tracking, publish_on_start, total,
@@ -46,10 +47,7 @@ func (s *Store) CreateCampaign(ctx context.Context, c *model.Campaign) error {
 
 // createCampaignTx is CreateCampaign in the caller's transaction.
 func createCampaignTx(ctx context.Context, tx *sql.Tx, c *model.Campaign, now time.Time) error {
-	if len(c.ListIDs) == 0 && len(c.SegmentIDs) == 0 {
-		return errors.New("a campaign needs at least one list or segment")
-	}
-	if err := model.CheckCampaignOptions(c); err != nil {
+	if err := validator.Campaign(c); err != nil {
 		return err
 	}
 	ab := ""

@@ -305,12 +305,14 @@ func (s *Store) SetEditionStatus(ctx context.Context, id int64, status model.Edi
 	return nil
 }
 
-// GetPublication returns the publication's settings; ErrNotFound until
+// GetPublication returns the publication's settings, with TimeZone read
+// from the one time zone setting (see TimeZone); ErrNotFound until
 // SavePublication has run once.
 func (s *Store) GetPublication(ctx context.Context) (model.Publication, error) {
 	var p model.Publication
-	var doc string
-	err := s.r.QueryRowContext(ctx, `SELECT settings FROM publication WHERE id = 1`).Scan(&doc)
+	var doc, zone string
+	err := s.r.QueryRowContext(ctx, `SELECT settings, COALESCE((SELECT value FROM settings WHERE key = $1), '')
+		FROM publication WHERE id = 1`, NewsroomZoneSetting).Scan(&doc, &zone)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, fmt.Errorf("publication settings: %w", ErrNotFound)
 	}
@@ -320,21 +322,50 @@ func (s *Store) GetPublication(ctx context.Context) (model.Publication, error) {
 	if err := json.Unmarshal([]byte(doc), &p); err != nil {
 		return p, fmt.Errorf("decode publication settings: %w", err)
 	}
+	p.TimeZone = zone
 	return p, nil
 }
 
 // SavePublication stores the publication's settings, replacing any before.
+// A TimeZone, when set, is saved as the one time zone setting (the same
+// PutSetting(NewsroomZoneSetting) saves); an empty one leaves that as it
+// is.
 func (s *Store) SavePublication(ctx context.Context, p model.Publication) error {
+	zone := p.TimeZone
+	p.TimeZone = ""
 	b, err := json.Marshal(p)
 	if err != nil {
 		return fmt.Errorf("encode publication settings: %w", err)
 	}
-	_, err = s.w.ExecContext(ctx, `
-		INSERT INTO publication (id, settings, updated_at) VALUES (1, $1, $2)
-		ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`,
-		string(b), s.now())
+	now := s.now()
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO publication (id, settings, updated_at) VALUES (1, $1, $2)
+			ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`,
+			string(b), now); err != nil {
+			return err
+		}
+		if zone == "" {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, NewsroomZoneSetting, zone, now)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("save publication settings: %w", err)
 	}
 	return nil
+}
+
+// TimeZone returns the name of Herald's one time zone (Admin → Settings →
+// Time zone, the setting NewsroomZoneSetting): series slots and the
+// admin's times are in it, and local-time campaigns reach readers without
+// a tz attribute at its hour. "" when it was never set (UTC).
+func (s *Store) TimeZone(ctx context.Context) (string, error) {
+	name, err := s.Setting(ctx, NewsroomZoneSetting)
+	if errors.Is(err, ErrNotFound) {
+		return "", nil
+	}
+	return name, err
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 const listColumns = `id, slug, name, description, opt_in, public, created_at, updated_at`
@@ -20,6 +21,9 @@ func scanList(row interface{ Scan(...any) error }) (*model.List, error) {
 // CreateList stores a new list and fills in its ID and times. A list with the
 // same slug is ErrConflict.
 func (s *Store) CreateList(ctx context.Context, l *model.List) error {
+	if err := validator.List(l); err != nil {
+		return err
+	}
 	if l.OptIn == "" {
 		l.OptIn = model.OptInSingle
 	}
@@ -40,6 +44,9 @@ func (s *Store) CreateList(ctx context.Context, l *model.List) error {
 
 // UpdateList saves a list's name, description, opt-in and visibility.
 func (s *Store) UpdateList(ctx context.Context, l *model.List) error {
+	if err := validator.List(l); err != nil {
+		return err
+	}
 	now := s.now()
 	res, err := s.w.ExecContext(ctx, `
 		UPDATE lists SET name = $1, description = $2, opt_in = $3, public = $4, updated_at = $5

@@ -89,7 +89,7 @@ func (s *Store) SettingOrInit(ctx context.Context, key, value string) (string, e
 	return s.Setting(ctx, key)
 }
 
-// NewsroomZoneSetting is the settings key of the newsroom's IANA time zone
-// (Admin → Settings → Newsroom time zone): series slots, the admin's times,
-// and local-time campaigns when the publication names no zone of its own.
+// NewsroomZoneSetting is the settings key of Herald's one IANA time zone
+// (Admin → Settings → Time zone; the publication's TimeZone): series
+// slots, the admin's times, and local-time campaigns (see TimeZone).
 const NewsroomZoneSetting = "newsroom_time_zone"

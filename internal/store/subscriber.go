@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 const subscriberColumns = `id, email, name, attributes, status, created_at, updated_at`
@@ -42,7 +43,7 @@ func (s *Store) UpsertSubscriber(ctx context.Context, sub *model.Subscriber) (cr
 	if sub.Status == "" {
 		sub.Status = model.SubscriberActive
 	}
-	if err := model.CheckAttributes(sub.Attributes); err != nil {
+	if err := validator.Subscriber(sub); err != nil {
 		return false, err
 	}
 	attrs, err := marshalAttributes(sub.Attributes)
