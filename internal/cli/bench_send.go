@@ -34,6 +34,7 @@ func runBenchSend(ctx context.Context, e *env, args []string) error {
 	pg := fs.String("postgres", "", "use a fresh schema on this PostgreSQL server instead of a temporary SQLite file")
 	rtt := fs.Duration("relay-rtt", 0, "network round-trip time between Herald and the relay, e.g. 30ms (the sink delays every reply by it)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the send to this file")
+	sync := fs.String("sqlite-synchronous", "normal", "SQLite's synchronous setting for the ledger: normal or full")
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -48,7 +49,7 @@ func runBenchSend(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	s, dbName, closeDB, err := benchStore(ctx, dir, *pg)
+	s, dbName, closeDB, err := benchStore(ctx, dir, *pg, *sync)
 	if err != nil {
 		return err
 	}

@@ -51,6 +51,10 @@ type Relay struct {
 type Config struct {
 	DataDir       string // SQLite database, outbox, generated keys
 	DatabaseURL   Secret // postgres://…; empty means SQLite in DataDir
+	// SQLiteSynchronous is SQLite's synchronous setting: normal (the
+	// default: a power loss can lose the last commits, a crash cannot) or
+	// full (every commit reaches the disk before it returns).
+	SQLiteSynchronous string
 	HTTPAddr      string // where herald serve listens
 	BaseURL       string // public URL for links in mail and pages
 	SecretKey     Secret // signs tokens; generated and kept in the database when empty
@@ -193,6 +197,13 @@ func keys() []key {
 			c.Role = v
 			return nil
 		}},
+		{"sqlite_synchronous", false, func(c *Config, v string) error {
+			if v != "normal" && v != "full" {
+				return errors.New("must be normal or full")
+			}
+			c.SQLiteSynchronous = v
+			return nil
+		}},
 		{"tracking", false, func(c *Config, v string) error {
 			if v != "full" && v != "anonymous" && v != "off" {
 				return errors.New("must be full, anonymous or off")
@@ -273,8 +284,9 @@ func Defaults() *Config {
 		LogFormat: "text",
 		From:      "Herald <newsletter@localhost.localdomain>",
 
-		Role:          "all",
-		Tracking:      "full",
+		Role:              "all",
+		SQLiteSynchronous: "normal",
+		Tracking:          "full",
 		FormRateLimit: 20,
 		SunsetAction:  "segment",
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -185,5 +186,25 @@ func TestCopyToPostgres(t *testing.T) {
 	}
 	if _, err := s.CopyTo(ctx, other, store.CopyOptions{}); !errors.Is(err, store.ErrTargetNotEmpty) {
 		t.Fatalf("copy into a schema with a foreign table: %v, want ErrTargetNotEmpty", err)
+	}
+}
+
+// TestSQLiteSynchronous: normal (1) by default, full (2) when asked, and a
+// clear error for anything else.
+func TestSQLiteSynchronous(t *testing.T) {
+	ctx := context.Background()
+	for opt, want := range map[string]string{"": "1", "normal": "1", "full": "2"} {
+		s, err := store.Open(ctx, store.Options{SQLitePath: filepath.Join(t.TempDir(), "h.db"), Synchronous: opt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.SQLitePragmaForTest(ctx, "synchronous"); err != nil || got != want {
+			t.Errorf("synchronous %q: PRAGMA says %q, %v; want %s", opt, got, err, want)
+		}
+		s.Close()
+	}
+	_, err := store.Open(ctx, store.Options{SQLitePath: filepath.Join(t.TempDir(), "h.db"), Synchronous: "off"})
+	if err == nil || !strings.Contains(err.Error(), "want normal or full") {
+		t.Errorf("synchronous off: %v", err)
 	}
 }

@@ -39,3 +39,10 @@ func (s *Store) PublicationDocForTest(ctx context.Context) (string, error) {
 	err := s.r.QueryRowContext(ctx, `SELECT settings FROM publication WHERE id = 1`).Scan(&doc)
 	return doc, err
 }
+
+// SQLitePragmaForTest reads a PRAGMA on the writer's connection.
+func (s *Store) SQLitePragmaForTest(ctx context.Context, name string) (string, error) {
+	var v string
+	err := s.w.QueryRowContext(ctx, `PRAGMA `+name).Scan(&v)
+	return v, err
+}

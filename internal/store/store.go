@@ -45,6 +45,11 @@ type Options struct {
 	// NoMigrate opens without applying pending migrations; the schema
 	// version is still checked.
 	NoMigrate bool
+	// Synchronous is SQLite's synchronous setting: "normal" (the default,
+	// also for ""; in WAL mode a commit is safe from a crash of Herald but
+	// the last ones can be lost to a power cut or an OS crash) or "full"
+	// (each commit is on the disk before it returns).
+	Synchronous string
 }
 
 // Store is a handle on Herald's database. It is safe for concurrent use.
@@ -121,12 +126,20 @@ func open(opts Options) (*Store, error) {
 	if opts.SQLitePath == "" {
 		return nil, errors.New("no database: set a PostgreSQL URL or a SQLite path")
 	}
+	sync := "NORMAL"
+	switch opts.Synchronous {
+	case "", "normal":
+	case "full":
+		sync = "FULL"
+	default:
+		return nil, fmt.Errorf("SQLite synchronous setting %q: want normal or full", opts.Synchronous)
+	}
 	if err := os.MkdirAll(filepath.Dir(opts.SQLitePath), 0o750); err != nil {
 		return nil, fmt.Errorf("create the data folder: %w", err)
 	}
 	dsn := func(extra string) string {
 		return "file:" + opts.SQLitePath + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
-			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_time_format=sqlite" + extra
+			"&_pragma=foreign_keys(1)&_pragma=synchronous(" + sync + ")&_time_format=sqlite" + extra
 	}
 	w := sql.OpenDB(&sqliteConnector{dsn: dsn("&_txlock=immediate"), drv: &sqlite.Driver{}})
 	w.SetMaxOpenConns(1)
