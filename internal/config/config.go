@@ -49,19 +49,19 @@ type Relay struct {
 
 // Config is Herald's whole configuration.
 type Config struct {
-	DataDir       string // SQLite database, outbox, generated keys
-	DatabaseURL   Secret // postgres://…; empty means SQLite in DataDir
+	DataDir     string // SQLite database, outbox, generated keys
+	DatabaseURL Secret // postgres://…; empty means SQLite in DataDir
 	// SQLiteSynchronous is SQLite's synchronous setting: normal (the
 	// default: a power loss can lose the last commits, a crash cannot) or
 	// full (every commit reaches the disk before it returns).
 	SQLiteSynchronous string
-	HTTPAddr      string // where herald serve listens
-	BaseURL       string // public URL for links in mail and pages
-	SecretKey     Secret // signs tokens; generated and kept in the database when empty
-	AdminPassword Secret // first owner's password; printed once when empty
-	LogLevel      slog.Level
-	LogFormat     string // text or json
-	From          string // default From of campaigns
+	HTTPAddr          string // where herald serve listens
+	BaseURL           string // public URL for links in mail and pages
+	SecretKey         Secret // signs tokens; generated and kept in the database when empty
+	AdminPassword     Secret // first owner's password; printed once when empty
+	LogLevel          slog.Level
+	LogFormat         string // text or json
+	From              string // default From of campaigns
 	// Workers is how many SMTP transactions a node runs at once; 0 (auto,
 	// the default) is the relays' max_conns added up (4 with the outbox).
 	Workers int
@@ -287,8 +287,8 @@ func Defaults() *Config {
 		Role:              "all",
 		SQLiteSynchronous: "normal",
 		Tracking:          "full",
-		FormRateLimit: 20,
-		SunsetAction:  "segment",
+		FormRateLimit:     20,
+		SunsetAction:      "segment",
 	}
 }
 
