@@ -49,19 +49,15 @@ type Relay struct {
 
 // Config is Herald's whole configuration.
 type Config struct {
-	DataDir     string // SQLite database, outbox, generated keys
-	DatabaseURL Secret // postgres://…; empty means SQLite in DataDir
-	// SQLiteSynchronous is SQLite's synchronous setting: normal (the
-	// default: a power loss can lose the last commits, a crash cannot) or
-	// full (every commit reaches the disk before it returns).
-	SQLiteSynchronous string
-	HTTPAddr          string // where herald serve listens
-	BaseURL           string // public URL for links in mail and pages
-	SecretKey         Secret // signs tokens; generated and kept in the database when empty
-	AdminPassword     Secret // first owner's password; printed once when empty
-	LogLevel          slog.Level
-	LogFormat         string // text or json
-	From              string // default From of campaigns
+	DataDir       string // SQLite database, outbox, generated keys
+	DatabaseURL   Secret // postgres://…; empty means SQLite in DataDir
+	HTTPAddr      string // where herald serve listens
+	BaseURL       string // public URL for links in mail and pages
+	SecretKey     Secret // signs tokens; generated and kept in the database when empty
+	AdminPassword Secret // first owner's password; printed once when empty
+	LogLevel      slog.Level
+	LogFormat     string // text or json
+	From          string // default From of campaigns
 	// Workers is how many SMTP transactions a node runs at once; 0 (auto,
 	// the default) is the relays' max_conns added up (4 with the outbox).
 	Workers int
@@ -107,6 +103,11 @@ type Config struct {
 	// SunsetAction (segment or suppress). 0 leaves it off.
 	SunsetMonths int
 	SunsetAction string
+
+	// SQLiteSynchronous is SQLite's synchronous setting: normal (the
+	// default: a power loss can lose the last commits, a crash cannot) or
+	// full (every commit reaches the disk before it returns).
+	SQLiteSynchronous string
 }
 
 // SQLitePath is where the embedded database lives.
