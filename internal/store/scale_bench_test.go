@@ -184,3 +184,28 @@ func BenchmarkLedgerPostgres(b *testing.B) {
 		b.ReportMetric(float64(done)/time.Since(started).Seconds(), fmt.Sprintf("claimed+recorded/s-%dnodes", nodes))
 	}
 }
+
+// BenchmarkSQLiteCommit: one small write transaction (a suppression, as a
+// complaint or an unsubscribe writes) with synchronous normal and full:
+// what each setting costs a commit on this machine's disk.
+//
+//	go test -run - -bench SQLiteCommit -benchtime 2000x ./internal/store/
+func BenchmarkSQLiteCommit(b *testing.B) {
+	for _, sync := range []string{"normal", "full"} {
+		b.Run(sync, func(b *testing.B) {
+			ctx := context.Background()
+			s, err := store.Open(ctx, store.Options{SQLitePath: b.TempDir() + "/herald.db", Synchronous: sync})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			b.ResetTimer()
+			for i := range b.N {
+				if err := s.Suppress(ctx, fmt.Sprintf("r%d@example.com", i), model.SuppressManual, ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "commits/s")
+		})
+	}
+}
