@@ -519,3 +519,56 @@ func (c *Client) CountSegment(ctx context.Context, query string) (*SegmentCount,
 	var out SegmentCount
 	return &out, c.call(ctx, "POST", "/segments/count", SegmentInput{Query: query}, &out)
 }
+
+// Audit reads the audit log, newest first (owners' tokens only).
+func (c *Client) Audit(ctx context.Context, q AuditQuery) (*AuditPage, error) {
+	v := url.Values{}
+	for k, s := range map[string]string{"action": q.Action, "user": q.User, "object": q.Object, "since": q.Since, "until": q.Until} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if q.Before > 0 {
+		v.Set("before", strconv.FormatInt(q.Before, 10))
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	path := "/audit"
+	if len(v) > 0 {
+		path += "?" + v.Encode()
+	}
+	var p AuditPage
+	return &p, c.call(ctx, "GET", path, nil, &p)
+}
+
+// AuditRetention returns how many days audit rows are kept.
+func (c *Client) AuditRetention(ctx context.Context) (*AuditRetention, error) {
+	var out AuditRetention
+	return &out, c.call(ctx, "GET", "/audit/retention", nil, &out)
+}
+
+// SetAuditRetention sets how many days audit rows are kept (0: for ever).
+func (c *Client) SetAuditRetention(ctx context.Context, days int) (*AuditRetention, error) {
+	var out AuditRetention
+	return &out, c.call(ctx, "PUT", "/audit/retention", AuditRetention{Days: days}, &out)
+}
+
+// CreateToken makes an API token; the answer holds the token, shown once.
+func (c *Client) CreateToken(ctx context.Context, in TokenInput) (*Token, error) {
+	var out Token
+	return &out, c.call(ctx, "POST", "/tokens", in, &out)
+}
+
+// Users lists the admin users.
+func (c *Client) Users(ctx context.Context) ([]User, error) {
+	var p Page[User]
+	return p.Data, c.call(ctx, "GET", "/users", nil, &p)
+}
+
+// UpdateUser changes a user's role (never the last owner's away from
+// owner); their sessions end so it applies at once.
+func (c *Client) UpdateUser(ctx context.Context, id int64, in UserInput) (*User, error) {
+	var out User
+	return &out, c.call(ctx, "PATCH", fmt.Sprintf("/users/%d", id), in, &out)
+}

@@ -467,3 +467,79 @@ type SegmentCount struct {
 	Query string `json:"query"` // the query in canonical form
 	Count int64  `json:"count"`
 }
+
+// AuditEntry is one row of the audit log: a change a person made through
+// the admin, the API or the command line.
+type AuditEntry struct {
+	ID      int64                  `json:"id"`
+	At      time.Time              `json:"at"`
+	Actor   string                 `json:"actor"` // a user's email, a token's name, or "cli:" and the OS user
+	Via     string                 `json:"via"`   // admin, api or cli
+	IP      string                 `json:"ip,omitempty"`
+	Action  string                 `json:"action"` // e.g. campaign.start, settings.update, token.create
+	Object  string                 `json:"object"` // kind/id, e.g. campaign/12
+	Changes map[string]AuditChange `json:"changes"`
+}
+
+// AuditChange is one field's value before and after a change (secrets
+// read "(hidden)").
+type AuditChange struct {
+	Before any `json:"before,omitempty"`
+	After  any `json:"after,omitempty"`
+}
+
+// AuditPage is a page of the audit log, newest first. NextBefore, when
+// not zero, asks for the page after this one (AuditQuery.Before).
+type AuditPage struct {
+	Data       []AuditEntry `json:"data"`
+	NextBefore int64        `json:"next_before,omitempty"`
+}
+
+// AuditQuery selects audit entries; zero fields select everything.
+type AuditQuery struct {
+	Action string // exact, or a prefix ending in "." ("campaign.")
+	User   string // the actor, or the email of the user behind it
+	Object string // exact ("campaign/12"), or a kind ("campaign")
+	Since  string // a duration back ("24h", "7d"), a date or an RFC 3339 time
+	Until  string // a date or an RFC 3339 time
+	Before int64  // entries older than this ID (paging)
+	Limit  int    // at most 1000 (default 100)
+}
+
+// AuditRetention is how many days audit rows are kept (0: for ever).
+type AuditRetention struct {
+	Days int `json:"days"`
+}
+
+// TokenInput creates an API token. User (an email) makes it for another
+// user, which needs the manage-users permission; empty: the caller's own.
+type TokenInput struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
+	User string `json:"user,omitempty"`
+}
+
+// Token is an API token. Token, the secret itself, is only in the answer
+// that created it.
+type Token struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	Role      string    `json:"role"`
+	Prefix    string    `json:"prefix"`
+	User      string    `json:"user"`
+	Token     string    `json:"token,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// User is an admin user.
+type User struct {
+	ID    int64  `json:"id"`
+	Email string `json:"email"`
+	Name  string `json:"name"`
+	Role  string `json:"role"`
+}
+
+// UserInput changes a user's role.
+type UserInput struct {
+	Role string `json:"role"`
+}

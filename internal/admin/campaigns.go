@@ -283,6 +283,10 @@ func (a *Admin) campaign(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	bounces, err := a.d.Store.BounceEvents(ctx, 0, id, 20)
+	if err != nil {
+		return err
+	}
 	waiting, err := a.d.Store.WaitingByHour(ctx, id)
 	if err != nil {
 		return err
@@ -297,7 +301,7 @@ func (a *Admin) campaign(w http.ResponseWriter, r *http.Request) error {
 	live := c.Status == model.CampaignSending || c.Status == model.CampaignPaused
 	rate, eta := rateETA(c, st.Progress, a.d.Now())
 	a.page(w, r, http.StatusOK, "campaign", c.Name, "campaigns", map[string]any{
-		"C": c, "S": st, "Edition": ed, "Lists": strings.Join(listNames, ", "), "Failures": failures,
+		"C": c, "S": st, "Edition": ed, "Lists": strings.Join(listNames, ", "), "Failures": failures, "Bounces": bounces,
 		"Live": live, "Rate": rate, "ETA": eta, "Waiting": waiting, "AB": abResults, "ABHeld": abHeld, "CanStart": a.d.Engine != nil, "CanTest": a.d.Sender != nil,
 	})
 	return nil
@@ -571,7 +575,13 @@ func (a *Admin) SendTest(ctx context.Context, c *model.Campaign, to string) erro
 	if err != nil {
 		return &userError{status: http.StatusBadRequest, msg: "The test message could not be built: check the From address."}
 	}
-	if err := a.d.Sender.Send(ctx, mailer.Envelope{From: from.Address, To: to}, msg); err != nil {
+	// A test copy to a subscriber's address bounces like their mail
+	// would: to a VERP address naming them, outside any campaign.
+	var subID int64
+	if sub, err := a.d.Store.SubscriberByEmail(ctx, to); err == nil {
+		subID = sub.ID
+	}
+	if err := a.d.Sender.Send(ctx, mailer.Envelope{From: a.d.Bounce.Address(subID, 0, from.Address), To: to}, msg); err != nil {
 		a.d.Log.Warn("test send failed", "campaign", c.ID, "err", err)
 		return &userError{status: http.StatusBadGateway, msg: "The mail server refused the test message. See the server log for its answer."}
 	}

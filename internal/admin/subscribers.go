@@ -129,8 +129,17 @@ func (a *Admin) subscriber(w http.ResponseWriter, r *http.Request) error {
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
+	bounces, err := a.d.Store.BounceEvents(ctx, sub.ID, 0, 20)
+	if err != nil {
+		return err
+	}
+	soft, err := a.d.Store.SoftBounceCount(ctx, sub.Email)
+	if err != nil {
+		return err
+	}
 	a.page(w, r, http.StatusOK, "subscriber", sub.Email, "subscribers", map[string]any{
 		"S": sub, "Lists": rows, "History": hist, "Attrs": string(attrs), "Suppression": supp,
+		"Bounces": bounces, "SoftBounces": soft,
 	})
 	return nil
 }

@@ -26,6 +26,7 @@ import (
 	"strings"
 
 	"github.com/herald-news/herald/client"
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/importer"
@@ -49,6 +50,9 @@ type Deps struct {
 	Log    *slog.Logger
 	// ImportObserver hears imports run and their rows (metrics); nil: none.
 	ImportObserver importer.Observer
+	// TrustProxy takes the client IP the audit log records from the last
+	// X-Forwarded-For entry (behind a reverse proxy only).
+	TrustProxy bool
 }
 
 // API is the /api/ http.Handler.
@@ -114,7 +118,11 @@ func (a *API) wrap(rt Route) http.Handler {
 				writeError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("A %s token cannot do this.", id.Role))
 				return
 			}
-			r = r.WithContext(context.WithValue(r.Context(), identityKey{}, id))
+			// Every change this request makes is recorded as the token's
+			// (package audit; the store writes the rows).
+			ctx := audit.WithActor(r.Context(), audit.Actor{UserID: id.User.ID, Name: id.TokenName, Via: audit.ViaAPI,
+				IP: audit.ClientIP(r, a.d.TrustProxy)})
+			r = r.WithContext(context.WithValue(ctx, identityKey{}, id))
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<20)
 		if err := rt.h(w, r); err != nil {

@@ -89,7 +89,8 @@ type Identity struct {
 	CSRF string // sessions only: the token forms must carry
 	// SessionHash is set for sessions (sign out deletes it).
 	SessionHash string
-	TokenID     int64 // API tokens only
+	TokenID     int64  // API tokens only
+	TokenName   string // API tokens only: what the audit log calls it
 }
 
 // Can reports whether the identity holds permission p.
@@ -270,7 +271,7 @@ func (s *Service) Token(ctx context.Context, plain string) (*Identity, error) {
 		}
 		role = ur
 	}
-	return &Identity{User: u, Role: role, TokenID: t.ID}, nil
+	return &Identity{User: u, Role: role, TokenID: t.ID, TokenName: t.Name}, nil
 }
 
 // BcryptCost is the cost the service hashes passwords with.

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/config"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/validator"
@@ -53,6 +54,7 @@ func commands() []command {
 	cmds = append(cmds, segmentCommands()...)
 	cmds = append(cmds, campaignCommands()...)
 	cmds = append(cmds, userCommands()...)
+	cmds = append(cmds, auditCommands()...)
 	return append(cmds, tokenCommands()...)
 }
 
@@ -144,6 +146,12 @@ func (e *env) dispatch(ctx context.Context, args []string) error {
 	for _, c := range cmds {
 		words := strings.Fields(c.name)
 		if len(rest) >= len(words) && strings.Join(rest[:len(words)], " ") == c.name {
+			if c.name != "serve" && words[0] != "bench" {
+				// A person at the server: the changes this command makes
+				// are recorded as theirs. serve's background work and the
+				// benchmarks' throwaway databases are nobody's.
+				ctx = audit.WithActor(ctx, audit.CLI())
+			}
 			return c.run(ctx, e, append(globals, rest[len(words):]...))
 		}
 	}

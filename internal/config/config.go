@@ -94,6 +94,9 @@ type Config struct {
 	// Webhook (base64 DER, as SendGrid shows it); set, every SendGrid
 	// post must carry a valid signature.
 	SendGridKey string
+	// MailgunKey is the webhook signing key of the Mailgun domain; set, it
+	// turns on /webhooks/mailgun, whose posts must carry a valid signature.
+	MailgunKey Secret
 
 	// MetricsToken turns on /metrics (Prometheus) for requests that send
 	// it as a bearer token; empty leaves /metrics off.
@@ -103,6 +106,18 @@ type Config struct {
 	// SunsetAction (segment or suppress). 0 leaves it off.
 	SunsetMonths int
 	SunsetAction string
+
+	// Bounces by mail. BounceDomain, when set, makes each message's
+	// envelope sender bounces+TOKEN@BounceDomain (VERP), so reports mailed
+	// back name their subscriber and campaign. BounceSMTPAddr is where the
+	// inbound SMTP listener for those reports listens (empty: no listener);
+	// BounceIMAPURL is a mailbox polled for them
+	// (imaps://user:pass@host/INBOX; empty: none). SoftBounceLimit soft
+	// bounces in a row suppress an address (default 3).
+	BounceDomain    string
+	BounceSMTPAddr  string
+	BounceIMAPURL   Secret
+	SoftBounceLimit int
 
 	// SQLiteSynchronous is SQLite's synchronous setting: normal (the
 	// default: a power loss can lose the last commits, a crash cannot) or
@@ -262,11 +277,57 @@ func keys() []key {
 			c.SendGridKey = strings.TrimSpace(v)
 			return nil
 		}},
+		{"webhook_mailgun_key", true, func(c *Config, v string) error {
+			v = strings.TrimSpace(v)
+			if v != "" && (len(v) < 16 || strings.ContainsAny(v, " \t\r\n")) {
+				return errors.New("must be the webhook signing key Mailgun shows (Sending → Webhooks), without spaces")
+			}
+			c.MailgunKey = Secret(v)
+			return nil
+		}},
 		{"metrics_token", true, func(c *Config, v string) error {
 			if v != "" && (len(v) < 16 || strings.ContainsAny(v, " \t\r\n")) {
 				return errors.New("must be at least 16 characters, without spaces")
 			}
 			c.MetricsToken = Secret(v)
+			return nil
+		}},
+		{"bounce_domain", false, func(c *Config, v string) error {
+			v = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(v), "."))
+			if v != "" && (!strings.Contains(v, ".") || strings.ContainsAny(v, "@/: \t")) {
+				return errors.New("must be a domain name, such as bounces.news.example (no @ or scheme)")
+			}
+			c.BounceDomain = v
+			return nil
+		}},
+		{"bounce_smtp_addr", false, func(c *Config, v string) error {
+			if v != "" {
+				if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+					return errors.New("must be host:port, such as 0.0.0.0:25 or 127.0.0.1:2525")
+				}
+			}
+			c.BounceSMTPAddr = v
+			return nil
+		}},
+		{"bounce_imap_url", true, func(c *Config, v string) error {
+			if v != "" {
+				u, err := url.Parse(v)
+				if err != nil || u.Scheme != "imaps" || u.Host == "" || u.User == nil {
+					return errors.New("must be imaps://user:password@host/INBOX (IMAP over TLS)")
+				}
+				if _, ok := u.User.Password(); !ok {
+					return errors.New("must carry the password: imaps://user:password@host/INBOX")
+				}
+			}
+			c.BounceIMAPURL = Secret(v)
+			return nil
+		}},
+		{"soft_bounce_limit", false, func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 100 {
+				return errors.New("must be a whole number from 1 to 100")
+			}
+			c.SoftBounceLimit = n
 			return nil
 		}},
 		{"relay_url", true, func(c *Config, v string) error {
@@ -285,11 +346,13 @@ func Defaults() *Config {
 		LogFormat: "text",
 		From:      "Herald <newsletter@localhost.localdomain>",
 
-		Role:              "all",
+		Role:          "all",
+		Tracking:      "full",
+		FormRateLimit: 20,
+		SunsetAction:  "segment",
+
+		SoftBounceLimit:   3,
 		SQLiteSynchronous: "normal",
-		Tracking:          "full",
-		FormRateLimit:     20,
-		SunsetAction:      "segment",
 	}
 }
 

@@ -207,3 +207,40 @@ func TestSQLiteSynchronousKey(t *testing.T) {
 		t.Fatalf("off: %v", err)
 	}
 }
+
+func TestBounceKeys(t *testing.T) {
+	c, err := Load(Source{Getenv: env(map[string]string{
+		"HERALD_BOUNCE_DOMAIN":       "Bounces.News.Example.",
+		"HERALD_BOUNCE_SMTP_ADDR":    "127.0.0.1:2525",
+		"HERALD_BOUNCE_IMAP_URL":     "imaps://bounces:hunter2hunter2@imap.news.example/INBOX",
+		"HERALD_SOFT_BOUNCE_LIMIT":   "5",
+		"HERALD_WEBHOOK_MAILGUN_KEY": "mailgun-signing-key-0123456789",
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BounceDomain != "bounces.news.example" || c.BounceSMTPAddr != "127.0.0.1:2525" || c.SoftBounceLimit != 5 ||
+		!strings.HasPrefix(c.BounceIMAPURL.Reveal(), "imaps://bounces:") {
+		t.Fatalf("bounce keys: %+v", c)
+	}
+	if c.MailgunKey.Reveal() != "mailgun-signing-key-0123456789" {
+		t.Fatalf("webhook_mailgun_key = %q", c.MailgunKey.Reveal())
+	}
+	if printed := fmt.Sprintf("%v %+v", c, c); strings.Contains(printed, "hunter2") || strings.Contains(printed, "mailgun-signing") {
+		t.Fatalf("IMAP password leaked in %s", printed)
+	}
+	if d, _ := Load(Source{Getenv: env(nil)}); d.SoftBounceLimit != 3 {
+		t.Fatalf("soft_bounce_limit default = %d, want 3", d.SoftBounceLimit)
+	}
+	for k, v := range map[string]string{
+		"HERALD_BOUNCE_DOMAIN":       "bounces@news.example",
+		"HERALD_BOUNCE_SMTP_ADDR":    "port 25",
+		"HERALD_BOUNCE_IMAP_URL":     "imap://u:p@host/INBOX",
+		"HERALD_SOFT_BOUNCE_LIMIT":   "0",
+		"HERALD_WEBHOOK_MAILGUN_KEY": "short",
+	} {
+		if _, err := Load(Source{Getenv: env(map[string]string{k: v})}); err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%q: err = %v, want one naming the key", k, v, err)
+		}
+	}
+}

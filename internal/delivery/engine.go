@@ -14,6 +14,7 @@ import (
 	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 )
 
@@ -96,7 +97,7 @@ func (e *Engine) Run(ctx context.Context) error {
 
 // claimLoop feeds jobs from every sending campaign until ctx is done.
 func (e *Engine) claimLoop(ctx context.Context, jobs chan<- job) error {
-	var lastRelease, lastSchedule, lastSunset time.Time
+	var lastRelease, lastSchedule, lastSunset, lastPrune time.Time
 	var lead *store.Leadership
 	defer func() {
 		if lead != nil {
@@ -121,6 +122,10 @@ func (e *Engine) claimLoop(ctx context.Context, jobs chan<- job) error {
 				if e.cfg.Sunset != nil && now.Sub(lastSunset) >= 24*time.Hour {
 					e.sunset(ctx)
 					lastSunset = now
+				}
+				if now.Sub(lastPrune) >= 24*time.Hour {
+					e.pruneAudit(ctx, now)
+					lastPrune = now
 				}
 			}
 			lastSchedule = now
@@ -280,6 +285,43 @@ func (e *Engine) sunset(ctx context.Context) {
 	}
 	e.cfg.Log.Info("sunset policy applied", "months", rep.Policy.Months, "action", rep.Policy.Action,
 		"since", rep.Cutoff.Format(time.DateOnly), "subscribers", rep.Matched, "some", strings.Join(rep.Sample, ", "))
+}
+
+// auditPruneBatch is how many audit rows one statement deletes: the
+// writer is held for a moment per batch, not for a year of rows.
+const auditPruneBatch = 500
+
+// pruneAudit deletes the audit rows older than the retention setting, in
+// small batches, and logs how many went.
+func (e *Engine) pruneAudit(ctx context.Context, now time.Time) {
+	days, err := settings.LoadAuditRetention(ctx, e.ledger)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.cfg.Log.Error("audit log retention", "err", err)
+		}
+		return
+	}
+	if days == 0 {
+		return // kept for ever
+	}
+	keep := time.Duration(days) * 24 * time.Hour
+	var total int64
+	for ctx.Err() == nil {
+		n, err := e.ledger.PruneAudit(ctx, now.Add(-keep), auditPruneBatch)
+		if err != nil {
+			if ctx.Err() == nil {
+				e.cfg.Log.Error("audit log retention", "err", err)
+			}
+			break
+		}
+		total += n
+		if n < auditPruneBatch {
+			break
+		}
+	}
+	if total > 0 {
+		e.cfg.Log.Info("audit log retention applied", "deleted", total, "older_than", now.Add(-keep).Format(time.DateOnly))
+	}
 }
 
 // claimRound claims one batch from each sending campaign and queues it. It
@@ -502,7 +544,7 @@ func (w *worker) send(j job) store.Outcome {
 	// to a worker is finished even while the engine shuts down.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	err = j.run.sender.Send(ctx, mailer.Envelope{From: j.run.bounce, To: d.Email}, w.mime)
+	err = j.run.sender.Send(ctx, mailer.Envelope{From: e.cfg.Bounce.Address(d.SubscriberID, d.CampaignID, j.run.bounce), To: d.Email}, w.mime)
 	return e.outcome(out, d, err)
 }
 

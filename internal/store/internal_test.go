@@ -12,6 +12,13 @@ func (s *Store) ForceSchemaVersionForTest(ctx context.Context, v int) error {
 	return err
 }
 
+// ExecForTest runs a statement on the writer, to test what the schema
+// itself refuses.
+func (s *Store) ExecForTest(ctx context.Context, q string, args ...any) error {
+	_, err := s.w.ExecContext(ctx, q, args...)
+	return err
+}
+
 // RunMigrationForTest runs the statements in setup, then migration
 // version's SQL again: data as an older binary left it, migrated.
 func (s *Store) RunMigrationForTest(ctx context.Context, version int, setup ...string) error {
