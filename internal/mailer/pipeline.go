@@ -1,6 +1,8 @@
 package mailer
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -148,11 +150,7 @@ func (s *session) send(c *conn, env Envelope, msg []byte, t Timeouts) (Stage, bo
 	}
 
 	s.plain.SetDeadline(time.Now().Add(t.Data))
-	w := s.text.DotWriter()
-	if _, err := w.Write(msg); err != nil {
-		return StageData, true, err
-	}
-	if err := w.Close(); err != nil {
+	if err := writeData(s.text.W, msg); err != nil {
 		return StageData, true, err
 	}
 	if _, _, err := s.reply(250); err != nil {
@@ -160,6 +158,61 @@ func (s *session) send(c *conn, env Envelope, msg []byte, t Timeouts) (Stage, bo
 	}
 	c.sent++
 	return StageData, true, nil
+}
+
+// writeData writes msg as the DATA of a transaction, dot-stuffed and
+// ended with ".", and flushes: the bytes net/textproto's DotWriter (which
+// go-smtp uses) writes, without its byte-at-a-time loop. Herald's messages
+// have CRLF line ends, so only the lines that start with a dot need work:
+// whole runs between them are copied at once. A message with a bare LF, or
+// without a CRLF at its end, goes through the DotWriter.
+func writeData(w *bufio.Writer, msg []byte) error {
+	if !crlfOnly(msg) {
+		dw := textproto.NewWriter(w).DotWriter()
+		if _, err := dw.Write(msg); err != nil {
+			return err
+		}
+		return dw.Close() // writes ".\r\n" and flushes
+	}
+	rest := msg
+	if len(rest) > 0 && rest[0] == '.' {
+		w.WriteByte('.')
+	}
+	for {
+		i := bytes.Index(rest, dotLine)
+		if i < 0 {
+			break
+		}
+		w.Write(rest[:i+2]) // through the CRLF
+		w.WriteByte('.')    // the dot that stuffs the line's own dot
+		rest = rest[i+2:]
+	}
+	w.Write(rest)
+	w.WriteString(".\r\n")
+	return w.Flush()
+}
+
+// dotLine is a line break followed by a line that starts with a dot.
+var dotLine = []byte("\r\n.")
+
+// crlfOnly reports whether every LF in msg follows a CR, no CR stands
+// alone, and msg ends with CRLF.
+func crlfOnly(msg []byte) bool {
+	n := len(msg)
+	if n < 2 || msg[n-2] != '\r' || msg[n-1] != '\n' {
+		return false
+	}
+	for i := bytes.IndexByte(msg, '\n'); i >= 0; {
+		if i == 0 || msg[i-1] != '\r' {
+			return false
+		}
+		j := bytes.IndexByte(msg[i+1:], '\n')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return bytes.Count(msg, []byte{'\r'}) == bytes.Count(msg, []byte{'\n'})
 }
 
 // reply reads one reply. A reply of the wrong class becomes an

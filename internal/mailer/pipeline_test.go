@@ -1,9 +1,12 @@
 package mailer
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
+	"net/textproto"
 	"strings"
 	"testing"
 
@@ -166,5 +169,38 @@ func TestPipeliningOverStartTLS(t *testing.T) {
 	}
 	if got := idleConns(t, m); len(got) != 1 || got[0].pipe != nil {
 		t.Error("pipelining=false still pipelines")
+	}
+}
+
+// writeData must put on the wire exactly what net/textproto's DotWriter
+// (go-smtp's DATA writer) would, for Herald's CRLF messages and for
+// anything else.
+func TestWriteDataMatchesDotWriter(t *testing.T) {
+	inputs := []string{
+		"Subject: x\r\n\r\nbody\r\n",
+		".starts with a dot\r\n",
+		"a\r\n.\r\n..two\r\n.three\r\nend\r\n",
+		"a\r\n.",
+		"bare\nline feeds\n.dot\n",
+		"mixed\r\nends\n.x\r\n",
+		"lone\rcarriage\r\n.return\r\n",
+		"no final line break",
+		"",
+		"\r\n",
+		".\r\n",
+		strings.Repeat("=2E quoted-printable line of seventy-six characters or so, folded=\r\n.", 400) + "\r\n",
+	}
+	for _, in := range inputs {
+		var want, got bytes.Buffer
+		dw := textproto.NewWriter(bufio.NewWriter(&want)).DotWriter()
+		dw.Write([]byte(in))
+		dw.Close()
+		bw := bufio.NewWriter(&got)
+		if err := writeData(bw, []byte(in)); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want.Bytes()) {
+			t.Errorf("%q:\n got %q\nwant %q", in, got.Bytes(), want.Bytes())
+		}
 	}
 }
