@@ -3,6 +3,7 @@ package admin_test
 import (
 	"context"
 	"fmt"
+	"github.com/herald-news/herald/internal/unfurl"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -91,7 +92,8 @@ func newEnvOn(t *testing.T, st *store.Store, deps func(*admin.Deps)) *env {
 		t.Fatal(err)
 	}
 	e.outbox = ob
-	d := admin.Deps{Store: st, Auth: svc, Outbox: ob, Sender: ob, BaseURL: srv.URL, From: "Courier <news@example.com>", TempDir: t.TempDir()}
+	d := admin.Deps{Store: st, Auth: svc, Outbox: ob, Sender: ob, BaseURL: srv.URL, From: "Courier <news@example.com>", TempDir: t.TempDir(),
+		WebhookAllow: unfurl.Everywhere}
 	if deps != nil {
 		deps(&d)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/herald-news/herald/internal/unfurl"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -69,7 +70,7 @@ func newEnv(t *testing.T, st *store.Store, send bool, deps ...func(*api.Deps)) *
 			}
 		}
 	}
-	d := api.Deps{Store: st, Auth: svc, From: "Courier <news@example.com>"}
+	d := api.Deps{Store: st, Auth: svc, From: "Courier <news@example.com>", WebhookAllow: unfurl.Everywhere}
 	if send {
 		sink, m, _ := deliverytest.Relay(t, smtpsink.Options{})
 		e.sink = sink

@@ -77,6 +77,23 @@ func TestSegmentsThroughTheClient(t *testing.T) {
 				t.Fatalf("sink got %d of 5", e.sink.Count())
 			}
 		}
+		if err := c.DeleteSegment(ctx, sg.ID); apiCode(err) != "in_use" || !strings.Contains(err.Error(), `audience of campaign`) {
+			t.Fatalf("deleting a campaign's audience: %v", err)
+		}
+		spare, err := c.CreateSegment(ctx, client.SegmentInput{Name: "Spare", Query: "list = morning"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.DeleteSegment(ctx, spare.ID); err != nil {
+			t.Fatalf("DeleteSegment: %v", err)
+		}
+		if _, err := c.Segment(ctx, spare.ID); apiCode(err) != "not_found" {
+			t.Fatalf("deleted segment still read: %v", err)
+		}
+		if _, err := c.CreateSegment(ctx, client.SegmentInput{Name: "Deep", Query: strings.Repeat("not ", 900) + "list = morning"}); apiCode(err) != "invalid" ||
+			!strings.Contains(err.Error(), "nest more than 16 deep") {
+			t.Fatalf("deep query: %v", err)
+		}
 		for _, m := range e.sink.Messages() {
 			if !strings.HasSuffix(m.To[0], "@example.net") || !strings.Contains(" r1 r3 r5 r7 r9 ", " "+strings.Split(m.To[0], "@")[0]+" ") {
 				t.Errorf("sent to %v, not a York reader", m.To)

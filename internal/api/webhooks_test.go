@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"errors"
+	"github.com/herald-news/herald/internal/unfurl"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -75,7 +76,9 @@ func TestWebhooksThroughTheClient(t *testing.T) {
 	}
 	sctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- webhook.NewSender(e.st, webhook.Options{Poll: 10 * time.Millisecond}).Run(sctx) }()
+	go func() {
+		done <- webhook.NewSender(e.st, webhook.Options{Poll: 10 * time.Millisecond, Allow: unfurl.Everywhere}).Run(sctx)
+	}()
 	deadline := time.Now().Add(time.Minute)
 	for {
 		ds, err := owner.WebhookDeliveries(ctx, ep.ID, 10)

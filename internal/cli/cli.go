@@ -37,6 +37,7 @@ func commands() []command {
 		{"migrate", "", "apply pending database migrations", runMigrate},
 		{"backup", "FILE [--force]", "copy the SQLite database to FILE, consistently, while Herald runs", runBackup},
 		{"copy", "--to postgres://...", "copy this SQLite installation into an empty PostgreSQL database (stop serve first)", runCopy},
+		{"version", "", "print the version, commit and Go version", runVersion},
 		{"healthcheck", "[--url URL]", "exit 0 if the herald serve on this machine answers /healthz (for containers)", runHealthcheck},
 		{"lists create", "SLUG --name NAME [--description TEXT] [--double-opt-in] [--public]", "create a list", runListsCreate},
 		{"lists ls", "", "show lists with their subscriber counts", runListsLs},
@@ -54,6 +55,7 @@ func commands() []command {
 	cmds = append(cmds, segmentCommands()...)
 	cmds = append(cmds, campaignCommands()...)
 	cmds = append(cmds, userCommands()...)
+	cmds = append(cmds, secretsCommands()...)
 	cmds = append(cmds, auditCommands()...)
 	return append(cmds, tokenCommands()...)
 }
@@ -279,7 +281,14 @@ func (e *env) openStore(ctx context.Context) (*store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL.Reveal(), SQLitePath: cfg.SQLitePath(), Synchronous: cfg.SQLiteSynchronous})
+	if err := e.privateDataDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	box, err := masterBox(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL.Reveal(), SQLitePath: cfg.SQLitePath(), Synchronous: cfg.SQLiteSynchronous, Box: box})
 	if err != nil {
 		return nil, err
 	}
@@ -295,4 +304,24 @@ func (e *env) withStore(ctx context.Context, fn func(*store.Store) error) error 
 	}
 	defer s.Close()
 	return fn(s)
+}
+
+// privateDataDir makes an existing data folder its owner's alone (0700):
+// it holds the database, the outbox's messages and uploads. A folder that
+// does not exist yet is created so by whatever first writes there.
+func (e *env) privateDataDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("data folder: %w", err)
+	}
+	if fi.IsDir() && fi.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("make the data folder %s private (0700): %w", dir, err)
+		}
+		e.log.Debug("made the data folder private to its owner", "folder", dir, "was", fi.Mode().Perm().String())
+	}
+	return nil
 }

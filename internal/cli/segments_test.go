@@ -52,6 +52,18 @@ func TestSegmentsCommands(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, `there is no segment "Nobody"`) {
 		t.Fatalf("unknown segment: %d %q", code, errs)
 	}
+	_, errs, code = herald(t, nil, nil, data, "segments", "create", "Deep", "--query", strings.Repeat("not ", 900)+"list = news")
+	if code != 1 || !strings.Contains(errs, "nest more than 16 deep") {
+		t.Fatalf("deep query: %d %q", code, errs)
+	}
+	out, errs, code = herald(t, nil, nil, data, "segments", "rm", "Leeds")
+	if code != 0 || !strings.Contains(out, "deleted segment Leeds") {
+		t.Fatalf("segments rm: %d %q %q", code, out, errs)
+	}
+	_, errs, code = herald(t, nil, nil, data, "segments", "rm", "Leeds")
+	if code != 1 || !strings.Contains(errs, `there is no segment named "Leeds"`) {
+		t.Fatalf("segments rm again: %d %q", code, errs)
+	}
 }
 
 // TestCampaignCreateWithSegmentLocalTimeAndABTest: campaign create takes

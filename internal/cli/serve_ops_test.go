@@ -63,9 +63,16 @@ func TestServeMetricsAndWebhooks(t *testing.T) {
 	}
 	t.Cleanup(func() { sink.Close() })
 
-	vars := map[string]string{"HERALD_METRICS_TOKEN": token, "HERALD_RELAY_URL": sink.URL(), "HERALD_ADMIN_PASSWORD": "a long enough password"}
+	vars := map[string]string{"HERALD_METRICS_TOKEN": token, "HERALD_RELAY_URL": sink.URL(), "HERALD_ADMIN_PASSWORD": "a long enough password",
+		"HERALD_WEBHOOK_ALLOW_PRIVATE": "true", "HERALD_ADMIN_EMAIL": "desk@courier.example"}
 	base, stop := serve(t, vars, "--data", dir)
 	defer stop()
+	// The first owner has the address the operator chose, not a
+	// predictable one.
+	if out, errs, code := herald(t, vars, nil, "--data", dir, "user", "ls"); code != 0 ||
+		!strings.Contains(out, "desk@courier.example") || strings.Contains(out, "admin@herald.local") {
+		t.Fatalf("user ls: %d %q %q", code, out, errs)
+	}
 
 	res, err := http.PostForm(base+"/subscribe/daily/embed", url.Values{"email": {"ada@example.com"}})
 	if err != nil {

@@ -576,3 +576,36 @@ func TestNamesAreFoldedOntoOneLine(t *testing.T) {
 		t.Fatalf("name %q, want %q", got, "Bob Smith")
 	}
 }
+
+// TestExportNeutralisesFormulas: a name typed into a public form as a
+// spreadsheet formula comes out of an export as text (OWASP CSV
+// injection), and goes back in as it was typed.
+func TestExportNeutralisesFormulas(t *testing.T) {
+	s := storetest.SQLite(t)
+	ctx := context.Background()
+	a := newList(t, s, "a")
+	src := "email,name\n" +
+		"eve@example.com,\"=HYPERLINK(\"\"http://evil.example/\"\",\"\"Click\"\")\"\n" +
+		"max@example.com,@SUM(A1)\n" +
+		"neg@example.com,-5+3\n"
+	if res, rejects, err := run(t, s, a, src, importer.Options{}); err != nil || res.Imported != 3 || len(rejects) > 0 {
+		t.Fatalf("%+v %+v %v", res, rejects, err)
+	}
+	var buf bytes.Buffer
+	if _, err := importer.Export(ctx, &buf, s, store.ExportFilter{ListID: a.ID}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{`"'=HYPERLINK(""http://evil.example/"",""Click"")"`, ",'@SUM(A1),", ",'-5+3,"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("export lacks %s:\n%s", want, out)
+		}
+	}
+	b := newList(t, s, "b")
+	if res, rejects, err := run(t, s, b, out, importer.Options{}); err != nil || res.Updated != 3 || len(rejects) > 0 {
+		t.Fatalf("reimport: %+v %+v %v", res, rejects, err)
+	}
+	if got := subscriber(t, s, "max@example.com").Name; got != "@SUM(A1)" {
+		t.Errorf("name after the round trip: %q", got)
+	}
+}
