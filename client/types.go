@@ -354,16 +354,19 @@ type ErrorDetail struct {
 // MessageInput is one transactional message to one subscriber (POST
 // /api/messages): an edition (EditionID, or Edition, its slug), rendered
 // for the reader as a campaign renders it, or a Template with Variables.
-// The reader must be a subscriber, neither suppressed nor blocklisted.
+// The edition must be published; the reader confirmed on List (with no
+// List, on some list), neither suppressed nor blocklisted: every reader
+// the server will not mail is refused alike, with code "cannot_send".
 type MessageInput struct {
 	To   string `json:"to"`
 	Name string `json:"name,omitempty"` // default: the subscriber's name
-	// From and ReplyTo default to the server's From and none.
+	// From and ReplyTo default to the server's From and none; From's
+	// address must be one the server sends from (its From, a series').
 	From    string `json:"from,omitempty"`
 	ReplyTo string `json:"reply_to,omitempty"`
 	// List, a list's slug, names the message's List-Id and the list its
 	// unsubscribe link leaves (without it, the link leaves every list). A
-	// reader who left that list is refused.
+	// reader not confirmed on that list is refused.
 	List      string           `json:"list,omitempty"`
 	EditionID int64            `json:"edition_id,omitempty"`
 	Edition   string           `json:"edition,omitempty"`

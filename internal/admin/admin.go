@@ -88,6 +88,9 @@ type Deps struct {
 	// Unfurl reads pasted links in the composer's desk; nil uses
 	// unfurl.New with its defaults (public addresses only).
 	Unfurl *unfurl.Unfurler
+	// Sunset is the sunset policy the configuration sets, for its page;
+	// nil: none.
+	Sunset *store.SunsetPolicy
 	// WebhookAllow lists the non-public address ranges outgoing webhook
 	// receivers may be on (webhook.Options.Allow); none by default.
 	WebhookAllow []netip.Prefix

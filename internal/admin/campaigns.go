@@ -559,11 +559,9 @@ func (a *Admin) SendTest(ctx context.Context, c *model.Campaign, to string) erro
 	if err != nil {
 		return err
 	}
-	var list *model.List
-	if len(c.ListIDs) > 0 {
-		if list, err = a.d.Store.ListByID(ctx, c.ListIDs[0]); err != nil {
-			return err
-		}
+	list, err := delivery.CampaignList(ctx, a.d.Store, c)
+	if err != nil {
+		return err
 	}
 	from, err := mail.ParseAddress(c.From)
 	if err != nil {

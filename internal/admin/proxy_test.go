@@ -18,6 +18,7 @@ import (
 // default), the browser's Origin is base_url's, not the Host the server
 // sees; admin posts are taken. A post from another origin stays refused.
 func TestOriginCheckBehindAProxy(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	c := e.login(auth.Owner)
 	post := func(origin string) int {
@@ -61,6 +62,7 @@ func (r *countingReader) Read(p []byte) (int, error) {
 // sign-in form is cut off at its bound, before the CSRF check, instead of
 // being written to disk whole.
 func TestBodiesAreBoundedBeforeParsing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	body := &countingReader{}
 	head := "--xyz\r\nContent-Disposition: form-data; name=\"upload\"; filename=\"big.bin\"\r\n\r\n"
@@ -87,6 +89,7 @@ func TestBodiesAreBoundedBeforeParsing(t *testing.T) {
 // signing in through the same proxy (every attempt came from the proxy's
 // address before, so 20 bad guesses locked everyone out).
 func TestSignInThrottleHonoursTrustProxy(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(d *admin.Deps) { d.TrustProxy = true })
 	attempt := func(from, pw string) int {
 		t.Helper()

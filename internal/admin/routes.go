@@ -44,6 +44,8 @@ func (a *Admin) table() []route {
 		r("POST", "/admin/segments/{id}", auth.ManageAudience, a.segmentSave),
 		r("POST", "/admin/segments/{id}/delete", auth.ManageAudience, a.segmentDelete),
 
+		r("GET", "/admin/sunset", auth.ManageAudience, a.sunset),
+
 		r("GET", "/admin/imports", auth.ManageAudience, a.importsPage),
 		r("POST", "/admin/imports", auth.ManageAudience, a.importStart),
 		r("GET", "/admin/imports/{id}", auth.ManageAudience, a.importPage),

@@ -19,6 +19,7 @@ import (
 // says which campaign; a query nested too deep is refused in words and
 // never saved.
 func TestSegmentDeleteAndDepth(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	c := e.login(auth.Editor)

@@ -24,6 +24,7 @@ import (
 // driven through the Go client as API users will; bad input gets a clear
 // message, and links to private addresses are refused.
 func TestDeskThroughTheClient(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		var base string
 		mux := http.NewServeMux()

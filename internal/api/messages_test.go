@@ -113,6 +113,9 @@ func messageFixture(t *testing.T, st *store.Store) (*model.List, *model.Subscrib
 	if err := st.CreateEdition(ctx, ed, ""); err != nil {
 		t.Fatal(err)
 	}
+	if err := st.SetEditionStatus(ctx, ed.ID, model.EditionPublished); err != nil {
+		t.Fatal(err)
+	}
 	return l, ada
 }
 
@@ -121,6 +124,7 @@ func messageFixture(t *testing.T, st *store.Store) (*model.List, *model.Subscrib
 // transactional Feedback-ID, a DKIM signature and an unsubscribe link
 // that leaves the named list.
 func TestTransactionalEditionSend(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st, true)
 		ctx := context.Background()
@@ -166,6 +170,7 @@ func TestTransactionalEditionSend(t *testing.T) {
 // message, however its JSON is spelled; the key with another body is
 // refused; another token's same key is its own.
 func TestTransactionalTemplateSend(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st, true)
 		ctx := context.Background()
@@ -241,6 +246,7 @@ func TestTransactionalTemplateSend(t *testing.T) {
 // and suppresses the address; a temporary failure is not kept, so the
 // retry under the same key sends.
 func TestTransactionalRefusals(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st, true)
 		ctx := context.Background()
@@ -255,10 +261,10 @@ func TestTransactionalRefusals(t *testing.T) {
 			_, err := app.SendMessage(ctx, in, "")
 			return err
 		}
-		wantAPIError(t, "suppressed", send("gone@example.net", nil), 422, "suppressed")
-		wantAPIError(t, "not a subscriber", send("stranger@example.net", nil), 422, "not_subscriber")
+		wantAPIError(t, "suppressed", send("gone@example.net", nil), 422, "cannot_send")
+		wantAPIError(t, "not a subscriber", send("stranger@example.net", nil), 422, "cannot_send")
 		wantAPIError(t, "bad address", send("not an address", nil), 422, "invalid_address")
-		wantAPIError(t, "left the list", send("left@example.net", func(in *client.MessageInput) { in.List = "evening" }), 422, "unsubscribed")
+		wantAPIError(t, "left the list", send("left@example.net", func(in *client.MessageInput) { in.List = "evening" }), 422, "cannot_send")
 		wantAPIError(t, "header injection", send("ada@example.net", func(in *client.MessageInput) {
 			in.Variables["who"] = "you\r\nBcc: everyone@example.org"
 		}), 422, "invalid")

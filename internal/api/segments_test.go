@@ -17,6 +17,7 @@ import (
 // TestSegmentsThroughTheClient saves a segment, counts queries (a bad one
 // answers 422 saying where), and sends a campaign to the segment alone.
 func TestSegmentsThroughTheClient(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st, true)
 		ctx := context.Background()
@@ -105,6 +106,7 @@ func TestSegmentsThroughTheClient(t *testing.T) {
 // TestLocalTimeAndABTestInput: the API takes a local send time and an A/B
 // test, reads them back, and refuses ones that cannot work with a reason.
 func TestLocalTimeAndABTestInput(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, storetest.SQLite(t), false)
 	ctx := context.Background()
 	c := e.client(auth.Editor)

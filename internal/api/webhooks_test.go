@@ -22,6 +22,7 @@ import (
 // sends it a test event that a real sender posts signed, sees the delivery,
 // changes the endpoint and deletes it; an editor may not touch webhooks.
 func TestWebhooksThroughTheClient(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t, storetest.SQLite(t), false)
 	owner := e.client(auth.Owner)

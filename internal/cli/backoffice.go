@@ -68,7 +68,7 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 	imports := importer.NewRunner(s, tmp, e.log, met)
 	adm, err := admin.New(admin.Deps{Store: s, Auth: authn, Engine: eng, Sender: tr, Outbox: outbox, Relays: relays,
 		RelayStats: relayStats, RelayChanges: met.RelayChanges, Imports: imports,
-		Settings: set, Bounce: verp, BaseURL: cfg.BaseURL, From: cfg.From, ThemeDir: cfg.Theme, TempDir: tmp, TrustProxy: cfg.TrustProxy, Log: e.log,
+		Settings: set, Bounce: verp, BaseURL: cfg.BaseURL, From: cfg.From, ThemeDir: cfg.Theme, Sunset: sunsetPolicy(cfg), TempDir: tmp, TrustProxy: cfg.TrustProxy, Log: e.log,
 		WebhookAllow: webhookAllow(cfg)})
 	if err != nil {
 		imports.Close()

@@ -28,6 +28,7 @@ func herald(t *testing.T, vars map[string]string, stdin io.Reader, args ...strin
 }
 
 func TestListsAndSubscribersCommands(t *testing.T) {
+	t.Parallel()
 	data := "--data=" + t.TempDir()
 	out, errs, code := herald(t, nil, nil, data, "lists", "create", "daily", "--name", "The Daily", "--double-opt-in", "--public")
 	if code != 0 || !strings.Contains(out, "created list daily") {
@@ -72,6 +73,7 @@ func TestListsAndSubscribersCommands(t *testing.T) {
 }
 
 func TestServeAnswersHealthzAndShutsDown(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	errb := &syncBuffer{}
@@ -148,6 +150,7 @@ func (s *syncBuffer) String() string {
 // (an older installation, or one made by hand) is made 0700 when Herald
 // opens it.
 func TestDataFolderIsMadePrivate(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)

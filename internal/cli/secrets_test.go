@@ -18,6 +18,7 @@ import (
 // reads them as before; without it, it says what is missing; a rotation
 // (master_key_previous) reseals them under the new key.
 func TestSecretsSealedWithTheMasterKey(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "herald.db")

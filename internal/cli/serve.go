@@ -191,6 +191,12 @@ type worker struct {
 func (e *env) workers(cfg *config.Config, s *store.Store, tr mailer.Sender, eng *delivery.Engine, met *metrics.Metrics, mail *delivery.MailQueue) ([]worker, error) {
 	// At shutdown the messages in hand get as long as the HTTP server.
 	ws := []worker{{"mail queue", func(ctx context.Context) error { return mail.Run(ctx, shutdownGrace) }}}
+	// Erasures on any node clear this node's outbox too.
+	if o, err := existingOutbox(cfg); err != nil {
+		return nil, err
+	} else if o != nil {
+		ws = append(ws, worker{"outbox erasure sweep", func(ctx context.Context) error { return delivery.KeepOutboxErased(ctx, s, o, e.log) }})
+	}
 	if cfg.Role == "web" {
 		return ws, nil
 	}

@@ -29,6 +29,7 @@ import (
 // token and parsed, shows the message sent through the relay and the
 // request by its route. Without the token it answers 401.
 func TestServeMetricsAndWebhooks(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "d")
 	const token = "scrape-me-with-this-token"
 	if _, errs, code := herald(t, nil, nil, "--data", dir, "lists", "create", "daily", "--name", "Daily", "--double-opt-in", "--public"); code != 0 {

@@ -79,6 +79,7 @@ func serveUntilUp(t *testing.T, vars map[string]string, args ...string) (base st
 // serve's engine renders and the archive page it serves both come from the
 // theme's templates.
 func TestServeUsesTheTheme(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	vars := map[string]string{"HERALD_DATA": data, "HERALD_THEME": themeDir(t)}
@@ -159,6 +160,7 @@ func TestServeUsesTheTheme(t *testing.T) {
 // serve at start with a message naming it, instead of quietly sending the
 // default theme.
 func TestServeRefusesAMissingTheme(t *testing.T) {
+	t.Parallel()
 	missing := filepath.Join(t.TempDir(), "no-such-theme")
 	for name, c := range map[string]struct {
 		vars map[string]string
@@ -181,6 +183,7 @@ func TestServeRefusesAMissingTheme(t *testing.T) {
 // TestEditionRenderTheme: `herald edition render` takes the theme from its
 // flag or from the same configuration key as serve.
 func TestEditionRenderTheme(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "briefing.md")
 	if err := os.WriteFile(file, sample.Source(), 0o644); err != nil {
@@ -207,6 +210,7 @@ func TestEditionRenderTheme(t *testing.T) {
 // with the same theme, not the built-in look, so readers get what the
 // editor approved.
 func TestCommandLineCampaignsUseServesTheme(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	vars := map[string]string{"HERALD_DATA": data}

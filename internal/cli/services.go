@@ -78,16 +78,21 @@ func outboxDir(cfg *config.Config) string { return filepath.Join(cfg.DataDir, "o
 // outbox of the data folder, if there is one (also when relays send the
 // mail now: the outbox may hold what was captured before).
 func eraseFromOutbox(cfg *config.Config, email string) error {
-	dir := outboxDir(cfg)
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	o, err := mailer.NewOutbox(dir, nil)
-	if err != nil {
+	o, err := existingOutbox(cfg)
+	if o == nil || err != nil {
 		return err
 	}
 	_, err = o.RemoveAddressedTo(email)
 	return err
+}
+
+// existingOutbox is the outbox of the data folder, nil when there is none.
+func existingOutbox(cfg *config.Config) (*mailer.Outbox, error) {
+	dir := outboxDir(cfg)
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return mailer.NewOutbox(dir, nil)
 }
 
 // transport builds the mail transport: the relay given on the command line,
@@ -236,9 +241,18 @@ func (e *env) engine(ctx context.Context, cfg *config.Config, s *store.Store, tr
 		if cfg.Tracking != string(settings.TrackFull) {
 			return nil, fmt.Errorf("config: sunset_months needs tracking = full (it is %s): without it nobody's opens and clicks are known", cfg.Tracking)
 		}
-		dc.Sunset = &store.SunsetPolicy{Months: cfg.SunsetMonths, Action: cfg.SunsetAction}
+		dc.Sunset = sunsetPolicy(cfg)
 	}
 	return delivery.New(s, dc)
+}
+
+// sunsetPolicy is the configuration's sunset policy, nil when it sets
+// none.
+func sunsetPolicy(cfg *config.Config) *store.SunsetPolicy {
+	if cfg.SunsetMonths == 0 {
+		return nil
+	}
+	return &store.SunsetPolicy{Months: cfg.SunsetMonths, Action: cfg.SunsetAction, SuppressAfter: cfg.SunsetSuppressAfter}
 }
 
 // signerAndSettings are the token signer and the settings every mail

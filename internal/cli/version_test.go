@@ -8,6 +8,7 @@ import (
 )
 
 func TestVersionCommandPrintsGoVersion(t *testing.T) {
+	t.Parallel()
 	out, errs, code := herald(t, nil, nil, "version")
 	if code != 0 || !strings.HasPrefix(out, "herald ") || !strings.Contains(out, runtime.Version()) {
 		t.Fatalf("herald version: %d %q %q", code, out, errs)
@@ -15,6 +16,7 @@ func TestVersionCommandPrintsGoVersion(t *testing.T) {
 }
 
 func TestVersionLineReadsBuildInfo(t *testing.T) {
+	t.Parallel()
 	bi := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v1.4.0"}, Settings: []debug.BuildSetting{
 		{Key: "vcs.revision", Value: "374afd5c1e2b9a0d7e6f5a4b3c2d1e0f9a8b7c6d"},
 		{Key: "vcs.time", Value: "2026-12-06T18:02:11Z"},

@@ -115,6 +115,10 @@ type Config struct {
 	// SunsetAction (segment or suppress). 0 leaves it off.
 	SunsetMonths int
 	SunsetAction string
+	// SunsetSuppressAfter, with the segment action, suppresses readers
+	// silent in the re-engagement segment for this many days after being
+	// sent mail there; 0 never does.
+	SunsetSuppressAfter int
 
 	// Bounces by mail. BounceDomain, when set, makes each message's
 	// envelope sender bounces+TOKEN@BounceDomain (VERP), so reports mailed
@@ -278,6 +282,14 @@ func keys() []key {
 				return errors.New("must be segment or suppress")
 			}
 			c.SunsetAction = v
+			return nil
+		}},
+		{"sunset_suppress_after_days", false, func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 3650 {
+				return errors.New("must be a whole number of days, or 0 never to suppress readers in the re-engagement segment")
+			}
+			c.SunsetSuppressAfter = n
 			return nil
 		}},
 		{"trust_proxy", false, boolKey(func(c *Config, b bool) { c.TrustProxy = b })},

@@ -89,6 +89,7 @@ func TestInvalidValuesNameTheKey(t *testing.T) {
 		{Source{Getenv: env(map[string]string{"HERALD_WEBHOOK_SNS_TOPICS": "arn:aws:sns:eu-west-1:123:ses, my-topic"})}, `HERALD_WEBHOOK_SNS_TOPICS: "my-topic" is not an SNS topic ARN`},
 		{Source{Getenv: env(map[string]string{"HERALD_SUNSET_MONTHS": "-1"})}, "HERALD_SUNSET_MONTHS: must be a whole number of months from 1 to 60"},
 		{Source{Getenv: env(map[string]string{"HERALD_SUNSET_ACTION": "delete"})}, "HERALD_SUNSET_ACTION: must be segment or suppress"},
+		{Source{Getenv: env(map[string]string{"HERALD_SUNSET_SUPPRESS_AFTER_DAYS": "soon"})}, "HERALD_SUNSET_SUPPRESS_AFTER_DAYS: must be a whole number of days"},
 		{Source{Getenv: env(nil), Flags: map[string]string{"log_level": "loud"}}, "--log-level"},
 		{Source{Getenv: env(nil), File: bad}, "bad.conf:2: unknown key \"http_adr\""},
 	}

@@ -34,6 +34,7 @@ type Ledger interface {
 	StartCampaign(ctx context.Context, id int64, frozen model.Frozen) (int64, error)
 	FrozenContent(ctx context.Context, id int64) (*model.Frozen, error)
 	ListByID(ctx context.Context, id int64) (*model.List, error)
+	Segment(ctx context.Context, id int64) (*model.Segment, error)
 	CampaignsWithStatus(ctx context.Context, st model.CampaignStatus) ([]int64, error)
 	DueCampaigns(ctx context.Context, now time.Time) ([]int64, error)
 	ClaimDeliveries(ctx context.Context, campaignID int64, limit int, lease time.Duration) ([]model.Delivery, error)
@@ -51,6 +52,7 @@ type Ledger interface {
 	ABTestsToDecide(ctx context.Context, now time.Time) ([]int64, error)
 	DecideABTest(ctx context.Context, id int64, now time.Time) (int, error)
 	Sunset(ctx context.Context, p store.SunsetPolicy) (store.SunsetReport, error)
+	LastSunset(ctx context.Context) (store.SunsetReport, bool, error)
 	Settings(ctx context.Context, keys ...string) (map[string]string, error)
 	PruneAudit(ctx context.Context, before time.Time, batch int) (int64, error)
 }
@@ -283,13 +285,9 @@ func (e *Engine) prepare(ctx context.Context, id int64) (*campaignRun, error) {
 			return nil, fmt.Errorf("campaign %d DKIM key: %w", id, err)
 		}
 	}
-	var list *model.List
-	if len(c.ListIDs) > 0 {
-		// The campaign's first list names List-Id: the same header for
-		// every campaign to that list.
-		if list, err = e.ledger.ListByID(ctx, c.ListIDs[0]); err != nil {
-			return nil, fmt.Errorf("campaign %d list: %w", id, err)
-		}
+	list, err := CampaignList(ctx, e.ledger, c)
+	if err != nil {
+		return nil, err
 	}
 	mc, err := Identity{From: c.From, ReplyTo: c.ReplyTo, List: list, ListIDDomain: e.cfg.ListIDDomain, DKIM: dkim,
 		UnsubscribeMailto: e.cfg.UnsubscribeMailto}.Config(id, frozen.Subject)

@@ -265,6 +265,44 @@ func TestListIDIsTheListsAcrossCampaigns(t *testing.T) {
 	}
 }
 
+// TestListIDOfASegmentOnlyCampaign: a campaign to segments only has a
+// List-Id of its own, from its first segment (stable across campaigns to
+// that segment and across renames), not newsletter.<domain>.
+func TestListIDOfASegmentOnlyCampaign(t *testing.T) {
+	s := storetest.SQLite(t)
+	ctx := context.Background()
+	f := newFixture(t, s, 2, smtpsink.Faults{}, nil)
+	sg := &model.Segment{Name: "Lapsed readers", Query: "list = daily"}
+	if err := s.SaveSegment(ctx, sg); err != nil {
+		t.Fatal(err)
+	}
+	c := &model.Campaign{Name: "Win back", EditionID: 1, SegmentIDs: []int64{sg.ID}, From: f.camp.From}
+	if err := s.CreateCampaign(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.engine.Start(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(60 * time.Second); f.sink.Count() < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 2 messages received", f.sink.Count())
+		}
+	}
+	want := fmt.Sprintf(`"Lapsed readers" <segment-%d.example.com>`, sg.ID)
+	for _, m := range f.sink.Messages() {
+		msg, err := mail.ReadMessage(bytes.NewReader(m.Raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := msg.Header.Get("List-Id"); got != want {
+			t.Errorf("List-Id = %q, want %q", got, want)
+		}
+		if got, want := msg.Header.Get("Feedback-Id"), fmt.Sprintf("c%d:segment-%d:herald", c.ID, sg.ID); got != want {
+			t.Errorf("Feedback-ID = %q, want %q", got, want)
+		}
+	}
+}
+
 func TestPauseAndResumeSkipNothingAndRepeatNothing(t *testing.T) {
 	s := storetest.SQLite(t)
 	f := newFixture(t, s, 300, smtpsink.Faults{Delay: 2 * time.Millisecond}, func(c *delivery.Config) { c.ClaimBatch = 10; c.Workers = 2 })

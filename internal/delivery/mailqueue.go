@@ -22,6 +22,7 @@ import (
 	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 // DefaultConfirmTTL is how long a confirmation link works unless
@@ -394,7 +395,7 @@ func (q *MailQueue) oneOff(ctx context.Context, pub model.Publication, l *model.
 	from := q.sender(pub)
 	unsub := q.cfg.BaseURL + "/unsubscribe/" + q.cfg.Signer.Sign(token.Claims{Purpose: token.Unsubscribe, SubscriberID: subscriberID, ListID: l.ID})
 	id := Identity{From: from.String(), List: l, DKIM: dkim}
-	msg, err := TransactionalMessage(id, subject, message.Address{Name: name, Email: email},
+	msg, err := TransactionalMessage(id, subject, message.Address{Name: validator.ReaderName(name), Email: email},
 		directMessageID("", address.Domain(from.Address)), unsub, []byte(text), []byte(html))
 	if err != nil {
 		return mailer.Envelope{}, nil, fmt.Errorf("build message: %w", err)

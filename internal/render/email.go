@@ -155,6 +155,9 @@ func (c *compiled) append(dst []byte, f *Fields, fallback string) []byte {
 	if name == "" {
 		name = fallback
 	}
+	if name == "" {
+		name = defaultNameFallback // never "Good evening, ."
+	}
 	dst = slices.Grow(dst, len(c.buf)+2*(len(name)+len(f.UnsubscribeURL)+len(f.PreferencesURL)+len(f.WebURL))+64)
 	for _, p := range c.parts {
 		dst = append(dst, c.buf[p.start:p.end]...)

@@ -93,12 +93,16 @@ func (e *ThemeError) Unwrap() error { return e.Err }
 
 var (
 	tmplErrRE  = regexp.MustCompile(`^(?:html/)?template: ?([^:]+):(\d+):(?:\d+:)?\s*(.*)$`)
-	defaultCol = model.Colors{Accent: "#9c2f1f", Text: "#1f2328", Background: "#ffffff"}
+	defaultCol = validator.ThemeColors
 )
 
 // New returns a renderer for pub. It fails if the publication's site URL is
 // not an absolute http(s) URL (every link in an email must be absolute) or if
 // a custom theme template does not parse or does not render the sample
+// defaultNameFallback greets a reader without a name when no other
+// fallback is set.
+const defaultNameFallback = "reader"
+
 // edition.
 func New(pub model.Publication, opts Options) (*Renderer, error) {
 	base, err := url.Parse(pub.SiteURL)
@@ -114,7 +118,7 @@ func New(pub model.Publication, opts Options) (*Renderer, error) {
 		return nil, fmt.Errorf("archive URL %q must be an absolute http(s) URL", opts.ArchiveURL)
 	}
 	if opts.NameFallback == "" {
-		opts.NameFallback = "reader"
+		opts.NameFallback = defaultNameFallback
 	}
 	if pub.Language == "" {
 		pub.Language = "en"
@@ -239,6 +243,7 @@ func (r *Renderer) tryTheme() error {
 type view struct {
 	Pub        model.Publication
 	Colors     model.Colors
+	Ink        string // the label colour on the accent (buttons): black or white, whichever reads
 	Edition    *model.Edition
 	Dateline   string // "Thursday 13 March 2025 · Evening"
 	Greeting   string // "Good evening"
@@ -321,7 +326,7 @@ func (r *Renderer) view(e *model.Edition, heroWidth int) (*view, error) {
 	if ps := edition.Validate(e); len(ps) > 0 {
 		return nil, fmt.Errorf("edition %q cannot be rendered: %w", e.Slug, ps)
 	}
-	v := &view{Pub: r.pub, Colors: r.colors, Edition: e, Greeting: "Hello",
+	v := &view{Pub: r.pub, Colors: r.colors, Ink: validator.Ink(r.colors.Accent), Edition: e, Greeting: "Hello",
 		ArchiveURL: r.opts.ArchiveURL + url.PathEscape(e.Slug)}
 	switch e.Slot {
 	case model.SlotMorning:

@@ -197,7 +197,8 @@ func (s *Store) CountSubscribers(ctx context.Context, f SubscriberFilter) (int64
 // skipped. What stays is the address's hash (erasureHash), so that no later
 // import, signup or API create adds them again (ErrErased; Unsuppress lifts
 // it). Once the database is done, the hooks registered with OnErase remove
-// copies kept elsewhere.
+// copies kept elsewhere, and on PostgreSQL every node hears of it
+// (ListenErasures) to do the same.
 func (s *Store) EraseSubscriber(ctx context.Context, email string) error {
 	now := s.now()
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -240,7 +241,8 @@ func (s *Store) EraseSubscriber(ctx context.Context, email string) error {
 	if err != nil {
 		return err
 	}
-	var hookErr error
+	// Other nodes keep copies too (their outboxes): tell them.
+	hookErr := s.notifyErasure(ctx)
 	for _, fn := range s.onErase {
 		hookErr = errors.Join(hookErr, fn(ctx, email))
 	}

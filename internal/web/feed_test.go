@@ -22,6 +22,7 @@ import (
 // another server, and reads every feed back with gofeed's parser for its
 // format.
 func TestFeedsReadBack(t *testing.T) {
+	t.Parallel()
 	st := newSite(t, sqlite(t), nil)
 	ctx := context.Background()
 	picture := append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 3000)...)
@@ -141,6 +142,7 @@ func TestFeedsReadBack(t *testing.T) {
 // published, then an edition published, reads the new edition at once
 // (the cache held the empty feed for its lifetime before).
 func TestPublishingShowsInTheFeedsAtOnce(t *testing.T) {
+	t.Parallel()
 	st := newSite(t, sqlite(t), nil)
 	ctx := context.Background()
 	c := st.client()

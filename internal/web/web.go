@@ -287,7 +287,7 @@ func NewServer(d Deps) (*Server, error) {
 	s.renderer = &rendererCache{settings: set, opts: render.Options{ThemeDir: d.ThemeDir, ArchiveURL: s.base + "/archive/"}}
 	s.events = newEventQueue(d.Store, d.Log, opts.EventQueue, opts.EventBatch, opts.EventFlush)
 	s.mail = d.Mail
-	s.handler = s.secureHeaders(s.logRequests(s.routes()))
+	s.handler = s.secureHeaders(s.logRequests(s.cleanInput(s.routes())))
 	return s, nil
 }
 
