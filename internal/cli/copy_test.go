@@ -15,6 +15,7 @@ import (
 // exit 0, and Herald reading the copy; then a second copy into the same
 // database is refused with exit 1.
 func TestCopyCommand(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	data := t.TempDir()
 	s, err := store.Open(ctx, store.Options{SQLitePath: filepath.Join(data, "herald.db")})
