@@ -246,17 +246,29 @@ type Progress struct {
 
 // Stats is a campaign's delivery and engagement.
 type Stats struct {
-	Status       string        `json:"status"`
-	Progress     Progress      `json:"progress"`
-	Opens        int64         `json:"opens"`
-	UniqueOpens  int64         `json:"unique_opens"`
-	Clicks       int64         `json:"clicks"`
-	UniqueClicks int64         `json:"unique_clicks"`
-	Bounces      int64         `json:"bounces"`
-	Complaints   int64         `json:"complaints"`
-	Unsubscribes int64         `json:"unsubscribes"`
-	Series       []SeriesPoint `json:"series"`
-	TopLinks     []LinkCount   `json:"top_links"`
+	Status   string   `json:"status"`
+	Progress Progress `json:"progress"`
+	// Opens and Clicks count every open and click recorded (human plus
+	// machine, plus privacy-protected for opens); UniqueOpens and
+	// UniqueClicks the distinct subscribers behind them.
+	Opens        int64 `json:"opens"`
+	UniqueOpens  int64 `json:"unique_opens"`
+	Clicks       int64 `json:"clicks"`
+	UniqueClicks int64 `json:"unique_clicks"`
+	// Distinct subscribers by class (docs/engagement.md): readers' opens,
+	// security scanners' and proxies' opens, opens preloaded by Apple Mail
+	// Privacy Protection (whether the reader opened cannot be known);
+	// readers' clicks and machines' clicks.
+	HumanOpens    int64         `json:"human_opens"`
+	MachineOpens  int64         `json:"machine_opens"`
+	PrivacyOpens  int64         `json:"privacy_opens"`
+	HumanClicks   int64         `json:"human_clicks"`
+	MachineClicks int64         `json:"machine_clicks"`
+	Bounces       int64         `json:"bounces"`
+	Complaints    int64         `json:"complaints"`
+	Unsubscribes  int64         `json:"unsubscribes"`
+	Series        []SeriesPoint `json:"series"`
+	TopLinks      []LinkCount   `json:"top_links"`
 	// Waiting counts rows due later (local-time delivery) by hour.
 	Waiting []HourCount `json:"waiting"`
 	// AB is an A/B test's figures per variant; ABHeld the rows held for,
@@ -272,11 +284,15 @@ type SeriesPoint struct {
 	Count int64     `json:"count"`
 }
 
-// LinkCount is one link's clicks.
+// LinkCount is one link's clicks: all of them, distinct subscribers, and
+// distinct subscribers whose clicks were a reader's (human) or a
+// machine's.
 type LinkCount struct {
-	URL    string `json:"url"`
-	Clicks int64  `json:"clicks"`
-	Unique int64  `json:"unique"`
+	URL     string `json:"url"`
+	Clicks  int64  `json:"clicks"`
+	Unique  int64  `json:"unique"`
+	Human   int64  `json:"human"`
+	Machine int64  `json:"machine"`
 }
 
 // Suppression is an address that is never mailed.

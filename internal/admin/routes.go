@@ -78,6 +78,8 @@ func (a *Admin) table() []route {
 		r("GET", "/admin/campaigns/new", auth.Send, a.campaignNew),
 		r("POST", "/admin/campaigns", auth.Send, a.campaignCreate),
 		r("GET", "/admin/campaigns/{id}", auth.ReadStats, a.campaign),
+		r("GET", "/admin/campaigns/{id}/export.csv", auth.ReadStats, a.campaignExport),
+		r("GET", "/admin/campaigns/{id}/clickmap", auth.ReadStats, a.campaignClickMap),
 		r("GET", "/admin/campaigns/{id}/events", auth.ReadStats, a.campaignEvents),
 		r("POST", "/admin/campaigns/{id}/test", auth.Send, a.campaignTest),
 		r("POST", "/admin/campaigns/{id}/schedule", auth.Send, a.campaignSchedule),

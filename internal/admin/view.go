@@ -63,6 +63,7 @@ func funcs() template.FuncMap {
 			}
 			return strconv.FormatFloat(100*float64(part)/float64(whole), 'f', 1, 64) + "%"
 		},
+		"percent": func(share float64) float64 { return 100 * share },
 		"pctnum": func(part, whole int64) int64 {
 			if whole <= 0 {
 				return 0

@@ -119,6 +119,9 @@ type Config struct {
 	// silent in the re-engagement segment for this many days after being
 	// sent mail there; 0 never does.
 	SunsetSuppressAfter int
+	// EngagementSignatures names a file of extra scanner and proxy
+	// signatures (engage.ParseSignatures), tried after the built-in ones.
+	EngagementSignatures string
 
 	// Bounces by mail. BounceDomain, when set, makes each message's
 	// envelope sender bounces+TOKEN@BounceDomain (VERP), so reports mailed
@@ -292,6 +295,7 @@ func keys() []key {
 			c.SunsetSuppressAfter = n
 			return nil
 		}},
+		{"engagement_signatures", false, func(c *Config, v string) error { c.EngagementSignatures = v; return nil }},
 		{"trust_proxy", false, boolKey(func(c *Config, b bool) { c.TrustProxy = b })},
 		{"welcome", false, boolKey(func(c *Config, b bool) { c.Welcome = b })},
 		{"webhook_allow_private", false, boolKey(func(c *Config, b bool) { c.WebhookAllowPrivate = b })},

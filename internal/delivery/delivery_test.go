@@ -378,6 +378,13 @@ func TestDroppedConnectionsAreRetried(t *testing.T) {
 // htmlPart returns the decoded text/html part of a raw message.
 func htmlPart(t *testing.T, raw []byte) string {
 	t.Helper()
+	return mimePart(t, raw, "text/html")
+}
+
+// mimePart returns the decoded part of a multipart message whose type
+// starts with ctype.
+func mimePart(t *testing.T, raw []byte, ctype string) string {
+	t.Helper()
 	msg, err := mail.ReadMessage(bytes.NewReader(raw))
 	if err != nil {
 		t.Fatal(err)
@@ -390,9 +397,9 @@ func htmlPart(t *testing.T, raw []byte) string {
 	for {
 		p, err := mr.NextPart()
 		if err != nil {
-			t.Fatalf("no text/html part: %v", err)
+			t.Fatalf("no %s part: %v", ctype, err)
 		}
-		if strings.HasPrefix(p.Header.Get("Content-Type"), "text/html") {
+		if strings.HasPrefix(p.Header.Get("Content-Type"), ctype) {
 			b, err := io.ReadAll(quotedprintable.NewReader(p))
 			if err != nil {
 				t.Fatal(err)

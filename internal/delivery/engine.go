@@ -517,6 +517,7 @@ func (w *worker) send(j job) store.Outcome {
 		UnsubscribeURL: w.links.Unsubscribe(d.SubscriberID, d.CampaignID),
 		PreferencesURL: w.links.Preferences(d.SubscriberID),
 		WebURL:         w.links.Web(d.CampaignID),
+		FeedbackURL:    w.links.Feedback(d.SubscriberID, d.CampaignID),
 	}
 	w.html = email.AppendHTML(w.html[:0], fields)
 	body := w.html
@@ -527,7 +528,7 @@ func (w *worker) send(j job) store.Outcome {
 		}
 		click := w.links.Click(who, d.CampaignID, "")
 		w.tracked = track(w.tracked[:0], w.html, j.run.links,
-			func(target string) string { return click + url.QueryEscape(target) }, w.links.Open(who, d.CampaignID))
+			func(target string) string { return click + url.QueryEscape(target) }, w.links.Open(who, d.CampaignID), w.links.Hidden(who, d.CampaignID))
 		body = w.tracked
 	}
 	w.text = email.AppendText(w.text[:0], fields)

@@ -241,19 +241,24 @@ func (r *Renderer) tryTheme() error {
 
 // view is what the templates see.
 type view struct {
-	Pub        model.Publication
-	Colors     model.Colors
-	Ink        string // the label colour on the accent (buttons): black or white, whichever reads
-	Edition    *model.Edition
-	Dateline   string // "Thursday 13 March 2025 · Evening"
-	Greeting   string // "Good evening"
-	Hero       *model.Image
-	HeroCredit string // the hero's credit with its prefix ("Photo: ..."); "" when none
-	Sections   []sectionView
-	ArchiveURL string // this edition's web page
+	Pub      model.Publication
+	Colors   model.Colors
+	Ink      string // the label colour on the accent (buttons): black or white, whichever reads
+	Edition  *model.Edition
+	Dateline string // "Thursday 13 March 2025 · Evening"
+	Greeting string // "Good evening"
+	// FeedbackAsk and FeedbackRatings are the feedback line's words (when
+	// the publication asks for feedback): the question, then the ratings
+	// from feedback.Great down to feedback.Poor.
+	FeedbackAsk     string
+	FeedbackRatings [3]string
+	Hero            *model.Image
+	HeroCredit      string // the hero's credit with its prefix ("Photo: ..."); "" when none
+	Sections        []sectionView
+	ArchiveURL      string // this edition's web page
 
 	// Per-subscriber fields: placeholders in an Email, empty on the web.
-	Name, UnsubscribeURL, PreferencesURL, WebURL string
+	Name, UnsubscribeURL, PreferencesURL, WebURL, FeedbackURL string
 }
 
 type sectionView struct {
@@ -327,12 +332,13 @@ func (r *Renderer) view(e *model.Edition, heroWidth int) (*view, error) {
 		return nil, fmt.Errorf("edition %q cannot be rendered: %w", e.Slug, ps)
 	}
 	v := &view{Pub: r.pub, Colors: r.colors, Ink: validator.Ink(r.colors.Accent), Edition: e, Greeting: "Hello",
+		FeedbackAsk: "How was today's briefing?", FeedbackRatings: [3]string{"Really useful", "It was fine", "Not for me"},
 		ArchiveURL: r.opts.ArchiveURL + url.PathEscape(e.Slug)}
 	switch e.Slot {
 	case model.SlotMorning:
-		v.Greeting = "Good morning"
+		v.Greeting, v.FeedbackAsk = "Good morning", "How was this morning's briefing?"
 	case model.SlotEvening:
-		v.Greeting = "Good evening"
+		v.Greeting, v.FeedbackAsk = "Good evening", "How was tonight's briefing?"
 	}
 	if d, err := time.Parse(time.DateOnly, e.Date); err == nil {
 		v.Dateline = d.Format("Monday 2 January 2006")

@@ -221,6 +221,8 @@ func (s *Store) EraseSubscriber(ctx context.Context, email string) error {
 			{`UPDATE deliveries SET subscriber_id = NULL, name = '', email = 'erased-' || id,
 				last_reply = REPLACE(last_reply, $2, '(erased)') WHERE subscriber_id = $1`, []any{id, email}},
 			{`UPDATE events SET subscriber_id = NULL, detail = REPLACE(detail, $2, '(erased)') WHERE subscriber_id = $1`, []any{id, email}},
+			// Feedback keeps its ratings but not who gave them, nor their words.
+			{`UPDATE feedback SET subscriber_id = NULL, comment = '' WHERE subscriber_id = $1`, []any{id}},
 			{`DELETE FROM mail_queue WHERE subscriber_id = $1`, []any{id}},
 			{`DELETE FROM subscription_log WHERE subscriber_id = $1`, []any{id}},
 			{`DELETE FROM subscriptions WHERE subscriber_id = $1`, []any{id}},

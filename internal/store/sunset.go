@@ -61,13 +61,16 @@ type SunsetReport struct {
 // The segment action leaves out subscribers it already moved; the
 // suppress action does not (the segment spares nobody from it).
 // Anonymous events (no subscriber) cannot count for anyone: a sunset needs
-// full tracking.
+// full tracking. A machine's open or click (a gateway scanning the mail)
+// does not keep a reader; a privacy-protected open does (Apple Mail
+// preloaded it: the mailbox is in use, and whether its owner reads cannot
+// be known).
 func (s *Store) sunsetWhere(action string) string {
 	where := ` sb.status = 'active' AND sb.created_at < $1
 	AND EXISTS (SELECT 1 FROM subscriptions sp WHERE sp.subscriber_id = sb.id AND sp.status = 'confirmed')
 	AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.email = sb.email)
 	AND EXISTS (SELECT 1 FROM deliveries d WHERE d.subscriber_id = sb.id AND d.status = 'sent' AND d.updated_at >= $1)
-	AND NOT EXISTS (SELECT 1 FROM events e WHERE e.subscriber_id = sb.id AND e.kind IN ('open', 'click') AND e.at >= $1)`
+	AND NOT EXISTS (SELECT 1 FROM events e WHERE e.subscriber_id = sb.id AND e.kind IN ('open', 'click') AND e.class <> 'machine' AND e.at >= $1)`
 	if action == SunsetSegment {
 		where += ` AND ` + s.sunsetStamp("sb") + ` IS NULL`
 	}
@@ -92,7 +95,7 @@ func (s *Store) stampedWhere(engaged bool) string {
 		q += `sb.status = 'active' AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.email = sb.email)
 		AND EXISTS (SELECT 1 FROM deliveries d WHERE d.subscriber_id = sb.id AND d.status = 'sent' AND d.updated_at >= $2) AND NOT `
 	}
-	return q + `EXISTS (SELECT 1 FROM events e WHERE e.subscriber_id = sb.id AND e.kind IN ('open', 'click') AND e.at >= $2)`
+	return q + `EXISTS (SELECT 1 FROM events e WHERE e.subscriber_id = sb.id AND e.kind IN ('open', 'click') AND e.class <> 'machine' AND e.at >= $2)`
 }
 
 // Sunset applies a sunset policy and reports whom it moved. First, readers

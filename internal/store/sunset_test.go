@@ -29,10 +29,13 @@ func TestSunset(t *testing.T) {
 				s.SetSubscription(ctx, sub4.ID, l.ID, model.SubConfirmed, model.SourceAdmin)
 				now = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 				ids := sentTo(t, s, l, "March")
+				// r0's open was Apple Mail's privacy preload: it keeps a
+				// reader. A gateway clicked r3's links: that keeps nobody.
 				s.RecordEvents(ctx, []model.Event{
-					{Kind: model.EventOpen, SubscriberID: ids["r0@example.com"], At: now.Add(time.Hour)},
+					{Kind: model.EventOpen, SubscriberID: ids["r0@example.com"], At: now.Add(time.Hour), Class: model.ClassPrivacy, Reason: "ua:apple-mpp"},
 					{Kind: model.EventClick, SubscriberID: ids["r1@example.com"], URL: "u", At: now.Add(time.Hour)},
 					{Kind: model.EventOpen, SubscriberID: ids["r2@example.com"], At: time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)},
+					{Kind: model.EventClick, SubscriberID: ids["r3@example.com"], URL: "u", At: now.Add(time.Hour), Class: model.ClassMachine, Reason: "burst"},
 				})
 				now = time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
 				if _, err := s.Sunset(ctx, store.SunsetPolicy{Months: 0, Action: action}); err == nil {

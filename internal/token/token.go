@@ -36,6 +36,8 @@ const (
 	// back to it name the subscriber and campaign, and nobody can make up
 	// one that suppresses a reader. It is spelt with SignMailbox.
 	Bounce
+	// Feedback records a reader's rating of a campaign's edition.
+	Feedback
 )
 
 // Claims is what a token says.

@@ -139,7 +139,7 @@ func (s *Server) preferencesPost(w http.ResponseWriter, r *http.Request) {
 			s.serverError(w, r, "unsubscribe", err)
 			return
 		}
-		s.events.add(model.Event{Kind: model.EventUnsubscribe, SubscriberID: sub.ID, At: time.Now().UTC()})
+		s.events.Add(model.Event{Kind: model.EventUnsubscribe, SubscriberID: sub.ID, At: time.Now().UTC()})
 	}
 	http.Redirect(w, r, "/preferences/"+r.PathValue("token")+"?saved=1", http.StatusSeeOther)
 }
