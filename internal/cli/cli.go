@@ -36,6 +36,7 @@ func commands() []command {
 		{"serve", "[--http ADDR]", "run the web server and delivery workers", runServe},
 		{"migrate", "", "apply pending database migrations", runMigrate},
 		{"backup", "FILE [--force]", "copy the SQLite database to FILE, consistently, while Herald runs", runBackup},
+		{"copy", "--to postgres://...", "copy this SQLite installation into an empty PostgreSQL database (stop serve first)", runCopy},
 		{"version", "", "print the version, commit and Go version", runVersion},
 		{"healthcheck", "[--url URL]", "exit 0 if the herald serve on this machine answers /healthz (for containers)", runHealthcheck},
 		{"lists create", "SLUG --name NAME [--description TEXT] [--double-opt-in] [--public]", "create a list", runListsCreate},
@@ -287,7 +288,7 @@ func (e *env) openStore(ctx context.Context) (*store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL.Reveal(), SQLitePath: cfg.SQLitePath(), Box: box})
+	s, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL.Reveal(), SQLitePath: cfg.SQLitePath(), Synchronous: cfg.SQLiteSynchronous, Box: box})
 	if err != nil {
 		return nil, err
 	}

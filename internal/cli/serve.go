@@ -92,7 +92,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer events.Close(context.Background()) // on an early return; shutdown closes it first
+	defer func() { _ = events.Close(context.Background()) }() // on an early return; shutdown closes it first, checking
 	bounces, err := e.bounceRecorder(ctx, cfg, s)
 	if err != nil {
 		return err

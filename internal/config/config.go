@@ -154,6 +154,11 @@ type Config struct {
 	BounceSMTPAddr  string
 	BounceIMAPURL   Secret
 	SoftBounceLimit int
+
+	// SQLiteSynchronous is SQLite's synchronous setting: normal (the
+	// default: a power loss can lose the last commits, a crash cannot) or
+	// full (every commit reaches the disk before it returns).
+	SQLiteSynchronous string
 }
 
 // SQLitePath is where the embedded database lives.
@@ -263,6 +268,13 @@ func keys() []key {
 				return errors.New("must be all, web or worker")
 			}
 			c.Role = v
+			return nil
+		}},
+		{"sqlite_synchronous", false, func(c *Config, v string) error {
+			if v != "normal" && v != "full" {
+				return errors.New("must be normal or full")
+			}
+			c.SQLiteSynchronous = v
 			return nil
 		}},
 		{"tracking", false, func(c *Config, v string) error {
@@ -406,7 +418,8 @@ func Defaults() *Config {
 		FormRateLimit: 20,
 		SunsetAction:  "segment",
 
-		SoftBounceLimit: 3,
+		SoftBounceLimit:   3,
+		SQLiteSynchronous: "normal",
 	}
 }
 

@@ -251,6 +251,20 @@ role_map = "/herald/owners:owner, urn:courier:editors:editor"
 	}
 }
 
+func TestSQLiteSynchronousKey(t *testing.T) {
+	c, err := Load(Source{Getenv: env(nil)})
+	if err != nil || c.SQLiteSynchronous != "normal" {
+		t.Fatalf("default %q, %v", c.SQLiteSynchronous, err)
+	}
+	c, err = Load(Source{Getenv: env(map[string]string{"HERALD_SQLITE_SYNCHRONOUS": "full"})})
+	if err != nil || c.SQLiteSynchronous != "full" {
+		t.Fatalf("full: %q, %v", c.SQLiteSynchronous, err)
+	}
+	if _, err := Load(Source{Getenv: env(map[string]string{"HERALD_SQLITE_SYNCHRONOUS": "off"})}); err == nil || !strings.Contains(err.Error(), "must be normal or full") {
+		t.Fatalf("off: %v", err)
+	}
+}
+
 func TestBounceKeys(t *testing.T) {
 	c, err := Load(Source{Getenv: env(map[string]string{
 		"HERALD_BOUNCE_DOMAIN":       "Bounces.News.Example.",

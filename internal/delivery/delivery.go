@@ -68,8 +68,9 @@ type Config struct {
 	// Workers is how many SMTP transactions run at once, each on its own
 	// connection. Zero takes the sender's own capacity when it reports one
 	// (a Mailer: its relays' max_conns added up), else 4. At a distance,
-	// one connection carries about 1/(4×RTT) messages a second (four
-	// round trips each), so workers, not CPU, set the pace: see README.
+	// one connection carries about 1/(2×RTT) messages a second (two round
+	// trips each with PIPELINING, four without), so workers, not CPU, set
+	// the pace: see README.
 	Workers     int
 	ClaimBatch  int           // rows per claim (50)
 	FlushEvery  int           // outcomes per ledger write (100)
@@ -162,6 +163,9 @@ type Engine struct {
 	// relayDownUntil (unix nanoseconds) holds claiming back after no relay
 	// took a message, so an outage defers a few rows, not the whole list.
 	relayDownUntil atomic.Int64
+	// finished is closed (and replaced) each time this engine marks a
+	// campaign sent; see Finished.
+	finished chan struct{}
 }
 
 // New returns an engine over ledger.
@@ -171,7 +175,16 @@ func New(ledger Ledger, cfg Config) (*Engine, error) {
 		return nil, errors.New("delivery: a sender and a token signer are required")
 	}
 	return &Engine{ledger: ledger, cfg: cfg, wake: make(chan struct{}, 1), recheck: make(chan struct{}, 1),
-		prepared: map[int64]*campaignRun{}, waitReported: map[int64]time.Time{}}, nil
+		prepared: map[int64]*campaignRun{}, waitReported: map[int64]time.Time{}, finished: make(chan struct{})}, nil
+}
+
+// Finished returns a channel closed the next time this engine marks a
+// campaign sent (its last outcome recorded), so a caller waiting for a
+// campaign looks at once instead of on its next tick.
+func (e *Engine) Finished() <-chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.finished
 }
 
 // InFlightLimit is the most rows that can be claimed and not yet recorded at

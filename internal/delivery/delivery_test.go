@@ -582,3 +582,36 @@ func TestRowsWaitingTooLongAreGivenBackNotSentTwice(t *testing.T) {
 		}
 	}
 }
+
+// TestFinishedSignalsTheLastOutcome: a command waiting for a campaign
+// hears the moment the engine marks it sent, and the campaign is sent with
+// every outcome recorded by then (so `herald send` ends with its last
+// message, not on a progress tick).
+func TestFinishedSignalsTheLastOutcome(t *testing.T) {
+	s := storetest.SQLite(t)
+	f := newFixture(t, s, 40, smtpsink.Faults{}, nil)
+	finished := f.engine.Finished()
+	select {
+	case <-finished:
+		t.Fatal("Finished is closed before any campaign was sent")
+	default:
+	}
+	if _, err := f.engine.Start(context.Background(), f.camp.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-finished:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the campaign never finished")
+	}
+	c, err := s.Campaign(context.Background(), f.camp.ID)
+	if err != nil || c.Status != model.CampaignSent {
+		t.Fatalf("campaign %v, %v when Finished closed", c, err)
+	}
+	if p, _ := s.CampaignProgress(context.Background(), f.camp.ID); p.Sent != 40 || f.sink.Count() != 40 {
+		t.Errorf("progress %+v, sink %d when Finished closed", p, f.sink.Count())
+	}
+	if next := f.engine.Finished(); next == finished {
+		t.Error("Finished returned the closed channel again")
+	}
+}

@@ -396,6 +396,8 @@ func (e *Engine) claimRound(ctx context.Context, jobs chan<- job) (int, time.Dur
 				e.cfg.Log.Info("campaign sent", "campaign", id)
 				e.mu.Lock()
 				delete(e.prepared, id)
+				close(e.finished)
+				e.finished = make(chan struct{})
 				e.mu.Unlock()
 				continue
 			}

@@ -71,6 +71,9 @@ const maxLinks = 100000
 func WriteCSV(ctx context.Context, w io.Writer, src Exporter, campaignID int64, part string) error {
 	cw := csvsafe.NewWriter(w)
 	row := func(cells ...string) error { return cw.Write(cells) }
+	// put writes a row whose error, should writing fail, sticks in cw and
+	// is returned by cw.Error at the end.
+	put := func(cells ...string) { _ = row(cells...) }
 	n := func(v int64) string { return strconv.FormatInt(v, 10) }
 	switch part {
 	case PartSummary, "":
@@ -82,32 +85,32 @@ func WriteCSV(ctx context.Context, w io.Writer, src Exporter, campaignID int64, 
 		if err != nil {
 			return err
 		}
-		row("figure", "class", "subscribers", "events")
-		row("recipients", "", n(p.Total), "")
-		row("delivered", "", n(p.Sent), "")
-		row("failed", "", n(p.Failed), "")
+		put("figure", "class", "subscribers", "events")
+		put("recipients", "", n(p.Total), "")
+		put("delivered", "", n(p.Sent), "")
+		put("failed", "", n(p.Failed), "")
 		for _, k := range []model.EventKind{model.EventOpen, model.EventClick} {
 			for _, class := range []model.EventClass{model.ClassHuman, model.ClassMachine, model.ClassPrivacy} {
 				if k == model.EventClick && class == model.ClassPrivacy {
 					continue
 				}
-				row(string(k)+"s", string(class), n(c.UniqueBy[class][k]), n(c.TotalBy[class][k]))
+				put(string(k)+"s", string(class), n(c.UniqueBy[class][k]), n(c.TotalBy[class][k]))
 			}
 		}
 		for _, k := range []model.EventKind{model.EventBounce, model.EventComplaint, model.EventUnsubscribe} {
-			row(string(k)+"s", "", n(c.Unique[k]), n(c.Total[k]))
+			put(string(k)+"s", "", n(c.Unique[k]), n(c.Total[k]))
 		}
 	case PartLinks:
 		links, err := src.TopLinks(ctx, campaignID, maxLinks)
 		if err != nil {
 			return err
 		}
-		row("url", "readers", "machines", "clicks")
+		put("url", "readers", "machines", "clicks")
 		for _, l := range links {
-			row(l.URL, n(l.Human), n(l.Machine), n(l.Clicks))
+			put(l.URL, n(l.Human), n(l.Machine), n(l.Clicks))
 		}
 	case PartEvents:
-		row("at", "kind", "email", "url", "class", "reason")
+		put("at", "kind", "email", "url", "class", "reason")
 		err := src.CampaignEvents(ctx, campaignID, func(e store.CampaignEvent) error {
 			return row(e.At.UTC().Format(time.RFC3339), string(e.Kind), e.Email, e.URL, string(e.Class), e.Reason)
 		})
@@ -115,7 +118,7 @@ func WriteCSV(ctx context.Context, w io.Writer, src Exporter, campaignID int64, 
 			return err
 		}
 	case PartFeedback:
-		row("at", "kind", "email", "rating", "section_or_reason", "comment")
+		put("at", "kind", "email", "rating", "section_or_reason", "comment")
 		err := src.FeedbackRows(ctx, campaignID, func(f store.FeedbackComment) error {
 			rating := ""
 			if f.Rating > 0 {

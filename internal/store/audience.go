@@ -313,14 +313,5 @@ func (s *Store) strings(ctx context.Context, q string, args ...any) ([]string, e
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return scanStrings(rows)
 }

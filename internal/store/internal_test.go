@@ -48,6 +48,13 @@ func (s *Store) PublicationDocForTest(ctx context.Context) (string, error) {
 	return doc, err
 }
 
+// SQLitePragmaForTest reads a PRAGMA on the writer's connection.
+func (s *Store) SQLitePragmaForTest(ctx context.Context, name string) (string, error) {
+	var v string
+	err := s.w.QueryRowContext(ctx, `PRAGMA `+name).Scan(&v)
+	return v, err
+}
+
 // RerunMigrationUpdatesForTest runs again the UPDATE statements of a
 // migration, as they ran on the data the database held then (to test a
 // migration that reclassifies rows on rows written after it).
