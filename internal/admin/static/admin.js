@@ -31,12 +31,16 @@
       state.textContent = text;
       state.className = "save-state " + (cls || "");
     };
+    // The previews wear the brand of the list chosen under them.
+    var previewList = document.getElementById("preview-list");
     var refresh = function () {
+      var list = previewList && previewList.value ? "&list=" + encodeURIComponent(previewList.value) : "";
       document.querySelectorAll("iframe[data-preview]").forEach(function (f) {
         var u = f.getAttribute("src").split("?")[0];
-        f.setAttribute("src", u + "?t=" + Date.now());
+        f.setAttribute("src", u + "?t=" + Date.now() + list);
       });
     };
+    if (previewList) previewList.addEventListener("change", refresh);
     var save = function () {
       if (stale) return;
       if (saving) { again = true; return; }
