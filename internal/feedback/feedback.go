@@ -8,11 +8,11 @@
 package feedback
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/model"
 )
 
@@ -32,44 +32,53 @@ var Reasons = []string{"too-many", "not-relevant", "too-long", "other"}
 // MaxComment is the longest comment kept, in characters.
 const MaxComment = 2000
 
-// Problem is why Check refused an answer, in words a reader understands.
-type Problem struct{ Reason string }
+// Problem is why Check refused an answer, in words a reader understands:
+// a message of Herald's catalogs (internal/i18n) and its arguments, given
+// as pairs ("Max", 2000), so each front door says it in the reader's
+// language. Integer arguments are numbers to be written the language's way.
+type Problem struct {
+	Key  string
+	Args []any
+}
 
-func (p *Problem) Error() string { return "feedback not recorded: " + p.Reason }
+// Error says the problem in English, for logs.
+func (p *Problem) Error() string {
+	return "feedback not recorded: " + i18n.For(i18n.Source).T(p.Key, p.Args...)
+}
 
-func problem(format string, args ...any) error { return &Problem{Reason: fmt.Sprintf(format, args...)} }
+func problem(key string, args ...any) error { return &Problem{Key: key, Args: args} }
 
 // Check validates an answer and tidies its comment (spaces trimmed).
 func Check(f *model.Feedback) error {
 	f.Comment = strings.TrimSpace(f.Comment)
 	if !utf8.ValidString(f.Comment) {
-		return problem("the comment is not readable text")
+		return problem("feedback.problem.unreadable")
 	}
 	if n := utf8.RuneCountInString(f.Comment); n > MaxComment {
-		return problem("the comment has %d characters; at most %d fit", n, MaxComment)
+		return problem("feedback.problem.too_long", "Count", n, "Max", MaxComment)
 	}
 	switch f.Kind {
 	case model.FeedbackBriefing:
 		f.Section, f.Reason = "", ""
 	case model.FeedbackSection:
 		if !slices.Contains(Sections, f.Section) {
-			return problem("there is no section %q", f.Section)
+			return problem("feedback.problem.section")
 		}
 		f.Reason = ""
 	case model.FeedbackLeaving:
 		if f.Reason != "" && !slices.Contains(Reasons, f.Reason) {
-			return problem("%q is not one of the reasons offered", f.Reason)
+			return problem("feedback.problem.reason")
 		}
 		if f.Reason == "" && f.Comment == "" {
-			return problem("choose a reason or write a few words")
+			return problem("feedback.problem.empty")
 		}
 		f.Section, f.Rating = "", 0
 		return nil
 	default:
-		return problem("unknown kind %q", f.Kind)
+		return problem("feedback.problem.kind")
 	}
 	if f.Rating < Poor || f.Rating > Great {
-		return problem("choose one of the three ratings")
+		return problem("feedback.problem.rating")
 	}
 	return nil
 }

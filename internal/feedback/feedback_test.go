@@ -21,7 +21,7 @@ func TestCheck(t *testing.T) {
 		{model.Feedback{Kind: model.FeedbackBriefing, Rating: 4}, "three ratings"},
 		{model.Feedback{Kind: model.FeedbackBriefing}, "three ratings"},
 		{model.Feedback{Kind: model.FeedbackSection, Section: "picks", Rating: 1}, ""},
-		{model.Feedback{Kind: model.FeedbackSection, Section: "weather", Rating: 1}, "no section"},
+		{model.Feedback{Kind: model.FeedbackSection, Section: "weather", Rating: 1}, "no such section"},
 		{model.Feedback{Kind: model.FeedbackLeaving, Reason: "too-many"}, ""},
 		{model.Feedback{Kind: model.FeedbackLeaving, Comment: "Moving abroad."}, ""},
 		{model.Feedback{Kind: model.FeedbackLeaving}, "choose a reason"},
@@ -35,8 +35,10 @@ func TestCheck(t *testing.T) {
 		switch {
 		case tc.want == "" && err != nil:
 			t.Errorf("%+v: %v", tc.f, err)
-		case tc.want != "" && (!errors.As(err, &p) || !strings.Contains(p.Reason, tc.want)):
+		case tc.want != "" && (!errors.As(err, &p) || !strings.Contains(strings.ToLower(p.Error()), tc.want)):
 			t.Errorf("%+v: %v, want a problem saying %q", tc.f, err, tc.want)
+		case p != nil && strings.Contains(p.Error(), p.Key):
+			t.Errorf("%+v: %v: the catalogs have no %s", tc.f, err, p.Key)
 		}
 		if tc.want == "" && f.Comment != strings.TrimSpace(tc.f.Comment) {
 			t.Errorf("comment not trimmed: %q", f.Comment)

@@ -163,6 +163,7 @@ func (s *Server) unsubscribePost(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("unsubscribed\n"))
 		return
 	}
-	// Only now, with the reader unsubscribed, the optional question.
-	s.feedbackPage(w, r, http.StatusOK, feedbackView{Step: "leaving", Token: r.PathValue("token"), PrefToken: s.prefToken(c.SubscriberID)})
+	// Only now, with the reader unsubscribed, the optional question, in
+	// the language of the link's list, as the question's answer will be.
+	s.feedbackPage(w, r, http.StatusOK, s.feedbackLang(r, c), feedbackView{Step: "leaving", Token: r.PathValue("token"), PrefToken: s.prefToken(c.SubscriberID)})
 }
