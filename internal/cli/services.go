@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/herald-news/herald/internal/admin"
 	"github.com/herald-news/herald/internal/config"
@@ -17,6 +18,7 @@ import (
 	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/retention"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
 	"github.com/herald-news/herald/internal/web"
@@ -201,12 +203,24 @@ func (e *env) engine(ctx context.Context, cfg *config.Config, s *store.Store, tr
 		}
 		dc.Sunset = &store.SunsetPolicy{Months: cfg.SunsetMonths, Action: cfg.SunsetAction}
 	}
+	if ret := retentionPolicy(cfg); !ret.Off() {
+		if err := ret.Check(cfg.SunsetMonths); err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		ret.Pause = 20 * time.Millisecond // let sending's writes in between batches
+		dc.Retention = &ret
+	}
 	if dkim == nil {
 		// No key file: a key generated in the admin's settings, read as
 		// each campaign starts sending.
 		dc.LoadDKIM = func(ctx context.Context) (*message.DKIM, error) { return admin.LoadDKIM(ctx, s) }
 	}
 	return delivery.New(s, dc)
+}
+
+// retentionPolicy is the configuration's retention.
+func retentionPolicy(cfg *config.Config) retention.Policy {
+	return retention.Policy{EventsDays: cfg.RetentionEventsDays, LedgerDays: cfg.RetentionLedgerDays}
 }
 
 // dkimKeyFile is the DKIM signing key of the configuration (key file,

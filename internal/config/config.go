@@ -103,6 +103,16 @@ type Config struct {
 	// SunsetAction (segment or suppress). 0 leaves it off.
 	SunsetMonths int
 	SunsetAction string
+
+	// RetentionEventsDays and RetentionLedgerDays say how long raw opens
+	// and clicks, and finished campaigns' ledger rows, are kept before the
+	// scheduler leader folds them into counts; 0 keeps them forever.
+	RetentionEventsDays int
+	RetentionLedgerDays int
+
+	// BounceDomain is the domain bounces come back to (the Return-Path's);
+	// herald doctor looks up its MX.
+	BounceDomain string
 }
 
 // SQLitePath is where the embedded database lives.
@@ -223,6 +233,16 @@ func keys() []key {
 			c.SunsetAction = v
 			return nil
 		}},
+		{"retention_events_days", false, daysKey(func(c *Config, n int) { c.RetentionEventsDays = n })},
+		{"retention_ledger_days", false, daysKey(func(c *Config, n int) { c.RetentionLedgerDays = n })},
+		{"bounce_domain", false, func(c *Config, v string) error {
+			v = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(v)), ".")
+			if v != "" && (!strings.Contains(v, ".") || strings.ContainsAny(v, " @/:")) {
+				return errors.New("must be a domain name, such as bounces.example.com")
+			}
+			c.BounceDomain = v
+			return nil
+		}},
 		{"trust_proxy", false, boolKey(func(c *Config, b bool) { c.TrustProxy = b })},
 		{"welcome", false, boolKey(func(c *Config, b bool) { c.Welcome = b })},
 		{"webhook_secret", true, func(c *Config, v string) error {
@@ -287,6 +307,18 @@ func boolKey(set func(c *Config, b bool)) func(c *Config, v string) error {
 			return errors.New("must be true or false")
 		}
 		set(c, b)
+		return nil
+	}
+}
+
+// daysKey reads a retention in days: 0 (keep forever) to 100 years.
+func daysKey(set func(c *Config, n int)) func(c *Config, v string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 0 || n > 36500 {
+			return errors.New("must be a whole number of days, or 0 to keep them forever")
+		}
+		set(c, n)
 		return nil
 	}
 }

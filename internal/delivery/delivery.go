@@ -22,6 +22,7 @@ import (
 	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/retention"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
 )
@@ -49,6 +50,7 @@ type Ledger interface {
 	ABTestsToDecide(ctx context.Context, now time.Time) ([]int64, error)
 	DecideABTest(ctx context.Context, id int64, now time.Time) (int, error)
 	Sunset(ctx context.Context, p store.SunsetPolicy) (store.SunsetReport, error)
+	retention.Store
 }
 
 // Config configures an Engine. Zero values take the defaults shown.
@@ -97,8 +99,12 @@ type Config struct {
 	// (never while tracking is off or anonymous: nobody's engagement is
 	// known then).
 	Sunset *store.SunsetPolicy
-	Log    *slog.Logger
-	Now    func() time.Time
+	// Retention, when set, is applied once a day by the scheduler leader,
+	// beside sending (it folds in small batches, then gives SQLite's
+	// freed pages back).
+	Retention *retention.Policy
+	Log       *slog.Logger
+	Now       func() time.Time
 }
 
 func (c *Config) setDefaults() {
@@ -152,6 +158,10 @@ type Engine struct {
 	// relayDownUntil (unix nanoseconds) holds claiming back after no relay
 	// took a message, so an outage defers a few rows, not the whole list.
 	relayDownUntil atomic.Int64
+	// retaining is set while a retention run (started by the leader, once
+	// a day) works beside sending; Run waits for it before returning.
+	retaining atomic.Bool
+	retention sync.WaitGroup
 }
 
 // New returns an engine over ledger.

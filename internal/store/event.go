@@ -47,11 +47,15 @@ type EventCounts struct {
 	Unique map[model.EventKind]int64
 }
 
-// CampaignEventCounts counts a campaign's events by kind.
+// CampaignEventCounts counts a campaign's events by kind: the raw rows
+// plus the counts retention folded (see FoldEvents).
 func (s *Store) CampaignEventCounts(ctx context.Context, campaignID int64) (EventCounts, error) {
 	c := EventCounts{Total: map[model.EventKind]int64{}, Unique: map[model.EventKind]int64{}}
-	rows, err := s.r.QueryContext(ctx, `SELECT kind, COUNT(*), COUNT(DISTINCT subscriber_id) FROM events
-		WHERE campaign_id = $1 GROUP BY kind`, campaignID)
+	rows, err := s.r.QueryContext(ctx, `SELECT kind, CAST(SUM(n) AS BIGINT), CAST(SUM(u) AS BIGINT) FROM (
+			SELECT kind, COUNT(*) AS n, COUNT(DISTINCT subscriber_id) AS u FROM events WHERE campaign_id = $1 GROUP BY kind
+			UNION ALL
+			SELECT kind, SUM(total) AS n, SUM(uniq) AS u FROM event_counts WHERE campaign_id = $1 GROUP BY kind
+		) t GROUP BY kind`, campaignID)
 	if err != nil {
 		return c, fmt.Errorf("count events: %w", err)
 	}
@@ -89,8 +93,12 @@ func (s *Store) EventSeries(ctx context.Context, campaignID int64, daily bool) (
 		}
 		bucket = `to_char(date_trunc('` + unit + `', at AT TIME ZONE 'UTC'), 'YYYY-MM-DD HH24:MI:SS')`
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+bucket+` AS b, kind, COUNT(*) FROM events
-		WHERE campaign_id = $1 GROUP BY b, kind ORDER BY b, kind`, campaignID)
+	// Folded events (see FoldEvents) count in their day's first bucket.
+	rows, err := s.r.QueryContext(ctx, `SELECT b, kind, CAST(SUM(n) AS BIGINT) FROM (
+			SELECT `+bucket+` AS b, kind, COUNT(*) AS n FROM events WHERE campaign_id = $1 GROUP BY b, kind
+			UNION ALL
+			SELECT day || ' 00:00:00' AS b, kind, SUM(total) AS n FROM event_counts WHERE campaign_id = $1 GROUP BY b, kind
+		) t GROUP BY b, kind ORDER BY b, kind`, campaignID)
 	if err != nil {
 		return nil, fmt.Errorf("event series: %w", err)
 	}
@@ -118,8 +126,14 @@ type LinkCount struct {
 
 // TopLinks returns a campaign's most clicked links.
 func (s *Store) TopLinks(ctx context.Context, campaignID int64, limit int) ([]LinkCount, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT url, COUNT(*) AS n, COUNT(DISTINCT subscriber_id) FROM events
-		WHERE campaign_id = $1 AND kind = 'click' GROUP BY url ORDER BY n DESC, url LIMIT $2`, campaignID, limit)
+	// Raw clicks plus the clicks retention folded (see FoldEvents).
+	rows, err := s.r.QueryContext(ctx, `SELECT url, CAST(SUM(n) AS BIGINT) AS clicks, CAST(SUM(u) AS BIGINT) FROM (
+			SELECT url, COUNT(*) AS n, COUNT(DISTINCT subscriber_id) AS u FROM events
+			WHERE campaign_id = $1 AND kind = 'click' GROUP BY url
+			UNION ALL
+			SELECT url, SUM(total) AS n, SUM(link_uniq) AS u FROM event_counts
+			WHERE campaign_id = $1 AND kind = 'click' GROUP BY url
+		) t GROUP BY url ORDER BY clicks DESC, url LIMIT $2`, campaignID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("top links: %w", err)
 	}
