@@ -66,6 +66,9 @@ type Deps struct {
 	ImportObserver importer.Observer
 	// DKIM is the signing key from the configuration file, if any.
 	DKIM *message.DKIM
+	// BounceDomain and DNSResolver are the configuration's bounce_domain
+	// and dns_resolver, for the sending-domain check in Settings.
+	BounceDomain, DNSResolver string
 	// BaseURL is the public site, for links in previews and test mail.
 	BaseURL string
 	// From is the default From of new campaigns ("Name <address>").

@@ -57,7 +57,8 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 	}
 	adm, err := admin.New(admin.Deps{Store: s, Auth: authn, Engine: eng, Sender: tr, Outbox: outbox, Relays: relays,
 		RelayStats: relayStats, RelayChanges: met.RelayChanges, ImportObserver: met,
-		DKIM: dkim, BaseURL: cfg.BaseURL, From: cfg.From, ThemeDir: cfg.Theme, TempDir: tmp, Log: e.log})
+		DKIM: dkim, BounceDomain: cfg.BounceDomain, DNSResolver: cfg.DNSResolver,
+		BaseURL: cfg.BaseURL, From: cfg.From, ThemeDir: cfg.Theme, TempDir: tmp, Log: e.log})
 	if err != nil {
 		return nil, err
 	}

@@ -34,6 +34,7 @@ func commands() []command {
 		{"serve", "[--http ADDR]", "run the web server and delivery workers", runServe},
 		{"migrate", "", "apply pending database migrations", runMigrate},
 		{"backup", "FILE [--force]", "copy the SQLite database to FILE, consistently, while Herald runs", runBackup},
+		{"doctor", "[--resolver HOST:PORT]", "check the sending domain's DNS records (SPF, DKIM, DMARC, bounce MX); exit 1 unless all are right", runDoctor},
 		{"maintenance", "[--dry-run] [--events-days N] [--ledger-days N] [--switch-vacuum]", "apply the retention policy now: fold old opens, clicks and ledger rows into counts, reclaim space", runMaintenance},
 		{"healthcheck", "[--url URL]", "exit 0 if the herald serve on this machine answers /healthz (for containers)", runHealthcheck},
 		{"lists create", "SLUG --name NAME [--description TEXT] [--double-opt-in] [--public]", "create a list", runListsCreate},

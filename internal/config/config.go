@@ -113,6 +113,9 @@ type Config struct {
 	// BounceDomain is the domain bounces come back to (the Return-Path's);
 	// herald doctor looks up its MX.
 	BounceDomain string
+	// DNSResolver is the DNS server (host:port) herald doctor and the
+	// settings page ask; empty: the system's resolver.
+	DNSResolver string
 }
 
 // SQLitePath is where the embedded database lives.
@@ -241,6 +244,13 @@ func keys() []key {
 				return errors.New("must be a domain name, such as bounces.example.com")
 			}
 			c.BounceDomain = v
+			return nil
+		}},
+		{"dns_resolver", false, func(c *Config, v string) error {
+			if _, port, err := net.SplitHostPort(v); v != "" && (err != nil || port == "") {
+				return errors.New("must be host:port of a DNS server, such as 127.0.0.1:53, or empty for the system's resolver")
+			}
+			c.DNSResolver = v
 			return nil
 		}},
 		{"trust_proxy", false, boolKey(func(c *Config, b bool) { c.TrustProxy = b })},
