@@ -31,6 +31,7 @@ import (
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/precheck"
 	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/unfurl"
@@ -69,6 +70,9 @@ type Deps struct {
 	// BounceDomain and DNSResolver are the configuration's bounce_domain
 	// and dns_resolver, for the sending-domain check in Settings.
 	BounceDomain, DNSResolver string
+	// Precheck runs the pre-send checks on stored editions (the composer's
+	// panel, and before a campaign starts); nil: no checks.
+	Precheck *precheck.Editions
 	// BaseURL is the public site, for links in previews and test mail.
 	BaseURL string
 	// From is the default From of new campaigns ("Name <address>").

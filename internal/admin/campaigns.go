@@ -456,6 +456,9 @@ func (a *Admin) campaignAction(w http.ResponseWriter, r *http.Request, act func(
 }
 
 func (a *Admin) campaignStart(w http.ResponseWriter, r *http.Request) error {
+	if shown, err := a.startChecked(w, r); shown || err != nil {
+		return err
+	}
 	return a.campaignAction(w, r, func(ctx context.Context, id int64) (string, error) {
 		if a.d.Engine == nil {
 			return "", &userError{status: http.StatusConflict, msg: "Sending is not running on this server."}

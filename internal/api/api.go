@@ -27,6 +27,7 @@ import (
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/importer"
+	"github.com/herald-news/herald/internal/precheck"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/unfurl"
 )
@@ -46,6 +47,9 @@ type Deps struct {
 	Log    *slog.Logger
 	// ImportObserver hears imports run and their rows (metrics); nil: none.
 	ImportObserver importer.Observer
+	// Precheck runs the pre-send checks on campaigns' editions; nil: the
+	// precheck endpoint answers 404.
+	Precheck *precheck.Editions
 }
 
 // API is the /api/ http.Handler.

@@ -57,7 +57,7 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 	}
 	adm, err := admin.New(admin.Deps{Store: s, Auth: authn, Engine: eng, Sender: tr, Outbox: outbox, Relays: relays,
 		RelayStats: relayStats, RelayChanges: met.RelayChanges, ImportObserver: met,
-		DKIM: dkim, BounceDomain: cfg.BounceDomain, DNSResolver: cfg.DNSResolver,
+		DKIM: dkim, BounceDomain: cfg.BounceDomain, DNSResolver: cfg.DNSResolver, Precheck: e.editionChecks(cfg, s),
 		BaseURL: cfg.BaseURL, From: cfg.From, ThemeDir: cfg.Theme, TempDir: tmp, Log: e.log})
 	if err != nil {
 		return nil, err
@@ -67,7 +67,8 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 		adm.Close()
 		return nil, err
 	}
-	apiH, err := api.New(api.Deps{Store: s, Auth: authn, Engine: eng, Direct: direct, From: cfg.From, Log: e.log, ImportObserver: met})
+	apiH, err := api.New(api.Deps{Store: s, Auth: authn, Engine: eng, Direct: direct, From: cfg.From, Log: e.log, ImportObserver: met,
+		Precheck: e.editionChecks(cfg, s)})
 	if err != nil {
 		adm.Close()
 		return nil, err

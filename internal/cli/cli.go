@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"sort"
 	"strings"
@@ -85,6 +86,10 @@ type env struct {
 
 	cfg *config.Config
 	log *slog.Logger
+
+	// allow lets tests' pre-send checks reach an in-process site on
+	// loopback (unfurl.Options.Allow); never set outside tests.
+	allow []netip.Prefix
 }
 
 // Run runs the herald command line and returns the process exit status.

@@ -116,6 +116,10 @@ type Config struct {
 	// DNSResolver is the DNS server (host:port) herald doctor and the
 	// settings page ask; empty: the system's resolver.
 	DNSResolver string
+
+	// StagingDomains are hosts of a staging or preview site: the pre-send
+	// checks flag links to them (and their subdomains).
+	StagingDomains []string
 }
 
 // SQLitePath is where the embedded database lives.
@@ -244,6 +248,20 @@ func keys() []key {
 				return errors.New("must be a domain name, such as bounces.example.com")
 			}
 			c.BounceDomain = v
+			return nil
+		}},
+		{"staging_domain", false, func(c *Config, v string) error {
+			c.StagingDomains = nil
+			for _, d := range strings.Split(v, ",") {
+				d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
+				if d == "" {
+					continue
+				}
+				if strings.ContainsAny(d, " /@:") {
+					return fmt.Errorf("%q is not a host name (write staging.example.com, several separated by commas)", d)
+				}
+				c.StagingDomains = append(c.StagingDomains, d)
+			}
 			return nil
 		}},
 		{"dns_resolver", false, func(c *Config, v string) error {

@@ -22,23 +22,9 @@ type EditionSource interface {
 // with the stored publication settings, or with fallback until any are
 // saved.
 func EditionFreezer(src EditionSource, fallback model.Publication, opts render.Options) func(ctx context.Context, c *model.Campaign) (model.Frozen, error) {
+	email := EditionEmail(src, fallback, opts)
 	return func(ctx context.Context, c *model.Campaign) (model.Frozen, error) {
-		ed, err := src.GetEdition(ctx, c.EditionID)
-		if err != nil {
-			return model.Frozen{}, err
-		}
-		pub, err := src.GetPublication(ctx)
-		if errors.Is(err, store.ErrNotFound) {
-			pub, err = fallback, nil
-		}
-		if err != nil {
-			return model.Frozen{}, err
-		}
-		r, err := render.New(pub, opts)
-		if err != nil {
-			return model.Frozen{}, err
-		}
-		em, err := r.Email(ed)
+		em, r, ed, err := email(ctx, c.EditionID)
 		if err != nil {
 			return model.Frozen{}, err
 		}
@@ -64,5 +50,34 @@ func EditionFreezer(src EditionSource, fallback model.Publication, opts render.O
 			}
 		}
 		return frozen, nil
+	}
+}
+
+// EditionEmail returns a function that renders a stored edition's email as
+// a campaign of it would go out (the stored publication settings, or
+// fallback until any are saved), with the renderer and the edition read.
+// The pre-send checks read editions through it.
+func EditionEmail(src EditionSource, fallback model.Publication, opts render.Options) func(ctx context.Context, editionID int64) (*render.Email, *render.Renderer, *model.Edition, error) {
+	return func(ctx context.Context, editionID int64) (*render.Email, *render.Renderer, *model.Edition, error) {
+		ed, err := src.GetEdition(ctx, editionID)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		pub, err := src.GetPublication(ctx)
+		if errors.Is(err, store.ErrNotFound) {
+			pub, err = fallback, nil
+		}
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		r, err := render.New(pub, opts)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		em, err := r.Email(ed)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return em, r, ed, nil
 	}
 }
