@@ -25,14 +25,21 @@ func heraldOnline(t *testing.T, stdin io.Reader, args ...string) (stdout, stderr
 	return out.String(), errb.String(), code
 }
 
-func TestEditionCheckOnline(t *testing.T) {
+// ferryFile writes the checks' test edition, linking to a new test site,
+// into a new data folder.
+func ferryFile(t *testing.T) (site, file, data string) {
+	t.Helper()
 	dir := t.TempDir()
-	site := prechecktest.Site(t)
-	file := filepath.Join(dir, "ferry.md")
+	site = prechecktest.Site(t)
+	file = filepath.Join(dir, "ferry.md")
 	if err := os.WriteFile(file, []byte(prechecktest.Edition(site)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	data := "--data=" + dir
+	return site, file, "--data=" + dir
+}
+
+func TestEditionCheckOnline(t *testing.T) {
+	site, file, data := ferryFile(t)
 	// Offline, the file is fine, as before.
 	if out, errs, code := heraldOnline(t, nil, data, "edition", "check", file); code != 0 || out != file+": ok\n" {
 		t.Fatalf("edition check: %d %q %q", code, out, errs)
@@ -50,13 +57,7 @@ func TestEditionCheckOnline(t *testing.T) {
 }
 
 func TestCampaignStartConfirmsWarnings(t *testing.T) {
-	dir := t.TempDir()
-	site := prechecktest.Site(t)
-	file := filepath.Join(dir, "ferry.md")
-	if err := os.WriteFile(file, []byte(prechecktest.Edition(site)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	data := "--data=" + dir
+	_, file, data := ferryFile(t)
 	for _, args := range [][]string{
 		{"lists", "create", "news", "--name", "News"},
 		{"edition", "import", file},
