@@ -29,10 +29,10 @@ import (
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/importer"
 	"github.com/herald-news/herald/internal/mailer"
-	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/precheck"
 	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/unfurl"
 )
@@ -63,16 +63,22 @@ type Deps struct {
 	// the settings page. Nil: not shown.
 	RelayStats   func() []mailer.RelayStats
 	RelayChanges func() []mailer.RotationEvent
+	// Imports runs CSV imports in the background. Nil: the admin starts
+	// its own, keeping uploads in TempDir and reporting to ImportObserver,
+	// and Close stops it.
+	Imports *importer.Runner
 	// ImportObserver hears imports run and their rows (metrics); nil: none.
 	ImportObserver importer.Observer
-	// DKIM is the signing key from the configuration file, if any.
-	DKIM *message.DKIM
 	// BounceDomain and DNSResolver are the configuration's bounce_domain
 	// and dns_resolver, for the sending-domain check in Settings.
 	BounceDomain, DNSResolver string
 	// Precheck runs the pre-send checks on stored editions (the composer's
 	// panel, and before a campaign starts); nil: no checks.
 	Precheck *precheck.Editions
+	// Settings are the tracking, DKIM and publication settings with the
+	// configuration's fixed choices (a DKIM key file); nil: those kept in
+	// Store, with none fixed.
+	Settings *settings.Settings
 	// BaseURL is the public site, for links in previews and test mail.
 	BaseURL string
 	// From is the default From of new campaigns ("Name <address>").
@@ -90,12 +96,13 @@ type Deps struct {
 
 // Admin is the admin's http.Handler. Close it to stop running imports.
 type Admin struct {
-	d       Deps
-	mux     *http.ServeMux
-	pages   map[string]*template.Template
-	static  fs.FS
-	imports *imports
-	secure  bool // cookies only over HTTPS
+	d          Deps
+	mux        *http.ServeMux
+	pages      map[string]*template.Template
+	static     fs.FS
+	imports    *importer.Runner
+	ownImports bool // imports was started here: Close stops it
+	secure     bool // cookies only over HTTPS
 }
 
 // New builds the admin handler, to be mounted at /admin/.
@@ -116,13 +123,22 @@ func New(d Deps) (*Admin, error) {
 		d.Unfurl = unfurl.New(unfurl.Options{})
 	}
 	d.BaseURL = strings.TrimSuffix(d.BaseURL, "/")
+	if d.Settings == nil {
+		site := d.BaseURL
+		if site == "" {
+			site = "http://127.0.0.1:8080"
+		}
+		d.Settings = settings.New(d.Store, site)
+	}
 	pages, err := parseTemplates()
 	if err != nil {
 		return nil, err
 	}
 	static, _ := fs.Sub(staticFiles, "static")
-	a := &Admin{d: d, pages: pages, static: static, secure: strings.HasPrefix(d.BaseURL, "https://"),
-		imports: newImports(d.Store, d.TempDir, d.Log, d.ImportObserver)}
+	a := &Admin{d: d, pages: pages, static: static, secure: strings.HasPrefix(d.BaseURL, "https://"), imports: d.Imports}
+	if a.imports == nil {
+		a.imports, a.ownImports = importer.NewRunner(d.Store, d.TempDir, d.Log, d.ImportObserver), true
+	}
 	a.mux = a.routes()
 	return a, nil
 }
@@ -142,7 +158,9 @@ func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Close stops running imports and waits for them.
 func (a *Admin) Close() error {
-	a.imports.close()
+	if a.ownImports {
+		a.imports.Close()
+	}
 	return nil
 }
 
@@ -324,13 +342,5 @@ func (a *Admin) archiveURL() string {
 }
 
 func (a *Admin) publication(ctx context.Context) (model.Publication, error) {
-	pub, err := a.d.Store.GetPublication(ctx)
-	if errors.Is(err, store.ErrNotFound) {
-		site := a.d.BaseURL
-		if site == "" {
-			site = "http://127.0.0.1:8080"
-		}
-		return model.DefaultPublication(site), nil
-	}
-	return pub, err
+	return a.d.Settings.Brand(ctx)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/herald-news/herald/internal/edition"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 )
 
@@ -48,7 +49,7 @@ func (a *Admin) campaignNew(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	tr, err := LoadTracking(ctx, a.d.Store)
+	tr, err := settings.LoadTracking(ctx, a.d.Store)
 	if err != nil {
 		return err
 	}
@@ -572,11 +573,9 @@ func (a *Admin) SendTest(ctx context.Context, c *model.Campaign, to string) erro
 		return err
 	}
 	// Signed as the campaign will be, so a test send also tests DKIM.
-	dkim := a.d.DKIM
-	if dkim == nil {
-		if dkim, err = LoadDKIM(ctx, a.d.Store); err != nil {
-			return err
-		}
+	dkim, err := a.d.Settings.SigningKey(ctx)
+	if err != nil {
+		return err
 	}
 	var list *model.List
 	if len(c.ListIDs) > 0 {

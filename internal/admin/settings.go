@@ -2,19 +2,12 @@ package admin
 
 import (
 	"context"
-	"crypto/tls"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"regexp"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
 
 	"github.com/herald-news/herald/internal/doctor"
 	"github.com/herald-news/herald/internal/edition"
@@ -22,79 +15,19 @@ import (
 	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
-	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/settings"
 )
-
-// Setting keys the admin writes. Other packages read them through
-// LoadTracking and LoadDKIM.
-const (
-	SettingTrackOpens    = "tracking.opens"     // "on" or "off": new campaigns track opens
-	SettingTrackClicks   = "tracking.clicks"    // "on" or "off": new campaigns track clicks
-	SettingAnonymous     = "tracking.anonymous" // "on": events are recorded without the subscriber
-	SettingDKIMKey       = "dkim.key"           // PKCS#8 PEM
-	SettingDKIMSelector  = "dkim.selector"
-	SettingDKIMDomain    = "dkim.domain"
-	settingTrackingSaved = "tracking.saved"
-)
-
-// Tracking is the tracking and privacy settings.
-type Tracking struct {
-	Opens, Clicks bool // defaults for new campaigns
-	Anonymous     bool // record events without who caused them
-}
-
-// LoadTracking reads the tracking settings; before they are saved, opens
-// and clicks are tracked and events are not anonymous.
-func LoadTracking(ctx context.Context, st *store.Store) (Tracking, error) {
-	t := Tracking{Opens: true, Clicks: true}
-	get := func(k string, v *bool) error {
-		s, err := st.Setting(ctx, k)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		*v = s == "on"
-		return nil
-	}
-	return t, errors.Join(get(SettingTrackOpens, &t.Opens), get(SettingTrackClicks, &t.Clicks), get(SettingAnonymous, &t.Anonymous))
-}
-
-// LoadDKIM returns the DKIM key generated in the settings page, or nil
-// when none was generated. The CLI uses it when the configuration file
-// names no key.
-func LoadDKIM(ctx context.Context, st *store.Store) (*message.DKIM, error) {
-	// One read for the three, written together: a key never meets the
-	// selector of the key before it.
-	v, err := st.Settings(ctx, SettingDKIMKey, SettingDKIMSelector, SettingDKIMDomain)
-	if err != nil {
-		return nil, err
-	}
-	pem, ok := v[SettingDKIMKey]
-	if !ok {
-		return nil, nil
-	}
-	key, err := message.ParseKey([]byte(pem))
-	if err != nil {
-		return nil, fmt.Errorf("stored DKIM key: %w", err)
-	}
-	return &message.DKIM{Domain: v[SettingDKIMDomain], Selector: v[SettingDKIMSelector], Key: key}, nil
-}
 
 type dkimView struct {
 	Source, Domain, Selector, Name, Record, Split string
 }
 
 func (a *Admin) dkimView(ctx context.Context) (*dkimView, error) {
-	d, src := a.d.DKIM, "configuration file"
-	if d == nil {
-		var err error
-		if d, err = LoadDKIM(ctx, a.d.Store); err != nil {
-			return nil, err
-		}
-		src = "generated here"
+	d, err := a.d.Settings.SigningKey(ctx)
+	if err != nil {
+		return nil, err
 	}
+	src := a.d.Settings.KeySource()
 	if d == nil {
 		return nil, nil
 	}
@@ -112,7 +45,7 @@ func (a *Admin) settings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	tr, err := LoadTracking(ctx, a.d.Store)
+	tr, err := settings.LoadTracking(ctx, a.d.Store)
 	if err != nil {
 		return err
 	}
@@ -142,12 +75,9 @@ func (a *Admin) settings(w http.ResponseWriter, r *http.Request) error {
 // domainChecks looks up the sending domain's DNS records (package doctor,
 // as herald doctor does) for the From address, relays and DKIM key in use.
 func (a *Admin) domainChecks(ctx context.Context) ([]doctor.Check, error) {
-	key := a.d.DKIM
-	if key == nil {
-		var err error
-		if key, err = LoadDKIM(ctx, a.d.Store); err != nil {
-			return nil, err
-		}
+	key, err := a.d.Settings.SigningKey(ctx)
+	if err != nil {
+		return nil, err
 	}
 	opts, err := doctor.For(a.d.From, a.d.Relays, key, a.d.BounceDomain, a.d.DNSResolver)
 	if err != nil {
@@ -227,26 +157,15 @@ func (a *Admin) settingsPublication(w http.ResponseWriter, r *http.Request) erro
 	if _, err := render.New(pub, render.Options{ThemeDir: a.d.ThemeDir, ArchiveURL: a.archiveURL()}); err != nil {
 		return a.redirect(w, r, "/admin/settings", "The site and logo URLs must be absolute http(s) addresses.", true)
 	}
-	if err := a.d.Store.SavePublication(r.Context(), pub); err != nil {
+	if err := settings.SavePublication(r.Context(), a.d.Store, pub); err != nil {
 		return err
 	}
 	return a.redirect(w, r, "/admin/settings", "Publication saved.", false)
 }
 
 func (a *Admin) settingsTracking(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	onOff := func(k string) string {
-		if r.FormValue(k) == "on" {
-			return "on"
-		}
-		return "off"
-	}
-	for k, form := range map[string]string{SettingTrackOpens: "opens", SettingTrackClicks: "clicks", SettingAnonymous: "anonymous"} {
-		if err := a.d.Store.PutSetting(ctx, k, onOff(form)); err != nil {
-			return err
-		}
-	}
-	if err := a.d.Store.PutSetting(ctx, settingTrackingSaved, a.d.Now().UTC().Format(time.RFC3339)); err != nil {
+	t := settings.Tracking{Opens: r.FormValue("opens") == "on", Clicks: r.FormValue("clicks") == "on", Anonymous: r.FormValue("anonymous") == "on"}
+	if err := settings.SaveTracking(r.Context(), a.d.Store, t, a.d.Now()); err != nil {
 		return err
 	}
 	return a.redirect(w, r, "/admin/settings#tracking", "Tracking and privacy saved.", false)
@@ -266,7 +185,7 @@ func (a *Admin) dkimGenerate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := a.d.Store.PutSettings(ctx, map[string]string{SettingDKIMKey: string(pem), SettingDKIMSelector: sel, SettingDKIMDomain: dom}); err != nil {
+	if err := settings.SaveDKIM(ctx, a.d.Store, pem, sel, dom); err != nil {
 		return err
 	}
 	return a.redirect(w, r, "/admin/settings#dkim", "New DKIM key generated. Publish the DNS record below: test sends and campaigns that start sending from now on are signed with it.", false)
@@ -295,70 +214,16 @@ func (a *Admin) relayTest(w http.ResponseWriter, r *http.Request) error {
 	if !found {
 		return a.redirect(w, r, "/admin/settings#relays", "Choose a relay to test.", true)
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
-	defer cancel()
-	if rc.Kind != mailer.KindSMTP && rc.Kind != "" {
-		if err := mailer.ProbeAPI(ctx, rc); err != nil {
-			return a.redirect(w, r, "/admin/settings#relays", fmt.Sprintf("%s: %s", rc.Name, err), true)
-		}
-		return a.redirect(w, r, "/admin/settings#relays", fmt.Sprintf("%s: reached the %s API at %s. Its key is checked by the first send: send a test copy.",
-			rc.Name, rc.Kind.Title(), rc.Addr()), false)
-	}
-	if err := probeRelay(ctx, rc); err != nil {
-		return a.redirect(w, r, "/admin/settings#relays", fmt.Sprintf("%s: %s", rc.Name, err), true)
-	}
-	return a.redirect(w, r, "/admin/settings#relays", rc.Name+": connected, greeted and authenticated. Ready to send.", false)
-}
-
-func probeRelay(ctx context.Context, rc mailer.RelayConfig) error {
 	if rc.Name == "" {
 		rc.Name = rc.Addr()
 	}
-	d := net.Dialer{Timeout: 10 * time.Second}
-	conn, err := d.DialContext(ctx, "tcp", rc.Addr())
-	if err != nil {
-		return errors.New("could not connect (check the host and port, and that the server is reachable)")
+	// At most mailer.ProbeTimeout: a silent port does not hold the page.
+	if err := mailer.Probe(r.Context(), rc); err != nil {
+		return a.redirect(w, r, "/admin/settings#relays", fmt.Sprintf("%s: %s", rc.Name, err), true)
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
+	if rc.Kind != mailer.KindSMTP && rc.Kind != "" {
+		return a.redirect(w, r, "/admin/settings#relays", fmt.Sprintf("%s: reached the %s API at %s. Its key is checked by the first send: send a test copy.",
+			rc.Name, rc.Kind.Title(), rc.Addr()), false)
 	}
-	tlsCfg := rc.TLSConfig
-	if tlsCfg == nil {
-		tlsCfg = &tls.Config{ServerName: rc.Host}
-	}
-	helo := rc.HelloName
-	if helo == "" {
-		helo = "localhost"
-	}
-	var c *smtp.Client
-	switch rc.TLS {
-	case mailer.TLSImplicit:
-		c = smtp.NewClient(tls.Client(conn, tlsCfg))
-		err = c.Hello(helo)
-	case mailer.TLSStartTLS:
-		c, err = smtp.NewClientStartTLS(conn, tlsCfg)
-		if err != nil {
-			conn.Close()
-			return errors.New("the SMTP greeting or STARTTLS failed (check the port, the certificate and the server name)")
-		}
-	default:
-		c = smtp.NewClient(conn)
-		err = c.Hello(helo)
-	}
-	defer c.Close()
-	if err == nil {
-		err = c.Noop() // forces the greeting and EHLO
-	}
-	if err != nil {
-		return errors.New("the server did not greet us as an SMTP server")
-	}
-	if rc.Username != "" {
-		if err := c.Auth(sasl.NewPlainClient("", rc.Username, rc.Password)); err != nil {
-			return errors.New("the server refused the username or password")
-		}
-	}
-	if err := c.Quit(); err != nil {
-		return errors.New("the server did not close the session cleanly")
-	}
-	return nil
+	return a.redirect(w, r, "/admin/settings#relays", rc.Name+": connected, greeted and authenticated. Ready to send.", false)
 }

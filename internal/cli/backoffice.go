@@ -11,8 +11,8 @@ import (
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/config"
 	"github.com/herald-news/herald/internal/delivery"
+	"github.com/herald-news/herald/internal/importer"
 	"github.com/herald-news/herald/internal/mailer"
-	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/metrics"
 	"github.com/herald-news/herald/internal/store"
 )
@@ -20,13 +20,17 @@ import (
 // backOffice is the newsroom's side of the server: the admin pages, the
 // JSON API and the uploaded media they link to.
 type backOffice struct {
-	admin *admin.Admin
-	api   http.Handler
-	media http.Handler
+	admin   *admin.Admin
+	api     http.Handler
+	media   http.Handler
+	imports *importer.Runner
 }
 
-// Close stops imports still running in the admin.
-func (b *backOffice) Close() error { return b.admin.Close() }
+// Close stops the imports still running; they resume at the next start.
+func (b *backOffice) Close() error {
+	b.imports.Close()
+	return b.admin.Close()
+}
 
 // backOffice builds the admin and API, creating the first owner account on
 // the first run (HERALD_ADMIN_PASSWORD, or a one-time password printed once).
@@ -39,7 +43,7 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 	if err != nil {
 		return nil, err
 	}
-	dkim, err := dkimKeyFile(cfg)
+	set, err := appSettings(cfg, s)
 	if err != nil {
 		return nil, err
 	}
@@ -55,43 +59,39 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 	if err := os.MkdirAll(tmp, 0o750); err != nil {
 		return nil, err
 	}
+	// CSV imports run in the background, their uploads kept in the data
+	// folder until they end.
+	imports := importer.NewRunner(s, tmp, e.log, met)
 	adm, err := admin.New(admin.Deps{Store: s, Auth: authn, Engine: eng, Sender: tr, Outbox: outbox, Relays: relays,
-		RelayStats: relayStats, RelayChanges: met.RelayChanges, ImportObserver: met,
-		DKIM: dkim, BounceDomain: cfg.BounceDomain, DNSResolver: cfg.DNSResolver, Precheck: e.editionChecks(cfg, s),
-		BaseURL: cfg.BaseURL, From: cfg.From, ThemeDir: cfg.Theme, TempDir: tmp, Log: e.log})
+		RelayStats: relayStats, RelayChanges: met.RelayChanges, Imports: imports,
+		BounceDomain: cfg.BounceDomain, DNSResolver: cfg.DNSResolver, Precheck: e.editionChecks(cfg, s),
+		Settings: set, BaseURL: cfg.BaseURL, From: cfg.From, ThemeDir: cfg.Theme, TempDir: tmp, Log: e.log})
 	if err != nil {
+		imports.Close()
 		return nil, err
 	}
 	direct, err := e.direct(ctx, cfg, s, tr)
 	if err != nil {
-		adm.Close()
+		imports.Close()
 		return nil, err
 	}
 	apiH, err := api.New(api.Deps{Store: s, Auth: authn, Engine: eng, Direct: direct, From: cfg.From, Log: e.log, ImportObserver: met,
 		Precheck: e.editionChecks(cfg, s)})
 	if err != nil {
-		adm.Close()
+		imports.Close()
 		return nil, err
 	}
-	return &backOffice{admin: adm, api: apiH, media: admin.Media(s)}, nil
+	return &backOffice{admin: adm, api: apiH, media: admin.Media(s), imports: imports}, nil
 }
 
 // direct builds the transactional sender of POST /api/messages: the
 // transport campaigns use, the same token signer and DKIM key (the
 // configured one, else the one generated in the admin).
 func (e *env) direct(ctx context.Context, cfg *config.Config, s *store.Store, tr mailer.Sender) (*delivery.Direct, error) {
-	sig, err := signer(ctx, cfg, s)
+	sig, set, err := signerAndSettings(ctx, cfg, s)
 	if err != nil {
 		return nil, err
 	}
-	dkim, err := dkimKeyFile(cfg)
-	if err != nil {
-		return nil, err
-	}
-	dc := delivery.DirectConfig{Store: s, Sender: tr, Signer: sig, BaseURL: cfg.BaseURL, From: cfg.From, DKIM: dkim,
-		Publication: defaultPublication(cfg), Render: renderOptions(cfg), Log: e.log}
-	if dkim == nil {
-		dc.LoadDKIM = func(ctx context.Context) (*message.DKIM, error) { return admin.LoadDKIM(ctx, s) }
-	}
-	return delivery.NewDirect(dc)
+	return delivery.NewDirect(delivery.DirectConfig{Store: s, Sender: tr, Signer: sig, BaseURL: cfg.BaseURL, From: cfg.From,
+		Settings: set, Render: renderOptions(cfg), Log: e.log})
 }

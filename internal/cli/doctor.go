@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/herald-news/herald/internal/admin"
 	"github.com/herald-news/herald/internal/doctor"
+	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/store"
 )
 
@@ -29,18 +29,19 @@ func runDoctor(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	key, err := dkimKeyFile(cfg)
-	if err != nil {
-		return err
-	}
-	if key == nil {
-		err := e.withStore(ctx, func(s *store.Store) error {
-			key, err = admin.LoadDKIM(ctx, s)
-			return err
-		})
+	// The key campaigns sign with: the configuration's key file, else the
+	// one generated in the admin.
+	var key *message.DKIM
+	err = e.withStore(ctx, func(s *store.Store) error {
+		set, err := appSettings(cfg, s)
 		if err != nil {
 			return err
 		}
+		key, err = set.SigningKey(ctx)
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	opts, err := doctor.For(cfg.From, relays, key, cfg.BounceDomain, cfg.DNSResolver)
 	if err != nil {

@@ -8,14 +8,19 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
-	"github.com/herald-news/herald/internal/admin"
 	"github.com/herald-news/herald/internal/config"
+	"github.com/herald-news/herald/internal/delivery"
+	"github.com/herald-news/herald/internal/inbound"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/metrics"
-	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/series"
+	"github.com/herald-news/herald/internal/settings"
+	"github.com/herald-news/herald/internal/source"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/unfurl"
 	"github.com/herald-news/herald/internal/web"
 	"github.com/herald-news/herald/internal/webhook"
 )
@@ -62,7 +67,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	site, err := e.publicWeb(ctx, cfg, s, tr)
+	mail, err := e.mailQueue(ctx, cfg, s, tr)
+	if err != nil {
+		return err
+	}
+	site, err := e.publicWeb(ctx, cfg, s, mail)
 	if err != nil {
 		return err
 	}
@@ -80,22 +89,6 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		handler.Handle("GET /metrics", met.Handler(token))
 	}
 
-	workCtx, stopWork := context.WithCancel(context.Background())
-	defer stopWork()
-	worked := make(chan error, 1)
-	hooked := make(chan error, 1)
-	deskDone := func() {}
-	if cfg.Role == "web" {
-		worked <- nil // this node serves pages only; others send
-		hooked <- nil
-	} else {
-		go func() { worked <- eng.Run(workCtx) }()
-		// Outgoing webhooks are posted by the sending nodes, each claiming
-		// its share of the due deliveries.
-		hooks := webhook.NewSender(s, webhook.Options{Log: e.log, Observer: met})
-		go func() { hooked <- hooks.Run(workCtx) }()
-		deskDone = e.runDesk(workCtx, cfg, s, tr)
-	}
 	var root http.Handler = handler
 	if cfg.Role == "worker" {
 		// A sending-only node answers health checks (and metrics) and
@@ -113,6 +106,16 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
+	// The workers start once the port is ours: a second serve on a taken
+	// port stops before it sends anything.
+	ws, err := e.workers(cfg, s, tr, eng, met, mail)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	workCtx, stopWork := context.WithCancel(context.Background())
+	defer stopWork()
+	running := startWorkers(workCtx, ws)
 	srv := &http.Server{
 		Handler:           root,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -130,42 +133,118 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	select {
 	case err := <-errc:
 		failed = fmt.Errorf("http server: %w", err)
-	case err := <-worked:
-		worked <- err // for the shutdown path below
-		if cfg.Role != "web" {
-			failed = fmt.Errorf("delivery workers stopped: %w", err)
-		} else {
-			<-ctx.Done()
-		}
+	case err := <-running.early:
+		failed = err
 	case <-ctx.Done():
 	}
 	// Ordered shutdown: stop taking requests and let those in flight
 	// finish, then let the workers finish the messages they hold and write
 	// their outcomes, then (deferred) close the transport and the database.
 	e.log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		failed = errors.Join(failed, fmt.Errorf("shut down http server: %w", err))
 	}
-	// Queued opens, clicks and confirmation mail go out before the workers stop.
+	// Queued opens and clicks are written before the workers stop.
 	if err := site.Close(shutdownCtx); err != nil {
 		failed = errors.Join(failed, fmt.Errorf("public web: %w", err))
 	}
 	stopWork()
-	deskDone()
-	if err := <-worked; err != nil {
-		failed = errors.Join(failed, fmt.Errorf("delivery workers: %w", err))
+	return errors.Join(failed, running.wait())
+}
+
+// worker is one of a node's background jobs: it runs until ctx ends.
+type worker struct {
+	name string
+	run  func(ctx context.Context) error
+}
+
+// workers are the background jobs of this node's role. Every node sends
+// the confirmation and welcome messages its signups queue (others' too:
+// one queue in the store); a web node runs nothing else (other nodes
+// send); the others send campaigns, post outgoing webhooks (each node
+// claiming its share of the due deliveries), poll feeds and run the series
+// scheduler, all coordinated through the store.
+func (e *env) workers(cfg *config.Config, s *store.Store, tr mailer.Sender, eng *delivery.Engine, met *metrics.Metrics, mail *delivery.MailQueue) ([]worker, error) {
+	// At shutdown the messages in hand get as long as the HTTP server.
+	ws := []worker{{"mail queue", func(ctx context.Context) error { return mail.Run(ctx, shutdownGrace) }}}
+	if cfg.Role == "web" {
+		return ws, nil
 	}
-	if err := <-hooked; err != nil {
-		failed = errors.Join(failed, fmt.Errorf("webhook sender: %w", err))
+	set, err := appSettings(cfg, s)
+	if err != nil {
+		return nil, err
 	}
-	return failed
+	hooks := webhook.NewSender(s, webhook.Options{Log: e.log, Observer: met})
+	poller := &source.Poller{Store: s, Client: unfurl.NewClient(unfurl.Options{}), Log: e.log}
+	sched := &series.Scheduler{Store: s, From: cfg.From, Log: e.log,
+		Remind: delivery.Reminders(tr, set, cfg.From, cfg.BaseURL)}
+	return append(ws,
+		worker{"delivery workers", eng.Run},
+		worker{"webhook sender", hooks.Run},
+		worker{"feed poller", func(ctx context.Context) error { poller.Run(ctx); return nil }},
+		worker{"series scheduler", sched.Run},
+	), nil
+}
+
+// shutdownGrace bounds each step of the shutdown: requests in flight, then
+// the messages the workers hold.
+const shutdownGrace = 20 * time.Second
+
+// mailQueue builds the queue of confirmation and welcome messages, sent
+// through tr, signed with the configured or generated DKIM key.
+func (e *env) mailQueue(ctx context.Context, cfg *config.Config, s *store.Store, tr mailer.Sender) (*delivery.MailQueue, error) {
+	sig, set, err := signerAndSettings(ctx, cfg, s)
+	if err != nil {
+		return nil, err
+	}
+	return delivery.NewMailQueue(delivery.MailQueueConfig{Store: s, Sender: tr, Signer: sig, Settings: set, BaseURL: cfg.BaseURL, Log: e.log})
+}
+
+// runningWorkers are workers started by startWorkers.
+type runningWorkers struct {
+	early chan error // a worker that stopped before its context ended
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	errs  []error
+}
+
+// startWorkers runs each worker in its own goroutine until ctx ends.
+func startWorkers(ctx context.Context, ws []worker) *runningWorkers {
+	r := &runningWorkers{early: make(chan error, len(ws))}
+	for _, w := range ws {
+		r.wg.Go(func() {
+			err := w.run(ctx)
+			if ctx.Err() == nil {
+				// Stopped on its own: serve stops too.
+				r.early <- fmt.Errorf("%s stopped: %w", w.name, errors.Join(err, errStoppedEarly))
+				return
+			}
+			if err != nil {
+				r.mu.Lock()
+				r.errs = append(r.errs, fmt.Errorf("%s: %w", w.name, err))
+				r.mu.Unlock()
+			}
+		})
+	}
+	return r
+}
+
+// errStoppedEarly: a worker returned before its context ended.
+var errStoppedEarly = errors.New("before shutdown")
+
+// wait waits for every worker to return and joins their errors.
+func (r *runningWorkers) wait() error {
+	r.wg.Wait()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return errors.Join(r.errs...)
 }
 
 // publicWeb builds the public site (subscribe, unsubscribe, preferences,
 // archive, feeds, tracking, webhooks) from the configuration.
-func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store, tr mailer.Sender) (*web.Server, error) {
+func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store, mail *delivery.MailQueue) (*web.Server, error) {
 	sig, err := signer(ctx, cfg, s)
 	if err != nil {
 		return nil, err
@@ -175,7 +254,7 @@ func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store,
 		return nil, err
 	}
 	// One key for every node, so a form served by one validates on another.
-	csrf, err := s.SettingOrInit(ctx, "web_csrf_key", hex.EncodeToString(b[:]))
+	csrf, err := s.SettingOrInit(ctx, settings.KeyCSRF, hex.EncodeToString(b[:]))
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +270,7 @@ func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store,
 	opts.Webhooks.Secret = cfg.WebhookSecret.Reveal()
 	opts.Webhooks.SNSTopics = cfg.SNSTopics
 	if cfg.SendGridKey != "" {
-		key, err := web.ParseSendGridKey(cfg.SendGridKey)
+		key, err := inbound.ParseSendGridKey(cfg.SendGridKey)
 		if err != nil {
 			return nil, fmt.Errorf("webhook_sendgrid_key: %w", err)
 		}
@@ -199,12 +278,11 @@ func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store,
 	}
 	// The admin's privacy setting can make tracking anonymous at any time;
 	// the configuration can still turn it off altogether.
-	anonymous := func(ctx context.Context) (bool, error) {
-		t, err := admin.LoadTracking(ctx, s)
-		return t.Anonymous, err
+	set, err := appSettings(cfg, s)
+	if err != nil {
+		return nil, err
 	}
 	// Archive pages and feeds render with the configured theme.
-	themed := func(ctx context.Context) (*render.Renderer, error) { return renderer(ctx, cfg, s) }
-	return web.NewServer(web.Deps{Store: s, Signer: sig, Mailer: tr, Renderer: themed, Anonymous: anonymous, BaseURL: cfg.BaseURL,
+	return web.NewServer(web.Deps{Store: s, Signer: sig, Mail: mail, Settings: set, ThemeDir: cfg.Theme, BaseURL: cfg.BaseURL,
 		Log: e.log, Options: opts})
 }

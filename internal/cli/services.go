@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/herald-news/herald/internal/admin"
 	"github.com/herald-news/herald/internal/config"
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/mailer"
@@ -19,9 +18,9 @@ import (
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/retention"
+	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
-	"github.com/herald-news/herald/internal/web"
 )
 
 // sender is a mail transport the command must close.
@@ -128,7 +127,7 @@ func signer(ctx context.Context, cfg *config.Config, s *store.Store) (*token.Sig
 			return nil, err
 		}
 		var err error
-		if key, err = s.SettingOrInit(ctx, "secret_key", hex.EncodeToString(b[:])); err != nil {
+		if key, err = s.SettingOrInit(ctx, settings.KeySecret, hex.EncodeToString(b[:])); err != nil {
 			return nil, err
 		}
 	}
@@ -138,11 +137,7 @@ func signer(ctx context.Context, cfg *config.Config, s *store.Store) (*token.Sig
 // publication returns the saved publication settings, or a plain default
 // for a first run.
 func publication(ctx context.Context, cfg *config.Config, s *store.Store) (model.Publication, error) {
-	p, err := s.GetPublication(ctx)
-	if errors.Is(err, store.ErrNotFound) {
-		return defaultPublication(cfg), nil
-	}
-	return p, err
+	return settings.LoadPublication(ctx, s, defaultPublication(cfg))
 }
 
 // renderOptions are the options of every renderer the commands build: the
@@ -167,11 +162,7 @@ func defaultPublication(cfg *config.Config) model.Publication {
 
 // engine builds the delivery engine over s with the given transport.
 func (e *env) engine(ctx context.Context, cfg *config.Config, s *store.Store, tr mailer.Sender) (*delivery.Engine, error) {
-	sig, err := signer(ctx, cfg, s)
-	if err != nil {
-		return nil, err
-	}
-	dkim, err := dkimKeyFile(cfg)
+	sig, set, err := signerAndSettings(ctx, cfg, s)
 	if err != nil {
 		return nil, err
 	}
@@ -183,22 +174,12 @@ func (e *env) engine(ctx context.Context, cfg *config.Config, s *store.Store, tr
 		Workers:   cfg.Workers,
 		Lease:     cfg.Lease,
 		RetryBase: cfg.RetryBase,
-		DKIM:      dkim,
-		Log:       e.log,
-		// Tracking as the public web records it: none when the
-		// configuration turns it off; no subscriber in any link when it
-		// is anonymous, by configuration or by the admin's privacy setting.
-		NoTracking: cfg.Tracking == string(web.TrackOff),
-		Anonymous: func(ctx context.Context) (bool, error) {
-			if cfg.Tracking == string(web.TrackAnonymous) {
-				return true, nil
-			}
-			t, err := admin.LoadTracking(ctx, s)
-			return t.Anonymous, err
-		},
+		// The signing key, and tracking as the public web records it.
+		Settings: set,
+		Log:      e.log,
 	}
 	if cfg.SunsetMonths > 0 {
-		if cfg.Tracking != string(web.TrackFull) {
+		if cfg.Tracking != string(settings.TrackFull) {
 			return nil, fmt.Errorf("config: sunset_months needs tracking = full (it is %s): without it nobody's opens and clicks are known", cfg.Tracking)
 		}
 		dc.Sunset = &store.SunsetPolicy{Months: cfg.SunsetMonths, Action: cfg.SunsetAction}
@@ -210,12 +191,34 @@ func (e *env) engine(ctx context.Context, cfg *config.Config, s *store.Store, tr
 		ret.Pause = 20 * time.Millisecond // let sending's writes in between batches
 		dc.Retention = &ret
 	}
-	if dkim == nil {
-		// No key file: a key generated in the admin's settings, read as
-		// each campaign starts sending.
-		dc.LoadDKIM = func(ctx context.Context) (*message.DKIM, error) { return admin.LoadDKIM(ctx, s) }
-	}
 	return delivery.New(s, dc)
+}
+
+// signerAndSettings are the token signer and the settings every mail
+// builder needs: links it signs, the DKIM key and publication it reads.
+func signerAndSettings(ctx context.Context, cfg *config.Config, s *store.Store) (*token.Signer, *settings.Settings, error) {
+	sig, err := signer(ctx, cfg, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	set, err := appSettings(cfg, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sig, set, nil
+}
+
+// appSettings are the settings kept in the database under what the
+// configuration fixes: its DKIM key file (else a key generated in the
+// admin, read as each message or campaign needs it) and its tracking mode.
+func appSettings(cfg *config.Config, s *store.Store) (*settings.Settings, error) {
+	dkim, err := dkimKeyFile(cfg)
+	if err != nil {
+		return nil, err
+	}
+	set := settings.New(s, cfg.BaseURL)
+	set.DKIM, set.Tracking = dkim, settings.TrackingMode(cfg.Tracking)
+	return set, nil
 }
 
 // retentionPolicy is the configuration's retention.

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/address"
-	"github.com/herald-news/herald/internal/admin"
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/model"
@@ -56,14 +55,13 @@ func (e *env) sendTest(ctx context.Context, edArg, relay, to string, cf campaign
 				return fmt.Errorf("--list %q: %w", cf.lists[0], err)
 			}
 		}
-		dkim, err := dkimKeyFile(cfg)
+		set, err := appSettings(cfg, s)
 		if err != nil {
 			return err
 		}
-		if dkim == nil {
-			if dkim, err = admin.LoadDKIM(ctx, s); err != nil {
-				return err
-			}
+		dkim, err := set.SigningKey(ctx)
+		if err != nil {
+			return err
 		}
 		f := render.Fields{UnsubscribeURL: cfg.BaseURL + "/unsubscribe/test", PreferencesURL: cfg.BaseURL + "/preferences/test",
 			WebURL: cfg.BaseURL + "/archive/" + ed.Slug}

@@ -23,6 +23,7 @@ import (
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/retention"
+	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
 )
@@ -79,19 +80,19 @@ type Config struct {
 	// cancel reaches mail already claimed within this time.
 	StateEvery time.Duration
 
-	// DKIM signs every message with a fixed key. LoadDKIM, when set
-	// instead, is asked for the key each time a campaign is prepared, so
-	// a key generated in the admin signs the campaigns started after it.
-	DKIM              *message.DKIM
-	LoadDKIM          func(ctx context.Context) (*message.DKIM, error)
+	// DKIM signs every message with a fixed key, when Settings is nil.
+	DKIM *message.DKIM
+	// Settings, when set, are read each time a campaign is prepared: its
+	// signing key (the configuration's, or one generated in the admin,
+	// which then signs the campaigns started after it), and whether
+	// tracking is anonymous (the configuration's mode or the admin's
+	// privacy setting): then every reader gets the same open pixel and
+	// click links, so an event cannot name who caused it. A tracking mode
+	// of off there leaves every campaign's links and images as they are.
+	Settings          *settings.Settings
 	UnsubscribeMailto string
-	// Anonymous, when it reports true as a campaign is prepared, keeps
-	// subscriber IDs out of its open pixel and click links: every reader
-	// gets the same tracking URLs, so an event cannot name who caused it
-	// (the anonymous tracking mode, or the admin's privacy setting).
-	Anonymous func(ctx context.Context) (bool, error)
-	// NoTracking leaves every campaign's links and images as they are (the
-	// configuration turned tracking off), whatever the campaign asked.
+	// NoTracking leaves every campaign's links and images as they are,
+	// whatever the campaign asked (as Settings' mode off does).
 	NoTracking   bool
 	ListIDDomain string // List-Id is <list slug>.<ListIDDomain>; default: the From domain
 	NameFallback string // for subscribers without a name ("Reader")
@@ -267,8 +268,8 @@ func (e *Engine) prepare(ctx context.Context, id int64) (*campaignRun, error) {
 		return nil, err
 	}
 	dkim := e.cfg.DKIM
-	if e.cfg.LoadDKIM != nil {
-		if dkim, err = e.cfg.LoadDKIM(ctx); err != nil {
+	if e.cfg.Settings != nil {
+		if dkim, err = e.cfg.Settings.SigningKey(ctx); err != nil {
 			return nil, fmt.Errorf("campaign %d DKIM key: %w", id, err)
 		}
 	}
@@ -299,9 +300,9 @@ func (e *Engine) prepare(ctx context.Context, id int64) (*campaignRun, error) {
 			return nil, &waitError{fmt.Sprintf("it must go through the relay %q, which is not in this server's configuration: %v", c.Relay, err)}
 		}
 	}
-	tracking, anonymous := c.Tracking && !e.cfg.NoTracking, false
-	if tracking && e.cfg.Anonymous != nil {
-		if anonymous, err = e.cfg.Anonymous(ctx); err != nil {
+	tracking, anonymous := c.Tracking && !e.noTracking(), false
+	if tracking && e.cfg.Settings != nil {
+		if anonymous, err = e.cfg.Settings.Anonymous(ctx); err != nil {
 			return nil, fmt.Errorf("campaign %d privacy setting: %w", id, err)
 		}
 	}

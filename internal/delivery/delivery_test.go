@@ -22,6 +22,7 @@ import (
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/smtpsink"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/store/storetest"
@@ -408,7 +409,7 @@ func TestTrackingRewritesLinksAndAddsPixel(t *testing.T) {
 func TestAnonymousTrackingKeepsSubscribersOutOfLinks(t *testing.T) {
 	s := storetest.SQLite(t)
 	f := newFixture(t, s, 3, smtpsink.Faults{}, func(c *delivery.Config) {
-		c.Anonymous = func(context.Context) (bool, error) { return true, nil }
+		c.Settings = &settings.Settings{Store: s, Tracking: settings.TrackAnonymous}
 	})
 	tracked := f.sendTracked()
 	tokens := regexp.MustCompile(`https://news\.example\.com/[oc]/([A-Za-z0-9_-]+)`)

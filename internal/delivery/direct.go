@@ -18,6 +18,7 @@ import (
 	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
 )
@@ -45,12 +46,15 @@ type DirectConfig struct {
 	// links.
 	BaseURL string
 	From    string // default From, "Name <address>"
-	// DKIM signs every message; LoadDKIM, when set instead, is asked for
-	// the key at each send (a key generated in the admin).
-	DKIM     *message.DKIM
-	LoadDKIM func(ctx context.Context) (*message.DKIM, error)
-	// Publication renders editions until publication settings are saved;
-	// Render are the rendering options (theme, archive URL).
+	// DKIM signs every message, when Settings is nil.
+	DKIM *message.DKIM
+	// Settings, when set, are read at each send: the signing key (the
+	// configuration's, or one generated in the admin) and the publication
+	// editions render with.
+	Settings *settings.Settings
+	// Publication renders editions until publication settings are saved,
+	// when Settings is nil; Render are the rendering options (theme,
+	// archive URL).
 	Publication model.Publication
 	Render      render.Options
 	// Timeout bounds one send (1 minute).
@@ -235,8 +239,8 @@ func (d *Direct) Send(ctx context.Context, m DirectMessage) (Sent, error) {
 	}
 
 	dkim := d.cfg.DKIM
-	if dkim == nil && d.cfg.LoadDKIM != nil {
-		if dkim, err = d.cfg.LoadDKIM(ctx); err != nil {
+	if d.cfg.Settings != nil {
+		if dkim, err = d.cfg.Settings.SigningKey(ctx); err != nil {
 			return Sent{}, fmt.Errorf("DKIM key: %w", err)
 		}
 	}
@@ -288,9 +292,11 @@ func (d *Direct) renderEdition(ctx context.Context, m DirectMessage, f render.Fi
 	if ps := edition.Validate(ed); len(ps) > 0 {
 		return "", nil, nil, refuse("invalid", "the edition is not ready to send: %s", ps.Error())
 	}
-	pub, err := st.GetPublication(ctx)
-	if errors.Is(err, store.ErrNotFound) {
-		pub, err = d.cfg.Publication, nil
+	var pub model.Publication
+	if d.cfg.Settings != nil {
+		pub, err = d.cfg.Settings.Brand(ctx)
+	} else {
+		pub, err = settings.LoadPublication(ctx, st, d.cfg.Publication)
 	}
 	if err != nil {
 		return "", nil, nil, err

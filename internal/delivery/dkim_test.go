@@ -3,51 +3,35 @@ package delivery_test
 import (
 	"bytes"
 	"context"
-	"sync/atomic"
 	"testing"
 
 	"github.com/emersion/go-msgauth/dkim"
 
 	"github.com/herald-news/herald/internal/delivery"
+	"github.com/herald-news/herald/internal/delivery/deliverytest"
 	"github.com/herald-news/herald/internal/message"
+	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/smtpsink"
 	"github.com/herald-news/herald/internal/store/storetest"
 )
 
-// TestDKIMKeyReadWhenACampaignStarts: with LoadDKIM the engine asks for the
+// TestDKIMKeyReadWhenACampaignStarts: with Settings the engine reads the
 // key as a campaign starts sending, so a key generated while Herald runs
 // signs the next campaign, and every message verifies against its record.
 func TestDKIMKeyReadWhenACampaignStarts(t *testing.T) {
-	pem, err := message.GenerateKey("ed25519")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := message.ParseKey(pem)
-	if err != nil {
-		t.Fatal(err)
-	}
-	record, err := message.DNSRecord(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var current atomic.Pointer[message.DKIM]
-	var asked atomic.Int64
+	pem, _, record := deliverytest.DKIMKey(t)
 	s := storetest.SQLite(t)
 	f := newFixture(t, s, 5, smtpsink.Faults{}, func(c *delivery.Config) {
-		c.LoadDKIM = func(context.Context) (*message.DKIM, error) {
-			asked.Add(1)
-			return current.Load(), nil
-		}
+		c.Settings = settings.New(s, "https://news.example.com")
 	})
 	// The key appears after the engine was built, before the campaign starts.
-	current.Store(&message.DKIM{Domain: "ledger.example", Selector: "h2026", Key: key})
+	if err := settings.SaveDKIM(context.Background(), s, pem, "h2026", "ledger.example"); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := f.engine.Start(context.Background(), f.camp.ID); err != nil {
 		t.Fatal(err)
 	}
 	f.waitFor("the campaign to finish", sent)
-	if asked.Load() == 0 {
-		t.Fatal("the engine never asked for the DKIM key")
-	}
 	msgs := f.sink.Messages()
 	if len(msgs) != 5 {
 		t.Fatalf("%d messages", len(msgs))

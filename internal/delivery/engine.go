@@ -260,14 +260,19 @@ func (e *Engine) decideTests(ctx context.Context, now time.Time) {
 	}
 }
 
+// noTracking reports whether the configuration turned tracking off.
+func (e *Engine) noTracking() bool {
+	return e.cfg.NoTracking || (e.cfg.Settings != nil && e.cfg.Settings.NoTracking())
+}
+
 // sunset applies the configured sunset policy and logs its report.
 func (e *Engine) sunset(ctx context.Context) {
-	if e.cfg.NoTracking {
+	if e.noTracking() {
 		e.cfg.Log.Warn("sunset policy not applied: tracking is off")
 		return
 	}
-	if e.cfg.Anonymous != nil {
-		if anon, err := e.cfg.Anonymous(ctx); err != nil || anon {
+	if e.cfg.Settings != nil {
+		if anon, err := e.cfg.Settings.Anonymous(ctx); err != nil || anon {
 			e.cfg.Log.Warn("sunset policy not applied: tracking is anonymous, so nobody's opens and clicks are known", "err", err)
 			return
 		}

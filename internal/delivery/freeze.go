@@ -3,12 +3,11 @@ package delivery
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
-	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/settings"
 )
 
 // EditionSource is where a campaign's edition and the publication's look
@@ -63,10 +62,7 @@ func EditionEmail(src EditionSource, fallback model.Publication, opts render.Opt
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		pub, err := src.GetPublication(ctx)
-		if errors.Is(err, store.ErrNotFound) {
-			pub, err = fallback, nil
-		}
+		pub, err := settings.LoadPublication(ctx, src, fallback)
 		if err != nil {
 			return nil, nil, nil, err
 		}

@@ -217,13 +217,13 @@ func (p *pool) setup(raw net.Conn) (*conn, error) {
 	case TLSImplicit:
 		tc := tls.Client(raw, tlsConfig)
 		if err := tc.Handshake(); err != nil {
-			return nil, fmt.Errorf("tls handshake: %w", err)
+			return nil, &setupError{stepTLS, fmt.Errorf("tls handshake: %w", err)}
 		}
 		client = smtp.NewClient(tc)
 	case TLSStartTLS:
 		client, err = smtp.NewClientStartTLS(raw, tlsConfig)
 		if err != nil {
-			return nil, fmt.Errorf("starttls: %w", err)
+			return nil, &setupError{stepTLS, fmt.Errorf("starttls: %w", err)}
 		}
 	default:
 		client = smtp.NewClient(raw)
@@ -232,7 +232,7 @@ func (p *pool) setup(raw net.Conn) (*conn, error) {
 	client.SubmissionTimeout = p.timeouts.Data
 	if err := client.Hello(cfg.HelloName); err != nil {
 		client.Close()
-		return nil, fmt.Errorf("greeting: %w", err)
+		return nil, &setupError{stepGreeting, fmt.Errorf("greeting: %w", err)}
 	}
 	if cfg.Username != "" {
 		if err := p.auth(client); err != nil {
@@ -246,7 +246,7 @@ func (p *pool) setup(raw net.Conn) (*conn, error) {
 func (p *pool) auth(client *smtp.Client) error {
 	cfg := p.cfg
 	if cfg.TLS == TLSNone && !isLoopback(cfg.Host) && !cfg.AllowPlain {
-		return errors.New("auth: refusing to send a password without TLS")
+		return &setupError{stepAuthInsecure, errors.New("auth: refusing to send a password without TLS")}
 	}
 	var mech sasl.Client
 	switch {
@@ -255,10 +255,10 @@ func (p *pool) auth(client *smtp.Client) error {
 	case client.SupportsAuth(sasl.Login):
 		mech = sasl.NewLoginClient(cfg.Username, cfg.Password)
 	default:
-		return errors.New("auth: relay offers neither PLAIN nor LOGIN")
+		return &setupError{stepAuthMechanism, errors.New("auth: relay offers neither PLAIN nor LOGIN")}
 	}
 	if err := client.Auth(mech); err != nil {
-		return fmt.Errorf("auth: %w", err)
+		return &setupError{stepAuth, fmt.Errorf("auth: %w", err)}
 	}
 	return nil
 }

@@ -68,6 +68,10 @@ type Config struct {
 	Headers []Field
 	// DKIM signs every message when not nil.
 	DKIM *DKIM
+	// Staff marks mail to the newsroom itself, not to readers (a series
+	// reminder): it belongs to no list, so it has no List-Id and no
+	// List-Unsubscribe, and needs no ListID or UnsubscribeURL.
+	Staff bool
 }
 
 // Message is the per-recipient part of one message.
@@ -81,7 +85,7 @@ type Message struct {
 	// Date is the Date header; the zero time means time.Now.
 	Date time.Time
 	// UnsubscribeURL is the absolute http(s) one-click URL (RFC 8058). It is
-	// required: every Herald message can be unsubscribed from.
+	// required: every Herald message to readers can be unsubscribed from.
 	UnsubscribeURL string
 	// UnsubscribeMailto overrides Config.UnsubscribeMailto when not empty.
 	UnsubscribeMailto string
@@ -101,6 +105,7 @@ type Template struct {
 	textHeader  gomessage.Header
 	htmlHeader  gomessage.Header
 	signOptions *signOptions
+	staff       bool // no list headers
 }
 
 // reserved names the header fields Herald sets itself; extra headers may not
@@ -115,7 +120,7 @@ var reserved = map[string]bool{
 
 // New validates cfg and pre-formats every header field the messages share.
 func New(cfg Config) (*Template, error) {
-	t := &Template{}
+	t := &Template{staff: cfg.Staff}
 	var h textproto.Header
 	// go-message writes fields in reverse order of addition, so add the
 	// last one first.
@@ -132,15 +137,17 @@ func New(cfg Config) (*Template, error) {
 		}
 		h.Add("Feedback-ID", cfg.FeedbackID)
 	}
-	if cfg.ListID == "" {
-		return nil, fmt.Errorf("List-Id: missing list identifier: %w", ErrInvalid)
+	if !cfg.Staff {
+		if cfg.ListID == "" {
+			return nil, fmt.Errorf("List-Id: missing list identifier: %w", ErrInvalid)
+		}
+		listID, err := formatListID(cfg.ListName, cfg.ListID)
+		if err != nil {
+			return nil, err
+		}
+		h.Add("List-Id", listID)
+		h.Add("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
 	}
-	listID, err := formatListID(cfg.ListName, cfg.ListID)
-	if err != nil {
-		return nil, err
-	}
-	h.Add("List-Id", listID)
-	h.Add("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
 	if cfg.ReplyTo != (Address{}) {
 		rt, err := formatAddress("Reply-To", cfg.ReplyTo)
 		if err != nil {
@@ -229,9 +236,11 @@ func (t *Template) build(dst []byte, m *Message) ([]byte, error) {
 	if err := checkMessageID(m.MessageID); err != nil {
 		return dst, err
 	}
-	unsub, err := t.listUnsubscribe(m)
-	if err != nil {
-		return dst, err
+	var unsub string
+	if !t.staff {
+		if unsub, err = t.listUnsubscribe(m); err != nil {
+			return dst, err
+		}
 	}
 	extras, err := formatExtra(m.Headers)
 	if err != nil {
@@ -248,7 +257,9 @@ func (t *Template) build(dst []byte, m *Message) ([]byte, error) {
 	for i := len(extras) - 1; i >= 0; i-- {
 		h.Add(extras[i].Key, extras[i].Value)
 	}
-	h.Set("List-Unsubscribe", unsub)
+	if unsub != "" {
+		h.Set("List-Unsubscribe", unsub)
+	}
 	h.SetMessageID(m.MessageID)
 	h.Set("Date", date.Format(time.RFC1123Z))
 	h.Set("Subject", subject)

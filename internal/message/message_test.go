@@ -378,3 +378,24 @@ func BenchmarkBuild(b *testing.B) {
 	b.Run("dkim-ed25519", func(b *testing.B) { benchmarkBuild(b, "ed25519") })
 	b.Run("dkim-rsa2048", func(b *testing.B) { benchmarkBuild(b, "rsa") })
 }
+
+// TestStaffMailHasNoListHeaders: mail to the newsroom (Staff) needs no
+// list or unsubscribe URL and carries no list headers; everything else,
+// Feedback-ID included, is as for readers.
+func TestStaffMailHasNoListHeaders(t *testing.T) {
+	cfg, m := testConfig(), testMessage()
+	cfg.Staff, cfg.ListID, cfg.ListName, cfg.UnsubscribeMailto, cfg.FeedbackID = true, "", "", "", "reminder:s3:herald"
+	m.UnsubscribeURL = ""
+	msg, err := mail.ReadMessage(bytes.NewReader(build(t, cfg, m)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"List-Id", "List-Unsubscribe", "List-Unsubscribe-Post"} {
+		if v := msg.Header.Get(k); v != "" {
+			t.Errorf("%s = %q in staff mail", k, v)
+		}
+	}
+	if got := msg.Header.Get("Feedback-ID"); got != "reminder:s3:herald" {
+		t.Errorf("Feedback-ID = %q", got)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/series"
@@ -75,7 +76,7 @@ func TestSeriesDraftsOnTwoDays(t *testing.T) {
 		var now time.Time
 		box := &inbox{}
 		sc := &series.Scheduler{Store: s, Now: func() time.Time { return now }, From: "Herald <herald@example.com>",
-			Remind: series.MailReminder(box, "Herald <herald@example.com>", "https://news.example.com")}
+			Remind: delivery.Reminders(box, nil, "Herald <herald@example.com>", "https://news.example.com")}
 		at := func(day, hh, mm int) {
 			t.Helper()
 			now = time.Date(2026, 3, day, hh, mm, 0, 0, paris)

@@ -3,14 +3,12 @@ package web_test
 import (
 	"context"
 	"testing"
-
-	"github.com/herald-news/herald/internal/web"
 )
 
 // TestBenchSmall runs the load benchmark at a small size and checks its
 // bookkeeping: every request answered, every click and signup stored.
 func TestBenchSmall(t *testing.T) {
-	rep, err := web.Bench(context.Background(), web.BenchOptions{Store: sqlite(t), Clicks: 2000, Subscribes: 300, Concurrency: 16})
+	rep, err := Bench(context.Background(), BenchOptions{Store: sqlite(t), Clicks: 2000, Subscribes: 300, Concurrency: 16})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +22,7 @@ func TestBenchSmall(t *testing.T) {
 // loopback (go test -run X -bench WebLoad -benchtime 1x ./internal/web/).
 func BenchmarkWebLoad(b *testing.B) {
 	for b.Loop() {
-		rep, err := web.Bench(context.Background(), web.BenchOptions{Store: sqlite(b), Clicks: 100000, Subscribes: 20000})
+		rep, err := Bench(context.Background(), BenchOptions{Store: sqlite(b), Clicks: 100000, Subscribes: 20000})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -2,7 +2,7 @@ package web_test
 
 import (
 	"context"
-	"github.com/herald-news/herald/internal/delivery/deliverytest"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-news/herald/internal/delivery"
+	"github.com/herald-news/herald/internal/delivery/deliverytest"
 	"github.com/herald-news/herald/internal/edition/sample"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/model"
@@ -32,6 +34,7 @@ type site struct {
 	signer *token.Signer
 	sink   *smtpsink.Sink
 	mailer *mailer.Mailer
+	queue  *delivery.MailQueue // sends the confirmation and welcome messages
 	web    *web.Server
 	ts     *httptest.Server
 	daily  *model.List // public, double opt-in
@@ -59,13 +62,13 @@ func newSite(t *testing.T, s *store.Store, tweak func(*web.Options)) *site {
 	st.ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(st.ts.Close)
 	opts := web.DefaultOptions()
-	opts.From = "The Ledger <news@example.com>"
 	opts.EventFlush = 20 * time.Millisecond
 	opts.Webhooks.Secret = "hook-secret"
 	if tweak != nil {
 		tweak(&opts)
 	}
-	srv, err := web.NewServer(web.Deps{Store: s, Signer: signer, Mailer: m, BaseURL: st.ts.URL, Options: opts})
+	st.queue = st.startQueue()
+	srv, err := web.NewServer(web.Deps{Store: s, Signer: signer, Mail: st.queue, BaseURL: st.ts.URL, Options: opts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,10 +78,25 @@ func newSite(t *testing.T, s *store.Store, tweak func(*web.Options)) *site {
 	return st
 }
 
-// flush writes the queued events (closing the server's queues).
+// startQueue starts a mail queue sending through the site's relay, as
+// serve runs one beside the public web; the test's end closes it.
+func (st *site) startQueue() *delivery.MailQueue {
+	st.t.Helper()
+	q, err := delivery.NewMailQueue(delivery.MailQueueConfig{Store: st.store, Sender: st.mailer, Signer: st.signer,
+		BaseURL: st.ts.URL, From: "The Ledger <news@example.com>"})
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	q.Start()
+	st.t.Cleanup(func() { q.Close(context.Background()) })
+	return q
+}
+
+// flush writes the queued events and sends the queued mail (closing the
+// server's event queue and the mail queue).
 func (st *site) flush() {
 	st.t.Helper()
-	if err := st.web.Close(context.Background()); err != nil {
+	if err := errors.Join(st.web.Close(context.Background()), st.queue.Close(context.Background())); err != nil {
 		st.t.Fatal(err)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/smtpsink"
-	"github.com/herald-news/herald/internal/web"
 )
 
 // TestConfirmationWaitsOutAFailingRelay: a relay answering 451 defers the
@@ -20,7 +19,7 @@ func TestConfirmationWaitsOutAFailingRelay(t *testing.T) {
 	tok := st.csrf(c, "/subscribe/daily")
 	st.post(c, "/subscribe/daily", url.Values{"email": {"patient@example.com"}, "csrf": {tok}})
 
-	waitUntil(t, "a retry to be recorded", func() bool { return st.web.Stats().MailRetried > 0 })
+	waitUntil(t, "a retry to be recorded", func() bool { return st.queue.Stats().Retried > 0 })
 	st.flush()
 	if n, err := st.store.MailBacklog(ctx); err != nil || n != 1 {
 		t.Fatalf("backlog = %d, %v; want the confirmation kept", n, err)
@@ -49,7 +48,7 @@ func TestConfirmationSurvivesARestart(t *testing.T) {
 		return err == nil && !due
 	})
 	sctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-	err := st.web.Close(sctx)
+	err := st.queue.Close(sctx)
 	cancel()
 	if err == nil {
 		t.Fatal("Close returned nil while a send was stalled")
@@ -59,13 +58,7 @@ func TestConfirmationSurvivesARestart(t *testing.T) {
 	}
 
 	st.sink.SetFaults(smtpsink.Faults{})
-	opts := web.DefaultOptions()
-	opts.From = "The Ledger <news@example.com>"
-	srv, err := web.NewServer(web.Deps{Store: st.store, Signer: st.signer, Mailer: st.mailer, BaseURL: st.ts.URL, Options: opts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close(ctx)
+	st.startQueue() // the next start
 	msgs := st.waitMail(1)
 	if msgs[0].To[0] != "again@example.com" {
 		t.Fatalf("message to %v", msgs[0].To)

@@ -16,7 +16,7 @@ import (
 
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
-	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/settings"
 )
 
 //go:embed templates/*.html
@@ -174,18 +174,13 @@ func (s *Server) themeCSS(w http.ResponseWriter, r *http.Request) {
 // rendererCache holds the publication and its renderer, refreshed at most
 // once a minute, so pages do not reparse themes per request.
 type rendererCache struct {
-	store   *store.Store
-	factory func(ctx context.Context) (*render.Renderer, error)
-	base    string
+	settings *settings.Settings
+	opts     render.Options
 
 	mu  sync.Mutex
 	pub model.Publication
 	r   *render.Renderer
 	at  time.Time
-}
-
-func newRendererCache(st *store.Store, factory func(ctx context.Context) (*render.Renderer, error), base string) *rendererCache {
-	return &rendererCache{store: st, factory: factory, base: base}
 }
 
 const rendererTTL = time.Minute
@@ -196,22 +191,14 @@ func (c *rendererCache) get(ctx context.Context) (model.Publication, *render.Ren
 	if c.r != nil && time.Since(c.at) < rendererTTL {
 		return c.pub, c.r, nil
 	}
-	pub, err := c.store.GetPublication(ctx)
-	if errors.Is(err, store.ErrNotFound) {
-		pub, err = model.DefaultPublication(c.base), nil
-	}
+	pub, err := c.settings.Brand(ctx)
 	if err != nil {
 		if c.r != nil {
 			return c.pub, c.r, nil // keep serving the last good one
 		}
-		return model.DefaultPublication(c.base), nil, err
+		return model.DefaultPublication(c.settings.BaseURL), nil, err
 	}
-	var r *render.Renderer
-	if c.factory != nil {
-		r, err = c.factory(ctx)
-	} else {
-		r, err = render.New(pub, render.Options{ArchiveURL: c.base + "/archive/"})
-	}
+	r, err := render.New(pub, c.opts)
 	if err != nil {
 		return pub, nil, fmt.Errorf("build renderer: %w", err)
 	}

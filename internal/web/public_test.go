@@ -9,11 +9,11 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
 	"github.com/herald-news/herald/internal/web"
@@ -175,12 +175,17 @@ func TestPrivacySettingAppliesWithoutRestart(t *testing.T) {
 	st := newSite(t, sqlite(t), nil)
 	id := st.subscriber("ada@example.com", st.daily)
 	c := st.campaign(true, []string{"https://example.org/"}, st.daily)
-	var anonymous atomic.Bool
+	ctx := context.Background()
+	anonymous := func(on bool) {
+		t.Helper()
+		if err := settings.SaveTracking(ctx, st.store, settings.Tracking{Opens: true, Clicks: true, Anonymous: on}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
 	opts := web.DefaultOptions()
 	opts.PrivacyCache = time.Nanosecond
 	opts.EventFlush = time.Millisecond
-	srv, err := web.NewServer(web.Deps{Store: st.store, Signer: st.signer, BaseURL: st.ts.URL, Options: opts,
-		Anonymous: func(context.Context) (bool, error) { return anonymous.Load(), nil }})
+	srv, err := web.NewServer(web.Deps{Store: st.store, Signer: st.signer, BaseURL: st.ts.URL, Options: opts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,10 +201,10 @@ func TestPrivacySettingAppliesWithoutRestart(t *testing.T) {
 		resp.Body.Close()
 	}
 	click()
-	anonymous.Store(true)
+	anonymous(true)
 	click()
 	click()
-	anonymous.Store(false)
+	anonymous(false)
 	click()
 	if err := srv.Close(context.Background()); err != nil {
 		t.Fatal(err)

@@ -2,12 +2,11 @@ package web
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/herald-news/herald/internal/address"
+	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
@@ -101,7 +100,7 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request, hosted bool) 
 			return
 		}
 		if outcome == store.SignupPending || outcome == store.SignupJoined {
-			s.mail.wake() // the signup queued a message
+			s.wakeMail() // the signup queued a message
 		}
 	}
 	paras := []string{"If this address is not on the list yet, it is now. Welcome aboard.",
@@ -111,22 +110,11 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request, hosted bool) 
 		title = "Check your inbox"
 		paras = []string{
 			"If this address can join " + l.Name + ", we have sent it a message with a link to confirm.",
-			"The link works for " + days(s.opts.ConfirmTTL) + ". Nothing arrived? Look in your spam folder.",
+			"The link works for " + delivery.Days(s.opts.ConfirmTTL) + ". Nothing arrived? Look in your spam folder.",
 		}
 	}
 	s.render(w, r, http.StatusOK, "notice", view{Title: title, NoIndex: true, Data: notice{Paragraphs: paras,
 		Link: &link{URL: "/archive", Text: "Read past editions"}}})
-}
-
-func days(d time.Duration) string {
-	n := int(d.Hours() / 24)
-	if n == 1 {
-		return "one day"
-	}
-	if n < 1 {
-		return "a few hours"
-	}
-	return fmt.Sprintf("%d days", n)
 }
 
 // cleanName trims a name and drops control characters; it is at most 100
@@ -200,7 +188,7 @@ func (s *Server) confirmPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if changed && s.opts.Welcome {
-		s.mail.wake() // the confirmation queued the welcome message
+		s.wakeMail() // the confirmation queued the welcome message
 	}
 	prefs := s.base + "/preferences/" + s.signer.Sign(token.Claims{Purpose: token.Preferences, SubscriberID: c.SubscriberID})
 	s.render(w, r, http.StatusOK, "notice", view{Title: "You are subscribed", NoIndex: true, Data: notice{

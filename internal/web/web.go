@@ -1,10 +1,11 @@
 // Package web serves Herald's public HTTP surface: everything a reader or a
 // mail provider touches. Subscribe pages and the embeddable form (single and
-// double opt-in, confirmation and welcome mail), confirm, unsubscribe (a page
-// with one button, and the RFC 8058 one-click POST), the preference centre
+// double opt-in: the confirmation and welcome messages are queued in the
+// store and sent by delivery.MailQueue), confirm, unsubscribe (a page with
+// one button, and the RFC 8058 one-click POST), the preference centre
 // (lists, name, download my data, erase me), the public archive and its
-// feeds, the open pixel and click redirect, and bounce and complaint
-// webhooks.
+// feeds, the open pixel and click redirect, and the thin handlers of the
+// bounce and complaint webhooks (package inbound reads and applies them).
 //
 // Contract: no response tells a stranger whether an address is subscribed;
 // every link that acts for a subscriber carries a token from package token,
@@ -28,25 +29,23 @@ import (
 	"sync"
 	"time"
 
-	"github.com/herald-news/herald/internal/mailer"
+	"github.com/herald-news/herald/internal/delivery"
+	"github.com/herald-news/herald/internal/inbound"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
 )
 
-// TrackingMode says what opens and clicks record.
-type TrackingMode string
+// TrackingMode says what opens and clicks record (settings.TrackingMode).
+type TrackingMode = settings.TrackingMode
 
 // Tracking modes.
 const (
-	// TrackFull records opens and clicks with the subscriber.
-	TrackFull TrackingMode = "full"
-	// TrackAnonymous counts opens and clicks per campaign without linking
-	// them to the subscriber.
-	TrackAnonymous TrackingMode = "anonymous"
-	// TrackOff records nothing; the click redirect still works.
-	TrackOff TrackingMode = "off"
+	TrackFull      = settings.TrackFull
+	TrackAnonymous = settings.TrackAnonymous
+	TrackOff       = settings.TrackOff
 )
 
 // Deps are the services the public web uses. Store, Signer and BaseURL are
@@ -54,17 +53,20 @@ const (
 type Deps struct {
 	Store  *store.Store
 	Signer *token.Signer
-	// Mailer sends confirmation and welcome messages directly (not as a
-	// campaign). Without it double opt-in lists cannot be joined.
-	Mailer mailer.Sender
-	// Renderer returns the renderer for the current publication settings.
-	// Nil: one is built from the stored publication (cached for a minute).
-	Renderer func(ctx context.Context) (*render.Renderer, error)
-	// Anonymous reports whether the admin's privacy setting asks for
-	// events without the subscriber; it is asked at most every few
-	// seconds, so a change applies on every node without a restart. Nil:
-	// the Tracking option alone decides.
-	Anonymous func(ctx context.Context) (bool, error)
+	// Mail is the queue that sends the confirmation and welcome messages
+	// signups and confirmations queue in the store (a
+	// delivery.MailQueue): it is woken after each. Nil: the messages wait
+	// for a node that sends them.
+	Mail Waker
+	// Settings are where the publication (archive pages and feeds, cached
+	// for a minute) and the admin's privacy setting (events without the
+	// subscriber, asked at most every few seconds, so a change applies on
+	// every node without a restart) are read. Nil: the settings kept in
+	// Store, with no fixed choices.
+	Settings *settings.Settings
+	// ThemeDir is the theme folder archive pages render with (empty: the
+	// default theme).
+	ThemeDir string
 	// BaseURL is the public URL of this server, e.g. https://news.example.com.
 	BaseURL string
 	Log     *slog.Logger
@@ -87,21 +89,11 @@ type Options struct {
 	// process (forms then only work against the node that served them).
 	Secret []byte
 
-	// From is the sender of confirmation and welcome messages ("Name
-	// <address>"); default: the publication's name at noreply@ the base
-	// URL's host.
-	From string
-	// ConfirmTTL is how long a confirmation link works (7 days).
+	// ConfirmTTL is how long a confirmation link works, as the pages say
+	// (delivery.DefaultConfirmTTL; the mail queue's setting makes it so).
 	ConfirmTTL time.Duration
-	// Welcome sends a welcome message once a subscription is confirmed.
+	// Welcome queues a welcome message once a subscription is confirmed.
 	Welcome bool
-	// WelcomeText is the welcome message's body (a default is used when
-	// empty).
-	WelcomeText string
-	// MailWorkers send confirmation and welcome messages (2); MailPoll is
-	// how often an idle sender looks for messages other nodes queued (1s).
-	MailWorkers int
-	MailPoll    time.Duration
 
 	// EventQueue bounds the opens and clicks held in memory (65536);
 	// EventBatch is the most written in one go (1000); EventFlush is the
@@ -149,7 +141,7 @@ type WebhookOptions struct {
 	SNSTopics []string
 	// SendGridKey, when set, is the public key of SendGrid's signed Event
 	// Webhook: every SendGrid post must then carry a valid signature (see
-	// ParseSendGridKey).
+	// inbound.ParseSendGridKey).
 	SendGridKey *ecdsa.PublicKey
 	// SoftBounceThreshold soft bounces within SoftBounceWindow of each
 	// other suppress an address (3 within 7 days).
@@ -182,9 +174,7 @@ func (o *Options) setDefaults() {
 	}
 	def(&o.RateLimit.PerMinute, 20)
 	def(&o.RateLimit.Burst, 10)
-	defDur(&o.ConfirmTTL, 7*24*time.Hour)
-	def(&o.MailWorkers, 2)
-	defDur(&o.MailPoll, time.Second)
+	defDur(&o.ConfirmTTL, delivery.DefaultConfirmTTL)
 	def(&o.EventQueue, 65536)
 	def(&o.EventBatch, 1000)
 	defDur(&o.EventFlush, 250*time.Millisecond)
@@ -216,19 +206,23 @@ type Server struct {
 	limiter *limiter
 
 	events    *eventQueue
-	mail      *mailSender
+	mail      Waker
 	campaigns *campaignCache
 	privacy   *privacySetting
 	renderer  *rendererCache
-	sns       *snsVerifier
+	sns       *inbound.SNSVerifier
+	inbound   inbound.Applier
 	feeds     feedCache
 
 	closeOnce sync.Once
 	closeErr  error
 }
 
-// NewServer builds the public web and starts its two background jobs (the
-// event writer and the mail senders). Call Close to flush and stop them.
+// Waker is told when a message was queued (delivery.MailQueue).
+type Waker interface{ Wake() }
+
+// NewServer builds the public web and starts its event writer. Call Close
+// to flush and stop it.
 func NewServer(d Deps) (*Server, error) {
 	if d.Store == nil || d.Signer == nil {
 		return nil, errors.New("web: a store and a token signer are required")
@@ -252,6 +246,10 @@ func NewServer(d Deps) (*Server, error) {
 		key = make([]byte, 32)
 		rand.Read(key)
 	}
+	set := d.Settings
+	if set == nil {
+		set = settings.New(d.Store, strings.TrimSuffix(d.BaseURL, "/"))
+	}
 	p, err := loadPages()
 	if err != nil {
 		return nil, err
@@ -267,12 +265,14 @@ func NewServer(d Deps) (*Server, error) {
 		csrf:      csrfKey(key),
 		limiter:   newLimiter(opts.RateLimit),
 		campaigns: newCampaignCache(d.Store, opts.CampaignCache),
-		privacy:   &privacySetting{read: d.Anonymous, ttl: opts.PrivacyCache, log: d.Log},
-		sns:       newSNSVerifier(opts.Webhooks.SNSCertHosts, opts.Webhooks.SNSClient),
+		privacy:   &privacySetting{read: set.Anonymous, ttl: opts.PrivacyCache, log: d.Log},
+		sns:       inbound.NewSNSVerifier(opts.Webhooks.SNSCertHosts, opts.Webhooks.SNSClient),
+		inbound: inbound.Applier{Store: d.Store, SoftBounceThreshold: opts.Webhooks.SoftBounceThreshold,
+			SoftBounceWindow: opts.Webhooks.SoftBounceWindow},
 	}
-	s.renderer = newRendererCache(d.Store, d.Renderer, s.base)
+	s.renderer = &rendererCache{settings: set, opts: render.Options{ThemeDir: d.ThemeDir, ArchiveURL: s.base + "/archive/"}}
 	s.events = newEventQueue(d.Store, d.Log, opts.EventQueue, opts.EventBatch, opts.EventFlush)
-	s.mail = newMailSender(s, d.Mailer, d.Store, d.Log, opts.MailWorkers, opts.MailPoll)
+	s.mail = d.Mail
 	s.handler = s.secureHeaders(s.logRequests(s.routes()))
 	return s, nil
 }
@@ -280,30 +280,32 @@ func NewServer(d Deps) (*Server, error) {
 // ServeHTTP serves the public web.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// Close stops taking events and mail, writes the queued events and
-// finishes the messages being sent, waiting at most until ctx is done
-// (messages not sent stay queued in the store). Call it after the HTTP
-// server has stopped; it is safe to call twice.
+// Close stops taking events and writes the queued ones, waiting at most
+// until ctx is done. Call it after the HTTP server has stopped; it is safe
+// to call twice.
 func (s *Server) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() {
-		s.closeErr = errors.Join(s.events.close(ctx), s.mail.close(ctx))
+		s.closeErr = s.events.close(ctx)
 	})
 	return s.closeErr
 }
 
-// Stats are counters of the background jobs, for health views and tests.
+// wakeMail tells the mail queue a message was queued.
+func (s *Server) wakeMail() {
+	if s.mail != nil {
+		s.mail.Wake()
+	}
+}
+
+// Stats are counters of the event writer, for health views and tests.
 type Stats struct {
 	EventsQueued, EventsWritten, EventsDropped int64
-	// Confirmation and welcome messages this server sent, put back for a
-	// retry after a temporary failure, and gave up on.
-	MailSent, MailRetried, MailFailed int64
 }
 
 // Stats returns the current counters.
 func (s *Server) Stats() Stats {
 	st := Stats{}
 	st.EventsQueued, st.EventsWritten, st.EventsDropped = s.events.queued.Load(), s.events.written.Load(), s.events.dropped.Load()
-	st.MailSent, st.MailRetried, st.MailFailed = s.mail.sent.Load(), s.mail.retried.Load(), s.mail.failed.Load()
 	return st
 }
 

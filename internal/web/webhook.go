@@ -1,35 +1,17 @@
 package web
 
 import (
-	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/sha256"
 	"crypto/subtle"
-	"crypto/x509"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
-	"regexp"
-	"strconv"
-	"strings"
-	"time"
+	"slices"
 
-	"github.com/herald-news/herald/internal/address"
-	"github.com/herald-news/herald/internal/model"
-	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/inbound"
 )
 
-// report is one bounce or complaint, whatever provider sent it.
-type report struct {
-	kind      model.EventKind // EventBounce (hard), EventSoftBounce or EventComplaint
-	email     string
-	messageID string // the Message-ID Herald set, when the provider echoes it
-	detail    string
-}
+// The webhook handlers: the shared secret, a bounded body, and the answer
+// each provider expects; package inbound reads the bodies and acts on them.
 
 // webhookAuth checks the shared secret: as the basic-auth password, the
 // X-Herald-Webhook-Secret header or the "secret" query parameter. With no
@@ -70,8 +52,8 @@ func (s *Server) readWebhook(w http.ResponseWriter, r *http.Request) ([]byte, bo
 
 // finishWebhook applies reports and answers: 204 when stored, 500 (so
 // the provider retries) when the database failed.
-func (s *Server) finishWebhook(w http.ResponseWriter, r *http.Request, provider string, reps []report) {
-	if err := s.applyReports(r.Context(), reps); err != nil {
+func (s *Server) finishWebhook(w http.ResponseWriter, r *http.Request, provider string, reps []inbound.Report) {
+	if err := s.inbound.Apply(r.Context(), reps); err != nil {
 		s.log.Error("apply bounce reports", "provider", provider, "err", err)
 		http.Error(w, "could not store the report; try again", http.StatusInternalServerError)
 		return
@@ -83,64 +65,6 @@ func badPayload(w http.ResponseWriter) {
 	http.Error(w, "payload not understood", http.StatusBadRequest)
 }
 
-var heraldMessageID = regexp.MustCompile(`herald\.c(\d+)\.s(\d+)@`)
-
-// applyReports suppresses hard bounces and complaints, counts soft bounces
-// toward the threshold, and records an event for each.
-func (s *Server) applyReports(ctx context.Context, reps []report) error {
-	var evs []model.Event
-	for _, rep := range reps {
-		email, err := address.Normalize(rep.email)
-		if err != nil {
-			continue // nothing to act on
-		}
-		detail := truncate(rep.detail, 500)
-		e := model.Event{Kind: rep.kind, Detail: detail, At: time.Now().UTC()}
-		if m := heraldMessageID.FindStringSubmatch(rep.messageID); m != nil {
-			e.CampaignID, _ = strconv.ParseInt(m[1], 10, 64)
-			e.SubscriberID, _ = strconv.ParseInt(m[2], 10, 64)
-		}
-		if e.SubscriberID == 0 {
-			if sub, err := s.store.SubscriberByEmail(ctx, email); err == nil {
-				e.SubscriberID = sub.ID
-			} else if !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-		}
-		if e.CampaignID == 0 && e.SubscriberID != 0 {
-			// No Message-ID of ours in the report (a provider that does
-			// not echo it, a complaint loop that strips it): count it
-			// toward the last campaign that reached this reader, so a
-			// campaign's bounces and complaints are all there.
-			if e.CampaignID, err = s.store.LastCampaignSentTo(ctx, e.SubscriberID); err != nil {
-				return err
-			}
-		}
-		switch rep.kind {
-		case model.EventBounce:
-			err = s.store.Suppress(ctx, email, model.SuppressHardBounce, detail)
-		case model.EventComplaint:
-			err = s.store.Suppress(ctx, email, model.SuppressComplaint, detail)
-		case model.EventSoftBounce:
-			_, _, err = s.store.SoftBounce(ctx, email, detail, s.opts.Webhooks.SoftBounceThreshold, s.opts.Webhooks.SoftBounceWindow)
-		default:
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		evs = append(evs, e)
-	}
-	return s.store.RecordEvents(ctx, evs)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
-}
-
 // webhookPostmark takes Postmark's bounce and spam-complaint webhooks
 // (one JSON object per request; RecordType "Bounce" or "SpamComplaint").
 func (s *Server) webhookPostmark(w http.ResponseWriter, r *http.Request) {
@@ -148,7 +72,7 @@ func (s *Server) webhookPostmark(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	reps, err := parsePostmark(body)
+	reps, err := inbound.ParsePostmark(body)
 	if err != nil {
 		badPayload(w)
 		return
@@ -160,46 +84,6 @@ func (s *Server) webhookPostmark(w http.ResponseWriter, r *http.Request) {
 	s.finishWebhook(w, r, "postmark", reps)
 }
 
-// errPayload is returned by the webhook parsers for a body they cannot read.
-var errPayload = errors.New("payload not understood")
-
-// parsePostmark reads one Postmark bounce or spam-complaint webhook. It
-// returns no reports for record types that need no action (auto-replies
-// and the like), and errPayload when the body is not a Postmark record
-// with an email address.
-func parsePostmark(body []byte) ([]report, error) {
-	var p struct {
-		RecordType  string
-		Type        string
-		Email       string
-		MessageID   string
-		Description string
-		Details     string
-		Metadata    map[string]string
-	}
-	if err := json.Unmarshal(body, &p); err != nil {
-		return nil, fmt.Errorf("%w: %w", errPayload, err)
-	}
-	if p.Email == "" {
-		return nil, fmt.Errorf("%w: no Email", errPayload)
-	}
-	rep := report{email: p.Email, detail: strings.TrimSpace(p.Type + ": " + p.Description + " " + p.Details)}
-	if id := p.Metadata["herald-message-id"]; id != "" {
-		rep.messageID = id
-	}
-	switch {
-	case p.RecordType == "SpamComplaint" || p.Type == "SpamComplaint" || p.Type == "SpamNotification":
-		rep.kind = model.EventComplaint
-	case p.Type == "HardBounce" || p.Type == "BadEmailAddress" || p.Type == "ManuallyDeactivated":
-		rep.kind = model.EventBounce
-	case p.Type == "SoftBounce" || p.Type == "Transient" || p.Type == "DnsError" || p.Type == "Blocked":
-		rep.kind = model.EventSoftBounce
-	default:
-		return nil, nil
-	}
-	return []report{rep}, nil
-}
-
 // webhookSendGrid takes SendGrid's Event Webhook: a JSON array of events,
 // of which bounce (type bounce: hard, blocked: soft) and spamreport matter.
 func (s *Server) webhookSendGrid(w http.ResponseWriter, r *http.Request) {
@@ -208,14 +92,14 @@ func (s *Server) webhookSendGrid(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if key := s.opts.Webhooks.SendGridKey; key != nil {
-		sig, ts := r.Header.Get(sendGridSignatureHeader), r.Header.Get(sendGridTimestampHeader)
-		if err := verifySendGrid(key, sig, ts, body); err != nil {
+		sig, ts := r.Header.Get(inbound.SendGridSignatureHeader), r.Header.Get(inbound.SendGridTimestampHeader)
+		if err := inbound.VerifySendGrid(key, sig, ts, body); err != nil {
 			s.log.Warn("SendGrid post refused", "err", err)
 			http.Error(w, "signature not valid", http.StatusForbidden)
 			return
 		}
 	}
-	reps, err := parseSendGrid(body)
+	reps, err := inbound.ParseSendGrid(body)
 	if err != nil {
 		badPayload(w)
 		return
@@ -223,117 +107,13 @@ func (s *Server) webhookSendGrid(w http.ResponseWriter, r *http.Request) {
 	s.finishWebhook(w, r, "sendgrid", reps)
 }
 
-// The headers of SendGrid's signed Event Webhook.
-const (
-	sendGridSignatureHeader = "X-Twilio-Email-Event-Webhook-Signature"
-	sendGridTimestampHeader = "X-Twilio-Email-Event-Webhook-Timestamp"
-)
-
-// ParseSendGridKey reads the verification key SendGrid shows for a signed
-// Event Webhook: a base64 DER public key (PEM framing is accepted too), on
-// the P-256 curve.
-func ParseSendGridKey(text string) (*ecdsa.PublicKey, error) {
-	text = strings.TrimSpace(text)
-	text = strings.TrimPrefix(text, "-----BEGIN PUBLIC KEY-----")
-	text = strings.TrimSuffix(text, "-----END PUBLIC KEY-----")
-	der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(text), ""))
-	if err != nil {
-		return nil, errors.New("not base64: paste the verification key as SendGrid shows it")
-	}
-	pub, err := x509.ParsePKIXPublicKey(der)
-	if err != nil {
-		return nil, errors.New("not a public key: paste the verification key as SendGrid shows it")
-	}
-	key, ok := pub.(*ecdsa.PublicKey)
-	if !ok || key.Curve != elliptic.P256() {
-		return nil, errors.New("not an ECDSA P-256 key, which is what SendGrid signs with")
-	}
-	return key, nil
-}
-
-// verifySendGrid checks a signed Event Webhook post: the signature (base64
-// ASN.1 ECDSA) is over the timestamp header followed by the raw body. No
-// age limit applies to the timestamp: SendGrid retries a failed post for
-// up to a day, and replaying a report only re-applies it.
-func verifySendGrid(key *ecdsa.PublicKey, signature, timestamp string, body []byte) error {
-	if signature == "" || timestamp == "" {
-		return errors.New("no signature headers")
-	}
-	sig, err := base64.StdEncoding.DecodeString(signature)
-	if err != nil {
-		return errors.New("signature is not base64")
-	}
-	h := sha256.New()
-	h.Write([]byte(timestamp))
-	h.Write(body)
-	if !ecdsa.VerifyASN1(key, h.Sum(nil), sig) {
-		return errors.New("signature does not match")
-	}
-	return nil
-}
-
-// parseSendGrid reads a SendGrid Event Webhook body. Events other than
-// bounces and spam reports, and events without an email address, give no
-// report; a body that is not a JSON array of events is errPayload.
-func parseSendGrid(body []byte) ([]report, error) {
-	var evs []struct {
-		Email  string `json:"email"`
-		Event  string `json:"event"`
-		Type   string `json:"type"`
-		Reason string `json:"reason"`
-		Status string `json:"status"`
-		SMTPID string `json:"smtp-id"`
-	}
-	if err := json.Unmarshal(body, &evs); err != nil {
-		return nil, fmt.Errorf("%w: %w", errPayload, err)
-	}
-	var reps []report
-	for _, e := range evs {
-		if e.Email == "" {
-			continue // nothing to act on
-		}
-		rep := report{email: e.Email, messageID: e.SMTPID, detail: strings.TrimSpace(e.Status + " " + e.Reason)}
-		switch {
-		case e.Event == "spamreport":
-			rep.kind = model.EventComplaint
-		case e.Event == "bounce" && e.Type == "blocked":
-			rep.kind = model.EventSoftBounce
-		case e.Event == "bounce":
-			rep.kind = model.EventBounce
-		default:
-			continue
-		}
-		reps = append(reps, rep)
-	}
-	return reps, nil
-}
-
-// genericReport is Herald's own format for any other provider or a script:
-// {"type": "hard_bounce"|"soft_bounce"|"complaint", "email": "...",
-// "message_id": "...", "detail": "..."}; one object, an array of them, or
-// {"events": [...]}.
-type genericReport struct {
-	Type      string `json:"type"`
-	Email     string `json:"email"`
-	MessageID string `json:"message_id"`
-	Detail    string `json:"detail"`
-}
-
-// unknownTypeError is parseGeneric's error for a report type it does not
-// know; its message is fit to show the sender.
-type unknownTypeError struct{ typ string }
-
-func (e *unknownTypeError) Error() string {
-	return fmt.Sprintf("unknown report type %q (hard_bounce, soft_bounce or complaint)", truncate(e.typ, 40))
-}
-
 func (s *Server) webhookGeneric(w http.ResponseWriter, r *http.Request) {
 	body, ok := s.readWebhook(w, r)
 	if !ok {
 		return
 	}
-	reps, err := parseGeneric(body)
-	var unknown *unknownTypeError
+	reps, err := inbound.ParseGeneric(body)
+	var unknown *inbound.UnknownTypeError
 	switch {
 	case errors.As(err, &unknown):
 		http.Error(w, unknown.Error(), http.StatusBadRequest)
@@ -345,45 +125,52 @@ func (s *Server) webhookGeneric(w http.ResponseWriter, r *http.Request) {
 	s.finishWebhook(w, r, "generic", reps)
 }
 
-// parseGeneric reads Herald's own report format (see genericReport).
-// Entries without an email address are left out; an entry of an unknown
-// type fails the whole body with *unknownTypeError, and a body that is not
-// JSON of that shape with errPayload.
-func parseGeneric(body []byte) ([]report, error) {
-	var list []genericReport
-	trimmed := strings.TrimSpace(string(body))
-	var err error
-	switch {
-	case strings.HasPrefix(trimmed, "["):
-		err = json.Unmarshal(body, &list)
-	default:
-		var one struct {
-			genericReport
-			Events []genericReport `json:"events"`
-		}
-		err = json.Unmarshal(body, &one)
-		list = append(one.Events, one.genericReport)
+// webhookSES takes Amazon SES notifications delivered by SNS. The shared
+// secret (put it in the subscription URL as basic auth) and the SNS
+// signature must both check out; a subscription confirmation is confirmed
+// by fetching its allowlisted SubscribeURL.
+func (s *Server) webhookSES(w http.ResponseWriter, r *http.Request) {
+	body, ok := s.readWebhook(w, r)
+	if !ok {
+		return
 	}
+	m, err := inbound.ParseSNS(body)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errPayload, err)
+		badPayload(w)
+		return
 	}
-	var reps []report
-	for _, g := range list {
-		if g.Email == "" {
-			continue
-		}
-		rep := report{email: g.Email, messageID: g.MessageID, detail: g.Detail}
-		switch g.Type {
-		case "hard_bounce", "bounce":
-			rep.kind = model.EventBounce
-		case "soft_bounce":
-			rep.kind = model.EventSoftBounce
-		case "complaint":
-			rep.kind = model.EventComplaint
-		default:
-			return nil, &unknownTypeError{typ: g.Type}
-		}
-		reps = append(reps, rep)
+	if topics := s.opts.Webhooks.SNSTopics; len(topics) > 0 && !slices.Contains(topics, m.TopicArn) {
+		s.log.Warn("SNS message from a topic not configured refused", "topic", m.TopicArn, "type", m.Type)
+		http.Error(w, "topic not allowed", http.StatusForbidden)
+		return
 	}
-	return reps, nil
+	if err := s.sns.Verify(r.Context(), m); err != nil {
+		s.log.Warn("SNS message refused", "err", err, "type", m.Type)
+		http.Error(w, "signature not valid", http.StatusForbidden)
+		return
+	}
+	switch m.Type {
+	case "SubscriptionConfirmation":
+		err := s.sns.ConfirmSubscription(r.Context(), m)
+		if errors.Is(err, inbound.ErrURLNotAllowed) {
+			http.Error(w, "subscribe URL not allowed", http.StatusForbidden)
+			return
+		}
+		if err != nil {
+			s.log.Error("confirm SNS subscription", "topic", m.TopicArn, "err", err)
+			http.Error(w, "could not confirm the subscription", http.StatusBadGateway)
+			return
+		}
+		s.log.Info("confirmed SNS subscription", "topic", m.TopicArn)
+		w.WriteHeader(http.StatusNoContent)
+	case "Notification":
+		reps, err := inbound.ParseSES(m.Message)
+		if err != nil {
+			badPayload(w)
+			return
+		}
+		s.finishWebhook(w, r, "ses", reps)
+	default:
+		w.WriteHeader(http.StatusNoContent) // UnsubscribeConfirmation: nothing to do
+	}
 }

@@ -6,11 +6,13 @@ package deliverytest
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"sync"
 	"testing"
 
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/mailer"
+	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/smtpsink"
 	"github.com/herald-news/herald/internal/token"
 )
@@ -61,4 +63,22 @@ func Run(t testing.TB, eng *delivery.Engine) (stop func()) {
 	stop = func() { once.Do(func() { cancel(); wg.Wait() }) }
 	t.Cleanup(stop)
 	return stop
+}
+
+// DKIMKey generates an Ed25519 DKIM key: its PKCS#8 PEM, the key, and the
+// DNS TXT record that publishes its public half (for dkim.VerifyOptions'
+// LookupTXT).
+func DKIMKey(t testing.TB) (pem []byte, key crypto.Signer, record string) {
+	t.Helper()
+	pem, err := message.GenerateKey("ed25519")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key, err = message.ParseKey(pem); err != nil {
+		t.Fatal(err)
+	}
+	if record, err = message.DNSRecord(key); err != nil {
+		t.Fatal(err)
+	}
+	return pem, key, record
 }

@@ -1,4 +1,4 @@
-package web
+package web_test
 
 import (
 	"context"
@@ -16,10 +16,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
+	"github.com/herald-news/herald/internal/web"
 )
 
 // BenchOptions configure Bench. Zero values take the defaults shown.
@@ -116,12 +118,19 @@ func Bench(ctx context.Context, o BenchOptions) (BenchReport, error) {
 		return BenchReport{}, err
 	}
 	base := "http://" + ln.Addr().String()
-	opts := DefaultOptions()
+	opts := web.DefaultOptions()
 	opts.RateLimit.Off = true
-	opts.From = "Bench <bench@example.com>"
-	srv, err := NewServer(Deps{Store: st, Signer: signer, Mailer: sender, BaseURL: base, Log: o.Log, Options: opts})
+	queue, err := delivery.NewMailQueue(delivery.MailQueueConfig{Store: st, Sender: sender, Signer: signer, BaseURL: base,
+		From: "Bench <bench@example.com>", Log: o.Log})
 	if err != nil {
 		ln.Close()
+		return BenchReport{}, err
+	}
+	queue.Start()
+	srv, err := web.NewServer(web.Deps{Store: st, Signer: signer, Mail: queue, BaseURL: base, Log: o.Log, Options: opts})
+	if err != nil {
+		ln.Close()
+		queue.Close(ctx)
 		return BenchReport{}, err
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
@@ -134,7 +143,7 @@ func Bench(ctx context.Context, o BenchOptions) (BenchReport, error) {
 		closed = true
 		sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		return errors.Join(hs.Shutdown(sctx), srv.Close(sctx))
+		return errors.Join(hs.Shutdown(sctx), srv.Close(sctx), queue.Close(sctx))
 	}
 	defer shutdown()
 
@@ -214,9 +223,8 @@ func Bench(ctx context.Context, o BenchOptions) (BenchReport, error) {
 	if rep.SubscribersAdded, err = st.CountSubscribers(ctx, store.SubscriberFilter{ListID: list.ID, Status: model.SubUnconfirmed}); err != nil {
 		return rep, err
 	}
-	stats := srv.Stats()
-	rep.Confirmations = stats.MailSent
-	rep.EventsDropped = stats.EventsDropped
+	rep.Confirmations = queue.Stats().Sent
+	rep.EventsDropped = srv.Stats().EventsDropped
 	return rep, nil
 }
 

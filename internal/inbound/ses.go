@@ -1,4 +1,4 @@
-package web
+package inbound
 
 import (
 	"context"
@@ -15,15 +15,14 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 
 	"github.com/herald-news/herald/internal/model"
 )
 
-// snsMessage is an Amazon SNS HTTP(S) delivery.
-type snsMessage struct {
+// SNSMessage is an Amazon SNS HTTP(S) delivery.
+type SNSMessage struct {
 	Type             string
 	MessageId        string
 	Token            string
@@ -39,7 +38,7 @@ type snsMessage struct {
 
 // stringToSign is the canonical form SNS signs: chosen fields as
 // "Name\nvalue\n", in byte order of the names.
-func (m *snsMessage) stringToSign() string {
+func (m *SNSMessage) stringToSign() string {
 	var b strings.Builder
 	add := func(k, v string) { b.WriteString(k + "\n" + v + "\n") }
 	add("Message", m.Message)
@@ -61,9 +60,9 @@ func (m *snsMessage) stringToSign() string {
 	return b.String()
 }
 
-// snsVerifier checks SNS signatures. Certificates are fetched only over
+// SNSVerifier checks SNS signatures. Certificates are fetched only over
 // HTTPS from hosts matching the allowlist, and cached.
-type snsVerifier struct {
+type SNSVerifier struct {
 	hosts  []string
 	client *http.Client
 
@@ -71,14 +70,17 @@ type snsVerifier struct {
 	certs map[string]*x509.Certificate
 }
 
-func newSNSVerifier(hosts []string, client *http.Client) *snsVerifier {
-	return &snsVerifier{hosts: hosts, client: client, certs: map[string]*x509.Certificate{}}
+// NewSNSVerifier returns a verifier fetching certificates with client
+// from hosts matching the patterns ("*" stands for one DNS label).
+func NewSNSVerifier(hosts []string, client *http.Client) *SNSVerifier {
+	return &SNSVerifier{hosts: hosts, client: client, certs: map[string]*x509.Certificate{}}
 }
 
-var errSNSSignature = errors.New("SNS signature does not verify")
+// ErrSNSSignature means an SNS message's signature does not verify.
+var ErrSNSSignature = errors.New("SNS signature does not verify")
 
-// allowedURL reports whether raw is an https URL on an allowlisted host.
-func (v *snsVerifier) allowedURL(raw string) bool {
+// AllowedURL reports whether raw is an https URL on an allowlisted host.
+func (v *SNSVerifier) AllowedURL(raw string) bool {
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "https" || u.User != nil || u.Host == "" {
 		return false
@@ -109,8 +111,8 @@ func hostMatches(pattern, host string) bool {
 	return true
 }
 
-func (v *snsVerifier) cert(ctx context.Context, raw string) (*x509.Certificate, error) {
-	if !v.allowedURL(raw) || !strings.HasSuffix(strings.ToLower(strings.SplitN(raw, "?", 2)[0]), ".pem") {
+func (v *SNSVerifier) cert(ctx context.Context, raw string) (*x509.Certificate, error) {
+	if !v.AllowedURL(raw) || !strings.HasSuffix(strings.ToLower(strings.SplitN(raw, "?", 2)[0]), ".pem") {
 		return nil, fmt.Errorf("signing certificate URL %q is not on an allowed host", raw)
 	}
 	v.mu.Lock()
@@ -152,12 +154,12 @@ func (v *snsVerifier) cert(ctx context.Context, raw string) (*x509.Certificate, 
 	return c, nil
 }
 
-// verify checks m's signature (versions 1, SHA1withRSA, and 2,
+// Verify checks m's signature (versions 1, SHA1withRSA, and 2,
 // SHA256withRSA).
-func (v *snsVerifier) verify(ctx context.Context, m *snsMessage) error {
+func (v *SNSVerifier) Verify(ctx context.Context, m *SNSMessage) error {
 	sig, err := base64.StdEncoding.DecodeString(m.Signature)
 	if err != nil || len(sig) == 0 {
-		return errSNSSignature
+		return ErrSNSSignature
 	}
 	c, err := v.cert(ctx, m.SigningCertURL)
 	if err != nil {
@@ -165,7 +167,7 @@ func (v *snsVerifier) verify(ctx context.Context, m *snsMessage) error {
 	}
 	pub, ok := c.PublicKey.(*rsa.PublicKey)
 	if !ok {
-		return errSNSSignature
+		return ErrSNSSignature
 	}
 	msg := []byte(m.stringToSign())
 	switch m.SignatureVersion {
@@ -176,10 +178,10 @@ func (v *snsVerifier) verify(ctx context.Context, m *snsMessage) error {
 		sum := sha256.Sum256(msg)
 		err = rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig)
 	default:
-		return errSNSSignature
+		return ErrSNSSignature
 	}
 	if err != nil {
-		return errSNSSignature
+		return ErrSNSSignature
 	}
 	return nil
 }
@@ -228,12 +230,12 @@ func (n *sesNotification) messageID() string {
 	return ""
 }
 
-func (n *sesNotification) reports() []report {
+func (n *sesNotification) reports() []Report {
 	kind := n.NotificationType
 	if kind == "" {
 		kind = n.EventType
 	}
-	var out []report
+	var out []Report
 	switch kind {
 	case "Bounce":
 		k := model.EventSoftBounce
@@ -244,102 +246,68 @@ func (n *sesNotification) reports() []report {
 			if r.EmailAddress == "" {
 				continue // nothing to act on
 			}
-			out = append(out, report{kind: k, email: r.EmailAddress, messageID: n.messageID(),
-				detail: strings.TrimSpace(n.Bounce.BounceType + "/" + n.Bounce.BounceSubType + " " + r.Status + " " + r.DiagnosticCode)})
+			out = append(out, Report{Kind: k, Email: r.EmailAddress, MessageID: n.messageID(),
+				Detail: strings.TrimSpace(n.Bounce.BounceType + "/" + n.Bounce.BounceSubType + " " + r.Status + " " + r.DiagnosticCode)})
 		}
 	case "Complaint":
 		for _, r := range n.Complaint.ComplainedRecipients {
 			if r.EmailAddress == "" {
 				continue
 			}
-			out = append(out, report{kind: model.EventComplaint, email: r.EmailAddress, messageID: n.messageID(),
-				detail: "complaint " + n.Complaint.ComplaintFeedbackType})
+			out = append(out, Report{Kind: model.EventComplaint, Email: r.EmailAddress, MessageID: n.messageID(),
+				Detail: "complaint " + n.Complaint.ComplaintFeedbackType})
 		}
 	}
 	return out
 }
 
-// parseSNS reads an SNS HTTP(S) delivery envelope. It does not check the
-// signature (snsVerifier.verify does, and is the only part that may fetch
-// anything); a body that is not an SNS message is errPayload.
-func parseSNS(body []byte) (*snsMessage, error) {
-	var m snsMessage
+// ParseSNS reads an SNS HTTP(S) delivery envelope. It does not check the
+// signature (SNSVerifier.Verify does, and is the only part that may fetch
+// anything); a body that is not an SNS message is ErrPayload.
+func ParseSNS(body []byte) (*SNSMessage, error) {
+	var m SNSMessage
 	if err := json.Unmarshal(body, &m); err != nil {
-		return nil, fmt.Errorf("%w: %w", errPayload, err)
+		return nil, fmt.Errorf("%w: %w", ErrPayload, err)
 	}
 	if m.Type == "" {
-		return nil, fmt.Errorf("%w: no Type", errPayload)
+		return nil, fmt.Errorf("%w: no Type", ErrPayload)
 	}
 	return &m, nil
 }
 
-// parseSES reads the SES notification carried in an SNS Notification's
+// ParseSES reads the SES notification carried in an SNS Notification's
 // Message: one report per bounced or complaining recipient with an
 // address; none for other notification types. A message that is not a
-// JSON object of that shape is errPayload.
-func parseSES(message string) ([]report, error) {
+// JSON object of that shape is ErrPayload.
+func ParseSES(message string) ([]Report, error) {
 	var n sesNotification
 	if err := json.Unmarshal([]byte(message), &n); err != nil {
-		return nil, fmt.Errorf("%w: %w", errPayload, err)
+		return nil, fmt.Errorf("%w: %w", ErrPayload, err)
 	}
 	return n.reports(), nil
 }
 
-// webhookSES takes Amazon SES notifications delivered by SNS. The shared
-// secret (put it in the subscription URL as basic auth) and the SNS
-// signature must both check out; a subscription confirmation is confirmed
-// by fetching its allowlisted SubscribeURL.
-func (s *Server) webhookSES(w http.ResponseWriter, r *http.Request) {
-	body, ok := s.readWebhook(w, r)
-	if !ok {
-		return
+// ErrURLNotAllowed means a subscription URL is not https on an allowlisted host.
+var ErrURLNotAllowed = errors.New("SNS URL not on an allowed host")
+
+// ConfirmSubscription confirms the SNS subscription m asks for (a
+// verified SubscriptionConfirmation) by fetching its SubscribeURL, which
+// must be on an allowlisted host (ErrURLNotAllowed).
+func (v *SNSVerifier) ConfirmSubscription(ctx context.Context, m *SNSMessage) error {
+	if !v.AllowedURL(m.SubscribeURL) {
+		return ErrURLNotAllowed
 	}
-	m, err := parseSNS(body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.SubscribeURL, nil)
 	if err != nil {
-		badPayload(w)
-		return
+		return err
 	}
-	if topics := s.opts.Webhooks.SNSTopics; len(topics) > 0 && !slices.Contains(topics, m.TopicArn) {
-		s.log.Warn("SNS message from a topic not configured refused", "topic", m.TopicArn, "type", m.Type)
-		http.Error(w, "topic not allowed", http.StatusForbidden)
-		return
+	resp, err := v.client.Do(req)
+	if err != nil {
+		return err
 	}
-	if err := s.sns.verify(r.Context(), m); err != nil {
-		s.log.Warn("SNS message refused", "err", err, "type", m.Type)
-		http.Error(w, "signature not valid", http.StatusForbidden)
-		return
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("SNS answered %s", resp.Status)
 	}
-	switch m.Type {
-	case "SubscriptionConfirmation":
-		if !s.sns.allowedURL(m.SubscribeURL) {
-			http.Error(w, "subscribe URL not allowed", http.StatusForbidden)
-			return
-		}
-		req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, m.SubscribeURL, nil)
-		if err == nil {
-			var resp *http.Response
-			if resp, err = s.sns.client.Do(req); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					err = fmt.Errorf("SNS answered %s", resp.Status)
-				}
-			}
-		}
-		if err != nil {
-			s.log.Error("confirm SNS subscription", "topic", m.TopicArn, "err", err)
-			http.Error(w, "could not confirm the subscription", http.StatusBadGateway)
-			return
-		}
-		s.log.Info("confirmed SNS subscription", "topic", m.TopicArn)
-		w.WriteHeader(http.StatusNoContent)
-	case "Notification":
-		reps, err := parseSES(m.Message)
-		if err != nil {
-			badPayload(w)
-			return
-		}
-		s.finishWebhook(w, r, "ses", reps)
-	default:
-		w.WriteHeader(http.StatusNoContent) // UnsubscribeConfirmation: nothing to do
-	}
+	return nil
 }

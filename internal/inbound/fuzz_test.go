@@ -1,4 +1,4 @@
-package web
+package inbound
 
 import (
 	"errors"
@@ -13,36 +13,36 @@ import (
 // The webhook parsers take bodies from anyone who knows (or guesses) the
 // webhook secret, and the SNS envelope is parsed before its signature is
 // checked. Each fuzz target holds its parser to the same contract: no
-// panic, an error only as errPayload (or the generic format's
-// *unknownTypeError), and every report actionable: a non-empty address and
-// one of the three kinds applyReports acts on. Seeds are in code below and
+// panic, an error only as ErrPayload (or the generic format's
+// *UnknownTypeError), and every report actionable: a non-empty address and
+// one of the three kinds Apply acts on. Seeds are in code below and
 // in testdata/fuzz/<target>/, written from the providers' documented
 // payloads.
 
 // checkReports fails t unless every report is actionable.
-func checkReports(t *testing.T, body []byte, reps []report) {
+func checkReports(t *testing.T, body []byte, reps []Report) {
 	t.Helper()
 	for i, r := range reps {
-		if r.email == "" {
+		if r.Email == "" {
 			t.Fatalf("report %d has no email address\nbody: %q", i, body)
 		}
-		switch r.kind {
+		switch r.Kind {
 		case model.EventBounce, model.EventSoftBounce, model.EventComplaint:
 		default:
-			t.Fatalf("report %d has kind %q, which applyReports ignores\nbody: %q", i, r.kind, body)
+			t.Fatalf("report %d has kind %q, which Apply ignores\nbody: %q", i, r.Kind, body)
 		}
 	}
 }
 
 // checkErr fails t unless err is nil or one of the parsers' documented
 // errors.
-func checkErr(t *testing.T, body []byte, reps []report, err error) {
+func checkErr(t *testing.T, body []byte, reps []Report, err error) {
 	t.Helper()
 	if err == nil {
 		return
 	}
-	var unknown *unknownTypeError
-	if !errors.Is(err, errPayload) && !errors.As(err, &unknown) {
+	var unknown *UnknownTypeError
+	if !errors.Is(err, ErrPayload) && !errors.As(err, &unknown) {
 		t.Fatalf("undocumented error %v\nbody: %q", err, body)
 	}
 	if len(reps) != 0 {
@@ -62,7 +62,7 @@ func FuzzPostmark(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		reps, err := parsePostmark(body)
+		reps, err := ParsePostmark(body)
 		checkErr(t, body, reps, err)
 		checkReports(t, body, reps)
 		if len(reps) > 1 {
@@ -85,7 +85,7 @@ func FuzzSendGrid(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		reps, err := parseSendGrid(body)
+		reps, err := ParseSendGrid(body)
 		checkErr(t, body, reps, err)
 		checkReports(t, body, reps)
 	})
@@ -103,7 +103,7 @@ func FuzzGeneric(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		reps, err := parseGeneric(body)
+		reps, err := ParseGeneric(body)
 		checkErr(t, body, reps, err)
 		checkReports(t, body, reps)
 	})
@@ -119,8 +119,8 @@ func (ft failTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // FuzzSNS fuzzes the SNS envelope as it arrives, before its signature is
-// checked: parseSNS, the string it would sign, the certificate URL
-// allowlist, and parseSES of a notification's message. None of it may
+// checked: ParseSNS, the string it would sign, the certificate URL
+// allowlist, and ParseSES of a notification's message. None of it may
 // touch the network.
 func FuzzSNS(f *testing.F) {
 	// Fuzz targets run after every test of the package, so swapping the
@@ -136,25 +136,25 @@ func FuzzSNS(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	v := newSNSVerifier([]string{"sns.*.amazonaws.com", "sns.*.amazonaws.com.cn"}, nil)
+	v := NewSNSVerifier([]string{"sns.*.amazonaws.com", "sns.*.amazonaws.com.cn"}, nil)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		http.DefaultTransport = failTransport{t: t}
-		m, err := parseSNS(body)
+		m, err := ParseSNS(body)
 		if err != nil {
-			if !errors.Is(err, errPayload) || m != nil {
-				t.Fatalf("parseSNS = %v, %v", m, err)
+			if !errors.Is(err, ErrPayload) || m != nil {
+				t.Fatalf("ParseSNS = %v, %v", m, err)
 			}
 			return
 		}
 		if m.Type == "" {
-			t.Fatalf("parseSNS accepted a message with no Type: %q", body)
+			t.Fatalf("ParseSNS accepted a message with no Type: %q", body)
 		}
 		_ = m.stringToSign()
 		for _, raw := range []string{m.SigningCertURL, m.SubscribeURL} {
 			checkAllowed(t, v, raw)
 		}
 		if m.Type == "Notification" {
-			reps, err := parseSES(m.Message)
+			reps, err := ParseSES(m.Message)
 			checkErr(t, body, reps, err)
 			checkReports(t, body, reps)
 		}
@@ -163,19 +163,19 @@ func FuzzSNS(f *testing.F) {
 
 // checkAllowed fails t when the allowlist lets through a URL that is not
 // https on an SNS host of AWS.
-func checkAllowed(t *testing.T, v *snsVerifier, raw string) {
+func checkAllowed(t *testing.T, v *SNSVerifier, raw string) {
 	t.Helper()
-	if !v.allowedURL(raw) {
+	if !v.AllowedURL(raw) {
 		return
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "https" || u.User != nil {
-		t.Fatalf("allowedURL(%q) = true", raw)
+		t.Fatalf("AllowedURL(%q) = true", raw)
 	}
 	host := strings.ToLower(u.Hostname())
 	if !strings.HasPrefix(host, "sns.") ||
 		!(strings.HasSuffix(host, ".amazonaws.com") || strings.HasSuffix(host, ".amazonaws.com.cn")) {
-		t.Fatalf("allowedURL(%q) = true for host %q", raw, host)
+		t.Fatalf("AllowedURL(%q) = true for host %q", raw, host)
 	}
 }
 
@@ -194,7 +194,7 @@ func FuzzSES(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, msg string) {
-		reps, err := parseSES(msg)
+		reps, err := ParseSES(msg)
 		checkErr(t, []byte(msg), reps, err)
 		checkReports(t, []byte(msg), reps)
 	})

@@ -1,0 +1,479 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/mail"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/herald-news/herald/internal/address"
+	"github.com/herald-news/herald/internal/mailer"
+	"github.com/herald-news/herald/internal/message"
+	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/settings"
+	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/token"
+)
+
+// DefaultConfirmTTL is how long a confirmation link works unless
+// configured otherwise.
+const DefaultConfirmTTL = 7 * 24 * time.Hour
+
+// MailQueueConfig configures a MailQueue. Store, Signer and BaseURL are
+// required.
+type MailQueueConfig struct {
+	Store *store.Store
+	// Sender is the transport campaigns use. Nil: messages wait in the
+	// queue for a node that has one.
+	Sender mailer.Sender
+	Signer *token.Signer
+	// Settings give the DKIM key that signs the messages and the
+	// publication whose name they carry (nil: the settings kept in Store).
+	Settings *settings.Settings
+	// BaseURL is the public site, for the confirm, unsubscribe and
+	// preferences links.
+	BaseURL string
+	// From is the sender ("Name <address>"); default: the publication's
+	// name at noreply@ the base URL's host.
+	From string
+	// ConfirmTTL is how long a confirmation link works (DefaultConfirmTTL).
+	ConfirmTTL time.Duration
+	// WelcomeText is the welcome message's body (a default is used when
+	// empty).
+	WelcomeText string
+	// Workers send at once (2); Poll is how often an idle queue looks for
+	// messages other nodes queued (1s).
+	Workers int
+	Poll    time.Duration
+	Log     *slog.Logger
+}
+
+// MailQueue sends the confirmation and welcome messages queued in the
+// store, directly through the transport and ahead of campaign traffic
+// (they never enter a campaign's ledger), built as every one-off message
+// is (TransactionalMessage): DKIM-signed, with List-Id, List-Unsubscribe
+// and Feedback-ID "tx:<list>:herald". The signup or confirmation that asks
+// for a message queues it in its own transaction, so a crash loses
+// nothing: a message not yet sent waits in the queue for the next start,
+// one whose sender died is claimed again when its lease ends. Every node
+// of a cluster sends from the same queue.
+type MailQueue struct {
+	cfg MailQueueConfig
+	// from is the parsed configured From (nil: from the publication).
+	from *mail.Address
+
+	startOnce  sync.Once
+	wakeC      chan struct{}
+	claimCtx   context.Context
+	stopClaims context.CancelFunc // no new batch
+	sendCtx    context.Context
+	abort      context.CancelFunc // and drop the SMTP sessions in progress
+	done       chan struct{}
+
+	sent, retried, failed atomic.Int64
+}
+
+// A queue woken by a signup waits mailGather for others to join its
+// batch of up to mailBatchPerWorker messages per worker. A message gets
+// mailSendTimeout; a claim's lease outlasts a worker's share of a batch
+// sent at that worst pace, so no other node takes it over meanwhile.
+const (
+	mailGather         = 50 * time.Millisecond
+	mailBatchPerWorker = 8
+	mailSendTimeout    = time.Minute
+	mailLease          = mailBatchPerWorker*mailSendTimeout + 2*time.Minute
+)
+
+// Transactional mail is retried with backoff from mailRetryBase, doubling
+// up to mailRetryMax, and given up after mailMaxAttempts tries.
+const (
+	mailRetryBase   = time.Minute
+	mailRetryMax    = 2 * time.Hour
+	mailMaxAttempts = 10
+)
+
+// NewMailQueue returns a queue; Start (or Run) starts its senders.
+func NewMailQueue(cfg MailQueueConfig) (*MailQueue, error) {
+	if cfg.Store == nil || cfg.Signer == nil {
+		return nil, errors.New("delivery: a mail queue needs a store and a token signer")
+	}
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("delivery: base URL %q is not an absolute http(s) URL", cfg.BaseURL)
+	}
+	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
+	if cfg.Settings == nil {
+		cfg.Settings = settings.New(cfg.Store, cfg.BaseURL)
+	}
+	if cfg.ConfirmTTL <= 0 {
+		cfg.ConfirmTTL = DefaultConfirmTTL
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 2
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	q := &MailQueue{cfg: cfg, wakeC: make(chan struct{}, 1), done: make(chan struct{})}
+	if cfg.From != "" {
+		if q.from, err = mail.ParseAddress(cfg.From); err != nil {
+			return nil, fmt.Errorf("delivery: From %q: %w", cfg.From, err)
+		}
+	}
+	q.claimCtx, q.stopClaims = context.WithCancel(context.Background())
+	q.sendCtx, q.abort = context.WithCancel(context.Background())
+	return q, nil
+}
+
+// Start starts the senders (once); Close stops them.
+func (q *MailQueue) Start() {
+	q.startOnce.Do(func() {
+		if q.cfg.Sender == nil {
+			q.cfg.Log.Warn("no mailer configured: confirmation and welcome messages wait in the queue")
+			close(q.done)
+			return
+		}
+		go q.run(q.claimCtx, q.sendCtx)
+	})
+}
+
+// Run sends until ctx ends, then lets the batch in hand finish for at
+// most drain (messages not sent stay queued).
+func (q *MailQueue) Run(ctx context.Context, drain time.Duration) error {
+	q.Start()
+	<-ctx.Done()
+	dctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	return q.Close(dctx)
+}
+
+// Wake tells the queue a message was just queued, so it need not wait for
+// its next poll.
+func (q *MailQueue) Wake() {
+	select {
+	case q.wakeC <- struct{}{}:
+	default:
+	}
+}
+
+// MailStats count the messages this queue sent, put back for a retry
+// after a temporary failure, and gave up on.
+type MailStats struct {
+	Sent, Retried, Failed int64
+}
+
+// Stats returns the current counters.
+func (q *MailQueue) Stats() MailStats {
+	return MailStats{Sent: q.sent.Load(), Retried: q.retried.Load(), Failed: q.failed.Load()}
+}
+
+// run claims and sends until claimCtx ends; sendCtx ends the sends.
+func (q *MailQueue) run(ctx, sendCtx context.Context) {
+	defer close(q.done)
+	tick := time.NewTicker(q.cfg.Poll)
+	defer tick.Stop()
+	for {
+		// Claim while there is work, a batch of a few messages per sender
+		// at a time (see mailLease).
+		for ctx.Err() == nil {
+			jobs, err := q.cfg.Store.ClaimMail(ctx, q.cfg.Workers*mailBatchPerWorker, mailLease)
+			if err != nil {
+				if ctx.Err() == nil {
+					q.cfg.Log.Error("claim confirmation and welcome messages", "err", err)
+				}
+				break
+			}
+			if len(jobs) == 0 {
+				break
+			}
+			q.settle(q.sendAll(sendCtx, jobs))
+		}
+		if !q.idle(ctx, tick.C) {
+			return
+		}
+	}
+}
+
+// idle waits until there may be mail to claim: a local signup's wake-up
+// (then a moment for others to join its batch), or a poll that finds mail
+// another node queued or a retry come due. Polls read, so an idle sender
+// never takes the writer. It reports false when ctx ended.
+func (q *MailQueue) idle(ctx context.Context, tick <-chan time.Time) bool {
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-q.wakeC:
+			select {
+			case <-ctx.Done():
+				return false
+			case <-time.After(mailGather):
+				return true
+			}
+		case <-tick:
+			if due, err := q.cfg.Store.MailDue(ctx); err == nil && due {
+				return true
+			}
+		}
+	}
+}
+
+// sendAll sends a batch on q.cfg.Workers connections and says what became
+// of each message.
+func (q *MailQueue) sendAll(ctx context.Context, jobs []store.MailJob) []store.MailResult {
+	results := make([]store.MailResult, len(jobs))
+	// What the messages need, read once for the batch: each recipient as
+	// things stand now, and each list (a batch is mostly about one or two).
+	st := q.cfg.Store
+	rcpts, rerr := st.MailRecipients(ctx, jobs)
+	lists, listErrs := map[int64]*model.List{}, map[int64]error{}
+	for _, j := range jobs {
+		if _, seen := lists[j.ListID]; !seen {
+			l, err := st.ListByID(ctx, j.ListID)
+			lists[j.ListID], listErrs[j.ListID] = l, err
+		}
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(q.cfg.Workers, len(jobs)) {
+		wg.Go(func() {
+			for i := range next {
+				j := jobs[i]
+				rcpt, found := rcpts[j.ID]
+				err := errors.Join(rerr, listErrs[j.ListID])
+				if err == nil && !found {
+					err = errNothingToSend // the subscriber was erased
+				}
+				results[i] = q.send(ctx, j, lists[j.ListID], rcpt, err)
+			}
+		})
+	}
+	for i := range jobs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return results
+}
+
+// send sends one message about list l to rcpt, or says why not (readErr:
+// reading them failed).
+func (q *MailQueue) send(ctx context.Context, job store.MailJob, l *model.List, rcpt store.MailRecipient, readErr error) store.MailResult {
+	res := store.MailResult{Job: job}
+	var env mailer.Envelope
+	var msg []byte
+	err := readErr
+	if err == nil {
+		env, msg, err = q.Build(ctx, job, l, rcpt)
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound) || errors.Is(err, errNothingToSend):
+		return res // erased, removed or changed since: nothing to send
+	case readErr != nil && ctx.Err() == nil:
+		// The database did not answer: keep the message and try again
+		// later, like a relay's 4xx.
+		q.retried.Add(1)
+		q.cfg.Log.Warn("confirmation or welcome message deferred: reading its recipient failed", "kind", job.Kind, "err", readErr)
+		res.RetryAt, res.Reason = time.Now().Add(mailBackoff(job.Attempts)), "reading the recipient failed: "+readErr.Error()
+		return res
+	}
+	if err == nil {
+		sctx, cancel := context.WithTimeout(ctx, mailSendTimeout)
+		err = q.cfg.Sender.Send(sctx, env, msg)
+		cancel()
+	}
+	switch {
+	case err == nil:
+		q.sent.Add(1)
+	case ctx.Err() != nil:
+		// Shutting down: give the message back for the next start.
+		res.RetryAt, res.Reason = time.Now(), "interrupted by shutdown"
+	case mailer.IsTemporary(err) && job.Attempts < mailMaxAttempts:
+		q.retried.Add(1)
+		res.RetryAt, res.Reason = time.Now().Add(mailBackoff(job.Attempts)), err.Error()
+		q.cfg.Log.Warn("confirmation or welcome message deferred", "kind", job.Kind, "attempt", job.Attempts, "err", err)
+	default:
+		q.failed.Add(1)
+		q.cfg.Log.Error("confirmation or welcome message not sent", "kind", job.Kind, "attempts", job.Attempts, "err", err)
+	}
+	return res
+}
+
+// mailBackoff is the wait before try attempts+1.
+func mailBackoff(attempts int) time.Duration {
+	d := mailRetryBase << min(attempts-1, 16)
+	return min(d, mailRetryMax)
+}
+
+// settle writes a batch's results; it outlives a shutdown for a moment so
+// the batch in hand is recorded.
+func (q *MailQueue) settle(results []store.MailResult) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := q.cfg.Store.SettleMail(ctx, results); err != nil {
+		// The claims' leases bring the messages back.
+		q.cfg.Log.Error("record confirmation and welcome messages", "err", err)
+	}
+}
+
+// Close stops claiming and waits for the batch in hand until ctx ends,
+// then abandons its SMTP sessions; messages not sent stay queued. A queue
+// never started closes at once.
+func (q *MailQueue) Close(ctx context.Context) error {
+	q.startOnce.Do(func() { close(q.done) })
+	q.stopClaims()
+	select {
+	case <-q.done:
+		return nil
+	case <-ctx.Done():
+		q.abort()
+		<-q.done
+		return fmt.Errorf("mail queue: messages in hand left queued: %w", ctx.Err())
+	}
+}
+
+// errNothingToSend: a queued message is no longer wanted (the reader
+// confirmed, left, was blocklisted or suppressed meanwhile).
+var errNothingToSend = errors.New("message no longer wanted")
+
+// Build builds a queued message about list l to rcpt as they stand now,
+// or errNothingToSend when it is no longer wanted.
+func (q *MailQueue) Build(ctx context.Context, job store.MailJob, l *model.List, rcpt store.MailRecipient) (mailer.Envelope, []byte, error) {
+	want := model.SubConfirmed
+	if job.Kind == model.MailConfirm {
+		want = model.SubUnconfirmed
+	}
+	if !rcpt.Sendable || rcpt.Subscription != want {
+		return mailer.Envelope{}, nil, errNothingToSend
+	}
+	switch job.Kind {
+	case model.MailConfirm:
+		return q.confirmation(ctx, l, job.SubscriberID, rcpt.Email, rcpt.Name)
+	case model.MailWelcome:
+		return q.welcome(ctx, l, job.SubscriberID, rcpt.Email, rcpt.Name)
+	}
+	return mailer.Envelope{}, nil, fmt.Errorf("unknown message kind %q", job.Kind)
+}
+
+// sender is the From of the messages: the configured one, else the
+// publication's name at noreply@ the base URL's host.
+func (q *MailQueue) sender(pub model.Publication) *mail.Address {
+	if q.from != nil {
+		return q.from
+	}
+	u, _ := url.Parse(q.cfg.BaseURL)
+	host := u.Hostname()
+	if net.ParseIP(host) != nil || !strings.Contains(host, ".") {
+		host = "localhost.localdomain"
+	}
+	return &mail.Address{Name: pub.Name, Address: "noreply@" + host}
+}
+
+// oneOff builds one message to one reader about list l, through
+// TransactionalMessage: the headers and DKIM signature of campaign mail.
+func (q *MailQueue) oneOff(ctx context.Context, pub model.Publication, l *model.List, subscriberID int64, email, name, subject, text, html string) (mailer.Envelope, []byte, error) {
+	dkim, err := q.cfg.Settings.SigningKey(ctx)
+	if err != nil {
+		return mailer.Envelope{}, nil, fmt.Errorf("DKIM key: %w", err)
+	}
+	from := q.sender(pub)
+	unsub := q.cfg.BaseURL + "/unsubscribe/" + q.cfg.Signer.Sign(token.Claims{Purpose: token.Unsubscribe, SubscriberID: subscriberID, ListID: l.ID})
+	id := Identity{From: from.String(), List: l, DKIM: dkim}
+	msg, err := TransactionalMessage(id, subject, message.Address{Name: name, Email: email},
+		directMessageID("", address.Domain(from.Address)), unsub, []byte(text), []byte(html))
+	if err != nil {
+		return mailer.Envelope{}, nil, fmt.Errorf("build message: %w", err)
+	}
+	return mailer.Envelope{From: from.Address, To: email}, msg, nil
+}
+
+// brand is the publication the messages name (the default when reading
+// it fails: a confirmation is worth more than the name in it).
+func (q *MailQueue) brand(ctx context.Context) model.Publication {
+	pub, err := q.cfg.Settings.Brand(ctx)
+	if err != nil {
+		q.cfg.Log.Warn("read the publication settings", "err", err)
+		return model.DefaultPublication(q.cfg.BaseURL)
+	}
+	return pub
+}
+
+// confirmation asks the reader to confirm a double opt-in subscription.
+// The link's lifetime starts now, as the message goes out.
+func (q *MailQueue) confirmation(ctx context.Context, l *model.List, subscriberID int64, email, name string) (mailer.Envelope, []byte, error) {
+	tok := q.cfg.Signer.Sign(token.Claims{Purpose: token.Confirm, SubscriberID: subscriberID, ListID: l.ID, Expires: time.Now().Add(q.cfg.ConfirmTTL)})
+	confirm := q.cfg.BaseURL + "/confirm/" + tok
+	pub := q.brand(ctx)
+	subject := "Confirm your subscription to " + l.Name
+	paras := []string{
+		"Someone, hopefully you, asked to receive " + l.Name + " at this address.",
+		"Please confirm by opening the link below. It works for " + Days(q.cfg.ConfirmTTL) + ".",
+	}
+	text := strings.Join(paras, "\n\n") + "\n\nConfirm: " + confirm +
+		"\n\nDid not ask for this? Ignore this message and you will not hear from us again.\n"
+	html := renderNoticeHTML(noticeView{Pub: pub.Name, Paragraphs: append(paras[:1:1],
+		"Did not ask for this? Ignore this message and you will not hear from us again."), Button: "Confirm subscription", URL: confirm})
+	return q.oneOff(ctx, pub, l, subscriberID, email, name, subject, text, html)
+}
+
+// welcome greets a reader whose subscription is now confirmed.
+func (q *MailQueue) welcome(ctx context.Context, l *model.List, subscriberID int64, email, name string) (mailer.Envelope, []byte, error) {
+	prefs := q.cfg.BaseURL + "/preferences/" + q.cfg.Signer.Sign(token.Claims{Purpose: token.Preferences, SubscriberID: subscriberID})
+	pub := q.brand(ctx)
+	body := q.cfg.WelcomeText
+	if body == "" {
+		body = "Thank you for subscribing to " + l.Name + ". Your first edition arrives with our next send."
+	}
+	text := body + "\n\nChoose what you receive: " + prefs + "\n"
+	html := renderNoticeHTML(noticeView{Pub: pub.Name, Paragraphs: []string{body}, Button: "Manage your preferences", URL: prefs})
+	return q.oneOff(ctx, pub, l, subscriberID, email, name, "Welcome to "+l.Name, text, html)
+}
+
+// Days says a duration in whole days for readers ("7 days", "one day",
+// "a few hours").
+func Days(d time.Duration) string {
+	n := int(d.Hours() / 24)
+	if n == 1 {
+		return "one day"
+	}
+	if n < 1 {
+		return "a few hours"
+	}
+	return fmt.Sprintf("%d days", n)
+}
+
+var noticeHTML = template.Must(template.New("notice").Parse(`<!DOCTYPE html>
+<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"></head>
+<body style="margin:0;padding:24px;background:#f6f4ef;font:16px/1.6 Arial,sans-serif;color:#1d2125">
+<div style="max-width:520px;margin:0 auto;background:#fff;border:1px solid #e2ddd3;border-radius:8px;padding:28px">
+<p style="margin:0 0 4px;font-weight:bold;font-size:18px">{{.Pub}}</p>
+{{range .Paragraphs}}<p>{{.}}</p>{{end}}
+{{if .Button}}<p><a href="{{.URL}}" style="display:inline-block;background:#1a4d7a;color:#fff;padding:12px 20px;border-radius:6px;text-decoration:none;font-weight:bold">{{.Button}}</a></p>
+<p style="font-size:13px;color:#5f6670">Or open this address: {{.URL}}</p>{{end}}
+</div></body></html>`))
+
+type noticeView struct {
+	Pub        string
+	Paragraphs []string
+	Button     string
+	URL        string
+}
+
+func renderNoticeHTML(v noticeView) string {
+	var b strings.Builder
+	if err := noticeHTML.Execute(&b, v); err != nil {
+		return ""
+	}
+	return b.String()
+}

@@ -1,0 +1,155 @@
+package delivery_test
+
+import (
+	"bytes"
+	"context"
+	"net/mail"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-msgauth/dkim"
+
+	"github.com/herald-news/herald/internal/delivery"
+	"github.com/herald-news/herald/internal/delivery/deliverytest"
+	"github.com/herald-news/herald/internal/message"
+	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/series"
+	"github.com/herald-news/herald/internal/settings"
+	"github.com/herald-news/herald/internal/smtpsink"
+	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/store/storetest"
+)
+
+// TestConfirmationIsSignedAndLabelled: a confirmation queued by a signup
+// goes out through a real SMTP session built as campaign mail is: its DKIM
+// signature verifies against the public key of the key generated in the
+// admin, and it carries List-Id, one-click List-Unsubscribe and a
+// transactional Feedback-ID. So does the welcome once confirmed.
+func TestConfirmationIsSignedAndLabelled(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		pem, _, record := deliverytest.DKIMKey(t)
+		if err := settings.SaveDKIM(ctx, s, pem, "h2026", "ledger.example"); err != nil {
+			t.Fatal(err)
+		}
+		l := &model.List{Slug: "evening", Name: "Evening Ledger", OptIn: model.OptInDouble, Public: true}
+		if err := s.CreateList(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+		sink, m, _ := deliverytest.Relay(t, smtpsink.Options{})
+		q, err := delivery.NewMailQueue(delivery.MailQueueConfig{Store: s, Sender: m, Signer: deliverytest.Signer(t),
+			BaseURL: "https://news.ledger.example", From: "The Ledger <news@ledger.example>", Poll: 10 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		q.Start()
+		defer q.Close(ctx)
+
+		id, out, err := s.Signup(ctx, "reader@example.com", "Ada", l, model.SourceForm, true)
+		if err != nil || out != store.SignupPending {
+			t.Fatalf("signup: %v %v", out, err)
+		}
+		q.Wake()
+		msgs := waitMessages(t, sink, 1)
+		opts := &dkim.VerifyOptions{LookupTXT: func(name string) ([]string, error) {
+			if name != message.DNSName("h2026", "ledger.example") {
+				t.Errorf("lookup %q", name)
+			}
+			return []string{record}, nil
+		}}
+		check := func(raw []byte, subject string) {
+			t.Helper()
+			verifs, err := dkim.VerifyWithOptions(bytes.NewReader(raw), opts)
+			if err != nil || len(verifs) != 1 || verifs[0].Err != nil || verifs[0].Domain != "ledger.example" {
+				t.Fatalf("%q does not verify: %v %+v", subject, err, verifs)
+			}
+			msg, err := mail.ReadMessage(bytes.NewReader(raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := msg.Header
+			if got := h.Get("Subject"); got != subject {
+				t.Errorf("Subject = %q, want %q", got, subject)
+			}
+			if got := h.Get("List-Id"); !strings.Contains(got, "<evening.ledger.example>") {
+				t.Errorf("List-Id = %q", got)
+			}
+			if got := h.Get("List-Unsubscribe"); !strings.HasPrefix(got, "<https://news.ledger.example/unsubscribe/") {
+				t.Errorf("List-Unsubscribe = %q", got)
+			}
+			if got := h.Get("List-Unsubscribe-Post"); got != "List-Unsubscribe=One-Click" {
+				t.Errorf("List-Unsubscribe-Post = %q", got)
+			}
+			if got := h.Get("Feedback-ID"); got != "tx:evening:herald" {
+				t.Errorf("Feedback-ID = %q", got)
+			}
+		}
+		check(msgs[0].Raw, "Confirm your subscription to Evening Ledger")
+
+		if _, err := s.ConfirmSubscription(ctx, id, l.ID, model.SourceForm, true); err != nil {
+			t.Fatal(err)
+		}
+		q.Wake()
+		msgs = waitMessages(t, sink, 2)
+		check(msgs[1].Raw, "Welcome to Evening Ledger")
+		if st := q.Stats(); st.Sent != 2 || st.Failed != 0 {
+			t.Fatalf("stats %+v", st)
+		}
+	})
+}
+
+// waitMessages waits (a generous minute at most) until the sink holds n
+// messages.
+func waitMessages(t *testing.T, sink *smtpsink.Sink, n int) []smtpsink.Message {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		msgs := sink.Messages()
+		if len(msgs) >= n {
+			return msgs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d messages after a minute, want %d", len(msgs), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestReminderIsSigned: a series reminder goes to the newsroom through a
+// real SMTP session, DKIM-signed with the admin's key and labelled with
+// its Feedback-ID, and without list headers: it is not list mail.
+func TestReminderIsSigned(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.SQLite(t)
+	pem, _, record := deliverytest.DKIMKey(t)
+	if err := settings.SaveDKIM(ctx, s, pem, "h2026", "ledger.example"); err != nil {
+		t.Fatal(err)
+	}
+	sink, m, _ := deliverytest.Relay(t, smtpsink.Options{})
+	remind := delivery.Reminders(m, settings.New(s, "https://news.ledger.example"), "Herald <herald@ledger.example>", "https://news.ledger.example")
+	r := series.Reminder{Series: model.Series{ID: 3, Name: "Evening briefing", RemindTo: "Desk <desk@ledger.example>"},
+		Run: model.SeriesRun{SlotAt: time.Date(2026, 3, 2, 18, 0, 0, 0, time.UTC), EditionID: 9}, Zone: time.UTC}
+	if err := remind(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	msgs := waitMessages(t, sink, 1)
+	verifs, err := dkim.VerifyWithOptions(bytes.NewReader(msgs[0].Raw), &dkim.VerifyOptions{LookupTXT: func(string) ([]string, error) {
+		return []string{record}, nil
+	}})
+	if err != nil || len(verifs) != 1 || verifs[0].Err != nil {
+		t.Fatalf("the reminder does not verify: %v %+v", err, verifs)
+	}
+	msg, err := mail.ReadMessage(bytes.NewReader(msgs[0].Raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := msg.Header
+	if h.Get("Subject") != "Not ready yet: Evening briefing at 18:00" || h.Get("Feedback-ID") != "reminder:s3:herald" ||
+		h.Get("List-Unsubscribe") != "" || h.Get("List-Id") != "" {
+		t.Fatalf("reminder headers: %v", h)
+	}
+	if msgs[0].To[0] != "desk@ledger.example" {
+		t.Fatalf("reminder to %v", msgs[0].To)
+	}
+}
