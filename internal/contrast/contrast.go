@@ -94,8 +94,10 @@ type Compound struct {
 
 // Sheet reads every <style> element's rules in doc. Rules inside
 // @media (prefers-color-scheme: dark) apply in dark mode only (light: light
-// only); other media queries are taken to match.
-func Sheet(root *html.Node) ([]Rule, error) {
+// only); other media queries are taken to match. Strict refuses a selector
+// it cannot read; otherwise such a rule (a:hover, td[align]) is left out,
+// which only misses a colour that rule would paint.
+func Sheet(root *html.Node, strict bool) ([]Rule, error) {
 	var css strings.Builder
 	Walk(root, func(n *html.Node) {
 		if n.Type == html.ElementNode && n.Data == "style" && n.FirstChild != nil {
@@ -103,13 +105,13 @@ func Sheet(root *html.Node) ([]Rule, error) {
 			css.WriteByte('\n')
 		}
 	})
-	return ParseCSS(css.String())
+	return ParseCSS(css.String(), strict)
 }
 
-// ParseCSS reads a style sheet's rules.
-func ParseCSS(css string) ([]Rule, error) {
+// ParseCSS reads a style sheet's rules; strict as for Sheet.
+func ParseCSS(css string, strict bool) ([]Rule, error) {
 	var rules []Rule
-	err := parseBlock(stripComments(css), "", &rules)
+	err := parseBlock(stripComments(css), "", strict, &rules)
 	return rules, err
 }
 
@@ -128,7 +130,7 @@ func stripComments(s string) string {
 }
 
 // parseBlock reads rules and @media blocks from s.
-func parseBlock(s, mode string, rules *[]Rule) error {
+func parseBlock(s, mode string, strict bool, rules *[]Rule) error {
 	for {
 		s = strings.TrimSpace(s)
 		if s == "" {
@@ -167,7 +169,7 @@ func parseBlock(s, mode string, rules *[]Rule) error {
 			case strings.Contains(q, "prefers-color-scheme:light"):
 				m = "light"
 			}
-			if err := parseBlock(body, m, rules); err != nil {
+			if err := parseBlock(body, m, strict, rules); err != nil {
 				return err
 			}
 		case strings.HasPrefix(prelude, "@"):
@@ -176,6 +178,9 @@ func parseBlock(s, mode string, rules *[]Rule) error {
 			decls := parseDecls(body)
 			for _, sel := range strings.Split(prelude, ",") {
 				chain, spec, err := parseSelector(strings.TrimSpace(sel))
+				if err != nil && !strict {
+					continue
+				}
 				if err != nil {
 					return err
 				}
@@ -488,9 +493,9 @@ func (p Problem) String() string {
 }
 
 // Check resolves every text of an HTML document in both modes and returns
-// those under MinRatio, and how many texts it checked.
-func Check(root *html.Node) ([]Problem, int, error) {
-	sheet, err := Sheet(root)
+// those under MinRatio, and how many texts it checked; strict as for Sheet.
+func Check(root *html.Node, strict bool) ([]Problem, int, error) {
+	sheet, err := Sheet(root, strict)
 	if err != nil {
 		return nil, 0, err
 	}

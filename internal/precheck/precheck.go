@@ -168,7 +168,7 @@ func (c *Checker) Check(ctx context.Context, in Input) Report {
 		rep.Took = time.Since(start)
 		return rep
 	}
-	if problems, _, err := contrast.Check(root); err != nil {
+	if problems, _, err := contrast.Check(root, false); err != nil {
 		add(CheckContrast, "", "contrast not checked: %v", err)
 	} else {
 		for _, p := range problems {

@@ -60,7 +60,7 @@ func TestEmailTextContrast(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			problems, checked, err := contrast.Check(root)
+			problems, checked, err := contrast.Check(root, true)
 			if err != nil {
 				t.Fatalf("%v: teach package contrast, or simplify the theme", err)
 			}
@@ -96,7 +96,7 @@ func themeSheet(t *testing.T) []contrast.Rule {
 		j := strings.Index(css[i:], "}}")
 		css = css[:i] + fmt.Sprintf("#%06x", n) + css[i+j+2:]
 	}
-	rules, err := contrast.ParseCSS(css)
+	rules, err := contrast.ParseCSS(css, true)
 	if err != nil {
 		t.Fatal(err)
 	}
