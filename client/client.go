@@ -1,6 +1,9 @@
 // Package client is the Go client of Herald's JSON API (/api/). Every call
 // sends the API token as a bearer token; every error the server reports is
-// an *Error with its status, code and message.
+// an *Error with its status, code and message (and, for input a check
+// refused, the field it concerns). The package stands alone: its wire
+// types and their constants (EditionDraft, KindLead, SourceOK, ...) are
+// its own, so a program outside Herald's module can use all of them.
 //
 //	c := client.New("https://news.example.com", token)
 //	l, err := c.CreateList(ctx, client.ListInput{Slug: "evening", Name: "Evening"})
@@ -43,8 +46,12 @@ type Error struct {
 	Status  int
 	Code    string
 	Message string
+	// Field names the input a check refused ("reply_to"), when it
+	// concerns one.
+	Field string
 }
 
+// Error says the status, the code and the message.
 func (e *Error) Error() string {
 	return fmt.Sprintf("herald API: %d %s: %s", e.Status, e.Code, e.Message)
 }
@@ -96,7 +103,7 @@ func (c *Client) callWith(ctx context.Context, method, path string, header http.
 	if res.StatusCode >= 300 {
 		var eb ErrorBody
 		json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&eb)
-		return res.Header, &Error{Status: res.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}
+		return res.Header, &Error{Status: res.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message, Field: eb.Error.Field}
 	}
 	if out == nil || res.StatusCode == http.StatusNoContent {
 		return res.Header, nil
@@ -525,4 +532,57 @@ func (c *Client) Segment(ctx context.Context, id int64) (*Segment, error) {
 func (c *Client) CountSegment(ctx context.Context, query string) (*SegmentCount, error) {
 	var out SegmentCount
 	return &out, c.call(ctx, "POST", "/segments/count", SegmentInput{Query: query}, &out)
+}
+
+// Audit reads the audit log, newest first (owners' tokens only).
+func (c *Client) Audit(ctx context.Context, q AuditQuery) (*AuditPage, error) {
+	v := url.Values{}
+	for k, s := range map[string]string{"action": q.Action, "user": q.User, "object": q.Object, "since": q.Since, "until": q.Until} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if q.Before > 0 {
+		v.Set("before", strconv.FormatInt(q.Before, 10))
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	path := "/audit"
+	if len(v) > 0 {
+		path += "?" + v.Encode()
+	}
+	var p AuditPage
+	return &p, c.call(ctx, "GET", path, nil, &p)
+}
+
+// AuditRetention returns how many days audit rows are kept.
+func (c *Client) AuditRetention(ctx context.Context) (*AuditRetention, error) {
+	var out AuditRetention
+	return &out, c.call(ctx, "GET", "/audit/retention", nil, &out)
+}
+
+// SetAuditRetention sets how many days audit rows are kept (0: for ever).
+func (c *Client) SetAuditRetention(ctx context.Context, days int) (*AuditRetention, error) {
+	var out AuditRetention
+	return &out, c.call(ctx, "PUT", "/audit/retention", AuditRetention{Days: days}, &out)
+}
+
+// CreateToken makes an API token; the answer holds the token, shown once.
+func (c *Client) CreateToken(ctx context.Context, in TokenInput) (*Token, error) {
+	var out Token
+	return &out, c.call(ctx, "POST", "/tokens", in, &out)
+}
+
+// Users lists the admin users.
+func (c *Client) Users(ctx context.Context) ([]User, error) {
+	var p Page[User]
+	return p.Data, c.call(ctx, "GET", "/users", nil, &p)
+}
+
+// UpdateUser changes a user's role (never the last owner's away from
+// owner); their sessions end so it applies at once.
+func (c *Client) UpdateUser(ctx context.Context, id int64, in UserInput) (*User, error) {
+	var out User
+	return &out, c.call(ctx, "PATCH", fmt.Sprintf("/users/%d", id), in, &out)
 }

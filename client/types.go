@@ -1,25 +1,6 @@
 package client
 
-import (
-	"time"
-
-	"github.com/herald-news/herald/internal/model"
-)
-
-// Editions travel as Herald's own edition types.
-type (
-	Edition = model.Edition
-	Section = model.Section
-	Lead    = model.Lead
-	Byline  = model.Byline
-	Card    = model.Card
-	Brief   = model.Brief
-	Pick    = model.Pick
-	Text    = model.Text
-	Image   = model.Image
-	// EditionRevision is a kept saved state of an edition, with who saved it.
-	EditionRevision = model.EditionRevision
-)
+import "time"
 
 // Page is one page of a listing.
 type Page[T any] struct {
@@ -396,10 +377,13 @@ type ErrorBody struct {
 	Error ErrorDetail `json:"error"`
 }
 
-// ErrorDetail says what went wrong: a stable code and a sentence.
+// ErrorDetail says what went wrong: a stable code and a sentence, and for
+// input a check refused (code "invalid"), the field it concerns when one
+// does ("reply_to", "slug").
 type ErrorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
 }
 
 // MessageInput is one transactional message to one subscriber (POST
@@ -444,17 +428,6 @@ type MessageResult struct {
 	// with the same Idempotency-Key: nothing was sent again.
 	Replayed bool `json:"-"`
 }
-
-// Desk types travel as Herald's own.
-type (
-	// Source is a feed the desk reads (RSS, Atom or JSON Feed).
-	Source = model.Feed
-	// Item is one entry of a source's feed; UsedIn lists the dates of
-	// recent editions that already link to it.
-	Item = model.FeedItem
-	// SeriesRun is one day of a series: its draft, status and campaign.
-	SeriesRun = model.SeriesRun
-)
 
 // SourceInput adds a source.
 type SourceInput struct {
@@ -528,4 +501,80 @@ type SegmentInput struct {
 type SegmentCount struct {
 	Query string `json:"query"` // the query in canonical form
 	Count int64  `json:"count"`
+}
+
+// AuditEntry is one row of the audit log: a change a person made through
+// the admin, the API or the command line.
+type AuditEntry struct {
+	ID      int64                  `json:"id"`
+	At      time.Time              `json:"at"`
+	Actor   string                 `json:"actor"` // a user's email, a token's name, or "cli:" and the OS user
+	Via     string                 `json:"via"`   // admin, api or cli
+	IP      string                 `json:"ip,omitempty"`
+	Action  string                 `json:"action"` // e.g. campaign.start, settings.update, token.create
+	Object  string                 `json:"object"` // kind/id, e.g. campaign/12
+	Changes map[string]AuditChange `json:"changes"`
+}
+
+// AuditChange is one field's value before and after a change (secrets
+// read "(hidden)").
+type AuditChange struct {
+	Before any `json:"before,omitempty"`
+	After  any `json:"after,omitempty"`
+}
+
+// AuditPage is a page of the audit log, newest first. NextBefore, when
+// not zero, asks for the page after this one (AuditQuery.Before).
+type AuditPage struct {
+	Data       []AuditEntry `json:"data"`
+	NextBefore int64        `json:"next_before,omitempty"`
+}
+
+// AuditQuery selects audit entries; zero fields select everything.
+type AuditQuery struct {
+	Action string // exact, or a prefix ending in "." ("campaign.")
+	User   string // the actor, or the email of the user behind it
+	Object string // exact ("campaign/12"), or a kind ("campaign")
+	Since  string // a duration back ("24h", "7d"), a date or an RFC 3339 time
+	Until  string // a date or an RFC 3339 time
+	Before int64  // entries older than this ID (paging)
+	Limit  int    // at most 1000 (default 100)
+}
+
+// AuditRetention is how many days audit rows are kept (0: for ever).
+type AuditRetention struct {
+	Days int `json:"days"`
+}
+
+// TokenInput creates an API token. User (an email) makes it for another
+// user, which needs the manage-users permission; empty: the caller's own.
+type TokenInput struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
+	User string `json:"user,omitempty"`
+}
+
+// Token is an API token. Token, the secret itself, is only in the answer
+// that created it.
+type Token struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	Role      string    `json:"role"`
+	Prefix    string    `json:"prefix"`
+	User      string    `json:"user"`
+	Token     string    `json:"token,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// User is an admin user.
+type User struct {
+	ID    int64  `json:"id"`
+	Email string `json:"email"`
+	Name  string `json:"name"`
+	Role  string `json:"role"`
+}
+
+// UserInput changes a user's role.
+type UserInput struct {
+	Role string `json:"role"`
 }

@@ -25,7 +25,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/auth"
+	"github.com/herald-news/herald/internal/bounce"
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/importer"
 	"github.com/herald-news/herald/internal/mailer"
@@ -79,6 +81,9 @@ type Deps struct {
 	// configuration's fixed choices (a DKIM key file); nil: those kept in
 	// Store, with none fixed.
 	Settings *settings.Settings
+	// Bounce names the envelope sender of a test copy sent to a
+	// subscriber's address (VERP, with config bounce_domain).
+	Bounce bounce.VERP
 	// BaseURL is the public site, for links in previews and test mail.
 	BaseURL string
 	// From is the default From of new campaigns ("Name <address>").
@@ -90,8 +95,12 @@ type Deps struct {
 	Unfurl *unfurl.Unfurler
 	// TempDir holds uploaded CSV files while they import (os.TempDir()).
 	TempDir string
-	Log     *slog.Logger
-	Now     func() time.Time
+	// TrustProxy takes the client IP the audit log records from the last
+	// X-Forwarded-For entry (behind a reverse proxy only), as the public
+	// web does.
+	TrustProxy bool
+	Log        *slog.Logger
+	Now        func() time.Time
 }
 
 // Admin is the admin's http.Handler. Close it to stop running imports.
@@ -242,7 +251,11 @@ func (a *Admin) wrap(rt route) http.Handler {
 				return
 			}
 		}
-		r = r.WithContext(context.WithValue(r.Context(), identityKey{}, id))
+		// Every change this request makes is recorded as this user's
+		// (package audit; the store writes the rows).
+		ctx := audit.WithActor(r.Context(), audit.Actor{UserID: id.User.ID, Name: id.User.Email, Via: audit.ViaAdmin,
+			IP: audit.ClientIP(r, a.d.TrustProxy)})
+		r = r.WithContext(context.WithValue(ctx, identityKey{}, id))
 		a.serve(w, r, rt.h)
 	})
 }

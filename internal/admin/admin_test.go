@@ -42,8 +42,13 @@ type env struct {
 
 func newEnv(t *testing.T, deps func(*admin.Deps)) *env {
 	t.Helper()
+	return newEnvOn(t, storetest.SQLite(t), deps)
+}
+
+// newEnvOn is newEnv over the store st (PostgreSQL, say).
+func newEnvOn(t *testing.T, st *store.Store, deps func(*admin.Deps)) *env {
+	t.Helper()
 	ctx := context.Background()
-	st := storetest.SQLite(t)
 	var root http.Handler = http.NotFoundHandler()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { root.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)

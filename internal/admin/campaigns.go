@@ -37,6 +37,25 @@ func (a *Admin) campaigns(w http.ResponseWriter, r *http.Request) error {
 
 func (a *Admin) campaignNew(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
+	tr, err := settings.LoadTracking(ctx, a.d.Store)
+	if err != nil {
+		return err
+	}
+	c := &model.Campaign{From: a.d.From, Tracking: tr.Opens || tr.Clicks}
+	c.EditionID, _ = strconv.ParseInt(r.URL.Query().Get("edition"), 10, 64)
+	return a.campaignForm(w, r, http.StatusOK, c, campaignFormIn{}, nil)
+}
+
+// campaignFormIn is what the new-campaign form posts that a campaign does
+// not hold as typed, kept as typed when the form comes back with a problem.
+type campaignFormIn struct {
+	SendAt, Sample, WaitHours, Metric string
+}
+
+// campaignForm shows the new-campaign form filled with c, and errs beside
+// their fields (status 422 then).
+func (a *Admin) campaignForm(w http.ResponseWriter, r *http.Request, status int, c *model.Campaign, in campaignFormIn, errs fieldErrors) error {
+	ctx := r.Context()
 	eds, err := a.d.Store.ListEditions(ctx, store.EditionFilter{Limit: 100})
 	if err != nil {
 		return err
@@ -49,21 +68,33 @@ func (a *Admin) campaignNew(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	tr, err := settings.LoadTracking(ctx, a.d.Store)
-	if err != nil {
-		return err
-	}
-	sel, _ := strconv.ParseInt(r.URL.Query().Get("edition"), 10, 64)
-	name := ""
-	for _, e := range eds {
-		if e.ID == sel {
-			name = e.Subject
+	if c.Name == "" && errs == nil {
+		for _, e := range eds {
+			if e.ID == c.EditionID {
+				c.Name = e.Subject
+			}
 		}
 	}
-	a.page(w, r, http.StatusOK, "campaign_new", "New campaign", "campaigns", map[string]any{
-		"Editions": eds, "Lists": lists, "Segments": segs, "ABSlots": []int{1, 2, 3, 4}, "Selected": sel, "From": a.d.From, "Tracking": tr.Opens || tr.Clicks, "Name": name,
+	variants := make([]model.Variant, 4)
+	if c.AB != nil {
+		copy(variants, c.AB.Variants)
+	}
+	if in.Sample == "" {
+		in.Sample, in.WaitHours, in.Metric = "20", "2", string(model.ABOpens)
+	}
+	a.page(w, r, status, "campaign_new", "New campaign", "campaigns", map[string]any{
+		"Editions": eds, "Lists": lists, "Segments": segs, "Variants": variants, "In": in, "C": c, "Errors": errs,
+		"OnList": idSet(c.ListIDs), "OnSegment": idSet(c.SegmentIDs),
 	})
 	return nil
+}
+
+func idSet(ids []int64) map[int64]bool {
+	m := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		m[id] = true
+	}
+	return m
 }
 
 func (a *Admin) campaignCreate(w http.ResponseWriter, r *http.Request) error {
@@ -78,6 +109,8 @@ func (a *Admin) campaignCreate(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	c.LocalTime = strings.TrimSpace(r.FormValue("local_time"))
+	in := campaignFormIn{SendAt: r.FormValue("send_at"), Sample: r.FormValue("ab_sample"), WaitHours: r.FormValue("ab_wait_hours"),
+		Metric: r.FormValue("ab_metric")}
 	var subjects []string
 	for _, v := range r.Form["ab_subject"] {
 		if v = strings.TrimSpace(v); v != "" {
@@ -85,9 +118,9 @@ func (a *Admin) campaignCreate(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if len(subjects) > 0 {
-		pct, _ := strconv.Atoi(r.FormValue("ab_sample"))
-		hours, _ := strconv.ParseFloat(r.FormValue("ab_wait_hours"), 64)
-		c.AB = &model.ABTest{SamplePercent: pct, Wait: time.Duration(hours * float64(time.Hour)), Metric: model.ABMetric(r.FormValue("ab_metric"))}
+		pct, _ := strconv.Atoi(in.Sample)
+		hours, _ := strconv.ParseFloat(in.WaitHours, 64)
+		c.AB = &model.ABTest{SamplePercent: pct, Wait: time.Duration(hours * float64(time.Hour)), Metric: model.ABMetric(in.Metric)}
 		pre := r.Form["ab_preheader"]
 		for i, subj := range subjects {
 			v := model.Variant{Subject: subj}
@@ -105,60 +138,24 @@ func (a *Admin) campaignCreate(w http.ResponseWriter, r *http.Request) error {
 	if c.PublishOnStart && !identity(r).Can(auth.Publish) {
 		return a.redirect(w, r, fmt.Sprintf("/admin/campaigns/new?edition=%d", c.EditionID), "Only editors and owners can publish an edition.", true)
 	}
-	if err := a.checkCampaign(ctx, c); err != nil {
-		return a.redirect(w, r, fmt.Sprintf("/admin/campaigns/new?edition=%d", c.EditionID), err.Error(), true)
-	}
-	if at := r.FormValue("send_at"); at != "" {
-		t, err := time.Parse("2006-01-02T15:04", at)
+	if in.SendAt != "" {
+		t, err := time.Parse("2006-01-02T15:04", in.SendAt)
 		if err != nil {
-			return a.redirect(w, r, "/admin/campaigns/new", "The send time is not a date and time.", true)
+			return a.campaignForm(w, r, http.StatusUnprocessableEntity, c, in, fieldErrors{"send_at": "The send time is not a date and time."})
 		}
 		c.SendAt = t.UTC()
-	}
-	if err := a.d.Store.CreateCampaign(ctx, c); err != nil {
-		return err
-	}
-	return a.redirect(w, r, fmt.Sprintf("/admin/campaigns/%d", c.ID), "Campaign created. Send yourself a test, then start it.", false)
-}
-
-// checkCampaign returns a message for the person when the campaign
-// cannot be sent as it is.
-func (a *Admin) checkCampaign(ctx context.Context, c *model.Campaign) error {
-	if c.Name == "" {
-		return errors.New("Give the campaign a name.")
-	}
-	if len(c.ListIDs) == 0 && len(c.SegmentIDs) == 0 {
-		return errors.New("Choose at least one list or segment.")
-	}
-	if err := model.CheckCampaignOptions(c); err != nil {
-		return errors.New(strings.ToUpper(err.Error()[:1]) + err.Error()[1:] + ".")
 	}
 	if c.From == "" {
 		c.From = a.d.From
 	}
-	if _, err := mail.ParseAddress(c.From); err != nil {
-		return errors.New("The From address should look like: The Courier <news@example.com>.")
+	err := delivery.CreateCampaign(ctx, a.d.Store, c)
+	if errs := formErrors(err); errs != nil {
+		return a.campaignForm(w, r, http.StatusUnprocessableEntity, c, in, errs)
 	}
-	if c.ReplyTo != "" {
-		if _, err := address.Normalize(c.ReplyTo); err != nil {
-			return errors.New("The reply-to address is not an email address.")
-		}
+	if err != nil {
+		return err
 	}
-	if strings.ContainsAny(c.Name, "\r\n") {
-		return errors.New("The campaign name must fit on one line.")
-	}
-	e, err := a.d.Store.GetEdition(ctx, c.EditionID)
-	if errors.Is(err, store.ErrNotFound) {
-		return errors.New("Choose an edition.")
-	} else if err != nil {
-		// Shown to the editor: no raw database error in it.
-		a.d.Log.Error("check campaign: read edition", "edition", c.EditionID, "err", err)
-		return errors.New("The edition could not be read just now; please try again.")
-	}
-	if ps := edition.Validate(e); len(ps) > 0 {
-		return fmt.Errorf("The edition is not ready to send: %s", ps[0].String())
-	}
-	return nil
+	return a.redirect(w, r, fmt.Sprintf("/admin/campaigns/%d", c.ID), "Campaign created. Send yourself a test, then start it.", false)
 }
 
 // stats is a campaign's progress and engagement, for its page and the API.
@@ -286,6 +283,10 @@ func (a *Admin) campaign(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	bounces, err := a.d.Store.BounceEvents(ctx, 0, id, 20)
+	if err != nil {
+		return err
+	}
 	waiting, err := a.d.Store.WaitingByHour(ctx, id)
 	if err != nil {
 		return err
@@ -300,7 +301,7 @@ func (a *Admin) campaign(w http.ResponseWriter, r *http.Request) error {
 	live := c.Status == model.CampaignSending || c.Status == model.CampaignPaused
 	rate, eta := rateETA(c, st.Progress, a.d.Now())
 	a.page(w, r, http.StatusOK, "campaign", c.Name, "campaigns", map[string]any{
-		"C": c, "S": st, "Edition": ed, "Lists": strings.Join(listNames, ", "), "Failures": failures,
+		"C": c, "S": st, "Edition": ed, "Lists": strings.Join(listNames, ", "), "Failures": failures, "Bounces": bounces,
 		"Live": live, "Rate": rate, "ETA": eta, "Waiting": waiting, "AB": abResults, "ABHeld": abHeld, "CanStart": a.d.Engine != nil, "CanTest": a.d.Sender != nil,
 	})
 	return nil
@@ -460,58 +461,42 @@ func (a *Admin) campaignStart(w http.ResponseWriter, r *http.Request) error {
 	if shown, err := a.startChecked(w, r); shown || err != nil {
 		return err
 	}
-	return a.campaignAction(w, r, func(ctx context.Context, id int64) (string, error) {
-		if a.d.Engine == nil {
-			return "", &userError{status: http.StatusConflict, msg: "Sending is not running on this server."}
-		}
-		n, err := a.d.Engine.Start(ctx, id)
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("Sending to %s recipients.", thousands(n)), nil
-	})
+	return a.campaignAction(w, r, a.changeStatus(delivery.Start, ""))
 }
 
-func (a *Admin) setStatus(to model.CampaignStatus, msg string) func(context.Context, int64) (string, error) {
+// changeStatus makes a status change through delivery.ChangeStatus and
+// says msg (Start says how many it goes to).
+func (a *Admin) changeStatus(act delivery.Action, msg string) func(context.Context, int64) (string, error) {
 	return func(ctx context.Context, id int64) (string, error) {
-		var wake func()
-		if a.d.Engine != nil {
-			wake = a.d.Engine.Wake
-		}
-		if to == model.CampaignPaused || to == model.CampaignCancelled {
+		ch, err := delivery.ChangeStatus(ctx, a.d.Store, a.d.Engine, id, act, time.Time{})
+		switch {
+		case errors.Is(err, delivery.ErrNotSending):
+			return "", &userError{status: http.StatusConflict, msg: "Sending is not running on this server."}
+		case err != nil:
+			return "", err
+		case act == delivery.Start:
+			return fmt.Sprintf("Sending to %s recipients.", thousands(ch.Recipients)), nil
+		case ch.InFlight > 0:
 			// The page answers once nothing of the campaign is in flight,
 			// so the promise in msg holds from the moment it is read.
-			left, err := delivery.Halt(ctx, a.d.Store, id, to, wake)
-			if err != nil {
-				return "", err
-			}
-			if left > 0 {
-				a.d.Log.Warn("campaign halted with mail still in flight on a node that did not answer", "campaign", id, "rows", left)
-				return fmt.Sprintf("%s (%d messages were claimed by a server that did not answer in time; they go back unsent when their claim runs out.)",
-					msg, left), nil
-			}
-			return msg, nil
-		}
-		if err := a.d.Store.SetCampaignStatus(ctx, id, to); err != nil {
-			return "", err
-		}
-		if wake != nil {
-			wake()
+			a.d.Log.Warn("campaign halted with mail still in flight on a node that did not answer", "campaign", id, "rows", ch.InFlight)
+			return fmt.Sprintf("%s (%d messages were claimed by a server that did not answer in time; they go back unsent when their claim runs out.)",
+				msg, ch.InFlight), nil
 		}
 		return msg, nil
 	}
 }
 
 func (a *Admin) campaignPause(w http.ResponseWriter, r *http.Request) error {
-	return a.campaignAction(w, r, a.setStatus(model.CampaignPaused, "Paused. Nothing more goes out until you resume."))
+	return a.campaignAction(w, r, a.changeStatus(delivery.Pause, "Paused. Nothing more goes out until you resume."))
 }
 
 func (a *Admin) campaignResume(w http.ResponseWriter, r *http.Request) error {
-	return a.campaignAction(w, r, a.setStatus(model.CampaignSending, "Resumed."))
+	return a.campaignAction(w, r, a.changeStatus(delivery.Resume, "Resumed."))
 }
 
 func (a *Admin) campaignCancel(w http.ResponseWriter, r *http.Request) error {
-	return a.campaignAction(w, r, a.setStatus(model.CampaignCancelled, "Cancelled. Mail not yet sent will not go out."))
+	return a.campaignAction(w, r, a.changeStatus(delivery.Cancel, "Cancelled. Mail not yet sent will not go out."))
 }
 
 func (a *Admin) campaignSchedule(w http.ResponseWriter, r *http.Request) error {
@@ -524,7 +509,7 @@ func (a *Admin) campaignSchedule(w http.ResponseWriter, r *http.Request) error {
 			}
 			at = t.UTC()
 		}
-		if err := a.d.Store.ScheduleCampaign(ctx, id, at); err != nil {
+		if _, err := delivery.ChangeStatus(ctx, a.d.Store, a.d.Engine, id, delivery.Schedule, at); err != nil {
 			return "", err
 		}
 		if at.IsZero() {
@@ -593,7 +578,13 @@ func (a *Admin) SendTest(ctx context.Context, c *model.Campaign, to string) erro
 	if err != nil {
 		return &userError{status: http.StatusBadRequest, msg: "The test message could not be built: check the From address."}
 	}
-	if err := a.d.Sender.Send(ctx, mailer.Envelope{From: from.Address, To: to}, msg); err != nil {
+	// A test copy to a subscriber's address bounces like their mail
+	// would: to a VERP address naming them, outside any campaign.
+	var subID int64
+	if sub, err := a.d.Store.SubscriberByEmail(ctx, to); err == nil {
+		subID = sub.ID
+	}
+	if err := a.d.Sender.Send(ctx, mailer.Envelope{From: a.d.Bounce.Address(subID, 0, from.Address), To: to}, msg); err != nil {
 		a.d.Log.Warn("test send failed", "campaign", c.ID, "err", err)
 		return &userError{status: http.StatusBadGateway, msg: "The mail server refused the test message. See the server log for its answer."}
 	}

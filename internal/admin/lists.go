@@ -5,22 +5,26 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
-	"regexp"
 	"strings"
 
 	"github.com/herald-news/herald/internal/importer"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/validator"
 )
 
-var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
-
 func (a *Admin) lists(w http.ResponseWriter, r *http.Request) error {
+	return a.listsPage(w, r, http.StatusOK, &model.List{}, nil)
+}
+
+// listsPage shows the lists and the new-list form filled with in, and
+// errs beside their fields (status 422 then).
+func (a *Admin) listsPage(w http.ResponseWriter, r *http.Request, status int, in *model.List, errs fieldErrors) error {
 	lists, err := a.d.Store.Lists(r.Context())
 	if err != nil {
 		return err
 	}
-	a.page(w, r, http.StatusOK, "lists", "Lists", "lists", map[string]any{"Lists": lists})
+	a.page(w, r, status, "lists", "Lists", "lists", map[string]any{"Lists": lists, "In": in, "Errors": errs})
 	return nil
 }
 
@@ -37,13 +41,14 @@ func readList(r *http.Request, l *model.List) {
 func (a *Admin) listCreate(w http.ResponseWriter, r *http.Request) error {
 	l := &model.List{Slug: strings.TrimSpace(strings.ToLower(r.FormValue("slug")))}
 	readList(r, l)
-	if l.Name == "" || !slugRE.MatchString(l.Slug) {
-		return a.redirect(w, r, "/admin/lists", "A list needs a name and a slug of lower-case letters, digits and dashes.", true)
+	err := a.d.Store.CreateList(r.Context(), l)
+	if errors.Is(err, store.ErrConflict) {
+		err = &validator.Error{Field: "slug", Message: "A list with that slug exists already."}
 	}
-	if err := a.d.Store.CreateList(r.Context(), l); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return a.redirect(w, r, "/admin/lists", "A list with that slug exists already.", true)
-		}
+	if errs := formErrors(err); errs != nil {
+		return a.listsPage(w, r, http.StatusUnprocessableEntity, l, errs)
+	}
+	if err != nil {
 		return err
 	}
 	return a.redirect(w, r, "/admin/lists", "List “"+l.Name+"” created.", false)
@@ -63,12 +68,18 @@ func (a *Admin) listEdit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	data := map[string]any{"List": l}
+	return a.listPage(w, r, http.StatusOK, l, l.Name, nil)
+}
+
+// listPage shows a list's page with its form filled with l, its stored
+// name as the heading, and errs beside their fields (status 422 then).
+func (a *Admin) listPage(w http.ResponseWriter, r *http.Request, status int, l *model.List, heading string, errs fieldErrors) error {
+	data := map[string]any{"List": l, "Heading": heading, "Errors": errs}
 	if l.Public {
 		data["Snippet"] = a.embedSnippet(l)
 		data["SubscribeURL"] = strings.TrimSuffix(a.d.BaseURL, "/") + "/subscribe/" + l.Slug
 	}
-	a.page(w, r, http.StatusOK, "list", l.Name, "lists", data)
+	a.page(w, r, status, "list", heading, "lists", data)
 	return nil
 }
 
@@ -120,11 +131,13 @@ func (a *Admin) listSave(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	heading := l.Name
 	readList(r, l)
-	if l.Name == "" {
-		return a.redirect(w, r, fmt.Sprintf("/admin/lists/%d", l.ID), "A list needs a name.", true)
+	err = a.d.Store.UpdateList(r.Context(), l)
+	if errs := formErrors(err); errs != nil {
+		return a.listPage(w, r, http.StatusUnprocessableEntity, l, heading, errs)
 	}
-	if err := a.d.Store.UpdateList(r.Context(), l); err != nil {
+	if err != nil {
 		return err
 	}
 	return a.redirect(w, r, "/admin/lists", "List saved.", false)

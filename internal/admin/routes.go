@@ -107,6 +107,10 @@ func (a *Admin) table() []route {
 		r("POST", "/admin/webhooks/{id}/delete", auth.ManageSettings, a.webhookDelete),
 		r("POST", "/admin/webhooks/{id}/test", auth.ManageSettings, a.webhookTest),
 
+		r("GET", "/admin/audit", auth.ReadAudit, a.auditLog),
+		r("GET", "/admin/audit.csv", auth.ReadAudit, a.auditCSV),
+		r("POST", "/admin/audit/retention", auth.ManageSettings, a.auditRetention),
+
 		r("GET", "/admin/users", auth.ManageUsers, a.users),
 		r("POST", "/admin/users", auth.ManageUsers, a.userCreate),
 		r("POST", "/admin/users/{id}", auth.ManageUsers, a.userSave),

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -16,6 +15,7 @@ import (
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/settings"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 type dkimView struct {
@@ -126,10 +126,10 @@ func (a *Admin) relayChanges() []mailer.RotationEvent {
 	return a.d.RelayChanges()
 }
 
-var hexColor = regexp.MustCompile(`^(#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?)?$`)
-
 func (a *Admin) settingsPublication(w http.ResponseWriter, r *http.Request) error {
 	f := func(k string) string { return strings.TrimSpace(r.FormValue(k)) }
+	// The time zone has its own form (settingsZone); a time_zone posted
+	// here sets it too, and none leaves it as it is.
 	pub := model.Publication{Name: f("name"), SiteURL: f("site_url"), LogoURL: f("logo_url"), Language: f("language"),
 		PostalAddress: f("postal_address"), TimeZone: f("time_zone"), Colors: model.Colors{Accent: f("accent"), Text: f("text"), Background: f("background")},
 		CreditPrefix: f("credit_prefix")}
@@ -138,10 +138,8 @@ func (a *Admin) settingsPublication(w http.ResponseWriter, r *http.Request) erro
 			pub.Sections = append(pub.Sections, model.SectionDefault{Kind: k, Title: f("title_" + string(k))})
 		}
 	}
-	for _, c := range []string{pub.Colors.Accent, pub.Colors.Text, pub.Colors.Background} {
-		if !hexColor.MatchString(c) {
-			return a.redirect(w, r, "/admin/settings", "Colours are hex values such as #9c2f1f.", true)
-		}
+	if err := validator.Colors(pub.Colors); err != nil {
+		return a.redirect(w, r, "/admin/settings", err.Error(), true)
 	}
 	if pub.Name == "" {
 		return a.redirect(w, r, "/admin/settings", "The publication needs a name.", true)
@@ -178,7 +176,7 @@ func (a *Admin) dkimGenerate(w http.ResponseWriter, r *http.Request) error {
 		alg = "ed25519"
 	}
 	sel, dom := strings.TrimSpace(r.FormValue("selector")), strings.ToLower(strings.TrimSpace(r.FormValue("domain")))
-	if !regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`).MatchString(sel) || !strings.Contains(dom, ".") || strings.ContainsAny(dom, " /@") {
+	if !validator.IsSlug(sel) || !strings.Contains(dom, ".") || strings.ContainsAny(dom, " /@") {
 		return a.redirect(w, r, "/admin/settings#dkim", "Give a selector (such as herald2025) and your sending domain.", true)
 	}
 	pem, err := message.GenerateKey(alg)

@@ -13,6 +13,7 @@ import (
 	"github.com/herald-news/herald/internal/address"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 func (a *Admin) subscribers(w http.ResponseWriter, r *http.Request) error {
@@ -128,8 +129,17 @@ func (a *Admin) subscriber(w http.ResponseWriter, r *http.Request) error {
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
+	bounces, err := a.d.Store.BounceEvents(ctx, sub.ID, 0, 20)
+	if err != nil {
+		return err
+	}
+	soft, err := a.d.Store.SoftBounceCount(ctx, sub.Email)
+	if err != nil {
+		return err
+	}
 	a.page(w, r, http.StatusOK, "subscriber", sub.Email, "subscribers", map[string]any{
 		"S": sub, "Lists": rows, "History": hist, "Attrs": string(attrs), "Suppression": supp,
+		"Bounces": bounces, "SoftBounces": soft,
 	})
 	return nil
 }
@@ -151,11 +161,10 @@ func (a *Admin) subscriberSave(w http.ResponseWriter, r *http.Request) error {
 			return a.redirect(w, r, target, "Attributes must be a JSON object, such as {\"city\": \"Leeds\"}.", true)
 		}
 	}
-	if err := model.CheckAttributes(attrs); err != nil {
-		return a.redirect(w, r, target, "Not saved: "+err.Error()+".", true)
-	}
 	sub.Name, sub.Attributes = strings.TrimSpace(r.FormValue("name")), attrs
-	if _, err := a.d.Store.UpsertSubscriber(ctx, sub); err != nil {
+	if _, err := a.d.Store.UpsertSubscriber(ctx, sub); validator.As(err) != nil {
+		return a.redirect(w, r, target, "Not saved: "+validator.As(err).Message, true)
+	} else if err != nil {
 		return err
 	}
 	current, err := a.d.Store.Subscriptions(ctx, id)

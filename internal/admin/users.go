@@ -8,31 +8,37 @@ import (
 
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 func (a *Admin) users(w http.ResponseWriter, r *http.Request) error {
+	return a.usersPage(w, r, http.StatusOK, userIn{Role: string(auth.Author)}, nil)
+}
+
+// userIn is the add-a-user form as typed (never the password).
+type userIn struct{ Email, Name, Role string }
+
+// usersPage shows the users and the add-a-user form filled with in, and
+// errs beside their fields (status 422 then).
+func (a *Admin) usersPage(w http.ResponseWriter, r *http.Request, status int, in userIn, errs fieldErrors) error {
 	us, err := a.d.Store.Users(r.Context())
 	if err != nil {
 		return err
 	}
-	a.page(w, r, http.StatusOK, "users", "Users", "users", map[string]any{"Users": us, "Roles": auth.AllRoles()})
+	a.page(w, r, status, "users", "Users", "users", map[string]any{"Users": us, "Roles": auth.AllRoles(), "In": in, "Errors": errs})
 	return nil
 }
 
 func (a *Admin) userCreate(w http.ResponseWriter, r *http.Request) error {
-	role, err := auth.ParseRole(r.FormValue("role"))
-	if err != nil {
-		return a.redirect(w, r, "/admin/users", "Choose a role.", true)
-	}
-	_, err = auth.CreateUser(r.Context(), a.d.Store, r.FormValue("email"), strings.TrimSpace(r.FormValue("name")), role,
-		r.FormValue("password"), a.bcryptCost())
+	in := userIn{Email: strings.TrimSpace(r.FormValue("email")), Name: strings.TrimSpace(r.FormValue("name")), Role: r.FormValue("role")}
+	_, err := auth.CreateUser(r.Context(), a.d.Store, in.Email, in.Name, auth.Role(in.Role), r.FormValue("password"), a.bcryptCost())
 	switch {
 	case errors.Is(err, store.ErrConflict):
-		return a.redirect(w, r, "/admin/users", "A user with that email exists already.", true)
+		return a.usersPage(w, r, http.StatusUnprocessableEntity, in, fieldErrors{"email": "A user with that email exists already."})
 	case errors.Is(err, auth.ErrWeakPassword):
-		return a.redirect(w, r, "/admin/users", err.Error()+".", true)
-	case err != nil && strings.HasPrefix(err.Error(), "email"):
-		return a.redirect(w, r, "/admin/users", "That is not an email address.", true)
+		return a.usersPage(w, r, http.StatusUnprocessableEntity, in, fieldErrors{"password": sentence(err.Error())})
+	case formErrors(err) != nil:
+		return a.usersPage(w, r, http.StatusUnprocessableEntity, in, formErrors(err))
 	case err != nil:
 		return err
 	}
@@ -131,8 +137,10 @@ func (a *Admin) tokenCreate(w http.ResponseWriter, r *http.Request) error {
 		return a.redirect(w, r, "/admin/tokens", "Choose a role.", true)
 	}
 	plain, _, err := a.d.Auth.CreateToken(r.Context(), id.User, r.FormValue("name"), role)
-	if err != nil {
-		return a.redirect(w, r, "/admin/tokens", "Give the token a name and a role no higher than yours.", true)
+	if ve := validator.As(err); ve != nil {
+		return a.redirect(w, r, "/admin/tokens", ve.Message, true)
+	} else if err != nil {
+		return err
 	}
 	// Shown on this response only: the page is rendered here, not after a
 	// redirect, so the token never sits in a cookie or a URL.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/auth"
+	"github.com/herald-news/herald/internal/model"
 )
 
 // parseTemplates parses layout.html with every page: one set per page.
@@ -75,6 +76,17 @@ func funcs() template.FuncMap {
 			return t.UTC().Format("2 Jan 2006, 15:04")
 		},
 		"day": func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
+		"bounceKind": func(k model.EventKind) string {
+			switch k {
+			case model.EventBounce:
+				return "hard bounce"
+			case model.EventSoftBounce:
+				return "soft bounce"
+			case model.EventComplaint:
+				return "complaint"
+			}
+			return string(k)
+		},
 		// zoned shows an instant in the newsroom's time zone.
 		"zoned": func(t time.Time, loc *time.Location) string {
 			if t.IsZero() {

@@ -8,7 +8,9 @@
 // session cookie, so no CSRF is possible); every route needs one
 // permission of the token's role; listings page with limit and offset and
 // answer {data, total, limit, offset}; every error answers
-// {"error": {"code", "message"}} and never carries internal detail. The
+// {"error": {"code", "message"}} and never carries internal detail; a
+// domain check's refusal answers 422 with code "invalid" and "field"
+// naming the input it concerns. The
 // OpenAPI 3 document at /api/openapi.json is built from the same route
 // table that registers the handlers. Wire types live in package client.
 package api
@@ -24,12 +26,14 @@ import (
 	"strings"
 
 	"github.com/herald-news/herald/client"
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/importer"
 	"github.com/herald-news/herald/internal/precheck"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/unfurl"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 // Deps is what the API needs. Store and Auth are required.
@@ -50,6 +54,9 @@ type Deps struct {
 	// Precheck runs the pre-send checks on campaigns' editions; nil: the
 	// precheck endpoint answers 404.
 	Precheck *precheck.Editions
+	// TrustProxy takes the client IP the audit log records from the last
+	// X-Forwarded-For entry (behind a reverse proxy only).
+	TrustProxy bool
 }
 
 // API is the /api/ http.Handler.
@@ -115,7 +122,11 @@ func (a *API) wrap(rt Route) http.Handler {
 				writeError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("A %s token cannot do this.", id.Role))
 				return
 			}
-			r = r.WithContext(context.WithValue(r.Context(), identityKey{}, id))
+			// Every change this request makes is recorded as the token's
+			// (package audit; the store writes the rows).
+			ctx := audit.WithActor(r.Context(), audit.Actor{UserID: id.User.ID, Name: id.TokenName, Via: audit.ViaAPI,
+				IP: audit.ClientIP(r, a.d.TrustProxy)})
+			r = r.WithContext(context.WithValue(ctx, identityKey{}, id))
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<20)
 		if err := rt.h(w, r); err != nil {
@@ -144,7 +155,11 @@ func invalid(format string, args ...any) error {
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
 	var mbe *http.MaxBytesError
+	var ve *validator.Error
 	switch {
+	case errors.As(err, &ve):
+		// A domain check's refusal names the field, as the caller sent it.
+		writeJSON(w, http.StatusUnprocessableEntity, client.ErrorBody{Error: client.ErrorDetail{Code: "invalid", Message: ve.Message, Field: ve.Field}})
 	case errors.As(err, &ae):
 		writeError(w, ae.status, ae.code, ae.msg)
 	case errors.As(err, &mbe):

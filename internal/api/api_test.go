@@ -161,8 +161,8 @@ func TestClientDrivesAFullFlow(t *testing.T) {
 			t.Fatal(err)
 		}
 		ed.Slug = "api-evening"
-		created, err := c.CreateEdition(ctx, ed)
-		if err != nil || created.ID == 0 || created.Status != model.EditionDraft {
+		created, err := c.CreateEdition(ctx, wireEdition(t, ed))
+		if err != nil || created.ID == 0 || created.Status != client.EditionDraft {
 			t.Fatalf("CreateEdition = %+v, %v", created, err)
 		}
 		// An update carries the revision it was read at: the first goes

@@ -5,17 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/mail"
 	"strings"
 	"time"
 
 	"github.com/herald-news/herald/client"
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/delivery"
-	"github.com/herald-news/herald/internal/edition"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/precheck"
-	"github.com/herald-news/herald/internal/store"
 )
 
 func campaignOut(c *model.Campaign) client.Campaign {
@@ -92,43 +89,13 @@ func (a *API) createCampaign(w http.ResponseWriter, r *http.Request) error {
 			c.AB.Variants = append(c.AB.Variants, model.Variant{Subject: strings.TrimSpace(v.Subject), Preheader: strings.TrimSpace(v.Preheader)})
 		}
 	}
-	if err := model.CheckCampaignOptions(c); err != nil {
-		return invalid("%s", err.Error())
-	}
 	if c.From == "" {
 		c.From = a.d.From
 	}
-	switch {
-	case c.Name == "":
-		return invalid("name is required")
-	case len(c.ListIDs) == 0 && len(c.SegmentIDs) == 0:
-		return invalid("list_ids or segment_ids needs at least one list or segment")
-	case c.PublishOnStart && !identity(r).Can(auth.Publish):
+	if c.PublishOnStart && !identity(r).Can(auth.Publish) {
 		return &apiError{status: http.StatusForbidden, code: "forbidden", msg: "publish_on_start needs the publish permission."}
 	}
-	if _, err := mail.ParseAddress(c.From); err != nil {
-		return invalid("from must be an address such as \"The Courier <news@example.com>\"")
-	}
-	for _, l := range c.ListIDs {
-		if _, err := a.d.Store.ListByID(ctx, l); err != nil {
-			return invalid("list %d does not exist", l)
-		}
-	}
-	for _, sg := range c.SegmentIDs {
-		if _, err := a.d.Store.Segment(ctx, sg); err != nil {
-			return invalid("segment %d does not exist", sg)
-		}
-	}
-	e, err := a.d.Store.GetEdition(ctx, c.EditionID)
-	if errors.Is(err, store.ErrNotFound) {
-		return invalid("edition_id must name an edition")
-	} else if err != nil {
-		return err
-	}
-	if ps := edition.Validate(e); len(ps) > 0 {
-		return invalid("the edition is not ready to send: %s", ps.Error())
-	}
-	if err := a.d.Store.CreateCampaign(ctx, c); err != nil {
+	if err := delivery.CreateCampaign(ctx, a.d.Store, c); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, campaignOut(c))
@@ -172,10 +139,8 @@ func (a *API) startCampaign(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	start := a.changeStatus(delivery.Start, nil)
 	return a.act(w, r, func(ctx context.Context, c *model.Campaign) error {
-		if a.d.Engine == nil {
-			return &apiError{status: http.StatusConflict, code: "not_sending", msg: "Sending is not running on this server."}
-		}
 		if in.Precheck && !in.AcknowledgeWarnings && (c.Status == model.CampaignDraft || c.Status == model.CampaignScheduled) {
 			rep, err := a.checks(ctx, c)
 			if err != nil {
@@ -187,8 +152,7 @@ func (a *API) startCampaign(w http.ResponseWriter, r *http.Request) error {
 					len(rep.Findings), rep.Findings[0].Message, c.ID)}
 			}
 		}
-		_, err := a.d.Engine.Start(ctx, c.ID)
-		return err
+		return start(ctx, c)
 	})
 }
 
@@ -224,41 +188,37 @@ func (a *API) precheckCampaign(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, out)
 }
 
-func (a *API) setStatus(to model.CampaignStatus) func(ctx context.Context, c *model.Campaign) error {
+// changeStatus makes a status change through delivery.ChangeStatus; at,
+// when set, reads Schedule's send time.
+func (a *API) changeStatus(act delivery.Action, at func() time.Time) func(ctx context.Context, c *model.Campaign) error {
 	return func(ctx context.Context, c *model.Campaign) error {
-		var wake func()
-		if a.d.Engine != nil {
-			wake = a.d.Engine.Wake
+		var when time.Time
+		if at != nil {
+			when = at()
 		}
-		if to == model.CampaignPaused || to == model.CampaignCancelled {
-			// Answer once nothing of the campaign is in flight: what the
+		ch, err := delivery.ChangeStatus(ctx, a.d.Store, a.d.Engine, c.ID, act, when)
+		if errors.Is(err, delivery.ErrNotSending) {
+			return &apiError{status: http.StatusConflict, code: "not_sending", msg: "Sending is not running on this server."}
+		}
+		if ch.InFlight > 0 {
+			// Answered once nothing of the campaign is in flight: what the
 			// caller sees as sent afterwards is final.
-			left, err := delivery.Halt(ctx, a.d.Store, c.ID, to, wake)
-			if left > 0 {
-				a.d.Log.Warn("campaign halted with mail still in flight on a node that did not answer", "campaign", c.ID, "rows", left)
-			}
-			return err
+			a.d.Log.Warn("campaign halted with mail still in flight on a node that did not answer", "campaign", c.ID, "rows", ch.InFlight)
 		}
-		if err := a.d.Store.SetCampaignStatus(ctx, c.ID, to); err != nil {
-			return err
-		}
-		if wake != nil {
-			wake()
-		}
-		return nil
+		return err
 	}
 }
 
 func (a *API) pauseCampaign(w http.ResponseWriter, r *http.Request) error {
-	return a.act(w, r, a.setStatus(model.CampaignPaused))
+	return a.act(w, r, a.changeStatus(delivery.Pause, nil))
 }
 
 func (a *API) resumeCampaign(w http.ResponseWriter, r *http.Request) error {
-	return a.act(w, r, a.setStatus(model.CampaignSending))
+	return a.act(w, r, a.changeStatus(delivery.Resume, nil))
 }
 
 func (a *API) cancelCampaign(w http.ResponseWriter, r *http.Request) error {
-	return a.act(w, r, a.setStatus(model.CampaignCancelled))
+	return a.act(w, r, a.changeStatus(delivery.Cancel, nil))
 }
 
 func (a *API) scheduleCampaign(w http.ResponseWriter, r *http.Request) error {
@@ -266,12 +226,12 @@ func (a *API) scheduleCampaign(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	return a.act(w, r, func(ctx context.Context, c *model.Campaign) error {
+	return a.act(w, r, a.changeStatus(delivery.Schedule, func() time.Time {
 		if in.SendAt == nil {
-			return a.d.Store.ScheduleCampaign(ctx, c.ID, time.Time{})
+			return time.Time{}
 		}
-		return a.d.Store.ScheduleCampaign(ctx, c.ID, in.SendAt.UTC())
-	})
+		return *in.SendAt
+	}))
 }
 
 func (a *API) campaignStats(w http.ResponseWriter, r *http.Request) error {

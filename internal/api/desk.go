@@ -23,10 +23,11 @@ func (a *API) listSources(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if srcs == nil {
-		srcs = []model.Feed{}
+	out := []client.Source{}
+	for _, s := range srcs {
+		out = append(out, sourceOut(s))
 	}
-	return writeJSON(w, http.StatusOK, srcs)
+	return writeJSON(w, http.StatusOK, out)
 }
 
 func (a *API) createSource(w http.ResponseWriter, r *http.Request) error {
@@ -41,7 +42,7 @@ func (a *API) createSource(w http.ResponseWriter, r *http.Request) error {
 	if err := a.d.Store.CreateSource(r.Context(), src); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, src)
+	return writeJSON(w, http.StatusCreated, sourceOut(*src))
 }
 
 func (a *API) pollSource(w http.ResponseWriter, r *http.Request) error {
@@ -85,10 +86,11 @@ func (a *API) deskItems(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	source.MarkUsed(items, recent)
-	if items == nil {
-		items = []model.FeedItem{}
+	out := []client.Item{}
+	for _, it := range items {
+		out = append(out, itemOut(it))
 	}
-	return writeJSON(w, http.StatusOK, items)
+	return writeJSON(w, http.StatusOK, out)
 }
 
 func (a *API) unfurl(w http.ResponseWriter, r *http.Request) error {
@@ -116,7 +118,7 @@ func (a *API) writeSeries(ctx context.Context, w http.ResponseWriter, status int
 
 func (a *API) seriesOut(sr model.Series, loc *time.Location) client.Series {
 	out := client.Series{ID: sr.ID, Name: sr.Name, SlotTime: sr.SlotTime, Slot: string(sr.Slot), ListIDs: sr.ListIDs, From: sr.From,
-		Template: sr.Template, Automatic: sr.Automatic, SourceID: sr.SourceID, RemindMinutes: int(sr.RemindBefore / time.Minute),
+		Template: editionOut(&sr.Template), Automatic: sr.Automatic, SourceID: sr.SourceID, RemindMinutes: int(sr.RemindBefore / time.Minute),
 		RemindTo: sr.RemindTo, Active: sr.Active, CreatedAt: sr.CreatedAt, Weekdays: []int{}}
 	for _, d := range sr.Weekdays {
 		out.Weekdays = append(out.Weekdays, int(d))
@@ -136,7 +138,7 @@ func (a *API) seriesOut(sr model.Series, loc *time.Location) client.Series {
 
 func seriesIn(in client.Series, sr *model.Series) error {
 	sr.Name, sr.SlotTime, sr.Slot, sr.ListIDs, sr.From = strings.TrimSpace(in.Name), in.SlotTime, model.Slot(in.Slot), in.ListIDs, in.From
-	sr.Template, sr.Automatic, sr.SourceID, sr.RemindTo, sr.Active = in.Template, in.Automatic, in.SourceID, in.RemindTo, in.Active
+	sr.Template, sr.Automatic, sr.SourceID, sr.RemindTo, sr.Active = *editionIn(&in.Template), in.Automatic, in.SourceID, in.RemindTo, in.Active
 	sr.RemindBefore = time.Duration(in.RemindMinutes) * time.Minute
 	sr.Weekdays = nil
 	for _, d := range in.Weekdays {
@@ -249,10 +251,11 @@ func (a *API) seriesRuns(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if runs == nil {
-		runs = []model.SeriesRun{}
+	out := []client.SeriesRun{}
+	for _, run := range runs {
+		out = append(out, runOut(run))
 	}
-	return writeJSON(w, http.StatusOK, runs)
+	return writeJSON(w, http.StatusOK, out)
 }
 
 func (a *API) markReady(w http.ResponseWriter, r *http.Request) error {
@@ -287,5 +290,5 @@ func (a *API) markReady(w http.ResponseWriter, r *http.Request) error {
 	if run, err = a.d.Store.RunOfEdition(ctx, id); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, run)
+	return writeJSON(w, http.StatusOK, runOut(*run))
 }

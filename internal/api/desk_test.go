@@ -14,7 +14,6 @@ import (
 	"github.com/herald-news/herald/client"
 	"github.com/herald-news/herald/internal/api"
 	"github.com/herald-news/herald/internal/auth"
-	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/series"
 	"github.com/herald-news/herald/internal/source"
 	"github.com/herald-news/herald/internal/store"
@@ -58,7 +57,7 @@ func TestDeskThroughTheClient(t *testing.T) {
 		if err != nil || src.ID == 0 || src.IntervalMinutes != 15 {
 			t.Fatalf("create source = %+v, %v", src, err)
 		}
-		if all, err := c.Sources(ctx); err != nil || len(all) != 1 || all[0].IntervalMinutes != 15 || all[0].Status != model.SourceNew {
+		if all, err := c.Sources(ctx); err != nil || len(all) != 1 || all[0].IntervalMinutes != 15 || all[0].Status != client.SourceNew {
 			t.Errorf("sources = %+v, %v", all, err)
 		}
 		if _, err := e.client(auth.Author).CreateSource(ctx, client.SourceInput{Name: "X", URL: "https://x.example/feed"}); !errors.As(err, &ae) || ae.Status != 403 {
@@ -89,7 +88,7 @@ func TestDeskThroughTheClient(t *testing.T) {
 			t.Errorf("series at 6pm: %v", err)
 		}
 		in := client.Series{Name: "Evening briefing", Weekdays: []int{0, 1, 2, 3, 4, 5, 6}, SlotTime: "23:59", ListIDs: []int64{l.ID}, Active: true,
-			Template: model.Edition{Subject: "Evening {date}", Sections: []model.Section{{Kind: model.KindCards, Title: "Ours"}}}}
+			Template: client.Edition{Subject: "Evening {date}", Sections: []client.Section{{Kind: client.KindCards, Title: "Ours"}}}}
 		sr, err := c.CreateSeries(ctx, in)
 		if err != nil || sr.ID == 0 || sr.NextSlot.IsZero() || len(sr.Weekdays) != 7 {
 			t.Fatalf("create series = %+v, %v", sr, err)
@@ -101,7 +100,7 @@ func TestDeskThroughTheClient(t *testing.T) {
 			t.Fatal(err)
 		}
 		runs, err := c.SeriesRuns(ctx, sr.ID)
-		if err != nil || len(runs) != 1 || runs[0].Status != model.RunDraft {
+		if err != nil || len(runs) != 1 || runs[0].Status != client.RunDraft {
 			t.Fatalf("runs = %+v, %v", runs, err)
 		}
 		if _, err := c.MarkReady(ctx, runs[0].EditionID, true); !errors.As(err, &ae) || ae.Status != 422 || !strings.Contains(ae.Message, "no cards") {
@@ -111,12 +110,12 @@ func TestDeskThroughTheClient(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ed.Sections[0].Cards = []model.Card{{Headline: items[0].Title, URL: items[0].URL}}
+		ed.Sections[0].Cards = []client.Card{{Headline: items[0].Title, URL: items[0].URL}}
 		if _, err := c.UpdateEdition(ctx, ed.ID, ed); err != nil {
 			t.Fatal(err)
 		}
 		run, err := c.MarkReady(ctx, ed.ID, true)
-		if err != nil || run.Status != model.RunReady {
+		if err != nil || run.Status != client.RunReady {
 			t.Fatalf("mark ready = %+v, %v", run, err)
 		}
 		again, err := c.DeskItems(ctx, "pier")

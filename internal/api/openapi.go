@@ -38,7 +38,7 @@ func (a *API) Document() map[string]any {
 		}
 		for _, q := range rt.Query {
 			typ := "string"
-			if q == "limit" || q == "offset" || q == "list" {
+			if q == "limit" || q == "offset" || q == "list" || q == "before" {
 				typ = "integer"
 			}
 			params = append(params, map[string]any{"name": q, "in": "query", "schema": map[string]any{"type": typ}})
@@ -83,6 +83,7 @@ func (a *API) Document() map[string]any {
 		"openapi": "3.0.3",
 		"info": map[string]any{"title": "Herald API", "version": "1",
 			"description": "Subscribers, lists, imports, editions, campaigns, suppressions and transactional messages. Send an API token as a bearer token; listings page with limit and offset. " +
+				"Every change made through the API is recorded in the audit log under the token's name (GET /audit, owners; it pages with before). " +
 				"POST /messages takes an Idempotency-Key header: the first answer to a key is kept for 24 hours per token and given back to retries (with Idempotent-Replayed: true), and the key with another body is refused (422)."},
 		"servers":    []any{map[string]any{"url": "/api"}},
 		"paths":      paths,

@@ -10,7 +10,6 @@ import (
 	"github.com/herald-news/herald/client"
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/edition/sample"
-	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store/storetest"
 )
 
@@ -29,7 +28,7 @@ func TestCampaignPublishOnStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	ed.Public = true
-	created, err := c.CreateEdition(ctx, ed)
+	created, err := c.CreateEdition(ctx, wireEdition(t, ed))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,20 +49,20 @@ func TestCampaignPublishOnStart(t *testing.T) {
 		t.Fatalf("POST /api/campaigns with publish_on_start = %d %v", resp.StatusCode, raw)
 	}
 	id := int64(raw["id"].(float64))
-	if got, err := c.Edition(ctx, created.ID); err != nil || got.Status != model.EditionDraft {
+	if got, err := c.Edition(ctx, created.ID); err != nil || got.Status != client.EditionDraft {
 		t.Fatalf("before the start the edition is %s (%v)", got.Status, err)
 	}
 	camp, err := c.StartCampaign(ctx, id)
 	if err != nil || !camp.PublishOnStart {
 		t.Fatalf("StartCampaign = %+v, %v", camp, err)
 	}
-	if got, err := c.Edition(ctx, created.ID); err != nil || got.Status != model.EditionPublished || got.PublishedAt.IsZero() {
+	if got, err := c.Edition(ctx, created.ID); err != nil || got.Status != client.EditionPublished || got.PublishedAt.IsZero() {
 		t.Fatalf("after the start the edition is %s, published at %v (%v)", got.Status, got.PublishedAt, err)
 	}
 
 	// Without it (the default), starting leaves the edition alone.
 	ed.Slug = "another"
-	other, err := c.CreateEdition(ctx, ed)
+	other, err := c.CreateEdition(ctx, wireEdition(t, ed))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +73,7 @@ func TestCampaignPublishOnStart(t *testing.T) {
 	if _, err := c.StartCampaign(ctx, camp.ID); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := c.Edition(ctx, other.ID); got.Status != model.EditionDraft {
+	if got, _ := c.Edition(ctx, other.ID); got.Status != client.EditionDraft {
 		t.Fatalf("a campaign without publish_on_start published its edition")
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/herald-news/herald/internal/importer"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 func (a *API) me(w http.ResponseWriter, r *http.Request) error {
@@ -55,22 +55,13 @@ func (a *API) listLists(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, out)
 }
 
-var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
-
-func applyList(in client.ListInput, l *model.List) error {
-	if strings.TrimSpace(in.Name) == "" {
-		return invalid("name is required")
-	}
+// applyList copies the input onto l; the store checks it (validator.List).
+func applyList(in client.ListInput, l *model.List) {
 	l.Name, l.Description, l.Public = strings.TrimSpace(in.Name), in.Description, in.Public
-	switch in.OptIn {
-	case "", "single":
+	l.OptIn = model.OptIn(in.OptIn)
+	if l.OptIn == "" {
 		l.OptIn = model.OptInSingle
-	case "double":
-		l.OptIn = model.OptInDouble
-	default:
-		return invalid("opt_in must be single or double")
 	}
-	return nil
 }
 
 func (a *API) createList(w http.ResponseWriter, r *http.Request) error {
@@ -79,12 +70,7 @@ func (a *API) createList(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	l := &model.List{Slug: in.Slug}
-	if !slugRE.MatchString(in.Slug) {
-		return invalid("slug must be lower-case letters, digits and dashes")
-	}
-	if err := applyList(in, l); err != nil {
-		return err
-	}
+	applyList(in, l)
 	if err := a.d.Store.CreateList(r.Context(), l); err != nil {
 		return err
 	}
@@ -120,9 +106,7 @@ func (a *API) updateList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := applyList(in, l); err != nil {
-		return err
-	}
+	applyList(in, l)
 	if err := a.d.Store.UpdateList(r.Context(), l); err != nil {
 		return err
 	}
@@ -220,9 +204,12 @@ func (a *API) listSubscribers(w http.ResponseWriter, r *http.Request) error {
 // upsert creates or updates a subscriber from input and applies its
 // subscriptions.
 func (a *API) upsert(r *http.Request, in client.SubscriberInput) (*model.Subscriber, bool, error) {
+	if err := validator.Subscriber(&model.Subscriber{Email: in.Email}); err != nil {
+		return nil, false, err
+	}
 	email, err := address.Normalize(in.Email)
 	if err != nil {
-		return nil, false, invalid("email: %s", err.Error())
+		return nil, false, err
 	}
 	sub, err := a.d.Store.SubscriberByEmail(r.Context(), email)
 	if errors.Is(err, store.ErrNotFound) {
@@ -234,16 +221,13 @@ func (a *API) upsert(r *http.Request, in client.SubscriberInput) (*model.Subscri
 		sub.Name = in.Name
 	}
 	if in.Attributes != nil {
-		if err := model.CheckAttributes(in.Attributes); err != nil {
-			return nil, false, invalid("%s", err.Error())
-		}
 		sub.Attributes = in.Attributes
 	}
 	if in.Status != "" {
-		if !model.SubscriberStatus(in.Status).Valid() {
-			return nil, false, invalid("status must be active or blocklisted")
-		}
 		sub.Status = model.SubscriberStatus(in.Status)
+	}
+	if err := validator.Subscriber(sub); err != nil {
+		return nil, false, err
 	}
 	created, err := a.d.Store.UpsertSubscriber(r.Context(), sub)
 	if err != nil {
@@ -368,6 +352,8 @@ func (a *API) bulk(w http.ResponseWriter, r *http.Request) error {
 		msg := "could not be changed"
 		if errors.As(err, &ae) {
 			msg = ae.msg
+		} else if ve := validator.As(err); ve != nil {
+			msg = ve.Message
 		} else if errors.Is(err, store.ErrNotFound) {
 			msg = "no such subscriber"
 		} else if errors.Is(err, store.ErrErased) {
@@ -497,7 +483,7 @@ func (a *API) listEditions(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := client.Page[client.Edition]{Data: []client.Edition{}, Total: total, Limit: limit, Offset: offset}
 	for _, e := range eds {
-		out.Data = append(out.Data, *e)
+		out.Data = append(out.Data, editionOut(e))
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
@@ -522,18 +508,19 @@ func checkEdition(e *model.Edition) error {
 }
 
 func (a *API) createEdition(w http.ResponseWriter, r *http.Request) error {
-	var e model.Edition
-	if err := decode(r, &e); err != nil {
+	var in client.Edition
+	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if err := checkEdition(&e); err != nil {
+	e := editionIn(&in)
+	if err := checkEdition(e); err != nil {
 		return err
 	}
 	e.ID, e.Status = 0, model.EditionDraft
-	if err := a.d.Store.CreateEdition(r.Context(), &e, identity(r).User.Email); err != nil {
+	if err := a.d.Store.CreateEdition(r.Context(), e, identity(r).User.Email); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, e)
+	return writeJSON(w, http.StatusCreated, editionOut(e))
 }
 
 // pathEdition loads the edition named by the {id} in the path.
@@ -550,7 +537,7 @@ func (a *API) getEdition(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, e)
+	return writeJSON(w, http.StatusOK, editionOut(e))
 }
 
 func (a *API) updateEdition(w http.ResponseWriter, r *http.Request) error {
@@ -561,22 +548,23 @@ func (a *API) updateEdition(w http.ResponseWriter, r *http.Request) error {
 	if old.Status == model.EditionPublished && !identity(r).Can(auth.Publish) {
 		return &apiError{status: http.StatusForbidden, code: "forbidden", msg: "Only editors and owners can change a published edition."}
 	}
-	var e model.Edition
-	if err := decode(r, &e); err != nil {
+	var in client.Edition
+	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if err := checkEdition(&e); err != nil {
+	e := editionIn(&in)
+	if err := checkEdition(e); err != nil {
 		return err
 	}
 	e.ID = old.ID
-	if err := a.d.Store.UpdateEdition(r.Context(), &e, identity(r).User.Email); err != nil {
+	if err := a.d.Store.UpdateEdition(r.Context(), e, identity(r).User.Email); err != nil {
 		return err
 	}
 	saved, err := a.d.Store.GetEdition(r.Context(), old.ID)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, saved)
+	return writeJSON(w, http.StatusOK, editionOut(saved))
 }
 
 func (a *API) editionRevisions(w http.ResponseWriter, r *http.Request) error {
@@ -588,7 +576,7 @@ func (a *API) editionRevisions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, revs)
+	return writeJSON(w, http.StatusOK, convert(revs, revisionOut))
 }
 
 func (a *API) publishEdition(w http.ResponseWriter, r *http.Request) error {
@@ -605,7 +593,7 @@ func (a *API) publishEdition(w http.ResponseWriter, r *http.Request) error {
 	if e, err = a.d.Store.GetEdition(r.Context(), e.ID); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, e)
+	return writeJSON(w, http.StatusOK, editionOut(e))
 }
 
 // Suppressions.

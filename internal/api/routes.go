@@ -101,6 +101,15 @@ func (a *API) table() []Route {
 		{Method: "DELETE", Path: "/api/series/{id}", Summary: "Remove a series (its editions and campaigns stay)", Permission: auth.Send, h: a.deleteSeries},
 		{Method: "GET", Path: "/api/series/{id}/runs", Summary: "A series' days, newest first", Permission: auth.ReadStats, Out: []client.SeriesRun{}, h: a.seriesRuns},
 
+		{Method: "GET", Path: "/api/audit", Summary: "The audit log, newest first: who changed what, when, through what and from where (owners)", Permission: auth.ReadAudit,
+			Query: []string{"action", "user", "object", "since", "until", "before", "limit"}, Out: client.AuditPage{}, h: a.listAudit},
+		{Method: "GET", Path: "/api/audit/retention", Summary: "How many days audit rows are kept (0: for ever)", Permission: auth.ReadAudit, Out: client.AuditRetention{}, h: a.getAuditRetention},
+		{Method: "PUT", Path: "/api/audit/retention", Summary: "Set how many days audit rows are kept", Permission: auth.ManageSettings, In: client.AuditRetention{}, Out: client.AuditRetention{}, h: a.putAuditRetention},
+		{Method: "POST", Path: "/api/tokens", Summary: "Create an API token (the answer holds it, shown once); for another user with an owner's token", Permission: auth.ManageOwnTokens,
+			In: client.TokenInput{}, Out: client.Token{}, h: a.createToken},
+		{Method: "GET", Path: "/api/users", Summary: "The admin users", Permission: auth.ManageUsers, Out: client.Page[client.User]{}, h: a.listUsers},
+		{Method: "PATCH", Path: "/api/users/{id}", Summary: "Change a user's role (their sessions end)", Permission: auth.ManageUsers, In: client.UserInput{}, Out: client.User{}, h: a.updateUser},
+
 		{Method: "GET", Path: "/api/suppressions", Summary: "Suppressed addresses", Permission: auth.ManageAudience, Query: pageQ, Out: client.Page[client.Suppression]{}, h: a.listSuppressions},
 		{Method: "POST", Path: "/api/suppressions", Summary: "Suppress an address", Permission: auth.ManageAudience, In: client.SuppressionInput{}, Out: client.Suppression{}, h: a.suppress},
 		{Method: "DELETE", Path: "/api/suppressions/{email}", Summary: "Lift a suppression", Permission: auth.ManageAudience, h: a.unsuppress},

@@ -61,7 +61,7 @@ func TestSegmentsThroughTheClient(t *testing.T) {
 		}
 		ed, _ := sample.Edition()
 		ed.Slug = "segment-send"
-		created, err := c.CreateEdition(ctx, ed)
+		created, err := c.CreateEdition(ctx, wireEdition(t, ed))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +96,7 @@ func TestLocalTimeAndABTestInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	ed, _ := sample.Edition()
-	created, err := c.CreateEdition(ctx, ed)
+	created, err := c.CreateEdition(ctx, wireEdition(t, ed))
 	if err != nil {
 		t.Fatal(err)
 	}

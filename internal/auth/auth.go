@@ -17,6 +17,7 @@ import (
 
 	"github.com/herald-news/herald/internal/address"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 // Errors Service returns; test with errors.Is.
@@ -88,7 +89,8 @@ type Identity struct {
 	CSRF string // sessions only: the token forms must carry
 	// SessionHash is set for sessions (sign out deletes it).
 	SessionHash string
-	TokenID     int64 // API tokens only
+	TokenID     int64  // API tokens only
+	TokenName   string // API tokens only: what the audit log calls it
 }
 
 // Can reports whether the identity holds permission p.
@@ -225,14 +227,14 @@ func CreateToken(ctx context.Context, st *store.Store, u *store.User, name strin
 		return "", nil, err
 	}
 	if _, err := ParseTokenRole(string(role)); err != nil {
-		return "", nil, err
+		return "", nil, &validator.Error{Field: "role", Message: "Choose a role: owner, editor, author, viewer or sender."}
 	}
 	if !ur.AtLeast(role) {
-		return "", nil, fmt.Errorf("a %s cannot create a token with the %s role", ur, role)
+		return "", nil, &validator.Error{Field: "role", Message: fmt.Sprintf("A %s cannot create a token with the %s role.", ur, role)}
 	}
 	name = strings.TrimSpace(name)
-	if name == "" {
-		return "", nil, errors.New("a token needs a name")
+	if err := validator.Token(name); err != nil {
+		return "", nil, err
 	}
 	plain := TokenPrefix + randomToken(32)
 	t := &store.APIToken{UserID: u.ID, Name: name, Role: string(role), Prefix: plain[:len(TokenPrefix)+6], Hash: hash(plain)}
@@ -269,7 +271,7 @@ func (s *Service) Token(ctx context.Context, plain string) (*Identity, error) {
 		}
 		role = ur
 	}
-	return &Identity{User: u, Role: role, TokenID: t.ID}, nil
+	return &Identity{User: u, Role: role, TokenID: t.ID, TokenName: t.Name}, nil
 }
 
 // BcryptCost is the cost the service hashes passwords with.

@@ -97,6 +97,7 @@ const (
 	ManageSettings  Permission = "manage-settings"  // publication, relays, DKIM, tracking
 	ManageUsers     Permission = "manage-users"     // users and everyone's API tokens
 	ManageOwnTokens Permission = "manage-own-token" // one's own API tokens
+	ReadAudit       Permission = "read-audit"       // the audit log: who changed what
 )
 
 // Minimum is the least user role holding permission p ("" for an unknown
@@ -109,7 +110,7 @@ func Minimum(p Permission) Role {
 		return Author
 	case Publish, Send, SendMessage, ManageAudience:
 		return Editor
-	case ManageSettings, ManageUsers:
+	case ManageSettings, ManageUsers, ReadAudit:
 		return Owner
 	}
 	return ""
@@ -126,5 +127,5 @@ func (r Role) Can(p Permission) bool {
 
 // Permissions returns every permission, for tests and documentation.
 func Permissions() []Permission {
-	return []Permission{ReadStats, ManageOwnTokens, Compose, Publish, Send, SendMessage, ManageAudience, ManageSettings, ManageUsers}
+	return []Permission{ReadStats, ManageOwnTokens, Compose, Publish, Send, SendMessage, ManageAudience, ManageSettings, ManageUsers, ReadAudit}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 // DefaultOwnerEmail is the first owner's sign-in address when none is given.
@@ -50,12 +51,15 @@ func Bootstrap(ctx context.Context, st *store.Store, email, password string, cos
 // CreateUser adds a user (herald user create). The password must be at
 // least MinPasswordLength characters.
 func CreateUser(ctx context.Context, st *store.Store, email, name string, role Role, password string, cost int) (*store.User, error) {
+	if err := validator.User(email, name); err != nil {
+		return nil, err
+	}
 	email, err := NormalizeEmail(email)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := ParseRole(string(role)); err != nil {
-		return nil, err
+		return nil, &validator.Error{Field: "role", Message: "Choose a role: owner, editor, author or viewer."}
 	}
 	h, err := HashPassword(password, cost)
 	if err != nil {

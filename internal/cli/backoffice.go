@@ -55,6 +55,10 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 	if m, ok := tr.(*mailer.Mailer); ok {
 		relayStats = m.Stats
 	}
+	verp, err := verpOf(ctx, cfg, s)
+	if err != nil {
+		return nil, err
+	}
 	tmp := filepath.Join(cfg.DataDir, "tmp")
 	if err := os.MkdirAll(tmp, 0o750); err != nil {
 		return nil, err
@@ -65,7 +69,7 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 	adm, err := admin.New(admin.Deps{Store: s, Auth: authn, Engine: eng, Sender: tr, Outbox: outbox, Relays: relays,
 		RelayStats: relayStats, RelayChanges: met.RelayChanges, Imports: imports,
 		BounceDomain: cfg.BounceDomain, DNSResolver: cfg.DNSResolver, Precheck: e.editionChecks(cfg, s),
-		Settings: set, BaseURL: cfg.BaseURL, From: cfg.From, ThemeDir: cfg.Theme, TempDir: tmp, Log: e.log})
+		Settings: set, Bounce: verp, BaseURL: cfg.BaseURL, From: cfg.From, ThemeDir: cfg.Theme, TempDir: tmp, TrustProxy: cfg.TrustProxy, Log: e.log})
 	if err != nil {
 		imports.Close()
 		return nil, err
@@ -75,7 +79,7 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 		imports.Close()
 		return nil, err
 	}
-	apiH, err := api.New(api.Deps{Store: s, Auth: authn, Engine: eng, Direct: direct, From: cfg.From, Log: e.log, ImportObserver: met,
+	apiH, err := api.New(api.Deps{Store: s, Auth: authn, Engine: eng, Direct: direct, From: cfg.From, Log: e.log, ImportObserver: met, TrustProxy: cfg.TrustProxy,
 		Precheck: e.editionChecks(cfg, s)})
 	if err != nil {
 		imports.Close()
@@ -92,6 +96,10 @@ func (e *env) direct(ctx context.Context, cfg *config.Config, s *store.Store, tr
 	if err != nil {
 		return nil, err
 	}
+	verp, err := verpOf(ctx, cfg, s)
+	if err != nil {
+		return nil, err
+	}
 	return delivery.NewDirect(delivery.DirectConfig{Store: s, Sender: tr, Signer: sig, BaseURL: cfg.BaseURL, From: cfg.From,
-		Settings: set, Render: renderOptions(cfg), Log: e.log})
+		Settings: set, Bounce: verp, Render: renderOptions(cfg), Log: e.log})
 }

@@ -21,9 +21,10 @@ func campaignCommands() []command {
 	return []command{
 		{"campaign create", "--edition ID|FILE --list SLUG|--segment NAME ... [--at TIME] [--name NAME] [--from ADDR] [--reply-to ADDR] [--via RELAY] [--no-tracking]", "create a campaign (scheduled with --at)", runCampaignCreate},
 		{"campaign start", "ID [--yes] [--no-check]", "run the pre-send checks (confirm their warnings, or --yes), then freeze the edition, write the ledger and let the workers send", runCampaignStart},
-		{"campaign pause", "ID", "stop sending (returns once no message is in flight)", campaignStatusCommand(model.CampaignPaused)},
-		{"campaign resume", "ID", "continue a paused campaign from its ledger", campaignStatusCommand(model.CampaignSending)},
-		{"campaign cancel", "ID", "stop a campaign for good", campaignStatusCommand(model.CampaignCancelled)},
+		{"campaign pause", "ID", "stop sending (returns once no message is in flight)", campaignStatusCommand(delivery.Pause, model.CampaignPaused)},
+		{"campaign resume", "ID", "continue a paused campaign from its ledger", campaignStatusCommand(delivery.Resume, model.CampaignSending)},
+		{"campaign cancel", "ID", "stop a campaign for good", campaignStatusCommand(delivery.Cancel, model.CampaignCancelled)},
+		{"campaign schedule", "ID --at TIME|--clear", "set when a draft or scheduled campaign starts ('herald serve' starts it then), or make it a draft again", runCampaignSchedule},
 		{"campaign status", "ID", "show a campaign's progress", runCampaignStatus},
 		{"campaign run", "ID [--relay smtp://HOST:PORT]", "send a campaign in the foreground until it is done (starting it if needed)", runCampaignRun},
 		{"send", "--edition FILE --list SLUG [--list SLUG ...] [--relay smtp://HOST:PORT] | --test ADDRESS", "send an edition to lists now, with live progress", runSend},
@@ -107,9 +108,6 @@ func (e *env) newCampaign(ctx context.Context, s *store.Store, ed *model.Edition
 			c.AB.Variants = append(c.AB.Variants, v)
 		}
 	}
-	if err := model.CheckCampaignOptions(c); err != nil {
-		return nil, usageErrorf("%v", err)
-	}
 	for _, name := range cf.segments {
 		sg, err := segmentByName(ctx, s, name)
 		if err != nil {
@@ -117,7 +115,7 @@ func (e *env) newCampaign(ctx context.Context, s *store.Store, ed *model.Edition
 		}
 		c.SegmentIDs = append(c.SegmentIDs, sg.ID)
 	}
-	if err := s.CreateCampaign(ctx, c); err != nil {
+	if err := delivery.CreateCampaign(ctx, s, c); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -228,21 +226,23 @@ func runCampaignStart(ctx context.Context, e *env, args []string) error {
 				}
 			}
 		}
-		n, err := eng.Start(ctx, c.ID)
+		ch, err := delivery.ChangeStatus(ctx, s, eng, c.ID, delivery.Start, time.Time{})
 		if errors.Is(err, store.ErrBadTransition) {
 			return fmt.Errorf("campaign %d is %s; only a draft or scheduled campaign can start", c.ID, c.Status)
 		}
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "campaign %d started: %d recipients; 'herald serve' or 'herald campaign run %d' sends it\n", c.ID, n, c.ID)
+		fmt.Fprintf(e.stdout, "campaign %d started: %d recipients; 'herald serve' or 'herald campaign run %d' sends it\n", c.ID, ch.Recipients, c.ID)
 		return nil
 	})
 }
 
-func campaignStatusCommand(to model.CampaignStatus) func(ctx context.Context, e *env, args []string) error {
+// campaignStatusCommand is the command for act, which makes a campaign
+// to (what it says when done).
+func campaignStatusCommand(act delivery.Action, to model.CampaignStatus) func(ctx context.Context, e *env, args []string) error {
 	return func(ctx context.Context, e *env, args []string) error {
-		fs := e.flags("campaign "+string(to), "ID")
+		fs := e.flags("campaign "+string(act), "ID")
 		pos, err := parse(fs, args, 1)
 		if err != nil {
 			return err
@@ -256,26 +256,58 @@ func campaignStatusCommand(to model.CampaignStatus) func(ctx context.Context, e 
 		if err != nil {
 			return err
 		}
-		var left int64
-		if to == model.CampaignPaused || to == model.CampaignCancelled {
-			// Returns once no message of the campaign is in flight on any
-			// node (a running `herald serve` sees the change within a
-			// moment), so nothing goes out after this command ends.
-			left, err = delivery.Halt(ctx, s, c.ID, to, nil)
-		} else {
-			err = s.SetCampaignStatus(ctx, c.ID, to)
-		}
+		// Pause and cancel return once no message of the campaign is in
+		// flight on any node (a running `herald serve` sees the change
+		// within a moment), so nothing goes out after this command ends.
+		ch, err := delivery.ChangeStatus(ctx, s, nil, c.ID, act, time.Time{})
 		if errors.Is(err, store.ErrBadTransition) {
 			return fmt.Errorf("campaign %d is %s and cannot become %s", c.ID, c.Status, to)
 		} else if err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "campaign %d is %s\n", c.ID, to)
-		if left > 0 {
-			fmt.Fprintf(e.stdout, "%d messages are still claimed by a node that did not answer; they go back unsent when their claim runs out\n", left)
+		if ch.InFlight > 0 {
+			fmt.Fprintf(e.stdout, "%d messages are still claimed by a node that did not answer; they go back unsent when their claim runs out\n", ch.InFlight)
 		}
 		return nil
 	}
+}
+
+func runCampaignSchedule(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("campaign schedule", "ID --at TIME|--clear")
+	at := fs.String("at", "", "send time, RFC 3339 (2026-11-27T18:00:00Z) or local \"2006-01-02 15:04\"")
+	clearAt := fs.Bool("clear", false, "clear the send time: the campaign is a draft again")
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	if (*at == "") == !*clearAt {
+		return usageErrorf("give --at TIME or --clear")
+	}
+	var when time.Time
+	if *at != "" {
+		if when, err = parseTime(*at); err != nil {
+			return usageErrorf("--at %q: %v", *at, err)
+		}
+	}
+	return e.withStore(ctx, func(s *store.Store) error {
+		c, err := campaignArg(ctx, s, pos[0])
+		if err != nil {
+			return err
+		}
+		_, err = delivery.ChangeStatus(ctx, s, nil, c.ID, delivery.Schedule, when)
+		if errors.Is(err, store.ErrBadTransition) {
+			return fmt.Errorf("campaign %d is %s; only a draft or scheduled campaign can be scheduled", c.ID, c.Status)
+		} else if err != nil {
+			return err
+		}
+		if when.IsZero() {
+			fmt.Fprintf(e.stdout, "campaign %d is a draft\n", c.ID)
+			return nil
+		}
+		fmt.Fprintf(e.stdout, "campaign %d is scheduled for %s; 'herald serve' starts it then\n", c.ID, when.UTC().Format(time.RFC3339))
+		return nil
+	})
 }
 
 func runCampaignStatus(ctx context.Context, e *env, args []string) error {
@@ -345,7 +377,7 @@ func runCampaignRun(ctx context.Context, e *env, args []string) error {
 		switch c.Status {
 		case model.CampaignDraft, model.CampaignScheduled:
 			// Also finishes a start that was interrupted part-way.
-			if _, err := eng.Start(ctx, c.ID); err != nil {
+			if _, err := delivery.ChangeStatus(ctx, s, eng, c.ID, delivery.Start, time.Time{}); err != nil {
 				return err
 			}
 		case model.CampaignPaused, model.CampaignCancelled:
@@ -380,11 +412,11 @@ func runSend(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		n, err := eng.Start(ctx, c.ID)
+		ch, err := delivery.ChangeStatus(ctx, s, eng, c.ID, delivery.Start, time.Time{})
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stderr, "campaign %d: %d recipients (if interrupted, continue with 'herald campaign run %d')\n", c.ID, n, c.ID)
+		fmt.Fprintf(e.stderr, "campaign %d: %d recipients (if interrupted, continue with 'herald campaign run %d')\n", c.ID, ch.Recipients, c.ID)
 		return e.sendUntilDone(ctx, s, eng, c.ID)
 	})
 }

@@ -16,8 +16,10 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/config"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 // A command is one verb of the herald binary. Its name may have two words
@@ -54,6 +56,7 @@ func commands() []command {
 	cmds = append(cmds, segmentCommands()...)
 	cmds = append(cmds, campaignCommands()...)
 	cmds = append(cmds, userCommands()...)
+	cmds = append(cmds, auditCommands()...)
 	return append(cmds, tokenCommands()...)
 }
 
@@ -65,6 +68,23 @@ type ExitError struct {
 
 func (e *ExitError) Error() string { return e.Err.Error() }
 func (e *ExitError) Unwrap() error { return e.Err }
+
+// fieldFlags are the command-line names of the fields the domain checks name
+// (validator.Error.Field).
+var fieldFlags = map[string]string{
+	"name": "--name", "from": "--from", "reply_to": "--reply-to", "local_time": "--local-time",
+	"ab_test": "--ab-subject, --ab-sample, --ab-wait, --ab-metric", "list_ids": "--list", "segment_ids": "--segment",
+	"edition_id": "--edition", "slug": "SLUG", "email": "EMAIL", "role": "--role", "opt_in": "--double-opt-in",
+	"send_at": "--at", "status": "--status", "attributes": "attributes",
+}
+
+// flagOf returns the flag or argument that gives field.
+func flagOf(field string) string {
+	if f, ok := fieldFlags[field]; ok {
+		return f
+	}
+	return field
+}
 
 // errUsage marks an error in how the command was called (exit status 2).
 var errUsage = errors.New("usage")
@@ -104,6 +124,11 @@ func (e *env) exitCode(err error) int {
 	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
+	if ve := validator.As(err); ve != nil {
+		// A domain check refused the input: name the flag or argument.
+		fmt.Fprintf(e.stderr, "herald: %s: %s\n", flagOf(ve.Field), ve.Message)
+		return 2
+	}
 	fmt.Fprintln(e.stderr, "herald:", strings.TrimPrefix(err.Error(), "usage: "))
 	var exit *ExitError
 	switch {
@@ -127,6 +152,12 @@ func (e *env) dispatch(ctx context.Context, args []string) error {
 	for _, c := range cmds {
 		words := strings.Fields(c.name)
 		if len(rest) >= len(words) && strings.Join(rest[:len(words)], " ") == c.name {
+			if c.name != "serve" && words[0] != "bench" {
+				// A person at the server: the changes this command makes
+				// are recorded as theirs. serve's background work and the
+				// benchmarks' throwaway databases are nobody's.
+				ctx = audit.WithActor(ctx, audit.CLI())
+			}
 			return c.run(ctx, e, append(globals, rest[len(words):]...))
 		}
 	}

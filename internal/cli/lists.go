@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"text/tabwriter"
 
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/validator"
 )
-
-var slugPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
 func runListsCreate(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("lists create", "SLUG --name NAME [--description TEXT] [--double-opt-in] [--public]")
@@ -24,17 +22,15 @@ func runListsCreate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	slug := pos[0]
-	if !slugPattern.MatchString(slug) {
-		return usageErrorf("list slug %q must be lower-case letters, digits and dashes (at most 63), starting with a letter or digit", slug)
+	l := &model.List{Slug: slug, Name: *name, Description: *desc, OptIn: model.OptInSingle, Public: *public}
+	if *double {
+		l.OptIn = model.OptInDouble
 	}
-	if *name == "" {
-		return usageErrorf("--name is required")
+	// Checked before the store opens, by the rule the store keeps.
+	if err := validator.List(l); err != nil {
+		return err
 	}
 	return e.withStore(ctx, func(s *store.Store) error {
-		l := &model.List{Slug: slug, Name: *name, Description: *desc, OptIn: model.OptInSingle, Public: *public}
-		if *double {
-			l.OptIn = model.OptInDouble
-		}
 		if err := s.CreateList(ctx, l); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return fmt.Errorf("a list with the slug %q exists already", slug)

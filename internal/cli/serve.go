@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/herald-news/herald/internal/bounce"
 	"github.com/herald-news/herald/internal/config"
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/inbound"
@@ -71,7 +72,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	site, err := e.publicWeb(ctx, cfg, s, mail)
+	bounces, err := e.bounceRecorder(ctx, cfg, s)
+	if err != nil {
+		return err
+	}
+	site, err := e.publicWeb(ctx, cfg, s, mail, bounces)
 	if err != nil {
 		return err
 	}
@@ -113,6 +118,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		ln.Close()
 		return err
 	}
+	bws, err := e.bounceWorkers(cfg, s, bounces)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	ws = append(ws, bws...)
 	workCtx, stopWork := context.WithCancel(context.Background())
 	defer stopWork()
 	running := startWorkers(workCtx, ws)
@@ -199,7 +210,12 @@ func (e *env) mailQueue(ctx context.Context, cfg *config.Config, s *store.Store,
 	if err != nil {
 		return nil, err
 	}
-	return delivery.NewMailQueue(delivery.MailQueueConfig{Store: s, Sender: tr, Signer: sig, Settings: set, BaseURL: cfg.BaseURL, Log: e.log})
+	verp, err := verpOf(ctx, cfg, s)
+	if err != nil {
+		return nil, err
+	}
+	return delivery.NewMailQueue(delivery.MailQueueConfig{Store: s, Sender: tr, Signer: sig, Settings: set, Bounce: verp,
+		BaseURL: cfg.BaseURL, Log: e.log})
 }
 
 // runningWorkers are workers started by startWorkers.
@@ -244,7 +260,7 @@ func (r *runningWorkers) wait() error {
 
 // publicWeb builds the public site (subscribe, unsubscribe, preferences,
 // archive, feeds, tracking, webhooks) from the configuration.
-func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store, mail *delivery.MailQueue) (*web.Server, error) {
+func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store, mail *delivery.MailQueue, bounces *bounce.Recorder) (*web.Server, error) {
 	sig, err := signer(ctx, cfg, s)
 	if err != nil {
 		return nil, err
@@ -269,12 +285,20 @@ func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store,
 	opts.Welcome = cfg.Welcome
 	opts.Webhooks.Secret = cfg.WebhookSecret.Reveal()
 	opts.Webhooks.SNSTopics = cfg.SNSTopics
+	opts.Webhooks.SoftBounceThreshold = cfg.SoftBounceLimit
 	if cfg.SendGridKey != "" {
 		key, err := inbound.ParseSendGridKey(cfg.SendGridKey)
 		if err != nil {
 			return nil, fmt.Errorf("webhook_sendgrid_key: %w", err)
 		}
 		opts.Webhooks.SendGridKey = key
+	}
+	if key := cfg.MailgunKey.Reveal(); key != "" {
+		v, err := inbound.NewMailgunVerifier(key)
+		if err != nil {
+			return nil, fmt.Errorf("webhook_mailgun_key: %w", err)
+		}
+		opts.Webhooks.Mailgun = v
 	}
 	// The admin's privacy setting can make tracking anonymous at any time;
 	// the configuration can still turn it off altogether.
@@ -284,5 +308,46 @@ func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store,
 	}
 	// Archive pages and feeds render with the configured theme.
 	return web.NewServer(web.Deps{Store: s, Signer: sig, Mail: mail, Settings: set, ThemeDir: cfg.Theme, BaseURL: cfg.BaseURL,
-		Log: e.log, Options: opts})
+		Bounces: bounces, Log: e.log, Options: opts})
+}
+
+// bounceWorkers take bounce reports by mail: the SMTP listener
+// (bounce_smtp_addr) on any node it is configured for (a front door, like
+// HTTP: its port is bound here, before anything runs), and the mailbox
+// poller (bounce_imap_url) on the sending nodes, one of them at a time.
+func (e *env) bounceWorkers(cfg *config.Config, s *store.Store, rec *bounce.Recorder) ([]worker, error) {
+	var ws []worker
+	if raw := cfg.BounceIMAPURL.Reveal(); raw != "" && cfg.Role != "web" {
+		u, err := bounce.ParseMailboxURL(raw)
+		if err != nil {
+			return nil, fmt.Errorf("config: bounce_imap_url: %w", err)
+		}
+		box := &bounce.Mailbox{URL: u, Rec: rec, Leases: s}
+		e.log.Info("reading bounce reports from a mailbox", "mailbox", u.Name())
+		ws = append(ws, worker{"bounce mailbox", box.Run})
+	}
+	if cfg.BounceSMTPAddr != "" {
+		if cfg.BounceDomain == "" {
+			return nil, errors.New("config: bounce_smtp_addr needs bounce_domain: the listener takes mail for that domain only")
+		}
+		ln, err := net.Listen("tcp", cfg.BounceSMTPAddr)
+		if err != nil {
+			return nil, fmt.Errorf("bounce listener on %s: %w", cfg.BounceSMTPAddr, err)
+		}
+		l := bounce.NewListener(rec, cfg.BounceDomain)
+		e.log.Info("taking bounce reports by SMTP", "addr", ln.Addr().String(), "domain", cfg.BounceDomain)
+		ws = append(ws, worker{"bounce listener", func(ctx context.Context) error {
+			served := make(chan error, 1)
+			go func() { served <- l.Serve(ln) }()
+			select {
+			case err := <-served:
+				return err
+			case <-ctx.Done():
+			}
+			sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+			defer cancel()
+			return errors.Join(l.Shutdown(sctx), <-served)
+		}})
+	}
+	return ws, nil
 }

@@ -148,9 +148,14 @@ func TestServeMetricsAndWebhooks(t *testing.T) {
 // base URL and a function that stops it and checks it exited cleanly.
 func serve(t *testing.T, vars map[string]string, args ...string) (string, func()) {
 	t.Helper()
+	return serveLogging(t, vars, &syncBuffer{}, args...)
+}
+
+// serveLogging is serve with its log written to errb.
+func serveLogging(t *testing.T, vars map[string]string, errb *syncBuffer, args ...string) (string, func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	errb := &syncBuffer{}
 	go func() {
 		e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: errb, getenv: func(k string) string { return vars[k] }}
 		done <- e.exitCode(e.dispatch(ctx, append([]string{"serve", "--http", "127.0.0.1:0"}, args...)))

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/herald-news/herald/internal/bounce"
 	"github.com/herald-news/herald/internal/config"
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/mailer"
@@ -134,6 +135,30 @@ func signer(ctx context.Context, cfg *config.Config, s *store.Store) (*token.Sig
 	return token.NewSigner([]byte(key))
 }
 
+// verpOf is the configuration's VERP: envelope senders
+// bounces+TOKEN@bounce_domain, signed with the token signer; off without a
+// bounce_domain.
+func verpOf(ctx context.Context, cfg *config.Config, s *store.Store) (bounce.VERP, error) {
+	if cfg.BounceDomain == "" {
+		return bounce.VERP{}, nil
+	}
+	sig, err := signer(ctx, cfg, s)
+	if err != nil {
+		return bounce.VERP{}, err
+	}
+	return bounce.VERP{Signer: sig, Domain: cfg.BounceDomain}, nil
+}
+
+// bounceRecorder records every bounce and complaint, from the webhooks and
+// by mail, with the configured soft-bounce limit.
+func (e *env) bounceRecorder(ctx context.Context, cfg *config.Config, s *store.Store) (*bounce.Recorder, error) {
+	verp, err := verpOf(ctx, cfg, s)
+	if err != nil {
+		return nil, err
+	}
+	return &bounce.Recorder{Store: s, VERP: verp, SoftLimit: cfg.SoftBounceLimit, Log: e.log}, nil
+}
+
 // publication returns the saved publication settings, or a plain default
 // for a first run.
 func publication(ctx context.Context, cfg *config.Config, s *store.Store) (model.Publication, error) {
@@ -166,7 +191,12 @@ func (e *env) engine(ctx context.Context, cfg *config.Config, s *store.Store, tr
 	if err != nil {
 		return nil, err
 	}
+	verp, err := verpOf(ctx, cfg, s)
+	if err != nil {
+		return nil, err
+	}
 	dc := delivery.Config{
+		Bounce:    verp,
 		Sender:    tr,
 		Signer:    sig,
 		BaseURL:   cfg.BaseURL,

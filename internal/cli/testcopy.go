@@ -75,7 +75,17 @@ func (e *env) sendTest(ctx context.Context, edArg, relay, to string, cf campaign
 			return err
 		}
 		defer tr.Close()
-		if err := tr.Send(ctx, mailer.Envelope{From: from.Address, To: rcpt}, msg); err != nil {
+		// To a subscriber's address, the envelope sender names them
+		// (VERP), as their campaign mail's does.
+		var subID int64
+		if sub, err := s.SubscriberByEmail(ctx, rcpt); err == nil {
+			subID = sub.ID
+		}
+		verp, err := verpOf(ctx, cfg, s)
+		if err != nil {
+			return err
+		}
+		if err := tr.Send(ctx, mailer.Envelope{From: verp.Address(subID, 0, from.Address), To: rcpt}, msg); err != nil {
 			return fmt.Errorf("test copy to %s: %w", rcpt, err)
 		}
 		fmt.Fprintf(e.stdout, "sent a test copy of %q to %s through %s\n", strings.TrimSpace(em.Subject()), rcpt, desc)

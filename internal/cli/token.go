@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -35,15 +34,8 @@ func runTokenCreate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return usageErrorf("--role: %v", err)
 	}
-	email, err := auth.NormalizeEmail(pos[0])
-	if err != nil {
-		return err
-	}
 	return e.withStore(ctx, func(s *store.Store) error {
-		u, err := s.UserByEmail(ctx, email)
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("no user has the address %s (see 'herald user ls')", email)
-		}
+		u, err := userArg(ctx, s, pos[0])
 		if err != nil {
 			return err
 		}

@@ -18,6 +18,7 @@ func userCommands() []command {
 	return []command{
 		{"user create", "EMAIL --role owner|editor|author|viewer [--name NAME] [--password-stdin]", "add an admin user (prints a generated password once)", runUserCreate},
 		{"user passwd", "EMAIL [--password-stdin]", "set a user's password and end their sessions", runUserPasswd},
+		{"user role", "EMAIL ROLE", "change a user's role (never the last owner's) and end their sessions", runUserRole},
 		{"user rm", "EMAIL", "remove an admin user (never the last owner)", runUserRm},
 		{"user ls", "", "list admin users", runUserLs},
 	}
@@ -131,4 +132,43 @@ func runUserLs(ctx context.Context, e *env, args []string) error {
 		}
 		return tw.Flush()
 	})
+}
+
+func runUserRole(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("user role", "EMAIL ROLE")
+	pos, err := parse(fs, args, 2)
+	if err != nil {
+		return err
+	}
+	role, err := auth.ParseRole(pos[1])
+	if err != nil {
+		return usageErrorf("ROLE: %v", err)
+	}
+	return e.withStore(ctx, func(s *store.Store) error {
+		u, err := userArg(ctx, s, pos[0])
+		if err != nil {
+			return err
+		}
+		if err := auth.SetRole(ctx, s, u.ID, role); err != nil {
+			if errors.Is(err, auth.ErrLastOwner) {
+				return fmt.Errorf("%s is the last owner: make someone else an owner first", u.Email)
+			}
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s is now %s; their sessions are ended\n", u.Email, withArticle(string(role)))
+		return nil
+	})
+}
+
+// userArg finds the user an EMAIL argument names.
+func userArg(ctx context.Context, s *store.Store, arg string) (*store.User, error) {
+	email, err := auth.NormalizeEmail(arg)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.UserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("no user has the address %s (see 'herald user ls')", email)
+	}
+	return u, err
 }

@@ -94,6 +94,9 @@ type Config struct {
 	// Webhook (base64 DER, as SendGrid shows it); set, every SendGrid
 	// post must carry a valid signature.
 	SendGridKey string
+	// MailgunKey is the webhook signing key of the Mailgun domain; set, it
+	// turns on /webhooks/mailgun, whose posts must carry a valid signature.
+	MailgunKey Secret
 
 	// MetricsToken turns on /metrics (Prometheus) for requests that send
 	// it as a bearer token; empty leaves /metrics off.
@@ -104,15 +107,24 @@ type Config struct {
 	SunsetMonths int
 	SunsetAction string
 
+	// Bounces by mail. BounceDomain, when set, makes each message's
+	// envelope sender bounces+TOKEN@BounceDomain (VERP), so reports mailed
+	// back name their subscriber and campaign. BounceSMTPAddr is where the
+	// inbound SMTP listener for those reports listens (empty: no listener);
+	// BounceIMAPURL is a mailbox polled for them
+	// (imaps://user:pass@host/INBOX; empty: none). SoftBounceLimit soft
+	// bounces in a row suppress an address (default 3).
+	BounceDomain    string
+	BounceSMTPAddr  string
+	BounceIMAPURL   Secret
+	SoftBounceLimit int
+
 	// RetentionEventsDays and RetentionLedgerDays say how long raw opens
 	// and clicks, and finished campaigns' ledger rows, are kept before the
 	// scheduler leader folds them into counts; 0 keeps them forever.
 	RetentionEventsDays int
 	RetentionLedgerDays int
 
-	// BounceDomain is the domain bounces come back to (the Return-Path's);
-	// herald doctor looks up its MX.
-	BounceDomain string
 	// DNSResolver is the DNS server (host:port) herald doctor and the
 	// settings page ask; empty: the system's resolver.
 	DNSResolver string
@@ -242,14 +254,6 @@ func keys() []key {
 		}},
 		{"retention_events_days", false, daysKey(func(c *Config, n int) { c.RetentionEventsDays = n })},
 		{"retention_ledger_days", false, daysKey(func(c *Config, n int) { c.RetentionLedgerDays = n })},
-		{"bounce_domain", false, func(c *Config, v string) error {
-			v = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(v)), ".")
-			if v != "" && (!strings.Contains(v, ".") || strings.ContainsAny(v, " @/:")) {
-				return errors.New("must be a domain name, such as bounces.example.com")
-			}
-			c.BounceDomain = v
-			return nil
-		}},
 		{"staging_domain", false, func(c *Config, v string) error {
 			c.StagingDomains = nil
 			for _, d := range strings.Split(v, ",") {
@@ -298,11 +302,57 @@ func keys() []key {
 			c.SendGridKey = strings.TrimSpace(v)
 			return nil
 		}},
+		{"webhook_mailgun_key", true, func(c *Config, v string) error {
+			v = strings.TrimSpace(v)
+			if v != "" && (len(v) < 16 || strings.ContainsAny(v, " \t\r\n")) {
+				return errors.New("must be the webhook signing key Mailgun shows (Sending → Webhooks), without spaces")
+			}
+			c.MailgunKey = Secret(v)
+			return nil
+		}},
 		{"metrics_token", true, func(c *Config, v string) error {
 			if v != "" && (len(v) < 16 || strings.ContainsAny(v, " \t\r\n")) {
 				return errors.New("must be at least 16 characters, without spaces")
 			}
 			c.MetricsToken = Secret(v)
+			return nil
+		}},
+		{"bounce_domain", false, func(c *Config, v string) error {
+			v = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(v), "."))
+			if v != "" && (!strings.Contains(v, ".") || strings.ContainsAny(v, "@/: \t")) {
+				return errors.New("must be a domain name, such as bounces.news.example (no @ or scheme)")
+			}
+			c.BounceDomain = v
+			return nil
+		}},
+		{"bounce_smtp_addr", false, func(c *Config, v string) error {
+			if v != "" {
+				if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+					return errors.New("must be host:port, such as 0.0.0.0:25 or 127.0.0.1:2525")
+				}
+			}
+			c.BounceSMTPAddr = v
+			return nil
+		}},
+		{"bounce_imap_url", true, func(c *Config, v string) error {
+			if v != "" {
+				u, err := url.Parse(v)
+				if err != nil || u.Scheme != "imaps" || u.Host == "" || u.User == nil {
+					return errors.New("must be imaps://user:password@host/INBOX (IMAP over TLS)")
+				}
+				if _, ok := u.User.Password(); !ok {
+					return errors.New("must carry the password: imaps://user:password@host/INBOX")
+				}
+			}
+			c.BounceIMAPURL = Secret(v)
+			return nil
+		}},
+		{"soft_bounce_limit", false, func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 100 {
+				return errors.New("must be a whole number from 1 to 100")
+			}
+			c.SoftBounceLimit = n
 			return nil
 		}},
 		{"relay_url", true, func(c *Config, v string) error {
@@ -325,6 +375,8 @@ func Defaults() *Config {
 		Tracking:      "full",
 		FormRateLimit: 20,
 		SunsetAction:  "segment",
+
+		SoftBounceLimit: 3,
 	}
 }
 

@@ -66,11 +66,11 @@ func TestSNSTopicsList(t *testing.T) {
 
 func TestDeliverabilityKeys(t *testing.T) {
 	c, err := Load(Source{Getenv: env(map[string]string{"HERALD_RETENTION_EVENTS_DAYS": "400", "HERALD_RETENTION_LEDGER_DAYS": "0",
-		"HERALD_BOUNCE_DOMAIN": "Bounces.Example.COM.", "HERALD_STAGING_DOMAIN": " staging.example.com ,preview.example.net", "HERALD_DNS_RESOLVER": "127.0.0.1:5353"})})
+		"HERALD_STAGING_DOMAIN": " staging.example.com ,preview.example.net", "HERALD_DNS_RESOLVER": "127.0.0.1:5353"})})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.RetentionEventsDays != 400 || c.RetentionLedgerDays != 0 || c.BounceDomain != "bounces.example.com" || c.DNSResolver != "127.0.0.1:5353" ||
+	if c.RetentionEventsDays != 400 || c.RetentionLedgerDays != 0 || c.DNSResolver != "127.0.0.1:5353" ||
 		!slices.Equal(c.StagingDomains, []string{"staging.example.com", "preview.example.net"}) {
 		t.Fatalf("config = %+v", c)
 	}
@@ -103,7 +103,6 @@ func TestInvalidValuesNameTheKey(t *testing.T) {
 		{Source{Getenv: env(map[string]string{"HERALD_SUNSET_ACTION": "delete"})}, "HERALD_SUNSET_ACTION: must be segment or suppress"},
 		{Source{Getenv: env(map[string]string{"HERALD_RETENTION_EVENTS_DAYS": "90d"})}, "HERALD_RETENTION_EVENTS_DAYS: must be a whole number of days, or 0 to keep them forever"},
 		{Source{Getenv: env(map[string]string{"HERALD_RETENTION_LEDGER_DAYS": "-3"})}, "HERALD_RETENTION_LEDGER_DAYS: must be a whole number of days"},
-		{Source{Getenv: env(map[string]string{"HERALD_BOUNCE_DOMAIN": "bounces@example.com"})}, "HERALD_BOUNCE_DOMAIN: must be a domain name"},
 		{Source{Getenv: env(map[string]string{"HERALD_STAGING_DOMAIN": "staging.example.com, http://preview"})}, `HERALD_STAGING_DOMAIN: "http://preview" is not a host name`},
 		{Source{Getenv: env(map[string]string{"HERALD_DNS_RESOLVER": "127.0.0.1"})}, "HERALD_DNS_RESOLVER: must be host:port of a DNS server"},
 		{Source{Getenv: env(nil), Flags: map[string]string{"log_level": "loud"}}, "--log-level"},
@@ -207,6 +206,43 @@ func TestWorkersAutoOrCounted(t *testing.T) {
 		_, err := Load(Source{Getenv: env(map[string]string{"HERALD_WORKERS": in})})
 		if err == nil || !strings.Contains(err.Error(), "HERALD_WORKERS: must be auto or a whole number from 1 to 4096") {
 			t.Errorf("HERALD_WORKERS=%q: %v", in, err)
+		}
+	}
+}
+
+func TestBounceKeys(t *testing.T) {
+	c, err := Load(Source{Getenv: env(map[string]string{
+		"HERALD_BOUNCE_DOMAIN":       "Bounces.News.Example.",
+		"HERALD_BOUNCE_SMTP_ADDR":    "127.0.0.1:2525",
+		"HERALD_BOUNCE_IMAP_URL":     "imaps://bounces:hunter2hunter2@imap.news.example/INBOX",
+		"HERALD_SOFT_BOUNCE_LIMIT":   "5",
+		"HERALD_WEBHOOK_MAILGUN_KEY": "mailgun-signing-key-0123456789",
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BounceDomain != "bounces.news.example" || c.BounceSMTPAddr != "127.0.0.1:2525" || c.SoftBounceLimit != 5 ||
+		!strings.HasPrefix(c.BounceIMAPURL.Reveal(), "imaps://bounces:") {
+		t.Fatalf("bounce keys: %+v", c)
+	}
+	if c.MailgunKey.Reveal() != "mailgun-signing-key-0123456789" {
+		t.Fatalf("webhook_mailgun_key = %q", c.MailgunKey.Reveal())
+	}
+	if printed := fmt.Sprintf("%v %+v", c, c); strings.Contains(printed, "hunter2") || strings.Contains(printed, "mailgun-signing") {
+		t.Fatalf("IMAP password leaked in %s", printed)
+	}
+	if d, _ := Load(Source{Getenv: env(nil)}); d.SoftBounceLimit != 3 {
+		t.Fatalf("soft_bounce_limit default = %d, want 3", d.SoftBounceLimit)
+	}
+	for k, v := range map[string]string{
+		"HERALD_BOUNCE_DOMAIN":       "bounces@news.example",
+		"HERALD_BOUNCE_SMTP_ADDR":    "port 25",
+		"HERALD_BOUNCE_IMAP_URL":     "imap://u:p@host/INBOX",
+		"HERALD_SOFT_BOUNCE_LIMIT":   "0",
+		"HERALD_WEBHOOK_MAILGUN_KEY": "short",
+	} {
+		if _, err := Load(Source{Getenv: env(map[string]string{k: v})}); err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%q: err = %v, want one naming the key", k, v, err)
 		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/address"
+	"github.com/herald-news/herald/internal/bounce"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/model"
@@ -52,6 +53,8 @@ type Ledger interface {
 	DecideABTest(ctx context.Context, id int64, now time.Time) (int, error)
 	Sunset(ctx context.Context, p store.SunsetPolicy) (store.SunsetReport, error)
 	retention.Store
+	Settings(ctx context.Context, keys ...string) (map[string]string, error)
+	PruneAudit(ctx context.Context, before time.Time, batch int) (int64, error)
 }
 
 // Config configures an Engine. Zero values take the defaults shown.
@@ -95,6 +98,10 @@ type Config struct {
 	// whatever the campaign asked (as Settings' mode off does).
 	NoTracking   bool
 	ListIDDomain string // List-Id is <list slug>.<ListIDDomain>; default: the From domain
+	// Bounce, when its domain is set, makes each message's envelope sender
+	// a VERP address naming its subscriber and campaign (config
+	// bounce_domain); otherwise the envelope sender is the From address.
+	Bounce       bounce.VERP
 	NameFallback string // for subscribers without a name ("Reader")
 	// Sunset, when set, is applied once a day by the scheduler leader
 	// (never while tracking is off or anonymous: nobody's engagement is
@@ -240,7 +247,7 @@ type campaignRun struct {
 	// held for the winner (variant 0) go out with variants[winner-1].
 	variants []variantRun
 	winner   atomic.Int32
-	bounce   string // envelope sender
+	bounce   string // envelope sender without VERP
 	domain   string // Message-ID domain
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/address"
+	"github.com/herald-news/herald/internal/bounce"
 	"github.com/herald-news/herald/internal/edition"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/message"
@@ -52,6 +53,9 @@ type DirectConfig struct {
 	// configuration's, or one generated in the admin) and the publication
 	// editions render with.
 	Settings *settings.Settings
+	// Bounce makes the envelope sender a VERP address naming the reader
+	// when its domain is set (config bounce_domain).
+	Bounce bounce.VERP
 	// Publication renders editions until publication settings are saved,
 	// when Settings is nil; Render are the rendering options (theme,
 	// archive URL).
@@ -255,7 +259,7 @@ func (d *Direct) Send(ctx context.Context, m DirectMessage) (Sent, error) {
 
 	sctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
 	defer cancel()
-	err = d.cfg.Sender.Send(sctx, mailer.Envelope{From: from.Address, To: to}, raw)
+	err = d.cfg.Sender.Send(sctx, mailer.Envelope{From: d.cfg.Bounce.Address(sub.ID, 0, from.Address), To: to}, raw)
 	if mailer.IsHardBounce(err) {
 		var me *mailer.Error
 		reply := err.Error()

@@ -15,6 +15,7 @@ import (
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/retention"
+	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 )
 
@@ -98,7 +99,7 @@ func (e *Engine) Run(ctx context.Context) error {
 
 // claimLoop feeds jobs from every sending campaign until ctx is done.
 func (e *Engine) claimLoop(ctx context.Context, jobs chan<- job) error {
-	var lastRelease, lastSchedule, lastSunset, lastRetention time.Time
+	var lastRelease, lastSchedule, lastSunset, lastRetention, lastPrune time.Time
 	var lead *store.Leadership
 	defer func() {
 		if lead != nil {
@@ -127,6 +128,10 @@ func (e *Engine) claimLoop(ctx context.Context, jobs chan<- job) error {
 				if e.cfg.Retention != nil && now.Sub(lastRetention) >= 24*time.Hour {
 					e.retain(ctx)
 					lastRetention = now
+				}
+				if now.Sub(lastPrune) >= 24*time.Hour {
+					e.pruneAudit(ctx, now)
+					lastPrune = now
 				}
 			}
 			lastSchedule = now
@@ -308,6 +313,43 @@ func (e *Engine) retain(ctx context.Context) {
 		e.cfg.Log.Info("retention applied", "events_folded", rep.Events, "ledger_rows_folded", rep.Ledger,
 			"pages_reclaimed", rep.Reclaimed, "took", rep.Took.Round(time.Millisecond))
 	}()
+}
+
+// auditPruneBatch is how many audit rows one statement deletes: the
+// writer is held for a moment per batch, not for a year of rows.
+const auditPruneBatch = 500
+
+// pruneAudit deletes the audit rows older than the retention setting, in
+// small batches, and logs how many went.
+func (e *Engine) pruneAudit(ctx context.Context, now time.Time) {
+	days, err := settings.LoadAuditRetention(ctx, e.ledger)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.cfg.Log.Error("audit log retention", "err", err)
+		}
+		return
+	}
+	if days == 0 {
+		return // kept for ever
+	}
+	keep := time.Duration(days) * 24 * time.Hour
+	var total int64
+	for ctx.Err() == nil {
+		n, err := e.ledger.PruneAudit(ctx, now.Add(-keep), auditPruneBatch)
+		if err != nil {
+			if ctx.Err() == nil {
+				e.cfg.Log.Error("audit log retention", "err", err)
+			}
+			break
+		}
+		total += n
+		if n < auditPruneBatch {
+			break
+		}
+	}
+	if total > 0 {
+		e.cfg.Log.Info("audit log retention applied", "deleted", total, "older_than", now.Add(-keep).Format(time.DateOnly))
+	}
 }
 
 // claimRound claims one batch from each sending campaign and queues it. It
@@ -528,7 +570,7 @@ func (w *worker) send(j job) store.Outcome {
 	// to a worker is finished even while the engine shuts down.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	err = j.run.sender.Send(ctx, mailer.Envelope{From: j.run.bounce, To: d.Email}, w.mime)
+	err = j.run.sender.Send(ctx, mailer.Envelope{From: e.cfg.Bounce.Address(d.SubscriberID, d.CampaignID, j.run.bounce), To: d.Email}, w.mime)
 	return e.outcome(out, d, err)
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/address"
+	"github.com/herald-news/herald/internal/bounce"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/model"
@@ -38,6 +39,9 @@ type MailQueueConfig struct {
 	// Settings give the DKIM key that signs the messages and the
 	// publication whose name they carry (nil: the settings kept in Store).
 	Settings *settings.Settings
+	// Bounce makes each message's envelope sender a VERP address naming
+	// its reader when its domain is set (config bounce_domain).
+	Bounce bounce.VERP
 	// BaseURL is the public site, for the confirm, unsubscribe and
 	// preferences links.
 	BaseURL string
@@ -395,7 +399,7 @@ func (q *MailQueue) oneOff(ctx context.Context, pub model.Publication, l *model.
 	if err != nil {
 		return mailer.Envelope{}, nil, fmt.Errorf("build message: %w", err)
 	}
-	return mailer.Envelope{From: from.Address, To: email}, msg, nil
+	return mailer.Envelope{From: q.cfg.Bounce.Address(subscriberID, 0, from.Address), To: email}, msg, nil
 }
 
 // brand is the publication the messages name (the default when reading

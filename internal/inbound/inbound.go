@@ -1,19 +1,19 @@
 // Package inbound reads what mail providers report back about Herald's
-// mail (bounces and spam complaints from Amazon SES through SNS, SendGrid,
-// Postmark, and Herald's own generic format) and acts on it: suppressions,
-// soft-bounce counts and events in the store.
+// mail: bounces and spam complaints from Amazon SES through SNS, SendGrid,
+// Postmark, Mailgun, and Herald's own generic format. Package bounce
+// records them (suppressions, soft-bounce counts and events in the store),
+// as it records the reports that come back by mail.
 //
 // Contract: the parsers take bodies from strangers and never panic; they
 // fail only with ErrPayload (or *UnknownTypeError for the generic format)
 // and return only actionable reports (an address and one of the three
-// kinds Apply acts on). Signatures (SNS, signed SendGrid) are checked here;
+// kinds bounce.Recorder acts on). Signatures (SNS, signed SendGrid, Mailgun) are checked here;
 // only the SNS verifier fetches anything, and only certificates and
 // subscription URLs on allowlisted AWS hosts. The HTTP side (routes,
 // shared secret, answers) stays in package web.
 package inbound
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/sha256"
@@ -22,23 +22,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
-	"time"
 
-	"github.com/herald-news/herald/internal/address"
+	"github.com/herald-news/herald/internal/bounce"
 	"github.com/herald-news/herald/internal/model"
-	"github.com/herald-news/herald/internal/store"
 )
 
-// Report is one bounce or complaint, whatever provider sent it.
-type Report struct {
-	Kind      model.EventKind // EventBounce (hard), EventSoftBounce or EventComplaint
-	Email     string
-	MessageID string // the Message-ID Herald set, when the provider echoes it
-	Detail    string
-}
+// Report is one bounce or complaint, whatever provider sent it: Kind
+// (EventBounce, hard; EventSoftBounce; EventComplaint), Email, the
+// Message-ID Herald set when the provider echoes it, and Detail. It is the
+// report bounce.Recorder records, as it records the reports that come back
+// by mail.
+type Report = bounce.Report
 
 // ErrPayload is returned by the webhook parsers for a body they cannot read.
 var ErrPayload = errors.New("payload not understood")
@@ -226,68 +221,6 @@ func ParseGeneric(body []byte) ([]Report, error) {
 		reps = append(reps, rep)
 	}
 	return reps, nil
-}
-
-var heraldMessageID = regexp.MustCompile(`herald\.c(\d+)\.s(\d+)@`)
-
-// Applier acts on reports: it suppresses hard bounces and complaints,
-// counts soft bounces toward a threshold, and records an event for each,
-// counted toward the campaign that caused it.
-type Applier struct {
-	Store *store.Store
-	// SoftBounceThreshold soft bounces within SoftBounceWindow of each
-	// other suppress an address.
-	SoftBounceThreshold int
-	SoftBounceWindow    time.Duration
-}
-
-// Apply acts on reps; reports without a valid address are left out. An
-// error means the store failed (the sender should retry).
-func (a Applier) Apply(ctx context.Context, reps []Report) error {
-	var evs []model.Event
-	for _, rep := range reps {
-		email, err := address.Normalize(rep.Email)
-		if err != nil {
-			continue // nothing to act on
-		}
-		detail := truncate(rep.Detail, 500)
-		e := model.Event{Kind: rep.Kind, Detail: detail, At: time.Now().UTC()}
-		if m := heraldMessageID.FindStringSubmatch(rep.MessageID); m != nil {
-			e.CampaignID, _ = strconv.ParseInt(m[1], 10, 64)
-			e.SubscriberID, _ = strconv.ParseInt(m[2], 10, 64)
-		}
-		if e.SubscriberID == 0 {
-			if sub, err := a.Store.SubscriberByEmail(ctx, email); err == nil {
-				e.SubscriberID = sub.ID
-			} else if !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-		}
-		if e.CampaignID == 0 && e.SubscriberID != 0 {
-			// No Message-ID of ours in the report (a provider that does
-			// not echo it, a complaint loop that strips it): count it
-			// toward the last campaign that reached this reader, so a
-			// campaign's bounces and complaints are all there.
-			if e.CampaignID, err = a.Store.LastCampaignSentTo(ctx, e.SubscriberID); err != nil {
-				return err
-			}
-		}
-		switch rep.Kind {
-		case model.EventBounce:
-			err = a.Store.Suppress(ctx, email, model.SuppressHardBounce, detail)
-		case model.EventComplaint:
-			err = a.Store.Suppress(ctx, email, model.SuppressComplaint, detail)
-		case model.EventSoftBounce:
-			_, _, err = a.Store.SoftBounce(ctx, email, detail, a.SoftBounceThreshold, a.SoftBounceWindow)
-		default:
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		evs = append(evs, e)
-	}
-	return a.Store.RecordEvents(ctx, evs)
 }
 
 func truncate(s string, n int) string {

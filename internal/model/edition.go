@@ -16,8 +16,11 @@ type Publication struct {
 	// the edition sets its own; "Photo:" when empty, nothing when
 	// CreditPrefixNone.
 	CreditPrefix string `json:"credit_prefix,omitempty"`
-	// TimeZone (IANA name) is the zone of subscribers without a tz
-	// attribute when a campaign is sent at a local time; UTC when empty.
+	// TimeZone (IANA name) is Herald's one time zone: readers without a
+	// tz attribute get a local-time campaign at its hour, series go out
+	// at their slots in it, the admin shows times in it; UTC when empty.
+	// It is kept as its own setting, not in the publication's document,
+	// so the newsroom and the publication never disagree.
 	TimeZone string `json:"time_zone,omitempty"`
 	// Sections lists the sections a new edition has, in order, with the
 	// titles they show when an edition leaves its own title empty.

@@ -15,6 +15,9 @@ const (
 	EventSubscriberComplained   WebhookEvent = "subscriber.complained"
 	EventCampaignStarted        WebhookEvent = "campaign.started"
 	EventCampaignSent           WebhookEvent = "campaign.sent"
+	// EventAudit is every audit log entry (a change a person made); each
+	// notice's type is "audit." and the entry's action.
+	EventAudit WebhookEvent = "audit.*"
 	// EventWebhookTest is the "send test event" button's: it goes to the
 	// one endpoint it was asked for and cannot be subscribed to.
 	EventWebhookTest WebhookEvent = "webhook.test"
@@ -24,7 +27,7 @@ const (
 // order pages list them.
 func WebhookEvents() []WebhookEvent {
 	return []WebhookEvent{EventSubscriberCreated, EventSubscriberConfirmed, EventSubscriberUnsubscribed,
-		EventSubscriberBounced, EventSubscriberComplained, EventCampaignStarted, EventCampaignSent}
+		EventSubscriberBounced, EventSubscriberComplained, EventCampaignStarted, EventCampaignSent, EventAudit}
 }
 
 // Valid reports whether e is an event an endpoint can subscribe to.

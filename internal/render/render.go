@@ -34,6 +34,7 @@ import (
 
 	"github.com/herald-news/herald/internal/edition"
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 //go:embed theme/*.html
@@ -91,7 +92,6 @@ func (e *ThemeError) Error() string {
 func (e *ThemeError) Unwrap() error { return e.Err }
 
 var (
-	colorRE    = regexp.MustCompile(`^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$`)
 	tmplErrRE  = regexp.MustCompile(`^(?:html/)?template: ?([^:]+):(\d+):(?:\d+:)?\s*(.*)$`)
 	defaultCol = model.Colors{Accent: "#9c2f1f", Text: "#1f2328", Background: "#ffffff"}
 )
@@ -128,7 +128,7 @@ func New(pub model.Publication, opts Options) (*Renderer, error) {
 		if c.in == "" {
 			continue
 		}
-		if !colorRE.MatchString(c.in) {
+		if !validator.IsColor(c.in) {
 			return nil, fmt.Errorf("publication colour %q must be a CSS hex colour such as #9c2f1f", c.in)
 		}
 		*c.out = c.in

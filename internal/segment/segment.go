@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/herald-news/herald/internal/validator"
 )
 
 // Node is a parsed query: an And, Or, Not or Cond.
@@ -105,7 +107,6 @@ const MaxDays = 36500
 
 var (
 	keyPattern    = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-	slugPattern   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 	domainPattern = regexp.MustCompile(`^[a-z0-9-]+(\.[a-z0-9-]+)+$`)
 )
 
@@ -305,7 +306,7 @@ func (p *parser) cond() (Node, error) {
 			return nil, err
 		}
 		val := strings.ToLower(v.text)
-		if word == "list" && !slugPattern.MatchString(val) {
+		if word == "list" && !validator.IsSlug(val) {
 			return nil, &Error{v.pos, fmt.Sprintf("%q is not a list slug (lower-case letters, digits and dashes)", v.text)}
 		}
 		if word == "domain" && !domainPattern.MatchString(val) {

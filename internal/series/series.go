@@ -31,25 +31,19 @@ import (
 	"github.com/herald-news/herald/internal/store"
 )
 
-// ZoneSetting is the settings key holding the newsroom's IANA time zone.
+// ZoneSetting is the settings key holding Herald's one IANA time zone
+// (the publication's TimeZone too).
 const ZoneSetting = store.NewsroomZoneSetting
 
-// Zone returns the newsroom's time zone: the setting, else the
-// publication's own zone (which local-time campaigns use), else UTC.
+// Zone returns Herald's one time zone (store.TimeZone: the one local-time
+// campaigns use too), UTC when it was never set.
 func Zone(ctx context.Context, s *store.Store) (*time.Location, error) {
-	name, err := s.Setting(ctx, ZoneSetting)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	name, err := s.TimeZone(ctx)
+	if err != nil {
 		return nil, err
 	}
 	if name == "" {
-		pub, err := s.GetPublication(ctx)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, err
-		}
-		if pub.TimeZone == "" {
-			return time.UTC, nil
-		}
-		name = pub.TimeZone
+		return time.UTC, nil
 	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {

@@ -1,6 +1,7 @@
 // Package settings reads and writes what the newsroom changes while Herald
-// runs: tracking and privacy, the DKIM key generated in the admin, and the
-// publication's brand (name, colours, sections). They live in the store
+// runs: tracking and privacy, the DKIM key generated in the admin, the
+// publication's brand (name, colours, sections) and how long the audit log
+// is kept. They live in the store
 // (the settings table and the publication row); this package owns their
 // keys, their types, their defaults before anything is saved, and how the
 // configuration file's fixed choices rank above them.
@@ -15,6 +16,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/herald-news/herald/internal/message"
@@ -33,12 +36,20 @@ const (
 	KeyDKIMDomain    = "dkim.domain"
 	KeySecret        = "secret_key"   // the token signing key when the configuration sets none
 	KeyCSRF          = "web_csrf_key" // the public forms' CSRF key, one for every node
+	// KeyAuditRetention is how many days audit log rows are kept ("0":
+	// for ever).
+	KeyAuditRetention = "audit_retention_days"
 )
 
 // Reader is the part of the store settings are read from.
 type Reader interface {
-	Settings(ctx context.Context, keys ...string) (map[string]string, error)
+	KeyReader
 	PublicationReader
+}
+
+// KeyReader reads keys of the settings table.
+type KeyReader interface {
+	Settings(ctx context.Context, keys ...string) (map[string]string, error)
 }
 
 // PublicationReader reads the publication row.
@@ -101,6 +112,66 @@ func SaveTracking(ctx context.Context, st Store, t Tracking, at time.Time) error
 	}
 	return st.PutSettings(ctx, map[string]string{KeyTrackOpens: onOff(t.Opens), KeyTrackClicks: onOff(t.Clicks),
 		KeyAnonymous: onOff(t.Anonymous), KeyTrackingSaved: at.UTC().Format(time.RFC3339)})
+}
+
+// InvalidError is a value a person gave a setting that it refuses, with
+// a message written for them.
+type InvalidError struct {
+	Key string
+	Msg string
+}
+
+func (e *InvalidError) Error() string { return e.Msg }
+
+// DefaultAuditRetentionDays is how long audit rows are kept until an
+// owner says otherwise; MaxAuditRetentionDays is the longest allowed.
+const (
+	DefaultAuditRetentionDays = 365
+	MaxAuditRetentionDays     = 36500
+)
+
+// ParseAuditRetention reads a retention in days as a person typed it.
+func ParseAuditRetention(raw string) (int, error) {
+	days, err := strconv.Atoi(strings.TrimSpace(raw))
+	if err != nil {
+		return 0, &InvalidError{Key: KeyAuditRetention, Msg: fmt.Sprintf("The audit log retention is a whole number of days, not %q.", raw)}
+	}
+	return days, checkAuditRetention(days)
+}
+
+func checkAuditRetention(days int) error {
+	if days < 0 || days > MaxAuditRetentionDays {
+		return &InvalidError{Key: KeyAuditRetention,
+			Msg: fmt.Sprintf("The audit log retention must be from 0 (keep for ever) to %d days, not %d.", MaxAuditRetentionDays, days)}
+	}
+	return nil
+}
+
+// LoadAuditRetention returns how many days audit rows are kept (0: for
+// ever).
+func LoadAuditRetention(ctx context.Context, st KeyReader) (int, error) {
+	v, err := st.Settings(ctx, KeyAuditRetention)
+	if err != nil {
+		return 0, err
+	}
+	raw, ok := v[KeyAuditRetention]
+	if !ok {
+		return DefaultAuditRetentionDays, nil
+	}
+	days, err := ParseAuditRetention(raw)
+	if err != nil {
+		return 0, fmt.Errorf("stored audit retention: %w", err)
+	}
+	return days, nil
+}
+
+// SaveAuditRetention stores how many days audit rows are kept, refusing
+// a number outside 0 to MaxAuditRetentionDays with an InvalidError.
+func SaveAuditRetention(ctx context.Context, st Store, days int) error {
+	if err := checkAuditRetention(days); err != nil {
+		return err
+	}
+	return st.PutSettings(ctx, map[string]string{KeyAuditRetention: strconv.Itoa(days)})
 }
 
 // LoadDKIM returns the DKIM key generated in the admin's settings, or nil

@@ -2,6 +2,8 @@ package settings_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,6 +90,36 @@ func TestSavedSettingsReadBack(t *testing.T) {
 		set.Tracking = settings.TrackOff
 		if !set.NoTracking() {
 			t.Fatal("tracking = off in the configuration did not turn tracking off")
+		}
+	})
+}
+
+// TestAuditRetention: a year until an owner says otherwise; 0 keeps rows
+// for ever; a number out of range is refused with a message for people
+// and not saved.
+func TestAuditRetention(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		if d, err := settings.LoadAuditRetention(ctx, s); err != nil || d != settings.DefaultAuditRetentionDays {
+			t.Fatalf("default = %d, %v", d, err)
+		}
+		for _, days := range []int{30, 0} {
+			if err := settings.SaveAuditRetention(ctx, s, days); err != nil {
+				t.Fatal(err)
+			}
+			if d, err := settings.LoadAuditRetention(ctx, s); err != nil || d != days {
+				t.Fatalf("after saving %d: %d, %v", days, d, err)
+			}
+		}
+		var inv *settings.InvalidError
+		if err := settings.SaveAuditRetention(ctx, s, -1); !errors.As(err, &inv) || !strings.Contains(inv.Msg, "from 0 (keep for ever)") {
+			t.Fatalf("-1 = %v", err)
+		}
+		if _, err := settings.ParseAuditRetention("a year"); !errors.As(err, &inv) || !strings.Contains(inv.Msg, "whole number of days") {
+			t.Fatalf(`"a year" = %v`, err)
+		}
+		if d, _ := settings.LoadAuditRetention(ctx, s); d != 0 {
+			t.Fatalf("a refused value was saved: %d", d)
 		}
 	})
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/herald-news/herald/internal/audit"
 )
 
 // APIToken is a credential for the JSON API. Hash is the SHA-256 (hex) of
@@ -26,11 +28,19 @@ type APIToken struct {
 // CreateAPIToken stores a token and fills in its ID and time.
 func (s *Store) CreateAPIToken(ctx context.Context, t *APIToken) error {
 	now := s.now()
-	err := s.w.QueryRowContext(ctx, `
-		INSERT INTO api_tokens (user_id, name, role, prefix, hash, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-		t.UserID, t.Name, t.Role, t.Prefix, t.Hash, now).Scan(&t.ID)
+	err := s.inAuditedTx(ctx, audit.TokenCreate, func(tx *sql.Tx) (string, audit.Changes, error) {
+		err := tx.QueryRowContext(ctx, `
+			INSERT INTO api_tokens (user_id, name, role, prefix, hash, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+			t.UserID, t.Name, t.Role, t.Prefix, t.Hash, now).Scan(&t.ID)
+		if err != nil {
+			return "", nil, fmt.Errorf("create API token: %w", err)
+		}
+		// The prefix tells tokens apart; the token and its hash stay out.
+		return audit.Object("token", t.ID), audit.Changes{}.Set("name", nil, t.Name).Set("role", nil, t.Role).
+			Set("prefix", nil, t.Prefix).Set("user_id", nil, t.UserID), nil
+	})
 	if err != nil {
-		return fmt.Errorf("create API token: %w", err)
+		return err
 	}
 	t.CreatedAt = now
 	return nil
@@ -91,12 +101,15 @@ func (s *Store) APITokens(ctx context.Context, userID int64) ([]APIToken, error)
 
 // DeleteAPIToken revokes a token.
 func (s *Store) DeleteAPIToken(ctx context.Context, id int64) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM api_tokens WHERE id = $1`, id)
-	if err != nil {
-		return fmt.Errorf("delete API token %d: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("API token %d: %w", id, ErrNotFound)
-	}
-	return nil
+	return s.inAuditedTx(ctx, audit.TokenDelete, func(tx *sql.Tx) (string, audit.Changes, error) {
+		var name, prefix string
+		err := tx.QueryRowContext(ctx, `DELETE FROM api_tokens WHERE id = $1 RETURNING name, prefix`, id).Scan(&name, &prefix)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", nil, fmt.Errorf("API token %d: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return "", nil, fmt.Errorf("delete API token %d: %w", id, err)
+		}
+		return audit.Object("token", id), audit.Changes{}.Set("name", name, nil).Set("prefix", prefix, nil), nil
+	})
 }

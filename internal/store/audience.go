@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -32,23 +31,13 @@ func (s *Store) localDueTimes(ctx context.Context, c *model.Campaign, now time.T
 		return nil, err
 	}
 	home := time.UTC
-	pub, err := s.GetPublication(ctx)
-	switch {
-	case errors.Is(err, ErrNotFound):
-	case err != nil:
+	name, err := s.TimeZone(ctx)
+	if err != nil {
 		return nil, err
-	case pub.TimeZone != "":
-		if home, err = model.LoadZone(pub.TimeZone); err != nil {
-			return nil, fmt.Errorf("the publication's time zone: %w", err)
-		}
 	}
-	if pub.TimeZone == "" {
-		// No zone of the publication's own: the newsroom's (the one the
-		// desk's series use), so the two never disagree unasked.
-		if name, err := s.Setting(ctx, NewsroomZoneSetting); err == nil && name != "" {
-			if home, err = model.LoadZone(name); err != nil {
-				return nil, fmt.Errorf("the newsroom's time zone: %w", err)
-			}
+	if name != "" {
+		if home, err = model.LoadZone(name); err != nil {
+			return nil, fmt.Errorf("the time zone setting: %w", err)
 		}
 	}
 	names, err := s.strings(ctx, `SELECT DISTINCT `+s.tzAttr()+` FROM deliveries d JOIN subscribers sb ON sb.id = d.subscriber_id

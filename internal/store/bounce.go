@@ -63,3 +63,40 @@ func (s *Store) SoftBounceCount(ctx context.Context, email string) (int, error) 
 	}
 	return n, nil
 }
+
+// BounceEvent is one recorded bounce or complaint, with its subscriber's
+// address.
+type BounceEvent struct {
+	At           time.Time
+	Kind         model.EventKind // bounce, soft_bounce or complaint
+	SubscriberID int64
+	Email        string // "" when the subscriber is gone
+	CampaignID   int64
+	Detail       string
+}
+
+// BounceEvents returns the latest bounces and complaints of a subscriber
+// (subscriberID set) or of a campaign (campaignID set), newest first.
+func (s *Store) BounceEvents(ctx context.Context, subscriberID, campaignID int64, limit int) ([]BounceEvent, error) {
+	where, arg := "e.subscriber_id = $1", subscriberID
+	if subscriberID == 0 {
+		where, arg = "e.campaign_id = $1", campaignID
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT e.at, e.kind, COALESCE(e.subscriber_id, 0), COALESCE(sub.email, ''), COALESCE(e.campaign_id, 0), e.detail
+		FROM events e LEFT JOIN subscribers sub ON sub.id = e.subscriber_id
+		WHERE `+where+` AND e.kind IN ('bounce', 'soft_bounce', 'complaint')
+		ORDER BY e.at DESC, e.id DESC LIMIT $2`, arg, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read bounces: %w", err)
+	}
+	defer rows.Close()
+	var out []BounceEvent
+	for rows.Next() {
+		var b BounceEvent
+		if err := rows.Scan(&b.At, &b.Kind, &b.SubscriberID, &b.Email, &b.CampaignID, &b.Detail); err != nil {
+			return nil, fmt.Errorf("read bounces: %w", err)
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}

@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 const campaignColumns = `id, name, edition_id, status, from_addr, reply_to, relay, send_at, tracking, publish_on_start, total,
@@ -37,19 +40,31 @@ func nullTime(t time.Time) sql.NullTime { return sql.NullTime{Time: t, Valid: !t
 // lists, and fills in ID, status and times.
 func (s *Store) CreateCampaign(ctx context.Context, c *model.Campaign) error {
 	now := s.now()
-	err := s.inTx(ctx, func(tx *sql.Tx) error { return createCampaignTx(ctx, tx, c, now) })
+	err := s.inAuditedTx(ctx, audit.CampaignCreate, func(tx *sql.Tx) (string, audit.Changes, error) {
+		if err := createCampaignTx(ctx, tx, c, now); err != nil {
+			return "", nil, err
+		}
+		return audit.Object("campaign", c.ID), campaignCreated(c), nil
+	})
 	if err != nil {
 		return fmt.Errorf("create campaign: %w", err)
 	}
 	return nil
 }
 
+// campaignCreated is the audit record of a new campaign.
+func campaignCreated(c *model.Campaign) audit.Changes {
+	ch := audit.Changes{}.Set("name", nil, c.Name).Set("edition_id", nil, c.EditionID).Set("status", nil, c.Status).
+		Set("list_ids", nil, c.ListIDs).Set("segment_ids", nil, c.SegmentIDs)
+	if !c.SendAt.IsZero() {
+		ch.Set("send_at", nil, c.SendAt.UTC())
+	}
+	return ch
+}
+
 // createCampaignTx is CreateCampaign in the caller's transaction.
 func createCampaignTx(ctx context.Context, tx *sql.Tx, c *model.Campaign, now time.Time) error {
-	if len(c.ListIDs) == 0 && len(c.SegmentIDs) == 0 {
-		return errors.New("a campaign needs at least one list or segment")
-	}
-	if err := model.CheckCampaignOptions(c); err != nil {
+	if err := validator.Campaign(c); err != nil {
 		return err
 	}
 	ab := ""
@@ -178,31 +193,52 @@ func allowedFrom(to model.CampaignStatus) []model.CampaignStatus {
 }
 
 // SetCampaignStatus moves a campaign to status to, if its current status
-// allows it; otherwise it returns ErrBadTransition naming both.
+// allows it; otherwise it returns ErrBadTransition naming both. A person's
+// change (see package audit) is recorded as campaign.pause, .resume or
+// .cancel.
 func (s *Store) SetCampaignStatus(ctx context.Context, id int64, to model.CampaignStatus) error {
 	from := allowedFrom(to)
 	if len(from) == 0 {
 		return fmt.Errorf("campaign %d: %w (%s is not set directly)", id, ErrBadTransition, to)
 	}
-	args := []any{to, s.now(), id}
-	ph := make([]string, len(from))
-	for i, f := range from {
-		args = append(args, f)
-		ph[i] = fmt.Sprintf("$%d", i+4)
-	}
-	res, err := s.w.ExecContext(ctx, `UPDATE campaigns SET status = $1, updated_at = $2
-		WHERE id = $3 AND status IN (`+strings.Join(ph, ", ")+`)`, args...)
-	if err != nil {
-		return fmt.Errorf("set campaign %d status: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		c, err := s.Campaign(ctx, id)
-		if err != nil {
-			return err
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var cur model.CampaignStatus
+		err := tx.QueryRowContext(ctx, `SELECT status FROM campaigns WHERE id = $1`, id).Scan(&cur)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("campaign %d: %w", id, ErrNotFound)
 		}
-		return fmt.Errorf("campaign %d is %s: %w to %s", id, c.Status, ErrBadTransition, to)
+		if err != nil {
+			return fmt.Errorf("set campaign %d status: %w", id, err)
+		}
+		if !slices.Contains(from, cur) {
+			return fmt.Errorf("campaign %d is %s: %w to %s", id, cur, ErrBadTransition, to)
+		}
+		// status = cur: a change made since the read above loses.
+		res, err := tx.ExecContext(ctx, `UPDATE campaigns SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4`,
+			to, s.now(), id, cur)
+		if err != nil {
+			return fmt.Errorf("set campaign %d status: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("campaign %d changed meanwhile: %w to %s", id, ErrBadTransition, to)
+		}
+		return s.audit(ctx, tx, statusAction(to), audit.Object("campaign", id), audit.Changes{}.Set("status", cur, to))
+	})
+	if err != nil {
+		return err
 	}
 	return s.NotifyCampaigns(ctx)
+}
+
+// statusAction is the audit action of a move to status to.
+func statusAction(to model.CampaignStatus) string {
+	switch to {
+	case model.CampaignPaused:
+		return audit.CampaignPause
+	case model.CampaignCancelled:
+		return audit.CampaignCancel
+	}
+	return audit.CampaignResume
 }
 
 // ScheduleCampaign sets (or, with a zero time, clears) a draft or scheduled
@@ -212,15 +248,24 @@ func (s *Store) ScheduleCampaign(ctx context.Context, id int64, at time.Time) er
 	if at.IsZero() {
 		status = model.CampaignDraft
 	}
-	res, err := s.w.ExecContext(ctx, `UPDATE campaigns SET send_at = $1, status = $2, updated_at = $3
-		WHERE id = $4 AND status IN ('draft', 'scheduled')`, nullTime(at), status, s.now(), id)
-	if err != nil {
-		return fmt.Errorf("schedule campaign %d: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("campaign %d: %w (only drafts can be scheduled)", id, ErrBadTransition)
-	}
-	return nil
+	return s.inAuditedTx(ctx, audit.CampaignSchedule, func(tx *sql.Tx) (string, audit.Changes, error) {
+		var oldStatus model.CampaignStatus
+		var oldAt sql.NullTime
+		err := tx.QueryRowContext(ctx, `SELECT status, send_at FROM campaigns WHERE id = $1`, id).Scan(&oldStatus, &oldAt)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return "", nil, fmt.Errorf("schedule campaign %d: %w", id, err)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE campaigns SET send_at = $1, status = $2, updated_at = $3
+			WHERE id = $4 AND status IN ('draft', 'scheduled')`, nullTime(at), status, s.now(), id)
+		if err != nil {
+			return "", nil, fmt.Errorf("schedule campaign %d: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return "", nil, fmt.Errorf("campaign %d: %w (only drafts can be scheduled)", id, ErrBadTransition)
+		}
+		return audit.Object("campaign", id), audit.Changes{}.Set("status", oldStatus, status).
+			Set("send_at", auditTime(oldAt.Time), auditTime(at)), nil
+	})
 }
 
 // expandBatch is how many subscriber IDs one INSERT … SELECT of the ledger
@@ -324,6 +369,10 @@ func (s *Store) StartCampaign(ctx context.Context, id int64, frozen model.Frozen
 			if err := publishEdition(ctx, tx, c.EditionID, now); err != nil {
 				return err
 			}
+		}
+		if err := s.audit(ctx, tx, audit.CampaignStart, audit.Object("campaign", id),
+			audit.Changes{}.Set("status", c.Status, model.CampaignSending).Set("recipients", nil, total)); err != nil {
+			return err
 		}
 		return queueWebhooksTx(ctx, tx, nil, model.EventCampaignStarted, now, func() (any, error) {
 			return hookCampaignData{Campaign: hookCampaign{ID: id, Name: c.Name, Recipients: total, StartedAt: &now}}, nil

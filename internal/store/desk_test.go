@@ -131,7 +131,7 @@ func TestSeriesRuns(t *testing.T) {
 		if _, err := s.EditionBySlug(ctx, "evening-2026-03-02-b"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("refused run left its edition behind: %v", err)
 		}
-		c := &model.Campaign{Name: "x", EditionID: e.ID, ListIDs: []int64{l.ID}, SendAt: run.SlotAt}
+		c := &model.Campaign{Name: "x", EditionID: e.ID, ListIDs: []int64{l.ID}, From: "a@example.com", SendAt: run.SlotAt}
 		if err := s.SendRun(ctx, run.ID, c); !errors.Is(err, store.ErrBadTransition) {
 			t.Fatalf("sending a draft: %v, want ErrBadTransition", err)
 		}
@@ -141,7 +141,7 @@ func TestSeriesRuns(t *testing.T) {
 		if err := s.SendRun(ctx, run.ID, c); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.SendRun(ctx, run.ID, &model.Campaign{Name: "y", EditionID: e.ID, ListIDs: []int64{l.ID}, SendAt: run.SlotAt}); !errors.Is(err, store.ErrBadTransition) {
+		if err := s.SendRun(ctx, run.ID, &model.Campaign{Name: "y", EditionID: e.ID, ListIDs: []int64{l.ID}, From: "a@example.com", SendAt: run.SlotAt}); !errors.Is(err, store.ErrBadTransition) {
 			t.Fatalf("sending twice: %v", err)
 		}
 		if err := s.MarkRunReady(ctx, run.ID, false); !errors.Is(err, store.ErrBadTransition) {
@@ -161,7 +161,7 @@ func TestSeriesRuns(t *testing.T) {
 		}
 		full := &model.SeriesRun{SeriesID: sr.ID, Date: "2026-03-09", SlotAt: now}
 		ae := &model.Edition{Slug: "evening-2026-03-09", Date: "2026-03-09", Subject: "Evening"}
-		ac := &model.Campaign{Name: "auto", ListIDs: []int64{l.ID}, SendAt: now}
+		ac := &model.Campaign{Name: "auto", ListIDs: []int64{l.ID}, From: "a@example.com", SendAt: now}
 		if err := s.SendAutomaticRun(ctx, full, ae, ac, 42); err != nil {
 			t.Fatal(err)
 		}

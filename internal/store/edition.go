@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/model"
 )
 
@@ -110,7 +111,13 @@ func foldRevision(ctx context.Context, tx *sql.Tx, id int64, rev int, author str
 // edition with the same slug is ErrConflict. The store does not validate
 // editions: drafts may be incomplete (see package edition).
 func (s *Store) CreateEdition(ctx context.Context, e *model.Edition, author string) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error { return s.createEditionTx(ctx, tx, e, author, s.now()) })
+	return s.inAuditedTx(ctx, audit.EditionCreate, func(tx *sql.Tx) (string, audit.Changes, error) {
+		if err := s.createEditionTx(ctx, tx, e, author, s.now()); err != nil {
+			return "", nil, err
+		}
+		return audit.Object("edition", e.ID), audit.Changes{}.Set("slug", nil, e.Slug).Set("subject", nil, e.Subject).
+			Set("status", nil, e.Status), nil
+	})
 }
 
 // createEditionTx is CreateEdition in the caller's transaction.
@@ -162,7 +169,17 @@ func (s *Store) updateEdition(ctx context.Context, e *model.Edition, author stri
 		return err
 	}
 	now := s.now()
+	action := audit.EditionUpdate
+	if !fold {
+		action = audit.EditionRestore
+	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var old model.Edition
+		var oldContent string
+		if err := tx.QueryRowContext(ctx, `SELECT slug, date, slot, subject, public, content FROM editions WHERE id = $1`, e.ID).
+			Scan(&old.Slug, &old.Date, &old.Slot, &old.Subject, &old.Public, &oldContent); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("update edition %d: %w", e.ID, err)
+		}
 		var rev int
 		var published sql.NullTime
 		err := tx.QueryRowContext(ctx, `
@@ -185,6 +202,15 @@ func (s *Store) updateEdition(ctx context.Context, e *model.Edition, author stri
 		}
 		e.UpdatedAt, e.PublishedAt, e.Revision = now, published.Time, rev
 		if err := s.addRevision(ctx, tx, e, rev, author, now); err != nil {
+			return err
+		}
+		// The content only says that it changed: the revisions keep it.
+		ch := audit.Changes{}.Set("slug", old.Slug, e.Slug).Set("date", old.Date, e.Date).Set("slot", old.Slot, e.Slot).
+			Set("subject", old.Subject, e.Subject).Set("public", old.Public, e.Public).Set("revision", nil, rev)
+		if oldContent != content {
+			ch["content"] = audit.Change{After: "changed"}
+		}
+		if err := s.audit(ctx, tx, action, audit.Object("edition", e.ID), ch); err != nil {
 			return err
 		}
 		if !fold {
@@ -292,25 +318,36 @@ func (s *Store) SetEditionStatus(ctx context.Context, id int64, status model.Edi
 		return fmt.Errorf("edition %d: unknown status %q", id, status)
 	}
 	now := s.now()
-	res, err := s.w.ExecContext(ctx, `
-		UPDATE editions SET status = $1, updated_at = $2,
-			published_at = CASE WHEN $1 = 'published' AND published_at IS NULL THEN $2 ELSE published_at END
-		WHERE id = $3`, string(status), now, id)
-	if err != nil {
-		return fmt.Errorf("set status of edition %d: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("edition %d: %w", id, ErrNotFound)
-	}
-	return nil
+	return s.inAuditedTx(ctx, audit.EditionStatus, func(tx *sql.Tx) (string, audit.Changes, error) {
+		var old model.EditionStatus
+		err := tx.QueryRowContext(ctx, `SELECT status FROM editions WHERE id = $1`, id).Scan(&old)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", nil, fmt.Errorf("edition %d: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return "", nil, fmt.Errorf("set status of edition %d: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE editions SET status = $1, updated_at = $2,
+				published_at = CASE WHEN $1 = 'published' AND published_at IS NULL THEN $2 ELSE published_at END
+			WHERE id = $3`, string(status), now, id); err != nil {
+			return "", nil, fmt.Errorf("set status of edition %d: %w", id, err)
+		}
+		if old == status {
+			return "", nil, nil
+		}
+		return audit.Object("edition", id), audit.Changes{}.Set("status", old, status), nil
+	})
 }
 
-// GetPublication returns the publication's settings; ErrNotFound until
+// GetPublication returns the publication's settings, with TimeZone read
+// from the one time zone setting (see TimeZone); ErrNotFound until
 // SavePublication has run once.
 func (s *Store) GetPublication(ctx context.Context) (model.Publication, error) {
 	var p model.Publication
-	var doc string
-	err := s.r.QueryRowContext(ctx, `SELECT settings FROM publication WHERE id = 1`).Scan(&doc)
+	var doc, zone string
+	err := s.r.QueryRowContext(ctx, `SELECT settings, COALESCE((SELECT value FROM settings WHERE key = $1), '')
+		FROM publication WHERE id = 1`, NewsroomZoneSetting).Scan(&doc, &zone)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, fmt.Errorf("publication settings: %w", ErrNotFound)
 	}
@@ -320,21 +357,69 @@ func (s *Store) GetPublication(ctx context.Context) (model.Publication, error) {
 	if err := json.Unmarshal([]byte(doc), &p); err != nil {
 		return p, fmt.Errorf("decode publication settings: %w", err)
 	}
+	p.TimeZone = zone
 	return p, nil
 }
 
 // SavePublication stores the publication's settings, replacing any before.
+// A TimeZone, when set, is saved as the one time zone setting (the same
+// PutSetting(NewsroomZoneSetting) saves); an empty one leaves that as it
+// is.
 func (s *Store) SavePublication(ctx context.Context, p model.Publication) error {
+	zone := p.TimeZone
+	p.TimeZone = ""
 	b, err := json.Marshal(p)
 	if err != nil {
 		return fmt.Errorf("encode publication settings: %w", err)
 	}
-	_, err = s.w.ExecContext(ctx, `
-		INSERT INTO publication (id, settings, updated_at) VALUES (1, $1, $2)
-		ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`,
-		string(b), s.now())
+	now := s.now()
+	err = s.inAuditedTx(ctx, audit.SettingsUpdate, func(tx *sql.Tx) (string, audit.Changes, error) {
+		var old string
+		if err := tx.QueryRowContext(ctx, `SELECT settings FROM publication WHERE id = 1`).Scan(&old); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return "", nil, err
+		}
+		oldZone, err := settingsTx(ctx, tx, []string{NewsroomZoneSetting})
+		if err != nil {
+			return "", nil, err
+		}
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO publication (id, settings, updated_at) VALUES (1, $1, $2)
+			ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`,
+			string(b), now); err != nil {
+			return "", nil, err
+		}
+		ch, err := jsonChanges(old, string(b))
+		if err != nil {
+			return "", nil, err
+		}
+		if zone != "" {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
+				ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, NewsroomZoneSetting, zone, now); err != nil {
+				return "", nil, err
+			}
+			for k, c := range audit.Diff(oldZone, map[string]string{NewsroomZoneSetting: zone}) {
+				ch[k] = c
+			}
+		}
+		if len(ch) == 0 {
+			return "", nil, nil
+		}
+		return "settings/publication", ch, nil
+	})
 	if err != nil {
 		return fmt.Errorf("save publication settings: %w", err)
 	}
 	return nil
+}
+
+// TimeZone returns the name of Herald's one time zone (Admin → Settings →
+// Time zone, the setting NewsroomZoneSetting): series slots and the
+// admin's times are in it, and local-time campaigns reach readers without
+// a tz attribute at its hour. "" when it was never set (UTC).
+func (s *Store) TimeZone(ctx context.Context) (string, error) {
+	name, err := s.Setting(ctx, NewsroomZoneSetting)
+	if errors.Is(err, ErrNotFound) {
+		return "", nil
+	}
+	return name, err
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/model"
 )
 
@@ -119,12 +120,19 @@ func (s *Store) ImportBatch(ctx context.Context, rows []ImportRow, opt ImportOpt
 			}
 			res = res.Add(r)
 		}
-		return nil
+		return s.audit(ctx, tx, audit.ImportBatch, audit.Object("list", opt.ListID), importChanges(len(rows), res))
 	})
 	if err != nil {
 		return ImportResult{}, fmt.Errorf("import rows %d-%d: %w", rows[0].Line, rows[len(rows)-1].Line, err)
 	}
 	return res, nil
+}
+
+// importChanges is the audit record of one import batch: counts only,
+// never the addresses.
+func importChanges(rows int, r ImportResult) audit.Changes {
+	return audit.Changes{}.Set("rows", nil, rows).Set("imported", nil, r.Imported).Set("updated", nil, r.Updated).
+		Set("skipped", nil, r.Skipped).Set("erased", nil, len(r.Erased)).Created()
 }
 
 // insertSubscribersSQL inserts n new subscribers, each (email, name,

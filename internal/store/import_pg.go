@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/herald-news/herald/internal/audit"
 )
 
 // importBatchPostgres is ImportBatch on PostgreSQL: the rows are streamed
@@ -25,7 +27,10 @@ func (s *Store) importBatchPostgres(ctx context.Context, rows []ImportRow, opt I
 		return pgx.BeginFunc(ctx, pc, func(tx pgx.Tx) error {
 			r, err := mergeStaged(ctx, tx, rows, opt, now)
 			res = r
-			return err
+			if err != nil {
+				return err
+			}
+			return s.auditOn(ctx, pgxOps{tx}, audit.ImportBatch, audit.Object("list", opt.ListID), importChanges(len(rows), r))
 		})
 	})
 	return res, err
@@ -150,4 +155,20 @@ func dropErasedPostgres(ctx context.Context, tx pgx.Tx, rows []ImportRow) ([]Imp
 		}
 	}
 	return kept, lines, nil
+}
+
+// pgxOps is txOps over a pgx transaction.
+type pgxOps struct{ tx pgx.Tx }
+
+func (o pgxOps) exec(ctx context.Context, q string, args ...any) error {
+	_, err := o.tx.Exec(ctx, q, args...)
+	return err
+}
+
+func (o pgxOps) ids(ctx context.Context, q string, args ...any) ([]int64, error) {
+	rows, err := o.tx.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/model"
 )
 
@@ -66,9 +67,13 @@ func scanImportJob(row interface{ Scan(...any) error }) (*ImportJob, error) {
 // CreateImportJob records a new running import and sets its ID.
 func (s *Store) CreateImportJob(ctx context.Context, j *ImportJob) error {
 	now := s.now()
-	err := s.w.QueryRowContext(ctx, `INSERT INTO import_jobs (file_name, list_id, list_name, mode, sub_status, upload, size, state, started_at, heartbeat_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8, $8) RETURNING id`,
-		j.File, j.ListID, j.ListName, j.Mode, j.SubStatus, j.Upload, j.Size, now).Scan(&j.ID)
+	err := s.inAuditedTx(ctx, audit.ImportStart, func(tx *sql.Tx) (string, audit.Changes, error) {
+		err := tx.QueryRowContext(ctx, `INSERT INTO import_jobs (file_name, list_id, list_name, mode, sub_status, upload, size, state, started_at, heartbeat_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8, $8) RETURNING id`,
+			j.File, j.ListID, j.ListName, j.Mode, j.SubStatus, j.Upload, j.Size, now).Scan(&j.ID)
+		return audit.Object("import", j.ID), audit.Changes{}.Set("file", nil, j.File).Set("list_id", nil, j.ListID).
+			Set("mode", nil, j.Mode).Set("status", nil, j.SubStatus), err
+	})
 	if err != nil {
 		return fmt.Errorf("record import of %q: %w", j.File, err)
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 )
 
 // ForceSchemaVersionForTest records a schema version as applied, to test
@@ -9,4 +10,39 @@ import (
 func (s *Store) ForceSchemaVersionForTest(ctx context.Context, v int) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, 'future', 'x')`, v)
 	return err
+}
+
+// ExecForTest runs a statement on the writer, to test what the schema
+// itself refuses.
+func (s *Store) ExecForTest(ctx context.Context, q string, args ...any) error {
+	_, err := s.w.ExecContext(ctx, q, args...)
+	return err
+}
+
+// RunMigrationForTest runs the statements in setup, then migration
+// version's SQL again: data as an older binary left it, migrated.
+func (s *Store) RunMigrationForTest(ctx context.Context, version int, setup ...string) error {
+	ms, err := s.migrations()
+	if err != nil {
+		return err
+	}
+	for _, q := range setup {
+		if _, err := s.w.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	for _, m := range ms {
+		if m.version == version {
+			_, err := s.w.ExecContext(ctx, m.sql)
+			return err
+		}
+	}
+	return fmt.Errorf("no migration %d", version)
+}
+
+// PublicationDocForTest returns the publication's stored settings document.
+func (s *Store) PublicationDocForTest(ctx context.Context) (string, error) {
+	var doc string
+	err := s.r.QueryRowContext(ctx, `SELECT settings FROM publication WHERE id = 1`).Scan(&doc)
+	return doc, err
 }

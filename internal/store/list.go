@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 const listColumns = `id, slug, name, description, opt_in, public, created_at, updated_at`
@@ -20,19 +22,28 @@ func scanList(row interface{ Scan(...any) error }) (*model.List, error) {
 // CreateList stores a new list and fills in its ID and times. A list with the
 // same slug is ErrConflict.
 func (s *Store) CreateList(ctx context.Context, l *model.List) error {
+	if err := validator.List(l); err != nil {
+		return err
+	}
 	if l.OptIn == "" {
 		l.OptIn = model.OptInSingle
 	}
 	now := s.now()
-	err := s.w.QueryRowContext(ctx, `
-		INSERT INTO lists (slug, name, description, opt_in, public, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`,
-		l.Slug, l.Name, l.Description, l.OptIn, l.Public, now).Scan(&l.ID)
-	if isUniqueViolation(err) {
-		return fmt.Errorf("list %q: %w", l.Slug, ErrConflict)
-	}
+	err := s.inAuditedTx(ctx, audit.ListCreate, func(tx *sql.Tx) (string, audit.Changes, error) {
+		err := tx.QueryRowContext(ctx, `
+			INSERT INTO lists (slug, name, description, opt_in, public, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`,
+			l.Slug, l.Name, l.Description, l.OptIn, l.Public, now).Scan(&l.ID)
+		if isUniqueViolation(err) {
+			return "", nil, fmt.Errorf("list %q: %w", l.Slug, ErrConflict)
+		}
+		if err != nil {
+			return "", nil, fmt.Errorf("create list %q: %w", l.Slug, err)
+		}
+		return audit.Object("list", l.ID), listChanges(&model.List{}, l).Created(), nil
+	})
 	if err != nil {
-		return fmt.Errorf("create list %q: %w", l.Slug, err)
+		return err
 	}
 	l.CreatedAt, l.UpdatedAt = now, now
 	return nil
@@ -40,15 +51,32 @@ func (s *Store) CreateList(ctx context.Context, l *model.List) error {
 
 // UpdateList saves a list's name, description, opt-in and visibility.
 func (s *Store) UpdateList(ctx context.Context, l *model.List) error {
-	now := s.now()
-	res, err := s.w.ExecContext(ctx, `
-		UPDATE lists SET name = $1, description = $2, opt_in = $3, public = $4, updated_at = $5
-		WHERE id = $6`, l.Name, l.Description, l.OptIn, l.Public, now, l.ID)
-	if err != nil {
-		return fmt.Errorf("update list %q: %w", l.Slug, err)
+	if err := validator.List(l); err != nil {
+		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("list %d: %w", l.ID, ErrNotFound)
+	now := s.now()
+	err := s.inAuditedTx(ctx, audit.ListUpdate, func(tx *sql.Tx) (string, audit.Changes, error) {
+		old, err := scanList(tx.QueryRowContext(ctx, `SELECT `+listColumns+` FROM lists WHERE id = $1`, l.ID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", nil, fmt.Errorf("list %d: %w", l.ID, ErrNotFound)
+		}
+		if err != nil {
+			return "", nil, fmt.Errorf("update list %q: %w", l.Slug, err)
+		}
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE lists SET name = $1, description = $2, opt_in = $3, public = $4, updated_at = $5
+			WHERE id = $6`, l.Name, l.Description, l.OptIn, l.Public, now, l.ID); err != nil {
+			return "", nil, fmt.Errorf("update list %q: %w", l.Slug, err)
+		}
+		ch := listChanges(old, l)
+		delete(ch, "slug") // not changed here
+		if len(ch) == 0 {
+			return "", nil, nil
+		}
+		return audit.Object("list", l.ID), ch, nil
+	})
+	if err != nil {
+		return err
 	}
 	l.UpdatedAt = now
 	return nil
@@ -61,15 +89,22 @@ func (s *Store) DeleteList(ctx context.Context, id int64) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM subscription_log WHERE list_id = $1`, id); err != nil {
 			return fmt.Errorf("delete list %d: %w", id, err)
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM lists WHERE id = $1`, id)
+		var slug string
+		err := tx.QueryRowContext(ctx, `DELETE FROM lists WHERE id = $1 RETURNING slug`, id).Scan(&slug)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("list %d: %w", id, ErrNotFound)
+		}
 		if err != nil {
 			return fmt.Errorf("delete list %d: %w", id, err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("list %d: %w", id, ErrNotFound)
-		}
-		return nil
+		return s.audit(ctx, tx, audit.ListDelete, audit.Object("list", id), audit.Changes{}.Set("slug", slug, nil))
 	})
+}
+
+// listChanges is the audit record of a list going from old to l.
+func listChanges(old, l *model.List) audit.Changes {
+	return audit.Changes{}.Set("slug", old.Slug, l.Slug).Set("name", old.Name, l.Name).Set("description", old.Description, l.Description).
+		Set("opt_in", old.OptIn, l.OptIn).Set("public", old.Public, l.Public)
 }
 
 // ListBySlug returns the list with the given slug.

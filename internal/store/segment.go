@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/segment"
 )
@@ -203,18 +204,32 @@ func (s *Store) SaveSegment(ctx context.Context, sg *model.Segment) error {
 	}
 	sg.Query = n.String()
 	now := s.now()
-	if sg.ID == 0 {
-		err = s.w.QueryRowContext(ctx, `INSERT INTO segments (name, query, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING id`,
-			sg.Name, sg.Query, now).Scan(&sg.ID)
-		sg.CreatedAt = now
-	} else {
-		var res sql.Result
-		res, err = s.w.ExecContext(ctx, `UPDATE segments SET name = $1, query = $2, updated_at = $3 WHERE id = $4`, sg.Name, sg.Query, now, sg.ID)
-		if err == nil {
-			if k, _ := res.RowsAffected(); k == 0 {
-				return fmt.Errorf("segment %d: %w", sg.ID, ErrNotFound)
-			}
+	err = s.inAuditedTx(ctx, audit.SegmentSave, func(tx *sql.Tx) (string, audit.Changes, error) {
+		if sg.ID == 0 {
+			err := tx.QueryRowContext(ctx, `INSERT INTO segments (name, query, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING id`,
+				sg.Name, sg.Query, now).Scan(&sg.ID)
+			sg.CreatedAt = now
+			return audit.Object("segment", sg.ID), audit.Changes{}.Set("name", nil, sg.Name).Set("query", nil, sg.Query), err
 		}
+		var oldName, oldQuery string
+		err := tx.QueryRowContext(ctx, `SELECT name, query FROM segments WHERE id = $1`, sg.ID).Scan(&oldName, &oldQuery)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", nil, fmt.Errorf("segment %d: %w", sg.ID, ErrNotFound)
+		}
+		if err != nil {
+			return "", nil, err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE segments SET name = $1, query = $2, updated_at = $3 WHERE id = $4`, sg.Name, sg.Query, now, sg.ID); err != nil {
+			return "", nil, err
+		}
+		ch := audit.Changes{}.Set("name", oldName, sg.Name).Set("query", oldQuery, sg.Query)
+		if len(ch) == 0 {
+			return "", nil, nil
+		}
+		return audit.Object("segment", sg.ID), ch, nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return err
 	}
 	if isUniqueViolation(err) {
 		return fmt.Errorf("segment %q: %w", sg.Name, ErrConflict)

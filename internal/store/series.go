@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/model"
 )
 
@@ -69,9 +71,12 @@ func (s *Store) CreateSeries(ctx context.Context, sr *model.Series) error {
 		return fmt.Errorf("encode series %q: %w", sr.Name, err)
 	}
 	now := s.now()
-	err = s.w.QueryRowContext(ctx, `INSERT INTO series (name, weekdays, slot_time, slot, list_ids, from_addr, template, automatic,
-		source_id, remind_before, remind_to, active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
-		append(args, now)...).Scan(&sr.ID)
+	err = s.inAuditedTx(ctx, audit.SeriesCreate, func(tx *sql.Tx) (string, audit.Changes, error) {
+		err := tx.QueryRowContext(ctx, `INSERT INTO series (name, weekdays, slot_time, slot, list_ids, from_addr, template, automatic,
+			source_id, remind_before, remind_to, active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+			append(args, now)...).Scan(&sr.ID)
+		return audit.Object("series", sr.ID), seriesChanges(&model.Series{}, sr).Created(), err
+	})
 	if isUniqueViolation(err) {
 		return fmt.Errorf("a series named %q: %w", sr.Name, ErrConflict)
 	}
@@ -88,19 +93,44 @@ func (s *Store) UpdateSeries(ctx context.Context, sr *model.Series) error {
 	if err != nil {
 		return fmt.Errorf("encode series %q: %w", sr.Name, err)
 	}
-	res, err := s.w.ExecContext(ctx, `UPDATE series SET name = $1, weekdays = $2, slot_time = $3, slot = $4, list_ids = $5,
-		from_addr = $6, template = $7, automatic = $8, source_id = $9, remind_before = $10, remind_to = $11, active = $12
-		WHERE id = $13`, append(args, sr.ID)...)
+	err = s.inAuditedTx(ctx, audit.SeriesUpdate, func(tx *sql.Tx) (string, audit.Changes, error) {
+		old, err := scanSeries(tx.QueryRowContext(ctx, `SELECT `+seriesColumns+` FROM series WHERE id = $1`, sr.ID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", nil, fmt.Errorf("series %d: %w", sr.ID, ErrNotFound)
+		}
+		if err != nil {
+			return "", nil, err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE series SET name = $1, weekdays = $2, slot_time = $3, slot = $4, list_ids = $5,
+			from_addr = $6, template = $7, automatic = $8, source_id = $9, remind_before = $10, remind_to = $11, active = $12
+			WHERE id = $13`, append(args, sr.ID)...); err != nil {
+			return "", nil, err
+		}
+		ch := seriesChanges(old, sr)
+		if len(ch) == 0 {
+			return "", nil, nil
+		}
+		return audit.Object("series", sr.ID), ch, nil
+	})
 	if isUniqueViolation(err) {
 		return fmt.Errorf("a series named %q: %w", sr.Name, ErrConflict)
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("save series %q: %w", sr.Name, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("series %d: %w", sr.ID, ErrNotFound)
+	return err
+}
+
+// seriesChanges is the audit record of a series going from old to sr (its
+// template only says that it changed).
+func seriesChanges(old, sr *model.Series) audit.Changes {
+	ch := audit.Changes{}.Set("name", old.Name, sr.Name).Set("weekdays", old.Weekdays, sr.Weekdays).Set("slot_time", old.SlotTime, sr.SlotTime).
+		Set("list_ids", old.ListIDs, sr.ListIDs).Set("from", old.From, sr.From).Set("automatic", old.Automatic, sr.Automatic).
+		Set("source_id", old.SourceID, sr.SourceID).Set("remind_to", old.RemindTo, sr.RemindTo).Set("active", old.Active, sr.Active)
+	if !reflect.DeepEqual(old.Template, sr.Template) {
+		ch["template"] = audit.Change{After: "changed"}
 	}
-	return nil
+	return ch
 }
 
 // Series returns one series.
@@ -136,14 +166,7 @@ func (s *Store) AllSeries(ctx context.Context) ([]model.Series, error) {
 // DeleteSeries removes a series and the record of its days (not their
 // editions or campaigns).
 func (s *Store) DeleteSeries(ctx context.Context, id int64) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM series WHERE id = $1`, id)
-	if err != nil {
-		return fmt.Errorf("delete series %d: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("series %d: %w", id, ErrNotFound)
-	}
-	return nil
+	return s.deleteAudited(ctx, audit.SeriesDelete, "series", id, `DELETE FROM series WHERE id = $1 RETURNING name`)
 }
 
 // ClaimSeries leases the active series no other node holds until
@@ -278,14 +301,16 @@ func (s *Store) MarkRunReady(ctx context.Context, runID int64, ready bool) error
 	if !ready {
 		from, to = to, from
 	}
-	res, err := s.w.ExecContext(ctx, `UPDATE series_runs SET status = $1 WHERE id = $2 AND status IN ($1, $3)`, to, runID, from)
-	if err != nil {
-		return fmt.Errorf("mark series run %d %s: %w", runID, to, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("series run %d is no longer a draft: %w", runID, ErrBadTransition)
-	}
-	return nil
+	return s.inAuditedTx(ctx, audit.SeriesReady, func(tx *sql.Tx) (string, audit.Changes, error) {
+		res, err := tx.ExecContext(ctx, `UPDATE series_runs SET status = $1 WHERE id = $2 AND status IN ($1, $3)`, to, runID, from)
+		if err != nil {
+			return "", nil, fmt.Errorf("mark series run %d %s: %w", runID, to, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return "", nil, fmt.Errorf("series run %d is no longer a draft: %w", runID, ErrBadTransition)
+		}
+		return audit.Object("series_run", runID), audit.Changes{}.Set("status", from, to), nil
+	})
 }
 
 // MarkRunReminded records that a run's reminder went out.

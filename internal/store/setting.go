@@ -8,6 +8,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/herald-news/herald/internal/audit"
 )
 
 // Setting returns a named setting's value.
@@ -25,31 +27,53 @@ func (s *Store) Setting(ctx context.Context, key string) (string, error) {
 
 // PutSetting stores a named setting.
 func (s *Store) PutSetting(ctx context.Context, key, value string) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, key, value, s.now())
-	if err != nil {
-		return fmt.Errorf("save setting %s: %w", key, err)
-	}
-	return nil
+	return s.PutSettings(ctx, map[string]string{key: value})
 }
 
 // PutSettings stores several settings in one transaction, so readers see
-// all of them change together (a key and its selector, say).
+// all of them change together (a key and its selector, say). A person's
+// change is recorded as settings.update with the keys that changed (the
+// values of secret ones hidden).
 func (s *Store) PutSettings(ctx context.Context, values map[string]string) error {
 	now := s.now()
 	// In key order: two writers of the same keys then lock them in the
 	// same order and cannot deadlock on PostgreSQL.
 	keys := slices.Sorted(maps.Keys(values))
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inAuditedTx(ctx, audit.SettingsUpdate, func(tx *sql.Tx) (string, audit.Changes, error) {
+		before, err := settingsTx(ctx, tx, keys)
+		if err != nil {
+			return "", nil, err
+		}
 		for _, k := range keys {
 			v := values[k]
 			if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
 				ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, k, v, now); err != nil {
-				return fmt.Errorf("save setting %s: %w", k, err)
+				return "", nil, fmt.Errorf("save setting %s: %w", k, err)
 			}
 		}
-		return nil
+		ch := audit.Diff(before, values)
+		if len(ch) == 0 {
+			return "", nil, nil
+		}
+		return "settings", ch, nil
 	})
+}
+
+// settingsTx reads the current values of keys in tx (absent keys absent).
+func settingsTx(ctx context.Context, tx *sql.Tx, keys []string) (map[string]string, error) {
+	out := make(map[string]string, len(keys))
+	for _, k := range keys {
+		var v string
+		err := tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = $1`, k).Scan(&v)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read setting %s: %w", k, err)
+		}
+		out[k] = v
+	}
+	return out, nil
 }
 
 // Settings reads several settings in one query; keys not set are absent
@@ -89,7 +113,7 @@ func (s *Store) SettingOrInit(ctx context.Context, key, value string) (string, e
 	return s.Setting(ctx, key)
 }
 
-// NewsroomZoneSetting is the settings key of the newsroom's IANA time zone
-// (Admin → Settings → Newsroom time zone): series slots, the admin's times,
-// and local-time campaigns when the publication names no zone of its own.
+// NewsroomZoneSetting is the settings key of Herald's one IANA time zone
+// (Admin → Settings → Time zone; the publication's TimeZone): series
+// slots, the admin's times, and local-time campaigns (see TimeZone).
 const NewsroomZoneSetting = "newsroom_time_zone"

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/model"
 )
 
@@ -34,9 +35,12 @@ func (s *Store) CreateSource(ctx context.Context, src *model.Feed) error {
 		src.Interval = 15 * time.Minute
 	}
 	now := s.now()
-	err := s.w.QueryRowContext(ctx, `INSERT INTO sources (name, url, own, publication, interval_seconds, next_poll_at, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`,
-		src.Name, src.URL, src.Own, src.Publication, int64(src.Interval/time.Second), now).Scan(&src.ID)
+	err := s.inAuditedTx(ctx, audit.SourceCreate, func(tx *sql.Tx) (string, audit.Changes, error) {
+		err := tx.QueryRowContext(ctx, `INSERT INTO sources (name, url, own, publication, interval_seconds, next_poll_at, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`,
+			src.Name, src.URL, src.Own, src.Publication, int64(src.Interval/time.Second), now).Scan(&src.ID)
+		return audit.Object("source", src.ID), audit.Changes{}.Set("name", nil, src.Name).Set("url", nil, src.URL), err
+	})
 	if isUniqueViolation(err) {
 		return fmt.Errorf("a source with the URL %s: %w", src.URL, ErrConflict)
 	}
@@ -80,14 +84,7 @@ func (s *Store) Sources(ctx context.Context) ([]model.Feed, error) {
 
 // DeleteSource removes a source and its items.
 func (s *Store) DeleteSource(ctx context.Context, id int64) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM sources WHERE id = $1`, id)
-	if err != nil {
-		return fmt.Errorf("delete source %d: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("source %d: %w", id, ErrNotFound)
-	}
-	return nil
+	return s.deleteAudited(ctx, audit.SourceDelete, "source", id, `DELETE FROM sources WHERE id = $1 RETURNING name`)
 }
 
 // PollSourceSoon makes a source due now, so the next poller round reads it.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/model"
 )
 
@@ -247,6 +248,12 @@ func (s *Store) Unsubscribe(ctx context.Context, subscriberID int64, listIDs []i
 			}
 			left = append(left, id)
 		}
+		if len(left) > 0 {
+			if err := s.audit(ctx, tx, audit.SubscriptionSet, audit.Object("subscriber", subscriberID),
+				audit.Changes{}.Set("unsubscribed_from", nil, left).Set("source", nil, source)); err != nil {
+				return err
+			}
+		}
 		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET status = 'skipped', last_reply = 'unsubscribed', updated_at = $1
 			WHERE subscriber_id = $2 AND status IN ('pending', 'deferred') AND NOT EXISTS (
 				SELECT 1 FROM campaign_lists cl JOIN subscriptions s ON s.list_id = cl.list_id
@@ -271,14 +278,16 @@ func containsID(ids []int64, id int64) bool {
 
 // SetSubscriberName changes a subscriber's name (from the preference centre).
 func (s *Store) SetSubscriberName(ctx context.Context, id int64, name string) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE subscribers SET name = $1, updated_at = $2 WHERE id = $3`, name, s.now(), id)
-	if err != nil {
-		return fmt.Errorf("rename subscriber: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("subscriber %d: %w", id, ErrNotFound)
-	}
-	return nil
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE subscribers SET name = $1, updated_at = $2 WHERE id = $3`, name, s.now(), id)
+		if err != nil {
+			return fmt.Errorf("rename subscriber: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("subscriber %d: %w", id, ErrNotFound)
+		}
+		return s.auditSubscriber(ctx, tx, id, "", "", true, false)
+	})
 }
 
 // SubscriberEvents returns a subscriber's events, newest first (for "download

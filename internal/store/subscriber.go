@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 const subscriberColumns = `id, email, name, attributes, status, created_at, updated_at`
@@ -42,7 +44,7 @@ func (s *Store) UpsertSubscriber(ctx context.Context, sub *model.Subscriber) (cr
 	if sub.Status == "" {
 		sub.Status = model.SubscriberActive
 	}
-	if err := model.CheckAttributes(sub.Attributes); err != nil {
+	if err := validator.Subscriber(sub); err != nil {
 		return false, err
 	}
 	attrs, err := marshalAttributes(sub.Attributes)
@@ -51,7 +53,10 @@ func (s *Store) UpsertSubscriber(ctx context.Context, sub *model.Subscriber) (cr
 	}
 	now := s.now()
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `SELECT id, created_at FROM subscribers WHERE email = $1`, sub.Email).Scan(&sub.ID, &sub.CreatedAt)
+		var oldName, oldAttrs string
+		var oldStatus model.SubscriberStatus
+		err := tx.QueryRowContext(ctx, `SELECT id, created_at, name, attributes, status FROM subscribers WHERE email = $1`, sub.Email).
+			Scan(&sub.ID, &sub.CreatedAt, &oldName, &oldAttrs, &oldStatus)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			if erased, err := isErased(ctx, tx, sub.Email); err != nil || erased {
@@ -68,15 +73,21 @@ func (s *Store) UpsertSubscriber(ctx context.Context, sub *model.Subscriber) (cr
 				sub.Email, sub.Name, attrs, sub.Status, now).Scan(&sub.ID); err != nil {
 				return err
 			}
+			if err := s.audit(ctx, tx, audit.SubscriberCreate, audit.Object("subscriber", sub.ID),
+				audit.Changes{}.Set("status", nil, sub.Status)); err != nil {
+				return err
+			}
 			return queueWebhooksTx(ctx, tx, nil, model.EventSubscriberCreated, now, func() (any, error) {
 				return hookSubscription{Subscriber: hookSubscriber{ID: sub.ID, Email: sub.Email, Name: sub.Name}}, nil
 			})
 		case err != nil:
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE subscribers SET name = $1, attributes = $2, status = $3, updated_at = $4 WHERE id = $5`,
-			sub.Name, attrs, sub.Status, now, sub.ID)
-		return err
+		if _, err = tx.ExecContext(ctx, `UPDATE subscribers SET name = $1, attributes = $2, status = $3, updated_at = $4 WHERE id = $5`,
+			sub.Name, attrs, sub.Status, now, sub.ID); err != nil {
+			return err
+		}
+		return s.auditSubscriber(ctx, tx, sub.ID, oldStatus, sub.Status, oldName != sub.Name, oldAttrs != attrs)
 	})
 	if err != nil {
 		return false, fmt.Errorf("save subscriber: %w", err)
@@ -114,14 +125,41 @@ func (s *Store) SetSubscriberStatus(ctx context.Context, id int64, status model.
 	if !status.Valid() {
 		return fmt.Errorf("unknown subscriber status %q", status)
 	}
-	res, err := s.w.ExecContext(ctx, `UPDATE subscribers SET status = $1, updated_at = $2 WHERE id = $3`, status, s.now(), id)
-	if err != nil {
-		return fmt.Errorf("set subscriber status: %w", err)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var old model.SubscriberStatus
+		err := tx.QueryRowContext(ctx, `SELECT status FROM subscribers WHERE id = $1`, id).Scan(&old)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("subscriber %d: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("set subscriber status: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE subscribers SET status = $1, updated_at = $2 WHERE id = $3`, status, s.now(), id); err != nil {
+			return fmt.Errorf("set subscriber status: %w", err)
+		}
+		return s.auditSubscriber(ctx, tx, id, old, status, false, false)
+	})
+}
+
+// auditSubscriber records a change to a subscriber. Their name and
+// attributes are personal data, which an erasure must be able to remove:
+// the row says which of them changed, never their values.
+func (s *Store) auditSubscriber(ctx context.Context, tx *sql.Tx, id int64, oldStatus, status model.SubscriberStatus, name, attrs bool) error {
+	ch := audit.Changes{}.Set("status", oldStatus, status)
+	var fields []string
+	if name {
+		fields = append(fields, "name")
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("subscriber %d: %w", id, ErrNotFound)
+	if attrs {
+		fields = append(fields, "attributes")
 	}
-	return nil
+	if len(fields) > 0 {
+		ch["personal_data"] = audit.Change{After: fields}
+	}
+	if len(ch) == 0 {
+		return nil
+	}
+	return s.audit(ctx, tx, audit.SubscriberUpdate, audit.Object("subscriber", id), ch)
 }
 
 // SubscriberFilter narrows a count or listing of subscribers. Zero values
@@ -195,7 +233,9 @@ func (s *Store) EraseSubscriber(ctx context.Context, email string) error {
 				return fmt.Errorf("erase subscriber: %w", err)
 			}
 		}
-		return nil
+		// The row names the subscriber by ID only: the address is what
+		// was erased.
+		return s.audit(ctx, tx, audit.SubscriberErase, audit.Object("subscriber", id), audit.Changes{}.Set("erased", nil, true))
 	})
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/model"
 )
 
@@ -43,7 +44,19 @@ func (s *Store) SetSubscription(ctx context.Context, subscriberID, listID int64,
 	}
 	now := s.now()
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		return setSubscriptionTx(ctx, tx, subscriberID, listID, status, source, now)
+		var old model.SubscriptionStatus
+		err := tx.QueryRowContext(ctx, `SELECT status FROM subscriptions WHERE subscriber_id = $1 AND list_id = $2`, subscriberID, listID).Scan(&old)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if err := setSubscriptionTx(ctx, tx, subscriberID, listID, status, source, now); err != nil {
+			return err
+		}
+		if old == status {
+			return nil
+		}
+		return s.audit(ctx, tx, audit.SubscriptionSet, audit.Object("subscriber", subscriberID),
+			audit.Changes{}.Set(audit.Object("list", listID), old, status).Set("source", nil, source))
 	})
 	if err != nil {
 		return fmt.Errorf("set subscription: %w", err)

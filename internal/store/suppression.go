@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/model"
 )
 
@@ -38,6 +39,11 @@ func (s *Store) Suppress(ctx context.Context, email string, reason model.Suppres
 			WHERE email = $3 AND status IN ('pending', 'deferred')`, "suppressed: "+string(reason), now, email); err != nil {
 			return err
 		}
+		// A person's suppression is on record (bounces and complaints
+		// come with no actor and are not).
+		if err := s.audit(ctx, tx, audit.SuppressionAdd, suppressionObject(email), audit.Changes{}.Set("reason", nil, reason)); err != nil {
+			return err
+		}
 		// A bounce or complaint is news for webhooks each time it comes.
 		return queueSuppressionWebhookTx(ctx, tx, email, reason, detail, now)
 	})
@@ -64,13 +70,16 @@ func (s *Store) Unsuppress(ctx context.Context, email string) error {
 			m, _ := res.RowsAffected()
 			n += m
 		}
-		return nil
+		if n == 0 {
+			return fmt.Errorf("suppression of %s: %w", email, ErrNotFound)
+		}
+		return s.audit(ctx, tx, audit.SuppressionRemove, suppressionObject(email), nil)
 	})
+	if errors.Is(err, ErrNotFound) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("unsuppress %s: %w", email, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("suppression of %s: %w", email, ErrNotFound)
 	}
 	return nil
 }
@@ -245,4 +254,11 @@ func (s *Store) Suppressions(ctx context.Context, offset, limit int) ([]model.Su
 		out = append(out, sp)
 	}
 	return out, rows.Err()
+}
+
+// suppressionObject names a suppressed address in the audit log by the
+// start of its erasure hash: the log must not keep an address that its
+// owner may later have erased.
+func suppressionObject(email string) string {
+	return "suppression/" + erasureHash(email)[:16]
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/herald-news/herald/internal/audit"
 )
 
 // User is a person who signs in to the admin. Role is one of owner, editor,
@@ -38,15 +40,21 @@ func scanUser(row interface{ Scan(...any) error }) (*User, error) {
 // the same email is ErrConflict.
 func (s *Store) CreateUser(ctx context.Context, u *User) error {
 	now := s.now()
-	err := s.w.QueryRowContext(ctx, `
-		INSERT INTO users (email, name, role, password_hash, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $5) RETURNING id`,
-		u.Email, u.Name, u.Role, u.PasswordHash, now).Scan(&u.ID)
-	if isUniqueViolation(err) {
-		return fmt.Errorf("user %s: %w", u.Email, ErrConflict)
-	}
+	err := s.inAuditedTx(ctx, audit.UserCreate, func(tx *sql.Tx) (string, audit.Changes, error) {
+		err := tx.QueryRowContext(ctx, `
+			INSERT INTO users (email, name, role, password_hash, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $5) RETURNING id`,
+			u.Email, u.Name, u.Role, u.PasswordHash, now).Scan(&u.ID)
+		if isUniqueViolation(err) {
+			return "", nil, fmt.Errorf("user %s: %w", u.Email, ErrConflict)
+		}
+		if err != nil {
+			return "", nil, fmt.Errorf("create user %s: %w", u.Email, err)
+		}
+		return audit.Object("user", u.ID), audit.Changes{}.Set("email", nil, u.Email).Set("name", nil, u.Name).Set("role", nil, u.Role), nil
+	})
 	if err != nil {
-		return fmt.Errorf("create user %s: %w", u.Email, err)
+		return err
 	}
 	u.CreatedAt, u.UpdatedAt = now, now
 	return nil
@@ -55,13 +63,34 @@ func (s *Store) CreateUser(ctx context.Context, u *User) error {
 // UpdateUser saves a user's name, role and password hash.
 func (s *Store) UpdateUser(ctx context.Context, u *User) error {
 	now := s.now()
-	res, err := s.w.ExecContext(ctx, `UPDATE users SET name = $1, role = $2, password_hash = $3, updated_at = $4 WHERE id = $5`,
-		u.Name, u.Role, u.PasswordHash, now, u.ID)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		old, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, u.ID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("user %d: %w", u.ID, ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("update user %d: %w", u.ID, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET name = $1, role = $2, password_hash = $3, updated_at = $4 WHERE id = $5`,
+			u.Name, u.Role, u.PasswordHash, now, u.ID); err != nil {
+			return fmt.Errorf("update user %d: %w", u.ID, err)
+		}
+		// The password's hash only says that it changed (package audit
+		// hides it).
+		ch := audit.Changes{}.Set("name", old.Name, u.Name).Set("role", old.Role, u.Role).Set("password", old.PasswordHash, u.PasswordHash)
+		action := audit.UserUpdate
+		switch {
+		case len(ch) == 0:
+			return nil
+		case old.Role != u.Role:
+			action = audit.UserRole
+		case len(ch) == 1 && old.PasswordHash != u.PasswordHash:
+			action = audit.UserPassword
+		}
+		return s.audit(ctx, tx, action, audit.Object("user", u.ID), ch)
+	})
 	if err != nil {
-		return fmt.Errorf("update user %d: %w", u.ID, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("user %d: %w", u.ID, ErrNotFound)
+		return err
 	}
 	u.UpdatedAt = now
 	return nil
@@ -69,14 +98,17 @@ func (s *Store) UpdateUser(ctx context.Context, u *User) error {
 
 // DeleteUser removes a user with their sessions and API tokens.
 func (s *Store) DeleteUser(ctx context.Context, id int64) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id)
-	if err != nil {
-		return fmt.Errorf("delete user %d: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("user %d: %w", id, ErrNotFound)
-	}
-	return nil
+	return s.inAuditedTx(ctx, audit.UserDelete, func(tx *sql.Tx) (string, audit.Changes, error) {
+		var email, role string
+		err := tx.QueryRowContext(ctx, `DELETE FROM users WHERE id = $1 RETURNING email, role`, id).Scan(&email, &role)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", nil, fmt.Errorf("user %d: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return "", nil, fmt.Errorf("delete user %d: %w", id, err)
+		}
+		return audit.Object("user", id), audit.Changes{}.Set("email", email, nil).Set("role", role, nil), nil
+	})
 }
 
 // UserByID returns the user with the given ID.

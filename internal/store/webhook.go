@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/model"
 )
 
@@ -86,6 +87,13 @@ const insertWebhookSQL = `INSERT INTO webhook_deliveries (endpoint_id, event, pa
 // some endpoint listens, so an event nobody wants costs one small query.
 // listeners, when not nil, is webhookListenersSQL prepared and bound to tx.
 func queueWebhooksTx(ctx context.Context, tx *sql.Tx, listeners *sql.Stmt, event model.WebhookEvent, now time.Time, data func() (any, error)) error {
+	return queueWebhooksAsTx(ctx, tx, listeners, event, event, now, data)
+}
+
+// queueWebhooksAsTx is queueWebhooksTx for endpoints listening for event,
+// reporting it as typ: audit rows go to endpoints listening for audit.*,
+// each typed by its action (audit.campaign.start).
+func queueWebhooksAsTx(ctx context.Context, tx *sql.Tx, listeners *sql.Stmt, event, typ model.WebhookEvent, now time.Time, data func() (any, error)) error {
 	pattern := "%," + string(event) + ",%"
 	var rows *sql.Rows
 	var err error
@@ -107,20 +115,29 @@ func queueWebhooksTx(ctx context.Context, tx *sql.Tx, listeners *sql.Stmt, event
 		ids = append(ids, id)
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil || len(ids) == 0 {
+	if err := rows.Err(); err != nil {
 		return err
+	}
+	return queueFor(ctx, sqlOps{tx}, ids, typ, now, data)
+}
+
+// queueFor queues one notice of type typ for each endpoint in ids, in the
+// transaction ops writes to.
+func queueFor(ctx context.Context, ops txOps, ids []int64, typ model.WebhookEvent, now time.Time, data func() (any, error)) error {
+	if len(ids) == 0 {
+		return nil
 	}
 	d, err := data()
 	if err != nil {
-		return fmt.Errorf("webhook %s: %w", event, err)
+		return fmt.Errorf("webhook %s: %w", typ, err)
 	}
-	body, err := json.Marshal(webhookBody{ID: newEventID(), Type: event, CreatedAt: now, Data: d})
+	body, err := json.Marshal(webhookBody{ID: newEventID(), Type: typ, CreatedAt: now, Data: d})
 	if err != nil {
-		return fmt.Errorf("webhook %s: %w", event, err)
+		return fmt.Errorf("webhook %s: %w", typ, err)
 	}
 	for _, id := range ids {
-		if _, err := tx.ExecContext(ctx, insertWebhookSQL, id, event, string(body), now); err != nil {
-			return fmt.Errorf("queue webhook %s: %w", event, err)
+		if err := ops.exec(ctx, insertWebhookSQL, id, typ, string(body), now); err != nil {
+			return fmt.Errorf("queue webhook %s: %w", typ, err)
 		}
 	}
 	return nil
@@ -187,10 +204,16 @@ func queueSuppressionWebhookTx(ctx context.Context, tx *sql.Tx, email string, re
 // CreateWebhookEndpoint stores a new endpoint and fills in its ID and times.
 func (s *Store) CreateWebhookEndpoint(ctx context.Context, e *model.WebhookEndpoint) error {
 	now := s.now()
-	err := s.w.QueryRowContext(ctx, `INSERT INTO webhook_endpoints (url, secret, events, active, description, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`, e.URL, e.Secret, joinEvents(e.Events), e.Active, e.Description, now).Scan(&e.ID)
+	err := s.inAuditedTx(ctx, audit.WebhookCreate, func(tx *sql.Tx) (string, audit.Changes, error) {
+		err := tx.QueryRowContext(ctx, `INSERT INTO webhook_endpoints (url, secret, events, active, description, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`, e.URL, e.Secret, joinEvents(e.Events), e.Active, e.Description, now).Scan(&e.ID)
+		if err != nil {
+			return "", nil, fmt.Errorf("create webhook endpoint: %w", err)
+		}
+		return audit.Object("webhook", e.ID), endpointChanges(&model.WebhookEndpoint{}, e).Created(), nil
+	})
 	if err != nil {
-		return fmt.Errorf("create webhook endpoint: %w", err)
+		return err
 	}
 	e.CreatedAt, e.UpdatedAt = now, now
 	return nil
@@ -201,14 +224,30 @@ func (s *Store) CreateWebhookEndpoint(ctx context.Context, e *model.WebhookEndpo
 // the old one).
 func (s *Store) UpdateWebhookEndpoint(ctx context.Context, e *model.WebhookEndpoint) error {
 	now := s.now()
-	res, err := s.w.ExecContext(ctx, `UPDATE webhook_endpoints SET url = $1, events = $2, active = $3, description = $4,
-		secret = CASE WHEN $5 = '' THEN secret ELSE $5 END, updated_at = $6 WHERE id = $7`,
-		e.URL, joinEvents(e.Events), e.Active, e.Description, e.Secret, now, e.ID)
+	err := s.inAuditedTx(ctx, audit.WebhookUpdate, func(tx *sql.Tx) (string, audit.Changes, error) {
+		old, err := scanWebhookEndpoint(tx.QueryRowContext(ctx, `SELECT `+webhookEndpointColumns+` FROM webhook_endpoints WHERE id = $1`, e.ID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", nil, fmt.Errorf("webhook endpoint %d: %w", e.ID, ErrNotFound)
+		}
+		if err != nil {
+			return "", nil, fmt.Errorf("save webhook endpoint: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET url = $1, events = $2, active = $3, description = $4,
+			secret = CASE WHEN $5 = '' THEN secret ELSE $5 END, updated_at = $6 WHERE id = $7`,
+			e.URL, joinEvents(e.Events), e.Active, e.Description, e.Secret, now, e.ID); err != nil {
+			return "", nil, fmt.Errorf("save webhook endpoint: %w", err)
+		}
+		if e.Secret == "" {
+			old.Secret = "" // kept: not a change
+		}
+		ch := endpointChanges(old, e)
+		if len(ch) == 0 {
+			return "", nil, nil
+		}
+		return audit.Object("webhook", e.ID), ch, nil
+	})
 	if err != nil {
-		return fmt.Errorf("save webhook endpoint: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("webhook endpoint %d: %w", e.ID, ErrNotFound)
+		return err
 	}
 	e.UpdatedAt = now
 	return nil
@@ -216,14 +255,24 @@ func (s *Store) UpdateWebhookEndpoint(ctx context.Context, e *model.WebhookEndpo
 
 // DeleteWebhookEndpoint removes an endpoint and its deliveries.
 func (s *Store) DeleteWebhookEndpoint(ctx context.Context, id int64) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM webhook_endpoints WHERE id = $1`, id)
-	if err != nil {
-		return fmt.Errorf("delete webhook endpoint: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("webhook endpoint %d: %w", id, ErrNotFound)
-	}
-	return nil
+	return s.inAuditedTx(ctx, audit.WebhookDelete, func(tx *sql.Tx) (string, audit.Changes, error) {
+		var u string
+		err := tx.QueryRowContext(ctx, `DELETE FROM webhook_endpoints WHERE id = $1 RETURNING url`, id).Scan(&u)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", nil, fmt.Errorf("webhook endpoint %d: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return "", nil, fmt.Errorf("delete webhook endpoint: %w", err)
+		}
+		return audit.Object("webhook", id), audit.Changes{}.Set("url", u, nil), nil
+	})
+}
+
+// endpointChanges is the audit record of an endpoint going from old to e;
+// the secret only says that it changed.
+func endpointChanges(old, e *model.WebhookEndpoint) audit.Changes {
+	return audit.Changes{}.Set("url", old.URL, e.URL).Set("events", joinEvents(old.Events), joinEvents(e.Events)).
+		Set("active", old.Active, e.Active).Set("description", old.Description, e.Description).Set("secret", old.Secret, e.Secret)
 }
 
 const webhookEndpointColumns = `id, url, secret, events, active, description, created_at, updated_at`

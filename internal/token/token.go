@@ -8,10 +8,12 @@ package token
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base32"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -30,6 +32,10 @@ const (
 	// public archive. It names the campaign only: one link for everyone
 	// the campaign went to.
 	View
+	// Bounce is the envelope sender's token (VERP): bounce reports mailed
+	// back to it name the subscriber and campaign, and nobody can make up
+	// one that suppresses a reader. It is spelt with SignMailbox.
+	Bounce
 )
 
 // Claims is what a token says.
@@ -138,4 +144,31 @@ func (s *Signer) Verify(tok string, want Purpose, now time.Time) (Claims, error)
 		}
 	}
 	return c, nil
+}
+
+// mailbox is the spelling of SignMailbox: lower-case base32 without
+// padding, which mail servers that fold the case of an address's local
+// part (RFC 5321 lets them) cannot alter.
+var mailbox = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// SignMailbox returns the token for c spelt to stand in the local part of a
+// mail address ("bounces+TOKEN@..."): the same bytes as Sign, in lower-case
+// base32.
+func (s *Signer) SignMailbox(c Claims) string {
+	raw, _ := base64.RawURLEncoding.DecodeString(s.Sign(c))
+	return mailbox.EncodeToString(raw)
+}
+
+// VerifyMailbox checks a token made by SignMailbox, in any letter case, as
+// Verify does.
+func (s *Signer) VerifyMailbox(tok string, want Purpose, now time.Time) (Claims, error) {
+	if len(tok) > 2*(maxBody+tagSize) {
+		return Claims{}, ErrInvalid
+	}
+	tok = strings.ToLower(tok)
+	raw, err := mailbox.DecodeString(tok)
+	if err != nil || mailbox.EncodeToString(raw) != tok {
+		return Claims{}, ErrInvalid
+	}
+	return s.Verify(base64.RawURLEncoding.EncodeToString(raw), want, now)
 }

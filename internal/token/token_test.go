@@ -3,6 +3,7 @@ package token
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -75,5 +76,44 @@ func BenchmarkSign(b *testing.B) {
 	s, _ := NewSigner(newKey)
 	for b.Loop() {
 		s.Sign(Claims{Purpose: Unsubscribe, SubscriberID: 123456, CampaignID: 42})
+	}
+}
+
+func TestMailboxSpelling(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	old, _ := NewSigner(oldKey)
+	rotated, _ := NewSigner(newKey, oldKey)
+	c := Claims{Purpose: Bounce, SubscriberID: 123456, CampaignID: 789}
+	tok := old.SignMailbox(c)
+	if tok != strings.ToLower(tok) || len("bounces+"+tok) > 64 {
+		t.Fatalf("mailbox token %q is not a short lower-case local part", tok)
+	}
+	// A relay that upper-cases the local part does not break it, and a
+	// key rotated out of first place still verifies.
+	for _, spelt := range []string{tok, strings.ToUpper(tok)} {
+		got, err := rotated.VerifyMailbox(spelt, Bounce, now)
+		if err != nil || got != c {
+			t.Fatalf("VerifyMailbox(%q) = %+v, %v", spelt, got, err)
+		}
+	}
+	if _, err := rotated.VerifyMailbox(tok, Unsubscribe, now); !errors.Is(err, ErrInvalid) {
+		t.Fatal("bounce token accepted for another purpose")
+	}
+	b := []byte(tok)
+	for i := range b {
+		altered := append([]byte(nil), b...)
+		altered[i] = 'a' + (altered[i]-'a'+1)%26
+		if altered[i] == b[i] || b[i] < 'a' {
+			altered[i] = 'q'
+		}
+		if string(altered) == tok {
+			continue
+		}
+		if _, err := rotated.VerifyMailbox(string(altered), Bounce, now); err == nil {
+			t.Fatalf("mailbox token altered at %d accepted", i)
+		}
+	}
+	if _, err := rotated.VerifyMailbox(old.Sign(c), Bounce, now); err == nil {
+		t.Fatal("base64 spelling accepted as a mailbox token")
 	}
 }

@@ -2,11 +2,11 @@ package web
 
 import (
 	"log/slog"
-	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/herald-news/herald/internal/audit"
 )
 
 // Body limits: forms are small; provider webhooks carry batches.
@@ -71,19 +71,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 
 // clientIP is the address rate limits apply to.
 func (s *Server) clientIP(r *http.Request) string {
-	if s.opts.TrustProxy {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			parts := strings.Split(xff, ",")
-			if ip := strings.TrimSpace(parts[len(parts)-1]); net.ParseIP(ip) != nil {
-				return ip
-			}
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+	return audit.ClientIP(r, s.opts.TrustProxy)
 }
 
 // limiter is a token bucket per client IP. Idle buckets are dropped when

@@ -9,7 +9,6 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/settings"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 //go:embed templates/*.html
@@ -155,8 +155,6 @@ func (s *Server) staticFile(w http.ResponseWriter, r *http.Request) {
 // current, for Last-Modified.
 var startTime = time.Now().Truncate(time.Second)
 
-var hexColor = regexp.MustCompile(`^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$`)
-
 // themeCSS carries the publication's accent colour into our own pages
 // (served as a file, so the CSP needs no inline style).
 func (s *Server) themeCSS(w http.ResponseWriter, r *http.Request) {
@@ -166,7 +164,7 @@ func (s *Server) themeCSS(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	if a := pub.Colors.Accent; hexColor.MatchString(a) {
+	if a := pub.Colors.Accent; validator.IsColor(a) {
 		fmt.Fprintf(w, ":root{--accent:%s;}\n", a)
 	}
 }

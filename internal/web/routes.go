@@ -46,6 +46,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("POST /webhooks/ses", s.webhookSES)
 	mux.HandleFunc("POST /webhooks/postmark", s.webhookPostmark)
 	mux.HandleFunc("POST /webhooks/sendgrid", s.webhookSendGrid)
+	mux.HandleFunc("POST /webhooks/mailgun", s.webhookMailgun)
 	mux.HandleFunc("POST /webhooks/generic", s.webhookGeneric)
 
 	mux.HandleFunc("/", s.notFound)

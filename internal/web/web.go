@@ -5,7 +5,8 @@
 // one button, and the RFC 8058 one-click POST), the preference centre
 // (lists, name, download my data, erase me), the public archive and its
 // feeds, the open pixel and click redirect, and the thin handlers of the
-// bounce and complaint webhooks (package inbound reads and applies them).
+// bounce and complaint webhooks (package inbound reads them, package bounce
+// records them).
 //
 // Contract: no response tells a stranger whether an address is subscribed;
 // every link that acts for a subscriber carries a token from package token,
@@ -29,6 +30,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/herald-news/herald/internal/bounce"
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/inbound"
 	"github.com/herald-news/herald/internal/model"
@@ -69,6 +71,10 @@ type Deps struct {
 	ThemeDir string
 	// BaseURL is the public URL of this server, e.g. https://news.example.com.
 	BaseURL string
+	// Bounces records the webhooks' bounce and complaint reports, as
+	// reports by mail are recorded. Nil: a recorder over Store with
+	// Options.Webhooks' soft-bounce settings.
+	Bounces *bounce.Recorder
 	Log     *slog.Logger
 	Options Options
 }
@@ -143,6 +149,11 @@ type WebhookOptions struct {
 	// Webhook: every SendGrid post must then carry a valid signature (see
 	// inbound.ParseSendGridKey).
 	SendGridKey *ecdsa.PublicKey
+	// Mailgun, when set, turns on /webhooks/mailgun: every post must carry
+	// Mailgun's signature, made with the domain's webhook signing key,
+	// within the replay window (see inbound.MailgunVerifier). That
+	// endpoint needs no Secret.
+	Mailgun *inbound.MailgunVerifier
 	// SoftBounceThreshold soft bounces within SoftBounceWindow of each
 	// other suppress an address (3 within 7 days).
 	SoftBounceThreshold int
@@ -211,7 +222,7 @@ type Server struct {
 	privacy   *privacySetting
 	renderer  *rendererCache
 	sns       *inbound.SNSVerifier
-	inbound   inbound.Applier
+	bounces   *bounce.Recorder
 	feeds     feedCache
 
 	closeOnce sync.Once
@@ -267,8 +278,11 @@ func NewServer(d Deps) (*Server, error) {
 		campaigns: newCampaignCache(d.Store, opts.CampaignCache),
 		privacy:   &privacySetting{read: set.Anonymous, ttl: opts.PrivacyCache, log: d.Log},
 		sns:       inbound.NewSNSVerifier(opts.Webhooks.SNSCertHosts, opts.Webhooks.SNSClient),
-		inbound: inbound.Applier{Store: d.Store, SoftBounceThreshold: opts.Webhooks.SoftBounceThreshold,
-			SoftBounceWindow: opts.Webhooks.SoftBounceWindow},
+		bounces:   d.Bounces,
+	}
+	if s.bounces == nil {
+		s.bounces = &bounce.Recorder{Store: d.Store, SoftLimit: opts.Webhooks.SoftBounceThreshold,
+			SoftWindow: opts.Webhooks.SoftBounceWindow, Log: d.Log}
 	}
 	s.renderer = &rendererCache{settings: set, opts: render.Options{ThemeDir: d.ThemeDir, ArchiveURL: s.base + "/archive/"}}
 	s.events = newEventQueue(d.Store, d.Log, opts.EventQueue, opts.EventBatch, opts.EventFlush)

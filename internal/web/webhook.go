@@ -6,12 +6,14 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/herald-news/herald/internal/inbound"
 )
 
 // The webhook handlers: the shared secret, a bounded body, and the answer
-// each provider expects; package inbound reads the bodies and acts on them.
+// each provider expects; package inbound reads the bodies, and package
+// bounce records what they report.
 
 // webhookAuth checks the shared secret: as the basic-auth password, the
 // X-Herald-Webhook-Secret header or the "secret" query parameter. With no
@@ -53,7 +55,7 @@ func (s *Server) readWebhook(w http.ResponseWriter, r *http.Request) ([]byte, bo
 // finishWebhook applies reports and answers: 204 when stored, 500 (so
 // the provider retries) when the database failed.
 func (s *Server) finishWebhook(w http.ResponseWriter, r *http.Request, provider string, reps []inbound.Report) {
-	if err := s.inbound.Apply(r.Context(), reps); err != nil {
+	if err := s.bounces.Record(r.Context(), reps); err != nil {
 		s.log.Error("apply bounce reports", "provider", provider, "err", err)
 		http.Error(w, "could not store the report; try again", http.StatusInternalServerError)
 		return
@@ -173,4 +175,33 @@ func (s *Server) webhookSES(w http.ResponseWriter, r *http.Request) {
 	default:
 		w.WriteHeader(http.StatusNoContent) // UnsubscribeConfirmation: nothing to do
 	}
+}
+
+// webhookMailgun takes Mailgun's webhooks (permanent and temporary
+// failures, complaints). Mailgun signs each post in its body; a post whose
+// signature does not verify, or was made outside the replay window, is
+// refused. Mailgun stops retrying on 406, so a body it will never make
+// readable gets that.
+func (s *Server) webhookMailgun(w http.ResponseWriter, r *http.Request) {
+	v := s.opts.Webhooks.Mailgun
+	if v == nil {
+		s.notFound(w, r)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
+	if err != nil {
+		http.Error(w, "request body too large or unreadable", http.StatusRequestEntityTooLarge)
+		return
+	}
+	reps, err := v.Verify(body, time.Now())
+	switch {
+	case errors.Is(err, inbound.ErrPayload):
+		http.Error(w, "payload not understood", http.StatusNotAcceptable)
+		return
+	case err != nil:
+		s.log.Warn("Mailgun post refused", "err", err)
+		http.Error(w, "signature not valid", http.StatusForbidden)
+		return
+	}
+	s.finishWebhook(w, r, "mailgun", reps)
 }

@@ -1,0 +1,107 @@
+package validator_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/validator"
+)
+
+// wantField fails unless err is a *validator.Error naming field (or nil
+// when field is "").
+func wantField(t *testing.T, what string, err error, field string) {
+	t.Helper()
+	var ve *validator.Error
+	switch {
+	case field == "" && err != nil:
+		t.Errorf("%s: %v, want no error", what, err)
+	case field != "" && !errors.As(err, &ve):
+		t.Errorf("%s: %v, want a *validator.Error on %q", what, err, field)
+	case field != "" && ve.Field != field:
+		t.Errorf("%s: field %q (%s), want %q", what, ve.Field, ve.Message, field)
+	case field != "" && (ve.Message == "" || !strings.HasSuffix(ve.Message, ".")):
+		t.Errorf("%s: message %q is not a sentence", what, ve.Message)
+	}
+}
+
+func TestCampaign(t *testing.T) {
+	ok := func() *model.Campaign {
+		return &model.Campaign{Name: "Evening", EditionID: 1, ListIDs: []int64{1}, From: "The Courier <news@example.com>"}
+	}
+	for _, tc := range []struct {
+		what  string
+		edit  func(c *model.Campaign)
+		field string
+	}{
+		{"complete", func(c *model.Campaign) {}, ""},
+		{"a bare From", func(c *model.Campaign) { c.From = "news@example.com" }, ""},
+		{"a Reply-To", func(c *model.Campaign) { c.ReplyTo = "letters@example.com" }, ""},
+		{"a segment alone", func(c *model.Campaign) { c.ListIDs, c.SegmentIDs = nil, []int64{3} }, ""},
+		{"no name", func(c *model.Campaign) { c.Name = "  " }, "name"},
+		{"a name on two lines", func(c *model.Campaign) { c.Name = "Evening\r\nBcc: all@example.com" }, "name"},
+		{"no audience", func(c *model.Campaign) { c.ListIDs = nil }, "list_ids"},
+		{"no From", func(c *model.Campaign) { c.From = "" }, "from"},
+		{"a From that is not an address", func(c *model.Campaign) { c.From = "The Courier" }, "from"},
+		{"a From on two lines", func(c *model.Campaign) { c.From = "The Courier <news@example.com>\nBcc: x@example.com" }, "from"},
+		{"a Reply-To that is not an address", func(c *model.Campaign) { c.ReplyTo = "letters at example.com" }, "reply_to"},
+		{"a Reply-To with a name", func(c *model.Campaign) { c.ReplyTo = "Letters <letters@example.com>" }, "reply_to"},
+		{"a bad local time", func(c *model.Campaign) { c.LocalTime = "7am" }, "local_time"},
+		{"one A/B subject", func(c *model.Campaign) {
+			c.AB = &model.ABTest{Variants: []model.Variant{{Subject: "One"}}, SamplePercent: 20, Wait: time.Hour, Metric: model.ABOpens}
+		}, "ab_test"},
+	} {
+		c := ok()
+		tc.edit(c)
+		wantField(t, tc.what, validator.Campaign(c), tc.field)
+	}
+}
+
+// TestSlugIsOneRule: the list slug rule, as lists, segments and the DKIM
+// selector use it.
+func TestSlugIsOneRule(t *testing.T) {
+	for s, want := range map[string]bool{
+		"evening": true, "a": true, "2026-news": true, strings.Repeat("a", 63): true,
+		"": false, "-evening": false, "Evening": false, "two words": false, "évening": false, strings.Repeat("a", 64): false,
+	} {
+		if validator.IsSlug(s) != want {
+			t.Errorf("IsSlug(%q) = %v, want %v", s, !want, want)
+		}
+	}
+	wantField(t, "good list", validator.List(&model.List{Slug: "evening", Name: "Evening"}), "")
+	wantField(t, "bad slug", validator.List(&model.List{Slug: "Bad Slug", Name: "Evening"}), "slug")
+	wantField(t, "no name", validator.List(&model.List{Slug: "evening"}), "name")
+	wantField(t, "two-line name", validator.List(&model.List{Slug: "evening", Name: "Eve\nning"}), "name")
+	wantField(t, "odd opt-in", validator.List(&model.List{Slug: "evening", Name: "Evening", OptIn: "triple"}), "opt_in")
+}
+
+// TestColorIsOneRule: the colour rule the admin's settings, the public
+// pages' theme and the renderer share.
+func TestColorIsOneRule(t *testing.T) {
+	for s, want := range map[string]bool{
+		"#9c2f1f": true, "#FFF": true, "#abc": true,
+		"": false, "9c2f1f": false, "#9c2f1": false, "red": false, "#9c2f1f;}body{x:y": false,
+	} {
+		if validator.IsColor(s) != want {
+			t.Errorf("IsColor(%q) = %v, want %v", s, !want, want)
+		}
+	}
+	wantField(t, "empty colours", validator.Colors(model.Colors{}), "")
+	wantField(t, "good colours", validator.Colors(model.Colors{Accent: "#9c2f1f", Text: "#111", Background: "#ffffff"}), "")
+	wantField(t, "a named colour", validator.Colors(model.Colors{Text: "black"}), "text")
+}
+
+func TestSubscriberUserToken(t *testing.T) {
+	wantField(t, "subscriber", validator.Subscriber(&model.Subscriber{Email: "reader@example.org"}), "")
+	wantField(t, "no address", validator.Subscriber(&model.Subscriber{Email: "reader"}), "email")
+	wantField(t, "odd status", validator.Subscriber(&model.Subscriber{Email: "reader@example.org", Status: "gone"}), "status")
+	wantField(t, "bad tz", validator.Subscriber(&model.Subscriber{Email: "reader@example.org", Attributes: map[string]any{"tz": "Mars/Olympus"}}), "attributes")
+	wantField(t, "user", validator.User("ed@example.com", "Ed"), "")
+	wantField(t, "user without an address", validator.User("ed", "Ed"), "email")
+	wantField(t, "user name on two lines", validator.User("ed@example.com", "Ed\nBcc"), "name")
+	wantField(t, "token", validator.Token("nightly import"), "")
+	wantField(t, "token without a name", validator.Token(" "), "name")
+	wantField(t, "token name too long", validator.Token(strings.Repeat("x", validator.MaxNameLength+1)), "name")
+}
