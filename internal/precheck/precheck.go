@@ -146,6 +146,7 @@ type link struct {
 	url, text string
 	hasAlt    bool
 	pixel     bool // a 1×1 image (a tracking pixel or spacer)
+	cta       bool // a call-to-action button (class "cta"), which repeats its card's link
 }
 
 // Check runs every check on in. It returns when done or when the time
@@ -258,8 +259,11 @@ func (c *Checker) checkDuplicates(anchors []link, add func(check, url, format st
 	var order []string
 	for _, a := range anchors {
 		t := strings.Join(strings.Fields(a.text), " ")
-		if t == "" {
-			continue // an image link: its alt text is not a second title
+		if t == "" || a.cta {
+			// An image link's alt text is not a second title, and a
+			// card's "Read here" button links its headline's address by
+			// design.
+			continue
 		}
 		if _, ok := texts[a.url]; !ok {
 			order = append(order, a.url)
@@ -324,8 +328,9 @@ func collect(root *html.Node) (anchors, images []link) {
 		switch n.Data {
 		case "a":
 			href, _ := contrast.Attr(n, "href")
+			cls, _ := contrast.Attr(n, "class")
 			if u := strings.TrimSpace(href); isHTTP(u) {
-				anchors = append(anchors, link{url: u, text: textOf(n)})
+				anchors = append(anchors, link{url: u, text: textOf(n), cta: slices.Contains(strings.Fields(cls), "cta")})
 			}
 		case "img":
 			src, _ := contrast.Attr(n, "src")

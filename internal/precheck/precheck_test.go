@@ -110,6 +110,7 @@ func TestCheckAgainstASite(t *testing.T) {
 	doc := `<html><head><style>@media (prefers-color-scheme: dark) { .faint { color: #eeeeee !important; } }</style></head>
 <body style="background-color:#ffffff;color:#111111">
 <p><a href="` + u + `/ok">Read the lead</a> and <a href="` + u + `/ok">the lead, again</a></p>
+<div class="card"><h3><a href="` + u + `/story/1">A card's headline</a></h3><a class="cta" href="` + u + `/story/1">Read here</a></div>
 <p><a href="` + u + `/no-head">Refuses HEAD</a> <a href="` + u + `/moved">Moved twice</a></p>
 <p><a href="` + u + `/gone">A story that was taken down</a> <a href="` + u + `/broken">A server in trouble</a></p>
 <p><a href="` + u + `/slow">A slow site</a></p>
@@ -160,7 +161,7 @@ func TestCheckAgainstASite(t *testing.T) {
 	if len(s.calls("/unsubscribe/x")) != 0 {
 		t.Error("Herald's own link was fetched")
 	}
-	if !has(findings(rep, precheck.CheckDuplicate), u+"/ok", `linked as "Read the lead" and "the lead, again"`) {
+	if dups := findings(rep, precheck.CheckDuplicate); len(dups) != 1 || !has(dups, u+"/ok", `linked as "Read the lead" and "the lead, again"`) {
 		t.Errorf("duplicate: %+v", findings(rep, precheck.CheckDuplicate))
 	}
 	local := findings(rep, precheck.CheckLocal)
