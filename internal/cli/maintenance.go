@@ -53,8 +53,9 @@ func runMaintenance(ctx context.Context, e *env, args []string) error {
 				if bar != nil {
 					bar.Finish()
 				}
-				desc := map[string]string{"events": "folding opens and clicks", "ledger": "folding ledger rows"}[name]
-				bar = progress.New(e.stderr, progress.Options{Description: desc, Total: total, Unit: "rows"})
+				desc := map[string]string{"events": "folding opens and clicks", "ledger": "folding ledger rows", "space": "giving space back"}[name]
+				unit := map[bool]string{true: "pages", false: "rows"}[name == "space"]
+				bar = progress.New(e.stderr, progress.Options{Description: desc, Total: total, Unit: unit})
 				stage = name
 			}
 			bar.Add(done - bar.Done())

@@ -82,8 +82,25 @@ type Report struct {
 	Reclaimed               int64 // pages given back
 }
 
+// reclaimStep is how many free pages one incremental vacuum step gives
+// back (16 MB of 4 KB pages).
+const reclaimStep = 4096
+
+// pause rests d, or until ctx is done.
+func pause(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
 // Progress hears how far a run is: stage is "events" or "ledger", done of
-// total rows.
+// total rows, then "space", pages given back.
 type Progress func(stage string, done, total int64)
 
 // Run applies p at now: it counts what is to fold, folds it batch by
@@ -144,17 +161,23 @@ func Run(ctx context.Context, st Store, p Policy, now time.Time, progress Progre
 			}
 			*s.done += n
 			progress(s.name, *s.done, max(total, *s.done))
-			if p.Pause > 0 {
-				select {
-				case <-ctx.Done():
-				case <-time.After(p.Pause):
-				}
-			}
+			pause(ctx, p.Pause)
 		}
 	}
 	if !p.DryRun && (rep.Events > 0 || rep.Ledger > 0) {
-		if rep.Reclaimed, err = st.ReclaimSpace(ctx, 0); err != nil {
-			return rep, err
+		// A few megabytes a step: each step holds SQLite's one writer,
+		// and sending must get its turn in between.
+		for ctx.Err() == nil {
+			n, err := st.ReclaimSpace(ctx, reclaimStep)
+			if err != nil {
+				return rep, err
+			}
+			rep.Reclaimed += n
+			if n < reclaimStep {
+				break
+			}
+			progress("space", rep.Reclaimed, max(rep.SpaceBefore.FreePages, rep.Reclaimed))
+			pause(ctx, p.Pause)
 		}
 		if rep.SpaceAfter, err = st.Space(ctx); err != nil {
 			return rep, err
