@@ -7,16 +7,21 @@
 # See docs/deploy.md ("Containers") and compose.yaml for Herald with PostgreSQL.
 
 ARG GO_VERSION=1.26.8
+# What `herald version` names the build (.git is not copied in):
+#   docker build --build-arg HERALD_VERSION=$(git describe --always --dirty) -t herald .
+ARG HERALD_VERSION=""
 
 FROM golang:${GO_VERSION}-bookworm AS build
+ARG HERALD_VERSION
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 # Pure Go throughout (modernc SQLite, pgx): no C library, a static binary.
-RUN CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags="-s -w" -o /out/herald ./cmd/herald \
+RUN CGO_ENABLED=0 GOOS=linux go build -trimpath \
+      -ldflags="-s -w -X github.com/herald-news/herald/internal/cli.Version=${HERALD_VERSION}" -o /out/herald ./cmd/herald \
  && /out/herald help >/dev/null \
- && mkdir -p /out/data
+ && mkdir -m 0700 -p /out/data
 
 # distroless/static: CA certificates (for SMTP relays over TLS, SNS
 # certificates), time zones, /etc/passwd with the nonroot user (65532), and

@@ -102,7 +102,7 @@ func (c *Client) callWith(ctx context.Context, method, path string, header http.
 	defer res.Body.Close()
 	if res.StatusCode >= 300 {
 		var eb ErrorBody
-		json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&eb)
+		_ = json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&eb) // an error without a body still has its status
 		return res.Header, &Error{Status: res.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message, Field: eb.Error.Field}
 	}
 	if out == nil || res.StatusCode == http.StatusNoContent {
@@ -445,9 +445,10 @@ func (c *Client) CreateSource(ctx context.Context, in SourceInput) (*Source, err
 	return &s, c.call(ctx, "POST", "/sources", in, &s)
 }
 
-// PollSource asks for a source to be read now.
-func (c *Client) PollSource(ctx context.Context, id int64) error {
-	return c.call(ctx, "POST", fmt.Sprintf("/sources/%d/poll", id), nil, nil)
+// PollSource reads a source now and says what it found.
+func (c *Client) PollSource(ctx context.Context, id int64) (*SourcePoll, error) {
+	var out SourcePoll
+	return &out, c.call(ctx, "POST", fmt.Sprintf("/sources/%d/poll", id), nil, &out)
 }
 
 // DeleteSource removes a source and its items.
@@ -526,6 +527,12 @@ func (c *Client) UpdateSegment(ctx context.Context, id int64, in SegmentInput) (
 func (c *Client) Segment(ctx context.Context, id int64) (*Segment, error) {
 	var sg Segment
 	return &sg, c.call(ctx, "GET", fmt.Sprintf("/segments/%d", id), nil, &sg)
+}
+
+// DeleteSegment deletes a saved segment; one that is a campaign's
+// audience is refused (code in_use).
+func (c *Client) DeleteSegment(ctx context.Context, id int64) error {
+	return c.call(ctx, "DELETE", fmt.Sprintf("/segments/%d", id), nil, nil)
 }
 
 // CountSegment counts the subscribers a query (saved or not) selects now.

@@ -438,6 +438,12 @@ type SourceInput struct {
 	Interval    int    `json:"interval_minutes,omitempty"`
 }
 
+// SourcePoll is what reading a source now found.
+type SourcePoll struct {
+	NewItems int    `json:"new_items"`         // items not seen before
+	Problem  string `json:"problem,omitempty"` // why the feed could not be read, in words
+}
+
 // UnfurlInput asks Herald to read a page.
 type UnfurlInput struct {
 	URL string `json:"url"`

@@ -21,6 +21,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -93,11 +95,14 @@ type Deps struct {
 	// Unfurl reads pasted links in the composer's desk; nil uses
 	// unfurl.New with its defaults (public addresses only).
 	Unfurl *unfurl.Unfurler
+	// WebhookAllow lists the non-public address ranges outgoing webhook
+	// receivers may be on (webhook.Options.Allow); none by default.
+	WebhookAllow []netip.Prefix
 	// TempDir holds uploaded CSV files while they import (os.TempDir()).
 	TempDir string
-	// TrustProxy takes the client IP the audit log records from the last
-	// X-Forwarded-For entry (behind a reverse proxy only), as the public
-	// web does.
+	// TrustProxy takes the client IP the audit log records and sign-in
+	// throttling counts from the last X-Forwarded-For entry (behind a
+	// reverse proxy only), as the public web does.
 	TrustProxy bool
 	Log        *slog.Logger
 	Now        func() time.Time
@@ -110,8 +115,9 @@ type Admin struct {
 	pages      map[string]*template.Template
 	static     fs.FS
 	imports    *importer.Runner
-	ownImports bool // imports was started here: Close stops it
-	secure     bool // cookies only over HTTPS
+	ownImports bool   // imports was started here: Close stops it
+	secure     bool   // cookies only over HTTPS
+	origin     string // base_url's scheme://host[:port]
 }
 
 // New builds the admin handler, to be mounted at /admin/.
@@ -144,12 +150,23 @@ func New(d Deps) (*Admin, error) {
 		return nil, err
 	}
 	static, _ := fs.Sub(staticFiles, "static")
-	a := &Admin{d: d, pages: pages, static: static, secure: strings.HasPrefix(d.BaseURL, "https://"), imports: d.Imports}
+	a := &Admin{d: d, pages: pages, static: static, secure: strings.HasPrefix(d.BaseURL, "https://"), origin: originOf(d.BaseURL),
+		imports: d.Imports}
 	if a.imports == nil {
 		a.imports, a.ownImports = importer.NewRunner(d.Store, d.TempDir, d.Log, d.ImportObserver), true
 	}
 	a.mux = a.routes()
 	return a, nil
+}
+
+// originOf is the scheme://host[:port] of a URL, or "" for one that does
+// not parse.
+func originOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // ServeHTTP serves /admin/… requests.
@@ -218,9 +235,34 @@ func (a *Admin) cookieName() string {
 	return sessionCookie
 }
 
-// wrap applies sign-in, permission and CSRF checks to one route.
+// Bounds of request bodies, set before anything reads them: a form is
+// small; the composer carries images; an import carries its CSV file.
+const (
+	maxFormBody     = 1 << 20
+	maxLoginBody    = 64 << 10
+	maxEditionBody  = 20 << 20
+	maxImportUpload = 1 << 30
+)
+
+// bodyLimit is the largest body a route takes.
+func bodyLimit(path string) int64 {
+	switch {
+	case path == "/admin/login":
+		return maxLoginBody
+	case path == "/admin/imports":
+		return maxImportUpload
+	case strings.HasPrefix(path, "/admin/editions"):
+		return maxEditionBody
+	}
+	return maxFormBody
+}
+
+// wrap applies sign-in, permission and CSRF checks to one route, and its
+// body bound before anything parses the body.
 func (a *Admin) wrap(rt route) http.Handler {
+	limit := bodyLimit(rt.path)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		if rt.public {
 			a.serve(w, r, rt.h)
 			return
@@ -246,7 +288,7 @@ func (a *Admin) wrap(rt route) http.Handler {
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			if !sameOrigin(r) || !auth.CheckCSRF(id, csrfFrom(r)) {
+			if !a.sameOrigin(r) || !auth.CheckCSRF(id, csrfFrom(r)) {
 				a.errorPage(w, r, http.StatusForbidden, "This form has expired or did not come from Herald. Go back, reload the page and try again.")
 				return
 			}
@@ -273,11 +315,17 @@ func csrfFrom(r *http.Request) string {
 	return r.FormValue("csrf")
 }
 
-// sameOrigin refuses requests whose Origin header names another site.
-func sameOrigin(r *http.Request) bool {
+// sameOrigin refuses requests whose Origin header names another site. Ours
+// is base_url's origin, which is what the browser sends behind a proxy
+// that rewrites Host (nginx's default proxy_set_header Host $proxy_host),
+// or the host the request was made to, for a server reached directly.
+func (a *Admin) sameOrigin(r *http.Request) bool {
 	o := r.Header.Get("Origin")
 	if o == "" || o == "null" {
 		return o == "" // a form from an opaque origin is never ours
+	}
+	if a.origin != "" && strings.EqualFold(o, a.origin) {
+		return true
 	}
 	o = strings.TrimPrefix(strings.TrimPrefix(o, "https://"), "http://")
 	return o == r.Host
@@ -304,9 +352,12 @@ func badRequest(format string, args ...any) error {
 // fail turns an error into an error page, never showing internal detail.
 func (a *Admin) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ue *userError
+	var inUse *store.InUseError
 	switch {
 	case errors.As(err, &ue):
 		a.errorPage(w, r, ue.status, ue.msg)
+	case errors.As(err, &inUse):
+		a.errorPage(w, r, http.StatusConflict, inUse.Msg)
 	case errors.Is(err, store.ErrNotFound):
 		a.errorPage(w, r, http.StatusNotFound, "There is nothing here. It may have been deleted.")
 	case errors.Is(err, store.ErrBadTransition):

@@ -3,6 +3,7 @@ package admin_test
 import (
 	"context"
 	"fmt"
+	"github.com/herald-news/herald/internal/unfurl"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -91,7 +92,8 @@ func newEnvOn(t *testing.T, st *store.Store, deps func(*admin.Deps)) *env {
 		t.Fatal(err)
 	}
 	e.outbox = ob
-	d := admin.Deps{Store: st, Auth: svc, Outbox: ob, Sender: ob, BaseURL: srv.URL, From: "Courier <news@example.com>", TempDir: t.TempDir()}
+	d := admin.Deps{Store: st, Auth: svc, Outbox: ob, Sender: ob, BaseURL: srv.URL, From: "Courier <news@example.com>", TempDir: t.TempDir(),
+		WebhookAllow: unfurl.Everywhere}
 	if deps != nil {
 		deps(&d)
 	}
@@ -202,6 +204,7 @@ func (e *env) fill(rt admin.Route) string {
 // never does. Each route gets a fresh database, so destructive actions by
 // one role do not change what the next one sees.
 func TestEveryRoleAgainstEveryPage(t *testing.T) {
+	t.Parallel()
 	probe := newEnv(t, nil)
 	for _, rt := range probe.admin.Routes() {
 		t.Run(rt.Method+" "+rt.Path, func(t *testing.T) {
@@ -241,6 +244,7 @@ func TestEveryRoleAgainstEveryPage(t *testing.T) {
 }
 
 func TestEventStreamsNeedSignIn(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	res, err := http.Get(e.srv.URL + "/admin/campaigns/" + e.ids["campaign"] + "/events")
 	if err != nil {
@@ -253,6 +257,7 @@ func TestEventStreamsNeedSignIn(t *testing.T) {
 }
 
 func TestCSRFRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	c := e.login(auth.Owner)
 	// No token, a wrong token, and the right token from another origin.
@@ -292,6 +297,7 @@ func TestCSRFRefused(t *testing.T) {
 }
 
 func TestLoginRateLimited(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	jar, _ := cookiejar.New(nil)
 	c := &client{t: t, e: e, http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}

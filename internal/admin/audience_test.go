@@ -11,6 +11,7 @@ import (
 // TestTimeZonesAreChecked: the publication's zone and a subscriber's tz
 // attribute must be IANA zone names; anything else is refused unsaved.
 func TestTimeZonesAreChecked(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	c := e.login(auth.Owner)

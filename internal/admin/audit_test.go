@@ -58,6 +58,7 @@ func (c *client) postFrom(ip, path string, form url.Values) (int, string) {
 // user, the admin, the client address the proxy reported and the fields
 // that changed; a refused change adds none; no secret reaches the log.
 func TestAuditFromTheAdmin(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		e := auditEnv(t, st)
 		ctx := context.Background()
@@ -156,6 +157,7 @@ func TestAuditFromTheAdmin(t *testing.T) {
 // TestAuditCSVExport exports the filtered log as CSV with every cell a
 // spreadsheet could read as a formula neutralised.
 func TestAuditCSVExport(t *testing.T) {
+	t.Parallel()
 	e := auditEnv(t, storetest.SQLite(t))
 	// A token named like a formula, acting through the API.
 	api := audit.WithActor(context.Background(), audit.Actor{Name: "=HYPERLINK(\"http://evil.example\")", Via: audit.ViaAPI, IP: "192.0.2.1"})

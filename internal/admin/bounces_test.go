@@ -22,6 +22,7 @@ import (
 // A bounce shows on its subscriber's page and on its campaign's page, in
 // the reporting server's words, escaped.
 func TestBouncesShowOnSubscriberAndCampaign(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	subID, _ := strconv.ParseInt(e.ids["subscriber"], 10, 64)
@@ -57,6 +58,7 @@ func TestBouncesShowOnSubscriberAndCampaign(t *testing.T) {
 // A test copy sent to a subscriber's address goes out with their VERP
 // envelope sender, outside any campaign.
 func TestTestCopyToASubscriberHasTheirVERP(t *testing.T) {
+	t.Parallel()
 	sig, err := token.NewSigner(bytes.Repeat([]byte("k"), 32))
 	if err != nil {
 		t.Fatal(err)

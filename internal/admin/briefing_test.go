@@ -105,6 +105,7 @@ func formValues(t *testing.T, page, id string) url.Values {
 // section shown with no heading and picks with verbs comes back unchanged
 // when an editor saves it from the composer without touching anything.
 func TestComposerKeepsBriefingFields(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	id, _ := strconv.ParseInt(e.ids["edition"], 10, 64)
@@ -174,6 +175,7 @@ func TestComposerKeepsBriefingFields(t *testing.T) {
 // TestSettingsCreditPrefix: the publication's credit prefix is saved from
 // the settings page, shown back, and refused when it cannot be one.
 func TestSettingsCreditPrefix(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	owner := e.login(auth.Owner)
 	form := formValues(t, owner.get("/admin/settings"), "publication")

@@ -14,6 +14,7 @@ import (
 // The new-campaign form offers to publish the edition when the campaign
 // starts; ticked, the campaign records it and its page says so.
 func TestCampaignFormPublishOnStart(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	editor := e.login(auth.Editor)

@@ -19,6 +19,7 @@ import (
 // replaces the other version only by saving again. Autosave never
 // overwrites.
 func TestComposerNeverOverwritesAnotherEditor(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	id := e.ids["edition"]
@@ -94,6 +95,7 @@ func TestComposerNeverOverwritesAnotherEditor(t *testing.T) {
 // revision previews as it was and can be restored, the state it replaces
 // staying in the history; a restore from a stale page is refused.
 func TestHistoryPreviewAndRestore(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	id := e.ids["edition"]

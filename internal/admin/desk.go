@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/herald-news/herald/internal/edition"
 	"github.com/herald-news/herald/internal/model"
 	seriespkg "github.com/herald-news/herald/internal/series"
 	"github.com/herald-news/herald/internal/source"
@@ -160,26 +159,17 @@ func (a *Admin) editionReady(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	back := fmt.Sprintf("/admin/editions/%d", id)
-	run, err := a.d.Store.RunOfEdition(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return a.redirect(w, r, back, "This edition is not the draft of a series.", true)
-	} else if err != nil {
-		return err
-	}
 	ready := r.FormValue("ready") != "no"
-	if ready {
-		e, err := a.d.Store.GetEdition(ctx, id)
-		if err != nil {
-			return err
-		}
-		if ps := edition.Validate(e); len(ps) > 0 {
-			return a.redirect(w, r, back, "Fix the problems listed before marking it ready.", true)
-		}
-	}
-	if err := a.d.Store.MarkRunReady(ctx, run.ID, ready); err != nil {
-		if errors.Is(err, store.ErrBadTransition) {
-			return a.redirect(w, r, back, "This day's edition has already been sent.", true)
-		}
+	run, err := seriespkg.MarkReady(ctx, a.d.Store, id, ready, identity(r).User.Email)
+	var notReady *seriespkg.NotReadyError
+	switch {
+	case errors.Is(err, seriespkg.ErrNotADraft):
+		return a.redirect(w, r, back, "This edition is not the draft of a series.", true)
+	case errors.As(err, &notReady):
+		return a.redirect(w, r, back, "Fix the problems listed before marking it ready.", true)
+	case errors.Is(err, seriespkg.ErrSent):
+		return a.redirect(w, r, back, "This day's edition has already been sent.", true)
+	case err != nil:
 		return err
 	}
 	msg := "Marked ready: it goes out at " + run.SlotAt.In(a.zone(ctx)).Format("15:04 MST") + "."
@@ -202,7 +192,7 @@ func (a *Admin) sources(w http.ResponseWriter, r *http.Request) error {
 
 func (a *Admin) sourceCreate(w http.ResponseWriter, r *http.Request) error {
 	minutes, _ := strconv.Atoi(r.FormValue("interval"))
-	src, err := source.Check(r.FormValue("name"), r.FormValue("url"), r.FormValue("publication"), r.FormValue("own") == "on", minutes)
+	src, err := source.Check(r.Context(), a.d.Unfurl, r.FormValue("name"), r.FormValue("url"), r.FormValue("publication"), r.FormValue("own") == "on", minutes)
 	if err != nil {
 		return a.redirect(w, r, "/admin/sources", err.Error(), true)
 	}
@@ -220,10 +210,15 @@ func (a *Admin) sourcePoll(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := a.d.Store.PollSourceSoon(r.Context(), id); err != nil {
+	p := &source.Poller{Store: a.d.Store, Client: a.d.Unfurl.Client(), Log: a.d.Log}
+	added, problem, err := p.PollNow(r.Context(), id)
+	if err != nil {
 		return err
 	}
-	return a.redirect(w, r, "/admin/sources", "It will be read within a minute.", false)
+	if problem != "" {
+		return a.redirect(w, r, "/admin/sources", "The feed could not be read: "+problem+".", true)
+	}
+	return a.redirect(w, r, "/admin/sources", readResult(added), false)
 }
 
 func (a *Admin) sourceDelete(w http.ResponseWriter, r *http.Request) error {
@@ -467,4 +462,15 @@ func (a *Admin) settingsZone(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return a.redirect(w, r, "/admin/settings#zone", "The newsroom's time zone is now "+name+".", false)
+}
+
+// readResult says what reading a feed now found.
+func readResult(added int) string {
+	switch added {
+	case 0:
+		return "Read just now: nothing new."
+	case 1:
+		return "Read just now: 1 new item."
+	}
+	return fmt.Sprintf("Read just now: %d new items.", added)
 }

@@ -16,6 +16,7 @@ import (
 // refuse bad input with a sentence saying what to fix, and keep good input;
 // the series page shows times in the newsroom's zone.
 func TestDeskFormsExplainMistakes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	owner := e.login(auth.Owner)

@@ -17,6 +17,7 @@ import (
 // A public list's page gives editors the HTML of a subscribe form for
 // another site, posting to the public web's embed endpoint.
 func TestListPageShowsEmbedSnippet(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	l := &model.List{Slug: "weekend", Name: "Weekend Reads", Public: true}
 	if err := e.st.CreateList(context.Background(), l); err != nil {

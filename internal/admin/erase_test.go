@@ -14,6 +14,7 @@ import (
 // the address again is refused with words a person understands, until the
 // address is lifted on the suppressions page, typed as the person gives it.
 func TestErasedAddressInTheAdmin(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	c := e.login(auth.Editor)
 	if res := c.post("/admin/subscribers/"+e.ids["subscriber"]+"/erase", url.Values{"csrf": {c.csrf}}); res.StatusCode != http.StatusSeeOther {

@@ -16,6 +16,7 @@ import (
 // name=value is an error on the subscribers page and in a list's export,
 // never a match for everyone.
 func TestMalformedAttributeFilterIsRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	ann := &model.Subscriber{Email: "ann@example.com", Name: "Ann", Attributes: map[string]any{"city": "Leeds"}}

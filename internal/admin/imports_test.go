@@ -67,6 +67,7 @@ func upload(t *testing.T, e *env, c *client, csv string) (path string, id int64)
 // TestImportShownByAnyNode: an import started on one node is shown, with
 // its counts and rejected rows, by another node on the same database.
 func TestImportShownByAnyNode(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	owner := e.login(auth.Owner)
 	loc, id := upload(t, e, owner, "email,name\nann@example.com,Ann\nnot-an-address,Bob\ncat@example.com,Cat\n")
@@ -105,6 +106,7 @@ func TestImportShownByAnyNode(t *testing.T) {
 // when the admin starts again, finished from the top of the file, and its
 // upload removed.
 func TestInterruptedImportIsFinishedAtStart(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	upload := filepath.Join(e.deps.TempDir, "herald-import-interrupted.csv")
@@ -142,6 +144,7 @@ func TestInterruptedImportIsFinishedAtStart(t *testing.T) {
 // TestUnreadableImportEndsFailed: a file without an email column fails at
 // its header and says so; it does not stay "running".
 func TestUnreadableImportEndsFailed(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	owner := e.login(auth.Owner)
 	loc, id := upload(t, e, owner, "name,city\nBob,York\n")
@@ -158,6 +161,7 @@ func TestUnreadableImportEndsFailed(t *testing.T) {
 // subscribers with their names and attributes, filtered by status, and
 // the import page reads it back into another list unchanged.
 func TestListExportRoundTrips(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	editor := e.login(auth.Editor)

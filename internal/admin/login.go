@@ -5,7 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"net"
+	"github.com/herald-news/herald/internal/audit"
 	"net/http"
 	"strings"
 
@@ -42,13 +42,13 @@ func safeNext(s string) string {
 
 func (a *Admin) login(w http.ResponseWriter, r *http.Request) error {
 	c, err := r.Cookie(loginCSRFCookie)
-	if err != nil || !sameOrigin(r) || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.FormValue("csrf"))) != 1 {
+	if err != nil || !a.sameOrigin(r) || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.FormValue("csrf"))) != 1 {
 		return a.showLogin(w, r, http.StatusForbidden, "The sign-in form expired. Try again.")
 	}
-	cookie, _, err := a.d.Auth.Login(r.Context(), r.FormValue("email"), r.FormValue("password"), clientIP(r))
+	cookie, _, err := a.d.Auth.Login(r.Context(), r.FormValue("email"), r.FormValue("password"), a.clientIP(r))
 	switch {
 	case errors.Is(err, auth.ErrRateLimited):
-		return a.showLogin(w, r, http.StatusTooManyRequests, "Too many failed attempts. Wait a few minutes and try again.")
+		return a.showLogin(w, r, http.StatusTooManyRequests, "Too many failed attempts from here. Wait a moment and try again: each failure doubles the wait.")
 	case errors.Is(err, auth.ErrBadCredentials):
 		return a.showLogin(w, r, http.StatusUnauthorized, "That email and password do not match an account.")
 	case err != nil:
@@ -70,12 +70,7 @@ func (a *Admin) logout(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// clientIP is the peer address. Behind a proxy every client shares the
-// proxy's address, which makes the per-client limit stricter, not looser.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// clientIP is the address sign-in throttling applies to: behind a
+// trusted proxy, the reader's, not the proxy's (which would make every
+// failed attempt count against everyone).
+func (a *Admin) clientIP(r *http.Request) string { return audit.ClientIP(r, a.d.TrustProxy) }

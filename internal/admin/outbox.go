@@ -61,7 +61,7 @@ func (a *Admin) loadOutbox(r *http.Request) (*parsedMessage, error) {
 	if err != nil && ent == nil {
 		return pm, nil // the raw view still works
 	}
-	ent.Walk(func(path []int, e *gomessage.Entity, err error) error {
+	_ = ent.Walk(func(path []int, e *gomessage.Entity, err error) error {
 		if err != nil {
 			return nil
 		}

@@ -42,6 +42,7 @@ func (a *Admin) table() []route {
 		r("POST", "/admin/segments/count", auth.ManageAudience, a.segmentCount),
 		r("GET", "/admin/segments/{id}", auth.ManageAudience, a.segmentEdit),
 		r("POST", "/admin/segments/{id}", auth.ManageAudience, a.segmentSave),
+		r("POST", "/admin/segments/{id}/delete", auth.ManageAudience, a.segmentDelete),
 
 		r("GET", "/admin/imports", auth.ManageAudience, a.importsPage),
 		r("POST", "/admin/imports", auth.ManageAudience, a.importStart),

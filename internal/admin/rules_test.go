@@ -58,6 +58,7 @@ func unreadyEdition(t *testing.T, st *store.Store) *model.Edition {
 // comes back with the message beside its field and what was typed kept,
 // and no campaign is made.
 func TestCampaignRulesInTheAdmin(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	unready := unreadyEdition(t, e.st)
@@ -102,6 +103,7 @@ func TestCampaignRulesInTheAdmin(t *testing.T) {
 // refused list comes back with the message beside the slug), and a colour
 // the publication's settings refuse names the colour.
 func TestListAndColourRulesInTheAdmin(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	c := e.login(auth.Owner)
@@ -138,6 +140,7 @@ func TestListAndColourRulesInTheAdmin(t *testing.T) {
 // through delivery.ChangeStatus, which refuses what the status does not
 // allow.
 func TestStatusChangesInTheAdmin(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	c := e.login(auth.Editor)
@@ -191,6 +194,7 @@ func mustID(t *testing.T, s string) int64 {
 // TestOneTimeZoneInTheSettings: the settings page asks for the time zone
 // once, and that one value is the publication's and the newsroom's.
 func TestOneTimeZoneInTheSettings(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	c := e.login(auth.Owner)
@@ -218,6 +222,7 @@ func TestOneTimeZoneInTheSettings(t *testing.T) {
 // (validator.User), the check `herald user create` runs, and comes back
 // with the message beside the field and what was typed kept.
 func TestUserRulesInTheAdmin(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	c := e.login(auth.Owner)
 	for _, tc := range []struct {

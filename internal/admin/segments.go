@@ -130,3 +130,20 @@ func (a *Admin) segmentCount(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/json")
 	return json.NewEncoder(w).Encode(resp)
 }
+
+// segmentDelete deletes a saved segment; one that is a campaign's audience
+// stays, and the page says which campaign.
+func (a *Admin) segmentDelete(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	sg, err := a.d.Store.Segment(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if err := a.d.Store.DeleteSegment(r.Context(), id); err != nil {
+		return err
+	}
+	return a.redirect(w, r, "/admin/segments", "Segment “"+sg.Name+"” deleted.", false)
+}

@@ -16,6 +16,7 @@ import (
 // TestGeneratedDKIMKeySignsTestSendsAtOnce: a key generated in the settings
 // signs the next test send, with no restart.
 func TestGeneratedDKIMKeySignsTestSendsAtOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	owner := e.login(auth.Owner)
 	res := owner.post("/admin/settings/dkim", url.Values{"csrf": {owner.csrf}, "algorithm": {"ed25519"}, "selector": {"h2026"}, "domain": {"example.com"}})
@@ -43,6 +44,7 @@ func TestGeneratedDKIMKeySignsTestSendsAtOnce(t *testing.T) {
 // relay with its kind, and its Test connection opens a connection to the
 // API (an SMTP greeting would never come from one).
 func TestRelayTestReachesAnAPIRelay(t *testing.T) {
+	t.Parallel()
 	api := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(api.Close)
 	up, err := mailer.ParseRelay("postmark://pm-token@api?name=postmark&endpoint=" + url.QueryEscape(api.URL))

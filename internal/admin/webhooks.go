@@ -11,8 +11,8 @@ import (
 
 // webhookForm reads an endpoint's URL, events and description from a form
 // into e, saying in words what is wrong with them.
-func webhookForm(r *http.Request, e *model.WebhookEndpoint) string {
-	u, err := webhook.CheckURL(r.FormValue("url"))
+func (a *Admin) webhookForm(r *http.Request, e *model.WebhookEndpoint) string {
+	u, err := webhook.CheckReceiver(r.Context(), r.FormValue("url"), a.d.WebhookAllow)
 	if err != nil {
 		return firstUpper(err.Error()) + "."
 	}
@@ -49,7 +49,7 @@ func (a *Admin) webhooks(w http.ResponseWriter, r *http.Request) error {
 
 func (a *Admin) webhookCreate(w http.ResponseWriter, r *http.Request) error {
 	e := &model.WebhookEndpoint{Active: true}
-	if msg := webhookForm(r, e); msg != "" {
+	if msg := a.webhookForm(r, e); msg != "" {
 		return a.redirect(w, r, "/admin/webhooks", msg, true)
 	}
 	if e.Secret == "" {
@@ -96,7 +96,7 @@ func (a *Admin) webhookSave(w http.ResponseWriter, r *http.Request) error {
 	}
 	back := fmt.Sprintf("/admin/webhooks/%d", e.ID)
 	e.Secret = "" // kept unless a new one is given
-	if msg := webhookForm(r, e); msg != "" {
+	if msg := a.webhookForm(r, e); msg != "" {
 		return a.redirect(w, r, back, msg, true)
 	}
 	e.Active = r.FormValue("active") == "on"

@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"context"
+	"github.com/herald-news/herald/internal/unfurl"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -24,7 +25,9 @@ func TestBrowserWebhookTestEvent(t *testing.T) {
 	t.Cleanup(recv.Close)
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- webhook.NewSender(e.st, webhook.Options{Poll: 20 * time.Millisecond}).Run(ctx) }()
+	go func() {
+		done <- webhook.NewSender(e.st, webhook.Options{Poll: 20 * time.Millisecond, Allow: unfurl.Everywhere}).Run(ctx)
+	}()
 	t.Cleanup(func() { stop(); <-done })
 
 	b := browsertest.New(t)

@@ -22,6 +22,7 @@ import (
 // a test event, sees the delivery with its status, attempts and next try,
 // changes it and deletes it.
 func TestWebhookPages(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	owner := e.login(auth.Owner)
@@ -100,6 +101,7 @@ func TestWebhookPages(t *testing.T) {
 // TestSettingsShowRelayHealth: the settings page says which relay is out
 // of rotation on this node and lists the recent failovers.
 func TestSettingsShowRelayHealth(t *testing.T) {
+	t.Parallel()
 	at := time.Date(2026, 3, 4, 18, 0, 0, 0, time.UTC)
 	e := newEnv(t, func(d *admin.Deps) {
 		for _, raw := range []string{"smtp://127.0.0.1:2525?name=primary", "smtp://127.0.0.1:2526?name=backup&priority=1"} {

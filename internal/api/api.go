@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -48,7 +49,10 @@ type Deps struct {
 	// Unfurl reads pasted links; nil uses unfurl.New with its defaults
 	// (public addresses only).
 	Unfurl *unfurl.Unfurler
-	Log    *slog.Logger
+	// WebhookAllow lists the non-public address ranges outgoing webhook
+	// receivers may be on (webhook.Options.Allow); none by default.
+	WebhookAllow []netip.Prefix
+	Log          *slog.Logger
 	// ImportObserver hears imports run and their rows (metrics); nil: none.
 	ImportObserver importer.Observer
 	// Precheck runs the pre-send checks on campaigns' editions; nil: the
@@ -155,11 +159,12 @@ func invalid(format string, args ...any) error {
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
 	var mbe *http.MaxBytesError
+	var inUse *store.InUseError
 	var ve *validator.Error
 	switch {
 	case errors.As(err, &ve):
 		// A domain check's refusal names the field, as the caller sent it.
-		writeJSON(w, http.StatusUnprocessableEntity, client.ErrorBody{Error: client.ErrorDetail{Code: "invalid", Message: ve.Message, Field: ve.Field}})
+		_ = writeJSON(w, http.StatusUnprocessableEntity, client.ErrorBody{Error: client.ErrorDetail{Code: "invalid", Message: ve.Message, Field: ve.Field}})
 	case errors.As(err, &ae):
 		writeError(w, ae.status, ae.code, ae.msg)
 	case errors.As(err, &mbe):
@@ -172,6 +177,8 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusConflict, "conflict", "Something with that name or slug exists already.")
 	case errors.Is(err, store.ErrErased):
 		writeError(w, http.StatusConflict, "erased", erasedMessage)
+	case errors.As(err, &inUse):
+		writeError(w, http.StatusConflict, "in_use", inUse.Msg)
 	case errors.Is(err, store.ErrBadFilter):
 		// The store's words for a malformed filter are written for people.
 		writeError(w, http.StatusBadRequest, "bad_filter", err.Error())
@@ -185,7 +192,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, client.ErrorBody{Error: client.ErrorDetail{Code: code, Message: msg}})
+	_ = writeJSON(w, status, client.ErrorBody{Error: client.ErrorDetail{Code: code, Message: msg}})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/herald-news/herald/internal/unfurl"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -69,7 +70,7 @@ func newEnv(t *testing.T, st *store.Store, send bool, deps ...func(*api.Deps)) *
 			}
 		}
 	}
-	d := api.Deps{Store: st, Auth: svc, From: "Courier <news@example.com>"}
+	d := api.Deps{Store: st, Auth: svc, From: "Courier <news@example.com>", WebhookAllow: unfurl.Everywhere}
 	if send {
 		sink, m, _ := deliverytest.Relay(t, smtpsink.Options{})
 		e.sink = sink
@@ -119,6 +120,7 @@ func (e *env) client(r auth.Role) *client.Client { return client.New(e.srv.URL, 
 // start it and read its statistics once it is sent. It runs on both
 // databases.
 func TestClientDrivesAFullFlow(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st, true)
 		ctx := context.Background()
@@ -239,6 +241,7 @@ func apiCode(err error) string {
 // each role: without the permission the answer is 403, with it never 401
 // or 403 (nor a server error).
 func TestEveryRoleAgainstEveryEndpoint(t *testing.T) {
+	t.Parallel()
 	probe := newEnv(t, storetest.SQLite(t), false)
 	for _, rt := range probe.api.Routes() {
 		t.Run(rt.Method+" "+rt.Path, func(t *testing.T) {
@@ -309,6 +312,7 @@ func TestEveryRoleAgainstEveryEndpoint(t *testing.T) {
 // the server actually answers: every documented operation is routed (not
 // the catch-all and not 405), and every route is documented.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, storetest.SQLite(t), false)
 	res, err := http.Get(e.srv.URL + "/api/openapi.json")
 	if err != nil {
@@ -370,6 +374,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 // TestSessionCookieIsNotEnough: the API takes tokens only, so a browser's
 // admin session cannot be ridden by a cross-site request.
 func TestSessionCookieIsNotEnough(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, storetest.SQLite(t), false)
 	req, _ := http.NewRequest("POST", e.srv.URL+"/api/lists", strings.NewReader(`{"slug":"x","name":"X"}`))
 	req.AddCookie(&http.Cookie{Name: "herald_session", Value: "anything"})
@@ -391,6 +396,7 @@ func TestSessionCookieIsNotEnough(t *testing.T) {
 // rows are still claimed by a worker is not reported done: what it reports
 // as sent may still change.
 func TestCancelledCampaignIsNotDoneWhileSending(t *testing.T) {
+	t.Parallel()
 	st := storetest.SQLite(t)
 	e := newEnv(t, st, false)
 	ctx := context.Background()

@@ -25,6 +25,7 @@ import (
 // the token's name, via api, from the client's address; a refused change
 // adds none; only owners read the log.
 func TestAuditThroughTheAPI(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		// An engine that is not running: a started campaign stays sending
 		// until it is paused.

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/client"
-	"github.com/herald-news/herald/internal/edition"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/series"
 	"github.com/herald-news/herald/internal/source"
@@ -35,7 +34,7 @@ func (a *API) createSource(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	src, err := source.Check(in.Name, in.URL, in.Publication, in.Own, in.Interval)
+	src, err := source.Check(r.Context(), a.d.Unfurl, in.Name, in.URL, in.Publication, in.Own, in.Interval)
 	if err != nil {
 		return invalid("%s", err.Error())
 	}
@@ -50,11 +49,12 @@ func (a *API) pollSource(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := a.d.Store.PollSourceSoon(r.Context(), id); err != nil {
+	p := &source.Poller{Store: a.d.Store, Client: a.d.Unfurl.Client(), Log: a.d.Log}
+	added, problem, err := p.PollNow(r.Context(), id)
+	if err != nil {
 		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return writeJSON(w, http.StatusOK, client.SourcePoll{NewItems: added, Problem: problem})
 }
 
 func (a *API) deleteSource(w http.ResponseWriter, r *http.Request) error {
@@ -268,26 +268,16 @@ func (a *API) markReady(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	run, err := a.d.Store.RunOfEdition(ctx, id)
-	if err != nil {
-		return err
-	}
-	if in.Ready {
-		e, err := a.d.Store.GetEdition(ctx, id)
-		if err != nil {
-			return err
-		}
-		if ps := edition.Validate(e); len(ps) > 0 {
-			return invalid("the edition is not ready to send: %s", ps[0].String())
-		}
-	}
-	if err := a.d.Store.MarkRunReady(ctx, run.ID, in.Ready); err != nil {
-		if errors.Is(err, store.ErrBadTransition) {
-			return &apiError{status: http.StatusConflict, code: "bad_transition", msg: "This day's edition has already been sent."}
-		}
-		return err
-	}
-	if run, err = a.d.Store.RunOfEdition(ctx, id); err != nil {
+	run, err := series.MarkReady(ctx, a.d.Store, id, in.Ready, identity(r).User.Email)
+	var notReady *series.NotReadyError
+	switch {
+	case errors.Is(err, series.ErrNotADraft):
+		return store.ErrNotFound
+	case errors.As(err, &notReady):
+		return invalid("%s", notReady.Error())
+	case errors.Is(err, series.ErrSent):
+		return &apiError{status: http.StatusConflict, code: "bad_transition", msg: "This day's edition has already been sent."}
+	case err != nil:
 		return err
 	}
 	return writeJSON(w, http.StatusOK, runOut(*run))

@@ -15,7 +15,6 @@ import (
 	"github.com/herald-news/herald/internal/api"
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/series"
-	"github.com/herald-news/herald/internal/source"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/store/storetest"
 	"github.com/herald-news/herald/internal/unfurl"
@@ -25,6 +24,7 @@ import (
 // driven through the Go client as API users will; bad input gets a clear
 // message, and links to private addresses are refused.
 func TestDeskThroughTheClient(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		var base string
 		mux := http.NewServeMux()
@@ -63,9 +63,24 @@ func TestDeskThroughTheClient(t *testing.T) {
 		if _, err := e.client(auth.Author).CreateSource(ctx, client.SourceInput{Name: "X", URL: "https://x.example/feed"}); !errors.As(err, &ae) || ae.Status != 403 {
 			t.Errorf("an author adding a source: %v", err)
 		}
-		p := &source.Poller{Store: st, Client: unfurl.NewClient(unfurl.Options{Allow: allow})}
-		if _, err := p.PollDue(ctx); err != nil {
-			t.Fatal(err)
+		// "Read now" reads now and says what it found.
+		if res, err := c.PollSource(ctx, src.ID); err != nil || res.NewItems == 0 || res.Problem != "" {
+			t.Fatalf("PollSource = %+v, %v", res, err)
+		}
+		if res, err := c.PollSource(ctx, src.ID); err != nil || res.NewItems != 0 || res.Problem != "" {
+			t.Fatalf("PollSource again = %+v, %v", res, err)
+		}
+		// A feed on a non-public address is refused when added, not saved
+		// to fail at every poll.
+		strict := newEnv(t, storetest.SQLite(t), false).client(auth.Editor)
+		for raw, want := range map[string]string{
+			"http://127.0.0.1:9/feed":          "loopback address",
+			"http://169.254.169.254/latest":    "link-local address",
+			"http://[64:ff9b::a00:1]/feed.xml": "reserved address",
+		} {
+			if _, err := strict.CreateSource(ctx, client.SourceInput{Name: "Inside " + raw, URL: raw}); !errors.As(err, &ae) || ae.Status != 422 || !strings.Contains(ae.Message, want) {
+				t.Errorf("source %s: %v, want a refusal naming a %s", raw, err, want)
+			}
 		}
 		items, err := c.DeskItems(ctx, "pier")
 		if err != nil || len(items) != 1 || items[0].Author != "Nadia Brook" || !items[0].Own {

@@ -18,6 +18,7 @@ import (
 // malformed attribute filter is a 400 (never everyone), and an erased
 // address cannot be created again.
 func TestAudienceConsent(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, storetest.SQLite(t), false)
 	ctx := context.Background()
 	c := e.client(auth.Editor)

@@ -121,6 +121,7 @@ func messageFixture(t *testing.T, st *store.Store) (*model.List, *model.Subscrib
 // transactional Feedback-ID, a DKIM signature and an unsubscribe link
 // that leaves the named list.
 func TestTransactionalEditionSend(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st, true)
 		ctx := context.Background()
@@ -166,6 +167,7 @@ func TestTransactionalEditionSend(t *testing.T) {
 // message, however its JSON is spelled; the key with another body is
 // refused; another token's same key is its own.
 func TestTransactionalTemplateSend(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st, true)
 		ctx := context.Background()
@@ -241,6 +243,7 @@ func TestTransactionalTemplateSend(t *testing.T) {
 // and suppresses the address; a temporary failure is not kept, so the
 // retry under the same key sends.
 func TestTransactionalRefusals(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st, true)
 		ctx := context.Background()

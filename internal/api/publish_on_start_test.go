@@ -16,6 +16,7 @@ import (
 // A campaign created with publish_on_start publishes its draft edition
 // when it starts, and says so.
 func TestCampaignPublishOnStart(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, storetest.SQLite(t), true)
 	ctx := context.Background()
 	c := e.client(auth.Editor)

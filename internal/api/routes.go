@@ -52,6 +52,7 @@ func (a *API) table() []Route {
 		{Method: "POST", Path: "/api/segments/count", Summary: "Count the subscribers a query selects now", Permission: auth.ManageAudience, In: client.SegmentInput{}, Out: client.SegmentCount{}, h: a.countSegment},
 		{Method: "GET", Path: "/api/segments/{id}", Summary: "One segment with its count", Permission: auth.ManageAudience, Out: client.Segment{}, h: a.getSegment},
 		{Method: "PUT", Path: "/api/segments/{id}", Summary: "Change a segment's name or query", Permission: auth.ManageAudience, In: client.SegmentInput{}, Out: client.Segment{}, h: a.updateSegment},
+		{Method: "DELETE", Path: "/api/segments/{id}", Summary: "Delete a segment (not one that is a campaign's audience)", Permission: auth.ManageAudience, h: a.deleteSegment},
 
 		{Method: "POST", Path: "/api/imports", Summary: "Import a CSV file into a list", Permission: auth.ManageAudience, Body: "text/csv",
 			Query: []string{"list", "status", "mode"}, Out: client.ImportResult{}, h: a.importCSV},
@@ -88,7 +89,7 @@ func (a *API) table() []Route {
 
 		{Method: "GET", Path: "/api/sources", Summary: "The desk's feeds with their status", Permission: auth.Compose, Out: []client.Source{}, h: a.listSources},
 		{Method: "POST", Path: "/api/sources", Summary: "Add a feed (RSS, Atom or JSON Feed)", Permission: auth.Publish, In: client.SourceInput{}, Out: client.Source{}, h: a.createSource},
-		{Method: "POST", Path: "/api/sources/{id}/poll", Summary: "Read a feed now", Permission: auth.Compose, h: a.pollSource},
+		{Method: "POST", Path: "/api/sources/{id}/poll", Summary: "Read a feed now and say what it found", Permission: auth.Compose, Out: client.SourcePoll{}, h: a.pollSource},
 		{Method: "DELETE", Path: "/api/sources/{id}", Summary: "Remove a feed and its items", Permission: auth.Publish, h: a.deleteSource},
 		{Method: "GET", Path: "/api/desk/items", Summary: "Recent items from the sources, newest first, marked when used in recent editions", Permission: auth.Compose,
 			Query: []string{"q", "source", "limit"}, Out: []client.Item{}, h: a.deskItems},

@@ -59,6 +59,7 @@ func fieldOf(err error) string {
 // stored, and the campaign failed when it started), each naming the
 // field, and nothing is stored.
 func TestCampaignRulesInTheAPI(t *testing.T) {
+	t.Parallel()
 	st := storetest.SQLite(t)
 	e := newEnv(t, st, false)
 	ctx := context.Background()
@@ -103,6 +104,7 @@ func TestCampaignRulesInTheAPI(t *testing.T) {
 // TestListRulesInTheAPI: the list slug rule is the store's, so the API
 // refuses what the admin and the CLI refuse, naming the field.
 func TestListRulesInTheAPI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, storetest.SQLite(t), false)
 	ctx := context.Background()
 	c := e.client(auth.Editor)
@@ -128,6 +130,7 @@ func TestListRulesInTheAPI(t *testing.T) {
 // delivery.ChangeStatus: what the status does not allow is a conflict,
 // scheduling and clearing work, and start needs a sending server.
 func TestStatusChangesInTheAPI(t *testing.T) {
+	t.Parallel()
 	st := storetest.SQLite(t)
 	e := newEnv(t, st, false)
 	ctx := context.Background()

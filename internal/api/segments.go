@@ -117,3 +117,15 @@ func (a *API) countSegment(w http.ResponseWriter, r *http.Request) error {
 	}
 	return writeJSON(w, http.StatusOK, client.SegmentCount{Query: n.String(), Count: count})
 }
+
+func (a *API) deleteSegment(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if err := a.d.Store.DeleteSegment(r.Context(), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

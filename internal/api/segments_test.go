@@ -17,6 +17,7 @@ import (
 // TestSegmentsThroughTheClient saves a segment, counts queries (a bad one
 // answers 422 saying where), and sends a campaign to the segment alone.
 func TestSegmentsThroughTheClient(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st, true)
 		ctx := context.Background()
@@ -77,6 +78,23 @@ func TestSegmentsThroughTheClient(t *testing.T) {
 				t.Fatalf("sink got %d of 5", e.sink.Count())
 			}
 		}
+		if err := c.DeleteSegment(ctx, sg.ID); apiCode(err) != "in_use" || !strings.Contains(err.Error(), `audience of campaign`) {
+			t.Fatalf("deleting a campaign's audience: %v", err)
+		}
+		spare, err := c.CreateSegment(ctx, client.SegmentInput{Name: "Spare", Query: "list = morning"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.DeleteSegment(ctx, spare.ID); err != nil {
+			t.Fatalf("DeleteSegment: %v", err)
+		}
+		if _, err := c.Segment(ctx, spare.ID); apiCode(err) != "not_found" {
+			t.Fatalf("deleted segment still read: %v", err)
+		}
+		if _, err := c.CreateSegment(ctx, client.SegmentInput{Name: "Deep", Query: strings.Repeat("not ", 900) + "list = morning"}); apiCode(err) != "invalid" ||
+			!strings.Contains(err.Error(), "nest more than 16 deep") {
+			t.Fatalf("deep query: %v", err)
+		}
 		for _, m := range e.sink.Messages() {
 			if !strings.HasSuffix(m.To[0], "@example.net") || !strings.Contains(" r1 r3 r5 r7 r9 ", " "+strings.Split(m.To[0], "@")[0]+" ") {
 				t.Errorf("sent to %v, not a York reader", m.To)
@@ -88,6 +106,7 @@ func TestSegmentsThroughTheClient(t *testing.T) {
 // TestLocalTimeAndABTestInput: the API takes a local send time and an A/B
 // test, reads them back, and refuses ones that cannot work with a reason.
 func TestLocalTimeAndABTestInput(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, storetest.SQLite(t), false)
 	ctx := context.Background()
 	c := e.client(auth.Editor)

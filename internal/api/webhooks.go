@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -45,8 +46,8 @@ func (a *API) findWebhook(r *http.Request, id int64) (client.WebhookEndpoint, er
 }
 
 // applyWebhook checks in and copies it into e.
-func applyWebhook(in client.WebhookInput, e *model.WebhookEndpoint) error {
-	u, err := webhook.CheckURL(in.URL)
+func (a *API) applyWebhook(ctx context.Context, in client.WebhookInput, e *model.WebhookEndpoint) error {
+	u, err := webhook.CheckReceiver(ctx, in.URL, a.d.WebhookAllow)
 	if err != nil {
 		return invalid("url: %s", err.Error())
 	}
@@ -84,7 +85,7 @@ func (a *API) createWebhook(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	e := &model.WebhookEndpoint{Active: true}
-	if err := applyWebhook(in, e); err != nil {
+	if err := a.applyWebhook(r.Context(), in, e); err != nil {
 		return err
 	}
 	if e.Secret == "" {
@@ -124,7 +125,7 @@ func (a *API) updateWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := applyWebhook(in, e); err != nil {
+	if err := a.applyWebhook(r.Context(), in, e); err != nil {
 		return err
 	}
 	if err := a.d.Store.UpdateWebhookEndpoint(r.Context(), e); err != nil {

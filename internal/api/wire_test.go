@@ -62,6 +62,7 @@ func jsonShape(t reflect.Type, prefix string, out map[string]string) {
 // model types the server holds, field by field, and the API's answers
 // decode into them and encode back byte for byte.
 func TestWireTypesKeepTheJSON(t *testing.T) {
+	t.Parallel()
 	for _, pair := range []struct{ model, wire any }{
 		{model.Edition{}, client.Edition{}},
 		{model.EditionRevision{}, client.EditionRevision{}},

@@ -7,13 +7,14 @@
 // scheduler, the delivery engine) carries no actor and records nothing.
 //
 // The package holds the vocabulary (actors, action names, changes) and the
-// rule that keeps secrets out of the log; it imports nothing from Herald.
+// rule that keeps secrets out of the log; it imports nothing from Herald but csvsafe.
 package audit
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/herald-news/herald/internal/csvsafe"
 	"net"
 	"net/http"
 	"os"
@@ -135,6 +136,7 @@ const (
 	EditionRestore    = "edition.restore"
 	EditionStatus     = "edition.status"
 	SegmentSave       = "segment.save"
+	SegmentDelete     = "segment.delete"
 	SeriesCreate      = "series.create"
 	SeriesUpdate      = "series.update"
 	SeriesDelete      = "series.delete"
@@ -143,13 +145,14 @@ const (
 	SourceDelete      = "source.delete"
 	ImportStart       = "import.start"
 	ImportBatch       = "import.batch"
+	SecretsReseal     = "secrets.reseal"
 )
 
 // Actions returns every action name, for filters' suggestions.
 func Actions() []string {
 	return []string{CampaignCreate, CampaignSchedule, CampaignStart, CampaignPause, CampaignResume, CampaignCancel,
 		EditionCreate, EditionUpdate, EditionRestore, EditionStatus, ImportStart, ImportBatch, ListCreate, ListUpdate, ListDelete,
-		SegmentSave, SeriesCreate, SeriesUpdate, SeriesDelete, SeriesReady, SettingsUpdate, SourceCreate, SourceDelete,
+		SecretsReseal, SegmentSave, SegmentDelete, SeriesCreate, SeriesUpdate, SeriesDelete, SeriesReady, SettingsUpdate, SourceCreate, SourceDelete,
 		SubscriberCreate, SubscriberUpdate, SubscriberErase, SubscriptionSet, SuppressionAdd, SuppressionRemove,
 		TokenCreate, TokenDelete, UserCreate, UserUpdate, UserRole, UserPassword, UserDelete,
 		WebhookCreate, WebhookUpdate, WebhookDelete}
@@ -310,24 +313,14 @@ func ParseSince(s string, now time.Time) (time.Time, error) {
 var CSVHeader = []string{"at", "actor", "via", "ip", "action", "object", "changes"}
 
 // CSVRecord is e as a row of an export, every cell safe to open in a
-// spreadsheet (see SafeCell).
+// spreadsheet (csvsafe.Cell).
 func (e Entry) CSVRecord() []string {
 	ch, _ := json.Marshal(e.Changes)
 	row := []string{e.At.UTC().Format(time.RFC3339), e.Actor, string(e.Via), e.IP, e.Action, e.Object, string(ch)}
 	for i, c := range row {
-		row[i] = SafeCell(c)
+		row[i] = csvsafe.Cell(c)
 	}
 	return row
-}
-
-// SafeCell keeps a spreadsheet from reading a cell as a formula: one that
-// begins with = + - @, a tab or a carriage return gets a leading
-// apostrophe (OWASP's advice for CSV injection).
-func SafeCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 // Created turns the changes from a zero value into a new object's record:

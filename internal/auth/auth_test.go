@@ -131,17 +131,29 @@ func TestBootstrapLoginSessionsAndTokens(t *testing.T) {
 			t.Error("a wrong CSRF token was accepted")
 		}
 
-		// Three failures lock the account for the window, even with the
-		// right password; the window passing unlocks it.
+		// Three failures from one client slow that client down, with a
+		// wait that doubles; they never lock the owner out from elsewhere
+		// (a stranger's guesses locked the account for everyone before).
 		for range 3 {
 			svc.Login(ctx, auth.DefaultOwnerEmail, "wrong password", "10.0.0.2")
 		}
-		if _, _, err := svc.Login(ctx, auth.DefaultOwnerEmail, password, "10.0.0.3"); !errors.Is(err, auth.ErrRateLimited) {
-			t.Fatalf("after 3 failures: %v, want ErrRateLimited", err)
-		}
-		now = now.Add(16 * time.Minute)
 		if _, _, err := svc.Login(ctx, auth.DefaultOwnerEmail, password, "10.0.0.3"); err != nil {
-			t.Fatalf("after the window: %v", err)
+			t.Fatalf("the owner from another client after a stranger's 3 failures: %v", err)
+		}
+		if _, _, err := svc.Login(ctx, auth.DefaultOwnerEmail, password, "10.0.0.2"); !errors.Is(err, auth.ErrRateLimited) {
+			t.Fatalf("the guessing client at once: %v, want ErrRateLimited", err)
+		}
+		now = now.Add(1500 * time.Millisecond)
+		if _, _, err := svc.Login(ctx, auth.DefaultOwnerEmail, "wrong again", "10.0.0.2"); !errors.Is(err, auth.ErrBadCredentials) {
+			t.Fatalf("after the first wait: %v", err)
+		}
+		now = now.Add(1500 * time.Millisecond) // the wait has doubled to 2s
+		if _, _, err := svc.Login(ctx, auth.DefaultOwnerEmail, password, "10.0.0.2"); !errors.Is(err, auth.ErrRateLimited) {
+			t.Fatalf("within the doubled wait: %v, want ErrRateLimited", err)
+		}
+		now = now.Add(time.Second)
+		if _, _, err := svc.Login(ctx, auth.DefaultOwnerEmail, password, "10.0.0.2"); err != nil {
+			t.Fatalf("after the doubled wait: %v", err)
 		}
 
 		// Tokens: shown once, stored hashed, scoped, capped by the user's role.

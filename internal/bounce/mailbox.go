@@ -143,8 +143,8 @@ func (m *Mailbox) Poll(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("connect to %s: %w", m.URL.Addr, err)
 	}
-	defer c.Close()
-	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer func() { _ = c.Close() }() // read-only session: nothing to lose at logout
+	stop := context.AfterFunc(ctx, func() { _ = c.Close() })
 	defer stop()
 	if err := c.Login(m.URL.User, m.URL.Password).Wait(); err != nil {
 		return 0, fmt.Errorf("log in as %s: %w", m.URL.User, err)

@@ -17,6 +17,7 @@ import (
 // cli:OS-USER via cli; a refused change adds none; no token or erased
 // address is in the log.
 func TestAuditFromTheCLI(t *testing.T) {
+	t.Parallel()
 	for _, db := range []string{"sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {
 			vars := map[string]string{}

@@ -36,7 +36,7 @@ func (b *backOffice) Close() error {
 // the first run (HERALD_ADMIN_PASSWORD, or a one-time password printed once).
 func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store, tr sender, eng *delivery.Engine, met *metrics.Metrics) (*backOffice, error) {
 	authn := auth.New(s, auth.Options{Log: e.log})
-	if _, err := auth.Bootstrap(ctx, s, "", cfg.AdminPassword.Reveal(), 12, e.stdout); err != nil {
+	if _, err := auth.Bootstrap(ctx, s, cfg.AdminEmail, cfg.AdminPassword.Reveal(), 12, e.stdout); err != nil {
 		return nil, err
 	}
 	relays, err := relayConfigs(cfg, "")
@@ -60,7 +60,7 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 		return nil, err
 	}
 	tmp := filepath.Join(cfg.DataDir, "tmp")
-	if err := os.MkdirAll(tmp, 0o750); err != nil {
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return nil, err
 	}
 	// CSV imports run in the background, their uploads kept in the data
@@ -69,7 +69,8 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 	adm, err := admin.New(admin.Deps{Store: s, Auth: authn, Engine: eng, Sender: tr, Outbox: outbox, Relays: relays,
 		RelayStats: relayStats, RelayChanges: met.RelayChanges, Imports: imports,
 		BounceDomain: cfg.BounceDomain, DNSResolver: cfg.DNSResolver, Precheck: e.editionChecks(cfg, s),
-		Settings: set, Bounce: verp, BaseURL: cfg.BaseURL, From: cfg.From, ThemeDir: cfg.Theme, TempDir: tmp, TrustProxy: cfg.TrustProxy, Log: e.log})
+		Settings: set, Bounce: verp, BaseURL: cfg.BaseURL, From: cfg.From, ThemeDir: cfg.Theme, TempDir: tmp, TrustProxy: cfg.TrustProxy, Log: e.log,
+		WebhookAllow: webhookAllow(cfg)})
 	if err != nil {
 		imports.Close()
 		return nil, err
@@ -79,8 +80,8 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 		imports.Close()
 		return nil, err
 	}
-	apiH, err := api.New(api.Deps{Store: s, Auth: authn, Engine: eng, Direct: direct, From: cfg.From, Log: e.log, ImportObserver: met, TrustProxy: cfg.TrustProxy,
-		Precheck: e.editionChecks(cfg, s)})
+	apiH, err := api.New(api.Deps{Store: s, Auth: authn, Engine: eng, Direct: direct, From: cfg.From, Log: e.log, ImportObserver: met,
+		TrustProxy: cfg.TrustProxy, WebhookAllow: webhookAllow(cfg), Precheck: e.editionChecks(cfg, s)})
 	if err != nil {
 		imports.Close()
 		return nil, err

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -168,7 +169,9 @@ func runBenchSend(ctx context.Context, e *env, args []string) error {
 		select {
 		case <-ctx.Done():
 			stop()
-			<-done
+			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+				return fmt.Errorf("delivery stopped: %w", err)
+			}
 			return ctx.Err()
 		case err := <-done:
 			stop()

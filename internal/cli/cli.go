@@ -39,6 +39,7 @@ func commands() []command {
 		{"backup", "FILE [--force]", "copy the SQLite database to FILE, consistently, while Herald runs", runBackup},
 		{"doctor", "[--resolver HOST:PORT]", "check the sending domain's DNS records (SPF, DKIM, DMARC, bounce MX); exit 1 unless all are right", runDoctor},
 		{"maintenance", "[--dry-run] [--events-days N] [--ledger-days N] [--switch-vacuum]", "apply the retention policy now: fold old opens, clicks and ledger rows into counts, reclaim space", runMaintenance},
+		{"version", "", "print the version, commit and Go version", runVersion},
 		{"healthcheck", "[--url URL]", "exit 0 if the herald serve on this machine answers /healthz (for containers)", runHealthcheck},
 		{"lists create", "SLUG --name NAME [--description TEXT] [--double-opt-in] [--public]", "create a list", runListsCreate},
 		{"lists ls", "", "show lists with their subscriber counts", runListsLs},
@@ -56,6 +57,7 @@ func commands() []command {
 	cmds = append(cmds, segmentCommands()...)
 	cmds = append(cmds, campaignCommands()...)
 	cmds = append(cmds, userCommands()...)
+	cmds = append(cmds, secretsCommands()...)
 	cmds = append(cmds, auditCommands()...)
 	return append(cmds, tokenCommands()...)
 }
@@ -285,7 +287,14 @@ func (e *env) openStore(ctx context.Context) (*store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL.Reveal(), SQLitePath: cfg.SQLitePath()})
+	if err := e.privateDataDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	box, err := masterBox(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL.Reveal(), SQLitePath: cfg.SQLitePath(), Box: box})
 	if err != nil {
 		return nil, err
 	}
@@ -301,4 +310,24 @@ func (e *env) withStore(ctx context.Context, fn func(*store.Store) error) error 
 	}
 	defer s.Close()
 	return fn(s)
+}
+
+// privateDataDir makes an existing data folder its owner's alone (0700):
+// it holds the database, the outbox's messages and uploads. A folder that
+// does not exist yet is created so by whatever first writes there.
+func (e *env) privateDataDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("data folder: %w", err)
+	}
+	if fi.IsDir() && fi.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("make the data folder %s private (0700): %w", dir, err)
+		}
+		e.log.Debug("made the data folder private to its owner", "folder", dir, "was", fi.Mode().Perm().String())
+	}
+	return nil
 }

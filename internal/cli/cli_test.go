@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -27,6 +28,7 @@ func herald(t *testing.T, vars map[string]string, stdin io.Reader, args ...strin
 }
 
 func TestListsAndSubscribersCommands(t *testing.T) {
+	t.Parallel()
 	data := "--data=" + t.TempDir()
 	out, errs, code := herald(t, nil, nil, data, "lists", "create", "daily", "--name", "The Daily", "--double-opt-in", "--public")
 	if code != 0 || !strings.Contains(out, "created list daily") {
@@ -71,6 +73,7 @@ func TestListsAndSubscribersCommands(t *testing.T) {
 }
 
 func TestServeAnswersHealthzAndShutsDown(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	errb := &syncBuffer{}
@@ -141,4 +144,23 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestDataFolderIsMadePrivate: an existing data folder others can read
+// (an older installation, or one made by hand) is made 0700 when Herald
+// opens it.
+func TestDataFolderIsMadePrivate(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755)
+	if _, errs, code := herald(t, nil, nil, "--data="+dir, "lists", "ls"); code != 0 {
+		t.Fatalf("lists ls: %d %q", code, errs)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("data folder mode = %v, %v", fi.Mode().Perm(), err)
+	}
 }

@@ -31,6 +31,7 @@ func TestCrashChild(t *testing.T) {
 }
 
 func TestSendSurvivesSIGKILL(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("sends 20,000 messages")
 	}

@@ -21,6 +21,7 @@ func runCmd(t *testing.T, run func(context.Context, *env, []string) error, args 
 }
 
 func TestEditionCommands(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	data := "--data=" + filepath.Join(dir, "data")
 	file := filepath.Join(dir, "briefing.md")

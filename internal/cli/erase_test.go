@@ -14,6 +14,7 @@ import (
 // outbox go too, and importing the same file again leaves them out and
 // says so on their line.
 func TestErasureReachesTheOutboxAndHoldsOnReimport(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	data := "--data=" + dir
 	if _, errs, code := herald(t, nil, nil, data, "lists", "create", "daily", "--name", "Daily"); code != 0 {

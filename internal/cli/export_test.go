@@ -8,6 +8,7 @@ import (
 // TestExportAttributeFilter: `herald export --attr` takes name=value and
 // refuses anything else, rather than exporting everyone.
 func TestExportAttributeFilter(t *testing.T) {
+	t.Parallel()
 	data := "--data=" + t.TempDir()
 	if _, errs, code := herald(t, nil, nil, data, "lists", "create", "daily", "--name", "Daily"); code != 0 {
 		t.Fatalf("lists create: %s", errs)

@@ -2,12 +2,12 @@ package cli
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 
+	"github.com/herald-news/herald/internal/csvsafe"
 	"github.com/herald-news/herald/internal/importer"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/progress"
@@ -56,7 +56,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 			if rejects, err = createRejects(*rejectsPath); err != nil {
 				return err
 			}
-			defer rejects.close()
+			defer func() { _ = rejects.close() }() // closed, its error checked, on the normal path below
 		}
 
 		bar := progress.New(e.stderr, progress.Options{Description: "importing", Total: size, Bytes: true})
@@ -131,7 +131,7 @@ func openInput(e *env, name string) (io.Reader, int64, func(), error) {
 // under the import file's own column names.
 type rejectsFile struct {
 	f      *os.File
-	w      *csv.Writer
+	w      *csvsafe.Writer
 	rec    []string
 	closed bool
 }
@@ -141,7 +141,7 @@ func createRejects(path string) (*rejectsFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create the rejects file: %w", err)
 	}
-	return &rejectsFile{f: f, w: csv.NewWriter(f)}, nil
+	return &rejectsFile{f: f, w: csvsafe.NewWriter(f)}, nil
 }
 
 func (r *rejectsFile) header(h []string) error {

@@ -45,6 +45,7 @@ func importFile(t *testing.T) (string, []int) {
 }
 
 func TestImportExportCommands(t *testing.T) {
+	t.Parallel()
 	for _, db := range []string{"sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {
 			vars := map[string]string{}

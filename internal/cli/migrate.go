@@ -16,6 +16,9 @@ func runMigrate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := e.privateDataDir(cfg.DataDir); err != nil {
+		return err
+	}
 	s, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL.Reveal(), SQLitePath: cfg.SQLitePath(), NoMigrate: true})
 	if err != nil {
 		return err

@@ -22,6 +22,7 @@ import (
 // writing to it (as herald serve would), restores the copy by opening it,
 // and checks the refusals: an existing file without --force, PostgreSQL.
 func TestBackupCommand(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	data := t.TempDir()
 	s, err := store.Open(ctx, store.Options{SQLitePath: filepath.Join(data, "herald.db")})
@@ -109,6 +110,7 @@ func TestBackupCommand(t *testing.T) {
 }
 
 func TestHealthcheckCommand(t *testing.T) {
+	t.Parallel()
 	healthy := true
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/healthz" {

@@ -48,6 +48,7 @@ func rulesData(t *testing.T) (data string, st func() *store.Store) {
 // --edition ID gets the readiness check an edition file gets, and a
 // refusal is one line on stderr naming the flag, with exit status 2.
 func TestCampaignRulesInTheCLI(t *testing.T) {
+	t.Parallel()
 	data, open := rulesData(t)
 	for _, tc := range []struct {
 		what string
@@ -78,6 +79,7 @@ func TestCampaignRulesInTheCLI(t *testing.T) {
 // TestListRuleInTheCLI: lists create keeps the store's slug rule, naming
 // the argument.
 func TestListRuleInTheCLI(t *testing.T) {
+	t.Parallel()
 	data := "--data=" + t.TempDir()
 	_, errs, code := herald(t, nil, nil, data, "lists", "create", "News-Desk", "--name", "News")
 	if code != 2 || !strings.HasPrefix(errs, `herald: SLUG: A list's slug is lower-case letters, digits and dashes (at most 63), starting with a letter or digit; "News-Desk" is not.`) {
@@ -92,6 +94,7 @@ func TestListRuleInTheCLI(t *testing.T) {
 // TestStatusChangesInTheCLI: pause, resume, cancel and the new schedule
 // go through delivery.ChangeStatus.
 func TestStatusChangesInTheCLI(t *testing.T) {
+	t.Parallel()
 	data, open := rulesData(t)
 	if _, errs, code := herald(t, nil, nil, data, "campaign", "create", "--edition", "1", "--list", "news"); code != 0 {
 		t.Fatalf("create: %d %q", code, errs)
@@ -125,6 +128,7 @@ func TestStatusChangesInTheCLI(t *testing.T) {
 // rules the admin keeps (auth.CreateUser, auth.CreateToken), naming the
 // argument or flag.
 func TestUserAndTokenRulesInTheCLI(t *testing.T) {
+	t.Parallel()
 	data := "--data=" + t.TempDir()
 	_, errs, code := herald(t, nil, nil, data, "user", "create", "ada", "--role", "editor")
 	if code != 2 || !strings.HasPrefix(errs, "herald: EMAIL: The address has no @") {

@@ -16,6 +16,7 @@ func segmentCommands() []command {
 		{"segments create", "NAME --query QUERY", "save a segment (see docs/audience.md for the query language)", runSegmentsCreate},
 		{"segments ls", "", "show saved segments with their member counts", runSegmentsLs},
 		{"segments count", "NAME | --query QUERY", "count a saved segment's members, or a query's", runSegmentsCount},
+		{"segments rm", "NAME", "delete a saved segment (not one that is a campaign's audience)", runSegmentsRm},
 		{"sunset", "--months N --action segment|suppress [--dry-run]", "move or suppress subscribers who stopped opening and clicking, with a report", runSunset},
 	}
 }
@@ -140,6 +141,28 @@ func runSunset(ctx context.Context, e *env, args []string) error {
 		if rep.Matched > int64(len(rep.Sample)) {
 			fmt.Fprintf(e.stdout, "  … and %d more\n", rep.Matched-int64(len(rep.Sample)))
 		}
+		return nil
+	})
+}
+
+func runSegmentsRm(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("segments rm", "NAME")
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	return e.withStore(ctx, func(s *store.Store) error {
+		sg, err := s.SegmentByName(ctx, pos[0])
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("there is no segment named %q ('herald segments ls' shows them)", pos[0])
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.DeleteSegment(ctx, sg.ID); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "deleted segment %s\n", sg.Name)
 		return nil
 	})
 }

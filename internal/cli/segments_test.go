@@ -10,6 +10,7 @@ import (
 )
 
 func TestSegmentsCommands(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	data := "--data=" + dir
 	if _, errs, code := herald(t, nil, nil, data, "lists", "create", "news", "--name", "News"); code != 0 {
@@ -52,12 +53,25 @@ func TestSegmentsCommands(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, `there is no segment "Nobody"`) {
 		t.Fatalf("unknown segment: %d %q", code, errs)
 	}
+	_, errs, code = herald(t, nil, nil, data, "segments", "create", "Deep", "--query", strings.Repeat("not ", 900)+"list = news")
+	if code != 1 || !strings.Contains(errs, "nest more than 16 deep") {
+		t.Fatalf("deep query: %d %q", code, errs)
+	}
+	out, errs, code = herald(t, nil, nil, data, "segments", "rm", "Leeds")
+	if code != 0 || !strings.Contains(out, "deleted segment Leeds") {
+		t.Fatalf("segments rm: %d %q %q", code, out, errs)
+	}
+	_, errs, code = herald(t, nil, nil, data, "segments", "rm", "Leeds")
+	if code != 1 || !strings.Contains(errs, `there is no segment named "Leeds"`) {
+		t.Fatalf("segments rm again: %d %q", code, errs)
+	}
 }
 
 // TestCampaignCreateWithSegmentLocalTimeAndABTest: campaign create takes
 // segments, a local send time and an A/B test, refuses ones that cannot
 // work, and campaign status shows the test.
 func TestCampaignCreateWithSegmentLocalTimeAndABTest(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	data := "--data=" + dir
 	file := filepath.Join(dir, "briefing.md")
@@ -99,6 +113,7 @@ func TestCampaignCreateWithSegmentLocalTimeAndABTest(t *testing.T) {
 }
 
 func TestSunsetCommand(t *testing.T) {
+	t.Parallel()
 	data := "--data=" + t.TempDir()
 	out, errs, code := herald(t, nil, nil, data, "sunset", "--months", "6", "--dry-run")
 	if code != 0 || !strings.Contains(out, "0 subscribers with no open or click since") || !strings.Contains(out, `would be moved to the segment "Re-engagement"`) {

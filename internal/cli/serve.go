@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -47,6 +48,16 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if _, err := renderer(ctx, cfg, s); err != nil {
 		return err
 	}
+	// Commands run against this database freeze campaigns in the same look.
+	theme := cfg.Theme
+	if theme != "" {
+		if theme, err = filepath.Abs(theme); err != nil {
+			return fmt.Errorf("theme: %w", err)
+		}
+	}
+	if err := settings.SaveServeTheme(ctx, s, theme); err != nil {
+		return err
+	}
 	// Metrics are counted always (it costs little) and served only with
 	// a metrics_token.
 	var relayStats func() []mailer.RelayStats
@@ -84,7 +95,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer back.Close()
+	defer func() { _ = back.Close() }() // stops running imports; they resume from their job rows
 	handler := http.NewServeMux()
 	handler.Handle("/admin/", back.admin)
 	handler.Handle("/api/", back.api)
@@ -187,14 +198,14 @@ func (e *env) workers(cfg *config.Config, s *store.Store, tr mailer.Sender, eng 
 	if err != nil {
 		return nil, err
 	}
-	hooks := webhook.NewSender(s, webhook.Options{Log: e.log, Observer: met})
+	hooks := webhook.NewSender(s, webhook.Options{Log: e.log, Observer: met, Allow: webhookAllow(cfg)})
 	poller := &source.Poller{Store: s, Client: unfurl.NewClient(unfurl.Options{}), Log: e.log}
 	sched := &series.Scheduler{Store: s, From: cfg.From, Log: e.log,
 		Remind: delivery.Reminders(tr, set, cfg.From, cfg.BaseURL)}
 	return append(ws,
 		worker{"delivery workers", eng.Run},
 		worker{"webhook sender", hooks.Run},
-		worker{"feed poller", func(ctx context.Context) error { poller.Run(ctx); return nil }},
+		worker{"feed poller", poller.Run},
 		worker{"series scheduler", sched.Run},
 	), nil
 }

@@ -23,6 +23,7 @@ import (
 // that address through the listener (a real SMTP session), and the address
 // is suppressed.
 func TestServeTakesBouncesByMail(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "d")
 	if _, errs, code := herald(t, nil, nil, "--data", dir, "lists", "create", "daily", "--name", "Daily", "--double-opt-in", "--public"); code != 0 {
 		t.Fatalf("lists create: %s", errs)

@@ -29,6 +29,7 @@ import (
 // token and parsed, shows the message sent through the relay and the
 // request by its route. Without the token it answers 401.
 func TestServeMetricsAndWebhooks(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "d")
 	const token = "scrape-me-with-this-token"
 	if _, errs, code := herald(t, nil, nil, "--data", dir, "lists", "create", "daily", "--name", "Daily", "--double-opt-in", "--public"); code != 0 {
@@ -63,9 +64,16 @@ func TestServeMetricsAndWebhooks(t *testing.T) {
 	}
 	t.Cleanup(func() { sink.Close() })
 
-	vars := map[string]string{"HERALD_METRICS_TOKEN": token, "HERALD_RELAY_URL": sink.URL(), "HERALD_ADMIN_PASSWORD": "a long enough password"}
+	vars := map[string]string{"HERALD_METRICS_TOKEN": token, "HERALD_RELAY_URL": sink.URL(), "HERALD_ADMIN_PASSWORD": "a long enough password",
+		"HERALD_WEBHOOK_ALLOW_PRIVATE": "true", "HERALD_ADMIN_EMAIL": "desk@courier.example"}
 	base, stop := serve(t, vars, "--data", dir)
 	defer stop()
+	// The first owner has the address the operator chose, not a
+	// predictable one.
+	if out, errs, code := herald(t, vars, nil, "--data", dir, "user", "ls"); code != 0 ||
+		!strings.Contains(out, "desk@courier.example") || strings.Contains(out, "admin@herald.local") {
+		t.Fatalf("user ls: %d %q %q", code, out, errs)
+	}
 
 	res, err := http.PostForm(base+"/subscribe/daily/embed", url.Values{"email": {"ada@example.com"}})
 	if err != nil {

@@ -79,6 +79,7 @@ func serveUntilUp(t *testing.T, vars map[string]string, args ...string) (base st
 // serve's engine renders and the archive page it serves both come from the
 // theme's templates.
 func TestServeUsesTheTheme(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	vars := map[string]string{"HERALD_DATA": data, "HERALD_THEME": themeDir(t)}
@@ -159,6 +160,7 @@ func TestServeUsesTheTheme(t *testing.T) {
 // serve at start with a message naming it, instead of quietly sending the
 // default theme.
 func TestServeRefusesAMissingTheme(t *testing.T) {
+	t.Parallel()
 	missing := filepath.Join(t.TempDir(), "no-such-theme")
 	for name, c := range map[string]struct {
 		vars map[string]string
@@ -181,6 +183,7 @@ func TestServeRefusesAMissingTheme(t *testing.T) {
 // TestEditionRenderTheme: `herald edition render` takes the theme from its
 // flag or from the same configuration key as serve.
 func TestEditionRenderTheme(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "briefing.md")
 	if err := os.WriteFile(file, sample.Source(), 0o644); err != nil {
@@ -198,5 +201,62 @@ func TestEditionRenderTheme(t *testing.T) {
 		if code != 0 || !strings.Contains(out, "Courier house theme:") {
 			t.Errorf("%s: %d %q, output lacks the theme:\n%.300s", name, code, errs, out)
 		}
+	}
+}
+
+// TestCommandLineCampaignsUseServesTheme: `herald serve --theme DIR`
+// renders the admin's previews and test copies with the theme; a
+// campaign started from the command line (no theme of its own) is frozen
+// with the same theme, not the built-in look, so readers get what the
+// editor approved.
+func TestCommandLineCampaignsUseServesTheme(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	vars := map[string]string{"HERALD_DATA": data}
+	run := func(args ...string) string {
+		t.Helper()
+		out, errs, code := herald(t, vars, nil, args...)
+		if code != 0 {
+			t.Fatalf("herald %s: %d %s", strings.Join(args, " "), code, errs)
+		}
+		return strings.TrimSpace(out)
+	}
+	run("lists", "create", "evening", "--name", "Evening")
+	csv := filepath.Join(dir, "readers.csv")
+	file := filepath.Join(dir, "briefing.md")
+	if err := os.WriteFile(csv, []byte("email,name\nreader@example.org,Robin Reader\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, sample.Source(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run("import", "--list", "evening", "--status", "confirmed", csv)
+	id := run("edition", "import", file)
+	if base, code, log := serveUntilUp(t, vars, "--theme", themeDir(t)); base == "" {
+		t.Fatalf("serve exited %d:\n%s", code, log)
+	}
+	camp := run("campaign", "create", "--edition", id, "--list", "evening")
+	run("campaign", "start", camp)
+	ob, err := mailer.NewOutbox(filepath.Join(data, "outbox"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw []byte
+	for deadline := time.Now().Add(time.Minute); raw == nil; time.Sleep(50 * time.Millisecond) {
+		items, err := ob.List(0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(items) > 0 {
+			if _, raw, err = ob.Get(items[0].ID); err != nil {
+				t.Fatal(err)
+			}
+		} else if time.Now().After(deadline) {
+			t.Fatal("serve sent nothing within a minute")
+		}
+	}
+	if !strings.Contains(string(raw), "Courier house theme:") {
+		t.Errorf("a campaign started from the command line does not use serve's theme:\n%.1500s", raw)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
+	"github.com/herald-news/herald/internal/unfurl"
 )
 
 // sender is a mail transport the command must close.
@@ -185,9 +187,33 @@ func defaultPublication(cfg *config.Config) model.Publication {
 	return model.DefaultPublication(cfg.BaseURL)
 }
 
+// campaignRenderOptions are the render options campaigns freeze with: the
+// configuration's theme, or else the one `herald serve` renders with on
+// this database (recorded at its start), so that a campaign started from
+// the command line looks like what the editor approved in the admin.
+func (e *env) campaignRenderOptions(ctx context.Context, cfg *config.Config, s *store.Store) (render.Options, error) {
+	opts := renderOptions(cfg)
+	if opts.ThemeDir != "" {
+		return opts, nil
+	}
+	dir, err := settings.ServeTheme(ctx, s)
+	if err != nil || dir == "" {
+		return opts, err
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return opts, fmt.Errorf("herald serve renders with the theme in %s, which this machine cannot read (%v): give the same theme with --theme or the theme key, so readers get what the admin shows", dir, err)
+	}
+	opts.ThemeDir = dir
+	return opts, nil
+}
+
 // engine builds the delivery engine over s with the given transport.
 func (e *env) engine(ctx context.Context, cfg *config.Config, s *store.Store, tr mailer.Sender) (*delivery.Engine, error) {
 	sig, set, err := signerAndSettings(ctx, cfg, s)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := e.campaignRenderOptions(ctx, cfg, s)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +226,7 @@ func (e *env) engine(ctx context.Context, cfg *config.Config, s *store.Store, tr
 		Sender:    tr,
 		Signer:    sig,
 		BaseURL:   cfg.BaseURL,
-		Freeze:    delivery.EditionFreezer(s, defaultPublication(cfg), renderOptions(cfg)),
+		Freeze:    delivery.EditionFreezer(s, defaultPublication(cfg), opts),
 		Workers:   cfg.Workers,
 		Lease:     cfg.Lease,
 		RetryBase: cfg.RetryBase,
@@ -267,4 +293,13 @@ func dkimKeyFile(cfg *config.Config) (*message.DKIM, error) {
 		return nil, fmt.Errorf("config: dkim_key_file: %w", err)
 	}
 	return &message.DKIM{Domain: cfg.DKIMDomain, Selector: cfg.DKIMSelector, Key: key}, nil
+}
+
+// webhookAllow is where outgoing webhooks may post besides public
+// addresses: everywhere when the operator set webhook_allow_private.
+func webhookAllow(cfg *config.Config) []netip.Prefix {
+	if cfg.WebhookAllowPrivate {
+		return unfurl.Everywhere
+	}
+	return nil
 }

@@ -20,6 +20,7 @@ import (
 // what campaign mail carries: a DKIM signature that verifies, Feedback-ID,
 // and the list's own List-Id.
 func TestSendTestCopyIsSignedAndLabelled(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	data := "--data=" + dir
 	file := filepath.Join(dir, "briefing.md")

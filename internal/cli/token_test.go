@@ -11,6 +11,7 @@ import (
 )
 
 func TestTokenCreate(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	data := "--data=" + dir
 	pw := strings.NewReader("a long enough password\n")

@@ -55,9 +55,15 @@ type Config struct {
 	BaseURL       string // public URL for links in mail and pages
 	SecretKey     Secret // signs tokens; generated and kept in the database when empty
 	AdminPassword Secret // first owner's password; printed once when empty
-	LogLevel      slog.Level
-	LogFormat     string // text or json
-	From          string // default From of campaigns
+	AdminEmail    string // first owner's sign-in address (admin@herald.local when empty)
+	// MasterKey seals the secrets kept in the database (secretbox); empty
+	// keeps them clear. MasterKeyPrevious opens ones sealed with the key
+	// before, while `herald secrets reseal` rotates them.
+	MasterKey         Secret
+	MasterKeyPrevious Secret
+	LogLevel          slog.Level
+	LogFormat         string // text or json
+	From              string // default From of campaigns
 	// Workers is how many SMTP transactions a node runs at once; 0 (auto,
 	// the default) is the relays' max_conns added up (4 with the outbox).
 	Workers int
@@ -87,6 +93,9 @@ type Config struct {
 	TrustProxy    bool   // client IP from X-Forwarded-For (behind a proxy only)
 	WebhookSecret Secret // authenticates bounce and complaint webhooks; empty turns them off
 	Welcome       bool   // send a welcome message after a confirmation
+	// WebhookAllowPrivate lets outgoing webhooks post to receivers on
+	// loopback and private networks (refused by default: SSRF).
+	WebhookAllowPrivate bool
 	// SNSTopics, when set, are the only SNS topic ARNs whose messages
 	// the SES webhook takes.
 	SNSTopics []string
@@ -186,6 +195,27 @@ func keys() []key {
 			return nil
 		}},
 		{"admin_password", true, func(c *Config, v string) error { c.AdminPassword = Secret(v); return nil }},
+		{"master_key", true, func(c *Config, v string) error {
+			if v != "" && len(v) < 32 {
+				return errors.New("must be at least 32 characters")
+			}
+			c.MasterKey = Secret(v)
+			return nil
+		}},
+		{"master_key_previous", true, func(c *Config, v string) error {
+			if v != "" && len(v) < 32 {
+				return errors.New("must be at least 32 characters")
+			}
+			c.MasterKeyPrevious = Secret(v)
+			return nil
+		}},
+		{"admin_email", false, func(c *Config, v string) error {
+			if v != "" && !strings.Contains(v, "@") {
+				return errors.New("must be an email address")
+			}
+			c.AdminEmail = v
+			return nil
+		}},
 		{"log_level", false, func(c *Config, v string) error {
 			return c.LogLevel.UnmarshalText([]byte(v))
 		}},
@@ -277,6 +307,7 @@ func keys() []key {
 		}},
 		{"trust_proxy", false, boolKey(func(c *Config, b bool) { c.TrustProxy = b })},
 		{"welcome", false, boolKey(func(c *Config, b bool) { c.Welcome = b })},
+		{"webhook_allow_private", false, boolKey(func(c *Config, b bool) { c.WebhookAllowPrivate = b })},
 		{"webhook_secret", true, func(c *Config, v string) error {
 			if v != "" && len(v) < 16 {
 				return errors.New("must be at least 16 characters")

@@ -34,7 +34,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer func() { _ = release() }() // the lock goes with the process anyway
 	e.running.Store(true)
 	defer e.running.Store(false)
 	// Campaigns are prepared afresh on each run: their state (a problem
@@ -63,7 +63,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
-			w := worker{e: e, links: links}
+			w := worker{e: e, links: links, stop: ctx.Done()}
 			for j := range jobs {
 				results <- w.send(j)
 			}
@@ -83,7 +83,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	listening := make(chan struct{})
 	go func() {
 		defer close(listening)
-		e.ledger.ListenCampaigns(ctx, e.Wake)
+		if err := e.ledger.ListenCampaigns(ctx, e.Wake); err != nil && ctx.Err() == nil {
+			e.cfg.Log.Warn("cannot hear other nodes' campaign changes; polling for them instead", "err", err)
+		}
 	}()
 
 	err = e.claimLoop(ctx, jobs)
@@ -503,8 +505,13 @@ func (e *Engine) record(results <-chan store.Outcome) error {
 
 // worker builds and sends messages, reusing its buffers.
 type worker struct {
-	e                         *Engine
-	links                     Links
+	e     *Engine
+	links Links
+	// stop is closed when the engine is told to stop: from then on the
+	// rows that reach the worker go back unsent (only a message already
+	// inside its SMTP transaction finishes), so a stop takes as long as
+	// one transaction, not the whole queue behind a slow relay.
+	stop                      <-chan struct{}
 	html, tracked, text, mime []byte
 	extra                     [1]message.Field
 }
@@ -512,18 +519,18 @@ type worker struct {
 func (w *worker) send(j job) store.Outcome {
 	e, d := w.e, j.d
 	out := store.Outcome{ID: d.ID, Attempts: d.Attempts, Email: d.Email}
-	if j.run.halted.Load() {
-		return giveBack(out, "given back unsent: the campaign was paused or cancelled")
+	if why := w.holdBack(j); why != "" {
+		return w.giveBack(out, why)
 	}
 	if e.cfg.Now().Sub(j.claimedAt) > e.cfg.Lease/2 {
 		// Waited so long in the queue (a slow relay, a rate limit) that
 		// its lease may run out while sending, and another worker may
 		// claim it: give it back unsent instead.
-		return giveBack(out, "given back unsent: waited too long for a worker")
+		return w.giveBack(out, "given back unsent: waited too long for a worker")
 	}
 	email, tmpl, ok := j.run.pick(d.Variant)
 	if !ok {
-		return giveBack(out, "given back unsent: the A/B test's winner is not known on this node yet")
+		return w.giveBack(out, "given back unsent: the A/B test's winner is not known on this node yet")
 	}
 	fields := render.Fields{
 		Name:           d.Name,
@@ -561,10 +568,10 @@ func (w *worker) send(j job) store.Outcome {
 		out.Status, out.Reply = model.DeliveryFailed, "message not built: "+err.Error()
 		return out
 	}
-	// The last look before the SMTP transaction: a pause or cancel that
-	// came while the message was built keeps it unsent.
-	if j.run.halted.Load() {
-		return giveBack(out, "given back unsent: the campaign was paused or cancelled")
+	// The last look before the SMTP transaction: a pause, a cancel or a
+	// stop that came while the message was built keeps it unsent.
+	if why := w.holdBack(j); why != "" {
+		return w.giveBack(out, why)
 	}
 	// The send gets its own deadline, not Run's context: a message handed
 	// to a worker is finished even while the engine shuts down.
@@ -574,9 +581,28 @@ func (w *worker) send(j job) store.Outcome {
 	return e.outcome(out, d, err)
 }
 
-// giveBack returns a claimed row to pending without counting a try.
-func giveBack(out store.Outcome, why string) store.Outcome {
+// holdBack says why j must not be sent now, or "": its campaign was
+// paused or cancelled, or the engine is stopping.
+func (w *worker) holdBack(j job) string {
+	if j.run.halted.Load() {
+		return "given back unsent: the campaign was paused or cancelled"
+	}
+	select {
+	case <-w.stop:
+		return "given back unsent: Herald was stopping"
+	default:
+		return ""
+	}
+}
+
+// giveBack returns a claimed row unsent without counting a try: to
+// pending, or, for a retry (a row tried before), to deferred and due at
+// once, so it still shows as the retry it is.
+func (w *worker) giveBack(out store.Outcome, why string) store.Outcome {
 	out.Status, out.Uncount, out.Reply = model.DeliveryPending, true, why
+	if out.Attempts > 1 { // the claim counted one; the row had been tried
+		out.Status, out.RetryAt = model.DeliveryDeferred, w.e.cfg.Now()
+	}
 	return out
 }
 

@@ -93,7 +93,7 @@ func (n *Node) Wait(ctx context.Context) error {
 
 // Kill sends SIGKILL (no shutdown code runs) and waits for the exit.
 func (n *Node) Kill() {
-	n.cmd.Process.Signal(syscall.SIGKILL)
+	_ = n.cmd.Process.Signal(syscall.SIGKILL) // already gone is fine
 	<-n.done
 }
 

@@ -144,7 +144,7 @@ func scaleRun(ctx context.Context, opts ScaleOptions, nodes int) (run ScaleRun, 
 	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
 		return run, fmt.Errorf("create schema: %w", err)
 	}
-	defer admin.ExecContext(context.WithoutCancel(ctx), `DROP SCHEMA `+schema+` CASCADE`)
+	defer func() { _, _ = admin.ExecContext(context.WithoutCancel(ctx), `DROP SCHEMA `+schema+` CASCADE`) }()
 	u, err := url.Parse(opts.DatabaseURL)
 	if err != nil {
 		return run, err
@@ -281,7 +281,7 @@ type statsReader struct {
 func newStatsReader(ctx context.Context, db *sql.DB, schema string) *statsReader {
 	r := &statsReader{db: db, schema: schema}
 	var preload string
-	db.QueryRowContext(ctx, `SHOW shared_preload_libraries`).Scan(&preload)
+	_ = db.QueryRowContext(ctx, `SHOW shared_preload_libraries`).Scan(&preload) // unknown: reported as none
 	if !strings.Contains(preload, "pg_stat_statements") {
 		return r
 	}
@@ -303,7 +303,7 @@ func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`)
 
 func (r *statsReader) read(ctx context.Context) (DBCost, error) {
 	var c DBCost
-	r.db.ExecContext(ctx, `SELECT pg_stat_clear_snapshot()`)
+	_, _ = r.db.ExecContext(ctx, `SELECT pg_stat_clear_snapshot()`) // statistics only
 	err := r.db.QueryRowContext(ctx, `SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()`).Scan(&c.Transactions)
 	if err != nil {
 		return c, fmt.Errorf("read pg_stat_database: %w", err)

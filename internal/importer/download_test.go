@@ -32,6 +32,7 @@ func (s failingSource) ExportSubscribers(_ context.Context, _ store.ExportFilter
 // anything is sent leaves the response untouched for an error status; one
 // that fails midway aborts the response instead of ending it cleanly.
 func TestDownload(t *testing.T) {
+	t.Parallel()
 	s := storetest.SQLite(t)
 	get := httptest.NewRequest(http.MethodGet, "/export", nil)
 

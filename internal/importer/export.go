@@ -3,13 +3,13 @@ package importer
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"time"
 
+	"github.com/herald-news/herald/internal/csvsafe"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
 )
@@ -24,10 +24,11 @@ var exportHeader = []string{"email", "name", "status", "created_at", "attributes
 
 // Export writes the subscribers f selects to w as CSV with the columns
 // email, name, status, created_at (RFC 3339, UTC) and attributes (a JSON
-// object), in email order. It returns the number of rows written.
+// object), in email order, every cell safe to open in a spreadsheet
+// (csvsafe; Import reads the names back as they were). It returns the number of rows written.
 func Export(ctx context.Context, w io.Writer, src Source, f store.ExportFilter) (int, error) {
 	bw := bufio.NewWriterSize(w, 64<<10)
-	cw := csv.NewWriter(bw)
+	cw := csvsafe.NewWriter(bw) // names typed into public forms may be formulas
 	if err := cw.Write(exportHeader); err != nil {
 		return 0, fmt.Errorf("write the export: %w", err)
 	}

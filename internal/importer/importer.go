@@ -36,6 +36,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/herald-news/herald/internal/address"
+	"github.com/herald-news/herald/internal/csvsafe"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
 )
@@ -525,18 +526,20 @@ func (p *parser) add(b *batch, rec []string, line int) string {
 }
 
 // name is the record's name on one line: spreadsheets let a cell hold line
-// breaks, and a name goes into mail headers, where one cannot.
+// breaks, and a name goes into mail headers, where one cannot. A name that
+// Herald's own export wrote with an apostrophe against formulas (csvsafe)
+// comes back as it was.
 func (p *parser) name(rec []string) string {
 	l := p.l
 	if l.name >= 0 {
-		return oneLine(rec[l.name])
+		return oneLine(csvsafe.Unescape(rec[l.name]))
 	}
 	var first, last string
 	if l.first >= 0 {
-		first = oneLine(rec[l.first])
+		first = oneLine(csvsafe.Unescape(rec[l.first]))
 	}
 	if l.last >= 0 {
-		last = oneLine(rec[l.last])
+		last = oneLine(csvsafe.Unescape(rec[l.last]))
 	}
 	if first == "" || last == "" {
 		return first + last
@@ -569,7 +572,9 @@ func (p *parser) attributes(b *batch, rec []string) ([]byte, string) {
 		}
 		if raw, ok := m[model.TimeZoneAttribute]; ok {
 			var zone string
-			json.Unmarshal(raw, &zone)
+			if err := json.Unmarshal(raw, &zone); err != nil {
+				return nil, "attribute " + model.TimeZoneAttribute + ": give a time zone name such as Europe/London, in quotes"
+			}
 			if _, err := model.LoadZone(zone); err != nil {
 				return nil, "attribute " + model.TimeZoneAttribute + ": " + err.Error()
 			}

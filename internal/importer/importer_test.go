@@ -61,6 +61,7 @@ func subStatus(t *testing.T, s *store.Store, email string, listID int64) model.S
 }
 
 func TestBasicImportBOMAndAttributes(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
 		l := newList(t, s, "news")
 		src := "\uFEFFEmail,Name,City,attributes\r\n" +
@@ -94,6 +95,7 @@ func TestBasicImportBOMAndAttributes(t *testing.T) {
 
 // TestPlatformExports imports the sample exports in testdata as they are.
 func TestPlatformExports(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
 		type want struct {
 			email, name string
@@ -166,6 +168,7 @@ func testFile(t *testing.T, name string) string {
 // they go on the suppression list, and are neither subscribed nor
 // rejected.
 func TestLeaversAreSuppressed(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		cases := []struct {
@@ -208,6 +211,7 @@ func TestLeaversAreSuppressed(t *testing.T) {
 // again: the erased address is reported on its line and stays out, the
 // other rows import.
 func TestErasedAddressStaysOut(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		l := newList(t, s, "gone")
@@ -237,6 +241,7 @@ func TestErasedAddressStaysOut(t *testing.T) {
 }
 
 func TestArchivedRowsAreNotImported(t *testing.T) {
+	t.Parallel()
 	s := storetest.SQLite(t)
 	l := newList(t, s, "arch")
 	res, rejects, err := run(t, s, l, "email,status\nann@example.com,archived\nbo@example.com,subscribed\n", importer.Options{})
@@ -249,6 +254,7 @@ func TestArchivedRowsAreNotImported(t *testing.T) {
 // subscription begins then, not at the import; a date Herald cannot read
 // rejects its row with the line and why, and the good rows import.
 func TestSignupDates(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		at := func(v string) time.Time {
@@ -301,6 +307,7 @@ func TestSignupDates(t *testing.T) {
 }
 
 func TestStatusColumnAndForcedStatus(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
 		src := "email,status\na@example.com,confirmed\nb@example.com,unconfirmed\nc@example.com,\nd@example.com,maybe\n"
 		l := newList(t, s, "a")
@@ -324,6 +331,7 @@ func TestStatusColumnAndForcedStatus(t *testing.T) {
 }
 
 func TestModes(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
 		l := newList(t, s, "m")
 		first := "email,name\na@example.com,A\nb@example.com,B\n"
@@ -349,6 +357,7 @@ func TestModes(t *testing.T) {
 }
 
 func TestHeaderErrors(t *testing.T) {
+	t.Parallel()
 	s := storetest.SQLite(t)
 	l := newList(t, s, "h")
 	for src, want := range map[string]string{
@@ -370,6 +379,7 @@ func TestHeaderErrors(t *testing.T) {
 }
 
 func TestOversizedRecord(t *testing.T) {
+	t.Parallel()
 	s := storetest.SQLite(t)
 	l := newList(t, s, "big")
 	src := "email,name\na@example.com,A\nb@example.com,\"never closed " + strings.Repeat("x", 300<<10) + "\n"
@@ -386,6 +396,7 @@ func TestOversizedRecord(t *testing.T) {
 // bad rows of every kind, among good rows with quoted newlines that shift
 // the physical line numbers, and checks every reject's line and reason.
 func TestRejectsAndLineNumbers(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
 		src, want, good := BadFile(100_000)
 		l := newList(t, s, "big")
@@ -459,6 +470,7 @@ func BadFile(n int) (string, []importer.Reject, int) {
 // TestRoundTrip exports a list, imports the export into another list and a
 // fresh database, and checks that the exports match.
 func TestRoundTrip(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		src := "email,name,status,city,attributes\n" +
@@ -556,6 +568,7 @@ func BenchmarkImportSQLite(b *testing.B) {
 }
 
 func TestUnclosedQuoteStopsTheImportLoudly(t *testing.T) {
+	t.Parallel()
 	s := storetest.SQLite(t)
 	l := newList(t, s, "q")
 	src := "email,name\nbefore@example.com,Before\nbroken@example.com,\"Bob\nafter@example.com,Carol\nlast@example.com,Dan\n"
@@ -567,6 +580,7 @@ func TestUnclosedQuoteStopsTheImportLoudly(t *testing.T) {
 }
 
 func TestNamesAreFoldedOntoOneLine(t *testing.T) {
+	t.Parallel()
 	s := storetest.SQLite(t)
 	l := newList(t, s, "n")
 	if _, _, err := run(t, s, l, "email,name\nbob@example.com,\"Bob\n  Smith\"\n", importer.Options{}); err != nil {
@@ -574,5 +588,39 @@ func TestNamesAreFoldedOntoOneLine(t *testing.T) {
 	}
 	if got := subscriber(t, s, "bob@example.com").Name; got != "Bob Smith" {
 		t.Fatalf("name %q, want %q", got, "Bob Smith")
+	}
+}
+
+// TestExportNeutralisesFormulas: a name typed into a public form as a
+// spreadsheet formula comes out of an export as text (OWASP CSV
+// injection), and goes back in as it was typed.
+func TestExportNeutralisesFormulas(t *testing.T) {
+	t.Parallel()
+	s := storetest.SQLite(t)
+	ctx := context.Background()
+	a := newList(t, s, "a")
+	src := "email,name\n" +
+		"eve@example.com,\"=HYPERLINK(\"\"http://evil.example/\"\",\"\"Click\"\")\"\n" +
+		"max@example.com,@SUM(A1)\n" +
+		"neg@example.com,-5+3\n"
+	if res, rejects, err := run(t, s, a, src, importer.Options{}); err != nil || res.Imported != 3 || len(rejects) > 0 {
+		t.Fatalf("%+v %+v %v", res, rejects, err)
+	}
+	var buf bytes.Buffer
+	if _, err := importer.Export(ctx, &buf, s, store.ExportFilter{ListID: a.ID}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{`"'=HYPERLINK(""http://evil.example/"",""Click"")"`, ",'@SUM(A1),", ",'-5+3,"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("export lacks %s:\n%s", want, out)
+		}
+	}
+	b := newList(t, s, "b")
+	if res, rejects, err := run(t, s, b, out, importer.Options{}); err != nil || res.Updated != 3 || len(rejects) > 0 {
+		t.Fatalf("reimport: %+v %+v %v", res, rejects, err)
+	}
+	if got := subscriber(t, s, "max@example.com").Name; got != "@SUM(A1)" {
+		t.Errorf("name after the round trip: %q", got)
 	}
 }

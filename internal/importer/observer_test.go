@@ -31,6 +31,7 @@ func (t *tally) ImportRows(result string, n int) {
 // TestObserverCountsRows: an import reports itself running while it runs
 // and its rows by result as they are written or rejected, in batches.
 func TestObserverCountsRows(t *testing.T) {
+	t.Parallel()
 	s := storetest.SQLite(t)
 	l := newList(t, s, "daily")
 	obs := &tally{rows: map[string]int{}}

@@ -6,6 +6,7 @@ import (
 )
 
 func TestSeenSet(t *testing.T) {
+	t.Parallel()
 	s := newSeenSet()
 	rng := rand.New(rand.NewPCG(1, 2))
 	want := map[uint64]int32{}

@@ -10,6 +10,7 @@ import (
 // TestTimeZoneAttributeChecked: a tz that is not an IANA zone name rejects
 // its row with the reason, in a tz column and in an attributes column.
 func TestTimeZoneAttributeChecked(t *testing.T) {
+	t.Parallel()
 	s := storetest.SQLite(t)
 	l := newList(t, s, "news")
 	src := "email,tz,attributes\n" +

@@ -55,8 +55,12 @@ func (l *smtpLink) setMax(n int)                 { l.pool.setMax(n) }
 func (l *smtpLink) stats() (open, idle, max int) { return l.pool.stats() }
 func (l *smtpLink) close()                       { l.pool.close() }
 
-// deliver runs one SMTP transaction, retrying once on a fresh connection
-// when a reused one turns out to be stale before the message went out.
+// deliver runs one SMTP transaction, retrying on a fresh connection when a
+// reused one turns out to be stale before the message went out. A stale
+// connection usually means the relay restarted, which leaves every idle
+// pooled connection as dead: those are dropped too, so the retry dials
+// fresh instead of taking the next dead one (and the row neither waits
+// for a retry nor loses a try).
 func (l *smtpLink) deliver(ctx context.Context, clock Clock, env Envelope, msg []byte) (*Error, health) {
 	name := l.pool.cfg.Name
 	for attempt := 0; ; attempt++ {
@@ -101,7 +105,8 @@ func (l *smtpLink) deliver(ctx context.Context, clock Clock, env Envelope, msg [
 			return e, faulty
 		}
 		if reused && attempt == 0 {
-			continue // a stale pooled connection: try a fresh one
+			l.pool.dropIdle() // a stale pooled connection: try a fresh one
+			continue
 		}
 		e.failover = true
 		return e, faulty

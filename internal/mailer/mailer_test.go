@@ -169,6 +169,44 @@ func TestStalePooledConnectionIsRedialled(t *testing.T) {
 	}
 }
 
+// TestRelayRestartDropsEveryStaleConnection: after a relay restart every
+// pooled connection is dead; the next message goes out at once on a fresh
+// one instead of failing on the second dead one (which deferred the row
+// for a minute and used up a try).
+func TestRelayRestartDropsEveryStaleConnection(t *testing.T) {
+	sink := startSink(t, smtpsink.Options{})
+	m := newMailer(t, Config{Relays: []RelayConfig{relayFor(t, sink.URL()+"&max_conns=4")}})
+	p := m.relays[0].link.(*smtpLink).pool
+	// Fill the pool: four connections, each back idle.
+	conns := make([]*conn, 0, 4)
+	for range 4 {
+		c, _, err := p.get(context.Background(), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		c.sent = 1
+		p.put(c, time.Now())
+	}
+	// The relay restarts: every session is gone.
+	p.mu.Lock()
+	for _, c := range p.idle {
+		c.raw.Close()
+	}
+	p.mu.Unlock()
+	if err := send(t, m, "a@readers.example"); err != nil {
+		t.Fatalf("first message after the restart: %v", err)
+	}
+	if err := send(t, m, "b@readers.example"); err != nil {
+		t.Fatalf("second message after the restart: %v", err)
+	}
+	if sink.Count() != 2 {
+		t.Errorf("sink got %d messages, want 2", sink.Count())
+	}
+}
+
 func TestReplyClassification(t *testing.T) {
 	sink := startSink(t, smtpsink.Options{Faults: smtpsink.Faults{Rules: []*smtpsink.Rule{
 		{Recipient: "later@readers.example", Stage: smtpsink.AtRcpt, Code: 451, Enhanced: [3]int{4, 3, 0}, Text: "try later"},

@@ -62,7 +62,7 @@ func (m *mailgunAPI) read(status int, _ http.Header, body []byte, _ int) []answe
 		ID      string `json:"id"`
 		Message string `json:"message"`
 	}
-	json.Unmarshal(body, &r)
+	_ = json.Unmarshal(body, &r) // an answer without JSON is judged by its status alone
 	if status == http.StatusOK {
 		if r.ID != "" {
 			return []answer{{nil, healthy}}

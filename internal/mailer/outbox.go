@@ -49,7 +49,7 @@ func NewOutbox(dir string, clock Clock) (*Outbox, error) {
 	if clock == nil {
 		clock = SystemClock{}
 	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
 	return &Outbox{dir: dir, clock: clock}, nil

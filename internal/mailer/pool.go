@@ -127,6 +127,19 @@ func (p *pool) put(c *conn, now time.Time) {
 	p.mu.Unlock()
 }
 
+// dropIdle closes every idle connection and frees their slots.
+func (p *pool) dropIdle() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = nil
+	p.open -= len(idle)
+	p.notifyLocked()
+	p.mu.Unlock()
+	for _, c := range idle {
+		c.raw.Close()
+	}
+}
+
 // discard closes a broken connection and frees its slot.
 func (p *pool) discard(c *conn) {
 	c.raw.Close()

@@ -83,7 +83,7 @@ func (s *sesAPI) read(status int, header http.Header, body []byte, _ int) []answ
 		Message string `json:"message"`
 		Msg     string `json:"Message"`
 	}
-	json.Unmarshal(body, &e)
+	_ = json.Unmarshal(body, &e) // an answer without JSON is judged by its status and header
 	kind := header.Get("X-Amzn-ErrorType")
 	for _, k := range []string{kind, e.Type, e.Code} {
 		if k != "" {

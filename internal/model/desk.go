@@ -78,9 +78,13 @@ type Series struct {
 	RemindBefore time.Duration `json:"remind_before"`
 	RemindTo     string        `json:"remind_to,omitempty"`
 	// ItemCursor is the newest source item an automatic series has sent.
-	ItemCursor int64     `json:"item_cursor,omitempty"`
-	Active     bool      `json:"active"`
-	CreatedAt  time.Time `json:"created_at"`
+	ItemCursor int64 `json:"item_cursor,omitempty"`
+	// Problem is why an automatic series' last slot sent nothing although
+	// there was something new (its template cannot make a sendable
+	// edition), in words; "" once a day goes out.
+	Problem   string    `json:"problem,omitempty"`
+	Active    bool      `json:"active"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // RunStatus is where one day of a series is.

@@ -74,7 +74,7 @@ func (c Cond) String() string {
 	case c.Field == FieldAttr && c.Op == "exists":
 		return "attr." + c.Key + " exists"
 	case c.Field == FieldAttr:
-		return "attr." + c.Key + " " + c.Op + " " + strconv.Quote(c.Value)
+		return "attr." + c.Key + " " + c.Op + " " + quote(c.Value)
 	case c.Op == "within":
 		return fmt.Sprintf("%s within %d days", c.Field, c.Days)
 	case c.Op == "never":
@@ -85,6 +85,14 @@ func (c Cond) String() string {
 	return fmt.Sprintf("%s %s %s", c.Field, c.Op, c.Value)
 }
 
+// quote writes v as the lexer reads a quoted value back: only \ and "
+// are escaped (Go's strconv.Quote would write a tab as \t, which reads
+// back as the letter t, so a saved query would mean something else than
+// its preview).
+func quote(v string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
+}
+
 // Error is a query that does not parse, with the position (a 1-based
 // character offset) of the problem.
 type Error struct {
@@ -93,6 +101,9 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	if e.Pos <= 0 { // about the query as a whole, such as a list that does not exist
+		return "segment query: " + e.Msg
+	}
 	return fmt.Sprintf("segment query, at character %d: %s", e.Pos, e.Msg)
 }
 
@@ -101,6 +112,11 @@ const MaxLength = 4000
 
 // maxConds bounds the number of conditions (and so the SQL's size).
 const maxConds = 64
+
+// MaxDepth bounds how deep conditions nest (not, parentheses): each level
+// is a level of the SQL expression, and SQLite refuses trees deeper than
+// 1,000, so an unbounded query could be saved that no page could count.
+const MaxDepth = 16
 
 // MaxDays bounds "within N days".
 const MaxDays = 36500
@@ -194,6 +210,16 @@ type parser struct {
 	i     int
 	end   int
 	conds int
+	depth int // not and ( levels open
+}
+
+// nest enters one more level of not or parentheses at t.
+func (p *parser) nest(t token) error {
+	p.depth++
+	if p.depth > MaxDepth {
+		return &Error{t.pos, fmt.Sprintf("conditions nest more than %d deep here (not and parentheses); write the query more simply", MaxDepth)}
+	}
+	return nil
 }
 
 func (p *parser) peek() (token, bool) {
@@ -244,11 +270,15 @@ func (p *parser) and() (Node, error) {
 }
 
 func (p *parser) unary() (Node, error) {
-	if p.keyword("not") {
+	if t, _ := p.peek(); p.keyword("not") {
+		if err := p.nest(t); err != nil {
+			return nil, err
+		}
 		x, err := p.unary()
 		if err != nil {
 			return nil, err
 		}
+		p.depth--
 		return Not{x}, nil
 	}
 	t, ok := p.peek()
@@ -257,6 +287,10 @@ func (p *parser) unary() (Node, error) {
 	}
 	if t.text == "(" && !t.quoted {
 		p.i++
+		if err := p.nest(t); err != nil {
+			return nil, err
+		}
+		defer func() { p.depth-- }()
 		n, err := p.or()
 		if err != nil {
 			return nil, err

@@ -271,7 +271,13 @@ func (sc *Scheduler) sendAutomatic(ctx context.Context, sr model.Series, date st
 	e := Draft(sr, slotAt)
 	Fill(e, fresh)
 	if ps := edition.Validate(e); len(ps) > 0 {
-		return fmt.Errorf("the edition built from the feed is not sendable: %s", ps[0].String())
+		// Shown on the series page; logged once, not at every tick.
+		problem := "the edition built from the feed's new items is not sendable: " + ps[0].String()
+		if problem != sr.Problem {
+			sc.log().Error("automatic series cannot send", "series", sr.Name, "date", date, "problem", problem)
+			return sc.Store.SetSeriesProblem(ctx, sr.ID, problem)
+		}
+		return nil
 	}
 	c := sc.campaign(sr, e, date, sc.now())
 	if err := sc.Store.SendAutomaticRun(ctx, run, e, c, cursor); err != nil {
@@ -287,7 +293,7 @@ func (sc *Scheduler) sendAutomatic(ctx context.Context, sr model.Series, date st
 func Draft(sr model.Series, slotAt time.Time) *model.Edition {
 	var e model.Edition
 	b, _ := json.Marshal(sr.Template) // a deep copy: the template is not shared
-	json.Unmarshal(b, &e)
+	_ = json.Unmarshal(b, &e)         // what Marshal just wrote reads back
 	date := slotAt.Format("2006-01-02")
 	e.ID, e.Revision, e.Status = 0, 0, model.EditionDraft
 	e.Date, e.Slot = date, sr.Slot
@@ -320,8 +326,9 @@ func slotFor(hour int) model.Slot {
 
 // Fill adds items to an automatic edition: the publication's own as
 // cards, others as picks, into the first section of that kind (one is
-// added when there is none). Card, brief and pick sections of the template
-// left empty are dropped: nobody is there to fill them.
+// added when there is none). Sections of the template left empty (a card,
+// brief or pick section with no items, a lead or text section with no
+// text) are dropped: nobody is there to fill them.
 func Fill(e *model.Edition, items []model.FeedItem) {
 	for _, it := range items {
 		if it.Own {
@@ -335,7 +342,9 @@ func Fill(e *model.Edition, items []model.FeedItem) {
 	kept := e.Sections[:0]
 	for _, s := range e.Sections {
 		empty := (s.Kind == model.KindCards && len(s.Cards) == 0) || (s.Kind == model.KindPicks && len(s.Picks) == 0) ||
-			(s.Kind == model.KindBriefs && len(s.Briefs) == 0)
+			(s.Kind == model.KindBriefs && len(s.Briefs) == 0) ||
+			(s.Kind == model.KindLead && (s.Lead == nil || strings.TrimSpace(s.Lead.Body) == "")) ||
+			(s.Kind == model.KindText && (s.Text == nil || strings.TrimSpace(s.Text.Body) == ""))
 		if !empty {
 			kept = append(kept, s)
 		}

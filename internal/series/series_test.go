@@ -3,7 +3,9 @@ package series_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
@@ -279,4 +281,133 @@ func TestRSSToEmail(t *testing.T) {
 			t.Errorf("%d campaigns, want 2 (none for the empty day)", len(cs))
 		}
 	})
+}
+
+// TestAutomaticSeriesWithALeadLine: an automatic series whose template
+// keeps an empty lead (as docs/desk.md's example does) sends its items;
+// before, every tick logged "the lead has no text" and nothing went. A
+// template that cannot make a sendable edition says why on the series
+// (once, not at every tick), and the next good day clears it.
+func TestAutomaticSeriesWithALeadLine(t *testing.T) {
+	s := storetest.SQLite(t)
+	ctx := context.Background()
+	var mu sync.Mutex
+	items := []string{`<item><title>The pier reopens</title><link>https://quay.example.org/pier</link><guid>pier</guid></item>`}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		w.Header().Set("Content-Type", "application/rss+xml")
+		fmt.Fprint(w, feedHead+strings.Join(items, "")+`</channel></rss>`)
+	}))
+	defer srv.Close()
+	src := &model.Feed{Name: "Quay site", URL: srv.URL, Own: true}
+	if err := s.CreateSource(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	l := list(t, s)
+	every := []time.Weekday{time.Sunday, time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday}
+	sr := &model.Series{Name: "Quay digest", SlotTime: "07:00", ListIDs: []int64{l.ID}, Active: true, Automatic: true, SourceID: src.ID,
+		Weekdays: every,
+		Template: model.Edition{Subject: strings.Repeat("A subject far too long for any inbox ", 5) + "{date}", Sections: []model.Section{
+			{Kind: model.KindLead, Lead: &model.Lead{}}, {Kind: model.KindCards, Title: "New on the site"}, {Kind: model.KindText, Text: &model.Text{}}}}}
+	if err := s.CreateSeries(ctx, sr); err != nil {
+		t.Fatal(err)
+	}
+	poller := &source.Poller{Store: s, Client: unfurl.NewClient(unfurl.Options{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})}
+	if _, _, err := poller.PollNow(ctx, src.ID); err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	var now time.Time
+	sc := &series.Scheduler{Store: s, Now: func() time.Time { return now }, From: "Herald <herald@example.com>",
+		Log: slog.New(slog.NewTextHandler(&buf, nil))}
+	at := func(day, hh, mm int) {
+		t.Helper()
+		now = time.Date(2026, 3, day, hh, mm, 0, 0, time.UTC)
+		if err := sc.Tick(ctx); err != nil {
+			t.Fatalf("tick at %s: %v", now, err)
+		}
+	}
+	at(2, 7, 0)
+	at(2, 7, 1)
+	got, err := s.Series(ctx, sr.ID)
+	if err != nil || !strings.Contains(got.Problem, "subject") {
+		t.Fatalf("series problem = %q, %v; want the subject named", got.Problem, err)
+	}
+	if n := strings.Count(buf.String(), "automatic series cannot send"); n != 1 {
+		t.Errorf("the problem was logged %d times, want once:\n%s", n, buf.String())
+	}
+	// The editor shortens the subject; the next tick sends, without the
+	// empty lead and text, and the problem is gone.
+	got.Template.Subject = "Quay digest, {date}"
+	if err := s.UpdateSeries(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	at(2, 7, 2)
+	run, err := s.SeriesRun(ctx, sr.ID, "2026-03-02")
+	if err != nil || run.Status != model.RunSent {
+		t.Fatalf("run = %+v, %v", run, err)
+	}
+	e, _ := s.GetEdition(ctx, run.EditionID)
+	if len(e.Sections) != 1 || e.Sections[0].Kind != model.KindCards || e.Sections[0].Cards[0].Headline != "The pier reopens" {
+		t.Fatalf("edition sections: %+v", e.Sections)
+	}
+	if got, _ := s.Series(ctx, sr.ID); got.Problem != "" {
+		t.Errorf("problem after a good day: %q", got.Problem)
+	}
+}
+
+// TestMarkReadyDropsEmptyPlaceholders: a day's draft keeps the template's
+// empty card, brief and pick ahead of what the desk adds; marking it
+// ready drops them instead of refusing ("card 1 has no headline").
+func TestMarkReadyDropsEmptyPlaceholders(t *testing.T) {
+	s := storetest.SQLite(t)
+	ctx := context.Background()
+	l := list(t, s)
+	sr := &model.Series{Name: "Evening", SlotTime: "18:00", ListIDs: []int64{l.ID}, Active: true,
+		Weekdays: []time.Weekday{time.Monday},
+		Template: model.Edition{Subject: "Evening, {date}", Sections: []model.Section{
+			{Kind: model.KindCards, Cards: []model.Card{{CTA: "Read here"}}},
+			{Kind: model.KindBriefs, Briefs: []model.Brief{{}}},
+			{Kind: model.KindPicks, Picks: []model.Pick{{}}}}}}
+	if err := s.CreateSeries(ctx, sr); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	if err := (&series.Scheduler{Store: s, Now: func() time.Time { return now }}).Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	run, err := s.SeriesRun(ctx, sr.ID, "2026-03-02")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := s.GetEdition(ctx, run.EditionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The desk adds a card after the placeholder.
+	e.Sections[0].Cards = append(e.Sections[0].Cards, model.Card{Author: "Nadia Brook", Headline: "The pier reopens", URL: "https://quay.example.org/pier", CTA: "Read here"})
+	if err := s.UpdateEdition(ctx, e, "editor@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := series.MarkReady(ctx, s, e.ID, true, "editor@example.com")
+	if err != nil || got.Status != model.RunReady {
+		t.Fatalf("MarkReady = %+v, %v", got, err)
+	}
+	e, _ = s.GetEdition(ctx, e.ID)
+	if len(e.Sections) != 1 || len(e.Sections[0].Cards) != 1 || e.Sections[0].Cards[0].Headline != "The pier reopens" {
+		t.Fatalf("sections after marking ready: %+v", e.Sections)
+	}
+	// A draft with nothing real in it is still refused, saying why.
+	if _, err := series.MarkReady(ctx, s, e.ID, false, "editor@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	e.Sections = nil
+	if err := s.UpdateEdition(ctx, e, "editor@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	var notReady *series.NotReadyError
+	if _, err := series.MarkReady(ctx, s, e.ID, true, "editor@example.com"); !errors.As(err, &notReady) {
+		t.Fatalf("an empty draft marked ready: %v", err)
+	}
 }

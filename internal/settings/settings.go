@@ -36,6 +36,7 @@ const (
 	KeyDKIMDomain    = "dkim.domain"
 	KeySecret        = "secret_key"   // the token signing key when the configuration sets none
 	KeyCSRF          = "web_csrf_key" // the public forms' CSRF key, one for every node
+	KeyServeTheme    = "serve.theme"  // the theme folder herald serve renders with ("" built in)
 	// KeyAuditRetention is how many days audit log rows are kept ("0":
 	// for ever).
 	KeyAuditRetention = "audit_retention_days"
@@ -112,6 +113,23 @@ func SaveTracking(ctx context.Context, st Store, t Tracking, at time.Time) error
 	}
 	return st.PutSettings(ctx, map[string]string{KeyTrackOpens: onOff(t.Opens), KeyTrackClicks: onOff(t.Clicks),
 		KeyAnonymous: onOff(t.Anonymous), KeyTrackingSaved: at.UTC().Format(time.RFC3339)})
+}
+
+// SaveServeTheme records the theme folder `herald serve` renders with
+// ("" for the built-in theme), so that commands run against the same
+// database (herald send, campaign start) freeze campaigns in the look the
+// admin's previews and test copies show.
+func SaveServeTheme(ctx context.Context, st Store, dir string) error {
+	return st.PutSettings(ctx, map[string]string{KeyServeTheme: dir})
+}
+
+// ServeTheme is the theme folder `herald serve` last started with, or "".
+func ServeTheme(ctx context.Context, st Reader) (string, error) {
+	m, err := st.Settings(ctx, KeyServeTheme)
+	if err != nil {
+		return "", fmt.Errorf("read the serve theme: %w", err)
+	}
+	return m[KeyServeTheme], nil
 }
 
 // InvalidError is a value a person gave a setting that it refuses, with

@@ -81,7 +81,7 @@ func (c *latencyConn) deliver() {
 			closed := c.closed
 			c.mu.Unlock()
 			if closed {
-				c.closeSocket()
+				_ = c.closeSocket()
 			}
 			return
 		}
@@ -95,7 +95,7 @@ func (c *latencyConn) deliver() {
 				c.mu.Lock()
 				c.inFlight, c.running = nil, false
 				c.mu.Unlock()
-				c.closeSocket()
+				_ = c.closeSocket()
 				return
 			}
 		}

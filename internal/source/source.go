@@ -160,22 +160,29 @@ func (p *Poller) Poll(ctx context.Context, src model.Feed) (result store.Poll) {
 	return result
 }
 
+// fetchProblem words a failed fetch as a class (unfurl.Describe), never
+// the raw network error.
 func fetchProblem(err error) string {
 	var refused *unfurl.RefusedError
 	if errors.As(err, &refused) {
 		return refused.Error()
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return "the feed took too long to answer"
+	return "could not fetch the feed: " + unfurl.Describe(err)
+}
+
+// PollNow reads one source now, on a person's request, and records what
+// it found as a scheduled poll would: how many items were new, or the
+// problem in words.
+func (p *Poller) PollNow(ctx context.Context, id int64) (added int, problem string, err error) {
+	src, err := p.Store.Source(ctx, id)
+	if err != nil {
+		return 0, "", err
 	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		if ue.Timeout() {
-			return "the feed took too long to answer"
-		}
-		return "could not fetch the feed: " + ue.Err.Error()
+	result := p.Poll(ctx, *src)
+	if added, err = p.Store.RecordPoll(ctx, result); err != nil {
+		return 0, "", err
 	}
-	return "could not fetch the feed: " + err.Error()
+	return added, result.Problem, nil
 }
 
 // convert turns a parsed entry into an item; entries without a link or a
@@ -285,9 +292,17 @@ func Links(e *model.Edition) []string {
 	return out
 }
 
+// Guard refuses a feed address that resolves to a non-public address:
+// *unfurl.Unfurler, with the same allowances as the client that polls.
+type Guard interface {
+	CheckHost(ctx context.Context, raw string) error
+}
+
 // Check builds a source from what a person typed (a form or an API
-// request), or says in a sentence for them what is wrong.
-func Check(name, rawURL, publication string, own bool, minutes int) (*model.Feed, error) {
+// request), or says in a sentence for them what is wrong. A feed on a
+// loopback, private or metadata address is refused here, as a pasted
+// link is, rather than saved to fail at every poll.
+func Check(ctx context.Context, g Guard, name, rawURL, publication string, own bool, minutes int) (*model.Feed, error) {
 	src := &model.Feed{Name: strings.TrimSpace(name), URL: strings.TrimSpace(rawURL), Own: own,
 		Publication: strings.TrimSpace(publication), Interval: time.Duration(minutes) * time.Minute}
 	if src.Name == "" {
@@ -295,6 +310,9 @@ func Check(name, rawURL, publication string, own bool, minutes int) (*model.Feed
 	}
 	if _, err := unfurl.ParseURL(src.URL); err != nil {
 		return nil, errors.New("The feed address should be a web address starting with https://.")
+	}
+	if err := g.CheckHost(ctx, src.URL); err != nil {
+		return nil, fmt.Errorf("The feed address is refused: %v.", err)
 	}
 	if minutes == 0 {
 		src.Interval = 15 * time.Minute

@@ -50,7 +50,7 @@ func (s *Store) ListenCampaigns(ctx context.Context, fn func()) error {
 		// listenOnce returns only when its connection is gone (or ctx
 		// ended): a notice may have been missed, so wake the caller, then
 		// listen again on a new connection.
-		s.listenOnce(ctx, fn)
+		_ = s.listenOnce(ctx, fn) // its failure is why it listens again
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -75,8 +75,8 @@ func (s *Store) listenOnce(ctx context.Context, fn func()) error {
 		if _, err := pc.Exec(ctx, "LISTEN "+channel); err != nil {
 			return err
 		}
-		defer pc.Exec(context.Background(), "UNLISTEN "+channel)
-		fn() // listening now: anything from here on is heard
+		defer func() { _, _ = pc.Exec(context.Background(), "UNLISTEN "+channel) }() // the connection is released next
+		fn()                                                                         // listening now: anything from here on is heard
 		for {
 			if _, err := pc.WaitForNotification(ctx); err != nil {
 				return err

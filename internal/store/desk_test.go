@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,6 +73,17 @@ func TestSources(t *testing.T) {
 		}
 		if none, _ := s.SourceItems(ctx, store.ItemFilter{Query: "100%"}); len(none) != 0 {
 			t.Fatalf("wildcards in a search matched %d items", len(none))
+		}
+		// A pasted article as a search: 1,200 words, one of them a page
+		// long, is bounded to its first words rather than refused by the
+		// database (SQLite allows 999 parameters in older builds, and a
+		// query this wide is slow anyway).
+		long := "harbour " + strings.Repeat("x", 5000) + strings.Repeat(" tolls harbour rise", 400)
+		if found, err := s.SourceItems(ctx, store.ItemFilter{Query: long}); err != nil || len(found) != 0 {
+			t.Fatalf("a 1,200-word search = %d items, %v", len(found), err)
+		}
+		if found, err := s.SourceItems(ctx, store.ItemFilter{Query: strings.Repeat("harbour tolls ", 600)}); err != nil || len(found) != 1 {
+			t.Fatalf("a repeated search = %d items, %v", len(found), err)
 		}
 		after, err := s.SourceItems(ctx, store.ItemFilter{SourceID: src.ID, AfterID: all[2].ID, Oldest: true})
 		if err != nil || len(after) != 2 || after[0].GUID != "b" {

@@ -340,6 +340,18 @@ func (s *Store) SetEditionStatus(ctx context.Context, id int64, status model.Edi
 	})
 }
 
+// EditionsStamp changes whenever an edition is created, saved, published,
+// unpublished or deleted: a cache of what is built from editions (the
+// feeds) compares it to know it is stale, on any node.
+func (s *Store) EditionsStamp(ctx context.Context) (string, error) {
+	var n int64
+	var last sql.NullString // SQLite's MAX of a timestamp is its text
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*), MAX(updated_at) FROM editions`).Scan(&n, &last); err != nil {
+		return "", fmt.Errorf("read the editions' stamp: %w", err)
+	}
+	return fmt.Sprintf("%d/%s", n, last.String), nil
+}
+
 // GetPublication returns the publication's settings, with TimeZone read
 // from the one time zone setting (see TimeZone); ErrNotFound until
 // SavePublication has run once.
@@ -378,7 +390,7 @@ func (s *Store) SavePublication(ctx context.Context, p model.Publication) error 
 		if err := tx.QueryRowContext(ctx, `SELECT settings FROM publication WHERE id = 1`).Scan(&old); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return "", nil, err
 		}
-		oldZone, err := settingsTx(ctx, tx, []string{NewsroomZoneSetting})
+		oldZone, err := s.settingsTx(ctx, tx, []string{NewsroomZoneSetting})
 		if err != nil {
 			return "", nil, err
 		}

@@ -241,6 +241,33 @@ func (s *Store) SaveSegment(ctx context.Context, sg *model.Segment) error {
 	return nil
 }
 
+// DeleteSegment deletes a saved segment. One that is the audience of a
+// campaign stays, as the record of whom the campaign was for: the error
+// (ErrInUse) names the campaign.
+func (s *Store) DeleteSegment(ctx context.Context, id int64) error {
+	return s.inAuditedTx(ctx, audit.SegmentDelete, func(tx *sql.Tx) (string, audit.Changes, error) {
+		var cid int64
+		var cname string
+		err := tx.QueryRowContext(ctx, `SELECT c.id, c.name FROM campaign_segments cs JOIN campaigns c ON c.id = cs.campaign_id
+			WHERE cs.segment_id = $1 ORDER BY c.id LIMIT 1`, id).Scan(&cid, &cname)
+		if err == nil {
+			return "", nil, &InUseError{fmt.Sprintf("The segment is the audience of campaign %d (%q), so it stays as the record of whom it was for.", cid, cname)}
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return "", nil, fmt.Errorf("delete segment %d: %w", id, err)
+		}
+		var name, query string
+		err = tx.QueryRowContext(ctx, `DELETE FROM segments WHERE id = $1 RETURNING name, query`, id).Scan(&name, &query)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", nil, fmt.Errorf("segment %d: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return "", nil, fmt.Errorf("delete segment %d: %w", id, err)
+		}
+		return fmt.Sprintf("segment/%d", id), audit.Changes{}.Set("name", name, "").Set("query", query, ""), nil
+	})
+}
+
 const segmentColumns = `id, name, query, created_at, updated_at`
 
 func scanSegment(row interface{ Scan(...any) error }) (*model.Segment, error) {

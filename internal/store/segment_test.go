@@ -110,7 +110,7 @@ func TestSegmentQueries(t *testing.T) {
 				t.Errorf("%s: count %d, members %q; want %q", query, n, strings.Join(got, " "), want)
 			}
 		}
-		if _, err := s.CountSegmentQuery(ctx, `list = nope`); err == nil || !strings.Contains(err.Error(), `there is no list "nope"`) {
+		if _, err := s.CountSegmentQuery(ctx, `list = nope`); err == nil || !strings.Contains(err.Error(), `there is no list "nope"`) || strings.Contains(err.Error(), "character 0") {
 			t.Errorf("unknown list: %v", err)
 		}
 		if _, err := s.CountSegmentQuery(ctx, `list =`); err == nil || !strings.Contains(err.Error(), "character 7: expected a list slug") {

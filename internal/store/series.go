@@ -16,7 +16,7 @@ import (
 )
 
 const seriesColumns = `id, name, weekdays, slot_time, slot, list_ids, from_addr, template, automatic, source_id,
-	remind_before, remind_to, item_cursor, active, created_at`
+	remind_before, remind_to, item_cursor, active, created_at, problem`
 
 func scanSeries(row interface{ Scan(...any) error }) (*model.Series, error) {
 	var sr model.Series
@@ -24,7 +24,7 @@ func scanSeries(row interface{ Scan(...any) error }) (*model.Series, error) {
 	var source sql.NullInt64
 	var remind int64
 	err := row.Scan(&sr.ID, &sr.Name, &days, &sr.SlotTime, &sr.Slot, &lists, &sr.From, &tmpl, &sr.Automatic, &source,
-		&remind, &sr.RemindTo, &sr.ItemCursor, &sr.Active, &sr.CreatedAt)
+		&remind, &sr.RemindTo, &sr.ItemCursor, &sr.Active, &sr.CreatedAt, &sr.Problem)
 	if err != nil {
 		return nil, err
 	}
@@ -143,6 +143,14 @@ func (s *Store) Series(ctx context.Context, id int64) (*model.Series, error) {
 		return nil, fmt.Errorf("read series %d: %w", id, err)
 	}
 	return sr, nil
+}
+
+// SetSeriesProblem records why a series' slot sent nothing ("" clears it).
+func (s *Store) SetSeriesProblem(ctx context.Context, id int64, problem string) error {
+	if _, err := s.w.ExecContext(ctx, `UPDATE series SET problem = $1 WHERE id = $2`, problem, id); err != nil {
+		return fmt.Errorf("record series %d's problem: %w", id, err)
+	}
+	return nil
 }
 
 // AllSeries lists every series by name.
@@ -374,7 +382,7 @@ func (s *Store) SendAutomaticRun(ctx context.Context, r *model.SeriesRun, e *mod
 		if err := insertRun(ctx, tx, r, now); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE series SET item_cursor = $1 WHERE id = $2`, cursor, r.SeriesID)
+		_, err := tx.ExecContext(ctx, `UPDATE series SET item_cursor = $1, problem = '' WHERE id = $2`, cursor, r.SeriesID)
 		return err
 	})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/herald-news/herald/internal/secretbox"
 	"maps"
 	"slices"
 	"strings"
@@ -22,7 +23,29 @@ func (s *Store) Setting(ctx context.Context, key string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read setting %s: %w", key, err)
 	}
-	return v, nil
+	return s.openSetting(key, v)
+}
+
+// Settings whose key names a secret (audit.Secret: a key, a token, a
+// password) are sealed with the master key when the store has one
+// (Options.Box), and opened as they are read.
+
+func (s *Store) sealSetting(key, v string) string {
+	if audit.Secret(key) {
+		return s.box.Seal(v)
+	}
+	return v
+}
+
+func (s *Store) openSetting(key, v string) (string, error) {
+	if !secretbox.Sealed(v) {
+		return v, nil
+	}
+	out, err := s.box.Open(v)
+	if err != nil {
+		return "", fmt.Errorf("setting %s: %w", key, err)
+	}
+	return out, nil
 }
 
 // PutSetting stores a named setting.
@@ -40,12 +63,12 @@ func (s *Store) PutSettings(ctx context.Context, values map[string]string) error
 	// same order and cannot deadlock on PostgreSQL.
 	keys := slices.Sorted(maps.Keys(values))
 	return s.inAuditedTx(ctx, audit.SettingsUpdate, func(tx *sql.Tx) (string, audit.Changes, error) {
-		before, err := settingsTx(ctx, tx, keys)
+		before, err := s.settingsTx(ctx, tx, keys)
 		if err != nil {
 			return "", nil, err
 		}
 		for _, k := range keys {
-			v := values[k]
+			v := s.sealSetting(k, values[k])
 			if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
 				ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, k, v, now); err != nil {
 				return "", nil, fmt.Errorf("save setting %s: %w", k, err)
@@ -60,7 +83,7 @@ func (s *Store) PutSettings(ctx context.Context, values map[string]string) error
 }
 
 // settingsTx reads the current values of keys in tx (absent keys absent).
-func settingsTx(ctx context.Context, tx *sql.Tx, keys []string) (map[string]string, error) {
+func (s *Store) settingsTx(ctx context.Context, tx *sql.Tx, keys []string) (map[string]string, error) {
 	out := make(map[string]string, len(keys))
 	for _, k := range keys {
 		var v string
@@ -71,7 +94,9 @@ func settingsTx(ctx context.Context, tx *sql.Tx, keys []string) (map[string]stri
 		if err != nil {
 			return nil, fmt.Errorf("read setting %s: %w", k, err)
 		}
-		out[k] = v
+		if out[k], err = s.openSetting(k, v); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -98,7 +123,9 @@ func (s *Store) Settings(ctx context.Context, keys ...string) (map[string]string
 		if err := rows.Scan(&k, &v); err != nil {
 			return nil, fmt.Errorf("read settings: %w", err)
 		}
-		out[k] = v
+		if out[k], err = s.openSetting(k, v); err != nil {
+			return nil, err
+		}
 	}
 	return out, rows.Err()
 }
@@ -107,7 +134,7 @@ func (s *Store) Settings(ctx context.Context, keys ...string) (map[string]string
 // absent. When several nodes race, all get the value that was stored first.
 func (s *Store) SettingOrInit(ctx context.Context, key, value string) (string, error) {
 	if _, err := s.w.ExecContext(ctx, `INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
-		ON CONFLICT (key) DO NOTHING`, key, value, s.now()); err != nil {
+		ON CONFLICT (key) DO NOTHING`, key, s.sealSetting(key, value), s.now()); err != nil {
 		return "", fmt.Errorf("save setting %s: %w", key, err)
 	}
 	return s.Setting(ctx, key)

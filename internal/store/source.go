@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -205,12 +206,39 @@ func scanItem(row interface{ Scan(...any) error }) (model.FeedItem, error) {
 
 // ItemFilter selects items for the desk.
 type ItemFilter struct {
-	SourceID int64  // 0: every source
-	Query    string // words that must each appear in the title, author or summary
-	AfterID  int64  // only items stored after this one
-	Limit    int    // default 50, at most 500
+	SourceID int64 // 0: every source
+	// Query holds words that must each appear in the title, author or
+	// summary: the first maxSearchWords different ones, each cut to
+	// maxSearchWord bytes (a pasted article is a search, not a 500).
+	Query   string
+	AfterID int64 // only items stored after this one
+	Limit   int   // default 50, at most 500
 	// Oldest lists oldest first (RSS-to-email); the desk lists newest first.
 	Oldest bool
+}
+
+// Bounds of a desk search: how many words it tests and how long each is.
+const (
+	maxSearchWords = 8
+	maxSearchWord  = 64
+)
+
+// searchWords are the words of a search, lower-cased, without repeats,
+// within the bounds above.
+func searchWords(q string) []string {
+	var out []string
+	for _, w := range strings.Fields(strings.ToLower(q)) {
+		if len(w) > maxSearchWord {
+			w = strings.ToValidUTF8(w[:maxSearchWord], "")
+		}
+		if !slices.Contains(out, w) {
+			out = append(out, w)
+		}
+		if len(out) == maxSearchWords {
+			break
+		}
+	}
+	return out
 }
 
 // SourceItems lists stored items with their source's name, publication
@@ -221,7 +249,7 @@ func (s *Store) SourceItems(ctx context.Context, f ItemFilter) ([]model.FeedItem
 	}
 	where := []string{`($1 = 0 OR i.source_id = $1)`, `i.id > $2`}
 	args := []any{f.SourceID, f.AfterID}
-	for _, w := range strings.Fields(strings.ToLower(f.Query)) {
+	for _, w := range searchWords(f.Query) {
 		args = append(args, "%"+escapeLike(w)+"%")
 		n := len(args)
 		where = append(where, fmt.Sprintf(`(LOWER(i.title) LIKE $%[1]d ESCAPE '\' OR LOWER(i.author) LIKE $%[1]d ESCAPE '\' OR LOWER(i.summary) LIKE $%[1]d ESCAPE '\')`, n))

@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/herald-news/herald/internal/secretbox"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -30,10 +31,24 @@ var (
 	// ErrStale: the record was saved by someone else since the caller
 	// read it, so saving the caller's copy would lose their change.
 	ErrStale = errors.New("changed since it was read")
+	// ErrInUse: the record cannot go while others refer to it (a segment
+	// that is a campaign's audience).
+	ErrInUse = errors.New("in use")
 	// ErrErased: the address was erased at its owner's request. Herald
 	// keeps only its hash, so that it is never added again.
 	ErrErased = errors.New("the address was erased at its owner's request")
 )
+
+// InUseError says what refers to a record that cannot be deleted; it
+// reads as a sentence for the person who asked, and is ErrInUse.
+type InUseError struct {
+	Msg string
+}
+
+func (e *InUseError) Error() string { return e.Msg }
+
+// Unwrap makes errors.Is(err, ErrInUse) true.
+func (e *InUseError) Unwrap() error { return ErrInUse }
 
 // Options says which database to open.
 type Options struct {
@@ -45,6 +60,10 @@ type Options struct {
 	// NoMigrate opens without applying pending migrations; the schema
 	// version is still checked.
 	NoMigrate bool
+	// Box seals the secrets the store keeps (settings whose key names a
+	// secret, webhook signing secrets) with the master key; nil keeps
+	// them clear, and a sealed one found is then an error saying so.
+	Box *secretbox.Box
 }
 
 // Store is a handle on Herald's database. It is safe for concurrent use.
@@ -56,6 +75,7 @@ type Store struct {
 	dialect dialect
 	now     func() time.Time
 	path    string // the SQLite file; "" on PostgreSQL
+	box     *secretbox.Box
 	schema  string // PostgreSQL's current schema; "" on SQLite
 
 	// stmts caches prepared writer statements that hot loops run again and
@@ -81,6 +101,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.box = opts.Box
 	if err := s.r.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("connect to the database: %w", err)
@@ -121,8 +142,11 @@ func open(opts Options) (*Store, error) {
 	if opts.SQLitePath == "" {
 		return nil, errors.New("no database: set a PostgreSQL URL or a SQLite path")
 	}
-	if err := os.MkdirAll(filepath.Dir(opts.SQLitePath), 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Dir(opts.SQLitePath), 0o700); err != nil {
 		return nil, fmt.Errorf("create the data folder: %w", err)
+	}
+	if err := privateFiles(opts.SQLitePath); err != nil {
+		return nil, err
 	}
 	dsn := func(extra string) string {
 		// auto_vacuum first: it only takes on a file with no tables yet, so
@@ -140,6 +164,25 @@ func open(opts Options) (*Store, error) {
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	return &Store{w: w, r: r, dialect: dialectSQLite, now: now, path: opts.SQLitePath}, nil
+}
+
+// privateFiles makes the SQLite database readable by its owner only:
+// it holds subscribers' addresses, password hashes and signing keys. The
+// file is created 0600 before SQLite opens it (SQLite gives its -wal and
+// -shm files the database file's mode), and the files of an older
+// installation are made 0600.
+func privateFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open the database file: %w", err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("make %s private: %w", p, err)
+		}
+	}
+	return nil
 }
 
 // Close closes the database handles.

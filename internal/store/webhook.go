@@ -206,7 +206,7 @@ func (s *Store) CreateWebhookEndpoint(ctx context.Context, e *model.WebhookEndpo
 	now := s.now()
 	err := s.inAuditedTx(ctx, audit.WebhookCreate, func(tx *sql.Tx) (string, audit.Changes, error) {
 		err := tx.QueryRowContext(ctx, `INSERT INTO webhook_endpoints (url, secret, events, active, description, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`, e.URL, e.Secret, joinEvents(e.Events), e.Active, e.Description, now).Scan(&e.ID)
+			VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`, e.URL, s.box.Seal(e.Secret), joinEvents(e.Events), e.Active, e.Description, now).Scan(&e.ID)
 		if err != nil {
 			return "", nil, fmt.Errorf("create webhook endpoint: %w", err)
 		}
@@ -225,7 +225,7 @@ func (s *Store) CreateWebhookEndpoint(ctx context.Context, e *model.WebhookEndpo
 func (s *Store) UpdateWebhookEndpoint(ctx context.Context, e *model.WebhookEndpoint) error {
 	now := s.now()
 	err := s.inAuditedTx(ctx, audit.WebhookUpdate, func(tx *sql.Tx) (string, audit.Changes, error) {
-		old, err := scanWebhookEndpoint(tx.QueryRowContext(ctx, `SELECT `+webhookEndpointColumns+` FROM webhook_endpoints WHERE id = $1`, e.ID))
+		old, err := s.scanWebhookEndpoint(tx.QueryRowContext(ctx, `SELECT `+webhookEndpointColumns+` FROM webhook_endpoints WHERE id = $1`, e.ID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return "", nil, fmt.Errorf("webhook endpoint %d: %w", e.ID, ErrNotFound)
 		}
@@ -234,7 +234,7 @@ func (s *Store) UpdateWebhookEndpoint(ctx context.Context, e *model.WebhookEndpo
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET url = $1, events = $2, active = $3, description = $4,
 			secret = CASE WHEN $5 = '' THEN secret ELSE $5 END, updated_at = $6 WHERE id = $7`,
-			e.URL, joinEvents(e.Events), e.Active, e.Description, e.Secret, now, e.ID); err != nil {
+			e.URL, joinEvents(e.Events), e.Active, e.Description, s.box.Seal(e.Secret), now, e.ID); err != nil {
 			return "", nil, fmt.Errorf("save webhook endpoint: %w", err)
 		}
 		if e.Secret == "" {
@@ -277,11 +277,16 @@ func endpointChanges(old, e *model.WebhookEndpoint) audit.Changes {
 
 const webhookEndpointColumns = `id, url, secret, events, active, description, created_at, updated_at`
 
-func scanWebhookEndpoint(row interface{ Scan(...any) error }) (*model.WebhookEndpoint, error) {
+// scanWebhookEndpoint reads an endpoint, its secret opened (see Options.Box).
+func (s *Store) scanWebhookEndpoint(row interface{ Scan(...any) error }) (*model.WebhookEndpoint, error) {
 	var e model.WebhookEndpoint
 	var events string
 	if err := row.Scan(&e.ID, &e.URL, &e.Secret, &events, &e.Active, &e.Description, &e.CreatedAt, &e.UpdatedAt); err != nil {
 		return nil, err
+	}
+	var err error
+	if e.Secret, err = s.box.Open(e.Secret); err != nil {
+		return nil, fmt.Errorf("webhook endpoint %d: %w", e.ID, err)
 	}
 	e.Events = splitEvents(events)
 	return &e, nil
@@ -289,7 +294,7 @@ func scanWebhookEndpoint(row interface{ Scan(...any) error }) (*model.WebhookEnd
 
 // WebhookEndpoint returns one endpoint, secret included.
 func (s *Store) WebhookEndpoint(ctx context.Context, id int64) (*model.WebhookEndpoint, error) {
-	e, err := scanWebhookEndpoint(s.r.QueryRowContext(ctx, `SELECT `+webhookEndpointColumns+` FROM webhook_endpoints WHERE id = $1`, id))
+	e, err := s.scanWebhookEndpoint(s.r.QueryRowContext(ctx, `SELECT `+webhookEndpointColumns+` FROM webhook_endpoints WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("webhook endpoint %d: %w", id, ErrNotFound)
 	}
@@ -314,7 +319,7 @@ func (s *Store) WebhookEndpoints(ctx context.Context) ([]WebhookEndpointStats, e
 	var out []WebhookEndpointStats
 	byID := map[int64]int{}
 	for rows.Next() {
-		e, err := scanWebhookEndpoint(rows)
+		e, err := s.scanWebhookEndpoint(rows)
 		if err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("read webhook endpoints: %w", err)
@@ -511,6 +516,9 @@ func (s *Store) ClaimWebhooks(ctx context.Context, limit int, lease time.Duratio
 			var url, secret string
 			if err := tx.QueryRowContext(ctx, `SELECT url, secret FROM webhook_endpoints WHERE id = $1`, id).Scan(&url, &secret); err != nil {
 				return err
+			}
+			if secret, err = s.box.Open(secret); err != nil {
+				return fmt.Errorf("webhook endpoint %d: %w", id, err)
 			}
 			for _, i := range idx {
 				out[i].URL, out[i].Secret = url, secret

@@ -72,6 +72,11 @@ func (e *RefusedError) Error() string {
 // Unwrap makes errors.Is(err, ErrRefused) true.
 func (e *RefusedError) Unwrap() error { return ErrRefused }
 
+// redirectError stops a chain of more redirects than allowed.
+type redirectError int
+
+func (e redirectError) Error() string { return fmt.Sprintf("more than %d redirects", int(e)) }
+
 // NewClient returns an HTTP client that keeps to opts and to public
 // addresses (see the package comment).
 func NewClient(opts Options) *http.Client {
@@ -96,7 +101,7 @@ func NewClient(opts Options) *http.Client {
 		Timeout:   opts.Timeout,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) > opts.MaxRedirects {
-				return fmt.Errorf("more than %d redirects", opts.MaxRedirects)
+				return redirectError(opts.MaxRedirects)
 			}
 			return CheckURL(req.URL)
 		},
@@ -151,7 +156,11 @@ var nonPublic = []netip.Prefix{
 	netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments
 	netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking
 	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, and broadcast
+	netip.MustParsePrefix("64:ff9b::/96"),    // NAT64: an IPv4 address inside
 	netip.MustParsePrefix("64:ff9b:1::/48"),  // local-use NAT64
+	netip.MustParsePrefix("2002::/16"),       // 6to4: an IPv4 address inside
+	netip.MustParsePrefix("2001::/32"),       // Teredo: an IPv4 address inside
+	netip.MustParsePrefix("::/96"),           // IPv4-compatible (deprecated)
 	netip.MustParsePrefix("2001:db8::/32"),   // documentation
 	netip.MustParsePrefix("fec0::/10"),       // old site-local
 	netip.MustParsePrefix("192.0.2.0/24"),    // documentation

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 
@@ -28,12 +29,28 @@ type Page struct {
 type Unfurler struct {
 	client   *http.Client
 	maxBytes int64
+	allow    []netip.Prefix
 }
 
 // New returns an Unfurler that fetches with NewClient(opts).
 func New(opts Options) *Unfurler {
 	opts = opts.withDefaults()
-	return &Unfurler{client: NewClient(opts), maxBytes: opts.MaxBytes}
+	return &Unfurler{client: NewClient(opts), maxBytes: opts.MaxBytes, allow: opts.Allow}
+}
+
+// Client is the SSRF-safe client the Unfurler fetches with, to share with
+// other fetches made on a person's behalf (reading a feed now).
+func (u *Unfurler) Client() *http.Client { return u.client }
+
+// CheckHost refuses raw when its host resolves to an address the
+// Unfurler's client would refuse (see CheckHost), so an address is
+// refused when it is saved rather than at every later fetch.
+func (u *Unfurler) CheckHost(ctx context.Context, raw string) error {
+	parsed, err := ParseURL(raw)
+	if err != nil {
+		return err
+	}
+	return CheckHost(ctx, parsed, u.allow)
 }
 
 // Unfurl fetches raw and reads its title, author, publication and image.
@@ -50,7 +67,7 @@ func (u *Unfurler) Unfurl(ctx context.Context, raw string) (Page, error) {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			return Page{}, fmt.Errorf("the page at %s took too long to answer", raw)
 		}
-		return Page{}, fmt.Errorf("could not fetch %s: %w", raw, unwrapURLError(err))
+		return Page{}, fmt.Errorf("could not fetch %s: %s", raw, Describe(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -71,15 +88,6 @@ func orUnknown(s string) string {
 		return "of no stated type"
 	}
 	return s
-}
-
-// unwrapURLError drops net/http's "Get URL:" prefix, which repeats the URL.
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 // Parse reads a page's metadata from its HTML; base resolves relative

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -134,6 +135,11 @@ func TestUnfurlRefusesNonPublicAddresses(t *testing.T) {
 		"http://[fd00::5]/":                 "private",
 		"http://0.0.0.0/":                   "unspecified",
 		"http://100.64.1.1/":                "reserved",
+		"http://[64:ff9b::7f00:1]/":         "reserved", // NAT64 of 127.0.0.1
+		"http://[64:ff9b::a9fe:a9fe]/":      "reserved", // NAT64 of the metadata address
+		"http://[2002:7f00:1::1]/":          "reserved", // 6to4 of 127.0.0.1
+		"http://[2001:0:4136:e378::1]/":     "reserved", // Teredo
+		"http://[::7f00:1]/":                "reserved", // IPv4-compatible 127.0.0.1
 		"https://127.0.0.1:" + port + "/og": "loopback",
 	} {
 		_, err := strict.Unfurl(ctx, raw)
@@ -232,5 +238,78 @@ func TestUnfurlLimits(t *testing.T) {
 	}
 	if _, err := u.Unfurl(ctx, srv.URL+"/gone"); err == nil || !strings.Contains(err.Error(), "410") {
 		t.Errorf("410: err = %v", err)
+	}
+}
+
+// TestErrorsNameAClassNotTheNetwork: what a failed fetch says is a class
+// of failure; it never shows the resolver's address or tells a refused
+// port from a closed one.
+func TestErrorsNameAClassNotTheNetwork(t *testing.T) {
+	ctx := context.Background()
+	u := unfurl.New(unfurl.Options{Allow: loopback, Timeout: 2 * time.Second})
+	// A port nobody listens on.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	_, err = u.Unfurl(ctx, "http://"+closed+"/")
+	if err == nil || !strings.Contains(err.Error(), "could not connect") || strings.Contains(err.Error(), "refused") {
+		t.Errorf("closed port: %v", err)
+	}
+	// A server that accepts and hangs up.
+	hangup, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hangup.Close()
+	go func() {
+		for {
+			c, err := hangup.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	_, err = u.Unfurl(ctx, "http://"+hangup.Addr().String()+"/")
+	if err == nil || !strings.Contains(err.Error(), "closed without an answer") || strings.Contains(err.Error(), "EOF") {
+		t.Errorf("hang-up: %v", err)
+	}
+	// A name that does not resolve: no resolver address in the words.
+	_, err = u.Unfurl(ctx, "http://no-such-host.invalid/")
+	if err == nil || !strings.Contains(err.Error(), "no-such-host.invalid") || strings.Contains(err.Error(), ":53") {
+		t.Errorf("unresolvable name: %v", err)
+	}
+}
+
+// TestCheckHostRefusesNamesOfPrivateAddresses: the check made when an
+// address is saved resolves the name and refuses what the dialer would.
+func TestCheckHostRefusesNamesOfPrivateAddresses(t *testing.T) {
+	ctx := context.Background()
+	for raw, want := range map[string]string{
+		"http://localhost:8080/hook":     "loopback",
+		"https://169.254.169.254/":       "link-local",
+		"https://[64:ff9b::a9fe:a9fe]/x": "reserved",
+		"ftp://example.org/":             "not an http",
+		"https://user:pw@example.org/":   "user name",
+	} {
+		u, _ := url.Parse(raw)
+		err := unfurl.CheckHost(ctx, u, nil)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", raw, err, want)
+		}
+	}
+	u, _ := url.Parse("https://no-such-host.invalid/hook")
+	if err := unfurl.CheckHost(ctx, u, nil); err != nil {
+		t.Errorf("a name that does not resolve (yet) is refused: %v", err)
+	}
+	u, _ = url.Parse("http://localhost:8080/hook")
+	if err := unfurl.CheckHost(ctx, u, unfurl.Everywhere); err != nil {
+		t.Errorf("localhost with everything allowed: %v", err)
+	}
+	if err := unfurl.CheckHost(ctx, u, loopback); err != nil {
+		t.Errorf("localhost with loopback allowed: %v", err)
 	}
 }

@@ -19,6 +19,7 @@ import (
 )
 
 func TestArchiveAndFeeds(t *testing.T) {
+	t.Parallel()
 	st := newSite(t, sqlite(t), func(o *web.Options) { o.ArchivePageSize = 2 })
 	ctx := context.Background()
 	first := st.publishSample()
@@ -80,6 +81,7 @@ func TestArchiveAndFeeds(t *testing.T) {
 }
 
 func TestPrivateEditionOpensOnlyFromTheCampaignsLink(t *testing.T) {
+	t.Parallel()
 	st := newSite(t, sqlite(t), nil)
 	ctx := context.Background()
 	e, err := sample.Edition()
@@ -117,6 +119,7 @@ func TestPrivateEditionOpensOnlyFromTheCampaignsLink(t *testing.T) {
 }
 
 func TestArchiveWithTrailingSlash(t *testing.T) {
+	t.Parallel()
 	st := newSite(t, sqlite(t), nil)
 	first := st.publishSample()
 	c := st.client()
@@ -139,6 +142,7 @@ func TestArchiveWithTrailingSlash(t *testing.T) {
 }
 
 func TestSiteTitleBeforeSettingsAreSaved(t *testing.T) {
+	t.Parallel()
 	s := sqlite(t)
 	srv, err := web.NewServer(web.Deps{Store: s, Signer: deliverytest.Signer(t), BaseURL: "http://127.0.0.1:8080"})
 	if err != nil {

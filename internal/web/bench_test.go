@@ -8,6 +8,7 @@ import (
 // TestBenchSmall runs the load benchmark at a small size and checks its
 // bookkeeping: every request answered, every click and signup stored.
 func TestBenchSmall(t *testing.T) {
+	t.Parallel()
 	rep, err := Bench(context.Background(), BenchOptions{Store: sqlite(t), Clicks: 2000, Subscribes: 300, Concurrency: 16})
 	if err != nil {
 		t.Fatal(err)

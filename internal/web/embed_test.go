@@ -8,6 +8,7 @@ import (
 // The HTML to paste into another site is for the publication's editors
 // (the admin's list page shows it), not for readers joining a list.
 func TestSubscribePageShowsNoEmbedSnippet(t *testing.T) {
+	t.Parallel()
 	st := newSite(t, sqlite(t), nil)
 	resp, body := st.get(st.client(), "/subscribe/daily")
 	if resp.StatusCode != 200 || !strings.Contains(body, `action="/subscribe/daily"`) {

@@ -27,6 +27,7 @@ type feedCache struct {
 }
 
 type cachedFeed struct {
+	stamp    string // the editions' stamp it was built at
 	body     []byte
 	ctype    string
 	modified time.Time
@@ -48,19 +49,28 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
 	}
 	cf, ok := s.feeds.m[kind]
 	s.feeds.mu.Unlock()
-	if !ok || time.Since(cf.at) > feedTTL {
-		var err error
+	// An edition published (on any node) shows at once: the cache is
+	// rebuilt when the editions changed, and at the latest after feedTTL
+	// (the publication's name or theme).
+	stamp, err := s.store.EditionsStamp(r.Context())
+	if err != nil {
+		s.serverError(w, r, "build feed", err)
+		return
+	}
+	if !ok || cf.stamp != stamp || time.Since(cf.at) > feedTTL {
 		if cf, err = s.buildFeed(r.Context(), kind); err != nil {
 			s.serverError(w, r, "build feed", err)
 			return
 		}
+		cf.stamp = stamp
 		s.feeds.mu.Lock()
 		s.feeds.m[kind] = cf
 		s.feeds.mu.Unlock()
 	}
 	h := w.Header()
 	h.Set("Content-Type", cf.ctype)
-	h.Set("Cache-Control", "public, max-age=300")
+	// Short: a reader's app asks again soon, cheaply (ETag, Last-Modified).
+	h.Set("Cache-Control", "public, max-age=60")
 	h.Set("ETag", etag(cf.body))
 	http.ServeContent(w, r, "", cf.modified, bytes.NewReader(cf.body))
 }

@@ -22,6 +22,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 // with go test ./internal/web/ -run TestFeedGolden -update and review the
 // diff.
 func TestFeedGolden(t *testing.T) {
+	t.Parallel()
 	at := func(s string) time.Time {
 		v, err := time.Parse(time.RFC3339, s)
 		if err != nil {

@@ -22,6 +22,7 @@ import (
 // another server, and reads every feed back with gofeed's parser for its
 // format.
 func TestFeedsReadBack(t *testing.T) {
+	t.Parallel()
 	st := newSite(t, sqlite(t), nil)
 	ctx := context.Background()
 	picture := append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 3000)...)
@@ -134,5 +135,36 @@ func TestFeedsReadBack(t *testing.T) {
 	}
 	if strings.Contains(body, `"length"`) {
 		t.Errorf("JSON Feed has a made-up length:\n%s", body)
+	}
+}
+
+// TestPublishingShowsInTheFeedsAtOnce: a feed read before anything was
+// published, then an edition published, reads the new edition at once
+// (the cache held the empty feed for its lifetime before).
+func TestPublishingShowsInTheFeedsAtOnce(t *testing.T) {
+	t.Parallel()
+	st := newSite(t, sqlite(t), nil)
+	ctx := context.Background()
+	c := st.client()
+	e, err := sample.Edition()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Slug, e.Subject, e.Public = "fresh", "Edition fresh", true
+	if err := st.store.CreateEdition(ctx, e, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/feed.rss", "/feed.atom", "/feed.json"} {
+		if _, body := st.get(c, path); strings.Contains(body, "Edition fresh") {
+			t.Fatalf("%s shows a draft:\n%s", path, body)
+		}
+	}
+	if err := st.store.SetEditionStatus(ctx, e.ID, model.EditionPublished); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/feed.rss", "/feed.atom", "/feed.json"} {
+		if _, body := st.get(c, path); !strings.Contains(body, "Edition fresh") {
+			t.Errorf("%s does not show the edition just published:\n%s", path, body)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 // TestConfirmationWaitsOutAFailingRelay: a relay answering 451 defers the
 // confirmation (it stays queued, due later) instead of losing it.
 func TestConfirmationWaitsOutAFailingRelay(t *testing.T) {
+	t.Parallel()
 	st := newSite(t, sqlite(t), nil)
 	ctx := context.Background()
 	st.sink.SetFaults(smtpsink.Faults{Rules: []*smtpsink.Rule{{Stage: smtpsink.AtRcpt, Code: 451, Enhanced: [3]int{4, 3, 0}, Text: "try again later"}}})
@@ -36,6 +37,7 @@ func TestConfirmationWaitsOutAFailingRelay(t *testing.T) {
 // stalled gives the confirmation back to the queue, and the next server on
 // the same database sends it.
 func TestConfirmationSurvivesARestart(t *testing.T) {
+	t.Parallel()
 	st := newSite(t, sqlite(t), nil)
 	ctx := context.Background()
 	st.sink.SetFaults(smtpsink.Faults{Delay: 10 * time.Second})

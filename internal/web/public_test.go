@@ -20,6 +20,7 @@ import (
 )
 
 func TestOneClickUnsubscribe(t *testing.T) {
+	t.Parallel()
 	st := newSite(t, sqlite(t), nil)
 	id := st.subscriber("ada@example.com", st.daily, st.weekly)
 	c := st.campaign(true, nil, st.daily)
@@ -73,6 +74,7 @@ func TestOneClickUnsubscribe(t *testing.T) {
 }
 
 func TestForgedTokensRefused(t *testing.T) {
+	t.Parallel()
 	st := newSite(t, sqlite(t), nil)
 	id := st.subscriber("ada@example.com", st.daily)
 	good := st.signer.Sign(token.Claims{Purpose: token.Unsubscribe, SubscriberID: id})
@@ -113,6 +115,7 @@ func TestForgedTokensRefused(t *testing.T) {
 }
 
 func TestClickRedirectAndOpen(t *testing.T) {
+	t.Parallel()
 	st := newSite(t, sqlite(t), nil)
 	id := st.subscriber("ada@example.com", st.daily)
 	links := []string{"https://example.org/story?a=1&b=2", "https://news.example.com/gerald"}
@@ -156,6 +159,7 @@ func TestClickRedirectAndOpen(t *testing.T) {
 }
 
 func TestAnonymousTracking(t *testing.T) {
+	t.Parallel()
 	st := newSite(t, sqlite(t), func(o *web.Options) { o.Tracking = web.TrackAnonymous })
 	id := st.subscriber("ada@example.com", st.daily)
 	c := st.campaign(true, []string{"https://example.org/"}, st.daily)
@@ -172,6 +176,7 @@ func TestAnonymousTracking(t *testing.T) {
 // the admin applies to the next tracking hit once the short cache passes,
 // and turning it off again links events to readers again.
 func TestPrivacySettingAppliesWithoutRestart(t *testing.T) {
+	t.Parallel()
 	st := newSite(t, sqlite(t), nil)
 	id := st.subscriber("ada@example.com", st.daily)
 	c := st.campaign(true, []string{"https://example.org/"}, st.daily)
@@ -216,6 +221,7 @@ func TestPrivacySettingAppliesWithoutRestart(t *testing.T) {
 }
 
 func TestSubscribeNeverTells(t *testing.T) {
+	t.Parallel()
 	st := newSite(t, sqlite(t), nil)
 	ctx := context.Background()
 	st.subscriber("known@example.com", st.daily)
@@ -288,6 +294,7 @@ func TestSubscribeNeverTells(t *testing.T) {
 }
 
 func TestRateLimitAndHeaders(t *testing.T) {
+	t.Parallel()
 	st := newSite(t, sqlite(t), func(o *web.Options) { o.RateLimit.PerMinute, o.RateLimit.Burst = 1, 3 })
 	c := st.client()
 	tok := st.csrf(c, "/subscribe/weekly")
@@ -330,6 +337,7 @@ func TestRateLimitAndHeaders(t *testing.T) {
 }
 
 func TestPreferencesDataAndErase(t *testing.T) {
+	t.Parallel()
 	st := newSite(t, sqlite(t), nil)
 	ctx := context.Background()
 	id := st.subscriber("ada@example.com", st.daily)

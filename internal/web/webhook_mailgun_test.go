@@ -34,6 +34,7 @@ func mailgunBody(key string, at time.Time, token, event, severity, email string)
 // TestMailgunWebhook: /webhooks/mailgun takes posts signed with the
 // domain's webhook signing key within the replay window, and no other.
 func TestMailgunWebhook(t *testing.T) {
+	t.Parallel()
 	v, err := inbound.NewMailgunVerifier(mailgunKey)
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 // a post must carry a signature over its timestamp and body; unsigned,
 // altered or foreign-signed posts are refused and change nothing.
 func TestSendGridSignedWebhook(t *testing.T) {
+	t.Parallel()
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -83,6 +84,7 @@ func TestSendGridSignedWebhook(t *testing.T) {
 // message from another topic is refused before anything is fetched or
 // applied, a subscription confirmation included.
 func TestSNSTopicAllowlist(t *testing.T) {
+	t.Parallel()
 	sns := newFakeSNS(t)
 	st := newSite(t, sqlite(t), func(o *web.Options) {
 		o.Webhooks.SNSCertHosts = []string{sns.host()}

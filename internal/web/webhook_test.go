@@ -112,6 +112,7 @@ func postJSON(t *testing.T, u, user, pass string, body string) int {
 }
 
 func TestWebhooks(t *testing.T) {
+	t.Parallel()
 	sns := newFakeSNS(t)
 	st := newSite(t, sqlite(t), func(o *web.Options) {
 		o.Webhooks.SNSCertHosts = []string{sns.host()}
@@ -220,6 +221,7 @@ func TestWebhooks(t *testing.T) {
 }
 
 func TestWebhooksOffWithoutSecret(t *testing.T) {
+	t.Parallel()
 	st := newSite(t, sqlite(t), func(o *web.Options) { o.Webhooks.Secret = "" })
 	if code := postJSON(t, st.ts.URL+"/webhooks/generic", "", "", `{"type":"complaint","email":"a@example.com"}`); code != http.StatusNotFound {
 		t.Fatalf("webhook with no secret configured = %d", code)
@@ -231,6 +233,7 @@ func TestWebhooksOffWithoutSecret(t *testing.T) {
 // subscriber; a complaint with no Herald Message-ID at all counts toward
 // the last campaign that reached the reader.
 func TestReportsCountTowardTheirCampaign(t *testing.T) {
+	t.Parallel()
 	st := newSite(t, sqlite(t), nil)
 	ctx := context.Background()
 	bounced := st.subscriber("bounced@example.com", st.daily)

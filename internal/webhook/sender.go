@@ -3,19 +3,18 @@ package webhook
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/unfurl"
 )
 
 // Store is the part of the store a Sender uses: *store.Store.
@@ -47,8 +46,14 @@ type Options struct {
 	// Keep is how long finished deliveries stay for the admin to see
 	// (30 days).
 	Keep time.Duration
-	// Client posts; the default has Timeout and follows no redirects (a
-	// redirect is an answer other than 2xx).
+	// Allow lists the non-public address ranges receivers may be on (see
+	// unfurl.NewClient): none by default, so a receiver on loopback, a
+	// private network or a cloud metadata address is never posted to;
+	// unfurl.Everywhere when the operator allows private receivers.
+	Allow []netip.Prefix
+	// Client posts; the default is the SSRF-safe client of unfurl, with
+	// Timeout and Allow, following no redirects (a redirect is an answer
+	// other than 2xx).
 	Client   *http.Client
 	Log      *slog.Logger
 	Observer Observer
@@ -77,7 +82,8 @@ func (o *Options) setDefaults() {
 	defDur(&o.Lease, perWorker*o.Timeout+time.Minute)
 	defDur(&o.Keep, 30*24*time.Hour)
 	if o.Client == nil {
-		o.Client = &http.Client{Timeout: o.Timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		o.Client = unfurl.NewClient(unfurl.Options{Timeout: o.Timeout, Allow: o.Allow, UserAgent: "Herald-Webhooks/1"})
+		o.Client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -181,7 +187,7 @@ func (s *Sender) post(j store.WebhookJob) store.WebhookResult {
 		var resp *http.Response
 		if resp, err = s.opts.Client.Do(req); err == nil {
 			// Read a little of the answer so the connection can be reused.
-			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
 			res.Code = resp.StatusCode
 			if resp.StatusCode >= 200 && resp.StatusCode < 300 {
@@ -193,7 +199,7 @@ func (s *Sender) post(j store.WebhookJob) store.WebhookResult {
 		}
 	}
 	if err != nil {
-		res.Error = describe(err, s.opts.Timeout)
+		res.Error = describe(err)
 	}
 	if j.Attempts >= s.opts.MaxAttempts {
 		res.Status = model.WebhookFailed
@@ -216,20 +222,11 @@ func (s *Sender) observe(result string) {
 	}
 }
 
-// describe words a failed request for the admin, without the URL (which
-// the page shows anyway, and which may carry a token in its query).
-func describe(err error, timeout time.Duration) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	var ne net.Error
-	switch {
-	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
-		return fmt.Sprintf("no answer within %s", timeout)
-	default:
-		return "could not post: " + err.Error()
-	}
+// describe words a failed request for the admin as a class of failure
+// (unfurl.Describe): never a raw dial error, which would let whoever
+// registers an endpoint map the networks Herald can see.
+func describe(err error) string {
+	return "could not post: " + unfurl.Describe(err)
 }
 
 // settle records a batch's results; it outlives a stop for a moment so

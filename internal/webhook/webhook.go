@@ -16,18 +16,21 @@
 package webhook
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/unfurl"
 )
 
 // Headers of every webhook POST.
@@ -118,6 +121,25 @@ func CheckURL(raw string) (string, error) {
 	}
 	if u.Fragment != "" {
 		return "", errors.New("the webhook URL must not have a #fragment: it is never sent")
+	}
+	return raw, nil
+}
+
+// CheckReceiver is CheckURL and more: the receiver's host must resolve to
+// public addresses only, unless allow covers them (the same rule the
+// sender's client keeps at every post, see Options.Allow). The error says
+// which address was refused and why, without having contacted it.
+func CheckReceiver(ctx context.Context, raw string, allow []netip.Prefix) (string, error) {
+	raw, err := CheckURL(raw)
+	if err != nil {
+		return "", err
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", errors.New("the webhook URL does not parse; write it as https://example.com/path")
+	}
+	if err := unfurl.CheckHost(ctx, u, allow); err != nil {
+		return "", fmt.Errorf("the webhook receiver %w (an operator can allow receivers on private networks with webhook_allow_private)", err)
 	}
 	return raw, nil
 }

@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -154,6 +156,9 @@ func fast(o webhook.Options) webhook.Options {
 		o.RetryBase = time.Millisecond
 	}
 	o.Poll = 10 * time.Millisecond
+	if o.Allow == nil {
+		o.Allow = loopback // the test receivers listen on 127.0.0.1
+	}
 	return o
 }
 
@@ -414,4 +419,60 @@ func (c *counter) get(k string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.m[k]
+}
+
+// loopback lets the tests' receivers on 127.0.0.1 be posted to.
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+
+// TestReceiversOnPrivateNetworksAreRefused: without an explicit allowance
+// the sender never reaches a receiver on loopback (an endpoint saved
+// before the rule, or a name that changed its address), and what it
+// stores says which rule refused it; a receiver that cannot be reached
+// is stored as a class, not the dial error that would map the network.
+func TestReceiversOnPrivateNetworksAreRefused(t *testing.T) {
+	s := storetest.SQLite(t)
+	rc := newReceiver(t)
+	e := endpoint(t, s, rc.srv.URL)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.Close()
+	ctx := context.Background()
+	s.QueueWebhookTest(ctx, e.ID)
+	run(t, webhook.NewSender(s, fast(webhook.Options{Allow: []netip.Prefix{}})))
+	waitFor(t, "the refusal", func() bool { return deliveries(t, s, e.ID)[0].LastError != "" })
+	if d := deliveries(t, s, e.ID)[0]; !strings.Contains(d.LastError, "loopback address") || d.Status == model.WebhookDelivered {
+		t.Errorf("loopback receiver: %+v", d)
+	}
+	if n := len(rc.got()); n != 0 {
+		t.Errorf("the loopback receiver got %d posts", n)
+	}
+
+	s2 := storetest.SQLite(t)
+	closed2 := endpoint(t, s2, "http://"+ln.Addr().String()+"/hook")
+	s2.QueueWebhookTest(ctx, closed2.ID)
+	run(t, webhook.NewSender(s2, fast(webhook.Options{})))
+	waitFor(t, "the failed post", func() bool { return deliveries(t, s2, closed2.ID)[0].LastError != "" })
+	if d := deliveries(t, s2, closed2.ID)[0]; d.LastError != "could not post: could not connect" {
+		t.Errorf("closed port stored as %q, want a class", d.LastError)
+	}
+}
+
+func TestCheckReceiverResolvesAndRefuses(t *testing.T) {
+	ctx := context.Background()
+	for raw, want := range map[string]string{
+		"http://localhost:9000/in":      "loopback address",
+		"http://169.254.169.254/latest": "link-local address",
+		"http://[64:ff9b::a9fe:a9fe]/":  "reserved address",
+		"https://10.1.2.3/in":           "private address",
+		"ftp://hooks.example.net/":      "not ftp://",
+	} {
+		if _, err := webhook.CheckReceiver(ctx, raw, nil); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("CheckReceiver(%q) = %v, want %q", raw, err, want)
+		}
+	}
+	if got, err := webhook.CheckReceiver(ctx, " http://localhost:9000/in ", loopback); err != nil || got != "http://localhost:9000/in" {
+		t.Errorf("allowed loopback: %q %v", got, err)
+	}
 }

@@ -71,7 +71,7 @@ func PostgresURL(t testing.TB) string {
 			return
 		}
 		defer db.Close()
-		db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
+		_, _ = db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`) // a test's leftovers
 	})
 	u, err := url.Parse(base)
 	if err != nil {
