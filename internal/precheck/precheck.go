@@ -468,19 +468,12 @@ func timeout(err error) bool {
 	return err != nil && (errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout())
 }
 
-// describe turns a fetch error into words for the editor.
+// describe turns a fetch error into words for the editor: a class of
+// failure (unfurl.Describe), never a raw network error.
 func describe(err error) string {
 	var refused *unfurl.RefusedError
 	if errors.As(err, &refused) {
 		return "not checked: " + refused.Error()
 	}
-	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) {
-		return "its host " + dnsErr.Name + " does not exist"
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return "does not answer: " + err.Error()
+	return "does not answer: " + unfurl.Describe(err)
 }
