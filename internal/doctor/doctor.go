@@ -104,13 +104,30 @@ func notFound(err error) bool {
 	return errors.As(err, &dnsErr) && dnsErr.IsNotFound
 }
 
+// lookupError is a failed lookup, said as a sentence (the resolver's own
+// error, with its server's address, stays underneath for errors.As).
+type lookupError struct {
+	kind, name string
+	err        error
+}
+
+func (e *lookupError) Error() string {
+	var dnsErr *net.DNSError
+	if errors.As(e.err, &dnsErr) && dnsErr.IsTimeout {
+		return fmt.Sprintf("no DNS answer in time for %s %s", e.kind, e.name)
+	}
+	return fmt.Sprintf("the DNS lookup of %s %s failed", e.kind, e.name)
+}
+
+func (e *lookupError) Unwrap() error { return e.err }
+
 func (c *checker) txt(ctx context.Context, name string) ([]string, error) {
 	txts, err := c.r.LookupTXT(ctx, fqdn(name))
 	if notFound(err) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("look up TXT %s: %w", name, err)
+		return nil, &lookupError{kind: "TXT", name: name, err: err}
 	}
 	return txts, nil
 }
@@ -121,7 +138,7 @@ func (c *checker) mx(ctx context.Context, name string) ([]*net.MX, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("look up MX %s: %w", name, err)
+		return nil, &lookupError{kind: "MX", name: name, err: err}
 	}
 	return mxs, nil
 }
@@ -135,7 +152,7 @@ func (c *checker) addrs(ctx context.Context, host string) ([]netip.Addr, error) 
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("look up %s: %w", host, err)
+		return nil, &lookupError{kind: "the address of", name: host, err: err}
 	}
 	for i := range ips {
 		ips[i] = ips[i].Unmap()
@@ -209,7 +226,7 @@ func (c *checker) checkSPF(ctx context.Context, o Options) Check {
 		}
 		ips, err := c.addrs(ctx, r.Host)
 		if err != nil || len(ips) == 0 {
-			ck.Status, ck.Detail = Fail, fmt.Sprintf("relay %s: its address could not be found (%v)", r.Host, err)
+			ck.Status, ck.Detail = Fail, fmt.Sprintf("relay %s: its address could not be found", r.Host)
 			return ck
 		}
 		mech := "a:" + r.Host

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/herald-news/herald/internal/doctor"
 	"github.com/herald-news/herald/internal/doctor/dnstest"
@@ -179,5 +180,20 @@ func TestDMARCAlignment(t *testing.T) {
 	ck = byName(doctor.Run(context.Background(), doctor.Options{FromDomain: "letters.sub.test", Relays: relays, Resolver: r}))["DMARC"]
 	if ck.Status != doctor.OK || !strings.Contains(ck.Detail, "_dmarc.sub.test: p=quarantine, aligned by SPF (letters.sub.test)") {
 		t.Errorf("organisational record: %+v", ck)
+	}
+}
+
+// TestNoDNSServer: a resolver that does not answer fails every check with
+// a sentence, not the resolver's raw error.
+func TestNoDNSServer(t *testing.T) {
+	checks := doctor.Run(context.Background(), doctor.Options{FromDomain: "quiet.test", BounceDomain: "b.quiet.test",
+		Relays: []doctor.Relay{{Name: "main", Host: "relay.quiet.test"}}, Resolver: doctor.NewResolver("127.0.0.1:1"), Timeout: 3 * time.Second})
+	if doctor.AllOK(checks) {
+		t.Fatal("checks passed with no DNS server")
+	}
+	for _, c := range checks {
+		if c.Status == doctor.Fail && c.Name != "DKIM" && (strings.Contains(c.Detail, "127.0.0.1") || !strings.Contains(c.Detail, "DNS") && !strings.Contains(c.Detail, "could not be found")) {
+			t.Errorf("%s: %q", c.Name, c.Detail)
+		}
 	}
 }
