@@ -62,7 +62,7 @@ func (p Policy) Check(sunsetMonths int) error {
 // Store is what Run needs of the store.
 type Store interface {
 	EventsToFold(ctx context.Context, before time.Time) (int64, error)
-	FoldEvents(ctx context.Context, before time.Time, batch int) (int64, error)
+	FoldEvents(ctx context.Context, before time.Time, after int64, batch int) (folded, last int64, err error)
 	LedgerToFold(ctx context.Context, before time.Time) (int64, error)
 	FoldLedger(ctx context.Context, before time.Time, batch int) (int64, error)
 	Space(ctx context.Context) (store.Space, error)
@@ -80,6 +80,17 @@ type Report struct {
 	// SQLite's file: before, and after the pages freed were given back.
 	SpaceBefore, SpaceAfter store.Space
 	Reclaimed               int64 // pages given back
+}
+
+// eventsFolder folds events batch after batch, each starting after the
+// last id the one before looked at.
+func eventsFolder(st Store) func(context.Context, time.Time, int) (int64, error) {
+	var after int64
+	return func(ctx context.Context, before time.Time, batch int) (int64, error) {
+		n, last, err := st.FoldEvents(ctx, before, after, batch)
+		after = last
+		return n, err
+	}
 }
 
 // reclaimStep is how many free pages one incremental vacuum step gives
@@ -128,7 +139,7 @@ func Run(ctx context.Context, st Store, p Policy, now time.Time, progress Progre
 		count func(context.Context, time.Time) (int64, error)
 		fold  func(context.Context, time.Time, int) (int64, error)
 	}{
-		{"events", p.EventsDays, &rep.EventsBefore, &rep.Events, st.EventsToFold, st.FoldEvents},
+		{"events", p.EventsDays, &rep.EventsBefore, &rep.Events, st.EventsToFold, eventsFolder(st)},
 		{"ledger", p.LedgerDays, &rep.LedgerBefore, &rep.Ledger, st.LedgerToFold, st.FoldLedger},
 	}
 	for _, s := range stages {

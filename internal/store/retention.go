@@ -49,9 +49,12 @@ func (s *Store) EventsToFold(ctx context.Context, before time.Time) (int64, erro
 }
 
 // FoldEvents folds up to batch of the oldest opens and clicks older than
-// before into per-day counts and deletes them, in one transaction. It
-// returns how many raw events it folded (0 when none is left).
-func (s *Store) FoldEvents(ctx context.Context, before time.Time, batch int) (int64, error) {
+// before, with ids above after, into per-day counts and deletes them, in
+// one transaction. It returns how many raw events it folded (0 when none is
+// left) and the last id it looked at: the next call's after, so that no
+// batch scans again over the rows the ones before it deleted (PostgreSQL
+// keeps them in its indexes until vacuumed).
+func (s *Store) FoldEvents(ctx context.Context, before time.Time, after int64, batch int) (folded, last int64, err error) {
 	before = before.UTC()
 	day := `strftime('%Y-%m-%d', e.at)`
 	if s.dialect == dialectPostgres {
@@ -66,39 +69,43 @@ func (s *Store) FoldEvents(ctx context.Context, before time.Time, batch int) (in
 	}
 	later := `SELECT 1 FROM events l WHERE l.subscriber_id = e.subscriber_id AND l.kind = e.kind
 		AND l.campaign_id = e.campaign_id AND l.id > e.id`
-	var folded int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	last = after
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := s.foldLock(ctx, tx); err != nil {
 			return err
 		}
-		var last sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `SELECT MAX(id) FROM (SELECT id FROM events WHERE `+foldable+`
-			ORDER BY id LIMIT $2) b`, before, batch).Scan(&last); err != nil {
+		var end sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT MAX(id) FROM (SELECT id FROM events WHERE id > $3 AND `+foldable+`
+			ORDER BY id LIMIT $2) b`, before, batch, after).Scan(&end); err != nil {
 			return fmt.Errorf("choose events to fold: %w", err)
 		}
-		if !last.Valid {
+		if !end.Valid {
 			return nil
 		}
+		last = end.Int64
 		_, err := tx.ExecContext(ctx, `INSERT INTO event_counts (campaign_id, kind, url, day, total, uniq, link_uniq)
 			SELECT e.campaign_id, e.kind, e.url, `+day+`, COUNT(*),
 				COUNT(DISTINCT CASE WHEN NOT EXISTS (`+later+`) THEN e.subscriber_id END),
 				COUNT(DISTINCT CASE WHEN NOT EXISTS (`+later+` AND l.url = e.url) THEN e.subscriber_id END)
-			FROM events e`+byID+` WHERE e.id <= $2 AND e.kind IN ('open', 'click') AND e.campaign_id IS NOT NULL AND e.at < $1
+			FROM events e`+byID+` WHERE e.id > $3 AND e.id <= $2 AND e.kind IN ('open', 'click') AND e.campaign_id IS NOT NULL AND e.at < $1
 			GROUP BY e.campaign_id, e.kind, e.url, `+day+`
 			ON CONFLICT (campaign_id, kind, url, day) DO UPDATE SET total = event_counts.total + excluded.total,
 				uniq = event_counts.uniq + excluded.uniq, link_uniq = event_counts.link_uniq + excluded.link_uniq`,
-			before, last.Int64)
+			before, last, after)
 		if err != nil {
 			return fmt.Errorf("fold events: %w", err)
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM events`+byID+` WHERE id <= $2 AND `+foldable, before, last.Int64)
+		res, err := tx.ExecContext(ctx, `DELETE FROM events`+byID+` WHERE id > $3 AND id <= $2 AND `+foldable, before, last, after)
 		if err != nil {
 			return fmt.Errorf("delete folded events: %w", err)
 		}
 		folded, err = res.RowsAffected()
 		return err
 	})
-	return folded, err
+	if err != nil {
+		return 0, after, err
+	}
+	return folded, last, nil
 }
 
 // finishedBefore selects campaigns that finished (sent, or cancelled)
