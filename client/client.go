@@ -351,6 +351,16 @@ func (c *Client) CampaignStats(ctx context.Context, id int64) (*Stats, error) {
 	return &s, c.call(ctx, "GET", fmt.Sprintf("/campaigns/%d/stats", id), nil, &s)
 }
 
+// CampaignExport writes one part of a campaign's engagement to w as CSV:
+// "summary" (or ""), "links", "events" or "feedback" (docs/engagement.md).
+func (c *Client) CampaignExport(ctx context.Context, id int64, part string, w io.Writer) error {
+	q := ""
+	if part != "" {
+		q = "?part=" + url.QueryEscape(part)
+	}
+	return c.call(ctx, "GET", fmt.Sprintf("/campaigns/%d/export.csv%s", id, q), nil, w)
+}
+
 // Suppressions lists suppressed addresses, newest first.
 func (c *Client) Suppressions(ctx context.Context, limit, offset int) (*Page[Suppression], error) {
 	var p Page[Suppression]

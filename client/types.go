@@ -281,17 +281,29 @@ type Progress struct {
 
 // Stats is a campaign's delivery and engagement.
 type Stats struct {
-	Status       string        `json:"status"`
-	Progress     Progress      `json:"progress"`
-	Opens        int64         `json:"opens"`
-	UniqueOpens  int64         `json:"unique_opens"`
-	Clicks       int64         `json:"clicks"`
-	UniqueClicks int64         `json:"unique_clicks"`
-	Bounces      int64         `json:"bounces"`
-	Complaints   int64         `json:"complaints"`
-	Unsubscribes int64         `json:"unsubscribes"`
-	Series       []SeriesPoint `json:"series"`
-	TopLinks     []LinkCount   `json:"top_links"`
+	Status   string   `json:"status"`
+	Progress Progress `json:"progress"`
+	// Opens and Clicks count every open and click recorded (human plus
+	// machine, plus privacy-protected for opens); UniqueOpens and
+	// UniqueClicks the distinct subscribers behind them.
+	Opens        int64 `json:"opens"`
+	UniqueOpens  int64 `json:"unique_opens"`
+	Clicks       int64 `json:"clicks"`
+	UniqueClicks int64 `json:"unique_clicks"`
+	// Distinct subscribers by class (docs/engagement.md): readers' opens,
+	// security scanners' and proxies' opens, opens preloaded by Apple Mail
+	// Privacy Protection (whether the reader opened cannot be known);
+	// readers' clicks and machines' clicks.
+	HumanOpens    int64         `json:"human_opens"`
+	MachineOpens  int64         `json:"machine_opens"`
+	PrivacyOpens  int64         `json:"privacy_opens"`
+	HumanClicks   int64         `json:"human_clicks"`
+	MachineClicks int64         `json:"machine_clicks"`
+	Bounces       int64         `json:"bounces"`
+	Complaints    int64         `json:"complaints"`
+	Unsubscribes  int64         `json:"unsubscribes"`
+	Series        []SeriesPoint `json:"series"`
+	TopLinks      []LinkCount   `json:"top_links"`
 	// Waiting counts rows due later (local-time delivery) by hour.
 	Waiting []HourCount `json:"waiting"`
 	// AB is an A/B test's figures per variant; ABHeld the rows held for,
@@ -307,11 +319,15 @@ type SeriesPoint struct {
 	Count int64     `json:"count"`
 }
 
-// LinkCount is one link's clicks.
+// LinkCount is one link's clicks: all of them, distinct subscribers, and
+// distinct subscribers whose clicks were a reader's (human) or a
+// machine's.
 type LinkCount struct {
-	URL    string `json:"url"`
-	Clicks int64  `json:"clicks"`
-	Unique int64  `json:"unique"`
+	URL     string `json:"url"`
+	Clicks  int64  `json:"clicks"`
+	Unique  int64  `json:"unique"`
+	Human   int64  `json:"human"`
+	Machine int64  `json:"machine"`
 }
 
 // Suppression is an address that is never mailed.
@@ -389,16 +405,19 @@ type ErrorDetail struct {
 // MessageInput is one transactional message to one subscriber (POST
 // /api/messages): an edition (EditionID, or Edition, its slug), rendered
 // for the reader as a campaign renders it, or a Template with Variables.
-// The reader must be a subscriber, neither suppressed nor blocklisted.
+// The edition must be published; the reader confirmed on List (with no
+// List, on some list), neither suppressed nor blocklisted: every reader
+// the server will not mail is refused alike, with code "cannot_send".
 type MessageInput struct {
 	To   string `json:"to"`
 	Name string `json:"name,omitempty"` // default: the subscriber's name
-	// From and ReplyTo default to the server's From and none.
+	// From and ReplyTo default to the server's From and none; From's
+	// address must be one the server sends from (its From, a series').
 	From    string `json:"from,omitempty"`
 	ReplyTo string `json:"reply_to,omitempty"`
 	// List, a list's slug, names the message's List-Id and the list its
 	// unsubscribe link leaves (without it, the link leaves every list). A
-	// reader who left that list is refused.
+	// reader not confirmed on that list is refused.
 	List      string           `json:"list,omitempty"`
 	EditionID int64            `json:"edition_id,omitempty"`
 	Edition   string           `json:"edition,omitempty"`

@@ -95,6 +95,9 @@ type Deps struct {
 	// Unfurl reads pasted links in the composer's desk; nil uses
 	// unfurl.New with its defaults (public addresses only).
 	Unfurl *unfurl.Unfurler
+	// Sunset is the sunset policy the configuration sets, for its page;
+	// nil: none.
+	Sunset *store.SunsetPolicy
 	// WebhookAllow lists the non-public address ranges outgoing webhook
 	// receivers may be on (webhook.Options.Allow); none by default.
 	WebhookAllow []netip.Prefix
@@ -223,6 +226,7 @@ type route struct {
 	method, path string
 	perm         auth.Permission
 	public       bool
+	enrol        bool // open to a session that must enrol in two-factor first
 	h            handler
 }
 
@@ -281,6 +285,23 @@ func (a *Admin) wrap(rt route) http.Handler {
 				return
 			}
 			a.errorPage(w, r, http.StatusUnauthorized, "Your session has ended. Sign in again.")
+			return
+		}
+		switch {
+		case id.Stage == store.StageSecond:
+			// Password accepted, second factor owed: nothing else yet.
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, "/admin/login/second?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			a.errorPage(w, r, http.StatusUnauthorized, "Finish signing in with your second factor first.")
+			return
+		case id.Stage == store.StageEnrol && !rt.enrol:
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, "/admin/account/2fa", http.StatusSeeOther)
+				return
+			}
+			a.errorPage(w, r, http.StatusForbidden, "Set up two-factor sign-in first: the newsroom requires it for your role.")
 			return
 		}
 		if !id.Can(rt.perm) {

@@ -39,6 +39,7 @@ type env struct {
 	outbox *mailer.Outbox
 	deps   admin.Deps
 	list   *model.List
+	logs   *logBuffer // what the admin and auth logged (signinEnv)
 }
 
 func newEnv(t *testing.T, deps func(*admin.Deps)) *env {

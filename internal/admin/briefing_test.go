@@ -207,3 +207,36 @@ func TestSettingsCreditPrefix(t *testing.T) {
 		t.Errorf("a prefix too long was saved: %q", pub.CreditPrefix)
 	}
 }
+
+// TestSettingsColours: saving the settings form as it is keeps every brand
+// colour (the background too), and an accent that cannot be read on the
+// background is refused, saying its contrast.
+func TestSettingsColours(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	pub, err := e.st.GetPublication(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub.Colors = model.Colors{Accent: "#1a4d7a", Text: "#1d2125", Background: "#fbfaf7"}
+	if err := e.st.SavePublication(ctx, pub); err != nil {
+		t.Fatal(err)
+	}
+	owner := e.login(auth.Owner)
+	form := formValues(t, owner.get("/admin/settings"), "publication")
+	form.Set("csrf", owner.csrf)
+	if res := owner.post("/admin/settings/publication", form); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save = %d", res.StatusCode)
+	}
+	if got, err := e.st.GetPublication(ctx); err != nil || got.Colors != pub.Colors {
+		t.Fatalf("colours after saving the form unchanged = %+v, %v; want %+v", got.Colors, err, pub.Colors)
+	}
+	form.Set("accent", "#f5c518")
+	owner.post("/admin/settings/publication", form)
+	if page := owner.get("/admin/settings"); !strings.Contains(page, "contrast of only 1.5") {
+		t.Error("a yellow accent is not refused with its contrast")
+	}
+	if got, _ := e.st.GetPublication(ctx); got.Colors.Accent != "#1a4d7a" {
+		t.Errorf("an unreadable accent was saved: %q", got.Colors.Accent)
+	}
+}

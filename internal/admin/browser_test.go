@@ -229,18 +229,64 @@ func TestBrowserComposeSendAndWatch(t *testing.T) {
 		}
 	}
 	evs = append(evs, model.Event{Kind: model.EventUnsubscribe, CampaignID: c.ID, SubscriberID: 3, At: base.Add(2 * time.Hour)},
-		model.Event{Kind: model.EventClick, CampaignID: c.ID, SubscriberID: 4, URL: "https://coastline-review.example/night-ferry", At: base.Add(3 * time.Hour)})
+		model.Event{Kind: model.EventClick, CampaignID: c.ID, SubscriberID: 4, URL: "https://coastline-review.example/night-ferry", At: base.Add(3 * time.Hour)},
+		// A gateway's clicks count for no reader in the click map.
+		model.Event{Kind: model.EventClick, CampaignID: c.ID, SubscriberID: 40, URL: "https://coastline-review.example/night-ferry", At: base, Class: model.ClassMachine, Reason: "burst"},
+		model.Event{Kind: model.EventClick, CampaignID: c.ID, SubscriberID: 40, URL: "https://northgate-courier.example/harbour-deal", At: base, Class: model.ClassMachine, Reason: "burst"})
 	if err := e.st.RecordEvents(context.Background(), evs); err != nil {
 		t.Fatal(err)
 	}
 	b.Do(chromedp.Navigate(fmt.Sprintf("%s/admin/campaigns/%d", u, c.ID)), chromedp.WaitVisible(css("#engagement svg.chart polyline")))
 	page := browsertest.Run(b, chromedp.Text(css("main")))
-	for _, want := range []string{"Opens", "https://northgate-courier.example/harbour-deal", "Unsubscribes"} {
-		if !strings.Contains(page, want) {
+	for _, want := range []string{"Readers who opened", "privacy-protected", "Readers who clicked", "https://northgate-courier.example/harbour-deal", "Unsubscribes"} {
+		if !strings.Contains(strings.ToLower(page), strings.ToLower(want)) { // labels are drawn in capitals
 			t.Errorf("stats page lacks %q", want)
 		}
 	}
 	b.Screenshot("campaign-stats")
+
+	// The click map: 10 of the 11 readers who clicked took the lead's
+	// link, 1 a pick; the sections' table says the same.
+	b.Do(chromedp.ScrollIntoView(css("#clickmap")))
+	sections := browsertest.Run(b, chromedp.Text(css("#clickmap table")))
+	if !strings.Contains(sections, "Lead\t1\t10\t90.9%") || !strings.Contains(sections, "9.1%") {
+		t.Errorf("click map sections:\n%s", sections)
+	}
+	b.Screenshot("campaign-clickmap")
+	b.Do(chromedp.Navigate(fmt.Sprintf("%s/admin/campaigns/%d/clickmap", u, c.ID)), chromedp.WaitVisible(css(".hm-badge")))
+	lead := browsertest.Run(b, chromedp.Text(css(`a.hm-link[href="https://northgate-courier.example/harbour-deal"] + .hm-badge`)))
+	pick := browsertest.Run(b, chromedp.Text(css(`a.hm-link[href="https://coastline-review.example/night-ferry"] + .hm-badge`)))
+	if lead != "91%" || pick != "9%" {
+		t.Errorf("click map badges: lead %q, pick %q; want 91%% and 9%%", lead, pick)
+	}
+	b.Screenshot("clickmap-email")
+
+	// Readers' feedback on the campaign page and, over time, the dashboard.
+	for i, f := range []model.Feedback{
+		{Kind: model.FeedbackBriefing, Rating: 3, Comment: "The harbour piece was just what I needed."},
+		{Kind: model.FeedbackBriefing, Rating: 2},
+		{Kind: model.FeedbackSection, Section: "picks", Rating: 3},
+	} {
+		f.CampaignID, f.SubscriberID = c.ID, int64(i%2+2)
+		if err := e.st.SaveFeedback(context.Background(), f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.Do(chromedp.Navigate(fmt.Sprintf("%s/admin/campaigns/%d", u, c.ID)), chromedp.WaitVisible(css("#feedback")))
+	said := browsertest.Run(b, chromedp.Text(css("#feedback")))
+	for _, want := range []string{"2 readers rated this edition", "average 2.5 of 3", "The harbour piece was just what I needed.", "picks"} {
+		if !strings.Contains(said, want) {
+			t.Errorf("feedback card lacks %q:\n%s", want, said)
+		}
+	}
+	b.Do(chromedp.ScrollIntoView(css("#feedback")))
+	b.Screenshot("campaign-feedback")
+	b.Do(chromedp.Navigate(u+"/admin/"), chromedp.WaitVisible(css("#ratings")))
+	if got := browsertest.Run(b, chromedp.Text(css("#ratings table"))); !strings.Contains(got, "2.5") {
+		t.Errorf("dashboard ratings:\n%s", got)
+	}
+	b.Do(chromedp.ScrollIntoView(css("#ratings")))
+	b.Screenshot("dashboard-ratings")
 
 	// The rest of the product, for the record.
 	for _, p := range []string{"/admin/", "/admin/campaigns", "/admin/subscribers", "/admin/lists", "/admin/outbox", "/admin/editions"} {

@@ -16,6 +16,8 @@ import (
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/edition"
+	"github.com/herald-news/herald/internal/engage"
+	"github.com/herald-news/herald/internal/feedback"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/settings"
@@ -165,6 +167,7 @@ type stats struct {
 	Counts    store.EventCounts
 	Unique    map[string]int64 // by event kind, for templates
 	Total     map[string]int64
+	By        map[string]map[string]int64 // unique, by class and kind
 	Links     []store.LinkCount
 	Chart     template.HTML
 	HasEvents bool
@@ -193,6 +196,13 @@ func (a *Admin) campaignStats(ctx context.Context, c *model.Campaign) (*stats, e
 	}
 	for k, v := range counts.Total {
 		st.Total[string(k)] = v
+	}
+	st.By = map[string]map[string]int64{}
+	for class, m := range counts.UniqueBy {
+		st.By[string(class)] = map[string]int64{}
+		for k, v := range m {
+			st.By[string(class)][string(k)] = v
+		}
 	}
 	if p.Total > 0 {
 		st.Percent = 100 * (p.Sent + p.Failed + p.Skipped) / p.Total
@@ -298,11 +308,24 @@ func (a *Admin) campaign(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	var clickMap *engage.ClickMap
+	if !c.StartedAt.IsZero() {
+		switch clickMap, err = engage.BuildClickMap(ctx, a.d.Store, id); {
+		case errors.Is(err, store.ErrNotFound): // started before anything was frozen
+		case err != nil:
+			return err
+		}
+	}
+	said, err := a.d.Store.CampaignFeedback(ctx, id, 50)
+	if err != nil {
+		return err
+	}
 	live := c.Status == model.CampaignSending || c.Status == model.CampaignPaused
 	rate, eta := rateETA(c, st.Progress, a.d.Now())
 	a.page(w, r, http.StatusOK, "campaign", c.Name, "campaigns", map[string]any{
 		"C": c, "S": st, "Edition": ed, "Lists": strings.Join(listNames, ", "), "Failures": failures, "Bounces": bounces,
 		"Live": live, "Rate": rate, "ETA": eta, "Waiting": waiting, "AB": abResults, "ABHeld": abHeld, "CanStart": a.d.Engine != nil, "CanTest": a.d.Sender != nil,
+		"ClickMap": clickMap, "Feedback": said, "FeedbackSections": feedback.Sections,
 	})
 	return nil
 }
@@ -562,11 +585,9 @@ func (a *Admin) SendTest(ctx context.Context, c *model.Campaign, to string) erro
 	if err != nil {
 		return err
 	}
-	var list *model.List
-	if len(c.ListIDs) > 0 {
-		if list, err = a.d.Store.ListByID(ctx, c.ListIDs[0]); err != nil {
-			return err
-		}
+	list, err := delivery.CampaignList(ctx, a.d.Store, c)
+	if err != nil {
+		return err
 	}
 	from, err := mail.ParseAddress(c.From)
 	if err != nil {
@@ -588,5 +609,43 @@ func (a *Admin) SendTest(ctx context.Context, c *model.Campaign, to string) erro
 		a.d.Log.Warn("test send failed", "campaign", c.ID, "err", err)
 		return &userError{status: http.StatusBadGateway, msg: "The mail server refused the test message. See the server log for its answer."}
 	}
+	return nil
+}
+
+// campaignExport downloads one part of a campaign's engagement as CSV.
+func (a *Admin) campaignExport(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	c, err := a.d.Store.Campaign(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	part := r.URL.Query().Get("part")
+	if err := engage.CheckPart(part); err != nil {
+		return badRequest("Nothing exported: there is no %q export (summary, links, events or feedback).", part)
+	}
+	return engage.Download(w, r, a.d.Store, c.ID, part)
+}
+
+// campaignClickMap is the campaign's email with each link marked by its
+// share of the readers who clicked: a document of its own, for the frame on
+// the campaign page.
+func (a *Admin) campaignClickMap(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	m, err := engage.BuildClickMap(r.Context(), a.d.Store, id)
+	if err != nil {
+		return err
+	}
+	// As the composer's preview: no scripts, images from anywhere.
+	h := w.Header()
+	h.Set("Content-Security-Policy", "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline'; font-src * data:")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	w.Write(m.HTML)
 	return nil
 }

@@ -41,15 +41,27 @@ func (a *Admin) dashboard(w http.ResponseWriter, r *http.Request) error {
 		news = append(news, float64(g.New))
 		new30 += g.New
 	}
+	ratings, err := a.d.Store.FeedbackOverTime(ctx, 20)
+	if err != nil {
+		return err
+	}
+	var rlabels []time.Time
+	var avgs []float64
+	for _, r := range ratings {
+		rlabels = append(rlabels, r.StartedAt)
+		avgs = append(avgs, r.Average)
+	}
 	var sentTotal int64
 	for _, c := range camps {
 		sentTotal += c.Progress.Sent
 	}
 	data := map[string]any{
 		"Campaigns": camps, "Total": total, "Confirmed": confirmed, "New30": new30, "Lists": len(lists),
-		"Growth":    chart(labels, "2 Jan", []series{{Name: "Subscribers", Class: "s-total", Values: totals}, {Name: "New per day", Class: "s-new", Values: news}}, true),
-		"SentTotal": sentTotal,
-		"CanSend":   identity(r).Can(auth.Send),
+		"Growth":       chart(labels, "2 Jan", []series{{Name: "Subscribers", Class: "s-total", Values: totals}, {Name: "New per day", Class: "s-new", Values: news}}, true),
+		"SentTotal":    sentTotal,
+		"Ratings":      ratings,
+		"RatingsChart": chart(rlabels, "2 Jan", []series{{Name: "Average rating", Class: "s-total", Values: avgs}}, false),
+		"CanSend":      identity(r).Can(auth.Send),
 	}
 	a.page(w, r, http.StatusOK, "dashboard", "Dashboard", "dashboard", data)
 	return nil

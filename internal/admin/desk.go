@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herald-news/herald/internal/engage"
 	"github.com/herald-news/herald/internal/model"
 	seriespkg "github.com/herald-news/herald/internal/series"
 	"github.com/herald-news/herald/internal/source"
@@ -186,7 +187,12 @@ func (a *Admin) sources(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a.page(w, r, http.StatusOK, "sources", "Sources", "sources", map[string]any{"Sources": srcs, "Zone": a.zone(ctx)})
+	// What readers did with each source's links over the last eight weeks.
+	figures, err := engage.SourceFigures(ctx, a.d.Store, a.d.Now().AddDate(0, 0, -56))
+	if err != nil {
+		return err
+	}
+	a.page(w, r, http.StatusOK, "sources", "Sources", "sources", map[string]any{"Sources": srcs, "Zone": a.zone(ctx), "Figures": figures})
 	return nil
 }
 

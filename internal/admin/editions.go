@@ -520,7 +520,7 @@ func (a *Admin) previewFields(e *model.Edition) render.Fields {
 		base = "http://127.0.0.1:8080"
 	}
 	return render.Fields{Name: "Alex", UnsubscribeURL: base + "/unsubscribe/preview", PreferencesURL: base + "/preferences/preview",
-		WebURL: base + "/archive/" + e.Slug}
+		WebURL: base + "/archive/" + e.Slug, FeedbackURL: base + "/feedback/preview"}
 }
 
 // preview renders the saved edition (or one of its kept revisions) as the

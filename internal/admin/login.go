@@ -5,29 +5,62 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"github.com/herald-news/herald/internal/audit"
 	"net/http"
+	"strconv"
 	"strings"
 
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/auth"
+	"github.com/herald-news/herald/internal/store"
 )
 
-// The sign-in form has no session yet, so its CSRF token is a random
-// value kept in a cookie and echoed by the form (double submit).
+// The sign-in pages have no session yet, so their CSRF token is a random
+// value kept in a cookie and echoed by the form (double submit). One
+// cookie serves the sign-in, forgotten-password, reset and passkey forms.
 const loginCSRFCookie = "herald_login"
+
+// loginToken returns the double-submit token, setting its cookie when the
+// browser has none yet (a second tab keeps the first one's token valid).
+func (a *Admin) loginToken(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(loginCSRFCookie); err == nil && len(c.Value) == 32 {
+		return c.Value
+	}
+	b := make([]byte, 24)
+	rand.Read(b)
+	tok := base64.RawURLEncoding.EncodeToString(b)
+	http.SetCookie(w, &http.Cookie{Name: loginCSRFCookie, Value: tok, Path: "/admin/", HttpOnly: true,
+		Secure: a.secure, SameSite: http.SameSiteStrictMode, MaxAge: 3600})
+	return tok
+}
+
+// loginCSRF checks a sign-in form's token (field csrf, or the
+// X-CSRF-Token header from a script) against its cookie.
+func (a *Admin) loginCSRF(r *http.Request) bool {
+	c, err := r.Cookie(loginCSRFCookie)
+	if err != nil || !a.sameOrigin(r) {
+		return false
+	}
+	sent := r.Header.Get("X-CSRF-Token")
+	if sent == "" {
+		sent = r.FormValue("csrf")
+	}
+	return sent != "" && subtle.ConstantTimeCompare([]byte(c.Value), []byte(sent)) == 1
+}
 
 func (a *Admin) loginForm(w http.ResponseWriter, r *http.Request) error {
 	return a.showLogin(w, r, http.StatusOK, "")
 }
 
 func (a *Admin) showLogin(w http.ResponseWriter, r *http.Request, status int, problem string) error {
-	b := make([]byte, 24)
-	rand.Read(b)
-	tok := base64.RawURLEncoding.EncodeToString(b)
-	http.SetCookie(w, &http.Cookie{Name: loginCSRFCookie, Value: tok, Path: "/admin/login", HttpOnly: true,
-		Secure: a.secure, SameSite: http.SameSiteStrictMode, MaxAge: 3600})
+	tok := a.loginToken(w, r)
+	pol, err := a.d.Auth.Policy(r.Context())
+	if err != nil {
+		return err
+	}
 	a.page(w, r, status, "login", "Sign in", "", map[string]any{
 		"Token": tok, "Next": safeNext(r.FormValue("next")), "Problem": problem, "Email": r.FormValue("email"),
+		"Providers": a.d.Auth.Providers(), "Passkeys": a.d.Auth.PasskeysAvailable() && !pol.PasswordSignInOff,
+		"PasswordOff": pol.PasswordSignInOff,
 	})
 	return nil
 }
@@ -41,12 +74,13 @@ func safeNext(s string) string {
 }
 
 func (a *Admin) login(w http.ResponseWriter, r *http.Request) error {
-	c, err := r.Cookie(loginCSRFCookie)
-	if err != nil || !a.sameOrigin(r) || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.FormValue("csrf"))) != 1 {
+	if !a.loginCSRF(r) {
 		return a.showLogin(w, r, http.StatusForbidden, "The sign-in form expired. Try again.")
 	}
-	cookie, _, err := a.d.Auth.Login(r.Context(), r.FormValue("email"), r.FormValue("password"), a.clientIP(r))
+	cookie, id, err := a.d.Auth.Login(r.Context(), r.FormValue("email"), r.FormValue("password"), a.client(r))
 	switch {
+	case errors.Is(err, auth.ErrPasswordSignInOff):
+		return a.showLogin(w, r, http.StatusForbidden, "Sign-in with a password is turned off here. Use your organisation's sign-in below.")
 	case errors.Is(err, auth.ErrRateLimited):
 		return a.showLogin(w, r, http.StatusTooManyRequests, "Too many failed attempts from here. Wait a moment and try again: each failure doubles the wait.")
 	case errors.Is(err, auth.ErrBadCredentials):
@@ -54,11 +88,88 @@ func (a *Admin) login(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return err
 	}
+	a.setSession(w, cookie)
+	next := safeNext(r.FormValue("next"))
+	switch id.Stage {
+	case store.StageSecond:
+		http.Redirect(w, r, "/admin/login/second?next="+urlQueryEscape(next), http.StatusSeeOther)
+	case store.StageEnrol:
+		return a.redirect(w, r, "/admin/account/2fa", "The newsroom asks owners and editors to use two-factor sign-in. Set it up to continue.", false)
+	default:
+		http.Redirect(w, r, next, http.StatusSeeOther)
+	}
+	return nil
+}
+
+// setSession gives the browser its session cookie.
+func (a *Admin) setSession(w http.ResponseWriter, cookie string) {
 	http.SetCookie(w, &http.Cookie{Name: a.cookieName(), Value: cookie, Path: "/", HttpOnly: true, Secure: a.secure,
 		SameSite: http.SameSiteLaxMode})
-	http.SetCookie(w, &http.Cookie{Name: loginCSRFCookie, Path: "/admin/login", MaxAge: -1})
-	http.Redirect(w, r, safeNext(r.FormValue("next")), http.StatusSeeOther)
+}
+
+// pendingIdentity is the session of a browser that passed its password and
+// owes a second factor, or nil.
+func (a *Admin) pendingIdentity(r *http.Request) *auth.Identity {
+	c, err := r.Cookie(a.cookieName())
+	if err != nil {
+		return nil
+	}
+	id, err := a.d.Auth.Session(r.Context(), c.Value)
+	if err != nil || id.Stage != store.StageSecond {
+		return nil
+	}
+	return id
+}
+
+func (a *Admin) secondForm(w http.ResponseWriter, r *http.Request) error {
+	return a.showSecond(w, r, http.StatusOK, "")
+}
+
+func (a *Admin) showSecond(w http.ResponseWriter, r *http.Request, status int, problem string) error {
+	id := a.pendingIdentity(r)
+	if id == nil {
+		http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
+		return nil
+	}
+	a.page(w, r, status, "login_second", "Two-factor sign-in", "", map[string]any{
+		"Token": a.loginToken(w, r), "SessionCSRF": id.CSRF, "Next": safeNext(r.FormValue("next")), "Problem": problem,
+		"TOTP": id.User.TOTP, "Passkeys": id.User.Passkeys > 0 && a.d.Auth.PasskeysAvailable(), "Email": id.User.Email,
+	})
 	return nil
+}
+
+func (a *Admin) second(w http.ResponseWriter, r *http.Request) error {
+	id := a.pendingIdentity(r)
+	if id == nil {
+		return a.showLogin(w, r, http.StatusUnauthorized, "Your sign-in took too long. Start again.")
+	}
+	if !a.sameOrigin(r) || !auth.CheckCSRF(id, r.FormValue("csrf")) {
+		return a.showSecond(w, r, http.StatusForbidden, "The form expired. Try again.")
+	}
+	c, _ := r.Cookie(a.cookieName())
+	cookie, _, left, err := a.d.Auth.SecondFactor(r.Context(), c.Value, r.FormValue("code"), a.client(r))
+	switch {
+	case errors.Is(err, auth.ErrRateLimited):
+		return a.showSecond(w, r, http.StatusTooManyRequests, "Too many wrong codes. Wait a few minutes and try again.")
+	case errors.Is(err, auth.ErrBadCode):
+		return a.showSecond(w, r, http.StatusUnauthorized, "That code is not right, or was used already. Enter the current code from your app, or a recovery code.")
+	case errors.Is(err, auth.ErrNoSession):
+		return a.showLogin(w, r, http.StatusUnauthorized, "Your sign-in took too long. Start again.")
+	case err != nil:
+		return err
+	}
+	a.setSession(w, cookie)
+	msg := ""
+	if left >= 0 {
+		msg = "You signed in with a recovery code; it cannot be used again. "
+		switch left {
+		case 0:
+			msg += "You have none left: make new ones under Account now."
+		default:
+			msg += "Recovery codes left: " + strconv.Itoa(left) + "."
+		}
+	}
+	return a.redirect(w, r, safeNext(r.FormValue("next")), msg, left == 0)
 }
 
 func (a *Admin) logout(w http.ResponseWriter, r *http.Request) error {
@@ -68,6 +179,13 @@ func (a *Admin) logout(w http.ResponseWriter, r *http.Request) error {
 	http.SetCookie(w, &http.Cookie{Name: a.cookieName(), Path: "/", MaxAge: -1, HttpOnly: true, Secure: a.secure})
 	http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
 	return nil
+}
+
+// client is the browser a sign-in request comes from: its address as the
+// audit log reads it (the last X-Forwarded-For entry with trust_proxy,
+// else the peer), and its User-Agent.
+func (a *Admin) client(r *http.Request) auth.Client {
+	return auth.Client{IP: a.clientIP(r), UserAgent: r.UserAgent()}
 }
 
 // clientIP is the address sign-in throttling applies to: behind a

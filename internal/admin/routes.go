@@ -15,11 +15,37 @@ func (a *Admin) table() []route {
 	r := func(method, path string, p auth.Permission, h handler) route {
 		return route{method: method, path: path, perm: p, h: h}
 	}
+	// enrol routes are open to a session that must set up a second
+	// factor before anything else.
+	enrol := func(method, path string, h handler) route {
+		return route{method: method, path: path, perm: auth.ManageAccount, enrol: true, h: h}
+	}
 	return []route{
 		pub("GET", "/admin/static/{file}", a.staticFile),
 		pub("GET", "/admin/login", a.loginForm),
 		pub("POST", "/admin/login", a.login),
-		r("POST", "/admin/logout", auth.ReadStats, a.logout),
+		pub("GET", "/admin/login/second", a.secondForm),
+		pub("POST", "/admin/login/second", a.second),
+		pub("POST", "/admin/login/passkey/begin", a.passkeyLoginBegin),
+		pub("POST", "/admin/login/passkey/finish", a.passkeyLoginFinish),
+		pub("GET", "/admin/forgot", a.forgotForm),
+		pub("POST", "/admin/forgot", a.forgot),
+		pub("GET", "/admin/reset/{token}", a.resetForm),
+		pub("POST", "/admin/reset/{token}", a.reset),
+		pub("GET", "/admin/sso/{name}", a.ssoStart),
+		pub("GET", "/admin/sso/{name}/callback", a.ssoCallback),
+		{method: "POST", path: "/admin/logout", perm: auth.ReadStats, enrol: true, h: a.logout},
+
+		r("GET", "/admin/account", auth.ManageAccount, a.account),
+		enrol("GET", "/admin/account/2fa", a.enrolForm),
+		enrol("POST", "/admin/account/2fa", a.enrol),
+		r("POST", "/admin/account/2fa/remove", auth.ManageAccount, a.totpRemove),
+		r("POST", "/admin/account/recovery", auth.ManageAccount, a.recoveryCodes),
+		r("POST", "/admin/account/passkeys/begin", auth.ManageAccount, a.passkeyBegin),
+		r("POST", "/admin/account/passkeys/finish", auth.ManageAccount, a.passkeyFinish),
+		r("POST", "/admin/account/passkeys/{id}/delete", auth.ManageAccount, a.passkeyDelete),
+		r("POST", "/admin/account/sessions/end", auth.ManageAccount, a.sessionEnd),
+		r("POST", "/admin/account/sessions/end-others", auth.ManageAccount, a.sessionsEndOthers),
 
 		r("GET", "/admin/{$}", auth.ReadStats, a.dashboard),
 
@@ -43,6 +69,8 @@ func (a *Admin) table() []route {
 		r("GET", "/admin/segments/{id}", auth.ManageAudience, a.segmentEdit),
 		r("POST", "/admin/segments/{id}", auth.ManageAudience, a.segmentSave),
 		r("POST", "/admin/segments/{id}/delete", auth.ManageAudience, a.segmentDelete),
+
+		r("GET", "/admin/sunset", auth.ManageAudience, a.sunset),
 
 		r("GET", "/admin/imports", auth.ManageAudience, a.importsPage),
 		r("POST", "/admin/imports", auth.ManageAudience, a.importStart),
@@ -77,6 +105,8 @@ func (a *Admin) table() []route {
 		r("GET", "/admin/campaigns/new", auth.Send, a.campaignNew),
 		r("POST", "/admin/campaigns", auth.Send, a.campaignCreate),
 		r("GET", "/admin/campaigns/{id}", auth.ReadStats, a.campaign),
+		r("GET", "/admin/campaigns/{id}/export.csv", auth.ReadStats, a.campaignExport),
+		r("GET", "/admin/campaigns/{id}/clickmap", auth.ReadStats, a.campaignClickMap),
 		r("GET", "/admin/campaigns/{id}/events", auth.ReadStats, a.campaignEvents),
 		r("POST", "/admin/campaigns/{id}/test", auth.Send, a.campaignTest),
 		r("POST", "/admin/campaigns/{id}/schedule", auth.Send, a.campaignSchedule),
@@ -100,6 +130,8 @@ func (a *Admin) table() []route {
 		r("POST", "/admin/settings/zone", auth.ManageSettings, a.settingsZone),
 		r("POST", "/admin/settings/relays/test", auth.ManageSettings, a.relayTest),
 		r("POST", "/admin/settings/dkim", auth.ManageSettings, a.dkimGenerate),
+		r("GET", "/admin/settings/signin", auth.ManageSettings, a.signinSettings),
+		r("POST", "/admin/settings/signin", auth.ManageSettings, a.signinSettingsSave),
 
 		r("GET", "/admin/webhooks", auth.ManageSettings, a.webhooks),
 		r("POST", "/admin/webhooks", auth.ManageSettings, a.webhookCreate),
@@ -116,6 +148,9 @@ func (a *Admin) table() []route {
 		r("POST", "/admin/users", auth.ManageUsers, a.userCreate),
 		r("POST", "/admin/users/{id}", auth.ManageUsers, a.userSave),
 		r("POST", "/admin/users/{id}/delete", auth.ManageUsers, a.userDelete),
+		r("POST", "/admin/users/{id}/2fa-reset", auth.ManageUsers, a.userReset2FA),
+		r("GET", "/admin/users/{id}/sessions", auth.ManageUsers, a.userSessions),
+		r("POST", "/admin/users/{id}/sessions/end", auth.ManageUsers, a.userSessionsEnd),
 
 		r("GET", "/admin/tokens", auth.ManageOwnTokens, a.tokens),
 		r("POST", "/admin/tokens", auth.ManageOwnTokens, a.tokenCreate),

@@ -132,7 +132,7 @@ func (a *Admin) settingsPublication(w http.ResponseWriter, r *http.Request) erro
 	// here sets it too, and none leaves it as it is.
 	pub := model.Publication{Name: f("name"), SiteURL: f("site_url"), LogoURL: f("logo_url"), Language: f("language"),
 		PostalAddress: f("postal_address"), TimeZone: f("time_zone"), Colors: model.Colors{Accent: f("accent"), Text: f("text"), Background: f("background")},
-		CreditPrefix: f("credit_prefix")}
+		CreditPrefix: f("credit_prefix"), AskFeedback: r.FormValue("ask_feedback") == "on"}
 	for _, k := range []model.SectionKind{model.KindLead, model.KindCards, model.KindBriefs, model.KindPicks, model.KindText} {
 		if r.FormValue("use_"+string(k)) == "on" {
 			pub.Sections = append(pub.Sections, model.SectionDefault{Kind: k, Title: f("title_" + string(k))})

@@ -63,6 +63,7 @@ func funcs() template.FuncMap {
 			}
 			return strconv.FormatFloat(100*float64(part)/float64(whole), 'f', 1, 64) + "%"
 		},
+		"percent": func(share float64) float64 { return 100 * share },
 		"pctnum": func(part, whole int64) int64 {
 			if whole <= 0 {
 				return 0
@@ -100,7 +101,14 @@ func funcs() template.FuncMap {
 			b, err := json.Marshal(v)
 			return template.JS(b), err
 		},
-		"lower":       strings.ToLower,
+		"lower": strings.ToLower,
+		"dict": func(kv ...any) map[string]any {
+			m := map[string]any{}
+			for i := 0; i+1 < len(kv); i += 2 {
+				m[fmt.Sprint(kv[i])] = kv[i+1]
+			}
+			return m
+		},
 		"subStatuses": func() []string { return []string{"confirmed", "unconfirmed", "unsubscribed"} },
 		"slotList":    func() []string { return []string{"morning", "midday", "evening"} },
 		"itemArgs":    func(i, j int, label string) map[string]any { return map[string]any{"I": i, "J": j, "Label": label} },

@@ -11,6 +11,7 @@ import (
 	"github.com/herald-news/herald/client"
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/delivery"
+	"github.com/herald-news/herald/internal/engage"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/precheck"
 )
@@ -261,13 +262,16 @@ func (a *API) campaignStats(w http.ResponseWriter, r *http.Request) error {
 			Failed: p.Failed, Skipped: p.Skipped, Done: c.Status.Final() && p.Sending == 0},
 		Opens: ev.Total[model.EventOpen], UniqueOpens: ev.Unique[model.EventOpen],
 		Clicks: ev.Total[model.EventClick], UniqueClicks: ev.Unique[model.EventClick],
+		HumanOpens: ev.Human(model.EventOpen), MachineOpens: ev.UniqueBy[model.ClassMachine][model.EventOpen],
+		PrivacyOpens: ev.UniqueBy[model.ClassPrivacy][model.EventOpen],
+		HumanClicks:  ev.Human(model.EventClick), MachineClicks: ev.UniqueBy[model.ClassMachine][model.EventClick],
 		Bounces: ev.Total[model.EventBounce], Complaints: ev.Total[model.EventComplaint], Unsubscribes: ev.Total[model.EventUnsubscribe],
 		Series: []client.SeriesPoint{}, TopLinks: []client.LinkCount{}}
 	for _, s := range series {
 		out.Series = append(out.Series, client.SeriesPoint{At: s.At, Kind: string(s.Kind), Count: s.Count})
 	}
 	for _, l := range links {
-		out.TopLinks = append(out.TopLinks, client.LinkCount{URL: l.URL, Clicks: l.Clicks, Unique: l.Unique})
+		out.TopLinks = append(out.TopLinks, client.LinkCount{URL: l.URL, Clicks: l.Clicks, Unique: l.Unique, Human: l.Human, Machine: l.Machine})
 	}
 	waiting, err := a.d.Store.WaitingByHour(ctx, c.ID)
 	if err != nil {
@@ -289,4 +293,17 @@ func (a *API) campaignStats(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// exportCampaign streams one part of a campaign's engagement as CSV.
+func (a *API) exportCampaign(w http.ResponseWriter, r *http.Request) error {
+	c, err := a.loadCampaign(r)
+	if err != nil {
+		return err
+	}
+	part := r.URL.Query().Get("part")
+	if err := engage.CheckPart(part); err != nil {
+		return &apiError{status: http.StatusBadRequest, code: "invalid", msg: "No such export: part is summary, links, events or feedback."}
+	}
+	return engage.Download(w, r, a.d.Store, c.ID, part)
 }

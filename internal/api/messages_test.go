@@ -113,6 +113,9 @@ func messageFixture(t *testing.T, st *store.Store) (*model.List, *model.Subscrib
 	if err := st.CreateEdition(ctx, ed, ""); err != nil {
 		t.Fatal(err)
 	}
+	if err := st.SetEditionStatus(ctx, ed.ID, model.EditionPublished); err != nil {
+		t.Fatal(err)
+	}
 	return l, ada
 }
 
@@ -258,10 +261,10 @@ func TestTransactionalRefusals(t *testing.T) {
 			_, err := app.SendMessage(ctx, in, "")
 			return err
 		}
-		wantAPIError(t, "suppressed", send("gone@example.net", nil), 422, "suppressed")
-		wantAPIError(t, "not a subscriber", send("stranger@example.net", nil), 422, "not_subscriber")
+		wantAPIError(t, "suppressed", send("gone@example.net", nil), 422, "cannot_send")
+		wantAPIError(t, "not a subscriber", send("stranger@example.net", nil), 422, "cannot_send")
 		wantAPIError(t, "bad address", send("not an address", nil), 422, "invalid_address")
-		wantAPIError(t, "left the list", send("left@example.net", func(in *client.MessageInput) { in.List = "evening" }), 422, "unsubscribed")
+		wantAPIError(t, "left the list", send("left@example.net", func(in *client.MessageInput) { in.List = "evening" }), 422, "cannot_send")
 		wantAPIError(t, "header injection", send("ada@example.net", func(in *client.MessageInput) {
 			in.Variables["who"] = "you\r\nBcc: everyone@example.org"
 		}), 422, "invalid")

@@ -68,6 +68,8 @@ func (a *API) table() []Route {
 		{Method: "POST", Path: "/api/campaigns", Summary: "Create a campaign", Permission: auth.Send, In: client.CampaignInput{}, Out: client.Campaign{}, h: a.createCampaign},
 		{Method: "GET", Path: "/api/campaigns/{id}", Summary: "One campaign", Permission: auth.ReadStats, Out: client.Campaign{}, h: a.getCampaign},
 		{Method: "GET", Path: "/api/campaigns/{id}/stats", Summary: "Delivery progress and engagement", Permission: auth.ReadStats, Out: client.Stats{}, h: a.campaignStats},
+		{Method: "GET", Path: "/api/campaigns/{id}/export.csv", Summary: "Engagement as CSV: part=summary (default; figures by class), links (readers, machines and clicks per link) events (every open and click with its class and reason) or feedback (readers' ratings, comments and reasons for leaving)",
+			Permission: auth.ReadStats, Query: []string{"part"}, Produces: "text/csv", h: a.exportCampaign},
 		{Method: "GET", Path: "/api/campaigns/{id}/precheck", Summary: "Pre-send checks of the campaign's edition: links and images fetched, size, contrast, subject, preheader", Permission: auth.Send, Out: client.Precheck{}, h: a.precheckCampaign},
 		{Method: "POST", Path: "/api/campaigns/{id}/start", Summary: "Start sending (optional body: precheck first, 409 precheck_warnings unless acknowledge_warnings)", Permission: auth.Send, In: client.StartOptions{}, Out: client.Campaign{}, h: a.startCampaign},
 		{Method: "POST", Path: "/api/campaigns/{id}/pause", Summary: "Pause sending", Permission: auth.Send, Out: client.Campaign{}, h: a.pauseCampaign},

@@ -145,7 +145,15 @@ const (
 	SourceDelete      = "source.delete"
 	ImportStart       = "import.start"
 	ImportBatch       = "import.batch"
-	SecretsReseal     = "secrets.reseal"
+	// Sign-in: one's own authenticator app set up or removed, an owner
+	// removing someone's second factors, passkeys added and removed,
+	// sessions ended from the account or users page.
+	UserTwoFactor      = "user.2fa"
+	UserTwoFactorReset = "user.2fa_reset"
+	PasskeyAdd         = "passkey.add"
+	PasskeyRemove      = "passkey.remove"
+	SessionEnd         = "session.end"
+	SecretsReseal      = "secrets.reseal"
 )
 
 // Actions returns every action name, for filters' suggestions.
@@ -155,6 +163,7 @@ func Actions() []string {
 		SecretsReseal, SegmentSave, SegmentDelete, SeriesCreate, SeriesUpdate, SeriesDelete, SeriesReady, SettingsUpdate, SourceCreate, SourceDelete,
 		SubscriberCreate, SubscriberUpdate, SubscriberErase, SubscriptionSet, SuppressionAdd, SuppressionRemove,
 		TokenCreate, TokenDelete, UserCreate, UserUpdate, UserRole, UserPassword, UserDelete,
+		UserTwoFactor, UserTwoFactorReset, PasskeyAdd, PasskeyRemove, SessionEnd,
 		WebhookCreate, WebhookUpdate, WebhookDelete}
 }
 

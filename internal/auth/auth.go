@@ -10,13 +10,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
+	"net/http"
 	"strings"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/herald-news/herald/internal/address"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/token"
 	"github.com/herald-news/herald/internal/validator"
 )
 
@@ -30,8 +34,15 @@ var (
 	ErrNoSession = errors.New("not signed in")
 	// ErrWeakPassword is a password shorter than MinPasswordLength.
 	ErrWeakPassword = fmt.Errorf("a password needs at least %d characters", MinPasswordLength)
+	// ErrLongPassword is a password bcrypt would cut short.
+	ErrLongPassword = errors.New("a password may have at most 72 bytes")
 	// ErrLastOwner refuses to remove or demote the only owner.
 	ErrLastOwner = errors.New("the last owner cannot be removed or demoted")
+	// ErrPasswordSignInOff: the policy sends everyone through single
+	// sign-on.
+	ErrPasswordSignInOff = errors.New("sign-in with a password or passkey is turned off: use single sign-on")
+	// ErrBadCode is a wrong, used or expired authenticator or recovery code.
+	ErrBadCode = errors.New("that code is not right, or was used already")
 )
 
 // MinPasswordLength is the shortest password accepted.
@@ -44,12 +55,22 @@ const TokenPrefix = "hrld_"
 type Options struct {
 	// BcryptCost is the bcrypt work factor (12). Tests use bcrypt.MinCost.
 	BcryptCost int
-	// SessionTTL is how long a sign-in lasts (12h).
-	SessionTTL time.Duration
 	// Limit is the sign-in attempt limit; zero values take its defaults.
 	Limit LimitOptions
-	Log   *slog.Logger
-	Now   func() time.Time
+	// Signer signs password reset links; nil turns the forgotten-password
+	// flow off.
+	Signer *token.Signer
+	// BaseURL is the public address: reset links, passkeys' relying party.
+	BaseURL string
+	// Issuer names the newsroom in authenticator apps ("Herald").
+	Issuer string
+	// Providers are the single sign-on providers.
+	Providers []ProviderConfig
+	// SSOClient fetches from the providers (nil: the SSRF-safe client,
+	// with the issuers' own addresses allowed).
+	SSOClient *http.Client
+	Log       *slog.Logger
+	Now       func() time.Time
 }
 
 // Service signs people in and checks credentials. Safe for concurrent use.
@@ -57,6 +78,9 @@ type Service struct {
 	st      *store.Store
 	opts    Options
 	limiter *Limiter
+	resets  *Limiter           // reset requests per address and client
+	wa      *webauthn.WebAuthn // nil without a usable BaseURL
+	sso     map[string]*provider
 	// dummy is checked against when the address is unknown, so a wrong
 	// address takes as long as a wrong password.
 	dummy []byte
@@ -67,8 +91,8 @@ func New(st *store.Store, opts Options) *Service {
 	if opts.BcryptCost == 0 {
 		opts.BcryptCost = 12
 	}
-	if opts.SessionTTL <= 0 {
-		opts.SessionTTL = 12 * time.Hour
+	if opts.Issuer == "" {
+		opts.Issuer = "Herald"
 	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
@@ -78,7 +102,11 @@ func New(st *store.Store, opts Options) *Service {
 	}
 	opts.Limit.Now = opts.Now
 	dummy, _ := bcrypt.GenerateFromPassword([]byte(randomToken(16)), opts.BcryptCost)
-	return &Service{st: st, opts: opts, limiter: NewLimiter(opts.Limit), dummy: dummy}
+	s := &Service{st: st, opts: opts, limiter: NewLimiter(opts.Limit), dummy: dummy,
+		resets: NewLimiter(LimitOptions{PerAccount: 3, PerClient: 10, Window: 15 * time.Minute, Now: opts.Now})}
+	s.wa = newWebAuthn(opts.BaseURL, opts.Issuer)
+	s.sso = newProviders(opts)
+	return s
 }
 
 // Identity is who is making a request: a user, and the role the request
@@ -89,8 +117,17 @@ type Identity struct {
 	CSRF string // sessions only: the token forms must carry
 	// SessionHash is set for sessions (sign out deletes it).
 	SessionHash string
-	TokenID     int64  // API tokens only
-	TokenName   string // API tokens only: what the audit log calls it
+	// Stage is the session's (store.StageFull once signed in) and Method
+	// how it began (password, passkey, sso:NAME).
+	Stage, Method string
+	TokenID       int64  // API tokens only
+	TokenName     string // API tokens only: what the audit log calls it
+}
+
+// Client is the browser a sign-in comes from.
+type Client struct {
+	IP        string
+	UserAgent string
 }
 
 // Can reports whether the identity holds permission p.
@@ -112,7 +149,7 @@ func HashPassword(password string, cost int) (string, error) {
 	}
 	if len(password) > 72 {
 		// bcrypt reads 72 bytes; refuse rather than silently ignore the rest.
-		return "", errors.New("a password may have at most 72 bytes")
+		return "", ErrLongPassword
 	}
 	h, err := bcrypt.GenerateFromPassword([]byte(password), cost)
 	if err != nil {
@@ -135,6 +172,15 @@ func randomToken(n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// randomIndex returns a uniformly random int in [0, n).
+func randomIndex(n int) int {
+	v, err := rand.Int(rand.Reader, big.NewInt(int64(n)))
+	if err != nil {
+		panic(err) // crypto/rand does not fail on supported systems
+	}
+	return int(v.Int64())
+}
+
 // hash is the hex SHA-256 of a secret, the form secrets are stored in.
 func hash(secret string) string {
 	sum := sha256.Sum256([]byte(secret))
@@ -144,11 +190,20 @@ func hash(secret string) string {
 // equal compares two secrets in constant time.
 func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 
-// Login checks an email and password from client (an IP address, for rate
-// limiting) and starts a session. It returns the session cookie value.
-func (s *Service) Login(ctx context.Context, email, password, client string) (string, *Identity, error) {
+// Login checks an email and password from client and starts a session:
+// signed in, or waiting for a second factor (store.StageSecond) or for
+// enrolment in one (store.StageEnrol, when the policy requires it). It
+// returns the session cookie value.
+func (s *Service) Login(ctx context.Context, email, password string, c Client) (string, *Identity, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
-	if !s.limiter.Allow(client, email) {
+	pol, err := s.policy(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	if pol.PasswordSignInOff {
+		return "", nil, ErrPasswordSignInOff
+	}
+	if !s.limiter.Allow(c.IP, email) {
 		return "", nil, ErrRateLimited
 	}
 	u, err := s.st.UserByEmail(ctx, email)
@@ -160,27 +215,64 @@ func (s *Service) Login(ctx context.Context, email, password, client string) (st
 		h = []byte(u.PasswordHash)
 	}
 	if bcrypt.CompareHashAndPassword(h, []byte(password)) != nil || u == nil {
-		s.limiter.Fail(client, email)
-		s.opts.Log.Warn("failed sign-in", "email", email, "client", client)
+		s.limiter.Fail(c.IP, email)
+		s.opts.Log.Warn("failed sign-in", "email", email, "client", c.IP)
 		return "", nil, ErrBadCredentials
 	}
-	s.limiter.Succeed(client, email)
-	cookie := randomToken(32)
-	ss := &store.Session{IDHash: hash(cookie), UserID: u.ID, CSRF: randomToken(32), ExpiresAt: s.opts.Now().Add(s.opts.SessionTTL)}
-	if err := s.st.CreateSession(ctx, ss); err != nil {
-		return "", nil, err
-	}
-	if err := s.st.TouchUserLogin(ctx, u.ID); err != nil {
-		return "", nil, err
-	}
+	s.limiter.Succeed(c.IP, email)
 	role, err := ParseRole(u.Role)
 	if err != nil {
 		return "", nil, err
 	}
-	return cookie, &Identity{User: u, Role: role, CSRF: ss.CSRF, SessionHash: ss.IDHash}, nil
+	stage := store.StageFull
+	switch {
+	case u.TOTP || u.Passkeys > 0:
+		stage = store.StageSecond
+	case pol.RequireTwoFactor && MustUseTwoFactor(role):
+		stage = store.StageEnrol
+	}
+	return s.startSession(ctx, u, role, stage, "password", c, pol)
 }
 
-// Session returns the identity behind a session cookie value.
+// MustUseTwoFactor reports whether the two-factor requirement applies to
+// role: owners and editors.
+func MustUseTwoFactor(r Role) bool { return r == Owner || r == Editor }
+
+// pendingTTL bounds a session that waits for a second factor.
+const pendingTTL = 10 * time.Minute
+
+// startSession stores a new session for u and returns its cookie value.
+func (s *Service) startSession(ctx context.Context, u *store.User, role Role, stage, method string, c Client, pol Policy) (string, *Identity, error) {
+	ttl := pol.SessionLifetime
+	if stage == store.StageSecond {
+		ttl = pendingTTL
+	}
+	// Sign-ins are rare: each clears the sessions that ended, so the
+	// table holds live ones only.
+	if _, err := s.st.DeleteExpiredSessions(ctx, pol.IdleTimeout); err != nil {
+		return "", nil, err
+	}
+	cookie := randomToken(32)
+	ss := &store.Session{IDHash: hash(cookie), UserID: u.ID, CSRF: randomToken(32), Stage: stage, Method: method,
+		UserAgent: c.UserAgent, IP: c.IP, ExpiresAt: s.opts.Now().Add(ttl)}
+	if err := s.st.CreateSession(ctx, ss); err != nil {
+		return "", nil, err
+	}
+	if stage == store.StageFull {
+		if err := s.st.TouchUserLogin(ctx, u.ID); err != nil {
+			return "", nil, err
+		}
+	}
+	return cookie, &Identity{User: u, Role: role, CSRF: ss.CSRF, SessionHash: ss.IDHash, Stage: stage, Method: method}, nil
+}
+
+// touchEvery is how stale a session's last-seen time may get before a
+// request records it again (a write per minute, not per request).
+const touchEvery = time.Minute
+
+// Session returns the identity behind a session cookie value, at any
+// stage (callers check Identity.Stage). A session idle for longer than
+// the policy allows has ended.
 func (s *Service) Session(ctx context.Context, cookie string) (*Identity, error) {
 	if cookie == "" {
 		return nil, ErrNoSession
@@ -192,11 +284,28 @@ func (s *Service) Session(ctx context.Context, cookie string) (*Identity, error)
 	if err != nil {
 		return nil, err
 	}
+	pol, err := s.policy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.opts.Now()
+	if pol.IdleTimeout > 0 && now.Sub(ss.LastSeenAt) > pol.IdleTimeout ||
+		ss.Stage == store.StageFull && now.Sub(ss.CreatedAt) > pol.SessionLifetime {
+		if err := s.st.DeleteSession(ctx, ss.IDHash); err != nil {
+			return nil, err
+		}
+		return nil, ErrNoSession
+	}
+	if now.Sub(ss.LastSeenAt) > touchEvery {
+		if err := s.st.TouchSession(ctx, ss.IDHash); err != nil {
+			return nil, err
+		}
+	}
 	role, err := ParseRole(u.Role)
 	if err != nil {
 		return nil, err
 	}
-	return &Identity{User: u, Role: role, CSRF: ss.CSRF, SessionHash: ss.IDHash}, nil
+	return &Identity{User: u, Role: role, CSRF: ss.CSRF, SessionHash: ss.IDHash, Stage: ss.Stage, Method: ss.Method}, nil
 }
 
 // Logout ends the session.

@@ -19,9 +19,9 @@ import (
 func TestRolePermissions(t *testing.T) {
 	want := map[auth.Role][]auth.Permission{
 		auth.Owner:  auth.Permissions(),
-		auth.Editor: {auth.ReadStats, auth.ManageOwnTokens, auth.Compose, auth.Publish, auth.Send, auth.SendMessage, auth.ManageAudience},
-		auth.Author: {auth.ReadStats, auth.ManageOwnTokens, auth.Compose},
-		auth.Viewer: {auth.ReadStats, auth.ManageOwnTokens},
+		auth.Editor: {auth.ReadStats, auth.ManageOwnTokens, auth.ManageAccount, auth.Compose, auth.Publish, auth.Send, auth.SendMessage, auth.ManageAudience},
+		auth.Author: {auth.ReadStats, auth.ManageOwnTokens, auth.ManageAccount, auth.Compose},
+		auth.Viewer: {auth.ReadStats, auth.ManageOwnTokens, auth.ManageAccount},
 		auth.Sender: {auth.SendMessage},
 	}
 	for role, perms := range want {
@@ -113,13 +113,13 @@ func TestBootstrapLoginSessionsAndTokens(t *testing.T) {
 		now := time.Now()
 		svc := auth.New(st, auth.Options{BcryptCost: bcrypt.MinCost, Now: func() time.Time { return now },
 			Limit: auth.LimitOptions{PerAccount: 3}})
-		if _, _, err := svc.Login(ctx, auth.DefaultOwnerEmail, "wrong password", "10.0.0.1"); !errors.Is(err, auth.ErrBadCredentials) {
+		if _, _, err := svc.Login(ctx, auth.DefaultOwnerEmail, "wrong password", auth.Client{IP: "10.0.0.1"}); !errors.Is(err, auth.ErrBadCredentials) {
 			t.Fatalf("wrong password: %v", err)
 		}
-		if _, _, err := svc.Login(ctx, "nobody@example.com", password, "10.0.0.1"); !errors.Is(err, auth.ErrBadCredentials) {
+		if _, _, err := svc.Login(ctx, "nobody@example.com", password, auth.Client{IP: "10.0.0.1"}); !errors.Is(err, auth.ErrBadCredentials) {
 			t.Fatalf("unknown user: %v", err)
 		}
-		cookie, id, err := svc.Login(ctx, " ADMIN@herald.local ", password, "10.0.0.1")
+		cookie, id, err := svc.Login(ctx, " ADMIN@herald.local ", password, auth.Client{IP: "10.0.0.1"})
 		if err != nil || id.Role != auth.Owner {
 			t.Fatalf("Login = %v, %v", id, err)
 		}
@@ -135,24 +135,24 @@ func TestBootstrapLoginSessionsAndTokens(t *testing.T) {
 		// wait that doubles; they never lock the owner out from elsewhere
 		// (a stranger's guesses locked the account for everyone before).
 		for range 3 {
-			svc.Login(ctx, auth.DefaultOwnerEmail, "wrong password", "10.0.0.2")
+			svc.Login(ctx, auth.DefaultOwnerEmail, "wrong password", auth.Client{IP: "10.0.0.2"})
 		}
-		if _, _, err := svc.Login(ctx, auth.DefaultOwnerEmail, password, "10.0.0.3"); err != nil {
+		if _, _, err := svc.Login(ctx, auth.DefaultOwnerEmail, password, auth.Client{IP: "10.0.0.3"}); err != nil {
 			t.Fatalf("the owner from another client after a stranger's 3 failures: %v", err)
 		}
-		if _, _, err := svc.Login(ctx, auth.DefaultOwnerEmail, password, "10.0.0.2"); !errors.Is(err, auth.ErrRateLimited) {
+		if _, _, err := svc.Login(ctx, auth.DefaultOwnerEmail, password, auth.Client{IP: "10.0.0.2"}); !errors.Is(err, auth.ErrRateLimited) {
 			t.Fatalf("the guessing client at once: %v, want ErrRateLimited", err)
 		}
 		now = now.Add(1500 * time.Millisecond)
-		if _, _, err := svc.Login(ctx, auth.DefaultOwnerEmail, "wrong again", "10.0.0.2"); !errors.Is(err, auth.ErrBadCredentials) {
+		if _, _, err := svc.Login(ctx, auth.DefaultOwnerEmail, "wrong again", auth.Client{IP: "10.0.0.2"}); !errors.Is(err, auth.ErrBadCredentials) {
 			t.Fatalf("after the first wait: %v", err)
 		}
 		now = now.Add(1500 * time.Millisecond) // the wait has doubled to 2s
-		if _, _, err := svc.Login(ctx, auth.DefaultOwnerEmail, password, "10.0.0.2"); !errors.Is(err, auth.ErrRateLimited) {
+		if _, _, err := svc.Login(ctx, auth.DefaultOwnerEmail, password, auth.Client{IP: "10.0.0.2"}); !errors.Is(err, auth.ErrRateLimited) {
 			t.Fatalf("within the doubled wait: %v, want ErrRateLimited", err)
 		}
 		now = now.Add(time.Second)
-		if _, _, err := svc.Login(ctx, auth.DefaultOwnerEmail, password, "10.0.0.2"); err != nil {
+		if _, _, err := svc.Login(ctx, auth.DefaultOwnerEmail, password, auth.Client{IP: "10.0.0.2"}); err != nil {
 			t.Fatalf("after the doubled wait: %v", err)
 		}
 
@@ -214,7 +214,7 @@ func TestBootstrapWithConfiguredPassword(t *testing.T) {
 		t.Fatalf("the configured password was printed: %s", out.String())
 	}
 	svc := auth.New(st, auth.Options{BcryptCost: bcrypt.MinCost})
-	if _, _, err := svc.Login(context.Background(), "chief@example.com", "configured-password", "127.0.0.1"); err != nil {
+	if _, _, err := svc.Login(context.Background(), "chief@example.com", "configured-password", auth.Client{IP: "127.0.0.1"}); err != nil {
 		t.Fatal(err)
 	}
 }

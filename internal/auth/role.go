@@ -1,11 +1,18 @@
 // Package auth decides who may use the admin and the API: users with roles,
-// password hashing (bcrypt), sessions behind secure cookies, CSRF tokens for
-// every state-changing form, API tokens (shown once, stored as a hash,
-// scoped to a role), and rate limiting of sign-in attempts.
+// password hashing (bcrypt), sessions behind secure cookies (with the
+// device, address and last use each user sees, a lifetime and an idle
+// timeout), second factors (TOTP with single-use recovery codes, passkeys
+// through WebAuthn), password reset links sent through the mail queue,
+// single sign-on with OpenID Connect, CSRF tokens for every
+// state-changing form, API tokens (shown once, stored as a hash, scoped to
+// a role), and rate limiting of sign-in attempts and codes.
 //
 // Contract: a role grants a fixed set of permissions (Role.Can); handlers
 // ask for a permission, never for a role. Secrets (session cookies, API
-// tokens, passwords) are never stored: only their SHA-256 or bcrypt hash.
+// tokens, passwords, recovery codes) are never stored: only their SHA-256
+// or bcrypt hash; the TOTP secrets, which codes are computed from, are
+// stored but never logged. The sign-in policy (package settings) is read
+// at every use, so a change applies on every node at once.
 package auth
 
 import "fmt"
@@ -97,6 +104,7 @@ const (
 	ManageSettings  Permission = "manage-settings"  // publication, relays, DKIM, tracking
 	ManageUsers     Permission = "manage-users"     // users and everyone's API tokens
 	ManageOwnTokens Permission = "manage-own-token" // one's own API tokens
+	ManageAccount   Permission = "manage-account"   // one's own second factors and sessions
 	ReadAudit       Permission = "read-audit"       // the audit log: who changed what
 )
 
@@ -104,7 +112,7 @@ const (
 // one).
 func Minimum(p Permission) Role {
 	switch p {
-	case ReadStats, ManageOwnTokens:
+	case ReadStats, ManageOwnTokens, ManageAccount:
 		return Viewer
 	case Compose:
 		return Author
@@ -127,5 +135,5 @@ func (r Role) Can(p Permission) bool {
 
 // Permissions returns every permission, for tests and documentation.
 func Permissions() []Permission {
-	return []Permission{ReadStats, ManageOwnTokens, Compose, Publish, Send, SendMessage, ManageAudience, ManageSettings, ManageUsers, ReadAudit}
+	return []Permission{ReadStats, ManageOwnTokens, ManageAccount, Compose, Publish, Send, SendMessage, ManageAudience, ManageSettings, ManageUsers, ReadAudit}
 }

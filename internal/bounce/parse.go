@@ -14,6 +14,7 @@ import (
 	"net/textproto"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/herald-news/herald/internal/model"
 )
@@ -537,11 +538,23 @@ func stripTags(b []byte) []byte {
 	return tag.ReplaceAll(b, []byte(" "))
 }
 
-// oneLine folds s onto one line of at most n bytes.
+// oneLine folds s onto one line of at most n bytes (Clean).
 func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > n {
-		s = strings.ToValidUTF8(s[:n], "")
+	return Clean(strings.Join(strings.Fields(s), " "), n)
+}
+
+// Clean makes text from a report (a provider's webhook, a bounce by mail)
+// safe to store and show: invalid UTF-8 and NUL (which PostgreSQL
+// refuses, failing the whole write) are dropped, and the text is cut to at
+// most n bytes at a character boundary. Record passes every text of a
+// report through it.
+func Clean(s string, n int) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, ""), "\x00", "")
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestParseSamples(t *testing.T) {
@@ -99,5 +101,28 @@ func TestPlainBounceSkipsTheEnvelopeSender(t *testing.T) {
 	reps, err := Parse([]byte(raw))
 	if err != nil || len(reps) != 1 || reps[0].Email != "reader@reader-isp.example" || reps[0].Kind != "bounce" {
 		t.Fatalf("Parse = %+v, %v", reps, err)
+	}
+}
+
+// TestCleanKeepsWholeCharacters: report texts lose NULs and invalid UTF-8
+// and are cut at a character boundary, never inside one (PostgreSQL
+// refuses both, failing the write).
+func TestCleanKeepsWholeCharacters(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"abc", 10, "abc"},
+		{"a\x00b", 10, "ab"},
+		{"x\xffy", 10, "xy"},
+		{"aé", 2, "a"}, // "é" is two bytes: cut before it
+		{strings.Repeat("é", 300), 501, strings.Repeat("é", 250)},
+		{"€€", 5, "€"},
+	} {
+		got := Clean(tc.in, tc.n)
+		if got != tc.want || !utf8.ValidString(got) || len(got) > tc.n {
+			t.Errorf("Clean(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
 	}
 }

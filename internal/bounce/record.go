@@ -80,57 +80,83 @@ var heraldMessageID = regexp.MustCompile(`herald\.c(\d+)\.s(\d+)@`)
 // Record suppresses the addresses of hard bounces and complaints, counts
 // soft bounces toward the limit (suppressing at the limit), and records an
 // event of each for its subscriber and campaign. A report without
-// SubscriberID is attributed by its Message-ID, else by its address, and a
-// campaign by the last one sent to the subscriber. Reports whose address is
-// not an address are left out.
+// SubscriberID is filed under the address it reports: its Message-ID's
+// subscriber and campaign count only when that subscriber has this
+// address, else the subscriber with the address and the last campaign
+// sent to them. Reports whose address is not an address are left out.
+//
+// Every text of a report passes through Clean, and each report is stored
+// on its own (its suppression or soft-bounce count, then its event), so
+// one that fails never blocks the others of its batch; the error joins
+// those that failed and means the store failed (the sender should retry).
 func (r *Recorder) Record(ctx context.Context, reps []Report) error {
-	var evs []model.Event
+	var errs []error
 	for _, rep := range reps {
-		email, err := address.Normalize(rep.Email)
-		if err != nil {
-			continue // nothing to act on
+		if err := r.record(ctx, rep); err != nil {
+			errs = append(errs, fmt.Errorf("%s report: %w", rep.Kind, err))
 		}
-		detail := oneLine(rep.Detail, 500)
-		e := model.Event{Kind: rep.Kind, Detail: detail, At: r.now(), SubscriberID: rep.SubscriberID, CampaignID: rep.CampaignID}
-		if e.SubscriberID == 0 {
-			if m := heraldMessageID.FindStringSubmatch(rep.MessageID); m != nil {
-				e.CampaignID, _ = strconv.ParseInt(m[1], 10, 64)
-				e.SubscriberID, _ = strconv.ParseInt(m[2], 10, 64)
-			}
-		}
-		if e.SubscriberID == 0 {
-			if sub, err := r.Store.SubscriberByEmail(ctx, email); err == nil {
-				e.SubscriberID = sub.ID
-			} else if !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-			if e.CampaignID == 0 && e.SubscriberID != 0 {
-				// No Message-ID of ours in the report (a provider that
-				// does not echo it, a complaint loop that strips it):
-				// count it toward the last campaign that reached this
-				// reader, so a campaign's bounces and complaints are all
-				// there.
-				if e.CampaignID, err = r.Store.LastCampaignSentTo(ctx, e.SubscriberID); err != nil {
-					return err
-				}
-			}
-		}
-		switch rep.Kind {
-		case model.EventBounce:
-			err = r.Store.Suppress(ctx, email, model.SuppressHardBounce, detail)
-		case model.EventComplaint:
-			err = r.Store.Suppress(ctx, email, model.SuppressComplaint, detail)
-		case model.EventSoftBounce:
-			_, _, err = r.Store.SoftBounce(ctx, email, detail, r.softLimit(), r.softWindow())
-		default:
-			continue
-		}
-		if err != nil {
+	}
+	return errors.Join(errs...)
+}
+
+func (r *Recorder) record(ctx context.Context, rep Report) error {
+	email, err := address.Normalize(Clean(rep.Email, 320))
+	if err != nil {
+		return nil // nothing to act on
+	}
+	detail := oneLine(rep.Detail, 500)
+	e := model.Event{Kind: rep.Kind, Detail: detail, At: r.now(), SubscriberID: rep.SubscriberID, CampaignID: rep.CampaignID}
+	if e.SubscriberID == 0 {
+		if e.SubscriberID, e.CampaignID, err = r.reader(ctx, email, Clean(rep.MessageID, 500)); err != nil {
 			return err
 		}
-		evs = append(evs, e)
 	}
-	return r.Store.RecordEvents(ctx, evs)
+	switch rep.Kind {
+	case model.EventBounce:
+		err = r.Store.Suppress(ctx, email, model.SuppressHardBounce, detail)
+	case model.EventComplaint:
+		err = r.Store.Suppress(ctx, email, model.SuppressComplaint, detail)
+	case model.EventSoftBounce:
+		_, _, err = r.Store.SoftBounce(ctx, email, detail, r.softLimit(), r.softWindow())
+	default:
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return r.Store.RecordEvents(ctx, []model.Event{e})
+}
+
+// reader finds whose report this is and which campaign it counts toward.
+// The address the provider reports decides: a Message-ID is no secret and
+// can be stale or forwarded, so its subscriber and campaign count only
+// when that subscriber has this address. With no agreeing Message-ID the
+// report counts toward the last campaign that reached the reader (a
+// provider that does not echo it, a complaint loop that strips it), so a
+// campaign's bounces and complaints are all there.
+func (r *Recorder) reader(ctx context.Context, email, messageID string) (subscriberID, campaignID int64, err error) {
+	if m := heraldMessageID.FindStringSubmatch(messageID); m != nil {
+		cid, _ := strconv.ParseInt(m[1], 10, 64)
+		sid, _ := strconv.ParseInt(m[2], 10, 64)
+		sub, err := r.Store.SubscriberByID(ctx, sid)
+		switch {
+		case err == nil && strings.EqualFold(sub.Email, email):
+			return sid, cid, nil
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return 0, 0, err
+		}
+	}
+	sub, err := r.Store.SubscriberByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	if campaignID, err = r.Store.LastCampaignSentTo(ctx, sub.ID); err != nil {
+		return 0, 0, err
+	}
+	return sub.ID, campaignID, nil
 }
 
 // Outcome says what became of one report that came by mail.

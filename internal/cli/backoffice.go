@@ -35,7 +35,12 @@ func (b *backOffice) Close() error {
 // backOffice builds the admin and API, creating the first owner account on
 // the first run (HERALD_ADMIN_PASSWORD, or a one-time password printed once).
 func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store, tr sender, eng *delivery.Engine, met *metrics.Metrics) (*backOffice, error) {
-	authn := auth.New(s, auth.Options{Log: e.log})
+	ao, err := authOptions(ctx, cfg, s)
+	if err != nil {
+		return nil, err
+	}
+	ao.Log = e.log
+	authn := auth.New(s, ao)
 	if _, err := auth.Bootstrap(ctx, s, cfg.AdminEmail, cfg.AdminPassword.Reveal(), 12, e.stdout); err != nil {
 		return nil, err
 	}
@@ -69,7 +74,7 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 	adm, err := admin.New(admin.Deps{Store: s, Auth: authn, Engine: eng, Sender: tr, Outbox: outbox, Relays: relays,
 		RelayStats: relayStats, RelayChanges: met.RelayChanges, Imports: imports,
 		BounceDomain: cfg.BounceDomain, DNSResolver: cfg.DNSResolver, Precheck: e.editionChecks(cfg, s),
-		Settings: set, Bounce: verp, BaseURL: cfg.BaseURL, From: cfg.From, ThemeDir: cfg.Theme, TempDir: tmp, TrustProxy: cfg.TrustProxy, Log: e.log,
+		Settings: set, Bounce: verp, BaseURL: cfg.BaseURL, From: cfg.From, ThemeDir: cfg.Theme, Sunset: sunsetPolicy(cfg), TempDir: tmp, TrustProxy: cfg.TrustProxy, Log: e.log,
 		WebhookAllow: webhookAllow(cfg)})
 	if err != nil {
 		imports.Close()

@@ -28,6 +28,7 @@ func runBenchImport(ctx context.Context, e *env, args []string) error {
 	rows := fs.Int("rows", 100_000, "rows in the generated CSV")
 	pg := fs.String("postgres", "", "import into a fresh schema on this PostgreSQL server instead of a temporary SQLite file")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the import to this file")
+	sync := fs.String("sqlite-synchronous", "normal", "SQLite's synchronous setting: normal or full")
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -48,7 +49,7 @@ func runBenchImport(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "generated %d rows (%s) in %s\n", *rows, progress.FormatBytes(size), time.Since(started).Round(time.Millisecond))
 
-	s, dbName, closeDB, err := benchStore(ctx, dir, *pg)
+	s, dbName, closeDB, err := benchStore(ctx, dir, *pg, *sync)
 	if err != nil {
 		return err
 	}
@@ -216,9 +217,9 @@ func startCPUProfile(path string) (stop func(), err error) {
 
 // benchStore opens a throwaway database for a benchmark: SQLite in dir, or
 // with pg a fresh schema on that PostgreSQL server, dropped by closeDB.
-func benchStore(ctx context.Context, dir, pg string) (s *store.Store, name string, closeDB func(), err error) {
-	opts := store.Options{SQLitePath: filepath.Join(dir, "herald.db")}
-	name, drop := "SQLite "+opts.SQLitePath, func() {}
+func benchStore(ctx context.Context, dir, pg, sync string) (s *store.Store, name string, closeDB func(), err error) {
+	opts := store.Options{SQLitePath: filepath.Join(dir, "herald.db"), Synchronous: sync}
+	name, drop := "SQLite "+opts.SQLitePath+" (synchronous "+sync+")", func() {}
 	if pg != "" {
 		u, dropSchema, err := freshPostgresSchema(ctx, pg)
 		if err != nil {

@@ -469,8 +469,12 @@ func (e *env) sendUntilDone(ctx context.Context, s *store.Store, eng *delivery.E
 	// plenty for a person watching.
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	finishedSignal := eng.Finished()
 	for {
 		select {
+		case <-finishedSignal:
+			// The engine marked a campaign sent: look now, so the command
+			// ends with its last outcome, not on the next tick.
 		case <-ctx.Done():
 			bar.Finish()
 			return finish(fmt.Errorf("interrupted: campaign %d keeps its place; continue with 'herald campaign run %d'", id, id))
@@ -485,6 +489,9 @@ func (e *env) sendUntilDone(ctx context.Context, s *store.Store, eng *delivery.E
 			return fmt.Errorf("delivery stopped: %w", err)
 		case <-tick.C:
 		}
+		// Taken before the status is read: a campaign finished after this
+		// read closes it.
+		finishedSignal = eng.Finished()
 		// The status first, then the counts: a campaign is marked sent only
 		// once every row is final, so counts read after seeing "sent" are
 		// the final ones (read the other way round, the last outcomes can

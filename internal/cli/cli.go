@@ -39,6 +39,7 @@ func commands() []command {
 		{"backup", "FILE [--force]", "copy the SQLite database to FILE, consistently, while Herald runs", runBackup},
 		{"doctor", "[--resolver HOST:PORT]", "check the sending domain's DNS records (SPF, DKIM, DMARC, bounce MX); exit 1 unless all are right", runDoctor},
 		{"maintenance", "[--dry-run] [--events-days N] [--ledger-days N] [--switch-vacuum]", "apply the retention policy now: fold old opens, clicks and ledger rows into counts, reclaim space", runMaintenance},
+		{"copy", "--to postgres://...", "copy this SQLite installation into an empty PostgreSQL database (stop serve first)", runCopy},
 		{"version", "", "print the version, commit and Go version", runVersion},
 		{"healthcheck", "[--url URL]", "exit 0 if the herald serve on this machine answers /healthz (for containers)", runHealthcheck},
 		{"lists create", "SLUG --name NAME [--description TEXT] [--double-opt-in] [--public]", "create a list", runListsCreate},
@@ -294,7 +295,7 @@ func (e *env) openStore(ctx context.Context) (*store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL.Reveal(), SQLitePath: cfg.SQLitePath(), Box: box})
+	s, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL.Reveal(), SQLitePath: cfg.SQLitePath(), Synchronous: cfg.SQLiteSynchronous, Box: box})
 	if err != nil {
 		return nil, err
 	}

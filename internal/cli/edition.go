@@ -124,7 +124,7 @@ func runEditionRender(ctx context.Context, e *env, args []string) error {
 		}
 		// Preview links: real ones carry a signed token per subscriber.
 		f := render.Fields{Name: *name, UnsubscribeURL: cfg.BaseURL + "/unsubscribe/preview",
-			PreferencesURL: cfg.BaseURL + "/preferences/preview", WebURL: archive + ed.Slug}
+			PreferencesURL: cfg.BaseURL + "/preferences/preview", WebURL: archive + ed.Slug, FeedbackURL: cfg.BaseURL + "/feedback/preview"}
 		if *format == "html" {
 			out = m.AppendHTML(nil, f)
 		} else {

@@ -19,7 +19,7 @@ func runMigrate(ctx context.Context, e *env, args []string) error {
 	if err := e.privateDataDir(cfg.DataDir); err != nil {
 		return err
 	}
-	s, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL.Reveal(), SQLitePath: cfg.SQLitePath(), NoMigrate: true})
+	s, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL.Reveal(), SQLitePath: cfg.SQLitePath(), Synchronous: cfg.SQLiteSynchronous, NoMigrate: true})
 	if err != nil {
 		return err
 	}

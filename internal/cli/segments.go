@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"text/tabwriter"
 
+	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
 )
@@ -17,7 +19,7 @@ func segmentCommands() []command {
 		{"segments ls", "", "show saved segments with their member counts", runSegmentsLs},
 		{"segments count", "NAME | --query QUERY", "count a saved segment's members, or a query's", runSegmentsCount},
 		{"segments rm", "NAME", "delete a saved segment (not one that is a campaign's audience)", runSegmentsRm},
-		{"sunset", "--months N --action segment|suppress [--dry-run]", "move or suppress subscribers who stopped opening and clicking, with a report", runSunset},
+		{"sunset", "--months N --action segment|suppress [--suppress-after DAYS] [--dry-run]", "move or suppress subscribers who stopped opening and clicking, with a report", runSunset},
 	}
 }
 
@@ -110,9 +112,10 @@ func segmentByName(ctx context.Context, s *store.Store, name string) (*model.Seg
 }
 
 func runSunset(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("sunset", "--months N --action segment|suppress [--dry-run]")
+	fs := e.flags("sunset", "--months N --action segment|suppress [--suppress-after DAYS] [--dry-run]")
 	months := fs.Int("months", 6, "subscribers with no open or click for this many months")
 	action := fs.String("action", store.SunsetSegment, "segment (stamp attribute sunset; saved segment \""+store.SunsetSegmentName+"\") or suppress")
+	after := fs.Int("suppress-after", 0, "with segment: suppress readers silent this many days in the segment after being sent mail there (0: never)")
 	dry := fs.Bool("dry-run", false, "report whom the policy would move, and move nobody")
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
@@ -121,28 +124,48 @@ func runSunset(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Tracking != "full" {
-		// Without per-subscriber opens and clicks everyone looks unengaged.
-		return usageErrorf("sunset needs full tracking (tracking is %s): without it nobody's opens and clicks are known", cfg.Tracking)
-	}
 	return e.withStore(ctx, func(s *store.Store) error {
-		rep, err := s.Sunset(ctx, store.SunsetPolicy{Months: *months, Action: *action, DryRun: *dry})
+		set, err := appSettings(cfg, s)
 		if err != nil {
 			return err
 		}
-		verb := map[string]string{store.SunsetSegment: "moved to the segment \"" + store.SunsetSegmentName + "\"", store.SunsetSuppress: "suppressed"}[*action]
-		if *dry {
-			verb = "would be " + verb
+		rep, err := delivery.Sunset(ctx, s, set, store.SunsetPolicy{Months: *months, Action: *action, SuppressAfter: *after, DryRun: *dry})
+		if errors.Is(err, delivery.ErrSunsetNeedsTracking) {
+			return usageErrorf("%v", err)
 		}
-		fmt.Fprintf(e.stdout, "%d subscribers with no open or click since %s %s\n", rep.Matched, rep.Cutoff.Format("2006-01-02"), verb)
-		for _, m := range rep.Sample {
-			fmt.Fprintf(e.stdout, "  %s\n", m)
+		if err != nil {
+			return err
 		}
-		if rep.Matched > int64(len(rep.Sample)) {
-			fmt.Fprintf(e.stdout, "  … and %d more\n", rep.Matched-int64(len(rep.Sample)))
-		}
+		printSunset(e.stdout, rep)
 		return nil
 	})
+}
+
+// printSunset writes a sunset's report, a line per thing it did and up to
+// 20 addresses under each.
+func printSunset(w io.Writer, rep store.SunsetReport) {
+	would := ""
+	if rep.Policy.DryRun {
+		would = "would be "
+	}
+	list := func(n int64, some []string) {
+		for _, m := range some {
+			fmt.Fprintf(w, "  %s\n", m)
+		}
+		if n > int64(len(some)) {
+			fmt.Fprintf(w, "  … and %d more\n", n-int64(len(some)))
+		}
+	}
+	if rep.Returned > 0 {
+		fmt.Fprintf(w, "%d subscribers opened or clicked again: %staken out of the segment %q\n", rep.Returned, would, store.SunsetSegmentName)
+	}
+	if rep.Suppressed > 0 || rep.Policy.SuppressAfter > 0 {
+		fmt.Fprintf(w, "%d subscribers silent for %d days in the segment %ssuppressed\n", rep.Suppressed, rep.Policy.SuppressAfter, would)
+		list(rep.Suppressed, rep.SuppressSample)
+	}
+	verb := map[string]string{store.SunsetSegment: "moved to the segment \"" + store.SunsetSegmentName + "\"", store.SunsetSuppress: "suppressed"}[rep.Policy.Action]
+	fmt.Fprintf(w, "%d subscribers with no open or click since %s %s%s\n", rep.Matched, rep.Cutoff.Format("2006-01-02"), would, verb)
+	list(rep.Matched, rep.Sample)
 }
 
 func runSegmentsRm(ctx context.Context, e *env, args []string) error {

@@ -1,12 +1,16 @@
 package cli
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/herald-news/herald/internal/edition/sample"
+	"github.com/herald-news/herald/internal/settings"
+	"github.com/herald-news/herald/internal/store"
 )
 
 func TestSegmentsCommands(t *testing.T) {
@@ -114,17 +118,46 @@ func TestCampaignCreateWithSegmentLocalTimeAndABTest(t *testing.T) {
 
 func TestSunsetCommand(t *testing.T) {
 	t.Parallel()
-	data := "--data=" + t.TempDir()
+	dir := t.TempDir()
+	data := "--data=" + dir
 	out, errs, code := herald(t, nil, nil, data, "sunset", "--months", "6", "--dry-run")
 	if code != 0 || !strings.Contains(out, "0 subscribers with no open or click since") || !strings.Contains(out, `would be moved to the segment "Re-engagement"`) {
 		t.Fatalf("sunset: %d %q %q", code, out, errs)
 	}
-	_, errs, code = herald(t, map[string]string{"HERALD_TRACKING": "anonymous"}, nil, data, "sunset", "--months", "6")
-	if code != 2 || !strings.Contains(errs, "sunset needs full tracking (tracking is anonymous)") {
-		t.Fatalf("anonymous tracking: %d %q", code, errs)
-	}
 	_, errs, code = herald(t, nil, nil, data, "sunset", "--months", "6", "--action", "delete")
 	if code != 1 || !strings.Contains(errs, `the action is segment or suppress (not "delete")`) {
 		t.Fatalf("bad action: %d %q", code, errs)
+	}
+	_, errs, code = herald(t, map[string]string{"HERALD_TRACKING": "anonymous"}, nil, data, "sunset", "--months", "6")
+	if code != 2 || !strings.Contains(errs, "a sunset needs full tracking: tracking is anonymous") {
+		t.Fatalf("anonymous tracking: %d %q", code, errs)
+	}
+	// Anonymous by the admin's privacy setting, with full tracking
+	// configured: refused too, dry run or not.
+	s, err := store.Open(context.Background(), store.Options{SQLitePath: filepath.Join(dir, "herald.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = settings.SaveTracking(context.Background(), s, settings.Tracking{Opens: true, Clicks: true, Anonymous: true}, time.Now())
+	s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dry := range []string{"--dry-run=false", "--dry-run"} {
+		_, errs, code = herald(t, nil, nil, data, "sunset", "--months", "6", dry)
+		if code != 2 || !strings.Contains(errs, "a sunset needs full tracking: tracking is anonymous (Admin → Settings, privacy)") {
+			t.Fatalf("anonymous by the privacy setting (%s): %d %q", dry, code, errs)
+		}
+	}
+}
+
+// TestCampaignVerbsNameThemselves: each campaign verb's help names the
+// verb ("campaign pause ID"), not the status it leads to.
+func TestCampaignVerbsNameThemselves(t *testing.T) {
+	for _, verb := range []string{"start", "pause", "resume", "cancel"} {
+		out, errs, _ := herald(t, nil, nil, "--data="+t.TempDir(), "campaign", verb, "--help")
+		if !strings.Contains(out+errs, "Usage: herald campaign "+verb+" ID") {
+			t.Errorf("campaign %s --help says:\n%s%s", verb, out, errs)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/herald-news/herald/internal/bounce"
 	"github.com/herald-news/herald/internal/config"
 	"github.com/herald-news/herald/internal/delivery"
+	"github.com/herald-news/herald/internal/engage"
 	"github.com/herald-news/herald/internal/inbound"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/metrics"
@@ -83,11 +85,19 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Opens, clicks and unsubscribes: group commits, and a spool in the
+	// data folder when the database is behind (drained here and at the
+	// next start).
+	events, err := engage.NewRecorder(engage.Options{Store: s, SpoolDir: filepath.Join(cfg.DataDir, "spool"), Observer: met, Log: e.log})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = events.Close(context.Background()) }() // on an early return; shutdown closes it first, checking
 	bounces, err := e.bounceRecorder(ctx, cfg, s)
 	if err != nil {
 		return err
 	}
-	site, err := e.publicWeb(ctx, cfg, s, mail, bounces)
+	site, err := e.publicWeb(ctx, cfg, s, mail, bounces, events)
 	if err != nil {
 		return err
 	}
@@ -172,6 +182,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err := site.Close(shutdownCtx); err != nil {
 		failed = errors.Join(failed, fmt.Errorf("public web: %w", err))
 	}
+	if err := events.Close(shutdownCtx); err != nil {
+		failed = errors.Join(failed, fmt.Errorf("events: %w", err))
+	}
 	stopWork()
 	return errors.Join(failed, running.wait())
 }
@@ -191,6 +204,12 @@ type worker struct {
 func (e *env) workers(cfg *config.Config, s *store.Store, tr mailer.Sender, eng *delivery.Engine, met *metrics.Metrics, mail *delivery.MailQueue) ([]worker, error) {
 	// At shutdown the messages in hand get as long as the HTTP server.
 	ws := []worker{{"mail queue", func(ctx context.Context) error { return mail.Run(ctx, shutdownGrace) }}}
+	// Erasures on any node clear this node's outbox too.
+	if o, err := existingOutbox(cfg); err != nil {
+		return nil, err
+	} else if o != nil {
+		ws = append(ws, worker{"outbox erasure sweep", func(ctx context.Context) error { return delivery.KeepOutboxErased(ctx, s, o, e.log) }})
+	}
 	if cfg.Role == "web" {
 		return ws, nil
 	}
@@ -271,7 +290,11 @@ func (r *runningWorkers) wait() error {
 
 // publicWeb builds the public site (subscribe, unsubscribe, preferences,
 // archive, feeds, tracking, webhooks) from the configuration.
-func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store, mail *delivery.MailQueue, bounces *bounce.Recorder) (*web.Server, error) {
+func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store, mail *delivery.MailQueue, bounces *bounce.Recorder, events *engage.Recorder) (*web.Server, error) {
+	classifier, err := classifier(cfg)
+	if err != nil {
+		return nil, err
+	}
 	sig, err := signer(ctx, cfg, s)
 	if err != nil {
 		return nil, err
@@ -319,7 +342,24 @@ func (e *env) publicWeb(ctx context.Context, cfg *config.Config, s *store.Store,
 	}
 	// Archive pages and feeds render with the configured theme.
 	return web.NewServer(web.Deps{Store: s, Signer: sig, Mail: mail, Settings: set, ThemeDir: cfg.Theme, BaseURL: cfg.BaseURL,
-		Bounces: bounces, Log: e.log, Options: opts})
+		Bounces: bounces, Log: e.log, Options: opts, Events: events, Classifier: classifier})
+}
+
+// classifier builds the engagement classifier: the built-in signatures and
+// those of the engagement_signatures file.
+func classifier(cfg *config.Config) (*engage.Classifier, error) {
+	if cfg.EngagementSignatures == "" {
+		return engage.NewClassifier(), nil
+	}
+	data, err := os.ReadFile(cfg.EngagementSignatures)
+	if err != nil {
+		return nil, fmt.Errorf("engagement_signatures: %w", err)
+	}
+	extra, err := engage.ParseSignatures(data)
+	if err != nil {
+		return nil, fmt.Errorf("engagement_signatures %s: %w", cfg.EngagementSignatures, err)
+	}
+	return engage.NewClassifier(extra...), nil
 }
 
 // bounceWorkers take bounce reports by mail: the SMTP listener

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/bounce"
 	"github.com/herald-news/herald/internal/config"
 	"github.com/herald-news/herald/internal/delivery"
@@ -80,16 +81,21 @@ func outboxDir(cfg *config.Config) string { return filepath.Join(cfg.DataDir, "o
 // outbox of the data folder, if there is one (also when relays send the
 // mail now: the outbox may hold what was captured before).
 func eraseFromOutbox(cfg *config.Config, email string) error {
-	dir := outboxDir(cfg)
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	o, err := mailer.NewOutbox(dir, nil)
-	if err != nil {
+	o, err := existingOutbox(cfg)
+	if o == nil || err != nil {
 		return err
 	}
 	_, err = o.RemoveAddressedTo(email)
 	return err
+}
+
+// existingOutbox is the outbox of the data folder, nil when there is none.
+func existingOutbox(cfg *config.Config) (*mailer.Outbox, error) {
+	dir := outboxDir(cfg)
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return mailer.NewOutbox(dir, nil)
 }
 
 // transport builds the mail transport: the relay given on the command line,
@@ -135,6 +141,30 @@ func signer(ctx context.Context, cfg *config.Config, s *store.Store) (*token.Sig
 		}
 	}
 	return token.NewSigner([]byte(key))
+}
+
+// authOptions configures sign-in: reset links signed with the token key,
+// passkeys and single sign-on redirects at base_url, and the [oidc.NAME]
+// providers.
+func authOptions(ctx context.Context, cfg *config.Config, s *store.Store) (auth.Options, error) {
+	sig, err := signer(ctx, cfg, s)
+	if err != nil {
+		return auth.Options{}, err
+	}
+	o := auth.Options{Signer: sig, BaseURL: cfg.BaseURL, Issuer: "Herald"}
+	if pub, err := s.GetPublication(ctx); err == nil && pub.Name != "" {
+		o.Issuer = pub.Name
+	}
+	for _, p := range cfg.OIDC {
+		pc := auth.ProviderConfig{Name: p.Name, Issuer: p.Issuer, ClientID: p.ClientID, ClientSecret: p.ClientSecret.Reveal(),
+			AllowedDomains: p.AllowedDomains, RoleClaim: p.RoleClaim, RoleMap: map[string]auth.Role{},
+			DefaultRole: auth.Role(p.DefaultRole), AutoCreate: p.AutoCreate}
+		for g, r := range p.RoleMap {
+			pc.RoleMap[g] = auth.Role(r)
+		}
+		o.Providers = append(o.Providers, pc)
+	}
+	return o, nil
 }
 
 // verpOf is the configuration's VERP: envelope senders
@@ -238,7 +268,7 @@ func (e *env) engine(ctx context.Context, cfg *config.Config, s *store.Store, tr
 		if cfg.Tracking != string(settings.TrackFull) {
 			return nil, fmt.Errorf("config: sunset_months needs tracking = full (it is %s): without it nobody's opens and clicks are known", cfg.Tracking)
 		}
-		dc.Sunset = &store.SunsetPolicy{Months: cfg.SunsetMonths, Action: cfg.SunsetAction}
+		dc.Sunset = sunsetPolicy(cfg)
 	}
 	if ret := retentionPolicy(cfg); !ret.Off() {
 		if err := ret.Check(cfg.SunsetMonths); err != nil {
@@ -248,6 +278,15 @@ func (e *env) engine(ctx context.Context, cfg *config.Config, s *store.Store, tr
 		dc.Retention = &ret
 	}
 	return delivery.New(s, dc)
+}
+
+// sunsetPolicy is the configuration's sunset policy, nil when it sets
+// none.
+func sunsetPolicy(cfg *config.Config) *store.SunsetPolicy {
+	if cfg.SunsetMonths == 0 {
+		return nil
+	}
+	return &store.SunsetPolicy{Months: cfg.SunsetMonths, Action: cfg.SunsetAction, SuppressAfter: cfg.SunsetSuppressAfter}
 }
 
 // signerAndSettings are the token signer and the settings every mail

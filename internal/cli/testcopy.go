@@ -64,7 +64,7 @@ func (e *env) sendTest(ctx context.Context, edArg, relay, to string, cf campaign
 			return err
 		}
 		f := render.Fields{UnsubscribeURL: cfg.BaseURL + "/unsubscribe/test", PreferencesURL: cfg.BaseURL + "/preferences/test",
-			WebURL: cfg.BaseURL + "/archive/" + ed.Slug}
+			WebURL: cfg.BaseURL + "/archive/" + ed.Slug, FeedbackURL: cfg.BaseURL + "/feedback/test"}
 		msgID := fmt.Sprintf("herald.test.%d@%s", time.Now().UnixNano(), address.Domain(from.Address))
 		msg, err := delivery.TestCopy(delivery.Identity{From: fromRaw, ReplyTo: cf.repl, List: list, DKIM: dkim}, em, f, rcpt, msgID)
 		if err != nil {

@@ -21,6 +21,9 @@ func userCommands() []command {
 		{"user role", "EMAIL ROLE", "change a user's role (never the last owner's) and end their sessions", runUserRole},
 		{"user rm", "EMAIL", "remove an admin user (never the last owner)", runUserRm},
 		{"user ls", "", "list admin users", runUserLs},
+		{"user 2fa-reset", "EMAIL", "remove a user's authenticator app, recovery codes and passkeys", runUser2FAReset},
+		{"signin", "[--password on|off] [--require-2fa on|off] [--session-lifetime D] [--idle-timeout D]",
+			"show or change the sign-in policy (the way back in when single sign-on fails)", runSignin},
 	}
 }
 
@@ -122,18 +125,112 @@ func runUserLs(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "EMAIL\tNAME\tROLE\tLAST SIGN-IN")
+		fmt.Fprintln(tw, "EMAIL\tNAME\tROLE\tSECOND FACTOR\tLAST SIGN-IN")
 		for _, u := range users {
 			last := "never"
 			if !u.LastLoginAt.IsZero() {
 				last = u.LastLoginAt.Format(time.RFC3339)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Email, u.Name, u.Role, last)
+			second := []string{}
+			if u.TOTP {
+				second = append(second, "app")
+			}
+			if u.Passkeys > 0 {
+				second = append(second, fmt.Sprintf("%d passkeys", u.Passkeys))
+			}
+			if len(second) == 0 {
+				second = append(second, "none")
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Email, u.Name, u.Role, strings.Join(second, ", "), last)
 		}
 		return tw.Flush()
 	})
 }
 
+func runUser2FAReset(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("user 2fa-reset", "EMAIL")
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	return e.withStore(ctx, func(s *store.Store) error {
+		u, err := userArg(ctx, s, pos[0])
+		if err != nil {
+			return err
+		}
+		had, err := auth.ResetSecondFactors(ctx, s, u.ID)
+		if err != nil {
+			return err
+		}
+		if !had {
+			fmt.Fprintf(e.stdout, "%s had no second factor\n", u.Email)
+			return nil
+		}
+		fmt.Fprintf(e.stdout, "removed the authenticator app, recovery codes and passkeys of %s; they sign in with their password\n", u.Email)
+		return nil
+	})
+}
+
+func runSignin(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("signin", "[--password on|off] [--require-2fa on|off] [--session-lifetime 12h] [--idle-timeout 2h]")
+	password := fs.String("password", "", "on: allow password and passkey sign-in; off: single sign-on only")
+	require := fs.String("require-2fa", "", "on: owners and editors must use two-factor")
+	lifetime := fs.Duration("session-lifetime", 0, "how long a sign-in lasts at most")
+	idle := fs.Duration("idle-timeout", -1, "end sessions unused for this long (0: never)")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	onOff := func(flag, v string, dst *bool) error {
+		switch v {
+		case "":
+		case "on":
+			*dst = true
+		case "off":
+			*dst = false
+		default:
+			return usageErrorf("--%s: want on or off, not %q", flag, v)
+		}
+		return nil
+	}
+	cfg, err := e.config()
+	if err != nil {
+		return err
+	}
+	return e.withStore(ctx, func(s *store.Store) error {
+		p, err := auth.LoadPolicy(ctx, s)
+		if err != nil {
+			return err
+		}
+		changed := *password != "" || *require != "" || *lifetime != 0 || *idle >= 0
+		passwordOn := !p.PasswordSignInOff
+		if err := onOff("password", *password, &passwordOn); err != nil {
+			return err
+		}
+		p.PasswordSignInOff = !passwordOn
+		if err := onOff("require-2fa", *require, &p.RequireTwoFactor); err != nil {
+			return err
+		}
+		if *lifetime != 0 {
+			p.SessionLifetime = *lifetime
+		}
+		if *idle >= 0 {
+			p.IdleTimeout = *idle
+		}
+		if changed {
+			if err := auth.SavePolicy(ctx, s, p, len(cfg.OIDC) > 0); err != nil {
+				return err
+			}
+		}
+		onoff := map[bool]string{true: "on", false: "off"}
+		idleText := p.IdleTimeout.String()
+		if p.IdleTimeout == 0 {
+			idleText = "never"
+		}
+		fmt.Fprintf(e.stdout, "password sign-in: %s\ntwo-factor required for owners and editors: %s\nsession lifetime: %s\nidle timeout: %s\n",
+			onoff[!p.PasswordSignInOff], onoff[p.RequireTwoFactor], p.SessionLifetime, idleText)
+		return nil
+	})
+}
 func runUserRole(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("user role", "EMAIL ROLE")
 	pos, err := parse(fs, args, 2)

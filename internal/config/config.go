@@ -47,6 +47,24 @@ type Relay struct {
 	Weight   int    // share among relays of one priority
 }
 
+// OIDC is one single sign-on provider: an [oidc.NAME] section.
+type OIDC struct {
+	Name         string
+	Issuer       string // https://accounts.google.com and the like
+	ClientID     string
+	ClientSecret Secret // client_secret, or the file client_secret_file names
+	// AllowedDomains are the email domains that may sign in (empty: any).
+	AllowedDomains []string
+	// RoleClaim names the ID token claim with the groups (e.g. groups);
+	// RoleMap maps its values to Herald roles ("group:role, …").
+	RoleClaim string
+	RoleMap   map[string]string
+	// DefaultRole is the role when no group maps ("" : none, refused).
+	DefaultRole string
+	// AutoCreate creates a user at their first sign-in.
+	AutoCreate bool
+}
+
 // Config is Herald's whole configuration.
 type Config struct {
 	DataDir       string // SQLite database, outbox, generated keys
@@ -78,6 +96,8 @@ type Config struct {
 	DKIMSelector string
 	DKIMDomain   string
 	Relays       []Relay
+	// OIDC are the single sign-on providers, in the file's order.
+	OIDC []OIDC
 	// Theme is a folder whose email.html and web.html replace the default
 	// theme's in every email, web page and preview Herald renders; empty:
 	// the default theme.
@@ -115,6 +135,13 @@ type Config struct {
 	// SunsetAction (segment or suppress). 0 leaves it off.
 	SunsetMonths int
 	SunsetAction string
+	// SunsetSuppressAfter, with the segment action, suppresses readers
+	// silent in the re-engagement segment for this many days after being
+	// sent mail there; 0 never does.
+	SunsetSuppressAfter int
+	// EngagementSignatures names a file of extra scanner and proxy
+	// signatures (engage.ParseSignatures), tried after the built-in ones.
+	EngagementSignatures string
 
 	// Bounces by mail. BounceDomain, when set, makes each message's
 	// envelope sender bounces+TOKEN@BounceDomain (VERP), so reports mailed
@@ -141,6 +168,10 @@ type Config struct {
 	// StagingDomains are hosts of a staging or preview site: the pre-send
 	// checks flag links to them (and their subdomains).
 	StagingDomains []string
+	// SQLiteSynchronous is SQLite's synchronous setting: normal (the
+	// default: a power loss can lose the last commits, a crash cannot) or
+	// full (every commit reaches the disk before it returns).
+	SQLiteSynchronous string
 }
 
 // SQLitePath is where the embedded database lives.
@@ -252,6 +283,13 @@ func keys() []key {
 			c.Role = v
 			return nil
 		}},
+		{"sqlite_synchronous", false, func(c *Config, v string) error {
+			if v != "normal" && v != "full" {
+				return errors.New("must be normal or full")
+			}
+			c.SQLiteSynchronous = v
+			return nil
+		}},
 		{"tracking", false, func(c *Config, v string) error {
 			if v != "full" && v != "anonymous" && v != "off" {
 				return errors.New("must be full, anonymous or off")
@@ -305,6 +343,15 @@ func keys() []key {
 			c.DNSResolver = v
 			return nil
 		}},
+		{"sunset_suppress_after_days", false, func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 3650 {
+				return errors.New("must be a whole number of days, or 0 never to suppress readers in the re-engagement segment")
+			}
+			c.SunsetSuppressAfter = n
+			return nil
+		}},
+		{"engagement_signatures", false, func(c *Config, v string) error { c.EngagementSignatures = v; return nil }},
 		{"trust_proxy", false, boolKey(func(c *Config, b bool) { c.TrustProxy = b })},
 		{"welcome", false, boolKey(func(c *Config, b bool) { c.Welcome = b })},
 		{"webhook_allow_private", false, boolKey(func(c *Config, b bool) { c.WebhookAllowPrivate = b })},
@@ -407,7 +454,8 @@ func Defaults() *Config {
 		FormRateLimit: 20,
 		SunsetAction:  "segment",
 
-		SoftBounceLimit: 3,
+		SoftBounceLimit:   3,
+		SQLiteSynchronous: "normal",
 	}
 }
 
@@ -507,6 +555,11 @@ func Load(src Source) (*Config, error) {
 			return nil, fmt.Errorf("config: relay %q: %w", r.Name, err)
 		}
 	}
+	for _, o := range c.OIDC {
+		if err := validOIDC(o); err != nil {
+			return nil, fmt.Errorf("config: [oidc.%s]: %w", o.Name, err)
+		}
+	}
 	return c, nil
 }
 
@@ -537,8 +590,12 @@ func (c *Config) loadFile(src Source, byName map[string]key) error {
 				return fmt.Errorf("%s: a section header must end with ]", where)
 			}
 			section = strings.TrimSpace(text[1 : len(text)-1])
-			if !strings.HasPrefix(section, "relay.") || len(section) == len("relay.") {
-				return fmt.Errorf("%s: unknown section [%s] (only [relay.NAME] sections exist)", where, section)
+			kind, name, _ := strings.Cut(section, ".")
+			if kind != "relay" && kind != "oidc" || name == "" {
+				return fmt.Errorf("%s: unknown section [%s] (only [relay.NAME] and [oidc.NAME] sections exist)", where, section)
+			}
+			if kind == "oidc" && !validProviderName(name) {
+				return fmt.Errorf("%s: [%s]: a provider name has lower-case letters, digits and dashes only (it is part of the redirect URI)", where, section)
 			}
 			continue
 		}
@@ -549,6 +606,19 @@ func (c *Config) loadFile(src Source, byName map[string]key) error {
 		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
 		if uq, err := strconv.Unquote(value); err == nil {
 			value = uq
+		}
+		if p, ok := strings.CutPrefix(section, "oidc."); ok {
+			if name == "client_secret_file" {
+				b, err := src.ReadFile(value)
+				if err != nil {
+					return fmt.Errorf("%s: client_secret_file: cannot read %s: %w", where, value, errors.Unwrap(err))
+				}
+				name, value = "client_secret", strings.TrimSpace(string(b))
+			}
+			if err := c.setOIDC(p, name, value); err != nil {
+				return fmt.Errorf("%s: %s: %w", where, name, err)
+			}
+			continue
 		}
 		if section != "" {
 			if name == "url_file" {
@@ -601,6 +671,94 @@ func (c *Config) setRelay(name, field, value string) error {
 		}
 	default:
 		return fmt.Errorf("unknown relay key %q (url, url_file, priority, weight)", field)
+	}
+	return nil
+}
+
+func validProviderName(n string) bool {
+	for _, r := range n {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return n != ""
+}
+
+func (c *Config) setOIDC(name, field, value string) error {
+	i := slices.IndexFunc(c.OIDC, func(o OIDC) bool { return o.Name == name })
+	if i < 0 {
+		c.OIDC = append(c.OIDC, OIDC{Name: name})
+		i = len(c.OIDC) - 1
+	}
+	o := &c.OIDC[i]
+	switch field {
+	case "issuer":
+		o.Issuer = value // exactly as the provider spells it: Authentik's ends with a slash
+	case "client_id":
+		o.ClientID = value
+	case "client_secret":
+		o.ClientSecret = Secret(value)
+	case "allowed_domains":
+		o.AllowedDomains = nil
+		for _, d := range strings.Split(value, ",") {
+			if d = strings.ToLower(strings.TrimSpace(d)); d != "" {
+				o.AllowedDomains = append(o.AllowedDomains, strings.TrimPrefix(d, "@"))
+			}
+		}
+	case "role_claim":
+		o.RoleClaim = value
+	case "role_map":
+		o.RoleMap = map[string]string{}
+		for _, pair := range strings.Split(value, ",") {
+			if strings.TrimSpace(pair) == "" {
+				continue
+			}
+			// The group may itself hold a colon (a URN): the role is
+			// after the last one.
+			i := strings.LastIndexByte(pair, ':')
+			if i <= 0 {
+				return fmt.Errorf("%q is not group:role", strings.TrimSpace(pair))
+			}
+			g, r := strings.TrimSpace(pair[:i]), strings.TrimSpace(pair[i+1:])
+			if !slices.Contains(userRoles, r) {
+				return fmt.Errorf("%q: role %q is not owner, editor, author or viewer", g, r)
+			}
+			o.RoleMap[g] = r
+		}
+	case "default_role":
+		if value != "" && !slices.Contains(userRoles, value) {
+			return fmt.Errorf("%q is not owner, editor, author or viewer", value)
+		}
+		o.DefaultRole = value
+	case "auto_create":
+		b, err := strconv.ParseBool(value)
+		if err != nil {
+			return errors.New("must be true or false")
+		}
+		o.AutoCreate = b
+	default:
+		return fmt.Errorf("unknown oidc key %q (issuer, client_id, client_secret, client_secret_file, allowed_domains, role_claim, role_map, default_role, auto_create)", field)
+	}
+	return nil
+}
+
+// userRoles are the admin users' roles (package auth defines them; the
+// configuration only checks the names).
+var userRoles = []string{"owner", "editor", "author", "viewer"}
+
+func validOIDC(o OIDC) error {
+	u, err := url.Parse(o.Issuer)
+	if o.Issuer == "" || err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return errors.New("issuer must be the provider's https:// issuer URL")
+	}
+	if o.ClientID == "" || o.ClientSecret == "" {
+		return errors.New("client_id and client_secret (or client_secret_file) are required")
+	}
+	if len(o.RoleMap) > 0 && o.RoleClaim == "" {
+		return errors.New("role_map needs role_claim, the claim its groups are in")
+	}
+	if o.AutoCreate && o.DefaultRole == "" && len(o.RoleMap) == 0 {
+		return errors.New("auto_create needs default_role or role_map: a new user must get a role")
 	}
 	return nil
 }

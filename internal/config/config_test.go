@@ -105,6 +105,7 @@ func TestInvalidValuesNameTheKey(t *testing.T) {
 		{Source{Getenv: env(map[string]string{"HERALD_RETENTION_LEDGER_DAYS": "-3"})}, "HERALD_RETENTION_LEDGER_DAYS: must be a whole number of days"},
 		{Source{Getenv: env(map[string]string{"HERALD_STAGING_DOMAIN": "staging.example.com, http://preview"})}, `HERALD_STAGING_DOMAIN: "http://preview" is not a host name`},
 		{Source{Getenv: env(map[string]string{"HERALD_DNS_RESOLVER": "127.0.0.1"})}, "HERALD_DNS_RESOLVER: must be host:port of a DNS server"},
+		{Source{Getenv: env(map[string]string{"HERALD_SUNSET_SUPPRESS_AFTER_DAYS": "soon"})}, "HERALD_SUNSET_SUPPRESS_AFTER_DAYS: must be a whole number of days"},
 		{Source{Getenv: env(nil), Flags: map[string]string{"log_level": "loud"}}, "--log-level"},
 		{Source{Getenv: env(nil), File: bad}, "bad.conf:2: unknown key \"http_adr\""},
 	}
@@ -207,6 +208,76 @@ func TestWorkersAutoOrCounted(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "HERALD_WORKERS: must be auto or a whole number from 1 to 4096") {
 			t.Errorf("HERALD_WORKERS=%q: %v", in, err)
 		}
+	}
+}
+
+// TestOIDCSections: [oidc.NAME] sections with every key, the client secret
+// read from a file and never printed, and a clear error for each mistake.
+func TestOIDCSections(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "google.secret")
+	os.WriteFile(secret, []byte("GOCSPX-very-secret\n"), 0o600)
+	file := filepath.Join(dir, "herald.conf")
+	os.WriteFile(file, []byte(`[oidc.google]
+issuer = "https://accounts.google.com"
+client_id = "1234.apps.googleusercontent.com"
+client_secret_file = "`+secret+`"
+allowed_domains = "courier.example, @northgate.example"
+default_role = "author"
+auto_create = true
+
+[oidc.keycloak]
+issuer = "https://auth.courier.example/application/o/herald/"
+client_id = "herald"
+client_secret = "kc-secret"
+role_claim = "groups"
+role_map = "/herald/owners:owner, urn:courier:editors:editor"
+`), 0o600)
+	c, err := Load(Source{File: file, Getenv: env(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.OIDC) != 2 {
+		t.Fatalf("providers: %+v", c.OIDC)
+	}
+	g, k := c.OIDC[0], c.OIDC[1]
+	if g.Name != "google" || g.Issuer != "https://accounts.google.com" || g.ClientSecret.Reveal() != "GOCSPX-very-secret" ||
+		strings.Join(g.AllowedDomains, " ") != "courier.example northgate.example" || g.DefaultRole != "author" || !g.AutoCreate {
+		t.Fatalf("google: %+v", g)
+	}
+	if k.Issuer != "https://auth.courier.example/application/o/herald/" || k.RoleClaim != "groups" || k.RoleMap["/herald/owners"] != "owner" || k.RoleMap["urn:courier:editors"] != "editor" || k.AutoCreate {
+		t.Fatalf("keycloak: %+v", k)
+	}
+	if printed := fmt.Sprintf("%+v %v", c.OIDC, c.OIDC); strings.Contains(printed, "very-secret") || strings.Contains(printed, "kc-secret") {
+		t.Fatalf("client secrets printed: %s", printed)
+	}
+	for conf, want := range map[string]string{
+		"[oidc.x]\nissuer = \"https://x.example\"\nclient_id = \"a\"\n":                                            "client_secret",
+		"[oidc.x]\nissuer = \"x.example\"\nclient_id = \"a\"\nclient_secret = \"b\"\n":                             "issuer must be",
+		"[oidc.x]\nrole_map = \"staff:chief\"\n":                                                                   `role "chief"`,
+		"[oidc.x]\nissuer = \"https://x.example\"\nclient_id = \"a\"\nclient_secret = \"b\"\nauto_create = true\n": "auto_create needs",
+		"[oidc.x]\nclient_secret_file = \"" + filepath.Join(dir, "missing") + "\"\n":                               "client_secret_file: cannot read",
+		"[oidc.X Y]\n":                   "provider name",
+		"[oidc.x]\nscopes = \"email\"\n": `unknown oidc key "scopes"`,
+	} {
+		os.WriteFile(file, []byte(conf), 0o600)
+		if _, err := Load(Source{File: file, Getenv: env(nil)}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want an error about %s", conf, err, want)
+		}
+	}
+}
+
+func TestSQLiteSynchronousKey(t *testing.T) {
+	c, err := Load(Source{Getenv: env(nil)})
+	if err != nil || c.SQLiteSynchronous != "normal" {
+		t.Fatalf("default %q, %v", c.SQLiteSynchronous, err)
+	}
+	c, err = Load(Source{Getenv: env(map[string]string{"HERALD_SQLITE_SYNCHRONOUS": "full"})})
+	if err != nil || c.SQLiteSynchronous != "full" {
+		t.Fatalf("full: %q, %v", c.SQLiteSynchronous, err)
+	}
+	if _, err := Load(Source{Getenv: env(map[string]string{"HERALD_SQLITE_SYNCHRONOUS": "off"})}); err == nil || !strings.Contains(err.Error(), "must be normal or full") {
+		t.Fatalf("off: %v", err)
 	}
 }
 

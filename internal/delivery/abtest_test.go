@@ -36,27 +36,36 @@ func (c *fakeClock) Add(d time.Duration) {
 // readers each; readers open; when the test's two hours have passed on the
 // clock the scheduler leader chooses the variant with the most unique
 // opens, and the other 35 readers get that subject, each reader one copy.
+// abFixture is 50 readers, the sample edition stored and frozen as it is,
+// and a fake clock for the test's wait.
+func abFixture(t *testing.T, s *store.Store) (*fixture, *fakeClock, *model.Edition) {
+	t.Helper()
+	ctx := context.Background()
+	clock := &fakeClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	s.SetClockForTest(clock.Now)
+	pub := sample.Publication()
+	pub.LogoURL = ""
+	if err := s.SavePublication(ctx, pub); err != nil {
+		t.Fatal(err)
+	}
+	ed, err := sample.Edition()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateEdition(ctx, ed, ""); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, s, 50, smtpsink.Faults{}, func(c *delivery.Config) {
+		c.Freeze = delivery.EditionFreezer(s, pub, render.Options{})
+		c.Now = clock.Now
+	})
+	return f, clock, ed
+}
+
 func TestABTestEndToEnd(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		clock := &fakeClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
-		s.SetClockForTest(clock.Now)
-		pub := sample.Publication()
-		pub.LogoURL = ""
-		if err := s.SavePublication(ctx, pub); err != nil {
-			t.Fatal(err)
-		}
-		ed, err := sample.Edition()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.CreateEdition(ctx, ed, ""); err != nil {
-			t.Fatal(err)
-		}
-		f := newFixture(t, s, 50, smtpsink.Faults{}, func(c *delivery.Config) {
-			c.Freeze = delivery.EditionFreezer(s, pub, render.Options{})
-			c.Now = clock.Now
-		})
+		f, clock, ed := abFixture(t, s)
 		subjects := []string{"Harbour deal signed tonight", "The ferry strike is over", "What the harbour deal means for you"}
 		ab := &model.ABTest{SamplePercent: 30, Wait: 2 * time.Hour, Metric: model.ABOpens, Variants: []model.Variant{
 			{Subject: subjects[0]}, {Subject: subjects[1], Preheader: "Nine days, one handshake"}, {Subject: subjects[2]}}}

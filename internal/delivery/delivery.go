@@ -35,6 +35,7 @@ type Ledger interface {
 	StartCampaign(ctx context.Context, id int64, frozen model.Frozen) (int64, error)
 	FrozenContent(ctx context.Context, id int64) (*model.Frozen, error)
 	ListByID(ctx context.Context, id int64) (*model.List, error)
+	Segment(ctx context.Context, id int64) (*model.Segment, error)
 	CampaignsWithStatus(ctx context.Context, st model.CampaignStatus) ([]int64, error)
 	DueCampaigns(ctx context.Context, now time.Time) ([]int64, error)
 	ClaimDeliveries(ctx context.Context, campaignID int64, limit int, lease time.Duration) ([]model.Delivery, error)
@@ -53,6 +54,7 @@ type Ledger interface {
 	DecideABTest(ctx context.Context, id int64, now time.Time) (int, error)
 	Sunset(ctx context.Context, p store.SunsetPolicy) (store.SunsetReport, error)
 	retention.Store
+	LastSunset(ctx context.Context) (store.SunsetReport, bool, error)
 	Settings(ctx context.Context, keys ...string) (map[string]string, error)
 	PruneAudit(ctx context.Context, before time.Time, batch int) (int64, error)
 }
@@ -68,8 +70,9 @@ type Config struct {
 	// Workers is how many SMTP transactions run at once, each on its own
 	// connection. Zero takes the sender's own capacity when it reports one
 	// (a Mailer: its relays' max_conns added up), else 4. At a distance,
-	// one connection carries about 1/(4×RTT) messages a second (four
-	// round trips each), so workers, not CPU, set the pace: see README.
+	// one connection carries about 1/(2×RTT) messages a second (two round
+	// trips each with PIPELINING, four without), so workers, not CPU, set
+	// the pace: see README.
 	Workers     int
 	ClaimBatch  int           // rows per claim (50)
 	FlushEvery  int           // outcomes per ledger write (100)
@@ -170,6 +173,9 @@ type Engine struct {
 	// a day) works beside sending; Run waits for it before returning.
 	retaining atomic.Bool
 	retention sync.WaitGroup
+	// finished is closed (and replaced) each time this engine marks a
+	// campaign sent; see Finished.
+	finished chan struct{}
 }
 
 // New returns an engine over ledger.
@@ -179,7 +185,16 @@ func New(ledger Ledger, cfg Config) (*Engine, error) {
 		return nil, errors.New("delivery: a sender and a token signer are required")
 	}
 	return &Engine{ledger: ledger, cfg: cfg, wake: make(chan struct{}, 1), recheck: make(chan struct{}, 1),
-		prepared: map[int64]*campaignRun{}, waitReported: map[int64]time.Time{}}, nil
+		prepared: map[int64]*campaignRun{}, waitReported: map[int64]time.Time{}, finished: make(chan struct{})}, nil
+}
+
+// Finished returns a channel closed the next time this engine marks a
+// campaign sent (its last outcome recorded), so a caller waiting for a
+// campaign looks at once instead of on its next tick.
+func (e *Engine) Finished() <-chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.finished
 }
 
 // InFlightLimit is the most rows that can be claimed and not yet recorded at
@@ -280,13 +295,9 @@ func (e *Engine) prepare(ctx context.Context, id int64) (*campaignRun, error) {
 			return nil, fmt.Errorf("campaign %d DKIM key: %w", id, err)
 		}
 	}
-	var list *model.List
-	if len(c.ListIDs) > 0 {
-		// The campaign's first list names List-Id: the same header for
-		// every campaign to that list.
-		if list, err = e.ledger.ListByID(ctx, c.ListIDs[0]); err != nil {
-			return nil, fmt.Errorf("campaign %d list: %w", id, err)
-		}
+	list, err := CampaignList(ctx, e.ledger, c)
+	if err != nil {
+		return nil, err
 	}
 	mc, err := Identity{From: c.From, ReplyTo: c.ReplyTo, List: list, ListIDDomain: e.cfg.ListIDDomain, DKIM: dkim,
 		UnsubscribeMailto: e.cfg.UnsubscribeMailto}.Config(id, frozen.Subject)

@@ -265,6 +265,44 @@ func TestListIDIsTheListsAcrossCampaigns(t *testing.T) {
 	}
 }
 
+// TestListIDOfASegmentOnlyCampaign: a campaign to segments only has a
+// List-Id of its own, from its first segment (stable across campaigns to
+// that segment and across renames), not newsletter.<domain>.
+func TestListIDOfASegmentOnlyCampaign(t *testing.T) {
+	s := storetest.SQLite(t)
+	ctx := context.Background()
+	f := newFixture(t, s, 2, smtpsink.Faults{}, nil)
+	sg := &model.Segment{Name: "Lapsed readers", Query: "list = daily"}
+	if err := s.SaveSegment(ctx, sg); err != nil {
+		t.Fatal(err)
+	}
+	c := &model.Campaign{Name: "Win back", EditionID: 1, SegmentIDs: []int64{sg.ID}, From: f.camp.From}
+	if err := s.CreateCampaign(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.engine.Start(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(60 * time.Second); f.sink.Count() < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 2 messages received", f.sink.Count())
+		}
+	}
+	want := fmt.Sprintf(`"Lapsed readers" <segment-%d.example.com>`, sg.ID)
+	for _, m := range f.sink.Messages() {
+		msg, err := mail.ReadMessage(bytes.NewReader(m.Raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := msg.Header.Get("List-Id"); got != want {
+			t.Errorf("List-Id = %q, want %q", got, want)
+		}
+		if got, want := msg.Header.Get("Feedback-Id"), fmt.Sprintf("c%d:segment-%d:herald", c.ID, sg.ID); got != want {
+			t.Errorf("Feedback-ID = %q, want %q", got, want)
+		}
+	}
+}
+
 func TestPauseAndResumeSkipNothingAndRepeatNothing(t *testing.T) {
 	s := storetest.SQLite(t)
 	f := newFixture(t, s, 300, smtpsink.Faults{Delay: 2 * time.Millisecond}, func(c *delivery.Config) { c.ClaimBatch = 10; c.Workers = 2 })
@@ -340,6 +378,13 @@ func TestDroppedConnectionsAreRetried(t *testing.T) {
 // htmlPart returns the decoded text/html part of a raw message.
 func htmlPart(t *testing.T, raw []byte) string {
 	t.Helper()
+	return mimePart(t, raw, "text/html")
+}
+
+// mimePart returns the decoded part of a multipart message whose type
+// starts with ctype.
+func mimePart(t *testing.T, raw []byte, ctype string) string {
+	t.Helper()
 	msg, err := mail.ReadMessage(bytes.NewReader(raw))
 	if err != nil {
 		t.Fatal(err)
@@ -352,9 +397,9 @@ func htmlPart(t *testing.T, raw []byte) string {
 	for {
 		p, err := mr.NextPart()
 		if err != nil {
-			t.Fatalf("no text/html part: %v", err)
+			t.Fatalf("no %s part: %v", ctype, err)
 		}
-		if strings.HasPrefix(p.Header.Get("Content-Type"), "text/html") {
+		if strings.HasPrefix(p.Header.Get("Content-Type"), ctype) {
 			b, err := io.ReadAll(quotedprintable.NewReader(p))
 			if err != nil {
 				t.Fatal(err)
@@ -535,5 +580,38 @@ func TestRowsWaitingTooLongAreGivenBackNotSentTwice(t *testing.T) {
 		if n != 1 {
 			t.Errorf("%s received %d copies with no crash", to, n)
 		}
+	}
+}
+
+// TestFinishedSignalsTheLastOutcome: a command waiting for a campaign
+// hears the moment the engine marks it sent, and the campaign is sent with
+// every outcome recorded by then (so `herald send` ends with its last
+// message, not on a progress tick).
+func TestFinishedSignalsTheLastOutcome(t *testing.T) {
+	s := storetest.SQLite(t)
+	f := newFixture(t, s, 40, smtpsink.Faults{}, nil)
+	finished := f.engine.Finished()
+	select {
+	case <-finished:
+		t.Fatal("Finished is closed before any campaign was sent")
+	default:
+	}
+	if _, err := f.engine.Start(context.Background(), f.camp.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-finished:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the campaign never finished")
+	}
+	c, err := s.Campaign(context.Background(), f.camp.ID)
+	if err != nil || c.Status != model.CampaignSent {
+		t.Fatalf("campaign %v, %v when Finished closed", c, err)
+	}
+	if p, _ := s.CampaignProgress(context.Background(), f.camp.ID); p.Sent != 40 || f.sink.Count() != 40 {
+		t.Errorf("progress %+v, sink %d when Finished closed", p, f.sink.Count())
+	}
+	if next := f.engine.Finished(); next == finished {
+		t.Error("Finished returned the closed channel again")
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 // DirectStore is the part of the store a Direct sender reads, and writes
@@ -35,6 +36,7 @@ type DirectStore interface {
 	GetEdition(ctx context.Context, id int64) (*model.Edition, error)
 	EditionBySlug(ctx context.Context, slug string) (*model.Edition, error)
 	GetPublication(ctx context.Context) (model.Publication, error)
+	AllSeries(ctx context.Context) ([]model.Series, error)
 }
 
 // DirectConfig configures a Direct sender. Store, Sender, Signer and From
@@ -73,10 +75,14 @@ type DirectConfig struct {
 // one-click, List-Id, Feedback-ID "tx:<list>:herald", a DKIM signature)
 // and goes through the same transport.
 //
-// The reader must be a subscriber, so that the message's unsubscribe and
-// preference links act for them; a suppressed or blocklisted address is
-// refused, and so is a reader who left the list the message names. Opens
-// and clicks are not tracked.
+// What it sends is limited to what a token that may only send could not
+// abuse: a published edition (a draft or unpublished one would leak an
+// embargo) or a template; a reader confirmed on the list the message
+// names (with no list, on some list), who is neither suppressed nor
+// blocklisted; a From address Herald is configured with (DirectConfig.From,
+// or a series' From), under any name. Every reader it will not mail gets
+// the same refusal (RefusalCannotSend), so that refusals tell nobody who
+// subscribes or who is suppressed. Opens and clicks are not tracked.
 type Direct struct{ cfg DirectConfig }
 
 // NewDirect returns a Direct sender.
@@ -124,13 +130,21 @@ type Sent struct {
 
 // Refusal is why Direct will not send a message: something about the
 // request, in words for the caller. Code names the kind: invalid,
-// invalid_address, not_subscriber, blocklisted, suppressed, unsubscribed.
+// invalid_address or RefusalCannotSend.
 type Refusal struct {
 	Code    string
 	Message string
 }
 
 func (r *Refusal) Error() string { return r.Message }
+
+// RefusalCannotSend is the one refusal for every reader Direct will not
+// mail (not a subscriber, not confirmed on the list, unsubscribed,
+// suppressed, blocklisted): which of these it is stays in Herald.
+const RefusalCannotSend = "cannot_send"
+
+var errCannotSend = &Refusal{Code: RefusalCannotSend,
+	Message: "Herald cannot send to this address: only readers confirmed on the list, and not suppressed, can be sent transactional mail"}
 
 func refuse(code, format string, args ...any) error {
 	return &Refusal{Code: code, Message: fmt.Sprintf(format, args...)}
@@ -162,45 +176,17 @@ func (d *Direct) Send(ctx context.Context, m DirectMessage) (Sent, error) {
 		return Sent{}, refuse("invalid", "give edition_id or edition, not both")
 	}
 	st := d.cfg.Store
-	if sp, err := st.Suppression(ctx, to); err == nil {
-		return Sent{}, refuse("suppressed", "%s is suppressed (%s, since %s): Herald sends it nothing; lift the suppression first if it was a mistake",
-			to, strings.ReplaceAll(string(sp.Reason), "_", " "), sp.CreatedAt.UTC().Format("2 January 2006"))
-	} else if !errors.Is(err, store.ErrNotFound) {
+	from, err := d.from(ctx, m.From)
+	if err != nil {
 		return Sent{}, err
-	}
-	sub, err := st.SubscriberByEmail(ctx, to)
-	if errors.Is(err, store.ErrNotFound) {
-		return Sent{}, refuse("not_subscriber", "%s is not a subscriber: add them first (POST /api/subscribers), so that the message's unsubscribe link can act for them", to)
-	} else if err != nil {
-		return Sent{}, err
-	}
-	if sub.Status == model.SubscriberBlocklisted {
-		return Sent{}, refuse("blocklisted", "%s is blocklisted: Herald sends it nothing", to)
-	}
-	var list *model.List
-	if m.List != "" {
-		if list, err = st.ListBySlug(ctx, m.List); errors.Is(err, store.ErrNotFound) {
-			return Sent{}, refuse("invalid", "list %q does not exist", m.List)
-		} else if err != nil {
-			return Sent{}, err
-		}
-		subs, err := st.Subscriptions(ctx, sub.ID)
-		if err != nil {
-			return Sent{}, err
-		}
-		for _, s := range subs {
-			if s.ListID == list.ID && s.Status == model.SubUnsubscribed {
-				return Sent{}, refuse("unsubscribed", "%s unsubscribed from %s: send without the list, or not at all", to, list.Name)
-			}
-		}
 	}
 	fromRaw := m.From
 	if fromRaw == "" {
 		fromRaw = d.cfg.From
 	}
-	from, err := mail.ParseAddress(fromRaw)
+	sub, list, err := d.reader(ctx, to, m.List)
 	if err != nil {
-		return Sent{}, refuse("invalid", "from must be an address such as \"The Courier <news@example.com>\"")
+		return Sent{}, err
 	}
 	if m.ReplyTo != "" {
 		if _, err := mail.ParseAddress(m.ReplyTo); err != nil {
@@ -208,9 +194,12 @@ func (d *Direct) Send(ctx context.Context, m DirectMessage) (Sent, error) {
 		}
 	}
 
+	if err := validator.Name(m.Name); err != nil {
+		return Sent{}, refuse("invalid", "name: %v", err)
+	}
 	name := strings.Join(strings.Fields(m.Name), " ")
 	if name == "" {
-		name = strings.Join(strings.Fields(sub.Name), " ")
+		name = validator.ReaderName(sub.Name)
 	}
 	links := Links{BaseURL: d.cfg.BaseURL, Signer: d.cfg.Signer}
 	claims := token.Claims{Purpose: token.Unsubscribe, SubscriberID: sub.ID}
@@ -277,6 +266,86 @@ func (d *Direct) Send(ctx context.Context, m DirectMessage) (Sent, error) {
 	return Sent{MessageID: msgID, To: to, Subject: subject, Transport: transportOf(d.cfg.Sender)}, nil
 }
 
+// from returns the message's From: raw, or the configured From when raw is
+// empty. Only an address Herald is configured with may send (the
+// configuration's From or a series' From): a token that may send must not
+// be able to send as anyone.
+func (d *Direct) from(ctx context.Context, raw string) (*mail.Address, error) {
+	def, err := mail.ParseAddress(d.cfg.From)
+	if err != nil {
+		return nil, fmt.Errorf("the configured From %q: %w", d.cfg.From, err)
+	}
+	if raw == "" {
+		return def, nil
+	}
+	from, err := mail.ParseAddress(raw)
+	if err != nil {
+		return nil, refuse("invalid", "from must be an address such as \"The Courier <news@example.com>\"")
+	}
+	known := []string{def.Address}
+	all, err := d.cfg.Store.AllSeries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, sr := range all {
+		if a, err := mail.ParseAddress(sr.From); err == nil {
+			known = append(known, a.Address)
+		}
+	}
+	for _, k := range known {
+		if strings.EqualFold(k, from.Address) {
+			return from, nil
+		}
+	}
+	return nil, refuse("invalid", "from must be one of the addresses Herald sends from (%s): another address is not this publication's to use",
+		strings.Join(known, ", "))
+}
+
+// reader returns the subscriber at the normalised address to and the list
+// named by slug (nil for none), or errCannotSend when Herald does not mail
+// that reader: not a subscriber, suppressed, blocklisted, or not confirmed
+// on the list (with no list, on any list).
+func (d *Direct) reader(ctx context.Context, to, slug string) (*model.Subscriber, *model.List, error) {
+	st := d.cfg.Store
+	var list *model.List
+	if slug != "" {
+		var err error
+		if list, err = st.ListBySlug(ctx, slug); errors.Is(err, store.ErrNotFound) {
+			return nil, nil, refuse("invalid", "list %q does not exist", slug)
+		} else if err != nil {
+			return nil, nil, err
+		}
+	}
+	if _, err := st.Suppression(ctx, to); err == nil {
+		return nil, nil, errCannotSend
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, nil, err
+	}
+	sub, err := st.SubscriberByEmail(ctx, to)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, errCannotSend
+	} else if err != nil {
+		return nil, nil, err
+	}
+	if sub.Status == model.SubscriberBlocklisted {
+		return nil, nil, errCannotSend
+	}
+	subs, err := st.Subscriptions(ctx, sub.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, s := range subs {
+		if s.Status == model.SubConfirmed && (list == nil || s.ListID == list.ID) {
+			return sub, list, nil
+		}
+	}
+	return nil, nil, errCannotSend
+}
+
+// noEdition refuses an edition that does not exist and one not published
+// alike: a token that may send learns nothing of drafts.
+const noEdition = "no published edition by that name or ID: only published editions can be sent as transactional mail"
+
 // renderEdition renders the requested edition for one reader, as a
 // campaign's email.
 func (d *Direct) renderEdition(ctx context.Context, m DirectMessage, f render.Fields) (string, []byte, []byte, error) {
@@ -289,9 +358,13 @@ func (d *Direct) renderEdition(ctx context.Context, m DirectMessage, f render.Fi
 		ed, err = st.EditionBySlug(ctx, m.Edition)
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return "", nil, nil, refuse("invalid", "no such edition")
+		return "", nil, nil, refuse("invalid", noEdition)
 	} else if err != nil {
 		return "", nil, nil, err
+	}
+	if ed.Status != model.EditionPublished {
+		// A token that may send must not mail what is not out yet.
+		return "", nil, nil, refuse("invalid", noEdition)
 	}
 	if ps := edition.Validate(ed); len(ps) > 0 {
 		return "", nil, nil, refuse("invalid", "the edition is not ready to send: %s", ps.Error())

@@ -17,6 +17,7 @@ import (
 	"github.com/herald-news/herald/internal/retention"
 	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 // job is one claimed row on its way to a worker.
@@ -274,17 +275,20 @@ func (e *Engine) noTracking() bool {
 
 // sunset applies the configured sunset policy and logs its report.
 func (e *Engine) sunset(ctx context.Context) {
-	if e.noTracking() {
+	if e.cfg.NoTracking {
 		e.cfg.Log.Warn("sunset policy not applied: tracking is off")
 		return
 	}
-	if e.cfg.Settings != nil {
-		if anon, err := e.cfg.Settings.Anonymous(ctx); err != nil || anon {
-			e.cfg.Log.Warn("sunset policy not applied: tracking is anonymous, so nobody's opens and clicks are known", "err", err)
-			return
-		}
+	// Once a day across restarts and changes of leader: the last report
+	// says when the policy last ran.
+	if last, ok, err := e.ledger.LastSunset(ctx); err == nil && ok && e.cfg.Now().Sub(last.At) < 23*time.Hour {
+		return
 	}
-	rep, err := e.ledger.Sunset(ctx, *e.cfg.Sunset)
+	rep, err := Sunset(ctx, e.ledger, e.cfg.Settings, *e.cfg.Sunset)
+	if errors.Is(err, ErrSunsetNeedsTracking) {
+		e.cfg.Log.Warn("sunset policy not applied", "why", err)
+		return
+	}
 	if err != nil {
 		if ctx.Err() == nil {
 			e.cfg.Log.Error("sunset policy", "err", err)
@@ -292,7 +296,8 @@ func (e *Engine) sunset(ctx context.Context) {
 		return
 	}
 	e.cfg.Log.Info("sunset policy applied", "months", rep.Policy.Months, "action", rep.Policy.Action,
-		"since", rep.Cutoff.Format(time.DateOnly), "subscribers", rep.Matched, "some", strings.Join(rep.Sample, ", "))
+		"since", rep.Cutoff.Format(time.DateOnly), "subscribers", rep.Matched, "some", strings.Join(rep.Sample, ", "),
+		"returned", rep.Returned, "suppressed_after_segment", rep.Suppressed)
 }
 
 // retain starts the retention policy beside sending, unless a run is
@@ -419,6 +424,8 @@ func (e *Engine) claimRound(ctx context.Context, jobs chan<- job) (int, time.Dur
 				e.cfg.Log.Info("campaign sent", "campaign", id)
 				e.mu.Lock()
 				delete(e.prepared, id)
+				close(e.finished)
+				e.finished = make(chan struct{})
 				e.mu.Unlock()
 				continue
 			}
@@ -532,11 +539,13 @@ func (w *worker) send(j job) store.Outcome {
 	if !ok {
 		return w.giveBack(out, "given back unsent: the A/B test's winner is not known on this node yet")
 	}
+	name := validator.ReaderName(d.Name)
 	fields := render.Fields{
-		Name:           d.Name,
+		Name:           name,
 		UnsubscribeURL: w.links.Unsubscribe(d.SubscriberID, d.CampaignID),
 		PreferencesURL: w.links.Preferences(d.SubscriberID),
 		WebURL:         w.links.Web(d.CampaignID),
+		FeedbackURL:    w.links.Feedback(d.SubscriberID, d.CampaignID),
 	}
 	w.html = email.AppendHTML(w.html[:0], fields)
 	body := w.html
@@ -547,7 +556,7 @@ func (w *worker) send(j job) store.Outcome {
 		}
 		click := w.links.Click(who, d.CampaignID, "")
 		w.tracked = track(w.tracked[:0], w.html, j.run.links,
-			func(target string) string { return click + url.QueryEscape(target) }, w.links.Open(who, d.CampaignID))
+			func(target string) string { return click + url.QueryEscape(target) }, w.links.Open(who, d.CampaignID), w.links.Hidden(who, d.CampaignID))
 		body = w.tracked
 	}
 	w.text = email.AppendText(w.text[:0], fields)
@@ -556,8 +565,9 @@ func (w *worker) send(j job) store.Outcome {
 	var err error
 	w.mime, err = tmpl.Append(w.mime[:0], &message.Message{
 		// A name with a line break (from any source) must not fail the
-		// message: it is folded onto one line.
-		To:             message.Address{Name: strings.Join(strings.Fields(d.Name), " "), Email: d.Email},
+		// message: it is folded onto one line; one holding a link is left
+		// out (validator.ReaderName).
+		To:             message.Address{Name: name, Email: d.Email},
 		MessageID:      msgID,
 		UnsubscribeURL: fields.UnsubscribeURL,
 		Text:           w.text,

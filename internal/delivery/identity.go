@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"context"
 	"fmt"
 	"net/mail"
 	"strings"
@@ -19,8 +20,9 @@ type Identity struct {
 	ReplyTo string // optional address
 	// List names the List-Id (RFC 2919): "<slug>.<domain>", described by
 	// the list's name, the same for every campaign to that list, which is
-	// what readers' filters and mailbox providers' grouping rely on. Nil
-	// gives "newsletter.<domain>".
+	// what readers' filters and mailbox providers' grouping rely on
+	// (CampaignList picks it for a campaign). Nil gives
+	// "newsletter.<domain>".
 	List *model.List
 	// ListIDDomain is the domain part of List-Id (default: From's domain).
 	ListIDDomain      string
@@ -74,6 +76,37 @@ func (id Identity) config(label, subject string) (message.Config, error) {
 		cfg.ReplyTo = message.Address{Name: rt.Name, Email: rt.Address}
 	}
 	return cfg, nil
+}
+
+// ListNamer reads what a campaign's List-Id may name: lists and segments.
+type ListNamer interface {
+	ListByID(ctx context.Context, id int64) (*model.List, error)
+	Segment(ctx context.Context, id int64) (*model.Segment, error)
+}
+
+// CampaignList is the list c's List-Id and Feedback-ID name: its first
+// list, the same header for every campaign to that list; for a campaign
+// to segments only, one standing for its first segment ("segment-<id>",
+// described by the segment's name), stable across campaigns to that
+// segment and across renames; nil for neither (newsletter.<domain>). The
+// campaign's mail, its test copies and every front door's test send use
+// it.
+func CampaignList(ctx context.Context, st ListNamer, c *model.Campaign) (*model.List, error) {
+	switch {
+	case len(c.ListIDs) > 0:
+		l, err := st.ListByID(ctx, c.ListIDs[0])
+		if err != nil {
+			return nil, fmt.Errorf("campaign %d list: %w", c.ID, err)
+		}
+		return l, nil
+	case len(c.SegmentIDs) > 0:
+		sg, err := st.Segment(ctx, c.SegmentIDs[0])
+		if err != nil {
+			return nil, fmt.Errorf("campaign %d segment: %w", c.ID, err)
+		}
+		return &model.List{Slug: fmt.Sprintf("segment-%d", sg.ID), Name: sg.Name}, nil
+	}
+	return nil, nil
 }
 
 // PostmarkMetadata is the header that makes Postmark hand a message's

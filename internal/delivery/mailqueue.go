@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/address"
+	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/bounce"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/message"
@@ -22,6 +23,7 @@ import (
 	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 // DefaultConfirmTTL is how long a confirmation link works unless
@@ -243,7 +245,7 @@ func (q *MailQueue) sendAll(ctx context.Context, jobs []store.MailJob) []store.M
 	rcpts, rerr := st.MailRecipients(ctx, jobs)
 	lists, listErrs := map[int64]*model.List{}, map[int64]error{}
 	for _, j := range jobs {
-		if _, seen := lists[j.ListID]; !seen {
+		if _, seen := lists[j.ListID]; !seen && j.Kind != model.MailPasswordReset {
 			l, err := st.ListByID(ctx, j.ListID)
 			lists[j.ListID], listErrs[j.ListID] = l, err
 		}
@@ -254,6 +256,10 @@ func (q *MailQueue) sendAll(ctx context.Context, jobs []store.MailJob) []store.M
 		wg.Go(func() {
 			for i := range next {
 				j := jobs[i]
+				if j.Kind == model.MailPasswordReset {
+					results[i] = q.sendReset(ctx, j)
+					continue
+				}
 				rcpt, found := rcpts[j.ID]
 				err := errors.Join(rerr, listErrs[j.ListID])
 				if err == nil && !found {
@@ -292,6 +298,53 @@ func (q *MailQueue) send(ctx context.Context, job store.MailJob, l *model.List, 
 		res.RetryAt, res.Reason = time.Now().Add(mailBackoff(job.Attempts)), "reading the recipient failed: "+readErr.Error()
 		return res
 	}
+	return q.deliver(ctx, res, env, msg, err)
+}
+
+// sendReset sends an admin user's password reset link, or drops the job
+// when the request was used or expired meanwhile. The words and the link
+// are package auth's; the message is staff mail (no list headers), signed
+// like every one-off message.
+func (q *MailQueue) sendReset(ctx context.Context, job store.MailJob) store.MailResult {
+	res := store.MailResult{Job: job}
+	pub := q.brand(ctx)
+	n, err := auth.ResetMessage(ctx, q.cfg.Store, q.cfg.Signer, q.cfg.BaseURL, pub.Name, job.ResetID)
+	if errors.Is(err, auth.ErrResetGone) {
+		return res
+	}
+	var env mailer.Envelope
+	var msg []byte
+	if err == nil {
+		env, msg, err = q.staffMail(ctx, pub, n.To, n.Name, n.Subject, n.Text, n.HTML)
+	}
+	return q.deliver(ctx, res, env, msg, err)
+}
+
+// staffMail builds one message to someone of the newsroom: no list
+// headers, DKIM-signed with the publication's key.
+func (q *MailQueue) staffMail(ctx context.Context, pub model.Publication, email, name, subject, text, html string) (mailer.Envelope, []byte, error) {
+	dkim, err := q.cfg.Settings.SigningKey(ctx)
+	if err != nil {
+		return mailer.Envelope{}, nil, fmt.Errorf("DKIM key: %w", err)
+	}
+	from := q.sender(pub)
+	tmpl, err := message.New(message.Config{From: message.Address{Name: from.Name, Email: from.Address}, Subject: subject,
+		FeedbackID: "staff:herald", DKIM: dkim, Staff: true})
+	if err != nil {
+		return mailer.Envelope{}, nil, fmt.Errorf("staff message headers: %w", err)
+	}
+	msg, err := tmpl.Append(nil, &message.Message{To: message.Address{Name: name, Email: email},
+		MessageID: directMessageID("", address.Domain(from.Address)), Text: []byte(text), HTML: []byte(html)})
+	if err != nil {
+		return mailer.Envelope{}, nil, fmt.Errorf("build staff message: %w", err)
+	}
+	return mailer.Envelope{From: from.Address, To: email}, msg, nil
+}
+
+// deliver sends a built message (err: building it failed) and says what
+// became of it.
+func (q *MailQueue) deliver(ctx context.Context, res store.MailResult, env mailer.Envelope, msg []byte, err error) store.MailResult {
+	job := res.Job
 	if err == nil {
 		sctx, cancel := context.WithTimeout(ctx, mailSendTimeout)
 		err = q.cfg.Sender.Send(sctx, env, msg)
@@ -394,7 +447,7 @@ func (q *MailQueue) oneOff(ctx context.Context, pub model.Publication, l *model.
 	from := q.sender(pub)
 	unsub := q.cfg.BaseURL + "/unsubscribe/" + q.cfg.Signer.Sign(token.Claims{Purpose: token.Unsubscribe, SubscriberID: subscriberID, ListID: l.ID})
 	id := Identity{From: from.String(), List: l, DKIM: dkim}
-	msg, err := TransactionalMessage(id, subject, message.Address{Name: name, Email: email},
+	msg, err := TransactionalMessage(id, subject, message.Address{Name: validator.ReaderName(name), Email: email},
 		directMessageID("", address.Domain(from.Address)), unsub, []byte(text), []byte(html))
 	if err != nil {
 		return mailer.Envelope{}, nil, fmt.Errorf("build message: %w", err)

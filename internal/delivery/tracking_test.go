@@ -10,7 +10,7 @@ func TestTrack(t *testing.T) {
 		`<a href="https://other.example/b">B</a></body></html>`
 	links := map[string]bool{"https://site.example/a?x=1&y=2": true, "https://other.example/b": true}
 	click := func(u string) string { return "https://news.example/c/T?u=" + u }
-	got := string(track(nil, []byte(page), links, click, "https://news.example/o/T.gif"))
+	got := string(track(nil, []byte(page), links, click, "https://news.example/o/T.gif", ""))
 	for _, want := range []string{
 		`href="https://news.example/c/T?u=https://site.example/a?x=1&amp;y=2"`,
 		`href="https://news.example/unsubscribe/tok"`,

@@ -59,6 +59,14 @@ func TestDirectEnvelopeSenderNamesTheReader(t *testing.T) {
 	if _, err := s.UpsertSubscriber(ctx, sub); err != nil {
 		t.Fatal(err)
 	}
+	// Transactional mail goes only to readers confirmed on a list.
+	l := &model.List{Slug: "news", Name: "News"}
+	if err := s.CreateList(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetSubscription(ctx, sub.ID, l.ID, model.SubConfirmed, model.SourceAPI); err != nil {
+		t.Fatal(err)
+	}
 	ob, err := mailer.NewOutbox(t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)

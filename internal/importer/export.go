@@ -79,13 +79,27 @@ func ExportFilterFor(listID int64, status, attr string) (store.ExportFilter, err
 // a short file that looks whole. A large list may take longer than the
 // server's write timeout, which is lifted for this response.
 func Download(w http.ResponseWriter, r *http.Request, src Source, f store.ExportFilter, name string) (int, error) {
+	var n int
+	err := ServeCSV(w, name, func(out io.Writer) error {
+		var err error
+		n, err = Export(r.Context(), out, src, f)
+		return err
+	})
+	return n, err
+}
+
+// ServeCSV answers with what write writes as a CSV file named name, on the
+// terms of Download: the headers go out with the first bytes, an error
+// before them is returned, one after them aborts the response, and the
+// server's write timeout is lifted.
+func ServeCSV(w http.ResponseWriter, name string, write func(io.Writer) error) error {
 	http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	dw := &download{w: w, name: name}
-	n, err := Export(r.Context(), dw, src, f)
+	err := write(dw)
 	if err != nil && dw.started {
 		panic(http.ErrAbortHandler)
 	}
-	return n, err
+	return err
 }
 
 // download sets a file download's headers with its first bytes.

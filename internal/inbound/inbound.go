@@ -177,7 +177,7 @@ type genericReport struct {
 type UnknownTypeError struct{ typ string }
 
 func (e *UnknownTypeError) Error() string {
-	return fmt.Sprintf("unknown report type %q (hard_bounce, soft_bounce or complaint)", truncate(e.typ, 40))
+	return fmt.Sprintf("unknown report type %q (hard_bounce, soft_bounce or complaint)", bounce.Clean(e.typ, 40))
 }
 
 // ParseGeneric reads Herald's own report format (see genericReport).
@@ -221,11 +221,4 @@ func ParseGeneric(body []byte) ([]Report, error) {
 		reps = append(reps, rep)
 	}
 	return reps, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }

@@ -74,7 +74,7 @@ func (l *smtpLink) deliver(ctx context.Context, clock Clock, env Envelope, msg [
 			return e, faulty
 		}
 		stop := context.AfterFunc(ctx, func() { c.raw.Close() })
-		stage, bodySent, err := c.send(env, msg, l.pool.timeouts.Data)
+		stage, bodySent, err := c.send(env, msg, l.pool.timeouts)
 		cancelled := !stop()
 		if err == nil {
 			l.pool.put(c, clock.Now())

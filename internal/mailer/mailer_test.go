@@ -126,30 +126,6 @@ func TestPooledConnectionsAreReused(t *testing.T) {
 	}
 }
 
-func TestReconnectAfterDroppedConnection(t *testing.T) {
-	sink := startSink(t, smtpsink.Options{Faults: smtpsink.Faults{Rules: []*smtpsink.Rule{
-		{Recipient: "drop@readers.example", Stage: smtpsink.AtData, Drop: true},
-	}}})
-	m := newMailer(t, Config{Relays: []RelayConfig{relayFor(t, sink.URL()+"&max_conns=1")}})
-	if err := send(t, m, "a@readers.example"); err != nil {
-		t.Fatal(err)
-	}
-	err := m.Send(context.Background(), Envelope{From: "b@ledger.example", To: "drop@readers.example"},
-		[]byte(strings.Repeat("x", 4000)+"\r\n"))
-	var e *Error
-	if !errors.As(err, &e) || e.Class != Temporary || e.Stage != StageData {
-		t.Fatalf("dropped mid-DATA: %v, want a temporary DATA error", err)
-	}
-	for _, to := range []string{"b@readers.example", "c@readers.example"} {
-		if err := send(t, m, to); err != nil {
-			t.Fatalf("after the drop: %v", err)
-		}
-	}
-	if sink.Count() != 3 || sink.Connections() != 2 {
-		t.Errorf("count %d over %d connections, want 3 over 2", sink.Count(), sink.Connections())
-	}
-}
-
 func TestStalePooledConnectionIsRedialled(t *testing.T) {
 	sink := startSink(t, smtpsink.Options{})
 	m := newMailer(t, Config{Relays: []RelayConfig{relayFor(t, sink.URL()+"&max_conns=1")}})
@@ -207,8 +183,16 @@ func TestRelayRestartDropsEveryStaleConnection(t *testing.T) {
 	}
 }
 
+// TestReplyClassification runs against a relay that offers PIPELINING and
+// one that does not: the verdicts are the same.
 func TestReplyClassification(t *testing.T) {
-	sink := startSink(t, smtpsink.Options{Faults: smtpsink.Faults{Rules: []*smtpsink.Rule{
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) { replyClassification(t, mode.noPipeline) })
+	}
+}
+
+func replyClassification(t *testing.T, noPipelining bool) {
+	sink := startSink(t, smtpsink.Options{NoPipelining: noPipelining, Faults: smtpsink.Faults{Rules: []*smtpsink.Rule{
 		{Recipient: "later@readers.example", Stage: smtpsink.AtRcpt, Code: 451, Enhanced: [3]int{4, 3, 0}, Text: "try later"},
 		{Recipient: "full@readers.example", Stage: smtpsink.AtData, Code: 452, Enhanced: [3]int{4, 2, 2}, Text: "mailbox full"},
 		{Recipient: "gone@readers.example", Stage: smtpsink.AtRcpt, Code: 550, Enhanced: [3]int{5, 1, 1}, Text: "no such user"},

@@ -172,6 +172,14 @@ func (o *Outbox) Clear() error {
 // regard to case, and returns how many it deleted. Herald calls it when a
 // subscriber is erased, so that no copy of their mail stays behind.
 func (o *Outbox) RemoveAddressedTo(email string) (int, error) {
+	return o.RemoveAddressedToAny(func(addr string) (bool, error) { return strings.EqualFold(addr, email), nil })
+}
+
+// RemoveAddressedToAny deletes the stored messages with an address (the
+// envelope recipient or one of the To header, lower-cased) for which
+// erased says true, and returns how many it deleted: the sweep a node
+// runs when another node erased someone.
+func (o *Outbox) RemoveAddressedToAny(erased func(email string) (bool, error)) (int, error) {
 	ids, err := o.ids()
 	if err != nil {
 		return 0, err
@@ -185,7 +193,16 @@ func (o *Outbox) RemoveAddressedTo(email string) (int, error) {
 		if err != nil {
 			return n, err
 		}
-		if !addressedTo(it, email) {
+		hit := false
+		for _, a := range recipients(it) {
+			if hit, err = erased(a); err != nil {
+				return n, err
+			}
+			if hit {
+				break
+			}
+		}
+		if !hit {
 			continue
 		}
 		if err := os.Remove(filepath.Join(o.dir, id+".eml")); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -196,21 +213,18 @@ func (o *Outbox) RemoveAddressedTo(email string) (int, error) {
 	return n, nil
 }
 
-// addressedTo reports whether a stored message was for email.
-func addressedTo(it OutboxItem, email string) bool {
-	if strings.EqualFold(it.Envelope.To, email) {
-		return true
-	}
+// recipients are a stored message's addresses, lower-cased: the envelope
+// recipient and those of the To header.
+func recipients(it OutboxItem) []string {
+	out := []string{strings.ToLower(it.Envelope.To)}
 	list, err := mail.ParseAddressList(it.To)
 	if err != nil {
-		return strings.Contains(strings.ToLower(it.To), strings.ToLower(email))
+		return out
 	}
 	for _, a := range list {
-		if strings.EqualFold(a.Address, email) {
-			return true
-		}
+		out = append(out, strings.ToLower(a.Address))
 	}
-	return false
+	return out
 }
 
 func (o *Outbox) path(id string) (string, error) {

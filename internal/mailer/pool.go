@@ -42,6 +42,9 @@ type conn struct {
 	sent      int
 	lastUsed  time.Time
 	needReset bool // a transaction failed half-way: RSET before reuse
+	// pipe drives transactions in two round trips when the relay offers
+	// PIPELINING; nil otherwise (go-smtp's client, four round trips).
+	pipe *session
 }
 
 // pool holds the open connections to one relay.
@@ -224,23 +227,22 @@ func (p *pool) setup(raw net.Conn) (*conn, error) {
 		tlsConfig = tlsConfig.Clone()
 		tlsConfig.ServerName = cfg.Host
 	}
-	var client *smtp.Client
-	var err error
+	plain := raw // the connection SMTP's text travels on
 	switch cfg.TLS {
 	case TLSImplicit:
 		tc := tls.Client(raw, tlsConfig)
 		if err := tc.Handshake(); err != nil {
 			return nil, &setupError{stepTLS, fmt.Errorf("tls handshake: %w", err)}
 		}
-		client = smtp.NewClient(tc)
+		plain = tc
 	case TLSStartTLS:
-		client, err = smtp.NewClientStartTLS(raw, tlsConfig)
+		tc, err := startTLS(raw, tlsConfig, cfg.HelloName)
 		if err != nil {
 			return nil, &setupError{stepTLS, fmt.Errorf("starttls: %w", err)}
 		}
-	default:
-		client = smtp.NewClient(raw)
+		plain = tc
 	}
+	client := smtp.NewClient(plain)
 	client.CommandTimeout = p.timeouts.Command
 	client.SubmissionTimeout = p.timeouts.Data
 	if err := client.Hello(cfg.HelloName); err != nil {
@@ -253,7 +255,11 @@ func (p *pool) setup(raw net.Conn) (*conn, error) {
 			return nil, err
 		}
 	}
-	return &conn{raw: raw, client: client}, nil
+	c := &conn{raw: raw, client: client}
+	if ok, _ := client.Extension("PIPELINING"); ok && !cfg.NoPipelining {
+		c.pipe = newSession(plain, client)
+	}
+	return c, nil
 }
 
 func (p *pool) auth(client *smtp.Client) error {
@@ -278,7 +284,10 @@ func (p *pool) auth(client *smtp.Client) error {
 
 // send runs one transaction. It reports the stage reached and whether the
 // message body had started to go out (after which a failure is ambiguous).
-func (c *conn) send(env Envelope, msg []byte, dataTimeout time.Duration) (Stage, bool, error) {
+func (c *conn) send(env Envelope, msg []byte, t Timeouts) (Stage, bool, error) {
+	if c.pipe != nil {
+		return c.pipe.send(c, env, msg, t)
+	}
 	if c.needReset {
 		if err := c.client.Reset(); err != nil {
 			return StageMail, false, err
@@ -295,7 +304,7 @@ func (c *conn) send(env Envelope, msg []byte, dataTimeout time.Duration) (Stage,
 	if err != nil {
 		return StageData, false, err
 	}
-	c.raw.SetWriteDeadline(time.Now().Add(dataTimeout))
+	c.raw.SetWriteDeadline(time.Now().Add(t.Data))
 	if _, err := w.Write(msg); err != nil {
 		return StageData, true, err
 	}

@@ -65,6 +65,9 @@ type RelayConfig struct {
 	Weight   int
 	// HelloName is the EHLO name (default "localhost").
 	HelloName string
+	// NoPipelining waits for each reply even when the relay offers
+	// PIPELINING (RFC 2920), for a relay that offers it and gets it wrong.
+	NoPipelining bool
 
 	// API relays (Kind other than KindSMTP); see api.go.
 	API APIConfig
@@ -74,7 +77,7 @@ type RelayConfig struct {
 //
 //	smtp://user:pass@host:port?tls=none|starttls|tls&max_conns=4&rate=100&priority=0&weight=1&name=primary
 //
-// Other parameters: max_per_conn, helo, allow_plain=true. The scheme smtps
+// Other parameters: max_per_conn, helo, allow_plain=true, pipelining=false. The scheme smtps
 // means tls=tls. Without tls=, loopback hosts use none, port 465 uses tls
 // and everything else starttls.
 //
@@ -125,6 +128,13 @@ func ParseRelay(raw string) (RelayConfig, error) {
 		if err != nil {
 			return RelayConfig{}, fmt.Errorf("relay parameter allow_plain=%q: want true or false", v)
 		}
+	}
+	if v := q.Get("pipelining"); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return RelayConfig{}, fmt.Errorf("relay parameter pipelining=%q: want true or false", v)
+		}
+		c.NoPipelining = !on
 	}
 	c.HelloName = q.Get("helo")
 	c.setDefaults()
@@ -250,6 +260,9 @@ func (c RelayConfig) String() string {
 	q.Set("priority", strconv.Itoa(c.Priority))
 	q.Set("weight", strconv.Itoa(c.Weight))
 	q.Set("name", c.Name)
+	if c.NoPipelining {
+		q.Set("pipelining", "false")
+	}
 	u.RawQuery = q.Encode()
 	return u.String()
 }

@@ -265,39 +265,32 @@ func (t *Template) build(dst []byte, m *Message) ([]byte, error) {
 	h.Set("Subject", subject)
 	h.Set("To", to)
 
+	// The multipart framing is go-message's (its MultipartWriter, as
+	// gomessage.CreateWriter uses it); the parts' quoted-printable is
+	// appendQP, which writes what mime/quotedprintable's Writer would
+	// without its byte-at-a-time loop, straight into the message.
 	w := &appendWriter{b: append(dst, t.common...)}
-	mw, err := gomessage.CreateWriter(w, h.Header)
-	if err != nil {
+	mw := textproto.NewMultipartWriter(w)
+	h.SetContentType("multipart/alternative", map[string]string{"boundary": mw.Boundary()})
+	if err := textproto.WriteHeader(w, h.Header.Header); err != nil {
 		return dst, fmt.Errorf("write header: %w", err)
 	}
-	if len(m.Text) > 0 {
-		if err := writePart(mw, t.textHeader, m.Text); err != nil {
-			return dst, err
+	for _, part := range []struct {
+		h    gomessage.Header
+		body []byte
+	}{{t.textHeader, m.Text}, {t.htmlHeader, m.HTML}} {
+		if len(part.body) == 0 {
+			continue
 		}
-	}
-	if len(m.HTML) > 0 {
-		if err := writePart(mw, t.htmlHeader, m.HTML); err != nil {
-			return dst, err
+		if _, err := mw.CreatePart(part.h.Header); err != nil {
+			return dst, fmt.Errorf("create part: %w", err)
 		}
+		w.b = appendQP(w.b, part.body)
 	}
 	if err := mw.Close(); err != nil {
 		return dst, fmt.Errorf("close multipart: %w", err)
 	}
 	return w.b, nil
-}
-
-func writePart(mw *gomessage.Writer, h gomessage.Header, body []byte) error {
-	pw, err := mw.CreatePart(h)
-	if err != nil {
-		return fmt.Errorf("create part: %w", err)
-	}
-	if _, err := pw.Write(body); err != nil {
-		return fmt.Errorf("write part: %w", err)
-	}
-	if err := pw.Close(); err != nil {
-		return fmt.Errorf("close part: %w", err)
-	}
-	return nil
 }
 
 func (t *Template) listUnsubscribe(m *Message) (string, error) {
@@ -454,4 +447,75 @@ type appendWriter struct{ b []byte }
 func (w *appendWriter) Write(p []byte) (int, error) {
 	w.b = append(w.b, p...)
 	return len(p), nil
+}
+
+// appendQP appends p encoded as quoted-printable (RFC 2045) to dst: byte
+// for byte what mime/quotedprintable's Writer (text mode) writes and its
+// Close flushes, lines of at most 76 characters, line breaks as CRLF,
+// whitespace before a line break encoded. Runs of bytes that need no
+// encoding are copied whole.
+func appendQP(dst, p []byte) []byte {
+	const maxLine = 75 // characters before a soft line break's "="
+	ls := len(dst)     // where the current encoded line starts
+	cr := false        // the last line break was a CR: skip its LF
+	for i := 0; i < len(p); {
+		b := p[i]
+		switch {
+		case b == '\n' || b == '\r':
+			i++
+			if cr && b == '\n' {
+				cr = false
+				continue
+			}
+			cr = b == '\r'
+			dst = qpLastWhitespace(dst, &ls)
+			dst = append(dst, '\r', '\n')
+			ls = len(dst)
+		case qpLiteral(b):
+			j := i + 1
+			for j < len(p) && qpLiteral(p[j]) {
+				j++
+			}
+			for run := p[i:j]; len(run) > 0; {
+				if len(dst)-ls == maxLine {
+					dst = append(dst, '=', '\r', '\n')
+					ls = len(dst)
+				}
+				n := min(len(run), maxLine-(len(dst)-ls))
+				dst = append(dst, run[:n]...)
+				run = run[n:]
+			}
+			cr = false
+			i = j
+		default:
+			dst = qpEncode(dst, &ls, b) // leaves cr as it was, as the Writer does
+			i++
+		}
+	}
+	return qpLastWhitespace(dst, &ls)
+}
+
+// qpLiteral reports whether b is written as itself: printable ASCII but
+// "=", and space and tab (encoded only at the end of a line).
+func qpLiteral(b byte) bool {
+	return b >= '!' && b <= '~' && b != '=' || b == ' ' || b == '\t'
+}
+
+// qpEncode appends b as =XX, breaking the line first if it would not fit.
+func qpEncode(dst []byte, ls *int, b byte) []byte {
+	const upperhex = "0123456789ABCDEF"
+	if 75-(len(dst)-*ls) < 3 {
+		dst = append(dst, '=', '\r', '\n')
+		*ls = len(dst)
+	}
+	return append(dst, '=', upperhex[b>>4], upperhex[b&0x0f])
+}
+
+// qpLastWhitespace encodes a space or tab that ends the current line.
+func qpLastWhitespace(dst []byte, ls *int) []byte {
+	if n := len(dst); n > *ls && (dst[n-1] == ' ' || dst[n-1] == '\t') {
+		b := dst[n-1]
+		return qpEncode(dst[:n-1], ls, b)
+	}
+	return dst
 }

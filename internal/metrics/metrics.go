@@ -1,7 +1,7 @@
 // Package metrics owns Herald's Prometheus registry and serves it at
 // /metrics. The packages it watches never import Prometheus: Metrics
 // implements their small observer interfaces (mailer.Observer,
-// importer.Observer, webhook.Observer), wraps the HTTP handler to count
+// importer.Observer, webhook.Observer, engage.Observer), wraps the HTTP handler to count
 // requests by route pattern, and reads queue and ledger depths from the
 // store when it is scraped.
 //
@@ -70,6 +70,7 @@ type Metrics struct {
 	importRows     *prometheus.CounterVec
 	importsRunning prometheus.Gauge
 	webhookTries   *prometheus.CounterVec
+	events         *prometheus.CounterVec
 
 	mu      sync.Mutex
 	changes []mailer.RotationEvent // oldest first, at most keep
@@ -119,13 +120,20 @@ func New(o Options) *Metrics {
 		Name: "herald_webhook_attempts_total",
 		Help: "Outgoing webhook posts by result: delivered (2xx), retried (to be tried again) or failed (no tries left).",
 	}, []string{"result"})
+	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "herald_events_total",
+		Help: "Opens, clicks and unsubscribes handed to the event recorder, by result: written (committed to the database), spooled (kept in the local spool while the database was behind; written later, counted again as written) or lost (neither the database nor the spool took them).",
+	}, []string{"result"})
+	for _, r := range []string{"written", "spooled", "lost"} {
+		m.events.WithLabelValues(r)
+	}
 	for _, r := range []string{"imported", "updated", "skipped", "rejected"} {
 		m.importRows.WithLabelValues(r)
 	}
 	for _, r := range []string{"delivered", "retried", "failed"} {
 		m.webhookTries.WithLabelValues(r)
 	}
-	m.reg.MustRegister(m.messages, m.smtp, m.rotations, m.requests, m.requestTime, m.importRows, m.importsRunning, m.webhookTries,
+	m.reg.MustRegister(m.messages, m.smtp, m.rotations, m.requests, m.requestTime, m.importRows, m.importsRunning, m.webhookTries, m.events,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&scrape{src: o.Store, relays: o.Relays, log: o.Log})
 	return m
@@ -271,6 +279,11 @@ func (m *Metrics) ImportRows(result string, n int) {
 
 // WebhookTried counts one webhook post by result (webhook.Observer).
 func (m *Metrics) WebhookTried(result string) { m.webhookTries.WithLabelValues(result).Inc() }
+
+// EventsRecorded implements engage.Observer.
+func (m *Metrics) EventsRecorded(result string, n int) {
+	m.events.WithLabelValues(result).Add(float64(n))
+}
 
 // scrape reads depths and relay states when Prometheus asks.
 type scrape struct {

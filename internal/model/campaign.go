@@ -206,6 +206,22 @@ const (
 	EventUnsubscribe EventKind = "unsubscribe"
 )
 
+// EventClass says who caused an open or a click (package engage decides).
+type EventClass string
+
+// Event classes.
+const (
+	// ClassHuman is a reader (and every event that is not an open or a
+	// click).
+	ClassHuman EventClass = "human"
+	// ClassMachine is a security scanner, a link preview, a prefetch or a
+	// HEAD request: never a reader.
+	ClassMachine EventClass = "machine"
+	// ClassPrivacy is an open preloaded by a privacy proxy (Apple Mail
+	// Privacy Protection): neither a reader's open nor no open.
+	ClassPrivacy EventClass = "privacy"
+)
+
 // Event is one open, click, bounce, complaint or unsubscribe. SubscriberID
 // is zero in anonymous tracking mode or when the subscriber is unknown.
 type Event struct {
@@ -214,5 +230,33 @@ type Event struct {
 	SubscriberID int64
 	URL          string // clicks: the target
 	Detail       string // bounces and complaints: the provider's words
+	At           time.Time
+	// Class and Reason are an open's or a click's classification (empty
+	// Class: human) and the rule that decided it ("" for a plain human).
+	Class  EventClass
+	Reason string
+}
+
+// FeedbackKind says what a reader's feedback is about.
+type FeedbackKind string
+
+// Feedback kinds.
+const (
+	FeedbackBriefing FeedbackKind = "briefing" // the whole edition
+	FeedbackSection  FeedbackKind = "section"  // one section of it
+	FeedbackLeaving  FeedbackKind = "leaving"  // why the reader unsubscribed
+)
+
+// Feedback is one reader's answer. Rating is 1 (poor) to 3 (great) for a
+// briefing or a section; Reason is one of package feedback's reasons for
+// leaving.
+type Feedback struct {
+	Kind         FeedbackKind
+	CampaignID   int64 // 0 when unknown (leaving from a list link)
+	SubscriberID int64
+	Section      string // FeedbackSection: lead, cards, briefs or picks
+	Rating       int
+	Reason       string
+	Comment      string
 	At           time.Time
 }

@@ -25,6 +25,9 @@ type Publication struct {
 	// Sections lists the sections a new edition has, in order, with the
 	// titles they show when an edition leaves its own title empty.
 	Sections []SectionDefault `json:"sections,omitempty"`
+	// AskFeedback ends every email with a line asking readers how the
+	// edition was, with one-click ratings (docs/engagement.md).
+	AskFeedback bool `json:"ask_feedback,omitempty"`
 }
 
 // DefaultPublication is the publication until its settings are first

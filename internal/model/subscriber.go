@@ -124,4 +124,7 @@ const (
 	MailConfirm MailKind = "confirm"
 	// MailWelcome greets a reader whose subscription is confirmed.
 	MailWelcome MailKind = "welcome"
+	// MailPasswordReset sends an admin user a link to choose a new
+	// password. It is about a user, not a reader (MailJob.ResetID).
+	MailPasswordReset MailKind = "password-reset"
 )

@@ -182,3 +182,33 @@ func cascadedSheet(n *html.Node, sheet []contrast.Rule, mode, prop string) (cont
 	defer func() { n.Attr = saved }()
 	return contrast.Cascaded(n, sheet, mode, prop)
 }
+
+// TestButtonInkReadsOnTheAccent: the call-to-action label takes black or
+// white, whichever reads on the accent, so an accent saved before colours
+// were checked (a light yellow) still gives readable buttons.
+func TestButtonInkReadsOnTheAccent(t *testing.T) {
+	e, err := sample.Edition()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for accent, ink := range map[string]string{"#f5c518": "#000000", "#9c2f1f": "#ffffff"} {
+		pub := sample.Publication()
+		pub.Colors.Accent = accent
+		r, err := render.New(pub, render.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := r.Email(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc := string(m.AppendHTML(nil, subscriber))
+		want := "background-color:" + accent + ";color:" + ink
+		if n := strings.Count(doc, want); n == 0 {
+			t.Errorf("accent %s: no button with %q", accent, want)
+		}
+		if bad := "background-color:" + accent + ";color:" + map[string]string{"#000000": "#ffffff", "#ffffff": "#000000"}[ink]; strings.Contains(doc, bad) {
+			t.Errorf("accent %s: a button with %q", accent, bad)
+		}
+	}
+}

@@ -21,6 +21,9 @@ type Fields struct {
 	UnsubscribeURL string
 	PreferencesURL string
 	WebURL         string // this edition on the web, possibly tracked
+	// FeedbackURL is the reader's page for rating the edition; the email
+	// links to it with ?r=1 to 3 when the publication asks for feedback.
+	FeedbackURL string
 }
 
 // field names a placeholder.
@@ -32,10 +35,11 @@ const (
 	fieldUnsubscribe
 	fieldPreferences
 	fieldWeb
+	fieldFeedback
 )
 
 // placeholder codes follow the per-render prefix in the rendered output.
-var fieldCodes = map[byte]field{'n': fieldName, 'u': fieldUnsubscribe, 'p': fieldPreferences, 'w': fieldWeb}
+var fieldCodes = map[byte]field{'n': fieldName, 'u': fieldUnsubscribe, 'p': fieldPreferences, 'w': fieldWeb, 'f': fieldFeedback}
 
 // Email is an edition rendered for mail, with placeholders for the
 // per-subscriber fields. It is immutable and safe for concurrent use.
@@ -76,7 +80,7 @@ func (r *Renderer) Email(e *model.Edition) (*Email, error) {
 	// collide with a placeholder. Letters and digits only: it survives HTML,
 	// URL and CSS escaping unchanged.
 	prefix := "hrld" + hex.EncodeToString(nonce[:])
-	v.Name, v.UnsubscribeURL, v.PreferencesURL, v.WebURL = prefix+"n", prefix+"u", prefix+"p", prefix+"w"
+	v.Name, v.UnsubscribeURL, v.PreferencesURL, v.WebURL, v.FeedbackURL = prefix+"n", prefix+"u", prefix+"p", prefix+"w", prefix+"f"
 
 	raw, err := execute(r.email, r.emailSrc, EmailTemplate, v)
 	if err != nil {
@@ -155,7 +159,10 @@ func (c *compiled) append(dst []byte, f *Fields, fallback string) []byte {
 	if name == "" {
 		name = fallback
 	}
-	dst = slices.Grow(dst, len(c.buf)+2*(len(name)+len(f.UnsubscribeURL)+len(f.PreferencesURL)+len(f.WebURL))+64)
+	if name == "" {
+		name = defaultNameFallback // never "Good evening, ."
+	}
+	dst = slices.Grow(dst, len(c.buf)+2*(len(name)+len(f.UnsubscribeURL)+len(f.PreferencesURL)+len(f.WebURL))+4*len(f.FeedbackURL)+64)
 	for _, p := range c.parts {
 		dst = append(dst, c.buf[p.start:p.end]...)
 		var v string
@@ -170,6 +177,8 @@ func (c *compiled) append(dst []byte, f *Fields, fallback string) []byte {
 			v = f.PreferencesURL
 		case fieldWeb:
 			v = f.WebURL
+		case fieldFeedback:
+			v = f.FeedbackURL
 		}
 		dst = appendValue(dst, v, c.escape)
 	}

@@ -93,12 +93,16 @@ func (e *ThemeError) Unwrap() error { return e.Err }
 
 var (
 	tmplErrRE  = regexp.MustCompile(`^(?:html/)?template: ?([^:]+):(\d+):(?:\d+:)?\s*(.*)$`)
-	defaultCol = model.Colors{Accent: "#9c2f1f", Text: "#1f2328", Background: "#ffffff"}
+	defaultCol = validator.ThemeColors
 )
 
 // New returns a renderer for pub. It fails if the publication's site URL is
 // not an absolute http(s) URL (every link in an email must be absolute) or if
 // a custom theme template does not parse or does not render the sample
+// defaultNameFallback greets a reader without a name when no other
+// fallback is set.
+const defaultNameFallback = "reader"
+
 // edition.
 func New(pub model.Publication, opts Options) (*Renderer, error) {
 	base, err := url.Parse(pub.SiteURL)
@@ -114,7 +118,7 @@ func New(pub model.Publication, opts Options) (*Renderer, error) {
 		return nil, fmt.Errorf("archive URL %q must be an absolute http(s) URL", opts.ArchiveURL)
 	}
 	if opts.NameFallback == "" {
-		opts.NameFallback = "reader"
+		opts.NameFallback = defaultNameFallback
 	}
 	if pub.Language == "" {
 		pub.Language = "en"
@@ -237,18 +241,24 @@ func (r *Renderer) tryTheme() error {
 
 // view is what the templates see.
 type view struct {
-	Pub        model.Publication
-	Colors     model.Colors
-	Edition    *model.Edition
-	Dateline   string // "Thursday 13 March 2025 · Evening"
-	Greeting   string // "Good evening"
-	Hero       *model.Image
-	HeroCredit string // the hero's credit with its prefix ("Photo: ..."); "" when none
-	Sections   []sectionView
-	ArchiveURL string // this edition's web page
+	Pub      model.Publication
+	Colors   model.Colors
+	Ink      string // the label colour on the accent (buttons): black or white, whichever reads
+	Edition  *model.Edition
+	Dateline string // "Thursday 13 March 2025 · Evening"
+	Greeting string // "Good evening"
+	// FeedbackAsk and FeedbackRatings are the feedback line's words (when
+	// the publication asks for feedback): the question, then the ratings
+	// from feedback.Great down to feedback.Poor.
+	FeedbackAsk     string
+	FeedbackRatings [3]string
+	Hero            *model.Image
+	HeroCredit      string // the hero's credit with its prefix ("Photo: ..."); "" when none
+	Sections        []sectionView
+	ArchiveURL      string // this edition's web page
 
 	// Per-subscriber fields: placeholders in an Email, empty on the web.
-	Name, UnsubscribeURL, PreferencesURL, WebURL string
+	Name, UnsubscribeURL, PreferencesURL, WebURL, FeedbackURL string
 }
 
 type sectionView struct {
@@ -321,13 +331,14 @@ func (r *Renderer) view(e *model.Edition, heroWidth int) (*view, error) {
 	if ps := edition.Validate(e); len(ps) > 0 {
 		return nil, fmt.Errorf("edition %q cannot be rendered: %w", e.Slug, ps)
 	}
-	v := &view{Pub: r.pub, Colors: r.colors, Edition: e, Greeting: "Hello",
+	v := &view{Pub: r.pub, Colors: r.colors, Ink: validator.Ink(r.colors.Accent), Edition: e, Greeting: "Hello",
+		FeedbackAsk: "How was today's briefing?", FeedbackRatings: [3]string{"Really useful", "It was fine", "Not for me"},
 		ArchiveURL: r.opts.ArchiveURL + url.PathEscape(e.Slug)}
 	switch e.Slot {
 	case model.SlotMorning:
-		v.Greeting = "Good morning"
+		v.Greeting, v.FeedbackAsk = "Good morning", "How was this morning's briefing?"
 	case model.SlotEvening:
-		v.Greeting = "Good evening"
+		v.Greeting, v.FeedbackAsk = "Good evening", "How was tonight's briefing?"
 	}
 	if d, err := time.Parse(time.DateOnly, e.Date); err == nil {
 		v.Dateline = d.Format("Monday 2 January 2006")

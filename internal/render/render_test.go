@@ -29,6 +29,7 @@ var subscriber = render.Fields{
 	UnsubscribeURL: "https://news.northgate-courier.example/u/tok123?list=evening&x=1",
 	PreferencesURL: "https://news.northgate-courier.example/p/tok123",
 	WebURL:         "https://news.northgate-courier.example/archive/2025-03-13-evening",
+	FeedbackURL:    "https://news.northgate-courier.example/feedback/tok123",
 }
 
 func setup(t testing.TB) (*render.Renderer, *model.Edition) {

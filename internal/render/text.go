@@ -173,6 +173,11 @@ func (r *Renderer) text(v *view) string {
 			mdText(s.src.Text.Body, r.base, tw, "")
 		}
 	}
+	if r.pub.AskFeedback {
+		tw.blank()
+		tw.wrap(v.FeedbackAsk+" Tell us:", "", "")
+		tw.line(v.FeedbackURL)
+	}
 	tw.blank()
 	tw.line("--")
 	tw.wrap("You are receiving this because you subscribed to "+r.pub.Name+".", "", "")

@@ -139,6 +139,10 @@ func TestRetentionKeepsTotals(t *testing.T) {
 		}
 		evs = append(evs,
 			model.Event{Kind: model.EventClick, CampaignID: old.ID, URL: "https://news.example/1", At: t0},
+			// A link scanner's clicks, and a privacy proxy's open.
+			model.Event{Kind: model.EventClick, CampaignID: old.ID, SubscriberID: subs[1], URL: "https://news.example/2", Class: model.ClassMachine, At: t0},
+			model.Event{Kind: model.EventClick, CampaignID: old.ID, SubscriberID: subs[1], URL: "https://news.example/3", Class: model.ClassMachine, At: t0.Add(time.Second)},
+			model.Event{Kind: model.EventOpen, CampaignID: old.ID, SubscriberID: subs[2], Class: model.ClassPrivacy, At: t0},
 			model.Event{Kind: model.EventBounce, CampaignID: old.ID, SubscriberID: subs[4], Detail: "5.1.1", At: t0},
 			model.Event{Kind: model.EventOpen, CampaignID: old.ID, SubscriberID: subs[0], At: now.Add(-time.Hour)},
 			model.Event{Kind: model.EventClick, CampaignID: old.ID, SubscriberID: subs[3], URL: "https://news.example/0", At: now.Add(-time.Hour)},
@@ -148,7 +152,7 @@ func TestRetentionKeepsTotals(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := map[int64]stats{old.ID: readStats(t, s, old.ID), recent.ID: readStats(t, s, recent.ID)}
-		if want[old.ID].Counts.Total[model.EventOpen] != 401 || want[old.ID].Progress.Total != 23 {
+		if want[old.ID].Counts.Total[model.EventOpen] != 402 || want[old.ID].Counts.TotalBy[model.ClassMachine][model.EventClick] != 2 || want[old.ID].Progress.Total != 23 {
 			t.Fatalf("setup: %+v", want[old.ID])
 		}
 

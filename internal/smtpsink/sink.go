@@ -52,6 +52,12 @@ type Options struct {
 	TLS *tls.Config
 	// ImplicitTLS makes the listener speak TLS from the first byte (needs TLS).
 	ImplicitTLS bool
+	// NoPipelining leaves PIPELINING (RFC 2920) out of the EHLO reply, as
+	// a relay that does not offer it would. go-smtp's server always offers
+	// it (and handles pipelined commands). The sink removes the line from
+	// what it writes above any TLS layer: with plain text and ImplicitTLS;
+	// with STARTTLS only the EHLO before the handshake loses it.
+	NoPipelining bool
 	// Faults are the initial faults; see SetFaults.
 	Faults Faults
 }
@@ -134,6 +140,7 @@ type Sink struct {
 	held        atomic.Int64
 	rejected    atomic.Int64
 	authenticat atomic.Int64
+	pipelined   atomic.Int64
 }
 
 // Start listens on 127.0.0.1 on a free port and serves until Close.
@@ -157,6 +164,7 @@ func Start(opts Options) (*Sink, error) {
 	if opts.ImplicitTLS {
 		s.listener = tls.NewListener(s.listener, opts.TLS)
 	}
+	s.listener = &textListener{Listener: s.listener, sink: s}
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Domain = "sink.localhost"
 	srv.AllowInsecureAuth = true
@@ -225,6 +233,11 @@ func (s *Sink) Held() int64 { return s.held.Load() }
 // Rejected is the number of RCPT or DATA commands answered with a fault.
 func (s *Sink) Rejected() int64 { return s.rejected.Load() }
 
+// Pipelined is the number of times a client's MAIL, RCPT and DATA arrived
+// in one piece, written together without waiting for replies (RFC 2920),
+// as seen above any TLS layer (plain text and ImplicitTLS sessions).
+func (s *Sink) Pipelined() int64 { return s.pipelined.Load() }
+
 // Auths is the number of successful authentications.
 func (s *Sink) Auths() int64 { return s.authenticat.Load() }
 
@@ -247,6 +260,7 @@ func (s *Sink) Reset() {
 	s.peak.Store(s.open.Load())
 	s.rejected.Store(0)
 	s.authenticat.Store(0)
+	s.pipelined.Store(0)
 }
 
 // Close stops the server and closes every open connection.
@@ -493,4 +507,49 @@ func raise(v *atomic.Int64, n int64) {
 			return
 		}
 	}
+}
+
+// textListener sees each session's text above any TLS layer: it counts
+// pipelined batches and, with NoPipelining, takes PIPELINING out of the
+// EHLO reply.
+type textListener struct {
+	net.Listener
+	sink *Sink
+}
+
+func (l *textListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &textConn{Conn: c, sink: l.sink}, nil
+}
+
+type textConn struct {
+	net.Conn
+	sink *Sink
+}
+
+// pipeliningLine is how go-smtp's server writes the capability: one line a
+// write, never the last line of the EHLO reply.
+var pipeliningLine = []byte("250-PIPELINING\r\n")
+
+func (c *textConn) Write(p []byte) (int, error) {
+	if c.sink.opts.NoPipelining && bytes.Equal(p, pipeliningLine) {
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
+}
+
+// Read counts a batch when one read holds a MAIL command and the DATA
+// command after it: a client that waits for replies cannot send them
+// together.
+func (c *textConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		if i := bytes.Index(p[:n], []byte("MAIL FROM:")); i >= 0 && bytes.Contains(p[i:n], []byte("\r\nDATA\r\n")) {
+			c.sink.pipelined.Add(1)
+		}
+	}
+	return n, err
 }

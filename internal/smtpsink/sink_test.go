@@ -153,3 +153,25 @@ func TestCloseTwice(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 }
+
+func TestPipeliningOfferedUnlessTurnedOff(t *testing.T) {
+	for _, off := range []bool{false, true} {
+		s := start(t, Options{NoPipelining: off})
+		c := dial(t, s)
+		if err := c.Hello("client.localhost"); err != nil {
+			t.Fatal(err)
+		}
+		if ok, _ := c.Extension("PIPELINING"); ok == off {
+			t.Errorf("NoPipelining %v: PIPELINING offered %v", off, ok)
+		}
+		if ok, _ := c.Extension("8BITMIME"); !ok {
+			t.Errorf("NoPipelining %v: the rest of the EHLO reply is lost", off)
+		}
+		if err := c.SendMail("a@x.example", []string{"b@y.example"}, strings.NewReader(msg("p@x"))); err != nil {
+			t.Fatal(err)
+		}
+		if s.Count() != 1 || s.Pipelined() != 0 {
+			t.Errorf("count %d, pipelined %d for a client that waits for each reply", s.Count(), s.Pipelined())
+		}
+	}
+}

@@ -196,8 +196,8 @@ func (s *Store) CountSuppressions(ctx context.Context) (int64, error) {
 type CampaignSummary struct {
 	model.Campaign
 	Progress model.Progress
-	Opens    int64 // unique
-	Clicks   int64 // unique
+	Opens    int64 // unique, human (package engage)
+	Clicks   int64 // unique, human
 	Bounces  int64
 	Unsubs   int64
 }
@@ -234,7 +234,7 @@ func (s *Store) CampaignSummaries(ctx context.Context, limit, offset int) ([]Cam
 		if err != nil {
 			return nil, err
 		}
-		c.Opens, c.Clicks = ev.Unique[model.EventOpen], ev.Unique[model.EventClick]
+		c.Opens, c.Clicks = ev.Human(model.EventOpen), ev.Human(model.EventClick)
 		c.Bounces = ev.Total[model.EventBounce]
 		c.Unsubs = ev.Total[model.EventUnsubscribe]
 	}

@@ -51,7 +51,7 @@ func TestUsersSessionsAndTokens(t *testing.T) {
 		if _, _, err := s.SessionUser(ctx, "old"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("expired session: %v", err)
 		}
-		if n, err := s.DeleteExpiredSessions(ctx); err != nil || n != 1 {
+		if n, err := s.DeleteExpiredSessions(ctx, 0); err != nil || n != 1 {
 			t.Fatalf("DeleteExpiredSessions = %d, %v", n, err)
 		}
 

@@ -204,12 +204,13 @@ func (s *Store) ABResults(ctx context.Context, id int64) ([]VariantResult, int64
 }
 
 // uniqueByVariant counts the distinct subscribers of each A/B sample who
-// caused an event of kind. Anonymous events (no subscriber) count for no
-// variant.
+// caused a human event of kind: a scanner that clicks every link of one
+// variant must not make it win. Anonymous events (no subscriber) count for
+// no variant.
 func (s *Store) uniqueByVariant(ctx context.Context, id int64, kind model.EventKind) (map[int]int64, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT d.variant, COUNT(DISTINCT e.subscriber_id) FROM events e
 		JOIN deliveries d ON d.campaign_id = e.campaign_id AND d.subscriber_id = e.subscriber_id
-		WHERE e.campaign_id = $1 AND e.kind = $2 AND d.variant > 0 GROUP BY d.variant`, id, kind)
+		WHERE e.campaign_id = $1 AND e.kind = $2 AND e.class = 'human' AND d.variant > 0 GROUP BY d.variant`, id, kind)
 	if err != nil {
 		return nil, fmt.Errorf("A/B %s counts of campaign %d: %w", kind, id, err)
 	}
@@ -317,14 +318,5 @@ func (s *Store) strings(ctx context.Context, q string, args ...any) ([]string, e
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return scanStrings(rows)
 }

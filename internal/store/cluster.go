@@ -21,8 +21,37 @@ const leaderLockKey = 7210002
 
 // notifyChannel is the NOTIFY channel of this store's schema: deployments
 // (and test schemas) sharing one database do not wake each other.
-func (s *Store) notifyChannel() string {
-	return fmt.Sprintf("herald_campaigns_%08x", crc32.ChecksumIEEE([]byte(s.schema)))
+func (s *Store) notifyChannel() string { return s.channel("campaigns") }
+
+// channel is the NOTIFY channel of this schema for topic.
+func (s *Store) channel(topic string) string {
+	return fmt.Sprintf("herald_%s_%08x", topic, crc32.ChecksumIEEE([]byte(s.schema)))
+}
+
+// notifyErasure tells every node that a subscriber was erased, so that
+// each removes the copies of their mail it keeps outside the database
+// (ListenErasures). The notice carries no address. A no-op on SQLite.
+func (s *Store) notifyErasure(ctx context.Context) error {
+	if s.dialect != dialectPostgres {
+		return nil
+	}
+	if _, err := s.w.ExecContext(ctx, `SELECT pg_notify($1, 'erased')`, s.channel("erasures")); err != nil {
+		return fmt.Errorf("notify other nodes of an erasure: %w", err)
+	}
+	return nil
+}
+
+// ListenErasures calls fn whenever any node erases a subscriber, until ctx
+// ends, and also each time it starts listening (at first and after a
+// reconnect), since erasures may have been missed meanwhile: fn should
+// sweep for every erased address (Erased). On SQLite (one process, whose
+// own erasures run the OnErase hooks) it calls fn once and returns.
+func (s *Store) ListenErasures(ctx context.Context, fn func()) error {
+	if s.dialect != dialectPostgres {
+		fn()
+		return nil
+	}
+	return s.listen(ctx, s.channel("erasures"), fn)
 }
 
 // NotifyCampaigns tells every node that campaigns changed (a start, pause,
@@ -46,11 +75,17 @@ func (s *Store) ListenCampaigns(ctx context.Context, fn func()) error {
 	if s.dialect != dialectPostgres {
 		return nil
 	}
+	return s.listen(ctx, s.notifyChannel(), fn)
+}
+
+// listen calls fn on every notice on channel, and each time it starts
+// listening, until ctx ends.
+func (s *Store) listen(ctx context.Context, channel string, fn func()) error {
 	for {
 		// listenOnce returns only when its connection is gone (or ctx
 		// ended): a notice may have been missed, so wake the caller, then
 		// listen again on a new connection.
-		_ = s.listenOnce(ctx, fn) // its failure is why it listens again
+		_ = s.listenOnce(ctx, channel, fn) // its failure is why it listens again
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -63,7 +98,7 @@ func (s *Store) ListenCampaigns(ctx context.Context, fn func()) error {
 	}
 }
 
-func (s *Store) listenOnce(ctx context.Context, fn func()) error {
+func (s *Store) listenOnce(ctx context.Context, channel string, fn func()) error {
 	conn, err := s.w.Conn(ctx)
 	if err != nil {
 		return err
@@ -71,7 +106,6 @@ func (s *Store) listenOnce(ctx context.Context, fn func()) error {
 	defer conn.Close()
 	return conn.Raw(func(dc any) error {
 		pc := dc.(*stdlib.Conn).Conn()
-		channel := s.notifyChannel()
 		if _, err := pc.Exec(ctx, "LISTEN "+channel); err != nil {
 			return err
 		}

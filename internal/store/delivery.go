@@ -59,7 +59,13 @@ func (s *Store) ClaimDeliveries(ctx context.Context, campaignID int64, limit int
 		for _, due := range []string{
 			`d.status = 'deferred' AND d.next_attempt_at <= $2 ORDER BY d.next_attempt_at, d.id`,
 			`d.status = 'pending' AND d.next_attempt_at <= $2 ORDER BY d.next_attempt_at, d.id`,
-			`d.status = 'pending' AND d.next_attempt_at IS NULL ORDER BY d.id`,
+			// next_attempt_at is NULL in every row this one takes, so the
+			// order is by id; naming the column lets PostgreSQL's planner
+			// read deliveries_due in order (IS NULL is not an equality for
+			// it), instead of sorting every pending row of the campaign
+			// per claim (with stale statistics right after the start) or
+			// walking the primary key past every row already sent.
+			`d.status = 'pending' AND d.next_attempt_at IS NULL ORDER BY d.next_attempt_at, d.id`,
 		} {
 			if len(out) >= limit {
 				break

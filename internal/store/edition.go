@@ -10,6 +10,7 @@ import (
 
 	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 // editionContent is the part of an edition kept as JSON in editions.content.
@@ -374,10 +375,14 @@ func (s *Store) GetPublication(ctx context.Context) (model.Publication, error) {
 }
 
 // SavePublication stores the publication's settings, replacing any before.
+// Brand colours must pass validator.Colors (hex, and readable).
 // A TimeZone, when set, is saved as the one time zone setting (the same
 // PutSetting(NewsroomZoneSetting) saves); an empty one leaves that as it
 // is.
 func (s *Store) SavePublication(ctx context.Context, p model.Publication) error {
+	if err := validator.Colors(p.Colors); err != nil {
+		return err
+	}
 	zone := p.TimeZone
 	p.TimeZone = ""
 	b, err := json.Marshal(p)

@@ -52,3 +52,62 @@ func TestEvents(t *testing.T) {
 		}
 	})
 }
+
+// TestReclassifyMigration: migration 0020 turns the clicks of a recipient
+// who clicked most of a message's links within seconds into a machine's
+// (all the stored data allows for events recorded before classification),
+// and leaves a reader's clicks alone.
+func TestReclassifyMigration(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		l := &model.List{Slug: "daily", Name: "Daily", OptIn: model.OptInSingle}
+		if err := s.CreateList(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+		c := &model.Campaign{Name: "Evening", EditionID: 1, ListIDs: []int64{l.ID}, From: "Desk <desk@example.com>", Tracking: true}
+		if err := s.CreateCampaign(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		links := []string{"https://a.example/1", "https://a.example/2", "https://a.example/3", "https://a.example/4"}
+		if _, err := s.StartCampaign(ctx, c.ID, model.Frozen{Subject: "s", Prefix: "x", HTML: []byte("h"), Text: []byte("t"), Links: links}); err != nil {
+			t.Fatal(err)
+		}
+		var subs []int64
+		for _, email := range []string{"scanned@example.com", "reader@example.com"} {
+			sub := &model.Subscriber{Email: email}
+			if _, err := s.UpsertSubscriber(ctx, sub); err != nil {
+				t.Fatal(err)
+			}
+			subs = append(subs, sub.ID)
+		}
+		t0 := time.Date(2026, 11, 27, 18, 5, 0, 0, time.UTC)
+		var evs []model.Event
+		for i, u := range links { // every link in 1.5 s
+			evs = append(evs, model.Event{Kind: model.EventClick, CampaignID: c.ID, SubscriberID: subs[0], URL: u, At: t0.Add(time.Duration(i) * 500 * time.Millisecond)})
+		}
+		for i, u := range links { // every link, a minute apart
+			evs = append(evs, model.Event{Kind: model.EventClick, CampaignID: c.ID, SubscriberID: subs[1], URL: u, At: t0.Add(time.Duration(i) * time.Minute)})
+		}
+		if err := s.RecordEvents(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RerunMigrationUpdatesForTest(ctx, 20); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int{}
+		err := s.CampaignEvents(ctx, c.ID, func(e store.CampaignEvent) error {
+			got[e.Email+" "+string(e.Class)+" "+e.Reason]++
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got["scanned@example.com machine burst"] != 4 || got["reader@example.com human "] != 4 || len(got) != 2 {
+			t.Fatalf("after the migration: %v", got)
+		}
+		n, err := s.CampaignEventCounts(ctx, c.ID)
+		if err != nil || n.Human(model.EventClick) != 1 || n.UniqueBy[model.ClassMachine][model.EventClick] != 1 || n.Total[model.EventClick] != 8 {
+			t.Fatalf("counts %+v, %v", n, err)
+		}
+	})
+}

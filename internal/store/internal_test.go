@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // ForceSchemaVersionForTest records a schema version as applied, to test
@@ -45,4 +46,40 @@ func (s *Store) PublicationDocForTest(ctx context.Context) (string, error) {
 	var doc string
 	err := s.r.QueryRowContext(ctx, `SELECT settings FROM publication WHERE id = 1`).Scan(&doc)
 	return doc, err
+}
+
+// SQLitePragmaForTest reads a PRAGMA on the writer's connection.
+func (s *Store) SQLitePragmaForTest(ctx context.Context, name string) (string, error) {
+	var v string
+	err := s.w.QueryRowContext(ctx, `PRAGMA `+name).Scan(&v)
+	return v, err
+}
+
+// RerunMigrationUpdatesForTest runs again the UPDATE statements of a
+// migration, as they ran on the data the database held then (to test a
+// migration that reclassifies rows on rows written after it).
+func (s *Store) RerunMigrationUpdatesForTest(ctx context.Context, version int) error {
+	ms, err := s.migrations()
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if m.version != version {
+			continue
+		}
+		for _, stmt := range strings.Split(m.sql, ";") {
+			var code []string
+			for _, line := range strings.Split(stmt, "\n") {
+				if !strings.HasPrefix(strings.TrimSpace(line), "--") {
+					code = append(code, line)
+				}
+			}
+			if q := strings.TrimSpace(strings.Join(code, "\n")); strings.HasPrefix(q, "UPDATE") {
+				if _, err := s.w.ExecContext(ctx, q); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }

@@ -17,9 +17,11 @@ import (
 type MailJob struct {
 	ID           int64
 	Kind         model.MailKind
-	SubscriberID int64
-	ListID       int64
-	Attempts     int
+	SubscriberID int64 // 0 for a password reset
+	ListID       int64 // 0 for a password reset
+	// ResetID names the password reset request of a MailPasswordReset.
+	ResetID  int64
+	Attempts int
 }
 
 // MailResult is what became of one claimed job.
@@ -78,14 +80,14 @@ func (s *Store) ClaimMail(ctx context.Context, limit int, lease time.Duration) (
 		rows, err := tx.QueryContext(ctx, `
 			UPDATE mail_queue SET due_at = $1, attempts = attempts + 1
 			WHERE id IN (SELECT id FROM mail_queue WHERE due_at <= $2 ORDER BY due_at, id LIMIT $3`+lock+`)
-			RETURNING id, kind, subscriber_id, list_id, attempts`, now.Add(lease), now, limit)
+			RETURNING id, kind, COALESCE(subscriber_id, 0), COALESCE(list_id, 0), COALESCE(reset_id, 0), attempts`, now.Add(lease), now, limit)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var j MailJob
-			if err := rows.Scan(&j.ID, &j.Kind, &j.SubscriberID, &j.ListID, &j.Attempts); err != nil {
+			if err := rows.Scan(&j.ID, &j.Kind, &j.SubscriberID, &j.ListID, &j.ResetID, &j.Attempts); err != nil {
 				return err
 			}
 			out = append(out, j)

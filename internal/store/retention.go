@@ -83,14 +83,17 @@ func (s *Store) FoldEvents(ctx context.Context, before time.Time, after int64, b
 			return nil
 		}
 		last = end.Int64
-		_, err := tx.ExecContext(ctx, `INSERT INTO event_counts (campaign_id, kind, url, day, total, uniq, link_uniq)
-			SELECT e.campaign_id, e.kind, e.url, `+day+`, COUNT(*),
+		_, err := tx.ExecContext(ctx, `INSERT INTO event_counts (campaign_id, kind, class, url, day, total, uniq, class_uniq, link_uniq, link_class_uniq)
+			SELECT e.campaign_id, e.kind, e.class, e.url, `+day+`, COUNT(*),
 				COUNT(DISTINCT CASE WHEN NOT EXISTS (`+later+`) THEN e.subscriber_id END),
-				COUNT(DISTINCT CASE WHEN NOT EXISTS (`+later+` AND l.url = e.url) THEN e.subscriber_id END)
+				COUNT(DISTINCT CASE WHEN NOT EXISTS (`+later+` AND l.class = e.class) THEN e.subscriber_id END),
+				COUNT(DISTINCT CASE WHEN NOT EXISTS (`+later+` AND l.url = e.url) THEN e.subscriber_id END),
+				COUNT(DISTINCT CASE WHEN NOT EXISTS (`+later+` AND l.url = e.url AND l.class = e.class) THEN e.subscriber_id END)
 			FROM events e`+byID+` WHERE e.id > $3 AND e.id <= $2 AND e.kind IN ('open', 'click') AND e.campaign_id IS NOT NULL AND e.at < $1
-			GROUP BY e.campaign_id, e.kind, e.url, `+day+`
-			ON CONFLICT (campaign_id, kind, url, day) DO UPDATE SET total = event_counts.total + excluded.total,
-				uniq = event_counts.uniq + excluded.uniq, link_uniq = event_counts.link_uniq + excluded.link_uniq`,
+			GROUP BY e.campaign_id, e.kind, e.class, e.url, `+day+`
+			ON CONFLICT (campaign_id, kind, class, url, day) DO UPDATE SET total = event_counts.total + excluded.total,
+				uniq = event_counts.uniq + excluded.uniq, class_uniq = event_counts.class_uniq + excluded.class_uniq,
+				link_uniq = event_counts.link_uniq + excluded.link_uniq, link_class_uniq = event_counts.link_class_uniq + excluded.link_class_uniq`,
 			before, last, after)
 		if err != nil {
 			return fmt.Errorf("fold events: %w", err)

@@ -100,11 +100,13 @@ func (s *Store) compileCond(c segment.Cond, lists map[string]int64, arg func(any
 		if c.Field == segment.FieldClicked {
 			kind = model.EventClick
 		}
+		// Only a reader's opens and clicks count: a scanner's click or a
+		// privacy proxy's preload says nothing of the reader (package engage).
 		if c.Op == "never" {
-			return `(NOT EXISTS (SELECT 1 FROM events e WHERE e.subscriber_id = sb.id AND e.kind = ` + arg(string(kind)) + `))`
+			return `(NOT EXISTS (SELECT 1 FROM events e WHERE e.subscriber_id = sb.id AND e.kind = ` + arg(string(kind)) + ` AND e.class = 'human'))`
 		}
 		return `EXISTS (SELECT 1 FROM events e WHERE e.subscriber_id = sb.id AND e.kind = ` + arg(string(kind)) +
-			` AND e.at >= ` + arg(now.AddDate(0, 0, -c.Days)) + `)`
+			` AND e.at >= ` + arg(now.AddDate(0, 0, -c.Days)) + ` AND e.class = 'human')`
 	}
 	panic(fmt.Sprintf("segment: unknown field %q", c.Field))
 }

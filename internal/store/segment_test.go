@@ -58,6 +58,11 @@ func segmentFixture(t *testing.T, s *store.Store) map[string]int64 {
 		{Kind: model.EventClick, CampaignID: 1, SubscriberID: ids["ann"], URL: "https://example.com/a", At: clock.AddDate(0, 0, -3)},
 		{Kind: model.EventOpen, CampaignID: 1, SubscriberID: ids["bob"], At: clock.AddDate(0, 0, -40)},
 		{Kind: model.EventOpen, CampaignID: 1, SubscriberID: 0, At: clock.AddDate(0, 0, -1)}, // anonymous
+		// A gateway clicked dan's links and loaded his images; Apple Mail
+		// preloaded cat's: neither is a reader's open or click.
+		{Kind: model.EventClick, CampaignID: 1, SubscriberID: ids["dan"], URL: "https://example.com/a", At: clock.AddDate(0, 0, -2), Class: model.ClassMachine, Reason: "burst"},
+		{Kind: model.EventOpen, CampaignID: 1, SubscriberID: ids["dan"], At: clock.AddDate(0, 0, -2), Class: model.ClassMachine, Reason: "ip:mimecast"},
+		{Kind: model.EventOpen, CampaignID: 1, SubscriberID: ids["cat"], At: clock.AddDate(0, 0, -1), Class: model.ClassPrivacy, Reason: "ua:apple-mpp"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -86,6 +91,7 @@ func TestSegmentQueries(t *testing.T) {
 			`opened within 7 days`:                   "ann",
 			`opened within 60 days`:                  "ann bob",
 			`clicked within 60 days`:                 "ann",
+			`clicked within 7 days`:                  "ann", // not dan: a machine clicked
 			`never opened`:                           "cat dan",
 			`never clicked and list = news`:          "bob dan",
 			`not (attr.city = Leeds or list = news)`: "",

@@ -60,6 +60,11 @@ type Options struct {
 	// NoMigrate opens without applying pending migrations; the schema
 	// version is still checked.
 	NoMigrate bool
+	// Synchronous is SQLite's synchronous setting: "normal" (the default,
+	// also for ""; in WAL mode a commit is safe from a crash of Herald but
+	// the last ones can be lost to a power cut or an OS crash) or "full"
+	// (each commit is on the disk before it returns).
+	Synchronous string
 	// Box seals the secrets the store keeps (settings whose key names a
 	// secret, webhook signing secrets) with the master key; nil keeps
 	// them clear, and a sealed one found is then an error saying so.
@@ -142,6 +147,14 @@ func open(opts Options) (*Store, error) {
 	if opts.SQLitePath == "" {
 		return nil, errors.New("no database: set a PostgreSQL URL or a SQLite path")
 	}
+	sync := "NORMAL"
+	switch opts.Synchronous {
+	case "", "normal":
+	case "full":
+		sync = "FULL"
+	default:
+		return nil, fmt.Errorf("SQLite synchronous setting %q: want normal or full", opts.Synchronous)
+	}
 	if err := os.MkdirAll(filepath.Dir(opts.SQLitePath), 0o700); err != nil {
 		return nil, fmt.Errorf("create the data folder: %w", err)
 	}
@@ -153,7 +166,7 @@ func open(opts Options) (*Store, error) {
 		// new databases give deleted rows' pages back with incremental_vacuum
 		// (retention); an older file needs EnableIncrementalVacuum once.
 		return "file:" + opts.SQLitePath + "?_pragma=auto_vacuum(2)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
-			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_time_format=sqlite" + extra
+			"&_pragma=foreign_keys(1)&_pragma=synchronous(" + sync + ")&_time_format=sqlite" + extra
 	}
 	w := sql.OpenDB(&sqliteConnector{dsn: dsn("&_txlock=immediate"), drv: &sqlite.Driver{}})
 	w.SetMaxOpenConns(1)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 // SignupOutcome says what a public signup did to one subscription. The web
@@ -47,6 +48,9 @@ const ConfirmResendAfter = 15 * time.Minute
 // of SignupPending, and the welcome of SignupJoined when welcome is set;
 // so are the subscriber.created and subscriber.confirmed webhooks.
 func (s *Store) Signup(ctx context.Context, email, name string, list *model.List, source model.Source, welcome bool) (subscriberID int64, out SignupOutcome, err error) {
+	if err := validator.Name(name); err != nil {
+		return 0, 0, err
+	}
 	st, err := s.signupStmts(ctx)
 	if err != nil {
 		return 0, 0, fmt.Errorf("sign up to list %q: %w", list.Slug, err)
@@ -276,8 +280,12 @@ func containsID(ids []int64, id int64) bool {
 	return false
 }
 
-// SetSubscriberName changes a subscriber's name (from the preference centre).
+// SetSubscriberName changes a subscriber's name (from the preference centre);
+// the name must pass validator.Name.
 func (s *Store) SetSubscriberName(ctx context.Context, id int64, name string) error {
+	if err := validator.Name(name); err != nil {
+		return err
+	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE subscribers SET name = $1, updated_at = $2 WHERE id = $3`, name, s.now(), id)
 		if err != nil {

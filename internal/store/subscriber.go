@@ -197,7 +197,8 @@ func (s *Store) CountSubscribers(ctx context.Context, f SubscriberFilter) (int64
 // skipped. What stays is the address's hash (erasureHash), so that no later
 // import, signup or API create adds them again (ErrErased; Unsuppress lifts
 // it). Once the database is done, the hooks registered with OnErase remove
-// copies kept elsewhere.
+// copies kept elsewhere, and on PostgreSQL every node hears of it
+// (ListenErasures) to do the same.
 func (s *Store) EraseSubscriber(ctx context.Context, email string) error {
 	now := s.now()
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -220,6 +221,8 @@ func (s *Store) EraseSubscriber(ctx context.Context, email string) error {
 			{`UPDATE deliveries SET subscriber_id = NULL, name = '', email = 'erased-' || id,
 				last_reply = REPLACE(last_reply, $2, '(erased)') WHERE subscriber_id = $1`, []any{id, email}},
 			{`UPDATE events SET subscriber_id = NULL, detail = REPLACE(detail, $2, '(erased)') WHERE subscriber_id = $1`, []any{id, email}},
+			// Feedback keeps its ratings but not who gave them, nor their words.
+			{`UPDATE feedback SET subscriber_id = NULL, comment = '' WHERE subscriber_id = $1`, []any{id}},
 			{`DELETE FROM mail_queue WHERE subscriber_id = $1`, []any{id}},
 			{`DELETE FROM subscription_log WHERE subscriber_id = $1`, []any{id}},
 			{`DELETE FROM subscriptions WHERE subscriber_id = $1`, []any{id}},
@@ -240,7 +243,8 @@ func (s *Store) EraseSubscriber(ctx context.Context, email string) error {
 	if err != nil {
 		return err
 	}
-	var hookErr error
+	// Other nodes keep copies too (their outboxes): tell them.
+	hookErr := s.notifyErasure(ctx)
 	for _, fn := range s.onErase {
 		hookErr = errors.Join(hookErr, fn(ctx, email))
 	}

@@ -65,11 +65,13 @@ func (s *Store) SetSubscription(ctx context.Context, subscriberID, listID int64,
 }
 
 // SubscriptionChange is one entry of a subscription's history.
+// Its JSON (the reader's data download) names the list "list", as the
+// download's subscriptions do.
 type SubscriptionChange struct {
-	ListSlug string
-	Status   model.SubscriptionStatus
-	Source   model.Source
-	At       time.Time
+	ListSlug string                   `json:"list"`
+	Status   model.SubscriptionStatus `json:"status"`
+	Source   model.Source             `json:"source"`
+	At       time.Time                `json:"at"`
 }
 
 // SubscriptionHistory returns every change of a subscriber's subscriptions,

@@ -168,6 +168,15 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
+// Erased reports whether email was erased (and not lifted since).
+func (s *Store) Erased(ctx context.Context, email string) (bool, error) {
+	erased, err := isErased(ctx, s.r, strings.ToLower(email))
+	if err != nil {
+		return false, fmt.Errorf("read erasures: %w", err)
+	}
+	return erased, nil
+}
+
 // isErased reports whether email was erased.
 func isErased(ctx context.Context, q querier, email string) (bool, error) {
 	erased, err := erasedAmong(ctx, q, nil, []string{email})

@@ -22,14 +22,21 @@ type User struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	LastLoginAt  time.Time
+	// TOTP says an authenticator app is enrolled; Passkeys counts the
+	// user's passkeys. Read only: package auth changes them.
+	TOTP     bool
+	Passkeys int
 }
 
-const userColumns = `id, email, name, role, password_hash, created_at, updated_at, last_login_at`
+// userColumns reads a user from the users table aliased u.
+const userColumns = `u.id, u.email, u.name, u.role, u.password_hash, u.created_at, u.updated_at, u.last_login_at,
+	u.totp_secret <> '', (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = u.id)`
 
-func scanUser(row interface{ Scan(...any) error }) (*User, error) {
+func scanUser(row interface{ Scan(...any) error }, extra ...any) (*User, error) {
 	var u User
 	var last sql.NullTime
-	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt, &last); err != nil {
+	dest := append([]any{&u.ID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt, &last, &u.TOTP, &u.Passkeys}, extra...)
+	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
 	u.LastLoginAt = last.Time
@@ -64,7 +71,7 @@ func (s *Store) CreateUser(ctx context.Context, u *User) error {
 func (s *Store) UpdateUser(ctx context.Context, u *User) error {
 	now := s.now()
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		old, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, u.ID))
+		old, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1`, u.ID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("user %d: %w", u.ID, ErrNotFound)
 		}
@@ -113,7 +120,7 @@ func (s *Store) DeleteUser(ctx context.Context, id int64) error {
 
 // UserByID returns the user with the given ID.
 func (s *Store) UserByID(ctx context.Context, id int64) (*User, error) {
-	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("user %d: %w", id, ErrNotFound)
 	}
@@ -125,7 +132,7 @@ func (s *Store) UserByID(ctx context.Context, id int64) (*User, error) {
 
 // UserByEmail returns the user with the given (lower-case) email.
 func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
-	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = $1`, email))
+	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u WHERE u.email = $1`, email))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("user %s: %w", email, ErrNotFound)
 	}
@@ -137,7 +144,7 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
 
 // Users returns every user in email order.
 func (s *Store) Users(ctx context.Context) ([]User, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY email`)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+userColumns+` FROM users u ORDER BY u.email`)
 	if err != nil {
 		return nil, fmt.Errorf("read users: %w", err)
 	}

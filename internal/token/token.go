@@ -36,6 +36,12 @@ const (
 	// back to it name the subscriber and campaign, and nobody can make up
 	// one that suppresses a reader. It is spelt with SignMailbox.
 	Bounce
+	// Feedback records a reader's rating of a campaign's edition.
+	Feedback
+	// PasswordReset opens an admin user's password reset link. Its
+	// SubscriberID field carries the reset request's ID (not a reader's),
+	// which is single-use in the store.
+	PasswordReset
 )
 
 // Claims is what a token says.

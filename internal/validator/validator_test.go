@@ -2,6 +2,7 @@ package validator_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -93,6 +94,42 @@ func TestColorIsOneRule(t *testing.T) {
 	wantField(t, "a named colour", validator.Colors(model.Colors{Text: "black"}), "text")
 }
 
+// TestColorsMustBeReadable: an accent or text colour that cannot reach
+// WCAG's 4.5:1 on the background is refused, saying the ratio; the button
+// ink is whichever of black and white reads better on the accent.
+func TestColorsMustBeReadable(t *testing.T) {
+	for _, tc := range []struct {
+		c     model.Colors
+		field string
+		says  string
+	}{
+		{model.Colors{Accent: "#ffffff"}, "accent", "1.00:1"},
+		{model.Colors{Accent: "#f5c518"}, "accent", "1.63:1"},
+		{model.Colors{Accent: "#f5c518", Text: "#ece8e1", Background: "#1c1f23"}, "background", "lighter background"},
+		{model.Colors{Accent: "#1a4d7a", Background: "#f6f4ef"}, "", ""},
+		{model.Colors{Text: "#999999"}, "text", "2.84:1"},
+		{model.Colors{Accent: "#9c2f1f", Text: "#1f2328", Background: "#ffffff"}, "", ""},
+		{model.Colors{Background: "#000000"}, "background", ""},
+	} {
+		err := validator.Colors(tc.c)
+		wantField(t, fmt.Sprintf("%+v", tc.c), err, tc.field)
+		if err != nil && !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("%+v: %q does not say %s", tc.c, err, tc.says)
+		}
+	}
+	if r := validator.Contrast("#f5c518", "#ffffff"); fmt.Sprintf("%.2f", r) != "1.63" {
+		t.Errorf("Contrast(#f5c518, #ffffff) = %.2f, want 1.63", r)
+	}
+	for bg, ink := range map[string]string{"#f5c518": "#000000", "#9c2f1f": "#ffffff", "#fff": "#000000", "#1a4d7a": "#ffffff"} {
+		if got := validator.Ink(bg); got != ink {
+			t.Errorf("Ink(%s) = %s, want %s", bg, got, ink)
+		}
+		if r := validator.Contrast(validator.Ink(bg), bg); r < 4.5 {
+			t.Errorf("Ink(%s) reads at %.2f:1", bg, r)
+		}
+	}
+}
+
 func TestSubscriberUserToken(t *testing.T) {
 	wantField(t, "subscriber", validator.Subscriber(&model.Subscriber{Email: "reader@example.org"}), "")
 	wantField(t, "no address", validator.Subscriber(&model.Subscriber{Email: "reader"}), "email")
@@ -104,4 +141,32 @@ func TestSubscriberUserToken(t *testing.T) {
 	wantField(t, "token", validator.Token("nightly import"), "")
 	wantField(t, "token without a name", validator.Token(" "), "name")
 	wantField(t, "token name too long", validator.Token(strings.Repeat("x", validator.MaxNameLength+1)), "name")
+}
+
+// TestNameCarriesNoLink: a subscriber's name is bounded and holds no web
+// or email address (it goes into the To header and the greeting).
+func TestNameCarriesNoLink(t *testing.T) {
+	for name, ok := range map[string]bool{
+		"": true, "Ada Lovelace": true, "J. R. R. Tolkien": true, "St.John Rivers": true, "Zoë O'Brien-Núñez": true,
+		"Dr. Who": true, "Anne-Marie 2nd": true, strings.Repeat("é", validator.MaxName): true,
+		strings.Repeat("é", validator.MaxName+1): false, "Ada\nBcc": false,
+		"=HYPERLINK(\"http://evil.example\")": false, "Win at https://x.test": false, "see www.prize": false,
+		"me@evil.example": false, "Claim your prize: bit.ly/abc": false, "prizes.example.com": false, "visit spam.ru now": false,
+	} {
+		err := validator.Name(name)
+		if (err == nil) != ok {
+			t.Errorf("Name(%q) = %v, want ok %v", name, err, ok)
+		}
+		if err == nil {
+			wantField(t, name, validator.Subscriber(&model.Subscriber{Email: "a@example.org", Name: name}), "")
+		} else {
+			wantField(t, name, validator.Subscriber(&model.Subscriber{Email: "a@example.org", Name: name}), "name")
+			if validator.ReaderName(name) != "" && !strings.Contains(name, "\n") { // mail folds line breaks
+				t.Errorf("ReaderName(%q) = %q, want empty", name, validator.ReaderName(name))
+			}
+		}
+	}
+	if got := validator.ReaderName("  Ada \n Lovelace "); got != "Ada Lovelace" {
+		t.Errorf("ReaderName folds to %q", got)
+	}
 }

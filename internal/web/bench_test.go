@@ -14,7 +14,7 @@ func TestBenchSmall(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Log("\n" + rep.String())
-	if rep.Errors != 0 || rep.ClicksStored != 2000 || rep.SubscribersAdded != 300 || rep.Confirmations != 300 || rep.EventsDropped != 0 {
+	if rep.Errors != 0 || rep.ClicksStored != 2000 || rep.SubscribersAdded != 300 || rep.Confirmations != 300 || rep.EventsLost != 0 {
 		t.Fatalf("report: %+v", rep)
 	}
 }

@@ -52,17 +52,18 @@ type BenchReport struct {
 	SubscribersAdded int64 // unconfirmed subscriptions stored
 	Confirmations    int64 // confirmation messages handed to the mailer
 	Errors           int64 // requests that did not get the expected answer
-	EventsDropped    int64
+	EventsLost       int64 // events neither written nor spooled
+	MachineClicks    int64 // clicks the classification called a machine's
 }
 
 // String formats the report for a terminal.
 func (r BenchReport) String() string {
 	return fmt.Sprintf("click redirect: %d in %s = %.0f/s, %d click events stored\n"+
 		"subscribe POST: %d in %s = %.0f/s, %d subscriptions stored, %d confirmations sent\n"+
-		"errors: %d, events dropped: %d",
+		"errors: %d, events lost: %d, machine clicks: %d",
 		r.Clicks, r.ClickTime.Round(time.Millisecond), r.ClicksPerSecond, r.ClicksStored,
 		r.Subscribes, r.SubscribeTime.Round(time.Millisecond), r.SubscribesPerSec, r.SubscribersAdded, r.Confirmations,
-		r.Errors, r.EventsDropped)
+		r.Errors, r.EventsLost, r.MachineClicks)
 }
 
 // countingSender discards messages and counts them.
@@ -220,11 +221,12 @@ func Bench(ctx context.Context, o BenchOptions) (BenchReport, error) {
 		return rep, err
 	}
 	rep.ClicksStored = counts.Total[model.EventClick]
+	rep.MachineClicks = counts.TotalBy[model.ClassMachine][model.EventClick]
 	if rep.SubscribersAdded, err = st.CountSubscribers(ctx, store.SubscriberFilter{ListID: list.ID, Status: model.SubUnconfirmed}); err != nil {
 		return rep, err
 	}
 	rep.Confirmations = queue.Stats().Sent
-	rep.EventsDropped = srv.Stats().EventsDropped
+	rep.EventsLost = srv.Stats().Events.Lost
 	return rep, nil
 }
 

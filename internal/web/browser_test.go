@@ -133,6 +133,38 @@ func TestBrowserReaderJourney(t *testing.T) {
 	if edition == nil {
 		t.Fatal("the edition did not arrive")
 	}
+	// The edition ends with "How was tonight's briefing?": the reader's
+	// one-click rating opens a page (which records nothing), the button
+	// records it, then the parts' ratings and a comment are offered.
+	ctx := context.Background()
+	fb := linkIn(t, edition, "/feedback/")
+	b.Do(chromedp.Navigate(fb+"?r=3"), chromedp.WaitVisible(chromedp.ID("send-rating")))
+	b.Screenshot("feedback-rate")
+	if said, _ := st.store.CampaignFeedback(ctx, c.ID, 10); said.Responses != 0 {
+		t.Fatal("opening the rating link recorded a rating")
+	}
+	if !browsertest.Run(b, chromedp.Evaluate[bool](`document.querySelector('input[name=r][value="3"]').checked`)) {
+		t.Error("the rating the email's link chose is not selected")
+	}
+	b.Do(chromedp.Click(chromedp.ID("send-rating")), chromedp.WaitVisible(chromedp.ID("feedback-more")))
+	if said, _ := st.store.CampaignFeedback(ctx, c.ID, 10); said.Responses != 1 || said.Ratings[3] != 1 {
+		t.Fatalf("after sending the rating: %+v", said)
+	}
+	b.Screenshot("feedback-more")
+	b.Do(
+		chromedp.Click(chromedp.CSS(`input[name=s_picks][value="3"]`)),
+		chromedp.Click(chromedp.CSS(`input[name=s_lead][value="1"]`)),
+		chromedp.SendKeys(chromedp.ID("comment"), "More on the harbour, please."),
+		chromedp.Click(chromedp.ID("send-more")),
+		chromedp.WaitVisible(chromedp.ID("feedback-done-page")),
+	)
+	said, err := st.store.CampaignFeedback(ctx, c.ID, 10)
+	if err != nil || said.Responses != 1 || said.Sections["picks"][3] != 1 || said.Sections["lead"][1] != 1 ||
+		len(said.Comments) != 1 || said.Comments[0].Comment != "More on the harbour, please." || said.Comments[0].Email != email {
+		t.Fatalf("after the comment: %+v, %v", said, err)
+	}
+	b.Screenshot("feedback-thanks")
+
 	unsub := linkIn(t, edition, "/unsubscribe/")
 	b.Do(
 		chromedp.Navigate(unsub),
@@ -142,18 +174,33 @@ func TestBrowserReaderJourney(t *testing.T) {
 	if st.status(sub.ID, st.daily.ID) != model.SubConfirmed {
 		t.Fatal("opening the unsubscribe page unsubscribed")
 	}
+	if page := browsertest.Run(b, chromedp.Text(chromedp.CSS("main"))); strings.Contains(page, "why you are leaving") {
+		t.Fatal("the unsubscribe page asks why before the unsubscribe")
+	}
 	b.Do(
 		chromedp.Click(chromedp.ID("unsubscribe")),
-		chromedp.WaitVisible(chromedp.CSS("section.notice h1")),
+		chromedp.WaitVisible(chromedp.ID("feedback-leaving")),
 	)
-	if h := browsertest.Run(b, chromedp.Text(chromedp.CSS("section.notice h1"))); h != "You are unsubscribed" {
+	if h := browsertest.Run(b, chromedp.Text(chromedp.CSS("section h1"))); h != "You are unsubscribed" {
 		t.Fatalf("after unsubscribing: %q", h)
 	}
 	if st.status(sub.ID, st.daily.ID) != model.SubUnsubscribed {
 		t.Fatal("the button did not unsubscribe")
 	}
+	// Then, and only then, the optional question.
+	prefs := browsertest.Run(b, chromedp.Evaluate[string](`document.querySelector('section a[href^="/preferences/"]').href`))
+	b.Screenshot("unsubscribed-why")
 	b.Do(
-		chromedp.Click(chromedp.CSS("section.notice a.button")),
+		chromedp.Click(chromedp.CSS(`input[name=reason][value="too-many"]`)),
+		chromedp.SendKeys(chromedp.CSS("#feedback-leaving textarea"), "Once a week would suit me."),
+		chromedp.Click(chromedp.ID("send-why")),
+		chromedp.WaitVisible(chromedp.ID("feedback-done-page")),
+	)
+	if said, _ := st.store.CampaignFeedback(ctx, c.ID, 10); said.Leaving["too-many"] != 1 || len(said.Comments) != 2 || said.Comments[0].Comment != "Once a week would suit me." {
+		t.Fatalf("after the reason for leaving: %+v", said)
+	}
+	b.Do(
+		chromedp.Navigate(prefs),
 		chromedp.WaitVisible(chromedp.ID("save")),
 	)
 	if h := browsertest.Run(b, chromedp.Text(chromedp.CSS("h1"))); h != "Your subscriptions" {

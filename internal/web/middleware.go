@@ -2,9 +2,12 @@ package web
 
 import (
 	"log/slog"
+	"mime"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/herald-news/herald/internal/audit"
 )
@@ -148,4 +151,51 @@ func (s *Server) limited(w http.ResponseWriter, r *http.Request) bool {
 func parseForm(w http.ResponseWriter, r *http.Request) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
 	return r.ParseForm() == nil
+}
+
+// cleanInput answers 400 to a request whose path, query or form values
+// hold invalid UTF-8 or a NUL, before any handler (or the database, which
+// on PostgreSQL refuses such text) sees them. Form bodies are read here,
+// bounded like every form; webhook bodies are JSON, whose texts
+// bounce.Recorder cleans.
+func (s *Server) cleanInput(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ok := cleanText(r.URL.Path) && cleanValues(r.URL.Query())
+		if ok && r.Method == http.MethodPost && !strings.HasPrefix(r.URL.Path, "/webhooks/") {
+			r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+			var err error
+			switch mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt {
+			case "multipart/form-data":
+				err = r.ParseMultipartForm(maxFormBody)
+			case "application/x-www-form-urlencoded":
+				err = r.ParseForm()
+			}
+			ok = err == nil && cleanValues(r.PostForm)
+			if r.MultipartForm != nil {
+				ok = ok && cleanValues(r.MultipartForm.Value)
+			}
+		}
+		if !ok {
+			s.errorPage(w, r, http.StatusBadRequest, "This request could not be read",
+				"The address or the form held characters that are not text. Please check the link and try again.")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func cleanText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
+func cleanValues(v map[string][]string) bool {
+	for k, vs := range v {
+		if !cleanText(k) {
+			return false
+		}
+		for _, s := range vs {
+			if !cleanText(s) {
+				return false
+			}
+		}
+	}
+	return true
 }

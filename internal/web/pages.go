@@ -164,9 +164,41 @@ func (s *Server) themeCSS(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	if a := pub.Colors.Accent; validator.IsColor(a) {
-		fmt.Fprintf(w, ":root{--accent:%s;}\n", a)
+	a := pub.Colors.Accent
+	if a == "" {
+		a = pageAccent
 	}
+	fmt.Fprint(w, accentCSS(a))
+}
+
+// The public pages' own surfaces (static/herald.css): the light page and
+// card backgrounds and the dark card, where the accent colours text.
+const (
+	pageLight = "#f6f4ef"
+	cardDark  = "#1f2328"
+	// pageAccent is the stylesheet's own accent, for a publication with
+	// none.
+	pageAccent = "#1a4d7a"
+	// accentDark stands in for an accent too dark to read in dark mode.
+	accentDark = "#8cb8e0"
+)
+
+// accentCSS is theme.css: the brand accent and the label colour buttons
+// take on it (validator.Ink), where the accent reads on the page in each
+// mode; elsewhere the stylesheet's own accent stays.
+func accentCSS(a string) string {
+	if !validator.IsColor(a) {
+		return ""
+	}
+	var b strings.Builder
+	if validator.Contrast(a, pageLight) >= validator.MinContrast {
+		fmt.Fprintf(&b, ":root{--accent:%s;--accent-ink:%s;}\n", a, validator.Ink(a))
+	}
+	if validator.Contrast(a, cardDark) < validator.MinContrast {
+		a = accentDark
+	}
+	fmt.Fprintf(&b, "@media (prefers-color-scheme: dark){:root{--accent:%s;--accent-ink:%s;}}\n", a, validator.Ink(a))
+	return b.String()
 }
 
 // rendererCache holds the publication and its renderer, refreshed at most

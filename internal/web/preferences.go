@@ -11,6 +11,7 @@ import (
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 // prefSubscriber verifies a preference-centre token and loads its
@@ -99,7 +100,10 @@ func (s *Server) preferencesPost(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	if name := cleanName(r.PostFormValue("name")); name != sub.Name {
-		if err := s.store.SetSubscriberName(ctx, sub.ID, name); err != nil {
+		if err := s.store.SetSubscriberName(ctx, sub.ID, name); validator.As(err) != nil {
+			s.badName(w, r, err, "/preferences/"+r.PathValue("token"))
+			return
+		} else if err != nil {
 			s.serverError(w, r, "rename subscriber", err)
 			return
 		}
@@ -135,7 +139,7 @@ func (s *Server) preferencesPost(w http.ResponseWriter, r *http.Request) {
 			s.serverError(w, r, "unsubscribe", err)
 			return
 		}
-		s.events.add(model.Event{Kind: model.EventUnsubscribe, SubscriberID: sub.ID, At: time.Now().UTC()})
+		s.events.Add(model.Event{Kind: model.EventUnsubscribe, SubscriberID: sub.ID, At: time.Now().UTC()})
 	}
 	http.Redirect(w, r, "/preferences/"+r.PathValue("token")+"?saved=1", http.StatusSeeOther)
 }

@@ -24,6 +24,11 @@ func (s *Server) routes() *http.ServeMux {
 	// List-Unsubscribe=One-Click is RFC 8058's one-click unsubscribe.
 	mux.HandleFunc("GET /unsubscribe/{token}", s.unsubscribePage)
 	mux.HandleFunc("POST /unsubscribe/{token}", s.unsubscribePost)
+	mux.HandleFunc("POST /unsubscribe/{token}/why", s.unsubscribeWhy)
+	// Readers' feedback: a GET shows the ratings, a POST records one.
+	mux.HandleFunc("GET /feedback/{token}", s.feedbackRate)
+	mux.HandleFunc("POST /feedback/{token}", s.feedbackPost)
+	mux.HandleFunc("POST /feedback/{token}/more", s.feedbackMore)
 	mux.HandleFunc("GET /preferences/{token}", s.preferencesPage)
 	mux.HandleFunc("POST /preferences/{token}", s.preferencesPost)
 	mux.HandleFunc("GET /preferences/{token}/data.json", s.preferencesData)
@@ -41,6 +46,7 @@ func (s *Server) routes() *http.ServeMux {
 	// Tracking.
 	mux.HandleFunc("GET /o/{file}", s.openPixel)
 	mux.HandleFunc("GET /c/{token}", s.clickRedirect)
+	mux.HandleFunc("GET /l/{token}", s.hiddenLink)
 
 	// Mail providers' bounce and complaint reports.
 	mux.HandleFunc("POST /webhooks/ses", s.webhookSES)

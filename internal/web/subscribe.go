@@ -10,6 +10,7 @@ import (
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 // honeypotField is a form field people never see; bots fill it in. The
@@ -95,6 +96,10 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request, hosted bool) 
 	name := cleanName(r.PostFormValue("name"))
 	if r.PostFormValue(honeypotField) == "" {
 		_, outcome, err := s.store.Signup(r.Context(), email, name, l, model.SourceForm, s.opts.Welcome)
+		if validator.As(err) != nil {
+			s.badName(w, r, err, "/subscribe/"+l.Slug)
+			return
+		}
 		if err != nil {
 			s.serverError(w, r, "sign up", err)
 			return
@@ -117,19 +122,25 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request, hosted bool) 
 		Link: &link{URL: "/archive", Text: "Read past editions"}}})
 }
 
-// cleanName trims a name and drops control characters; it is at most 100
-// runes long.
+// cleanName trims a name and drops control characters; validator.Name
+// (which the store applies) bounds it and refuses links in it.
 func cleanName(s string) string {
-	s = strings.Map(func(r rune) rune {
+	return strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
 			return -1
 		}
 		return r
 	}, strings.TrimSpace(s))
-	if rs := []rune(s); len(rs) > 100 {
-		s = string(rs[:100])
-	}
-	return s
+}
+
+// badName answers a name the store refused (too long, or holding a link),
+// saying why, with the way back to the form.
+func (s *Server) badName(w http.ResponseWriter, r *http.Request, err error, back string) {
+	s.render(w, r, http.StatusUnprocessableEntity, "notice", view{Title: "Check the name", NoIndex: true, Data: notice{
+		Paragraphs: []string{validator.As(err).Message},
+		Link:       &link{URL: back, Text: "Back to the form"},
+		Error:      true,
+	}})
 }
 
 // confirmClaims verifies a confirmation token and loads its list.

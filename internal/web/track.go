@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/herald-news/herald/internal/engage"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
@@ -73,15 +74,21 @@ func (c *campaignCache) get(ctx context.Context, id int64) (*campaignInfo, error
 	return info, nil
 }
 
-// record queues an open or click when tracking is on for the campaign.
-func (s *Server) record(ctx context.Context, info *campaignInfo, e model.Event) {
+// record classifies an open or click and hands it to the recorder, when
+// tracking is on for the campaign. A verdict already set (the hidden link)
+// stands.
+func (s *Server) record(r *http.Request, info *campaignInfo, e model.Event) {
 	if s.opts.Tracking == TrackOff || !info.tracking {
 		return
 	}
-	if s.opts.Tracking == TrackAnonymous || s.privacy.anonymous(ctx) {
+	if e.Class == "" {
+		v := s.classify.Classify(engage.HitFrom(e.Kind, r, s.clientIP(r)))
+		e.Class, e.Reason = v.Class, v.Reason
+	}
+	if s.opts.Tracking == TrackAnonymous || s.privacy.anonymous(r.Context()) {
 		e.SubscriberID = 0
 	}
-	s.events.add(e)
+	s.events.Add(e)
 }
 
 // privacySetting caches the admin's "anonymous events" setting for a few
@@ -140,7 +147,7 @@ func (s *Server) clickRedirect(w http.ResponseWriter, r *http.Request) {
 		s.badToken(w, r)
 		return
 	}
-	s.record(r.Context(), info, model.Event{Kind: model.EventClick, CampaignID: c.CampaignID, SubscriberID: c.SubscriberID, URL: target, At: time.Now().UTC()})
+	s.record(r, info, model.Event{Kind: model.EventClick, CampaignID: c.CampaignID, SubscriberID: c.SubscriberID, URL: target, At: time.Now().UTC()})
 	h := w.Header()
 	h.Set("Location", target)
 	h.Set("Cache-Control", "no-store")
@@ -156,11 +163,28 @@ func (s *Server) openPixel(w http.ResponseWriter, r *http.Request) {
 	tok := strings.TrimSuffix(r.PathValue("file"), ".gif")
 	if c, err := s.signer.Verify(tok, token.Open, now()); err == nil {
 		if info, err := s.campaigns.get(r.Context(), c.CampaignID); err == nil {
-			s.record(r.Context(), info, model.Event{Kind: model.EventOpen, CampaignID: c.CampaignID, SubscriberID: c.SubscriberID, At: time.Now().UTC()})
+			s.record(r, info, model.Event{Kind: model.EventOpen, CampaignID: c.CampaignID, SubscriberID: c.SubscriberID, At: time.Now().UTC()})
 		}
 	}
 	h := w.Header()
 	h.Set("Content-Type", "image/gif")
 	h.Set("Cache-Control", "no-store, private")
 	w.Write(pixel)
+}
+
+// hiddenLink is the target of the link every tracked HTML email carries
+// where no reader can see or reach it (delivery adds it): whatever follows
+// it is a machine, and so are that recipient's clicks around it (engage's
+// hidden-link rule). It answers like any link, with a redirect home.
+func (s *Server) hiddenLink(w http.ResponseWriter, r *http.Request) {
+	if c, err := s.signer.Verify(r.PathValue("token"), token.Click, now()); err == nil {
+		if info, err := s.campaigns.get(r.Context(), c.CampaignID); err == nil {
+			s.record(r, info, model.Event{Kind: model.EventClick, CampaignID: c.CampaignID, SubscriberID: c.SubscriberID,
+				At: time.Now().UTC(), Class: model.ClassMachine, Reason: engage.ReasonHiddenLink})
+		}
+	}
+	h := w.Header()
+	h.Set("Location", s.base+"/")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusFound)
 }

@@ -128,7 +128,7 @@ func (s *Server) unsubscribePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(left) > 0 {
-		s.events.add(model.Event{Kind: model.EventUnsubscribe, CampaignID: c.CampaignID, SubscriberID: c.SubscriberID, At: time.Now().UTC()})
+		s.events.Add(model.Event{Kind: model.EventUnsubscribe, CampaignID: c.CampaignID, SubscriberID: c.SubscriberID, At: time.Now().UTC()})
 	}
 	if oneClick {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -136,8 +136,6 @@ func (s *Server) unsubscribePost(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("unsubscribed\n"))
 		return
 	}
-	s.render(w, r, http.StatusOK, "notice", view{Title: "You are unsubscribed", NoIndex: true, Data: notice{
-		Paragraphs: []string{"You will not receive these emails any more. Changed your mind? You can choose your newsletters below."},
-		Link:       &link{URL: "/preferences/" + s.prefToken(c.SubscriberID), Text: "Manage your preferences"},
-	}})
+	// Only now, with the reader unsubscribed, the optional question.
+	s.feedbackPage(w, r, http.StatusOK, feedbackView{Step: "leaving", Token: r.PathValue("token"), PrefToken: s.prefToken(c.SubscriberID)})
 }

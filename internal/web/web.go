@@ -11,8 +11,9 @@
 // Contract: no response tells a stranger whether an address is subscribed;
 // every link that acts for a subscriber carries a token from package token,
 // and a bad token gets one plain error page; the click redirect only goes to
-// links frozen with the campaign; tracking events are queued in memory and
-// written in batches by one goroutine, never on the request path; pages are
+// links frozen with the campaign; opens and clicks are classified (package
+// engage) and handed to an engage.Recorder, never written on the request
+// path; pages are
 // server-rendered with embedded assets under a strict Content-Security-Policy
 // and never show raw error text. Every route is registered in routes.go.
 package web
@@ -32,6 +33,7 @@ import (
 
 	"github.com/herald-news/herald/internal/bounce"
 	"github.com/herald-news/herald/internal/delivery"
+	"github.com/herald-news/herald/internal/engage"
 	"github.com/herald-news/herald/internal/inbound"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
@@ -77,6 +79,13 @@ type Deps struct {
 	Bounces *bounce.Recorder
 	Log     *slog.Logger
 	Options Options
+	// Events records opens, clicks and unsubscribes. Nil: the server
+	// starts its own, spooling to a temporary folder, and closes it in
+	// Close (tests; serve passes one spooling in the data folder).
+	Events *engage.Recorder
+	// Classifier tells readers from scanners and proxies (nil: the
+	// default signatures).
+	Classifier *engage.Classifier
 }
 
 // Options tune the public web. DefaultOptions gives working values; zero
@@ -101,11 +110,8 @@ type Options struct {
 	// Welcome queues a welcome message once a subscription is confirmed.
 	Welcome bool
 
-	// EventQueue bounds the opens and clicks held in memory (65536);
-	// EventBatch is the most written in one go (1000); EventFlush is the
-	// longest an event waits to be written (250ms).
-	EventQueue int
-	EventBatch int
+	// EventFlush is the longest an event waits in memory for its commit
+	// (100ms), for the recorder the server starts itself (Deps.Events nil).
 	EventFlush time.Duration
 	// CampaignCache is how long a campaign's link allowlist and tracking
 	// flag are kept in memory (1 minute).
@@ -186,9 +192,7 @@ func (o *Options) setDefaults() {
 	def(&o.RateLimit.PerMinute, 20)
 	def(&o.RateLimit.Burst, 10)
 	defDur(&o.ConfirmTTL, delivery.DefaultConfirmTTL)
-	def(&o.EventQueue, 65536)
-	def(&o.EventBatch, 1000)
-	defDur(&o.EventFlush, 250*time.Millisecond)
+	defDur(&o.EventFlush, 100*time.Millisecond)
 	defDur(&o.CampaignCache, time.Minute)
 	defDur(&o.PrivacyCache, 5*time.Second)
 	def(&o.ArchivePageSize, 20)
@@ -216,7 +220,9 @@ type Server struct {
 	csrf    csrfKey
 	limiter *limiter
 
-	events    *eventQueue
+	events    *engage.Recorder
+	ownEvents bool // events was started here: Close closes it
+	classify  *engage.Classifier
 	mail      Waker
 	campaigns *campaignCache
 	privacy   *privacySetting
@@ -285,9 +291,18 @@ func NewServer(d Deps) (*Server, error) {
 			SoftWindow: opts.Webhooks.SoftBounceWindow, Log: d.Log}
 	}
 	s.renderer = &rendererCache{settings: set, opts: render.Options{ThemeDir: d.ThemeDir, ArchiveURL: s.base + "/archive/"}}
-	s.events = newEventQueue(d.Store, d.Log, opts.EventQueue, opts.EventBatch, opts.EventFlush)
+	s.events, s.classify = d.Events, d.Classifier
+	if s.classify == nil {
+		s.classify = engage.NewClassifier()
+	}
+	if s.events == nil {
+		if s.events, err = engage.NewRecorder(engage.Options{Store: d.Store, Window: opts.EventFlush, Log: d.Log}); err != nil {
+			return nil, err
+		}
+		s.ownEvents = true
+	}
 	s.mail = d.Mail
-	s.handler = s.secureHeaders(s.logRequests(s.routes()))
+	s.handler = s.secureHeaders(s.logRequests(s.cleanInput(s.routes())))
 	return s, nil
 }
 
@@ -299,7 +314,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // to call twice.
 func (s *Server) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() {
-		s.closeErr = s.events.close(ctx)
+		if s.ownEvents {
+			s.closeErr = s.events.Close(ctx)
+		}
 	})
 	return s.closeErr
 }
@@ -311,15 +328,16 @@ func (s *Server) wakeMail() {
 	}
 }
 
-// Stats are counters of the event writer, for health views and tests.
+// Stats are counters of the event recorder, for health views and tests.
 type Stats struct {
-	EventsQueued, EventsWritten, EventsDropped int64
+	// Events is the event recorder's counters.
+	Events engage.Stats
 }
 
 // Stats returns the current counters.
 func (s *Server) Stats() Stats {
 	st := Stats{}
-	st.EventsQueued, st.EventsWritten, st.EventsDropped = s.events.queued.Load(), s.events.written.Load(), s.events.dropped.Load()
+	st.Events = s.events.Stats()
 	return st
 }
 

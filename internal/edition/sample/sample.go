@@ -41,6 +41,7 @@ func Publication() model.Publication {
 		Language:      "en-GB",
 		Colors:        model.Colors{Accent: "#9c2f1f", Text: "#1f2328", Background: "#ffffff"},
 		PostalAddress: "Northgate Courier, 14 Quay Street, Port Alder PA1 4QS",
+		AskFeedback:   true,
 		Sections: []model.SectionDefault{
 			{Kind: model.KindLead, Title: ""},
 			{Kind: model.KindCards, Title: "Comment"},

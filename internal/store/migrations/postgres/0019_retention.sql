@@ -3,18 +3,23 @@
 -- are folded into these counts and deleted. Every total Herald shows is
 -- the folded counts plus the raw rows still kept.
 
--- One campaign's events of one kind (and, for clicks, one link) on one day
--- (UTC, YYYY-MM-DD). uniq counts each subscriber once per campaign and kind,
--- at their last folded event; link_uniq once per link, likewise.
+-- One campaign's events of one kind and class (human, machine, privacy:
+-- see 0020) and, for clicks, one link, on one day (UTC, YYYY-MM-DD). uniq
+-- counts each subscriber once per campaign and kind, at their last folded
+-- event; class_uniq once per class too; link_uniq and link_class_uniq the
+-- same per link.
 CREATE TABLE event_counts (
-    campaign_id BIGINT NOT NULL,
-    kind        TEXT NOT NULL,
-    url         TEXT NOT NULL,
-    day         TEXT NOT NULL,
-    total       BIGINT NOT NULL,
-    uniq        BIGINT NOT NULL,
-    link_uniq   BIGINT NOT NULL,
-    PRIMARY KEY (campaign_id, kind, url, day)
+    campaign_id     BIGINT NOT NULL,
+    kind            TEXT NOT NULL,
+    class           TEXT NOT NULL,
+    url             TEXT NOT NULL,
+    day             TEXT NOT NULL,
+    total           BIGINT NOT NULL,
+    uniq            BIGINT NOT NULL,
+    class_uniq      BIGINT NOT NULL,
+    link_uniq       BIGINT NOT NULL,
+    link_class_uniq BIGINT NOT NULL,
+    PRIMARY KEY (campaign_id, kind, class, url, day)
 );
 
 -- A finished campaign's ledger rows by A/B variant and status.
