@@ -42,16 +42,19 @@ const CreditPrefixNone = "none"
 // Edition is one issue of the publication: a subject, an optional hero
 // image and an ordered list of sections.
 type Edition struct {
-	ID        int64         `json:"id,omitempty"`
-	Slug      string        `json:"slug"`                // URL-safe name, unique
-	Date      string        `json:"date"`                // calendar date, YYYY-MM-DD
-	Slot      Slot          `json:"slot,omitempty"`      // morning, evening, ...
-	Subject   string        `json:"subject"`             // one line: the email subject and page title
-	Preheader string        `json:"preheader,omitempty"` // the line mail clients show after the subject
-	Hero      *Image        `json:"hero,omitempty"`
-	Sections  []Section     `json:"sections"`
-	Status    EditionStatus `json:"status,omitempty"`
-	Public    bool          `json:"public"` // in the public archive and feeds once published
+	ID        int64  `json:"id,omitempty"`
+	Slug      string `json:"slug"`                // URL-safe name, unique
+	Date      string `json:"date"`                // calendar date, YYYY-MM-DD
+	Slot      Slot   `json:"slot,omitempty"`      // morning, evening, ...
+	Subject   string `json:"subject"`             // one line: the email subject and page title
+	Preheader string `json:"preheader,omitempty"` // the line mail clients show after the subject
+	// Language (BCP 47) of Herald's own words around the edition; empty:
+	// its list's, else the publication's.
+	Language string        `json:"language,omitempty"`
+	Hero     *Image        `json:"hero,omitempty"`
+	Sections []Section     `json:"sections"`
+	Status   EditionStatus `json:"status,omitempty"`
+	Public   bool          `json:"public"` // in the public archive and feeds once published
 	// Revision is the saved state this copy was read at. An update that
 	// carries it is refused (409 stale) if the edition was saved again
 	// since; 0 skips the check.

@@ -25,6 +25,8 @@ type List struct {
 	Description  string    `json:"description"`
 	OptIn        string    `json:"opt_in"` // single or double
 	Public       bool      `json:"public"`
+	Language     string    `json:"language"` // BCP 47; "" is the publication's
+	Brand        *Brand    `json:"brand,omitempty"`
 	Confirmed    int64     `json:"confirmed"`
 	Unconfirmed  int64     `json:"unconfirmed"`
 	Unsubscribed int64     `json:"unsubscribed"`
@@ -38,6 +40,25 @@ type ListInput struct {
 	Description string `json:"description,omitempty"`
 	OptIn       string `json:"opt_in,omitempty"`
 	Public      bool   `json:"public"`
+	// Language (BCP 47, such as fr or pt-BR) of the list's briefing and
+	// of Herald's words to its readers; "" is the publication's, and
+	// leaving it out keeps the list's.
+	Language *string `json:"language,omitempty"`
+	// Brand replaces the list's brand (an empty object removes it);
+	// leaving it out keeps the list's.
+	Brand *Brand `json:"brand,omitempty"`
+}
+
+// Brand is a list's own identity; an empty field takes the publication's.
+type Brand struct {
+	Name          string `json:"name,omitempty"`
+	LogoURL       string `json:"logo_url,omitempty"` // absolute http(s) URL
+	Accent        string `json:"accent,omitempty"`   // CSS hex colour
+	Background    string `json:"background,omitempty"`
+	ThemeDir      string `json:"theme_dir,omitempty"` // a theme folder on the server
+	From          string `json:"from,omitempty"`      // "Name <address>"
+	ReplyTo       string `json:"reply_to,omitempty"`  // a bare address
+	PostalAddress string `json:"postal_address,omitempty"`
 }
 
 // Subscription is one subscriber's state on one list.

@@ -407,12 +407,15 @@ func (a *Admin) errorPage(w http.ResponseWriter, r *http.Request, status int, ms
 
 // renderer returns a renderer for the saved publication (or a plain
 // default before one is saved).
-func (a *Admin) renderer(ctx context.Context) (*render.Renderer, model.Publication, error) {
+// renderer renders as readers of list l see it (its brand and language;
+// nil: the publication's).
+func (a *Admin) renderer(ctx context.Context, l *model.List) (*render.Renderer, model.Publication, error) {
 	pub, err := a.publication(ctx)
 	if err != nil {
 		return nil, pub, err
 	}
-	r, err := render.New(pub, render.Options{ThemeDir: a.d.ThemeDir, ArchiveURL: a.archiveURL()})
+	pub, opts := render.Branded(l, pub, render.Options{ThemeDir: a.d.ThemeDir, ArchiveURL: a.archiveURL()})
+	r, err := render.New(pub, opts)
 	if err != nil {
 		return nil, pub, fmt.Errorf("renderer: %w", err)
 	}

@@ -25,7 +25,7 @@ import (
 )
 
 func (a *Admin) campaigns(w http.ResponseWriter, r *http.Request) error {
-	p := pager{Offset: intParam(r, "offset", 0), Limit: 25}
+	p := pager{Offset: intParam(r, "offset", 0), Limit: 25, L: a.lang(r)}
 	cs, err := a.d.Store.CampaignSummaries(r.Context(), p.Limit, p.Offset)
 	if err != nil {
 		return err
@@ -33,7 +33,7 @@ func (a *Admin) campaigns(w http.ResponseWriter, r *http.Request) error {
 	if p.Total, err = a.d.Store.CountCampaigns(r.Context()); err != nil {
 		return err
 	}
-	a.page(w, r, http.StatusOK, "campaigns", "Campaigns", "campaigns", map[string]any{"Campaigns": cs, "Pager": p})
+	a.page(w, r, http.StatusOK, "campaigns", a.lang(r).T("admin.campaigns.title"), "campaigns", map[string]any{"Campaigns": cs, "Pager": p})
 	return nil
 }
 
@@ -43,7 +43,8 @@ func (a *Admin) campaignNew(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	c := &model.Campaign{From: a.d.From, Tracking: tr.Opens || tr.Clicks}
+	// From left empty: the list's brand, else the default (delivery.FillSender).
+	c := &model.Campaign{Tracking: tr.Opens || tr.Clicks}
 	c.EditionID, _ = strconv.ParseInt(r.URL.Query().Get("edition"), 10, 64)
 	return a.campaignForm(w, r, http.StatusOK, c, campaignFormIn{}, nil)
 }
@@ -85,7 +86,7 @@ func (a *Admin) campaignForm(w http.ResponseWriter, r *http.Request, status int,
 		in.Sample, in.WaitHours, in.Metric = "20", "2", string(model.ABOpens)
 	}
 	a.page(w, r, status, "campaign_new", "New campaign", "campaigns", map[string]any{
-		"Editions": eds, "Lists": lists, "Segments": segs, "Variants": variants, "In": in, "C": c, "Errors": errs,
+		"Editions": eds, "Lists": lists, "Segments": segs, "Variants": variants, "In": in, "C": c, "Errors": errs, "From": a.d.From,
 		"OnList": idSet(c.ListIDs), "OnSegment": idSet(c.SegmentIDs),
 	})
 	return nil
@@ -147,8 +148,8 @@ func (a *Admin) campaignCreate(w http.ResponseWriter, r *http.Request) error {
 		}
 		c.SendAt = t.UTC()
 	}
-	if c.From == "" {
-		c.From = a.d.From
+	if err := delivery.FillSender(ctx, a.d.Store, c, a.d.From); err != nil {
+		return err
 	}
 	err := delivery.CreateCampaign(ctx, a.d.Store, c)
 	if errs := formErrors(err); errs != nil {
@@ -572,7 +573,12 @@ func (a *Admin) SendTest(ctx context.Context, c *model.Campaign, to string) erro
 	if ps := edition.Validate(e); len(ps) > 0 {
 		return &userError{status: http.StatusBadRequest, msg: "The edition is not ready: " + ps[0].String()}
 	}
-	rd, _, err := a.renderer(ctx)
+	// The copy wears the brand and language the campaign's mail will.
+	list, err := delivery.BrandOf(ctx, a.d.Store, c)
+	if err != nil {
+		return err
+	}
+	rd, _, err := a.renderer(ctx, list)
 	if err != nil {
 		return err
 	}
@@ -582,10 +588,6 @@ func (a *Admin) SendTest(ctx context.Context, c *model.Campaign, to string) erro
 	}
 	// Signed as the campaign will be, so a test send also tests DKIM.
 	dkim, err := a.d.Settings.SigningKey(ctx)
-	if err != nil {
-		return err
-	}
-	list, err := delivery.CampaignList(ctx, a.d.Store, c)
 	if err != nil {
 		return err
 	}

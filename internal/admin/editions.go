@@ -23,7 +23,7 @@ import (
 )
 
 func (a *Admin) editions(w http.ResponseWriter, r *http.Request) error {
-	p := pager{Offset: intParam(r, "offset", 0), Limit: 25}
+	p := pager{Offset: intParam(r, "offset", 0), Limit: 25, L: a.lang(r)}
 	eds, err := a.d.Store.ListEditions(r.Context(), store.EditionFilter{Limit: p.Limit, Offset: p.Offset})
 	if err != nil {
 		return err
@@ -31,7 +31,7 @@ func (a *Admin) editions(w http.ResponseWriter, r *http.Request) error {
 	if p.Total, err = a.d.Store.CountEditions(r.Context()); err != nil {
 		return err
 	}
-	a.page(w, r, http.StatusOK, "editions", "Editions", "editions", map[string]any{"Editions": eds, "Pager": p})
+	a.page(w, r, http.StatusOK, "editions", a.lang(r).T("admin.editions.title"), "editions", map[string]any{"Editions": eds, "Pager": p})
 	return nil
 }
 
@@ -151,6 +151,10 @@ type composerView struct {
 	Stale bool
 	// Precheck: the pre-send checks are set up, so the panel shows.
 	Precheck bool
+	// Lists are the lists the previews can wear the brand of; PreviewList
+	// the one they do (the edition's campaign's list; 0: the publication).
+	Lists       []store.ListStats
+	PreviewList int64
 }
 
 // showStale shows the composer with the reader's unsaved copy e after a
@@ -191,6 +195,12 @@ func (a *Admin) renderComposer(w http.ResponseWriter, r *http.Request, status in
 			v.HeroInLead = i
 			break
 		}
+	}
+	if v.Lists, err = a.d.Store.Lists(r.Context()); err != nil {
+		return err
+	}
+	if v.PreviewList, err = a.d.Store.EditionListID(r.Context(), e.ID); err != nil {
+		return err
 	}
 	a.page(w, r, status, "composer", e.Subject, "editions", v)
 	return nil
@@ -547,7 +557,14 @@ func (a *Admin) preview(w http.ResponseWriter, r *http.Request) error {
 	if ps := edition.Validate(e); len(ps) > 0 {
 		return previewProblems(w, ps)
 	}
-	rd, _, err := a.renderer(r.Context())
+	// ?list=ID: as that list's readers get it (its brand and language).
+	var list *model.List
+	if id, _ := strconv.ParseInt(r.URL.Query().Get("list"), 10, 64); id > 0 {
+		if list, err = a.d.Store.ListByID(r.Context(), id); err != nil {
+			return err
+		}
+	}
+	rd, _, err := a.renderer(r.Context(), list)
 	if err != nil {
 		return err
 	}

@@ -1,14 +1,17 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
 	"strings"
 
+	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/importer"
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/validator"
 )
@@ -24,7 +27,7 @@ func (a *Admin) listsPage(w http.ResponseWriter, r *http.Request, status int, in
 	if err != nil {
 		return err
 	}
-	a.page(w, r, status, "lists", "Lists", "lists", map[string]any{"Lists": lists, "In": in, "Errors": errs})
+	a.page(w, r, status, "lists", a.lang(r).T("admin.lists.title"), "lists", map[string]any{"Lists": lists, "In": in, "Errors": errs, "Languages": languageChoices()})
 	return nil
 }
 
@@ -36,6 +39,44 @@ func readList(r *http.Request, l *model.List) {
 		l.OptIn = model.OptInDouble
 	}
 	l.Public = r.FormValue("public") == "on"
+	if _, ok := r.Form["language"]; ok {
+		l.Language = strings.TrimSpace(r.FormValue("language"))
+	}
+	if _, ok := r.Form["brand_name"]; ok {
+		v := func(k string) string { return strings.TrimSpace(r.FormValue(k)) }
+		l.Brand = &model.Brand{Name: v("brand_name"), LogoURL: v("brand_logo"), ThemeDir: v("brand_theme"),
+			Colors: model.Colors{Accent: v("brand_accent"), Background: v("brand_background")},
+			From:   v("brand_from"), ReplyTo: v("brand_reply_to"), PostalAddress: v("brand_address")}
+	}
+}
+
+// brandTheme says what is wrong with the theme folder of l's brand ("" when
+// none is set or it renders): it must work when the list is saved, not
+// when a campaign starts.
+func (a *Admin) brandTheme(ctx context.Context, lang *i18n.Localizer, l *model.List) (string, error) {
+	if l.Brand == nil || l.Brand.ThemeDir == "" {
+		return "", nil
+	}
+	pub, err := a.publication(ctx)
+	if err != nil {
+		return "", err
+	}
+	if _, err := render.New(render.Branded(l, pub, render.Options{ArchiveURL: a.archiveURL()})); err != nil {
+		return lang.T("admin.list.brand_theme_broken", "Problem", err.Error()), nil
+	}
+	return "", nil
+}
+
+// languageChoice is one option of a language select.
+type languageChoice struct{ Tag, Name string }
+
+// languageChoices are the languages Herald ships, each named in itself.
+func languageChoices() []languageChoice {
+	var out []languageChoice
+	for _, tag := range i18n.Languages() {
+		out = append(out, languageChoice{tag, i18n.Name(tag)})
+	}
+	return out
 }
 
 func (a *Admin) listCreate(w http.ResponseWriter, r *http.Request) error {
@@ -51,7 +92,7 @@ func (a *Admin) listCreate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return a.redirect(w, r, "/admin/lists", "List “"+l.Name+"” created.", false)
+	return a.redirect(w, r, "/admin/lists", a.lang(r).T("admin.lists.created", "Name", l.Name), false)
 }
 
 // pathList reads the list the path names.
@@ -74,7 +115,11 @@ func (a *Admin) listEdit(w http.ResponseWriter, r *http.Request) error {
 // listPage shows a list's page with its form filled with l, its stored
 // name as the heading, and errs beside their fields (status 422 then).
 func (a *Admin) listPage(w http.ResponseWriter, r *http.Request, status int, l *model.List, heading string, errs fieldErrors) error {
-	data := map[string]any{"List": l, "Heading": heading, "Errors": errs}
+	brand := model.Brand{}
+	if l.Brand != nil {
+		brand = *l.Brand
+	}
+	data := map[string]any{"List": l, "Heading": heading, "Errors": errs, "Brand": brand, "Languages": languageChoices()}
 	if l.Public {
 		data["Snippet"] = a.embedSnippet(l)
 		data["SubscribeURL"] = strings.TrimSuffix(a.d.BaseURL, "/") + "/subscribe/" + l.Slug
@@ -90,14 +135,19 @@ func (a *Admin) listPage(w http.ResponseWriter, r *http.Request, status int, l *
 // and the endpoint then quietly drops the signup.
 func (a *Admin) embedSnippet(l *model.List) string {
 	esc := template.HTMLEscapeString
-	return fmt.Sprintf(`<form method="post" action="%s/subscribe/%s/embed">
-  <label for="herald-email">Email address</label>
+	// Readers see it: in the list's language, and its direction.
+	lang, attrs := i18n.For(l.Language), ""
+	if l.Language != "" {
+		attrs = fmt.Sprintf(` lang="%s" dir="%s"`, esc(lang.Lang()), lang.Dir())
+	}
+	return fmt.Sprintf(`<form method="post" action="%s/subscribe/%s/embed"%s>
+  <label for="herald-email">%s</label>
   <input id="herald-email" type="email" name="email" required autocomplete="email">
   <div style="position:absolute;left:-10000px" aria-hidden="true">
     <input type="text" name="website" tabindex="-1" autocomplete="off">
   </div>
-  <button type="submit">Subscribe to %s</button>
-</form>`, esc(strings.TrimSuffix(a.d.BaseURL, "/")), esc(l.Slug), esc(l.Name))
+  <button type="submit">%s</button>
+</form>`, esc(strings.TrimSuffix(a.d.BaseURL, "/")), esc(l.Slug), attrs, esc(lang.T("subscribe.email")), esc(lang.T("subscribe.title", "List", l.Name)))
 }
 
 // listExport streams a list's subscribers as CSV (the columns `herald
@@ -133,6 +183,11 @@ func (a *Admin) listSave(w http.ResponseWriter, r *http.Request) error {
 	}
 	heading := l.Name
 	readList(r, l)
+	if msg, err := a.brandTheme(r.Context(), a.lang(r), l); err != nil {
+		return err
+	} else if msg != "" {
+		return a.listPage(w, r, http.StatusUnprocessableEntity, l, heading, fieldErrors{"brand_theme": msg})
+	}
 	err = a.d.Store.UpdateList(r.Context(), l)
 	if errs := formErrors(err); errs != nil {
 		return a.listPage(w, r, http.StatusUnprocessableEntity, l, heading, errs)
@@ -140,7 +195,7 @@ func (a *Admin) listSave(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return a.redirect(w, r, "/admin/lists", "List saved.", false)
+	return a.redirect(w, r, "/admin/lists", a.lang(r).T("admin.lists.saved"), false)
 }
 
 func (a *Admin) listDelete(w http.ResponseWriter, r *http.Request) error {
@@ -149,7 +204,7 @@ func (a *Admin) listDelete(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := a.d.Store.DeleteList(r.Context(), id); err != nil {
-		return a.redirect(w, r, "/admin/lists", "This list cannot be deleted while a campaign refers to it.", true)
+		return a.redirect(w, r, "/admin/lists", a.lang(r).T("admin.lists.in_use"), true)
 	}
-	return a.redirect(w, r, "/admin/lists", "List deleted; its subscribers stay.", false)
+	return a.redirect(w, r, "/admin/lists", a.lang(r).T("admin.lists.deleted"), false)
 }

@@ -1,17 +1,21 @@
 package admin
 
 import (
+	"cmp"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/auth"
+	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 // The sign-in pages have no session yet, so their CSRF token is a random
@@ -57,7 +61,7 @@ func (a *Admin) showLogin(w http.ResponseWriter, r *http.Request, status int, pr
 	if err != nil {
 		return err
 	}
-	a.page(w, r, status, "login", "Sign in", "", map[string]any{
+	a.page(w, r, status, "login", a.lang(r).T("admin.login.title"), "", map[string]any{
 		"Token": tok, "Next": safeNext(r.FormValue("next")), "Problem": problem, "Email": r.FormValue("email"),
 		"Providers": a.d.Auth.Providers(), "Passkeys": a.d.Auth.PasskeysAvailable() && !pol.PasswordSignInOff,
 		"PasswordOff": pol.PasswordSignInOff,
@@ -192,3 +196,25 @@ func (a *Admin) client(r *http.Request) auth.Client {
 // trusted proxy, the reader's, not the proxy's (which would make every
 // failed attempt count against everyone).
 func (a *Admin) clientIP(r *http.Request) string { return audit.ClientIP(r, a.d.TrustProxy) }
+
+// setLanguage sets the language the signed-in user reads the admin in,
+// then returns to the page they were on.
+func (a *Admin) setLanguage(w http.ResponseWriter, r *http.Request) error {
+	id := identity(r)
+	lang := r.FormValue("language")
+	if lang == i18n.Source {
+		lang = ""
+	}
+	back := "/admin/"
+	if ref, err := url.Parse(r.Referer()); err == nil && strings.HasPrefix(ref.Path, "/admin/") {
+		back = ref.Path
+	}
+	err := a.d.Store.SetUserLanguage(r.Context(), id.User.ID, lang)
+	if ve := validator.As(err); ve != nil {
+		return a.redirect(w, r, back, ve.Message, true)
+	}
+	if err != nil {
+		return err
+	}
+	return a.redirect(w, r, back, i18n.For(cmp.Or(lang, i18n.Source)).T("admin.language.saved"), false)
+}

@@ -16,7 +16,7 @@ import (
 func (a *Admin) outbox(w http.ResponseWriter, r *http.Request) error {
 	data := map[string]any{"Enabled": a.d.Outbox != nil}
 	if a.d.Outbox != nil {
-		p := pager{Offset: intParam(r, "offset", 0), Limit: 50}
+		p := pager{Offset: intParam(r, "offset", 0), Limit: 50, L: a.lang(r)}
 		n, err := a.d.Outbox.Count()
 		if err != nil {
 			return err

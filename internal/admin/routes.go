@@ -46,6 +46,7 @@ func (a *Admin) table() []route {
 		r("POST", "/admin/account/passkeys/{id}/delete", auth.ManageAccount, a.passkeyDelete),
 		r("POST", "/admin/account/sessions/end", auth.ManageAccount, a.sessionEnd),
 		r("POST", "/admin/account/sessions/end-others", auth.ManageAccount, a.sessionsEndOthers),
+		r("POST", "/admin/me/language", auth.ReadStats, a.setLanguage),
 
 		r("GET", "/admin/{$}", auth.ReadStats, a.dashboard),
 

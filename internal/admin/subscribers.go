@@ -57,8 +57,8 @@ func (a *Admin) subscribers(w http.ResponseWriter, r *http.Request) error {
 	if qs != "" {
 		qs += "&"
 	}
-	a.page(w, r, status, "subscribers", "Subscribers", "subscribers", map[string]any{
-		"Subs": subs, "Lists": lists, "Q": q, "Pager": pager{Offset: sq.Offset, Limit: sq.Limit, Total: total},
+	a.page(w, r, status, "subscribers", a.lang(r).T("admin.nav.subscribers"), "subscribers", map[string]any{
+		"Subs": subs, "Lists": lists, "Q": q, "Pager": pager{Offset: sq.Offset, Limit: sq.Limit, Total: total, L: a.lang(r)},
 		"Keep": template.URL(qs), "FilterErr": filterErr,
 	})
 	return nil

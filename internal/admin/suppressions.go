@@ -11,7 +11,7 @@ import (
 )
 
 func (a *Admin) suppressions(w http.ResponseWriter, r *http.Request) error {
-	p := pager{Offset: intParam(r, "offset", 0), Limit: 50}
+	p := pager{Offset: intParam(r, "offset", 0), Limit: 50, L: a.lang(r)}
 	items, err := a.d.Store.Suppressions(r.Context(), p.Offset, p.Limit)
 	if err != nil {
 		return err

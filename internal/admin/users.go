@@ -25,7 +25,7 @@ func (a *Admin) usersPage(w http.ResponseWriter, r *http.Request, status int, in
 	if err != nil {
 		return err
 	}
-	a.page(w, r, status, "users", "Users", "users", map[string]any{"Users": us, "Roles": auth.AllRoles(), "In": in, "Errors": errs})
+	a.page(w, r, status, "users", a.lang(r).T("admin.nav.users"), "users", map[string]any{"Users": us, "Roles": auth.AllRoles(), "In": in, "Errors": errs})
 	return nil
 }
 
@@ -113,7 +113,7 @@ func (a *Admin) tokens(w http.ResponseWriter, r *http.Request) error {
 			emails[u.ID] = u.Email
 		}
 	}
-	a.page(w, r, http.StatusOK, "tokens", "API tokens", "tokens", map[string]any{"Tokens": toks, "Roles": tokenRoles(id.Role), "Emails": emails,
+	a.page(w, r, http.StatusOK, "tokens", a.lang(r).T("admin.nav.tokens"), "tokens", map[string]any{"Tokens": toks, "Roles": tokenRoles(id.Role), "Emails": emails,
 		"New": r.URL.Query().Has("new")})
 	return nil
 }
@@ -148,7 +148,7 @@ func (a *Admin) tokenCreate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a.page(w, r, http.StatusOK, "tokens", "API tokens", "tokens", map[string]any{"Tokens": toks, "Roles": tokenRoles(id.Role),
+	a.page(w, r, http.StatusOK, "tokens", a.lang(r).T("admin.nav.tokens"), "tokens", map[string]any{"Tokens": toks, "Roles": tokenRoles(id.Role),
 		"Emails": map[int64]string{}, "Plain": plain})
 	return nil
 }

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/auth"
+	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/model"
 )
 
@@ -57,6 +59,8 @@ func funcs() template.FuncMap {
 			}
 			return thousands(n)
 		},
+		// int makes a count (int64) a plural message's count.
+		"int": func(n int64) int { return int(n) },
 		"pct": func(part, whole int64) string {
 			if whole <= 0 {
 				return "—"
@@ -158,6 +162,50 @@ type pageData struct {
 	FlashErr string
 	Pub      string
 	Data     any
+	// L is the admin's language for this user (see Admin.lang).
+	L *i18n.Localizer
+}
+
+// adminLanguage is one choice of the admin's language select.
+type adminLanguage struct{ Tag, Name string }
+
+// AdminLanguages are the languages the admin is translated into, each
+// named in itself.
+func (pageData) AdminLanguages() []adminLanguage {
+	var out []adminLanguage
+	for _, tag := range i18n.AdminLanguages() {
+		out = append(out, adminLanguage{tag, i18n.Name(tag)})
+	}
+	return out
+}
+
+// statusKeys are the catalog keys of the states and choices the admin
+// shows as words.
+var statusKeys = map[string]string{
+	"draft": "admin.status.draft", "scheduled": "admin.status.scheduled", "sending": "admin.status.sending",
+	"paused": "admin.status.paused", "sent": "admin.status.sent", "cancelled": "admin.status.cancelled",
+	"published": "admin.status.published", "active": "admin.status.active", "blocklisted": "admin.status.blocklisted",
+	"confirmed": "admin.status.confirmed", "unconfirmed": "admin.status.unconfirmed", "unsubscribed": "admin.status.unsubscribed",
+	"single": "admin.status.single", "double": "admin.status.double",
+}
+
+// Status returns a state ("sent") or choice ("double") in the page's
+// language; one the catalogs do not name comes back as it is.
+func (p pageData) Status(s string) string {
+	if k, ok := statusKeys[s]; ok {
+		return p.L.T(k)
+	}
+	return s
+}
+
+// lang returns the admin's language for the request's user: their
+// setting, else (signed out) their browser's Accept-Language among the
+// admin's languages, else English.
+func (a *Admin) lang(r *http.Request) *i18n.Localizer {
+	if id := identity(r); id != nil && id.User != nil {
+		return i18n.For(cmp.Or(id.User.Language, i18n.Source))
+	}
+	return i18n.For(i18n.Negotiate(r.Header.Get("Accept-Language"), i18n.AdminLanguages(), i18n.Source))
 }
 
 // page renders a page inside the layout.
@@ -169,7 +217,7 @@ func (a *Admin) page(w http.ResponseWriter, r *http.Request, status int, name, t
 		return
 	}
 	id := identity(r)
-	pd := pageData{Title: title, Nav: nav, ID: id, Data: data}
+	pd := pageData{Title: title, Nav: nav, ID: id, Data: data, L: a.lang(r)}
 	if id != nil {
 		pd.CSRF = id.CSRF
 	}
@@ -243,6 +291,15 @@ func intParam(r *http.Request, name string, def int) int {
 type pager struct {
 	Offset, Limit int
 	Total         int64
+	L             *i18n.Localizer // the page's language (nil: English)
+}
+
+// Lang returns the pager's language.
+func (p pager) Lang() *i18n.Localizer {
+	if p.L == nil {
+		return i18n.For(i18n.Source)
+	}
+	return p.L
 }
 
 func (p pager) Prev() int     { return max(p.Offset-p.Limit, 0) }

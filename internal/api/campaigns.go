@@ -90,8 +90,8 @@ func (a *API) createCampaign(w http.ResponseWriter, r *http.Request) error {
 			c.AB.Variants = append(c.AB.Variants, model.Variant{Subject: strings.TrimSpace(v.Subject), Preheader: strings.TrimSpace(v.Preheader)})
 		}
 	}
-	if c.From == "" {
-		c.From = a.d.From
+	if err := delivery.FillSender(ctx, a.d.Store, c, a.d.From); err != nil {
+		return err
 	}
 	if c.PublishOnStart && !identity(r).Can(auth.Publish) {
 		return &apiError{status: http.StatusForbidden, code: "forbidden", msg: "publish_on_start needs the publish permission."}

@@ -26,8 +26,13 @@ func (a *API) me(w http.ResponseWriter, r *http.Request) error {
 // Lists.
 
 func listOut(l store.ListStats) client.List {
-	return client.List{ID: l.ID, Slug: l.Slug, Name: l.Name, Description: l.Description, OptIn: string(l.OptIn), Public: l.Public,
+	out := client.List{ID: l.ID, Slug: l.Slug, Name: l.Name, Description: l.Description, OptIn: string(l.OptIn), Public: l.Public, Language: l.Language,
 		Confirmed: l.Confirmed, Unconfirmed: l.Unconfirmed, Unsubscribed: l.Unsubscribed, CreatedAt: l.CreatedAt}
+	if b := l.Brand; b != nil {
+		out.Brand = &client.Brand{Name: b.Name, LogoURL: b.LogoURL, Accent: b.Colors.Accent, Background: b.Colors.Background,
+			ThemeDir: b.ThemeDir, From: b.From, ReplyTo: b.ReplyTo, PostalAddress: b.PostalAddress}
+	}
+	return out
 }
 
 func (a *API) findList(r *http.Request, id int64) (client.List, error) {
@@ -58,6 +63,13 @@ func (a *API) listLists(w http.ResponseWriter, r *http.Request) error {
 // applyList copies the input onto l; the store checks it (validator.List).
 func applyList(in client.ListInput, l *model.List) {
 	l.Name, l.Description, l.Public = strings.TrimSpace(in.Name), in.Description, in.Public
+	if in.Language != nil {
+		l.Language = *in.Language
+	}
+	if b := in.Brand; b != nil {
+		l.Brand = &model.Brand{Name: b.Name, LogoURL: b.LogoURL, Colors: model.Colors{Accent: b.Accent, Background: b.Background},
+			ThemeDir: b.ThemeDir, From: b.From, ReplyTo: b.ReplyTo, PostalAddress: b.PostalAddress}
+	}
 	l.OptIn = model.OptIn(in.OptIn)
 	if l.OptIn == "" {
 		l.OptIn = model.OptInSingle

@@ -84,15 +84,15 @@ func (e *env) newCampaign(ctx context.Context, s *store.Store, ed *model.Edition
 	if c.Name == "" {
 		c.Name = ed.Subject
 	}
-	if c.From == "" {
-		c.From = cfg.From
-	}
 	for _, slug := range cf.lists {
 		l, err := listBySlug(ctx, s, slug)
 		if err != nil {
 			return nil, err
 		}
 		c.ListIDs = append(c.ListIDs, l.ID)
+	}
+	if err := delivery.FillSender(ctx, s, c, cfg.From); err != nil {
+		return nil, err
 	}
 	c.LocalTime = cf.localTime
 	if len(cf.abSubjects) > 0 {

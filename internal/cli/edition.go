@@ -10,6 +10,7 @@ import (
 
 	"github.com/herald-news/herald/internal/config"
 	"github.com/herald-news/herald/internal/edition"
+	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/store"
@@ -19,7 +20,7 @@ import (
 func editionCommands() []command {
 	return []command{
 		{"edition check", "FILE [--online]", "report every problem in an edition file, with line and column (--online: and the pre-send checks, links fetched)", runEditionCheck},
-		{"edition render", "FILE --format html|text|web|json [--subscriber-name NAME] [--theme DIR]", "render an edition file to standard output", runEditionRender},
+		{"edition render", "FILE --format html|text|web|json [--subscriber-name NAME] [--theme DIR] [--language TAG]", "render an edition file to standard output", runEditionRender},
 		{"edition import", "FILE", "store an edition file as a draft and print its ID", runEditionImport},
 		{"edition export", "ID", "write a stored edition as a file to standard output", runEditionExport},
 	}
@@ -97,8 +98,9 @@ func runEditionCheck(ctx context.Context, e *env, args []string) error {
 }
 
 func runEditionRender(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("edition render", "FILE --format html|text|web|json [--subscriber-name NAME] [--theme DIR]")
+	fs := e.flags("edition render", "FILE --format html|text|web|json [--subscriber-name NAME] [--theme DIR] [--language TAG]")
 	format := fs.String("format", "html", "html or text (the email), web (the archive page) or json")
+	lang := fs.String("language", "", "the language of Herald's own words (fr, de, ar, ...), overriding the edition's")
 	name := fs.String("subscriber-name", "", "the subscriber name to fill in (html and text)")
 	e.configFlag(fs, "theme", "theme", "folder with email.html and/or web.html overriding the default theme (config key theme)")
 	pos, err := parse(fs, args, 1)
@@ -110,11 +112,28 @@ func runEditionRender(ctx context.Context, e *env, args []string) error {
 	default:
 		return usageErrorf("--format must be html, text, web or json, not %q", *format)
 	}
-	ed, r, cfg, err := e.renderFile(ctx, pos[0])
+	ed, err := e.parseEdition(pos[0])
+	if err != nil {
+		return err
+	}
+	if *lang != "" {
+		if ed.Language, err = i18n.Check(*lang); err != nil {
+			return usageErrorf("--language: %v", err)
+		}
+	}
+	cfg, err := e.config()
+	if err != nil {
+		return err
+	}
+	pub, err := e.publication(ctx)
 	if err != nil {
 		return err
 	}
 	archive := cfg.BaseURL + "/archive/"
+	r, err := render.New(pub, render.Options{ThemeDir: cfg.Theme, ArchiveURL: archive})
+	if err != nil {
+		return err
+	}
 	var out []byte
 	switch *format {
 	case "html", "text":

@@ -12,7 +12,8 @@ import (
 )
 
 func runListsCreate(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("lists create", "SLUG --name NAME [--description TEXT] [--double-opt-in] [--public]")
+	fs := e.flags("lists create", "SLUG --name NAME [--description TEXT] [--double-opt-in] [--public] [--language TAG]")
+	lang := fs.String("language", "", "the language of the list's briefing and of Herald's words to its readers (fr, de, ar, ...); default: the publication's")
 	name := fs.String("name", "", "the list's name, as readers see it (required)")
 	desc := fs.String("description", "", "a sentence about the list")
 	double := fs.Bool("double-opt-in", false, "new subscribers confirm by email before they receive mail")
@@ -22,7 +23,7 @@ func runListsCreate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	slug := pos[0]
-	l := &model.List{Slug: slug, Name: *name, Description: *desc, OptIn: model.OptInSingle, Public: *public}
+	l := &model.List{Slug: slug, Name: *name, Description: *desc, OptIn: model.OptInSingle, Public: *public, Language: *lang}
 	if *double {
 		l.OptIn = model.OptInDouble
 	}

@@ -3,27 +3,92 @@ package delivery
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/settings"
+	"github.com/herald-news/herald/internal/store"
 )
 
-// EditionSource is where a campaign's edition and the publication's look
-// are read from when the campaign starts (the store).
+// EditionSource is where a campaign's edition, the publication's look and
+// its lists' brands are read from when the campaign starts (the store).
 type EditionSource interface {
 	GetEdition(ctx context.Context, id int64) (*model.Edition, error)
 	GetPublication(ctx context.Context) (model.Publication, error)
+	ListByID(ctx context.Context, id int64) (*model.List, error)
+}
+
+// BrandOf returns the list whose brand and language a campaign's mail
+// takes: the first of its lists, nil when it goes to segments only. A
+// campaign is frozen once, so a campaign to several lists wears the first
+// one's brand.
+func BrandOf(ctx context.Context, src interface {
+	ListByID(ctx context.Context, id int64) (*model.List, error)
+}, c *model.Campaign) (*model.List, error) {
+	if len(c.ListIDs) == 0 {
+		return nil, nil
+	}
+	l, err := src.ListByID(ctx, c.ListIDs[0])
+	if err != nil {
+		return nil, fmt.Errorf("campaign %d brand: %w", c.ID, err)
+	}
+	return l, nil
+}
+
+// FillSender fills in a campaign's From and Reply-To when they are empty:
+// the brand's of its first list when it has them, else def (the
+// configured From) and no Reply-To.
+func FillSender(ctx context.Context, src interface {
+	ListByID(ctx context.Context, id int64) (*model.List, error)
+}, c *model.Campaign, def string) error {
+	if c.From != "" && c.ReplyTo != "" {
+		return nil
+	}
+	l, err := BrandOf(ctx, src, c)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	var b model.Brand
+	if l != nil && l.Brand != nil {
+		b = *l.Brand
+	}
+	if c.From == "" {
+		c.From = b.From
+	}
+	if c.From == "" {
+		c.From = def
+	}
+	if c.ReplyTo == "" {
+		c.ReplyTo = b.ReplyTo
+	}
+	return nil
 }
 
 // EditionFreezer returns a Config.Freeze that renders a campaign's edition
-// with the stored publication settings, or with fallback until any are
-// saved.
+// with the stored publication settings (or fallback until any are saved)
+// under the brand and in the language of the campaign's list (BrandOf).
 func EditionFreezer(src EditionSource, fallback model.Publication, opts render.Options) func(ctx context.Context, c *model.Campaign) (model.Frozen, error) {
-	email := EditionEmail(src, fallback, opts)
 	return func(ctx context.Context, c *model.Campaign) (model.Frozen, error) {
-		em, r, ed, err := email(ctx, c.EditionID)
+		ed, err := src.GetEdition(ctx, c.EditionID)
+		if err != nil {
+			return model.Frozen{}, err
+		}
+		pub, err := settings.LoadPublication(ctx, src, fallback)
+		if err != nil {
+			return model.Frozen{}, err
+		}
+		l, err := BrandOf(ctx, src, c)
+		if err != nil {
+			return model.Frozen{}, err
+		}
+		pub, opts := render.Branded(l, pub, opts)
+		r, err := render.New(pub, opts)
+		if err != nil {
+			return model.Frozen{}, err
+		}
+		em, err := r.Email(ed)
 		if err != nil {
 			return model.Frozen{}, err
 		}

@@ -6,6 +6,7 @@ import (
 	"net/mail"
 	"strings"
 
+	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
@@ -116,13 +117,13 @@ func CampaignList(ctx context.Context, st ListNamer, c *model.Campaign) (*model.
 const PostmarkMetadata = "X-PM-Metadata-herald-message-id"
 
 // TestCopy builds one test copy of an email for address to: the subject
-// marked "[Test]", every header and the DKIM signature as the campaign's
+// marked "[Test]" in the email's language, every header and the DKIM signature as the campaign's
 // own mail will have them (Feedback-ID says "test", so a complaint about a
 // test copy never counts against a campaign), and messageID, which must
 // not be a campaign message's (a test copy must never fold into the real
 // one).
 func TestCopy(id Identity, em *render.Email, f render.Fields, to, messageID string) ([]byte, error) {
-	cfg, err := id.Config(0, "[Test] "+em.Subject())
+	cfg, err := id.Config(0, i18n.For(em.Language()).T("email.test_marker")+" "+em.Subject())
 	if err != nil {
 		return nil, err
 	}

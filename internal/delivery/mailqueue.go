@@ -17,6 +17,7 @@ import (
 	"github.com/herald-news/herald/internal/address"
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/bounce"
+	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/model"
@@ -307,7 +308,7 @@ func (q *MailQueue) send(ctx context.Context, job store.MailJob, l *model.List, 
 // like every one-off message.
 func (q *MailQueue) sendReset(ctx context.Context, job store.MailJob) store.MailResult {
 	res := store.MailResult{Job: job}
-	pub := q.brand(ctx)
+	pub, _ := q.brand(ctx, &model.List{}) // staff mail: the publication's, no list's brand
 	n, err := auth.ResetMessage(ctx, q.cfg.Store, q.cfg.Signer, q.cfg.BaseURL, pub.Name, job.ResetID)
 	if errors.Is(err, auth.ErrResetGone) {
 		return res
@@ -327,7 +328,7 @@ func (q *MailQueue) staffMail(ctx context.Context, pub model.Publication, email,
 	if err != nil {
 		return mailer.Envelope{}, nil, fmt.Errorf("DKIM key: %w", err)
 	}
-	from := q.sender(pub)
+	from := q.sender(pub, &model.List{})
 	tmpl, err := message.New(message.Config{From: message.Address{Name: from.Name, Email: from.Address}, Subject: subject,
 		FeedbackID: "staff:herald", DKIM: dkim, Staff: true})
 	if err != nil {
@@ -423,9 +424,15 @@ func (q *MailQueue) Build(ctx context.Context, job store.MailJob, l *model.List,
 	return mailer.Envelope{}, nil, fmt.Errorf("unknown message kind %q", job.Kind)
 }
 
-// sender is the From of the messages: the configured one, else the
-// publication's name at noreply@ the base URL's host.
-func (q *MailQueue) sender(pub model.Publication) *mail.Address {
+// sender is the From of the messages about list l: its brand's, else the
+// configured one, else the publication's name (as l shows it) at noreply@
+// the base URL's host.
+func (q *MailQueue) sender(pub model.Publication, l *model.List) *mail.Address {
+	if l.Brand != nil && l.Brand.From != "" {
+		if a, err := mail.ParseAddress(l.Brand.From); err == nil {
+			return a
+		}
+	}
 	if q.from != nil {
 		return q.from
 	}
@@ -444,9 +451,12 @@ func (q *MailQueue) oneOff(ctx context.Context, pub model.Publication, l *model.
 	if err != nil {
 		return mailer.Envelope{}, nil, fmt.Errorf("DKIM key: %w", err)
 	}
-	from := q.sender(pub)
+	from := q.sender(pub, l)
 	unsub := q.cfg.BaseURL + "/unsubscribe/" + q.cfg.Signer.Sign(token.Claims{Purpose: token.Unsubscribe, SubscriberID: subscriberID, ListID: l.ID})
 	id := Identity{From: from.String(), List: l, DKIM: dkim}
+	if l.Brand != nil {
+		id.ReplyTo = l.Brand.ReplyTo
+	}
 	msg, err := TransactionalMessage(id, subject, message.Address{Name: validator.ReaderName(name), Email: email},
 		directMessageID("", address.Domain(from.Address)), unsub, []byte(text), []byte(html))
 	if err != nil {
@@ -455,76 +465,95 @@ func (q *MailQueue) oneOff(ctx context.Context, pub model.Publication, l *model.
 	return mailer.Envelope{From: q.cfg.Bounce.Address(subscriberID, 0, from.Address), To: email}, msg, nil
 }
 
-// brand is the publication the messages name (the default when reading
-// it fails: a confirmation is worth more than the name in it).
-func (q *MailQueue) brand(ctx context.Context) model.Publication {
+// brand is the publication as the messages about list l show it: its
+// brand and language over the publication's (the default publication when
+// reading it fails: a confirmation is worth more than the name in it).
+func (q *MailQueue) brand(ctx context.Context, l *model.List) (model.Publication, *i18n.Localizer) {
 	pub, err := q.cfg.Settings.Brand(ctx)
 	if err != nil {
 		q.cfg.Log.Warn("read the publication settings", "err", err)
-		return model.DefaultPublication(q.cfg.BaseURL)
+		pub = model.DefaultPublication(q.cfg.BaseURL)
 	}
-	return pub
+	pub = l.Publication(pub)
+	return pub, i18n.For(pub.Language)
 }
 
-// confirmation asks the reader to confirm a double opt-in subscription.
-// The link's lifetime starts now, as the message goes out.
+// confirmation asks the reader to confirm a double opt-in subscription, in
+// the list's language. The link's lifetime starts now, as the message
+// goes out.
 func (q *MailQueue) confirmation(ctx context.Context, l *model.List, subscriberID int64, email, name string) (mailer.Envelope, []byte, error) {
 	tok := q.cfg.Signer.Sign(token.Claims{Purpose: token.Confirm, SubscriberID: subscriberID, ListID: l.ID, Expires: time.Now().Add(q.cfg.ConfirmTTL)})
 	confirm := q.cfg.BaseURL + "/confirm/" + tok
-	pub := q.brand(ctx)
-	subject := "Confirm your subscription to " + l.Name
+	pub, lang := q.brand(ctx, l)
+	subject := lang.Plain("mail.confirm_subject", "List", l.Name)
 	paras := []string{
-		"Someone, hopefully you, asked to receive " + l.Name + " at this address.",
-		"Please confirm by opening the link below. It works for " + Days(q.cfg.ConfirmTTL) + ".",
+		lang.Plain("mail.confirm_asked", "List", l.Name),
+		lang.T("mail.confirm_open", "Duration", Days(lang, q.cfg.ConfirmTTL)),
 	}
-	text := strings.Join(paras, "\n\n") + "\n\nConfirm: " + confirm +
-		"\n\nDid not ask for this? Ignore this message and you will not hear from us again.\n"
-	html := renderNoticeHTML(noticeView{Pub: pub.Name, Paragraphs: append(paras[:1:1],
-		"Did not ask for this? Ignore this message and you will not hear from us again."), Button: "Confirm subscription", URL: confirm})
-	return q.oneOff(ctx, pub, l, subscriberID, email, name, subject, text, html)
+	text := strings.Join(paras, "\n\n") + "\n\n" + lang.Plain("mail.confirm_link", "URL", confirm) +
+		"\n\n" + lang.T("mail.ignore") + "\n"
+	v := newNoticeView(lang, pub)
+	v.Paragraphs, v.Button, v.URL = []string{paras[0], lang.T("mail.ignore")}, lang.T("confirm.button"), confirm
+	return q.oneOff(ctx, pub, l, subscriberID, email, name, subject, text, renderNoticeHTML(v))
 }
 
-// welcome greets a reader whose subscription is now confirmed.
+// welcome greets a reader whose subscription is now confirmed, in the
+// list's language.
 func (q *MailQueue) welcome(ctx context.Context, l *model.List, subscriberID int64, email, name string) (mailer.Envelope, []byte, error) {
 	prefs := q.cfg.BaseURL + "/preferences/" + q.cfg.Signer.Sign(token.Claims{Purpose: token.Preferences, SubscriberID: subscriberID})
-	pub := q.brand(ctx)
+	pub, lang := q.brand(ctx, l)
 	body := q.cfg.WelcomeText
 	if body == "" {
-		body = "Thank you for subscribing to " + l.Name + ". Your first edition arrives with our next send."
+		body = lang.Plain("mail.welcome_body", "List", l.Name)
 	}
-	text := body + "\n\nChoose what you receive: " + prefs + "\n"
-	html := renderNoticeHTML(noticeView{Pub: pub.Name, Paragraphs: []string{body}, Button: "Manage your preferences", URL: prefs})
-	return q.oneOff(ctx, pub, l, subscriberID, email, name, "Welcome to "+l.Name, text, html)
+	text := body + "\n\n" + lang.Plain("mail.welcome_choose", "URL", prefs) + "\n"
+	v := newNoticeView(lang, pub)
+	v.Paragraphs, v.Button, v.URL = []string{body}, lang.T("email.preferences"), prefs
+	return q.oneOff(ctx, pub, l, subscriberID, email, name, lang.Plain("mail.welcome_subject", "List", l.Name), text, renderNoticeHTML(v))
 }
 
-// Days says a duration in whole days for readers ("7 days", "one day",
-// "a few hours").
-func Days(d time.Duration) string {
+// Days says a duration in whole days for readers, in their language ("7
+// days", "one day", "a few hours").
+func Days(l *i18n.Localizer, d time.Duration) string {
 	n := int(d.Hours() / 24)
-	if n == 1 {
-		return "one day"
-	}
 	if n < 1 {
-		return "a few hours"
+		return l.T("duration.hours")
 	}
-	return fmt.Sprintf("%d days", n)
+	return l.N("duration.days", n)
 }
 
 var noticeHTML = template.Must(template.New("notice").Parse(`<!DOCTYPE html>
-<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"></head>
+<html lang="{{.L.Lang}}"{{if .L.RTL}} dir="rtl"{{end}}><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"></head>
 <body style="margin:0;padding:24px;background:#f6f4ef;font:16px/1.6 Arial,sans-serif;color:#1d2125">
-<div style="max-width:520px;margin:0 auto;background:#fff;border:1px solid #e2ddd3;border-radius:8px;padding:28px">
-<p style="margin:0 0 4px;font-weight:bold;font-size:18px">{{.Pub}}</p>
+<div{{if .L.RTL}} dir="rtl"{{end}} style="max-width:520px;margin:0 auto;background:{{.Background}};border:1px solid #e2ddd3;border-radius:8px;padding:28px;text-align:{{.L.Start}}">
+{{if .Logo}}<p style="margin:0 0 8px"><img src="{{.Logo}}" alt="{{.Pub}}" width="200" style="display:block;border:0;height:auto"></p>{{else}}<p style="margin:0 0 4px;font-weight:bold;font-size:18px">{{.Pub}}</p>{{end}}
 {{range .Paragraphs}}<p>{{.}}</p>{{end}}
-{{if .Button}}<p><a href="{{.URL}}" style="display:inline-block;background:#1a4d7a;color:#fff;padding:12px 20px;border-radius:6px;text-decoration:none;font-weight:bold">{{.Button}}</a></p>
-<p style="font-size:13px;color:#5f6670">Or open this address: {{.URL}}</p>{{end}}
+{{if .Button}}<p><a href="{{.URL}}" style="display:inline-block;background:{{.Accent}};color:#fff;padding:12px 20px;border-radius:6px;text-decoration:none;font-weight:bold">{{.Button}}</a></p>
+<p style="font-size:13px;color:#5f6670">{{.L.HTML "mail.open_address" "URL" .URL}}</p>{{end}}
 </div></body></html>`))
 
 type noticeView struct {
+	L          *i18n.Localizer
 	Pub        string
+	Logo       string // the brand's logo, if any
+	Accent     string // the button's colour
+	Background string
 	Paragraphs []string
 	Button     string
 	URL        string
+}
+
+// newNoticeView starts the HTML of a message about a list whose
+// publication, as the list shows it, is pub.
+func newNoticeView(l *i18n.Localizer, pub model.Publication) noticeView {
+	v := noticeView{L: l, Pub: pub.Name, Logo: pub.LogoURL, Accent: "#1a4d7a", Background: "#fff"}
+	if c := pub.Colors.Accent; validator.IsColor(c) {
+		v.Accent = c
+	}
+	if c := pub.Colors.Background; validator.IsColor(c) {
+		v.Background = c
+	}
+	return v
 }
 
 func renderNoticeHTML(v noticeView) string {

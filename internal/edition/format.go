@@ -40,6 +40,7 @@ func Format(e *model.Edition) ([]byte, error) {
 	}
 	field("date", e.Date)
 	field("slot", string(e.Slot))
+	field("language", e.Language)
 	field("subject", e.Subject)
 	field("preheader", e.Preheader)
 	if e.Public {
@@ -115,6 +116,7 @@ func unrepresentable(e *model.Edition) Problems {
 	one("slug", "the slug", e.Slug)
 	one("date", "the date", e.Date)
 	one("slot", "the slot", string(e.Slot))
+	one("language", "the language", e.Language)
 	if h := e.Hero; h != nil {
 		one("hero-image", "the hero image URL", h.URL)
 		one("hero-alt", "the hero image's alt text", h.Alt)

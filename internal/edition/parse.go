@@ -16,7 +16,7 @@ import (
 const MaxSize = 1 << 20
 
 // Front matter fields, in the order Format writes them.
-var frontFields = []string{"slug", "date", "slot", "subject", "preheader", "public",
+var frontFields = []string{"slug", "date", "slot", "language", "subject", "preheader", "public",
 	"hero-image", "hero-alt", "hero-credit", "hero-credit-prefix", "hero-width"}
 
 var (
@@ -157,7 +157,7 @@ func (p *parser) frontMatter() int {
 	}
 	fm := p.fields(1, end, "", "the front matter", frontFields)
 	e := p.e
-	e.Slug, e.Date, e.Slot = fm["slug"], fm["date"], model.Slot(fm["slot"])
+	e.Slug, e.Date, e.Slot, e.Language = fm["slug"], fm["date"], model.Slot(fm["slot"]), fm["language"]
 	e.Subject, e.Preheader = fm["subject"], fm["preheader"]
 	if e.Slug == "" {
 		e.Slug = DefaultSlug(e.Date, e.Slot)

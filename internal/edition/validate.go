@@ -15,6 +15,7 @@ import (
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/text"
 
+	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/model"
 )
 
@@ -106,6 +107,11 @@ func (v *validator) addIn(key, s string, off int, format string, args ...any) {
 	v.ps = append(v.ps, Problem{Line: p.line, Col: p.col, Msg: fmt.Sprintf(format, args...)})
 }
 
+// languageProblem words i18n.Check's refusal for an editor.
+func languageProblem(err error) string {
+	return strings.TrimPrefix(err.Error(), i18n.ErrLanguage.Error()+": ")
+}
+
 func validate(e *model.Edition, at map[string]pos) Problems {
 	v := &validator{at: at}
 	v.line("subject", "the subject", e.Subject, MaxSubject, true)
@@ -122,6 +128,9 @@ func validate(e *model.Edition, at map[string]pos) Problems {
 	}
 	if e.Slot != "" && !wordRE.MatchString(string(e.Slot)) {
 		v.add("slot", "the slot %q must be one lowercase word, such as morning or evening", e.Slot)
+	}
+	if _, err := i18n.Check(e.Language); err != nil {
+		v.add("language", "%s", languageProblem(err))
 	}
 	if e.Slug != "" && (!wordRE.MatchString(e.Slug) || len(e.Slug) > 100) {
 		v.add("slug", "the slug %q may use only lowercase letters, digits and single dashes", e.Slug)

@@ -92,16 +92,20 @@ func (s EditionStatus) Valid() bool {
 // Edition is one issue of a publication: a briefing with a subject, an
 // optional hero image and an ordered list of sections.
 type Edition struct {
-	ID        int64         `json:"id,omitempty"`
-	Slug      string        `json:"slug"`                // URL-safe name, unique per publication
-	Date      string        `json:"date"`                // calendar date, YYYY-MM-DD
-	Slot      Slot          `json:"slot,omitempty"`      // morning, evening, ...
-	Subject   string        `json:"subject"`             // one line, the email subject and page title
-	Preheader string        `json:"preheader,omitempty"` // the line mail clients show after the subject
-	Hero      *Image        `json:"hero,omitempty"`
-	Sections  []Section     `json:"sections"`
-	Status    EditionStatus `json:"status,omitempty"`
-	Public    bool          `json:"public"` // shown in the public archive and feeds once published
+	ID        int64  `json:"id,omitempty"`
+	Slug      string `json:"slug"`                // URL-safe name, unique per publication
+	Date      string `json:"date"`                // calendar date, YYYY-MM-DD
+	Slot      Slot   `json:"slot,omitempty"`      // morning, evening, ...
+	Subject   string `json:"subject"`             // one line, the email subject and page title
+	Preheader string `json:"preheader,omitempty"` // the line mail clients show after the subject
+	// Language (BCP 47) is the language of Herald's own words around the
+	// edition (greeting, footer, dates); empty: its list's, else the
+	// publication's.
+	Language string        `json:"language,omitempty"`
+	Hero     *Image        `json:"hero,omitempty"`
+	Sections []Section     `json:"sections"`
+	Status   EditionStatus `json:"status,omitempty"`
+	Public   bool          `json:"public"` // shown in the public archive and feeds once published
 	// Revision is the saved state this copy was read at (1 for the first).
 	// An update that carries it is refused if the edition was saved again
 	// since, so one editor cannot silently overwrite another; 0 skips the

@@ -44,8 +44,15 @@ type List struct {
 	Description string
 	OptIn       OptIn
 	Public      bool
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// Language (BCP 47) is the language of the list's briefing: its mails,
+	// pages and Herald's words around its editions. Empty: the
+	// publication's.
+	Language string
+	// Brand, when set, is the list's own identity in place of the
+	// publication's.
+	Brand     *Brand
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // SubscriptionStatus is the state of one subscriber on one list.

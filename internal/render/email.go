@@ -2,9 +2,11 @@ package render
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"html/template"
 	"slices"
 
 	"github.com/vanng822/go-premailer/premailer"
@@ -36,10 +38,17 @@ const (
 	fieldPreferences
 	fieldWeb
 	fieldFeedback
+	// What lies between fieldIfAnonymous or fieldIfNamed and fieldEndIf
+	// is kept only for a subscriber without a name, or with one: the
+	// greeting has a form for each.
+	fieldIfAnonymous
+	fieldIfNamed
+	fieldEndIf
 )
 
 // placeholder codes follow the per-render prefix in the rendered output.
-var fieldCodes = map[byte]field{'n': fieldName, 'u': fieldUnsubscribe, 'p': fieldPreferences, 'w': fieldWeb, 'f': fieldFeedback}
+var fieldCodes = map[byte]field{'n': fieldName, 'u': fieldUnsubscribe, 'p': fieldPreferences, 'w': fieldWeb, 'f': fieldFeedback,
+	'a': fieldIfAnonymous, 'b': fieldIfNamed, 'e': fieldEndIf}
 
 // Email is an edition rendered for mail, with placeholders for the
 // per-subscriber fields. It is immutable and safe for concurrent use.
@@ -51,6 +60,7 @@ type Email struct {
 	links     []string
 	fallback  string
 	prefix    string // placeholder prefix, kept so a frozen copy can be thawed
+	lang      string // the language it was rendered in; "" when thawed
 }
 
 // compiled is rendered output split at its placeholders.
@@ -81,6 +91,10 @@ func (r *Renderer) Email(e *model.Edition) (*Email, error) {
 	// URL and CSS escaping unchanged.
 	prefix := "hrld" + hex.EncodeToString(nonce[:])
 	v.Name, v.UnsubscribeURL, v.PreferencesURL, v.WebURL, v.FeedbackURL = prefix+"n", prefix+"u", prefix+"p", prefix+"w", prefix+"f"
+	l, named, anon := v.L, v.greetKeys[1], v.greetKeys[2]
+	v.GreetingLine = template.HTML(prefix+"a") + l.HTML(anon) + template.HTML(prefix+"b") +
+		l.HTML(named, "Name", template.HTML(prefix+"n")) + template.HTML(prefix+"e")
+	v.greetText = prefix + "a" + l.T(anon) + prefix + "b" + l.Plain(named, "Name", prefix+"n") + prefix + "e"
 
 	raw, err := execute(r.email, r.emailSrc, EmailTemplate, v)
 	if err != nil {
@@ -100,8 +114,9 @@ func (r *Renderer) Email(e *model.Edition) (*Email, error) {
 		html:      compile([]byte(inlined), prefix, true),
 		text:      compile([]byte(r.text(v)), prefix, false),
 		links:     links([]byte(inlined)),
-		fallback:  r.opts.NameFallback,
+		fallback:  cmp.Or(r.opts.NameFallback, l.T("email.reader")),
 		prefix:    prefix,
+		lang:      l.Lang(),
 	}
 	return m, nil
 }
@@ -129,6 +144,10 @@ func compile(out []byte, prefix string, escape bool) compiled {
 	c.parts = append(c.parts, part{start: start, end: len(out), f: fieldNone})
 	return c
 }
+
+// Language returns the BCP 47 tag of the language the email was rendered
+// in, "" for a thawed copy.
+func (m *Email) Language() string { return m.lang }
 
 // Subject returns the edition's subject line.
 func (m *Email) Subject() string { return m.subject }
@@ -163,9 +182,26 @@ func (c *compiled) append(dst []byte, f *Fields, fallback string) []byte {
 		name = defaultNameFallback // never "Good evening, ."
 	}
 	dst = slices.Grow(dst, len(c.buf)+2*(len(name)+len(f.UnsubscribeURL)+len(f.PreferencesURL)+len(f.WebURL))+4*len(f.FeedbackURL)+64)
+	skip := false // inside the greeting form this subscriber does not get
 	for _, p := range c.parts {
-		dst = append(dst, c.buf[p.start:p.end]...)
+		if !skip {
+			dst = append(dst, c.buf[p.start:p.end]...)
+		}
 		var v string
+		switch p.f {
+		case fieldIfAnonymous:
+			skip = f.Name != ""
+			continue
+		case fieldIfNamed:
+			skip = f.Name == ""
+			continue
+		case fieldEndIf:
+			skip = false
+			continue
+		}
+		if skip {
+			continue
+		}
 		switch p.f {
 		case fieldNone:
 			continue

@@ -19,6 +19,7 @@ package render
 
 import (
 	"bytes"
+	"cmp"
 	"embed"
 	"errors"
 	"fmt"
@@ -30,9 +31,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/herald-news/herald/internal/edition"
+	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/validator"
 )
@@ -54,8 +55,9 @@ type Options struct {
 	// ArchiveURL is the base of web archive URLs; an edition's page is
 	// ArchiveURL + slug. Default: the publication's site URL + "/archive/".
 	ArchiveURL string
-	// NameFallback stands in for a subscriber without a name ("Good
-	// evening, reader."). Default: "reader".
+	// NameFallback stands in for a subscriber without a name in a theme
+	// that writes {{.Name}} itself. Default: the language's word for
+	// "reader". The default theme's greeting has a form without a name.
 	NameFallback string
 }
 
@@ -71,6 +73,19 @@ type Renderer struct {
 	emailSrc string // file the email template came from, for errors
 	webSrc   string
 	md       *markdown
+}
+
+// Branded returns the publication and render options as list l shows them
+// (its brand, language and theme folder over the publication's); a nil l
+// leaves them as they are.
+func Branded(l *model.List, pub model.Publication, opts Options) (model.Publication, Options) {
+	if l == nil {
+		return pub, opts
+	}
+	if l.Brand != nil && l.Brand.ThemeDir != "" {
+		opts.ThemeDir = l.Brand.ThemeDir
+	}
+	return l.Publication(pub), opts
 }
 
 // ThemeError reports a theme template that failed to parse or execute.
@@ -116,9 +131,6 @@ func New(pub model.Publication, opts Options) (*Renderer, error) {
 		opts.ArchiveURL = strings.TrimRight(pub.SiteURL, "/") + "/archive/"
 	} else if !absHTTP(opts.ArchiveURL) {
 		return nil, fmt.Errorf("archive URL %q must be an absolute http(s) URL", opts.ArchiveURL)
-	}
-	if opts.NameFallback == "" {
-		opts.NameFallback = defaultNameFallback
 	}
 	if pub.Language == "" {
 		pub.Language = "en"
@@ -245,8 +257,13 @@ type view struct {
 	Colors   model.Colors
 	Ink      string // the label colour on the accent (buttons): black or white, whichever reads
 	Edition  *model.Edition
-	Dateline string // "Thursday 13 March 2025 · Evening"
-	Greeting string // "Good evening"
+	L        *i18n.Localizer // the edition's language: Herald's words, lang and dir
+	Dateline string          // "Thursday 13 March 2025 · Evening"
+	Greeting string          // "Good evening"
+	// GreetingLine is the whole greeting, with and without the reader's
+	// name ("Good evening, Ada." or "Good evening, reader."): in an Email,
+	// placeholders pick the form per subscriber.
+	GreetingLine template.HTML
 	// FeedbackAsk and FeedbackRatings are the feedback line's words (when
 	// the publication asks for feedback): the question, then the ratings
 	// from feedback.Great down to feedback.Poor.
@@ -259,9 +276,13 @@ type view struct {
 
 	// Per-subscriber fields: placeholders in an Email, empty on the web.
 	Name, UnsubscribeURL, PreferencesURL, WebURL, FeedbackURL string
+
+	greetKeys [3]string // the greeting's catalog keys: see greetingKeys
+	greetText string    // GreetingLine for the plain text
 }
 
 type sectionView struct {
+	L      *i18n.Localizer
 	Kind   model.SectionKind
 	Title  string
 	Lead   *leadView
@@ -302,27 +323,73 @@ type pickView struct {
 	model.Pick
 	Linked string // the title as linked, with its full stop in the plain form
 	Joint  string // between the link and the credit: " " or ", "
+	// Credit is "Author in Publication" (or the publication alone) in the
+	// edition's language: plain, and as HTML with the publication in <em>
+	// (email) or <cite> (web).
+	Credit               string
+	CreditEm, CreditCite template.HTML
 }
 
-func newPickView(p model.Pick) pickView {
-	if p.Verb == "" {
-		return pickView{Pick: p, Linked: sentence(p.Title), Joint: " "}
+func newPickView(p model.Pick, l *i18n.Localizer) pickView {
+	pv := pickView{Pick: p, Linked: sentence(p.Title), Joint: " "}
+	if p.Verb != "" {
+		// "Title, reports X." but "Are we ready? asks X.": a question or
+		// exclamation takes no comma, and a full stop gives way to it.
+		t := strings.TrimSuffix(strings.TrimSpace(p.Title), ".")
+		pv.Linked, pv.Joint = t, ", "
+		if strings.HasSuffix(t, "?") || strings.HasSuffix(t, "!") || strings.HasSuffix(t, "…") {
+			pv.Joint = " "
+		}
 	}
-	// "Title, reports X." but "Are we ready? asks X.": a question or
-	// exclamation takes no comma, and a full stop gives way to it.
-	t := strings.TrimSuffix(strings.TrimSpace(p.Title), ".")
-	if strings.HasSuffix(t, "?") || strings.HasSuffix(t, "!") || strings.HasSuffix(t, "…") {
-		return pickView{Pick: p, Linked: t, Joint: " "}
+	in := func(tag string) template.HTML {
+		pub := template.HTML("<" + tag + ">" + template.HTMLEscapeString(p.Publication) + "</" + tag + ">")
+		if p.Author == "" {
+			return pub
+		}
+		return l.HTML("pick.credit", "Author", p.Author, "Publication", pub)
 	}
-	return pickView{Pick: p, Linked: t, Joint: ", "}
+	pv.CreditEm, pv.CreditCite = in("em"), in("cite")
+	pv.Credit = l.Isolate(p.Publication)
+	if p.Author != "" {
+		pv.Credit = l.Plain("pick.credit", "Author", p.Author, "Publication", p.Publication)
+	}
+	return pv
 }
 
-// fallbackTitles are used when neither the edition nor the publication
-// titles a section.
+// fallbackTitles are the catalog keys of the titles used when neither the
+// edition nor the publication titles a section.
 var fallbackTitles = map[model.SectionKind]string{
-	model.KindCards:  "Comment",
-	model.KindBriefs: "Also know",
-	model.KindPicks:  "Elsewhere",
+	model.KindCards:  "section.cards",
+	model.KindBriefs: "section.briefs",
+	model.KindPicks:  "section.picks",
+}
+
+// greetingKeys are the catalog keys of a slot's greeting: the word alone
+// (for themes that write "{{.Greeting}}, {{.Name}}."), the line with a
+// name and the line without.
+var greetingKeys = map[model.Slot][3]string{
+	model.SlotMorning: {"greeting.morning", "greeting.morning_named", "greeting.morning_anonymous"},
+	model.SlotMidday:  {"greeting.midday", "greeting.midday_named", "greeting.midday_anonymous"},
+	model.SlotEvening: {"greeting.evening", "greeting.evening_named", "greeting.evening_anonymous"},
+	"":                {"greeting.default", "greeting.default_named", "greeting.default_anonymous"},
+}
+
+// feedbackAsk returns the catalog key of the feedback line's question for
+// a slot ("How was tonight's briefing?").
+func feedbackAsk(slot model.Slot) string {
+	switch slot {
+	case model.SlotMorning:
+		return "feedback.ask_morning"
+	case model.SlotEvening:
+		return "feedback.ask_evening"
+	}
+	return "feedback.ask_default"
+}
+
+// language is the language e is rendered in: its own, else the
+// publication's.
+func (r *Renderer) language(e *model.Edition) *i18n.Localizer {
+	return i18n.For(cmp.Or(e.Language, r.pub.Language))
 }
 
 // view validates e and prepares what the templates and the text renderer
@@ -331,36 +398,32 @@ func (r *Renderer) view(e *model.Edition, heroWidth int) (*view, error) {
 	if ps := edition.Validate(e); len(ps) > 0 {
 		return nil, fmt.Errorf("edition %q cannot be rendered: %w", e.Slug, ps)
 	}
-	v := &view{Pub: r.pub, Colors: r.colors, Ink: validator.Ink(r.colors.Accent), Edition: e, Greeting: "Hello",
-		FeedbackAsk: "How was today's briefing?", FeedbackRatings: [3]string{"Really useful", "It was fine", "Not for me"},
-		ArchiveURL: r.opts.ArchiveURL + url.PathEscape(e.Slug)}
-	switch e.Slot {
-	case model.SlotMorning:
-		v.Greeting, v.FeedbackAsk = "Good morning", "How was this morning's briefing?"
-	case model.SlotEvening:
-		v.Greeting, v.FeedbackAsk = "Good evening", "How was tonight's briefing?"
+	l := r.language(e)
+	v := &view{Pub: r.pub, Colors: r.colors, Ink: validator.Ink(r.colors.Accent), Edition: e, L: l,
+		FeedbackRatings: [3]string{l.T("feedback.great"), l.T("feedback.fine"), l.T("feedback.poor")},
+		ArchiveURL:      r.opts.ArchiveURL + url.PathEscape(e.Slug)}
+	keys, ok := greetingKeys[e.Slot]
+	if !ok {
+		keys = greetingKeys[""]
 	}
-	if d, err := time.Parse(time.DateOnly, e.Date); err == nil {
-		v.Dateline = d.Format("Monday 2 January 2006")
-	}
-	if e.Slot != "" {
-		v.Dateline += " · " + strings.ToUpper(string(e.Slot[:1])) + string(e.Slot[1:])
-	}
+	v.Greeting, v.greetKeys = l.T(keys[0]), keys
+	v.FeedbackAsk = l.T(feedbackAsk(e.Slot))
+	v.Dateline = l.Dateline(e.Date, string(e.Slot))
 	if e.Hero != nil {
 		h := *e.Hero
 		if h.Width == 0 || h.Width > heroWidth {
 			h.Width = heroWidth
 		}
 		v.Hero = &h
-		v.HeroCredit = h.CreditLine(r.pub.CreditPrefix)
+		v.HeroCredit = h.CreditLine(l.Or("credit.prefix", r.pub.CreditPrefix))
 	}
 	for _, s := range e.Sections {
-		sv := sectionView{Kind: s.Kind, Title: s.Title, src: s}
+		sv := sectionView{Kind: s.Kind, Title: s.Title, src: s, L: l}
 		if sv.Title == "" && !s.NoTitle {
 			sv.Title = r.pub.DefaultTitle(s.Kind)
 		}
-		if sv.Title == "" && !s.NoTitle {
-			sv.Title = fallbackTitles[s.Kind]
+		if key, ok := fallbackTitles[s.Kind]; ok && sv.Title == "" && !s.NoTitle {
+			sv.Title = l.T(key)
 		}
 		var err error
 		switch s.Kind {
@@ -376,7 +439,7 @@ func (r *Renderer) view(e *model.Edition, heroWidth int) (*view, error) {
 		case model.KindCards:
 			for _, c := range s.Cards {
 				if c.CTA == "" {
-					c.CTA = "Read here"
+					c.CTA = l.T("card.cta")
 				}
 				sv.Cards = append(sv.Cards, c)
 			}
@@ -390,7 +453,7 @@ func (r *Renderer) view(e *model.Edition, heroWidth int) (*view, error) {
 			}
 		case model.KindPicks:
 			for _, p := range s.Picks {
-				sv.Picks = append(sv.Picks, newPickView(p))
+				sv.Picks = append(sv.Picks, newPickView(p, l))
 			}
 		case model.KindText:
 			sv.Text, err = r.md.html(s.Text.Body)

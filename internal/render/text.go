@@ -97,9 +97,10 @@ func (r *Renderer) text(v *view) string {
 	tw.line(strings.ToUpper(r.pub.Name))
 	tw.line(v.Dateline)
 	tw.blank()
-	tw.line("View this edition in your browser: " + v.WebURL)
+	l := v.L
+	tw.line(l.Plain("email.text.view_online", "URL", v.WebURL))
 	tw.blank()
-	tw.line(v.Greeting + ", " + v.Name + ".")
+	tw.line(v.greetText)
 	tw.blank()
 	heroDone := false
 	hero := func() {
@@ -141,7 +142,7 @@ func (r *Renderer) text(v *view) string {
 					tw.line(c.Author)
 				}
 				tw.wrap(c.Headline, "", "")
-				tw.line(c.CTA + ": " + c.URL)
+				tw.line(l.Plain("email.text.link", "Label", c.CTA, "URL", c.URL))
 				tw.blank()
 			}
 		case model.KindBriefs:
@@ -175,14 +176,14 @@ func (r *Renderer) text(v *view) string {
 	}
 	if r.pub.AskFeedback {
 		tw.blank()
-		tw.wrap(v.FeedbackAsk+" Tell us:", "", "")
+		tw.wrap(l.Plain("feedback.text", "Ask", v.FeedbackAsk), "", "")
 		tw.line(v.FeedbackURL)
 	}
 	tw.blank()
 	tw.line("--")
-	tw.wrap("You are receiving this because you subscribed to "+r.pub.Name+".", "", "")
-	tw.line("Unsubscribe: " + v.UnsubscribeURL)
-	tw.line("Manage your preferences: " + v.PreferencesURL)
+	tw.wrap(l.Plain("email.footer_reason", "Publication", r.pub.Name), "", "")
+	tw.line(l.Plain("email.text.unsubscribe", "URL", v.UnsubscribeURL))
+	tw.line(l.Plain("email.text.preferences", "URL", v.PreferencesURL))
 	if r.pub.PostalAddress != "" {
 		tw.wrap(r.pub.PostalAddress, "", "")
 	}
@@ -195,7 +196,7 @@ func (r *Renderer) text(v *view) string {
 // Publication." in one piece, else word by word.
 func pickUnits(p pickView, width int) []string {
 	units := strings.Fields(p.Linked + strings.TrimRight(p.Joint, " "))
-	cr := credit(p.Pick) + "."
+	cr := p.Credit + "."
 	phrase := cr
 	if p.Verb != "" {
 		phrase = p.Verb + " " + cr
@@ -207,14 +208,6 @@ func pickUnits(p pickView, width int) []string {
 		return append(append(units, strings.Fields(p.Verb)...), cr)
 	}
 	return append(units, strings.Fields(phrase)...)
-}
-
-// credit returns "Author in Publication", or the publication alone.
-func credit(p model.Pick) string {
-	if p.Author == "" {
-		return p.Publication
-	}
-	return p.Author + " in " + p.Publication
 }
 
 // sentence ends s with a full stop unless it already ends a sentence.

@@ -54,10 +54,10 @@ func (s *Store) APITokenUser(ctx context.Context, hash string) (*APIToken, *User
 	var tokUsed, userLast sql.NullTime
 	err := s.r.QueryRowContext(ctx, `
 		SELECT t.id, t.user_id, t.name, t.role, t.prefix, t.hash, t.created_at, t.last_used_at,
-		       u.id, u.email, u.name, u.role, u.password_hash, u.created_at, u.updated_at, u.last_login_at
+		       u.id, u.email, u.name, u.role, u.password_hash, u.created_at, u.updated_at, u.last_login_at, u.language
 		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1`, hash).
 		Scan(&t.ID, &t.UserID, &t.Name, &t.Role, &t.Prefix, &t.Hash, &t.CreatedAt, &tokUsed,
-			&u.ID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt, &userLast)
+			&u.ID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt, &userLast, &u.Language)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, fmt.Errorf("API token: %w", ErrNotFound)
 	}

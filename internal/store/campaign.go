@@ -120,6 +120,21 @@ func (s *Store) Campaign(ctx context.Context, id int64) (*model.Campaign, error)
 	return c, nil
 }
 
+// EditionListID returns the first list of the newest campaign of edition
+// id: the list whose brand its previews wear; 0 when no campaign carries it.
+func (s *Store) EditionListID(ctx context.Context, id int64) (int64, error) {
+	var list int64
+	err := s.r.QueryRowContext(ctx, `SELECT cl.list_id FROM campaigns c JOIN campaign_lists cl ON cl.campaign_id = c.id
+		WHERE c.edition_id = $1 ORDER BY c.id DESC, cl.list_id LIMIT 1`, id).Scan(&list)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("campaign list of edition %d: %w", id, err)
+	}
+	return list, nil
+}
+
 // Campaigns lists campaigns, newest first.
 func (s *Store) Campaigns(ctx context.Context, limit int) ([]model.Campaign, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+campaignColumns+` FROM campaigns ORDER BY id DESC LIMIT $1`, limit)

@@ -16,6 +16,7 @@ import (
 // editionContent is the part of an edition kept as JSON in editions.content.
 type editionContent struct {
 	Preheader string          `json:"preheader,omitempty"`
+	Language  string          `json:"language,omitempty"`
 	Hero      *model.Image    `json:"hero,omitempty"`
 	Sections  []model.Section `json:"sections"`
 }
@@ -35,13 +36,13 @@ func scanEdition(row interface{ Scan(...any) error }) (*model.Edition, error) {
 	if err := json.Unmarshal([]byte(content), &c); err != nil {
 		return nil, fmt.Errorf("edition %d content: %w", e.ID, err)
 	}
-	e.Preheader, e.Hero, e.Sections = c.Preheader, c.Hero, c.Sections
+	e.Preheader, e.Language, e.Hero, e.Sections = c.Preheader, c.Language, c.Hero, c.Sections
 	e.PublishedAt = published.Time
 	return &e, nil
 }
 
 func marshalContent(e *model.Edition) (string, error) {
-	b, err := json.Marshal(editionContent{Preheader: e.Preheader, Hero: e.Hero, Sections: e.Sections})
+	b, err := json.Marshal(editionContent{Preheader: e.Preheader, Language: e.Language, Hero: e.Hero, Sections: e.Sections})
 	if err != nil {
 		return "", fmt.Errorf("encode edition %q: %w", e.Slug, err)
 	}
@@ -252,6 +253,9 @@ type EditionFilter struct {
 	PublicOnly bool                // only public editions (the archive and feeds)
 	Limit      int                 // default 50, at most 500
 	Offset     int
+	// ListID, when set, keeps the editions a campaign to that list
+	// carried (a list's archive).
+	ListID int64
 }
 
 // ListEditions returns editions newest first (by date, then ID).
@@ -261,8 +265,9 @@ func (s *Store) ListEditions(ctx context.Context, f EditionFilter) ([]*model.Edi
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT `+editionColumns+` FROM editions
 		WHERE ($1 = '' OR status = $1) AND ($2 = FALSE OR public = TRUE)
+		  AND ($5 = 0 OR id IN (SELECT c.edition_id FROM campaigns c JOIN campaign_lists cl ON cl.campaign_id = c.id WHERE cl.list_id = $5))
 		ORDER BY date DESC, id DESC LIMIT $3 OFFSET $4`,
-		string(f.Status), f.PublicOnly, f.Limit, f.Offset)
+		string(f.Status), f.PublicOnly, f.Limit, f.Offset, f.ListID)
 	if err != nil {
 		return nil, fmt.Errorf("list editions: %w", err)
 	}

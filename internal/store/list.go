@@ -3,20 +3,58 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/herald-news/herald/internal/audit"
+	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/validator"
 )
 
-const listColumns = `id, slug, name, description, opt_in, public, created_at, updated_at`
+const listColumns = `id, slug, name, description, opt_in, public, language, brand, created_at, updated_at`
 
 func scanList(row interface{ Scan(...any) error }) (*model.List, error) {
 	var l model.List
-	err := row.Scan(&l.ID, &l.Slug, &l.Name, &l.Description, &l.OptIn, &l.Public, &l.CreatedAt, &l.UpdatedAt)
+	var brand string
+	err := row.Scan(&l.ID, &l.Slug, &l.Name, &l.Description, &l.OptIn, &l.Public, &l.Language, &brand, &l.CreatedAt, &l.UpdatedAt)
+	if err == nil {
+		l.Brand, err = decodeBrand(l.Slug, brand)
+	}
 	return &l, err
+}
+
+// decodeBrand reads a list's brand column: ” is none.
+func decodeBrand(slug, s string) (*model.Brand, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var b model.Brand
+	if err := json.Unmarshal([]byte(s), &b); err != nil {
+		return nil, fmt.Errorf("list %q brand: %w", slug, err)
+	}
+	return &b, nil
+}
+
+// encodeBrand writes a list's brand column.
+func encodeBrand(b *model.Brand) (string, error) {
+	if b == nil || b.IsZero() {
+		return "", nil
+	}
+	out, err := json.Marshal(b)
+	if err != nil {
+		return "", fmt.Errorf("encode brand: %w", err)
+	}
+	return string(out), nil
+}
+
+// canonical writes a list's language in canonical form ("pt-BR"), once
+// validator.List has accepted it.
+func canonical(l *model.List) {
+	if lang, err := i18n.Check(l.Language); err == nil {
+		l.Language = lang
+	}
 }
 
 // CreateList stores a new list and fills in its ID and times. A list with the
@@ -28,12 +66,17 @@ func (s *Store) CreateList(ctx context.Context, l *model.List) error {
 	if l.OptIn == "" {
 		l.OptIn = model.OptInSingle
 	}
+	canonical(l)
+	brand, err := encodeBrand(l.Brand)
+	if err != nil {
+		return err
+	}
 	now := s.now()
-	err := s.inAuditedTx(ctx, audit.ListCreate, func(tx *sql.Tx) (string, audit.Changes, error) {
+	err = s.inAuditedTx(ctx, audit.ListCreate, func(tx *sql.Tx) (string, audit.Changes, error) {
 		err := tx.QueryRowContext(ctx, `
-			INSERT INTO lists (slug, name, description, opt_in, public, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`,
-			l.Slug, l.Name, l.Description, l.OptIn, l.Public, now).Scan(&l.ID)
+			INSERT INTO lists (slug, name, description, opt_in, public, language, brand, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id`,
+			l.Slug, l.Name, l.Description, l.OptIn, l.Public, l.Language, brand, now).Scan(&l.ID)
 		if isUniqueViolation(err) {
 			return "", nil, fmt.Errorf("list %q: %w", l.Slug, ErrConflict)
 		}
@@ -49,13 +92,19 @@ func (s *Store) CreateList(ctx context.Context, l *model.List) error {
 	return nil
 }
 
-// UpdateList saves a list's name, description, opt-in and visibility.
+// UpdateList saves a list's name, description, opt-in, visibility,
+// language and brand.
 func (s *Store) UpdateList(ctx context.Context, l *model.List) error {
 	if err := validator.List(l); err != nil {
 		return err
 	}
+	canonical(l)
+	brand, err := encodeBrand(l.Brand)
+	if err != nil {
+		return err
+	}
 	now := s.now()
-	err := s.inAuditedTx(ctx, audit.ListUpdate, func(tx *sql.Tx) (string, audit.Changes, error) {
+	err = s.inAuditedTx(ctx, audit.ListUpdate, func(tx *sql.Tx) (string, audit.Changes, error) {
 		old, err := scanList(tx.QueryRowContext(ctx, `SELECT `+listColumns+` FROM lists WHERE id = $1`, l.ID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return "", nil, fmt.Errorf("list %d: %w", l.ID, ErrNotFound)
@@ -64,8 +113,8 @@ func (s *Store) UpdateList(ctx context.Context, l *model.List) error {
 			return "", nil, fmt.Errorf("update list %q: %w", l.Slug, err)
 		}
 		if _, err := tx.ExecContext(ctx, `
-			UPDATE lists SET name = $1, description = $2, opt_in = $3, public = $4, updated_at = $5
-			WHERE id = $6`, l.Name, l.Description, l.OptIn, l.Public, now, l.ID); err != nil {
+			UPDATE lists SET name = $1, description = $2, opt_in = $3, public = $4, language = $5, brand = $6, updated_at = $7
+			WHERE id = $8`, l.Name, l.Description, l.OptIn, l.Public, l.Language, brand, now, l.ID); err != nil {
 			return "", nil, fmt.Errorf("update list %q: %w", l.Slug, err)
 		}
 		ch := listChanges(old, l)
@@ -103,8 +152,15 @@ func (s *Store) DeleteList(ctx context.Context, id int64) error {
 
 // listChanges is the audit record of a list going from old to l.
 func listChanges(old, l *model.List) audit.Changes {
+	brand := func(b *model.Brand) model.Brand {
+		if b == nil {
+			return model.Brand{}
+		}
+		return *b
+	}
 	return audit.Changes{}.Set("slug", old.Slug, l.Slug).Set("name", old.Name, l.Name).Set("description", old.Description, l.Description).
-		Set("opt_in", old.OptIn, l.OptIn).Set("public", old.Public, l.Public)
+		Set("opt_in", old.OptIn, l.OptIn).Set("public", old.Public, l.Public).Set("language", old.Language, l.Language).
+		Set("brand", brand(old.Brand), brand(l.Brand))
 }
 
 // ListBySlug returns the list with the given slug.
@@ -140,12 +196,12 @@ type ListStats struct {
 // Lists returns every list in slug order with its subscription counts.
 func (s *Store) Lists(ctx context.Context) ([]ListStats, error) {
 	rows, err := s.r.QueryContext(ctx, `
-		SELECT l.id, l.slug, l.name, l.description, l.opt_in, l.public, l.created_at, l.updated_at,
+		SELECT l.id, l.slug, l.name, l.description, l.opt_in, l.public, l.language, l.brand, l.created_at, l.updated_at,
 		       COALESCE(SUM(CASE WHEN s.status = 'confirmed' THEN 1 ELSE 0 END), 0),
 		       COALESCE(SUM(CASE WHEN s.status = 'unconfirmed' THEN 1 ELSE 0 END), 0),
 		       COALESCE(SUM(CASE WHEN s.status = 'unsubscribed' THEN 1 ELSE 0 END), 0)
 		FROM lists l LEFT JOIN subscriptions s ON s.list_id = l.id
-		GROUP BY l.id, l.slug, l.name, l.description, l.opt_in, l.public, l.created_at, l.updated_at
+		GROUP BY l.id, l.slug, l.name, l.description, l.opt_in, l.public, l.language, l.brand, l.created_at, l.updated_at
 		ORDER BY l.slug`)
 	if err != nil {
 		return nil, fmt.Errorf("read lists: %w", err)
@@ -154,10 +210,15 @@ func (s *Store) Lists(ctx context.Context) ([]ListStats, error) {
 	var out []ListStats
 	for rows.Next() {
 		var ls ListStats
+		var brand string
 		l := &ls.List
-		if err := rows.Scan(&l.ID, &l.Slug, &l.Name, &l.Description, &l.OptIn, &l.Public, &l.CreatedAt, &l.UpdatedAt,
+		if err := rows.Scan(&l.ID, &l.Slug, &l.Name, &l.Description, &l.OptIn, &l.Public, &l.Language, &brand, &l.CreatedAt, &l.UpdatedAt,
 			&ls.Confirmed, &ls.Unconfirmed, &ls.Unsubscribed); err != nil {
 			return nil, fmt.Errorf("read lists: %w", err)
+		}
+		var err error
+		if l.Brand, err = decodeBrand(l.Slug, brand); err != nil {
+			return nil, err
 		}
 		out = append(out, ls)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/audit"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 // User is a person who signs in to the admin. Role is one of owner, editor,
@@ -22,6 +23,9 @@ type User struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	LastLoginAt  time.Time
+	// Language is the admin's language for this user (BCP 47); "" is
+	// English.
+	Language string
 	// TOTP says an authenticator app is enrolled; Passkeys counts the
 	// user's passkeys. Read only: package auth changes them.
 	TOTP     bool
@@ -29,13 +33,13 @@ type User struct {
 }
 
 // userColumns reads a user from the users table aliased u.
-const userColumns = `u.id, u.email, u.name, u.role, u.password_hash, u.created_at, u.updated_at, u.last_login_at,
+const userColumns = `u.id, u.email, u.name, u.role, u.password_hash, u.created_at, u.updated_at, u.last_login_at, u.language,
 	u.totp_secret <> '', (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = u.id)`
 
 func scanUser(row interface{ Scan(...any) error }, extra ...any) (*User, error) {
 	var u User
 	var last sql.NullTime
-	dest := append([]any{&u.ID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt, &last, &u.TOTP, &u.Passkeys}, extra...)
+	dest := append([]any{&u.ID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt, &last, &u.Language, &u.TOTP, &u.Passkeys}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -65,6 +69,31 @@ func (s *Store) CreateUser(ctx context.Context, u *User) error {
 	}
 	u.CreatedAt, u.UpdatedAt = now, now
 	return nil
+}
+
+// SetUserLanguage sets the language user id reads the admin in ("" is
+// English), once validator.AdminLanguage accepts it.
+func (s *Store) SetUserLanguage(ctx context.Context, id int64, lang string) error {
+	if err := validator.AdminLanguage(lang); err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var before string
+		err := tx.QueryRowContext(ctx, `SELECT language FROM users WHERE id = $1`, id).Scan(&before)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("user %d: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("set the language of user %d: %w", id, err)
+		}
+		if before == lang {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET language = $1, updated_at = $2 WHERE id = $3`, lang, s.now(), id); err != nil {
+			return fmt.Errorf("set the language of user %d: %w", id, err)
+		}
+		return s.audit(ctx, tx, audit.UserUpdate, audit.Object("user", id), audit.Changes{}.Set("language", before, lang))
+	})
 }
 
 // UpdateUser saves a user's name, role and password hash.

@@ -1,10 +1,12 @@
 package validator
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/herald-news/herald/internal/address"
+	"github.com/herald-news/herald/internal/i18n"
 )
 
 // MaxNameLength bounds the name of a user or an API token, in characters.
@@ -35,4 +37,13 @@ func name1(field, what, name string, required bool) error {
 		return fieldError(field, "The %s's name is at most %d characters.", what, MaxNameLength)
 	}
 	return nil
+}
+
+// AdminLanguage checks the language a user reads the admin in: "" (English)
+// or one the admin is translated into (i18n.AdminLanguages).
+func AdminLanguage(lang string) error {
+	if lang == "" || slices.Contains(i18n.AdminLanguages(), lang) {
+		return nil
+	}
+	return fieldError("language", "The admin speaks %s, not %q.", strings.Join(i18n.AdminLanguages(), ", "), lang)
 }

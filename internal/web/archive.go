@@ -25,13 +25,26 @@ type archiveItem struct {
 // archiveIndex lists public, published editions, newest first, a page at
 // a time (?page=2).
 func (s *Server) archiveIndex(w http.ResponseWriter, r *http.Request) {
+	s.archiveList(w, r, nil)
+}
+
+// archiveList lists the public, published editions of list l (nil: of
+// every list) in its language and with its brand and feeds, a page at a
+// time.
+func (s *Server) archiveList(w http.ResponseWriter, r *http.Request, l *model.List) {
 	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
 	if page < 1 || page > 10000 {
 		page = 1
 	}
+	base, lang, feedBase := "/archive", s.negotiate(r), ""
+	f := store.EditionFilter{Status: model.EditionPublished, PublicOnly: true}
+	if l != nil {
+		base = "/archive/" + l.Slug
+		lang, feedBase, f.ListID = s.forList(r, l), base, l.ID
+	}
 	size := s.opts.ArchivePageSize
-	eds, err := s.store.ListEditions(r.Context(), store.EditionFilter{Status: model.EditionPublished, PublicOnly: true,
-		Limit: size + 1, Offset: (page - 1) * size})
+	f.Limit, f.Offset = size+1, (page-1)*size
+	eds, err := s.store.ListEditions(r.Context(), f)
 	if err != nil {
 		s.serverError(w, r, "list editions", err)
 		return
@@ -42,18 +55,18 @@ func (s *Server) archiveIndex(w http.ResponseWriter, r *http.Request) {
 	}{}
 	if len(eds) > size {
 		eds = eds[:size]
-		data.Next = "/archive?page=" + strconv.Itoa(page+1)
+		data.Next = base + "?page=" + strconv.Itoa(page+1)
 	}
 	if page == 2 {
-		data.Prev = "/archive"
+		data.Prev = base
 	} else if page > 2 {
-		data.Prev = "/archive?page=" + strconv.Itoa(page-1)
+		data.Prev = base + "?page=" + strconv.Itoa(page-1)
 	}
 	for _, e := range eds {
-		data.Editions = append(data.Editions, archiveItem{e, dateline(e)})
+		data.Editions = append(data.Editions, archiveItem{e, dateline(lang, e)})
 	}
 	w.Header().Set("Cache-Control", "public, max-age=60")
-	s.render(w, r, http.StatusOK, "archive", view{Title: "Archive", Feeds: true, Data: data})
+	s.render(w, r, http.StatusOK, "archive", view{L: lang, list: l, Title: lang.T("archive.title"), Feeds: true, FeedBase: feedBase, Data: data})
 }
 
 // archiveSlash sends /archive/ (a typed or pasted address) to the one
@@ -69,8 +82,16 @@ func (s *Server) archiveSlash(w http.ResponseWriter, r *http.Request) {
 func public(e *model.Edition) bool { return e.Public && e.Status == model.EditionPublished }
 
 // archiveEdition serves one public edition as the editions renderer draws
-// it, with caching headers.
+// it, with caching headers; a public list's slug is that list's archive
+// (a list's slug wins over an edition's).
 func (s *Server) archiveEdition(w http.ResponseWriter, r *http.Request) {
+	if l, err := s.store.ListBySlug(r.Context(), r.PathValue("slug")); err == nil && l.Public {
+		s.archiveList(w, r, l)
+		return
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.serverError(w, r, "read list", err)
+		return
+	}
 	e, err := s.store.EditionBySlug(r.Context(), r.PathValue("slug"))
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !public(e)) {
 		s.notFound(w, r)
@@ -83,8 +104,19 @@ func (s *Server) archiveEdition(w http.ResponseWriter, r *http.Request) {
 	s.serveEdition(w, r, e, "public, max-age=300")
 }
 
+// serveEdition serves e as the web page its readers get: under the brand
+// and in the language of the list its newest campaign went to.
 func (s *Server) serveEdition(w http.ResponseWriter, r *http.Request, e *model.Edition, cache string) {
-	_, rd, err := s.renderer.get(r.Context())
+	var list *model.List
+	id, err := s.store.EditionListID(r.Context(), e.ID)
+	if err == nil && id != 0 {
+		list, err = s.store.ListByID(r.Context(), id)
+	}
+	if err != nil {
+		s.serverError(w, r, "read the edition's list", err)
+		return
+	}
+	rd, err := s.renderer.forList(r.Context(), list)
 	if err != nil {
 		s.serverError(w, r, "renderer", err)
 		return

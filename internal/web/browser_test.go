@@ -43,7 +43,8 @@ func (st *site) publishSample() *model.Edition {
 }
 
 // send runs a campaign of e to the list through the delivery engine, as
-// `herald serve` does, and waits until it is sent.
+// `herald serve` does, and waits until it is sent. Its From is
+// st.campaignFrom, else the list's brand's, else the Courier's.
 func (st *site) send(e *model.Edition, l *model.List) *model.Campaign {
 	st.t.Helper()
 	ctx := context.Background()
@@ -55,7 +56,10 @@ func (st *site) send(e *model.Edition, l *model.List) *model.Campaign {
 	if err != nil {
 		st.t.Fatal(err)
 	}
-	c := &model.Campaign{Name: e.Subject, EditionID: e.ID, ListIDs: []int64{l.ID}, From: "Northgate Courier <news@example.com>", Tracking: true}
+	c := &model.Campaign{Name: e.Subject, EditionID: e.ID, ListIDs: []int64{l.ID}, From: st.campaignFrom, Tracking: true}
+	if err := delivery.FillSender(ctx, st.store, c, "Northgate Courier <news@example.com>"); err != nil {
+		st.t.Fatal(err)
+	}
 	if err := st.store.CreateCampaign(ctx, c); err != nil {
 		st.t.Fatal(err)
 	}

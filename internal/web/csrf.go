@@ -53,6 +53,5 @@ func (s *Server) csrfOK(r *http.Request) bool {
 
 // badCSRF answers a form post whose token is missing or wrong.
 func (s *Server) badCSRF(w http.ResponseWriter, r *http.Request) {
-	s.errorPage(w, r, http.StatusForbidden, "This form has expired",
-		"Please go back, reload the page and send the form again. (Your browser must allow cookies from this site.)")
+	s.errorPage(w, r, http.StatusForbidden, "error.expired_title", "error.expired")
 }

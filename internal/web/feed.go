@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/feeds"
 
+	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/store"
@@ -42,29 +43,51 @@ const (
 // feed serves RSS 2.0, Atom or JSON Feed of the public archive, with
 // ETag and Last-Modified so readers can ask "anything new?" cheaply.
 func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
-	kind := strings.TrimPrefix(r.URL.Path, "/feed.")
+	s.serveFeed(w, r, strings.TrimPrefix(r.URL.Path, "/feed."), nil)
+}
+
+// listFeed serves /archive/{list}/feed.rss (.atom, .json): one public
+// list's editions, under its brand.
+func (s *Server) listFeed(w http.ResponseWriter, r *http.Request) {
+	kind, ok := strings.CutPrefix(r.PathValue("feed"), "feed.")
+	if !ok || (kind != "rss" && kind != "atom" && kind != "json") {
+		s.notFound(w, r)
+		return
+	}
+	l := s.publicList(w, r)
+	if l == nil {
+		return
+	}
+	s.serveFeed(w, r, kind, l)
+}
+
+func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, kind string, l *model.List) {
+	key := kind
+	if l != nil {
+		key = l.Slug + "/" + kind
+	}
 	s.feeds.mu.Lock()
 	if s.feeds.m == nil {
 		s.feeds.m = map[string]cachedFeed{}
 	}
-	cf, ok := s.feeds.m[kind]
+	cf, ok := s.feeds.m[key]
 	s.feeds.mu.Unlock()
 	// An edition published (on any node) shows at once: the cache is
 	// rebuilt when the editions changed, and at the latest after feedTTL
-	// (the publication's name or theme).
+	// (the publication's name or theme, a list's brand).
 	stamp, err := s.store.EditionsStamp(r.Context())
 	if err != nil {
 		s.serverError(w, r, "build feed", err)
 		return
 	}
 	if !ok || cf.stamp != stamp || time.Since(cf.at) > feedTTL {
-		if cf, err = s.buildFeed(r.Context(), kind); err != nil {
+		if cf, err = s.buildFeed(r.Context(), kind, l); err != nil {
 			s.serverError(w, r, "build feed", err)
 			return
 		}
 		cf.stamp = stamp
 		s.feeds.mu.Lock()
-		s.feeds.m[kind] = cf
+		s.feeds.m[key] = cf
 		s.feeds.mu.Unlock()
 	}
 	h := w.Header()
@@ -85,12 +108,22 @@ type feedItem struct {
 	ImageType string
 }
 
-func (s *Server) buildFeed(ctx context.Context, kind string) (cachedFeed, error) {
+func (s *Server) buildFeed(ctx context.Context, kind string, l *model.List) (cachedFeed, error) {
 	pub, rd, err := s.renderer.get(ctx)
 	if err != nil {
 		return cachedFeed{}, err
 	}
-	eds, err := s.store.ListEditions(ctx, store.EditionFilter{Status: model.EditionPublished, PublicOnly: true, Limit: feedItems})
+	f := store.EditionFilter{Status: model.EditionPublished, PublicOnly: true, Limit: feedItems}
+	archive, feedBase := s.base+"/archive", s.base
+	if l != nil {
+		// The list's brand and language, its own archive as the feed's home.
+		if rd, err = s.renderer.forList(ctx, l); err != nil {
+			return cachedFeed{}, err
+		}
+		pub, f.ListID, archive = l.Publication(pub), l.ID, archive+"/"+l.Slug
+		feedBase = archive
+	}
+	eds, err := s.store.ListEditions(ctx, f)
 	if err != nil {
 		return cachedFeed{}, err
 	}
@@ -118,7 +151,7 @@ func (s *Server) buildFeed(ctx context.Context, kind string) (cachedFeed, error)
 		modified = startTime
 	}
 	modified = modified.UTC().Truncate(time.Second)
-	body, ctype, err := writeFeed(kind, s.base, pub, items, modified)
+	body, ctype, err := writeFeed(kind, archive, feedBase, pub, items, modified)
 	if err != nil {
 		return cachedFeed{}, err
 	}
@@ -146,12 +179,12 @@ func (s *Server) uploadedImage(ctx context.Context, u string) (int64, string, er
 // author for every entry, so the publication is the feed's author; an
 // enclosure carries the picture's real length or is left out, while JSON
 // Feed's image needs no length and always names the picture.
-func writeFeed(kind, base string, pub model.Publication, items []feedItem, updated time.Time) ([]byte, string, error) {
+func writeFeed(kind, archive, feedBase string, pub model.Publication, items []feedItem, updated time.Time) ([]byte, string, error) {
 	f := &feeds.Feed{
 		Title:       pub.Name,
-		Link:        &feeds.Link{Href: base + "/archive"},
-		Description: "Every public edition of " + pub.Name,
-		Id:          base + "/archive",
+		Link:        &feeds.Link{Href: archive},
+		Description: i18n.For(pub.Language).T("feed.summary", "Publication", pub.Name),
+		Id:          archive,
 		Updated:     updated,
 		Created:     updated,
 	}
@@ -180,7 +213,7 @@ func writeFeed(kind, base string, pub model.Publication, items []feedItem, updat
 		return []byte(s), "application/atom+xml; charset=utf-8", err
 	default:
 		jf := (&feeds.JSON{Feed: f}).JSONFeed()
-		jf.FeedUrl = base + "/feed.json"
+		jf.FeedUrl = feedBase + "/feed.json"
 		for i, e := range jf.Items {
 			e.Image = items[i].ImageURL
 		}

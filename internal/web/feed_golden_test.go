@@ -46,7 +46,7 @@ func TestFeedGolden(t *testing.T) {
 		}},
 	}
 	for kind, file := range map[string]string{"rss": "feed.rss", "atom": "feed.atom", "json": "feed.json"} {
-		got, _, err := writeFeed(kind, base, pub, items, at("2025-03-20T10:00:00Z"))
+		got, _, err := writeFeed(kind, base+"/archive", base, pub, items, at("2025-03-20T10:00:00Z"))
 		if err != nil {
 			t.Fatal(err)
 		}

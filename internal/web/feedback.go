@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/herald-news/herald/internal/feedback"
+	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/token"
 )
@@ -30,7 +31,9 @@ type feedbackView struct {
 func (s *Server) feedbackPage(w http.ResponseWriter, r *http.Request, status int, v feedbackView) {
 	v.Sections, v.Reasons, v.MaxComment = feedback.Sections, feedback.Reasons, feedback.MaxComment
 	csrf := s.csrfToken(w, r)
-	s.render(w, r, status, "feedback", view{Title: feedbackTitles[v.Step], NoIndex: true, CSRF: csrf, Data: v})
+	// The feedback pages' words are English only so far (docs/languages.md):
+	// the page says so in its lang.
+	s.render(w, r, status, "feedback", view{L: i18n.For(i18n.Source), Title: feedbackTitles[v.Step], NoIndex: true, CSRF: csrf, Data: v})
 }
 
 // feedbackRate shows the ratings with the one the email's link chose. A

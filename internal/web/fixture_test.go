@@ -39,6 +39,9 @@ type site struct {
 	ts     *httptest.Server
 	daily  *model.List // public, double opt-in
 	weekly *model.List // public, single opt-in
+	// campaignFrom is the From of campaigns send starts; "" fills it in
+	// as the front doors do (delivery.FillSender).
+	campaignFrom string
 }
 
 func newSite(t *testing.T, s *store.Store, tweak func(*web.Options)) *site {

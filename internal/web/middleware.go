@@ -142,8 +142,7 @@ func (s *Server) limited(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	w.Header().Set("Retry-After", "60")
-	s.errorPage(w, r, http.StatusTooManyRequests, "Too many requests",
-		"You have sent this form too often in a short time. Please wait a minute and try again.")
+	s.errorPage(w, r, http.StatusTooManyRequests, "error.too_many_title", "error.too_many")
 	return true
 }
 

@@ -9,10 +9,12 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/settings"
@@ -51,13 +53,48 @@ func loadPages() (*pages, error) {
 
 // view is what the layout needs; Data is the page's own.
 type view struct {
-	Title   string
-	Lang    string
+	Title string
+	// L is the page's language; nil: list's when the page is about one,
+	// else negotiated (see negotiate).
+	L *i18n.Localizer
+	// Pub is the publication as the page shows it: with the brand of the
+	// list the page is about.
 	Pub     model.Publication
 	CSRF    string
 	NoIndex bool
 	Feeds   bool
-	Data    any
+	// FeedBase is where the page's feeds are: "" for the whole archive's
+	// (/feed.rss), "/archive/SLUG" for one list's.
+	FeedBase string
+	Data     any
+
+	list *model.List // the list the page is about, if any
+}
+
+// pageAttrs are addresses the catalogs' links point to.
+type pageAttrs struct{ Archive i18n.Attr }
+
+// Preferences is the preference centre of the reader with token tok.
+func (pageAttrs) Preferences(tok string) i18n.Attr { return i18n.Attr("/preferences/" + tok) }
+
+// Attr returns the addresses the page's messages link to.
+func (v view) Attr() pageAttrs { return pageAttrs{Archive: "/archive"} }
+
+// feedURLs are a page's feeds.
+type feedURLs struct{ RSS, Atom, JSON i18n.Attr }
+
+// FeedURL returns the addresses of the page's feeds.
+func (v view) FeedURL() feedURLs {
+	return feedURLs{RSS: i18n.Attr(v.FeedBase + "/feed.rss"), Atom: i18n.Attr(v.FeedBase + "/feed.atom"), JSON: i18n.Attr(v.FeedBase + "/feed.json")}
+}
+
+// ThemeCSS is the address of the stylesheet carrying the page's brand
+// colours.
+func (v view) ThemeCSS() string {
+	if v.list != nil {
+		return "/theme.css?list=" + url.QueryEscape(v.list.Slug)
+	}
+	return "/theme.css"
 }
 
 // notice is the data of the generic message page.
@@ -77,10 +114,14 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	if err != nil {
 		s.log.Error("load publication", "err", err)
 	}
+	if v.list != nil {
+		pub = v.list.Publication(pub)
+	}
 	v.Pub = pub
-	v.Lang = pub.Language
-	if v.Lang == "" {
-		v.Lang = "en"
+	if v.L == nil && v.list != nil {
+		v.L = s.forList(r, v.list)
+	} else if v.L == nil {
+		v.L = s.negotiate(r)
 	}
 	var buf bytes.Buffer
 	if t == nil {
@@ -92,7 +133,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		s.log.Error("render page", "page", name, "err", err)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusInternalServerError)
-		w.Write([]byte("Something went wrong on our side. Please try again later.\n"))
+		w.Write([]byte(v.L.T("error.plain") + "\n"))
 		return
 	}
 	h := w.Header()
@@ -104,21 +145,23 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	w.Write(buf.Bytes())
 }
 
-// errorPage shows a plain message; it never includes error text.
-func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
-	s.render(w, r, status, "notice", view{Title: title, NoIndex: true, Data: notice{Paragraphs: []string{msg}, Error: true}})
+// errorPage shows a plain message in the reader's language, from the
+// catalog keys of its title and text; it never includes error text.
+func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, titleKey, msgKey string) {
+	l := s.negotiate(r)
+	s.render(w, r, status, "notice", view{L: l, Title: l.T(titleKey), NoIndex: true,
+		Data: notice{Paragraphs: []string{l.T(msgKey)}, Error: true}})
 }
 
 // badToken is the one answer for every forged, altered, expired or
 // misused link.
 func (s *Server) badToken(w http.ResponseWriter, r *http.Request) {
-	s.errorPage(w, r, http.StatusNotFound, "This link does not work",
-		"The link may be incomplete, out of date or no longer valid. If you copied it from an email, make sure you copied all of it.")
+	s.errorPage(w, r, http.StatusNotFound, "error.bad_link_title", "error.bad_link")
 }
 
 // notFound answers unknown pages.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	s.errorPage(w, r, http.StatusNotFound, "Page not found", "There is nothing at this address.")
+	s.errorPage(w, r, http.StatusNotFound, "error.not_found_title", "error.not_found")
 }
 
 // serverError logs err and shows a plain apology.
@@ -128,8 +171,7 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, what string
 	}
 	// The route, not the path: paths carry subscribers' tokens.
 	s.log.Error(what, "route", r.Pattern, "err", err)
-	s.errorPage(w, r, http.StatusInternalServerError, "Something went wrong",
-		"We could not complete your request. Please try again in a few minutes.")
+	s.errorPage(w, r, http.StatusInternalServerError, "error.server_title", "error.server")
 }
 
 func (s *Server) staticFile(w http.ResponseWriter, r *http.Request) {
@@ -161,6 +203,11 @@ func (s *Server) themeCSS(w http.ResponseWriter, r *http.Request) {
 	pub, _, err := s.renderer.get(r.Context())
 	if err != nil {
 		s.log.Error("load publication", "err", err)
+	}
+	if slug := r.URL.Query().Get("list"); slug != "" {
+		if l, err := s.store.ListBySlug(r.Context(), slug); err == nil && l.Public {
+			pub = l.Publication(pub)
+		}
 	}
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=300")
@@ -211,6 +258,39 @@ type rendererCache struct {
 	pub model.Publication
 	r   *render.Renderer
 	at  time.Time
+	// lists are the renderers of lists with a brand or a language, for as
+	// long as the publication's renderer and the list are unchanged.
+	lists map[int64]listRenderer
+}
+
+type listRenderer struct {
+	r       *render.Renderer
+	base    *render.Renderer // the publication's renderer it was built on
+	updated time.Time        // the list's UpdatedAt it was built from
+}
+
+// forList returns the renderer of list l's readers: its brand and language
+// over the publication's; the publication's when l is nil or changes
+// nothing.
+func (c *rendererCache) forList(ctx context.Context, l *model.List) (*render.Renderer, error) {
+	pub, base, err := c.get(ctx)
+	if err != nil || l == nil || (l.Brand == nil && l.Language == "") {
+		return base, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if lr, ok := c.lists[l.ID]; ok && lr.base == base && lr.updated.Equal(l.UpdatedAt) {
+		return lr.r, nil
+	}
+	r, err := render.New(render.Branded(l, pub, c.opts))
+	if err != nil {
+		return nil, fmt.Errorf("build renderer of list %q: %w", l.Slug, err)
+	}
+	if c.lists == nil {
+		c.lists = map[int64]listRenderer{}
+	}
+	c.lists[l.ID] = listRenderer{r: r, base: base, updated: l.UpdatedAt}
+	return r, nil
 }
 
 const rendererTTL = time.Minute
@@ -236,15 +316,11 @@ func (c *rendererCache) get(ctx context.Context) (model.Publication, *render.Ren
 	return pub, r, nil
 }
 
-// dateline formats an edition's date and slot for lists.
-func dateline(e *model.Edition) string {
-	d, err := time.Parse(time.DateOnly, e.Date)
-	if err != nil {
-		return e.Date
+// dateline formats an edition's date and slot for lists, in the
+// edition's language, else l's.
+func dateline(l *i18n.Localizer, e *model.Edition) string {
+	if e.Language != "" {
+		l = i18n.For(e.Language)
 	}
-	out := d.Format("Monday 2 January 2006")
-	if e.Slot != "" {
-		out += " · " + strings.ToUpper(string(e.Slot[:1])) + string(e.Slot[1:])
-	}
-	return out
+	return l.Dateline(e.Date, string(e.Slot))
 }

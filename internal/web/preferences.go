@@ -75,15 +75,27 @@ func (s *Server) preferencesPage(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, "read lists", err)
 		return
 	}
+	lang := s.forReader(r, subscribed(lists))
 	saved := ""
 	if r.URL.Query().Get("saved") == "1" {
-		saved = "Your preferences are saved."
+		saved = lang.T("preferences.saved")
 	}
 	csrf := s.csrfToken(w, r)
-	s.render(w, r, http.StatusOK, "preferences", view{Title: "Your preferences", NoIndex: true, CSRF: csrf, Data: struct {
+	s.render(w, r, http.StatusOK, "preferences", view{L: lang, Title: lang.T("preferences.title"), NoIndex: true, CSRF: csrf, Data: struct {
 		Token, Email, Name, Saved string
 		Lists                     []prefList
 	}{r.PathValue("token"), sub.Email, sub.Name, saved, lists}})
+}
+
+// subscribed returns the lists of a reader's choice that they are on.
+func subscribed(lists []prefList) []*model.List {
+	var out []*model.List
+	for i := range lists {
+		if lists[i].Checked {
+			out = append(out, &lists[i].List)
+		}
+	}
+	return out
 }
 
 func (s *Server) preferencesPost(w http.ResponseWriter, r *http.Request) {
@@ -234,12 +246,19 @@ func (s *Server) preferencesErase(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/preferences/"+r.PathValue("token"), http.StatusSeeOther)
 		return
 	}
+	// The page is in the language of the lists they were on.
+	lists, err := s.prefLists(r, sub.ID)
+	if err != nil {
+		s.serverError(w, r, "read lists", err)
+		return
+	}
+	lang := s.forReader(r, subscribed(lists))
 	// Erasure also skips mail of running campaigns not yet sent to them.
 	if err := s.store.EraseSubscriber(r.Context(), sub.Email); err != nil && !errors.Is(err, store.ErrNotFound) {
 		s.serverError(w, r, "erase subscriber", err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "notice", view{Title: "Your data is erased", NoIndex: true, Data: notice{
-		Paragraphs: []string{"We have deleted your address, your name and your subscription history. You will not hear from us again: we keep only a one-way fingerprint of your address, so that it is never added to our lists again by mistake."},
+	s.render(w, r, http.StatusOK, "notice", view{L: lang, Title: lang.T("preferences.erased_title"), NoIndex: true, Data: notice{
+		Paragraphs: []string{lang.T("preferences.erased")},
 	}})
 }

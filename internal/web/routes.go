@@ -42,6 +42,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /feed.rss", s.feed)
 	mux.HandleFunc("GET /feed.atom", s.feed)
 	mux.HandleFunc("GET /feed.json", s.feed)
+	mux.HandleFunc("GET /archive/{slug}/{feed}", s.listFeed)
 
 	// Tracking.
 	mux.HandleFunc("GET /o/{file}", s.openPixel)

@@ -29,7 +29,8 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 			public = append(public, l.List)
 		}
 	}
-	s.render(w, r, http.StatusOK, "home", view{Title: "Newsletters", Feeds: true, Data: struct{ Lists []model.List }{public}})
+	l := s.negotiate(r)
+	s.render(w, r, http.StatusOK, "home", view{L: l, Title: l.T("home.title"), Feeds: true, Data: struct{ Lists []model.List }{public}})
 }
 
 // publicList returns the public list named by the path, or answers 404.
@@ -52,7 +53,8 @@ func (s *Server) subscribePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	csrf := s.csrfToken(w, r)
-	s.render(w, r, http.StatusOK, "subscribe", view{Title: "Subscribe to " + l.Name, CSRF: csrf, Data: struct {
+	lang := s.forList(r, l)
+	s.render(w, r, http.StatusOK, "subscribe", view{L: lang, list: l, Title: lang.T("subscribe.title", "List", l.Name), CSRF: csrf, Data: struct {
 		List *model.List
 	}{l}})
 }
@@ -73,7 +75,7 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request, hosted bool) 
 		return
 	}
 	if !parseForm(w, r) {
-		s.errorPage(w, r, http.StatusBadRequest, "This form could not be read", "Please go back and try again.")
+		s.errorPage(w, r, http.StatusBadRequest, "error.bad_form_title", "error.go_back")
 		return
 	}
 	if hosted && !s.csrfOK(r) {
@@ -84,11 +86,12 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request, hosted bool) 
 	if l == nil {
 		return
 	}
+	lang := s.forList(r, l)
 	email, err := address.Normalize(r.PostFormValue("email"))
 	if err != nil {
-		s.render(w, r, http.StatusUnprocessableEntity, "notice", view{Title: "Check the address", NoIndex: true, Data: notice{
-			Paragraphs: []string{"That does not look like an email address. Please check it and try again."},
-			Link:       &link{URL: "/subscribe/" + l.Slug, Text: "Back to the form"},
+		s.render(w, r, http.StatusUnprocessableEntity, "notice", view{L: lang, list: l, Title: lang.T("subscribe.bad_address_title"), NoIndex: true, Data: notice{
+			Paragraphs: []string{lang.T("subscribe.bad_address")},
+			Link:       &link{URL: "/subscribe/" + l.Slug, Text: lang.T("subscribe.back")},
 			Error:      true,
 		}})
 		return
@@ -108,18 +111,17 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request, hosted bool) 
 			s.wakeMail() // the signup queued a message
 		}
 	}
-	paras := []string{"If this address is not on the list yet, it is now. Welcome aboard.",
-		"If it left the list before, we have sent it a message to confirm its return."}
-	title := "Thank you"
+	paras := []string{lang.T("subscribe.thanks_new"), lang.T("subscribe.thanks_back")}
+	title := lang.T("subscribe.thanks_title")
 	if l.OptIn == model.OptInDouble {
-		title = "Check your inbox"
+		title = lang.T("subscribe.check_title")
 		paras = []string{
-			"If this address can join " + l.Name + ", we have sent it a message with a link to confirm.",
-			"The link works for " + delivery.Days(s.opts.ConfirmTTL) + ". Nothing arrived? Look in your spam folder.",
+			lang.T("subscribe.check_sent", "List", l.Name),
+			lang.T("subscribe.check_works", "Duration", delivery.Days(lang, s.opts.ConfirmTTL)),
 		}
 	}
-	s.render(w, r, http.StatusOK, "notice", view{Title: title, NoIndex: true, Data: notice{Paragraphs: paras,
-		Link: &link{URL: "/archive", Text: "Read past editions"}}})
+	s.render(w, r, http.StatusOK, "notice", view{L: lang, list: l, Title: title, NoIndex: true, Data: notice{Paragraphs: paras,
+		Link: &link{URL: "/archive", Text: lang.T("subscribe.read_past")}}})
 }
 
 // cleanName trims a name and drops control characters; validator.Name
@@ -170,7 +172,8 @@ func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	csrf := s.csrfToken(w, r)
-	s.render(w, r, http.StatusOK, "confirm", view{Title: "Confirm your subscription", NoIndex: true, CSRF: csrf,
+	lang := s.forList(r, l)
+	s.render(w, r, http.StatusOK, "confirm", view{L: lang, list: l, Title: lang.T("confirm.title"), NoIndex: true, CSRF: csrf,
 		Data: struct {
 			List  *model.List
 			Token string
@@ -202,8 +205,9 @@ func (s *Server) confirmPost(w http.ResponseWriter, r *http.Request) {
 		s.wakeMail() // the confirmation queued the welcome message
 	}
 	prefs := s.base + "/preferences/" + s.signer.Sign(token.Claims{Purpose: token.Preferences, SubscriberID: c.SubscriberID})
-	s.render(w, r, http.StatusOK, "notice", view{Title: "You are subscribed", NoIndex: true, Data: notice{
-		Paragraphs: []string{"Thank you for confirming. " + l.Name + " will arrive in your inbox with its next edition."},
-		Link:       &link{URL: prefs, Text: "Manage your preferences"},
+	lang := s.forList(r, l)
+	s.render(w, r, http.StatusOK, "notice", view{L: lang, list: l, Title: lang.T("confirm.done_title"), NoIndex: true, Data: notice{
+		Paragraphs: []string{lang.T("confirm.done", "List", l.Name)},
+		Link:       &link{URL: prefs, Text: lang.T("email.preferences")},
 	}})
 }

@@ -3,11 +3,13 @@ package web
 import (
 	"context"
 	"errors"
+	"html/template"
 	"mime"
 	"net/http"
 	"slices"
 	"time"
 
+	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
@@ -36,6 +38,7 @@ type unsubscribeView struct {
 	Token, PrefToken string
 	Lists            []*model.List // subscribed lists the link is about
 	Others           bool          // subscribed to other lists too
+	Question         template.HTML // "Stop receiving A, B?"
 }
 
 // unsubscribePage shows one button. A GET never unsubscribes: mail
@@ -77,7 +80,31 @@ func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 		v.Others = false // "all" is already what the button does
 	}
 	csrf := s.csrfToken(w, r)
-	s.render(w, r, http.StatusOK, "unsubscribe", view{Title: "Unsubscribe", NoIndex: true, CSRF: csrf, Data: v})
+	lang, about := s.forTargets(r, targets, v.Lists)
+	v.Question = lang.HTML("unsubscribe.question_html", "Lists", strongNames(lang, v.Lists))
+	s.render(w, r, http.StatusOK, "unsubscribe", view{L: lang, list: about, Title: lang.T("unsubscribe.title"), NoIndex: true, CSRF: csrf, Data: v})
+}
+
+// forTargets returns the language of a page about an unsubscribe link's
+// lists, and the one list it is about, if one: the link's first list's
+// (shown is what the page shows, when it knows), else negotiated.
+func (s *Server) forTargets(r *http.Request, targets []int64, shown []*model.List) (*i18n.Localizer, *model.List) {
+	if len(targets) == 0 {
+		if len(shown) > 0 {
+			return s.forReader(r, shown), nil
+		}
+		return s.negotiate(r), nil
+	}
+	for _, l := range shown {
+		if l.ID == targets[0] {
+			return s.forList(r, l), l
+		}
+	}
+	l, err := s.listByID(r.Context(), targets[0])
+	if err != nil {
+		return s.negotiate(r), nil
+	}
+	return s.forList(r, l), l
 }
 
 func (s *Server) prefToken(subscriberID int64) string {
@@ -96,7 +123,7 @@ func (s *Server) unsubscribePost(w http.ResponseWriter, r *http.Request) {
 		perr = r.ParseForm()
 	}
 	if perr != nil {
-		s.errorPage(w, r, http.StatusBadRequest, "This request could not be read", "Please go back and try again.")
+		s.errorPage(w, r, http.StatusBadRequest, "error.bad_request_title", "error.go_back")
 		return
 	}
 	c, err := s.signer.Verify(r.PathValue("token"), token.Unsubscribe, now())

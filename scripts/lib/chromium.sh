@@ -11,8 +11,9 @@ setup_chromium() {
 		[[ -x $HERALD_TEST_CHROMIUM ]] || die "HERALD_TEST_CHROMIUM=$HERALD_TEST_CHROMIUM is not an executable"
 	else
 		if [[ ! -x $HERALD_CHROMIUM_DEFAULT ]]; then
-			# fonts-liberation: headless pages need some font to lay out text.
-			apt_install chromium fonts-liberation
+			# fonts-liberation: headless pages need some font to lay out text;
+			# fonts-dejavu-core: Arabic (and Hebrew) glyphs, not boxes.
+			apt_install chromium fonts-liberation fonts-dejavu-core
 			[[ -x $HERALD_CHROMIUM_DEFAULT ]] || die "installed chromium but $HERALD_CHROMIUM_DEFAULT is missing"
 		fi
 		HERALD_TEST_CHROMIUM=$HERALD_CHROMIUM_DEFAULT

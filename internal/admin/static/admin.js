@@ -71,13 +71,17 @@
     var run = document.getElementById("precheck-run");
     if (run) run.addEventListener("click", function (e) { e.preventDefault(); precheck(); });
     precheck();
+    // The previews wear the brand of the list chosen under them.
+    var previewList = document.getElementById("preview-list");
     var refresh = function () {
+      var list = previewList && previewList.value ? "&list=" + encodeURIComponent(previewList.value) : "";
       document.querySelectorAll("iframe[data-preview]").forEach(function (f) {
         var u = f.getAttribute("src").split("?")[0];
-        f.setAttribute("src", u + "?t=" + Date.now());
+        f.setAttribute("src", u + "?t=" + Date.now() + list);
       });
       precheck();
     };
+    if (previewList) previewList.addEventListener("change", refresh);
     var save = function () {
       if (stale) return;
       if (saving) { again = true; return; }
