@@ -311,6 +311,20 @@ func (c *Client) StartCampaign(ctx context.Context, id int64) (*Campaign, error)
 	return c.action(ctx, id, "start", nil)
 }
 
+// PrecheckCampaign runs the pre-send checks on a campaign's edition:
+// links and images fetched, size, contrast, subject and preheader.
+func (c *Client) PrecheckCampaign(ctx context.Context, id int64) (*Precheck, error) {
+	var out Precheck
+	return &out, c.call(ctx, "GET", fmt.Sprintf("/campaigns/%d/precheck", id), nil, &out)
+}
+
+// StartCampaignChecked runs the pre-send checks, then starts the campaign
+// unless they warn; with acknowledge it starts it all the same. A warning
+// comes back as an *Error with Code "precheck_warnings".
+func (c *Client) StartCampaignChecked(ctx context.Context, id int64, acknowledge bool) (*Campaign, error) {
+	return c.action(ctx, id, "start", StartOptions{Precheck: true, AcknowledgeWarnings: acknowledge})
+}
+
 // PauseCampaign stops claiming new recipients.
 func (c *Client) PauseCampaign(ctx context.Context, id int64) (*Campaign, error) {
 	return c.action(ctx, id, "pause", nil)

@@ -253,6 +253,41 @@ type Schedule struct {
 	SendAt *time.Time `json:"send_at"`
 }
 
+// StartOptions are the optional body of POST /api/campaigns/{id}/start.
+// With neither field the campaign starts at once, as before pre-send
+// checks existed (scripts keep working). Precheck runs the checks first
+// and, when they warn, answers 409 precheck_warnings and starts nothing;
+// AcknowledgeWarnings starts it all the same.
+type StartOptions struct {
+	Precheck            bool `json:"precheck,omitempty"`
+	AcknowledgeWarnings bool `json:"acknowledge_warnings,omitempty"`
+}
+
+// PrecheckFinding is one thing the pre-send checks want a person to see.
+type PrecheckFinding struct {
+	Check   string `json:"check"` // links, images, size, contrast, subject, preheader, duplicate links, local links
+	Message string `json:"message"`
+	URL     string `json:"url,omitempty"`
+}
+
+// PrecheckFetch is how one link or image answered.
+type PrecheckFetch struct {
+	URL       string   `json:"url"`
+	Text      string   `json:"text,omitempty"`
+	Status    int      `json:"status,omitempty"`
+	Redirects []string `json:"redirects,omitempty"`
+	Problem   string   `json:"problem,omitempty"`
+}
+
+// Precheck is the pre-send checks' report on a campaign's edition.
+type Precheck struct {
+	Findings  []PrecheckFinding `json:"findings"`
+	Links     []PrecheckFetch   `json:"links"`
+	Images    []PrecheckFetch   `json:"images"`
+	HTMLBytes int               `json:"html_bytes"`
+	Took      int64             `json:"took_ns"`
+}
+
 // Progress counts a campaign's recipients by delivery state.
 type Progress struct {
 	Total    int64 `json:"total"`

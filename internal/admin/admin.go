@@ -34,6 +34,7 @@ import (
 	"github.com/herald-news/herald/internal/importer"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/precheck"
 	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
@@ -72,6 +73,12 @@ type Deps struct {
 	Imports *importer.Runner
 	// ImportObserver hears imports run and their rows (metrics); nil: none.
 	ImportObserver importer.Observer
+	// BounceDomain and DNSResolver are the configuration's bounce_domain
+	// and dns_resolver, for the sending-domain check in Settings.
+	BounceDomain, DNSResolver string
+	// Precheck runs the pre-send checks on stored editions (the composer's
+	// panel, and before a campaign starts); nil: no checks.
+	Precheck *precheck.Editions
 	// Settings are the tracking, DKIM and publication settings with the
 	// configuration's fixed choices (a DKIM key file); nil: those kept in
 	// Store, with none fixed.

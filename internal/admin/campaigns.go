@@ -482,6 +482,9 @@ func (a *Admin) campaignAction(w http.ResponseWriter, r *http.Request, act func(
 }
 
 func (a *Admin) campaignStart(w http.ResponseWriter, r *http.Request) error {
+	if shown, err := a.startChecked(w, r); shown || err != nil {
+		return err
+	}
 	return a.campaignAction(w, r, a.changeStatus(delivery.Start, ""))
 }
 

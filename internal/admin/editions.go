@@ -149,6 +149,8 @@ type composerView struct {
 	// Stale: the form was not saved because someone else saved the
 	// edition after it was opened; it shows the reader's unsaved copy.
 	Stale bool
+	// Precheck: the pre-send checks are set up, so the panel shows.
+	Precheck bool
 	// Lists are the lists the previews can wear the brand of; PreviewList
 	// the one they do (the edition's campaign's list; 0: the publication).
 	Lists       []store.ListStats
@@ -179,7 +181,7 @@ func (a *Admin) renderComposer(w http.ResponseWriter, r *http.Request, status in
 	if err != nil {
 		return err
 	}
-	v := composerView{E: e, Problems: problems, HeroInLead: -1, CanPublish: identity(r).Can(auth.Publish), Revisions: len(revs), Stale: stale,
+	v := composerView{E: e, Problems: problems, HeroInLead: -1, CanPublish: identity(r).Can(auth.Publish), Revisions: len(revs), Stale: stale, Precheck: a.d.Precheck != nil,
 		Kinds: []model.SectionKind{model.KindLead, model.KindCards, model.KindBriefs, model.KindPicks, model.KindText}}
 	q := r.URL.Query().Get("q")
 	if r.Method == http.MethodPost {

@@ -86,6 +86,7 @@ func (a *Admin) table() []route {
 		r("POST", "/admin/editions/{id}/autosave", auth.Compose, a.autosave),
 		r("POST", "/admin/editions/{id}/publish", auth.Publish, a.editionPublish),
 		r("GET", "/admin/editions/{id}/preview/{format}", auth.Compose, a.preview),
+		r("GET", "/admin/editions/{id}/precheck", auth.Compose, a.editionPrecheck),
 		r("GET", "/admin/editions/{id}/history", auth.Compose, a.history),
 		r("POST", "/admin/editions/{id}/restore", auth.Compose, a.restore),
 		r("POST", "/admin/editions/{id}/ready", auth.Publish, a.editionReady),

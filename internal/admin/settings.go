@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/herald-news/herald/internal/doctor"
 	"github.com/herald-news/herald/internal/edition"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/message"
@@ -52,6 +53,12 @@ func (a *Admin) settings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	var checks []doctor.Check
+	if r.URL.Query().Get("dns") != "" {
+		if checks, err = a.domainChecks(ctx); err != nil {
+			return err
+		}
+	}
 	titles := map[string]string{}
 	for _, s := range pub.Sections {
 		titles[string(s.Kind)] = s.Title
@@ -60,8 +67,23 @@ func (a *Admin) settings(w http.ResponseWriter, r *http.Request) error {
 		"Pub": pub, "Titles": titles, "Tracking": tr, "DKIM": dk, "Relays": a.relayRows(), "Outbox": a.d.Outbox != nil,
 		"Changes": a.relayChanges(), "Health": a.d.RelayStats != nil,
 		"Kinds": []string{"lead", "cards", "briefs", "picks", "text"}, "Zone": a.zone(ctx).String(),
+		"Checks": checks, "ChecksOK": doctor.AllOK(checks),
 	})
 	return nil
+}
+
+// domainChecks looks up the sending domain's DNS records (package doctor,
+// as herald doctor does) for the From address, relays and DKIM key in use.
+func (a *Admin) domainChecks(ctx context.Context) ([]doctor.Check, error) {
+	key, err := a.d.Settings.SigningKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := doctor.For(a.d.From, a.d.Relays, key, a.d.BounceDomain, a.d.DNSResolver)
+	if err != nil {
+		return []doctor.Check{{Name: "From", Status: doctor.Fail, Detail: err.Error(), Fix: "set from in the configuration to an address such as News <news@example.com>"}}, nil
+	}
+	return doctor.Run(ctx, opts), nil
 }
 
 // relayRow is one configured relay with how it is doing on this node.

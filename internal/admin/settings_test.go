@@ -9,6 +9,7 @@ import (
 
 	"github.com/herald-news/herald/internal/admin"
 	"github.com/herald-news/herald/internal/auth"
+	"github.com/herald-news/herald/internal/doctor/dnstest"
 	"github.com/herald-news/herald/internal/mailer"
 )
 
@@ -70,5 +71,41 @@ func TestRelayTestReachesAnAPIRelay(t *testing.T) {
 	owner.post("/admin/settings/relays/test", url.Values{"csrf": {owner.csrf}, "relay": {"sendgrid"}})
 	if page := owner.get("/admin/settings"); !strings.Contains(page, "sendgrid: could not connect") {
 		t.Errorf("no failure message for the unreachable API relay")
+	}
+}
+
+// TestSettingsChecksTheSendingDomain: Settings looks up the domain's
+// records on an in-process DNS server and shows each with what to publish.
+func TestSettingsChecksTheSendingDomain(t *testing.T) {
+	srv := dnstest.Start(t,
+		`relay.desk.test. 300 IN A 127.0.0.70`,
+		`bounces.desk.test. 300 IN TXT "v=spf1 a:relay.desk.test -all"`, // the Return-Path domain
+		`_dmarc.desk.test. 300 IN TXT "v=DMARC1; p=none"`,
+	)
+	relay, err := mailer.ParseRelay("smtp://relay.desk.test:587?tls=starttls&name=main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, func(d *admin.Deps) {
+		d.Relays, d.From, d.DNSResolver, d.BounceDomain = []mailer.RelayConfig{relay}, "Desk <news@desk.test>", srv.Addr, "bounces.desk.test"
+	})
+	owner := e.login(auth.Owner)
+	if page := owner.get("/admin/settings"); strings.Contains(page, "badge-red\">to fix") {
+		t.Fatal("the checks ran before anyone asked")
+	}
+	res := owner.post("/admin/settings/dkim", url.Values{"csrf": {owner.csrf}, "algorithm": {"ed25519"}, "selector": {"h1"}, "domain": {"desk.test"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("generate = %d", res.StatusCode)
+	}
+	page := owner.get("/admin/settings?dns=1")
+	for _, want := range []string{
+		"bounces.desk.test authorises relay.desk.test (127.0.0.70)",
+		"h1._domainkey.desk.test has no DKIM key record", "h1._domainkey.desk.test. TXT &#34;v=DKIM1; k=ed25519; p=",
+		"_dmarc.desk.test: p=none, aligned by SPF (bounces.desk.test)",
+		"bounces.desk.test has no MX record",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the settings page lacks %q", want)
+		}
 	}
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/importer"
+	"github.com/herald-news/herald/internal/precheck"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/unfurl"
 	"github.com/herald-news/herald/internal/validator"
@@ -54,6 +55,9 @@ type Deps struct {
 	Log          *slog.Logger
 	// ImportObserver hears imports run and their rows (metrics); nil: none.
 	ImportObserver importer.Observer
+	// Precheck runs the pre-send checks on campaigns' editions; nil: the
+	// precheck endpoint answers 404.
+	Precheck *precheck.Editions
 	// TrustProxy takes the client IP the audit log records from the last
 	// X-Forwarded-For entry (behind a reverse proxy only).
 	TrustProxy bool

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/engage"
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/precheck"
 )
 
 func campaignOut(c *model.Campaign) client.Campaign {
@@ -132,7 +134,59 @@ func (a *API) act(w http.ResponseWriter, r *http.Request, fn func(ctx context.Co
 }
 
 func (a *API) startCampaign(w http.ResponseWriter, r *http.Request) error {
-	return a.act(w, r, a.changeStatus(delivery.Start, nil))
+	var in client.StartOptions
+	if r.ContentLength != 0 { // no body: start at once, as before
+		if err := decode(r, &in); err != nil {
+			return err
+		}
+	}
+	start := a.changeStatus(delivery.Start, nil)
+	return a.act(w, r, func(ctx context.Context, c *model.Campaign) error {
+		if in.Precheck && !in.AcknowledgeWarnings && (c.Status == model.CampaignDraft || c.Status == model.CampaignScheduled) {
+			rep, err := a.checks(ctx, c)
+			if err != nil {
+				return err
+			}
+			if !rep.OK() {
+				return &apiError{status: http.StatusConflict, code: "precheck_warnings", msg: fmt.Sprintf(
+					"The pre-send checks have %d warning(s), the first: %s. See GET /api/campaigns/%d/precheck; start with acknowledge_warnings to send anyway.",
+					len(rep.Findings), rep.Findings[0].Message, c.ID)}
+			}
+		}
+		return start(ctx, c)
+	})
+}
+
+// checks runs the pre-send checks on a campaign's edition.
+func (a *API) checks(ctx context.Context, c *model.Campaign) (precheck.Report, error) {
+	rep, err := a.d.Precheck.Check(ctx, c.EditionID)
+	if errors.Is(err, precheck.ErrNoChecker) {
+		return rep, &apiError{status: http.StatusNotFound, code: "not_found", msg: "The pre-send checks are not set up on this server."}
+	}
+	return rep, err
+}
+
+func (a *API) precheckCampaign(w http.ResponseWriter, r *http.Request) error {
+	c, err := a.loadCampaign(r)
+	if err != nil {
+		return err
+	}
+	rep, err := a.checks(r.Context(), c)
+	if err != nil {
+		return err
+	}
+	out := client.Precheck{HTMLBytes: rep.HTMLBytes, Took: int64(rep.Took), Findings: []client.PrecheckFinding{},
+		Links: []client.PrecheckFetch{}, Images: []client.PrecheckFetch{}}
+	for _, f := range rep.Findings {
+		out.Findings = append(out.Findings, client.PrecheckFinding(f))
+	}
+	for _, f := range rep.Links {
+		out.Links = append(out.Links, client.PrecheckFetch(f))
+	}
+	for _, f := range rep.Images {
+		out.Images = append(out.Images, client.PrecheckFetch(f))
+	}
+	return writeJSON(w, http.StatusOK, out)
 }
 
 // changeStatus makes a status change through delivery.ChangeStatus; at,

@@ -42,7 +42,7 @@ func TestAuditFromTheCLI(t *testing.T) {
 			run("email,name\nreader@example.com,Reader\n", 0, "import", "--list", "news", "-")
 			run("", 0, "edition", "import", file)
 			run("", 0, "campaign", "create", "--edition", "1", "--list", "news")
-			run("", 0, "campaign", "start", "1")
+			run("", 0, "campaign", "start", "1", "--no-check") // the sample's links lead nowhere
 			run("", 0, "campaign", "pause", "1")
 			run("", 0, "campaign", "cancel", "1")
 			run("", 1, "campaign", "pause", "1") // cancelled is final

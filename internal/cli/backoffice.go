@@ -73,6 +73,7 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 	imports := importer.NewRunner(s, tmp, e.log, met)
 	adm, err := admin.New(admin.Deps{Store: s, Auth: authn, Engine: eng, Sender: tr, Outbox: outbox, Relays: relays,
 		RelayStats: relayStats, RelayChanges: met.RelayChanges, Imports: imports,
+		BounceDomain: cfg.BounceDomain, DNSResolver: cfg.DNSResolver, Precheck: e.editionChecks(cfg, s),
 		Settings: set, Bounce: verp, BaseURL: cfg.BaseURL, From: cfg.From, ThemeDir: cfg.Theme, Sunset: sunsetPolicy(cfg), TempDir: tmp, TrustProxy: cfg.TrustProxy, Log: e.log,
 		WebhookAllow: webhookAllow(cfg)})
 	if err != nil {
@@ -85,7 +86,7 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 		return nil, err
 	}
 	apiH, err := api.New(api.Deps{Store: s, Auth: authn, Engine: eng, Direct: direct, From: cfg.From, Log: e.log, ImportObserver: met,
-		TrustProxy: cfg.TrustProxy, WebhookAllow: webhookAllow(cfg)})
+		TrustProxy: cfg.TrustProxy, WebhookAllow: webhookAllow(cfg), Precheck: e.editionChecks(cfg, s)})
 	if err != nil {
 		imports.Close()
 		return nil, err

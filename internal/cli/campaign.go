@@ -20,7 +20,7 @@ import (
 func campaignCommands() []command {
 	return []command{
 		{"campaign create", "--edition ID|FILE --list SLUG|--segment NAME ... [--at TIME] [--name NAME] [--from ADDR] [--reply-to ADDR] [--via RELAY] [--no-tracking]", "create a campaign (scheduled with --at)", runCampaignCreate},
-		{"campaign start", "ID", "freeze the edition, write the ledger and let the workers send", runCampaignStart},
+		{"campaign start", "ID [--yes] [--no-check]", "run the pre-send checks (confirm their warnings, or --yes), then freeze the edition, write the ledger and let the workers send", runCampaignStart},
 		{"campaign pause", "ID", "stop sending (returns once no message is in flight)", campaignStatusCommand(delivery.Pause, model.CampaignPaused)},
 		{"campaign resume", "ID", "continue a paused campaign from its ledger", campaignStatusCommand(delivery.Resume, model.CampaignSending)},
 		{"campaign cancel", "ID", "stop a campaign for good", campaignStatusCommand(delivery.Cancel, model.CampaignCancelled)},
@@ -207,7 +207,9 @@ func campaignArg(ctx context.Context, s *store.Store, arg string) (*model.Campai
 }
 
 func runCampaignStart(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("campaign start", "ID")
+	fs := e.flags("campaign start", "ID [--yes] [--no-check]")
+	yes := fs.Bool("yes", false, "start even if the pre-send checks warn (they are printed); needed when not on a terminal")
+	noCheck := fs.Bool("no-check", false, "start without the pre-send checks (no links fetched)")
 	pos, err := parse(fs, args, 1)
 	if err != nil {
 		return err
@@ -216,6 +218,13 @@ func runCampaignStart(ctx context.Context, e *env, args []string) error {
 		c, err := campaignArg(ctx, s, pos[0])
 		if err != nil {
 			return err
+		}
+		if c.Status == model.CampaignDraft || c.Status == model.CampaignScheduled {
+			if !*noCheck {
+				if err := e.confirmStart(ctx, s, c.ID, *yes); err != nil {
+					return err
+				}
+			}
 		}
 		ch, err := delivery.ChangeStatus(ctx, s, eng, c.ID, delivery.Start, time.Time{})
 		if errors.Is(err, store.ErrBadTransition) {

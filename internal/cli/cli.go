@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"sort"
 	"strings"
@@ -36,6 +37,8 @@ func commands() []command {
 		{"serve", "[--http ADDR]", "run the web server and delivery workers", runServe},
 		{"migrate", "", "apply pending database migrations", runMigrate},
 		{"backup", "FILE [--force]", "copy the SQLite database to FILE, consistently, while Herald runs", runBackup},
+		{"doctor", "[--resolver HOST:PORT]", "check the sending domain's DNS records (SPF, DKIM, DMARC, bounce MX); exit 1 unless all are right", runDoctor},
+		{"maintenance", "[--dry-run] [--events-days N] [--ledger-days N] [--switch-vacuum]", "apply the retention policy now: fold old opens, clicks and ledger rows into counts, reclaim space", runMaintenance},
 		{"copy", "--to postgres://...", "copy this SQLite installation into an empty PostgreSQL database (stop serve first)", runCopy},
 		{"version", "", "print the version, commit and Go version", runVersion},
 		{"healthcheck", "[--url URL]", "exit 0 if the herald serve on this machine answers /healthz (for containers)", runHealthcheck},
@@ -106,6 +109,10 @@ type env struct {
 
 	cfg *config.Config
 	log *slog.Logger
+
+	// allow lets tests' pre-send checks reach an in-process site on
+	// loopback (unfurl.Options.Allow); never set outside tests.
+	allow []netip.Prefix
 }
 
 // Run runs the herald command line and returns the process exit status.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/herald-news/herald/internal/config"
 	"github.com/herald-news/herald/internal/edition"
 	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/model"
@@ -18,7 +19,7 @@ import (
 // editionCommands are the "herald edition ..." verbs, for commands().
 func editionCommands() []command {
 	return []command{
-		{"edition check", "FILE", "report every problem in an edition file, with line and column", runEditionCheck},
+		{"edition check", "FILE [--online]", "report every problem in an edition file, with line and column (--online: and the pre-send checks, links fetched)", runEditionCheck},
 		{"edition render", "FILE --format html|text|web|json [--subscriber-name NAME] [--theme DIR] [--language TAG]", "render an edition file to standard output", runEditionRender},
 		{"edition import", "FILE", "store an edition file as a draft and print its ID", runEditionImport},
 		{"edition export", "ID", "write a stored edition as a file to standard output", runEditionExport},
@@ -66,7 +67,8 @@ func (e *env) parseEdition(path string) (*model.Edition, error) {
 }
 
 func runEditionCheck(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("edition check", "FILE")
+	fs := e.flags("edition check", "FILE [--online]")
+	online := fs.Bool("online", false, "also run the pre-send checks on its email: fetch every link and image, size, contrast, subject and preheader")
 	pos, err := parse(fs, args, 1)
 	if err != nil {
 		return err
@@ -85,6 +87,11 @@ func runEditionCheck(ctx context.Context, e *env, args []string) error {
 	}
 	if len(ps) > 0 {
 		return &ExitError{Code: 1, Err: fmt.Errorf("%s: %d problem(s)", pos[0], len(ps))}
+	}
+	if *online {
+		if err := e.checkOnline(ctx, pos[0]); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(e.stdout, "%s: ok\n", pos[0])
 	return nil
@@ -156,6 +163,25 @@ func runEditionRender(ctx context.Context, e *env, args []string) error {
 
 // publication returns the stored publication settings, or the default
 // until settings are saved.
+// renderFile parses an edition file and builds the renderer for the saved
+// publication settings and the configured theme.
+func (e *env) renderFile(ctx context.Context, path string) (*model.Edition, *render.Renderer, *config.Config, error) {
+	ed, err := e.parseEdition(path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cfg, err := e.config()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	pub, err := e.publication(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	r, err := render.New(pub, renderOptions(cfg))
+	return ed, r, cfg, err
+}
+
 func (e *env) publication(ctx context.Context) (model.Publication, error) {
 	cfg, err := e.config()
 	if err != nil {

@@ -237,7 +237,7 @@ func TestCommandLineCampaignsUseServesTheme(t *testing.T) {
 		t.Fatalf("serve exited %d:\n%s", code, log)
 	}
 	camp := run("campaign", "create", "--edition", id, "--list", "evening")
-	run("campaign", "start", camp)
+	run("campaign", "start", camp, "--no-check") // the sample's links lead nowhere
 	ob, err := mailer.NewOutbox(filepath.Join(data, "outbox"), nil)
 	if err != nil {
 		t.Fatal(err)

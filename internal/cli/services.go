@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/bounce"
@@ -19,6 +20,7 @@ import (
 	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/retention"
 	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
@@ -268,6 +270,13 @@ func (e *env) engine(ctx context.Context, cfg *config.Config, s *store.Store, tr
 		}
 		dc.Sunset = sunsetPolicy(cfg)
 	}
+	if ret := retentionPolicy(cfg); !ret.Off() {
+		if err := ret.Check(cfg.SunsetMonths); err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		ret.Pause = 20 * time.Millisecond // let sending's writes in between batches
+		dc.Retention = &ret
+	}
 	return delivery.New(s, dc)
 }
 
@@ -305,6 +314,11 @@ func appSettings(cfg *config.Config, s *store.Store) (*settings.Settings, error)
 	set := settings.New(s, cfg.BaseURL)
 	set.DKIM, set.Tracking = dkim, settings.TrackingMode(cfg.Tracking)
 	return set, nil
+}
+
+// retentionPolicy is the configuration's retention.
+func retentionPolicy(cfg *config.Config) retention.Policy {
+	return retention.Policy{EventsDays: cfg.RetentionEventsDays, LedgerDays: cfg.RetentionLedgerDays}
 }
 
 // dkimKeyFile is the DKIM signing key of the configuration (key file,

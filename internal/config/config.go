@@ -155,6 +155,19 @@ type Config struct {
 	BounceIMAPURL   Secret
 	SoftBounceLimit int
 
+	// RetentionEventsDays and RetentionLedgerDays say how long raw opens
+	// and clicks, and finished campaigns' ledger rows, are kept before the
+	// scheduler leader folds them into counts; 0 keeps them forever.
+	RetentionEventsDays int
+	RetentionLedgerDays int
+
+	// DNSResolver is the DNS server (host:port) herald doctor and the
+	// settings page ask; empty: the system's resolver.
+	DNSResolver string
+
+	// StagingDomains are hosts of a staging or preview site: the pre-send
+	// checks flag links to them (and their subdomains).
+	StagingDomains []string
 	// SQLiteSynchronous is SQLite's synchronous setting: normal (the
 	// default: a power loss can lose the last commits, a crash cannot) or
 	// full (every commit reaches the disk before it returns).
@@ -307,6 +320,29 @@ func keys() []key {
 			c.SunsetAction = v
 			return nil
 		}},
+		{"retention_events_days", false, daysKey(func(c *Config, n int) { c.RetentionEventsDays = n })},
+		{"retention_ledger_days", false, daysKey(func(c *Config, n int) { c.RetentionLedgerDays = n })},
+		{"staging_domain", false, func(c *Config, v string) error {
+			c.StagingDomains = nil
+			for _, d := range strings.Split(v, ",") {
+				d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
+				if d == "" {
+					continue
+				}
+				if strings.ContainsAny(d, " /@:") {
+					return fmt.Errorf("%q is not a host name (write staging.example.com, several separated by commas)", d)
+				}
+				c.StagingDomains = append(c.StagingDomains, d)
+			}
+			return nil
+		}},
+		{"dns_resolver", false, func(c *Config, v string) error {
+			if _, port, err := net.SplitHostPort(v); v != "" && (err != nil || port == "") {
+				return errors.New("must be host:port of a DNS server, such as 127.0.0.1:53, or empty for the system's resolver")
+			}
+			c.DNSResolver = v
+			return nil
+		}},
 		{"sunset_suppress_after_days", false, func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 || n > 3650 {
@@ -430,6 +466,18 @@ func boolKey(set func(c *Config, b bool)) func(c *Config, v string) error {
 			return errors.New("must be true or false")
 		}
 		set(c, b)
+		return nil
+	}
+}
+
+// daysKey reads a retention in days: 0 (keep forever) to 100 years.
+func daysKey(set func(c *Config, n int)) func(c *Config, v string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 0 || n > 36500 {
+			return errors.New("must be a whole number of days, or 0 to keep them forever")
+		}
+		set(c, n)
 		return nil
 	}
 }

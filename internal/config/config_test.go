@@ -64,6 +64,18 @@ func TestSNSTopicsList(t *testing.T) {
 	}
 }
 
+func TestDeliverabilityKeys(t *testing.T) {
+	c, err := Load(Source{Getenv: env(map[string]string{"HERALD_RETENTION_EVENTS_DAYS": "400", "HERALD_RETENTION_LEDGER_DAYS": "0",
+		"HERALD_STAGING_DOMAIN": " staging.example.com ,preview.example.net", "HERALD_DNS_RESOLVER": "127.0.0.1:5353"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RetentionEventsDays != 400 || c.RetentionLedgerDays != 0 || c.DNSResolver != "127.0.0.1:5353" ||
+		!slices.Equal(c.StagingDomains, []string{"staging.example.com", "preview.example.net"}) {
+		t.Fatalf("config = %+v", c)
+	}
+}
+
 func TestDefaultsNeedNothing(t *testing.T) {
 	c, err := Load(Source{Getenv: env(nil)})
 	if err != nil || c.DataDir != "herald-data" || c.HTTPAddr != "127.0.0.1:8080" || c.DatabaseURL != "" {
@@ -89,6 +101,10 @@ func TestInvalidValuesNameTheKey(t *testing.T) {
 		{Source{Getenv: env(map[string]string{"HERALD_WEBHOOK_SNS_TOPICS": "arn:aws:sns:eu-west-1:123:ses, my-topic"})}, `HERALD_WEBHOOK_SNS_TOPICS: "my-topic" is not an SNS topic ARN`},
 		{Source{Getenv: env(map[string]string{"HERALD_SUNSET_MONTHS": "-1"})}, "HERALD_SUNSET_MONTHS: must be a whole number of months from 1 to 60"},
 		{Source{Getenv: env(map[string]string{"HERALD_SUNSET_ACTION": "delete"})}, "HERALD_SUNSET_ACTION: must be segment or suppress"},
+		{Source{Getenv: env(map[string]string{"HERALD_RETENTION_EVENTS_DAYS": "90d"})}, "HERALD_RETENTION_EVENTS_DAYS: must be a whole number of days, or 0 to keep them forever"},
+		{Source{Getenv: env(map[string]string{"HERALD_RETENTION_LEDGER_DAYS": "-3"})}, "HERALD_RETENTION_LEDGER_DAYS: must be a whole number of days"},
+		{Source{Getenv: env(map[string]string{"HERALD_STAGING_DOMAIN": "staging.example.com, http://preview"})}, `HERALD_STAGING_DOMAIN: "http://preview" is not a host name`},
+		{Source{Getenv: env(map[string]string{"HERALD_DNS_RESOLVER": "127.0.0.1"})}, "HERALD_DNS_RESOLVER: must be host:port of a DNS server"},
 		{Source{Getenv: env(map[string]string{"HERALD_SUNSET_SUPPRESS_AFTER_DAYS": "soon"})}, "HERALD_SUNSET_SUPPRESS_AFTER_DAYS: must be a whole number of days"},
 		{Source{Getenv: env(nil), Flags: map[string]string{"log_level": "loud"}}, "--log-level"},
 		{Source{Getenv: env(nil), File: bad}, "bad.conf:2: unknown key \"http_adr\""},

@@ -23,6 +23,7 @@ import (
 	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/retention"
 	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
@@ -52,6 +53,7 @@ type Ledger interface {
 	ABTestsToDecide(ctx context.Context, now time.Time) ([]int64, error)
 	DecideABTest(ctx context.Context, id int64, now time.Time) (int, error)
 	Sunset(ctx context.Context, p store.SunsetPolicy) (store.SunsetReport, error)
+	retention.Store
 	LastSunset(ctx context.Context) (store.SunsetReport, bool, error)
 	Settings(ctx context.Context, keys ...string) (map[string]string, error)
 	PruneAudit(ctx context.Context, before time.Time, batch int) (int64, error)
@@ -108,8 +110,12 @@ type Config struct {
 	// (never while tracking is off or anonymous: nobody's engagement is
 	// known then).
 	Sunset *store.SunsetPolicy
-	Log    *slog.Logger
-	Now    func() time.Time
+	// Retention, when set, is applied once a day by the scheduler leader,
+	// beside sending (it folds in small batches, then gives SQLite's
+	// freed pages back).
+	Retention *retention.Policy
+	Log       *slog.Logger
+	Now       func() time.Time
 }
 
 func (c *Config) setDefaults() {
@@ -163,6 +169,10 @@ type Engine struct {
 	// relayDownUntil (unix nanoseconds) holds claiming back after no relay
 	// took a message, so an outage defers a few rows, not the whole list.
 	relayDownUntil atomic.Int64
+	// retaining is set while a retention run (started by the leader, once
+	// a day) works beside sending; Run waits for it before returning.
+	retaining atomic.Bool
+	retention sync.WaitGroup
 	// finished is closed (and replaced) each time this engine marks a
 	// campaign sent; see Finished.
 	finished chan struct{}

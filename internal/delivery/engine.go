@@ -14,6 +14,7 @@ import (
 	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/retention"
 	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/validator"
@@ -89,6 +90,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	}()
 
 	err = e.claimLoop(ctx, jobs)
+	e.retention.Wait() // stopped by ctx between two batches
 	close(jobs)
 	workers.Wait()
 	stopWatching()
@@ -100,7 +102,7 @@ func (e *Engine) Run(ctx context.Context) error {
 
 // claimLoop feeds jobs from every sending campaign until ctx is done.
 func (e *Engine) claimLoop(ctx context.Context, jobs chan<- job) error {
-	var lastRelease, lastSchedule, lastSunset, lastPrune time.Time
+	var lastRelease, lastSchedule, lastSunset, lastRetention, lastPrune time.Time
 	var lead *store.Leadership
 	defer func() {
 		if lead != nil {
@@ -125,6 +127,10 @@ func (e *Engine) claimLoop(ctx context.Context, jobs chan<- job) error {
 				if e.cfg.Sunset != nil && now.Sub(lastSunset) >= 24*time.Hour {
 					e.sunset(ctx)
 					lastSunset = now
+				}
+				if e.cfg.Retention != nil && now.Sub(lastRetention) >= 24*time.Hour {
+					e.retain(ctx)
+					lastRetention = now
 				}
 				if now.Sub(lastPrune) >= 24*time.Hour {
 					e.pruneAudit(ctx, now)
@@ -292,6 +298,28 @@ func (e *Engine) sunset(ctx context.Context) {
 	e.cfg.Log.Info("sunset policy applied", "months", rep.Policy.Months, "action", rep.Policy.Action,
 		"since", rep.Cutoff.Format(time.DateOnly), "subscribers", rep.Matched, "some", strings.Join(rep.Sample, ", "),
 		"returned", rep.Returned, "suppressed_after_segment", rep.Suppressed)
+}
+
+// retain starts the retention policy beside sending, unless a run is
+// still going, and logs its report when done.
+func (e *Engine) retain(ctx context.Context) {
+	if !e.retaining.CompareAndSwap(false, true) {
+		return
+	}
+	e.retention.Add(1)
+	go func() {
+		defer e.retention.Done()
+		defer e.retaining.Store(false)
+		rep, err := retention.Run(ctx, e.ledger, *e.cfg.Retention, e.cfg.Now(), nil)
+		if err != nil {
+			if ctx.Err() == nil {
+				e.cfg.Log.Error("retention", "err", err, "events_folded", rep.Events, "ledger_rows_folded", rep.Ledger)
+			}
+			return
+		}
+		e.cfg.Log.Info("retention applied", "events_folded", rep.Events, "ledger_rows_folded", rep.Ledger,
+			"pages_reclaimed", rep.Reclaimed, "took", rep.Took.Round(time.Millisecond))
+	}()
 }
 
 // auditPruneBatch is how many audit rows one statement deletes: the

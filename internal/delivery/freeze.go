@@ -116,3 +116,29 @@ func EditionFreezer(src EditionSource, fallback model.Publication, opts render.O
 		return frozen, nil
 	}
 }
+
+// EditionEmail returns a function that renders a stored edition's email as
+// a campaign of it would go out (the stored publication settings, or
+// fallback until any are saved), with the renderer and the edition read.
+// The pre-send checks read editions through it.
+func EditionEmail(src EditionSource, fallback model.Publication, opts render.Options) func(ctx context.Context, editionID int64) (*render.Email, *render.Renderer, *model.Edition, error) {
+	return func(ctx context.Context, editionID int64) (*render.Email, *render.Renderer, *model.Edition, error) {
+		ed, err := src.GetEdition(ctx, editionID)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		pub, err := settings.LoadPublication(ctx, src, fallback)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		r, err := render.New(pub, opts)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		em, err := r.Email(ed)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return em, r, ed, nil
+	}
+}

@@ -131,7 +131,7 @@ func envelopeSink(t *testing.T) *smtpsink.Sink {
 func startRunners(t *testing.T, dbURL string, id int64, relayURL string, count int, lease string) []*faults.Node {
 	t.Helper()
 	env := []string{"HERALD_DATABASE_URL=" + dbURL, "HERALD_DATA=" + t.TempDir(), "HERALD_LEASE=" + lease, "HERALD_LOG_LEVEL=warn"}
-	runHerald(t, env, "campaign", "start", fmt.Sprint(id))
+	runHerald(t, env, "campaign", "start", fmt.Sprint(id), "--no-check")
 	var nodes []*faults.Node
 	for i := range count {
 		n, err := faults.StartNode(herald, fmt.Sprintf("node %d", i+1), env, "campaign", "run", fmt.Sprint(id), "--relay", relayURL)

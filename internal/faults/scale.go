@@ -172,7 +172,7 @@ func scaleRun(ctx context.Context, opts ScaleOptions, nodes int) (run ScaleRun, 
 	if opts.Workers > 0 {
 		env = append(env, "HERALD_WORKERS="+strconv.Itoa(opts.Workers))
 	}
-	starter, err := StartNode(opts.Herald, "campaign start", env, "campaign", "start", strconv.FormatInt(id, 10))
+	starter, err := StartNode(opts.Herald, "campaign start", env, "campaign", "start", strconv.FormatInt(id, 10), "--no-check")
 	if err != nil {
 		return run, err
 	}

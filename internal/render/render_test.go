@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/herald-news/herald/internal/contrast"
 	"github.com/herald-news/herald/internal/edition"
 	"github.com/herald-news/herald/internal/edition/sample"
 	"github.com/herald-news/herald/internal/model"
@@ -99,22 +100,6 @@ func checkHTML(t *testing.T, doc []byte) *html.Node {
 	return root
 }
 
-func walk(n *html.Node, fn func(*html.Node)) {
-	fn(n)
-	for c := n.FirstChild; c != nil; c = c.NextSibling {
-		walk(c, fn)
-	}
-}
-
-func attr(n *html.Node, key string) (string, bool) {
-	for _, a := range n.Attr {
-		if a.Key == key {
-			return a.Val, true
-		}
-	}
-	return "", false
-}
-
 func TestEmailHTMLIsSoundAndSmall(t *testing.T) {
 	r, e := setup(t)
 	m, err := r.Email(e)
@@ -129,30 +114,30 @@ func TestEmailHTMLIsSoundAndSmall(t *testing.T) {
 	root := checkHTML(t, doc)
 	var imgs, links int
 	hasLang, hasPreheader := false, false
-	walk(root, func(n *html.Node) {
+	contrast.Walk(root, func(n *html.Node) {
 		if n.Type != html.ElementNode {
 			return
 		}
 		switch n.Data {
 		case "html":
-			_, hasLang = attr(n, "lang")
+			_, hasLang = contrast.Attr(n, "lang")
 		case "img":
 			imgs++
-			if alt, _ := attr(n, "alt"); strings.TrimSpace(alt) == "" {
+			if alt, _ := contrast.Attr(n, "alt"); strings.TrimSpace(alt) == "" {
 				t.Errorf("img without alt: %v", n.Attr)
 			}
-			if _, ok := attr(n, "width"); !ok {
+			if _, ok := contrast.Attr(n, "width"); !ok {
 				t.Errorf("img without width: %v", n.Attr)
 			}
 		case "a":
 			links++
-			href, _ := attr(n, "href")
+			href, _ := contrast.Attr(n, "href")
 			if !strings.HasPrefix(href, "https://") {
 				t.Errorf("link is not absolute https: %q", href)
 			}
 		case "div":
-			if c, _ := attr(n, "class"); c == "preheader" {
-				st, _ := attr(n, "style")
+			if c, _ := contrast.Attr(n, "class"); c == "preheader" {
+				st, _ := contrast.Attr(n, "style")
 				hasPreheader = strings.Contains(st, "display:none")
 			}
 		case "script", "iframe", "form":
@@ -395,12 +380,12 @@ func TestWebPage(t *testing.T) {
 	}
 	root := checkHTML(t, web)
 	var h1 int
-	walk(root, func(n *html.Node) {
+	contrast.Walk(root, func(n *html.Node) {
 		if n.Type == html.ElementNode && n.Data == "h1" {
 			h1++
 		}
 		if n.Type == html.ElementNode && n.Data == "html" {
-			if l, _ := attr(n, "lang"); l != "en-GB" {
+			if l, _ := contrast.Attr(n, "lang"); l != "en-GB" {
 				t.Errorf("lang = %q", l)
 			}
 		}

@@ -160,8 +160,13 @@ func (s *Store) ABResults(ctx context.Context, id int64) ([]VariantResult, int64
 		return nil, 0, err
 	}
 	var rest int64
-	rows, err = s.r.QueryContext(ctx, `SELECT variant, COUNT(*), SUM(CASE WHEN status = 'sent' THEN 1 ELSE 0 END)
-		FROM deliveries WHERE campaign_id = $1 GROUP BY variant`, id)
+	rows, err = s.r.QueryContext(ctx, `SELECT variant, CAST(SUM(n) AS BIGINT), CAST(SUM(sent) AS BIGINT) FROM (
+			SELECT variant, COUNT(*) AS n, SUM(CASE WHEN status = 'sent' THEN 1 ELSE 0 END) AS sent
+			FROM deliveries WHERE campaign_id = $1 GROUP BY variant
+			UNION ALL
+			SELECT variant, SUM(total) AS n, SUM(CASE WHEN status = 'sent' THEN total ELSE 0 END) AS sent
+			FROM ledger_counts WHERE campaign_id = $1 GROUP BY variant
+		) t GROUP BY variant`, id)
 	if err != nil {
 		return nil, 0, fmt.Errorf("A/B results of campaign %d: %w", id, err)
 	}

@@ -266,7 +266,12 @@ func (s *Store) SingleProcess() bool { return s.dialect == dialectSQLite }
 // CampaignProgress counts a campaign's ledger by status.
 func (s *Store) CampaignProgress(ctx context.Context, id int64) (model.Progress, error) {
 	var p model.Progress
-	rows, err := s.r.QueryContext(ctx, `SELECT status, COUNT(*) FROM deliveries WHERE campaign_id = $1 GROUP BY status`, id)
+	// Raw rows plus the rows retention folded (see FoldLedger).
+	rows, err := s.r.QueryContext(ctx, `SELECT status, CAST(SUM(n) AS BIGINT) FROM (
+			SELECT status, COUNT(*) AS n FROM deliveries WHERE campaign_id = $1 GROUP BY status
+			UNION ALL
+			SELECT status, SUM(total) AS n FROM ledger_counts WHERE campaign_id = $1 GROUP BY status
+		) t GROUP BY status`, id)
 	if err != nil {
 		return p, fmt.Errorf("campaign %d progress: %w", id, err)
 	}

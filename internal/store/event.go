@@ -234,15 +234,19 @@ type EventCounts struct {
 // number decisions use.
 func (c EventCounts) Human(kind model.EventKind) int64 { return c.UniqueBy[model.ClassHuman][kind] }
 
-// CampaignEventCounts counts a campaign's events by kind and class.
+// CampaignEventCounts counts a campaign's events by kind and class: the
+// raw rows plus the counts retention folded (see FoldEvents).
 func (s *Store) CampaignEventCounts(ctx context.Context, campaignID int64) (EventCounts, error) {
 	c := EventCounts{Total: map[model.EventKind]int64{}, Unique: map[model.EventKind]int64{},
 		UniqueBy: map[model.EventClass]map[model.EventKind]int64{}, TotalBy: map[model.EventClass]map[model.EventKind]int64{}}
 	for _, class := range []model.EventClass{model.ClassHuman, model.ClassMachine, model.ClassPrivacy} {
 		c.UniqueBy[class], c.TotalBy[class] = map[model.EventKind]int64{}, map[model.EventKind]int64{}
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT kind, class, COUNT(*), COUNT(DISTINCT subscriber_id) FROM events
-		WHERE campaign_id = $1 GROUP BY kind, class`, campaignID)
+	rows, err := s.r.QueryContext(ctx, `SELECT kind, class, CAST(SUM(n) AS BIGINT), CAST(SUM(u) AS BIGINT) FROM (
+			SELECT kind, class, COUNT(*) AS n, COUNT(DISTINCT subscriber_id) AS u FROM events WHERE campaign_id = $1 GROUP BY kind, class
+			UNION ALL
+			SELECT kind, class, SUM(total) AS n, SUM(class_uniq) AS u FROM event_counts WHERE campaign_id = $1 GROUP BY kind, class
+		) t GROUP BY kind, class`, campaignID)
 	if err != nil {
 		return c, fmt.Errorf("count events: %w", err)
 	}
@@ -263,8 +267,11 @@ func (s *Store) CampaignEventCounts(ctx context.Context, campaignID int64) (Even
 	if err := rows.Err(); err != nil {
 		return c, err
 	}
-	urows, err := s.r.QueryContext(ctx, `SELECT kind, COUNT(DISTINCT subscriber_id) FROM events
-		WHERE campaign_id = $1 GROUP BY kind`, campaignID)
+	urows, err := s.r.QueryContext(ctx, `SELECT kind, CAST(SUM(u) AS BIGINT) FROM (
+			SELECT kind, COUNT(DISTINCT subscriber_id) AS u FROM events WHERE campaign_id = $1 GROUP BY kind
+			UNION ALL
+			SELECT kind, SUM(uniq) AS u FROM event_counts WHERE campaign_id = $1 GROUP BY kind
+		) t GROUP BY kind`, campaignID)
 	if err != nil {
 		return c, fmt.Errorf("count events: %w", err)
 	}
@@ -302,8 +309,12 @@ func (s *Store) EventSeries(ctx context.Context, campaignID int64, daily bool) (
 		}
 		bucket = `to_char(date_trunc('` + unit + `', at AT TIME ZONE 'UTC'), 'YYYY-MM-DD HH24:MI:SS')`
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+bucket+` AS b, kind, COUNT(*) FROM events
-		WHERE campaign_id = $1 GROUP BY b, kind ORDER BY b, kind`, campaignID)
+	// Folded events (see FoldEvents) count in their day's first bucket.
+	rows, err := s.r.QueryContext(ctx, `SELECT b, kind, CAST(SUM(n) AS BIGINT) FROM (
+			SELECT `+bucket+` AS b, kind, COUNT(*) AS n FROM events WHERE campaign_id = $1 GROUP BY b, kind
+			UNION ALL
+			SELECT day || ' 00:00:00' AS b, kind, SUM(total) AS n FROM event_counts WHERE campaign_id = $1 GROUP BY b, kind
+		) t GROUP BY b, kind ORDER BY b, kind`, campaignID)
 	if err != nil {
 		return nil, fmt.Errorf("event series: %w", err)
 	}
@@ -334,10 +345,19 @@ type LinkCount struct {
 // TopLinks returns a campaign's links with the most readers (unique human
 // clicks), then the most clicks.
 func (s *Store) TopLinks(ctx context.Context, campaignID int64, limit int) ([]LinkCount, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT url, COUNT(*) AS n, COUNT(DISTINCT subscriber_id),
-		COUNT(DISTINCT CASE WHEN class = 'human' THEN subscriber_id END) AS h,
-		COUNT(DISTINCT CASE WHEN class = 'machine' THEN subscriber_id END)
-		FROM events WHERE campaign_id = $1 AND kind = 'click' AND url <> '' GROUP BY url ORDER BY h DESC, n DESC, url LIMIT $2`, campaignID, limit)
+	// Raw clicks plus the clicks retention folded (see FoldEvents).
+	rows, err := s.r.QueryContext(ctx, `SELECT url, CAST(SUM(n) AS BIGINT) AS clicks, CAST(SUM(u) AS BIGINT),
+		CAST(SUM(h) AS BIGINT) AS human, CAST(SUM(m) AS BIGINT) FROM (
+			SELECT url, COUNT(*) AS n, COUNT(DISTINCT subscriber_id) AS u,
+				COUNT(DISTINCT CASE WHEN class = 'human' THEN subscriber_id END) AS h,
+				COUNT(DISTINCT CASE WHEN class = 'machine' THEN subscriber_id END) AS m
+			FROM events WHERE campaign_id = $1 AND kind = 'click' AND url <> '' GROUP BY url
+			UNION ALL
+			SELECT url, SUM(total) AS n, SUM(link_uniq) AS u,
+				SUM(CASE WHEN class = 'human' THEN link_class_uniq ELSE 0 END) AS h,
+				SUM(CASE WHEN class = 'machine' THEN link_class_uniq ELSE 0 END) AS m
+			FROM event_counts WHERE campaign_id = $1 AND kind = 'click' AND url <> '' GROUP BY url
+		) t GROUP BY url ORDER BY human DESC, clicks DESC, url LIMIT $2`, campaignID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("top links: %w", err)
 	}

@@ -162,7 +162,10 @@ func open(opts Options) (*Store, error) {
 		return nil, err
 	}
 	dsn := func(extra string) string {
-		return "file:" + opts.SQLitePath + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
+		// auto_vacuum first: it only takes on a file with no tables yet, so
+		// new databases give deleted rows' pages back with incremental_vacuum
+		// (retention); an older file needs EnableIncrementalVacuum once.
+		return "file:" + opts.SQLitePath + "?_pragma=auto_vacuum(2)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
 			"&_pragma=foreign_keys(1)&_pragma=synchronous(" + sync + ")&_time_format=sqlite" + extra
 	}
 	w := sql.OpenDB(&sqliteConnector{dsn: dsn("&_txlock=immediate"), drv: &sqlite.Driver{}})

@@ -322,7 +322,8 @@ func (s *Store) SubscriberEvents(ctx context.Context, subscriberID int64, limit 
 // tests and health views.
 func (s *Store) CountEvents(ctx context.Context, kind model.EventKind) (int64, error) {
 	var n int64
-	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM events WHERE kind = $1`, kind).Scan(&n); err != nil {
+	if err := s.r.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM events WHERE kind = $1)
+		+ (SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) FROM event_counts WHERE kind = $1)`, kind).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count events: %w", err)
 	}
 	return n, nil

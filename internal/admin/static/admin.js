@@ -31,6 +31,46 @@
       state.textContent = text;
       state.className = "save-state " + (cls || "");
     };
+    // The pre-send checks fetch every link, which takes seconds: they run
+    // in the background after a save, one run at a time, and the editor
+    // goes on typing meanwhile.
+    var panel = document.getElementById("precheck");
+    var checking = false, checkAgain = false;
+    var precheck = function () {
+      if (!panel) return;
+      if (checking) { checkAgain = true; return; }
+      checking = true;
+      var st = document.getElementById("precheck-state");
+      var list = document.getElementById("precheck-findings");
+      st.textContent = "Checking links and images…";
+      fetch(panel.getAttribute("data-precheck"), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) {
+          if (!r.ok) throw new Error("status " + r.status);
+          return r.json();
+        }).then(function (rep) {
+          list.textContent = "";
+          (rep.findings || []).forEach(function (f) {
+            var li = document.createElement("li");
+            var b = document.createElement("span");
+            b.className = "badge badge-amber";
+            b.textContent = f.check;
+            li.appendChild(b);
+            li.appendChild(document.createTextNode(" " + f.message + (f.url && f.message.indexOf(f.url) < 0 ? " (" + f.url + ")" : "")));
+            list.appendChild(li);
+          });
+          var n = (rep.findings || []).length;
+          st.textContent = (n ? n + " to look at" : "Nothing to look at") + " · " + rep.links.length + " links and " +
+            rep.images.length + " images fetched · " + Math.ceil(rep.html_bytes / 1024) + " KB of HTML";
+        }).catch(function () {
+          st.textContent = "The checks could not run; the edition is saved all the same.";
+        }).finally(function () {
+          checking = false;
+          if (checkAgain) { checkAgain = false; precheck(); }
+        });
+    };
+    var run = document.getElementById("precheck-run");
+    if (run) run.addEventListener("click", function (e) { e.preventDefault(); precheck(); });
+    precheck();
     // The previews wear the brand of the list chosen under them.
     var previewList = document.getElementById("preview-list");
     var refresh = function () {
@@ -39,6 +79,7 @@
         var u = f.getAttribute("src").split("?")[0];
         f.setAttribute("src", u + "?t=" + Date.now() + list);
       });
+      precheck();
     };
     if (previewList) previewList.addEventListener("change", refresh);
     var save = function () {
