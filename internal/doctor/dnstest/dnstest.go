@@ -43,7 +43,7 @@ func Start(t testing.TB, records ...string) *Server {
 		if ln, err = net.Listen("tcp", pc.LocalAddr().String()); err == nil {
 			break
 		}
-		pc.Close()
+		_ = pc.Close() // the port was not free for TCP too: try another
 		if try == 20 {
 			t.Fatalf("no port free for both UDP and TCP: %v", err)
 		}
@@ -55,12 +55,12 @@ func Start(t testing.TB, records ...string) *Server {
 	for _, srv := range []*dns.Server{udp, tcp} {
 		started.Add(1)
 		srv.NotifyStartedFunc = started.Done
-		go srv.ActivateAndServe()
+		go func() { _ = srv.ActivateAndServe() }() // returns when Shutdown runs
 	}
 	started.Wait()
 	t.Cleanup(func() {
-		udp.Shutdown()
-		tcp.Shutdown()
+		_ = udp.Shutdown() // a test server: nothing to do if it will not stop
+		_ = tcp.Shutdown()
 	})
 	return s
 }
@@ -108,5 +108,5 @@ func (s *Server) serve(w dns.ResponseWriter, req *dns.Msg) {
 		}
 		m.Truncate(size)
 	}
-	w.WriteMsg(m)
+	_ = w.WriteMsg(m) // a client gone is the client's business
 }
