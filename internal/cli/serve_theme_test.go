@@ -35,6 +35,32 @@ func themeDir(t *testing.T) string {
 	return dir
 }
 
+// firstOutboxMessage waits for serve to put a message in the data
+// folder's outbox and returns it.
+func firstOutboxMessage(t *testing.T, data string) []byte {
+	t.Helper()
+	ob, err := mailer.NewOutbox(filepath.Join(data, "outbox"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		items, err := ob.List(0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(items) > 0 {
+			_, raw, err := ob.Get(items[0].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return raw
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("serve sent nothing within a minute")
+		}
+	}
+}
+
 // serveUntilUp runs `herald serve` in-process with vars as its environment
 // until it serves (returning its base URL) or exits (returning its exit
 // status and log); a server that came up stops when the test ends.
@@ -124,24 +150,7 @@ func TestServeUsesTheTheme(t *testing.T) {
 	if base == "" {
 		t.Fatalf("serve exited %d:\n%s", code, log)
 	}
-	ob, err := mailer.NewOutbox(filepath.Join(data, "outbox"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var raw []byte
-	for deadline := time.Now().Add(time.Minute); raw == nil; time.Sleep(50 * time.Millisecond) {
-		items, err := ob.List(0, 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(items) > 0 {
-			if _, raw, err = ob.Get(items[0].ID); err != nil {
-				t.Fatal(err)
-			}
-		} else if time.Now().After(deadline) {
-			t.Fatal("serve sent nothing within a minute")
-		}
-	}
+	raw := firstOutboxMessage(t, data)
 	if !strings.Contains(string(raw), "Courier house theme:") {
 		t.Errorf("the campaign email does not use the theme:\n%.1500s", raw)
 	}
@@ -238,24 +247,7 @@ func TestCommandLineCampaignsUseServesTheme(t *testing.T) {
 	}
 	camp := run("campaign", "create", "--edition", id, "--list", "evening")
 	run("campaign", "start", camp, "--no-check") // the sample's links lead nowhere
-	ob, err := mailer.NewOutbox(filepath.Join(data, "outbox"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var raw []byte
-	for deadline := time.Now().Add(time.Minute); raw == nil; time.Sleep(50 * time.Millisecond) {
-		items, err := ob.List(0, 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(items) > 0 {
-			if _, raw, err = ob.Get(items[0].ID); err != nil {
-				t.Fatal(err)
-			}
-		} else if time.Now().After(deadline) {
-			t.Fatal("serve sent nothing within a minute")
-		}
-	}
+	raw := firstOutboxMessage(t, data)
 	if !strings.Contains(string(raw), "Courier house theme:") {
 		t.Errorf("a campaign started from the command line does not use serve's theme:\n%.1500s", raw)
 	}

@@ -143,8 +143,16 @@ func haltMidSend(t *testing.T, nodes []*store.Store, to model.CampaignStatus) {
 		t.Fatal(err)
 	}
 	engines[0].Wake()
+	sentOnceEach(t, s, camp.ID, sink, recipients, "the pause")
+}
+
+// sentOnceEach waits for a campaign to be sent and checks that every one
+// of its recipients received exactly one copy across what happened
+// (a pause, a stop).
+func sentOnceEach(t *testing.T, s *store.Store, id int64, sink *smtpsink.Sink, recipients int, across string) {
+	t.Helper()
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		c, err := s.Campaign(ctx, camp.ID)
+		c, err := s.Campaign(context.Background(), id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -152,7 +160,7 @@ func haltMidSend(t *testing.T, nodes []*store.Store, to model.CampaignStatus) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for the resumed campaign: %s, %d received", c.Status, sink.Count())
+			t.Fatalf("gave up waiting for the campaign after %s: %s, %d received", across, c.Status, sink.Count())
 		}
 	}
 	got := byRecipient(t, sink.Messages())
@@ -161,7 +169,7 @@ func haltMidSend(t *testing.T, nodes []*store.Store, to model.CampaignStatus) {
 	}
 	for rcpt, k := range got {
 		if k != 1 {
-			t.Errorf("%s received %d copies across the pause", rcpt, k)
+			t.Errorf("%s received %d copies across %s", rcpt, k, across)
 		}
 	}
 }

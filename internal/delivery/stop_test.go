@@ -83,26 +83,6 @@ func TestStopGivesClaimedRowsBack(t *testing.T) {
 		}
 		deliverytest.Run(t, eng2)
 		eng2.Wake()
-		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-			c, err := s.Campaign(ctx, camp.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if c.Status == model.CampaignSent {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("gave up waiting for the rest: %s, %d received", c.Status, sink.Count())
-			}
-		}
-		got := byRecipient(t, sink.Messages())
-		if len(got) != recipients {
-			t.Fatalf("%d recipients reached, want %d", len(got), recipients)
-		}
-		for rcpt, k := range got {
-			if k != 1 {
-				t.Errorf("%s received %d copies across the stop", rcpt, k)
-			}
-		}
+		sentOnceEach(t, s, camp.ID, sink, recipients, "the stop")
 	})
 }
