@@ -98,11 +98,7 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 // transport campaigns use, the same token signer and DKIM key (the
 // configured one, else the one generated in the admin).
 func (e *env) direct(ctx context.Context, cfg *config.Config, s *store.Store, tr mailer.Sender) (*delivery.Direct, error) {
-	sig, set, err := signerAndSettings(ctx, cfg, s)
-	if err != nil {
-		return nil, err
-	}
-	verp, err := verpOf(ctx, cfg, s)
+	sig, set, verp, err := mailIdentity(ctx, cfg, s)
 	if err != nil {
 		return nil, err
 	}

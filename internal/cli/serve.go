@@ -236,11 +236,7 @@ const shutdownGrace = 20 * time.Second
 // mailQueue builds the queue of confirmation and welcome messages, sent
 // through tr, signed with the configured or generated DKIM key.
 func (e *env) mailQueue(ctx context.Context, cfg *config.Config, s *store.Store, tr mailer.Sender) (*delivery.MailQueue, error) {
-	sig, set, err := signerAndSettings(ctx, cfg, s)
-	if err != nil {
-		return nil, err
-	}
-	verp, err := verpOf(ctx, cfg, s)
+	sig, set, verp, err := mailIdentity(ctx, cfg, s)
 	if err != nil {
 		return nil, err
 	}

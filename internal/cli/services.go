@@ -239,15 +239,11 @@ func (e *env) campaignRenderOptions(ctx context.Context, cfg *config.Config, s *
 
 // engine builds the delivery engine over s with the given transport.
 func (e *env) engine(ctx context.Context, cfg *config.Config, s *store.Store, tr mailer.Sender) (*delivery.Engine, error) {
-	sig, set, err := signerAndSettings(ctx, cfg, s)
+	sig, set, verp, err := mailIdentity(ctx, cfg, s)
 	if err != nil {
 		return nil, err
 	}
 	opts, err := e.campaignRenderOptions(ctx, cfg, s)
-	if err != nil {
-		return nil, err
-	}
-	verp, err := verpOf(ctx, cfg, s)
 	if err != nil {
 		return nil, err
 	}
@@ -287,6 +283,21 @@ func sunsetPolicy(cfg *config.Config) *store.SunsetPolicy {
 		return nil
 	}
 	return &store.SunsetPolicy{Months: cfg.SunsetMonths, Action: cfg.SunsetAction, SuppressAfter: cfg.SunsetSuppressAfter}
+}
+
+// mailIdentity is what every builder of Herald's mail needs (campaigns,
+// transactional messages, the mail queue): the token signer, the settings
+// (DKIM key, publication) and the VERP envelope sender.
+func mailIdentity(ctx context.Context, cfg *config.Config, s *store.Store) (*token.Signer, *settings.Settings, bounce.VERP, error) {
+	sig, set, err := signerAndSettings(ctx, cfg, s)
+	if err != nil {
+		return nil, nil, bounce.VERP{}, err
+	}
+	verp, err := verpOf(ctx, cfg, s)
+	if err != nil {
+		return nil, nil, bounce.VERP{}, err
+	}
+	return sig, set, verp, nil
 }
 
 // signerAndSettings are the token signer and the settings every mail
