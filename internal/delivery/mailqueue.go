@@ -326,7 +326,7 @@ func (q *MailQueue) sendReset(ctx context.Context, job store.MailJob) store.Mail
 func (q *MailQueue) staffMail(ctx context.Context, pub model.Publication, email, name, subject, text, html string) (mailer.Envelope, []byte, error) {
 	dkim, err := q.cfg.Settings.SigningKey(ctx)
 	if err != nil {
-		return mailer.Envelope{}, nil, fmt.Errorf("DKIM key: %w", err)
+		return mailer.Envelope{}, nil, fmt.Errorf("DKIM key: %w: %w", errSettingsUnread, err)
 	}
 	from := q.sender(pub, &model.List{})
 	tmpl, err := message.New(message.Config{From: message.Address{Name: from.Name, Email: from.Address}, Subject: subject,
@@ -357,7 +357,7 @@ func (q *MailQueue) deliver(ctx context.Context, res store.MailResult, env maile
 	case ctx.Err() != nil:
 		// Shutting down: give the message back for the next start.
 		res.RetryAt, res.Reason = time.Now(), "interrupted by shutdown"
-	case mailer.IsTemporary(err) && job.Attempts < mailMaxAttempts:
+	case (mailer.IsTemporary(err) || errors.Is(err, errSettingsUnread)) && job.Attempts < mailMaxAttempts:
 		q.retried.Add(1)
 		res.RetryAt, res.Reason = time.Now().Add(mailBackoff(job.Attempts)), err.Error()
 		q.cfg.Log.Warn("confirmation or welcome message deferred", "kind", job.Kind, "attempt", job.Attempts, "err", err)
@@ -367,6 +367,11 @@ func (q *MailQueue) deliver(ctx context.Context, res store.MailResult, env maile
 	}
 	return res
 }
+
+// errSettingsUnread marks a message that could not be built because its
+// settings (the DKIM key) could not be read: the database's trouble, not
+// the message's, so it is tried again like a relay's 4xx.
+var errSettingsUnread = errors.New("the settings could not be read")
 
 // mailBackoff is the wait before try attempts+1.
 func mailBackoff(attempts int) time.Duration {
@@ -449,7 +454,7 @@ func (q *MailQueue) sender(pub model.Publication, l *model.List) *mail.Address {
 func (q *MailQueue) oneOff(ctx context.Context, pub model.Publication, l *model.List, subscriberID int64, email, name, subject, text, html string) (mailer.Envelope, []byte, error) {
 	dkim, err := q.cfg.Settings.SigningKey(ctx)
 	if err != nil {
-		return mailer.Envelope{}, nil, fmt.Errorf("DKIM key: %w", err)
+		return mailer.Envelope{}, nil, fmt.Errorf("DKIM key: %w: %w", errSettingsUnread, err)
 	}
 	from := q.sender(pub, l)
 	unsub := q.cfg.BaseURL + "/unsubscribe/" + q.cfg.Signer.Sign(token.Claims{Purpose: token.Unsubscribe, SubscriberID: subscriberID, ListID: l.ID})
