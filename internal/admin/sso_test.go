@@ -206,8 +206,17 @@ func TestSSORoundTrip(t *testing.T) {
 	if u, _ := e.st.UserByEmail(ctx, "kim@newsroom.example"); u.Role != "owner" {
 		t.Fatalf("role after the owners' group: %s", u.Role)
 	}
+	// An address the provider does not say is verified cannot link an
+	// existing account (whoever can set it there would take it over).
+	p.next(map[string]any{"sub": "u-8", "email": "author@example.com", "groups": []string{"herald-editors"}}, "", 5*time.Minute)
+	if _, res, _ := ssoSignIn(t, base); res.StatusCode == http.StatusSeeOther {
+		t.Fatalf("an unverified address linked an existing account")
+	}
+	if u, _ := e.st.UserByEmail(ctx, "author@example.com"); u.Role != "author" {
+		t.Fatalf("the unverified sign-in changed the account: role %s", u.Role)
+	}
 	// An existing user, linked by address, takes the role of their groups.
-	p.next(map[string]any{"sub": "u-7", "email": "viewer@example.com", "groups": []string{"herald-editors"}}, "", 5*time.Minute)
+	p.next(map[string]any{"sub": "u-7", "email": "viewer@example.com", "email_verified": true, "groups": []string{"herald-editors"}}, "", 5*time.Minute)
 	if _, res, _ := ssoSignIn(t, base); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("existing user: %d", res.StatusCode)
 	}
@@ -288,7 +297,7 @@ func TestPasswordSignInOff(t *testing.T) {
 	if page := c.get("/admin/login"); strings.Contains(page, `id="password"`) || !strings.Contains(page, "Sign in with Newsroom") {
 		t.Fatalf("the sign-in page still offers a password, or not the provider:\n%s", page)
 	}
-	p.next(map[string]any{"sub": "o-1", "email": "owner@example.com", "groups": []string{"herald-owners"}}, "", 5*time.Minute)
+	p.next(map[string]any{"sub": "o-1", "email": "owner@example.com", "email_verified": true, "groups": []string{"herald-owners"}}, "", 5*time.Minute)
 	if _, res, _ := ssoSignIn(t, base); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("single sign-on while passwords are off: %d", res.StatusCode)
 	}

@@ -41,6 +41,9 @@ type ProviderConfig struct {
 	// AutoCreate makes a user at first sign-in; otherwise an owner adds
 	// them first.
 	AutoCreate bool
+	// TrustUnverifiedEmail links an existing account by an address the
+	// provider does not mark verified (config trust_unverified_email).
+	TrustUnverifiedEmail bool
 }
 
 // SSOError is a single sign-on refused, with a reason for the person.
@@ -248,7 +251,8 @@ func (s *Service) finishSSO(ctx context.Context, name, cookieState, state, code 
 		return nil, ssoErr("the sign-in from %s could not be read", name)
 	}
 	email, _ := claims["email"].(string)
-	if v, ok := claims["email_verified"].(bool); ok && !v {
+	verified, said := claims["email_verified"].(bool)
+	if said && !verified {
 		return nil, ssoErr("your address at %s is not verified", name)
 	}
 	email, err = NormalizeEmail(email)
@@ -273,6 +277,11 @@ func (s *Service) finishSSO(ctx context.Context, name, cookieState, state, code 
 	u, err := s.st.UserIdentity(ctx, name, idt.Subject)
 	if errors.Is(err, store.ErrNotFound) {
 		u, err = s.st.UserByEmail(ctx, email)
+		if err == nil && !verified && !p.cfg.TrustUnverifiedEmail {
+			// Linking by an address the provider does not vouch for would
+			// let whoever can set that address there take the account over.
+			return nil, ssoErr("%s does not say your address is verified, so it cannot be linked to the Herald account %s; ask an owner (see trust_unverified_email)", name, email)
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			if !p.cfg.AutoCreate || mapped == "" {
 				return nil, ssoErr("there is no Herald account for %s; ask an owner to add you", email)

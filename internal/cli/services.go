@@ -158,7 +158,7 @@ func authOptions(ctx context.Context, cfg *config.Config, s *store.Store) (auth.
 	for _, p := range cfg.OIDC {
 		pc := auth.ProviderConfig{Name: p.Name, Issuer: p.Issuer, ClientID: p.ClientID, ClientSecret: p.ClientSecret.Reveal(),
 			AllowedDomains: p.AllowedDomains, RoleClaim: p.RoleClaim, RoleMap: map[string]auth.Role{},
-			DefaultRole: auth.Role(p.DefaultRole), AutoCreate: p.AutoCreate}
+			DefaultRole: auth.Role(p.DefaultRole), AutoCreate: p.AutoCreate, TrustUnverifiedEmail: p.TrustUnverifiedEmail}
 		for g, r := range p.RoleMap {
 			pc.RoleMap[g] = auth.Role(r)
 		}

@@ -63,6 +63,11 @@ type OIDC struct {
 	DefaultRole string
 	// AutoCreate creates a user at their first sign-in.
 	AutoCreate bool
+	// TrustUnverifiedEmail links an existing Herald account by an email
+	// address the provider does not mark verified (email_verified absent,
+	// as Microsoft Entra's tokens are); off, such a sign-in may only reach
+	// an account already linked to that provider account.
+	TrustUnverifiedEmail bool
 }
 
 // Config is Herald's whole configuration.
@@ -736,8 +741,14 @@ func (c *Config) setOIDC(name, field, value string) error {
 			return errors.New("must be true or false")
 		}
 		o.AutoCreate = b
+	case "trust_unverified_email":
+		b, err := strconv.ParseBool(value)
+		if err != nil {
+			return errors.New("must be true or false")
+		}
+		o.TrustUnverifiedEmail = b
 	default:
-		return fmt.Errorf("unknown oidc key %q (issuer, client_id, client_secret, client_secret_file, allowed_domains, role_claim, role_map, default_role, auto_create)", field)
+		return fmt.Errorf("unknown oidc key %q (issuer, client_id, client_secret, client_secret_file, allowed_domains, role_claim, role_map, default_role, auto_create, trust_unverified_email)", field)
 	}
 	return nil
 }
