@@ -107,6 +107,19 @@ func (v *MailgunVerifier) Verify(body []byte, now time.Time) ([]Report, error) {
 	return p.reports(), nil
 }
 
+// Release forgets the token of a body Verify accepted, for when its
+// reports could not be stored: Mailgun's retry of the same signed post must
+// then be taken, not refused as a replay (which would lose the report).
+func (v *MailgunVerifier) Release(body []byte) {
+	var p mailgunPayload
+	if json.Unmarshal(body, &p) != nil || p.Signature.Token == "" {
+		return
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	delete(v.seen, p.Signature.Token)
+}
+
 // fresh records token and reports whether it was new within the window.
 func (v *MailgunVerifier) fresh(token string, at, now time.Time) bool {
 	v.mu.Lock()

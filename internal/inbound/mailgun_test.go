@@ -120,6 +120,16 @@ func TestMailgunSignature(t *testing.T) {
 	if _, err := v.Verify(again, now); !errors.Is(err, ErrMailgunReplay) {
 		t.Fatalf("replay: %v", err)
 	}
+	// A post whose reports could not be stored is released: Mailgun's
+	// retry of it is taken, not refused as a replay (the report would be
+	// lost for good).
+	v.Release(again)
+	if _, err := v.Verify(again, now); err != nil {
+		t.Fatalf("the retry of a released post: %v", err)
+	}
+	if _, err := v.Verify(again, now); !errors.Is(err, ErrMailgunReplay) {
+		t.Fatalf("replay after the retry was taken: %v", err)
+	}
 	// A token is forgotten once it could no longer pass the window anyway.
 	later := now.Add(2 * MailgunWindow)
 	if _, err := v.Verify(mailgunPost(mailgunKey, later, "tok-later-0001", mailgunTemporary), later); err != nil {

@@ -53,14 +53,15 @@ func (s *Server) readWebhook(w http.ResponseWriter, r *http.Request) ([]byte, bo
 }
 
 // finishWebhook applies reports and answers: 204 when stored, 500 (so
-// the provider retries) when the database failed.
-func (s *Server) finishWebhook(w http.ResponseWriter, r *http.Request, provider string, reps []inbound.Report) {
+// the provider retries) when the database failed, reporting which.
+func (s *Server) finishWebhook(w http.ResponseWriter, r *http.Request, provider string, reps []inbound.Report) bool {
 	if err := s.bounces.Record(r.Context(), reps); err != nil {
 		s.log.Error("apply bounce reports", "provider", provider, "err", err)
 		http.Error(w, "could not store the report; try again", http.StatusInternalServerError)
-		return
+		return false
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return true
 }
 
 func badPayload(w http.ResponseWriter) {
@@ -203,5 +204,7 @@ func (s *Server) webhookMailgun(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "signature not valid", http.StatusForbidden)
 		return
 	}
-	s.finishWebhook(w, r, "mailgun", reps)
+	if !s.finishWebhook(w, r, "mailgun", reps) {
+		v.Release(body) // Mailgun's retry of this post must be taken
+	}
 }
