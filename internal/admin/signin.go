@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/herald-news/herald/internal/auth"
@@ -161,11 +162,20 @@ func (a *Admin) ssoStart(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// oauthErrorCode is the shape of an OAuth error code (access_denied).
+var oauthErrorCode = regexp.MustCompile(`^[a-z_]{1,40}$`)
+
 func (a *Admin) ssoCallback(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("name")
 	http.SetCookie(w, &http.Cookie{Name: ssoCookie, Path: "/admin/sso/", MaxAge: -1, HttpOnly: true, Secure: a.secure})
 	q := r.URL.Query()
 	if e := q.Get("error"); e != "" {
+		// Anyone can write this parameter into a link: only an OAuth error
+		// code (RFC 6749: letters and underscores) is shown, never free text.
+		if !oauthErrorCode.MatchString(e) {
+			a.d.Log.Warn("single sign-on error not shown", "provider", name, "error_length", len(e))
+			e = "error"
+		}
 		return a.showLogin(w, r, http.StatusBadRequest, "The sign-in at "+name+" did not complete ("+e+").")
 	}
 	kept := ""

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -323,4 +324,20 @@ func getPage(t *testing.T, c *http.Client, u string) string {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return string(b)
+}
+
+// TestSSOErrorParameterIsNotEchoed: the provider's error parameter is
+// shown only when it is an OAuth error code; free text a crafted link
+// carries never reaches the sign-in page.
+func TestSSOErrorParameterIsNotEchoed(t *testing.T) {
+	_, base, _ := ssoEnv(t)
+	for q, want := range map[string]string{
+		"error=access_denied": "(access_denied)",
+		"error=" + url.QueryEscape("Call support at +1 555 0100"): "did not complete (error)",
+	} {
+		page := getPage(t, http.DefaultClient, base+"/admin/sso/newsroom/callback?"+q)
+		if !strings.Contains(html.UnescapeString(page), want) || strings.Contains(page, "555") {
+			t.Errorf("%s: page does not say %q, or echoes the text", q, want)
+		}
+	}
 }
