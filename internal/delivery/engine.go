@@ -275,7 +275,7 @@ func (e *Engine) noTracking() bool {
 
 // sunset applies the configured sunset policy and logs its report.
 func (e *Engine) sunset(ctx context.Context) {
-	if e.cfg.NoTracking {
+	if e.noTracking() {
 		e.cfg.Log.Warn("sunset policy not applied: tracking is off")
 		return
 	}
