@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -349,4 +350,51 @@ func BenchmarkClassify(b *testing.B) {
 			b.Fatal(v)
 		}
 	}
+}
+
+// TestDamagedSpoolLineCountedLost: a spooled line that cannot be read back
+// (a write cut short) is counted as lost when the spool is drained, never
+// dropped silently; the readable ones are stored.
+func TestDamagedSpoolLineCountedLost(t *testing.T) {
+	forEach(t, func(t *testing.T, s *store.Store, lockEvents func() func()) {
+		c := campaign(t, s, 1)
+		dir := t.TempDir()
+		rec, err := engage.NewRecorder(engage.Options{Store: s, SpoolDir: dir, Window: 10 * time.Millisecond, Batch: 1, Memory: 1, Timeout: 100 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		release := lockEvents()
+		for range 20 {
+			rec.Add(model.Event{Kind: model.EventClick, CampaignID: c.ID, URL: "https://example.org/story-0", At: time.Now().UTC()})
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = rec.Close(ctx) // gives up on the locked database: the events stay spooled
+		cancel()
+		release()
+		time.Sleep(500 * time.Millisecond)
+		spooled := rec.Stats().Spooled
+		files, _ := filepath.Glob(filepath.Join(dir, "*.events"))
+		if len(files) == 0 || spooled == 0 {
+			t.Fatalf("nothing spooled (%d): %v", spooled, files)
+		}
+		f, err := os.OpenFile(files[0], os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString("{\"kind\": not json}\n")
+		f.Close()
+		again, err := engage.NewRecorder(engage.Options{Store: s, SpoolDir: dir, Window: 10 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := again.Close(context.Background()); err == nil || !strings.Contains(err.Error(), "1 events") {
+			t.Errorf("Close after the damaged line: %v, want the lost event reported", err)
+		}
+		if st := again.Stats(); st.Lost != 1 {
+			t.Errorf("the damaged line: %+v, want 1 lost", st)
+		}
+		if got := count(t, s, c.ID); got != 20 {
+			t.Errorf("%d of 20 events stored", got)
+		}
+	})
 }

@@ -245,6 +245,13 @@ func (r *Recorder) drain(ctx context.Context, all bool) {
 			r.log.Error("finish a spool segment", "segment", seg, "err", err)
 			return
 		}
+		if n := r.sp.unreadable; n > 0 {
+			// Past them now: events the spool could not give back are lost,
+			// and counted so (never dropped silently).
+			r.lost.Add(int64(n))
+			r.observe(ResultLost, n)
+			r.log.Error("events lost: spooled lines could not be read back", "segment", seg, "lines", n)
+		}
 		if !all {
 			return
 		}

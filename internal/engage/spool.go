@@ -36,6 +36,9 @@ type spool struct {
 	name   string // the active segment's file name
 	offs   map[string]int64
 	closed bool
+	// unreadable is how many lines the last next could not read back (a
+	// write cut short, a damaged line): lost, and counted as such.
+	unreadable int
 }
 
 // spoolLine is an event as the spool stores it.
@@ -172,12 +175,16 @@ func (s *spool) next(ctx context.Context, st *store.Store, batch int) (seg strin
 	}
 	rd := bufio.NewReaderSize(f, 64<<10)
 	next = off
+	s.unreadable = 0
 	for len(evs) < batch {
 		line, err := rd.ReadBytes('\n')
 		if errors.Is(err, io.EOF) {
 			// A sealed segment ends with a whole line; a partial one is a
 			// write cut short and cannot be read back.
 			next += int64(len(line))
+			if len(line) > 0 {
+				s.unreadable++
+			}
 			break
 		}
 		if err != nil {
@@ -186,7 +193,8 @@ func (s *spool) next(ctx context.Context, st *store.Store, batch int) (seg strin
 		next += int64(len(line))
 		var l spoolLine
 		if err := json.Unmarshal(line, &l); err != nil {
-			continue // unreadable: the caller counts it through the offsets
+			s.unreadable++ // counted as lost by drain once the offsets move past it
+			continue
 		}
 		evs = append(evs, model.Event{Kind: l.Kind, CampaignID: l.Campaign, SubscriberID: l.Subscriber, URL: l.URL,
 			Detail: l.Detail, At: l.At, Class: l.Class, Reason: l.Reason})
