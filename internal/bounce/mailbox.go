@@ -165,7 +165,10 @@ func (m *Mailbox) Poll(ctx context.Context) (int, error) {
 			return 0, err
 		}
 	}
-	found, err := c.UIDSearch(&imap.SearchCriteria{NotFlag: []imap.Flag{imap.FlagDeleted}}, nil).Wait()
+	// Not larger than MaxSize here too: a large message that arrived since
+	// the search above is never fetched whole.
+	found, err := c.UIDSearch(&imap.SearchCriteria{NotFlag: []imap.Flag{imap.FlagDeleted},
+		Not: []imap.SearchCriteria{{Larger: MaxSize}}}, nil).Wait()
 	if err != nil {
 		return 0, fmt.Errorf("search the mailbox: %w", err)
 	}
