@@ -93,6 +93,10 @@ func TestConfirmationIsSignedAndLabelled(t *testing.T) {
 		q.Wake()
 		msgs = waitMessages(t, sink, 2)
 		check(msgs[1].Raw, "Welcome to Evening Ledger")
+		// The relay has the message a moment before the queue counts it.
+		for deadline := time.Now().Add(10 * time.Second); q.Stats().Sent < 2 && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
 		if st := q.Stats(); st.Sent != 2 || st.Failed != 0 {
 			t.Fatalf("stats %+v", st)
 		}
