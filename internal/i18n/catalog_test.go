@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -17,15 +18,19 @@ import (
 // catalogFile is one catalog's messages by key.
 type catalogFile map[string]*goi18n.Message
 
-func readCatalog(t *testing.T, path string) catalogFile {
+func readCatalog(t *testing.T, file string) catalogFile {
 	t.Helper()
-	b, err := fs.ReadFile(locales, path)
+	b, err := fs.ReadFile(locales, file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mf, err := goi18n.ParseMessageFileBytes(b, path, map[string]goi18n.UnmarshalFunc{"toml": toml.Unmarshal})
+	name := file // go-i18n reads the language from the name
+	if strings.HasPrefix(file, "locales/admin/") {
+		name = path.Base(path.Dir(file)) + ".toml"
+	}
+	mf, err := goi18n.ParseMessageFileBytes(b, name, map[string]goi18n.UnmarshalFunc{"toml": toml.Unmarshal})
 	if err != nil {
-		t.Fatalf("%s: %v", path, err)
+		t.Fatalf("%s: %v", file, err)
 	}
 	out := catalogFile{}
 	for _, m := range mf.Messages {
@@ -85,18 +90,42 @@ func TestCatalogsComplete(t *testing.T) {
 			}
 		}
 	}
-	// The admin's catalogs follow admin/en.toml the same way; English,
-	// French and German are complete.
-	adminEN := readCatalog(t, "locales/admin/en.toml")
-	admin, _ := fs.Glob(locales, "locales/admin/*.toml")
-	for _, want := range []string{"locales/admin/de.toml", "locales/admin/fr.toml"} {
-		if !slices.Contains(admin, want) {
-			t.Errorf("no %s: the admin must be complete in English, French and German", want)
+	// The admin's catalogs follow admin/en/ the same way, file by file
+	// (one file per part of the admin); English, French and German are
+	// complete.
+	adminEN := catalogFile{}
+	enFiles, _ := fs.Glob(locales, "locales/admin/en/*.toml")
+	for _, f := range enFiles {
+		for id, m := range readCatalog(t, f) {
+			if _, dup := adminEN[id]; dup {
+				t.Errorf("%s: %s is also in another admin file", f, id)
+			}
+			adminEN[id] = m
 		}
 	}
-	for _, f := range admin {
-		if f != "locales/admin/en.toml" {
-			for _, p := range compare(adminEN, readCatalog(t, f)) {
+	langs, _ := fs.Glob(locales, "locales/admin/*")
+	for _, want := range []string{"locales/admin/de", "locales/admin/fr"} {
+		if !slices.Contains(langs, want) {
+			t.Errorf("no %s/: the admin must be complete in English, French and German", want)
+		}
+	}
+	for _, dir := range langs {
+		if dir == "locales/admin/en" {
+			continue
+		}
+		files, _ := fs.Glob(locales, dir+"/*.toml")
+		for _, f := range files {
+			if !slices.Contains(enFiles, "locales/admin/en/"+path.Base(f)) {
+				t.Errorf("%s has no English file: the admin's files follow locales/admin/en/", f)
+			}
+		}
+		for _, en := range enFiles {
+			f := dir + "/" + path.Base(en)
+			if !slices.Contains(files, f) {
+				t.Errorf("no %s: every admin file of English needs its translation", f)
+				continue
+			}
+			for _, p := range compare(readCatalog(t, en), readCatalog(t, f)) {
 				t.Errorf("%s %s", f, p)
 			}
 		}

@@ -38,7 +38,7 @@ import (
 	"golang.org/x/text/number"
 )
 
-//go:embed locales/*.toml locales/admin/*.toml
+//go:embed locales/*.toml locales/admin/*/*.toml
 var locales embed.FS
 
 // Source is the language every other catalog is translated from, and the
@@ -77,16 +77,25 @@ func loadFS(fsys fs.FS) (*catalogs, error) {
 		c.names = append(c.names, name)
 	}
 	// The admin's words are the same bundle's "admin." keys, in their own
-	// files: only some languages have them.
-	admin, err := fs.Glob(fsys, "locales/admin/*.toml")
+	// files: locales/admin/<tag>/<area>.toml, one folder per language the
+	// admin speaks, one file per part of the admin.
+	admin, err := fs.Glob(fsys, "locales/admin/*/*.toml")
 	if err != nil {
 		return nil, fmt.Errorf("i18n: list admin catalogs: %w", err)
 	}
 	for _, f := range admin {
-		if _, err := c.bundle.LoadMessageFileFS(fsys, f); err != nil {
+		b, err := fs.ReadFile(fsys, f)
+		if err != nil {
 			return nil, fmt.Errorf("i18n: catalog %s: %w", f, err)
 		}
-		c.admin = append(c.admin, strings.TrimSuffix(path.Base(f), ".toml"))
+		tag := path.Base(path.Dir(f))
+		// go-i18n reads the language from the file's name: give it one.
+		if _, err := c.bundle.ParseMessageFileBytes(b, tag+".toml"); err != nil {
+			return nil, fmt.Errorf("i18n: catalog %s: %w", f, err)
+		}
+		if !slices.Contains(c.admin, tag) {
+			c.admin = append(c.admin, tag)
+		}
 	}
 	i := slices.Index(c.names, Source)
 	if i < 0 {
