@@ -5,7 +5,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/herald-news/herald/internal/address"
 	"github.com/herald-news/herald/internal/i18n"
 )
 
@@ -15,26 +14,27 @@ const MaxNameLength = 200
 // User checks an admin user's address and name (optional, one line). The
 // role is auth's to parse; auth.CreateUser reports it under the field
 // "role".
+// It returns every problem (Errors).
 func User(email, name string) error {
-	if _, err := address.Normalize(email); err != nil {
-		return fieldError("email", "%s", sentence(err.Error()))
-	}
-	return name1("name", "user", name, false)
+	var es Errors
+	es.add(Email("email", email))
+	es.add(name1("name", name, false))
+	return es.Err()
 }
 
 // Token checks an API token's name: required, one line.
 func Token(name string) error {
-	return name1("name", "token", name, true)
+	return name1("name", name, true)
 }
 
-func name1(field, what, name string, required bool) error {
+func name1(field, name string, required bool) error {
 	switch {
 	case required && strings.TrimSpace(name) == "":
-		return fieldError(field, "A %s needs a name.", what)
+		return fieldError(field, "admin.validator.token_name")
 	case !OneLine(name):
-		return fieldError(field, "The %s's name must fit on one line.", what)
+		return fieldError(field, "admin.validator.one_line")
 	case utf8.RuneCountInString(name) > MaxNameLength:
-		return fieldError(field, "The %s's name is at most %d characters.", what, MaxNameLength)
+		return fieldError(field, "admin.validator.name_max", "Max", MaxNameLength)
 	}
 	return nil
 }
@@ -45,5 +45,5 @@ func AdminLanguage(lang string) error {
 	if lang == "" || slices.Contains(i18n.AdminLanguages(), lang) {
 		return nil
 	}
-	return fieldError("language", "The admin speaks %s, not %q.", strings.Join(i18n.AdminLanguages(), ", "), lang)
+	return fieldError("language", "admin.validator.admin_language", "Languages", strings.Join(i18n.AdminLanguages(), ", "), "Value", q(lang))
 }
