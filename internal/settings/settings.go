@@ -13,6 +13,7 @@
 package settings
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 // Keys of the settings table.
@@ -228,8 +230,13 @@ func LoadPublication(ctx context.Context, st PublicationReader, fallback model.P
 	return p, err
 }
 
-// SavePublication stores the publication settings, replacing any before.
+// SavePublication stores the publication settings, replacing any before,
+// once they pass validator.Publication (every problem at once, as
+// validator.Errors).
 func SavePublication(ctx context.Context, st Store, p model.Publication) error {
+	if err := validator.Publication(p); err != nil {
+		return err
+	}
 	return st.SavePublication(ctx, p)
 }
 
@@ -296,4 +303,43 @@ func (s *Settings) Brand(ctx context.Context) (model.Publication, error) {
 		fallback = model.DefaultPublication(s.BaseURL)
 	}
 	return LoadPublication(ctx, s.Store, fallback)
+}
+
+// SenderSource is where a campaign's sender is read from: its first list's
+// brand and the publication's settings (the store).
+type SenderSource interface {
+	ListByID(ctx context.Context, id int64) (*model.List, error)
+	PublicationReader
+}
+
+// FillSender fills in a campaign's From and Reply-To when they are empty,
+// each from the first that has one: the brand of the campaign's first
+// list, the publication's sender (Admin → Settings), and for the From def
+// (the configuration's from). Campaigns from the admin, the API, the CLI
+// and series all take their sender here.
+func FillSender(ctx context.Context, src SenderSource, c *model.Campaign, def string) error {
+	if c.From != "" && c.ReplyTo != "" {
+		return nil
+	}
+	var b model.Brand
+	if len(c.ListIDs) > 0 {
+		l, err := src.ListByID(ctx, c.ListIDs[0])
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("campaign sender: %w", err)
+		}
+		if l != nil && l.Brand != nil {
+			b = *l.Brand
+		}
+	}
+	pub, err := LoadPublication(ctx, src, model.Publication{})
+	if err != nil {
+		return fmt.Errorf("campaign sender: %w", err)
+	}
+	if c.From == "" {
+		c.From = cmp.Or(b.From, pub.From, def)
+	}
+	if c.ReplyTo == "" {
+		c.ReplyTo = cmp.Or(b.ReplyTo, pub.ReplyTo)
+	}
+	return nil
 }
