@@ -88,6 +88,9 @@ type Deps struct {
 	Bounce bounce.VERP
 	// BaseURL is the public site, for links in previews and test mail.
 	BaseURL string
+	// BaseURLGuessed says the configuration sets no base_url (BaseURL is
+	// the listen address): the first-run checklist asks for it.
+	BaseURLGuessed bool
 	// From is the default From of new campaigns ("Name <address>").
 	From string
 	// ThemeDir overrides the email and web templates (render.Options).

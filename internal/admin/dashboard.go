@@ -63,6 +63,9 @@ func (a *Admin) dashboard(w http.ResponseWriter, r *http.Request) error {
 		"RatingsChart": chart(rlabels, "2 Jan", []series{{Name: "Average rating", Class: "s-total", Values: avgs}}, false),
 		"CanSend":      identity(r).Can(auth.Send),
 	}
+	if data["Checklist"], err = a.checklist(ctx, len(lists)); err != nil {
+		return err
+	}
 	a.page(w, r, http.StatusOK, "dashboard", a.lang(r).T("admin.dashboard.title"), "dashboard", data)
 	return nil
 }

@@ -39,6 +39,10 @@ const (
 	KeySecret        = "secret_key"   // the token signing key when the configuration sets none
 	KeyCSRF          = "web_csrf_key" // the public forms' CSRF key, one for every node
 	KeyServeTheme    = "serve.theme"  // the theme folder herald serve renders with ("" built in)
+	// KeySenderTested is when a test copy last went out and the transport
+	// took it (RFC 3339): the first-run checklist's proof that the sender
+	// identity and the relay work.
+	KeySenderTested = "sender.tested"
 	// KeyAuditRetention is how many days audit log rows are kept ("0":
 	// for ever).
 	KeyAuditRetention = "audit_retention_days"
@@ -342,4 +346,27 @@ func FillSender(ctx context.Context, src SenderSource, c *model.Campaign, def st
 		c.ReplyTo = cmp.Or(b.ReplyTo, pub.ReplyTo)
 	}
 	return nil
+}
+
+// MarkSenderTested records that a test copy went out at at (the
+// transport took it).
+func MarkSenderTested(ctx context.Context, st Store, at time.Time) error {
+	return st.PutSettings(ctx, map[string]string{KeySenderTested: at.UTC().Format(time.RFC3339)})
+}
+
+// SenderTested returns when a test copy last went out, or the zero time
+// when none has.
+func SenderTested(ctx context.Context, st KeyReader) (time.Time, error) {
+	v, err := st.Settings(ctx, KeySenderTested)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if v[KeySenderTested] == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, v[KeySenderTested])
+	if err != nil {
+		return time.Time{}, nil // an unreadable mark is no proof
+	}
+	return t, nil
 }
