@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -31,15 +32,25 @@ func TestWebhookPages(t *testing.T) {
 		return html.UnescapeString(owner.get(path))
 	}
 
-	res := owner.post("/admin/webhooks", url.Values{"csrf": {owner.csrf}, "url": {"ftp://files.example.net/in"}, "event": {"subscriber.created"}})
-	if res.StatusCode != http.StatusSeeOther {
+	// A refused endpoint comes back as typed, each problem beside its
+	// field and in the summary above the form.
+	body := func(res *http.Response) string {
+		t.Helper()
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return html.UnescapeString(string(b))
+	}
+	res := owner.post("/admin/webhooks", url.Values{"csrf": {owner.csrf}, "url": {"ftp://files.example.net/in"}, "event": {"subscriber.created"},
+		"description": {"Files drop"}})
+	if res.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("bad URL: %d", res.StatusCode)
 	}
-	if page := flash("/admin/webhooks"); !strings.Contains(page, "The webhook URL must start with https:// or http://, not ftp://.") {
-		t.Fatalf("no error for an ftp URL:\n%s", page)
+	if page := body(res); !strings.Contains(page, "The webhook URL must start with https:// or http://, not ftp://.") ||
+		!strings.Contains(page, `value="ftp://files.example.net/in"`) || !strings.Contains(page, `value="Files drop"`) || !strings.Contains(page, `id="error-summary"`) {
+		t.Fatalf("no error for an ftp URL, or the form lost what was typed:\n%s", page)
 	}
-	owner.post("/admin/webhooks", url.Values{"csrf": {owner.csrf}, "url": {"https://crm.example.net/in"}, "event": {"subscriber.deleted"}})
-	if page := flash("/admin/webhooks"); !strings.Contains(page, `Unknown event "subscriber.deleted"`) {
+	res = owner.post("/admin/webhooks", url.Values{"csrf": {owner.csrf}, "url": {"https://crm.example.net/in"}, "event": {"subscriber.deleted"}})
+	if page := body(res); !strings.Contains(page, `Unknown event "subscriber.deleted"`) {
 		t.Fatalf("no error for an unknown event")
 	}
 	if eps, _ := e.st.WebhookEndpoints(ctx); len(eps) != 0 {
