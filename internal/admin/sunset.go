@@ -20,7 +20,7 @@ type sunsetView struct {
 	Preview store.SunsetPolicy
 	NextErr string // why there is no preview: tracking
 	// Errors are the preview form's problems (months out of range).
-	Errors fieldErrors
+	Errors  fieldErrors
 	Segment string
 	Other   bool // the preview is not the configured policy
 	// LastMore and NextMore are how many each report moved beyond its
