@@ -53,7 +53,7 @@ func Sender(fromField, replyField, from, replyTo string, need bool) error {
 		es = append(es, fieldError(fromField, "admin.validator.from"))
 	}
 	if replyTo != "" && !isAddress(replyTo) {
-		es = append(es, fieldError(replyField, "admin.validator.reply_to", "Value", q(replyTo)))
+		es = append(es, fieldError(replyField, "admin.validator.reply_to"))
 	}
 	return es.Err()
 }

@@ -33,7 +33,8 @@ func Colors(c model.Colors) error {
 	var es Errors
 	for _, f := range []struct{ field, v string }{{"accent", c.Accent}, {"text", c.Text}, {"background", c.Background}} {
 		if f.v != "" && !IsColor(f.v) {
-			es = append(es, fieldError(f.field, "admin.validator.color", "Value", q(f.v)))
+			es = append(es, withMessage(fieldError(f.field, "admin.validator.color", "Value", q(f.v)),
+				"The "+f.field+" colour "+q(f.v)+" is not a hex value such as #9c2f1f."))
 		}
 	}
 	if len(es) > 0 {

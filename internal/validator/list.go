@@ -68,25 +68,31 @@ func Brand(b *model.Brand) error {
 	}
 	var es Errors
 	bad := map[string]bool{}
-	for _, f := range []struct{ field, v string }{{"brand_name", b.Name}, {"brand_logo", b.LogoURL},
-		{"brand_theme", b.ThemeDir}, {"brand_from", b.From}, {"brand_reply_to", b.ReplyTo},
-		{"brand_address", b.PostalAddress}} {
+	for _, f := range []struct{ field, what, v string }{{"brand_name", "name", b.Name}, {"brand_logo", "logo URL", b.LogoURL},
+		{"brand_theme", "theme folder", b.ThemeDir}, {"brand_from", "From", b.From}, {"brand_reply_to", "Reply-To", b.ReplyTo},
+		{"brand_address", "footer address", b.PostalAddress}} {
 		if !OneLine(f.v) {
-			es = append(es, fieldError(f.field, "admin.validator.one_line"))
+			es = append(es, withMessage(fieldError(f.field, "admin.validator.one_line"), "The brand's "+f.what+" must fit on one line."))
 			bad[f.field] = true
 		}
 	}
-	for _, c := range []struct{ field, v string }{{"brand_accent", b.Colors.Accent}, {"brand_text", b.Colors.Text},
-		{"brand_background", b.Colors.Background}} {
+	for _, c := range []struct{ field, what, v string }{{"brand_accent", "accent", b.Colors.Accent}, {"brand_text", "text", b.Colors.Text},
+		{"brand_background", "background", b.Colors.Background}} {
 		if c.v != "" && !IsColor(c.v) {
-			es = append(es, fieldError(c.field, "admin.validator.color", "Value", q(c.v)))
+			es = append(es, withMessage(fieldError(c.field, "admin.validator.color", "Value", q(c.v)),
+				"The brand's "+c.what+" colour "+q(c.v)+" is not a hex value such as #9c2f1f."))
 		}
 	}
 	if !bad["brand_logo"] && b.LogoURL != "" && !IsWebURL(b.LogoURL) {
-		es = append(es, fieldError("brand_logo", "admin.validator.url", "Value", q(b.LogoURL)))
+		es = append(es, withMessage(fieldError("brand_logo", "admin.validator.url", "Value", q(b.LogoURL)),
+			"The brand's logo "+q(b.LogoURL)+" is not an absolute http(s) URL."))
 	}
-	if !bad["brand_from"] && !bad["brand_reply_to"] {
-		es.add(Sender("brand_from", "brand_reply_to", b.From, b.ReplyTo, false))
+	if !bad["brand_from"] && b.From != "" && !isMailbox(b.From) {
+		es = append(es, withMessage(fieldError("brand_from", "admin.validator.from"), "The brand's From should look like: Le Soir <soir@example.org>."))
+	}
+	if !bad["brand_reply_to"] && b.ReplyTo != "" && !isAddress(b.ReplyTo) {
+		es = append(es, withMessage(fieldError("brand_reply_to", "admin.validator.reply_to"),
+			"The brand's Reply-To "+q(b.ReplyTo)+" is not a bare email address such as letters@example.org."))
 	}
 	return es.Err()
 }

@@ -2,6 +2,7 @@ package validator
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -18,23 +19,26 @@ const MaxNameLength = 200
 func User(email, name string) error {
 	var es Errors
 	es.add(Email("email", email))
-	es.add(name1("name", name, false))
+	es.add(name1("name", "user", name, false))
 	return es.Err()
 }
 
 // Token checks an API token's name: required, one line.
 func Token(name string) error {
-	return name1("name", name, true)
+	return name1("name", "token", name, true)
 }
 
-func name1(field, name string, required bool) error {
+// name1 checks the name of a user or token (what): on one line, at most
+// MaxNameLength characters, and there when required.
+func name1(field, what, name string, required bool) error {
 	switch {
 	case required && strings.TrimSpace(name) == "":
 		return fieldError(field, "admin.validator.token_name")
 	case !OneLine(name):
-		return fieldError(field, "admin.validator.one_line")
+		return withMessage(fieldError(field, "admin.validator.one_line"), "The "+what+"'s name must fit on one line.")
 	case utf8.RuneCountInString(name) > MaxNameLength:
-		return fieldError(field, "admin.validator.name_max", "Max", MaxNameLength)
+		return withMessage(fieldError(field, "admin.validator.name_max", "Max", MaxNameLength),
+			"The "+what+"'s name is at most "+strconv.Itoa(MaxNameLength)+" characters.")
 	}
 	return nil
 }

@@ -48,9 +48,10 @@ type Error struct {
 // Error returns the message.
 func (e *Error) Error() string { return e.Message }
 
-// In returns the message in the language of l: the key's, else Message.
+// In returns the message in the language of l: Message in English (it
+// may say more than the key's words), the key's message in another.
 func (e *Error) In(l *i18n.Localizer) string {
-	if e.Key == "" || l == nil {
+	if e.Key == "" || l == nil || l.Catalog() == i18n.Source {
 		return e.Message
 	}
 	return l.T(e.Key, e.Args...)
