@@ -22,6 +22,7 @@ import (
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 func (a *Admin) campaigns(w http.ResponseWriter, r *http.Request) error {
@@ -495,6 +496,11 @@ func (a *Admin) campaignAction(w http.ResponseWriter, r *http.Request, act func(
 		var ue *userError
 		if errors.As(err, &ue) {
 			return a.redirect(w, r, target, ue.msg, true)
+		}
+		// A domain rule refused it (no base_url for a relay, say): its
+		// words, in the user's language.
+		if ve := validator.As(err); ve != nil {
+			return a.redirect(w, r, target, ve.In(a.lang(r)), true)
 		}
 		return err
 	}

@@ -4,12 +4,10 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"html/template"
 	"net/http"
 	"net/mail"
 	"strings"
 
-	"github.com/herald-news/herald/internal/address"
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/doctor"
 	"github.com/herald-news/herald/internal/i18n"
@@ -214,9 +212,7 @@ func (a *Admin) settingsTest(w http.ResponseWriter, r *http.Request) error {
 	ml := i18n.For(pub.Language)
 	subject := ml.T("admin.settings.test_subject", "Name", pub.Name)
 	body := ml.T("admin.settings.test_body", "From", c.From, "ReplyTo", cmp.Or(c.ReplyTo, c.From))
-	msgID := fmt.Sprintf("herald.sender-test.%d@%s", a.d.Now().UnixNano(), address.Domain(from.Address))
-	msg, err := delivery.TransactionalMessage(delivery.Identity{From: c.From, ReplyTo: c.ReplyTo, DKIM: dkim}, subject,
-		message.Address{Email: to}, msgID, "", []byte(body+"\n"), []byte("<p>"+template.HTMLEscapeString(body)+"</p>"))
+	msg, err := delivery.SenderTestMessage(c.From, c.ReplyTo, dkim, to, subject, body+"\n")
 	if err != nil {
 		return err
 	}
