@@ -29,11 +29,6 @@ import (
 // field when the form comes back.
 type fieldErrors map[string]string
 
-// formErrors returns the fields a domain check refused with their English
-// messages, or nil when err is not a validator error. Pages use problems,
-// which speaks the user's language.
-func formErrors(err error) fieldErrors { return problems(nil, err) }
-
 // problems returns every field a domain check refused (a *validator.Error
 // or validator.Errors in err) with its message in l's language (nil:
 // English), the first problem of a field when it has several; nil when err
