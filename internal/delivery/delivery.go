@@ -298,6 +298,12 @@ func (e *Engine) prepare(ctx context.Context, id int64) (*campaignRun, error) {
 	if err := e.checkTransport(c, frozen); err != nil {
 		return nil, err
 	}
+	// A campaign started elsewhere (into the outbox, or by a node with
+	// base_url) waits on a node that would send it through a relay with
+	// links no reader can reach.
+	if err := CheckLinks(e.cfg.Sender, e.cfg.BaseURL, e.cfg.BaseURLGuessed); err != nil {
+		return nil, &waitError{"this server sends through relays but has no base_url, so its links would reach no reader: set base_url"}
+	}
 	dkim := e.cfg.DKIM
 	if e.cfg.Settings != nil {
 		if dkim, err = e.cfg.Settings.SigningKey(ctx); err != nil {
