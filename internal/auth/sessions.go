@@ -100,3 +100,12 @@ func Device(ua string) string {
 	}
 	return browser + " on " + system
 }
+
+// Provider is the single sign-on provider a session began with ("" for
+// a password or a passkey).
+func (s SessionInfo) Provider() string {
+	if p, ok := strings.CutPrefix(s.Method, "sso:"); ok {
+		return p
+	}
+	return ""
+}
