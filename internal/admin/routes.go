@@ -43,6 +43,7 @@ func (a *Admin) table() []route {
 		{method: "POST", path: "/admin/logout", perm: auth.ReadStats, enrol: true, passwd: true, h: a.logout},
 
 		passwd(r("GET", "/admin/account", auth.ManageAccount, a.account)),
+		passwd(r("GET", "/admin/account/password", auth.ManageAccount, a.account)),
 		passwd(r("POST", "/admin/account/password", auth.ManageAccount, a.changePassword)),
 		enrol("GET", "/admin/account/2fa", a.enrolForm),
 		enrol("POST", "/admin/account/2fa", a.enrol),
