@@ -312,3 +312,34 @@ func TestChangeOwnPassword(t *testing.T) {
 		}
 	})
 }
+
+// TestPasskeyNameAndRecoveryCodeErrors: a passkey name over the limit is
+// refused, never cut (a name of the limit's length in accented letters
+// is not "too long"); new recovery codes without an app are
+// ErrNoAuthenticator, and a store that fails says so, not that.
+func TestPasskeyNameAndRecoveryCodeErrors(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.SQLite(t)
+	svc := auth.New(st, auth.Options{BcryptCost: bcrypt.MinCost, BaseURL: "http://localhost:8080"})
+	u, err := auth.CreateUser(ctx, st, "ed@example.com", "Ed", auth.Editor, "editor-password", bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{strings.Repeat("é", auth.MaxPasskeyName+1), "two\nlines"} {
+		if _, err := svc.FinishPasskeyRegistration(ctx, u, "no-such-ceremony", name, nil); !errors.Is(err, auth.ErrPasskeyName) {
+			t.Errorf("name %q: %v, want ErrPasskeyName", name, err)
+		}
+	}
+	if _, err := svc.FinishPasskeyRegistration(ctx, u, "no-such-ceremony", strings.Repeat("é", auth.MaxPasskeyName), nil); !errors.Is(err, auth.ErrPasskey) {
+		t.Errorf("a name of %d characters: %v, want the ceremony checked (ErrPasskey)", auth.MaxPasskeyName, err)
+	}
+
+	if _, err := svc.NewRecoveryCodes(ctx, u); !errors.Is(err, auth.ErrNoAuthenticator) {
+		t.Fatalf("recovery codes without an app: %v", err)
+	}
+	u.TOTP = true
+	st.Close()
+	if _, err := svc.NewRecoveryCodes(ctx, u); err == nil || errors.Is(err, auth.ErrNoAuthenticator) {
+		t.Fatalf("recovery codes with a failing store: %v, want the failure", err)
+	}
+}
