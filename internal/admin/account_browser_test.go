@@ -168,7 +168,7 @@ func TestBrowserAccountInGerman(t *testing.T) {
 	b.Screenshot("account-de")
 	page := html.UnescapeString(browsertest.Run(b, chromedp.Evaluate[string](`document.documentElement.outerHTML`)))
 	for _, w := range []string{`<html lang="de">`, "<h1>Konto</h1>", "Aktuelles Passwort", "Passwort ändern", "Authenticator-App einrichten",
-		"Noch keine Passkeys.", "Überall sonst abmelden", "dieser Browser", ">Passwort</span>", "Redakteur · ",
+		"Noch keine Passkeys.", "Überall sonst abmelden", "dieser Browser", ">Passwort</span>", " unter Linux</strong>", "Redakteur · ",
 		`data-msg-failed="Der Passkey konnte nicht verwendet werden."`} {
 		if !strings.Contains(page, w) {
 			t.Errorf("the German account page lacks %q", w)

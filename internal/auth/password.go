@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"errors"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -79,17 +78,4 @@ func (s *Service) ChangePassword(ctx context.Context, id *Identity, current, nex
 	u.PasswordHash, u.MustChangePassword = h, false
 	s.opts.Log.Info("password changed by its user; other sessions ended", "user", u.Email, "ended", ended, "client", c.IP)
 	return ended, nil
-}
-
-// IsPasswordRule reports whether err is a new password refused by a rule
-// (validator.Password's, or ErrSamePassword), as opposed to a wrong
-// current password or a failure.
-func IsPasswordRule(err error) bool {
-	for _, rule := range []error{validator.ErrPasswordShort, validator.ErrPasswordLong, validator.ErrPasswordSpaces,
-		validator.ErrPasswordControl, ErrSamePassword} {
-		if errors.Is(err, rule) {
-			return true
-		}
-	}
-	return false
 }
