@@ -161,6 +161,30 @@ func (a *Admin) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) error
 	return writeJSON(w, http.StatusOK, map[string]string{"next": safeNext(r.URL.Query().Get("next"))})
 }
 
+// ssoReasonKeys word single sign-on's refusals (auth.SSOError's codes).
+var ssoReasonKeys = map[string]string{
+	"no_provider": "admin.account.sso.no_provider", "not_started": "admin.account.sso.not_started", "stale": "admin.account.sso.stale",
+	"other_provider": "admin.account.sso.other_provider", "code_refused": "admin.account.sso.code_refused",
+	"no_id_token": "admin.account.sso.no_id_token", "expired": "admin.account.sso.expired", "unverified": "admin.account.sso.unverified",
+	"nonce": "admin.account.sso.nonce", "unreadable": "admin.account.sso.unreadable",
+	"address_unverified": "admin.account.sso.address_unverified", "no_email": "admin.account.sso.no_email",
+	"domain": "admin.account.sso.domain", "cannot_link": "admin.account.sso.cannot_link", "no_account": "admin.account.sso.no_account",
+	"last_owner": "admin.account.sso.last_owner", "no_role": "admin.account.sso.no_role",
+}
+
+// ssoReason words a refused single sign-on in the admin's language.
+func (a *Admin) ssoReason(r *http.Request, se *auth.SSOError) string {
+	k, ok := ssoReasonKeys[se.Code]
+	if !ok {
+		return title(se.Reason) + "."
+	}
+	var args []any
+	for n, v := range se.Args {
+		args = append(args, n, v)
+	}
+	return a.lang(r).T(k, args...)
+}
+
 // ssoCookie keeps the state of a round trip through a provider in the
 // browser that started it.
 const ssoCookie = "herald_sso"
@@ -170,7 +194,7 @@ func (a *Admin) ssoStart(w http.ResponseWriter, r *http.Request) error {
 	to, state, err := a.d.Auth.StartSSO(r.Context(), name, safeNext(r.FormValue("next")))
 	var se *auth.SSOError
 	if errors.As(err, &se) {
-		return a.showLogin(w, r, http.StatusNotFound, title(se.Reason)+".")
+		return a.showLogin(w, r, http.StatusNotFound, a.ssoReason(r, se))
 	}
 	if err != nil {
 		a.d.Log.Error("single sign-on start failed", "provider", name, "err", err)
@@ -207,7 +231,7 @@ func (a *Admin) ssoCallback(w http.ResponseWriter, r *http.Request) error {
 	var se *auth.SSOError
 	switch {
 	case errors.As(err, &se):
-		return a.showLogin(w, r, http.StatusBadRequest, title(se.Reason)+".")
+		return a.showLogin(w, r, http.StatusBadRequest, a.ssoReason(r, se))
 	case err != nil:
 		return err
 	}
