@@ -180,6 +180,9 @@ func (a *Admin) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if forced {
 		return a.redirect(w, r, "/admin/", l.T("admin.account.password.forced_done"), false)
 	}
+	if ended == 0 {
+		return a.redirect(w, r, "/admin/account", l.T("admin.account.password.changed_alone"), false)
+	}
 	return a.redirect(w, r, "/admin/account", l.N("admin.account.password.changed", int(ended)), false)
 }
 
