@@ -31,23 +31,28 @@ func (a *Admin) usersPage(w http.ResponseWriter, r *http.Request, status int, in
 func (a *Admin) userCreate(w http.ResponseWriter, r *http.Request) error {
 	in := userIn{Email: strings.TrimSpace(r.FormValue("email")), Name: strings.TrimSpace(r.FormValue("name")), Role: r.FormValue("role")}
 	l := a.lang(r)
-	// The address and name are checked with the password, so every
-	// problem shows at once.
+	// The address, name and password are checked together, so every
+	// problem shows at once, each in the user's language.
+	pw := r.FormValue("password")
 	errs := problems(l, validator.User(in.Email, in.Name))
+	if msg := passwordProblem(l, validator.Password(pw)); msg != "" {
+		if errs == nil {
+			errs = fieldErrors{}
+		}
+		errs["password"] = msg
+	}
 	if errs == nil {
-		_, err := auth.CreateUser(r.Context(), a.d.Store, in.Email, in.Name, auth.Role(in.Role), r.FormValue("password"), a.bcryptCost())
+		_, err := auth.CreateUser(r.Context(), a.d.Store, in.Email, in.Name, auth.Role(in.Role), pw, a.bcryptCost())
 		switch {
 		case errors.Is(err, store.ErrConflict):
 			errs = fieldErrors{"email": l.T("admin.settings.users.exists")}
-		case errors.Is(err, auth.ErrWeakPassword), errors.Is(err, auth.ErrLongPassword):
-			errs = fieldErrors{"password": sentence(err.Error())}
+		case passwordProblem(l, err) != "":
+			errs = fieldErrors{"password": passwordProblem(l, err)}
 		case problems(l, err) != nil:
 			errs = problems(l, err)
 		case err != nil:
 			return err
 		}
-	} else if _, err := auth.HashPassword(r.FormValue("password"), a.bcryptCost()); errors.Is(err, auth.ErrWeakPassword) || errors.Is(err, auth.ErrLongPassword) {
-		errs["password"] = sentence(err.Error())
 	}
 	if errs != nil {
 		return a.usersPage(w, r, http.StatusUnprocessableEntity, in, errs)
@@ -80,8 +85,11 @@ func (a *Admin) userSave(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if err := auth.SetPassword(r.Context(), a.d.Store, u.Email, pw, a.bcryptCost()); err != nil {
-			if errors.Is(err, auth.ErrWeakPassword) {
-				return a.redirect(w, r, "/admin/users", err.Error()+".", true)
+			if msg := passwordProblem(a.lang(r), err); msg != "" {
+				return a.redirect(w, r, "/admin/users", msg, true)
+			}
+			if ve := validator.As(err); ve != nil {
+				return a.redirect(w, r, "/admin/users", ve.In(a.lang(r)), true)
 			}
 			return err
 		}
