@@ -267,6 +267,7 @@ type campaignRun struct {
 	// held for the winner (variant 0) go out with variants[winner-1].
 	variants []*variantRun
 	winner   atomic.Int32
+	web      string // the campaign's web version, the same for every reader
 	bounce   string // envelope sender without VERP
 	domain   string // Message-ID domain
 }
@@ -339,6 +340,7 @@ func (e *Engine) prepare(ctx context.Context, id int64) (*campaignRun, error) {
 		tracking:  tracking,
 		anonymous: anonymous,
 		links:     links,
+		web:       Links{BaseURL: e.cfg.BaseURL, Signer: e.cfg.Signer}.Web(id),
 		bounce:    mc.From.Email,
 		domain:    address.Domain(mc.From.Email),
 	}

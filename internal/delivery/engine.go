@@ -541,14 +541,14 @@ func (h *holes) AppendHole(dst []byte, part, i int) []byte {
 }
 
 // personal sets the worker's fields and message to d's: all of it but the
-// bodies. A zero date means now.
-func (w *worker) personal(run *campaignRun, d model.Delivery, date time.Time) {
+// bodies. web is the campaign's web version. A zero date means now.
+func (w *worker) personal(run *campaignRun, d model.Delivery, date time.Time, web string) {
 	name := validator.ReaderName(d.Name)
 	w.fields = render.Fields{
 		Name:           name,
 		UnsubscribeURL: w.links.Unsubscribe(d.SubscriberID, d.CampaignID),
 		PreferencesURL: w.links.Preferences(d.SubscriberID),
-		WebURL:         w.links.Web(d.CampaignID),
+		WebURL:         web,
 		FeedbackURL:    w.links.Feedback(d.SubscriberID, d.CampaignID),
 	}
 	msgID := message.ID(d.CampaignID, d.SubscriberID, run.domain)
@@ -568,7 +568,7 @@ func (w *worker) personal(run *campaignRun, d model.Delivery, date time.Time) {
 // buildSpliced appends d's message spliced from v's runs encoded once,
 // with only the reader's own values encoded.
 func (w *worker) buildSpliced(dst []byte, run *campaignRun, v *variantRun, d model.Delivery, date time.Time) ([]byte, error) {
-	w.personal(run, d, date)
+	w.personal(run, d, date, run.web)
 	if run.tracking && !run.anonymous {
 		w.fields.Click = w.links.Click(d.SubscriberID, d.CampaignID, "")
 		w.fields.Open = w.links.Open(d.SubscriberID, d.CampaignID)
@@ -581,7 +581,7 @@ func (w *worker) buildSpliced(dst []byte, run *campaignRun, v *variantRun, d mod
 // buildWhole appends d's message built whole: its HTML and text filled
 // in, the HTML tracked, then encoded and signed (Config.WholeMessages).
 func (w *worker) buildWhole(dst []byte, run *campaignRun, v *variantRun, d model.Delivery, date time.Time) ([]byte, error) {
-	w.personal(run, d, date)
+	w.personal(run, d, date, w.links.Web(d.CampaignID))
 	w.html = v.email.AppendHTML(w.html[:0], w.fields)
 	body := w.html
 	if run.tracking {

@@ -83,7 +83,8 @@ func newSpliceFixture(t testing.TB, tracking, anonymous, dkim bool) spliceFixtur
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := &campaignRun{id: 7, tracking: tracking, anonymous: anonymous, links: links, domain: "courier.example"}
+	run := &campaignRun{id: 7, tracking: tracking, anonymous: anonymous, links: links, domain: "courier.example",
+		web: Links{BaseURL: e.cfg.BaseURL, Signer: signer}.Web(7)}
 	v, err := e.newVariant(run, render.Thaw(frozen, "reader"), tmpl)
 	if err != nil {
 		t.Fatal(err)

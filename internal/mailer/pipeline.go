@@ -164,55 +164,59 @@ func (s *session) send(c *conn, env Envelope, msg []byte, t Timeouts) (Stage, bo
 // ended with ".", and flushes: the bytes net/textproto's DotWriter (which
 // go-smtp uses) writes, without its byte-at-a-time loop. Herald's messages
 // have CRLF line ends, so only the lines that start with a dot need work:
-// whole runs between them are copied at once. A message with a bare LF, or
-// without a CRLF at its end, goes through the DotWriter.
+// one pass over the line ends checks every LF follows a CR and notes
+// those lines, then the runs between them are copied whole. A message
+// with a bare LF or CR, or without a CRLF at its end, goes through the
+// DotWriter.
 func writeData(w *bufio.Writer, msg []byte) error {
-	if !crlfOnly(msg) {
+	var spare [32]int
+	dots, ok := dotLines(msg, spare[:0])
+	if !ok {
 		dw := textproto.NewWriter(w).DotWriter()
 		if _, err := dw.Write(msg); err != nil {
 			return err
 		}
 		return dw.Close() // writes ".\r\n" and flushes
 	}
-	rest := msg
-	if len(rest) > 0 && rest[0] == '.' {
-		w.WriteByte('.')
+	from := 0
+	for _, at := range dots {
+		w.Write(msg[from:at])
+		w.WriteByte('.') // the dot that stuffs the line's own dot
+		from = at
 	}
-	for {
-		i := bytes.Index(rest, dotLine)
-		if i < 0 {
-			break
-		}
-		w.Write(rest[:i+2]) // through the CRLF
-		w.WriteByte('.')    // the dot that stuffs the line's own dot
-		rest = rest[i+2:]
-	}
-	w.Write(rest)
+	w.Write(msg[from:])
 	w.WriteString(".\r\n")
 	return w.Flush()
 }
 
-// dotLine is a line break followed by a line that starts with a dot.
-var dotLine = []byte("\r\n.")
-
-// crlfOnly reports whether every LF in msg follows a CR, no CR stands
-// alone, and msg ends with CRLF.
-func crlfOnly(msg []byte) bool {
+// dotLines returns, appended to dots, where each line that starts with a
+// dot starts, and whether msg has CRLF line ends only (every LF after a
+// CR, no CR alone) and ends with one.
+func dotLines(msg []byte, dots []int) ([]int, bool) {
 	n := len(msg)
 	if n < 2 || msg[n-2] != '\r' || msg[n-1] != '\n' {
-		return false
+		return dots, false
 	}
-	for i := bytes.IndexByte(msg, '\n'); i >= 0; {
-		if i == 0 || msg[i-1] != '\r' {
-			return false
-		}
-		j := bytes.IndexByte(msg[i+1:], '\n')
+	if msg[0] == '.' {
+		dots = append(dots, 0)
+	}
+	lines := 0
+	for i := 0; ; {
+		j := bytes.IndexByte(msg[i:], '\n')
 		if j < 0 {
 			break
 		}
-		i += 1 + j
+		i += j
+		if i == 0 || msg[i-1] != '\r' {
+			return dots, false
+		}
+		lines++
+		i++
+		if i < n && msg[i] == '.' {
+			dots = append(dots, i)
+		}
 	}
-	return bytes.Count(msg, []byte{'\r'}) == bytes.Count(msg, []byte{'\n'})
+	return dots, bytes.Count(msg, []byte{'\r'}) == lines
 }
 
 // reply reads one reply. A reply of the wrong class becomes an
