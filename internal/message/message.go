@@ -7,7 +7,11 @@
 // Contract: a Template holds what every message of one send shares and is
 // built once; Template.Append is then called per recipient, concurrently if
 // wanted, and appends the finished message to the caller's buffer so hot
-// loops can reuse one buffer per worker. No value that comes from data can
+// loops can reuse one buffer per worker. A campaign, whose bodies differ
+// between readers only in a few spans, splices instead: Template.Splice
+// encodes what is the same for every reader once, and Spliced.Append
+// writes the same bytes as Append for each reader, encoding only the
+// lines that hold the reader's own values. No value that comes from data can
 // start a header line: any CR, LF or NUL in a header value is refused with an
 // error wrapping ErrHeaderInjection.
 package message
