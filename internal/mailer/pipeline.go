@@ -38,7 +38,8 @@ type session struct {
 	// the relay's extensions (BODY=8BITMIME, then SIZE=).
 	body8bit bool
 	size     bool
-	line     []byte // reused command buffer
+	line     []byte   // reused command buffer
+	bufs     [][]byte // reused pieces of a message written at once
 }
 
 func newSession(plain net.Conn, client *smtp.Client) *session {
@@ -150,7 +151,7 @@ func (s *session) send(c *conn, env Envelope, msg []byte, t Timeouts) (Stage, bo
 	}
 
 	s.plain.SetDeadline(time.Now().Add(t.Data))
-	if err := writeData(s.text.W, msg); err != nil {
+	if err := s.writeData(msg); err != nil {
 		return StageData, true, err
 	}
 	if _, _, err := s.reply(250); err != nil {
@@ -159,6 +160,37 @@ func (s *session) send(c *conn, env Envelope, msg []byte, t Timeouts) (Stage, bo
 	c.sent++
 	return StageData, true, nil
 }
+
+// writeData writes msg as the DATA of a transaction (see the function
+// writeData). On a plain TCP connection, whose writes are system calls,
+// the message, its stuffing dots and the final "." go out in one writev,
+// without copying the message into the writer's buffer first; over TLS
+// they go through the buffer.
+func (s *session) writeData(msg []byte) error {
+	tcp, ok := s.plain.(*net.TCPConn)
+	if !ok || s.text.W.Buffered() > 0 {
+		return writeData(s.text.W, msg)
+	}
+	var spare [32]int
+	dots, ok := dotLines(msg, spare[:0])
+	if !ok {
+		return writeData(s.text.W, msg)
+	}
+	b := s.bufs[:0]
+	from := 0
+	for _, at := range dots {
+		b = append(b, msg[from:at], stuffing)
+		from = at
+	}
+	b = append(b, msg[from:], endOfData)
+	s.bufs = b
+	nb := net.Buffers(b)
+	_, err := nb.WriteTo(tcp)
+	clear(b) // keep no hold on the caller's message
+	return err
+}
+
+var stuffing, endOfData = []byte("."), []byte(".\r\n")
 
 // writeData writes msg as the DATA of a transaction, dot-stuffed and
 // ended with ".", and flushes: the bytes net/textproto's DotWriter (which
