@@ -44,6 +44,7 @@ type Holes interface {
 // concurrent use.
 type Scratch struct {
 	value, field, canon, sig []byte
+	key, canonKey            string // the last extra field's name, canonical
 	sum                      [sha256.Size]byte
 	body, head               hash.Hash
 }
@@ -53,6 +54,7 @@ type Scratch struct {
 type Spliced struct {
 	t        *Template
 	boundary string
+	dashes   []byte // "--" and the boundary: no hole may hold it
 	ctype    []byte // the Content-Type field, with the boundary
 	subject  []byte // the Subject field
 	parts    []splicedPart
@@ -126,6 +128,7 @@ func (t *Template) Splice(text, html Layout) (*Spliced, error) {
 		return nil, fmt.Errorf("body: no text and no HTML: %w", ErrInvalid)
 	}
 	s.closing = []byte("\r\n--" + s.boundary + "--\r\n")
+	s.dashes = []byte("--" + s.boundary)
 	if t.signOptions != nil {
 		// The body hash runs over the body in order: what every message
 		// starts with is hashed here, once.
@@ -252,11 +255,14 @@ func (s *Spliced) build(dst []byte, m *Message, holes Holes, sc *Scratch) ([]byt
 		dst = appendField(dst, "List-Unsubscribe", sc.field)
 	}
 	for _, f := range m.Headers {
-		if err := checkExtra(f); err != nil {
+		if f.Key != sc.key || sc.key == "" { // the same names come message after message
+			sc.key, sc.canonKey = f.Key, nettextproto.CanonicalMIMEHeaderKey(f.Key)
+		}
+		if err := checkExtra(f, sc.canonKey); err != nil {
 			return dst, 0, err
 		}
 		sc.field = append(sc.field[:0], mime.QEncoding.Encode("utf-8", f.Value)...)
-		dst = appendField(dst, nettextproto.CanonicalMIMEHeaderKey(f.Key), sc.field)
+		dst = appendField(dst, sc.canonKey, sc.field)
 	}
 	dst = append(dst, "Mime-Version: 1.0\r\n\r\n"...)
 	bodyAt := len(dst)
@@ -267,7 +273,7 @@ func (s *Spliced) build(dst []byte, m *Message, holes Holes, sc *Scratch) ([]byt
 		for k, r := range p.runs {
 			if k > 0 {
 				sc.value = holes.AppendHole(sc.value[:0], p.index, k-1)
-				if bytes.Contains(sc.value, []byte(s.boundary)) {
+				if bytes.Contains(sc.value, s.dashes) {
 					return dst, 0, fmt.Errorf("a personal value holds the multipart boundary: %w", ErrInvalid)
 				}
 				dst = q.add(dst, sc.value)
@@ -287,8 +293,9 @@ func (s *Spliced) build(dst []byte, m *Message, holes Holes, sc *Scratch) ([]byt
 	return dst, bodyAt, nil
 }
 
-// checkExtra checks one per-message extra field as formatExtra does.
-func checkExtra(f Field) error {
+// checkExtra checks one per-message extra field as formatExtra does;
+// canonical is its name as written.
+func checkExtra(f Field, canonical string) error {
 	if f.Key == "" {
 		return fmt.Errorf("extra header: empty name: %w", ErrInvalid)
 	}
@@ -300,7 +307,7 @@ func checkExtra(f Field) error {
 			return fmt.Errorf("header name %q: %w", f.Key, ErrInvalid)
 		}
 	}
-	if reserved[nettextproto.CanonicalMIMEHeaderKey(f.Key)] {
+	if reserved[canonical] {
 		return fmt.Errorf("header %s is set by Herald and cannot be overridden: %w", f.Key, ErrInvalid)
 	}
 	return checkValue(f.Key, f.Value)
