@@ -2,6 +2,7 @@ package message
 
 import (
 	"bytes"
+	"errors"
 	"math/rand/v2"
 	"regexp"
 	"strings"
@@ -120,6 +121,41 @@ func TestAppendFieldFoldsAsGoMessage(t *testing.T) {
 		got := appendField(nil, key, []byte(v.String()))
 		if !bytes.Equal(got, want.b[:len(want.b)-2]) {
 			t.Fatalf("%s: %q\n got %q\nwant %q", key, v.String(), got, want.b)
+		}
+	}
+}
+
+// TestSplicedRefusesWhatAppendRefuses: a reserved or broken extra field, a
+// line break in an address, and a personal value that holds the boundary
+// fail the message, as Append fails it, and leave dst as it was.
+func TestSplicedRefusesWhatAppendRefuses(t *testing.T) {
+	cfg := testConfig()
+	cfg.Boundary = "b0undary"
+	tpl, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := tpl.Splice(layoutOf("Hello {}\n"), layoutOf("<p>{}</p>\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := holeValues{{"Ana"}, {"Ana"}}
+	for name, c := range map[string]struct {
+		edit  func(*Message)
+		holes holeValues
+		is    error
+	}{
+		"reserved field": {func(m *Message) { m.Headers = []Field{{Key: "list-unsubscribe", Value: "x"}} }, ok, ErrInvalid},
+		"field break":    {func(m *Message) { m.Headers = []Field{{Key: "X-A", Value: "a\r\nBcc: x@y"}} }, ok, ErrHeaderInjection},
+		"address break":  {func(m *Message) { m.To.Name = "Ana\r\nBcc: x@y" }, ok, ErrHeaderInjection},
+		"boundary":       {func(*Message) {}, holeValues{{"x\r\n--b0undary--"}, {"Ana"}}, ErrInvalid},
+	} {
+		m := testMessage()
+		c.edit(m)
+		dst := []byte("kept")
+		out, err := sp.Append(dst, m, c.holes, &Scratch{})
+		if !errors.Is(err, c.is) || string(out) != "kept" {
+			t.Errorf("%s: err %v, dst %q", name, err, out)
 		}
 	}
 }
