@@ -209,7 +209,8 @@ func TestBrowserComposeSendAndWatch(t *testing.T) {
 		t.Fatalf("after the test send: %q", msg)
 	}
 	b.Screenshot("campaign-draft")
-	clickNav(b, t, `form[action$="/start"] button`)
+	b.Do(chromedp.Click(css(`#start-form button`)), chromedp.WaitVisible(css(`#start-confirm`)))
+	clickNav(b, t, `#start-confirm button[type=submit]`)
 	b.Screenshot("campaign-sending")
 	waitJS(b, t, `(document.querySelector("[data-field=percent-text]")||{}).textContent === "100%" && document.getElementById("status-badge").textContent === "sent"`)
 	b.Screenshot("campaign-sent")

@@ -94,8 +94,8 @@ func funcs() template.FuncMap {
 		},
 		// zoned shows an instant in the newsroom's time zone.
 		"zoned": zonedTime,
-		"can": func(id *auth.Identity, p string) bool { return id.Can(auth.Permission(p)) },
-		"add": func(a, b int) int { return a + b },
+		"can":   func(id *auth.Identity, p string) bool { return id.Can(auth.Permission(p)) },
+		"add":   func(a, b int) int { return a + b },
 		"json": func(v any) (template.JS, error) {
 			b, err := json.Marshal(v)
 			return template.JS(b), err

@@ -16,6 +16,21 @@
     });
   });
 
+  // A form with data-dialog asks in that dialog first (the start of a
+  // campaign: its audience and readers). Without scripts the server's own
+  // step page asks instead.
+  document.querySelectorAll("form[data-dialog]").forEach(function (form) {
+    var dlg = document.getElementById(form.getAttribute("data-dialog"));
+    if (!dlg || typeof dlg.showModal !== "function") return;
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      dlg.showModal();
+    });
+    dlg.querySelectorAll("[data-close]").forEach(function (b) {
+      b.addEventListener("click", function () { dlg.close(); });
+    });
+  });
+
   // Composer: autosave a moment after typing stops, then refresh previews.
   var composer = document.getElementById("composer");
   if (composer) {
@@ -192,7 +207,7 @@
       if (p.rate) set("rate", p.rate);
       if (p.eta) set("eta", p.eta);
       var badge = document.getElementById("status-badge");
-      if (badge && p.status) badge.textContent = p.status;
+      if (badge && p.status) badge.textContent = p.status_text || p.status;
       if (p.done) {
         src.close();
         live.setAttribute("data-done", "1");
