@@ -208,9 +208,31 @@
       if (p.eta) set("eta", p.eta);
       var badge = document.getElementById("status-badge");
       if (badge && p.status) badge.textContent = p.status_text || p.status;
+      if (p.state) set("state", p.state);
       if (p.done) {
         src.close();
         live.setAttribute("data-done", "1");
+        // A finished import shows its first rejected rows and the link
+        // to all of them, without a reload.
+        var rj = live.querySelector("[data-rejects]");
+        if (rj && p.first_rejects && p.first_rejects.length) {
+          var body = rj.querySelector("tbody");
+          body.textContent = "";
+          p.first_rejects.forEach(function (row) {
+            var tr = document.createElement("tr");
+            [row.line, row.reason, row.row].forEach(function (v, i) {
+              var td = document.createElement("td");
+              td.className = ["num", "", "mono link-cell"][i];
+              td.textContent = v;
+              tr.appendChild(td);
+            });
+            body.appendChild(tr);
+          });
+          rj.hidden = false;
+          var more = rj.querySelector("[data-field=more-rejects-text]");
+          if (more) more.hidden = !p.more_rejects;
+        }
+        if (p.rejected) live.querySelectorAll("[data-when-done]").forEach(function (el) { el.hidden = false; });
         var bar = live.querySelector("progress");
         if (bar) bar.className = "done";
         // A finished campaign's page shows its statistics.
