@@ -214,6 +214,9 @@ func TestBrowserComposeSendAndWatch(t *testing.T) {
 	b.Screenshot("campaign-sending")
 	waitJS(b, t, `(document.querySelector("[data-field=percent-text]")||{}).textContent === "100%" && document.getElementById("status-badge").textContent === "sent"`)
 	b.Screenshot("campaign-sent")
+	// The finished page reloads itself to show its statistics: let it,
+	// before going elsewhere (a navigation it cuts short fails).
+	waitJS(b, t, `document.readyState === "complete" && !document.querySelector("#progress[data-events]")`)
 	if n := sink.Count(); n != 42 {
 		t.Errorf("the SMTP server received %d messages, want 41 readers and the test copy", n)
 	}

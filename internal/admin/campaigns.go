@@ -586,7 +586,7 @@ func (a *Admin) campaignSchedule(w http.ResponseWriter, r *http.Request) error {
 		if at.IsZero() {
 			return l.T("admin.campaign.schedule_cleared"), nil
 		}
-		return l.T("admin.campaign.scheduled_msg", "When", zonedTime(at, loc), "Zone", loc.String()), nil
+		return l.T("admin.campaign.scheduled_msg", "When", zonedTime(at, loc)), nil
 	})
 }
 
