@@ -52,3 +52,31 @@ func TestAudienceCountAndPriorSends(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkAudienceCount measures what a draft campaign's page pays to
+// name its readers in the start dialog, over benchRows confirmed
+// subscribers on SQLite, against the PriorSends query beside it.
+func BenchmarkAudienceCount(b *testing.B) {
+	s := storetest.SQLite(b)
+	ctx := context.Background()
+	c, ledger := sentCampaign(b, s, benchRows(b))
+	b.Logf("the ledger of %d readers took %v to write (the start the count is confirmed for)", benchRows(b), ledger)
+	again := &model.Campaign{Name: "Again", EditionID: c.EditionID, ListIDs: c.ListIDs, From: c.From}
+	if err := s.CreateCampaign(ctx, again); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("count", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.AudienceCount(ctx, again.ID); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("prior", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.PriorSends(ctx, again.ID); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
