@@ -137,26 +137,32 @@ func importChanges(rows int, r ImportResult) audit.Changes {
 
 // insertSubscribersSQL inserts n new subscribers, each (email, name,
 // attributes, created_at), updated at $4n+1, skipping existing addresses
-// and returning the IDs of those it created.
+// and returning the IDs of those it created. A NULL attributes is an empty
+// object and a NULL created_at is $4n+1. The rows come as a VALUES table so
+// that the time shared by every row is bound once per statement, not once
+// per row: on SQLite each $N becomes its own ? (sqlitebind.go), and binding
+// a time formats it.
 func insertSubscribersSQL(n int) string {
 	now := 4*n + 1
-	return `INSERT INTO subscribers (email, name, attributes, created_at, updated_at) VALUES ` +
-		valuesList(n, 4, func(b *strings.Builder, p int) { fmt.Fprintf(b, "($%d, $%d, $%d, $%d, $%d)", p, p+1, p+2, p+3, now) }) +
-		` ON CONFLICT (email) DO NOTHING RETURNING id, email`
+	return fmt.Sprintf(`INSERT INTO subscribers (email, name, attributes, created_at, updated_at)
+		SELECT column1, column2, COALESCE(column3, '{}'), COALESCE(column4, $%d), $%d FROM (VALUES `, now, now) +
+		valuesList(n, 4, func(b *strings.Builder, p int) { fmt.Fprintf(b, "($%d, $%d, $%d, $%d)", p, p+1, p+2, p+3) }) +
+		`) WHERE true ON CONFLICT (email) DO NOTHING RETURNING id, email`
 }
 
 // subscribeSQL subscribes n subscribers, each (id, start), to list $2n+1
 // with status $2n+2 from source $2n+3; a new subscription begins at its
-// start. With upsert, subscriptions that exist are upgraded from
-// unconfirmed to confirmed at $2n+4 (never otherwise changed), and it
-// returns each subscription it created or changed with whether it is new
-// (a new one's beginning is in its row; only a change goes to the history).
+// start, or at $2n+4 when its start is NULL. With upsert, subscriptions
+// that exist are upgraded from unconfirmed to confirmed at $2n+4 (never
+// otherwise changed), and it returns each subscription it created or
+// changed with whether it is new (a new one's beginning is in its row;
+// only a change goes to the history). The rows come as a VALUES table, as
+// in insertSubscribersSQL.
 func subscribeSQL(n int, upsert bool) string {
 	p := 2*n + 1
-	q := `INSERT INTO subscriptions (list_id, subscriber_id, status, source, first_status, first_source, created_at, updated_at) VALUES ` +
-		valuesList(n, 2, func(b *strings.Builder, i int) {
-			fmt.Fprintf(b, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", p, i, p+1, p+2, p+1, p+2, i+1, i+1)
-		})
+	q := fmt.Sprintf(`INSERT INTO subscriptions (list_id, subscriber_id, status, source, first_status, first_source, created_at, updated_at)
+		SELECT $%d, column1, $%d, $%d, $%d, $%d, COALESCE(column2, $%d), COALESCE(column2, $%d) FROM (VALUES `, p, p+1, p+2, p+1, p+2, p+3, p+3) +
+		valuesList(n, 2, func(b *strings.Builder, i int) { fmt.Fprintf(b, "($%d, $%d)", i, i+1) }) + `) WHERE true`
 	if !upsert {
 		return q
 	}
@@ -243,9 +249,10 @@ func (s *Store) importChunk(ctx context.Context, tx *sql.Tx, rows []ImportRow, o
 	}
 	ids := make(map[string]int64, len(rows))
 	existed := make(map[string]bool, len(rows))
-	start := func(r ImportRow) time.Time {
+	// A row's own start, or nil for the statement's now.
+	start := func(r ImportRow) any {
 		if r.Start.IsZero() {
-			return now
+			return nil
 		}
 		return r.Start
 	}
@@ -254,7 +261,7 @@ func (s *Store) importChunk(ctx context.Context, tx *sql.Tx, rows []ImportRow, o
 	// conflict clause, and RETURNING names the new ones.
 	args := make([]any, 0, len(rows)*4+1)
 	for _, r := range rows {
-		attrs := "{}"
+		var attrs any
 		if len(r.Attributes) > 0 {
 			attrs = string(r.Attributes)
 		}
@@ -315,7 +322,7 @@ func (s *Store) importChunk(ctx context.Context, tx *sql.Tx, rows []ImportRow, o
 	// New subscribers get new subscriptions: a plain insert, no conflict
 	// possible, nothing to log (the row holds its beginning).
 	if n := len(fresh) / 2; n > 0 {
-		fresh = append(fresh, opt.ListID, opt.Status, opt.Source)
+		fresh = append(fresh, opt.ListID, opt.Status, opt.Source, now)
 		if st := full.pick(ctx, tx, n, full.subscribe); st != nil {
 			_, err = st.ExecContext(ctx, fresh...)
 		} else {
