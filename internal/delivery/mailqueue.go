@@ -56,8 +56,8 @@ type MailQueueConfig struct {
 	// WelcomeText is the welcome message's body (a default is used when
 	// empty).
 	WelcomeText string
-	// Workers send at once (2); Poll is how often an idle queue looks for
-	// messages other nodes queued (1s).
+	// Workers send at once (DefaultMailWorkers); Poll is how often an
+	// idle queue looks for messages other nodes queued (1s).
 	Workers int
 	Poll    time.Duration
 	Log     *slog.Logger
@@ -107,6 +107,11 @@ const (
 	mailMaxAttempts = 10
 )
 
+// DefaultMailWorkers is how many messages a queue sends at once unless
+// configured otherwise: enough that confirmations keep pace with a rush of
+// signups over a relay's pooled connections.
+const DefaultMailWorkers = 8
+
 // NewMailQueue returns a queue; Start (or Run) starts its senders.
 func NewMailQueue(cfg MailQueueConfig) (*MailQueue, error) {
 	if cfg.Store == nil || cfg.Signer == nil {
@@ -124,7 +129,7 @@ func NewMailQueue(cfg MailQueueConfig) (*MailQueue, error) {
 		cfg.ConfirmTTL = DefaultConfirmTTL
 	}
 	if cfg.Workers <= 0 {
-		cfg.Workers = 2
+		cfg.Workers = DefaultMailWorkers
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second
@@ -190,6 +195,12 @@ func (q *MailQueue) run(ctx, sendCtx context.Context) {
 	defer close(q.done)
 	tick := time.NewTicker(q.cfg.Poll)
 	defer tick.Stop()
+	// A batch's results are written while the next batch is claimed and
+	// sent, so the senders do not stand still for the write; one write at
+	// a time, and the last one is waited for before run returns.
+	settled := make(chan struct{})
+	close(settled)
+	defer func() { <-settled }()
 	for {
 		// Claim while there is work, a batch of a few messages per sender
 		// at a time (see mailLease).
@@ -204,7 +215,14 @@ func (q *MailQueue) run(ctx, sendCtx context.Context) {
 			if len(jobs) == 0 {
 				break
 			}
-			q.settle(q.sendAll(sendCtx, jobs))
+			results := q.sendAll(sendCtx, jobs)
+			<-settled
+			next := make(chan struct{})
+			go func() {
+				defer close(next)
+				q.settle(results)
+			}()
+			settled = next
 		}
 		if !q.idle(ctx, tick.C) {
 			return
@@ -236,12 +254,55 @@ func (q *MailQueue) idle(ctx context.Context, tick <-chan time.Time) bool {
 	}
 }
 
+// mailBatch is what every message of a claimed batch shares, read once
+// for the batch rather than once a message: the DKIM key that signs them
+// (or why it could not be read) and the publication.
+type mailBatch struct {
+	dkim    *message.DKIM
+	dkimErr error
+	pub     model.Publication
+}
+
+// readBatch reads what a batch's messages share. A publication that cannot
+// be read is the default one (a confirmation is worth more than the name in
+// it); a key that cannot be read makes every message of the batch wait
+// for a retry (errSettingsUnread).
+func (q *MailQueue) readBatch(ctx context.Context) *mailBatch {
+	b := &mailBatch{}
+	b.dkim, b.dkimErr = q.cfg.Settings.SigningKey(ctx)
+	pub, err := q.cfg.Settings.Brand(ctx)
+	if err != nil {
+		q.cfg.Log.Warn("read the publication settings", "err", err)
+		pub = model.DefaultPublication(q.cfg.BaseURL)
+	}
+	b.pub = pub
+	return b
+}
+
+// signingKey is the batch's DKIM key, or the error that makes its messages
+// wait.
+func (b *mailBatch) signingKey() (*message.DKIM, error) {
+	if b.dkimErr != nil {
+		return nil, fmt.Errorf("DKIM key: %w: %w", errSettingsUnread, b.dkimErr)
+	}
+	return b.dkim, nil
+}
+
+// brand is the publication as the messages about list l show it: its
+// brand and language over the publication's.
+func (b *mailBatch) brand(l *model.List) (model.Publication, *i18n.Localizer) {
+	pub := l.Publication(b.pub)
+	return pub, i18n.For(pub.Language)
+}
+
 // sendAll sends a batch on q.cfg.Workers connections and says what became
 // of each message.
 func (q *MailQueue) sendAll(ctx context.Context, jobs []store.MailJob) []store.MailResult {
 	results := make([]store.MailResult, len(jobs))
-	// What the messages need, read once for the batch: each recipient as
-	// things stand now, and each list (a batch is mostly about one or two).
+	// What the messages need, read once for the batch: the key and the
+	// publication, each recipient as things stand now, and each list (a
+	// batch is mostly about one or two).
+	b := q.readBatch(ctx)
 	st := q.cfg.Store
 	rcpts, rerr := st.MailRecipients(ctx, jobs)
 	lists, listErrs := map[int64]*model.List{}, map[int64]error{}
@@ -258,7 +319,7 @@ func (q *MailQueue) sendAll(ctx context.Context, jobs []store.MailJob) []store.M
 			for i := range next {
 				j := jobs[i]
 				if j.Kind == model.MailPasswordReset {
-					results[i] = q.sendReset(ctx, j)
+					results[i] = q.sendReset(ctx, b, j)
 					continue
 				}
 				rcpt, found := rcpts[j.ID]
@@ -266,7 +327,7 @@ func (q *MailQueue) sendAll(ctx context.Context, jobs []store.MailJob) []store.M
 				if err == nil && !found {
 					err = errNothingToSend // the subscriber was erased
 				}
-				results[i] = q.send(ctx, j, lists[j.ListID], rcpt, err)
+				results[i] = q.send(ctx, b, j, lists[j.ListID], rcpt, err)
 			}
 		})
 	}
@@ -280,13 +341,13 @@ func (q *MailQueue) sendAll(ctx context.Context, jobs []store.MailJob) []store.M
 
 // send sends one message about list l to rcpt, or says why not (readErr:
 // reading them failed).
-func (q *MailQueue) send(ctx context.Context, job store.MailJob, l *model.List, rcpt store.MailRecipient, readErr error) store.MailResult {
+func (q *MailQueue) send(ctx context.Context, b *mailBatch, job store.MailJob, l *model.List, rcpt store.MailRecipient, readErr error) store.MailResult {
 	res := store.MailResult{Job: job}
 	var env mailer.Envelope
 	var msg []byte
 	err := readErr
 	if err == nil {
-		env, msg, err = q.Build(ctx, job, l, rcpt)
+		env, msg, err = q.build(b, job, l, rcpt)
 	}
 	switch {
 	case errors.Is(err, store.ErrNotFound) || errors.Is(err, errNothingToSend):
@@ -306,9 +367,9 @@ func (q *MailQueue) send(ctx context.Context, job store.MailJob, l *model.List, 
 // when the request was used or expired meanwhile. The words and the link
 // are package auth's; the message is staff mail (no list headers), signed
 // like every one-off message.
-func (q *MailQueue) sendReset(ctx context.Context, job store.MailJob) store.MailResult {
+func (q *MailQueue) sendReset(ctx context.Context, b *mailBatch, job store.MailJob) store.MailResult {
 	res := store.MailResult{Job: job}
-	pub, _ := q.brand(ctx, &model.List{}) // staff mail: the publication's, no list's brand
+	pub, _ := b.brand(&model.List{}) // staff mail: the publication's, no list's brand
 	n, err := auth.ResetMessage(ctx, q.cfg.Store, q.cfg.Signer, q.cfg.BaseURL, pub.Name, job.ResetID)
 	if errors.Is(err, auth.ErrResetGone) {
 		return res
@@ -316,17 +377,17 @@ func (q *MailQueue) sendReset(ctx context.Context, job store.MailJob) store.Mail
 	var env mailer.Envelope
 	var msg []byte
 	if err == nil {
-		env, msg, err = q.staffMail(ctx, pub, n.To, n.Name, n.Subject, n.Text, n.HTML)
+		env, msg, err = q.staffMail(b, pub, n.To, n.Name, n.Subject, n.Text, n.HTML)
 	}
 	return q.deliver(ctx, res, env, msg, err)
 }
 
 // staffMail builds one message to someone of the newsroom: no list
 // headers, DKIM-signed with the publication's key.
-func (q *MailQueue) staffMail(ctx context.Context, pub model.Publication, email, name, subject, text, html string) (mailer.Envelope, []byte, error) {
-	dkim, err := q.cfg.Settings.SigningKey(ctx)
+func (q *MailQueue) staffMail(b *mailBatch, pub model.Publication, email, name, subject, text, html string) (mailer.Envelope, []byte, error) {
+	dkim, err := b.signingKey()
 	if err != nil {
-		return mailer.Envelope{}, nil, fmt.Errorf("DKIM key: %w: %w", errSettingsUnread, err)
+		return mailer.Envelope{}, nil, err
 	}
 	from := q.sender(pub, &model.List{})
 	tmpl, err := message.New(message.Config{From: message.Address{Name: from.Name, Email: from.Address}, Subject: subject,
@@ -413,6 +474,11 @@ var errNothingToSend = errors.New("message no longer wanted")
 // Build builds a queued message about list l to rcpt as they stand now,
 // or errNothingToSend when it is no longer wanted.
 func (q *MailQueue) Build(ctx context.Context, job store.MailJob, l *model.List, rcpt store.MailRecipient) (mailer.Envelope, []byte, error) {
+	return q.build(q.readBatch(ctx), job, l, rcpt)
+}
+
+// build is Build with what the batch shares already read.
+func (q *MailQueue) build(b *mailBatch, job store.MailJob, l *model.List, rcpt store.MailRecipient) (mailer.Envelope, []byte, error) {
 	want := model.SubConfirmed
 	if job.Kind == model.MailConfirm {
 		want = model.SubUnconfirmed
@@ -422,9 +488,9 @@ func (q *MailQueue) Build(ctx context.Context, job store.MailJob, l *model.List,
 	}
 	switch job.Kind {
 	case model.MailConfirm:
-		return q.confirmation(ctx, l, job.SubscriberID, rcpt.Email, rcpt.Name)
+		return q.confirmation(b, l, job.SubscriberID, rcpt.Email, rcpt.Name)
 	case model.MailWelcome:
-		return q.welcome(ctx, l, job.SubscriberID, rcpt.Email, rcpt.Name)
+		return q.welcome(b, l, job.SubscriberID, rcpt.Email, rcpt.Name)
 	}
 	return mailer.Envelope{}, nil, fmt.Errorf("unknown message kind %q", job.Kind)
 }
@@ -451,10 +517,10 @@ func (q *MailQueue) sender(pub model.Publication, l *model.List) *mail.Address {
 
 // oneOff builds one message to one reader about list l, through
 // TransactionalMessage: the headers and DKIM signature of campaign mail.
-func (q *MailQueue) oneOff(ctx context.Context, pub model.Publication, l *model.List, subscriberID int64, email, name, subject, text, html string) (mailer.Envelope, []byte, error) {
-	dkim, err := q.cfg.Settings.SigningKey(ctx)
+func (q *MailQueue) oneOff(b *mailBatch, pub model.Publication, l *model.List, subscriberID int64, email, name, subject, text, html string) (mailer.Envelope, []byte, error) {
+	dkim, err := b.signingKey()
 	if err != nil {
-		return mailer.Envelope{}, nil, fmt.Errorf("DKIM key: %w: %w", errSettingsUnread, err)
+		return mailer.Envelope{}, nil, err
 	}
 	from := q.sender(pub, l)
 	unsub := q.cfg.BaseURL + "/unsubscribe/" + q.cfg.Signer.Sign(token.Claims{Purpose: token.Unsubscribe, SubscriberID: subscriberID, ListID: l.ID})
@@ -470,26 +536,13 @@ func (q *MailQueue) oneOff(ctx context.Context, pub model.Publication, l *model.
 	return mailer.Envelope{From: q.cfg.Bounce.Address(subscriberID, 0, from.Address), To: email}, msg, nil
 }
 
-// brand is the publication as the messages about list l show it: its
-// brand and language over the publication's (the default publication when
-// reading it fails: a confirmation is worth more than the name in it).
-func (q *MailQueue) brand(ctx context.Context, l *model.List) (model.Publication, *i18n.Localizer) {
-	pub, err := q.cfg.Settings.Brand(ctx)
-	if err != nil {
-		q.cfg.Log.Warn("read the publication settings", "err", err)
-		pub = model.DefaultPublication(q.cfg.BaseURL)
-	}
-	pub = l.Publication(pub)
-	return pub, i18n.For(pub.Language)
-}
-
 // confirmation asks the reader to confirm a double opt-in subscription, in
 // the list's language. The link's lifetime starts now, as the message
 // goes out.
-func (q *MailQueue) confirmation(ctx context.Context, l *model.List, subscriberID int64, email, name string) (mailer.Envelope, []byte, error) {
+func (q *MailQueue) confirmation(b *mailBatch, l *model.List, subscriberID int64, email, name string) (mailer.Envelope, []byte, error) {
 	tok := q.cfg.Signer.Sign(token.Claims{Purpose: token.Confirm, SubscriberID: subscriberID, ListID: l.ID, Expires: time.Now().Add(q.cfg.ConfirmTTL)})
 	confirm := q.cfg.BaseURL + "/confirm/" + tok
-	pub, lang := q.brand(ctx, l)
+	pub, lang := b.brand(l)
 	subject := lang.Plain("mail.confirm_subject", "List", l.Name)
 	paras := []string{
 		lang.Plain("mail.confirm_asked", "List", l.Name),
@@ -499,14 +552,14 @@ func (q *MailQueue) confirmation(ctx context.Context, l *model.List, subscriberI
 		"\n\n" + lang.T("mail.ignore") + "\n"
 	v := newNoticeView(lang, pub)
 	v.Paragraphs, v.Button, v.URL = []string{paras[0], lang.T("mail.ignore")}, lang.T("confirm.button"), confirm
-	return q.oneOff(ctx, pub, l, subscriberID, email, name, subject, text, renderNoticeHTML(v))
+	return q.oneOff(b, pub, l, subscriberID, email, name, subject, text, renderNoticeHTML(v))
 }
 
 // welcome greets a reader whose subscription is now confirmed, in the
 // list's language.
-func (q *MailQueue) welcome(ctx context.Context, l *model.List, subscriberID int64, email, name string) (mailer.Envelope, []byte, error) {
+func (q *MailQueue) welcome(b *mailBatch, l *model.List, subscriberID int64, email, name string) (mailer.Envelope, []byte, error) {
 	prefs := q.cfg.BaseURL + "/preferences/" + q.cfg.Signer.Sign(token.Claims{Purpose: token.Preferences, SubscriberID: subscriberID})
-	pub, lang := q.brand(ctx, l)
+	pub, lang := b.brand(l)
 	body := q.cfg.WelcomeText
 	if body == "" {
 		body = lang.Plain("mail.welcome_body", "List", l.Name)
@@ -514,7 +567,7 @@ func (q *MailQueue) welcome(ctx context.Context, l *model.List, subscriberID int
 	text := body + "\n\n" + lang.Plain("mail.welcome_choose", "URL", prefs) + "\n"
 	v := newNoticeView(lang, pub)
 	v.Paragraphs, v.Button, v.URL = []string{body}, lang.T("email.preferences"), prefs
-	return q.oneOff(ctx, pub, l, subscriberID, email, name, lang.Plain("mail.welcome_subject", "List", l.Name), text, renderNoticeHTML(v))
+	return q.oneOff(b, pub, l, subscriberID, email, name, lang.Plain("mail.welcome_subject", "List", l.Name), text, renderNoticeHTML(v))
 }
 
 // Days says a duration in whole days for readers, in their language ("7
