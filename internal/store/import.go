@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/herald-news/herald/internal/audit"
@@ -233,16 +234,24 @@ type chunkStmts struct {
 	erased, insert, subscribe *sql.Stmt
 }
 
+// chunkSQL is the text of a full chunk's statements, built once: a batch
+// looks its statements up by their text, and building a 500-row statement
+// for that was a fair part of a batch's own work.
+var chunkSQL = sync.OnceValue(func() [3]string {
+	return [3]string{erasedSQL(importChunk), insertSubscribersSQL(importChunk), subscribeSQL(importChunk, false)}
+})
+
 func (s *Store) prepareChunkStmts(ctx context.Context) (chunkStmts, error) {
 	var c chunkStmts
 	var err error
-	if c.erased, err = s.prepared(ctx, erasedSQL(importChunk)); err != nil {
+	q := chunkSQL()
+	if c.erased, err = s.prepared(ctx, q[0]); err != nil {
 		return c, err
 	}
-	if c.insert, err = s.prepared(ctx, insertSubscribersSQL(importChunk)); err != nil {
+	if c.insert, err = s.prepared(ctx, q[1]); err != nil {
 		return c, err
 	}
-	c.subscribe, err = s.prepared(ctx, subscribeSQL(importChunk, false))
+	c.subscribe, err = s.prepared(ctx, q[2])
 	return c, err
 }
 
