@@ -89,14 +89,19 @@ type MailQueue struct {
 }
 
 // A queue woken by a signup waits mailGather for others to join its
-// batch of up to mailBatchPerWorker messages per worker. A message gets
-// mailSendTimeout; a claim's lease outlasts a worker's share of a batch
-// sent at that worst pace, so no other node takes it over meanwhile.
+// batch of up to mailBatchPerWorker messages per worker: large, because
+// each claim waits its turn for the database's writer behind the signups
+// that fill the queue. A message gets mailSendTimeout. A claim's lease is
+// mailLease; what a batch has not sent mailBatchTime after it was claimed
+// (the next batch is claimed while one is sent, so it may wait for that
+// first) is given back, so no message is still in hand when its lease
+// ends and another node claims it.
 const (
 	mailGather         = 50 * time.Millisecond
-	mailBatchPerWorker = 8
+	mailBatchPerWorker = 16
 	mailSendTimeout    = time.Minute
-	mailLease          = mailBatchPerWorker*mailSendTimeout + 2*time.Minute
+	mailLease          = 10 * time.Minute
+	mailBatchTime      = mailLease - 2*time.Minute
 )
 
 // Transactional mail is retried with backoff from mailRetryBase, doubling
@@ -190,21 +195,48 @@ func (q *MailQueue) Stats() MailStats {
 	return MailStats{Sent: q.sent.Load(), Retried: q.retried.Load(), Failed: q.failed.Load()}
 }
 
-// run claims and sends until claimCtx ends; sendCtx ends the sends.
+// run claims and sends until claimCtx ends; sendCtx ends the sends. The
+// next batch is claimed while one is sent, and a batch's results are
+// written while the next one is sent, so the senders wait for neither
+// (the single SQLite writer is busy with signups at the moments that
+// matter). One write of results at a time; the last one is waited for.
 func (q *MailQueue) run(ctx, sendCtx context.Context) {
 	defer close(q.done)
-	tick := time.NewTicker(q.cfg.Poll)
-	defer tick.Stop()
-	// A batch's results are written while the next batch is claimed and
-	// sent, so the senders do not stand still for the write; one write at
-	// a time, and the last one is waited for before run returns.
+	batches := make(chan claimed)
+	go q.claim(ctx, batches)
 	settled := make(chan struct{})
 	close(settled)
-	defer func() { <-settled }()
+	for c := range batches {
+		bctx, cancel := context.WithDeadline(sendCtx, c.at.Add(mailBatchTime))
+		results := q.sendAll(bctx, c.jobs)
+		cancel()
+		<-settled
+		next := make(chan struct{})
+		go func() {
+			defer close(next)
+			q.settle(results)
+		}()
+		settled = next
+	}
+	<-settled
+}
+
+// claimed is a batch of jobs and when it was claimed.
+type claimed struct {
+	jobs []store.MailJob
+	at   time.Time
+}
+
+// claim claims batches while there is work (see mailBatchPerWorker) and
+// hands each to run; it closes out when ctx ends. A batch claimed but not
+// yet handed over then is given back.
+func (q *MailQueue) claim(ctx context.Context, out chan<- claimed) {
+	defer close(out)
+	tick := time.NewTicker(q.cfg.Poll)
+	defer tick.Stop()
 	for {
-		// Claim while there is work, a batch of a few messages per sender
-		// at a time (see mailLease).
 		for ctx.Err() == nil {
+			at := time.Now()
 			jobs, err := q.cfg.Store.ClaimMail(ctx, q.cfg.Workers*mailBatchPerWorker, mailLease)
 			if err != nil {
 				if ctx.Err() == nil {
@@ -215,14 +247,16 @@ func (q *MailQueue) run(ctx, sendCtx context.Context) {
 			if len(jobs) == 0 {
 				break
 			}
-			results := q.sendAll(sendCtx, jobs)
-			<-settled
-			next := make(chan struct{})
-			go func() {
-				defer close(next)
+			select {
+			case out <- claimed{jobs, at}:
+			case <-ctx.Done():
+				results := make([]store.MailResult, len(jobs))
+				for i, j := range jobs {
+					results[i] = store.MailResult{Job: j, RetryAt: time.Now(), Reason: "interrupted by shutdown"}
+				}
 				q.settle(results)
-			}()
-			settled = next
+				return
+			}
 		}
 		if !q.idle(ctx, tick.C) {
 			return
@@ -256,11 +290,15 @@ func (q *MailQueue) idle(ctx context.Context, tick <-chan time.Time) bool {
 
 // mailBatch is what every message of a claimed batch shares, read once
 // for the batch rather than once a message: the DKIM key that signs them
-// (or why it could not be read) and the publication.
+// (or why it could not be read), the publication, and each list's notices
+// as rendered.
 type mailBatch struct {
 	dkim    *message.DKIM
 	dkimErr error
 	pub     model.Publication
+
+	mu      sync.Mutex
+	notices map[noticeKey]noticeText // rendered once a list (see notice)
 }
 
 // readBatch reads what a batch's messages share. A publication that cannot
@@ -416,8 +454,9 @@ func (q *MailQueue) deliver(ctx context.Context, res store.MailResult, env maile
 	case err == nil:
 		q.sent.Add(1)
 	case ctx.Err() != nil:
-		// Shutting down: give the message back for the next start.
-		res.RetryAt, res.Reason = time.Now(), "interrupted by shutdown"
+		// Shutting down, or the batch ran out of time (mailBatchTime):
+		// give the message back, to be claimed again at once.
+		res.RetryAt, res.Reason = time.Now(), "interrupted: shutdown, or its batch ran out of time"
 	case (mailer.IsTemporary(err) || errors.Is(err, errSettingsUnread)) && job.Attempts < mailMaxAttempts:
 		q.retried.Add(1)
 		res.RetryAt, res.Reason = time.Now().Add(mailBackoff(job.Attempts)), err.Error()
@@ -541,33 +580,97 @@ func (q *MailQueue) oneOff(b *mailBatch, pub model.Publication, l *model.List, s
 // goes out.
 func (q *MailQueue) confirmation(b *mailBatch, l *model.List, subscriberID int64, email, name string) (mailer.Envelope, []byte, error) {
 	tok := q.cfg.Signer.Sign(token.Claims{Purpose: token.Confirm, SubscriberID: subscriberID, ListID: l.ID, Expires: time.Now().Add(q.cfg.ConfirmTTL)})
+	n := b.notice(model.MailConfirm, l, func() noticeText { return q.confirmationNotice(b, l, linkMark) })
+	pub, _ := b.brand(l)
+	text, html := n.with(tok)
+	return q.oneOff(b, pub, l, subscriberID, email, name, n.subject, text, html)
+}
+
+// confirmationNotice renders a confirmation about list l whose link
+// carries tok.
+func (q *MailQueue) confirmationNotice(b *mailBatch, l *model.List, tok string) noticeText {
 	confirm := q.cfg.BaseURL + "/confirm/" + tok
 	pub, lang := b.brand(l)
-	subject := lang.Plain("mail.confirm_subject", "List", l.Name)
 	paras := []string{
 		lang.Plain("mail.confirm_asked", "List", l.Name),
 		lang.T("mail.confirm_open", "Duration", Days(lang, q.cfg.ConfirmTTL)),
 	}
-	text := strings.Join(paras, "\n\n") + "\n\n" + lang.Plain("mail.confirm_link", "URL", confirm) +
-		"\n\n" + lang.T("mail.ignore") + "\n"
 	v := newNoticeView(lang, pub)
 	v.Paragraphs, v.Button, v.URL = []string{paras[0], lang.T("mail.ignore")}, lang.T("confirm.button"), confirm
-	return q.oneOff(b, pub, l, subscriberID, email, name, subject, text, renderNoticeHTML(v))
+	return noticeText{
+		subject: lang.Plain("mail.confirm_subject", "List", l.Name),
+		text: strings.Join(paras, "\n\n") + "\n\n" + lang.Plain("mail.confirm_link", "URL", confirm) +
+			"\n\n" + lang.T("mail.ignore") + "\n",
+		html: renderNoticeHTML(v),
+	}
 }
 
 // welcome greets a reader whose subscription is now confirmed, in the
 // list's language.
 func (q *MailQueue) welcome(b *mailBatch, l *model.List, subscriberID int64, email, name string) (mailer.Envelope, []byte, error) {
-	prefs := q.cfg.BaseURL + "/preferences/" + q.cfg.Signer.Sign(token.Claims{Purpose: token.Preferences, SubscriberID: subscriberID})
+	tok := q.cfg.Signer.Sign(token.Claims{Purpose: token.Preferences, SubscriberID: subscriberID})
+	n := b.notice(model.MailWelcome, l, func() noticeText { return q.welcomeNotice(b, l, linkMark) })
+	pub, _ := b.brand(l)
+	text, html := n.with(tok)
+	return q.oneOff(b, pub, l, subscriberID, email, name, n.subject, text, html)
+}
+
+// welcomeNotice renders a welcome to list l whose preferences link
+// carries tok.
+func (q *MailQueue) welcomeNotice(b *mailBatch, l *model.List, tok string) noticeText {
+	prefs := q.cfg.BaseURL + "/preferences/" + tok
 	pub, lang := b.brand(l)
 	body := q.cfg.WelcomeText
 	if body == "" {
 		body = lang.Plain("mail.welcome_body", "List", l.Name)
 	}
-	text := body + "\n\n" + lang.Plain("mail.welcome_choose", "URL", prefs) + "\n"
 	v := newNoticeView(lang, pub)
 	v.Paragraphs, v.Button, v.URL = []string{body}, lang.T("email.preferences"), prefs
-	return q.oneOff(b, pub, l, subscriberID, email, name, lang.Plain("mail.welcome_subject", "List", l.Name), text, renderNoticeHTML(v))
+	return noticeText{
+		subject: lang.Plain("mail.welcome_subject", "List", l.Name),
+		text:    body + "\n\n" + lang.Plain("mail.welcome_choose", "URL", prefs) + "\n",
+		html:    renderNoticeHTML(v),
+	}
+}
+
+// linkMark stands for the reader's token in a notice rendered once for a
+// list and a batch. It is made of base64url characters, as tokens are,
+// which neither the HTML escaper, the URL normaliser nor a right-to-left
+// isolate changes, so putting the token in its place gives the bytes
+// rendering the notice with the token would (TestNoticeRenderedOnceIsTheSame).
+const linkMark = "HeraldReaderLinkToken0mark0"
+
+// noticeText is a confirmation or welcome as rendered for a list, with
+// linkMark where each reader's token goes.
+type noticeText struct{ subject, text, html string }
+
+// with returns the text and HTML parts with tok in place of the mark.
+func (n noticeText) with(tok string) (text, html string) {
+	return strings.ReplaceAll(n.text, linkMark, tok), strings.ReplaceAll(n.html, linkMark, tok)
+}
+
+// notice returns the batch's notice of kind about list l, rendering it
+// with render the first time: the words, the brand and the HTML are the
+// same for every reader of a list, and rendering them took as long as
+// signing and sending the message.
+func (b *mailBatch) notice(kind model.MailKind, l *model.List, render func() noticeText) noticeText {
+	key := noticeKey{kind, l.ID}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n, ok := b.notices[key]
+	if !ok {
+		n = render()
+		if b.notices == nil {
+			b.notices = map[noticeKey]noticeText{}
+		}
+		b.notices[key] = n
+	}
+	return n
+}
+
+type noticeKey struct {
+	kind model.MailKind
+	list int64
 }
 
 // Days says a duration in whole days for readers, in their language ("7
