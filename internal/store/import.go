@@ -3,8 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -107,17 +105,7 @@ func (s *Store) ImportBatch(ctx context.Context, rows []ImportRow, opt ImportOpt
 			return res, fmt.Errorf("import: %w", err)
 		}
 	}
-	err := s.inImportTx(ctx, func(tx *sql.Tx) error {
-		// Foreign keys are off (inImportTx): the list is checked once here,
-		// and every subscription written refers to a subscriber this
-		// transaction wrote or read.
-		var one int
-		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM lists WHERE id = $1`, opt.ListID).Scan(&one); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("list %d: %w", opt.ListID, ErrNotFound)
-			}
-			return err
-		}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		erasures, err := anyErasures(ctx, tx)
 		if err != nil {
 			return err
@@ -139,39 +127,6 @@ func (s *Store) ImportBatch(ctx context.Context, rows []ImportRow, opt ImportOpt
 		return ImportResult{}, fmt.Errorf("import rows %d-%d: %w", rows[0].Line, rows[len(rows)-1].Line, err)
 	}
 	return res, nil
-}
-
-// inImportTx runs fn in a write transaction on SQLite with foreign key
-// checks off: they cost two lookups for every subscription an import
-// writes, which ImportBatch makes unnecessary by checking the list once.
-// The writer's connection gets its checks back before anyone else uses it,
-// or is thrown away.
-func (s *Store) inImportTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	conn, err := s.w.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
-	}
-	defer func() {
-		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`); err != nil {
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn }) // closes it
-		}
-	}()
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
 }
 
 // importChanges is the audit record of one import batch: counts only,
