@@ -86,6 +86,9 @@ type MailQueue struct {
 	done       chan struct{}
 
 	sent, retried, failed atomic.Int64
+
+	// batchTime is mailBatchTime (shorter in tests).
+	batchTime time.Duration
 }
 
 // A queue woken by a signup waits mailGather for others to join its
@@ -142,7 +145,7 @@ func NewMailQueue(cfg MailQueueConfig) (*MailQueue, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	q := &MailQueue{cfg: cfg, wakeC: make(chan struct{}, 1), done: make(chan struct{})}
+	q := &MailQueue{cfg: cfg, wakeC: make(chan struct{}, 1), done: make(chan struct{}), batchTime: mailBatchTime}
 	if cfg.From != "" {
 		if q.from, err = mail.ParseAddress(cfg.From); err != nil {
 			return nil, fmt.Errorf("delivery: From %q: %w", cfg.From, err)
@@ -207,7 +210,7 @@ func (q *MailQueue) run(ctx, sendCtx context.Context) {
 	settled := make(chan struct{})
 	close(settled)
 	for c := range batches {
-		bctx, cancel := context.WithDeadline(sendCtx, c.at.Add(mailBatchTime))
+		bctx, cancel := context.WithDeadline(sendCtx, c.at.Add(q.batchTime))
 		results := q.sendAll(bctx, c.jobs)
 		cancel()
 		<-settled
