@@ -18,6 +18,7 @@ import (
 	"github.com/herald-news/herald/internal/edition"
 	"github.com/herald-news/herald/internal/engage"
 	"github.com/herald-news/herald/internal/feedback"
+	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/settings"
@@ -208,13 +209,13 @@ func (a *Admin) campaignStats(ctx context.Context, c *model.Campaign) (*stats, e
 	if p.Total > 0 {
 		st.Percent = 100 * (p.Sent + p.Failed + p.Skipped) / p.Total
 	}
-	st.Chart = eventChart(c, pts)
+	st.Chart = eventChart(langOf(ctx), c, pts)
 	return st, nil
 }
 
 // eventChart draws events per hour from the first hour of the campaign
 // (or its first event) to its last event.
-func eventChart(c *model.Campaign, pts []store.SeriesPoint) template.HTML {
+func eventChart(l *i18n.Localizer, c *model.Campaign, pts []store.SeriesPoint) template.HTML {
 	start := c.StartedAt.UTC().Truncate(time.Hour)
 	end := start
 	for _, p := range pts {
@@ -258,7 +259,7 @@ func eventChart(c *model.Campaign, pts []store.SeriesPoint) template.HTML {
 		}
 		ss = append(ss, series{Name: k.name, Class: k.class, Values: v})
 	}
-	return chart(labels, "2 Jan 15:04", ss, false)
+	return chart(l, l.T("admin.a11y.chart_campaign"), labels, "2 Jan 15:04", ss, false)
 }
 
 func (a *Admin) campaign(w http.ResponseWriter, r *http.Request) error {
