@@ -166,3 +166,124 @@ func TestBrowserAccessibility(t *testing.T) {
 		signOutBrowser(b, t)
 	}
 }
+
+// tabTo presses Tab until the focused element matches the JavaScript
+// condition cond (on document.activeElement, named el), failing after
+// max presses.
+func tabTo(b *browsertest.Browser, t *testing.T, cond string, max int) {
+	t.Helper()
+	for range max {
+		b.Do(browsertest.Tab())
+		if browsertest.Run(b, chromedp.Evaluate[bool](`(el => !!el && !!(`+cond+`))(document.activeElement)`)) {
+			return
+		}
+	}
+	b.Screenshot("failure")
+	t.Fatalf("no focusable element with %s within %d presses of Tab", cond, max)
+}
+
+// TestBrowserAdminKeyboardAndSmallScreens is what axe-core cannot see:
+// the skip link is the first Tab stop and moves focus to the page; a
+// checkbox and the composer's preview tabs show focus at 3:1; the
+// dashboard's chart is told in words with its figures in a table; every
+// "Remove" button names what it removes; the sign-in card fits a 390 px
+// phone screen.
+func TestBrowserAdminKeyboardAndSmallScreens(t *testing.T) {
+	e := a11yEnv(t)
+	ctx := context.Background()
+	src2 := &model.Feed{Name: "Harbour desk", URL: "https://harbour.northgate-courier.example/feed.xml"}
+	if err := e.st.CreateSource(ctx, src2); err != nil {
+		t.Fatal(err)
+	}
+	b := browsertest.New(t)
+	u := e.srv.URL
+
+	// The sign-in card on a phone: all of it on the screen, no sideways
+	// scrolling.
+	b.Do(chromedp.EmulateViewport(390, 844), chromedp.Navigate(u+"/admin/login"), chromedp.WaitVisible(css(".login-card")))
+	type box struct{ Left, Right, Page float64 }
+	got := browsertest.Run(b, chromedp.Evaluate[box](`(() => { const r = document.querySelector(".login-card").getBoundingClientRect();
+		return {Left: r.left, Right: r.right, Page: document.documentElement.scrollWidth}; })()`))
+	if got.Left < 0 || got.Right > 390 || got.Page > 390 {
+		t.Errorf("sign-in card at 390 px: %+v, want it within 0..390 and no wider page", got)
+	}
+	b.Screenshot("signin-390")
+	b.Do(chromedp.EmulateViewport(1280, 900))
+	signInBrowser(b, t, u, "owner@example.com")
+
+	// The skip link: the first Tab stop, visible when focused, and it
+	// takes focus past the sidebar into the page.
+	b.Do(chromedp.Navigate(u+"/admin/"), chromedp.WaitVisible(css(".chart")), browsertest.Tab())
+	f := browsertest.FocusOf(b, "")
+	if !strings.HasPrefix(f.Element, "a.skip-link") || !f.Visible() {
+		t.Errorf("first Tab stop: %s, want the skip link with a focus ring of 3:1", f)
+	}
+	if top := browsertest.Run(b, chromedp.Evaluate[float64](`document.activeElement.getBoundingClientRect().top`)); top < 0 {
+		t.Errorf("the focused skip link is off screen (top %.0f)", top)
+	}
+	b.Screenshot("skip-link")
+	b.Do(chromedp.KeyEvent("\r"))
+	if id := browsertest.Run(b, chromedp.Evaluate[string](`document.activeElement.id`)); id != "main" {
+		t.Errorf("after the skip link, focus is on #%s, want #main", id)
+	}
+
+	// The dashboard's chart in words: its name sums up each line, and a
+	// table holds every figure.
+	label := browsertest.Run(b, chromedp.Evaluate[string](`document.querySelector("svg.chart").getAttribute("aria-label")`))
+	if !strings.HasPrefix(label, "Subscriber growth. Subscribers: from ") || !strings.Contains(label, "New per day: from ") {
+		t.Errorf("the growth chart's text alternative: %q", label)
+	}
+	rows := browsertest.Run(b, chromedp.Evaluate[int](`document.querySelectorAll("figure.chart-figure")[0].querySelectorAll("details.chart-data tbody tr").length`))
+	points := browsertest.Run(b, chromedp.Evaluate[int](`document.querySelector("svg.chart polyline").getAttribute("points").trim().split(/\s+/).length`))
+	if rows == 0 || rows != points {
+		t.Errorf("the chart's table has %d rows for %d points", rows, points)
+	}
+	b.Do(chromedp.Click(css("details.chart-data summary")))
+	b.Screenshot("chart-table")
+
+	// A checkbox shows keyboard focus at 3:1.
+	b.Do(chromedp.Navigate(u+"/admin/settings"), chromedp.WaitVisible(css("#ask_feedback")))
+	tabTo(b, t, `el.type === "checkbox"`, 80)
+	if f := browsertest.FocusOf(b, ""); !f.Visible() {
+		t.Errorf("checkbox focus: %s, want an outline of 3:1", f)
+	}
+	b.Screenshot("checkbox-focus")
+
+	// The composer's preview tabs show keyboard focus at 3:1 on their label.
+	b.Do(chromedp.Navigate(u+"/admin/editions/"+e.ids["edition"]), chromedp.WaitVisible(css("#composer[data-ready]")))
+	browsertest.Run(b, chromedp.Evaluate[bool](`document.querySelector(".tabs").scrollIntoView(), document.querySelector(".tabs").previousElementSibling?.focus?.(), true`))
+	tabTo(b, t, `el.id && el.id.startsWith("tab-")`, 400)
+	id := browsertest.Run(b, chromedp.Evaluate[string](`document.activeElement.id`))
+	if f := browsertest.FocusOf(b, "label[for="+id+"]"); !f.Visible() {
+		t.Errorf("preview tab focus: %s, want an outline of 3:1", f)
+	}
+	b.Screenshot("preview-tab-focus")
+
+	// Every "Remove" button names what it removes: no two alike, and none
+	// that says only "Remove".
+	for _, p := range []string{"/admin/sources", "/admin/users", "/admin/account", "/admin/editions/" + e.ids["edition"]} {
+		b.Do(chromedp.Navigate(u+p), chromedp.WaitReady(css("main")))
+		names := browsertest.Run(b, chromedp.Evaluate[[]string](`[...document.querySelectorAll("button")].map(b => {
+				const by = b.getAttribute("aria-labelledby");
+				const name = by ? by.split(/\s+/).map(id => { const n = document.getElementById(id);
+					return n === b ? (b.getAttribute("aria-label") || b.textContent) : n ? n.textContent : ""; }).join(" ")
+					: (b.getAttribute("aria-label") || b.textContent);
+				return name.replace(/\s+/g, " ").trim();
+			}).filter(n => /^(remove|✕)/i.test(n))`))
+		seen := map[string]bool{}
+		for _, n := range names {
+			if seen[n] || len(strings.Fields(n)) < 2 {
+				t.Errorf("%s: a Remove button named %q does not say what it removes (all: %q)", p, n, names)
+				break
+			}
+			seen[n] = true
+		}
+	}
+	for _, p := range b.Problems() {
+		// The sample edition's hero picture lives on the publication's
+		// (made-up) server; tests reach no network.
+		if !strings.Contains(p, "media.northgate-courier.example") {
+			t.Errorf("browser problem: %s", p)
+		}
+	}
+}
