@@ -287,3 +287,52 @@ func TestBrowserAdminKeyboardAndSmallScreens(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserSlugFollowsSlot: a draft begun as a morning edition and
+// turned into the evening briefing gets an address ending in "-evening",
+// saved with the button or by autosave (whose form still shows the old
+// slug); a slug the editor wrote stays.
+func TestBrowserSlugFollowsSlot(t *testing.T) {
+	e := newEnv(t, nil)
+	b := browsertest.New(t)
+	signInBrowser(b, t, e.srv.URL, "editor@example.com")
+	b.Do(chromedp.Navigate(e.srv.URL+"/admin/editions"), chromedp.WaitVisible(css(".page-head button")))
+	clickNav(b, t, ".page-head button")
+	b.Do(chromedp.WaitVisible(css("#composer[data-ready]")))
+	slug := func() string { return browsertest.Run(b, chromedp.Value(css("#slug"))) }
+	date := browsertest.Run(b, chromedp.Value(css("#date")))
+	setSlot := func(slot string) {
+		browsertest.Run(b, chromedp.Evaluate[bool](`(s => { const el = document.getElementById("slot"); el.value = s;
+			el.dispatchEvent(new Event("input", {bubbles: true})); el.dispatchEvent(new Event("change", {bubbles: true})); return true; })("`+slot+`")`))
+	}
+	setSlot("morning")
+	clickNav(b, t, "#save-button")
+	if got, want := slug(), date+"-morning"; got != want {
+		t.Fatalf("morning draft's slug %q, want %q", got, want)
+	}
+	setSlot("evening")
+	clickNav(b, t, "#save-button")
+	if got, want := slug(), date+"-evening"; got != want {
+		t.Errorf("after choosing the evening slot, the slug is %q, want %q", got, want)
+	}
+	b.Screenshot("evening-slug")
+
+	// Autosave, from a form that still shows the slug it opened with.
+	setSlot("morning")
+	waitJS(b, t, `document.getElementById("save-state").textContent.startsWith("Saved at")`)
+	setSlot("evening")
+	waitJS(b, t, `document.getElementById("save-state").textContent.startsWith("Saved at")`)
+	b.Do(chromedp.Reload(), chromedp.WaitVisible(css("#composer[data-ready]")))
+	if got, want := slug(), date+"-evening"; got != want {
+		t.Errorf("after autosaves, the slug is %q, want %q", got, want)
+	}
+
+	// A slug someone wrote stays whatever the slot.
+	b.Do(chromedp.SetValue(css("#slug"), "harbour-vote-special"))
+	clickNav(b, t, "#save-button")
+	setSlot("morning")
+	clickNav(b, t, "#save-button")
+	if got := slug(); got != "harbour-vote-special" {
+		t.Errorf("a written slug became %q", got)
+	}
+}
