@@ -22,7 +22,8 @@ type series struct {
 
 // chart draws a line chart as inline SVG: one x position per label, a
 // y axis from zero to a rounded maximum, light grid lines, and a legend.
-// area fills under the first series. Text is escaped.
+// area fills under the first series. Text is escaped. Labels are written
+// in their own location: the caller puts them in the newsroom's zone.
 //
 // A chart is also told in words, in l's language, for whoever cannot see
 // it: the picture is named title with each line summed up (first, last
@@ -64,7 +65,7 @@ func chart(l *i18n.Localizer, title string, labels []time.Time, layout string, s
 				anchor = "end"
 			}
 			fmt.Fprintf(&b, `<text class="axis" x="%.1f" y="%g" text-anchor="%s">%s</text>`, x(i), h-8, anchor,
-				template.HTMLEscapeString(labels[i].UTC().Format(layout)))
+				template.HTMLEscapeString(labels[i].Format(layout)))
 		}
 	}
 	for si, s := range ss {
@@ -121,7 +122,7 @@ func chartTable(b *strings.Builder, l *i18n.Localizer, title string, labels []ti
 	}
 	b.WriteString(`</tr></thead><tbody>`)
 	for i, t := range labels {
-		fmt.Fprintf(b, `<tr><th scope="row">%s</th>`, esc(t.UTC().Format(layout)))
+		fmt.Fprintf(b, `<tr><th scope="row">%s</th>`, esc(t.Format(layout)))
 		for _, s := range ss {
 			v := ""
 			if i < len(s.Values) {
