@@ -39,6 +39,7 @@ import (
 	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/unfurl"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 //go:embed templates/*.html
@@ -88,6 +89,9 @@ type Deps struct {
 	Bounce bounce.VERP
 	// BaseURL is the public site, for links in previews and test mail.
 	BaseURL string
+	// BaseURLGuessed says the configuration sets no base_url (BaseURL is
+	// the listen address): the first-run checklist asks for it.
+	BaseURLGuessed bool
 	// From is the default From of new campaigns ("Name <address>").
 	From string
 	// ThemeDir overrides the email and web templates (render.Options).
@@ -388,6 +392,9 @@ func (a *Admin) fail(w http.ResponseWriter, r *http.Request, err error) {
 		a.errorPage(w, r, ue.status, ue.msg)
 	case errors.As(err, &inUse):
 		a.errorPage(w, r, http.StatusConflict, inUse.Msg)
+	case validator.As(err) != nil:
+		// A domain rule's refusal a page did not show beside a field.
+		a.errorPage(w, r, http.StatusUnprocessableEntity, validator.As(err).In(a.lang(r)))
 	case errors.Is(err, store.ErrNotFound):
 		a.errorPage(w, r, http.StatusNotFound, "There is nothing here. It may have been deleted.")
 	case errors.Is(err, store.ErrBadTransition):

@@ -196,12 +196,13 @@ func TestSettingsCreditPrefix(t *testing.T) {
 		t.Error("the preview does not use the publication's credit prefix")
 	}
 	form.Set("credit_prefix", strings.Repeat("x", 41))
-	res := owner.post("/admin/settings/publication", form)
-	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "/admin/settings") {
-		t.Fatalf("too long = %d %s", res.StatusCode, loc)
+	status, page := owner.postPage("/admin/settings/publication", form)
+	if status != http.StatusUnprocessableEntity {
+		t.Fatalf("too long = %d", status)
 	}
-	if page := owner.get("/admin/settings"); !strings.Contains(page, "The photo credit prefix is at most 40 characters") {
-		t.Error("a prefix too long is not refused with an explanation")
+	besideField(t, "a prefix too long", page, "credit_prefix", "The photo credit prefix is at most 40 characters")
+	if !strings.Contains(page, `value="`+strings.Repeat("x", 41)+`"`) {
+		t.Error("the prefix typed is lost")
 	}
 	if pub, _ := e.st.GetPublication(context.Background()); pub.CreditPrefix != "via" {
 		t.Errorf("a prefix too long was saved: %q", pub.CreditPrefix)
@@ -232,9 +233,8 @@ func TestSettingsColours(t *testing.T) {
 		t.Fatalf("colours after saving the form unchanged = %+v, %v; want %+v", got.Colors, err, pub.Colors)
 	}
 	form.Set("accent", "#f5c518")
-	owner.post("/admin/settings/publication", form)
-	if page := owner.get("/admin/settings"); !strings.Contains(page, "contrast of only 1.5") {
-		t.Error("a yellow accent is not refused with its contrast")
+	if _, page := owner.postPage("/admin/settings/publication", form); !strings.Contains(page, "contrast of only 1.5") || !strings.Contains(page, `value="#f5c518"`) {
+		t.Error("a yellow accent is not refused with its contrast, or is lost")
 	}
 	if got, _ := e.st.GetPublication(ctx); got.Colors.Accent != "#1a4d7a" {
 		t.Errorf("an unreadable accent was saved: %q", got.Colors.Accent)

@@ -24,6 +24,7 @@ import (
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 func (a *Admin) campaigns(w http.ResponseWriter, r *http.Request) error {
@@ -87,9 +88,15 @@ func (a *Admin) campaignForm(w http.ResponseWriter, r *http.Request, status int,
 	if in.Sample == "" {
 		in.Sample, in.WaitHours, in.Metric = "20", "2", string(model.ABOpens)
 	}
-	a.page(w, r, status, "campaign_new", "New campaign", "campaigns", map[string]any{
-		"Editions": eds, "Lists": lists, "Segments": segs, "Variants": variants, "In": in, "C": c, "Errors": errs, "From": a.d.From,
-		"OnList": idSet(c.ListIDs), "OnSegment": idSet(c.SegmentIDs),
+	// The placeholder shows the From an empty field takes (the
+	// publication's, else the configuration's; a list's brand may differ).
+	from := a.d.From
+	if pub, err := a.publication(ctx); err == nil && pub.From != "" {
+		from = pub.From
+	}
+	a.page(w, r, status, "campaign_new", a.lang(r).T("admin.forms.campaign_new.title"), "campaigns", map[string]any{
+		"Editions": eds, "Lists": lists, "Segments": segs, "Variants": variants, "In": in, "C": c, "Errors": errs, "From": from,
+		"OnList": idSet(c.ListIDs), "OnSegment": idSet(c.SegmentIDs), "Zone": a.zone(ctx).String(),
 	})
 	return nil
 }
@@ -140,27 +147,42 @@ func (a *Admin) campaignCreate(w http.ResponseWriter, r *http.Request) error {
 			c.SegmentIDs = append(c.SegmentIDs, id)
 		}
 	}
+	l := a.lang(r)
 	if c.PublishOnStart && !identity(r).Can(auth.Publish) {
-		return a.redirect(w, r, fmt.Sprintf("/admin/campaigns/new?edition=%d", c.EditionID), "Only editors and owners can publish an edition.", true)
+		return a.redirect(w, r, fmt.Sprintf("/admin/campaigns/new?edition=%d", c.EditionID), l.T("admin.forms.campaign_new.publish_denied"), true)
 	}
+	errs := fieldErrors{}
 	if in.SendAt != "" {
-		t, err := time.Parse("2006-01-02T15:04", in.SendAt)
+		// Typed in the newsroom's zone, as every time in the admin.
+		t, err := parseLocal(in.SendAt, a.zone(ctx))
 		if err != nil {
-			return a.campaignForm(w, r, http.StatusUnprocessableEntity, c, in, fieldErrors{"send_at": "The send time is not a date and time."})
+			errs["send_at"] = l.T("admin.forms.campaign_new.send_at_bad")
 		}
-		c.SendAt = t.UTC()
+		c.SendAt = t
 	}
+	// What was typed comes back as typed: the sender filled in below
+	// is the one the campaign gets, not what the form shows again.
+	typed := *c
 	if err := delivery.FillSender(ctx, a.d.Store, c, a.d.From); err != nil {
 		return err
 	}
-	err := delivery.CreateCampaign(ctx, a.d.Store, c)
-	if errs := formErrors(err); errs != nil {
-		return a.campaignForm(w, r, http.StatusUnprocessableEntity, c, in, errs)
+	var err error
+	if len(errs) == 0 {
+		err = delivery.CreateCampaign(ctx, a.d.Store, c)
+	} else {
+		err = delivery.CheckCampaign(ctx, a.d.Store, c) // every problem at once, nothing stored
+	}
+	for f, m := range problems(l, err) {
+		errs[f] = m
+	}
+	if len(errs) > 0 {
+		typed.SendAt = time.Time{}
+		return a.campaignForm(w, r, http.StatusUnprocessableEntity, &typed, in, errs)
 	}
 	if err != nil {
 		return err
 	}
-	return a.redirect(w, r, fmt.Sprintf("/admin/campaigns/%d", c.ID), "Campaign created. Send yourself a test, then start it.", false)
+	return a.redirect(w, r, fmt.Sprintf("/admin/campaigns/%d", c.ID), l.T("admin.forms.campaign_new.created"), false)
 }
 
 // stats is a campaign's progress and engagement, for its page and the API.
@@ -515,6 +537,11 @@ func (a *Admin) campaignAction(w http.ResponseWriter, r *http.Request, act func(
 		if errors.As(err, &ue) {
 			return a.redirect(w, r, target, ue.msg, true)
 		}
+		// A domain rule refused it (no base_url for a relay, say): its
+		// words, in the user's language.
+		if ve := validator.As(err); ve != nil {
+			return a.redirect(w, r, target, ve.In(a.lang(r)), true)
+		}
 		return err
 	}
 	return a.redirect(w, r, target, msg, false)
@@ -659,7 +686,8 @@ func (a *Admin) SendTest(ctx context.Context, c *model.Campaign, to string) erro
 		a.d.Log.Warn("test send failed", "campaign", c.ID, "err", err)
 		return &userError{status: http.StatusBadGateway, msg: "The mail server refused the test message. See the server log for its answer."}
 	}
-	return nil
+	// The first-run checklist's proof that sending works.
+	return settings.MarkSenderTested(ctx, a.d.Store, a.d.Now())
 }
 
 // campaignExport downloads one part of a campaign's engagement as CSV.

@@ -66,6 +66,9 @@ func (a *Admin) dashboard(w http.ResponseWriter, r *http.Request) error {
 		"RatingsChart": chart(l, l.T("admin.a11y.chart_ratings_title"), rlabels, "2 Jan", []series{{Name: l.T("admin.a11y.chart_ratings"), Class: "s-total", Values: avgs}}, false),
 		"CanSend":      identity(r).Can(auth.Send),
 	}
+	if data["Checklist"], err = a.checklist(ctx, len(lists)); err != nil {
+		return err
+	}
 	a.page(w, r, http.StatusOK, "dashboard", a.lang(r).T("admin.dashboard.title"), "dashboard", data)
 	return nil
 }

@@ -84,9 +84,9 @@ func (a *Admin) listCreate(w http.ResponseWriter, r *http.Request) error {
 	readList(r, l)
 	err := a.d.Store.CreateList(r.Context(), l)
 	if errors.Is(err, store.ErrConflict) {
-		err = &validator.Error{Field: "slug", Message: "A list with that slug exists already."}
+		err = validator.New("slug", "admin.validator.slug_taken")
 	}
-	if errs := formErrors(err); errs != nil {
+	if errs := problems(a.lang(r), err); errs != nil {
 		return a.listsPage(w, r, http.StatusUnprocessableEntity, l, errs)
 	}
 	if err != nil {
@@ -189,7 +189,7 @@ func (a *Admin) listSave(w http.ResponseWriter, r *http.Request) error {
 		return a.listPage(w, r, http.StatusUnprocessableEntity, l, heading, fieldErrors{"brand_theme": msg})
 	}
 	err = a.d.Store.UpdateList(r.Context(), l)
-	if errs := formErrors(err); errs != nil {
+	if errs := problems(a.lang(r), err); errs != nil {
 		return a.listPage(w, r, http.StatusUnprocessableEntity, l, heading, errs)
 	}
 	if err != nil {

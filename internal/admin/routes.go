@@ -137,6 +137,7 @@ func (a *Admin) table() []route {
 		r("POST", "/admin/settings/publication", auth.ManageSettings, a.settingsPublication),
 		r("POST", "/admin/settings/tracking", auth.ManageSettings, a.settingsTracking),
 		r("POST", "/admin/settings/zone", auth.ManageSettings, a.settingsZone),
+		r("POST", "/admin/settings/test", auth.ManageSettings, a.settingsTest),
 		r("POST", "/admin/settings/relays/test", auth.ManageSettings, a.relayTest),
 		r("POST", "/admin/settings/dkim", auth.ManageSettings, a.dkimGenerate),
 		r("GET", "/admin/settings/signin", auth.ManageSettings, a.signinSettings),

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -32,14 +33,30 @@ func besideField(t *testing.T, what, page, name, want string) {
 	t.Helper()
 	i := strings.Index(page, `name="`+name+`"`)
 	if i < 0 {
+		i = strings.Index(page, `id="`+name+`"`)
+	}
+	if i < 0 {
 		t.Errorf("%s: the page has no field %q", what, name)
 		return
 	}
-	block, _, _ := strings.Cut(page[i:], "</div>\n") // the end of the field's block in the form
-	const open = `<p class="field-error" role="alert">`
-	j := strings.Index(block, open)
-	if j < 0 || !strings.HasPrefix(html.UnescapeString(block[j+len(open):]), want) {
-		t.Errorf("%s: no %q beside the field %q:\n%s", what, want, name, block)
+	// The field's tag says it is invalid and which message describes it;
+	// that message stands beside it, and the summary links to the field.
+	start := strings.LastIndex(page[:i], "<")
+	end := i + strings.Index(page[i:], ">")
+	tag := page[start : end+1]
+	described := regexp.MustCompile(`aria-describedby="([^"]+)"`).FindStringSubmatch(tag)
+	if described == nil || !strings.Contains(tag, `aria-invalid="true"`) {
+		t.Errorf("%s: the field %q is not marked invalid and tied to a message: %s", what, name, tag)
+		return
+	}
+	open := `<p class="field-error" id="` + described[1] + `">`
+	j := strings.Index(page, open)
+	if j < 0 || !strings.HasPrefix(html.UnescapeString(page[j+len(open):]), want) {
+		msg, _, _ := strings.Cut(page[max(j, 0):], "</p>")
+		t.Errorf("%s: no %q beside the field %q: %s", what, want, name, msg)
+	}
+	if id := regexp.MustCompile(`id="([^"]+)"`).FindStringSubmatch(tag); id == nil || !strings.Contains(page, `<a href="#`+id[1]+`">`) {
+		t.Errorf("%s: the summary above the form does not link to the field %q", what, name)
 	}
 }
 
@@ -74,7 +91,7 @@ func TestCampaignRulesInTheAdmin(t *testing.T) {
 		{"a name on two lines", "name", "Evening\r\nBcc: all@example.com", "name", "The campaign name must fit on one line."},
 		{"a From that is not an address", "from", "The Courier", "from", "The From address should look like: The Courier <news@example.com>."},
 		{"an edition that is not ready", "edition", itoa(unready.ID), "edition", "The edition is not ready to send: "},
-		{"no list", "lists", "", "lists", "Choose at least one list or segment."},
+		{"no list", "lists", "", "list_ids", "Choose at least one list or segment."},
 		{"a bad local time", "local_time", "7am", "local_time", `Local send time: "7am" is not a time of day written HH:MM`},
 	} {
 		form := url.Values{"csrf": {c.csrf}, "name": {"Rules"}, "edition": {e.ids["edition"]}, "lists": {e.ids["list"]},
@@ -127,10 +144,11 @@ func TestListAndColourRulesInTheAdmin(t *testing.T) {
 	}
 
 	form := url.Values{"csrf": {c.csrf}, "name": {"Northgate Courier"}, "site_url": {"https://courier.example"}, "accent": {"red"}}
-	res := c.post("/admin/settings/publication", form)
-	if got := flashOf(t, res); !strings.Contains(got, `The accent colour "red" is not a hex value such as #9c2f1f.`) {
-		t.Fatalf("a named colour: flash %q", got)
+	status, page = c.postPage("/admin/settings/publication", form)
+	if status != http.StatusUnprocessableEntity {
+		t.Fatalf("a named colour: status %d", status)
 	}
+	besideField(t, "a named colour", page, "accent", `The accent colour "red" is not a hex value such as #9c2f1f.`)
 	if p, err := e.st.GetPublication(ctx); err != nil || p.Colors.Accent == "red" {
 		t.Fatalf("a named colour was saved: %+v, %v", p.Colors, err)
 	}

@@ -18,7 +18,11 @@ type segmentRow struct {
 	Count int64
 }
 
-func (a *Admin) segmentsPage(w http.ResponseWriter, r *http.Request, edit *model.Segment, problem string, status int) error {
+// segmentsPage shows the segments and the editor filled with edit, and
+// errs beside their fields ("seg-name", "seg-query": the editor's element
+// ids) and above the form (status 422 then).
+func (a *Admin) segmentsPage(w http.ResponseWriter, r *http.Request, edit *model.Segment, errs fieldErrors, status int) error {
+	problem := errs["seg-query"]
 	ctx := r.Context()
 	segs, err := a.d.Store.Segments(ctx)
 	if err != nil {
@@ -39,13 +43,13 @@ func (a *Admin) segmentsPage(w http.ResponseWriter, r *http.Request, edit *model
 	if err != nil {
 		return err
 	}
-	data := map[string]any{"Segments": rows, "Edit": edit, "Problem": problem, "Lists": lists}
+	data := map[string]any{"Segments": rows, "Edit": edit, "Problem": problem, "Lists": lists, "Errors": errs}
 	if edit != nil && problem == "" && edit.Query != "" {
 		if n, err := a.d.Store.CountSegmentQuery(ctx, edit.Query); err == nil {
 			data["Count"] = n
 		}
 	}
-	title := "Segments"
+	title := a.lang(r).T("admin.nav.segments")
 	if edit != nil && edit.ID != 0 {
 		title = edit.Name
 	}
@@ -54,7 +58,7 @@ func (a *Admin) segmentsPage(w http.ResponseWriter, r *http.Request, edit *model
 }
 
 func (a *Admin) segments(w http.ResponseWriter, r *http.Request) error {
-	return a.segmentsPage(w, r, &model.Segment{Query: r.URL.Query().Get("query")}, "", http.StatusOK)
+	return a.segmentsPage(w, r, &model.Segment{Query: r.URL.Query().Get("query")}, nil, http.StatusOK)
 }
 
 func (a *Admin) segmentEdit(w http.ResponseWriter, r *http.Request) error {
@@ -66,7 +70,7 @@ func (a *Admin) segmentEdit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return a.segmentsPage(w, r, sg, "", http.StatusOK)
+	return a.segmentsPage(w, r, sg, nil, http.StatusOK)
 }
 
 // segmentSave creates (no id in the path) or saves a segment. A query
@@ -84,20 +88,31 @@ func (a *Admin) segmentSave(w http.ResponseWriter, r *http.Request) error {
 		}
 		sg.ID = id
 	}
+	l := a.lang(r)
+	errs := fieldErrors{}
 	if sg.Name == "" {
-		return a.segmentsPage(w, r, sg, "A segment needs a name.", http.StatusUnprocessableEntity)
+		errs["seg-name"] = l.T("admin.audience.segment_name")
+	}
+	// The query is checked with a missing name too: every problem at once.
+	var qe *segment.Error
+	if _, err := a.d.Store.CountSegmentQuery(r.Context(), sg.Query); errors.As(err, &qe) {
+		errs["seg-query"] = sentence(qe.Error())
+	} else if err != nil {
+		return err
+	}
+	if len(errs) > 0 {
+		return a.segmentsPage(w, r, sg, errs, http.StatusUnprocessableEntity)
 	}
 	err := a.d.Store.SaveSegment(r.Context(), sg)
-	var qe *segment.Error
 	switch {
 	case errors.As(err, &qe):
-		return a.segmentsPage(w, r, sg, qe.Error()+".", http.StatusUnprocessableEntity)
+		return a.segmentsPage(w, r, sg, fieldErrors{"seg-query": sentence(qe.Error())}, http.StatusUnprocessableEntity)
 	case errors.Is(err, store.ErrConflict):
-		return a.segmentsPage(w, r, sg, "Another segment already has that name.", http.StatusUnprocessableEntity)
+		return a.segmentsPage(w, r, sg, fieldErrors{"seg-name": l.T("admin.audience.segment_taken")}, http.StatusUnprocessableEntity)
 	case err != nil:
 		return err
 	}
-	return a.redirect(w, r, "/admin/segments", "Segment “"+sg.Name+"” saved.", false)
+	return a.redirect(w, r, "/admin/segments", l.T("admin.audience.segment_saved", "Name", sg.Name), false)
 }
 
 // segmentCount answers the editor's live count: the query's members now,
@@ -145,5 +160,5 @@ func (a *Admin) segmentDelete(w http.ResponseWriter, r *http.Request) error {
 	if err := a.d.Store.DeleteSegment(r.Context(), id); err != nil {
 		return err
 	}
-	return a.redirect(w, r, "/admin/segments", "Segment “"+sg.Name+"” deleted.", false)
+	return a.redirect(w, r, "/admin/segments", a.lang(r).T("admin.audience.segment_deleted", "Name", sg.Name), false)
 }

@@ -17,6 +17,16 @@ import (
 )
 
 func (a *Admin) subscribers(w http.ResponseWriter, r *http.Request) error {
+	return a.subscribersPage(w, r, http.StatusOK, subscriberIn{}, nil)
+}
+
+// subscriberIn is a subscriber form as typed.
+type subscriberIn struct{ Email, Name, List, Attributes string }
+
+// subscribersPage shows the subscribers the query asks for and the
+// add-a-subscriber form filled with in, and errs beside its fields (status
+// 422 then).
+func (a *Admin) subscribersPage(w http.ResponseWriter, r *http.Request, status int, in subscriberIn, errs fieldErrors) error {
 	ctx := r.Context()
 	q := r.URL.Query()
 	sq := store.SubscriberQuery{Search: strings.TrimSpace(q.Get("q")), SubStatus: model.SubscriptionStatus(q.Get("substatus")),
@@ -34,7 +44,7 @@ func (a *Admin) subscribers(w http.ResponseWriter, r *http.Request) error {
 	}
 	// A malformed attribute filter shows the page with the error and the
 	// filter as typed, to correct; it never lists everyone.
-	status, filterErr := http.StatusOK, ""
+	filterErr := ""
 	var subs []model.Subscriber
 	var total int64
 	sq.Attr, err = store.ParseAttrFilter(q.Get("attr"))
@@ -43,7 +53,7 @@ func (a *Admin) subscribers(w http.ResponseWriter, r *http.Request) error {
 	}
 	switch {
 	case errors.Is(err, store.ErrBadFilter):
-		status, filterErr = http.StatusBadRequest, "Nobody is listed: "+err.Error()+"."
+		status, filterErr = http.StatusBadRequest, a.lang(r).T("admin.audience.filter_bad", "Problem", err.Error())
 	case err != nil:
 		return err
 	}
@@ -59,20 +69,24 @@ func (a *Admin) subscribers(w http.ResponseWriter, r *http.Request) error {
 	}
 	a.page(w, r, status, "subscribers", a.lang(r).T("admin.nav.subscribers"), "subscribers", map[string]any{
 		"Subs": subs, "Lists": lists, "Q": q, "Pager": pager{Offset: sq.Offset, Limit: sq.Limit, Total: total, L: a.lang(r)},
-		"Keep": template.URL(qs), "FilterErr": filterErr,
+		"Keep": template.URL(qs), "FilterErr": filterErr, "In": in, "Errors": errs,
 	})
 	return nil
 }
 
 func (a *Admin) subscriberAdd(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	email, err := address.Normalize(r.FormValue("email"))
+	ctx, l := r.Context(), a.lang(r)
+	in := subscriberIn{Email: strings.TrimSpace(r.FormValue("email")), Name: strings.TrimSpace(r.FormValue("name")), List: r.FormValue("list")}
+	if errs := problems(l, validator.Subscriber(&model.Subscriber{Email: in.Email, Name: in.Name})); errs != nil {
+		return a.subscribersPage(w, r, http.StatusUnprocessableEntity, in, errs)
+	}
+	email, err := address.Normalize(in.Email)
 	if err != nil {
-		return a.redirect(w, r, "/admin/subscribers", "That is not an email address.", true)
+		return err
 	}
 	sub, err := a.d.Store.SubscriberByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
-		sub = &model.Subscriber{Email: email, Name: strings.TrimSpace(r.FormValue("name"))}
+		sub = &model.Subscriber{Email: email, Name: in.Name}
 		if _, err := a.d.Store.UpsertSubscriber(ctx, sub); err != nil {
 			return err
 		}
@@ -84,15 +98,21 @@ func (a *Admin) subscriberAdd(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	return a.redirect(w, r, fmt.Sprintf("/admin/subscribers/%d", sub.ID), "Subscriber saved.", false)
+	return a.redirect(w, r, fmt.Sprintf("/admin/subscribers/%d", sub.ID), l.T("admin.audience.subscriber_saved"), false)
 }
 
 func (a *Admin) subscriber(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
+	return a.subscriberPage(w, r, http.StatusOK, id, nil, nil)
+}
+
+// subscriberPage shows subscriber id, its form filled with in (nil: as
+// stored) and errs beside their fields (status 422 then).
+func (a *Admin) subscriberPage(w http.ResponseWriter, r *http.Request, status int, id int64, in *subscriberIn, errs fieldErrors) error {
+	ctx := r.Context()
 	sub, err := a.d.Store.SubscriberByID(ctx, id)
 	if err != nil {
 		return err
@@ -109,9 +129,9 @@ func (a *Admin) subscriber(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	status := map[int64]string{}
+	onList := map[int64]string{}
 	for _, s := range subs {
-		status[s.ListID] = string(s.Status)
+		onList[s.ListID] = string(s.Status)
 	}
 	type listRow struct {
 		store.ListStats
@@ -119,7 +139,7 @@ func (a *Admin) subscriber(w http.ResponseWriter, r *http.Request) error {
 	}
 	var rows []listRow
 	for _, l := range lists {
-		rows = append(rows, listRow{l, status[l.ID]})
+		rows = append(rows, listRow{l, onList[l.ID]})
 	}
 	attrs, _ := json.MarshalIndent(sub.Attributes, "", "  ")
 	if len(sub.Attributes) == 0 {
@@ -137,9 +157,13 @@ func (a *Admin) subscriber(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a.page(w, r, http.StatusOK, "subscriber", sub.Email, "subscribers", map[string]any{
-		"S": sub, "Lists": rows, "History": hist, "Attrs": string(attrs), "Suppression": supp,
-		"Bounces": bounces, "SoftBounces": soft,
+	form := subscriberIn{Email: sub.Email, Name: sub.Name, Attributes: string(attrs)}
+	if in != nil {
+		form = *in
+	}
+	a.page(w, r, status, "subscriber", sub.Email, "subscribers", map[string]any{
+		"S": sub, "Lists": rows, "History": hist, "In": form, "Errors": errs, "Suppression": supp,
+		"Bounces": bounces, "SoftBounces": soft, "KindKeys": bounceKindKeys,
 	})
 	return nil
 }
@@ -154,16 +178,26 @@ func (a *Admin) subscriberSave(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	target := fmt.Sprintf("/admin/subscribers/%d", id)
+	target, l := fmt.Sprintf("/admin/subscribers/%d", id), a.lang(r)
+	in := subscriberIn{Email: sub.Email, Name: strings.TrimSpace(r.FormValue("name")), Attributes: r.FormValue("attributes")}
 	var attrs map[string]any
-	if raw := strings.TrimSpace(r.FormValue("attributes")); raw != "" {
+	errs := fieldErrors{}
+	if raw := strings.TrimSpace(in.Attributes); raw != "" {
 		if err := json.Unmarshal([]byte(raw), &attrs); err != nil {
-			return a.redirect(w, r, target, "Attributes must be a JSON object, such as {\"city\": \"Leeds\"}.", true)
+			errs["attributes"] = l.T("admin.audience.attributes_json")
 		}
 	}
-	sub.Name, sub.Attributes = strings.TrimSpace(r.FormValue("name")), attrs
-	if _, err := a.d.Store.UpsertSubscriber(ctx, sub); validator.As(err) != nil {
-		return a.redirect(w, r, target, "Not saved: "+validator.As(err).Message, true)
+	sub.Name, sub.Attributes = in.Name, attrs
+	for f, m := range problems(l, validator.Subscriber(sub)) {
+		if _, ok := errs[f]; !ok {
+			errs[f] = m
+		}
+	}
+	if len(errs) > 0 {
+		return a.subscriberPage(w, r, http.StatusUnprocessableEntity, id, &in, errs)
+	}
+	if _, err := a.d.Store.UpsertSubscriber(ctx, sub); problems(l, err) != nil {
+		return a.subscriberPage(w, r, http.StatusUnprocessableEntity, id, &in, problems(l, err))
 	} else if err != nil {
 		return err
 	}
@@ -188,7 +222,7 @@ func (a *Admin) subscriberSave(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	return a.redirect(w, r, target, "Saved.", false)
+	return a.redirect(w, r, target, l.T("admin.audience.saved"), false)
 }
 
 func (a *Admin) subscriberBlocklist(w http.ResponseWriter, r *http.Request) error {
@@ -196,9 +230,9 @@ func (a *Admin) subscriberBlocklist(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	to, msg := model.SubscriberBlocklisted, "Blocklisted: no campaign will mail this address."
+	to, msg := model.SubscriberBlocklisted, a.lang(r).T("admin.audience.blocklisted")
 	if r.FormValue("unblock") == "1" {
-		to, msg = model.SubscriberActive, "Active again."
+		to, msg = model.SubscriberActive, a.lang(r).T("admin.audience.unblocked")
 	}
 	if err := a.d.Store.SetSubscriberStatus(r.Context(), id, to); err != nil {
 		return err
@@ -218,5 +252,12 @@ func (a *Admin) subscriberErase(w http.ResponseWriter, r *http.Request) error {
 	if err := a.d.Store.EraseSubscriber(r.Context(), sub.Email); err != nil {
 		return err
 	}
-	return a.redirect(w, r, "/admin/subscribers", "Erased. Their personal data is gone; a suppression, if any, stays.", false)
+	return a.redirect(w, r, "/admin/subscribers", a.lang(r).T("admin.audience.erased"), false)
+}
+
+// bounceKindKeys name the kinds of bounce report in the catalog.
+var bounceKindKeys = map[string]string{
+	string(model.EventBounce):     "admin.audience.subscriber.kind_bounce",
+	string(model.EventSoftBounce): "admin.audience.subscriber.kind_soft_bounce",
+	string(model.EventComplaint):  "admin.audience.subscriber.kind_complaint",
 }

@@ -3,6 +3,7 @@ package admin
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/store"
@@ -17,7 +18,9 @@ type sunsetView struct {
 	HasLast bool
 	Next    store.SunsetReport
 	Preview store.SunsetPolicy
-	NextErr string // why there is no preview: tracking, or months out of range
+	NextErr string // why there is no preview: tracking
+	// Errors are the preview form's problems (months out of range).
+	Errors  fieldErrors
 	Segment string
 	Other   bool // the preview is not the configured policy
 	// LastMore and NextMore are how many each report moved beyond its
@@ -49,14 +52,22 @@ func (a *Admin) sunset(w http.ResponseWriter, r *http.Request) error {
 	v.Next, err = delivery.Sunset(ctx, a.d.Store, a.d.Settings, v.Preview)
 	switch {
 	case errors.Is(err, delivery.ErrSunsetNeedsTracking):
-		v.NextErr = sentence(err.Error())
+		why := "admin.audience.sunset.tracking_off"
+		if strings.Contains(err.Error(), "anonymous") {
+			why = "admin.audience.sunset.tracking_anonymous"
+		}
+		v.NextErr = a.lang(r).T("admin.audience.sunset.needs_tracking", "Why", a.lang(r).T(why))
 	case err != nil && v.Preview.Months >= 1 && v.Preview.Months <= 60:
 		return err
 	case err != nil:
-		v.NextErr = "Months must be from 1 to 60."
+		v.Errors = fieldErrors{"months": a.lang(r).T("admin.audience.sunset.months_range", "Min", 1, "Max", 60)}
 	}
 	v.LastMore = v.Last.Matched - int64(len(v.Last.Sample))
 	v.NextMore = v.Next.Matched - int64(len(v.Next.Sample))
-	a.page(w, r, http.StatusOK, "sunset", "Sunset", "sunset", v)
+	status := http.StatusOK
+	if v.Errors != nil {
+		status = http.StatusUnprocessableEntity
+	}
+	a.page(w, r, status, "sunset", a.lang(r).T("admin.nav.sunset"), "sunset", v)
 	return nil
 }

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -31,18 +30,34 @@ func (a *Admin) usersPage(w http.ResponseWriter, r *http.Request, status int, in
 
 func (a *Admin) userCreate(w http.ResponseWriter, r *http.Request) error {
 	in := userIn{Email: strings.TrimSpace(r.FormValue("email")), Name: strings.TrimSpace(r.FormValue("name")), Role: r.FormValue("role")}
-	_, err := auth.CreateUser(r.Context(), a.d.Store, in.Email, in.Name, auth.Role(in.Role), r.FormValue("password"), a.bcryptCost())
-	switch {
-	case errors.Is(err, store.ErrConflict):
-		return a.usersPage(w, r, http.StatusUnprocessableEntity, in, fieldErrors{"email": "A user with that email exists already."})
-	case errors.Is(err, auth.ErrWeakPassword):
-		return a.usersPage(w, r, http.StatusUnprocessableEntity, in, fieldErrors{"password": sentence(err.Error())})
-	case formErrors(err) != nil:
-		return a.usersPage(w, r, http.StatusUnprocessableEntity, in, formErrors(err))
-	case err != nil:
-		return err
+	l := a.lang(r)
+	// The address, name and password are checked together, so every
+	// problem shows at once, each in the user's language.
+	pw := r.FormValue("password")
+	errs := problems(l, validator.User(in.Email, in.Name))
+	if msg := passwordProblem(l, validator.Password(pw)); msg != "" {
+		if errs == nil {
+			errs = fieldErrors{}
+		}
+		errs["password"] = msg
 	}
-	return a.redirect(w, r, "/admin/users", "User added. Tell them their password through a safe channel.", false)
+	if errs == nil {
+		_, err := auth.CreateUser(r.Context(), a.d.Store, in.Email, in.Name, auth.Role(in.Role), pw, a.bcryptCost())
+		switch {
+		case errors.Is(err, store.ErrConflict):
+			errs = fieldErrors{"email": l.T("admin.settings.users.exists")}
+		case passwordProblem(l, err) != "":
+			errs = fieldErrors{"password": passwordProblem(l, err)}
+		case problems(l, err) != nil:
+			errs = problems(l, err)
+		case err != nil:
+			return err
+		}
+	}
+	if errs != nil {
+		return a.usersPage(w, r, http.StatusUnprocessableEntity, in, errs)
+	}
+	return a.redirect(w, r, "/admin/users", l.T("admin.settings.users.added"), false)
 }
 
 // bcryptCost is the cost new passwords are hashed with: the auth
@@ -56,11 +71,11 @@ func (a *Admin) userSave(w http.ResponseWriter, r *http.Request) error {
 	}
 	role, err := auth.ParseRole(r.FormValue("role"))
 	if err != nil {
-		return a.redirect(w, r, "/admin/users", "Choose a role.", true)
+		return a.redirect(w, r, "/admin/users", a.lang(r).T("admin.settings.users.choose_role"), true)
 	}
 	if err := auth.SetRole(r.Context(), a.d.Store, id, role); err != nil {
 		if errors.Is(err, auth.ErrLastOwner) {
-			return a.redirect(w, r, "/admin/users", "The last owner cannot be demoted.", true)
+			return a.redirect(w, r, "/admin/users", a.lang(r).T("admin.settings.users.last_owner_demote"), true)
 		}
 		return err
 	}
@@ -70,13 +85,16 @@ func (a *Admin) userSave(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if err := auth.SetPassword(r.Context(), a.d.Store, u.Email, pw, a.bcryptCost()); err != nil {
+			if msg := passwordProblem(a.lang(r), err); msg != "" {
+				return a.redirect(w, r, "/admin/users", msg, true)
+			}
 			if ve := validator.As(err); ve != nil {
-				return a.redirect(w, r, "/admin/users", ve.Message, true)
+				return a.redirect(w, r, "/admin/users", ve.In(a.lang(r)), true)
 			}
 			return err
 		}
 	}
-	return a.redirect(w, r, "/admin/users", "User saved; their sessions were ended so the change applies at once.", false)
+	return a.redirect(w, r, "/admin/users", a.lang(r).T("admin.settings.users.saved"), false)
 }
 
 func (a *Admin) userDelete(w http.ResponseWriter, r *http.Request) error {
@@ -86,14 +104,23 @@ func (a *Admin) userDelete(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := auth.RemoveUserByID(r.Context(), a.d.Store, id); err != nil {
 		if errors.Is(err, auth.ErrLastOwner) {
-			return a.redirect(w, r, "/admin/users", "The last owner cannot be removed.", true)
+			return a.redirect(w, r, "/admin/users", a.lang(r).T("admin.settings.users.last_owner_remove"), true)
 		}
 		return err
 	}
-	return a.redirect(w, r, "/admin/users", "User removed with their sessions and API tokens.", false)
+	return a.redirect(w, r, "/admin/users", a.lang(r).T("admin.settings.users.removed"), false)
 }
 
 func (a *Admin) tokens(w http.ResponseWriter, r *http.Request) error {
+	return a.tokensPage(w, r, http.StatusOK, tokenIn{}, nil)
+}
+
+// tokenIn is the new-token form as typed.
+type tokenIn struct{ Name, Role string }
+
+// tokensPage shows the tokens someone may see and the new-token form filled
+// with in, and errs beside their fields (status 422 then).
+func (a *Admin) tokensPage(w http.ResponseWriter, r *http.Request, status int, in tokenIn, errs fieldErrors) error {
 	id := identity(r)
 	owner := id.User.ID
 	if id.Can(auth.ManageUsers) {
@@ -113,8 +140,8 @@ func (a *Admin) tokens(w http.ResponseWriter, r *http.Request) error {
 			emails[u.ID] = u.Email
 		}
 	}
-	a.page(w, r, http.StatusOK, "tokens", a.lang(r).T("admin.nav.tokens"), "tokens", map[string]any{"Tokens": toks, "Roles": tokenRoles(id.Role), "Emails": emails,
-		"New": r.URL.Query().Has("new")})
+	a.page(w, r, status, "tokens", a.lang(r).T("admin.nav.tokens"), "tokens", map[string]any{"Tokens": toks, "Roles": tokenRoles(id.Role), "Emails": emails,
+		"New": r.URL.Query().Has("new"), "In": in, "Errors": errs})
 	return nil
 }
 
@@ -131,14 +158,22 @@ func tokenRoles(r auth.Role) []auth.Role {
 }
 
 func (a *Admin) tokenCreate(w http.ResponseWriter, r *http.Request) error {
-	id := identity(r)
-	role, err := auth.ParseTokenRole(r.FormValue("role"))
+	id, l := identity(r), a.lang(r)
+	in := tokenIn{Name: r.FormValue("name"), Role: r.FormValue("role")}
+	errs := problems(l, validator.Token(in.Name))
+	role, err := auth.ParseTokenRole(in.Role)
 	if err != nil {
-		return a.redirect(w, r, "/admin/tokens", "Choose a role.", true)
+		if errs == nil {
+			errs = fieldErrors{}
+		}
+		errs["role"] = l.T("admin.settings.users.choose_role")
 	}
-	plain, _, err := a.d.Auth.CreateToken(r.Context(), id.User, r.FormValue("name"), role)
-	if ve := validator.As(err); ve != nil {
-		return a.redirect(w, r, "/admin/tokens", ve.Message, true)
+	if errs != nil {
+		return a.tokensPage(w, r, http.StatusUnprocessableEntity, in, errs)
+	}
+	plain, _, err := a.d.Auth.CreateToken(r.Context(), id.User, in.Name, role)
+	if errs := problems(l, err); errs != nil {
+		return a.tokensPage(w, r, http.StatusUnprocessableEntity, in, errs)
 	} else if err != nil {
 		return err
 	}
@@ -149,7 +184,7 @@ func (a *Admin) tokenCreate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a.page(w, r, http.StatusOK, "tokens", a.lang(r).T("admin.nav.tokens"), "tokens", map[string]any{"Tokens": toks, "Roles": tokenRoles(id.Role),
-		"Emails": map[int64]string{}, "Plain": plain})
+		"Emails": map[int64]string{}, "Plain": plain, "In": tokenIn{}, "Errors": fieldErrors(nil)})
 	return nil
 }
 
@@ -172,8 +207,8 @@ func (a *Admin) tokenDelete(w http.ResponseWriter, r *http.Request) error {
 			if err := a.d.Store.DeleteAPIToken(r.Context(), tid); err != nil {
 				return err
 			}
-			return a.redirect(w, r, "/admin/tokens", fmt.Sprintf("Token “%s” revoked.", t.Name), false)
+			return a.redirect(w, r, "/admin/tokens", a.lang(r).T("admin.settings.tokens.revoked", "Name", t.Name), false)
 		}
 	}
-	return &userError{status: http.StatusNotFound, msg: "There is no such token of yours."}
+	return &userError{status: http.StatusNotFound, msg: a.lang(r).T("admin.settings.tokens.not_yours")}
 }

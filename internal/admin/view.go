@@ -101,6 +101,10 @@ func funcs() template.FuncMap {
 			return template.JS(b), err
 		},
 		"lower": strings.ToLower,
+		// Forms that come back with problems (forms.go).
+		"summary": summary,
+		"problem": problem,
+		"invalid": invalid,
 		"dict": func(kv ...any) map[string]any {
 			m := map[string]any{}
 			for i := 0; i+1 < len(kv); i += 2 {

@@ -31,22 +31,26 @@ func TestWebhookPages(t *testing.T) {
 		return html.UnescapeString(owner.get(path))
 	}
 
-	res := owner.post("/admin/webhooks", url.Values{"csrf": {owner.csrf}, "url": {"ftp://files.example.net/in"}, "event": {"subscriber.created"}})
-	if res.StatusCode != http.StatusSeeOther {
-		t.Fatalf("bad URL: %d", res.StatusCode)
+	// A refused endpoint comes back as typed, each problem beside its
+	// field and in the summary above the form.
+	status, page := owner.postPage("/admin/webhooks", url.Values{"csrf": {owner.csrf}, "url": {"ftp://files.example.net/in"}, "event": {"subscriber.created"},
+		"description": {"Files drop"}})
+	if status != http.StatusUnprocessableEntity {
+		t.Fatalf("bad URL: %d", status)
 	}
-	if page := flash("/admin/webhooks"); !strings.Contains(page, "The webhook URL must start with https:// or http://, not ftp://.") {
-		t.Fatalf("no error for an ftp URL:\n%s", page)
+	if page := html.UnescapeString(page); !strings.Contains(page, "The webhook URL must start with https:// or http://, not ftp://.") ||
+		!strings.Contains(page, `value="ftp://files.example.net/in"`) || !strings.Contains(page, `value="Files drop"`) || !strings.Contains(page, `id="error-summary"`) {
+		t.Fatalf("no error for an ftp URL, or the form lost what was typed:\n%s", page)
 	}
-	owner.post("/admin/webhooks", url.Values{"csrf": {owner.csrf}, "url": {"https://crm.example.net/in"}, "event": {"subscriber.deleted"}})
-	if page := flash("/admin/webhooks"); !strings.Contains(page, `Unknown event "subscriber.deleted"`) {
+	_, page = owner.postPage("/admin/webhooks", url.Values{"csrf": {owner.csrf}, "url": {"https://crm.example.net/in"}, "event": {"subscriber.deleted"}})
+	if page := html.UnescapeString(page); !strings.Contains(page, `Unknown event "subscriber.deleted"`) {
 		t.Fatalf("no error for an unknown event")
 	}
 	if eps, _ := e.st.WebhookEndpoints(ctx); len(eps) != 0 {
 		t.Fatalf("a refused endpoint was stored: %+v", eps)
 	}
 
-	res = owner.post("/admin/webhooks", url.Values{"csrf": {owner.csrf}, "url": {"https://crm.example.net/in"},
+	res := owner.post("/admin/webhooks", url.Values{"csrf": {owner.csrf}, "url": {"https://crm.example.net/in"},
 		"event": {"subscriber.created", "campaign.sent"}, "description": {"CRM sync"}})
 	eps, _ := e.st.WebhookEndpoints(ctx)
 	if len(eps) != 1 || res.Header.Get("Location") != fmt.Sprintf("/admin/webhooks/%d", eps[0].ID) {
@@ -57,7 +61,7 @@ func TestWebhookPages(t *testing.T) {
 		t.Fatalf("endpoint = %+v", ep)
 	}
 	path := fmt.Sprintf("/admin/webhooks/%d", ep.ID)
-	page := flash(path)
+	page = flash(path)
 	if !strings.Contains(page, ep.Secret) || !strings.Contains(page, "Endpoint added") || !strings.Contains(page, "Nothing sent yet") {
 		t.Fatalf("endpoint page:\n%s", page)
 	}

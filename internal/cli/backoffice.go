@@ -74,7 +74,7 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 	adm, err := admin.New(admin.Deps{Store: s, Auth: authn, Engine: eng, Sender: tr, Outbox: outbox, Relays: relays,
 		RelayStats: relayStats, RelayChanges: met.RelayChanges, Imports: imports,
 		BounceDomain: cfg.BounceDomain, DNSResolver: cfg.DNSResolver, Precheck: e.editionChecks(cfg, s),
-		Settings: set, Bounce: verp, BaseURL: cfg.BaseURL, From: cfg.From, ThemeDir: cfg.Theme, Sunset: sunsetPolicy(cfg), TempDir: tmp, TrustProxy: cfg.TrustProxy, Log: e.log,
+		Settings: set, Bounce: verp, BaseURL: cfg.BaseURL, BaseURLGuessed: cfg.BaseURLGuessed, From: cfg.From, ThemeDir: cfg.Theme, Sunset: sunsetPolicy(cfg), TempDir: tmp, TrustProxy: cfg.TrustProxy, Log: e.log,
 		WebhookAllow: webhookAllow(cfg)})
 	if err != nil {
 		imports.Close()

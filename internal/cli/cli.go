@@ -127,9 +127,12 @@ func (e *env) exitCode(err error) int {
 	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
-	if ve := validator.As(err); ve != nil {
-		// A domain check refused the input: name the flag or argument.
-		fmt.Fprintf(e.stderr, "herald: %s: %s\n", flagOf(ve.Field), ve.Message)
+	if all := validator.All(err); len(all) > 0 {
+		// A domain check refused the input: name the flag or argument,
+		// one line for each problem.
+		for _, ve := range all {
+			fmt.Fprintf(e.stderr, "herald: %s: %s\n", flagOf(ve.Field), ve.Message)
+		}
 		return 2
 	}
 	fmt.Fprintln(e.stderr, "herald:", strings.TrimPrefix(err.Error(), "usage: "))

@@ -65,7 +65,8 @@ func TestSendSurvivesSIGKILL(t *testing.T) {
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	child := func(args ...string) (*exec.Cmd, *bytes.Buffer) {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$")
-		cmd.Env = append(os.Environ(), crashChildEnv+"="+strings.Join(append([]string{data}, args...), "\x1f"))
+		// An explicit base_url: mail to readers through a relay needs one.
+		cmd.Env = append(os.Environ(), crashChildEnv+"="+strings.Join(append([]string{data}, args...), "\x1f"), "HERALD_BASE_URL=http://127.0.0.1:8080")
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {

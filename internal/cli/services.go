@@ -248,14 +248,17 @@ func (e *env) engine(ctx context.Context, cfg *config.Config, s *store.Store, tr
 		return nil, err
 	}
 	dc := delivery.Config{
-		Bounce:    verp,
-		Sender:    tr,
-		Signer:    sig,
-		BaseURL:   cfg.BaseURL,
-		Freeze:    delivery.EditionFreezer(s, defaultPublication(cfg), opts),
-		Workers:   cfg.Workers,
-		Lease:     cfg.Lease,
-		RetryBase: cfg.RetryBase,
+		Bounce:  verp,
+		Sender:  tr,
+		Signer:  sig,
+		BaseURL: cfg.BaseURL,
+		// No base_url configured: no campaign goes to readers through
+		// relays with links to the listen address (delivery.CheckLinks).
+		BaseURLGuessed: cfg.BaseURLGuessed,
+		Freeze:         delivery.EditionFreezer(s, defaultPublication(cfg), opts),
+		Workers:        cfg.Workers,
+		Lease:          cfg.Lease,
+		RetryBase:      cfg.RetryBase,
 		// The signing key, and tracking as the public web records it.
 		Settings: set,
 		Log:      e.log,

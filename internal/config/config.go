@@ -72,13 +72,17 @@ type OIDC struct {
 
 // Config is Herald's whole configuration.
 type Config struct {
-	DataDir       string // SQLite database, outbox, generated keys
-	DatabaseURL   Secret // postgres://…; empty means SQLite in DataDir
-	HTTPAddr      string // where herald serve listens
-	BaseURL       string // public URL for links in mail and pages
-	SecretKey     Secret // signs tokens; generated and kept in the database when empty
-	AdminPassword Secret // first owner's password; printed once when empty
-	AdminEmail    string // first owner's sign-in address (admin@herald.local when empty)
+	DataDir     string // SQLite database, outbox, generated keys
+	DatabaseURL Secret // postgres://…; empty means SQLite in DataDir
+	HTTPAddr    string // where herald serve listens
+	BaseURL     string // public URL for links in mail and pages
+	// BaseURLGuessed is set when no base_url is configured: BaseURL is
+	// then http://<http_addr>, which no reader can reach, and campaigns
+	// refuse to go out through relays (delivery.CheckLinks).
+	BaseURLGuessed bool
+	SecretKey      Secret // signs tokens; generated and kept in the database when empty
+	AdminPassword  Secret // first owner's password; printed once when empty
+	AdminEmail     string // first owner's sign-in address (admin@herald.local when empty)
 	// MasterKey seals the secrets kept in the database (secretbox); empty
 	// keeps them clear. MasterKeyPrevious opens ones sealed with the key
 	// before, while `herald secrets reseal` rotates them.
@@ -550,7 +554,7 @@ func Load(src Source) (*Config, error) {
 		}
 	}
 	if c.BaseURL == "" {
-		c.BaseURL = "http://" + c.HTTPAddr
+		c.BaseURL, c.BaseURLGuessed = "http://"+c.HTTPAddr, true
 	}
 	if set := btoi(c.DKIMKeyFile != "") + btoi(c.DKIMSelector != "") + btoi(c.DKIMDomain != ""); set != 0 && set != 3 {
 		return nil, errors.New("config: DKIM needs all of dkim_key_file, dkim_selector and dkim_domain")

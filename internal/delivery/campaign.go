@@ -25,36 +25,39 @@ type Campaigns interface {
 
 // CheckCampaign is every check a campaign passes before it is stored:
 // validator.Campaign, then that its edition exists and is ready to send and
-// that its lists and segments exist. The errors that concern the input
-// are *validator.Error naming the field; others are the store's.
+// that its lists and segments exist. The problems with the input are
+// *validator.Error naming the field, every one at once (validator.Errors);
+// other errors are the store's.
 func CheckCampaign(ctx context.Context, st Campaigns, c *model.Campaign) error {
-	if err := validator.Campaign(c); err != nil {
-		return err
-	}
+	es := validator.Errors(validator.All(validator.Campaign(c)))
 	for _, id := range c.ListIDs {
 		if _, err := st.ListByID(ctx, id); errors.Is(err, store.ErrNotFound) {
-			return &validator.Error{Field: "list_ids", Message: fmt.Sprintf("List %d does not exist.", id)}
+			es = append(es, validator.New("list_ids", "admin.validator.no_list", "ID", id))
+			break
 		} else if err != nil {
 			return err
 		}
 	}
 	for _, id := range c.SegmentIDs {
 		if _, err := st.Segment(ctx, id); errors.Is(err, store.ErrNotFound) {
-			return &validator.Error{Field: "segment_ids", Message: fmt.Sprintf("Segment %d does not exist.", id)}
+			es = append(es, validator.New("segment_ids", "admin.validator.no_segment", "ID", id))
+			break
 		} else if err != nil {
 			return err
 		}
 	}
 	e, err := st.GetEdition(ctx, c.EditionID)
-	if errors.Is(err, store.ErrNotFound) {
-		return &validator.Error{Field: "edition_id", Message: "Choose an edition."}
-	} else if err != nil {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		es = append(es, validator.New("edition_id", "admin.validator.edition"))
+	case err != nil:
 		return fmt.Errorf("check campaign: read edition %d: %w", c.EditionID, err)
+	default:
+		if ps := edition.Validate(e); len(ps) > 0 {
+			es = append(es, validator.New("edition_id", "admin.validator.edition_not_ready", "Problem", ps.Error()))
+		}
 	}
-	if ps := edition.Validate(e); len(ps) > 0 {
-		return &validator.Error{Field: "edition_id", Message: "The edition is not ready to send: " + ps.Error()}
-	}
-	return nil
+	return es.Err()
 }
 
 // CreateCampaign checks c with CheckCampaign and stores it: a draft, or

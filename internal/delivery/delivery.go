@@ -8,6 +8,7 @@
 package delivery
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -28,6 +29,7 @@ import (
 	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/token"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 // Ledger is the part of the store the engine uses.
@@ -65,6 +67,10 @@ type Config struct {
 	Sender  mailer.Sender
 	Signer  *token.Signer
 	BaseURL string // public URL for unsubscribe, preferences and web links
+	// BaseURLGuessed says BaseURL is Herald's guess from its listen
+	// address (the configuration sets no base_url): links in it reach no
+	// reader, so Start refuses to send through relays (CheckLinks).
+	BaseURLGuessed bool
 	// Freeze renders a campaign's edition when it starts.
 	Freeze func(ctx context.Context, c *model.Campaign) (model.Frozen, error)
 
@@ -231,6 +237,9 @@ func (e *Engine) Start(ctx context.Context, id int64) (int64, error) {
 	if e.cfg.Freeze == nil {
 		return 0, errors.New("delivery: no renderer configured to start campaigns")
 	}
+	if err := CheckLinks(e.cfg.Sender, e.cfg.BaseURL, e.cfg.BaseURLGuessed); err != nil {
+		return 0, err
+	}
 	frozen, err := e.cfg.Freeze(ctx, c)
 	if err != nil {
 		return 0, fmt.Errorf("render campaign %d: %w", id, err)
@@ -294,6 +303,12 @@ func (e *Engine) prepare(ctx context.Context, id int64) (*campaignRun, error) {
 	}
 	if err := e.checkTransport(c, frozen); err != nil {
 		return nil, err
+	}
+	// A campaign started elsewhere (into the outbox, or by a node with
+	// base_url) waits on a node that would send it through a relay with
+	// links no reader can reach.
+	if err := CheckLinks(e.cfg.Sender, e.cfg.BaseURL, e.cfg.BaseURLGuessed); err != nil {
+		return nil, &waitError{"this server sends through relays but has no base_url, so its links would reach no reader: set base_url"}
 	}
 	dkim := e.cfg.DKIM
 	if e.cfg.Settings != nil {
@@ -438,6 +453,21 @@ func transportOf(s mailer.Sender) string {
 		return t.Transport()
 	}
 	return ""
+}
+
+// CheckLinks refuses to send mail to readers through relays (SMTP or an
+// email provider's API) while the public address its links are built on
+// is unknown: baseURL empty, or guessed from the listen address (guessed:
+// the configuration sets no base_url), as http://127.0.0.1:8080 is, dead
+// for every reader. The built-in outbox, which reaches no reader, may still
+// take it; an explicit base_url, even a loopback one for tests, is
+// respected. The error is a *validator.Error on the field "base_url", which
+// every front door shows as it shows any refused input.
+func CheckLinks(s mailer.Sender, baseURL string, guessed bool) error {
+	if transportOf(s) != mailer.TransportSMTP || (baseURL != "" && !guessed) {
+		return nil
+	}
+	return validator.New("base_url", "admin.validator.base_url", "Guess", cmp.Or(baseURL, "/"))
 }
 
 // checkTransport refuses to send a campaign through another kind of

@@ -3,13 +3,11 @@ package delivery
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/settings"
-	"github.com/herald-news/herald/internal/store"
 )
 
 // EditionSource is where a campaign's edition, the publication's look and
@@ -37,33 +35,11 @@ func BrandOf(ctx context.Context, src interface {
 	return l, nil
 }
 
-// FillSender fills in a campaign's From and Reply-To when they are empty:
-// the brand's of its first list when it has them, else def (the
-// configured From) and no Reply-To.
-func FillSender(ctx context.Context, src interface {
-	ListByID(ctx context.Context, id int64) (*model.List, error)
-}, c *model.Campaign, def string) error {
-	if c.From != "" && c.ReplyTo != "" {
-		return nil
-	}
-	l, err := BrandOf(ctx, src, c)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	var b model.Brand
-	if l != nil && l.Brand != nil {
-		b = *l.Brand
-	}
-	if c.From == "" {
-		c.From = b.From
-	}
-	if c.From == "" {
-		c.From = def
-	}
-	if c.ReplyTo == "" {
-		c.ReplyTo = b.ReplyTo
-	}
-	return nil
+// FillSender fills in a campaign's From and Reply-To when they are empty
+// (settings.FillSender: the first list's brand, the publication's sender,
+// else def, the configured From).
+func FillSender(ctx context.Context, src settings.SenderSource, c *model.Campaign, def string) error {
+	return settings.FillSender(ctx, src, c, def)
 }
 
 // EditionFreezer returns a Config.Freeze that renders a campaign's edition

@@ -538,11 +538,16 @@ func (q *MailQueue) build(b *mailBatch, job store.MailJob, l *model.List, rcpt s
 }
 
 // sender is the From of the messages about list l: its brand's, else the
-// configured one, else the publication's name (as l shows it) at noreply@
-// the base URL's host.
+// publication's (Admin → Settings), else the configured one, else the
+// publication's name (as l shows it) at noreply@ the base URL's host.
 func (q *MailQueue) sender(pub model.Publication, l *model.List) *mail.Address {
 	if l.Brand != nil && l.Brand.From != "" {
 		if a, err := mail.ParseAddress(l.Brand.From); err == nil {
+			return a
+		}
+	}
+	if pub.From != "" {
+		if a, err := mail.ParseAddress(pub.From); err == nil {
 			return a
 		}
 	}
@@ -566,8 +571,8 @@ func (q *MailQueue) oneOff(b *mailBatch, pub model.Publication, l *model.List, s
 	}
 	from := q.sender(pub, l)
 	unsub := q.cfg.BaseURL + "/unsubscribe/" + q.cfg.Signer.Sign(token.Claims{Purpose: token.Unsubscribe, SubscriberID: subscriberID, ListID: l.ID})
-	id := Identity{From: from.String(), List: l, DKIM: dkim}
-	if l.Brand != nil {
+	id := Identity{From: from.String(), List: l, DKIM: dkim, ReplyTo: pub.ReplyTo}
+	if l.Brand != nil && l.Brand.ReplyTo != "" {
 		id.ReplyTo = l.Brand.ReplyTo
 	}
 	msg, err := TransactionalMessage(id, subject, message.Address{Name: validator.ReaderName(name), Email: email},

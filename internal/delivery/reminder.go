@@ -66,3 +66,37 @@ func Reminders(tr mailer.Sender, set *settings.Settings, from, baseURL string) f
 		return tr.Send(ctx, mailer.Envelope{From: sender.Address, To: to.Address}, msg)
 	}
 }
+
+// SenderTestMessage builds the test copy that proves a sender identity
+// (the publication's From and Reply-To, Admin → Settings): staff mail to
+// the newsroom, with no list headers, signed with dkim (nil: unsigned) as
+// campaign mail is, and Feedback-ID "sendertest:herald".
+func SenderTestMessage(from, replyTo string, dkim *message.DKIM, to, subject, text string) ([]byte, error) {
+	sender, err := mail.ParseAddress(from)
+	if err != nil {
+		return nil, fmt.Errorf("From %q: %w", from, err)
+	}
+	cfg := message.Config{
+		From:       message.Address{Name: sender.Name, Email: sender.Address},
+		Subject:    subject,
+		FeedbackID: "sendertest:herald",
+		DKIM:       dkim,
+		Staff:      true,
+	}
+	if replyTo != "" {
+		rt, err := mail.ParseAddress(replyTo)
+		if err != nil {
+			return nil, fmt.Errorf("Reply-To %q: %w", replyTo, err)
+		}
+		cfg.ReplyTo = message.Address{Name: rt.Name, Email: rt.Address}
+	}
+	tmpl, err := message.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return tmpl.Append(nil, &message.Message{
+		To:        message.Address{Email: to},
+		MessageID: directMessageID("", address.Domain(sender.Address)),
+		Text:      []byte(text),
+	})
+}

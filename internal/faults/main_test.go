@@ -130,7 +130,9 @@ func envelopeSink(t *testing.T) *smtpsink.Sink {
 // against dbURL into the relay at relayURL, with the given claim lease.
 func startRunners(t *testing.T, dbURL string, id int64, relayURL string, count int, lease string) []*faults.Node {
 	t.Helper()
-	env := []string{"HERALD_DATABASE_URL=" + dbURL, "HERALD_DATA=" + t.TempDir(), "HERALD_LEASE=" + lease, "HERALD_LOG_LEVEL=warn"}
+	// An explicit base_url: mail to readers through a relay needs one.
+	env := []string{"HERALD_DATABASE_URL=" + dbURL, "HERALD_DATA=" + t.TempDir(), "HERALD_LEASE=" + lease, "HERALD_LOG_LEVEL=warn",
+		"HERALD_BASE_URL=http://127.0.0.1:8080"}
 	runHerald(t, env, "campaign", "start", fmt.Sprint(id), "--no-check")
 	var nodes []*faults.Node
 	for i := range count {

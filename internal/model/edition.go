@@ -28,6 +28,12 @@ type Publication struct {
 	// AskFeedback ends every email with a line asking readers how the
 	// edition was, with one-click ratings (docs/engagement.md).
 	AskFeedback bool `json:"ask_feedback,omitempty"`
+	// From and ReplyTo are the publication's sender identity: every
+	// campaign, confirmation and series message goes out From it unless
+	// the message or its list's brand has its own; empty, the
+	// configuration's from stands in and replies go to From.
+	From    string `json:"from,omitempty"`
+	ReplyTo string `json:"reply_to,omitempty"`
 }
 
 // DefaultPublication is the publication until its settings are first

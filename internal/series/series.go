@@ -28,6 +28,7 @@ import (
 
 	"github.com/herald-news/herald/internal/edition"
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 )
 
@@ -225,7 +226,10 @@ func (sc *Scheduler) sendReady(ctx context.Context, sr model.Series, run *model.
 		sc.log().Warn("series draft not sendable; back to draft", "series", sr.Name, "date", run.Date, "problem", ps[0].String())
 		return sc.Store.MarkRunReady(ctx, run.ID, false)
 	}
-	c := sc.campaign(sr, e, run.Date, now)
+	c, err := sc.campaign(ctx, sr, e, run.Date, now)
+	if err != nil {
+		return err
+	}
 	if err := sc.Store.SendRun(ctx, run.ID, c); err != nil {
 		return err
 	}
@@ -233,13 +237,16 @@ func (sc *Scheduler) sendReady(ctx context.Context, sr model.Series, run *model.
 	return nil
 }
 
-func (sc *Scheduler) campaign(sr model.Series, e *model.Edition, date string, now time.Time) *model.Campaign {
-	from := sr.From
-	if from == "" {
-		from = sc.From
-	}
-	return &model.Campaign{Name: sr.Name + " " + date, EditionID: e.ID, ListIDs: sr.ListIDs, From: from,
+// campaign is the campaign of one day of sr: From the series' own sender,
+// else as every campaign (settings.FillSender: the list's brand, the
+// publication's, the configured From).
+func (sc *Scheduler) campaign(ctx context.Context, sr model.Series, e *model.Edition, date string, now time.Time) (*model.Campaign, error) {
+	c := &model.Campaign{Name: sr.Name + " " + date, EditionID: e.ID, ListIDs: sr.ListIDs, From: sr.From,
 		SendAt: now, Tracking: true, PublishOnStart: true}
+	if err := settings.FillSender(ctx, sc.Store, c, sc.From); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // sendAutomatic builds the day's edition from the source's new items and
@@ -279,7 +286,10 @@ func (sc *Scheduler) sendAutomatic(ctx context.Context, sr model.Series, date st
 		}
 		return nil
 	}
-	c := sc.campaign(sr, e, date, sc.now())
+	c, err := sc.campaign(ctx, sr, e, date, sc.now())
+	if err != nil {
+		return err
+	}
 	if err := sc.Store.SendAutomaticRun(ctx, run, e, c, cursor); err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@
 package settings
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 	"github.com/herald-news/herald/internal/message"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 // Keys of the settings table.
@@ -37,6 +39,10 @@ const (
 	KeySecret        = "secret_key"   // the token signing key when the configuration sets none
 	KeyCSRF          = "web_csrf_key" // the public forms' CSRF key, one for every node
 	KeyServeTheme    = "serve.theme"  // the theme folder herald serve renders with ("" built in)
+	// KeySenderTested is when a test copy last went out and the transport
+	// took it (RFC 3339): the first-run checklist's proof that the sender
+	// identity and the relay work.
+	KeySenderTested = "sender.tested"
 	// KeyAuditRetention is how many days audit log rows are kept ("0":
 	// for ever).
 	KeyAuditRetention = "audit_retention_days"
@@ -228,8 +234,13 @@ func LoadPublication(ctx context.Context, st PublicationReader, fallback model.P
 	return p, err
 }
 
-// SavePublication stores the publication settings, replacing any before.
+// SavePublication stores the publication settings, replacing any before,
+// once they pass validator.Publication (every problem at once, as
+// validator.Errors).
 func SavePublication(ctx context.Context, st Store, p model.Publication) error {
+	if err := validator.Publication(p); err != nil {
+		return err
+	}
 	return st.SavePublication(ctx, p)
 }
 
@@ -296,4 +307,66 @@ func (s *Settings) Brand(ctx context.Context) (model.Publication, error) {
 		fallback = model.DefaultPublication(s.BaseURL)
 	}
 	return LoadPublication(ctx, s.Store, fallback)
+}
+
+// SenderSource is where a campaign's sender is read from: its first list's
+// brand and the publication's settings (the store).
+type SenderSource interface {
+	ListByID(ctx context.Context, id int64) (*model.List, error)
+	PublicationReader
+}
+
+// FillSender fills in a campaign's From and Reply-To when they are empty,
+// each from the first that has one: the brand of the campaign's first
+// list, the publication's sender (Admin → Settings), and for the From def
+// (the configuration's from). Campaigns from the admin, the API, the CLI
+// and series all take their sender here.
+func FillSender(ctx context.Context, src SenderSource, c *model.Campaign, def string) error {
+	if c.From != "" && c.ReplyTo != "" {
+		return nil
+	}
+	var b model.Brand
+	if len(c.ListIDs) > 0 {
+		l, err := src.ListByID(ctx, c.ListIDs[0])
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("campaign sender: %w", err)
+		}
+		if l != nil && l.Brand != nil {
+			b = *l.Brand
+		}
+	}
+	pub, err := LoadPublication(ctx, src, model.Publication{})
+	if err != nil {
+		return fmt.Errorf("campaign sender: %w", err)
+	}
+	if c.From == "" {
+		c.From = cmp.Or(b.From, pub.From, def)
+	}
+	if c.ReplyTo == "" {
+		c.ReplyTo = cmp.Or(b.ReplyTo, pub.ReplyTo)
+	}
+	return nil
+}
+
+// MarkSenderTested records that a test copy went out at at (the
+// transport took it).
+func MarkSenderTested(ctx context.Context, st Store, at time.Time) error {
+	return st.PutSettings(ctx, map[string]string{KeySenderTested: at.UTC().Format(time.RFC3339)})
+}
+
+// SenderTested returns when a test copy last went out, or the zero time
+// when none has.
+func SenderTested(ctx context.Context, st KeyReader) (time.Time, error) {
+	v, err := st.Settings(ctx, KeySenderTested)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if v[KeySenderTested] == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, v[KeySenderTested])
+	if err != nil {
+		return time.Time{}, nil // an unreadable mark is no proof
+	}
+	return t, nil
 }

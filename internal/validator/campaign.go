@@ -1,10 +1,8 @@
 package validator
 
 import (
-	"net/mail"
 	"strings"
 
-	"github.com/herald-news/herald/internal/address"
 	"github.com/herald-news/herald/internal/model"
 )
 
@@ -13,33 +11,49 @@ import (
 // address with or without a display name, and a Reply-To that is a bare
 // address when set. The caller fills the default From first. Whether the
 // edition exists and is ready to send is delivery.CreateCampaign's check.
+// It returns every problem (Errors), the name's first.
 func Campaign(c *model.Campaign) error {
+	var es Errors
 	switch {
 	case strings.TrimSpace(c.Name) == "":
-		return fieldError("name", "Give the campaign a name.")
+		es = append(es, fieldError("name", "admin.validator.campaign_name"))
 	case !OneLine(c.Name):
-		return fieldError("name", "The campaign name must fit on one line.")
-	case len(c.ListIDs) == 0 && len(c.SegmentIDs) == 0:
-		return fieldError("list_ids", "Choose at least one list or segment.")
+		es = append(es, fieldError("name", "admin.validator.campaign_name_line"))
+	}
+	if len(c.ListIDs) == 0 && len(c.SegmentIDs) == 0 {
+		es = append(es, fieldError("list_ids", "admin.validator.audience"))
 	}
 	if c.LocalTime != "" {
 		if _, _, err := model.ParseLocalTime(c.LocalTime); err != nil {
-			return fieldError("local_time", "%s", sentence("local send time: "+err.Error()))
+			es = append(es, fieldError("local_time", "admin.validator.local_time", "Value", q(c.LocalTime)))
 		}
 	}
-	if err := model.CheckCampaignOptions(c); err != nil {
-		return fieldError("ab_test", "%s", sentence(err.Error()))
-	}
-	if !OneLine(c.From) {
-		return fieldError("from", "The From address must fit on one line.")
-	}
-	if _, err := mail.ParseAddress(c.From); err != nil {
-		return fieldError("from", "The From address should look like: The Courier <news@example.com>.")
-	}
-	if c.ReplyTo != "" {
-		if _, err := address.Normalize(c.ReplyTo); err != nil {
-			return fieldError("reply_to", "The reply-to address is not an email address (such as letters@example.com).")
+	if c.AB != nil {
+		if err := c.AB.Check(); err != nil {
+			es = append(es, withMessage(fieldError("ab_test", "admin.validator.ab_test", "Problem", err.Error()), sentence(err.Error())))
+		} else if c.LocalTime != "" {
+			es = append(es, fieldError("ab_test", "admin.validator.ab_local_time"))
 		}
 	}
-	return nil
+	es.add(Sender("from", "reply_to", c.From, c.ReplyTo, true))
+	return es.Err()
+}
+
+// Sender checks a From and a Reply-To, under the names fromField and
+// replyField: the From with or without a display name ("The Courier
+// <news@example.com>"), required when need is set; the Reply-To, when set,
+// a bare address. It returns every problem (Errors).
+func Sender(fromField, replyField, from, replyTo string, need bool) error {
+	var es Errors
+	switch {
+	case !OneLine(from):
+		es = append(es, fieldError(fromField, "admin.validator.from_line"))
+	case from == "" && !need:
+	case !isMailbox(from):
+		es = append(es, fieldError(fromField, "admin.validator.from"))
+	}
+	if replyTo != "" && !isAddress(replyTo) {
+		es = append(es, fieldError(replyField, "admin.validator.reply_to"))
+	}
+	return es.Err()
 }

@@ -30,12 +30,15 @@ const MinContrast = 4.5
 // palette (Herald's own pages keep their own accent where the brand's
 // would not read), so these are the colours a reader meets in light mode.
 func Colors(c model.Colors) error {
-	for _, f := range []struct{ field, name, v string }{
-		{"accent", "accent", c.Accent}, {"text", "text", c.Text}, {"background", "background", c.Background},
-	} {
+	var es Errors
+	for _, f := range []struct{ field, v string }{{"accent", c.Accent}, {"text", c.Text}, {"background", c.Background}} {
 		if f.v != "" && !IsColor(f.v) {
-			return fieldError(f.field, "The %s colour %q is not a hex value such as #9c2f1f.", f.name, f.v)
+			es = append(es, withMessage(fieldError(f.field, "admin.validator.color", "Value", q(f.v)),
+				"The "+f.field+" colour "+q(f.v)+" is not a hex value such as #9c2f1f."))
 		}
+	}
+	if len(es) > 0 {
+		return es
 	}
 	eff := ThemeColors
 	for _, p := range []struct{ in, out *string }{{&c.Accent, &eff.Accent}, {&c.Text, &eff.Text}, {&c.Background, &eff.Background}} {
@@ -43,19 +46,18 @@ func Colors(c model.Colors) error {
 			*p.out = *p.in
 		}
 	}
+	least := strconv.FormatFloat(MinContrast, 'f', 1, 64)
 	if r := Contrast(themeMuted, eff.Background); r < MinContrast {
-		return fieldError("background", "The background colour %s leaves the theme's grey notes (dates, credits, the footer) at a contrast of only %s:1, under the %.1f:1 text needs to be read, so choose a lighter background.",
-			eff.Background, ratio(r), MinContrast)
+		es = append(es, fieldError("background", "admin.validator.background_contrast", "Background", eff.Background, "Ratio", ratio(r), "Min", least))
 	}
-	for _, k := range []struct{ field, what, fg string }{
-		{"text", "The text colour", eff.Text}, {"accent", "The accent colour", eff.Accent},
+	for _, k := range []struct{ field, key, fg string }{
+		{"text", "admin.validator.text_contrast", eff.Text}, {"accent", "admin.validator.accent_contrast", eff.Accent},
 	} {
 		if r := Contrast(k.fg, eff.Background); r < MinContrast {
-			return fieldError(k.field, "%s %s has a contrast of only %s:1 against the background %s; text and links need at least %.1f:1 to be read, so choose a darker colour.",
-				k.what, k.fg, ratio(r), eff.Background, MinContrast)
+			es = append(es, fieldError(k.field, k.key, "Color", k.fg, "Ratio", ratio(r), "Background", eff.Background, "Min", least))
 		}
 	}
-	return nil
+	return es.Err()
 }
 
 // themeMuted is the grey of the default theme's notes (dates, credits,

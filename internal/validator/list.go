@@ -1,12 +1,11 @@
 package validator
 
 import (
-	"net/mail"
+	"errors"
 	"net/url"
 	"regexp"
 	"strings"
 
-	"github.com/herald-news/herald/internal/address"
 	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/model"
 )
@@ -25,23 +24,35 @@ func IsSlug(s string) bool { return slugRule.MatchString(s) }
 // List checks a list before it is stored: a slug that keeps the slug rule,
 // a name on one line, a known opt-in (empty is single), a language Herald
 // has a catalog for (empty is the publication's) and a brand that can work
-// (Brand).
+// (Brand). It returns every problem (Errors), in the form's order.
 func List(l *model.List) error {
-	if _, err := i18n.Check(l.Language); err != nil {
-		return fieldError("language", "%s", sentence(strings.TrimPrefix(err.Error(), i18n.ErrLanguage.Error()+": ")))
-	}
-	if err := Brand(l.Brand); err != nil {
-		return err
-	}
+	var es Errors
 	switch {
-	case !IsSlug(l.Slug):
-		return fieldError("slug", "A list's slug is %s; %q is not.", SlugRule, l.Slug)
 	case strings.TrimSpace(l.Name) == "":
-		return fieldError("name", "Give the list a name.")
+		es = append(es, fieldError("name", "admin.validator.list_name"))
 	case !OneLine(l.Name):
-		return fieldError("name", "The list name must fit on one line.")
-	case l.OptIn != "" && l.OptIn != model.OptInSingle && l.OptIn != model.OptInDouble:
-		return fieldError("opt_in", "Opt-in is single or double, not %q.", l.OptIn)
+		es = append(es, fieldError("name", "admin.validator.list_name_line"))
+	}
+	if !IsSlug(l.Slug) {
+		es = append(es, fieldError("slug", "admin.validator.slug", "Value", q(l.Slug)))
+	}
+	if l.OptIn != "" && l.OptIn != model.OptInSingle && l.OptIn != model.OptInDouble {
+		es = append(es, fieldError("opt_in", "admin.validator.opt_in", "Value", q(string(l.OptIn))))
+	}
+	es.add(Language("language", l.Language))
+	es.add(Brand(l.Brand))
+	return es.Err()
+}
+
+// Language checks a reader-facing language typed into field: "" (the
+// publication's) or one Herald ships a catalog for.
+func Language(field, tag string) error {
+	if _, err := i18n.Check(tag); err != nil {
+		msg := sentence(strings.TrimPrefix(err.Error(), i18n.ErrLanguage.Error()+": "))
+		if errors.Is(err, i18n.ErrLanguage) && strings.Contains(err.Error(), "no catalog") {
+			return withMessage(fieldError(field, "admin.validator.language", "Value", q(tag), "Languages", strings.Join(i18n.Languages(), ", ")), msg)
+		}
+		return withMessage(fieldError(field, "admin.validator.language_tag", "Value", q(tag)), msg)
 	}
 	return nil
 }
@@ -50,36 +61,44 @@ func List(l *model.List) error {
 // colours that are CSS hex values, a logo at an absolute http(s) URL, a From
 // with or without a display name and a Reply-To that is a bare address.
 // Fields are named "brand_<field>", as the admin's form and the API's
-// brand object spell them.
+// brand object spell them. It returns every problem (Errors).
 func Brand(b *model.Brand) error {
 	if b == nil {
 		return nil
 	}
+	var es Errors
+	bad := map[string]bool{}
 	for _, f := range []struct{ field, what, v string }{{"brand_name", "name", b.Name}, {"brand_logo", "logo URL", b.LogoURL},
 		{"brand_theme", "theme folder", b.ThemeDir}, {"brand_from", "From", b.From}, {"brand_reply_to", "Reply-To", b.ReplyTo},
 		{"brand_address", "footer address", b.PostalAddress}} {
 		if !OneLine(f.v) {
-			return fieldError(f.field, "The brand's %s must fit on one line.", f.what)
+			es = append(es, withMessage(fieldError(f.field, "admin.validator.one_line"), "The brand's "+f.what+" must fit on one line."))
+			bad[f.field] = true
 		}
 	}
 	for _, c := range []struct{ field, what, v string }{{"brand_accent", "accent", b.Colors.Accent}, {"brand_text", "text", b.Colors.Text},
 		{"brand_background", "background", b.Colors.Background}} {
 		if c.v != "" && !IsColor(c.v) {
-			return fieldError(c.field, "The brand's %s colour %q is not a hex value such as #9c2f1f.", c.what, c.v)
+			es = append(es, withMessage(fieldError(c.field, "admin.validator.color", "Value", q(c.v)),
+				"The brand's "+c.what+" colour "+q(c.v)+" is not a hex value such as #9c2f1f."))
 		}
 	}
-	if u, err := url.Parse(b.LogoURL); b.LogoURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
-		return fieldError("brand_logo", "The brand's logo %q is not an absolute http(s) URL.", b.LogoURL)
+	if !bad["brand_logo"] && b.LogoURL != "" && !IsWebURL(b.LogoURL) {
+		es = append(es, withMessage(fieldError("brand_logo", "admin.validator.url", "Value", q(b.LogoURL)),
+			"The brand's logo "+q(b.LogoURL)+" is not an absolute http(s) URL."))
 	}
-	if b.From != "" {
-		if _, err := mail.ParseAddress(b.From); err != nil {
-			return fieldError("brand_from", "The brand's From should look like: Le Soir <soir@example.org>.")
-		}
+	if !bad["brand_from"] && b.From != "" && !isMailbox(b.From) {
+		es = append(es, withMessage(fieldError("brand_from", "admin.validator.from"), "The brand's From should look like: Le Soir <soir@example.org>."))
 	}
-	if b.ReplyTo != "" {
-		if _, err := address.Normalize(b.ReplyTo); err != nil {
-			return fieldError("brand_reply_to", "The brand's Reply-To %q is not a bare email address such as letters@example.org.", b.ReplyTo)
-		}
+	if !bad["brand_reply_to"] && b.ReplyTo != "" && !isAddress(b.ReplyTo) {
+		es = append(es, withMessage(fieldError("brand_reply_to", "admin.validator.reply_to"),
+			"The brand's Reply-To "+q(b.ReplyTo)+" is not a bare email address such as letters@example.org."))
 	}
-	return nil
+	return es.Err()
+}
+
+// IsWebURL reports whether s is an absolute http(s) URL.
+func IsWebURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }

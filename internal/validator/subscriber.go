@@ -6,7 +6,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/herald-news/herald/internal/address"
 	"github.com/herald-news/herald/internal/model"
 )
 
@@ -24,13 +23,13 @@ var linkLike = regexp.MustCompile(`(?i)://|www\.|@|[\p{L}\p{N}-]{2,}\.(?:[a-z]{2
 func Name(name string) error {
 	switch {
 	case utf8.RuneCountInString(name) > MaxName:
-		return fieldError("name", "A name is at most %d characters.", MaxName)
+		return fieldError("name", "admin.validator.name_long", "Max", MaxName)
 	case strings.ContainsFunc(name, unicode.IsControl):
-		return fieldError("name", "A name is one line of text.")
+		return fieldError("name", "admin.validator.name_line")
 	// linkLike needs a ':', '.' or '@'; most names have none, and every
 	// message of a campaign asks (ReaderName).
 	case strings.ContainsAny(name, ":.@") && linkLike.MatchString(name):
-		return fieldError("name", "A name cannot hold a web or email address; write just the name.")
+		return fieldError("name", "admin.validator.name_link")
 	}
 	return nil
 }
@@ -48,19 +47,17 @@ func ReaderName(name string) string {
 
 // Subscriber checks a subscriber before it is stored: an email address, a
 // name Name accepts, a known status (empty is active), and attributes
-// Herald can use (tz, when set, names a time zone).
+// Herald can use (tz, when set, names a time zone). It returns every
+// problem (Errors).
 func Subscriber(s *model.Subscriber) error {
-	if _, err := address.Normalize(s.Email); err != nil {
-		return fieldError("email", "%s", sentence(err.Error()))
-	}
-	if err := Name(s.Name); err != nil {
-		return err
-	}
+	var es Errors
+	es.add(Email("email", s.Email))
+	es.add(Name(s.Name))
 	if s.Status != "" && !s.Status.Valid() {
-		return fieldError("status", "A subscriber's status is active or blocklisted, not %q.", s.Status)
+		es = append(es, fieldError("status", "admin.validator.status", "Value", q(string(s.Status))))
 	}
 	if err := model.CheckAttributes(s.Attributes); err != nil {
-		return fieldError("attributes", "The %s.", err.Error())
+		es = append(es, withMessage(fieldError("attributes", "admin.validator.attributes", "Problem", err.Error()), "The "+err.Error()+"."))
 	}
-	return nil
+	return es.Err()
 }

@@ -2,10 +2,10 @@ package validator
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/herald-news/herald/internal/address"
 	"github.com/herald-news/herald/internal/i18n"
 )
 
@@ -15,11 +15,12 @@ const MaxNameLength = 200
 // User checks an admin user's address and name (optional, one line). The
 // role is auth's to parse; auth.CreateUser reports it under the field
 // "role".
+// It returns every problem (Errors).
 func User(email, name string) error {
-	if _, err := address.Normalize(email); err != nil {
-		return fieldError("email", "%s", sentence(err.Error()))
-	}
-	return name1("name", "user", name, false)
+	var es Errors
+	es.add(Email("email", email))
+	es.add(name1("name", "user", name, false))
+	return es.Err()
 }
 
 // Token checks an API token's name: required, one line.
@@ -27,14 +28,17 @@ func Token(name string) error {
 	return name1("name", "token", name, true)
 }
 
+// name1 checks the name of a user or token (what): on one line, at most
+// MaxNameLength characters, and there when required.
 func name1(field, what, name string, required bool) error {
 	switch {
 	case required && strings.TrimSpace(name) == "":
-		return fieldError(field, "A %s needs a name.", what)
+		return fieldError(field, "admin.validator.token_name")
 	case !OneLine(name):
-		return fieldError(field, "The %s's name must fit on one line.", what)
+		return withMessage(fieldError(field, "admin.validator.one_line"), "The "+what+"'s name must fit on one line.")
 	case utf8.RuneCountInString(name) > MaxNameLength:
-		return fieldError(field, "The %s's name is at most %d characters.", what, MaxNameLength)
+		return withMessage(fieldError(field, "admin.validator.name_max", "Max", MaxNameLength),
+			"The "+what+"'s name is at most "+strconv.Itoa(MaxNameLength)+" characters.")
 	}
 	return nil
 }
@@ -45,5 +49,5 @@ func AdminLanguage(lang string) error {
 	if lang == "" || slices.Contains(i18n.AdminLanguages(), lang) {
 		return nil
 	}
-	return fieldError("language", "The admin speaks %s, not %q.", strings.Join(i18n.AdminLanguages(), ", "), lang)
+	return fieldError("language", "admin.validator.admin_language", "Languages", strings.Join(i18n.AdminLanguages(), ", "), "Value", q(lang))
 }

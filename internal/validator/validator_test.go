@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/validator"
 )
@@ -168,5 +169,57 @@ func TestNameCarriesNoLink(t *testing.T) {
 	}
 	if got := validator.ReaderName("  Ada \n Lovelace "); got != "Ada Lovelace" {
 		t.Errorf("ReaderName folds to %q", got)
+	}
+}
+
+// TestErrorsAllAtOnceAndTranslated: a whole form's check returns every
+// problem in the form's order; errors.As still finds the first (the API
+// and the CLI show it); each problem has a catalog key the admin renders
+// in the user's language, and an English Message for the API and the CLI.
+func TestErrorsAllAtOnceAndTranslated(t *testing.T) {
+	err := validator.Publication(model.Publication{Name: " ", SiteURL: "courier.example", From: "The Courier",
+		ReplyTo: "Letters <letters@example.com>", Colors: model.Colors{Accent: "red"}, CreditPrefix: strings.Repeat("x", 41), TimeZone: "Mars/Olympus"})
+	var fields []string
+	for _, ve := range validator.All(err) {
+		fields = append(fields, ve.Field)
+		if ve.Key == "" || ve.Message == "" || !strings.HasSuffix(ve.Message, ".") {
+			t.Errorf("%s: key %q, message %q", ve.Field, ve.Key, ve.Message)
+		}
+	}
+	if got := strings.Join(fields, " "); got != "name site_url from reply_to accent credit_prefix time_zone" {
+		t.Errorf("fields = %s", got)
+	}
+	if first := validator.As(err); first == nil || first.Field != "name" {
+		t.Errorf("As finds %+v, want the name's problem", first)
+	}
+	if validator.Publication(model.Publication{Name: "The Courier", SiteURL: "https://courier.example",
+		From: "The Courier <news@courier.example>", ReplyTo: "letters@courier.example"}) != nil {
+		t.Error("a good publication is refused")
+	}
+
+	ve := validator.As(validator.List(&model.List{Slug: "Le Matin", Name: "Le Matin"}))
+	if ve == nil || ve.Field != "slug" {
+		t.Fatalf("slug: %v", ve)
+	}
+	for lang, want := range map[string]string{
+		"en": `A list's slug is lower-case letters, digits and dashes (at most 63), starting with a letter or digit; "Le Matin" is not.`,
+		"fr": `L’identifiant d’une liste se compose de minuscules, de chiffres et de tirets (63 au plus) et commence par une lettre ou un chiffre ; "Le Matin" ne convient pas.`,
+		"de": `Die Kennung einer Liste besteht aus Kleinbuchstaben, Ziffern und Bindestrichen (höchstens 63) und beginnt mit einem Buchstaben oder einer Ziffer; "Le Matin" passt nicht.`,
+	} {
+		if got := ve.In(i18n.For(lang)); got != want {
+			t.Errorf("%s: %q, want %q", lang, got, want)
+		}
+	}
+	if ve.Message != ve.In(i18n.For("en")) {
+		t.Errorf("Message %q is not the English", ve.Message)
+	}
+	// English keeps the domain's precise words; another language has the
+	// key's.
+	ve = validator.As(validator.User("ada", "Ada"))
+	if ve == nil || ve.In(i18n.For("en")) != "The address has no @." && !strings.HasPrefix(ve.In(i18n.For("en")), "The address has no @") {
+		t.Errorf("English user address: %v", ve)
+	}
+	if got := ve.In(i18n.For("de")); got != `"ada" ist keine E-Mail-Adresse wie name@beispiel.de.` {
+		t.Errorf("German user address: %q", got)
 	}
 }
