@@ -252,6 +252,10 @@ func runBenchScale(ctx context.Context, e *env, args []string) error {
 	report, err := faults.ScaleBench(ctx, faults.ScaleOptions{DatabaseURL: *pg, Herald: faults.Executable(exe),
 		Nodes: counts, Recipients: *n, Sample: *sampleN, Log: e.stderr})
 	if err != nil {
+		if len(report.Runs) > 0 {
+			// The runs that finished (at ten million, each took half an hour).
+			fmt.Fprint(e.stdout, report.String())
+		}
 		return err
 	}
 	fmt.Fprint(e.stdout, report.String())
