@@ -230,19 +230,24 @@ func runBenchSend(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// runBenchScale sends one campaign with 1, 2 and 3 herald processes on one
-// PostgreSQL database into one sink, and reports the rate and the
-// database's cost per message.
+// runBenchScale writes an audience once, then starts and sends a campaign
+// to it with 1, 2 and 3 herald processes on one PostgreSQL database into
+// one sink (or only its first --sample messages), and reports the start,
+// the rate and the database's cost per message.
 func runBenchScale(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("bench scale", "--postgres URL [--recipients N] [--nodes 1,2,3]")
-	pg := fs.String("postgres", "", "PostgreSQL server; each run uses a fresh schema, dropped afterwards (required)")
-	n := fs.Int("recipients", 20_000, "recipients per run")
+	fs := e.flags("bench scale", "--postgres URL [--recipients N] [--nodes 1,2,3] [--sample N]")
+	pg := fs.String("postgres", "", "PostgreSQL server; the benchmark uses a fresh schema, dropped afterwards (required)")
+	n := fs.Int("recipients", 20_000, "subscribers, written once with COPY; each run starts a campaign to all of them")
 	nodes := fs.String("nodes", "1,2,3", "node counts to measure, comma-separated")
+	sampleN := fs.Int("sample", 0, "end each run after this many messages by pausing its campaign (0: send every message)")
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
 	if *pg == "" {
 		return usageErrorf("--postgres is required: several nodes need a shared PostgreSQL database")
+	}
+	if *n <= 0 || *sampleN < 0 {
+		return usageErrorf("--recipients must be positive and --sample not negative")
 	}
 	var counts []int
 	for _, f := range strings.Split(*nodes, ",") {
@@ -257,8 +262,12 @@ func runBenchScale(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	report, err := faults.ScaleBench(ctx, faults.ScaleOptions{DatabaseURL: *pg, Herald: faults.Executable(exe),
-		Nodes: counts, Recipients: *n, Log: e.stderr})
+		Nodes: counts, Recipients: *n, Sample: *sampleN, Log: e.stderr})
 	if err != nil {
+		if len(report.Runs) > 0 {
+			// The runs that finished (at ten million, each took half an hour).
+			fmt.Fprint(e.stdout, report.String())
+		}
 		return err
 	}
 	fmt.Fprint(e.stdout, report.String())

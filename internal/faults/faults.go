@@ -113,6 +113,17 @@ func (n *Node) CPU() time.Duration {
 	return n.cmd.ProcessState.UserTime() + n.cmd.ProcessState.SystemTime()
 }
 
+// MaxRSS is the process's peak resident set size in bytes; zero until it
+// exits, or where the system does not report it.
+func (n *Node) MaxRSS() uint64 {
+	select {
+	case <-n.done:
+	default:
+		return 0
+	}
+	return maxRSS(n.cmd.ProcessState)
+}
+
 type lockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer

@@ -17,24 +17,35 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver for the statistics
 
+	"github.com/herald-news/herald/internal/edition/sample"
+	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/smtpsink"
 	"github.com/herald-news/herald/internal/store"
 )
 
 // ScaleOptions configure ScaleBench.
 type ScaleOptions struct {
-	// DatabaseURL is the PostgreSQL server. Each run gets a fresh schema,
-	// dropped afterwards. The transaction and statement counts are
+	// DatabaseURL is the PostgreSQL server. The benchmark works in a fresh
+	// schema, dropped afterwards. The transaction and statement counts are
 	// database-wide: run the benchmark on a server nothing else is using.
 	DatabaseURL string
 	// Herald starts herald processes (the nodes).
 	Herald Launcher
 	// Nodes lists the node counts to measure (default 1, 2, 3).
 	Nodes []int
-	// Recipients is the campaign size of each run (default 20,000).
+	// Recipients is the audience, and so the ledger of each run's campaign
+	// (default 20,000). The subscribers are written once, with COPY, and
+	// every run starts a new campaign to all of them.
 	Recipients int
+	// Sample, when positive, ends each run once the sink has accepted that
+	// many messages: the benchmark pauses the campaign, and the nodes
+	// finish what they hold and exit. So claims on a ledger of ten million
+	// rows are measured without sending all ten million each run. Zero
+	// sends every message.
+	Sample int
 	// Workers is HERALD_WORKERS of each node (0: herald's default, the
 	// relay's max_conns, 4 unless set).
 	Workers int
@@ -42,16 +53,31 @@ type ScaleOptions struct {
 	Log io.Writer
 }
 
-// ScaleRun is one measured run: a campaign sent by Nodes nodes.
+// ScaleRun is one measured run: a campaign started, then sent (or its
+// first Sample messages sent) by Nodes nodes.
 type ScaleRun struct {
-	Nodes    int
-	Messages int64         // accepted by the sink
-	Elapsed  time.Duration // from the first message accepted to the last
-	Wall     time.Duration // from starting the nodes until all exited
+	Nodes int
+	// Ledger is the number of rows the campaign's start wrote, Start the
+	// wall time of 'herald campaign start' (a process of its own) and
+	// StartRSS that process's peak resident memory.
+	Ledger   int64
+	Start    time.Duration
+	StartRSS uint64
+	// Progress is how long one count of the campaign's progress took
+	// right after the start (what 'campaign run' shows while it sends).
+	Progress time.Duration
+	// FirstMessage is the time from starting the nodes to the first
+	// message at the sink.
+	FirstMessage time.Duration
+	Messages     int64         // accepted by the sink until the run's end (or its sample)
+	Elapsed      time.Duration // from the first message accepted to the last counted
+	Wall         time.Duration // from starting the nodes until all exited
 	// PerSecond is Messages over Elapsed: the sending rate once running.
 	PerSecond float64
 	// NodeCPU is the CPU time (user + system) the nodes used together.
 	NodeCPU time.Duration
+	// NodeRSS is the largest peak resident memory of the nodes.
+	NodeRSS uint64
 	// Busy is the share of the machine's CPU time that was busy during the
 	// run (all processes: nodes, PostgreSQL, the sink), or -1 if unknown.
 	Busy float64
@@ -75,14 +101,29 @@ type DBCost struct {
 type ScaleReport struct {
 	Cores      int
 	Recipients int
-	Runs       []ScaleRun
+	Sample     int
+	// Seed is the time the subscribers took to write (COPY, then one
+	// INSERT … SELECT for their subscriptions, then ANALYZE).
+	Seed time.Duration
+	Runs []ScaleRun
 }
 
-// String renders the report as a table with the cost per message.
+// String renders the report: the start of each run, then a table with the
+// sending rate and the cost per message.
 func (r ScaleReport) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d recipients per run, %d CPU cores, one loopback SMTP sink, one PostgreSQL\n", r.Recipients, r.Cores)
-	fmt.Fprintf(&b, "%5s %9s %8s %10s %9s %6s %8s %8s %9s %9s\n", "nodes", "messages", "seconds", "msgs/s", "node CPU", "busy", "xact/msg", "stmt/msg", "upd/msg", "read/msg")
+	sent := "each campaign sent whole"
+	if r.Sample > 0 {
+		sent = fmt.Sprintf("each run ends after %d messages (the campaign is paused)", r.Sample)
+	}
+	fmt.Fprintf(&b, "%d recipients written in %s (%.0f rows/s); %s; %d CPU cores, one loopback SMTP sink, one PostgreSQL\n",
+		r.Recipients, r.Seed.Round(time.Millisecond), float64(r.Recipients)/r.Seed.Seconds(), sent, r.Cores)
+	for _, run := range r.Runs {
+		fmt.Fprintf(&b, "%d nodes: campaign start wrote %d ledger rows in %s (%.0f rows/s, start process max RSS %s); one progress count %s; first message %s after the nodes started\n",
+			run.Nodes, run.Ledger, run.Start.Round(time.Millisecond), float64(run.Ledger)/run.Start.Seconds(), mebibytes(run.StartRSS),
+			run.Progress.Round(time.Millisecond), run.FirstMessage.Round(time.Millisecond))
+	}
+	fmt.Fprintf(&b, "%5s %9s %8s %10s %10s %9s %9s %6s %8s %8s %9s %9s\n", "nodes", "messages", "seconds", "msgs/s", "msgs/s/nd", "node CPU", "node RSS", "busy", "xact/msg", "stmt/msg", "upd/msg", "read/msg")
 	for _, run := range r.Runs {
 		per := func(n int64) string {
 			if n < 0 || run.Messages == 0 {
@@ -94,15 +135,25 @@ func (r ScaleReport) String() string {
 		if run.Busy >= 0 {
 			busy = fmt.Sprintf("%.0f%%", run.Busy*100)
 		}
-		fmt.Fprintf(&b, "%5d %9d %8.1f %10.0f %8.1fs %6s %8s %8s %9s %9s\n", run.Nodes, run.Messages, run.Elapsed.Seconds(), run.PerSecond,
-			run.NodeCPU.Seconds(), busy, per(run.DB.Transactions), per(run.DB.Statements), per(run.DB.RowsUpdated), per(run.DB.RowsRead))
+		fmt.Fprintf(&b, "%5d %9d %8.1f %10.0f %10.0f %8.1fs %9s %6s %8s %8s %9s %9s\n", run.Nodes, run.Messages, run.Elapsed.Seconds(), run.PerSecond,
+			run.PerSecond/float64(run.Nodes), run.NodeCPU.Seconds(), mebibytes(run.NodeRSS), busy,
+			per(run.DB.Transactions), per(run.DB.Statements), per(run.DB.RowsUpdated), per(run.DB.RowsRead))
 	}
 	return b.String()
 }
 
-// ScaleBench sends one campaign with 1, 2, 3... herald nodes (as set in
-// opts.Nodes) on one PostgreSQL into one counting SMTP sink, and reports
-// the sending rate and the database work per message of each run.
+func mebibytes(n uint64) string {
+	if n == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0fMiB", float64(n)/(1<<20))
+}
+
+// ScaleBench writes opts.Recipients subscribers once, then for each node
+// count in opts.Nodes starts a new campaign to all of them and sends it
+// (or its first opts.Sample messages) with that many herald nodes on one
+// PostgreSQL into one counting SMTP sink. It reports the start, the
+// sending rate and the database work per message of each run.
 func ScaleBench(ctx context.Context, opts ScaleOptions) (ScaleReport, error) {
 	if opts.DatabaseURL == "" || opts.Herald == nil {
 		return ScaleReport{}, errors.New("scale bench: a PostgreSQL URL and a herald launcher are required")
@@ -113,9 +164,47 @@ func ScaleBench(ctx context.Context, opts ScaleOptions) (ScaleReport, error) {
 	if opts.Recipients <= 0 {
 		opts.Recipients = 20000
 	}
-	rep := ScaleReport{Cores: runtime.NumCPU(), Recipients: opts.Recipients}
+	if opts.Sample >= opts.Recipients {
+		opts.Sample = 0
+	}
+	rep := ScaleReport{Cores: runtime.NumCPU(), Recipients: opts.Recipients, Sample: opts.Sample}
+
+	admin, err := sql.Open("pgx", opts.DatabaseURL)
+	if err != nil {
+		return rep, err
+	}
+	defer admin.Close()
+	admin.SetMaxOpenConns(1)
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "herald_scale_" + hex.EncodeToString(b[:])
+	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
+		return rep, fmt.Errorf("scale bench: create schema: %w", err)
+	}
+	defer func() { _, _ = admin.ExecContext(context.WithoutCancel(ctx), `DROP SCHEMA `+schema+` CASCADE`) }()
+	u, err := url.Parse(opts.DatabaseURL)
+	if err != nil {
+		return rep, err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	dbURL := u.String()
+
+	s, err := store.Open(ctx, store.Options{DatabaseURL: dbURL})
+	if err != nil {
+		return rep, err
+	}
+	defer s.Close()
+	started := time.Now()
+	aud, err := seedCopy(ctx, s, dbURL, opts.Recipients)
+	if err != nil {
+		return rep, fmt.Errorf("scale bench: %w", err)
+	}
+	rep.Seed = time.Since(started)
+	opts.logf("%d subscribers written in %s", opts.Recipients, rep.Seed.Round(time.Millisecond))
 	for _, n := range opts.Nodes {
-		run, err := scaleRun(ctx, opts, n)
+		run, err := scaleRun(ctx, opts, s, admin, schema, dbURL, aud, n)
 		if err != nil {
 			return rep, fmt.Errorf("scale bench with %d nodes: %w", n, err)
 		}
@@ -130,39 +219,65 @@ func (o ScaleOptions) logf(format string, args ...any) {
 	}
 }
 
-func scaleRun(ctx context.Context, opts ScaleOptions, nodes int) (run ScaleRun, err error) {
-	run.Nodes = nodes
-	admin, err := sql.Open("pgx", opts.DatabaseURL)
-	if err != nil {
-		return run, err
-	}
-	defer admin.Close()
-	admin.SetMaxOpenConns(1)
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "herald_scale_" + hex.EncodeToString(b[:])
-	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
-		return run, fmt.Errorf("create schema: %w", err)
-	}
-	defer func() { _, _ = admin.ExecContext(context.WithoutCancel(ctx), `DROP SCHEMA `+schema+` CASCADE`) }()
-	u, err := url.Parse(opts.DatabaseURL)
-	if err != nil {
-		return run, err
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	dbURL := u.String()
+// audience is what seedCopy wrote: the list every run's campaign goes to,
+// and the edition it sends.
+type audience struct{ list, edition int64 }
 
-	s, err := store.Open(ctx, store.Options{DatabaseURL: dbURL})
+// seedCopy fills an empty store as Seed does, but writes the subscribers
+// the way a large installation's would be loaded: one COPY into
+// subscribers, one INSERT … SELECT of their confirmed subscriptions, then
+// ANALYZE (as autovacuum would after such a load), so ten million take
+// minutes instead of the hour that batches through the importer's merge
+// took on a loaded machine. PostgreSQL only.
+func seedCopy(ctx context.Context, s *store.Store, dbURL string, n int) (audience, error) {
+	var aud audience
+	l := &model.List{Slug: "scale", Name: "Scale"}
+	if err := s.CreateList(ctx, l); err != nil {
+		return aud, fmt.Errorf("seed: %w", err)
+	}
+	ed, err := sample.Edition()
 	if err != nil {
+		return aud, fmt.Errorf("seed: %w", err)
+	}
+	if err := s.CreateEdition(ctx, ed, ""); err != nil {
+		return aud, fmt.Errorf("seed: %w", err)
+	}
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return aud, fmt.Errorf("seed: %w", err)
+	}
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }() // the seed is written or its error returned
+	now := time.Now().UTC()
+	i := 0
+	_, err = conn.CopyFrom(ctx, pgx.Identifier{"subscribers"}, []string{"email", "name", "created_at", "updated_at"},
+		pgx.CopyFromFunc(func() ([]any, error) {
+			if i >= n {
+				return nil, nil
+			}
+			row := []any{Recipient(i), "Reader " + strconv.Itoa(i), now, now}
+			i++
+			return row, nil
+		}))
+	if err != nil {
+		return aud, fmt.Errorf("seed: copy subscribers: %w", err)
+	}
+	if _, err := conn.Exec(ctx, `INSERT INTO subscriptions (list_id, subscriber_id, status, source, first_status, first_source, created_at, updated_at)
+		SELECT $1, id, 'confirmed', 'import', 'confirmed', 'import', $2, $2 FROM subscribers`, l.ID, now); err != nil {
+		return aud, fmt.Errorf("seed: subscriptions: %w", err)
+	}
+	if _, err := conn.Exec(ctx, `ANALYZE subscribers, subscriptions`); err != nil {
+		return aud, fmt.Errorf("seed: analyze: %w", err)
+	}
+	return audience{list: l.ID, edition: ed.ID}, nil
+}
+
+func scaleRun(ctx context.Context, opts ScaleOptions, s *store.Store, admin *sql.DB, schema, dbURL string, aud audience, nodes int) (run ScaleRun, err error) {
+	run.Nodes = nodes
+	c := &model.Campaign{Name: fmt.Sprintf("Scale, %d nodes", nodes), EditionID: aud.edition, ListIDs: []int64{aud.list}, From: "The Ledger <news@example.com>"}
+	if err := s.CreateCampaign(ctx, c); err != nil {
 		return run, err
 	}
-	id, err := Seed(ctx, s, opts.Recipients)
-	s.Close()
-	if err != nil {
-		return run, err
-	}
+	id := c.ID
 	data, err := os.MkdirTemp("", "herald-scale-")
 	if err != nil {
 		return run, err
@@ -172,6 +287,7 @@ func scaleRun(ctx context.Context, opts ScaleOptions, nodes int) (run ScaleRun, 
 	if opts.Workers > 0 {
 		env = append(env, "HERALD_WORKERS="+strconv.Itoa(opts.Workers))
 	}
+	started := time.Now()
 	starter, err := StartNode(opts.Herald, "campaign start", env, "campaign", "start", strconv.FormatInt(id, 10), "--no-check")
 	if err != nil {
 		return run, err
@@ -179,7 +295,14 @@ func scaleRun(ctx context.Context, opts ScaleOptions, nodes int) (run ScaleRun, 
 	if err := starter.Wait(ctx); err != nil {
 		return run, fmt.Errorf("campaign start: %w\n%s", err, starter.Output())
 	}
-	opts.logf("%d nodes: campaign %d started with %d recipients", nodes, id, opts.Recipients)
+	run.Start, run.StartRSS = time.Since(started), starter.MaxRSS()
+	started = time.Now()
+	p, err := s.CampaignProgress(ctx, id)
+	if err != nil {
+		return run, err
+	}
+	run.Progress, run.Ledger = time.Since(started), p.Total
+	opts.logf("%d nodes: campaign %d started with %d recipients in %s", nodes, id, p.Total, run.Start.Round(time.Millisecond))
 
 	sink, err := smtpsink.Start(smtpsink.Options{CountOnly: true})
 	if err != nil {
@@ -194,8 +317,15 @@ func scaleRun(ctx context.Context, opts ScaleOptions, nodes int) (run ScaleRun, 
 	}
 	cpuBefore, cpuOK := machineCPU()
 
-	// Watch the sink: when the first and the last message arrive.
+	// Watch the sink: when the first and the last message arrive; with a
+	// sample, pause the campaign once it is reached.
+	target := int64(p.Total)
+	if opts.Sample > 0 {
+		target = int64(opts.Sample)
+	}
 	var first, last time.Time
+	var counted int64
+	var paused error
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	var watched sync.WaitGroup
 	watched.Add(1)
@@ -212,15 +342,18 @@ func scaleRun(ctx context.Context, opts ScaleOptions, nodes int) (run ScaleRun, 
 				if n > 0 && first.IsZero() {
 					first = now
 				}
-				if n >= int64(opts.Recipients) {
-					last = now
+				if n >= target {
+					last, counted = now, n
+					if opts.Sample > 0 {
+						paused = s.SetCampaignStatus(context.WithoutCancel(ctx), id, model.CampaignPaused)
+					}
 					return
 				}
 			}
 		}
 	}()
 
-	started := time.Now()
+	started = time.Now()
 	var running []*Node
 	for i := range nodes {
 		nd, err := StartNode(opts.Herald, fmt.Sprintf("node %d", i+1), env, "campaign", "run", strconv.FormatInt(id, 10), "--relay", sink.URL())
@@ -235,10 +368,12 @@ func scaleRun(ctx context.Context, opts ScaleOptions, nodes int) (run ScaleRun, 
 	}
 	var failed error
 	for _, nd := range running {
-		if err := nd.Wait(ctx); err != nil {
+		err := nd.Wait(ctx)
+		if err != nil && !(opts.Sample > 0 && strings.Contains(nd.Output(), "was paused")) {
 			failed = errors.Join(failed, fmt.Errorf("%s: %w\n%s", nd.Name, err, nd.Output()))
 		}
 		run.NodeCPU += nd.CPU()
+		run.NodeRSS = max(run.NodeRSS, nd.MaxRSS())
 	}
 	run.Wall = time.Since(started)
 	stopWatch()
@@ -246,15 +381,21 @@ func scaleRun(ctx context.Context, opts ScaleOptions, nodes int) (run ScaleRun, 
 	if failed != nil {
 		return run, failed
 	}
+	if paused != nil {
+		return run, fmt.Errorf("pause the campaign after the sample: %w", paused)
+	}
 	cpuAfter, cpuOK2 := machineCPU()
 	run.Busy = -1
 	if cpuOK && cpuOK2 && cpuAfter.total > cpuBefore.total {
 		run.Busy = float64(cpuAfter.busy-cpuBefore.busy) / float64(cpuAfter.total-cpuBefore.total)
 	}
-	run.Messages = sink.Count()
 	if last.IsZero() {
-		last = time.Now()
+		last, counted = time.Now(), sink.Count()
 	}
+	if !first.IsZero() {
+		run.FirstMessage = first.Sub(started)
+	}
+	run.Messages = counted
 	run.Elapsed = last.Sub(first)
 	if run.Elapsed > 0 {
 		run.PerSecond = float64(run.Messages) / run.Elapsed.Seconds()
