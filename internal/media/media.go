@@ -34,7 +34,7 @@ import (
 // Limits on an upload.
 const (
 	// MaxBytes is the largest file accepted: a phone's photo fits.
-	MaxBytes = 20 << 20
+	MaxBytes = 16 << 20
 	// MaxPixels bounds the decoded picture (width × height), so a small
 	// file cannot unpack into gigabytes.
 	MaxPixels = 60_000_000
