@@ -321,6 +321,12 @@
     var insert = function (url) {
       var alt = say("alt_placeholder");
       var at = ta.selectionStart, end = ta.selectionEnd;
+      if (at !== end && ta.value.slice(at, end) === alt) {
+        // The description of a picture just added is selected: the next
+        // picture goes after it, not over it.
+        var close = ta.value.indexOf(")", end);
+        at = end = close >= 0 ? close + 1 : end;
+      }
       var before = ta.value.slice(0, at), after = ta.value.slice(end);
       var md = (before && !/\n\n$/.test(before) ? (/\n$/.test(before) ? "\n" : "\n\n") : "") + "![" + alt + "](" + url + ")\n\n";
       ta.value = before + md + after;
