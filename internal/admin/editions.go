@@ -466,13 +466,6 @@ func megabytes(n int64) string {
 	return strconv.FormatFloat(mb, 'f', 0, 64) + " MB"
 }
 
-func (a *Admin) mediaBase() string {
-	base := a.d.BaseURL
-	if base == "" {
-		base = "http://127.0.0.1:8080"
-	}
-	return base + "/media/"
-}
 
 // applyOp applies "add-section:kind", "remove-section:i", "up-section:i",
 // "down-section:i", "add-item:i", "remove-item:i:j", "up-item:i:j" or

@@ -99,7 +99,7 @@ func (a *Admin) storeUpload(r *http.Request, fh *multipart.FileHeader) (string, 
 	if err != nil {
 		return "", nil, err
 	}
-	return a.mediaBase() + pic.Name, pic, nil
+	return media.URL(a.d.BaseURL, pic.Name), pic, nil
 }
 
 // editionTest sends a test copy of the saved edition to one address,

@@ -24,6 +24,7 @@ import (
 	"image/png"
 	"io"
 	"net/http"
+	"strings"
 
 	"golang.org/x/image/draw"
 	_ "golang.org/x/image/webp" // decodes WebP uploads
@@ -163,6 +164,16 @@ func Prepare(data []byte) (*store.Media, *Picture, error) {
 	pic.Name = hex.EncodeToString(sum[:16]) + ext
 	pic.Bytes = len(data)
 	return &store.Media{Name: pic.Name, ContentType: pic.ContentType, Data: data}, pic, nil
+}
+
+// URL is the public address of the stored picture name under the
+// server's base URL (a server without one answers on its default
+// loopback address).
+func URL(baseURL, name string) string {
+	if baseURL == "" {
+		baseURL = "http://127.0.0.1:8080"
+	}
+	return strings.TrimRight(baseURL, "/") + "/media/" + name
 }
 
 // Save prepares a picture (Prepare) and stores it.
