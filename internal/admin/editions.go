@@ -466,7 +466,6 @@ func megabytes(n int64) string {
 	return strconv.FormatFloat(mb, 'f', 0, 64) + " MB"
 }
 
-
 // applyOp applies "add-section:kind", "remove-section:i", "up-section:i",
 // "down-section:i", "add-item:i", "remove-item:i:j", "up-item:i:j" or
 // "down-item:i:j", and returns the anchor to return to.
