@@ -79,7 +79,8 @@ func (f *flaky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // words stay in the form, the page says plainly they are not saved and
 // keeps trying, and they are saved once the server is back. Words typed
 // in the last moment before following a link or leaving the page are
-// saved on the way out; leaving with unsaved words asks first.
+// saved on the way out; leaving with unsaved words asks first. A reload
+// while the server is away brings the words back from the browser.
 func TestBrowserComposerKeepsWhatWasTyped(t *testing.T) {
 	e := newEnv(t, nil)
 	mux := http.NewServeMux()
@@ -132,6 +133,17 @@ func TestBrowserComposerKeepsWhatWasTyped(t *testing.T) {
 		v := browsertest.Run(b, chromedp.Value(css("#subject")))
 		if !strings.Contains(v, typed) {
 			t.Fatalf("%s: the form lost what was typed: %q", mode, v)
+		}
+		if mode == "drop" {
+			// The tab is reloaded (or the browser restarted) while the
+			// server still takes nothing: the words come back from the
+			// copy kept in the browser.
+			b.Do(chromedp.Reload(), chromedp.WaitVisible(css("#composer[data-ready]")))
+			if got := browsertest.Run(b, chromedp.Value(css("#subject"))); got != v {
+				t.Fatalf("after a reload the subject is %q, want %q", got, v)
+			}
+			waitJS(b, t, `document.getElementById("save-state").classList.contains("failed")`)
+			b.Screenshot("composer-restored-after-reload")
 		}
 		// The server is back: the retry saves it.
 		f.mode.Store("")
@@ -225,6 +237,7 @@ func TestBrowserComposerPicturesAndProblems(t *testing.T) {
 			t.Errorf("the problems speak the file's words %q:\n%s", fileWords, problems)
 		}
 	}
+	axeCheck(b, t, "composer-new-draft")
 	// A problem leads to its field.
 	b.Do(chromedp.Click(css(`#problems a[data-field="s1_1_url"]`)))
 	if f := browsertest.Run(b, chromedp.Evaluate[string](`document.activeElement.id`)); f != "s1_1_url" {
@@ -370,6 +383,11 @@ func TestBrowserComposerInFrenchWithTestCopy(t *testing.T) {
 		t.Errorf("after the test copy: %q", msg)
 	}
 	b.Screenshot("composer-test-copy")
+	b.Do(chromedp.Navigate(fmt.Sprintf("%s/admin/editions/%d/history", u, ed.ID)), chromedp.WaitVisible(css("main table")))
+	if h := browsertest.Run(b, chromedp.Text(css("main"))); !strings.Contains(h, "Historique") || !strings.Contains(h, "Retour au rédacteur") {
+		t.Errorf("the history is not in French:\n%s", h)
+	}
+	b.Screenshot("history-fr")
 	items, err := e.outbox.List(0, 10)
 	if err != nil || len(items) != 1 || !strings.Contains(items[0].To, "desk@example.com") || !strings.HasPrefix(items[0].Subject, "[Test]") {
 		t.Errorf("the outbox holds %+v, %v", items, err)
@@ -399,7 +417,7 @@ func axeCheck(b *browsertest.Browser, t *testing.T, name string) {
 	}
 	browsertest.Run(b, chromedp.Evaluate[chromedp.Void](string(js)))
 	// The composer's own markup (the layout is the accessibility suite's).
-	raw := browsertest.Run(b, chromedp.Evaluate[[]byte](`axe.run({include: [[".composer"]]}, {runOnly: {type: "rule", values: ["label", "color-contrast", "aria-allowed-attr", "button-name", "link-name", "select-name", "aria-hidden-focus", "frame-title"]}})
+	raw := browsertest.Run(b, chromedp.Evaluate[[]byte](`axe.run({include: [["main"]]}, {runOnly: {type: "rule", values: ["label", "color-contrast", "aria-allowed-attr", "button-name", "link-name", "select-name", "aria-hidden-focus", "frame-title"]}})
 		.then(r => r.violations.filter(v => v.impact === "serious" || v.impact === "critical").map(v => ({id: v.id, nodes: v.nodes.map(n => n.target.join(" ") + ": " + n.failureSummary)})))`, chromedp.EvalAwaitPromise))
 	var found []struct {
 		ID    string   `json:"id"`

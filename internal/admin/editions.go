@@ -38,8 +38,9 @@ func (a *Admin) editions(w http.ResponseWriter, r *http.Request) error {
 }
 
 // newEdition is a fresh draft: today's date, the publication's default
-// sections, each with one empty item to fill in.
-func (a *Admin) newEdition(ctx context.Context) (*model.Edition, error) {
+// sections, each with one empty item to fill in, and "Untitled edition"
+// in the editor's language.
+func (a *Admin) newEdition(ctx context.Context, l *i18n.Localizer) (*model.Edition, error) {
 	pub, err := a.publication(ctx)
 	if err != nil {
 		return nil, err
@@ -49,7 +50,7 @@ func (a *Admin) newEdition(ctx context.Context) (*model.Edition, error) {
 	if now.Hour() >= 12 {
 		slot = model.SlotEvening
 	}
-	e := &model.Edition{Date: now.Format("2006-01-02"), Slot: slot, Subject: "Untitled edition"}
+	e := &model.Edition{Date: now.Format("2006-01-02"), Slot: slot, Subject: l.T("admin.composer.untitled")}
 	kinds := []model.SectionKind{model.KindLead, model.KindCards, model.KindBriefs, model.KindPicks}
 	if len(pub.Sections) > 0 {
 		kinds = kinds[:0]
@@ -92,7 +93,7 @@ func addItem(s *model.Section) {
 
 func (a *Admin) editionCreate(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	e, err := a.newEdition(ctx)
+	e, err := a.newEdition(ctx, a.lang(r))
 	if err != nil {
 		return err
 	}
@@ -183,6 +184,7 @@ var composerWords = map[string]string{
 	"alt_placeholder": "admin.composer.js.alt_placeholder", "checking": "admin.composer.js.checking",
 	"check_failed": "admin.composer.js.check_failed", "to_look_at": "admin.composer.js.to_look_at",
 	"nothing_to_look_at": "admin.composer.js.nothing_to_look_at", "fetched": "admin.composer.js.fetched",
+	"restored": "admin.composer.js.restored",
 }
 
 func scriptWords(l *i18n.Localizer) map[string]string {

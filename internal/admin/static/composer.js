@@ -133,7 +133,29 @@
     data.delete("op");
     return data;
   };
+  // While the server does not take the form, a copy of its text fields
+  // waits in this browser, so a closed tab or a restart of the browser
+  // loses nothing either; the next successful save drops it.
+  var backupKey = "herald-composer:" + composer.getAttribute("action");
+  var revision = function () {
+    var rev = composer.querySelector("input[name=revision]");
+    return rev ? rev.value : "";
+  };
+  var backup = function () {
+    try {
+      var fields = {};
+      composer.querySelectorAll("input[name], textarea[name], select[name]").forEach(function (el) {
+        if (el.type === "file" || el.type === "hidden" || el.name === "csrf" || el.closest("#desk")) return;
+        fields[el.name] = el.type === "checkbox" ? (el.checked ? "on" : "") : el.value;
+      });
+      window.localStorage.setItem(backupKey, JSON.stringify({ revision: revision(), fields: fields }));
+    } catch (e) { /* storage full or disabled: the form still holds it */ }
+  };
+  var dropBackup = function () {
+    try { window.localStorage.removeItem(backupKey); } catch (e) { /* nothing kept */ }
+  };
   var failed = function (why) {
+    backup();
     failures++;
     var wait = Math.min(30, Math.pow(2, failures));
     setState(say(why || "not_saved", { s: wait }), "failed");
@@ -167,6 +189,7 @@
       if (res.saved) {
         failures = 0;
         saved = upto;
+        if (!dirty()) dropBackup();
         setState(dirty() ? say("unsaved") : (res.state || say("saved")), dirty() ? "" : "saved");
         var rev = composer.querySelector("input[name=revision]");
         if (rev && res.revision) rev.value = res.revision;
@@ -240,6 +263,7 @@
   var schedule = function (e) {
     if (e && e.target && e.target.closest && e.target.closest("#test-copy")) return;
     edits++;
+    if (failures) backup();
     setState(failures ? say("not_saved", { s: "…" }) : say("unsaved"), failures ? "failed" : "");
     clearTimeout(timer);
     timer = setTimeout(save, 700);
@@ -361,6 +385,31 @@
     el.addEventListener("dragover", function (e) { e.preventDefault(); });
     el.addEventListener("drop", function (e) { take(e, e.dataTransfer); });
   });
+
+  // A copy kept while the server was away, of this very version of the
+  // edition, comes back into the form and is saved.
+  (function () {
+    var kept = null;
+    try { kept = JSON.parse(window.localStorage.getItem(backupKey) || "null"); } catch (e) { kept = null; }
+    if (!kept || !kept.fields) return;
+    if (kept.revision !== revision()) { dropBackup(); return; } // saved since, here or elsewhere
+    var changed = false;
+    Object.keys(kept.fields).forEach(function (name) {
+      var el = composer.querySelector("[name=\"" + name.replace(/"/g, "") + "\"]");
+      if (!el) return;
+      var v = kept.fields[name];
+      if (el.type === "checkbox") {
+        if (el.checked !== (v === "on")) { el.checked = v === "on"; changed = true; }
+      } else if (el.value !== v) {
+        el.value = v;
+        changed = true;
+      }
+    });
+    if (!changed) { dropBackup(); return; }
+    edits++;
+    setState(say("restored"), "saving");
+    save();
+  })();
 
   composer.setAttribute("data-ready", "1");
 })();
