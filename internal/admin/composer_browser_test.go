@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/herald-news/herald/internal/admin"
 	"github.com/herald-news/herald/internal/auth"
@@ -364,6 +365,14 @@ func TestBrowserComposerInFrenchWithTestCopy(t *testing.T) {
 		t.Errorf("the remove button says %q", l)
 	}
 	axeCheck(b, t, "composer-fr")
+	// The preview tabs show keyboard focus: a 3 px ring in #1e45a0, over
+	// 3:1 against white and the tab's tint.
+	b.Do(chromedp.Focus(css("#tab-email")), chromedp.KeyEvent(kb.ArrowRight)) // the next tab
+	ring := browsertest.Run(b, chromedp.Evaluate[string](`(function () { const s = getComputedStyle(document.querySelector('label[for="tab-text"]'));
+		return document.activeElement.id + " " + s.outlineStyle + " " + s.outlineWidth + " " + s.outlineColor; })()`))
+	if ring != "tab-text solid 3px rgb(30, 69, 160)" {
+		t.Errorf("the focused preview tab shows %q", ring)
+	}
 	// The problems too speak French.
 	setField := func(id, v string) {
 		browsertest.Run(b, chromedp.Evaluate[bool](fmt.Sprintf(`(function () { const f = document.getElementById(%q); f.value = %q;

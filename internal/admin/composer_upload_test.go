@@ -125,3 +125,25 @@ func TestComposerTestCopyRefusals(t *testing.T) {
 		t.Errorf("%d test copies went out", n)
 	}
 }
+
+// An unfinished edition previews with placeholders in every format,
+// whatever is missing or refused.
+func TestComposerPreviewsAnUnfinishedEdition(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	c := e.login(auth.Editor)
+	ed := e.edition(e.ids["edition"])
+	ed.Subject, ed.Date = "", "2026-02-30"
+	ed.Hero.URL, ed.Hero.Alt = "not an address", ""
+	ed.Sections[0].Lead.Body = "# A heading that would start a section\n\n<b>raw</b>"
+	ed.Sections[1].Cards[0].Headline, ed.Sections[1].Cards[0].URL = "", "/relative"
+	if err := e.st.UpdateEdition(context.Background(), ed, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"email", "text", "web"} {
+		body := c.get("/admin/editions/" + e.ids["edition"] + "/preview/" + format)
+		if !strings.Contains(body, "[Card 1: no headline yet]") || format != "text" && !strings.Contains(body, "[Header: no subject yet]") {
+			t.Errorf("%s preview:\n%.1500s", format, body)
+		}
+	}
+}

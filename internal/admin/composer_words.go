@@ -284,6 +284,9 @@ func previewDraft(l *i18n.Localizer, e *model.Edition, today string) (*model.Edi
 // nothing.
 func fill(d *model.Edition, p edition.Problem, today string, ph func(string) string) {
 	if p.Section == 0 {
+		if strings.HasPrefix(p.Field, "hero-") && d.Hero == nil {
+			return // dropped for an earlier problem
+		}
 		switch p.Field {
 		case "subject":
 			d.Subject = ph("admin.composer.ph.subject")

@@ -158,9 +158,6 @@ type composerView struct {
 	// the one they do (the edition's campaign's list; 0: the publication).
 	Lists       []store.ListStats
 	PreviewList int64
-	// ImageError is why the hero picture just chosen was refused (the
-	// rest of the form was saved).
-	ImageError string
 	// MaxImage is the largest picture accepted, in bytes, for the
 	// script to refuse one before sending it.
 	MaxImage int64
