@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -171,6 +172,72 @@ func TestSaturatedDatabaseDropsNothing(t *testing.T) {
 		}
 		if left, _ := filepath.Glob(filepath.Join(dir, "*.events")); len(left) != 0 {
 			t.Errorf("spool not emptied: %v", left)
+		}
+	})
+}
+
+// TestSpoolDrainsUnderSteadyTraffic: events spooled while the database was
+// locked reach it while new clicks keep arriving in every commit window,
+// not only once traffic pauses.
+func TestSpoolDrainsUnderSteadyTraffic(t *testing.T) {
+	forEach(t, func(t *testing.T, s *store.Store, lockEvents func() func()) {
+		c := campaign(t, s, 4)
+		rec, err := engage.NewRecorder(engage.Options{Store: s, SpoolDir: t.TempDir(), Window: 10 * time.Millisecond,
+			Batch: 50, Memory: 50, Timeout: 100 * time.Millisecond})
+		// (Memory: 50 while the database is locked; afterwards the steady
+		// clicks also overflow it into the spool now and then, which the
+		// drain must keep up with as well.)
+		if err != nil {
+			t.Fatal(err)
+		}
+		click := func() {
+			rec.Add(model.Event{Kind: model.EventClick, CampaignID: c.ID, URL: "https://example.org/story-3", At: time.Now().UTC()})
+		}
+		release := lockEvents()
+		const spooled = 2000
+		for range spooled {
+			click()
+		}
+		if st := rec.Stats(); st.Spooled < spooled/2 {
+			t.Fatalf("with the database locked: %+v, want most events spooled", st)
+		}
+		release()
+		// Steady traffic: clicks every fraction of a millisecond from two
+		// readers, so no commit window is empty.
+		stop := make(chan struct{})
+		var sent atomic.Int64
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+						click()
+						sent.Add(1)
+						time.Sleep(200 * time.Microsecond)
+					}
+				}
+			}()
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for count(t, s, c.ID) < spooled && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		got := count(t, s, c.ID)
+		close(stop)
+		wg.Wait()
+		if got < spooled {
+			t.Fatalf("%d events stored after 20 s of steady traffic (%d new clicks); the %d spooled ones still wait", got, sent.Load(), spooled)
+		}
+		if err := rec.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := count(t, s, c.ID), spooled+sent.Load(); got != want {
+			t.Fatalf("%d events stored, want %d", got, want)
 		}
 	})
 }

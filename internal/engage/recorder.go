@@ -162,46 +162,51 @@ func (r *Recorder) run() {
 		case <-t.C:
 		case <-r.kick:
 		}
-		if r.flush() == 0 {
-			// Idle: catch up on the spool, a batch at a time so new events
-			// keep their window.
+		// Catch up on the spool a batch per window while the database
+		// takes what memory holds, so spooled events never wait for a
+		// quiet moment and new ones keep their window.
+		if r.flush() && r.sp.pending() {
 			r.drain(context.Background(), false)
 		}
 	}
 }
 
-// flush commits what memory holds and returns how many events it took.
-func (r *Recorder) flush() int {
+// flush commits what memory holds. It reports whether the database took
+// all of it (true when there was nothing to take).
+func (r *Recorder) flush() bool {
 	r.mu.Lock()
 	evs := r.buf
 	if len(evs) == 0 {
 		r.mu.Unlock()
-		return 0
+		return true
 	}
 	r.buf = make([]model.Event, 0, r.o.Batch)
 	r.mu.Unlock()
+	ok := true
 	for start := 0; start < len(evs); start += r.o.Batch {
-		r.commit(evs[start:min(start+r.o.Batch, len(evs))])
+		ok = r.commit(evs[start:min(start+r.o.Batch, len(evs))]) && ok
 	}
-	return len(evs)
+	return ok
 }
 
-// commit writes one batch, or spools it if the database refuses it. It
-// waits as long as the database takes (a commit cut short by a deadline
-// might have happened all the same, and spooling it would count it twice):
-// meanwhile new events go to the spool once memory is full.
-func (r *Recorder) commit(evs []model.Event) {
+// commit writes one batch, or spools it if the database refuses it, and
+// reports whether the database took it. It waits as long as the database
+// takes (a commit cut short by a deadline might have happened all the
+// same, and spooling it would count it twice): meanwhile new events go to
+// the spool once memory is full.
+func (r *Recorder) commit(evs []model.Event) bool {
 	ctx := context.Background()
 	if err := r.st.RecordEvents(ctx, evs); err != nil {
 		r.log.Warn("events spooled: the database did not take them", "events", len(evs), "err", err)
 		r.toSpool(evs)
-		return
+		return false
 	}
 	r.written.Add(int64(len(evs)))
 	r.observe(ResultWritten, len(evs))
 	if err := r.settle(ctx, evs); err != nil {
 		r.log.Error("apply the burst and hidden-link rules", "err", err)
 	}
+	return true
 }
 
 // drain writes spooled events to the database: one batch, or, with all

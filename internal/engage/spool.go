@@ -36,6 +36,10 @@ type spool struct {
 	name   string // the active segment's file name
 	offs   map[string]int64
 	closed bool
+	// empty is set when the folder was last seen without a segment and
+	// cleared by every append, so an idle recorder need not list the
+	// folder at each window.
+	empty bool
 	// unreadable is how many lines the last next could not read back (a
 	// write cut short, a damaged line): lost, and counted as such.
 	unreadable int
@@ -142,10 +146,19 @@ func (s *spool) append(evs []model.Event) error {
 		}
 		s.active, s.name = f, name
 	}
+	s.empty = false
 	if _, err := s.active.Write(b); err != nil {
 		return fmt.Errorf("event spool: %w", err)
 	}
 	return nil
+}
+
+// pending reports whether the spool may hold events: false only once the
+// folder was seen empty and nothing was appended since.
+func (s *spool) pending() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.empty
 }
 
 // next reads up to batch events of the oldest sealed segment from where the
@@ -246,6 +259,7 @@ func (s *spool) oldestSealed() (string, error) {
 		s.active, s.name = nil, ""
 	}
 	if len(names) == 0 {
+		s.empty = true
 		return "", nil
 	}
 	sort.Strings(names)

@@ -23,6 +23,11 @@ type stats struct {
 	Links    []store.LinkCount
 	Progress model.Progress
 	Summary  store.CampaignSummary
+	// Readers who clicked (the click map's figures): any link, each link,
+	// and each link as the per-source figures read them.
+	Clickers int64
+	PerLink  map[string]int64
+	BySource map[string]int64
 }
 
 func readStats(t *testing.T, s *store.Store, id int64) stats {
@@ -53,6 +58,26 @@ func readStats(t *testing.T, s *store.Store, id int64) stats {
 	}
 	if st.Progress, err = s.CampaignProgress(ctx, id); err != nil {
 		t.Fatal(err)
+	}
+	if st.Clickers, err = s.UniqueClickers(ctx, id, nil); err != nil {
+		t.Fatal(err)
+	}
+	st.PerLink = map[string]int64{}
+	for i := range 4 {
+		u := fmt.Sprintf("https://news.example/%d", i)
+		if st.PerLink[u], err = s.UniqueClickers(ctx, id, []string{u}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	byLink, err := s.ReadersByLinkSince(ctx, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.BySource = map[string]int64{}
+	for _, l := range byLink {
+		if l.CampaignID == id {
+			st.BySource[l.URL] = l.Readers
+		}
 	}
 	sums, err := s.CampaignSummaries(ctx, 10, 0)
 	if err != nil {
@@ -152,6 +177,9 @@ func TestRetentionKeepsTotals(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := map[int64]stats{old.ID: readStats(t, s, old.ID), recent.ID: readStats(t, s, recent.ID)}
+		if want[old.ID].Clickers == 0 || want[old.ID].BySource["https://news.example/0"] == 0 {
+			t.Fatalf("setup: no readers' clicks: %+v", want[old.ID])
+		}
 		if want[old.ID].Counts.Total[model.EventOpen] != 402 || want[old.ID].Counts.TotalBy[model.ClassMachine][model.EventClick] != 2 || want[old.ID].Progress.Total != 23 {
 			t.Fatalf("setup: %+v", want[old.ID])
 		}

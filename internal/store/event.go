@@ -403,24 +403,39 @@ func (s *Store) CampaignEvents(ctx context.Context, campaignID int64, fn func(Ca
 }
 
 // UniqueClickers counts the subscribers who clicked any of urls (any link
-// when urls is nil) of a campaign as readers (human clicks).
+// when urls is nil) of a campaign as readers (human clicks), with the
+// clicks retention folded (see FoldEvents). Over the whole campaign the
+// count is exact; over some links, a reader whose folded clicks were on
+// several of them is counted once per link (the folded counts keep
+// readers per link, not per set of links), so the count is capped at the
+// whole campaign's.
 func (s *Store) UniqueClickers(ctx context.Context, campaignID int64, urls []string) (int64, error) {
-	q := `SELECT COUNT(DISTINCT subscriber_id) FROM events WHERE campaign_id = $1 AND kind = 'click' AND class = 'human' AND url <> ''`
+	raw := `SELECT COUNT(DISTINCT subscriber_id) FROM events WHERE campaign_id = $1 AND kind = 'click' AND class = 'human' AND url <> ''`
+	folded := `SELECT COALESCE(SUM(class_uniq), 0) FROM event_counts WHERE campaign_id = $1 AND kind = 'click' AND class = 'human' AND url <> ''`
 	args := []any{campaignID}
 	if urls != nil {
 		if len(urls) == 0 {
 			return 0, nil
 		}
-		q += ` AND url IN (` + valuesList(len(urls), 1, func(b *strings.Builder, p int) { fmt.Fprintf(b, "$%d", p+1) }) + `)`
+		in := ` AND url IN (` + valuesList(len(urls), 1, func(b *strings.Builder, p int) { fmt.Fprintf(b, "$%d", p+1) }) + `)`
+		raw += in
+		folded = `SELECT COALESCE(SUM(link_class_uniq), 0) FROM event_counts WHERE campaign_id = $1 AND kind = 'click' AND class = 'human'` + in
 		for _, u := range urls {
 			args = append(args, u)
 		}
 	}
-	var n int64
-	if err := s.r.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+	var n, f int64
+	if err := s.r.QueryRowContext(ctx, `SELECT (`+raw+`), CAST((`+folded+`) AS BIGINT)`, args...).Scan(&n, &f); err != nil {
 		return 0, fmt.Errorf("count campaign %d's readers who clicked: %w", campaignID, err)
 	}
-	return n, nil
+	if urls != nil && f > 0 {
+		all, err := s.UniqueClickers(ctx, campaignID, nil)
+		if err != nil {
+			return 0, err
+		}
+		return min(n+f, all), nil
+	}
+	return n + f, nil
 }
 
 // CampaignLinks is a started campaign's links.
@@ -494,10 +509,17 @@ type LinkReaders struct {
 }
 
 // ReadersByLinkSince counts each link's readers (unique human clicks) in
-// the campaigns started since a time.
+// the campaigns started since a time, with the clicks retention folded
+// (a folded reader is counted at their last click on the link, so the two
+// parts never count one reader twice).
 func (s *Store) ReadersByLinkSince(ctx context.Context, since time.Time) ([]LinkReaders, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT e.campaign_id, e.url, COUNT(DISTINCT e.subscriber_id) FROM events e JOIN campaigns c ON c.id = e.campaign_id
-		WHERE c.started_at >= $1 AND e.kind = 'click' AND e.class = 'human' AND e.url <> '' GROUP BY e.campaign_id, e.url`, since.UTC())
+	rows, err := s.r.QueryContext(ctx, `SELECT campaign_id, url, CAST(SUM(n) AS BIGINT) FROM (
+			SELECT e.campaign_id, e.url, COUNT(DISTINCT e.subscriber_id) AS n FROM events e JOIN campaigns c ON c.id = e.campaign_id
+			WHERE c.started_at >= $1 AND e.kind = 'click' AND e.class = 'human' AND e.url <> '' GROUP BY e.campaign_id, e.url
+			UNION ALL
+			SELECT f.campaign_id, f.url, SUM(f.link_class_uniq) AS n FROM event_counts f JOIN campaigns c ON c.id = f.campaign_id
+			WHERE c.started_at >= $1 AND f.kind = 'click' AND f.class = 'human' AND f.url <> '' GROUP BY f.campaign_id, f.url
+		) t GROUP BY campaign_id, url`, since.UTC())
 	if err != nil {
 		return nil, fmt.Errorf("count readers by link: %w", err)
 	}
