@@ -14,7 +14,7 @@ import (
 
 // photo is a w×h JPEG whose left half is red and right half blue, with
 // EXIF orientation o when o > 0.
-func photo(t *testing.T, w, h, o int) []byte {
+func photo(t testing.TB, w, h, o int) []byte {
 	t.Helper()
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	for y := range h {
@@ -116,5 +116,18 @@ func TestPrepareRefuses(t *testing.T) {
 	binary.BigEndian.PutUint32(b[29:], crc32.ChecksumIEEE(b[12:29]))
 	if _, _, err := Prepare(b); !errors.As(err, &tl) || tl.Pixels != 100_000_000 {
 		t.Errorf("a 100-megapixel picture: %v", err)
+	}
+}
+
+// A 12-megapixel phone photo (4032×3024), scaled to 1200 pixels wide:
+// the time an editor waits after choosing it.
+func BenchmarkPreparePhonePhoto(b *testing.B) {
+	data := photo(b, 4032, 3024, 6)
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for b.Loop() {
+		if _, _, err := Prepare(data); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
