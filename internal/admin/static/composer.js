@@ -264,7 +264,7 @@
     if (e && e.target && e.target.closest && e.target.closest("#test-copy")) return;
     edits++;
     if (failures) backup();
-    setState(failures ? say("not_saved", { s: "…" }) : say("unsaved"), failures ? "failed" : "");
+    setState(failures ? say("not_saved_plain") : say("unsaved"), failures ? "failed" : "");
     clearTimeout(timer);
     timer = setTimeout(save, 700);
   };
@@ -282,14 +282,21 @@
 
   // Leaving: the last words typed are saved on the way out, and the
   // browser asks first while anything is not saved.
+  var sentOnLeaving = -1; // the edits the last save on the way out carried
+  var saveOnLeaving = function () {
+    if (sentOnLeaving === edits) return;
+    sentOnLeaving = edits;
+    backup();
+    save({ keepalive: true });
+  };
   window.addEventListener("beforeunload", function (e) {
     if (leaving || !dirty() || stale) return;
-    save({ keepalive: true });
+    saveOnLeaving();
     e.preventDefault();
     e.returnValue = "";
   });
   window.addEventListener("pagehide", function () {
-    if (!leaving && dirty() && !stale) save({ keepalive: true });
+    if (!leaving && dirty() && !stale) saveOnLeaving();
   });
   // A link inside the admin saves first, then goes; if the save fails it
   // asks.
