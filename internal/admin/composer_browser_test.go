@@ -155,6 +155,30 @@ func TestBrowserComposerKeepsWhatWasTyped(t *testing.T) {
 		}
 	}
 
+	// A link followed while the server refuses: the page asks, and staying
+	// (the dialog dismissed) keeps the words until the server is back.
+	f.mode.Store("refuse")
+	asked := dialogs.Load()
+	b.Do(chromedp.SendKeys(css("#s0_byline_role"), "Acting "))
+	b.Do(chromedp.Click(css(`a[href$="/history"]`)))
+	for wait := time.Now().Add(10 * time.Second); dialogs.Load() == asked && time.Now().Before(wait); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if dialogs.Load() == asked {
+		t.Fatalf("following a link with the words unsaved did not ask")
+	}
+	if loc := browsertest.Run(b, chromedp.Location()); strings.HasSuffix(loc, "/history") {
+		t.Fatalf("left for %s with the words unsaved", loc)
+	}
+	if v := browsertest.Run(b, chromedp.Value(css("#s0_byline_role"))); !strings.Contains(v, "Acting") {
+		t.Fatalf("staying lost the words: %q", v)
+	}
+	f.mode.Store("")
+	waitJS(b, t, `document.getElementById("save-state").textContent.startsWith("Saved at")`)
+	if got := e.edition(id).Sections[0].Lead.Byline.Role; !strings.Contains(got, "Acting") {
+		t.Errorf("after staying, the role is %q", got)
+	}
+
 	// A link in the admin right after typing: the words go with it.
 	b.Do(chromedp.SendKeys(css("#s0_headline"), " now"))
 	clickNav(b, t, `a[href$="/history"]`)
