@@ -227,6 +227,7 @@ type route struct {
 	perm         auth.Permission
 	public       bool
 	enrol        bool // open to a session that must enrol in two-factor first
+	passwd       bool // open to a user who must replace a generated password first
 	h            handler
 }
 
@@ -302,6 +303,14 @@ func (a *Admin) wrap(rt route) http.Handler {
 				return
 			}
 			a.errorPage(w, r, http.StatusForbidden, "Set up two-factor sign-in first: the newsroom requires it for your role.")
+			return
+		case id.Stage == store.StageFull && id.User.MustChangePassword && !rt.passwd:
+			// A password Herald generated is replaced before anything else.
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, "/admin/account", http.StatusSeeOther)
+				return
+			}
+			a.errorPage(w, r, http.StatusForbidden, a.lang(r).T("admin.account.password.first"))
 			return
 		}
 		if !id.Can(rt.perm) {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/herald-news/herald/internal/audit"
@@ -78,27 +77,33 @@ func safeNext(s string) string {
 }
 
 func (a *Admin) login(w http.ResponseWriter, r *http.Request) error {
+	l := a.lang(r)
 	if !a.loginCSRF(r) {
-		return a.showLogin(w, r, http.StatusForbidden, "The sign-in form expired. Try again.")
+		return a.showLogin(w, r, http.StatusForbidden, l.T("admin.account.login.expired"))
 	}
 	cookie, id, err := a.d.Auth.Login(r.Context(), r.FormValue("email"), r.FormValue("password"), a.client(r))
 	switch {
 	case errors.Is(err, auth.ErrPasswordSignInOff):
-		return a.showLogin(w, r, http.StatusForbidden, "Sign-in with a password is turned off here. Use your organisation's sign-in below.")
+		return a.showLogin(w, r, http.StatusForbidden, l.T("admin.account.login.password_off"))
 	case errors.Is(err, auth.ErrRateLimited):
-		return a.showLogin(w, r, http.StatusTooManyRequests, "Too many failed attempts from here. Wait a moment and try again: each failure doubles the wait.")
+		return a.showLogin(w, r, http.StatusTooManyRequests, l.T("admin.account.login.too_many"))
+	case errors.Is(err, auth.ErrSpacesAroundPassword):
+		return a.showLogin(w, r, http.StatusUnauthorized, l.T("admin.account.login.spaces"))
 	case errors.Is(err, auth.ErrBadCredentials):
-		return a.showLogin(w, r, http.StatusUnauthorized, "That email and password do not match an account.")
+		return a.showLogin(w, r, http.StatusUnauthorized, l.T("admin.account.login.no_match"))
 	case err != nil:
 		return err
 	}
 	a.setSession(w, cookie)
 	next := safeNext(r.FormValue("next"))
-	switch id.Stage {
-	case store.StageSecond:
+	switch {
+	case id.Stage == store.StageSecond:
 		http.Redirect(w, r, "/admin/login/second?next="+urlQueryEscape(next), http.StatusSeeOther)
-	case store.StageEnrol:
-		return a.redirect(w, r, "/admin/account/2fa", "The newsroom asks owners and editors to use two-factor sign-in. Set it up to continue.", false)
+	case id.Stage == store.StageEnrol:
+		return a.redirect(w, r, "/admin/account/2fa", l.T("admin.account.enrol.required"), false)
+	case id.User.MustChangePassword:
+		// A password Herald generated is replaced before anything else.
+		http.Redirect(w, r, "/admin/account", http.StatusSeeOther)
 	default:
 		http.Redirect(w, r, next, http.StatusSeeOther)
 	}
@@ -135,7 +140,7 @@ func (a *Admin) showSecond(w http.ResponseWriter, r *http.Request, status int, p
 		http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
 		return nil
 	}
-	a.page(w, r, status, "login_second", "Two-factor sign-in", "", map[string]any{
+	a.page(w, r, status, "login_second", a.lang(r).T("admin.account.second.title"), "", map[string]any{
 		"Token": a.loginToken(w, r), "SessionCSRF": id.CSRF, "Next": safeNext(r.FormValue("next")), "Problem": problem,
 		"TOTP": id.User.TOTP, "Passkeys": id.User.Passkeys > 0 && a.d.Auth.PasskeysAvailable(), "Email": id.User.Email,
 	})
@@ -143,34 +148,35 @@ func (a *Admin) showSecond(w http.ResponseWriter, r *http.Request, status int, p
 }
 
 func (a *Admin) second(w http.ResponseWriter, r *http.Request) error {
+	l := a.lang(r)
 	id := a.pendingIdentity(r)
 	if id == nil {
-		return a.showLogin(w, r, http.StatusUnauthorized, "Your sign-in took too long. Start again.")
+		return a.showLogin(w, r, http.StatusUnauthorized, l.T("admin.account.login.too_long"))
 	}
 	if !a.sameOrigin(r) || !auth.CheckCSRF(id, r.FormValue("csrf")) {
-		return a.showSecond(w, r, http.StatusForbidden, "The form expired. Try again.")
+		return a.showSecond(w, r, http.StatusForbidden, l.T("admin.account.second.expired"))
 	}
 	c, _ := r.Cookie(a.cookieName())
 	cookie, _, left, err := a.d.Auth.SecondFactor(r.Context(), c.Value, r.FormValue("code"), a.client(r))
 	switch {
 	case errors.Is(err, auth.ErrRateLimited):
-		return a.showSecond(w, r, http.StatusTooManyRequests, "Too many wrong codes. Wait a few minutes and try again.")
+		return a.showSecond(w, r, http.StatusTooManyRequests, l.T("admin.account.second.too_many"))
 	case errors.Is(err, auth.ErrBadCode):
-		return a.showSecond(w, r, http.StatusUnauthorized, "That code is not right, or was used already. Enter the current code from your app, or a recovery code.")
+		return a.showSecond(w, r, http.StatusUnauthorized, l.T("admin.account.second.bad_code"))
 	case errors.Is(err, auth.ErrNoSession):
-		return a.showLogin(w, r, http.StatusUnauthorized, "Your sign-in took too long. Start again.")
+		return a.showLogin(w, r, http.StatusUnauthorized, l.T("admin.account.login.too_long"))
 	case err != nil:
 		return err
 	}
 	a.setSession(w, cookie)
 	msg := ""
 	if left >= 0 {
-		msg = "You signed in with a recovery code; it cannot be used again. "
+		msg = l.T("admin.account.second.recovery_used") + " "
 		switch left {
 		case 0:
-			msg += "You have none left: make new ones under Account now."
+			msg += l.T("admin.account.second.recovery_none")
 		default:
-			msg += "Recovery codes left: " + strconv.Itoa(left) + "."
+			msg += l.T("admin.account.second.recovery_left", "Count", l.Number(left))
 		}
 	}
 	return a.redirect(w, r, safeNext(r.FormValue("next")), msg, left == 0)

@@ -20,6 +20,12 @@ func (a *Admin) table() []route {
 	enrol := func(method, path string, h handler) route {
 		return route{method: method, path: path, perm: auth.ManageAccount, enrol: true, h: h}
 	}
+	// passwd routes are open to a user who must replace a password
+	// Herald generated before anything else.
+	passwd := func(rt route) route {
+		rt.passwd = true
+		return rt
+	}
 	return []route{
 		pub("GET", "/admin/static/{file}", a.staticFile),
 		pub("GET", "/admin/login", a.loginForm),
@@ -34,9 +40,11 @@ func (a *Admin) table() []route {
 		pub("POST", "/admin/reset/{token}", a.reset),
 		pub("GET", "/admin/sso/{name}", a.ssoStart),
 		pub("GET", "/admin/sso/{name}/callback", a.ssoCallback),
-		{method: "POST", path: "/admin/logout", perm: auth.ReadStats, enrol: true, h: a.logout},
+		{method: "POST", path: "/admin/logout", perm: auth.ReadStats, enrol: true, passwd: true, h: a.logout},
 
-		r("GET", "/admin/account", auth.ManageAccount, a.account),
+		passwd(r("GET", "/admin/account", auth.ManageAccount, a.account)),
+		passwd(r("GET", "/admin/account/password", auth.ManageAccount, a.account)),
+		passwd(r("POST", "/admin/account/password", auth.ManageAccount, a.changePassword)),
 		enrol("GET", "/admin/account/2fa", a.enrolForm),
 		enrol("POST", "/admin/account/2fa", a.enrol),
 		r("POST", "/admin/account/2fa/remove", auth.ManageAccount, a.totpRemove),
@@ -46,7 +54,7 @@ func (a *Admin) table() []route {
 		r("POST", "/admin/account/passkeys/{id}/delete", auth.ManageAccount, a.passkeyDelete),
 		r("POST", "/admin/account/sessions/end", auth.ManageAccount, a.sessionEnd),
 		r("POST", "/admin/account/sessions/end-others", auth.ManageAccount, a.sessionsEndOthers),
-		r("POST", "/admin/me/language", auth.ReadStats, a.setLanguage),
+		passwd(r("POST", "/admin/me/language", auth.ReadStats, a.setLanguage)),
 
 		r("GET", "/admin/{$}", auth.ReadStats, a.dashboard),
 

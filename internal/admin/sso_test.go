@@ -196,7 +196,7 @@ func TestSSORoundTrip(t *testing.T) {
 		t.Fatalf("created user: %+v, %v", u, err)
 	}
 	page := getPage(t, c, base+"/admin/account")
-	if !strings.Contains(page, "sso:newsroom") {
+	if !strings.Contains(page, "single sign-on (newsroom)") {
 		t.Fatalf("the session does not work or does not say how it began:\n%.500s", page)
 	}
 	// The same account again is found by its subject, not duplicated.

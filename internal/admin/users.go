@@ -70,8 +70,8 @@ func (a *Admin) userSave(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if err := auth.SetPassword(r.Context(), a.d.Store, u.Email, pw, a.bcryptCost()); err != nil {
-			if errors.Is(err, auth.ErrWeakPassword) {
-				return a.redirect(w, r, "/admin/users", err.Error()+".", true)
+			if ve := validator.As(err); ve != nil {
+				return a.redirect(w, r, "/admin/users", ve.Message, true)
 			}
 			return err
 		}

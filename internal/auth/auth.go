@@ -32,10 +32,15 @@ var (
 	ErrRateLimited = errors.New("too many sign-in attempts; wait a few minutes")
 	// ErrNoSession means the cookie or token names no live session or token.
 	ErrNoSession = errors.New("not signed in")
-	// ErrWeakPassword is a password shorter than MinPasswordLength.
-	ErrWeakPassword = fmt.Errorf("a password needs at least %d characters", MinPasswordLength)
+	// ErrWeakPassword is a password shorter than MinPasswordLength (the
+	// validator's rule; validator.Password has the others).
+	ErrWeakPassword = validator.ErrPasswordShort
 	// ErrLongPassword is a password bcrypt would cut short.
-	ErrLongPassword = errors.New("a password may have at most 72 bytes")
+	ErrLongPassword = validator.ErrPasswordLong
+	// ErrSpacesAroundPassword is a sign-in whose password was wrong and
+	// began or ended with white space, which no password Herald accepts
+	// does: the form says to remove it rather than "wrong password".
+	ErrSpacesAroundPassword = errors.New("the password typed begins or ends with a space")
 	// ErrLastOwner refuses to remove or demote the only owner.
 	ErrLastOwner = errors.New("the last owner cannot be removed or demoted")
 	// ErrPasswordSignInOff: the policy sends everyone through single
@@ -46,7 +51,7 @@ var (
 )
 
 // MinPasswordLength is the shortest password accepted.
-const MinPasswordLength = 10
+const MinPasswordLength = validator.MinPasswordLength
 
 // TokenPrefix starts every API token, so scanners and people recognise one.
 const TokenPrefix = "hrld_"
@@ -142,14 +147,11 @@ func NormalizeEmail(s string) (string, error) {
 	return e, nil
 }
 
-// HashPassword hashes a password with bcrypt at cost, refusing weak ones.
+// HashPassword hashes a password with bcrypt at cost, refusing one
+// validator.Password refuses.
 func HashPassword(password string, cost int) (string, error) {
-	if len([]rune(password)) < MinPasswordLength {
-		return "", ErrWeakPassword
-	}
-	if len(password) > 72 {
-		// bcrypt reads 72 bytes; refuse rather than silently ignore the rest.
-		return "", ErrLongPassword
+	if err := validator.Password(password); err != nil {
+		return "", err
 	}
 	h, err := bcrypt.GenerateFromPassword([]byte(password), cost)
 	if err != nil {
@@ -217,6 +219,10 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 	if bcrypt.CompareHashAndPassword(h, []byte(password)) != nil || u == nil {
 		s.limiter.Fail(c.IP, email)
 		s.opts.Log.Warn("failed sign-in", "email", email, "client", c.IP)
+		if validator.HasSurroundingSpace(password) {
+			// Said whether or not the address has an account.
+			return "", nil, ErrSpacesAroundPassword
+		}
 		return "", nil, ErrBadCredentials
 	}
 	s.limiter.Succeed(c.IP, email)

@@ -11,9 +11,11 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/herald-news/herald/internal/audit"
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/store/storetest"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 func TestRolePermissions(t *testing.T) {
@@ -101,11 +103,16 @@ func TestBootstrapLoginSessionsAndTokens(t *testing.T) {
 		if err != nil || !created {
 			t.Fatalf("Bootstrap = %v, %v", created, err)
 		}
-		m := regexp.MustCompile(`\n    (\S+)\n`).FindStringSubmatch(out.String())
-		if m == nil {
-			t.Fatalf("no one-time password printed:\n%s", out.String())
+		// The password stands alone on its line, not indented, so that
+		// copying the line copies nothing but the password.
+		m := regexp.MustCompile(`\n\n(\S+)\n\n`).FindStringSubmatch(out.String())
+		if m == nil || strings.Contains(out.String(), "    ") {
+			t.Fatalf("no one-time password alone on its line:\n%q", out.String())
 		}
 		password := m[1]
+		if u, err := st.UserByEmail(ctx, auth.DefaultOwnerEmail); err != nil || !u.MustChangePassword {
+			t.Fatalf("the owner with a generated password is not asked to change it: %+v, %v", u, err)
+		}
 		if again, err := auth.Bootstrap(ctx, st, "", "x", bcrypt.MinCost, &out); again || err != nil {
 			t.Fatalf("second Bootstrap = %v, %v; want nothing done", again, err)
 		}
@@ -216,5 +223,123 @@ func TestBootstrapWithConfiguredPassword(t *testing.T) {
 	svc := auth.New(st, auth.Options{BcryptCost: bcrypt.MinCost})
 	if _, _, err := svc.Login(context.Background(), "chief@example.com", "configured-password", auth.Client{IP: "127.0.0.1"}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestChangeOwnPassword: a signed-in user changes their password; the
+// current one is asked for (except right after a sign-in with a generated
+// one), the rules are the validator's, the session making the change
+// stays and every other one ends, and the change is audited.
+func TestChangeOwnPassword(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		var out bytes.Buffer
+		if _, err := auth.Bootstrap(ctx, st, "chief@example.com", "", bcrypt.MinCost, &out); err != nil {
+			t.Fatal(err)
+		}
+		onetime := regexp.MustCompile(`\n\n(\S+)\n\n`).FindStringSubmatch(out.String())[1]
+		svc := auth.New(st, auth.Options{BcryptCost: bcrypt.MinCost})
+		c := auth.Client{IP: "10.0.0.2"}
+		// A copied password with the indentation around it is told so.
+		if _, _, err := svc.Login(ctx, "chief@example.com", "    "+onetime, c); !errors.Is(err, auth.ErrSpacesAroundPassword) {
+			t.Fatalf("a password with spaces around it: %v, want ErrSpacesAroundPassword", err)
+		}
+		if _, _, err := svc.Login(ctx, "nobody@example.com", onetime+" ", c); !errors.Is(err, auth.ErrSpacesAroundPassword) {
+			t.Fatalf("an unknown address with spaces around the password: %v, want the same answer", err)
+		}
+		elsewhere, _, err := svc.Login(ctx, "chief@example.com", onetime, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cookie, id, err := svc.Login(ctx, "chief@example.com", onetime, c)
+		if err != nil || !id.User.MustChangePassword || auth.NeedsCurrentPassword(id) {
+			t.Fatalf("Login = %+v, %v; want asked to change, without the current password", id, err)
+		}
+		for _, tc := range []struct {
+			next string
+			want error
+		}{
+			{"short", validator.ErrPasswordShort},
+			{" spaced out passphrase ", validator.ErrPasswordSpaces},
+			{onetime, auth.ErrSamePassword},
+		} {
+			if _, err := svc.ChangePassword(ctx, id, "", tc.next, c); !errors.Is(err, tc.want) {
+				t.Errorf("new password %q: %v, want %v", tc.next, err, tc.want)
+			}
+		}
+		ended, err := svc.ChangePassword(ctx, id, "", "my own long passphrase", c)
+		if err != nil || ended != 1 {
+			t.Fatalf("ChangePassword = %d, %v; want the other session ended", ended, err)
+		}
+		if _, err := svc.Session(ctx, cookie); err != nil {
+			t.Fatalf("the session that changed the password ended: %v", err)
+		}
+		if _, err := svc.Session(ctx, elsewhere); !errors.Is(err, auth.ErrNoSession) {
+			t.Fatalf("the other session: %v, want ended", err)
+		}
+		u, _ := st.UserByEmail(ctx, "chief@example.com")
+		if u.MustChangePassword {
+			t.Fatal("still asked to change the password")
+		}
+		entries, err := st.AuditEntries(ctx, audit.Filter{Action: audit.UserPassword})
+		if err != nil || len(entries) != 1 {
+			t.Fatalf("audit entries %+v, %v; want one", entries, err)
+		}
+
+		// From now on the current password is asked for.
+		id2, err := svc.Session(ctx, cookie)
+		if err != nil || !auth.NeedsCurrentPassword(id2) {
+			t.Fatalf("Session = %+v, %v; want the current password asked for", id2, err)
+		}
+		if _, err := svc.ChangePassword(ctx, id2, onetime, "another long passphrase", c); !errors.Is(err, auth.ErrCurrentPassword) {
+			t.Fatalf("wrong current password: %v", err)
+		}
+		if _, err := svc.ChangePassword(ctx, id2, "my own long passphrase", "another long passphrase", c); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := svc.Login(ctx, "chief@example.com", "another long passphrase", c); err != nil {
+			t.Fatalf("the new password does not sign in: %v", err)
+		}
+
+		// herald user passwd without --password-stdin: generated, asked
+		// to change again.
+		pw, err := auth.SetGeneratedPassword(ctx, st, "chief@example.com", bcrypt.MinCost)
+		if err != nil || strings.TrimSpace(pw) != pw || len(pw) < auth.MinPasswordLength {
+			t.Fatalf("SetGeneratedPassword = %q, %v", pw, err)
+		}
+		if u, _ := st.UserByEmail(ctx, "chief@example.com"); !u.MustChangePassword {
+			t.Fatal("a generated password is not to be changed")
+		}
+	})
+}
+
+// TestPasskeyNameAndRecoveryCodeErrors: a passkey name over the limit is
+// refused, never cut (a name of the limit's length in accented letters
+// is not "too long"); new recovery codes without an app are
+// ErrNoAuthenticator, and a store that fails says so, not that.
+func TestPasskeyNameAndRecoveryCodeErrors(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.SQLite(t)
+	svc := auth.New(st, auth.Options{BcryptCost: bcrypt.MinCost, BaseURL: "http://localhost:8080"})
+	u, err := auth.CreateUser(ctx, st, "ed@example.com", "Ed", auth.Editor, "editor-password", bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{strings.Repeat("é", auth.MaxPasskeyName+1), "two\nlines"} {
+		if _, err := svc.FinishPasskeyRegistration(ctx, u, "no-such-ceremony", name, nil); !errors.Is(err, auth.ErrPasskeyName) {
+			t.Errorf("name %q: %v, want ErrPasskeyName", name, err)
+		}
+	}
+	if _, err := svc.FinishPasskeyRegistration(ctx, u, "no-such-ceremony", strings.Repeat("é", auth.MaxPasskeyName), nil); !errors.Is(err, auth.ErrPasskey) {
+		t.Errorf("a name of %d characters: %v, want the ceremony checked (ErrPasskey)", auth.MaxPasskeyName, err)
+	}
+
+	if _, err := svc.NewRecoveryCodes(ctx, u); !errors.Is(err, auth.ErrNoAuthenticator) {
+		t.Fatalf("recovery codes without an app: %v", err)
+	}
+	u.TOTP = true
+	st.Close()
+	if _, err := svc.NewRecoveryCodes(ctx, u); err == nil || errors.Is(err, auth.ErrNoAuthenticator) {
+		t.Fatalf("recovery codes with a failing store: %v, want the failure", err)
 	}
 }

@@ -11,11 +11,13 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 // ErrPasskey is a passkey ceremony that failed: unknown or expired
@@ -26,6 +28,14 @@ var ErrPasskey = errors.New("the passkey could not be verified; try again")
 // ErrNoPasskeys means passkeys are not available: base_url is not an
 // address a browser accepts as a relying party.
 var ErrNoPasskeys = errors.New("passkeys need base_url set to the address people open Herald at")
+
+// MaxPasskeyName bounds a passkey's name, in characters.
+const MaxPasskeyName = 80
+
+// ErrPasskeyName is a passkey name over MaxPasskeyName characters or on
+// more than one line: refused before the ceremony's answer is checked,
+// never cut.
+var ErrPasskeyName = &validator.Error{Field: "name", Message: fmt.Sprintf("A passkey's name is at most %d characters, on one line.", MaxPasskeyName)}
 
 // passkeyTTL bounds a passkey ceremony.
 const passkeyTTL = 5 * time.Minute
@@ -166,6 +176,10 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, u *store.User, 
 	if s.wa == nil {
 		return nil, ErrNoPasskeys
 	}
+	name = strings.TrimSpace(name)
+	if utf8.RuneCountInString(name) > MaxPasskeyName || !validator.OneLine(name) {
+		return nil, ErrPasskeyName
+	}
 	ch, sd, err := s.takeCeremony(ctx, key, challengeRegister)
 	if err != nil {
 		return nil, err
@@ -190,12 +204,8 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, u *store.User, 
 	if err != nil {
 		return nil, err
 	}
-	name = strings.TrimSpace(name)
 	if name == "" {
 		name = "Passkey"
-	}
-	if len(name) > 80 {
-		name = name[:80]
 	}
 	p := &store.Passkey{UserID: u.ID, CredentialID: base64.RawURLEncoding.EncodeToString(cred.ID), Name: name, Credential: string(data)}
 	if err := s.st.AddPasskey(ctx, p); err != nil {
@@ -303,7 +313,7 @@ func (s *Service) RemovePasskey(ctx context.Context, id *Identity, passkeyID int
 		return err
 	}
 	if pol.RequireTwoFactor && MustUseTwoFactor(id.Role) && !id.User.TOTP && id.User.Passkeys <= 1 {
-		return &PolicyError{Reason: "the newsroom requires a second factor for your role: this is your last one"}
+		return ErrLastSecondFactor
 	}
 	return s.st.DeletePasskey(ctx, id.User.ID, passkeyID)
 }

@@ -28,13 +28,27 @@ func SavePolicy(ctx context.Context, st *store.Store, p Policy, haveSSO bool) er
 		return &PolicyError{Reason: err.Error()}
 	}
 	if p.PasswordSignInOff && !haveSSO {
-		return &PolicyError{Reason: "configure a single sign-on provider before turning password sign-in off, or nobody could sign in"}
+		return ErrNeedSSO
 	}
 	return settings.SaveSignIn(ctx, st, p)
 }
 
 // PolicyError is a policy refused, with the reason for the person.
 type PolicyError struct{ Reason string }
+
+// The policy's refusals of a change, each its own error so that a front
+// door can word it in its reader's language (test with errors.Is).
+var (
+	// ErrNeedSSO: password sign-in cannot be turned off without a single
+	// sign-on provider.
+	ErrNeedSSO = &PolicyError{Reason: "configure a single sign-on provider before turning password sign-in off, or nobody could sign in"}
+	// ErrNeedPasskeyFirst: the authenticator app is the last second
+	// factor the policy requires.
+	ErrNeedPasskeyFirst = &PolicyError{Reason: "the newsroom requires a second factor for your role: add a passkey before removing the app"}
+	// ErrLastSecondFactor: the passkey is the last second factor the
+	// policy requires.
+	ErrLastSecondFactor = &PolicyError{Reason: "the newsroom requires a second factor for your role: this is your last one"}
+)
 
 // Error returns the reason.
 func (e *PolicyError) Error() string { return e.Reason }

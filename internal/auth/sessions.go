@@ -13,13 +13,15 @@ import (
 type SessionInfo struct {
 	// Ref names the session in forms: the hash of its cookie, which cannot
 	// be turned back into the cookie.
-	Ref        string
-	Device     string
-	IP         string
-	Method     string
-	CreatedAt  time.Time
-	LastSeenAt time.Time
-	Current    bool
+	Ref    string
+	Device string // in English (Device); Browser and System for other languages
+	// Browser and System are the device's parts (DeviceParts).
+	Browser, System string
+	IP              string
+	Method          string
+	CreatedAt       time.Time
+	LastSeenAt      time.Time
+	Current         bool
 }
 
 // Sessions returns a user's signed-in sessions, the most recent first;
@@ -31,7 +33,8 @@ func Sessions(ctx context.Context, st *store.Store, userID int64, current string
 	}
 	out := make([]SessionInfo, len(ss))
 	for i, s := range ss {
-		out[i] = SessionInfo{Ref: s.IDHash, Device: Device(s.UserAgent), IP: s.IP, Method: s.Method,
+		b, sys := DeviceParts(s.UserAgent)
+		out[i] = SessionInfo{Ref: s.IDHash, Device: Device(s.UserAgent), Browser: b, System: sys, IP: s.IP, Method: s.Method,
 			CreatedAt: s.CreatedAt, LastSeenAt: s.LastSeenAt, Current: s.IDHash == current}
 	}
 	return out, nil
@@ -57,12 +60,29 @@ var (
 )
 
 // Device names the browser and system of a User-Agent for people
-// ("Firefox 128 on Windows"), or "Unknown device".
+// ("Firefox 128 on Windows"), or "Unknown device": the English form of
+// DeviceParts.
 func Device(ua string) string {
-	browser := ""
+	browser, system := DeviceParts(ua)
 	switch {
 	case ua == "":
 		return "Unknown device"
+	case browser == "":
+		browser = "Browser"
+	}
+	if system == "" {
+		return browser
+	}
+	return browser + " on " + system
+}
+
+// DeviceParts reads the browser ("Firefox 128") and system ("Windows")
+// from a User-Agent, for a page to put into a sentence of its language;
+// either is "" when the User-Agent does not say.
+func DeviceParts(ua string) (browser, system string) {
+	switch {
+	case ua == "":
+		return "", ""
 	case reEdge.MatchString(ua):
 		browser = "Edge " + reEdge.FindStringSubmatch(ua)[1]
 	case reFirefox.MatchString(ua):
@@ -77,10 +97,7 @@ func Device(ua string) string {
 		browser = "Safari " + reSafari.FindStringSubmatch(ua)[1]
 	case strings.HasPrefix(ua, "curl/"):
 		browser = "curl"
-	default:
-		browser = "Browser"
 	}
-	system := ""
 	switch {
 	case strings.Contains(ua, "iPhone"), strings.Contains(ua, "iPad"):
 		system = "iOS"
@@ -95,8 +112,14 @@ func Device(ua string) string {
 	case strings.Contains(ua, "Linux"):
 		system = "Linux"
 	}
-	if system == "" {
-		return browser
+	return browser, system
+}
+
+// Provider is the single sign-on provider a session began with ("" for
+// a password or a passkey).
+func (s SessionInfo) Provider() string {
+	if p, ok := strings.CutPrefix(s.Method, "sso:"); ok {
+		return p
 	}
-	return browser + " on " + system
+	return ""
 }

@@ -46,13 +46,25 @@ type ProviderConfig struct {
 	TrustUnverifiedEmail bool
 }
 
-// SSOError is a single sign-on refused, with a reason for the person.
-type SSOError struct{ Reason string }
+// SSOError is a single sign-on refused, with a reason for the person:
+// Reason in English, and Code naming the refusal with Args (Provider,
+// Email, Domain) for a front door that words it in another language.
+type SSOError struct {
+	Code, Reason string
+	Args         map[string]string
+}
 
 // Error returns the reason.
 func (e *SSOError) Error() string { return e.Reason }
 
-func ssoErr(format string, args ...any) error { return &SSOError{Reason: fmt.Sprintf(format, args...)} }
+// ssoErr is the refusal code, in words made of format and args; names
+// gives the values a translation fills in.
+func ssoErr(code string, names map[string]string, format string, args ...any) error {
+	return &SSOError{Code: code, Reason: fmt.Sprintf(format, args...), Args: names}
+}
+
+// prov names a provider for ssoErr.
+func prov(name string) map[string]string { return map[string]string{"Provider": name} }
 
 // ssoTTL bounds the round trip through the provider.
 const ssoTTL = 10 * time.Minute
@@ -120,7 +132,7 @@ func (p *provider) discover(ctx context.Context) (*oidc.Provider, error) {
 func (s *Service) oauth(ctx context.Context, name string) (*provider, *oidc.Provider, *oauth2.Config, error) {
 	p := s.sso[name]
 	if p == nil {
-		return nil, nil, nil, ssoErr("there is no single sign-on provider named %q", name)
+		return nil, nil, nil, ssoErr("no_provider", prov(name), "there is no single sign-on provider named %q", name)
 	}
 	dp, err := p.discover(ctx)
 	if err != nil {
@@ -204,11 +216,11 @@ func (s *Service) FinishSSO(ctx context.Context, name, cookieState, state, code 
 
 func (s *Service) finishSSO(ctx context.Context, name, cookieState, state, code string, c Client) (*SSOResult, error) {
 	if state == "" || cookieState == "" || !equal(cookieState, state) {
-		return nil, ssoErr("the sign-in did not start in this browser, or took too long; try again")
+		return nil, ssoErr("not_started", nil, "the sign-in did not start in this browser, or took too long; try again")
 	}
 	ch, err := s.st.TakeChallenge(ctx, hash(state), challengeSSO)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, ssoErr("the sign-in took too long or was used already; try again")
+		return nil, ssoErr("stale", nil, "the sign-in took too long or was used already; try again")
 	}
 	if err != nil {
 		return nil, err
@@ -218,7 +230,7 @@ func (s *Service) finishSSO(ctx context.Context, name, cookieState, state, code 
 		return nil, fmt.Errorf("single sign-on state: %w", err)
 	}
 	if st.Provider != name {
-		return nil, ssoErr("the sign-in came back from another provider; try again")
+		return nil, ssoErr("other_provider", nil, "the sign-in came back from another provider; try again")
 	}
 	p, dp, oc, err := s.oauth(ctx, name)
 	if err != nil {
@@ -228,41 +240,41 @@ func (s *Service) finishSSO(ctx context.Context, name, cookieState, state, code 
 	tok, err := oc.Exchange(hctx, code, oauth2.VerifierOption(st.Verifier))
 	if err != nil {
 		s.opts.Log.Warn("single sign-on code exchange failed", "provider", name, "err", err)
-		return nil, ssoErr("%s did not accept the sign-in code; try again", name)
+		return nil, ssoErr("code_refused", prov(name), "%s did not accept the sign-in code; try again", name)
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
-		return nil, ssoErr("%s sent no ID token", name)
+		return nil, ssoErr("no_id_token", prov(name), "%s sent no ID token", name)
 	}
 	idt, err := dp.Verifier(&oidc.Config{ClientID: p.cfg.ClientID, Now: s.opts.Now}).Verify(hctx, raw)
 	if err != nil {
 		var exp *oidc.TokenExpiredError
 		if errors.As(err, &exp) {
-			return nil, ssoErr("the sign-in from %s has expired; try again", name)
+			return nil, ssoErr("expired", prov(name), "the sign-in from %s has expired; try again", name)
 		}
 		s.opts.Log.Warn("single sign-on ID token refused", "provider", name, "err", err)
-		return nil, ssoErr("the sign-in from %s could not be verified", name)
+		return nil, ssoErr("unverified", prov(name), "the sign-in from %s could not be verified", name)
 	}
 	if !equal(idt.Nonce, st.Nonce) {
-		return nil, ssoErr("the sign-in from %s does not belong to this attempt (nonce); try again", name)
+		return nil, ssoErr("nonce", prov(name), "the sign-in from %s does not belong to this attempt (nonce); try again", name)
 	}
 	var claims map[string]any
 	if err := idt.Claims(&claims); err != nil {
-		return nil, ssoErr("the sign-in from %s could not be read", name)
+		return nil, ssoErr("unreadable", prov(name), "the sign-in from %s could not be read", name)
 	}
 	email, _ := claims["email"].(string)
 	verified, said := claims["email_verified"].(bool)
 	if said && !verified {
-		return nil, ssoErr("your address at %s is not verified", name)
+		return nil, ssoErr("address_unverified", prov(name), "your address at %s is not verified", name)
 	}
 	email, err = NormalizeEmail(email)
 	if err != nil {
-		return nil, ssoErr("%s did not say your email address (ask for the email scope)", name)
+		return nil, ssoErr("no_email", prov(name), "%s did not say your email address (ask for the email scope)", name)
 	}
 	if len(p.cfg.AllowedDomains) > 0 {
 		domain := email[strings.LastIndexByte(email, '@')+1:]
 		if !slices.Contains(p.cfg.AllowedDomains, domain) {
-			return nil, ssoErr("addresses at %s may not sign in to this Herald", domain)
+			return nil, ssoErr("domain", map[string]string{"Domain": domain}, "addresses at %s may not sign in to this Herald", domain)
 		}
 	}
 	mapped, err := mapRole(p.cfg, claims)
@@ -280,11 +292,11 @@ func (s *Service) finishSSO(ctx context.Context, name, cookieState, state, code 
 		if err == nil && !verified && !p.cfg.TrustUnverifiedEmail {
 			// Linking by an address the provider does not vouch for would
 			// let whoever can set that address there take the account over.
-			return nil, ssoErr("%s does not say your address is verified, so it cannot be linked to the Herald account %s; ask an owner (see trust_unverified_email)", name, email)
+			return nil, ssoErr("cannot_link", map[string]string{"Provider": name, "Email": email}, "%s does not say your address is verified, so it cannot be linked to the Herald account %s; ask an owner (see trust_unverified_email)", name, email)
 		}
 		if errors.Is(err, store.ErrNotFound) {
 			if !p.cfg.AutoCreate || mapped == "" {
-				return nil, ssoErr("there is no Herald account for %s; ask an owner to add you", email)
+				return nil, ssoErr("no_account", map[string]string{"Email": email}, "there is no Herald account for %s; ask an owner to add you", email)
 			}
 			name := stringClaim(claims, "name")
 			if validator.User(email, name) != nil {
@@ -309,7 +321,7 @@ func (s *Service) finishSSO(ctx context.Context, name, cookieState, state, code 
 		from := Role(u.Role)
 		if from == Owner && mapped != Owner {
 			if err := checkNotLastOwner(ctx, s.st); err != nil {
-				return nil, ssoErr("your role at %s would demote the last owner; an owner must be kept", name)
+				return nil, ssoErr("last_owner", prov(name), "your role at %s would demote the last owner; an owner must be kept", name)
 			}
 		}
 		u.Role = string(mapped)
@@ -361,7 +373,7 @@ func mapRole(cfg ProviderConfig, claims map[string]any) (Role, error) {
 		best = cfg.DefaultRole
 	}
 	if best == "" && cfg.RoleClaim != "" {
-		return "", ssoErr("your groups at %s give no role in Herald; ask an owner", cfg.Name)
+		return "", ssoErr("no_role", prov(cfg.Name), "your groups at %s give no role in Herald; ask an owner", cfg.Name)
 	}
 	return best, nil
 }

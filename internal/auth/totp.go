@@ -123,11 +123,16 @@ func (s *Service) ConfirmTOTP(ctx context.Context, id *Identity, code string, c 
 	return codes, nil
 }
 
+// ErrNoAuthenticator: recovery codes come with an authenticator app, and
+// the user has none.
+var ErrNoAuthenticator = errors.New("set up an authenticator app first")
+
 // NewRecoveryCodes replaces u's recovery codes with ten new ones, shown
-// once. Only a user with an authenticator app has them.
+// once. Only a user with an authenticator app has them
+// (ErrNoAuthenticator); any other error is a failure to store them.
 func (s *Service) NewRecoveryCodes(ctx context.Context, u *store.User) ([]string, error) {
 	if !u.TOTP {
-		return nil, errors.New("set up an authenticator app first")
+		return nil, ErrNoAuthenticator
 	}
 	codes, hashes := newRecoveryCodes()
 	if err := s.st.ReplaceRecoveryCodes(ctx, u.ID, hashes); err != nil {
@@ -254,7 +259,7 @@ func (s *Service) DisableTOTP(ctx context.Context, id *Identity) error {
 		return err
 	}
 	if pol.RequireTwoFactor && MustUseTwoFactor(id.Role) && id.User.Passkeys == 0 {
-		return &PolicyError{Reason: "the newsroom requires a second factor for your role: add a passkey before removing the app"}
+		return ErrNeedPasskeyFirst
 	}
 	if err := s.st.RemoveTOTP(ctx, id.User.ID); err != nil {
 		return err

@@ -30,27 +30,47 @@ func Bootstrap(ctx context.Context, st *store.Store, email, password string, cos
 	}
 	generated := password == ""
 	if generated {
-		password = GeneratePassword()
+		_, password, err = CreateUserWithGeneratedPassword(ctx, st, email, "Owner", Owner, cost)
+	} else {
+		_, err = CreateUser(ctx, st, email, "Owner", Owner, password, cost)
 	}
-	if _, err := CreateUser(ctx, st, email, "Owner", Owner, password, cost); err != nil {
+	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return false, nil // another node created it first
 		}
 		return false, fmt.Errorf("create the first owner: %w", err)
 	}
 	if generated {
-		fmt.Fprintf(out, "Created the owner account %s with the one-time password:\n\n    %s\n\n"+
-			"It is shown only this once. Sign in at /admin/ and change it (or run `herald user passwd %s`).\n",
-			email, password, email)
+		// The password stands alone on its line, not indented: a copy of
+		// the line is the password and nothing else.
+		fmt.Fprintf(out, "Created the owner account %s with the one-time password:\n\n%s\n\n"+
+			"It is shown only this once. Sign in at /admin/ with it: Herald then asks you to choose your own.\n",
+			email, password)
 	} else {
 		fmt.Fprintf(out, "Created the owner account %s with the password from HERALD_ADMIN_PASSWORD.\n", email)
 	}
 	return true, nil
 }
 
-// CreateUser adds a user (herald user create). The password must be at
-// least MinPasswordLength characters.
+// CreateUser adds a user (herald user create). The password must pass
+// validator.Password.
 func CreateUser(ctx context.Context, st *store.Store, email, name string, role Role, password string, cost int) (*store.User, error) {
+	return createUser(ctx, st, email, name, role, password, false, cost)
+}
+
+// CreateUserWithGeneratedPassword adds a user with a password Herald
+// generates, returned to be shown once; the admin asks the user to
+// replace it at their first sign-in.
+func CreateUserWithGeneratedPassword(ctx context.Context, st *store.Store, email, name string, role Role, cost int) (*store.User, string, error) {
+	pw := GeneratePassword()
+	u, err := createUser(ctx, st, email, name, role, pw, true, cost)
+	if err != nil {
+		return nil, "", err
+	}
+	return u, pw, nil
+}
+
+func createUser(ctx context.Context, st *store.Store, email, name string, role Role, password string, generated bool, cost int) (*store.User, error) {
 	if err := validator.User(email, name); err != nil {
 		return nil, err
 	}
@@ -65,28 +85,46 @@ func CreateUser(ctx context.Context, st *store.Store, email, name string, role R
 	if err != nil {
 		return nil, err
 	}
-	u := &store.User{Email: email, Name: name, Role: string(role), PasswordHash: h}
+	u := &store.User{Email: email, Name: name, Role: string(role), PasswordHash: h, MustChangePassword: generated}
 	if err := st.CreateUser(ctx, u); err != nil {
 		return nil, err
 	}
 	return u, nil
 }
 
-// SetPassword changes a user's password (herald user passwd) and ends
-// their sessions.
+// SetPassword changes a user's password (herald user passwd
+// --password-stdin, an owner on the users page) and ends their sessions,
+// audited.
 func SetPassword(ctx context.Context, st *store.Store, email, password string, cost int) error {
 	u, err := userByEmail(ctx, st, email)
 	if err != nil {
 		return err
 	}
-	if u.PasswordHash, err = HashPassword(password, cost); err != nil {
+	h, err := HashPassword(password, cost)
+	if err != nil {
 		return err
 	}
-	if err := st.UpdateUser(ctx, u); err != nil {
-		return err
-	}
-	_, err = st.DeleteUserSessions(ctx, u.ID)
+	_, err = st.SetUserPassword(ctx, u.ID, h, false, "")
 	return err
+}
+
+// SetGeneratedPassword gives a user a password Herald generates (herald
+// user passwd), returned to be shown once, and ends their sessions; the
+// admin asks them to replace it at their next sign-in.
+func SetGeneratedPassword(ctx context.Context, st *store.Store, email string, cost int) (string, error) {
+	u, err := userByEmail(ctx, st, email)
+	if err != nil {
+		return "", err
+	}
+	pw := GeneratePassword()
+	h, err := HashPassword(pw, cost)
+	if err != nil {
+		return "", err
+	}
+	if _, err := st.SetUserPassword(ctx, u.ID, h, true, ""); err != nil {
+		return "", err
+	}
+	return pw, nil
 }
 
 // SetRole changes a user's role, refusing to demote the last owner, and

@@ -30,17 +30,15 @@ func userCommands() []command {
 // bcryptCost is the work factor for passwords set from the command line.
 const bcryptCost = 12
 
-// password reads one line from standard input, or generates a password
-// and returns it to be shown once.
-func (e *env) password(fromStdin bool) (pw string, generated bool, err error) {
-	if !fromStdin {
-		return auth.GeneratePassword(), true, nil
-	}
+// typedPassword reads one line from standard input (--password-stdin):
+// the line break ends it; anything else, spaces included, is the password,
+// for validator.Password to judge.
+func (e *env) typedPassword() (string, error) {
 	line, err := bufio.NewReader(e.stdin).ReadString('\n')
 	if err != nil && line == "" {
-		return "", false, errors.New("--password-stdin: no password on standard input")
+		return "", errors.New("--password-stdin: no password on standard input")
 	}
-	return strings.TrimRight(line, "\r\n"), false, nil
+	return strings.TrimRight(line, "\r\n"), nil
 }
 
 func runUserCreate(ctx context.Context, e *env, args []string) error {
@@ -56,18 +54,25 @@ func runUserCreate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return usageErrorf("--role: %v", err)
 	}
-	pw, generated, err := e.password(*stdin)
-	if err != nil {
-		return err
+	pw := ""
+	if *stdin {
+		if pw, err = e.typedPassword(); err != nil {
+			return err
+		}
 	}
 	return e.withStore(ctx, func(s *store.Store) error {
-		u, err := auth.CreateUser(ctx, s, pos[0], *name, role, pw, bcryptCost)
+		var u *store.User
+		if *stdin {
+			u, err = auth.CreateUser(ctx, s, pos[0], *name, role, pw, bcryptCost)
+		} else {
+			u, pw, err = auth.CreateUserWithGeneratedPassword(ctx, s, pos[0], *name, role, bcryptCost)
+		}
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "created %s (%s)\n", u.Email, u.Role)
-		if generated {
-			fmt.Fprintf(e.stdout, "password: %s\n(shown once; change it with 'herald user passwd %s')\n", pw, u.Email)
+		if !*stdin {
+			printOneTime(e, pw)
 		}
 		return nil
 	})
@@ -80,20 +85,33 @@ func runUserPasswd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	pw, generated, err := e.password(*stdin)
-	if err != nil {
-		return err
+	pw := ""
+	if *stdin {
+		if pw, err = e.typedPassword(); err != nil {
+			return err
+		}
 	}
 	return e.withStore(ctx, func(s *store.Store) error {
-		if err := auth.SetPassword(ctx, s, pos[0], pw, bcryptCost); err != nil {
+		if *stdin {
+			err = auth.SetPassword(ctx, s, pos[0], pw, bcryptCost)
+		} else {
+			pw, err = auth.SetGeneratedPassword(ctx, s, pos[0], bcryptCost)
+		}
+		if err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "password of %s changed; their sessions are ended\n", pos[0])
-		if generated {
-			fmt.Fprintf(e.stdout, "password: %s\n", pw)
+		if !*stdin {
+			printOneTime(e, pw)
 		}
 		return nil
 	})
+}
+
+// printOneTime shows a generated password once, alone on its line so that
+// copying the line copies the password and nothing else.
+func printOneTime(e *env, pw string) {
+	fmt.Fprintf(e.stdout, "one-time password (shown once; the admin asks for a new one at the first sign-in):\n%s\n", pw)
 }
 
 func runUserRm(ctx context.Context, e *env, args []string) error {

@@ -1,6 +1,8 @@
 // Herald admin: passkeys (WebAuthn). Adds a passkey on the account page
 // and signs in with one on the sign-in pages. Pages work without it; the
-// passkey controls stay hidden where the browser has no WebAuthn.
+// passkey controls stay hidden where the browser has no WebAuthn. Its own
+// words come from the page (data-msg-failed, data-msg-closed), which has
+// them in the reader's language; the server's answers are translated.
 (function () {
   "use strict";
   if (!window.PublicKeyCredential || !navigator.credentials) return;
@@ -17,22 +19,32 @@
     for (var i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]);
     return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   }
-  function post(url, csrf, body) {
+  function post(url, csrf, body, msgs) {
     return fetch(url, {
       method: "POST", credentials: "same-origin",
       headers: { "X-CSRF-Token": csrf, "Content-Type": "application/json", "Accept": "application/json" },
       body: body ? JSON.stringify(body) : "{}"
     }).then(function (r) {
       return r.json().then(function (j) {
-        if (!r.ok) throw new Error(j.error || "The passkey could not be used.");
+        if (!r.ok) throw new Error(j.error || msgs.failed);
         return j;
       });
     });
   }
   function show(el, text) { if (el) el.textContent = text; }
-  function failed(el) {
+  // messages reads the page's words for what can go wrong.
+  function messages(el) {
+    return {
+      failed: el.getAttribute("data-msg-failed") || "",
+      closed: el.getAttribute("data-msg-closed") || ""
+    };
+  }
+  function failed(el, msgs) {
     return function (e) {
-      show(el, e && e.name === "NotAllowedError" ? "The passkey prompt was closed or timed out." : (e && e.message) || "The passkey could not be used.");
+      // A DOMException's own message is the browser's, in its language
+      // and words: show the page's instead.
+      var ours = e && !(e instanceof DOMException) && e.message;
+      show(el, e && e.name === "NotAllowedError" ? msgs.closed : ours || msgs.failed);
     };
   }
   function descriptors(list) {
@@ -45,12 +57,13 @@
     var controls = reg.querySelector("[data-passkey-controls]");
     var add = document.getElementById("passkey-add");
     var problem = document.getElementById("passkey-problem");
+    var regMsgs = messages(reg);
     if (controls) controls.hidden = false;
     if (add) add.addEventListener("click", function () {
       var csrf = reg.getAttribute("data-csrf");
       var name = document.getElementById("passkey-name").value;
       show(problem, "");
-      post("/admin/account/passkeys/begin", csrf).then(function (c) {
+      post("/admin/account/passkeys/begin", csrf, null, regMsgs).then(function (c) {
         var pk = c.options.publicKey;
         pk.challenge = fromB64(pk.challenge);
         pk.user.id = fromB64(pk.user.id);
@@ -65,22 +78,23 @@
             },
             clientExtensionResults: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {}
           };
-          return post("/admin/account/passkeys/finish?key=" + encodeURIComponent(c.key) + "&name=" + encodeURIComponent(name), csrf, body);
+          return post("/admin/account/passkeys/finish?key=" + encodeURIComponent(c.key) + "&name=" + encodeURIComponent(name), csrf, body, regMsgs);
         });
-      }).then(function () { window.location.reload(); }, failed(problem));
+      }).then(function () { window.location.reload(); }, failed(problem, regMsgs));
     });
   }
 
   // Sign in with a passkey (sign-in and second-factor pages).
   var login = document.querySelector("[data-passkey-login]");
   if (login) {
+    var loginMsgs = messages(login);
     login.hidden = false;
     var btn = document.getElementById("passkey-signin");
     var lp = document.getElementById("passkey-problem");
     btn.addEventListener("click", function () {
       var csrf = login.getAttribute("data-csrf");
       show(lp, "");
-      post("/admin/login/passkey/begin", csrf).then(function (c) {
+      post("/admin/login/passkey/begin", csrf, null, loginMsgs).then(function (c) {
         var pk = c.options.publicKey;
         pk.challenge = fromB64(pk.challenge);
         pk.allowCredentials = descriptors(pk.allowCredentials);
@@ -95,9 +109,9 @@
             clientExtensionResults: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {}
           };
           var next = login.getAttribute("data-next") || "/admin/";
-          return post("/admin/login/passkey/finish?key=" + encodeURIComponent(c.key) + "&next=" + encodeURIComponent(next), csrf, body);
+          return post("/admin/login/passkey/finish?key=" + encodeURIComponent(c.key) + "&next=" + encodeURIComponent(next), csrf, body, loginMsgs);
         });
-      }).then(function (j) { window.location.assign(j.next); }, failed(lp));
+      }).then(function (j) { window.location.assign(j.next); }, failed(lp, loginMsgs));
     });
   }
 })();
