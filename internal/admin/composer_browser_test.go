@@ -409,8 +409,10 @@ func TestBrowserComposerInFrenchWithTestCopy(t *testing.T) {
 	setField("s1_0_url", "https://northgate-courier.example/comment/blinked")
 	waitJS(b, t, `document.getElementById("problems").textContent === "" && document.getElementById("save-state").textContent.startsWith("Enregistré à")`)
 
-	// A test copy, with no campaign anywhere.
+	// A test copy, with no campaign anywhere, of what was typed a moment
+	// before: the composer saves it first.
 	b.Do(chromedp.SetValue(css("#test-to"), "desk@example.com"))
+	b.Do(chromedp.SendKeys(css("#subject"), "Ce soir : "))
 	clickNav(b, t, "#test-send")
 	if msg := browsertest.Run(b, chromedp.Text(css(".flash-ok"))); !strings.Contains(msg, "Exemplaire de test envoyé à desk@example.com") {
 		t.Errorf("after the test copy: %q", msg)
@@ -422,7 +424,7 @@ func TestBrowserComposerInFrenchWithTestCopy(t *testing.T) {
 	}
 	b.Screenshot("history-fr")
 	items, err := e.outbox.List(0, 10)
-	if err != nil || len(items) != 1 || !strings.Contains(items[0].To, "desk@example.com") || !strings.HasPrefix(items[0].Subject, "[Test]") {
+	if err != nil || len(items) != 1 || !strings.Contains(items[0].To, "desk@example.com") || !strings.HasPrefix(items[0].Subject, "[Test] Ce soir : ") {
 		t.Errorf("the outbox holds %+v, %v", items, err)
 	}
 	b.AssertNoProblems()

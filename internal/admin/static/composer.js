@@ -298,22 +298,40 @@
   window.addEventListener("pagehide", function () {
     if (!leaving && dirty() && !stale) saveOnLeaving();
   });
-  // A link inside the admin saves first, then goes; if the save fails it
-  // asks.
+  // A link inside the admin, or another form of the page (publish, a test
+  // copy), saves first, then goes; if the save fails it asks.
+  var saveThen = function (go) {
+    // Wait for a save on its way, then save what is left.
+    var settle = new Promise(function (done) {
+      (function wait() { if (!saving) done(); else setTimeout(wait, 50); })();
+    });
+    settle.then(function () { return dirty() ? save() : true; }).then(function () {
+      if (!dirty() || window.confirm(say("leave_unsaved"))) { leaving = true; go(); }
+    });
+  };
   document.addEventListener("click", function (e) {
     var a = e.target.closest && e.target.closest("a[href]");
     if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || a.target === "_blank") return;
     if (a.closest("#problems") || a.getAttribute("href").charAt(0) === "#") return;
     if (a.origin !== window.location.origin || !dirty() || stale) return;
     e.preventDefault();
-    var go = function () { leaving = true; window.location.href = a.href; };
-    // Wait for a save on its way, then save what is left.
-    var settle = new Promise(function (done) {
-      (function wait() { if (!saving) done(); else setTimeout(wait, 50); })();
-    });
-    settle.then(function () { return dirty() ? save() : true; }).then(function () {
-      if (!dirty()) { go(); return; }
-      if (window.confirm(say("leave_unsaved"))) go();
+    saveThen(function () { window.location.href = a.href; });
+  });
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (form === composer || e.defaultPrevented || !dirty() || stale) return;
+    e.preventDefault();
+    var button = e.submitter;
+    saveThen(function () {
+      // The button's name and value go with the form, as a click's would.
+      if (button && button.name) {
+        var keep = document.createElement("input");
+        keep.type = "hidden";
+        keep.name = button.name;
+        keep.value = button.value;
+        form.appendChild(keep);
+      }
+      form.submit();
     });
   });
 
