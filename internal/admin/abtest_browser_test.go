@@ -40,7 +40,8 @@ func TestBrowserABTest(t *testing.T) {
 		t.Fatalf("the form made %+v, %v", camps, err)
 	}
 	c := camps[0]
-	clickNav(b, t, `form[action$="/start"] button`)
+	b.Do(chromedp.Click(css(`#start-form button`)), chromedp.WaitVisible(css(`#start-confirm`)))
+	clickNav(b, t, `#start-confirm button[type=submit]`)
 	// 20% of 40: four readers per subject line; 32 wait.
 	deadline := time.Now().Add(30 * time.Second)
 	for sink.Count() < 8 {

@@ -24,9 +24,8 @@ func TestBrowserAuditLog(t *testing.T) {
 	e := auditEnv(t, storetest.SQLite(t))
 	owner := e.login(auth.Owner)
 	camp := "/admin/campaigns/" + e.ids["campaign"]
-	for _, p := range []string{camp + "/start", camp + "/pause"} {
-		owner.postFrom("198.51.100.23", p, url.Values{})
-	}
+	owner.postFrom("198.51.100.23", camp+"/start", url.Values{"confirmed": {"1"}})
+	owner.postFrom("198.51.100.23", camp+"/pause", url.Values{})
 	owner.postFrom("198.51.100.23", fmt.Sprintf("/admin/users/%d", e.users[auth.Author].ID), url.Values{"role": {"editor"}})
 	api := audit.WithActor(context.Background(), audit.Actor{UserID: e.users[auth.Editor].ID, Name: "wire-desk importer", Via: audit.ViaAPI, IP: "192.0.2.40"})
 	if err := e.st.CreateList(api, &model.List{Slug: "morning", Name: "Morning Briefing", OptIn: model.OptInDouble, Public: true}); err != nil {

@@ -69,7 +69,7 @@ func TestAuditFromTheAdmin(t *testing.T) {
 			path string
 			form url.Values
 		}{
-			{camp + "/start", url.Values{}},
+			{camp + "/start", url.Values{"confirmed": {"1"}}},
 			{camp + "/pause", url.Values{}},
 			{camp + "/cancel", url.Values{}},
 			{camp + "/pause", url.Values{}}, // refused: cancelled is final

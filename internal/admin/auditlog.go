@@ -90,7 +90,7 @@ func (a *Admin) auditLog(w http.ResponseWriter, r *http.Request) error {
 	if data["Retention"], err = settings.LoadAuditRetention(r.Context(), a.d.Store); err != nil {
 		return err
 	}
-	a.page(w, r, http.StatusOK, "audit", "Audit log", "audit", data)
+	a.page(w, r, http.StatusOK, "audit", a.lang(r).T("admin.audit.title"), "audit", data)
 	return nil
 }
 
@@ -142,9 +142,10 @@ func (a *Admin) auditRetention(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	msg := "Audit rows are now kept for " + strconv.Itoa(days) + " days."
+	l := a.lang(r)
+	msg := l.N("admin.audit.kept_days", days, "Count", strconv.Itoa(days))
 	if days == 0 {
-		msg = "Audit rows are now kept for ever."
+		msg = l.T("admin.audit.kept_forever")
 	}
 	return a.redirect(w, r, "/admin/audit", msg, false)
 }

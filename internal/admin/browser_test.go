@@ -209,10 +209,14 @@ func TestBrowserComposeSendAndWatch(t *testing.T) {
 		t.Fatalf("after the test send: %q", msg)
 	}
 	b.Screenshot("campaign-draft")
-	clickNav(b, t, `form[action$="/start"] button`)
+	b.Do(chromedp.Click(css(`#start-form button`)), chromedp.WaitVisible(css(`#start-confirm`)))
+	clickNav(b, t, `#start-confirm button[type=submit]`)
 	b.Screenshot("campaign-sending")
 	waitJS(b, t, `(document.querySelector("[data-field=percent-text]")||{}).textContent === "100%" && document.getElementById("status-badge").textContent === "sent"`)
 	b.Screenshot("campaign-sent")
+	// The finished page reloads itself to show its statistics: let it,
+	// before going elsewhere (a navigation it cuts short fails).
+	waitJS(b, t, `document.readyState === "complete" && !document.querySelector("#progress[data-events]")`)
 	if n := sink.Count(); n != 42 {
 		t.Errorf("the SMTP server received %d messages, want 41 readers and the test copy", n)
 	}

@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/mail"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/herald-news/herald/internal/edition"
 	"github.com/herald-news/herald/internal/engage"
 	"github.com/herald-news/herald/internal/feedback"
+	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/mailer"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/settings"
@@ -174,7 +176,7 @@ type stats struct {
 	HasEvents bool
 }
 
-func (a *Admin) campaignStats(ctx context.Context, c *model.Campaign) (*stats, error) {
+func (a *Admin) campaignStats(ctx context.Context, c *model.Campaign, l *i18n.Localizer) (*stats, error) {
 	p, err := a.d.Store.CampaignProgress(ctx, c.ID)
 	if err != nil {
 		return nil, err
@@ -208,13 +210,13 @@ func (a *Admin) campaignStats(ctx context.Context, c *model.Campaign) (*stats, e
 	if p.Total > 0 {
 		st.Percent = 100 * (p.Sent + p.Failed + p.Skipped) / p.Total
 	}
-	st.Chart = eventChart(c, pts)
+	st.Chart = eventChart(c, pts, l, a.zone(ctx))
 	return st, nil
 }
 
 // eventChart draws events per hour from the first hour of the campaign
 // (or its first event) to its last event.
-func eventChart(c *model.Campaign, pts []store.SeriesPoint) template.HTML {
+func eventChart(c *model.Campaign, pts []store.SeriesPoint, l *i18n.Localizer, loc *time.Location) template.HTML {
 	start := c.StartedAt.UTC().Truncate(time.Hour)
 	end := start
 	for _, p := range pts {
@@ -239,12 +241,13 @@ func eventChart(c *model.Campaign, pts []store.SeriesPoint) template.HTML {
 		k           model.EventKind
 		name, class string
 	}{
-		{model.EventOpen, "Opens", "s-open"}, {model.EventClick, "Clicks", "s-click"}, {model.EventBounce, "Bounces", "s-bounce"},
-		{model.EventComplaint, "Complaints", "s-complaint"}, {model.EventUnsubscribe, "Unsubscribes", "s-unsubscribe"},
+		{model.EventOpen, l.T("admin.campaign.chart_opens"), "s-open"}, {model.EventClick, l.T("admin.campaign.chart_clicks"), "s-click"},
+		{model.EventBounce, l.T("admin.campaign.bounces"), "s-bounce"}, {model.EventComplaint, l.T("admin.campaign.complaints"), "s-complaint"},
+		{model.EventUnsubscribe, l.T("admin.campaign.unsubscribes"), "s-unsubscribe"},
 	}
 	labels := make([]time.Time, hours)
 	for i := range labels {
-		labels[i] = start.Add(time.Duration(i) * time.Hour)
+		labels[i] = start.Add(time.Duration(i) * time.Hour).In(loc)
 	}
 	var ss []series
 	for _, k := range kinds {
@@ -258,11 +261,12 @@ func eventChart(c *model.Campaign, pts []store.SeriesPoint) template.HTML {
 		}
 		ss = append(ss, series{Name: k.name, Class: k.class, Values: v})
 	}
-	return chart(labels, "2 Jan 15:04", ss, false)
+	return chart(labels, "2006-01-02 15:04", ss, false)
 }
 
 func (a *Admin) campaign(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
+	l := a.lang(r)
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -271,7 +275,7 @@ func (a *Admin) campaign(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	st, err := a.campaignStats(ctx, c)
+	st, err := a.campaignStats(ctx, c, l)
 	if err != nil {
 		return err
 	}
@@ -279,7 +283,7 @@ func (a *Admin) campaign(w http.ResponseWriter, r *http.Request) error {
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	var listNames []string
+	var listNames, segNames []string
 	for _, l := range c.ListIDs {
 		if li, err := a.d.Store.ListByID(ctx, l); err == nil {
 			listNames = append(listNames, li.Name)
@@ -287,7 +291,7 @@ func (a *Admin) campaign(w http.ResponseWriter, r *http.Request) error {
 	}
 	for _, sid := range c.SegmentIDs {
 		if sg, err := a.d.Store.Segment(ctx, sid); err == nil {
-			listNames = append(listNames, "segment “"+sg.Name+"”")
+			segNames = append(segNames, sg.Name)
 		}
 	}
 	failures, err := a.d.Store.DeliveryFailures(ctx, id, 10)
@@ -321,18 +325,49 @@ func (a *Admin) campaign(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// The start button asks first (a dialog; without scripts, the start
+	// step's page): where it goes, to how many, and whether the edition
+	// already went there.
+	var confirm *startView
+	if identity(r).Can(auth.Send) && (c.Status == model.CampaignDraft || c.Status == model.CampaignScheduled) {
+		cf, err := delivery.ConfirmStart(ctx, a.d.Store, id)
+		if err != nil {
+			return err
+		}
+		confirm = newStartView(cf, l)
+	}
 	live := c.Status == model.CampaignSending || c.Status == model.CampaignPaused
-	rate, eta := rateETA(c, st.Progress, a.d.Now())
+	rate, eta := rateETA(c, st.Progress, a.d.Now(), l)
 	a.page(w, r, http.StatusOK, "campaign", c.Name, "campaigns", map[string]any{
-		"C": c, "S": st, "Edition": ed, "Lists": strings.Join(listNames, ", "), "Failures": failures, "Bounces": bounces,
+		"C": c, "S": st, "Edition": ed, "Lists": audienceText(l, listNames, segNames), "Failures": failures, "Bounces": bounces,
 		"Live": live, "Rate": rate, "ETA": eta, "Waiting": waiting, "AB": abResults, "ABHeld": abHeld, "CanStart": a.d.Engine != nil, "CanTest": a.d.Sender != nil,
-		"ClickMap": clickMap, "Feedback": said, "FeedbackSections": feedback.Sections,
+		"ClickMap": clickMap, "Feedback": said, "FeedbackSections": feedback.Sections, "Confirm": confirm,
 	})
 	return nil
 }
 
+// audienceText names a campaign's lists and segments in one phrase.
+func audienceText(l *i18n.Localizer, lists, segments []string) string {
+	names := slices.Clone(lists)
+	for _, s := range segments {
+		names = append(names, l.T("admin.campaign.segment_named", "Name", s))
+	}
+	return strings.Join(names, ", ")
+}
+
+// startView is a start confirmation as the dialog and the start step's
+// page show it.
+type startView struct {
+	*delivery.Confirmation
+	Audience string
+}
+
+func newStartView(cf *delivery.Confirmation, l *i18n.Localizer) *startView {
+	return &startView{Confirmation: cf, Audience: audienceText(l, cf.Lists, cf.Segments)}
+}
+
 // rateETA estimates throughput since the campaign started.
-func rateETA(c *model.Campaign, p model.Progress, now time.Time) (string, string) {
+func rateETA(c *model.Campaign, p model.Progress, now time.Time, l *i18n.Localizer) (string, string) {
 	done := p.Sent + p.Failed + p.Skipped
 	if c.StartedAt.IsZero() || done == 0 {
 		return "—", "—"
@@ -346,7 +381,7 @@ func rateETA(c *model.Campaign, p model.Progress, now time.Time) (string, string
 		secs = 1
 	}
 	r := float64(done) / secs
-	return formatRate(r), formatETA(p, r)
+	return formatRate(r), formatETA(p, r, l)
 }
 
 func formatRate(r float64) string {
@@ -359,10 +394,10 @@ func formatRate(r float64) string {
 	return fmt.Sprintf("%.1f/s", r)
 }
 
-func formatETA(p model.Progress, rate float64) string {
+func formatETA(p model.Progress, rate float64, l *i18n.Localizer) string {
 	left := p.Pending + p.Sending + p.Deferred
 	if left == 0 {
-		return "done"
+		return l.T("admin.campaign.eta_done")
 	}
 	if rate <= 0 {
 		return "—"
@@ -376,17 +411,19 @@ func formatETA(p model.Progress, rate float64) string {
 
 // progressEvent is one server-sent progress update.
 type progressEvent struct {
-	Status   model.CampaignStatus `json:"status"`
-	Total    int64                `json:"total"`
-	Sent     int64                `json:"sent"`
-	Deferred int64                `json:"deferred"`
-	Failed   int64                `json:"failed"`
-	Skipped  int64                `json:"skipped"`
-	Pending  int64                `json:"pending"`
-	Percent  int64                `json:"percent"`
-	Rate     string               `json:"rate"`
-	ETA      string               `json:"eta"`
-	Done     bool                 `json:"done"`
+	Status model.CampaignStatus `json:"status"`
+	// StatusText is the status in the reader's language.
+	StatusText string `json:"status_text"`
+	Total      int64  `json:"total"`
+	Sent       int64  `json:"sent"`
+	Deferred   int64  `json:"deferred"`
+	Failed     int64  `json:"failed"`
+	Skipped    int64  `json:"skipped"`
+	Pending    int64  `json:"pending"`
+	Percent    int64  `json:"percent"`
+	Rate       string `json:"rate"`
+	ETA        string `json:"eta"`
+	Done       bool   `json:"done"`
 }
 
 // campaignEvents streams progress as server-sent events, once a second,
@@ -411,6 +448,8 @@ func (a *Admin) campaignEvents(w http.ResponseWriter, r *http.Request) error {
 		done int64
 	}
 	var window []sample
+	l := a.lang(r)
+	pd := pageData{L: l}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -434,11 +473,11 @@ func (a *Admin) campaignEvents(w http.ResponseWriter, r *http.Request) error {
 				rate = float64(done-window[0].done) / dt
 			}
 		}
-		ev := progressEvent{Status: c.Status, Total: p.Total, Sent: p.Sent, Deferred: p.Deferred, Failed: p.Failed, Skipped: p.Skipped,
-			Pending: p.Pending + p.Sending, Rate: formatRate(rate), ETA: formatETA(p, rate),
+		ev := progressEvent{Status: c.Status, StatusText: pd.Status(string(c.Status)), Total: p.Total, Sent: p.Sent, Deferred: p.Deferred, Failed: p.Failed, Skipped: p.Skipped,
+			Pending: p.Pending + p.Sending, Rate: formatRate(rate), ETA: formatETA(p, rate, l),
 			Done: c.Status.Final()}
 		if len(window) < 2 {
-			ev.Rate, ev.ETA = rateETA(c, p, now)
+			ev.Rate, ev.ETA = rateETA(c, p, now, l)
 		}
 		if p.Total > 0 {
 			ev.Percent = 100 * done / p.Total
@@ -469,7 +508,7 @@ func (a *Admin) campaignAction(w http.ResponseWriter, r *http.Request, act func(
 	msg, err := act(r.Context(), id)
 	target := fmt.Sprintf("/admin/campaigns/%d", id)
 	if errors.Is(err, store.ErrBadTransition) {
-		return a.redirect(w, r, target, "The campaign cannot do that in its current state.", true)
+		return a.redirect(w, r, target, a.lang(r).T("admin.campaign.bad_transition"), true)
 	}
 	if err != nil {
 		var ue *userError
@@ -481,73 +520,82 @@ func (a *Admin) campaignAction(w http.ResponseWriter, r *http.Request, act func(
 	return a.redirect(w, r, target, msg, false)
 }
 
+// campaignStart starts a campaign once the person confirmed it: the
+// start step (the page's dialog, or without scripts its own page) names
+// the audience and any earlier send of the edition to the same lists, and
+// the pre-send checks' findings, before the start goes ahead.
 func (a *Admin) campaignStart(w http.ResponseWriter, r *http.Request) error {
 	if shown, err := a.startChecked(w, r); shown || err != nil {
 		return err
 	}
-	return a.campaignAction(w, r, a.changeStatus(delivery.Start, ""))
+	return a.campaignAction(w, r, a.changeStatus(r, delivery.Start, ""))
 }
 
 // changeStatus makes a status change through delivery.ChangeStatus and
 // says msg (Start says how many it goes to).
-func (a *Admin) changeStatus(act delivery.Action, msg string) func(context.Context, int64) (string, error) {
+func (a *Admin) changeStatus(r *http.Request, act delivery.Action, msg string) func(context.Context, int64) (string, error) {
+	l := a.lang(r)
 	return func(ctx context.Context, id int64) (string, error) {
 		ch, err := delivery.ChangeStatus(ctx, a.d.Store, a.d.Engine, id, act, time.Time{})
 		switch {
 		case errors.Is(err, delivery.ErrNotSending):
-			return "", &userError{status: http.StatusConflict, msg: "Sending is not running on this server."}
+			return "", &userError{status: http.StatusConflict, msg: l.T("admin.campaign.engine_off")}
 		case err != nil:
 			return "", err
 		case act == delivery.Start:
-			return fmt.Sprintf("Sending to %s recipients.", thousands(ch.Recipients)), nil
+			return l.N("admin.campaign.started_to", int(ch.Recipients), "Count", thousands(ch.Recipients)), nil
 		case ch.InFlight > 0:
 			// The page answers once nothing of the campaign is in flight,
 			// so the promise in msg holds from the moment it is read.
 			a.d.Log.Warn("campaign halted with mail still in flight on a node that did not answer", "campaign", id, "rows", ch.InFlight)
-			return fmt.Sprintf("%s (%d messages were claimed by a server that did not answer in time; they go back unsent when their claim runs out.)",
-				msg, ch.InFlight), nil
+			return msg + " " + l.N("admin.campaign.in_flight", int(ch.InFlight), "Count", thousands(ch.InFlight)), nil
 		}
 		return msg, nil
 	}
 }
 
 func (a *Admin) campaignPause(w http.ResponseWriter, r *http.Request) error {
-	return a.campaignAction(w, r, a.changeStatus(delivery.Pause, "Paused. Nothing more goes out until you resume."))
+	return a.campaignAction(w, r, a.changeStatus(r, delivery.Pause, a.lang(r).T("admin.campaign.paused_msg")))
 }
 
 func (a *Admin) campaignResume(w http.ResponseWriter, r *http.Request) error {
-	return a.campaignAction(w, r, a.changeStatus(delivery.Resume, "Resumed."))
+	return a.campaignAction(w, r, a.changeStatus(r, delivery.Resume, a.lang(r).T("admin.campaign.resumed_msg")))
 }
 
 func (a *Admin) campaignCancel(w http.ResponseWriter, r *http.Request) error {
-	return a.campaignAction(w, r, a.changeStatus(delivery.Cancel, "Cancelled. Mail not yet sent will not go out."))
+	return a.campaignAction(w, r, a.changeStatus(r, delivery.Cancel, a.lang(r).T("admin.campaign.cancelled_msg")))
 }
 
+// campaignSchedule sets or clears the send time, typed in the newsroom's
+// zone.
 func (a *Admin) campaignSchedule(w http.ResponseWriter, r *http.Request) error {
+	l := a.lang(r)
 	return a.campaignAction(w, r, func(ctx context.Context, id int64) (string, error) {
 		var at time.Time
+		loc := a.zone(ctx)
 		if v := r.FormValue("send_at"); v != "" {
-			t, err := time.Parse("2006-01-02T15:04", v)
+			t, err := parseLocal(v, loc)
 			if err != nil {
-				return "", &userError{status: http.StatusBadRequest, msg: "The send time is not a date and time."}
+				return "", &userError{status: http.StatusBadRequest, msg: l.T("admin.campaign.bad_send_at")}
 			}
-			at = t.UTC()
+			at = t
 		}
 		if _, err := delivery.ChangeStatus(ctx, a.d.Store, a.d.Engine, id, delivery.Schedule, at); err != nil {
 			return "", err
 		}
 		if at.IsZero() {
-			return "Schedule cleared; the campaign is a draft again.", nil
+			return l.T("admin.campaign.schedule_cleared"), nil
 		}
-		return "Scheduled for " + at.Format("2 Jan 2006, 15:04") + " UTC.", nil
+		return l.T("admin.campaign.scheduled_msg", "When", zonedTime(at, loc)), nil
 	})
 }
 
 func (a *Admin) campaignTest(w http.ResponseWriter, r *http.Request) error {
+	l := a.lang(r)
 	return a.campaignAction(w, r, func(ctx context.Context, id int64) (string, error) {
 		to, err := address.Normalize(r.FormValue("to"))
 		if err != nil {
-			return "", &userError{status: http.StatusBadRequest, msg: "Enter the address to send the test to."}
+			return "", &userError{status: http.StatusBadRequest, msg: l.T("admin.campaign.test_no_address")}
 		}
 		c, err := a.d.Store.Campaign(ctx, id)
 		if err != nil {
@@ -556,7 +604,7 @@ func (a *Admin) campaignTest(w http.ResponseWriter, r *http.Request) error {
 		if err := a.SendTest(ctx, c, to); err != nil {
 			return "", err
 		}
-		return "Test copy sent to " + to + ".", nil
+		return l.T("admin.campaign.test_sent", "Address", to), nil
 	})
 }
 

@@ -17,7 +17,8 @@ type series struct {
 
 // chart draws a line chart as inline SVG: one x position per label, a
 // y axis from zero to a rounded maximum, light grid lines, and a legend.
-// area fills under the first series. Text is escaped.
+// area fills under the first series. Text is escaped. Labels are written
+// in their own location: the caller puts them in the newsroom's zone.
 func chart(labels []time.Time, layout string, ss []series, area bool) template.HTML {
 	const w, h, left, right, top, bottom = 720.0, 240.0, 48.0, 12.0, 16.0, 28.0
 	n := len(labels)
@@ -52,7 +53,7 @@ func chart(labels []time.Time, layout string, ss []series, area bool) template.H
 				anchor = "end"
 			}
 			fmt.Fprintf(&b, `<text class="axis" x="%.1f" y="%g" text-anchor="%s">%s</text>`, x(i), h-8, anchor,
-				template.HTMLEscapeString(labels[i].UTC().Format(layout)))
+				template.HTMLEscapeString(labels[i].Format(layout)))
 		}
 	}
 	for si, s := range ss {

@@ -30,14 +30,6 @@ import (
 	"github.com/herald-news/herald/internal/model"
 )
 
-// signIn signs the browser in as role on the admin at u.
-func signIn(b *browsertest.Browser, t *testing.T, u string, role auth.Role) {
-	t.Helper()
-	b.Do(chromedp.Navigate(u+"/admin/login"), chromedp.WaitVisible(css("#email")))
-	b.Do(chromedp.SendKeys(css("#email"), string(role)+"@example.com"), chromedp.SendKeys(css("#password"), password))
-	clickNav(b, t, ".login-card button")
-}
-
 // edition reads an edition back from the store.
 func (e *env) edition(id string) *model.Edition {
 	e.t.Helper()
@@ -110,7 +102,7 @@ func TestBrowserComposerKeepsWhatWasTyped(t *testing.T) {
 			}()
 		}
 	}()
-	signIn(b, t, u, auth.Editor)
+	signIn(b, t, u, string(auth.Editor))
 	id := e.ids["edition"]
 	b.Do(chromedp.Navigate(u+"/admin/editions/"+id), chromedp.WaitVisible(css("#composer[data-ready]")))
 	before := e.edition(id).Subject
@@ -245,7 +237,7 @@ func TestBrowserComposerPicturesAndProblems(t *testing.T) {
 	e := newEnv(t, nil)
 	b := browsertest.New(t)
 	u := e.srv.URL
-	signIn(b, t, u, auth.Editor)
+	signIn(b, t, u, string(auth.Editor))
 	b.Do(chromedp.Navigate(u+"/admin/editions"), chromedp.WaitVisible(css("h1")))
 	clickNav(b, t, ".page-head button")
 	b.Do(chromedp.WaitVisible(css("#composer[data-ready]")))
@@ -365,7 +357,7 @@ func TestBrowserComposerInFrenchWithTestCopy(t *testing.T) {
 	}
 	b := browsertest.New(t)
 	u := e.srv.URL
-	signIn(b, t, u, auth.Editor)
+	signIn(b, t, u, string(auth.Editor))
 	b.Do(chromedp.Navigate(fmt.Sprintf("%s/admin/editions/%d", u, ed.ID)), chromedp.WaitVisible(css("#composer[data-ready]")))
 	main := browsertest.Run(b, chromedp.Text(css("main")))
 	for _, want := range []string{"Objet", "Texte d’aperçu", "Image principale", "Ajouter une rubrique", "Enregistrer maintenant", "Envoyer un exemplaire de test à"} {

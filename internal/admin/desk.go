@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/engage"
+	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/model"
 	seriespkg "github.com/herald-news/herald/internal/series"
 	"github.com/herald-news/herald/internal/source"
@@ -192,11 +193,12 @@ func (a *Admin) sources(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a.page(w, r, http.StatusOK, "sources", "Sources", "sources", map[string]any{"Sources": srcs, "Zone": a.zone(ctx), "Figures": figures})
+	a.page(w, r, http.StatusOK, "sources", a.lang(r).T("admin.series.sources_title"), "sources", map[string]any{"Sources": srcs, "Zone": a.zone(ctx), "Figures": figures})
 	return nil
 }
 
 func (a *Admin) sourceCreate(w http.ResponseWriter, r *http.Request) error {
+	l := a.lang(r)
 	minutes, _ := strconv.Atoi(r.FormValue("interval"))
 	src, err := source.Check(r.Context(), a.d.Unfurl, r.FormValue("name"), r.FormValue("url"), r.FormValue("publication"), r.FormValue("own") == "on", minutes)
 	if err != nil {
@@ -204,11 +206,11 @@ func (a *Admin) sourceCreate(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := a.d.Store.CreateSource(r.Context(), src); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return a.redirect(w, r, "/admin/sources", "That feed is already a source.", true)
+			return a.redirect(w, r, "/admin/sources", l.T("admin.series.source_exists"), true)
 		}
 		return err
 	}
-	return a.redirect(w, r, "/admin/sources", "Source “"+src.Name+"” added; it is read within a minute.", false)
+	return a.redirect(w, r, "/admin/sources", l.T("admin.series.source_added", "Name", src.Name), false)
 }
 
 func (a *Admin) sourcePoll(w http.ResponseWriter, r *http.Request) error {
@@ -222,9 +224,9 @@ func (a *Admin) sourcePoll(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if problem != "" {
-		return a.redirect(w, r, "/admin/sources", "The feed could not be read: "+problem+".", true)
+		return a.redirect(w, r, "/admin/sources", a.lang(r).T("admin.series.source_unreadable", "Problem", problem), true)
 	}
-	return a.redirect(w, r, "/admin/sources", readResult(added), false)
+	return a.redirect(w, r, "/admin/sources", a.lang(r).N("admin.series.source_read", added, "Count", added), false)
 }
 
 func (a *Admin) sourceDelete(w http.ResponseWriter, r *http.Request) error {
@@ -235,7 +237,7 @@ func (a *Admin) sourceDelete(w http.ResponseWriter, r *http.Request) error {
 	if err := a.d.Store.DeleteSource(r.Context(), id); err != nil {
 		return err
 	}
-	return a.redirect(w, r, "/admin/sources", "Source removed, with its items.", false)
+	return a.redirect(w, r, "/admin/sources", a.lang(r).T("admin.series.source_removed"), false)
 }
 
 // seriesRow is a series with what the list page shows about it.
@@ -245,10 +247,23 @@ type seriesRow struct {
 	Next string // the next slot, in the newsroom's zone
 }
 
-var dayNames = []string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
+// dayKeys are the catalog keys of the days of the week, Sunday first
+// (time.Weekday's order).
+var dayKeys = []string{"admin.series.sun", "admin.series.mon", "admin.series.tue", "admin.series.wed",
+	"admin.series.thu", "admin.series.fri", "admin.series.sat"}
+
+// dayNames are the days of the week in l, Sunday first.
+func dayNames(l *i18n.Localizer) []string {
+	out := make([]string, len(dayKeys))
+	for i, k := range dayKeys {
+		out[i] = l.T(k)
+	}
+	return out
+}
 
 func (a *Admin) seriesList(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
+	l := a.lang(r)
 	all, err := a.d.Store.AllSeries(ctx)
 	if err != nil {
 		return err
@@ -256,22 +271,23 @@ func (a *Admin) seriesList(w http.ResponseWriter, r *http.Request) error {
 	loc := a.zone(ctx)
 	rows := make([]seriesRow, len(all))
 	for i, sr := range all {
-		rows[i] = seriesRow{Series: sr, Days: days(sr.Weekdays), Next: nextSlot(sr, a.d.Now(), loc)}
+		rows[i] = seriesRow{Series: sr, Days: days(sr.Weekdays, l), Next: nextSlot(sr, a.d.Now(), loc)}
 	}
 	data, err := a.seriesForm(ctx, &model.Series{SlotTime: "18:00", Active: true, RemindBefore: time.Hour,
-		Weekdays: []time.Weekday{1, 2, 3, 4, 5}})
+		Weekdays: []time.Weekday{1, 2, 3, 4, 5}}, l)
 	if err != nil {
 		return err
 	}
 	data["Series"], data["Zone"] = rows, loc
-	a.page(w, r, http.StatusOK, "series_list", "Series", "series", data)
+	a.page(w, r, http.StatusOK, "series_list", l.T("admin.series.title"), "series", data)
 	return nil
 }
 
-func days(ds []time.Weekday) string {
+func days(ds []time.Weekday, l *i18n.Localizer) string {
 	var out []string
+	names := dayNames(l)
 	for _, d := range ds {
-		out = append(out, dayNames[d])
+		out = append(out, names[d])
 	}
 	return strings.Join(out, " ")
 }
@@ -280,7 +296,7 @@ func nextSlot(sr model.Series, now time.Time, loc *time.Location) string {
 	for i := 0; i < 8; i++ {
 		at, runs := seriespkg.SlotOn(sr, now.AddDate(0, 0, i), loc)
 		if runs && at.After(now) {
-			return at.Format("Mon 2 Jan 15:04 MST")
+			return zonedTime(at, loc)
 		}
 	}
 	return "—"
@@ -288,7 +304,7 @@ func nextSlot(sr model.Series, now time.Time, loc *time.Location) string {
 
 // seriesForm is what the series form shows: the series, its template as
 // lines, and the lists and sources to choose from.
-func (a *Admin) seriesForm(ctx context.Context, sr *model.Series) (map[string]any, error) {
+func (a *Admin) seriesForm(ctx context.Context, sr *model.Series, l *i18n.Localizer) (map[string]any, error) {
 	lists, err := a.d.Store.Lists(ctx)
 	if err != nil {
 		return nil, err
@@ -306,7 +322,7 @@ func (a *Admin) seriesForm(ctx context.Context, sr *model.Series) (map[string]an
 		onDay[int(d)] = true
 	}
 	return map[string]any{"S": sr, "Lists": lists, "Chosen": chosen, "Sources": srcs, "OnDay": onDay,
-		"DayNames": dayNames, "Skeleton": SkeletonText(sr.Template), "Remind": int(sr.RemindBefore / time.Minute)}, nil
+		"DayNames": dayNames(l), "Skeleton": SkeletonText(sr.Template), "Remind": int(sr.RemindBefore / time.Minute)}, nil
 }
 
 func (a *Admin) seriesPage(w http.ResponseWriter, r *http.Request) error {
@@ -323,7 +339,7 @@ func (a *Admin) seriesPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	data, err := a.seriesForm(ctx, sr)
+	data, err := a.seriesForm(ctx, sr, a.lang(r))
 	if err != nil {
 		return err
 	}
@@ -364,19 +380,20 @@ func readSeries(r *http.Request, sr *model.Series) error {
 
 func (a *Admin) seriesCreate(w http.ResponseWriter, r *http.Request) error {
 	sr := &model.Series{}
+	l := a.lang(r)
 	if err := r.ParseForm(); err != nil {
-		return badRequest("The form could not be read.")
+		return badRequest("%s", l.T("admin.series.form_unreadable"))
 	}
 	if err := readSeries(r, sr); err != nil {
 		return a.redirect(w, r, "/admin/series", err.Error(), true)
 	}
 	if err := a.d.Store.CreateSeries(r.Context(), sr); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return a.redirect(w, r, "/admin/series", "A series with that name exists already.", true)
+			return a.redirect(w, r, "/admin/series", l.T("admin.series.name_taken"), true)
 		}
 		return err
 	}
-	return a.redirect(w, r, fmt.Sprintf("/admin/series/%d", sr.ID), "Series “"+sr.Name+"” created.", false)
+	return a.redirect(w, r, fmt.Sprintf("/admin/series/%d", sr.ID), l.T("admin.series.created", "Name", sr.Name), false)
 }
 
 func (a *Admin) seriesSave(w http.ResponseWriter, r *http.Request) error {
@@ -388,8 +405,9 @@ func (a *Admin) seriesSave(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	l := a.lang(r)
 	if err := r.ParseForm(); err != nil {
-		return badRequest("The form could not be read.")
+		return badRequest("%s", l.T("admin.series.form_unreadable"))
 	}
 	back := fmt.Sprintf("/admin/series/%d", id)
 	if err := readSeries(r, sr); err != nil {
@@ -397,11 +415,11 @@ func (a *Admin) seriesSave(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := a.d.Store.UpdateSeries(r.Context(), sr); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return a.redirect(w, r, back, "A series with that name exists already.", true)
+			return a.redirect(w, r, back, l.T("admin.series.name_taken"), true)
 		}
 		return err
 	}
-	return a.redirect(w, r, back, "Series saved.", false)
+	return a.redirect(w, r, back, l.T("admin.series.saved"), false)
 }
 
 func (a *Admin) seriesDelete(w http.ResponseWriter, r *http.Request) error {
@@ -412,7 +430,7 @@ func (a *Admin) seriesDelete(w http.ResponseWriter, r *http.Request) error {
 	if err := a.d.Store.DeleteSeries(r.Context(), id); err != nil {
 		return err
 	}
-	return a.redirect(w, r, "/admin/series", "Series removed; its editions and campaigns stay.", false)
+	return a.redirect(w, r, "/admin/series", a.lang(r).T("admin.series.removed"), false)
 }
 
 // SkeletonText writes a template's sections one a line, as the series
@@ -468,15 +486,4 @@ func (a *Admin) settingsZone(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return a.redirect(w, r, "/admin/settings#zone", "The newsroom's time zone is now "+name+".", false)
-}
-
-// readResult says what reading a feed now found.
-func readResult(added int) string {
-	switch added {
-	case 0:
-		return "Read just now: nothing new."
-	case 1:
-		return "Read just now: 1 new item."
-	}
-	return fmt.Sprintf("Read just now: %d new items.", added)
 }

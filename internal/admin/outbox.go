@@ -10,6 +10,7 @@ import (
 
 	gomessage "github.com/emersion/go-message"
 
+	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/mailer"
 )
 
@@ -28,7 +29,7 @@ func (a *Admin) outbox(w http.ResponseWriter, r *http.Request) error {
 		}
 		data["Items"], data["Pager"] = items, p
 	}
-	a.page(w, r, http.StatusOK, "outbox", "Outbox", "outbox", data)
+	a.page(w, r, http.StatusOK, "outbox", a.lang(r).T("admin.outbox.title"), "outbox", data)
 	return nil
 }
 
@@ -44,11 +45,11 @@ type parsedMessage struct {
 
 func (a *Admin) loadOutbox(r *http.Request) (*parsedMessage, error) {
 	if a.d.Outbox == nil {
-		return nil, &userError{status: http.StatusNotFound, msg: "The built-in outbox is off: mail goes out through SMTP relays."}
+		return nil, &userError{status: http.StatusNotFound, msg: a.lang(r).T("admin.outbox.off_msg")}
 	}
 	item, raw, err := a.d.Outbox.Get(r.PathValue("id"))
 	if errors.Is(err, mailer.ErrNotFound) {
-		return nil, &userError{status: http.StatusNotFound, msg: "That message is no longer in the outbox."}
+		return nil, &userError{status: http.StatusNotFound, msg: a.lang(r).T("admin.outbox.gone")}
 	}
 	if err != nil {
 		return nil, err
@@ -99,7 +100,8 @@ func (a *Admin) outboxHTML(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Content-Security-Policy", "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline'")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, err = w.Write(pm.html)
+	// Staff reading a message are not a reader opening it.
+	_, err = w.Write(delivery.WithoutOpenPixel(pm.html))
 	return err
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/precheck"
 )
@@ -34,29 +35,47 @@ func (a *Admin) editionPrecheck(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// startChecked runs the pre-send checks before a campaign starts. When
-// they find something, it shows them with a button that starts the
-// campaign anyway, and reports shown = true; the start form's second post
-// (confirmed) skips them.
+// startChecked asks before a campaign starts. A start nobody confirmed
+// yet, or one whose pre-send checks find something, shows the start step:
+// the audience and its number of readers, any earlier send of the edition
+// to the same lists, and the checks' findings, with a button that starts
+// it (confirmed); it reports shown = true. The campaign page's dialog
+// confirms the audience (audience=1), so only findings stop it then.
 func (a *Admin) startChecked(w http.ResponseWriter, r *http.Request) (shown bool, err error) {
-	if r.FormValue("confirmed") == "1" || a.d.Precheck == nil {
+	if r.FormValue("confirmed") == "1" {
 		return false, nil
 	}
+	ctx := r.Context()
 	id, err := pathID(r, "id")
 	if err != nil {
 		return false, err
 	}
-	c, err := a.d.Store.Campaign(r.Context(), id)
+	c, err := a.d.Store.Campaign(ctx, id)
 	if err != nil {
 		return false, err
 	}
 	if c.Status != model.CampaignDraft && c.Status != model.CampaignScheduled {
 		return false, nil // the start itself says why it cannot
 	}
-	rep, err := a.d.Precheck.Check(r.Context(), c.EditionID)
-	if err != nil || rep.OK() {
+	var rep *precheck.Report
+	if a.d.Precheck != nil {
+		found, err := a.d.Precheck.Check(ctx, c.EditionID)
+		if err != nil {
+			return false, err
+		}
+		if !found.OK() {
+			rep = &found
+		}
+	}
+	if rep == nil && r.FormValue("audience") == "1" {
+		return false, nil
+	}
+	cf, err := delivery.ConfirmStart(ctx, a.d.Store, id)
+	if err != nil {
 		return false, err
 	}
-	a.page(w, r, http.StatusOK, "precheck", a.lang(r).T("admin.composer.check.page_title", "Name", c.Name), "campaigns", map[string]any{"Campaign": c, "Report": rep})
+	l := a.lang(r)
+	a.page(w, r, http.StatusOK, "campaign_start", l.T("admin.campaign.confirm_title_named", "Name", c.Name), "campaigns",
+		map[string]any{"Campaign": c, "Confirm": newStartView(cf, l), "Report": rep})
 	return true, nil
 }

@@ -150,7 +150,7 @@ func TestStatusChangesInTheAdmin(t *testing.T) {
 		t.Fatalf("pausing a draft: %q", got)
 	}
 	res = c.post(path+"/schedule", url.Values{"csrf": {c.csrf}, "send_at": {"2030-01-02T08:00"}})
-	if got := flashOf(t, res); got != "Scheduled for 2 Jan 2030, 08:00 UTC." {
+	if got := flashOf(t, res); got != "Scheduled for 2030-01-02 08:00 UTC." {
 		t.Fatalf("schedule: %q", got)
 	}
 	camp, err := e.st.Campaign(ctx, mustID(t, e.ids["campaign"]))

@@ -93,14 +93,9 @@ func funcs() template.FuncMap {
 			return string(k)
 		},
 		// zoned shows an instant in the newsroom's time zone.
-		"zoned": func(t time.Time, loc *time.Location) string {
-			if t.IsZero() {
-				return "—"
-			}
-			return t.In(loc).Format("Mon 2 Jan 2006, 15:04 MST")
-		},
-		"can": func(id *auth.Identity, p string) bool { return id.Can(auth.Permission(p)) },
-		"add": func(a, b int) int { return a + b },
+		"zoned": zonedTime,
+		"can":   func(id *auth.Identity, p string) bool { return id.Can(auth.Permission(p)) },
+		"add":   func(a, b int) int { return a + b },
 		"json": func(v any) (template.JS, error) {
 			b, err := json.Marshal(v)
 			return template.JS(b), err
@@ -164,6 +159,9 @@ type pageData struct {
 	Data     any
 	// L is the admin's language for this user (see Admin.lang).
 	L *i18n.Localizer
+	// Zone is the newsroom's time zone: every time shown and entered
+	// (see clock.go).
+	Zone *time.Location
 }
 
 // adminLanguage is one choice of the admin's language select.
@@ -217,7 +215,7 @@ func (a *Admin) page(w http.ResponseWriter, r *http.Request, status int, name, t
 		return
 	}
 	id := identity(r)
-	pd := pageData{Title: title, Nav: nav, ID: id, Data: data, L: a.lang(r)}
+	pd := pageData{Title: title, Nav: nav, ID: id, Data: data, L: a.lang(r), Zone: a.zone(r.Context())}
 	if id != nil {
 		pd.CSRF = id.CSRF
 	}

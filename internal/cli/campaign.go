@@ -220,6 +220,15 @@ func runCampaignStart(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		if c.Status == model.CampaignDraft || c.Status == model.CampaignScheduled {
+			// The admin's start dialog warns of the same earlier sends.
+			cf, err := delivery.ConfirmStart(ctx, s, c.ID)
+			if err != nil {
+				return err
+			}
+			for _, p := range cf.Already {
+				fmt.Fprintf(e.stderr, "campaign %d: this edition already went to %s on %s (campaign %d, %q)\n",
+					c.ID, p.List, p.StartedAt.UTC().Format("2006-01-02 15:04 UTC"), p.ID, p.Name)
+			}
 			if !*noCheck {
 				if err := e.confirmStart(ctx, s, c.ID, *yes); err != nil {
 					return err

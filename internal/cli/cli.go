@@ -51,7 +51,7 @@ func commands() []command {
 		{"import", "--list SLUG [--status confirmed|unconfirmed] [--mode upsert|skip-existing] [--rejects FILE] FILE.csv", "import subscribers from CSV (- reads standard input)", runImport},
 		{"export", "--list SLUG [--status STATUS] [--output FILE]", "export a list's subscribers as CSV", runExport},
 		{"bench import", "--rows N [--postgres URL]", "measure import speed and memory on generated rows", runBenchImport},
-		{"bench send", "--recipients N [--dkim rsa|ed25519] [--workers N] [--relay-rtt DURATION]", "measure end-to-end send speed and memory into a loopback SMTP sink", runBenchSend},
+		{"bench send", "--recipients N [--dkim rsa|ed25519] [--workers N] [--relay-rtt DURATION] [--whole]", "measure end-to-end send speed and memory into a loopback SMTP sink", runBenchSend},
 		{"bench scale", "--postgres URL [--recipients N] [--nodes 1,2,3]", "measure sending with several nodes on one PostgreSQL", runBenchScale},
 	}
 	cmds = append(cmds, editionCommands()...)

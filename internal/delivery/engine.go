@@ -521,6 +521,82 @@ type worker struct {
 	stop                      <-chan struct{}
 	html, tracked, text, mime []byte
 	extra                     [1]message.Field
+	msg                       message.Message
+	fields                    render.Fields
+	holes                     holes
+	scratch                   message.Scratch
+}
+
+// holes fills a spliced message's holes from one reader's fields.
+type holes struct {
+	text, html *render.Cut
+	f          *render.Fields
+}
+
+func (h *holes) AppendHole(dst []byte, part, i int) []byte {
+	if part == 0 {
+		return h.text.AppendHole(dst, i, h.f)
+	}
+	return h.html.AppendHole(dst, i, h.f)
+}
+
+// personal sets the worker's fields and message to d's: all of it but the
+// bodies. web is the campaign's web version. A zero date means now.
+func (w *worker) personal(run *campaignRun, d model.Delivery, date time.Time, web string) {
+	name := validator.ReaderName(d.Name)
+	w.fields = render.Fields{
+		Name:           name,
+		UnsubscribeURL: w.links.Unsubscribe(d.SubscriberID, d.CampaignID),
+		PreferencesURL: w.links.Preferences(d.SubscriberID),
+		WebURL:         web,
+		FeedbackURL:    w.links.Feedback(d.SubscriberID, d.CampaignID),
+	}
+	msgID := message.ID(d.CampaignID, d.SubscriberID, run.domain)
+	w.extra[0] = message.Field{Key: PostmarkMetadata, Value: msgID}
+	w.msg = message.Message{
+		// A name with a line break (from any source) must not fail the
+		// message: it is folded onto one line; one holding a link is left
+		// out (validator.ReaderName).
+		To:             message.Address{Name: name, Email: d.Email},
+		MessageID:      msgID,
+		Date:           date,
+		UnsubscribeURL: w.fields.UnsubscribeURL,
+		Headers:        w.extra[:],
+	}
+}
+
+// buildSpliced appends d's message spliced from v's runs encoded once,
+// with only the reader's own values encoded.
+func (w *worker) buildSpliced(dst []byte, run *campaignRun, v *variantRun, d model.Delivery, date time.Time) ([]byte, error) {
+	w.personal(run, d, date, run.web)
+	if run.tracking && !run.anonymous {
+		w.fields.Click = w.links.Click(d.SubscriberID, d.CampaignID, "")
+		w.fields.Open = w.links.Open(d.SubscriberID, d.CampaignID)
+		w.fields.Hidden = w.links.Hidden(d.SubscriberID, d.CampaignID)
+	}
+	w.holes = holes{text: &v.text, html: &v.html, f: &w.fields}
+	return v.spliced.Append(dst, &w.msg, &w.holes, &w.scratch)
+}
+
+// buildWhole appends d's message built whole: its HTML and text filled
+// in, the HTML tracked, then encoded and signed (Config.WholeMessages).
+func (w *worker) buildWhole(dst []byte, run *campaignRun, v *variantRun, d model.Delivery, date time.Time) ([]byte, error) {
+	w.personal(run, d, date, w.links.Web(d.CampaignID))
+	w.html = v.email.AppendHTML(w.html[:0], w.fields)
+	body := w.html
+	if run.tracking {
+		who := d.SubscriberID
+		if run.anonymous {
+			who = 0 // the same tracking URLs for every reader
+		}
+		click := w.links.Click(who, d.CampaignID, "")
+		w.tracked = track(w.tracked[:0], w.html, run.links,
+			func(target string) string { return click + url.QueryEscape(target) }, w.links.Open(who, d.CampaignID), w.links.Hidden(who, d.CampaignID))
+		body = w.tracked
+	}
+	w.text = v.email.AppendText(w.text[:0], w.fields)
+	w.msg.Text, w.msg.HTML = w.text, body
+	return v.template.Append(dst, &w.msg)
 }
 
 func (w *worker) send(j job) store.Outcome {
@@ -535,45 +611,16 @@ func (w *worker) send(j job) store.Outcome {
 		// claim it: give it back unsent instead.
 		return w.giveBack(out, "given back unsent: waited too long for a worker")
 	}
-	email, tmpl, ok := j.run.pick(d.Variant)
+	v, ok := j.run.pick(d.Variant)
 	if !ok {
 		return w.giveBack(out, "given back unsent: the A/B test's winner is not known on this node yet")
 	}
-	name := validator.ReaderName(d.Name)
-	fields := render.Fields{
-		Name:           name,
-		UnsubscribeURL: w.links.Unsubscribe(d.SubscriberID, d.CampaignID),
-		PreferencesURL: w.links.Preferences(d.SubscriberID),
-		WebURL:         w.links.Web(d.CampaignID),
-		FeedbackURL:    w.links.Feedback(d.SubscriberID, d.CampaignID),
-	}
-	w.html = email.AppendHTML(w.html[:0], fields)
-	body := w.html
-	if j.run.tracking {
-		who := d.SubscriberID
-		if j.run.anonymous {
-			who = 0 // the same tracking URLs for every reader
-		}
-		click := w.links.Click(who, d.CampaignID, "")
-		w.tracked = track(w.tracked[:0], w.html, j.run.links,
-			func(target string) string { return click + url.QueryEscape(target) }, w.links.Open(who, d.CampaignID), w.links.Hidden(who, d.CampaignID))
-		body = w.tracked
-	}
-	w.text = email.AppendText(w.text[:0], fields)
-	msgID := message.ID(d.CampaignID, d.SubscriberID, j.run.domain)
-	w.extra[0] = message.Field{Key: PostmarkMetadata, Value: msgID}
 	var err error
-	w.mime, err = tmpl.Append(w.mime[:0], &message.Message{
-		// A name with a line break (from any source) must not fail the
-		// message: it is folded onto one line; one holding a link is left
-		// out (validator.ReaderName).
-		To:             message.Address{Name: name, Email: d.Email},
-		MessageID:      msgID,
-		UnsubscribeURL: fields.UnsubscribeURL,
-		Text:           w.text,
-		HTML:           body,
-		Headers:        w.extra[:],
-	})
+	if e.cfg.WholeMessages {
+		w.mime, err = w.buildWhole(w.mime[:0], j.run, v, d, time.Time{})
+	} else {
+		w.mime, err = w.buildSpliced(w.mime[:0], j.run, v, d, time.Time{})
+	}
 	if err != nil {
 		out.Status, out.Reply = model.DeliveryFailed, "message not built: "+err.Error()
 		return out

@@ -38,7 +38,8 @@ type session struct {
 	// the relay's extensions (BODY=8BITMIME, then SIZE=).
 	body8bit bool
 	size     bool
-	line     []byte // reused command buffer
+	line     []byte   // reused command buffer
+	bufs     [][]byte // reused pieces of a message written at once
 }
 
 func newSession(plain net.Conn, client *smtp.Client) *session {
@@ -150,7 +151,7 @@ func (s *session) send(c *conn, env Envelope, msg []byte, t Timeouts) (Stage, bo
 	}
 
 	s.plain.SetDeadline(time.Now().Add(t.Data))
-	if err := writeData(s.text.W, msg); err != nil {
+	if err := s.writeData(msg); err != nil {
 		return StageData, true, err
 	}
 	if _, _, err := s.reply(250); err != nil {
@@ -160,59 +161,94 @@ func (s *session) send(c *conn, env Envelope, msg []byte, t Timeouts) (Stage, bo
 	return StageData, true, nil
 }
 
+// writeData writes msg as the DATA of a transaction (see the function
+// writeData). On a plain TCP connection, whose writes are system calls,
+// the message, its stuffing dots and the final "." go out in one writev,
+// without copying the message into the writer's buffer first; over TLS
+// they go through the buffer.
+func (s *session) writeData(msg []byte) error {
+	tcp, ok := s.plain.(*net.TCPConn)
+	if !ok || s.text.W.Buffered() > 0 {
+		return writeData(s.text.W, msg)
+	}
+	var spare [32]int
+	dots, ok := dotLines(msg, spare[:0])
+	if !ok {
+		return writeData(s.text.W, msg)
+	}
+	b := s.bufs[:0]
+	from := 0
+	for _, at := range dots {
+		b = append(b, msg[from:at], stuffing)
+		from = at
+	}
+	b = append(b, msg[from:], endOfData)
+	s.bufs = b
+	nb := net.Buffers(b)
+	_, err := nb.WriteTo(tcp)
+	clear(b) // keep no hold on the caller's message
+	return err
+}
+
+var stuffing, endOfData = []byte("."), []byte(".\r\n")
+
 // writeData writes msg as the DATA of a transaction, dot-stuffed and
 // ended with ".", and flushes: the bytes net/textproto's DotWriter (which
 // go-smtp uses) writes, without its byte-at-a-time loop. Herald's messages
 // have CRLF line ends, so only the lines that start with a dot need work:
-// whole runs between them are copied at once. A message with a bare LF, or
-// without a CRLF at its end, goes through the DotWriter.
+// one pass over the line ends checks every LF follows a CR and notes
+// those lines, then the runs between them are copied whole. A message
+// with a bare LF or CR, or without a CRLF at its end, goes through the
+// DotWriter.
 func writeData(w *bufio.Writer, msg []byte) error {
-	if !crlfOnly(msg) {
+	var spare [32]int
+	dots, ok := dotLines(msg, spare[:0])
+	if !ok {
 		dw := textproto.NewWriter(w).DotWriter()
 		if _, err := dw.Write(msg); err != nil {
 			return err
 		}
 		return dw.Close() // writes ".\r\n" and flushes
 	}
-	rest := msg
-	if len(rest) > 0 && rest[0] == '.' {
-		w.WriteByte('.')
+	from := 0
+	for _, at := range dots {
+		w.Write(msg[from:at])
+		w.WriteByte('.') // the dot that stuffs the line's own dot
+		from = at
 	}
-	for {
-		i := bytes.Index(rest, dotLine)
-		if i < 0 {
-			break
-		}
-		w.Write(rest[:i+2]) // through the CRLF
-		w.WriteByte('.')    // the dot that stuffs the line's own dot
-		rest = rest[i+2:]
-	}
-	w.Write(rest)
+	w.Write(msg[from:])
 	w.WriteString(".\r\n")
 	return w.Flush()
 }
 
-// dotLine is a line break followed by a line that starts with a dot.
-var dotLine = []byte("\r\n.")
-
-// crlfOnly reports whether every LF in msg follows a CR, no CR stands
-// alone, and msg ends with CRLF.
-func crlfOnly(msg []byte) bool {
+// dotLines returns, appended to dots, where each line that starts with a
+// dot starts, and whether msg has CRLF line ends only (every LF after a
+// CR, no CR alone) and ends with one.
+func dotLines(msg []byte, dots []int) ([]int, bool) {
 	n := len(msg)
 	if n < 2 || msg[n-2] != '\r' || msg[n-1] != '\n' {
-		return false
+		return dots, false
 	}
-	for i := bytes.IndexByte(msg, '\n'); i >= 0; {
-		if i == 0 || msg[i-1] != '\r' {
-			return false
-		}
-		j := bytes.IndexByte(msg[i+1:], '\n')
+	if msg[0] == '.' {
+		dots = append(dots, 0)
+	}
+	lines := 0
+	for i := 0; ; {
+		j := bytes.IndexByte(msg[i:], '\n')
 		if j < 0 {
 			break
 		}
-		i += 1 + j
+		i += j
+		if i == 0 || msg[i-1] != '\r' {
+			return dots, false
+		}
+		lines++
+		i++
+		if i < n && msg[i] == '.' {
+			dots = append(dots, i)
+		}
 	}
-	return bytes.Count(msg, []byte{'\r'}) == bytes.Count(msg, []byte{'\n'})
+	return dots, bytes.Count(msg, []byte{'\r'}) == lines
 }
 
 // reply reads one reply. A reply of the wrong class becomes an

@@ -187,6 +187,8 @@ func TestWriteDataMatchesDotWriter(t *testing.T) {
 		"no final line break",
 		"",
 		"\r\n",
+		"double\r\r\nreturn\r\n",
+		".\r\n.\r\n.\r\n",
 		".\r\n",
 		strings.Repeat("=2E quoted-printable line of seventy-six characters or so, folded=\r\n.", 400) + "\r\n",
 	}

@@ -6,13 +6,17 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding"
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-msgauth/dkim"
 )
@@ -38,6 +42,12 @@ const MinRSABits = 2048
 
 type signOptions struct {
 	opts dkim.SignOptions
+	// For signSpliced: the tags that are the same for every message, the
+	// signed field names, and the hash the key signs with.
+	tags                                           [8][]byte
+	alg, canon, domain, headers, selector, version []byte
+	keys                                           [][]byte
+	hash                                           crypto.Hash
 }
 
 func newSignOptions(d *DKIM) (*signOptions, error) {
@@ -50,14 +60,28 @@ func newSignOptions(d *DKIM) (*signOptions, error) {
 	if err := checkKey(d.Key); err != nil {
 		return nil, err
 	}
-	return &signOptions{opts: dkim.SignOptions{
+	s := &signOptions{opts: dkim.SignOptions{
 		Domain:                 d.Domain,
 		Selector:               d.Selector,
 		Signer:                 d.Key,
 		HeaderCanonicalization: dkim.CanonicalizationRelaxed,
 		BodyCanonicalization:   dkim.CanonicalizationSimple,
 		HeaderKeys:             SignedHeaders,
-	}}, nil
+	}}
+	for i, t := range []string{"a", "bh", "c", "d", "h", "s", "t", "v"} {
+		s.tags[i] = []byte(t)
+	}
+	s.alg, s.hash = []byte("rsa-sha256"), crypto.SHA256
+	if _, ok := d.Key.Public().(ed25519.PublicKey); ok {
+		s.alg, s.hash = []byte("ed25519-sha256"), crypto.Hash(0)
+	}
+	s.canon = []byte(string(dkim.CanonicalizationRelaxed) + "/" + string(dkim.CanonicalizationSimple))
+	s.domain, s.selector, s.version = []byte(d.Domain), []byte(d.Selector), []byte("1")
+	s.headers = []byte(strings.Join(SignedHeaders, ":"))
+	for _, k := range SignedHeaders {
+		s.keys = append(s.keys, []byte(k))
+	}
+	return s, nil
 }
 
 // sign signs buf[start:] and inserts the DKIM-Signature field before it.
@@ -200,4 +224,149 @@ func SplitTXT(value string) string {
 		value = value[n:]
 	}
 	return b.String()
+}
+
+// signSpliced signs buf[start:], a message Spliced built with its body at
+// bodyAt, and inserts the DKIM-Signature field before it: the field
+// go-msgauth's Signer writes for the same message (relaxed header, simple
+// body, the same tags in the same order and folding), computed without
+// its pipe, goroutine and copies. The body hash goes on from the state
+// after the body's shared start, hashed once by Splice; for Herald's
+// bodies, which end in one CRLF, simple canonicalization changes nothing.
+func (s *signOptions) signSpliced(buf []byte, start, bodyAt int, sp *Spliced, sc *Scratch) ([]byte, error) {
+	if sc.body == nil {
+		sc.body, sc.head = sha256.New(), sha256.New()
+	}
+	if err := sc.body.(encoding.BinaryUnmarshaler).UnmarshalBinary(sp.hashed); err != nil {
+		return buf, fmt.Errorf("dkim: %w", err)
+	}
+	sc.body.Write(buf[bodyAt+sp.prefix:])
+	var b64 [44]byte // base64 of a SHA-256 sum
+	base64.StdEncoding.Encode(b64[:], sc.body.Sum(sc.sum[:0]))
+	var tbuf [20]byte
+	params := [...]struct{ k, v []byte }{
+		{s.tags[0], s.alg},
+		{s.tags[1], b64[:]},
+		{s.tags[2], s.canon},
+		{s.tags[3], s.domain},
+		{s.tags[4], s.headers},
+		{s.tags[5], s.selector},
+		{s.tags[6], strconv.AppendInt(tbuf[:0], time.Now().Unix(), 10)},
+		{s.tags[7], s.version},
+	}
+	// go-msgauth's format: tags sorted, a new line before one that would
+	// make the line pass 75 characters, then b= on lines of its own.
+	sig := append(sc.sig[:0], "DKIM-Signature:"...)
+	line := len(sig)
+	for _, p := range params {
+		if 3+(len(sig)-line)+len(p.v)+len(p.k) > 75 {
+			sig = append(sig, "\r\n"...)
+			line = len(sig)
+		}
+		sig = append(sig, ' ')
+		sig = append(sig, p.k...)
+		sig = append(sig, '=')
+		sig = append(sig, p.v...)
+		sig = append(sig, ';')
+	}
+	sig = append(sig, "\r\n"...)
+	unsigned := len(sig)
+	sig = append(sig, " b="...)
+
+	// The header hash: each signed field (the last of its name), relaxed,
+	// then the signature field with an empty b=.
+	h := sc.head
+	h.Reset()
+	head := buf[start : bodyAt-2]
+	for _, k := range s.keys {
+		if f := lastField(head, k); f != nil {
+			sc.canon = relaxed(sc.canon[:0], f)
+			sc.canon = append(sc.canon, "\r\n"...)
+			h.Write(sc.canon)
+		}
+	}
+	sc.canon = relaxed(sc.canon[:0], sig)
+	h.Write(sc.canon)
+	signature, err := s.opts.Signer.Sign(rand.Reader, h.Sum(sc.sum[:0]), s.hash)
+	if err != nil {
+		return buf, fmt.Errorf("dkim: %w", err)
+	}
+	b := base64.StdEncoding.AppendEncode(append(sc.canon[:0], " b="...), signature)
+	sc.canon = b
+	sig = sig[:unsigned]
+	for i := 0; i < len(b); i += 75 {
+		if i > 0 {
+			sig = append(sig, "\r\n "...)
+		}
+		sig = append(sig, b[i:min(i+75, len(b))]...)
+	}
+	sig = append(sig, "\r\n"...)
+	sc.sig = sig
+
+	end := len(buf)
+	buf = append(buf, sig...)
+	copy(buf[start+len(sig):], buf[start:end])
+	copy(buf[start:], sig)
+	return buf, nil
+}
+
+// lastField returns the last field of header (CRLF-separated, folded
+// lines included, no final CRLF) named k, or nil, as go-msgauth picks the
+// fields it signs.
+func lastField(header, k []byte) []byte {
+	var found []byte
+	for rest := header; len(rest) > 0; {
+		end := len(rest)
+		for i := 0; ; { // a field ends at a CRLF not followed by a space or tab
+			j := bytes.Index(rest[i:], crlf)
+			if j < 0 {
+				break
+			}
+			i += j
+			if i+2 < len(rest) && (rest[i+2] == ' ' || rest[i+2] == '\t') {
+				i += 2
+				continue
+			}
+			end = i
+			break
+		}
+		f := rest[:end]
+		if colon := bytes.IndexByte(f, ':'); colon >= 0 && bytes.EqualFold(bytes.TrimSpace(f[:colon]), k) {
+			found = f
+		}
+		if end+2 > len(rest) {
+			break
+		}
+		rest = rest[end+2:]
+	}
+	return found
+}
+
+var crlf = []byte("\r\n")
+
+// relaxed appends field in DKIM's relaxed header canonicalization (RFC
+// 6376 3.4.2, as go-msgauth writes it): the name lower-cased, the value's
+// runs of whitespace and line breaks as one space, none at either end.
+func relaxed(dst, field []byte) []byte {
+	name, value, _ := bytes.Cut(field, []byte(":"))
+	for _, c := range bytes.TrimSpace(name) {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	dst = append(dst, ':')
+	space, wrote := false, false
+	for _, c := range value {
+		if c == ' ' || c == '\t' || c == '\r' || c == '\n' {
+			space = true
+			continue
+		}
+		if space && wrote {
+			dst = append(dst, ' ')
+		}
+		space, wrote = false, true
+		dst = append(dst, c)
+	}
+	return dst
 }

@@ -7,7 +7,11 @@
 // Contract: a Template holds what every message of one send shares and is
 // built once; Template.Append is then called per recipient, concurrently if
 // wanted, and appends the finished message to the caller's buffer so hot
-// loops can reuse one buffer per worker. No value that comes from data can
+// loops can reuse one buffer per worker. A campaign, whose bodies differ
+// between readers only in a few spans, splices instead: Template.Splice
+// encodes what is the same for every reader once, and Spliced.Append
+// writes the same bytes as Append for each reader, encoding only the
+// lines that hold the reader's own values. No value that comes from data can
 // start a header line: any CR, LF or NUL in a header value is refused with an
 // error wrapping ErrHeaderInjection.
 package message
@@ -68,6 +72,11 @@ type Config struct {
 	Headers []Field
 	// DKIM signs every message when not nil.
 	DKIM *DKIM
+	// Boundary, when set, is the multipart boundary of every message (one
+	// that no body can contain, such as a random one); empty draws a
+	// random one per message, or per Splice. Tests set it to compare
+	// messages built two ways byte for byte.
+	Boundary string
 	// Staff marks mail to the newsroom itself, not to readers (a series
 	// reminder): it belongs to no list, so it has no List-Id and no
 	// List-Unsubscribe, and needs no ListID or UnsubscribeURL.
@@ -105,7 +114,8 @@ type Template struct {
 	textHeader  gomessage.Header
 	htmlHeader  gomessage.Header
 	signOptions *signOptions
-	staff       bool // no list headers
+	staff       bool   // no list headers
+	boundary    string // Config.Boundary
 }
 
 // reserved names the header fields Herald sets itself; extra headers may not
@@ -120,7 +130,7 @@ var reserved = map[string]bool{
 
 // New validates cfg and pre-formats every header field the messages share.
 func New(cfg Config) (*Template, error) {
-	t := &Template{staff: cfg.Staff}
+	t := &Template{staff: cfg.Staff, boundary: cfg.Boundary}
 	var h textproto.Header
 	// go-message writes fields in reverse order of addition, so add the
 	// last one first.
@@ -167,6 +177,11 @@ func New(cfg Config) (*Template, error) {
 	}
 	t.common = w.b[:len(w.b)-2] // drop the blank line that ends a header
 
+	if cfg.Boundary != "" {
+		if err := textproto.NewMultipartWriter(nil).SetBoundary(cfg.Boundary); err != nil {
+			return nil, fmt.Errorf("multipart boundary %q: %v: %w", cfg.Boundary, err, ErrInvalid)
+		}
+	}
 	if cfg.Subject != "" {
 		if err := checkValue("Subject", cfg.Subject); err != nil {
 			return nil, err
@@ -271,6 +286,11 @@ func (t *Template) build(dst []byte, m *Message) ([]byte, error) {
 	// without its byte-at-a-time loop, straight into the message.
 	w := &appendWriter{b: append(dst, t.common...)}
 	mw := textproto.NewMultipartWriter(w)
+	if t.boundary != "" {
+		if err := mw.SetBoundary(t.boundary); err != nil {
+			return dst, fmt.Errorf("multipart boundary: %w", ErrInvalid)
+		}
+	}
 	h.SetContentType("multipart/alternative", map[string]string{"boundary": mw.Boundary()})
 	if err := textproto.WriteHeader(w, h.Header.Header); err != nil {
 		return dst, fmt.Errorf("write header: %w", err)
@@ -455,44 +475,64 @@ func (w *appendWriter) Write(p []byte) (int, error) {
 // whitespace before a line break encoded. Runs of bytes that need no
 // encoding are copied whole.
 func appendQP(dst, p []byte) []byte {
+	q := qpState{ls: len(dst)}
+	return q.finish(q.add(dst, p))
+}
+
+// qpState is where a quoted-printable encoding stands between calls to
+// add, so a body can be encoded in pieces (see Spliced): the pieces give
+// the same bytes as the whole would. Its state is the start of the
+// current encoded line in dst and whether the last line break was a CR.
+// After an input LF it is clean: a line starts, and no CR is pending.
+type qpState struct {
+	ls int  // where the current encoded line starts in dst
+	cr bool // the last line break was a CR: skip its LF
+}
+
+// add appends p encoded, leaving the last line open for what follows.
+func (q *qpState) add(dst, p []byte) []byte {
 	const maxLine = 75 // characters before a soft line break's "="
-	ls := len(dst)     // where the current encoded line starts
-	cr := false        // the last line break was a CR: skip its LF
 	for i := 0; i < len(p); {
 		b := p[i]
 		switch {
 		case b == '\n' || b == '\r':
 			i++
-			if cr && b == '\n' {
-				cr = false
+			if q.cr && b == '\n' {
+				q.cr = false
 				continue
 			}
-			cr = b == '\r'
-			dst = qpLastWhitespace(dst, &ls)
+			q.cr = b == '\r'
+			dst = qpLastWhitespace(dst, &q.ls)
 			dst = append(dst, '\r', '\n')
-			ls = len(dst)
+			q.ls = len(dst)
 		case qpLiteral(b):
 			j := i + 1
 			for j < len(p) && qpLiteral(p[j]) {
 				j++
 			}
 			for run := p[i:j]; len(run) > 0; {
-				if len(dst)-ls == maxLine {
+				if len(dst)-q.ls == maxLine {
 					dst = append(dst, '=', '\r', '\n')
-					ls = len(dst)
+					q.ls = len(dst)
 				}
-				n := min(len(run), maxLine-(len(dst)-ls))
+				n := min(len(run), maxLine-(len(dst)-q.ls))
 				dst = append(dst, run[:n]...)
 				run = run[n:]
 			}
-			cr = false
+			q.cr = false
 			i = j
 		default:
-			dst = qpEncode(dst, &ls, b) // leaves cr as it was, as the Writer does
+			dst = qpEncode(dst, &q.ls, b) // leaves cr as it was, as the Writer does
 			i++
 		}
 	}
-	return qpLastWhitespace(dst, &ls)
+	return dst
+}
+
+// finish ends the encoding: a space or tab that ends the last line is
+// encoded.
+func (q *qpState) finish(dst []byte) []byte {
+	return qpLastWhitespace(dst, &q.ls)
 }
 
 // qpLiteral reports whether b is written as itself: printable ASCII but

@@ -26,6 +26,11 @@ type Fields struct {
 	// FeedbackURL is the reader's page for rating the edition; the email
 	// links to it with ?r=1 to 3 when the publication asks for feedback.
 	FeedbackURL string
+	// Click, Open and Hidden are the reader's tracking URLs in an Email
+	// made by Track: the start of every tracked link (the link's own
+	// address follows it, query-escaped), the open pixel, and the hidden
+	// link.
+	Click, Open, Hidden string
 }
 
 // field names a placeholder.
@@ -38,6 +43,9 @@ const (
 	fieldPreferences
 	fieldWeb
 	fieldFeedback
+	fieldClick
+	fieldOpen
+	fieldHidden
 	// What lies between fieldIfAnonymous or fieldIfNamed and fieldEndIf
 	// is kept only for a subscriber without a name, or with one: the
 	// greeting has a form for each.
@@ -48,7 +56,7 @@ const (
 
 // placeholder codes follow the per-render prefix in the rendered output.
 var fieldCodes = map[byte]field{'n': fieldName, 'u': fieldUnsubscribe, 'p': fieldPreferences, 'w': fieldWeb, 'f': fieldFeedback,
-	'a': fieldIfAnonymous, 'b': fieldIfNamed, 'e': fieldEndIf}
+	'a': fieldIfAnonymous, 'b': fieldIfNamed, 'e': fieldEndIf, 'c': fieldClick, 'o': fieldOpen, 'h': fieldHidden}
 
 // Email is an edition rendered for mail, with placeholders for the
 // per-subscriber fields. It is immutable and safe for concurrent use.
@@ -174,6 +182,14 @@ func (m *Email) AppendText(dst []byte, f Fields) []byte {
 }
 
 func (c *compiled) append(dst []byte, f *Fields, fallback string) []byte {
+	name := nameFor(f, fallback)
+	dst = slices.Grow(dst, len(c.buf)+2*(len(name)+len(f.UnsubscribeURL)+len(f.PreferencesURL)+len(f.WebURL))+4*len(f.FeedbackURL)+
+		16*len(f.Click)+len(f.Open)+len(f.Hidden)+64)
+	return c.fill(dst, 0, len(c.parts), false, f, name)
+}
+
+// nameFor is the name a reader is greeted by.
+func nameFor(f *Fields, fallback string) string {
 	name := f.Name
 	if name == "" {
 		name = fallback
@@ -181,10 +197,16 @@ func (c *compiled) append(dst []byte, f *Fields, fallback string) []byte {
 	if name == "" {
 		name = defaultNameFallback // never "Good evening, ."
 	}
-	dst = slices.Grow(dst, len(c.buf)+2*(len(name)+len(f.UnsubscribeURL)+len(f.PreferencesURL)+len(f.WebURL))+4*len(f.FeedbackURL)+64)
+	return name
+}
+
+// fill appends parts[from:to] filled in for f: each part's literal (but
+// the first's when hole is set: a Cut's hole starts at a field) and field.
+func (c *compiled) fill(dst []byte, from, to int, hole bool, f *Fields, name string) []byte {
 	skip := false // inside the greeting form this subscriber does not get
-	for _, p := range c.parts {
-		if !skip {
+	for i := from; i < to; i++ {
+		p := c.parts[i]
+		if !skip && !(hole && i == from) {
 			dst = append(dst, c.buf[p.start:p.end]...)
 		}
 		var v string
@@ -215,10 +237,80 @@ func (c *compiled) append(dst []byte, f *Fields, fallback string) []byte {
 			v = f.WebURL
 		case fieldFeedback:
 			v = f.FeedbackURL
+		case fieldClick:
+			v = f.Click
+		case fieldOpen:
+			v = f.Open
+		case fieldHidden:
+			v = f.Hidden
 		}
 		dst = appendValue(dst, v, c.escape)
 	}
 	return dst
+}
+
+// Track returns a copy of m whose HTML is rewrite's rewrite of it, done
+// once: rewrite gets placeholders for the reader's click, open and hidden
+// URLs (letters and digits, so escaping keeps them), which the copy fills
+// in from Fields.Click, Open and Hidden, HTML-escaped. The copy's HTML for
+// a reader is then rewrite's for the reader's HTML and URLs, as long as
+// rewrite treats the placeholders as it would treat the URLs (and no
+// rewritten place holds another placeholder).
+func (m *Email) Track(rewrite func(html []byte, click, open, hidden string) []byte) *Email {
+	c := *m
+	c.html = compile(rewrite(m.html.buf, m.prefix+"c", m.prefix+"o", m.prefix+"h"), m.prefix, true)
+	return &c
+}
+
+// Cut is one part of an Email (its HTML or its text) cut where readers'
+// copies differ: Static returns the runs every reader gets, and hole i,
+// between run i and run i+1, is filled per reader by AppendHole. A
+// greeting with a form for readers with and without a name is one hole.
+type Cut struct {
+	c        *compiled
+	holes    [][2]int // parts [from, to) of each hole
+	static   [][]byte
+	fallback string
+}
+
+// CutHTML cuts the HTML.
+func (m *Email) CutHTML() Cut { return m.cut(&m.html) }
+
+// CutText cuts the plain text.
+func (m *Email) CutText() Cut { return m.cut(&m.text) }
+
+func (m *Email) cut(c *compiled) Cut {
+	k := Cut{c: c, fallback: m.fallback}
+	var run []byte
+	for i := 0; i < len(c.parts); {
+		p := c.parts[i]
+		run = append(run, c.buf[p.start:p.end]...)
+		if p.f == fieldNone { // the last part
+			i++
+			continue
+		}
+		k.static = append(k.static, run)
+		run = nil
+		to := i + 1
+		if p.f == fieldIfAnonymous || p.f == fieldIfNamed {
+			for to < len(c.parts) && c.parts[to-1].f != fieldEndIf {
+				to++
+			}
+		}
+		k.holes = append(k.holes, [2]int{i, to})
+		i = to // its literal starts the next run
+	}
+	k.static = append(k.static, run)
+	return k
+}
+
+// Static returns the runs every reader gets, one more than the holes.
+func (k Cut) Static() [][]byte { return k.static }
+
+// AppendHole appends hole i filled in for f, HTML-escaped in the HTML.
+func (k Cut) AppendHole(dst []byte, i int, f *Fields) []byte {
+	h := k.holes[i]
+	return k.c.fill(dst, h[0], h[1], true, f, nameFor(f, k.fallback))
 }
 
 // appendValue appends v, HTML-escaped when escape is set, with control

@@ -491,3 +491,47 @@ func TestFreezeThaw(t *testing.T) {
 		t.Error("thawed email renders differently")
 	}
 }
+
+// TestCutFillsBackToTheWhole: the runs of a Cut with its holes filled in
+// are the whole HTML and text, for readers with and without a name (the
+// greeting's two forms), a name to escape, and a tracked copy.
+func TestCutFillsBackToTheWhole(t *testing.T) {
+	r, e := setup(t)
+	m, err := r.Email(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tracked := m.Track(func(html []byte, click, open, hidden string) []byte {
+		out := bytes.ReplaceAll(html, []byte(`href="https://`), []byte(`href="`+click+`https://`))
+		out = bytes.Replace(out, []byte("</body>"), []byte(`<img src="`+open+`"></body>`), 1)
+		return bytes.Replace(out, []byte("<body"), []byte(`<a href="`+hidden+`"></a><body`), 1)
+	})
+	readers := []render.Fields{subscriber, {}, {Name: `Zoë "<b>" & Co`, UnsubscribeURL: "https://x.example/u?a=1&b=2"},
+		{Name: "Ana", Click: "https://x.example/c/tok?u=", Open: "https://x.example/o/tok.gif", Hidden: "https://x.example/l/tok"}}
+	for _, em := range []*render.Email{m, tracked} {
+		for _, f := range readers {
+			for _, part := range []struct {
+				cut   render.Cut
+				whole []byte
+			}{{em.CutHTML(), em.AppendHTML(nil, f)}, {em.CutText(), em.AppendText(nil, f)}} {
+				var got []byte
+				for i, run := range part.cut.Static() {
+					if i > 0 {
+						got = part.cut.AppendHole(got, i-1, &f)
+					}
+					got = append(got, run...)
+				}
+				if !bytes.Equal(got, part.whole) {
+					t.Errorf("cut filled back for %+v differs:\n%s\nwant\n%s", f, got, part.whole)
+				}
+				if len(part.cut.Static()) < 2 {
+					t.Errorf("no hole cut")
+				}
+			}
+		}
+	}
+	if got := tracked.AppendHTML(nil, readers[3]); !bytes.Contains(got, []byte(`href="https://x.example/c/tok?u=https://`)) ||
+		!bytes.Contains(got, []byte(`<img src="https://x.example/o/tok.gif">`)) {
+		t.Error("tracked copy lacks the reader's tracking URLs")
+	}
+}

@@ -313,26 +313,10 @@ func (s *Store) StartCampaign(ctx context.Context, id int64, frozen model.Frozen
 	if err != nil {
 		return 0, fmt.Errorf("freeze campaign %d: %w", id, err)
 	}
-	// The audience: confirmed on one of the campaign's lists, or a member
-	// of one of its segments, whose queries are read (and their windows
-	// measured) now.
-	var audience []string
-	if len(c.ListIDs) > 0 {
-		audience = append(audience, `EXISTS (SELECT 1 FROM subscriptions sp JOIN campaign_lists cl ON cl.list_id = sp.list_id
-			              WHERE cl.campaign_id = $1 AND sp.subscriber_id = sb.id AND sp.status = 'confirmed')`)
-	}
-	args := []any{id, int64(0), int64(0)}
 	now := s.now()
-	for _, sid := range c.SegmentIDs {
-		sg, err := s.Segment(ctx, sid)
-		if err != nil {
-			return 0, fmt.Errorf("start campaign %d: %w", id, err)
-		}
-		n, err := s.parseSegment(ctx, sg.Query)
-		if err != nil {
-			return 0, fmt.Errorf("start campaign %d: segment %q: %w", id, sg.Name, err)
-		}
-		audience = append(audience, "("+segmentConfirmed+" AND "+s.compileSegment(n, &args, now)+")")
+	audience, args, err := s.audienceOf(ctx, c, now)
+	if err != nil {
+		return 0, fmt.Errorf("start campaign %d: %w", id, err)
 	}
 	var maxID sql.NullInt64
 	if err := s.r.QueryRowContext(ctx, `SELECT MAX(id) FROM subscribers`).Scan(&maxID); err != nil {
@@ -342,9 +326,7 @@ func (s *Store) StartCampaign(ctx context.Context, id int64, frozen model.Frozen
 			INSERT INTO deliveries (campaign_id, subscriber_id, email, name, status)
 			SELECT $1, sb.id, sb.email, sb.name, 'pending'
 			FROM subscribers sb
-			WHERE sb.id > $2 AND sb.id <= $3 AND sb.status = 'active'
-			  AND (` + strings.Join(audience, "\n\t\t\t   OR ") + `)
-			  AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.email = sb.email)
+			WHERE sb.id > $2 AND sb.id <= $3 AND ` + audience + `
 			ORDER BY sb.id
 			ON CONFLICT (campaign_id, email) DO NOTHING`
 	for lo := int64(0); lo < maxID.Int64; lo += expandBatch {

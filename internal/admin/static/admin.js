@@ -1,7 +1,7 @@
 // Herald admin: small progressive enhancements. Every page works without
 // this file; it adds live progress to campaigns and imports, the segment
-// editor's count, and confirmations to destructive forms. The composer's
-// script is composer.js, loaded by the composer alone.
+// editor's count, the start dialog, and confirmations to destructive forms.
+// The composer's script is composer.js, loaded by the composer alone.
 (function () {
   "use strict";
 
@@ -14,6 +14,21 @@
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (e) {
       if (!window.confirm(form.getAttribute("data-confirm"))) e.preventDefault();
+    });
+  });
+
+  // A form with data-dialog asks in that dialog first (the start of a
+  // campaign: its audience and readers). Without scripts the server's own
+  // step page asks instead.
+  document.querySelectorAll("form[data-dialog]").forEach(function (form) {
+    var dlg = document.getElementById(form.getAttribute("data-dialog"));
+    if (!dlg || typeof dlg.showModal !== "function") return;
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      dlg.showModal();
+    });
+    dlg.querySelectorAll("[data-close]").forEach(function (b) {
+      b.addEventListener("click", function () { dlg.close(); });
     });
   });
 
@@ -38,10 +53,32 @@
       if (p.rate) set("rate", p.rate);
       if (p.eta) set("eta", p.eta);
       var badge = document.getElementById("status-badge");
-      if (badge && p.status) badge.textContent = p.status;
+      if (badge && p.status) badge.textContent = p.status_text || p.status;
+      if (p.state) set("state", p.state);
       if (p.done) {
         src.close();
         live.setAttribute("data-done", "1");
+        // A finished import shows its first rejected rows and the link
+        // to all of them, without a reload.
+        var rj = live.querySelector("[data-rejects]");
+        if (rj && p.first_rejects && p.first_rejects.length) {
+          var body = rj.querySelector("tbody");
+          body.textContent = "";
+          p.first_rejects.forEach(function (row) {
+            var tr = document.createElement("tr");
+            [row.line, row.reason, row.row].forEach(function (v, i) {
+              var td = document.createElement("td");
+              td.className = ["num", "", "mono link-cell"][i];
+              td.textContent = v;
+              tr.appendChild(td);
+            });
+            body.appendChild(tr);
+          });
+          rj.hidden = false;
+          var more = rj.querySelector("[data-field=more-rejects-text]");
+          if (more) more.hidden = !p.more_rejects;
+        }
+        if (p.rejected) live.querySelectorAll("[data-when-done]").forEach(function (el) { el.hidden = false; });
         var bar = live.querySelector("progress");
         if (bar) bar.className = "done";
         // A finished campaign's page shows its statistics.
