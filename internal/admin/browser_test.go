@@ -286,7 +286,7 @@ func TestBrowserComposeSendAndWatch(t *testing.T) {
 	b.Do(chromedp.ScrollIntoView(css("#feedback")))
 	b.Screenshot("campaign-feedback")
 	b.Do(chromedp.Navigate(u+"/admin/"), chromedp.WaitVisible(css("#ratings")))
-	if got := browsertest.Run(b, chromedp.Text(css("#ratings table"))); !strings.Contains(got, "2.5") {
+	if got := browsertest.Run(b, chromedp.Text(css("#ratings .card-body > table"))); !strings.Contains(got, "2.5") {
 		t.Errorf("dashboard ratings:\n%s", got)
 	}
 	b.Do(chromedp.ScrollIntoView(css("#ratings")))

@@ -210,13 +210,13 @@ func (a *Admin) campaignStats(ctx context.Context, c *model.Campaign, l *i18n.Lo
 	if p.Total > 0 {
 		st.Percent = 100 * (p.Sent + p.Failed + p.Skipped) / p.Total
 	}
-	st.Chart = eventChart(c, pts, l, a.zone(ctx))
+	st.Chart = eventChart(l, c, pts, a.zone(ctx))
 	return st, nil
 }
 
 // eventChart draws events per hour from the first hour of the campaign
 // (or its first event) to its last event.
-func eventChart(c *model.Campaign, pts []store.SeriesPoint, l *i18n.Localizer, loc *time.Location) template.HTML {
+func eventChart(l *i18n.Localizer, c *model.Campaign, pts []store.SeriesPoint, loc *time.Location) template.HTML {
 	start := c.StartedAt.UTC().Truncate(time.Hour)
 	end := start
 	for _, p := range pts {
@@ -261,7 +261,7 @@ func eventChart(c *model.Campaign, pts []store.SeriesPoint, l *i18n.Localizer, l
 		}
 		ss = append(ss, series{Name: k.name, Class: k.class, Values: v})
 	}
-	return chart(labels, "2006-01-02 15:04", ss, false)
+	return chart(l, l.T("admin.a11y.chart_campaign"), labels, "2006-01-02 15:04", ss, false)
 }
 
 func (a *Admin) campaign(w http.ResponseWriter, r *http.Request) error {

@@ -1,11 +1,16 @@
 package admin
 
 import (
+	"cmp"
+	"context"
 	"fmt"
 	"html/template"
 	"math"
 	"strings"
 	"time"
+
+	"github.com/herald-news/herald/internal/auth"
+	"github.com/herald-news/herald/internal/i18n"
 )
 
 // series is one line of a chart.
@@ -19,11 +24,18 @@ type series struct {
 // y axis from zero to a rounded maximum, light grid lines, and a legend.
 // area fills under the first series. Text is escaped. Labels are written
 // in their own location: the caller puts them in the newsroom's zone.
-func chart(labels []time.Time, layout string, ss []series, area bool) template.HTML {
+//
+// A chart is also told in words, in l's language, for whoever cannot see
+// it: the picture is named title with each line summed up (first, last
+// and highest value), and every figure follows in a table behind a
+// disclosure, one row per label.
+func chart(l *i18n.Localizer, title string, labels []time.Time, layout string, ss []series, area bool) template.HTML {
 	const w, h, left, right, top, bottom = 720.0, 240.0, 48.0, 12.0, 16.0, 28.0
 	n := len(labels)
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %g %g" role="img" preserveAspectRatio="none" xmlns="http://www.w3.org/2000/svg">`, w, h+24)
+	b.WriteString(`<figure class="chart-figure">`)
+	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %g %g" role="img" aria-label="%s" preserveAspectRatio="none" xmlns="http://www.w3.org/2000/svg">`,
+		w, h+24, template.HTMLEscapeString(chartSummary(l, title, ss)))
 	maxV := 0.0
 	for _, s := range ss {
 		for _, v := range s.Values {
@@ -76,7 +88,60 @@ func chart(labels []time.Time, layout string, ss []series, area bool) template.H
 		lx += 28 + 7*float64(len(s.Name))
 	}
 	b.WriteString(`</svg>`)
+	chartTable(&b, l, title, labels, layout, ss)
+	b.WriteString(`</figure>`)
 	return template.HTML(b.String())
+}
+
+// chartSummary is a chart's accessible name: its title, then one sentence
+// per line ("Subscribers: from 3 to 40, highest 40").
+func chartSummary(l *i18n.Localizer, title string, ss []series) string {
+	parts := []string{title}
+	for _, s := range ss {
+		if len(s.Values) == 0 {
+			continue
+		}
+		hi := s.Values[0]
+		for _, v := range s.Values {
+			hi = math.Max(hi, v)
+		}
+		parts = append(parts, l.T("admin.a11y.chart_series", "Series", s.Name,
+			"First", figure(s.Values[0]), "Last", figure(s.Values[len(s.Values)-1]), "Highest", figure(hi)))
+	}
+	return strings.Join(parts, ". ")
+}
+
+// chartTable writes every figure of a chart as a table, folded away
+// behind a summary line so it costs sighted readers no room.
+func chartTable(b *strings.Builder, l *i18n.Localizer, title string, labels []time.Time, layout string, ss []series) {
+	esc := template.HTMLEscapeString
+	fmt.Fprintf(b, `<details class="chart-data"><summary>%s</summary><table><caption class="sr-only">%s</caption><thead><tr><th scope="col">%s</th>`,
+		esc(l.T("admin.a11y.chart_figures")), esc(title), esc(l.T("admin.a11y.chart_when")))
+	for _, s := range ss {
+		fmt.Fprintf(b, `<th scope="col" class="num">%s</th>`, esc(s.Name))
+	}
+	b.WriteString(`</tr></thead><tbody>`)
+	for i, t := range labels {
+		fmt.Fprintf(b, `<tr><th scope="row">%s</th>`, esc(t.Format(layout)))
+		for _, s := range ss {
+			v := ""
+			if i < len(s.Values) {
+				v = figure(s.Values[i])
+			}
+			fmt.Fprintf(b, `<td class="num">%s</td>`, esc(v))
+		}
+		b.WriteString(`</tr>`)
+	}
+	b.WriteString(`</tbody></table></details>`)
+}
+
+// figure writes a chart value in full: whole numbers without decimals,
+// others with one (an average rating of 2.4).
+func figure(v float64) string {
+	if v == math.Trunc(v) {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.1f", v)
 }
 
 // niceMax rounds a chart's top up to 1, 2 or 5 times a power of ten.
@@ -113,4 +178,14 @@ func uniq(xs []int) []int {
 		}
 	}
 	return out
+}
+
+// langOf is the admin's language of the user signed in on ctx (English
+// without one), for code that holds a request's context but not the
+// request: a chart drawn for a page or for its live updates.
+func langOf(ctx context.Context) *i18n.Localizer {
+	if id, _ := ctx.Value(identityKey{}).(*auth.Identity); id != nil && id.User != nil {
+		return i18n.For(cmp.Or(id.User.Language, i18n.Source))
+	}
+	return i18n.For(i18n.Source)
 }

@@ -55,12 +55,15 @@ func (a *Admin) dashboard(w http.ResponseWriter, r *http.Request) error {
 	for _, c := range camps {
 		sentTotal += c.Progress.Sent
 	}
+	l := a.lang(r)
 	data := map[string]any{
 		"Campaigns": camps, "Total": total, "Confirmed": confirmed, "New30": new30, "Lists": len(lists),
-		"Growth":       chart(labels, "2 Jan", []series{{Name: "Subscribers", Class: "s-total", Values: totals}, {Name: "New per day", Class: "s-new", Values: news}}, true),
+		"Growth": chart(l, l.T("admin.dashboard.growth"), labels, "2 Jan", []series{
+			{Name: l.T("admin.a11y.chart_subscribers"), Class: "s-total", Values: totals},
+			{Name: l.T("admin.a11y.chart_new"), Class: "s-new", Values: news}}, true),
 		"SentTotal":    sentTotal,
 		"Ratings":      ratings,
-		"RatingsChart": chart(rlabels, "2 Jan", []series{{Name: "Average rating", Class: "s-total", Values: avgs}}, false),
+		"RatingsChart": chart(l, l.T("admin.a11y.chart_ratings_title"), rlabels, "2 Jan", []series{{Name: l.T("admin.a11y.chart_ratings"), Class: "s-total", Values: avgs}}, false),
 		"CanSend":      identity(r).Can(auth.Send),
 	}
 	a.page(w, r, http.StatusOK, "dashboard", a.lang(r).T("admin.dashboard.title"), "dashboard", data)

@@ -357,7 +357,9 @@ func (a *Admin) readEditionForm(r *http.Request, e *model.Edition) (imgErr strin
 		return "", badRequest("%s", l.T("admin.composer.msg.unreadable", "Limit", megabytes(maxEditionBody)))
 	}
 	f := func(k string) string { return strings.TrimSpace(strings.ReplaceAll(r.FormValue(k), "\r\n", "\n")) }
-	e.Slug, e.Date, e.Slot = f("slug"), f("date"), model.Slot(f("slot"))
+	// A slug Herald made follows the date and slot (edition.FollowSlot).
+	e.Slug = edition.FollowSlot(f("slug"), e.Date, e.Slot, f("date"), model.Slot(f("slot")))
+	e.Date, e.Slot = f("date"), model.Slot(f("slot"))
 	e.Subject, e.Preheader = f("subject"), f("preheader")
 	e.Public = r.FormValue("public") == "on"
 	// The revision the form was opened at; a form without one (an old

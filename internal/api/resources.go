@@ -565,6 +565,7 @@ func (a *API) updateEdition(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	e := editionIn(&in)
+	e.Slug = edition.FollowSlot(e.Slug, old.Date, old.Slot, e.Date, e.Slot)
 	if err := checkEdition(e); err != nil {
 		return err
 	}

@@ -60,6 +60,48 @@ func DefaultSlug(date string, slot model.Slot) string {
 	return date + "-" + string(slot)
 }
 
+// FollowSlot returns the slug an edition keeps when its date or slot is
+// set to date and slot (from prevDate and prevSlot): a slug Herald made,
+// DefaultSlug of the previous or the new date with the previous, the new
+// or a common slot, plus the "-2" a clash added, follows the new date and
+// slot, so the evening briefing's address ends in "-evening" even when
+// its draft began as a morning one (and a form that still shows the
+// made-up slug it was opened with cannot bring the old one back). A slug
+// someone wrote stays as it is.
+func FollowSlot(slug, prevDate string, prevSlot model.Slot, date string, slot model.Slot) string {
+	slots := []model.Slot{prevSlot, slot, model.SlotMorning, model.SlotMidday, model.SlotEvening}
+	for _, d := range []string{prevDate, date} {
+		if d == "" {
+			continue
+		}
+		for _, s := range slots {
+			if s == "" {
+				continue
+			}
+			if suffix, ok := madeFrom(slug, DefaultSlug(d, s)); ok {
+				return DefaultSlug(date, slot) + suffix
+			}
+		}
+		if suffix, ok := madeFrom(slug, d); ok {
+			return DefaultSlug(date, slot) + suffix
+		}
+	}
+	return slug
+}
+
+// madeFrom reports whether slug is base, or base and a clash's "-N"
+// (returned as suffix).
+func madeFrom(slug, base string) (suffix string, ok bool) {
+	if slug == base {
+		return "", true
+	}
+	rest, found := strings.CutPrefix(slug, base+"-")
+	if !found || rest == "" || strings.Trim(rest, "0123456789") != "" {
+		return "", false
+	}
+	return "-" + rest, true
+}
+
 type parser struct {
 	lines []string
 	e     *model.Edition

@@ -272,7 +272,8 @@ type view struct {
 	Hero            *model.Image
 	HeroCredit      string // the hero's credit with its prefix ("Photo: ..."); "" when none
 	Sections        []sectionView
-	ArchiveURL      string // this edition's web page
+	ArchiveURL      string   // this edition's web page
+	Links           WebLinks // the web page's navigation and subscribe prompt
 
 	// Per-subscriber fields: placeholders in an Email, empty on the web.
 	Name, UnsubscribeURL, PreferencesURL, WebURL, FeedbackURL string
@@ -401,7 +402,7 @@ func (r *Renderer) view(e *model.Edition, heroWidth int) (*view, error) {
 	l := r.language(e)
 	v := &view{Pub: r.pub, Colors: r.colors, Ink: validator.Ink(r.colors.Accent), Edition: e, L: l,
 		FeedbackRatings: [3]string{l.T("feedback.great"), l.T("feedback.fine"), l.T("feedback.poor")},
-		ArchiveURL:      r.opts.ArchiveURL + url.PathEscape(e.Slug)}
+		ArchiveURL:      r.opts.ArchiveURL + url.PathEscape(e.Slug), Links: webLinks(r.opts.ArchiveURL)}
 	keys, ok := greetingKeys[e.Slot]
 	if !ok {
 		keys = greetingKeys[""]

@@ -3,6 +3,7 @@ package render
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/herald-news/herald/internal/edition"
@@ -10,13 +11,39 @@ import (
 )
 
 // Web renders e as a complete page for the public archive: semantic,
-// responsive HTML with the publication's language, headings and alt text.
-func (r *Renderer) Web(e *model.Edition) ([]byte, error) {
+// responsive HTML with the publication's language, headings and alt text,
+// navigation to the archive and a subscribe prompt leading to the home
+// page's newsletters. WebPage leads the prompt to one list's form.
+func (r *Renderer) Web(e *model.Edition) ([]byte, error) { return r.WebPage(e, "") }
+
+// WebPage is Web with the subscribe prompt leading to subscribe (the
+// form of the list the edition went to); "" leads to the home page, which
+// lists every newsletter.
+func (r *Renderer) WebPage(e *model.Edition, subscribe string) ([]byte, error) {
 	v, err := r.view(e, 1200)
 	if err != nil {
 		return nil, err
 	}
+	if subscribe != "" {
+		v.Links.Subscribe = subscribe
+	}
 	return execute(r.web, r.webSrc, WebTemplate, v)
+}
+
+// WebLinks are where an edition's web page leads beyond the edition.
+type WebLinks struct {
+	Home      string // the public home page, which lists the newsletters
+	Archive   string // every edition
+	Subscribe string // the subscribe prompt's target
+}
+
+// webLinks derives the page's links from the archive's base URL: the
+// archive is that URL without its final slash, the home page its parent
+// ("https://news.example/archive/" gives "https://news.example/").
+func webLinks(archiveBase string) WebLinks {
+	archive := strings.TrimSuffix(archiveBase, "/")
+	home := archive[:strings.LastIndex(archive, "/")+1]
+	return WebLinks{Home: home, Archive: archive, Subscribe: home}
 }
 
 // JSON renders e as indented JSON, the same shape the API uses.

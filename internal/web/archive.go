@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -121,7 +122,13 @@ func (s *Server) serveEdition(w http.ResponseWriter, r *http.Request, e *model.E
 		s.serverError(w, r, "renderer", err)
 		return
 	}
-	page, err := rd.Web(e)
+	// The subscribe prompt leads to the form of the edition's list when
+	// readers may join it, else to the home page's newsletters.
+	subscribe := ""
+	if list != nil && list.Public {
+		subscribe = s.base + "/subscribe/" + url.PathEscape(list.Slug)
+	}
+	page, err := rd.WebPage(e, subscribe)
 	if err != nil {
 		s.serverError(w, r, "render edition", err)
 		return
