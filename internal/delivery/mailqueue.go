@@ -56,8 +56,8 @@ type MailQueueConfig struct {
 	// WelcomeText is the welcome message's body (a default is used when
 	// empty).
 	WelcomeText string
-	// Workers send at once (2); Poll is how often an idle queue looks for
-	// messages other nodes queued (1s).
+	// Workers send at once (DefaultMailWorkers); Poll is how often an
+	// idle queue looks for messages other nodes queued (1s).
 	Workers int
 	Poll    time.Duration
 	Log     *slog.Logger
@@ -86,17 +86,25 @@ type MailQueue struct {
 	done       chan struct{}
 
 	sent, retried, failed atomic.Int64
+
+	// batchTime is mailBatchTime (shorter in tests).
+	batchTime time.Duration
 }
 
 // A queue woken by a signup waits mailGather for others to join its
-// batch of up to mailBatchPerWorker messages per worker. A message gets
-// mailSendTimeout; a claim's lease outlasts a worker's share of a batch
-// sent at that worst pace, so no other node takes it over meanwhile.
+// batch of up to mailBatchPerWorker messages per worker: large, because
+// each claim waits its turn for the database's writer behind the signups
+// that fill the queue. A message gets mailSendTimeout. A claim's lease is
+// mailLease; what a batch has not sent mailBatchTime after it was claimed
+// (the next batch is claimed while one is sent, so it may wait for that
+// first) is given back, so no message is still in hand when its lease
+// ends and another node claims it.
 const (
 	mailGather         = 50 * time.Millisecond
-	mailBatchPerWorker = 8
+	mailBatchPerWorker = 16
 	mailSendTimeout    = time.Minute
-	mailLease          = mailBatchPerWorker*mailSendTimeout + 2*time.Minute
+	mailLease          = 10 * time.Minute
+	mailBatchTime      = mailLease - 2*time.Minute
 )
 
 // Transactional mail is retried with backoff from mailRetryBase, doubling
@@ -106,6 +114,11 @@ const (
 	mailRetryMax    = 2 * time.Hour
 	mailMaxAttempts = 10
 )
+
+// DefaultMailWorkers is how many messages a queue sends at once unless
+// configured otherwise: enough that confirmations keep pace with a rush of
+// signups over a relay's pooled connections.
+const DefaultMailWorkers = 8
 
 // NewMailQueue returns a queue; Start (or Run) starts its senders.
 func NewMailQueue(cfg MailQueueConfig) (*MailQueue, error) {
@@ -124,7 +137,7 @@ func NewMailQueue(cfg MailQueueConfig) (*MailQueue, error) {
 		cfg.ConfirmTTL = DefaultConfirmTTL
 	}
 	if cfg.Workers <= 0 {
-		cfg.Workers = 2
+		cfg.Workers = DefaultMailWorkers
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second
@@ -132,7 +145,7 @@ func NewMailQueue(cfg MailQueueConfig) (*MailQueue, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	q := &MailQueue{cfg: cfg, wakeC: make(chan struct{}, 1), done: make(chan struct{})}
+	q := &MailQueue{cfg: cfg, wakeC: make(chan struct{}, 1), done: make(chan struct{}), batchTime: mailBatchTime}
 	if cfg.From != "" {
 		if q.from, err = mail.ParseAddress(cfg.From); err != nil {
 			return nil, fmt.Errorf("delivery: From %q: %w", cfg.From, err)
@@ -185,15 +198,48 @@ func (q *MailQueue) Stats() MailStats {
 	return MailStats{Sent: q.sent.Load(), Retried: q.retried.Load(), Failed: q.failed.Load()}
 }
 
-// run claims and sends until claimCtx ends; sendCtx ends the sends.
+// run claims and sends until claimCtx ends; sendCtx ends the sends. The
+// next batch is claimed while one is sent, and a batch's results are
+// written while the next one is sent, so the senders wait for neither
+// (the single SQLite writer is busy with signups at the moments that
+// matter). One write of results at a time; the last one is waited for.
 func (q *MailQueue) run(ctx, sendCtx context.Context) {
 	defer close(q.done)
+	batches := make(chan claimed)
+	go q.claim(ctx, batches)
+	settled := make(chan struct{})
+	close(settled)
+	for c := range batches {
+		bctx, cancel := context.WithDeadline(sendCtx, c.at.Add(q.batchTime))
+		results := q.sendAll(bctx, c.jobs)
+		cancel()
+		<-settled
+		next := make(chan struct{})
+		go func() {
+			defer close(next)
+			q.settle(results)
+		}()
+		settled = next
+	}
+	<-settled
+}
+
+// claimed is a batch of jobs and when it was claimed.
+type claimed struct {
+	jobs []store.MailJob
+	at   time.Time
+}
+
+// claim claims batches while there is work (see mailBatchPerWorker) and
+// hands each to run; it closes out when ctx ends. A batch claimed but not
+// yet handed over then is given back.
+func (q *MailQueue) claim(ctx context.Context, out chan<- claimed) {
+	defer close(out)
 	tick := time.NewTicker(q.cfg.Poll)
 	defer tick.Stop()
 	for {
-		// Claim while there is work, a batch of a few messages per sender
-		// at a time (see mailLease).
 		for ctx.Err() == nil {
+			at := time.Now()
 			jobs, err := q.cfg.Store.ClaimMail(ctx, q.cfg.Workers*mailBatchPerWorker, mailLease)
 			if err != nil {
 				if ctx.Err() == nil {
@@ -204,7 +250,16 @@ func (q *MailQueue) run(ctx, sendCtx context.Context) {
 			if len(jobs) == 0 {
 				break
 			}
-			q.settle(q.sendAll(sendCtx, jobs))
+			select {
+			case out <- claimed{jobs, at}:
+			case <-ctx.Done():
+				results := make([]store.MailResult, len(jobs))
+				for i, j := range jobs {
+					results[i] = store.MailResult{Job: j, RetryAt: time.Now(), Reason: "interrupted by shutdown"}
+				}
+				q.settle(results)
+				return
+			}
 		}
 		if !q.idle(ctx, tick.C) {
 			return
@@ -236,12 +291,59 @@ func (q *MailQueue) idle(ctx context.Context, tick <-chan time.Time) bool {
 	}
 }
 
+// mailBatch is what every message of a claimed batch shares, read once
+// for the batch rather than once a message: the DKIM key that signs them
+// (or why it could not be read), the publication, and each list's notices
+// as rendered.
+type mailBatch struct {
+	dkim    *message.DKIM
+	dkimErr error
+	pub     model.Publication
+
+	mu      sync.Mutex
+	notices map[noticeKey]noticeText // rendered once a list (see notice)
+}
+
+// readBatch reads what a batch's messages share. A publication that cannot
+// be read is the default one (a confirmation is worth more than the name in
+// it); a key that cannot be read makes every message of the batch wait
+// for a retry (errSettingsUnread).
+func (q *MailQueue) readBatch(ctx context.Context) *mailBatch {
+	b := &mailBatch{}
+	b.dkim, b.dkimErr = q.cfg.Settings.SigningKey(ctx)
+	pub, err := q.cfg.Settings.Brand(ctx)
+	if err != nil {
+		q.cfg.Log.Warn("read the publication settings", "err", err)
+		pub = model.DefaultPublication(q.cfg.BaseURL)
+	}
+	b.pub = pub
+	return b
+}
+
+// signingKey is the batch's DKIM key, or the error that makes its messages
+// wait.
+func (b *mailBatch) signingKey() (*message.DKIM, error) {
+	if b.dkimErr != nil {
+		return nil, fmt.Errorf("DKIM key: %w: %w", errSettingsUnread, b.dkimErr)
+	}
+	return b.dkim, nil
+}
+
+// brand is the publication as the messages about list l show it: its
+// brand and language over the publication's.
+func (b *mailBatch) brand(l *model.List) (model.Publication, *i18n.Localizer) {
+	pub := l.Publication(b.pub)
+	return pub, i18n.For(pub.Language)
+}
+
 // sendAll sends a batch on q.cfg.Workers connections and says what became
 // of each message.
 func (q *MailQueue) sendAll(ctx context.Context, jobs []store.MailJob) []store.MailResult {
 	results := make([]store.MailResult, len(jobs))
-	// What the messages need, read once for the batch: each recipient as
-	// things stand now, and each list (a batch is mostly about one or two).
+	// What the messages need, read once for the batch: the key and the
+	// publication, each recipient as things stand now, and each list (a
+	// batch is mostly about one or two).
+	b := q.readBatch(ctx)
 	st := q.cfg.Store
 	rcpts, rerr := st.MailRecipients(ctx, jobs)
 	lists, listErrs := map[int64]*model.List{}, map[int64]error{}
@@ -258,7 +360,7 @@ func (q *MailQueue) sendAll(ctx context.Context, jobs []store.MailJob) []store.M
 			for i := range next {
 				j := jobs[i]
 				if j.Kind == model.MailPasswordReset {
-					results[i] = q.sendReset(ctx, j)
+					results[i] = q.sendReset(ctx, b, j)
 					continue
 				}
 				rcpt, found := rcpts[j.ID]
@@ -266,7 +368,7 @@ func (q *MailQueue) sendAll(ctx context.Context, jobs []store.MailJob) []store.M
 				if err == nil && !found {
 					err = errNothingToSend // the subscriber was erased
 				}
-				results[i] = q.send(ctx, j, lists[j.ListID], rcpt, err)
+				results[i] = q.send(ctx, b, j, lists[j.ListID], rcpt, err)
 			}
 		})
 	}
@@ -280,13 +382,13 @@ func (q *MailQueue) sendAll(ctx context.Context, jobs []store.MailJob) []store.M
 
 // send sends one message about list l to rcpt, or says why not (readErr:
 // reading them failed).
-func (q *MailQueue) send(ctx context.Context, job store.MailJob, l *model.List, rcpt store.MailRecipient, readErr error) store.MailResult {
+func (q *MailQueue) send(ctx context.Context, b *mailBatch, job store.MailJob, l *model.List, rcpt store.MailRecipient, readErr error) store.MailResult {
 	res := store.MailResult{Job: job}
 	var env mailer.Envelope
 	var msg []byte
 	err := readErr
 	if err == nil {
-		env, msg, err = q.Build(ctx, job, l, rcpt)
+		env, msg, err = q.build(b, job, l, rcpt)
 	}
 	switch {
 	case errors.Is(err, store.ErrNotFound) || errors.Is(err, errNothingToSend):
@@ -306,9 +408,9 @@ func (q *MailQueue) send(ctx context.Context, job store.MailJob, l *model.List, 
 // when the request was used or expired meanwhile. The words and the link
 // are package auth's; the message is staff mail (no list headers), signed
 // like every one-off message.
-func (q *MailQueue) sendReset(ctx context.Context, job store.MailJob) store.MailResult {
+func (q *MailQueue) sendReset(ctx context.Context, b *mailBatch, job store.MailJob) store.MailResult {
 	res := store.MailResult{Job: job}
-	pub, _ := q.brand(ctx, &model.List{}) // staff mail: the publication's, no list's brand
+	pub, _ := b.brand(&model.List{}) // staff mail: the publication's, no list's brand
 	n, err := auth.ResetMessage(ctx, q.cfg.Store, q.cfg.Signer, q.cfg.BaseURL, pub.Name, job.ResetID)
 	if errors.Is(err, auth.ErrResetGone) {
 		return res
@@ -316,17 +418,17 @@ func (q *MailQueue) sendReset(ctx context.Context, job store.MailJob) store.Mail
 	var env mailer.Envelope
 	var msg []byte
 	if err == nil {
-		env, msg, err = q.staffMail(ctx, pub, n.To, n.Name, n.Subject, n.Text, n.HTML)
+		env, msg, err = q.staffMail(b, pub, n.To, n.Name, n.Subject, n.Text, n.HTML)
 	}
 	return q.deliver(ctx, res, env, msg, err)
 }
 
 // staffMail builds one message to someone of the newsroom: no list
 // headers, DKIM-signed with the publication's key.
-func (q *MailQueue) staffMail(ctx context.Context, pub model.Publication, email, name, subject, text, html string) (mailer.Envelope, []byte, error) {
-	dkim, err := q.cfg.Settings.SigningKey(ctx)
+func (q *MailQueue) staffMail(b *mailBatch, pub model.Publication, email, name, subject, text, html string) (mailer.Envelope, []byte, error) {
+	dkim, err := b.signingKey()
 	if err != nil {
-		return mailer.Envelope{}, nil, fmt.Errorf("DKIM key: %w: %w", errSettingsUnread, err)
+		return mailer.Envelope{}, nil, err
 	}
 	from := q.sender(pub, &model.List{})
 	tmpl, err := message.New(message.Config{From: message.Address{Name: from.Name, Email: from.Address}, Subject: subject,
@@ -355,8 +457,9 @@ func (q *MailQueue) deliver(ctx context.Context, res store.MailResult, env maile
 	case err == nil:
 		q.sent.Add(1)
 	case ctx.Err() != nil:
-		// Shutting down: give the message back for the next start.
-		res.RetryAt, res.Reason = time.Now(), "interrupted by shutdown"
+		// Shutting down, or the batch ran out of time (mailBatchTime):
+		// give the message back, to be claimed again at once.
+		res.RetryAt, res.Reason = time.Now(), "interrupted: shutdown, or its batch ran out of time"
 	case (mailer.IsTemporary(err) || errors.Is(err, errSettingsUnread)) && job.Attempts < mailMaxAttempts:
 		q.retried.Add(1)
 		res.RetryAt, res.Reason = time.Now().Add(mailBackoff(job.Attempts)), err.Error()
@@ -413,6 +516,11 @@ var errNothingToSend = errors.New("message no longer wanted")
 // Build builds a queued message about list l to rcpt as they stand now,
 // or errNothingToSend when it is no longer wanted.
 func (q *MailQueue) Build(ctx context.Context, job store.MailJob, l *model.List, rcpt store.MailRecipient) (mailer.Envelope, []byte, error) {
+	return q.build(q.readBatch(ctx), job, l, rcpt)
+}
+
+// build is Build with what the batch shares already read.
+func (q *MailQueue) build(b *mailBatch, job store.MailJob, l *model.List, rcpt store.MailRecipient) (mailer.Envelope, []byte, error) {
 	want := model.SubConfirmed
 	if job.Kind == model.MailConfirm {
 		want = model.SubUnconfirmed
@@ -422,9 +530,9 @@ func (q *MailQueue) Build(ctx context.Context, job store.MailJob, l *model.List,
 	}
 	switch job.Kind {
 	case model.MailConfirm:
-		return q.confirmation(ctx, l, job.SubscriberID, rcpt.Email, rcpt.Name)
+		return q.confirmation(b, l, job.SubscriberID, rcpt.Email, rcpt.Name)
 	case model.MailWelcome:
-		return q.welcome(ctx, l, job.SubscriberID, rcpt.Email, rcpt.Name)
+		return q.welcome(b, l, job.SubscriberID, rcpt.Email, rcpt.Name)
 	}
 	return mailer.Envelope{}, nil, fmt.Errorf("unknown message kind %q", job.Kind)
 }
@@ -451,10 +559,10 @@ func (q *MailQueue) sender(pub model.Publication, l *model.List) *mail.Address {
 
 // oneOff builds one message to one reader about list l, through
 // TransactionalMessage: the headers and DKIM signature of campaign mail.
-func (q *MailQueue) oneOff(ctx context.Context, pub model.Publication, l *model.List, subscriberID int64, email, name, subject, text, html string) (mailer.Envelope, []byte, error) {
-	dkim, err := q.cfg.Settings.SigningKey(ctx)
+func (q *MailQueue) oneOff(b *mailBatch, pub model.Publication, l *model.List, subscriberID int64, email, name, subject, text, html string) (mailer.Envelope, []byte, error) {
+	dkim, err := b.signingKey()
 	if err != nil {
-		return mailer.Envelope{}, nil, fmt.Errorf("DKIM key: %w: %w", errSettingsUnread, err)
+		return mailer.Envelope{}, nil, err
 	}
 	from := q.sender(pub, l)
 	unsub := q.cfg.BaseURL + "/unsubscribe/" + q.cfg.Signer.Sign(token.Claims{Purpose: token.Unsubscribe, SubscriberID: subscriberID, ListID: l.ID})
@@ -470,51 +578,102 @@ func (q *MailQueue) oneOff(ctx context.Context, pub model.Publication, l *model.
 	return mailer.Envelope{From: q.cfg.Bounce.Address(subscriberID, 0, from.Address), To: email}, msg, nil
 }
 
-// brand is the publication as the messages about list l show it: its
-// brand and language over the publication's (the default publication when
-// reading it fails: a confirmation is worth more than the name in it).
-func (q *MailQueue) brand(ctx context.Context, l *model.List) (model.Publication, *i18n.Localizer) {
-	pub, err := q.cfg.Settings.Brand(ctx)
-	if err != nil {
-		q.cfg.Log.Warn("read the publication settings", "err", err)
-		pub = model.DefaultPublication(q.cfg.BaseURL)
-	}
-	pub = l.Publication(pub)
-	return pub, i18n.For(pub.Language)
-}
-
 // confirmation asks the reader to confirm a double opt-in subscription, in
 // the list's language. The link's lifetime starts now, as the message
 // goes out.
-func (q *MailQueue) confirmation(ctx context.Context, l *model.List, subscriberID int64, email, name string) (mailer.Envelope, []byte, error) {
+func (q *MailQueue) confirmation(b *mailBatch, l *model.List, subscriberID int64, email, name string) (mailer.Envelope, []byte, error) {
 	tok := q.cfg.Signer.Sign(token.Claims{Purpose: token.Confirm, SubscriberID: subscriberID, ListID: l.ID, Expires: time.Now().Add(q.cfg.ConfirmTTL)})
+	n := b.notice(model.MailConfirm, l, func() noticeText { return q.confirmationNotice(b, l, linkMark) })
+	pub, _ := b.brand(l)
+	text, html := n.with(tok)
+	return q.oneOff(b, pub, l, subscriberID, email, name, n.subject, text, html)
+}
+
+// confirmationNotice renders a confirmation about list l whose link
+// carries tok.
+func (q *MailQueue) confirmationNotice(b *mailBatch, l *model.List, tok string) noticeText {
 	confirm := q.cfg.BaseURL + "/confirm/" + tok
-	pub, lang := q.brand(ctx, l)
-	subject := lang.Plain("mail.confirm_subject", "List", l.Name)
+	pub, lang := b.brand(l)
 	paras := []string{
 		lang.Plain("mail.confirm_asked", "List", l.Name),
 		lang.T("mail.confirm_open", "Duration", Days(lang, q.cfg.ConfirmTTL)),
 	}
-	text := strings.Join(paras, "\n\n") + "\n\n" + lang.Plain("mail.confirm_link", "URL", confirm) +
-		"\n\n" + lang.T("mail.ignore") + "\n"
 	v := newNoticeView(lang, pub)
 	v.Paragraphs, v.Button, v.URL = []string{paras[0], lang.T("mail.ignore")}, lang.T("confirm.button"), confirm
-	return q.oneOff(ctx, pub, l, subscriberID, email, name, subject, text, renderNoticeHTML(v))
+	return noticeText{
+		subject: lang.Plain("mail.confirm_subject", "List", l.Name),
+		text: strings.Join(paras, "\n\n") + "\n\n" + lang.Plain("mail.confirm_link", "URL", confirm) +
+			"\n\n" + lang.T("mail.ignore") + "\n",
+		html: renderNoticeHTML(v),
+	}
 }
 
 // welcome greets a reader whose subscription is now confirmed, in the
 // list's language.
-func (q *MailQueue) welcome(ctx context.Context, l *model.List, subscriberID int64, email, name string) (mailer.Envelope, []byte, error) {
-	prefs := q.cfg.BaseURL + "/preferences/" + q.cfg.Signer.Sign(token.Claims{Purpose: token.Preferences, SubscriberID: subscriberID})
-	pub, lang := q.brand(ctx, l)
+func (q *MailQueue) welcome(b *mailBatch, l *model.List, subscriberID int64, email, name string) (mailer.Envelope, []byte, error) {
+	tok := q.cfg.Signer.Sign(token.Claims{Purpose: token.Preferences, SubscriberID: subscriberID})
+	n := b.notice(model.MailWelcome, l, func() noticeText { return q.welcomeNotice(b, l, linkMark) })
+	pub, _ := b.brand(l)
+	text, html := n.with(tok)
+	return q.oneOff(b, pub, l, subscriberID, email, name, n.subject, text, html)
+}
+
+// welcomeNotice renders a welcome to list l whose preferences link
+// carries tok.
+func (q *MailQueue) welcomeNotice(b *mailBatch, l *model.List, tok string) noticeText {
+	prefs := q.cfg.BaseURL + "/preferences/" + tok
+	pub, lang := b.brand(l)
 	body := q.cfg.WelcomeText
 	if body == "" {
 		body = lang.Plain("mail.welcome_body", "List", l.Name)
 	}
-	text := body + "\n\n" + lang.Plain("mail.welcome_choose", "URL", prefs) + "\n"
 	v := newNoticeView(lang, pub)
 	v.Paragraphs, v.Button, v.URL = []string{body}, lang.T("email.preferences"), prefs
-	return q.oneOff(ctx, pub, l, subscriberID, email, name, lang.Plain("mail.welcome_subject", "List", l.Name), text, renderNoticeHTML(v))
+	return noticeText{
+		subject: lang.Plain("mail.welcome_subject", "List", l.Name),
+		text:    body + "\n\n" + lang.Plain("mail.welcome_choose", "URL", prefs) + "\n",
+		html:    renderNoticeHTML(v),
+	}
+}
+
+// linkMark stands for the reader's token in a notice rendered once for a
+// list and a batch. It is made of base64url characters, as tokens are,
+// which neither the HTML escaper, the URL normaliser nor a right-to-left
+// isolate changes, so putting the token in its place gives the bytes
+// rendering the notice with the token would (TestNoticeRenderedOnceIsTheSame).
+const linkMark = "HeraldReaderLinkToken0mark0"
+
+// noticeText is a confirmation or welcome as rendered for a list, with
+// linkMark where each reader's token goes.
+type noticeText struct{ subject, text, html string }
+
+// with returns the text and HTML parts with tok in place of the mark.
+func (n noticeText) with(tok string) (text, html string) {
+	return strings.ReplaceAll(n.text, linkMark, tok), strings.ReplaceAll(n.html, linkMark, tok)
+}
+
+// notice returns the batch's notice of kind about list l, rendering it
+// with render the first time: the words, the brand and the HTML are the
+// same for every reader of a list, and rendering them took as long as
+// signing and sending the message.
+func (b *mailBatch) notice(kind model.MailKind, l *model.List, render func() noticeText) noticeText {
+	key := noticeKey{kind, l.ID}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n, ok := b.notices[key]
+	if !ok {
+		n = render()
+		if b.notices == nil {
+			b.notices = map[noticeKey]noticeText{}
+		}
+		b.notices[key] = n
+	}
+	return n
+}
+
+type noticeKey struct {
+	kind model.MailKind
+	list int64
 }
 
 // Days says a duration in whole days for readers, in their language ("7

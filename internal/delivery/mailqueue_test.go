@@ -157,3 +157,57 @@ func TestReminderIsSigned(t *testing.T) {
 		t.Fatalf("reminder to %v", msgs[0].To)
 	}
 }
+
+// TestBatchOutOfTimeGivesItsMailBack: a confirmation stuck at a relay that
+// does not answer is given back when its batch runs out of time (before
+// its lease could end and another node take it), claimed again on a new
+// connection, and sent once the relay answers: once, and the queue is
+// empty.
+func TestBatchOutOfTimeGivesItsMailBack(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.SQLite(t)
+	l := &model.List{Slug: "stuck", Name: "Stuck", OptIn: model.OptInDouble, Public: true}
+	if err := s.CreateList(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	hold := make(chan struct{})
+	sink, m, _ := deliverytest.Relay(t, smtpsink.Options{Faults: smtpsink.Faults{Hold: hold}})
+	q, err := delivery.NewMailQueue(delivery.MailQueueConfig{Store: s, Sender: m, Signer: deliverytest.Signer(t),
+		BaseURL: "https://news.example", From: "News <news@news.example>", Workers: 1, Poll: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	delivery.SetBatchTimeForTest(q, 300*time.Millisecond)
+	q.Start()
+	defer q.Close(ctx)
+	if _, out, err := s.Signup(ctx, "held@example.com", "", l, model.SourceForm, false); err != nil || out != store.SignupPending {
+		t.Fatalf("signup: %v %v", out, err)
+	}
+	q.Wake()
+	deadline := time.Now().Add(30 * time.Second)
+	for sink.Connections() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the message held at the relay was not given back and tried again (%d connections)", sink.Connections())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(hold)
+	waitMessages(t, sink, 1)
+	for {
+		n, err := s.MailBacklog(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d messages still queued", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // a second copy would arrive now
+	if got := len(sink.Messages()); got != 1 {
+		t.Fatalf("%d copies sent, want 1", got)
+	}
+}

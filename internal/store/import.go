@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/herald-news/herald/internal/audit"
@@ -136,27 +137,47 @@ func importChanges(rows int, r ImportResult) audit.Changes {
 }
 
 // insertSubscribersSQL inserts n new subscribers, each (email, name,
-// attributes, created_at), updated at $4n+1, skipping existing addresses
-// and returning the IDs of those it created.
+// attributes, created_at), updated at $4n+1, skipping existing addresses.
+// A NULL attributes is an empty
+// object and a NULL created_at is $4n+1. The rows come as a VALUES table so
+// that the time shared by every row is bound once per statement, not once
+// per row: on SQLite each $N becomes its own ? (sqlitebind.go), and binding
+// a time formats it.
 func insertSubscribersSQL(n int) string {
 	now := 4*n + 1
-	return `INSERT INTO subscribers (email, name, attributes, created_at, updated_at) VALUES ` +
-		valuesList(n, 4, func(b *strings.Builder, p int) { fmt.Fprintf(b, "($%d, $%d, $%d, $%d, $%d)", p, p+1, p+2, p+3, now) }) +
-		` ON CONFLICT (email) DO NOTHING RETURNING id, email`
+	return fmt.Sprintf(`INSERT INTO subscribers (email, name, attributes, created_at, updated_at)
+		SELECT column1, column2, COALESCE(column3, '{}'), COALESCE(column4, $%d), $%d FROM (VALUES `, now, now) +
+		valuesList(n, 4, func(b *strings.Builder, p int) { fmt.Fprintf(b, "($%d, $%d, $%d, $%d)", p, p+1, p+2, p+3) }) +
+		`) WHERE true ON CONFLICT (email) DO NOTHING`
+}
+
+// subscribeNewSQL subscribes n subscribers the chunk has just created,
+// each named by (email, start), to list $2n+1 with status $2n+2 from
+// source $2n+3, beginning at their start or $2n+4: as subscribeSQL, but
+// finding each one's ID by its address, so the insert before it needs no
+// RETURNING (which SQLite keeps in a temporary table, row by row, before
+// handing it over).
+func subscribeNewSQL(n int) string {
+	p := 2*n + 1
+	return fmt.Sprintf(`INSERT INTO subscriptions (list_id, subscriber_id, status, source, first_status, first_source, created_at, updated_at)
+		SELECT $%d, (SELECT id FROM subscribers WHERE email = column1), $%d, $%d, $%d, $%d, COALESCE(column2, $%d), COALESCE(column2, $%d) FROM (VALUES `,
+		p, p+1, p+2, p+1, p+2, p+3, p+3) +
+		valuesList(n, 2, func(b *strings.Builder, i int) { fmt.Fprintf(b, "($%d, $%d)", i, i+1) }) + `) WHERE true`
 }
 
 // subscribeSQL subscribes n subscribers, each (id, start), to list $2n+1
 // with status $2n+2 from source $2n+3; a new subscription begins at its
-// start. With upsert, subscriptions that exist are upgraded from
-// unconfirmed to confirmed at $2n+4 (never otherwise changed), and it
-// returns each subscription it created or changed with whether it is new
-// (a new one's beginning is in its row; only a change goes to the history).
+// start, or at $2n+4 when its start is NULL. With upsert, subscriptions
+// that exist are upgraded from unconfirmed to confirmed at $2n+4 (never
+// otherwise changed), and it returns each subscription it created or
+// changed with whether it is new (a new one's beginning is in its row;
+// only a change goes to the history). The rows come as a VALUES table, as
+// in insertSubscribersSQL.
 func subscribeSQL(n int, upsert bool) string {
 	p := 2*n + 1
-	q := `INSERT INTO subscriptions (list_id, subscriber_id, status, source, first_status, first_source, created_at, updated_at) VALUES ` +
-		valuesList(n, 2, func(b *strings.Builder, i int) {
-			fmt.Fprintf(b, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", p, i, p+1, p+2, p+1, p+2, i+1, i+1)
-		})
+	q := fmt.Sprintf(`INSERT INTO subscriptions (list_id, subscriber_id, status, source, first_status, first_source, created_at, updated_at)
+		SELECT $%d, column1, $%d, $%d, $%d, $%d, COALESCE(column2, $%d), COALESCE(column2, $%d) FROM (VALUES `, p, p+1, p+2, p+1, p+2, p+3, p+3) +
+		valuesList(n, 2, func(b *strings.Builder, i int) { fmt.Fprintf(b, "($%d, $%d)", i, i+1) }) + `) WHERE true`
 	if !upsert {
 		return q
 	}
@@ -179,19 +200,27 @@ func logSQL(m int) string {
 // chunkStmts are the statements of a full chunk, prepared once: parsing a
 // 500-row statement is a fair part of its cost on SQLite.
 type chunkStmts struct {
-	erased, insert, subscribe *sql.Stmt
+	erased, insert, subscribeNew *sql.Stmt
 }
+
+// chunkSQL is the text of a full chunk's statements, built once: a batch
+// looks its statements up by their text, and building a 500-row statement
+// for that was a fair part of a batch's own work.
+var chunkSQL = sync.OnceValue(func() [3]string {
+	return [3]string{erasedSQL(importChunk), insertSubscribersSQL(importChunk), subscribeNewSQL(importChunk)}
+})
 
 func (s *Store) prepareChunkStmts(ctx context.Context) (chunkStmts, error) {
 	var c chunkStmts
 	var err error
-	if c.erased, err = s.prepared(ctx, erasedSQL(importChunk)); err != nil {
+	q := chunkSQL()
+	if c.erased, err = s.prepared(ctx, q[0]); err != nil {
 		return c, err
 	}
-	if c.insert, err = s.prepared(ctx, insertSubscribersSQL(importChunk)); err != nil {
+	if c.insert, err = s.prepared(ctx, q[1]); err != nil {
 		return c, err
 	}
-	c.subscribe, err = s.prepared(ctx, subscribeSQL(importChunk, false))
+	c.subscribeNew, err = s.prepared(ctx, q[2])
 	return c, err
 }
 
@@ -241,44 +270,74 @@ func (s *Store) importChunk(ctx context.Context, tx *sql.Tx, rows []ImportRow, o
 			return res, nil
 		}
 	}
-	ids := make(map[string]int64, len(rows))
-	existed := make(map[string]bool, len(rows))
-	start := func(r ImportRow) time.Time {
+	// A row's own start, or nil for the statement's now.
+	start := func(r ImportRow) any {
 		if r.Start.IsZero() {
-			return now
+			return nil
 		}
 		return r.Start
 	}
 
 	// Insert every row; the ones that exist already are left out by the
-	// conflict clause, and RETURNING names the new ones.
+	// conflict clause. The writer is this transaction's alone, so the new
+	// ones are exactly those above the largest ID before.
+	var before int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM subscribers`).Scan(&before); err != nil {
+		return res, err
+	}
 	args := make([]any, 0, len(rows)*4+1)
 	for _, r := range rows {
-		attrs := "{}"
+		var attrs any
 		if len(r.Attributes) > 0 {
 			attrs = string(r.Attributes)
 		}
 		args = append(args, r.Email, r.Name, attrs, start(r))
 	}
 	args = append(args, now)
-	if err := scanIDs(ctx, tx, full.pick(ctx, tx, len(rows), full.insert), ids, func() string { return insertSubscribersSQL(len(rows)) }, args...); err != nil {
+	var inserted sql.Result
+	if st := full.pick(ctx, tx, len(rows), full.insert); st != nil {
+		inserted, err = st.ExecContext(ctx, args...)
+	} else {
+		inserted, err = tx.ExecContext(ctx, insertSubscribersSQL(len(rows)), args...)
+	}
+	if err != nil {
 		return res, err
 	}
-	res.Imported = len(ids)
+	n, err := inserted.RowsAffected()
+	if err != nil {
+		return res, err
+	}
+	res.Imported = int(n)
 
-	// Look up the ones that existed.
+	if res.Imported == len(rows) {
+		// The usual case of a first import: every row is new, so every
+		// row gets a new subscription, found by its address.
+		args = args[:0]
+		for _, r := range rows {
+			args = append(args, r.Email, start(r))
+		}
+		args = append(args, opt.ListID, opt.Status, opt.Source, now)
+		if st := full.pick(ctx, tx, len(rows), full.subscribeNew); st != nil {
+			_, err = st.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, subscribeNewSQL(len(rows)), args...)
+		}
+		return res, err
+	}
+
+	// Some existed: read every row's ID.
+	ids := make(map[string]int64, len(rows))
+	existed := make(map[string]bool, len(rows))
 	args = args[:0]
 	for _, r := range rows {
-		if _, ok := ids[r.Email]; !ok {
-			existed[r.Email] = true
-			args = append(args, r.Email)
-		}
+		args = append(args, r.Email)
 	}
-	if len(args) > 0 {
-		q := `SELECT id, email FROM subscribers WHERE email IN (` + placeholders(len(args), 1, 1) + `)`
-		if err := scanIDs(ctx, tx, nil, ids, func() string { return q }, args...); err != nil {
-			return res, err
-		}
+	q := `SELECT id, email FROM subscribers WHERE email IN (` + placeholders(len(args), 1, 1) + `)`
+	if err := scanIDs(ctx, tx, nil, ids, func() string { return q }, args...); err != nil {
+		return res, err
+	}
+	for _, r := range rows {
+		existed[r.Email] = ids[r.Email] <= before
 	}
 
 	// Update or skip the existing ones.
@@ -315,13 +374,8 @@ func (s *Store) importChunk(ctx context.Context, tx *sql.Tx, rows []ImportRow, o
 	// New subscribers get new subscriptions: a plain insert, no conflict
 	// possible, nothing to log (the row holds its beginning).
 	if n := len(fresh) / 2; n > 0 {
-		fresh = append(fresh, opt.ListID, opt.Status, opt.Source)
-		if st := full.pick(ctx, tx, n, full.subscribe); st != nil {
-			_, err = st.ExecContext(ctx, fresh...)
-		} else {
-			_, err = tx.ExecContext(ctx, subscribeSQL(n, false), fresh...)
-		}
-		if err != nil {
+		fresh = append(fresh, opt.ListID, opt.Status, opt.Source, now)
+		if _, err := tx.ExecContext(ctx, subscribeSQL(n, false), fresh...); err != nil {
 			return res, err
 		}
 	}

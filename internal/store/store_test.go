@@ -182,6 +182,42 @@ func TestSuppressions(t *testing.T) {
 	})
 }
 
+// TestImportIntoAMissingListWritesNothing: an import into a list that does
+// not exist is refused whole, and an import leaves the writer's foreign
+// keys checked.
+func TestImportIntoAMissingListWritesNothing(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		rows := []store.ImportRow{{Line: 2, Email: "one@example.com"}, {Line: 3, Email: "two@example.com"}}
+		if _, err := s.ImportBatch(ctx, rows, store.ImportOptions{ListID: 9999, Status: model.SubConfirmed, Mode: store.ImportUpsert}); err == nil {
+			t.Fatal("import into a list that does not exist accepted")
+		}
+		if _, err := s.SubscriberByEmail(ctx, "one@example.com"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("a refused import left a subscriber: %v", err)
+		}
+		l := &model.List{Slug: "fk", Name: "Checked"}
+		if err := s.CreateList(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+		if res, err := s.ImportBatch(ctx, rows, store.ImportOptions{ListID: l.ID, Status: model.SubConfirmed, Mode: store.ImportUpsert}); err != nil || res.Imported != 2 {
+			t.Fatalf("import = %+v, %v", res, err)
+		}
+		if err := s.DeleteList(ctx, l.ID); err != nil {
+			t.Fatal(err)
+		}
+		one, err := s.SubscriberByEmail(ctx, "one@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if subs, err := s.Subscriptions(ctx, one.ID); err != nil || len(subs) != 0 {
+			t.Fatalf("subscriptions after their list was deleted = %+v, %v", subs, err)
+		}
+		if err := s.SetSubscription(ctx, one.ID, l.ID, model.SubConfirmed, model.SourceAPI); err == nil {
+			t.Fatal("a subscription to a deleted list was written: the writer's foreign keys were left off")
+		}
+	})
+}
+
 func TestImportBatch(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()

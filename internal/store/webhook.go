@@ -77,7 +77,12 @@ type hookCampaignData struct {
 
 // webhookListenersSQL finds the active endpoints listening for an event;
 // its argument is "%,EVENT,%" (events are stored comma-separated).
-const webhookListenersSQL = `SELECT id FROM webhook_endpoints WHERE active AND (',' || events || ',') LIKE $1 ORDER BY id`
+//
+// The pattern is a CAST, not a bare parameter: SQLite compiles a LIKE
+// against a parameter anew for each value bound to it (the value might
+// allow an index), which made this statement, run in every signup's
+// transaction, cost as much as parsing it each time.
+const webhookListenersSQL = `SELECT id FROM webhook_endpoints WHERE active AND (',' || events || ',') LIKE CAST($1 AS TEXT) ORDER BY id`
 
 const insertWebhookSQL = `INSERT INTO webhook_deliveries (endpoint_id, event, payload, status, due_at, created_at, updated_at)
 	VALUES ($1, $2, $3, 'pending', $4, $4, $4)`

@@ -1,0 +1,7 @@
+package delivery
+
+import "time"
+
+// SetBatchTimeForTest shortens how long q's batches may take before what
+// they have not sent is given back.
+func SetBatchTimeForTest(q *MailQueue, d time.Duration) { q.batchTime = d }
