@@ -75,6 +75,7 @@ require (
 	github.com/tinylib/msgp v1.6.4 // indirect
 	github.com/vanng822/css v1.0.1 // indirect
 	github.com/x448/float16 v0.8.4 // indirect
+	golang.org/x/image v0.48.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect

@@ -92,7 +92,7 @@ func (c *Client) callWith(ctx context.Context, method, path string, header http.
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
-	if ct != "" {
+	if ct != "" && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", ct)
 	}
 	res, err := c.http.Do(req)
@@ -228,6 +228,15 @@ func (c *Client) Import(ctx context.Context, listID int64, csv io.Reader, opt Im
 	}
 	var r ImportResult
 	return &r, c.call(ctx, "POST", "/imports?"+v.Encode(), csv, &r)
+}
+
+// UploadMedia uploads a picture (JPEG, PNG, GIF or WebP) for an edition
+// and returns its public address; the server refuses one over its limits
+// and scales a wide one down to 1200 pixels.
+func (c *Client) UploadMedia(ctx context.Context, picture io.Reader) (*Media, error) {
+	var m Media
+	_, err := c.callWith(ctx, "POST", "/media", http.Header{"Content-Type": {"application/octet-stream"}}, picture, &m)
+	return &m, err
 }
 
 // ExportList writes a list's subscribers to w as CSV (the columns herald

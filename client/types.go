@@ -624,3 +624,16 @@ type User struct {
 type UserInput struct {
 	Role string `json:"role"`
 }
+
+// Media is a picture uploaded with UploadMedia: its public address (for an
+// edition's hero or a Markdown image), and what was stored. Scaled: it was
+// wider than 1200 pixels and was scaled down.
+type Media struct {
+	URL         string `json:"url"`
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Width       int    `json:"width"`
+	Height      int    `json:"height"`
+	Scaled      bool   `json:"scaled"`
+	Bytes       int    `json:"bytes"`
+}

@@ -95,21 +95,21 @@ func (a *Admin) applyDeskOp(r *http.Request, e *model.Edition, op string) (ancho
 	case "card", "pick", "brief":
 		id, err := strconv.ParseInt(arg, 10, 64)
 		if err != nil {
-			return "", "That item is not on the desk any more."
+			return "", a.lang(r).T("admin.composer.msg.not_on_desk")
 		}
 		it, err := a.d.Store.SourceItem(ctx, id)
 		if err != nil {
-			return "", "That item is not on the desk any more."
+			return "", a.lang(r).T("admin.composer.msg.not_on_desk")
 		}
 		return addToEdition(e, kind, it), ""
 	case "unfurl":
 		raw := strings.TrimSpace(r.FormValue("desk_url"))
 		if raw == "" {
-			return "", "Paste a link to add it."
+			return "", a.lang(r).T("admin.composer.msg.paste_first")
 		}
 		page, err := a.d.Unfurl.Unfurl(ctx, raw)
 		if err != nil {
-			return "", "The link could not be added: " + err.Error() + "."
+			return "", a.lang(r).T("admin.composer.msg.unfurl_failed", "Reason", err.Error())
 		}
 		it := model.FeedItem{URL: page.URL, Title: page.Title, Author: page.Author, Publication: page.Publication,
 			Own: arg == "card", Summary: page.Description}
@@ -166,17 +166,17 @@ func (a *Admin) editionReady(w http.ResponseWriter, r *http.Request) error {
 	var notReady *seriespkg.NotReadyError
 	switch {
 	case errors.Is(err, seriespkg.ErrNotADraft):
-		return a.redirect(w, r, back, "This edition is not the draft of a series.", true)
+		return a.redirect(w, r, back, a.lang(r).T("admin.composer.msg.not_series"), true)
 	case errors.As(err, &notReady):
-		return a.redirect(w, r, back, "Fix the problems listed before marking it ready.", true)
+		return a.redirect(w, r, back, a.lang(r).T("admin.composer.msg.fix_before_ready"), true)
 	case errors.Is(err, seriespkg.ErrSent):
-		return a.redirect(w, r, back, "This day's edition has already been sent.", true)
+		return a.redirect(w, r, back, a.lang(r).T("admin.composer.msg.already_sent"), true)
 	case err != nil:
 		return err
 	}
-	msg := "Marked ready: it goes out at " + run.SlotAt.In(a.zone(ctx)).Format("15:04 MST") + "."
+	msg := a.lang(r).T("admin.composer.msg.ready", "At", run.SlotAt.In(a.zone(ctx)).Format("15:04 MST"))
 	if !ready {
-		msg = "Back to draft: it will not go out until it is marked ready again."
+		msg = a.lang(r).T("admin.composer.msg.unready")
 	}
 	return a.redirect(w, r, back, msg, false)
 }

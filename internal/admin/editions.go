@@ -1,9 +1,8 @@
 package admin
 
 import (
+	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,9 +13,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/edition"
+	"github.com/herald-news/herald/internal/i18n"
+	"github.com/herald-news/herald/internal/media"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
 	"github.com/herald-news/herald/internal/store"
@@ -36,8 +38,9 @@ func (a *Admin) editions(w http.ResponseWriter, r *http.Request) error {
 }
 
 // newEdition is a fresh draft: today's date, the publication's default
-// sections, each with one empty item to fill in.
-func (a *Admin) newEdition(ctx context.Context) (*model.Edition, error) {
+// sections, each with one empty item to fill in, and "Untitled edition"
+// in the editor's language.
+func (a *Admin) newEdition(ctx context.Context, l *i18n.Localizer) (*model.Edition, error) {
 	pub, err := a.publication(ctx)
 	if err != nil {
 		return nil, err
@@ -47,7 +50,7 @@ func (a *Admin) newEdition(ctx context.Context) (*model.Edition, error) {
 	if now.Hour() >= 12 {
 		slot = model.SlotEvening
 	}
-	e := &model.Edition{Date: now.Format("2006-01-02"), Slot: slot, Subject: "Untitled edition"}
+	e := &model.Edition{Date: now.Format("2006-01-02"), Slot: slot, Subject: l.T("admin.composer.untitled")}
 	kinds := []model.SectionKind{model.KindLead, model.KindCards, model.KindBriefs, model.KindPicks}
 	if len(pub.Sections) > 0 {
 		kinds = kinds[:0]
@@ -90,7 +93,7 @@ func addItem(s *model.Section) {
 
 func (a *Admin) editionCreate(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	e, err := a.newEdition(ctx)
+	e, err := a.newEdition(ctx, a.lang(r))
 	if err != nil {
 		return err
 	}
@@ -108,7 +111,7 @@ func (a *Admin) editionCreate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return a.redirect(w, r, fmt.Sprintf("/admin/editions/%d", e.ID), "New draft created. It saves as you type.", false)
+	return a.redirect(w, r, fmt.Sprintf("/admin/editions/%d", e.ID), a.lang(r).T("admin.composer.msg.created"), false)
 }
 
 // editable loads an edition the identity may change: authors only drafts.
@@ -122,7 +125,7 @@ func (a *Admin) editable(r *http.Request) (*model.Edition, error) {
 		return nil, err
 	}
 	if e.Status == model.EditionPublished && !identity(r).Can(auth.Publish) {
-		return nil, &userError{status: http.StatusForbidden, msg: "This edition is published; only editors and owners can change it."}
+		return nil, &userError{status: http.StatusForbidden, msg: a.lang(r).T("admin.composer.msg.published_locked")}
 	}
 	return e, nil
 }
@@ -132,14 +135,14 @@ func (a *Admin) composer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return a.showComposer(w, r, e, nil)
+	return a.showComposer(w, r, e)
 }
 
 // composerView is what the composer template gets.
 type composerView struct {
 	E          *model.Edition
 	Kinds      []model.SectionKind
-	Problems   []string
+	Problems   []fieldProblem
 	HeroInLead int // index of the section that shows the hero fields, -1: the header
 	CanPublish bool
 	Revisions  int
@@ -155,6 +158,38 @@ type composerView struct {
 	// the one they do (the edition's campaign's list; 0: the publication).
 	Lists       []store.ListStats
 	PreviewList int64
+	// MaxImage is the largest picture accepted, in bytes, for the
+	// script to refuse one before sending it.
+	MaxImage int64
+	// TestTo is the address test copies went to last (the user's own
+	// by default); CanTest: a mail transport is there to send them.
+	TestTo  string
+	CanTest bool
+	// Words are the script's messages in the page's language; Kinds the
+	// names of the kinds of section.
+	Words     map[string]string
+	KindNames map[model.SectionKind]string
+}
+
+// composerWords are the catalog keys of the composer script's messages,
+// by the names the script knows them by; {name} marks what it fills in.
+var composerWords = map[string]string{
+	"saving": "admin.composer.js.saving", "saved": "admin.composer.js.saved", "unsaved": "admin.composer.js.unsaved",
+	"not_saved": "admin.composer.js.not_saved", "not_saved_plain": "admin.composer.js.not_saved_plain",
+	"leave_unsaved": "admin.composer.js.leave_unsaved", "image_too_large": "admin.composer.js.image_too_large",
+	"uploading": "admin.composer.js.uploading", "uploaded": "admin.composer.js.uploaded", "upload_failed": "admin.composer.js.upload_failed",
+	"alt_placeholder": "admin.composer.js.alt_placeholder", "checking": "admin.composer.js.checking",
+	"check_failed": "admin.composer.js.check_failed", "to_look_at": "admin.composer.js.to_look_at",
+	"nothing_to_look_at": "admin.composer.js.nothing_to_look_at", "fetched": "admin.composer.js.fetched",
+	"restored": "admin.composer.js.restored",
+}
+
+func scriptWords(l *i18n.Localizer) map[string]string {
+	m := make(map[string]string, len(composerWords))
+	for name, key := range composerWords {
+		m[name] = l.T(key)
+	}
+	return m
 }
 
 // showStale shows the composer with the reader's unsaved copy e after a
@@ -166,23 +201,26 @@ func (a *Admin) showStale(w http.ResponseWriter, r *http.Request, e *model.Editi
 		return err
 	}
 	e.Revision, e.Status = cur.Revision, cur.Status
-	return a.renderComposer(w, r, http.StatusConflict, e, nil, true)
+	return a.renderComposer(w, r, http.StatusConflict, e, true)
 }
 
-func (a *Admin) showComposer(w http.ResponseWriter, r *http.Request, e *model.Edition, problems []string) error {
-	return a.renderComposer(w, r, http.StatusOK, e, problems, false)
+func (a *Admin) showComposer(w http.ResponseWriter, r *http.Request, e *model.Edition) error {
+	return a.renderComposer(w, r, http.StatusOK, e, false)
 }
 
-func (a *Admin) renderComposer(w http.ResponseWriter, r *http.Request, status int, e *model.Edition, problems []string, stale bool) error {
-	if problems == nil {
-		problems = problemList(edition.Validate(e))
-	}
+func (a *Admin) renderComposer(w http.ResponseWriter, r *http.Request, status int, e *model.Edition, stale bool) error {
+	problems := composerProblems(a.lang(r), e, edition.Validate(e))
 	revs, err := a.d.Store.EditionRevisions(r.Context(), e.ID)
 	if err != nil {
 		return err
 	}
 	v := composerView{E: e, Problems: problems, HeroInLead: -1, CanPublish: identity(r).Can(auth.Publish), Revisions: len(revs), Stale: stale, Precheck: a.d.Precheck != nil,
-		Kinds: []model.SectionKind{model.KindLead, model.KindCards, model.KindBriefs, model.KindPicks, model.KindText}}
+		Kinds:    []model.SectionKind{model.KindLead, model.KindCards, model.KindBriefs, model.KindPicks, model.KindText},
+		MaxImage: media.MaxBytes, CanTest: a.d.Sender != nil, TestTo: identity(r).User.Email, Words: scriptWords(a.lang(r)),
+		KindNames: map[model.SectionKind]string{}}
+	for k := range kindKeys {
+		v.KindNames[k] = kindName(a.lang(r), k)
+	}
 	q := r.URL.Query().Get("q")
 	if r.Method == http.MethodPost {
 		q = r.FormValue("desk_q")
@@ -202,16 +240,8 @@ func (a *Admin) renderComposer(w http.ResponseWriter, r *http.Request, status in
 	if v.PreviewList, err = a.d.Store.EditionListID(r.Context(), e.ID); err != nil {
 		return err
 	}
-	a.page(w, r, status, "composer", e.Subject, "editions", v)
+	a.page(w, r, status, "composer", cmp.Or(e.Subject, a.lang(r).T("admin.composer.untitled")), "editions", v)
 	return nil
-}
-
-func problemList(ps edition.Problems) []string {
-	out := []string{}
-	for _, p := range ps {
-		out = append(out, p.String())
-	}
-	return out
 }
 
 // composerSave saves the form and applies a structural change (add,
@@ -221,7 +251,8 @@ func (a *Admin) composerSave(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := a.readEditionForm(r, e); err != nil {
+	imgErr, err := a.readEditionForm(r, e)
+	if err != nil {
 		return err
 	}
 	op := r.FormValue("op")
@@ -239,12 +270,15 @@ func (a *Admin) composerSave(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := a.d.Store.UpdateEdition(r.Context(), e, identity(r).User.Email); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return a.redirect(w, r, fmt.Sprintf("/admin/editions/%d", e.ID), "Another edition already uses that slug.", true)
+			return a.redirect(w, r, fmt.Sprintf("/admin/editions/%d", e.ID), a.lang(r).T("admin.composer.msg.slug_taken"), true)
 		}
 		if errors.Is(err, store.ErrStale) {
 			return a.showStale(w, r, e)
 		}
 		return err
+	}
+	if imgErr != "" {
+		problem = imgErr
 	}
 	return a.redirect(w, r, fmt.Sprintf("/admin/editions/%d%s%s", e.ID, query, anchor), problem, problem != "")
 }
@@ -255,23 +289,28 @@ func (a *Admin) autosave(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := a.readEditionForm(r, e); err != nil {
+	imgErr, err := a.readEditionForm(r, e)
+	if err != nil {
 		return err
 	}
-	resp := map[string]any{"saved": true, "at": a.d.Now().UTC().Format("15:04:05")}
+	l := a.lang(r)
+	at := a.d.Now().UTC().Format("15:04:05")
+	resp := map[string]any{"saved": true, "at": at, "state": l.T("admin.composer.state.saved_at", "Time", at)}
 	switch err := a.d.Store.UpdateEdition(r.Context(), e, identity(r).User.Email); {
 	case err == nil:
 		resp["revision"] = e.Revision
 	case errors.Is(err, store.ErrConflict):
-		resp = map[string]any{"saved": false, "error": "Another edition already uses that slug."}
+		resp = map[string]any{"saved": false, "error": l.T("admin.composer.msg.slug_taken")}
 	case errors.Is(err, store.ErrStale):
 		// Autosave never overwrites: the editor decides with Save now.
-		resp = map[string]any{"saved": false, "stale": true,
-			"error": "Not saved: someone else saved this edition after you opened it. Press Save now to choose; your changes stay in the form."}
+		resp = map[string]any{"saved": false, "stale": true, "error": l.T("admin.composer.state.stale")}
 	default:
 		return err
 	}
-	resp["problems"] = problemList(edition.Validate(e))
+	resp["problems"] = composerProblems(l, e, edition.Validate(e))
+	if imgErr != "" {
+		resp["image_error"] = imgErr
+	}
 	if e.Hero != nil {
 		resp["hero"] = e.Hero.URL
 	}
@@ -294,25 +333,28 @@ func (a *Admin) editionPublish(w http.ResponseWriter, r *http.Request) error {
 	}
 	if to == model.EditionPublished {
 		if ps := edition.Validate(e); len(ps) > 0 {
-			return a.redirect(w, r, fmt.Sprintf("/admin/editions/%d", id), "Fix the problems listed before publishing.", true)
+			return a.redirect(w, r, fmt.Sprintf("/admin/editions/%d", id), a.lang(r).T("admin.composer.msg.fix_first"), true)
 		}
 	}
 	if err := a.d.Store.SetEditionStatus(r.Context(), id, to); err != nil {
 		return err
 	}
-	msg := "Published."
+	msg := a.lang(r).T("admin.composer.msg.published")
 	if to == model.EditionDraft {
-		msg = "Back to draft."
+		msg = a.lang(r).T("admin.composer.msg.back_to_draft")
 	}
 	return a.redirect(w, r, fmt.Sprintf("/admin/editions/%d", id), msg, false)
 }
 
 // readEditionForm replaces e's content with the composer form's fields.
 // Field names: s{i}_kind, s{i}_title, s{i}_count; lead and text bodies as
-// s{i}_body; items as s{i}_{j}_{field}.
-func (a *Admin) readEditionForm(r *http.Request, e *model.Edition) error {
+// s{i}_body; items as s{i}_{j}_{field}. A hero picture that is refused
+// leaves the hero as it was and comes back as imgErr, in the reader's
+// words, so the rest of the form is saved all the same.
+func (a *Admin) readEditionForm(r *http.Request, e *model.Edition) (imgErr string, err error) {
+	l := a.lang(r)
 	if err := r.ParseMultipartForm(16 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
-		return badRequest("The form could not be read: the upload may be too large (16 MB at most).")
+		return "", badRequest("%s", l.T("admin.composer.msg.unreadable", "Limit", megabytes(maxEditionBody)))
 	}
 	f := func(k string) string { return strings.TrimSpace(strings.ReplaceAll(r.FormValue(k), "\r\n", "\n")) }
 	// A slug Herald made follows the date and slot (edition.FollowSlot).
@@ -327,12 +369,14 @@ func (a *Admin) readEditionForm(r *http.Request, e *model.Edition) error {
 	if w := f("hero_width"); w != "" {
 		n, err := strconv.Atoi(w)
 		if err != nil {
-			return badRequest("The hero image's width must be a whole number of pixels, such as 600.")
+			return "", badRequest("%s", l.T("admin.composer.msg.width"))
 		}
 		hero.Width = n
 	}
 	if url, err := a.saveUpload(r, "hero_file"); err != nil {
-		return err
+		if imgErr = a.uploadProblem(l, err); imgErr == "" {
+			return "", err
+		}
 	} else if url != "" {
 		hero.URL = url
 	}
@@ -382,26 +426,11 @@ func (a *Admin) readEditionForm(r *http.Request, e *model.Edition) error {
 		secs = append(secs, s)
 	}
 	e.Sections = secs
-	return nil
+	return imgErr, nil
 }
 
-// imageTypes are the pictures the composer accepts, by sniffed type.
-func imageExt(contentType string) string {
-	switch contentType {
-	case "image/jpeg":
-		return ".jpg"
-	case "image/png":
-		return ".png"
-	case "image/gif":
-		return ".gif"
-	case "image/webp":
-		return ".webp"
-	}
-	return ""
-}
-
-// saveUpload stores an uploaded image and returns its public URL, or ""
-// when the field holds no file.
+// saveUpload stores the picture uploaded in field, if any, and returns
+// its public URL, or "" when the field holds no file.
 func (a *Admin) saveUpload(r *http.Request, field string) (string, error) {
 	if r.MultipartForm == nil {
 		return "", nil
@@ -410,37 +439,32 @@ func (a *Admin) saveUpload(r *http.Request, field string) (string, error) {
 	if len(fh) == 0 || fh[0].Size == 0 {
 		return "", nil
 	}
-	if fh[0].Size > 8<<20 {
-		return "", badRequest("Images may be 8 MB at most.")
-	}
-	file, err := fh[0].Open()
-	if err != nil {
-		return "", err
-	}
-	defer file.Close()
-	data, err := io.ReadAll(io.LimitReader(file, 8<<20))
-	if err != nil {
-		return "", err
-	}
-	ct := http.DetectContentType(data)
-	ext := imageExt(ct)
-	if ext == "" {
-		return "", badRequest("Upload a JPEG, PNG, GIF or WebP picture.")
-	}
-	sum := sha256.Sum256(data)
-	name := hex.EncodeToString(sum[:16]) + ext
-	if err := a.d.Store.SaveMedia(r.Context(), &store.Media{Name: name, ContentType: ct, Data: data}); err != nil {
-		return "", err
-	}
-	return a.mediaBase() + name, nil
+	url, _, err := a.storeUpload(r, fh[0])
+	return url, err
 }
 
-func (a *Admin) mediaBase() string {
-	base := a.d.BaseURL
-	if base == "" {
-		base = "http://127.0.0.1:8080"
+// uploadProblem words the media package's refusal of a picture, or ""
+// for an error that is not one.
+func (a *Admin) uploadProblem(l *i18n.Localizer, err error) string {
+	var tl *media.TooLarge
+	switch {
+	case errors.As(err, &tl) && tl.Pixels > 0:
+		return l.T("admin.composer.image.too_many_pixels", "Width", tl.Width, "Height", tl.Height, "Limit", tl.MaxPix/1_000_000)
+	case errors.As(err, &tl):
+		return l.T("admin.composer.image.too_large", "Size", megabytes(tl.Size), "Limit", megabytes(tl.Limit))
+	case errors.Is(err, media.ErrType):
+		return l.T("admin.composer.image.type")
 	}
-	return base + "/media/"
+	return ""
+}
+
+// megabytes writes a size in bytes as megabytes, to one decimal under ten.
+func megabytes(n int64) string {
+	mb := float64(n) / (1 << 20)
+	if mb < 10 && n%(1<<20) != 0 {
+		return strconv.FormatFloat(mb, 'f', 1, 64) + " MB"
+	}
+	return strconv.FormatFloat(mb, 'f', 0, 64) + " MB"
 }
 
 // applyOp applies "add-section:kind", "remove-section:i", "up-section:i",
@@ -543,11 +567,12 @@ func (a *Admin) preview(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	l := a.lang(r)
 	// ?rev=N: a revision from the history, as it was saved.
 	if v := r.URL.Query().Get("rev"); v != "" {
 		rev, err := strconv.Atoi(v)
 		if err != nil {
-			return badRequest("A revision is a number.")
+			return badRequest("%s", l.T("admin.composer.msg.revision_number"))
 		}
 		if e, err = a.revisionOf(r, e, rev); err != nil {
 			return err
@@ -556,8 +581,12 @@ func (a *Admin) preview(w http.ResponseWriter, r *http.Request) error {
 	// The preview is a document of its own: no scripts, images from anywhere.
 	w.Header().Set("Content-Security-Policy", "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline'; font-src * data:")
 	w.Header().Set("Cache-Control", "no-store")
-	if ps := edition.Validate(e); len(ps) > 0 {
-		return previewProblems(w, ps)
+	// An unfinished edition previews with placeholders for what is
+	// missing; the composer lists the problems beside it.
+	if d, ok := previewDraft(l, e, a.d.Now().UTC().Format(time.DateOnly)); ok {
+		e = d
+	} else {
+		return previewProblems(w, l, e, edition.Validate(e))
 	}
 	// ?list=ID: as that list's readers get it (its brand and language).
 	var list *model.List
@@ -599,13 +628,13 @@ func (a *Admin) preview(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func previewProblems(w http.ResponseWriter, ps edition.Problems) error {
+func previewProblems(w http.ResponseWriter, l *i18n.Localizer, e *model.Edition, ps edition.Problems) error {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	var b strings.Builder
-	b.WriteString(`<!doctype html><meta charset="utf-8"><style>body{font:14px/1.5 system-ui,sans-serif;color:#7a5312;padding:28px;background:#fffdf6}h1{font-size:16px;margin:0 0 10px}li{margin:4px 0}</style>`)
-	b.WriteString(`<h1>The preview appears once these are fixed</h1><ul>`)
-	for _, p := range ps {
-		b.WriteString("<li>" + template.HTMLEscapeString(p.String()) + "</li>")
+	b.WriteString(`<!doctype html><meta charset="utf-8"><style>body{font:14px/1.5 system-ui,sans-serif;color:#6b4710;padding:28px;background:#fffdf6}h1{font-size:16px;margin:0 0 10px}li{margin:4px 0}</style>`)
+	b.WriteString(`<h1>` + template.HTMLEscapeString(l.T("admin.composer.preview_blocked")) + `</h1><ul>`)
+	for _, p := range composerProblems(l, e, ps) {
+		b.WriteString("<li>" + template.HTMLEscapeString(p.Text) + "</li>")
 	}
 	b.WriteString("</ul>")
 	_, err := io.WriteString(w, b.String())

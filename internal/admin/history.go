@@ -27,7 +27,7 @@ func (a *Admin) history(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a.page(w, r, http.StatusOK, "history", "History of "+e.Subject, "editions", historyView{E: e, Revisions: revs})
+	a.page(w, r, http.StatusOK, "history", a.lang(r).T("admin.composer.history.page_title", "Subject", e.Subject), "editions", historyView{E: e, Revisions: revs})
 	return nil
 }
 
@@ -44,7 +44,7 @@ func (a *Admin) revisionOf(r *http.Request, e *model.Edition, rev int) (*model.E
 			return &old, nil
 		}
 	}
-	return nil, &userError{status: http.StatusNotFound, msg: fmt.Sprintf("Revision %d is not in this edition's history.", rev)}
+	return nil, &userError{status: http.StatusNotFound, msg: a.lang(r).T("admin.composer.history.not_kept", "N", rev)}
 }
 
 // restore brings a kept revision back as the edition's newest state. The
@@ -57,7 +57,7 @@ func (a *Admin) restore(w http.ResponseWriter, r *http.Request) error {
 	}
 	rev, err := strconv.Atoi(r.FormValue("rev"))
 	if err != nil {
-		return badRequest("Choose the revision to restore.")
+		return badRequest("%s", a.lang(r).T("admin.composer.history.choose"))
 	}
 	old, err := a.revisionOf(r, e, rev)
 	if err != nil {
@@ -67,12 +67,11 @@ func (a *Admin) restore(w http.ResponseWriter, r *http.Request) error {
 	history := fmt.Sprintf("/admin/editions/%d/history", e.ID)
 	switch err := a.d.Store.RestoreEdition(r.Context(), old, identity(r).User.Email); {
 	case errors.Is(err, store.ErrStale):
-		return a.redirect(w, r, history, "Someone saved this edition since you opened its history: look again before restoring.", true)
+		return a.redirect(w, r, history, a.lang(r).T("admin.composer.history.stale"), true)
 	case errors.Is(err, store.ErrConflict):
-		return a.redirect(w, r, history, fmt.Sprintf("Revision %d used the slug %q, which another edition has taken since.", rev, old.Slug), true)
+		return a.redirect(w, r, history, a.lang(r).T("admin.composer.history.slug_taken", "N", rev, "Slug", old.Slug), true)
 	case err != nil:
 		return err
 	}
-	return a.redirect(w, r, fmt.Sprintf("/admin/editions/%d", e.ID),
-		fmt.Sprintf("Revision %d restored. What it replaced is kept in the history.", rev), false)
+	return a.redirect(w, r, fmt.Sprintf("/admin/editions/%d", e.ID), a.lang(r).T("admin.composer.history.restored", "N", rev), false)
 }

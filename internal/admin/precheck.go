@@ -21,7 +21,7 @@ func (a *Admin) editionPrecheck(w http.ResponseWriter, r *http.Request) error {
 	}
 	rep, err := a.d.Precheck.Check(r.Context(), e.ID)
 	if errors.Is(err, precheck.ErrNoChecker) {
-		return &userError{status: http.StatusNotFound, msg: "The pre-send checks are not set up on this server."}
+		return &userError{status: http.StatusNotFound, msg: a.lang(r).T("admin.composer.check.not_set_up")}
 	}
 	if err != nil {
 		return err
@@ -31,7 +31,7 @@ func (a *Admin) editionPrecheck(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Cache-Control", "no-store")
 		return json.NewEncoder(w).Encode(rep)
 	}
-	a.page(w, r, http.StatusOK, "precheck", "Before sending: "+e.Subject, "editions", map[string]any{"Edition": e, "Report": rep})
+	a.page(w, r, http.StatusOK, "precheck", a.lang(r).T("admin.composer.check.page_title", "Name", e.Subject), "editions", map[string]any{"Edition": e, "Report": rep})
 	return nil
 }
 

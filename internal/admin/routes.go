@@ -92,6 +92,8 @@ func (a *Admin) table() []route {
 		r("GET", "/admin/editions/{id}", auth.Compose, a.composer),
 		r("POST", "/admin/editions/{id}", auth.Compose, a.composerSave),
 		r("POST", "/admin/editions/{id}/autosave", auth.Compose, a.autosave),
+		r("POST", "/admin/editions/{id}/media", auth.Compose, a.editionMedia),
+		r("POST", "/admin/editions/{id}/test", auth.Send, a.editionTest),
 		r("POST", "/admin/editions/{id}/publish", auth.Publish, a.editionPublish),
 		r("GET", "/admin/editions/{id}/preview/{format}", auth.Compose, a.preview),
 		r("GET", "/admin/editions/{id}/precheck", auth.Compose, a.editionPrecheck),

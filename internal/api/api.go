@@ -46,6 +46,9 @@ type Deps struct {
 	// answers that this server does not send.
 	Direct *delivery.Direct
 	From   string // default From of new campaigns
+	// BaseURL is the server's public address, under which uploaded
+	// pictures are served (/media/).
+	BaseURL string
 	// Unfurl reads pasted links; nil uses unfurl.New with its defaults
 	// (public addresses only).
 	Unfurl *unfurl.Unfurler

@@ -62,6 +62,7 @@ func (a *API) table() []Route {
 		{Method: "GET", Path: "/api/editions/{id}", Summary: "One edition", Permission: auth.ReadStats, Out: client.Edition{}, h: a.getEdition},
 		{Method: "PUT", Path: "/api/editions/{id}", Summary: "Replace an edition's content", Permission: auth.Compose, In: client.Edition{}, Out: client.Edition{}, h: a.updateEdition},
 		{Method: "POST", Path: "/api/editions/{id}/publish", Summary: "Publish an edition", Permission: auth.Publish, Out: client.Edition{}, h: a.publishEdition},
+		{Method: "POST", Path: "/api/media", Summary: "Upload a picture (JPEG, PNG, GIF or WebP) for an edition: refused over 16 MB or 60 megapixels, scaled down to 1200 pixels wide, stored under its content's hash", Permission: auth.Compose, Body: "image/jpeg", Out: client.Media{}, h: a.uploadMedia},
 		{Method: "GET", Path: "/api/editions/{id}/revisions", Summary: "An edition's kept revisions, newest first, with who saved each", Permission: auth.Compose, Out: []client.EditionRevision{}, h: a.editionRevisions},
 
 		{Method: "GET", Path: "/api/campaigns", Summary: "Campaigns, newest first", Permission: auth.ReadStats, Query: pageQ, Out: client.Page[client.Campaign]{}, h: a.listCampaigns},

@@ -85,7 +85,7 @@ func (e *env) backOffice(ctx context.Context, cfg *config.Config, s *store.Store
 		imports.Close()
 		return nil, err
 	}
-	apiH, err := api.New(api.Deps{Store: s, Auth: authn, Engine: eng, Direct: direct, From: cfg.From, Log: e.log, ImportObserver: met,
+	apiH, err := api.New(api.Deps{Store: s, Auth: authn, Engine: eng, Direct: direct, From: cfg.From, BaseURL: cfg.BaseURL, Log: e.log, ImportObserver: met,
 		TrustProxy: cfg.TrustProxy, WebhookAllow: webhookAllow(cfg), Precheck: e.editionChecks(cfg, s)})
 	if err != nil {
 		imports.Close()

@@ -3,6 +3,7 @@ package edition_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -268,5 +269,31 @@ func TestValidateWithoutFile(t *testing.T) {
 		if !strings.Contains(got, w) {
 			t.Errorf("missing %q in:\n%s", w, got)
 		}
+	}
+}
+
+// Validate's problems say where they are in the edition's structure and
+// what is wrong, so a form can word them; the file's wording stays.
+func TestValidateProblemsArePlaced(t *testing.T) {
+	e := &model.Edition{Subject: "Evening", Date: "2026-12-07", Hero: &model.Image{URL: "https://img.example/a.jpg"},
+		Sections: []model.Section{
+			{Kind: model.KindLead, Lead: &model.Lead{Body: "See [this](/relative)."}},
+			{Kind: model.KindCards, Cards: []model.Card{{Headline: "One", URL: "https://a.example/1"}, {Headline: "Two"}}},
+			{Kind: model.KindPicks, Picks: []model.Pick{{URL: "https://b.example"}}},
+		}}
+	got := map[string]edition.Problem{}
+	for _, p := range edition.Validate(e) {
+		got[fmt.Sprintf("%d.%d.%s.%s", p.Section, p.Item, p.Field, p.Code)] = p
+	}
+	for _, want := range []string{"0.0.hero-alt.no_alt", "1.0.body.bad_link", "2.2.url.missing", "3.1.headline.no_headline", "3.1.publication.missing"} {
+		if _, ok := got[want]; !ok {
+			t.Errorf("no problem %s among %v", want, got)
+		}
+	}
+	if p := got["1.0.body.bad_link"]; p.Detail != edition.URLRelative || p.Value != "/relative" {
+		t.Errorf("the lead's link: %+v", p)
+	}
+	if p := got["2.2.url.missing"]; p.Msg != `item 2 in section 2: the card has no URL: add "url: https://..."` {
+		t.Errorf("the file's wording changed: %q", p.Msg)
 	}
 }
