@@ -1,15 +1,12 @@
 package admin
 
 import (
-	"cmp"
-	"context"
 	"fmt"
 	"html/template"
 	"math"
 	"strings"
 	"time"
 
-	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/i18n"
 )
 
@@ -180,12 +177,3 @@ func uniq(xs []int) []int {
 	return out
 }
 
-// langOf is the admin's language of the user signed in on ctx (English
-// without one), for code that holds a request's context but not the
-// request: a chart drawn for a page or for its live updates.
-func langOf(ctx context.Context) *i18n.Localizer {
-	if id, _ := ctx.Value(identityKey{}).(*auth.Identity); id != nil && id.User != nil {
-		return i18n.For(cmp.Or(id.User.Language, i18n.Source))
-	}
-	return i18n.For(i18n.Source)
-}

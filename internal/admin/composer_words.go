@@ -9,9 +9,9 @@ import (
 	"github.com/herald-news/herald/internal/model"
 )
 
-// fieldProblem is one of the edition's problems in the composer's words,
+// composerProblem is one of the edition's problems in the composer's words,
 // with the id of the field it is about ("" when it is about no one field).
-type fieldProblem struct {
+type composerProblem struct {
 	Text  string `json:"text"`
 	Field string `json:"field,omitempty"`
 }
@@ -19,10 +19,10 @@ type fieldProblem struct {
 // composerProblems words the edition's problems as the composer's form
 // shows the edition: "Card 2: the button needs a link", never the file's
 // "add url:".
-func composerProblems(l *i18n.Localizer, e *model.Edition, ps edition.Problems) []fieldProblem {
-	out := []fieldProblem{}
+func composerProblems(l *i18n.Localizer, e *model.Edition, ps edition.Problems) []composerProblem {
+	out := []composerProblem{}
 	for _, p := range ps {
-		out = append(out, fieldProblem{Text: problemWords(l, e, p), Field: problemField(e, p)})
+		out = append(out, composerProblem{Text: problemWords(l, e, p), Field: problemField(e, p)})
 	}
 	return out
 }

@@ -142,7 +142,7 @@ func (a *Admin) composer(w http.ResponseWriter, r *http.Request) error {
 type composerView struct {
 	E          *model.Edition
 	Kinds      []model.SectionKind
-	Problems   []fieldProblem
+	Problems   []composerProblem
 	HeroInLead int // index of the section that shows the hero fields, -1: the header
 	CanPublish bool
 	Revisions  int
