@@ -176,4 +176,3 @@ func uniq(xs []int) []int {
 	}
 	return out
 }
-
