@@ -283,7 +283,9 @@ func scaleRun(ctx context.Context, opts ScaleOptions, s *store.Store, admin *sql
 		return run, err
 	}
 	defer os.RemoveAll(data)
-	env := []string{"HERALD_DATABASE_URL=" + dbURL, "HERALD_DATA=" + data, "HERALD_LOG_LEVEL=warn"}
+	// The sink is every reader here: an explicit (loopback) base_url, which
+	// a relay send needs.
+	env := []string{"HERALD_DATABASE_URL=" + dbURL, "HERALD_DATA=" + data, "HERALD_LOG_LEVEL=warn", "HERALD_BASE_URL=http://127.0.0.1:8080"}
 	if opts.Workers > 0 {
 		env = append(env, "HERALD_WORKERS="+strconv.Itoa(opts.Workers))
 	}
