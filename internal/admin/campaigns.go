@@ -46,7 +46,7 @@ func (a *Admin) campaignNew(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	// From left empty: the list's brand, else the default (delivery.FillSender).
+	// From left empty: the list's brand, else the default (delivery.CreateCampaign).
 	c := &model.Campaign{Tracking: tr.Opens || tr.Clicks}
 	c.EditionID, _ = strconv.ParseInt(r.URL.Query().Get("edition"), 10, 64)
 	return a.campaignForm(w, r, http.StatusOK, c, campaignFormIn{}, nil)
@@ -163,14 +163,11 @@ func (a *Admin) campaignCreate(w http.ResponseWriter, r *http.Request) error {
 	// What was typed comes back as typed: the sender filled in below
 	// is the one the campaign gets, not what the form shows again.
 	typed := *c
-	if err := delivery.FillSender(ctx, a.d.Store, c, a.d.From); err != nil {
-		return err
-	}
 	var err error
 	if len(errs) == 0 {
-		err = delivery.CreateCampaign(ctx, a.d.Store, c)
+		err = delivery.CreateCampaign(ctx, a.d.Store, c, a.d.From)
 	} else {
-		err = delivery.CheckCampaign(ctx, a.d.Store, c) // every problem at once, nothing stored
+		err = delivery.CheckCampaign(ctx, a.d.Store, c, a.d.From) // every problem at once, nothing stored
 	}
 	for f, m := range problems(l, err) {
 		errs[f] = m

@@ -11,10 +11,10 @@ import (
 	"strconv"
 
 	"github.com/herald-news/herald/internal/address"
-	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/edition"
 	"github.com/herald-news/herald/internal/media"
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 )
 
@@ -128,7 +128,7 @@ func (a *Admin) editionTest(w http.ResponseWriter, r *http.Request) error {
 	if id, _ := strconv.ParseInt(r.FormValue("list"), 10, 64); id > 0 {
 		c.ListIDs = []int64{id}
 	}
-	if err := delivery.FillSender(ctx, a.d.Store, c, a.d.From); err != nil {
+	if err := settings.FillSender(ctx, a.d.Store, c, a.d.From); err != nil {
 		return err
 	}
 	if _, err := mail.ParseAddress(c.From); err != nil {

@@ -91,9 +91,6 @@ func (e *env) newCampaign(ctx context.Context, s *store.Store, ed *model.Edition
 		}
 		c.ListIDs = append(c.ListIDs, l.ID)
 	}
-	if err := delivery.FillSender(ctx, s, c, cfg.From); err != nil {
-		return nil, err
-	}
 	c.LocalTime = cf.localTime
 	if len(cf.abSubjects) > 0 {
 		if len(cf.abPreheaders) > len(cf.abSubjects) {
@@ -115,7 +112,7 @@ func (e *env) newCampaign(ctx context.Context, s *store.Store, ed *model.Edition
 		}
 		c.SegmentIDs = append(c.SegmentIDs, sg.ID)
 	}
-	if err := delivery.CreateCampaign(ctx, s, c); err != nil {
+	if err := delivery.CreateCampaign(ctx, s, c, cfg.From); err != nil {
 		return nil, err
 	}
 	return c, nil
