@@ -134,10 +134,10 @@ func (a *Admin) editionTest(w http.ResponseWriter, r *http.Request) error {
 	if _, err := mail.ParseAddress(c.From); err != nil {
 		return a.redirect(w, r, back, l.T("admin.composer.test.no_from"), true)
 	}
-	if err := a.SendTest(ctx, c, to); err != nil {
+	if err := a.SendTest(ctx, l, c, to); err != nil {
 		var ue *userError
 		if errors.As(err, &ue) {
-			return a.redirect(w, r, back, l.T("admin.composer.test.refused"), true)
+			return a.redirect(w, r, back, l.T("admin.composer.test.refused", "Reason", ue.msg), true)
 		}
 		return err
 	}
