@@ -292,6 +292,8 @@ func (a *Admin) wrap(rt route) http.Handler {
 			a.errorPage(w, r, http.StatusUnauthorized, a.lang(r).T("admin.error.session_ended"))
 			return
 		}
+		// Known from here: what is refused below is said in their language.
+		r = r.WithContext(context.WithValue(r.Context(), identityKey{}, id))
 		switch {
 		case id.Stage == store.StageSecond:
 			// Password accepted, second factor owed: nothing else yet.
@@ -332,8 +334,7 @@ func (a *Admin) wrap(rt route) http.Handler {
 		// (package audit; the store writes the rows).
 		ctx := audit.WithActor(r.Context(), audit.Actor{UserID: id.User.ID, Name: id.User.Email, Via: audit.ViaAdmin,
 			IP: audit.ClientIP(r, a.d.TrustProxy)})
-		r = r.WithContext(context.WithValue(ctx, identityKey{}, id))
-		a.serve(w, r, rt.h)
+		a.serve(w, r.WithContext(ctx), rt.h)
 	})
 }
 
