@@ -68,3 +68,16 @@ func (p pageData) LocalInput(t time.Time) string {
 	}
 	return t.In(loc).Format(localInputLayout)
 }
+
+// Day shows the day of an instant in the newsroom's zone ("2026-12-07"),
+// numeric as every date in the admin.
+func (p pageData) Day(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	loc := p.Zone
+	if loc == nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format(time.DateOnly)
+}

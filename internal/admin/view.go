@@ -16,7 +16,6 @@ import (
 
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/i18n"
-	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/store"
 )
 
@@ -75,24 +74,7 @@ func funcs() template.FuncMap {
 			}
 			return 100 * part / whole
 		},
-		"date": func(t time.Time) string {
-			if t.IsZero() {
-				return "—"
-			}
-			return t.UTC().Format("2 Jan 2006, 15:04")
-		},
-		"day": func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
-		"bounceKind": func(k model.EventKind) string {
-			switch k {
-			case model.EventBounce:
-				return "hard bounce"
-			case model.EventSoftBounce:
-				return "soft bounce"
-			case model.EventComplaint:
-				return "complaint"
-			}
-			return string(k)
-		},
+
 		// zoned shows an instant in the newsroom's time zone.
 		"zoned": zonedTime,
 		"can":   func(id *auth.Identity, p string) bool { return id.Can(auth.Permission(p)) },

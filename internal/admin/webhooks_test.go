@@ -80,7 +80,7 @@ func TestWebhookPages(t *testing.T) {
 	e.st.SettleWebhooks(ctx, []store.WebhookResult{{Job: jobs[0], Status: model.WebhookPending, RetryAt: time.Date(2031, 5, 6, 7, 8, 0, 0, time.UTC),
 		Code: 502, Error: "answered 502 Bad Gateway"}})
 	page = flash(path)
-	for _, want := range []string{"Test event queued", "webhook.test", "waiting", ">502<", "answered 502 Bad Gateway", "6 May 2031, 07:08"} {
+	for _, want := range []string{"Test event queued", "webhook.test", "waiting", ">502<", "answered 502 Bad Gateway", "2031-05-06 07:08 UTC"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("deliveries do not show %q", want)
 		}
@@ -125,7 +125,7 @@ func TestSettingsShowRelayHealth(t *testing.T) {
 	})
 	page := html.UnescapeString(e.login(auth.Owner).get("/admin/settings"))
 	for _, want := range []string{"out of rotation", "in rotation", "1,234", "2 of 4",
-		"4 Mar 2026, 18:00: <strong>primary</strong> taken out of rotation after repeated failures (mail temporary via primary at connect: connection refused)"} {
+		"2026-03-04 18:00 UTC: <strong>primary</strong> taken out of rotation after repeated failures (mail temporary via primary at connect: connection refused)"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("settings page does not show %q", want)
 		}
