@@ -457,3 +457,91 @@ func axeCheck(b *browsertest.Browser, t *testing.T, name string) {
 		t.Errorf("%s: axe %s on %d elements: %s", name, v.ID, len(v.Nodes), strings.Join(v.Nodes, "\n  "))
 	}
 }
+
+// slowFirst serves the admin, holding the composer's first autosave for a
+// while and every later one until the first is answered: the save sent
+// when the page is left goes while an autosave is still running, and
+// arrives after it.
+type slowFirst struct {
+	h     http.Handler
+	n     atomic.Int32
+	first chan struct{} // closed once the first autosave is answered
+}
+
+func (s *slowFirst) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.URL.Path, "/autosave") {
+		if s.n.Add(1) == 1 {
+			time.Sleep(1500 * time.Millisecond)
+			s.h.ServeHTTP(w, r)
+			close(s.first)
+			return
+		}
+		<-s.first
+	}
+	s.h.ServeHTTP(w, r)
+}
+
+// An editor types, an autosave starts, they type a little more and close
+// the tab while it runs: the save sent on the way out is taken on top of
+// the running one (same page, not someone else's), so the last words are
+// saved, and the page reopened shows them, without a stale copy.
+func TestBrowserComposerLeavingDuringAutosave(t *testing.T) {
+	e := newEnv(t, nil)
+	mux := http.NewServeMux()
+	mux.Handle("/admin/", e.admin)
+	s := &slowFirst{h: mux, first: make(chan struct{})}
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	u := srv.URL
+	b := browsertest.New(t)
+	var dialogs atomic.Int32
+	opening := chromedp.Events(b.Context(), page.JavascriptDialogOpening)
+	go func() {
+		for ev, err := range opening {
+			if err != nil {
+				return
+			}
+			dialogs.Add(1)
+			accept := ev.Type == page.DialogTypeBeforeunload
+			go func() {
+				_ = chromedp.Do(b.Context(), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+					_, err := cdp.Call(ctx, tg, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: accept})
+					return err
+				}))
+			}()
+		}
+	}()
+	signIn(b, t, u, string(auth.Editor))
+	id := e.ids["edition"]
+	b.Do(chromedp.Navigate(u+"/admin/editions/"+id), chromedp.WaitVisible(css("#composer[data-ready]")))
+
+	b.Do(chromedp.SendKeys(css("#preheader"), " First words."))
+	for wait := time.Now().Add(10 * time.Second); s.n.Load() == 0 && time.Now().Before(wait); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if s.n.Load() == 0 {
+		t.Fatal("no autosave started")
+	}
+	// The autosave is running: a few more words, and the tab goes.
+	b.Do(chromedp.SendKeys(css("#preheader"), " Last words."))
+	b.Do(chromedp.Navigate(u + "/admin/"))
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(e.edition(id).Preheader, "Last words.") && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := e.edition(id).Preheader; !strings.Contains(got, "First words. Last words.") {
+		t.Fatalf("leaving during an autosave lost the last words: preheader %q", got)
+	}
+	if dialogs.Load() == 0 {
+		t.Errorf("leaving with unsaved words did not ask")
+	}
+	// Reopened, the page shows the edition as saved and says nothing of
+	// someone else.
+	b.Do(chromedp.Navigate(u+"/admin/editions/"+id), chromedp.WaitVisible(css("#composer[data-ready]")))
+	if v := browsertest.Run(b, chromedp.Value(css("#preheader"))); !strings.Contains(v, "First words. Last words.") {
+		t.Errorf("reopened, the preheader is %q", v)
+	}
+	if st := browsertest.Run(b, chromedp.Text(css("#save-state"))); strings.Contains(st, "someone else") {
+		t.Errorf("reopened, the page says %q", st)
+	}
+}
