@@ -438,13 +438,16 @@
     if (!kept || !kept.fields) return;
     var same = kept.revision === revision();
     var changed = false;
+    // Compared as the server keeps a field (trimmed, \n line ends); the
+    // slug of a saved version may have followed its date.
+    var norm = function (v) { return String(v).replace(/\r\n/g, "\n").trim(); };
     Object.keys(kept.fields).forEach(function (name) {
       var el = composer.querySelector("[name=\"" + name.replace(/"/g, "") + "\"]");
-      if (!el) return;
+      if (!el || (!same && name === "slug")) return;
       var v = kept.fields[name];
       if (el.type === "checkbox") {
         if (el.checked !== (v === "on")) { el.checked = v === "on"; changed = true; }
-      } else if (el.value !== v) {
+      } else if (norm(el.value) !== norm(v)) {
         el.value = v;
         changed = true;
       }
