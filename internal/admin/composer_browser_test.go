@@ -14,6 +14,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -455,5 +456,155 @@ func axeCheck(b *browsertest.Browser, t *testing.T, name string) {
 	}
 	for _, v := range found {
 		t.Errorf("%s: axe %s on %d elements: %s", name, v.ID, len(v.Nodes), strings.Join(v.Nodes, "\n  "))
+	}
+}
+
+// slowSave serves the admin; an autosave that arrives while armed is held
+// for a while, and every autosave after it waits until it is answered:
+// the save sent when the page is left goes while an autosave is still
+// running, and arrives after it.
+type slowSave struct {
+	h    http.Handler
+	n    atomic.Int32 // autosaves arrived
+	mu   sync.Mutex
+	hold bool          // the next autosave is held
+	held chan struct{} // closed once the held autosave is answered
+}
+
+func (s *slowSave) arm() {
+	s.mu.Lock()
+	s.hold = true
+	s.mu.Unlock()
+}
+
+func (s *slowSave) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.URL.Path, "/autosave") {
+		s.n.Add(1)
+		s.mu.Lock()
+		if s.hold {
+			s.hold = false
+			done := make(chan struct{})
+			s.held = done
+			s.mu.Unlock()
+			time.Sleep(1500 * time.Millisecond)
+			s.h.ServeHTTP(w, r)
+			close(done)
+			return
+		}
+		held := s.held
+		s.mu.Unlock()
+		if held != nil {
+			<-held
+		}
+	}
+	s.h.ServeHTTP(w, r)
+}
+
+// An editor types, an autosave starts, they type a little more and close
+// the tab while it runs: the save sent on the way out is taken on top of
+// the running one (same page, not someone else's), so the last words are
+// saved, and the page reopened shows them, without a stale copy.
+func TestBrowserComposerLeavingDuringAutosave(t *testing.T) {
+	e := newEnv(t, nil)
+	mux := http.NewServeMux()
+	mux.Handle("/admin/", e.admin)
+	s := &slowSave{h: mux}
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	u := srv.URL
+	b := browsertest.New(t)
+	var dialogs atomic.Int32
+	var stay atomic.Bool // leaving asks: stay on the page
+	opening := chromedp.Events(b.Context(), page.JavascriptDialogOpening)
+	go func() {
+		for ev, err := range opening {
+			if err != nil {
+				return
+			}
+			dialogs.Add(1)
+			accept := ev.Type == page.DialogTypeBeforeunload && !stay.Load()
+			go func() {
+				_ = chromedp.Do(b.Context(), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+					_, err := cdp.Call(ctx, tg, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: accept})
+					return err
+				}))
+			}()
+		}
+	}()
+	signIn(b, t, u, string(auth.Editor))
+	id := e.ids["edition"]
+	b.Do(chromedp.Navigate(u+"/admin/editions/"+id), chromedp.WaitVisible(css("#composer[data-ready]")))
+
+	typeDuringAutosave := func(first, last string) {
+		t.Helper()
+		s.arm()
+		n := s.n.Load()
+		b.Do(chromedp.SendKeys(css("#preheader"), first))
+		for wait := time.Now().Add(10 * time.Second); s.n.Load() == n && time.Now().Before(wait); {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if s.n.Load() == n {
+			t.Fatal("no autosave started")
+		}
+		b.Do(chromedp.SendKeys(css("#preheader"), last))
+	}
+	typeDuringAutosave(" First words.", " Last words.")
+	// The autosave is running, the last words typed: the tab goes.
+	b.Do(chromedp.Navigate(u + "/admin/"))
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(e.edition(id).Preheader, "Last words.") && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := e.edition(id).Preheader; !strings.Contains(got, "First words. Last words.") {
+		t.Fatalf("leaving during an autosave lost the last words: preheader %q", got)
+	}
+	if dialogs.Load() == 0 {
+		t.Errorf("leaving with unsaved words did not ask")
+	}
+	// Reopened, the page shows the edition as saved and says nothing of
+	// someone else.
+	b.Do(chromedp.Navigate(u+"/admin/editions/"+id), chromedp.WaitVisible(css("#composer[data-ready]")))
+	if v := browsertest.Run(b, chromedp.Value(css("#preheader"))); !strings.Contains(v, "First words. Last words.") {
+		t.Errorf("reopened, the preheader is %q", v)
+	}
+	if st := browsertest.Run(b, chromedp.Text(css("#save-state"))); strings.Contains(st, "someone else") || strings.Contains(st, "Restored") {
+		t.Errorf("reopened, the page says %q", st)
+	}
+	// The edition holds what the browser kept: the copy is gone.
+	if kept := browsertest.Run(b, chromedp.Evaluate[int](`Object.keys(localStorage).filter(k => k.startsWith("herald-composer:")).length`)); kept != 0 {
+		t.Errorf("reopened, %d browser copies are still kept", kept)
+	}
+
+	// The same, but the editor chooses to stay when asked: both saves are
+	// taken, the page does not say someone else saved, and autosave goes
+	// on.
+	stay.Store(true)
+	asked := dialogs.Load()
+	typeDuringAutosave(" Stay one.", " Stay two.")
+	browsertest.Run(b, chromedp.Evaluate[int](`setTimeout(() => { location.href = "/admin/"; }, 0)`))
+	for wait := time.Now().Add(10 * time.Second); dialogs.Load() == asked && time.Now().Before(wait); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if dialogs.Load() == asked {
+		t.Fatal("leaving with unsaved words did not ask")
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for !strings.Contains(e.edition(id).Preheader, "Stay one. Stay two.") && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := e.edition(id).Preheader; !strings.Contains(got, "Stay one. Stay two.") {
+		t.Fatalf("staying during an autosave lost the last words: preheader %q", got)
+	}
+	waitJS(b, t, `document.getElementById("save-state").textContent.startsWith("Saved")`)
+	b.Do(chromedp.SendKeys(css("#preheader"), " Still here."))
+	deadline = time.Now().Add(10 * time.Second)
+	for !strings.Contains(e.edition(id).Preheader, "Still here.") && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := e.edition(id).Preheader; !strings.Contains(got, "Still here.") {
+		t.Errorf("after staying, autosave stopped: preheader %q", got)
+	}
+	if st := browsertest.Run(b, chromedp.Text(css("#save-state"))); strings.Contains(st, "someone else") {
+		t.Errorf("after staying, the page says %q", st)
 	}
 }

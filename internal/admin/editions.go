@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/herald-news/herald/internal/auth"
@@ -181,7 +182,7 @@ var composerWords = map[string]string{
 	"alt_placeholder": "admin.composer.js.alt_placeholder", "checking": "admin.composer.js.checking",
 	"check_failed": "admin.composer.js.check_failed", "to_look_at": "admin.composer.js.to_look_at",
 	"nothing_to_look_at": "admin.composer.js.nothing_to_look_at", "fetched": "admin.composer.js.fetched",
-	"restored": "admin.composer.js.restored",
+	"restored": "admin.composer.js.restored", "restored_check": "admin.composer.js.restored_check",
 }
 
 func scriptWords(l *i18n.Localizer) map[string]string {
@@ -283,6 +284,63 @@ func (a *Admin) composerSave(w http.ResponseWriter, r *http.Request) error {
 	return a.redirect(w, r, fmt.Sprintf("/admin/editions/%d%s%s", e.ID, query, anchor), problem, problem != "")
 }
 
+// errSuperseded: an autosave arrived after a later one of the same page
+// was saved; what it carries is in that one.
+var errSuperseded = errors.New("superseded by a later save of the same page")
+
+// tabSaves remembers, for each composer page (a token the page makes when
+// it loads), the revision its last autosave wrote and that save's number.
+// A page's saves can cross on the way (the save sent when the page is
+// left goes while an autosave is still running, both from the same
+// revision): the one that arrives second is not someone else's, so it is
+// saved on top of the first when it is the later of the two, and is
+// already contained in it otherwise. Anyone else's save in between still
+// makes it stale. The memory is this process's; a page whose saves reach
+// another process is told stale as before, and keeps its browser copy.
+var tabSaves = &pageSaves{m: map[string]pageSave{}}
+
+type pageSaves struct {
+	mu sync.Mutex
+	m  map[string]pageSave
+}
+
+type pageSave struct {
+	id       int64
+	rev, seq int
+	at       time.Time
+}
+
+// update saves e with UpdateEdition for the page tab, whose save number
+// seq counts up with its edits.
+func (p *pageSaves) update(ctx context.Context, st *store.Store, e *model.Edition, author, tab string, seq int) error {
+	if tab == "" || len(tab) > 64 {
+		return st.UpdateEdition(ctx, e, author)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	base := e.Revision
+	err := st.UpdateEdition(ctx, e, author)
+	if last, ok := p.m[tab]; errors.Is(err, store.ErrStale) && ok && last.id == e.ID && base > 0 && base < last.rev {
+		if seq <= last.seq {
+			e.Revision = last.rev
+			return errSuperseded
+		}
+		e.Revision = last.rev
+		err = st.UpdateEdition(ctx, e, author) // stale still if anyone else saved since
+	}
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	p.m[tab] = pageSave{id: e.ID, rev: e.Revision, seq: seq, at: now}
+	for k, v := range p.m { // pages left long ago
+		if now.Sub(v.at) > 12*time.Hour {
+			delete(p.m, k)
+		}
+	}
+	return nil
+}
+
 // autosave saves the form and answers with JSON for the composer script.
 func (a *Admin) autosave(w http.ResponseWriter, r *http.Request) error {
 	e, err := a.editable(r)
@@ -296,7 +354,14 @@ func (a *Admin) autosave(w http.ResponseWriter, r *http.Request) error {
 	l := a.lang(r)
 	at := a.d.Now().UTC().Format("15:04:05")
 	resp := map[string]any{"saved": true, "at": at, "state": l.T("admin.composer.state.saved_at", "Time", at)}
-	switch err := a.d.Store.UpdateEdition(r.Context(), e, identity(r).User.Email); {
+	seq, _ := strconv.Atoi(r.FormValue("seq"))
+	err = tabSaves.update(r.Context(), a.d.Store, e, identity(r).User.Email, r.FormValue("tab"), seq)
+	if errors.Is(err, errSuperseded) {
+		// A later save of this same page is in already: nothing is lost.
+		resp["revision"] = e.Revision
+		err = nil
+	}
+	switch {
 	case err == nil:
 		resp["revision"] = e.Revision
 	case errors.Is(err, store.ErrConflict):

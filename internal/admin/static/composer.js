@@ -31,10 +31,11 @@
   var problems = document.getElementById("problems");
   var setState = function (text, cls) {
     if (!state) return;
+    // A failure interrupts; progress does not. The politeness is set
+    // before the words, which are announced as they change.
+    state.setAttribute("aria-live", cls === "failed" ? "assertive" : "polite");
     state.textContent = text;
     state.className = "save-state " + (cls || "");
-    // A failure interrupts; progress does not.
-    state.setAttribute("aria-live", cls === "failed" ? "assertive" : "polite");
   };
 
   // The problem list: each links to its field.
@@ -128,9 +129,20 @@
     el.textContent = text || "";
     el.className = "field-note" + (bad ? " field-error" : "");
   };
-  var formData = function () {
+  // This page's token: the server takes a save of this page on top of
+  // one of its own that crossed it on the way (the save sent on leaving,
+  // while an autosave still runs), never on top of someone else's.
+  var tab = (function () {
+    try {
+      var a = new Uint32Array(4);
+      window.crypto.getRandomValues(a);
+      return Array.prototype.map.call(a, function (n) { return n.toString(36); }).join("");
+    } catch (e) { return ""; }
+  })();
+  var formData = function (upto) {
     var data = new FormData(composer);
     data.delete("op");
+    if (tab) { data.set("tab", tab); data.set("seq", String(upto)); }
     return data;
   };
   // While the server does not take the form, a copy of its text fields
@@ -171,7 +183,7 @@
     saving = true;
     var upto = edits;
     setState(say("saving"), "saving");
-    var data = formData();
+    var data = formData(upto);
     var init = {
       method: "POST", body: data, credentials: "same-origin",
       headers: { "X-CSRF-Token": csrf(), "Accept": "application/json" }
@@ -188,11 +200,12 @@
     }).then(function (res) {
       if (res.saved) {
         failures = 0;
-        saved = upto;
+        // Saves of this page may answer out of order: the later one counts.
+        saved = Math.max(saved, upto);
+        var rev = composer.querySelector("input[name=revision]");
+        if (rev && res.revision && Number(res.revision) > Number(rev.value || 0)) rev.value = res.revision;
         if (!dirty()) dropBackup();
         setState(dirty() ? say("unsaved") : (res.state || say("saved")), dirty() ? "" : "saved");
-        var rev = composer.querySelector("input[name=revision]");
-        if (rev && res.revision) rev.value = res.revision;
       } else if (res.stale) {
         stale = true;
         setState(res.error, "failed");
@@ -283,20 +296,23 @@
   // Leaving: the last words typed are saved on the way out, and the
   // browser asks first while anything is not saved.
   var sentOnLeaving = -1; // the edits the last save on the way out carried
+  // A save still running when the page goes does not hold this one back:
+  // the server takes it on top (see tab). Stale, nothing is sent (an
+  // autosave never overwrites), but the browser keeps its copy and asks.
   var saveOnLeaving = function () {
     if (sentOnLeaving === edits) return;
     sentOnLeaving = edits;
     backup();
-    save({ keepalive: true });
+    if (!stale) save({ keepalive: true });
   };
   window.addEventListener("beforeunload", function (e) {
-    if (leaving || !dirty() || stale) return;
+    if (leaving || !dirty()) return;
     saveOnLeaving();
     e.preventDefault();
     e.returnValue = "";
   });
   window.addEventListener("pagehide", function () {
-    if (!leaving && dirty() && !stale) saveOnLeaving();
+    if (!leaving && dirty()) saveOnLeaving();
   });
   // A link inside the admin, or another form of the page (publish, a test
   // copy), saves first, then goes; if the save fails it asks.
@@ -313,13 +329,13 @@
     var a = e.target.closest && e.target.closest("a[href]");
     if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || a.target === "_blank") return;
     if (a.closest("#problems") || a.getAttribute("href").charAt(0) === "#") return;
-    if (a.origin !== window.location.origin || !dirty() || stale) return;
+    if (a.origin !== window.location.origin || !dirty()) return;
     e.preventDefault();
     saveThen(function () { window.location.href = a.href; });
   });
   document.addEventListener("submit", function (e) {
     var form = e.target;
-    if (form === composer || e.defaultPrevented || !dirty() || stale) return;
+    if (form === composer || e.defaultPrevented || !dirty()) return;
     e.preventDefault();
     var button = e.submitter;
     saveThen(function () {
@@ -341,6 +357,7 @@
   var upload = function (file, done, noteEl) {
     if (maxImage && file.size > maxImage) {
       note(noteEl, say("image_too_large", { size: megabytes(file.size), limit: megabytes(maxImage) }), true);
+      save(); // as the message says: the rest of the edition is saved
       return;
     }
     note(noteEl, say("uploading"), false);
@@ -411,27 +428,33 @@
     el.addEventListener("drop", function (e) { take(e, e.dataTransfer); });
   });
 
-  // A copy kept while the server was away, of this very version of the
-  // edition, comes back into the form and is saved.
+  // A copy kept in this browser comes back into the form unless the
+  // edition as saved already holds it. Kept from this very version of the
+  // edition, it is saved; kept from an earlier one (saved since, here or
+  // elsewhere), it waits in the form for the editor to look and save.
   (function () {
     var kept = null;
     try { kept = JSON.parse(window.localStorage.getItem(backupKey) || "null"); } catch (e) { kept = null; }
     if (!kept || !kept.fields) return;
-    if (kept.revision !== revision()) { dropBackup(); return; } // saved since, here or elsewhere
+    var same = kept.revision === revision();
     var changed = false;
+    // Compared as the server keeps a field (trimmed, \n line ends); the
+    // slug of a saved version may have followed its date.
+    var norm = function (v) { return String(v).replace(/\r\n/g, "\n").trim(); };
     Object.keys(kept.fields).forEach(function (name) {
       var el = composer.querySelector("[name=\"" + name.replace(/"/g, "") + "\"]");
-      if (!el) return;
+      if (!el || (!same && name === "slug")) return;
       var v = kept.fields[name];
       if (el.type === "checkbox") {
         if (el.checked !== (v === "on")) { el.checked = v === "on"; changed = true; }
-      } else if (el.value !== v) {
+      } else if (norm(el.value) !== norm(v)) {
         el.value = v;
         changed = true;
       }
     });
     if (!changed) { dropBackup(); return; }
     edits++;
+    if (!same) { setState(say("restored_check"), "failed"); return; }
     setState(say("restored"), "saving");
     save();
   })();
