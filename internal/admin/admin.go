@@ -289,9 +289,11 @@ func (a *Admin) wrap(rt route) http.Handler {
 				http.Redirect(w, r, "/admin/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
-			a.errorPage(w, r, http.StatusUnauthorized, "Your session has ended. Sign in again.")
+			a.errorPage(w, r, http.StatusUnauthorized, a.lang(r).T("admin.error.session_ended"))
 			return
 		}
+		// Known from here: what is refused below is said in their language.
+		r = r.WithContext(context.WithValue(r.Context(), identityKey{}, id))
 		switch {
 		case id.Stage == store.StageSecond:
 			// Password accepted, second factor owed: nothing else yet.
@@ -299,14 +301,14 @@ func (a *Admin) wrap(rt route) http.Handler {
 				http.Redirect(w, r, "/admin/login/second?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
-			a.errorPage(w, r, http.StatusUnauthorized, "Finish signing in with your second factor first.")
+			a.errorPage(w, r, http.StatusUnauthorized, a.lang(r).T("admin.error.second_factor"))
 			return
 		case id.Stage == store.StageEnrol && !rt.enrol:
 			if r.Method == http.MethodGet {
 				http.Redirect(w, r, "/admin/account/2fa", http.StatusSeeOther)
 				return
 			}
-			a.errorPage(w, r, http.StatusForbidden, "Set up two-factor sign-in first: the newsroom requires it for your role.")
+			a.errorPage(w, r, http.StatusForbidden, a.lang(r).T("admin.error.enrol_first"))
 			return
 		case id.Stage == store.StageFull && id.User.MustChangePassword && !rt.passwd:
 			// A password Herald generated is replaced before anything else.
@@ -318,12 +320,13 @@ func (a *Admin) wrap(rt route) http.Handler {
 			return
 		}
 		if !id.Can(rt.perm) {
-			a.errorPage(w, r, http.StatusForbidden, fmt.Sprintf("Your role (%s) does not allow this. Ask an owner if you need it.", id.Role))
+			l := a.lang(r)
+			a.errorPage(w, r, http.StatusForbidden, l.T("admin.error.role_denied", "Role", roleName(l, id.Role)))
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			if !a.sameOrigin(r) || !auth.CheckCSRF(id, csrfFrom(r)) {
-				a.errorPage(w, r, http.StatusForbidden, "This form has expired or did not come from Herald. Go back, reload the page and try again.")
+				a.errorPage(w, r, http.StatusForbidden, a.lang(r).T("admin.error.form_expired"))
 				return
 			}
 		}
@@ -331,8 +334,7 @@ func (a *Admin) wrap(rt route) http.Handler {
 		// (package audit; the store writes the rows).
 		ctx := audit.WithActor(r.Context(), audit.Actor{UserID: id.User.ID, Name: id.User.Email, Via: audit.ViaAdmin,
 			IP: audit.ClientIP(r, a.d.TrustProxy)})
-		r = r.WithContext(context.WithValue(ctx, identityKey{}, id))
-		a.serve(w, r, rt.h)
+		a.serve(w, r.WithContext(ctx), rt.h)
 	})
 }
 
@@ -396,18 +398,17 @@ func (a *Admin) fail(w http.ResponseWriter, r *http.Request, err error) {
 		// A domain rule's refusal a page did not show beside a field.
 		a.errorPage(w, r, http.StatusUnprocessableEntity, validator.As(err).In(a.lang(r)))
 	case errors.Is(err, store.ErrNotFound):
-		a.errorPage(w, r, http.StatusNotFound, "There is nothing here. It may have been deleted.")
+		a.errorPage(w, r, http.StatusNotFound, a.lang(r).T("admin.error.not_found"))
 	case errors.Is(err, store.ErrBadTransition):
-		a.errorPage(w, r, http.StatusConflict, "The campaign cannot do that in its current state. Reload the page to see where it is.")
+		a.errorPage(w, r, http.StatusConflict, a.lang(r).T("admin.error.bad_transition"))
 	case errors.Is(err, store.ErrConflict):
-		a.errorPage(w, r, http.StatusConflict, "Something with that name already exists.")
+		a.errorPage(w, r, http.StatusConflict, a.lang(r).T("admin.error.conflict"))
 	case errors.Is(err, store.ErrErased):
-		a.errorPage(w, r, http.StatusConflict, "That address was erased at its owner's request, so it cannot be added again. "+
-			"If they ask to come back, lift it under Suppressions first.")
+		a.errorPage(w, r, http.StatusConflict, a.lang(r).T("admin.error.erased"))
 	case errors.Is(err, context.Canceled):
 	default:
 		a.d.Log.Error("admin request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		a.errorPage(w, r, http.StatusInternalServerError, "Something went wrong on our side. It has been logged; try again in a moment.")
+		a.errorPage(w, r, http.StatusInternalServerError, a.lang(r).T("admin.error.internal"))
 	}
 }
 

@@ -100,7 +100,7 @@ const auditExportMax = 100000
 func (a *Admin) auditCSV(w http.ResponseWriter, r *http.Request) error {
 	f, err := auditFilter(r.URL.Query(), a.d.Now())
 	if err != nil {
-		return badRequest("%s", err.Error())
+		return badRequest("%s", a.lang(r).T("admin.error.audit_filter", "Problem", err.Error()))
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="herald-audit-`+a.d.Now().UTC().Format("2006-01-02")+`.csv"`)

@@ -46,7 +46,7 @@ func (a *Admin) campaignNew(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	// From left empty: the list's brand, else the default (delivery.FillSender).
+	// From left empty: the list's brand, else the default (delivery.CreateCampaign).
 	c := &model.Campaign{Tracking: tr.Opens || tr.Clicks}
 	c.EditionID, _ = strconv.ParseInt(r.URL.Query().Get("edition"), 10, 64)
 	return a.campaignForm(w, r, http.StatusOK, c, campaignFormIn{}, nil)
@@ -163,14 +163,11 @@ func (a *Admin) campaignCreate(w http.ResponseWriter, r *http.Request) error {
 	// What was typed comes back as typed: the sender filled in below
 	// is the one the campaign gets, not what the form shows again.
 	typed := *c
-	if err := delivery.FillSender(ctx, a.d.Store, c, a.d.From); err != nil {
-		return err
-	}
 	var err error
 	if len(errs) == 0 {
-		err = delivery.CreateCampaign(ctx, a.d.Store, c)
+		err = delivery.CreateCampaign(ctx, a.d.Store, c, a.d.From)
 	} else {
-		err = delivery.CheckCampaign(ctx, a.d.Store, c) // every problem at once, nothing stored
+		err = delivery.CheckCampaign(ctx, a.d.Store, c, a.d.From) // every problem at once, nothing stored
 	}
 	for f, m := range problems(l, err) {
 		errs[f] = m
@@ -628,7 +625,7 @@ func (a *Admin) campaignTest(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return "", err
 		}
-		if err := a.SendTest(ctx, c, to); err != nil {
+		if err := a.SendTest(ctx, l, c, to); err != nil {
 			return "", err
 		}
 		return l.T("admin.campaign.test_sent", "Address", to), nil
@@ -636,17 +633,18 @@ func (a *Admin) campaignTest(w http.ResponseWriter, r *http.Request) error {
 }
 
 // SendTest sends one copy of a campaign's edition to one address, outside
-// the ledger, with "[Test]" before the subject.
-func (a *Admin) SendTest(ctx context.Context, c *model.Campaign, to string) error {
+// the ledger, with "[Test]" before the subject. A refusal says why in l's
+// language.
+func (a *Admin) SendTest(ctx context.Context, l *i18n.Localizer, c *model.Campaign, to string) error {
 	if a.d.Sender == nil {
-		return &userError{status: http.StatusConflict, msg: "No mail transport is configured for test sends."}
+		return &userError{status: http.StatusConflict, msg: l.T("admin.testcopy.no_transport")}
 	}
 	e, err := a.d.Store.GetEdition(ctx, c.EditionID)
 	if err != nil {
 		return err
 	}
 	if ps := edition.Validate(e); len(ps) > 0 {
-		return &userError{status: http.StatusBadRequest, msg: "The edition is not ready: " + ps[0].String()}
+		return &userError{status: http.StatusBadRequest, msg: l.T("admin.testcopy.not_ready", "Problem", composerProblems(l, e, ps)[0].Text)}
 	}
 	// The copy wears the brand and language the campaign's mail will.
 	list, err := delivery.BrandOf(ctx, a.d.Store, c)
@@ -668,13 +666,13 @@ func (a *Admin) SendTest(ctx context.Context, c *model.Campaign, to string) erro
 	}
 	from, err := mail.ParseAddress(c.From)
 	if err != nil {
-		return &userError{status: http.StatusBadRequest, msg: "The test message could not be built: check the From address."}
+		return &userError{status: http.StatusBadRequest, msg: l.T("admin.testcopy.bad_from")}
 	}
 	msgID := fmt.Sprintf("herald.test.%d.%d@%s", c.ID, a.d.Now().UnixNano(), address.Domain(from.Address))
 	msg, err := delivery.TestCopy(delivery.Identity{From: c.From, ReplyTo: c.ReplyTo, List: list, DKIM: dkim},
 		em, a.previewFields(e), to, msgID)
 	if err != nil {
-		return &userError{status: http.StatusBadRequest, msg: "The test message could not be built: check the From address."}
+		return &userError{status: http.StatusBadRequest, msg: l.T("admin.testcopy.bad_from")}
 	}
 	// A test copy to a subscriber's address bounces like their mail
 	// would: to a VERP address naming them, outside any campaign.
@@ -684,7 +682,7 @@ func (a *Admin) SendTest(ctx context.Context, c *model.Campaign, to string) erro
 	}
 	if err := a.d.Sender.Send(ctx, mailer.Envelope{From: a.d.Bounce.Address(subID, 0, from.Address), To: to}, msg); err != nil {
 		a.d.Log.Warn("test send failed", "campaign", c.ID, "err", err)
-		return &userError{status: http.StatusBadGateway, msg: "The mail server refused the test message. See the server log for its answer."}
+		return &userError{status: http.StatusBadGateway, msg: l.T("admin.testcopy.refused")}
 	}
 	// The first-run checklist's proof that sending works.
 	return settings.MarkSenderTested(ctx, a.d.Store, a.d.Now())
@@ -702,7 +700,7 @@ func (a *Admin) campaignExport(w http.ResponseWriter, r *http.Request) error {
 	}
 	part := r.URL.Query().Get("part")
 	if err := engage.CheckPart(part); err != nil {
-		return badRequest("Nothing exported: there is no %q export (summary, links, events or feedback).", part)
+		return badRequest("%s", a.lang(r).T("admin.error.no_export", "Part", part))
 	}
 	return engage.Download(w, r, a.d.Store, c.ID, part)
 }

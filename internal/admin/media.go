@@ -11,10 +11,10 @@ import (
 	"strconv"
 
 	"github.com/herald-news/herald/internal/address"
-	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/edition"
 	"github.com/herald-news/herald/internal/media"
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 )
 
@@ -128,16 +128,16 @@ func (a *Admin) editionTest(w http.ResponseWriter, r *http.Request) error {
 	if id, _ := strconv.ParseInt(r.FormValue("list"), 10, 64); id > 0 {
 		c.ListIDs = []int64{id}
 	}
-	if err := delivery.FillSender(ctx, a.d.Store, c, a.d.From); err != nil {
+	if err := settings.FillSender(ctx, a.d.Store, c, a.d.From); err != nil {
 		return err
 	}
 	if _, err := mail.ParseAddress(c.From); err != nil {
 		return a.redirect(w, r, back, l.T("admin.composer.test.no_from"), true)
 	}
-	if err := a.SendTest(ctx, c, to); err != nil {
+	if err := a.SendTest(ctx, l, c, to); err != nil {
 		var ue *userError
 		if errors.As(err, &ue) {
-			return a.redirect(w, r, back, l.T("admin.composer.test.refused"), true)
+			return a.redirect(w, r, back, l.T("admin.composer.test.refused", "Reason", ue.msg), true)
 		}
 		return err
 	}

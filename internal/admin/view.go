@@ -17,6 +17,7 @@ import (
 	"github.com/herald-news/herald/internal/auth"
 	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/store"
 )
 
 // parseTemplates parses layout.html with every page: one set per page.
@@ -275,7 +276,7 @@ func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 func pathID(r *http.Request, name string) (int64, error) {
 	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, &userError{status: http.StatusNotFound, msg: "There is nothing here."}
+		return 0, store.ErrNotFound // the error page says so in the user's language
 	}
 	return id, nil
 }

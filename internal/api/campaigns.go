@@ -90,13 +90,10 @@ func (a *API) createCampaign(w http.ResponseWriter, r *http.Request) error {
 			c.AB.Variants = append(c.AB.Variants, model.Variant{Subject: strings.TrimSpace(v.Subject), Preheader: strings.TrimSpace(v.Preheader)})
 		}
 	}
-	if err := delivery.FillSender(ctx, a.d.Store, c, a.d.From); err != nil {
-		return err
-	}
 	if c.PublishOnStart && !identity(r).Can(auth.Publish) {
 		return &apiError{status: http.StatusForbidden, code: "forbidden", msg: "publish_on_start needs the publish permission."}
 	}
-	if err := delivery.CreateCampaign(ctx, a.d.Store, c); err != nil {
+	if err := delivery.CreateCampaign(ctx, a.d.Store, c, a.d.From); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, campaignOut(c))

@@ -45,7 +45,8 @@ func TestCampaignStartNeedsBaseURLForARelay(t *testing.T) {
 	if _, errs, code := herald(t, nil, nil, data, "campaign", "create", "--edition", "1", "--list", "news"); code != 0 {
 		t.Fatalf("campaign create: %s", errs)
 	}
-	if out, errs, code := herald(t, nil, nil, data, "campaign", "start", "2", "--no-check"); code != 0 || !strings.Contains(out, "campaign 2 started") {
+	// A second send of the edition to the list: --yes.
+	if out, errs, code := herald(t, nil, nil, data, "campaign", "start", "2", "--no-check", "--yes"); code != 0 || !strings.Contains(out, "campaign 2 started") {
 		t.Fatalf("start into the outbox: %d\n%s%s", code, out, errs)
 	}
 }

@@ -91,9 +91,6 @@ func (e *env) newCampaign(ctx context.Context, s *store.Store, ed *model.Edition
 		}
 		c.ListIDs = append(c.ListIDs, l.ID)
 	}
-	if err := delivery.FillSender(ctx, s, c, cfg.From); err != nil {
-		return nil, err
-	}
 	c.LocalTime = cf.localTime
 	if len(cf.abSubjects) > 0 {
 		if len(cf.abPreheaders) > len(cf.abSubjects) {
@@ -115,7 +112,7 @@ func (e *env) newCampaign(ctx context.Context, s *store.Store, ed *model.Edition
 		}
 		c.SegmentIDs = append(c.SegmentIDs, sg.ID)
 	}
-	if err := delivery.CreateCampaign(ctx, s, c); err != nil {
+	if err := delivery.CreateCampaign(ctx, s, c, cfg.From); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -220,14 +217,21 @@ func runCampaignStart(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		if c.Status == model.CampaignDraft || c.Status == model.CampaignScheduled {
-			// The admin's start dialog warns of the same earlier sends.
-			cf, err := delivery.ConfirmStart(ctx, s, c.ID)
+			// The admin's start dialog asks about the same earlier sends: a
+			// second send of an edition to a list is most often a mistake.
+			already, err := s.PriorSends(ctx, c.ID)
 			if err != nil {
 				return err
 			}
-			for _, p := range cf.Already {
+			for _, p := range already {
 				fmt.Fprintf(e.stderr, "campaign %d: this edition already went to %s on %s (campaign %d, %q)\n",
 					c.ID, p.List, p.StartedAt.UTC().Format("2006-01-02 15:04 UTC"), p.ID, p.Name)
+			}
+			if len(already) > 0 {
+				if err := e.confirm(*yes, fmt.Sprintf("Send campaign %d's edition again?", c.ID),
+					fmt.Errorf("campaign %d %w: its edition already went there; pass --yes to send it again", c.ID, errNotConfirmed)); err != nil {
+					return err
+				}
 			}
 			if !*noCheck {
 				if err := e.confirmStart(ctx, s, c.ID, *yes); err != nil {

@@ -104,13 +104,24 @@ func (e *env) confirmStart(ctx context.Context, s *store.Store, id int64, yes bo
 		fmt.Fprintf(e.stderr, "starting anyway (--yes): %d warning(s)\n", len(rep.Findings))
 		return nil
 	}
-	if f, ok := e.stdin.(interface{ Fd() uintptr }); !ok || !term.IsTerminal(int(f.Fd())) {
-		return &ExitError{Code: 1, Err: fmt.Errorf("campaign %d %w: %d warning(s) above; pass --yes to start it anyway", id, errNotConfirmed, len(rep.Findings))}
+	return e.confirm(false, fmt.Sprintf("Start campaign %d anyway?", id),
+		fmt.Errorf("campaign %d %w: %d warning(s) above; pass --yes to start it anyway", id, errNotConfirmed, len(rep.Findings)))
+}
+
+// confirm asks question on a terminal and goes on only on a yes; yes
+// (--yes) answers it beforehand. Elsewhere it refuses with refusal, which
+// says how to go on.
+func (e *env) confirm(yes bool, question string, refusal error) error {
+	if yes {
+		return nil
 	}
-	fmt.Fprintf(e.stderr, "Start campaign %d anyway? [y/N] ", id)
+	if f, ok := e.stdin.(interface{ Fd() uintptr }); !ok || !term.IsTerminal(int(f.Fd())) {
+		return &ExitError{Code: 1, Err: refusal}
+	}
+	fmt.Fprintf(e.stderr, "%s [y/N] ", question)
 	answer, _ := bufio.NewReader(e.stdin).ReadString('\n')
 	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
-		return &ExitError{Code: 1, Err: fmt.Errorf("campaign %d %w", id, errNotConfirmed)}
+		return &ExitError{Code: 1, Err: errNotConfirmed}
 	}
 	return nil
 }

@@ -80,9 +80,14 @@ func TestCampaignStartConfirmsWarnings(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "campaign 1 started") || !strings.Contains(errs, "starting anyway (--yes): 1 warning(s)") {
 		t.Fatalf("start --yes: %d %q %q", code, out, errs)
 	}
-	// The second campaign of the same edition to the same list starts
-	// unchecked, and says the edition already went there.
+	// The second campaign of the same edition to the same list says the
+	// edition already went there and starts only with --yes.
 	out, errs, code = heraldOnline(t, nil, data, "campaign", "start", "2", "--no-check")
+	if code != 1 || strings.Contains(out, "started") || !strings.Contains(errs, "pass --yes to send it again") ||
+		!strings.Contains(errs, `campaign 2: this edition already went to News on `) {
+		t.Fatalf("start again without --yes: %d %q %q", code, out, errs)
+	}
+	out, errs, code = heraldOnline(t, nil, data, "campaign", "start", "2", "--no-check", "--yes")
 	if code != 0 || !strings.Contains(out, "campaign 2 started") || strings.Contains(errs, "warning") ||
 		!strings.Contains(errs, `campaign 2: this edition already went to News on `) || !strings.Contains(errs, `(campaign 1, `) {
 		t.Fatalf("start --no-check: %d %q %q", code, out, errs)

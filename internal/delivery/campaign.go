@@ -8,6 +8,7 @@ import (
 
 	"github.com/herald-news/herald/internal/edition"
 	"github.com/herald-news/herald/internal/model"
+	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/validator"
 )
@@ -21,14 +22,20 @@ type Campaigns interface {
 	Segment(ctx context.Context, id int64) (*model.Segment, error)
 	CreateCampaign(ctx context.Context, c *model.Campaign) error
 	ScheduleCampaign(ctx context.Context, id int64, at time.Time) error
+	settings.PublicationReader
 }
 
-// CheckCampaign is every check a campaign passes before it is stored:
-// validator.Campaign, then that its edition exists and is ready to send and
-// that its lists and segments exist. The problems with the input are
-// *validator.Error naming the field, every one at once (validator.Errors);
-// other errors are the store's.
-func CheckCampaign(ctx context.Context, st Campaigns, c *model.Campaign) error {
+// CheckCampaign fills in c's sender where it is empty (settings.FillSender:
+// its first list's brand, the publication's sender, else from, the
+// configured From) and runs every check a campaign passes before it is
+// stored: validator.Campaign, then that its edition exists and is ready to
+// send and that its lists and segments exist. The problems with the input
+// are *validator.Error naming the field, every one at once
+// (validator.Errors); other errors are the store's.
+func CheckCampaign(ctx context.Context, st Campaigns, c *model.Campaign, from string) error {
+	if err := settings.FillSender(ctx, st, c, from); err != nil {
+		return err
+	}
 	es := validator.Errors(validator.All(validator.Campaign(c)))
 	for _, id := range c.ListIDs {
 		if _, err := st.ListByID(ctx, id); errors.Is(err, store.ErrNotFound) {
@@ -62,8 +69,8 @@ func CheckCampaign(ctx context.Context, st Campaigns, c *model.Campaign) error {
 
 // CreateCampaign checks c with CheckCampaign and stores it: a draft, or
 // scheduled when SendAt is set. Every front door creates campaigns here.
-func CreateCampaign(ctx context.Context, st Campaigns, c *model.Campaign) error {
-	if err := CheckCampaign(ctx, st, c); err != nil {
+func CreateCampaign(ctx context.Context, st Campaigns, c *model.Campaign, from string) error {
+	if err := CheckCampaign(ctx, st, c, from); err != nil {
 		return err
 	}
 	return st.CreateCampaign(ctx, c)

@@ -35,13 +35,6 @@ func BrandOf(ctx context.Context, src interface {
 	return l, nil
 }
 
-// FillSender fills in a campaign's From and Reply-To when they are empty
-// (settings.FillSender: the first list's brand, the publication's sender,
-// else def, the configured From).
-func FillSender(ctx context.Context, src settings.SenderSource, c *model.Campaign, def string) error {
-	return settings.FillSender(ctx, src, c, def)
-}
-
 // EditionFreezer returns a Config.Freeze that renders a campaign's edition
 // with the stored publication settings (or fallback until any are saved)
 // under the brand and in the language of the campaign's list (BrandOf).

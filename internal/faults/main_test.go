@@ -133,7 +133,7 @@ func startRunners(t *testing.T, dbURL string, id int64, relayURL string, count i
 	// An explicit base_url: mail to readers through a relay needs one.
 	env := []string{"HERALD_DATABASE_URL=" + dbURL, "HERALD_DATA=" + t.TempDir(), "HERALD_LEASE=" + lease, "HERALD_LOG_LEVEL=warn",
 		"HERALD_BASE_URL=http://127.0.0.1:8080"}
-	runHerald(t, env, "campaign", "start", fmt.Sprint(id), "--no-check")
+	runHerald(t, env, "campaign", "start", fmt.Sprint(id), "--no-check", "--yes") // a fault test may send an edition again
 	var nodes []*faults.Node
 	for i := range count {
 		n, err := faults.StartNode(herald, fmt.Sprintf("node %d", i+1), env, "campaign", "run", fmt.Sprint(id), "--relay", relayURL)

@@ -290,7 +290,7 @@ func scaleRun(ctx context.Context, opts ScaleOptions, s *store.Store, admin *sql
 		env = append(env, "HERALD_WORKERS="+strconv.Itoa(opts.Workers))
 	}
 	started := time.Now()
-	starter, err := StartNode(opts.Herald, "campaign start", env, "campaign", "start", strconv.FormatInt(id, 10), "--no-check")
+	starter, err := StartNode(opts.Herald, "campaign start", env, "campaign", "start", strconv.FormatInt(id, 10), "--no-check", "--yes") // each run sends the edition again
 	if err != nil {
 		return run, err
 	}

@@ -77,6 +77,7 @@ type splicedPart struct {
 type run struct {
 	lead []byte // raw, through the first line break
 	enc  []byte // encoded, whole lines; last run: through the end
+	raw  []byte // what enc encodes, for a message whose lead does not end clean
 	tail []byte // raw, after the last line break
 	last bool   // the body's last run: enc ends the encoding
 }
@@ -168,7 +169,7 @@ func cut(st []byte, first, last bool) run {
 		r.lead, rest = st[:i+1], st[i+1:]
 	}
 	if last {
-		r.enc, r.last = appendQP(nil, rest), true
+		r.enc, r.raw, r.last = appendQP(nil, rest), rest, true
 		return r
 	}
 	j := bytes.LastIndexByte(rest, '\n')
@@ -177,7 +178,7 @@ func cut(st []byte, first, last bool) run {
 		return r
 	}
 	q := qpState{}
-	r.enc, r.tail = q.add(nil, rest[:j+1]), rest[j+1:]
+	r.enc, r.raw, r.tail = q.add(nil, rest[:j+1]), rest[:j+1], rest[j+1:]
 	return r
 }
 
@@ -279,7 +280,17 @@ func (s *Spliced) build(dst []byte, m *Message, holes Holes, sc *Scratch) ([]byt
 				dst = q.add(dst, sc.value)
 			}
 			dst = q.add(dst, r.lead)
-			if r.enc != nil {
+			switch {
+			case r.enc == nil:
+			case q.cr || q.ls != len(dst):
+				// The lead's last line break did not end a line: a lone CR
+				// before it (the encoding then takes CR, bytes, LF as one
+				// break). enc was encoded from a clean start: encode here.
+				dst = q.add(dst, r.raw)
+				if r.last {
+					dst = q.finish(dst)
+				}
+			default:
 				dst = append(dst, r.enc...)
 				q = qpState{ls: len(dst)} // clean: enc ends a line (or the body)
 			}

@@ -159,3 +159,48 @@ func TestSplicedRefusesWhatAppendRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestSplicedAfterALoneCR: a lone CR, then bytes that are encoded, then a
+// line break make one break in quoted-printable (as mime/quotedprintable
+// writes it), so the line after does not start clean; whether the CR is in
+// the shared text or in a reader's value, the spliced message is still
+// the whole one.
+func TestSplicedAfterALoneCR(t *testing.T) {
+	long := strings.Repeat("A shared line long enough to need a soft line break in the encoding. ", 2)
+	text := "Hello {}\r\u00e9\u00e9\n" + long + "\n{}\u00e9\n" + long + "\n{} end\n"
+	html := "<p>{}</p>\n"
+	cfg := testConfig()
+	cfg.Boundary = "b0undary"
+	tpl, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := tpl.Splice(layoutOf(text), layoutOf(html))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sc Scratch
+	for _, v := range [][2][]string{
+		{{"Ana", "x", "y"}, {"a"}},
+		{{"Ana", "x\r", "y\r"}, {"a"}},
+	} {
+		m := testMessage()
+		m.Text, m.HTML = []byte(fill(text, v[0])), []byte(fill(html, v[1]))
+		want, err := tpl.Append(nil, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := sp.Append(nil, m, holeValues(v), &sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("values %q: spliced differs:\n got %q\nwant %q", v[0], got, want)
+		}
+		for _, line := range bytes.Split(got, []byte("\r\n")) {
+			if len(line) > 76 {
+				t.Errorf("values %q: a line of %d characters: %q", v[0], len(line), line)
+			}
+		}
+	}
+}

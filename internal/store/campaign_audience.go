@@ -81,7 +81,8 @@ type PriorSend struct {
 }
 
 // PriorSends returns the other campaigns of campaign id's edition that
-// started (sending, paused or sent) to one of its lists, newest first.
+// started to one of its lists (sending, paused, sent, or cancelled after it
+// started: some readers have it), newest first.
 func (s *Store) PriorSends(ctx context.Context, id int64) ([]PriorSend, error) {
 	rows, err := s.r.QueryContext(ctx, `
 		SELECT o.id, o.name, o.status, o.started_at, MIN(l.name)
@@ -90,7 +91,7 @@ func (s *Store) PriorSends(ctx context.Context, id int64) ([]PriorSend, error) {
 		JOIN campaign_lists cl ON cl.campaign_id = c.id
 		JOIN campaign_lists ol ON ol.campaign_id = o.id AND ol.list_id = cl.list_id
 		JOIN lists l ON l.id = cl.list_id
-		WHERE c.id = $1 AND o.status IN ('sending', 'paused', 'sent') AND o.started_at IS NOT NULL
+		WHERE c.id = $1 AND o.status IN ('sending', 'paused', 'sent', 'cancelled') AND o.started_at IS NOT NULL
 		GROUP BY o.id, o.name, o.status, o.started_at
 		ORDER BY o.started_at DESC, o.id DESC`, id)
 	if err != nil {

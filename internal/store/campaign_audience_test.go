@@ -47,6 +47,13 @@ func TestAudienceCountAndPriorSends(t *testing.T) {
 		if prior, err := s.PriorSends(ctx, other.ID); err != nil || len(prior) != 0 {
 			t.Fatalf("PriorSends(other list) = %+v, %v; want none", prior, err)
 		}
+		// Cancelled halfway, the first campaign still reached readers.
+		if err := s.SetCampaignStatus(ctx, first.ID, model.CampaignCancelled); err != nil {
+			t.Fatal(err)
+		}
+		if prior, err := s.PriorSends(ctx, again.ID); err != nil || len(prior) != 1 || prior[0].Status != model.CampaignCancelled {
+			t.Fatalf("PriorSends(again) after the first was cancelled = %+v, %v; want it still", prior, err)
+		}
 		if n, err := s.AudienceCount(ctx, again.ID); err != nil || n != 13 {
 			t.Fatalf("AudienceCount(two lists) = %d, %v; want 13", n, err)
 		}

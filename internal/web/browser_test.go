@@ -15,6 +15,7 @@ import (
 	"github.com/herald-news/herald/internal/edition/sample"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/render"
+	"github.com/herald-news/herald/internal/settings"
 )
 
 // publishSample stores the sample edition as a public, published edition
@@ -57,7 +58,7 @@ func (st *site) send(e *model.Edition, l *model.List) *model.Campaign {
 		st.t.Fatal(err)
 	}
 	c := &model.Campaign{Name: e.Subject, EditionID: e.ID, ListIDs: []int64{l.ID}, From: st.campaignFrom, Tracking: true}
-	if err := delivery.FillSender(ctx, st.store, c, "Northgate Courier <news@example.com>"); err != nil {
+	if err := settings.FillSender(ctx, st.store, c, "Northgate Courier <news@example.com>"); err != nil {
 		st.t.Fatal(err)
 	}
 	if err := st.store.CreateCampaign(ctx, c); err != nil {

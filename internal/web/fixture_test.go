@@ -40,7 +40,7 @@ type site struct {
 	daily  *model.List // public, double opt-in
 	weekly *model.List // public, single opt-in
 	// campaignFrom is the From of campaigns send starts; "" fills it in
-	// as the front doors do (delivery.FillSender).
+	// as the front doors do (settings.FillSender).
 	campaignFrom string
 }
 
