@@ -102,6 +102,6 @@ func (e *env) direct(ctx context.Context, cfg *config.Config, s *store.Store, tr
 	if err != nil {
 		return nil, err
 	}
-	return delivery.NewDirect(delivery.DirectConfig{Store: s, Sender: tr, Signer: sig, BaseURL: cfg.BaseURL, From: cfg.From,
+	return delivery.NewDirect(delivery.DirectConfig{Store: s, Sender: tr, Signer: sig, BaseURL: cfg.BaseURL, BaseURLGuessed: cfg.BaseURLGuessed, From: cfg.From,
 		Settings: set, Bounce: verp, Render: renderOptions(cfg), Log: e.log})
 }

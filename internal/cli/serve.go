@@ -241,7 +241,7 @@ func (e *env) mailQueue(ctx context.Context, cfg *config.Config, s *store.Store,
 		return nil, err
 	}
 	return delivery.NewMailQueue(delivery.MailQueueConfig{Store: s, Sender: tr, Signer: sig, Settings: set, Bounce: verp,
-		BaseURL: cfg.BaseURL, Log: e.log})
+		BaseURL: cfg.BaseURL, BaseURLGuessed: cfg.BaseURLGuessed, Log: e.log})
 }
 
 // runningWorkers are workers started by startWorkers.

@@ -33,7 +33,8 @@ func TestServeTakesBouncesByMail(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sink.Close() })
-	vars := map[string]string{"HERALD_RELAY_URL": sink.URL(), "HERALD_ADMIN_PASSWORD": "a long enough password",
+	// An explicit base_url: mail to readers through a relay needs one.
+	vars := map[string]string{"HERALD_BASE_URL": "http://127.0.0.1:8080", "HERALD_RELAY_URL": sink.URL(), "HERALD_ADMIN_PASSWORD": "a long enough password",
 		"HERALD_BOUNCE_DOMAIN": "bounces.example.com", "HERALD_BOUNCE_SMTP_ADDR": "127.0.0.1:0"}
 	errb := &syncBuffer{}
 	base, stop := serveLogging(t, vars, errb, "--data", dir)

@@ -64,7 +64,8 @@ func TestServeMetricsAndWebhooks(t *testing.T) {
 	}
 	t.Cleanup(func() { sink.Close() })
 
-	vars := map[string]string{"HERALD_METRICS_TOKEN": token, "HERALD_RELAY_URL": sink.URL(), "HERALD_ADMIN_PASSWORD": "a long enough password",
+	// An explicit base_url: mail to readers through a relay needs one.
+	vars := map[string]string{"HERALD_BASE_URL": "http://127.0.0.1:8080", "HERALD_METRICS_TOKEN": token, "HERALD_RELAY_URL": sink.URL(), "HERALD_ADMIN_PASSWORD": "a long enough password",
 		"HERALD_WEBHOOK_ALLOW_PRIVATE": "true", "HERALD_ADMIN_EMAIL": "desk@courier.example"}
 	base, stop := serve(t, vars, "--data", dir)
 	defer stop()

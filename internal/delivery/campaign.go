@@ -138,6 +138,13 @@ func ChangeStatus(ctx context.Context, st Campaigns, eng *Engine, id int64, act 
 		return Changed{}, nil
 	case Schedule:
 		if !at.IsZero() {
+			// A campaign that could not start when its time comes is
+			// refused now, as Start would refuse it.
+			if eng != nil {
+				if err := eng.CheckLinks(); err != nil {
+					return Changed{}, err
+				}
+			}
 			at = at.UTC()
 		}
 		return Changed{}, st.ScheduleCampaign(ctx, id, at)

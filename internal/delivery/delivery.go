@@ -176,6 +176,9 @@ type Engine struct {
 	// waitReported is when this engine last reported why a campaign's
 	// mail waits (see reportWaiting).
 	waitReported map[int64]time.Time
+	// startFailed is why each scheduled campaign this engine could not
+	// start failed last (reportNotStarted).
+	startFailed map[int64]string
 	// running is set while Run runs: this engine sends.
 	running atomic.Bool
 	// relayDownUntil (unix nanoseconds) holds claiming back after no relay
@@ -197,7 +200,7 @@ func New(ledger Ledger, cfg Config) (*Engine, error) {
 		return nil, errors.New("delivery: a sender and a token signer are required")
 	}
 	return &Engine{ledger: ledger, cfg: cfg, wake: make(chan struct{}, 1), recheck: make(chan struct{}, 1),
-		prepared: map[int64]*campaignRun{}, waitReported: map[int64]time.Time{}, finished: make(chan struct{})}, nil
+		prepared: map[int64]*campaignRun{}, waitReported: map[int64]time.Time{}, startFailed: map[int64]string{}, finished: make(chan struct{})}, nil
 }
 
 // Finished returns a channel closed the next time this engine marks a
@@ -237,7 +240,7 @@ func (e *Engine) Start(ctx context.Context, id int64) (int64, error) {
 	if e.cfg.Freeze == nil {
 		return 0, errors.New("delivery: no renderer configured to start campaigns")
 	}
-	if err := CheckLinks(e.cfg.Sender, e.cfg.BaseURL, e.cfg.BaseURLGuessed); err != nil {
+	if err := e.CheckLinks(); err != nil {
 		return 0, err
 	}
 	frozen, err := e.cfg.Freeze(ctx, c)
@@ -453,6 +456,12 @@ func transportOf(s mailer.Sender) string {
 		return t.Transport()
 	}
 	return ""
+}
+
+// CheckLinks is CheckLinks for the mail this engine sends: its transport
+// and base URL.
+func (e *Engine) CheckLinks() error {
+	return CheckLinks(e.cfg.Sender, e.cfg.BaseURL, e.cfg.BaseURLGuessed)
 }
 
 // CheckLinks refuses to send mail to readers through relays (SMTP or an

@@ -48,7 +48,11 @@ type DirectConfig struct {
 	// BaseURL is the public URL for unsubscribe, preferences and archive
 	// links.
 	BaseURL string
-	From    string // default From, "Name <address>"
+	// BaseURLGuessed says BaseURL is Herald's guess from its listen
+	// address (the configuration sets no base_url): Send then refuses to
+	// send through relays (CheckLinks).
+	BaseURLGuessed bool
+	From           string // default From, "Name <address>"
 	// DKIM signs every message, when Settings is nil.
 	DKIM *message.DKIM
 	// Settings, when set, are read at each send: the signing key (the
@@ -160,11 +164,15 @@ const (
 )
 
 // Send builds m for its reader and hands it to the transport. It returns
-// a *Refusal when the request cannot be sent as it is, the transport's
+// a *Refusal when the request cannot be sent as it is, CheckLinks'
+// *validator.Error when this server's links would reach no reader, the transport's
 // error (a *mailer.Error: Temporary, Permanent, HardBounce) when the relay
 // did not take it, after suppressing the address for a hard bounce, or
 // another error when reading the store failed.
 func (d *Direct) Send(ctx context.Context, m DirectMessage) (Sent, error) {
+	if err := CheckLinks(d.cfg.Sender, d.cfg.BaseURL, d.cfg.BaseURLGuessed); err != nil {
+		return Sent{}, err
+	}
 	to, err := address.Normalize(m.To)
 	if err != nil {
 		return Sent{}, refuse("invalid_address", "to: %v", err)

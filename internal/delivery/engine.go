@@ -230,9 +230,40 @@ func (e *Engine) startDue(ctx context.Context, now time.Time) {
 		return
 	}
 	for _, id := range ids {
-		if _, err := e.Start(ctx, id); err != nil && !errors.Is(err, store.ErrBadTransition) {
-			e.cfg.Log.Error("start scheduled campaign", "campaign", id, "err", err)
+		_, err := e.Start(ctx, id)
+		if errors.Is(err, store.ErrBadTransition) || ctx.Err() != nil {
+			continue
 		}
+		e.reportNotStarted(ctx, id, err)
+	}
+}
+
+// reportNotStarted records why a scheduled campaign whose time has come
+// did not start (err; nil: it started) as its problem, which the campaign
+// page shows, and logs it: once, not on every tick that tries again, and
+// again only when the reason changes. A start clears it (the store writes
+// only a change).
+func (e *Engine) reportNotStarted(ctx context.Context, id int64, err error) {
+	why := ""
+	if err != nil {
+		why = "Not started: " + err.Error()
+	}
+	e.mu.Lock()
+	last, seen := e.startFailed[id]
+	if why == "" {
+		delete(e.startFailed, id)
+	} else {
+		e.startFailed[id] = why
+	}
+	e.mu.Unlock()
+	if why != "" && why == last && seen {
+		return
+	}
+	if why != "" {
+		e.cfg.Log.Error("start scheduled campaign", "campaign", id, "err", err)
+	}
+	if err := e.ledger.SetCampaignProblem(ctx, id, why); err != nil && ctx.Err() == nil {
+		e.cfg.Log.Error("record campaign problem", "campaign", id, "err", err)
 	}
 }
 

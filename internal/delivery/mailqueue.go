@@ -48,6 +48,10 @@ type MailQueueConfig struct {
 	// BaseURL is the public site, for the confirm, unsubscribe and
 	// preferences links.
 	BaseURL string
+	// BaseURLGuessed says BaseURL is Herald's guess from its listen
+	// address (the configuration sets no base_url): then no message goes
+	// out through relays (CheckLinks); they wait in the queue.
+	BaseURLGuessed bool
 	// From is the sender ("Name <address>"); default: the publication's
 	// name at noreply@ the base URL's host.
 	From string
@@ -95,10 +99,12 @@ type MailQueue struct {
 // batch of up to mailBatchPerWorker messages per worker: large, because
 // each claim waits its turn for the database's writer behind the signups
 // that fill the queue. A message gets mailSendTimeout. A claim's lease is
-// mailLease; what a batch has not sent mailBatchTime after it was claimed
-// (the next batch is claimed while one is sent, so it may wait for that
-// first) is given back, so no message is still in hand when its lease
-// ends and another node claims it.
+// mailLease; what a batch has not sent mailBatchTime after it was handed
+// to the senders (the next batch is claimed while one is sent, so it may
+// wait for that first; its lease is renewed then if need be) is given
+// back, so no message is still in hand when its lease ends and another
+// node claims it. A message given back before it was tried keeps its
+// attempts.
 const (
 	mailGather         = 50 * time.Millisecond
 	mailBatchPerWorker = 16
@@ -164,6 +170,13 @@ func (q *MailQueue) Start() {
 			close(q.done)
 			return
 		}
+		if err := CheckLinks(q.cfg.Sender, q.cfg.BaseURL, q.cfg.BaseURLGuessed); err != nil {
+			// Held, not failed: nothing is claimed, so no message loses
+			// an attempt, and a start with base_url sends them all.
+			q.cfg.Log.Error("confirmation and welcome messages wait in the queue", "err", err)
+			close(q.done)
+			return
+		}
 		go q.run(q.claimCtx, q.sendCtx)
 	})
 }
@@ -210,8 +223,23 @@ func (q *MailQueue) run(ctx, sendCtx context.Context) {
 	settled := make(chan struct{})
 	close(settled)
 	for c := range batches {
-		bctx, cancel := context.WithDeadline(sendCtx, c.at.Add(q.batchTime))
-		results := q.sendAll(bctx, c.jobs)
+		// The batch's time counts from now, when it is handed to the
+		// senders, not from its claim: a batch claimed while a slow one
+		// was sent gets its whole time. When the claim's lease would end
+		// less than a minute after that time, the lease is renewed first.
+		start := time.Now()
+		jobs := c.jobs
+		if start.Add(q.batchTime).After(c.at.Add(mailLease - time.Minute)) {
+			held, err := q.cfg.Store.RenewMail(sendCtx, jobs, mailLease)
+			if err != nil {
+				// Its lease brings it back; another node may take it.
+				q.cfg.Log.Error("renew the claim of confirmation and welcome messages", "err", err)
+				continue
+			}
+			jobs = held
+		}
+		bctx, cancel := context.WithDeadline(sendCtx, start.Add(q.batchTime))
+		results := q.sendAll(bctx, jobs)
 		cancel()
 		<-settled
 		next := make(chan struct{})
@@ -255,7 +283,7 @@ func (q *MailQueue) claim(ctx context.Context, out chan<- claimed) {
 			case <-ctx.Done():
 				results := make([]store.MailResult, len(jobs))
 				for i, j := range jobs {
-					results[i] = store.MailResult{Job: j, RetryAt: time.Now(), Reason: "interrupted by shutdown"}
+					results[i] = store.MailResult{Job: j, RetryAt: time.Now(), Reason: "interrupted by shutdown", Unsent: true}
 				}
 				q.settle(results)
 				return
@@ -448,6 +476,11 @@ func (q *MailQueue) staffMail(b *mailBatch, pub model.Publication, email, name, 
 // became of it.
 func (q *MailQueue) deliver(ctx context.Context, res store.MailResult, env mailer.Envelope, msg []byte, err error) store.MailResult {
 	job := res.Job
+	if err == nil && ctx.Err() != nil {
+		// Never handed to the relay: given back without losing a try.
+		res.RetryAt, res.Reason, res.Unsent = time.Now(), "interrupted: shutdown, or its batch ran out of time", true
+		return res
+	}
 	if err == nil {
 		sctx, cancel := context.WithTimeout(ctx, mailSendTimeout)
 		err = q.cfg.Sender.Send(sctx, env, msg)

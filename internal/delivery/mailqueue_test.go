@@ -211,3 +211,63 @@ func TestBatchOutOfTimeGivesItsMailBack(t *testing.T) {
 		t.Fatalf("%d copies sent, want 1", got)
 	}
 }
+
+// TestBatchTimeCountsFromHandOff: a batch claimed while a slow one is sent
+// gets its whole time once handed to the senders, not what is left of it
+// counted from its claim. Ada's confirmation is stuck at the relay for the
+// whole of its batch's time; Ben's, claimed meanwhile, then goes out on
+// its first try through a relay that answers slowly, before Ada's, which
+// was given back and comes next.
+func TestBatchTimeCountsFromHandOff(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.SQLite(t)
+	l := &model.List{Slug: "slow", Name: "Slow", OptIn: model.OptInDouble, Public: true}
+	if err := s.CreateList(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	hold := make(chan struct{})
+	defer close(hold)
+	sink, m, _ := deliverytest.Relay(t, smtpsink.Options{Faults: smtpsink.Faults{Hold: hold}})
+	q, err := delivery.NewMailQueue(delivery.MailQueueConfig{Store: s, Sender: m, Signer: deliverytest.Signer(t),
+		BaseURL: "https://news.example", From: "News <news@news.example>", Workers: 1, Poll: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const batchTime = 2 * time.Second
+	delivery.SetBatchTimeForTest(q, batchTime)
+	q.Start()
+	defer q.Close(ctx)
+	signup := func(email string) {
+		t.Helper()
+		if _, out, err := s.Signup(ctx, email, "", l, model.SourceForm, false); err != nil || out != store.SignupPending {
+			t.Fatalf("signup: %v %v", out, err)
+		}
+		q.Wake()
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("gave up waiting for %s", what)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	t0 := time.Now()
+	signup("ada@example.com")
+	waitFor("Ada's confirmation at the relay", func() bool { return sink.Held() == 1 })
+	signup("ben@example.com")
+	waitFor("Ben's confirmation claimed", func() bool { due, err := s.MailDue(ctx); return err == nil && !due })
+	// Each message now takes 3*400ms at the relay: more than what is left
+	// of Ben's time counted from his claim, less than a batch's time.
+	const slow = 400 * time.Millisecond
+	if gap := time.Since(t0); gap >= 3*slow {
+		t.Skipf("the machine is too slow for this test: Ben was claimed %v after Ada", gap)
+	}
+	sink.SetFaults(smtpsink.Faults{Delay: slow})
+	msgs := waitMessages(t, sink, 2)
+	if got := []string{msgs[0].To[0], msgs[1].To[0]}; got[0] != "ben@example.com" || got[1] != "ada@example.com" {
+		t.Fatalf("sent in the order %v; want Ben's on his first try, then Ada's", got)
+	}
+}

@@ -32,6 +32,10 @@ type MailResult struct {
 	// up) and leaves the queue.
 	RetryAt time.Time
 	Reason  string
+	// Unsent, with RetryAt, gives the job back without its having been
+	// tried (its batch ran out of time first, or the sender shut down):
+	// the claim does not count as an attempt.
+	Unsent bool
 }
 
 const queueMailSQL = `INSERT INTO mail_queue (kind, subscriber_id, list_id, due_at, created_at) VALUES ($1, $2, $3, $4, $4)`
@@ -112,8 +116,13 @@ func (s *Store) SettleMail(ctx context.Context, results []MailResult) error {
 			if r.RetryAt.IsZero() {
 				_, err = tx.ExecContext(ctx, `DELETE FROM mail_queue WHERE id = $1 AND attempts = $2`, r.Job.ID, r.Job.Attempts)
 			} else {
-				_, err = tx.ExecContext(ctx, `UPDATE mail_queue SET due_at = $1, last_error = $2 WHERE id = $3 AND attempts = $4`,
-					r.RetryAt, truncate(r.Reason, 500), r.Job.ID, r.Job.Attempts)
+				given := 0
+				if r.Unsent {
+					given = 1
+				}
+				_, err = tx.ExecContext(ctx, `UPDATE mail_queue SET due_at = $1, last_error = $2, attempts = attempts - $3
+					WHERE id = $4 AND attempts = $5`,
+					r.RetryAt, truncate(r.Reason, 500), given, r.Job.ID, r.Job.Attempts)
 			}
 			if err != nil {
 				return err
@@ -125,6 +134,33 @@ func (s *Store) SettleMail(ctx context.Context, results []MailResult) error {
 		return fmt.Errorf("settle queued mail: %w", err)
 	}
 	return nil
+}
+
+// RenewMail extends the lease of claimed jobs until now+lease and returns
+// those still held by this claim (a job whose lease ended and was claimed
+// again, or that was settled, is left out).
+func (s *Store) RenewMail(ctx context.Context, jobs []MailJob, lease time.Duration) ([]MailJob, error) {
+	until := s.now().Add(lease)
+	var held []MailJob
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		held = held[:0]
+		for _, j := range jobs {
+			res, err := tx.ExecContext(ctx, `UPDATE mail_queue SET due_at = $1 WHERE id = $2 AND attempts = $3`, until, j.ID, j.Attempts)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 1 {
+				held = append(held, j)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("renew queued mail: %w", err)
+	}
+	return held, nil
 }
 
 // MailRecipient is who a queued message is for, as things stand when it

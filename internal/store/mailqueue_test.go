@@ -171,3 +171,46 @@ func TestTimesInAnyZone(t *testing.T) {
 		}
 	})
 }
+
+// TestMailGivenBackUnsent: a job given back before it was tried keeps its
+// attempts (a tried one counts), and a renewed claim holds its jobs past
+// the first lease while a claim since taken over renews nothing.
+func TestMailGivenBackUnsent(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		double, _ := publicLists(t, s)
+		if _, _, err := s.Signup(ctx, "ada@example.com", "Ada", double, model.SourceForm, true); err != nil {
+			t.Fatal(err)
+		}
+		claim := func(want int) store.MailJob {
+			t.Helper()
+			jobs, err := s.ClaimMail(ctx, 10, time.Hour)
+			if err != nil || len(jobs) != 1 || jobs[0].Attempts != want {
+				t.Fatalf("claim = %+v, %v; want one job at attempt %d", jobs, err, want)
+			}
+			return jobs[0]
+		}
+		j := claim(1)
+		for range 3 {
+			if err := s.SettleMail(ctx, []store.MailResult{{Job: j, RetryAt: time.Now().Add(-time.Second), Reason: "batch out of time", Unsent: true}}); err != nil {
+				t.Fatal(err)
+			}
+			j = claim(1)
+		}
+		// Tried and deferred: that counts.
+		if err := s.SettleMail(ctx, []store.MailResult{{Job: j, RetryAt: time.Now().Add(-time.Second), Reason: "451"}}); err != nil {
+			t.Fatal(err)
+		}
+		j = claim(2)
+
+		held, err := s.RenewMail(ctx, []store.MailJob{j}, 2*time.Hour)
+		if err != nil || len(held) != 1 || held[0] != j {
+			t.Fatalf("renew = %+v, %v", held, err)
+		}
+		stale := j
+		stale.Attempts--
+		if held, err := s.RenewMail(ctx, []store.MailJob{stale}, 2*time.Hour); err != nil || len(held) != 0 {
+			t.Fatalf("renewing an old claim = %+v, %v; want nothing", held, err)
+		}
+	})
+}
