@@ -12,6 +12,11 @@
 // reach by then is reported as not checked. The admin composer's panel,
 // `herald edition check --online` and the warning before a campaign starts
 // all run this one check.
+//
+// Words: each finding's Message (and each fetch's Problem) is English, for
+// the API and the CLI; its Words are the same as a catalog key
+// (admin.precheck.*) with arguments, which the admin says in the user's
+// language. The English catalog is the one source of both.
 package precheck
 
 import (
