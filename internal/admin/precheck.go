@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/herald-news/herald/internal/delivery"
+	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/precheck"
 )
@@ -26,6 +27,7 @@ func (a *Admin) editionPrecheck(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	rep = localReport(rep, a.lang(r))
 	if strings.Contains(r.Header.Get("Accept"), "application/json") {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
@@ -64,6 +66,7 @@ func (a *Admin) startChecked(w http.ResponseWriter, r *http.Request) (shown bool
 			return false, err
 		}
 		if !found.OK() {
+			found = localReport(found, a.lang(r))
 			rep = &found
 		}
 	}
@@ -78,4 +81,25 @@ func (a *Admin) startChecked(w http.ResponseWriter, r *http.Request) (shown bool
 	a.page(w, r, http.StatusOK, "campaign_start", l.T("admin.campaign.confirm_title_named", "Name", c.Name), "campaigns",
 		map[string]any{"Campaign": c, "Confirm": newStartView(cf, l), "Report": rep})
 	return true, nil
+}
+
+// localReport is rep as the admin shows it, in l's language: each
+// finding's check and message, each link's and image's problem.
+func localReport(rep precheck.Report, l *i18n.Localizer) precheck.Report {
+	out := rep
+	out.Findings = make([]precheck.Finding, len(rep.Findings))
+	for i, f := range rep.Findings {
+		f.Check, f.Message = precheck.CheckName(f.Check, l), f.In(l)
+		out.Findings[i] = f
+	}
+	local := func(fs []precheck.Fetch) []precheck.Fetch {
+		out := make([]precheck.Fetch, len(fs))
+		for i, f := range fs {
+			f.Problem = f.ProblemIn(l)
+			out[i] = f
+		}
+		return out
+	}
+	out.Links, out.Images = local(rep.Links), local(rep.Images)
+	return out
 }

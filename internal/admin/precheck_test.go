@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -89,5 +90,70 @@ func TestPreSendChecksInTheAdmin(t *testing.T) {
 	}
 	if got, _ := e.st.Campaign(ctx, c.ID); got.Status != model.CampaignSending {
 		t.Fatalf("after confirming, the campaign is %s", got.Status)
+	}
+}
+
+// TestPrecheckInTheUsersLanguage: a French editor reads the checks'
+// findings in French, in the composer panel's JSON and on the page, while
+// the checks' own words (the API's and the CLI's) stay English.
+func TestPrecheckInTheUsersLanguage(t *testing.T) {
+	site := prechecktest.Site(t)
+	e := newEnv(t, func(d *admin.Deps) {
+		d.Precheck = &precheck.Editions{Checker: precheck.New(precheck.Options{Allow: prechecktest.Loopback}),
+			Email: delivery.EditionEmail(d.Store, model.Publication{}, render.Options{}), BaseURL: d.BaseURL}
+	})
+	ctx := context.Background()
+	src := strings.Replace(prechecktest.Edition(site), "preheader: Crews accept the new rota after a night of talks at the harbour office.\n", "", 1)
+	ed, err := edition.Parse([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.CreateEdition(ctx, ed, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.SetUserLanguage(ctx, e.users[auth.Editor].ID, "fr"); err != nil {
+		t.Fatal(err)
+	}
+	editor := e.login(auth.Editor)
+	check := fmt.Sprintf("%s/admin/editions/%d/precheck", e.srv.URL, ed.ID)
+	req, _ := http.NewRequest("GET", check, nil)
+	req.Header.Set("Accept", "application/json")
+	res := editor.do(req)
+	var rep precheck.Report
+	err = json.NewDecoder(res.Body).Decode(&rep)
+	res.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]string{}
+	for _, f := range rep.Findings {
+		found[f.Check+" | "+f.Message] = f.URL
+	}
+	for _, want := range []string{
+		"texte d’aperçu | il n’y a pas de texte d’aperçu : les boîtes de réception affichent à la place les premiers mots de l’e-mail après l’objet",
+		`liens | "the union's statement" : répond 404 Not Found`,
+	} {
+		if _, ok := found[want]; !ok {
+			t.Errorf("the French panel lacks %q: %q", want, found)
+		}
+	}
+	var gone string
+	for _, f := range rep.Links {
+		if f.URL == site+"/gone" {
+			gone = f.Problem
+		}
+	}
+	if gone != "répond 404 Not Found" {
+		t.Errorf("the gone link's problem = %q", gone)
+	}
+
+	page := editor.get(fmt.Sprintf("/admin/editions/%d/precheck", ed.ID))
+	for _, want := range []string{"texte d’aperçu", "il n’y a pas de texte d’aperçu", "répond 404 Not Found"} {
+		if !strings.Contains(page, html.EscapeString(want)) {
+			t.Errorf("the French page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "there is no preheader") || strings.Contains(page, "answers 404") {
+		t.Error("the French page has English findings")
 	}
 }

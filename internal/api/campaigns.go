@@ -175,13 +175,16 @@ func (a *API) precheckCampaign(w http.ResponseWriter, r *http.Request) error {
 	out := client.Precheck{HTMLBytes: rep.HTMLBytes, Took: int64(rep.Took), Findings: []client.PrecheckFinding{},
 		Links: []client.PrecheckFetch{}, Images: []client.PrecheckFetch{}}
 	for _, f := range rep.Findings {
-		out.Findings = append(out.Findings, client.PrecheckFinding(f))
+		out.Findings = append(out.Findings, client.PrecheckFinding{Check: f.Check, Message: f.Message, URL: f.URL})
+	}
+	fetch := func(f precheck.Fetch) client.PrecheckFetch {
+		return client.PrecheckFetch{URL: f.URL, Text: f.Text, Status: f.Status, Redirects: f.Redirects, Problem: f.Problem}
 	}
 	for _, f := range rep.Links {
-		out.Links = append(out.Links, client.PrecheckFetch(f))
+		out.Links = append(out.Links, fetch(f))
 	}
 	for _, f := range rep.Images {
-		out.Images = append(out.Images, client.PrecheckFetch(f))
+		out.Images = append(out.Images, fetch(f))
 	}
 	return writeJSON(w, http.StatusOK, out)
 }

@@ -12,6 +12,11 @@
 // reach by then is reported as not checked. The admin composer's panel,
 // `herald edition check --online` and the warning before a campaign starts
 // all run this one check.
+//
+// Words: each finding's Message (and each fetch's Problem) is English, for
+// the API and the CLI; its Words are the same as a catalog key
+// (admin.precheck.*) with arguments, which the admin says in the user's
+// language. The English catalog is the one source of both.
 package precheck
 
 import (
@@ -34,6 +39,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/herald-news/herald/internal/contrast"
+	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/unfurl"
 )
 
@@ -60,11 +66,67 @@ const (
 	CheckLocal     = "local links"
 )
 
+// checkKeys are the catalog keys of the check names.
+var checkKeys = map[string]string{
+	CheckLinks:     "admin.precheck.check.links",
+	CheckImages:    "admin.precheck.check.images",
+	CheckSize:      "admin.precheck.check.size",
+	CheckContrast:  "admin.precheck.check.contrast",
+	CheckSubject:   "admin.precheck.check.subject",
+	CheckPreheader: "admin.precheck.check.preheader",
+	CheckDuplicate: "admin.precheck.check.duplicate",
+	CheckLocal:     "admin.precheck.check.local",
+}
+
+// CheckName returns a check's name (CheckLinks, ...) in l's language.
+func CheckName(check string, l *i18n.Localizer) string {
+	if k, ok := checkKeys[check]; ok && l != nil {
+		return l.T(k)
+	}
+	return check
+}
+
+// Words are a message for a person as a catalog key (admin.precheck.*, in
+// internal/i18n/locales/admin/<tag>/precheck.toml) with its arguments as
+// name, value pairs (i18n.Localizer.T); an argument may be Words itself.
+// The English catalog is the one source of Finding.Message and
+// Fetch.Problem, which the API and the CLI show.
+type Words struct {
+	Key  string
+	Args []any
+}
+
+// In returns the words in l's language.
+func (w Words) In(l *i18n.Localizer) string {
+	args := slices.Clone(w.Args)
+	for i, a := range args {
+		if n, ok := a.(Words); ok {
+			args[i] = n.In(l)
+		}
+	}
+	return l.T(w.Key, args...)
+}
+
+var english = i18n.For(i18n.Source)
+
+func say(key string, args ...any) Words { return Words{Key: key, Args: args} }
+
 // A Finding is one thing worth a look before sending.
 type Finding struct {
 	Check   string `json:"check"`
-	Message string `json:"message"`
+	Message string `json:"message"` // in English
 	URL     string `json:"url,omitempty"`
+	// Words are Message as a catalog message, for the admin, which
+	// speaks the user's language.
+	Words Words `json:"-"`
+}
+
+// In returns the message in l's language.
+func (f Finding) In(l *i18n.Localizer) string {
+	if f.Words.Key == "" || l == nil {
+		return f.Message
+	}
+	return f.Words.In(l)
 }
 
 // A Fetch is how one link or image answered.
@@ -73,7 +135,22 @@ type Fetch struct {
 	Text      string   `json:"text,omitempty"` // the link's text, or the image's alt
 	Status    int      `json:"status,omitempty"`
 	Redirects []string `json:"redirects,omitempty"` // each URL it was sent on to, in order
-	Problem   string   `json:"problem,omitempty"`   // why it does not answer well; "" when it does
+	Problem   string   `json:"problem,omitempty"`   // why it does not answer well, in English; "" when it does
+	// ProblemWords are Problem as a catalog message.
+	ProblemWords Words `json:"-"`
+}
+
+// ProblemIn returns the problem in l's language.
+func (f Fetch) ProblemIn(l *i18n.Localizer) string {
+	if f.ProblemWords.Key == "" || l == nil {
+		return f.Problem
+	}
+	return f.ProblemWords.In(l)
+}
+
+// problem sets the fetch's problem.
+func (f *Fetch) problem(w Words) {
+	f.ProblemWords, f.Problem = w, w.In(english)
 }
 
 // Report is the whole check's outcome.
@@ -156,24 +233,24 @@ func (c *Checker) Check(ctx context.Context, in Input) Report {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
 	rep := Report{HTMLBytes: len(in.HTML), Links: []Fetch{}, Images: []Fetch{}, Findings: []Finding{}}
-	add := func(check, url, format string, args ...any) {
-		rep.Findings = append(rep.Findings, Finding{Check: check, URL: url, Message: fmt.Sprintf(format, args...)})
+	add := func(check, url string, w Words) {
+		rep.Findings = append(rep.Findings, Finding{Check: check, URL: url, Message: w.In(english), Words: w})
 	}
 	c.checkWords(in, add)
 	if len(in.HTML) > GmailClipBytes {
-		add(CheckSize, "", "the HTML is %d KB; Gmail clips messages over 102 KB and hides the rest (and the unsubscribe link) behind \"View entire message\"", (len(in.HTML)+1023)/1024)
+		add(CheckSize, "", say("admin.precheck.size", "KB", (len(in.HTML)+1023)/1024))
 	}
 	root, err := html.Parse(bytes.NewReader(in.HTML))
 	if err != nil {
-		add(CheckLinks, "", "the HTML could not be read: %v", err)
+		add(CheckLinks, "", say("admin.precheck.unreadable", "Error", err.Error()))
 		rep.Took = time.Since(start)
 		return rep
 	}
 	if problems, _, err := contrast.Check(root, false); err != nil {
-		add(CheckContrast, "", "contrast not checked: %v", err)
+		add(CheckContrast, "", say("admin.precheck.contrast.not_checked", "Error", err.Error()))
 	} else {
 		for _, p := range problems {
-			add(CheckContrast, "", "%s", p)
+			add(CheckContrast, "", contrastWords(p))
 		}
 	}
 	anchors, images := collect(root)
@@ -189,17 +266,17 @@ func (c *Checker) Check(ctx context.Context, in Input) Report {
 		if own(a.url) {
 			continue
 		}
-		if why := c.local(a.url); why != "" {
-			add(CheckLocal, a.url, "%q links to %s", a.text, why)
+		if why := c.local(a.url); why.Key != "" {
+			add(CheckLocal, a.url, say("admin.precheck.local.link", "Text", quote(a.text), "Where", why))
 		}
 		toFetch = append(toFetch, a)
 	}
 	for _, im := range images {
 		if !im.hasAlt && !im.pixel {
-			add(CheckImages, im.url, "an image has no alt text: readers whose client blocks images, and screen readers, get nothing")
+			add(CheckImages, im.url, say("admin.precheck.no_alt"))
 		}
-		if why := c.local(im.url); why != "" {
-			add(CheckLocal, im.url, "an image loads from %s", why)
+		if why := c.local(im.url); why.Key != "" {
+			add(CheckLocal, im.url, say("admin.precheck.local.image", "Where", why))
 		}
 	}
 	if !c.opts.Offline {
@@ -215,12 +292,12 @@ func (c *Checker) Check(ctx context.Context, in Input) Report {
 		rep.Images = c.fetchAll(ctx, images, true, tick)
 		for _, f := range rep.Links {
 			if f.Problem != "" {
-				add(CheckLinks, f.URL, "%q: %s", f.Text, f.Problem)
+				add(CheckLinks, f.URL, say("admin.precheck.link_problem", "Text", quote(f.Text), "Problem", f.ProblemWords))
 			}
 		}
 		for _, f := range rep.Images {
 			if f.Problem != "" {
-				add(CheckImages, f.URL, "an image does not load: %s", f.Problem)
+				add(CheckImages, f.URL, say("admin.precheck.image_problem", "Problem", f.ProblemWords))
 			}
 		}
 	}
@@ -228,20 +305,36 @@ func (c *Checker) Check(ctx context.Context, in Input) Report {
 	return rep
 }
 
-func (c *Checker) checkWords(in Input, add func(check, url, format string, args ...any)) {
+func (c *Checker) checkWords(in Input, add func(check, url string, w Words)) {
 	subject, pre := strings.TrimSpace(in.Subject), strings.TrimSpace(in.Preheader)
 	switch n := utf8.RuneCountInString(subject); {
 	case n == 0:
-		add(CheckSubject, "", "the subject is empty")
+		add(CheckSubject, "", say("admin.precheck.subject.empty"))
 	case n > MaxSubject:
-		add(CheckSubject, "", "the subject is %d characters; inboxes show about %d (fewer on phones), so it ends at %q", n, MaxSubject, cut(subject, MaxSubject))
+		add(CheckSubject, "", say("admin.precheck.subject.long", "Length", n, "Max", MaxSubject, "End", quote(cut(subject, MaxSubject))))
 	}
 	switch n := utf8.RuneCountInString(pre); {
 	case n == 0:
-		add(CheckPreheader, "", "there is no preheader: inboxes show the first words of the email after the subject instead")
+		add(CheckPreheader, "", say("admin.precheck.preheader.empty"))
 	case n > MaxPreheader:
-		add(CheckPreheader, "", "the preheader is %d characters; inboxes show about %d, so it ends at %q", n, MaxPreheader, cut(pre, MaxPreheader))
+		add(CheckPreheader, "", say("admin.precheck.preheader.long", "Length", n, "Max", MaxPreheader, "End", quote(cut(pre, MaxPreheader))))
 	}
+}
+
+// quote quotes a text of the email as Go does (%q).
+func quote(s string) string { return fmt.Sprintf("%q", s) }
+
+// contrastWords say what contrast.Problem.String says.
+func contrastWords(p contrast.Problem) Words {
+	mode := say("admin.precheck.contrast.light")
+	if p.Mode == "dark" {
+		mode = say("admin.precheck.contrast.dark")
+	}
+	if p.FG == p.BG {
+		return say("admin.precheck.contrast.same", "Mode", mode, "Where", p.Where, "Text", quote(p.Text.Text), "Color", p.FG.String())
+	}
+	return say("admin.precheck.contrast.low", "Mode", mode, "Where", p.Where, "Text", quote(p.Text.Text),
+		"Color", p.FG.String(), "Background", p.BG.String(), "Ratio", fmt.Sprintf("%.2f", p.Ratio), "Min", fmt.Sprintf("%.1f", contrast.MinRatio))
 }
 
 func cut(s string, n int) string {
@@ -254,7 +347,7 @@ func cut(s string, n int) string {
 
 // checkDuplicates flags a URL linked under two different texts: usually a
 // link pasted into the wrong story.
-func (c *Checker) checkDuplicates(anchors []link, add func(check, url, format string, args ...any)) {
+func (c *Checker) checkDuplicates(anchors []link, add func(check, url string, w Words)) {
 	texts := map[string][]string{}
 	var order []string
 	for _, a := range anchors {
@@ -274,48 +367,46 @@ func (c *Checker) checkDuplicates(anchors []link, add func(check, url, format st
 	}
 	for _, u := range order {
 		if ts := texts[u]; len(ts) > 1 {
-			add(CheckDuplicate, u, "the same address is linked as %s: is one of them the wrong link?", quoteAll(ts))
+			add(CheckDuplicate, u, say("admin.precheck.duplicate", "Texts", quoteAll(ts)))
 		}
 	}
 }
 
-func quoteAll(ts []string) string {
+// quoteAll lists the texts quoted: "a", "b" and "c".
+func quoteAll(ts []string) Words {
 	q := make([]string, len(ts))
 	for i, t := range ts {
-		q[i] = fmt.Sprintf("%q", t)
+		q[i] = quote(t)
 	}
-	if len(q) == 2 {
-		return q[0] + " and " + q[1]
-	}
-	return strings.Join(q[:len(q)-1], ", ") + " and " + q[len(q)-1]
+	return say("admin.precheck.list", "First", strings.Join(q[:len(q)-1], ", "), "Last", q[len(q)-1])
 }
 
-// local says why a URL points somewhere readers cannot go (localhost, a
-// private address, the staging site), or "".
-func (c *Checker) local(raw string) string {
+// local says where a URL points that readers cannot go (localhost, a
+// private address, the staging site), or nothing (no Key).
+func (c *Checker) local(raw string) Words {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return ""
+		return Words{}
 	}
 	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
 	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return "localhost, which is each reader's own machine"
+		return say("admin.precheck.local.localhost")
 	}
 	if ip, err := netip.ParseAddr(host); err == nil {
 		ip = ip.Unmap()
 		if slices.ContainsFunc(c.opts.Allow, func(p netip.Prefix) bool { return p.Contains(ip) }) {
-			return ""
+			return Words{}
 		}
 		if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() {
-			return "the private address " + ip.String() + ", which readers cannot reach"
+			return say("admin.precheck.local.private", "Address", ip.String())
 		}
 	}
 	for _, s := range c.opts.StagingHosts {
 		if s != "" && (host == s || strings.HasSuffix(host, "."+s)) {
-			return "the staging site " + s
+			return say("admin.precheck.local.staging", "Host", s)
 		}
 	}
-	return ""
+	return Words{}
 }
 
 // collect returns the document's http(s) links with their text, and its
@@ -384,7 +475,7 @@ func (c *Checker) fetchAll(ctx context.Context, ls []link, image bool, tick func
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
-			out[i].Problem = "not checked: the check's time limit ran out first"
+			out[i].problem(say("admin.precheck.fetch.out_of_time"))
 			tick()
 			continue
 		}
@@ -414,25 +505,20 @@ func (c *Checker) fetch(ctx context.Context, f *Fetch, image bool) {
 	f.Status, f.Redirects = status, redirects
 	switch {
 	case err != nil && ctx.Err() != nil:
-		f.Problem = "not checked: the check's time limit ran out first"
+		f.problem(say("admin.precheck.fetch.out_of_time"))
 	case timeout(err):
-		f.Problem = fmt.Sprintf("no answer within %s", c.opts.LinkTimeout)
+		f.problem(say("admin.precheck.fetch.timeout", "Timeout", c.opts.LinkTimeout.String()))
 	case err != nil:
-		f.Problem = describe(err)
+		f.problem(describe(err))
 	case status >= 400:
-		f.Problem = fmt.Sprintf("answers %d %s", status, http.StatusText(status))
+		f.problem(say("admin.precheck.fetch.status", "Status", status, "Text", http.StatusText(status)))
 	case status >= 300:
-		f.Problem = fmt.Sprintf("answers %d with no place to go", status)
+		f.problem(say("admin.precheck.fetch.nowhere", "Status", status))
+	case image && ctype == "":
+		f.problem(say("admin.precheck.fetch.not_image_untyped"))
 	case image && !strings.HasPrefix(ctype, "image/"):
-		f.Problem = fmt.Sprintf("is not an image (it is %s)", orUnknown(ctype))
+		f.problem(say("admin.precheck.fetch.not_image", "Type", ctype))
 	}
-}
-
-func orUnknown(s string) string {
-	if s == "" {
-		return "of no stated type"
-	}
-	return s
 }
 
 // request sends one request without reading the body and returns the
@@ -469,11 +555,11 @@ func timeout(err error) bool {
 }
 
 // describe turns a fetch error into words for the editor: a class of
-// failure (unfurl.Describe), never a raw network error.
-func describe(err error) string {
+// failure (unfurl.Describe, in English), never a raw network error.
+func describe(err error) Words {
 	var refused *unfurl.RefusedError
 	if errors.As(err, &refused) {
-		return "not checked: " + refused.Error()
+		return say("admin.precheck.fetch.refused", "Reason", refused.Error())
 	}
-	return "does not answer: " + unfurl.Describe(err)
+	return say("admin.precheck.fetch.no_answer", "Reason", unfurl.Describe(err))
 }

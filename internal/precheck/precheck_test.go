@@ -6,12 +6,17 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"golang.org/x/net/html"
+
+	"github.com/herald-news/herald/internal/contrast"
+	"github.com/herald-news/herald/internal/i18n"
 	"github.com/herald-news/herald/internal/precheck"
 )
 
@@ -182,6 +187,30 @@ func TestCheckAgainstASite(t *testing.T) {
 	}
 	if m := s.most.Load(); m > 3 {
 		t.Errorf("%d requests at once, over the limit of 3", m)
+	}
+
+	// Every finding and problem is a catalog message: the English one is
+	// Message (contrast's as package contrast says it), and French has
+	// its own words.
+	root, _ := html.Parse(strings.NewReader(doc))
+	problems, _, _ := contrast.Check(root, false)
+	var said []string
+	for _, p := range problems {
+		said = append(said, p.String())
+	}
+	fr := i18n.For("fr")
+	for _, f := range rep.Findings {
+		if f.Words.Key == "" || f.Words.In(i18n.For("en")) != f.Message || f.In(fr) == f.Message || precheck.CheckName(f.Check, fr) == "" {
+			t.Errorf("finding %+v: in French %q", f, f.In(fr))
+		}
+		if f.Check == precheck.CheckContrast && !slices.Contains(said, f.Message) {
+			t.Errorf("contrast finding %q is not contrast's %q", f.Message, said)
+		}
+	}
+	for _, f := range append(rep.Links, rep.Images...) {
+		if f.Problem != "" && (f.ProblemWords.In(i18n.For("en")) != f.Problem || f.ProblemIn(fr) == f.Problem) {
+			t.Errorf("problem %q: in French %q", f.Problem, f.ProblemIn(fr))
+		}
 	}
 }
 
