@@ -122,9 +122,10 @@ type Admin struct {
 	pages      map[string]*template.Template
 	static     fs.FS
 	imports    *importer.Runner
-	ownImports bool   // imports was started here: Close stops it
-	secure     bool   // cookies only over HTTPS
-	origin     string // base_url's scheme://host[:port]
+	ownImports bool      // imports was started here: Close stops it
+	secure     bool      // cookies only over HTTPS
+	origin     string    // base_url's scheme://host[:port]
+	tabSaves   pageSaves // the composer pages' last autosaves (see pageSaves)
 }
 
 // New builds the admin handler, to be mounted at /admin/.

@@ -47,14 +47,17 @@ func zonedTime(t time.Time, loc *time.Location) string {
 // When shows an instant in the newsroom's zone, labelled with it.
 func (p pageData) When(t time.Time) string { return zonedTime(t, p.Zone) }
 
+// loc is the newsroom's zone, UTC until it is set.
+func (p pageData) loc() *time.Location {
+	if p.Zone == nil {
+		return time.UTC
+	}
+	return p.Zone
+}
+
 // ZoneName is the newsroom's zone as the pages label it ("Europe/Paris",
 // "UTC").
-func (p pageData) ZoneName() string {
-	if p.Zone == nil {
-		return "UTC"
-	}
-	return p.Zone.String()
-}
+func (p pageData) ZoneName() string { return p.loc().String() }
 
 // LocalInput is t as a datetime-local input's value in the newsroom's
 // zone ("" for the zero time).
@@ -62,11 +65,7 @@ func (p pageData) LocalInput(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	loc := p.Zone
-	if loc == nil {
-		loc = time.UTC
-	}
-	return t.In(loc).Format(localInputLayout)
+	return t.In(p.loc()).Format(localInputLayout)
 }
 
 // Day shows the day of an instant in the newsroom's zone ("2026-12-07"),
@@ -75,9 +74,5 @@ func (p pageData) Day(t time.Time) string {
 	if t.IsZero() {
 		return "—"
 	}
-	loc := p.Zone
-	if loc == nil {
-		loc = time.UTC
-	}
-	return t.In(loc).Format(time.DateOnly)
+	return t.In(p.loc()).Format(time.DateOnly)
 }

@@ -297,8 +297,6 @@ var errSuperseded = errors.New("superseded by a later save of the same page")
 // already contained in it otherwise. Anyone else's save in between still
 // makes it stale. The memory is this process's; a page whose saves reach
 // another process is told stale as before, and keeps its browser copy.
-var tabSaves = &pageSaves{m: map[string]pageSave{}}
-
 type pageSaves struct {
 	mu sync.Mutex
 	m  map[string]pageSave
@@ -318,6 +316,9 @@ func (p *pageSaves) update(ctx context.Context, st *store.Store, e *model.Editio
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.m == nil {
+		p.m = map[string]pageSave{}
+	}
 	base := e.Revision
 	err := st.UpdateEdition(ctx, e, author)
 	if last, ok := p.m[tab]; errors.Is(err, store.ErrStale) && ok && last.id == e.ID && base > 0 && base < last.rev {
@@ -355,7 +356,7 @@ func (a *Admin) autosave(w http.ResponseWriter, r *http.Request) error {
 	at := a.d.Now().UTC().Format("15:04:05")
 	resp := map[string]any{"saved": true, "at": at, "state": l.T("admin.composer.state.saved_at", "Time", at)}
 	seq, _ := strconv.Atoi(r.FormValue("seq"))
-	err = tabSaves.update(r.Context(), a.d.Store, e, identity(r).User.Email, r.FormValue("tab"), seq)
+	err = a.tabSaves.update(r.Context(), a.d.Store, e, identity(r).User.Email, r.FormValue("tab"), seq)
 	if errors.Is(err, errSuperseded) {
 		// A later save of this same page is in already: nothing is lost.
 		resp["revision"] = e.Revision
