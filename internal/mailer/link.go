@@ -82,10 +82,14 @@ func (l *smtpLink) deliver(ctx context.Context, clock Clock, env Envelope, msg [
 		}
 		var se *smtp.SMTPError
 		if errors.As(err, &se) && se.Code != 421 && !cancelled {
-			// The relay answered: the connection is fine, the verdict is
-			// about this message.
+			// The relay answered: the verdict is about this message, and
+			// the connection is fine unless it broke after the verdict.
 			c.needReset = true
-			l.pool.put(c, clock.Now())
+			if c.broken {
+				l.pool.discard(c)
+			} else {
+				l.pool.put(c, clock.Now())
+			}
 			return replyError(name, stage, se), healthy
 		}
 		// The session is broken (dropped, timed out, 421 closing).
