@@ -131,3 +131,45 @@ func TestParseRelayChunking(t *testing.T) {
 		t.Errorf("chunking=maybe: %v", err)
 	}
 }
+
+// A relay that restarts closes every pooled session. The next message
+// goes out at once on a fresh session, in every mode: a chunked one looks
+// at the pooled session before sending (its message would leave with the
+// commands, and a session found dead that way leaves the message in
+// doubt), the others find out at MAIL.
+func TestRelayRestartBetweenMessages(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			sink := startSink(t, mode.sink())
+			addr := sink.Addr()
+			m := newMailer(t, Config{Relays: []RelayConfig{relayFor(t, sink.URL()+"&max_conns=1")}})
+			if err := send(t, m, "a@readers.example"); err != nil {
+				t.Fatal(err)
+			}
+			idle := idleConns(t, m)
+			if len(idle) != 1 {
+				t.Fatalf("%d idle connections", len(idle))
+			}
+			sink.Close()
+			waitFor(t, "the relay's close to reach the pooled session", func() bool { return peerSpoke(idle[0].raw) })
+			opts := mode.sink()
+			opts.Addr = addr
+			var back *smtpsink.Sink
+			waitFor(t, "the relay's port to be free again", func() bool {
+				var err error
+				back, err = smtpsink.Start(opts)
+				return err == nil
+			})
+			t.Cleanup(func() { back.Close() })
+			if err := send(t, m, "b@readers.example"); err != nil {
+				t.Fatalf("after the restart: %v", err)
+			}
+			if back.Count() != 1 || back.Connections() != 1 {
+				t.Errorf("%d messages over %d connections after the restart, want 1 over 1", back.Count(), back.Connections())
+			}
+			if st := m.Stats()[0]; st.Sent != 2 || st.Failed != 0 {
+				t.Errorf("stats %+v", st)
+			}
+		})
+	}
+}

@@ -73,6 +73,15 @@ func (l *smtpLink) deliver(ctx context.Context, clock Clock, env Envelope, msg [
 			e.failover = true
 			return e, faulty
 		}
+		if reused && c.pipe != nil && c.pipe.chunking && peerSpoke(c.raw) {
+			// The relay closed the session while it sat in the pool. A
+			// chunked transaction sends the message with its commands, so
+			// finding out by sending would leave the message in doubt:
+			// look first, and dial fresh as for any stale session.
+			l.pool.discard(c)
+			l.pool.dropIdle()
+			continue
+		}
 		stop := context.AfterFunc(ctx, func() { c.raw.Close() })
 		stage, bodySent, err := c.send(env, msg, l.pool.timeouts)
 		cancelled := !stop()
