@@ -303,12 +303,15 @@ func runCampaignSchedule(ctx context.Context, e *env, args []string) error {
 			return usageErrorf("--at %q: %v", *at, err)
 		}
 	}
-	return e.withStore(ctx, func(s *store.Store) error {
+	// With the engine 'herald serve' would start it with, a campaign that
+	// could not start when its time comes (no base_url for a relay) is
+	// refused now.
+	return e.withEngine(ctx, "", func(s *store.Store, eng *delivery.Engine) error {
 		c, err := campaignArg(ctx, s, pos[0])
 		if err != nil {
 			return err
 		}
-		_, err = delivery.ChangeStatus(ctx, s, nil, c.ID, delivery.Schedule, when)
+		_, err = delivery.ChangeStatus(ctx, s, eng, c.ID, delivery.Schedule, when)
 		if errors.Is(err, store.ErrBadTransition) {
 			return fmt.Errorf("campaign %d is %s; only a draft or scheduled campaign can be scheduled", c.ID, c.Status)
 		} else if err != nil {
