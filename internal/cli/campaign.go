@@ -459,14 +459,6 @@ func (e *env) withEngine(ctx context.Context, relay string, fn func(*store.Store
 	})
 }
 
-// countPause is how long the progress display waits after a count of the
-// ledger that took d before the next: a second while counting is quick,
-// and nine times the count beyond that, so a node spends at most a tenth
-// of its database time showing progress. A count of a campaign to ten
-// million readers reads ten million rows (seconds on a busy server); every
-// second from each node it starved the claims.
-func countPause(d time.Duration) time.Duration { return max(time.Second, 9*d) }
-
 // sendUntilDone runs the delivery engine in the foreground until the
 // campaign is sent, showing live progress. It fails if the campaign is
 // paused or cancelled meanwhile, or if the command is interrupted; the
@@ -493,8 +485,8 @@ func (e *env) sendUntilDone(ctx context.Context, s *store.Store, eng *delivery.E
 	reported := p.Total - p.Pending - p.Sending - p.Deferred
 	bar.Add(reported)
 	// The status is read once a second (it is one row); counting the
-	// ledger reads the whole campaign, so it waits as countPause says.
-	nextCount := time.Now().Add(countPause(time.Since(started)))
+	// ledger reads the whole campaign, so it waits as store.ProgressPause says.
+	nextCount := time.Now().Add(store.ProgressPause(time.Since(started)))
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	finishedSignal := eng.Finished()
@@ -534,7 +526,7 @@ func (e *env) sendUntilDone(ctx context.Context, s *store.Store, eng *delivery.E
 			if err != nil {
 				continue
 			}
-			nextCount = time.Now().Add(countPause(time.Since(counted)))
+			nextCount = time.Now().Add(store.ProgressPause(time.Since(counted)))
 			finished := p.Total - p.Pending - p.Sending - p.Deferred
 			bar.Add(finished - reported)
 			reported = finished
