@@ -2,6 +2,7 @@ package mailer
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net"
 	"strconv"
@@ -14,9 +15,15 @@ import (
 // SMTP CHUNKING (RFC 3030). When the relay offers it, a message goes out
 // as one chunk, "BDAT <size> LAST" followed by its bytes as they are: no
 // dot-stuffing on our side and no un-stuffing on the relay's, and no wait
-// for a 354 before the body. With PIPELINING too, MAIL, RCPT, BDAT and the
+// for a 354 before the body. With PIPELINING too, and a caller that keeps
+// its transactions to the end (KeepToEnd), MAIL, RCPT, BDAT and the
 // message leave in one write and their replies are read in order: one
-// round trip a message. Without PIPELINING each command waits for its
+// round trip a message. For other callers MAIL and RCPT go first and the
+// chunk follows their replies (two round trips, as with DATA): a message
+// written with its commands reaches the relay's socket whatever happens
+// next, so a transaction cut short by the caller might still deliver it,
+// and a caller that gives a message back when it cuts a transaction short
+// would send it twice. Without PIPELINING each command waits for its
 // reply (three round trips instead of four).
 //
 // A relay reads a chunk whatever it answered to the commands before it
@@ -35,7 +42,7 @@ import (
 // sendChunked runs one transaction with BDAT. It reports the stage
 // reached and whether the message may have reached the relay, as
 // conn.send does.
-func (s *session) sendChunked(c *conn, env Envelope, msg []byte, t Timeouts) (Stage, bool, error) {
+func (s *session) sendChunked(c *conn, env Envelope, msg []byte, t Timeouts, whole bool) (Stage, bool, error) {
 	msg = s.lineEnds(msg)
 	var (
 		batch [4]pipelined
@@ -73,11 +80,15 @@ func (s *session) sendChunked(c *conn, env Envelope, msg []byte, t Timeouts) (St
 		bodyOut   bool // the chunk has been written
 	)
 	for i := 0; i < n; {
-		// With PIPELINING every command goes in one write; without, one
+		// With PIPELINING every command goes in one write (the chunk in
+		// a second unless the caller keeps to the end); without, one
 		// command a write, each after the reply to the one before.
 		j := n
-		if !s.pipelining {
+		switch {
+		case !s.pipelining:
 			j = i + 1
+		case !whole && i < n-1:
+			j = n - 1
 		}
 		var body []byte
 		if j == n {
@@ -226,4 +237,22 @@ func dotWriterLineEnds(dst, msg []byte) []byte {
 		dst = append(dst, '\n')
 	}
 	return dst
+}
+
+type keptToEndKey struct{}
+
+// KeepToEnd marks sends whose caller never cancels ctx while a transaction
+// is under way (it stops only between messages, and lets a message that
+// has begun finish), as the campaign engine does. Under such a context a
+// relay that offers PIPELINING and CHUNKING gets the message in the same
+// write as its commands: one round trip. Without the mark the message
+// waits for the replies to MAIL and RCPT, so that a transaction cut short
+// before them certainly did not deliver it.
+func KeepToEnd(ctx context.Context) context.Context {
+	return context.WithValue(ctx, keptToEndKey{}, true)
+}
+
+func keptToEnd(ctx context.Context) bool {
+	v, _ := ctx.Value(keptToEndKey{}).(bool)
+	return v
 }

@@ -173,3 +173,41 @@ func TestRelayRestartBetweenMessages(t *testing.T) {
 		})
 	}
 }
+
+// A caller that cuts a transaction short (the mail queue when a batch runs
+// out of time) and gives its message back must find it undelivered: the
+// chunk waits for the replies to MAIL and RCPT, so a relay that takes its
+// time over MAIL never gets the message from an abandoned session. Under
+// KeepToEnd (the campaign engine, which never cuts one short) the message
+// leaves with the commands.
+func TestCutShortBeforeTheRepliesDeliversNothing(t *testing.T) {
+	hold := make(chan struct{})
+	sink := startSink(t, smtpsink.Options{Faults: smtpsink.Faults{Hold: hold}})
+	m := newMailer(t, Config{Relays: []RelayConfig{relayFor(t, sink.URL()+"&max_conns=1")}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- send2(ctx, m, "a@readers.example") }()
+	waitFor(t, "MAIL to be held", func() bool { return sink.Held() == 1 })
+	cancel()
+	if err := <-done; Classify(err) != Temporary {
+		t.Fatalf("cut short: %v", err)
+	}
+	close(hold)
+	sink.SetFaults(smtpsink.Faults{})
+	if err := sendWhole(t, m, "b@readers.example"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the held session to end", func() bool { return sink.OpenConnections() == 1 })
+	if sink.Count() != 1 || sink.Pipelined() != 1 || sink.Chunked() != 1 {
+		t.Errorf("count %d, pipelined %d, chunked %d; want only the second message, in one write", sink.Count(), sink.Pipelined(), sink.Chunked())
+	}
+	for _, msg := range sink.Messages() {
+		if msg.To[0] != "b@readers.example" {
+			t.Errorf("the message cut short arrived: %v", msg.To)
+		}
+	}
+}
+
+func send2(ctx context.Context, m Sender, to string) error {
+	return m.Send(ctx, Envelope{From: "bounces@ledger.example", To: to}, testMsg(to, "id-"+to))
+}

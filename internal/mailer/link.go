@@ -83,7 +83,7 @@ func (l *smtpLink) deliver(ctx context.Context, clock Clock, env Envelope, msg [
 			continue
 		}
 		stop := context.AfterFunc(ctx, func() { c.raw.Close() })
-		stage, bodySent, err := c.send(env, msg, l.pool.timeouts)
+		stage, bodySent, err := c.send(env, msg, l.pool.timeouts, keptToEnd(ctx))
 		cancelled := !stop()
 		if err == nil {
 			l.pool.put(c, clock.Now())

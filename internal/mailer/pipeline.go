@@ -69,7 +69,7 @@ type pipelined struct {
 // send runs one transaction: with BDAT when the session chunks, else
 // pipelined in two round trips. It reports the stage reached and whether
 // the message body had started to go out, as conn.send does.
-func (s *session) send(c *conn, env Envelope, msg []byte, t Timeouts) (Stage, bool, error) {
+func (s *session) send(c *conn, env Envelope, msg []byte, t Timeouts, whole bool) (Stage, bool, error) {
 	if strings.ContainsAny(env.From, "\r\n") {
 		return StageMail, false, errors.New("smtp: a line must not contain CR or LF")
 	}
@@ -77,7 +77,7 @@ func (s *session) send(c *conn, env Envelope, msg []byte, t Timeouts) (Stage, bo
 		return StageRcpt, false, errors.New("smtp: a line must not contain CR or LF")
 	}
 	if s.chunking {
-		return s.sendChunked(c, env, msg, t)
+		return s.sendChunked(c, env, msg, t, whole)
 	}
 	var batch [4]pipelined
 	n := 0

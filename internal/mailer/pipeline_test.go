@@ -34,8 +34,16 @@ func (m mode) sink() smtpsink.Options {
 	return smtpsink.Options{NoPipelining: m.noPipeline, NoChunking: m.noChunking}
 }
 
-// oneWrite: the whole transaction, message included, leaves in one write.
+// oneWrite: the whole transaction, message included, leaves in one write
+// (for a caller that keeps to the end: sendWhole).
 func (m mode) oneWrite() bool { return !m.noPipeline && !m.noChunking }
+
+// sendWhole sends as the campaign engine does, keeping every transaction
+// to its end (KeepToEnd).
+func sendWhole(t testing.TB, m Sender, to string) error {
+	t.Helper()
+	return m.Send(KeepToEnd(context.Background()), Envelope{From: "bounces@ledger.example", To: to}, testMsg(to, "id-"+to))
+}
 
 // idleConns are the mailer's idle connections to its first relay.
 func idleConns(t *testing.T, m *Mailer) []*conn {
@@ -62,7 +70,7 @@ func TestPipelinedTransactionsAndFaultsMidPipeline(t *testing.T) {
 			// with RSET on the same session.
 			cases := []string{"a@readers.example", "b@readers.example", "gone@readers.example", "c@readers.example", "d@readers.example"}
 			for _, to := range cases {
-				err := send(t, m, to)
+				err := sendWhole(t, m, to)
 				var e *Error
 				switch {
 				case to != "gone@readers.example" && err != nil:
@@ -93,12 +101,12 @@ func TestPipelinedTransactionsAndFaultsMidPipeline(t *testing.T) {
 			// commands (BDAT pipelined), the relay may have taken it and
 			// lost only the replies: the retry is the caller's, later, and
 			// the next message goes out on a second session.
-			err := send(t, m, "cut@readers.example")
+			err := sendWhole(t, m, "cut@readers.example")
 			var e *Error
 			if !errors.As(err, &e) || e.Class != Temporary || e.Stage != StageRcpt || e.failover == mode.oneWrite() {
 				t.Fatalf("dropped at RCPT: %v (failover %v), want a temporary RCPT error", err, e != nil && e.failover)
 			}
-			if err := send(t, m, "e@readers.example"); err != nil {
+			if err := sendWhole(t, m, "e@readers.example"); err != nil {
 				t.Fatalf("after the drop: %v", err)
 			}
 			conns := map[bool]int64{false: 3, true: 2}[mode.oneWrite()]

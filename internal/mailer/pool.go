@@ -288,9 +288,11 @@ func (p *pool) auth(client *smtp.Client) error {
 
 // send runs one transaction. It reports the stage reached and whether the
 // message body had started to go out (after which a failure is ambiguous).
-func (c *conn) send(env Envelope, msg []byte, t Timeouts) (Stage, bool, error) {
+// whole says the caller will not cut the transaction short (see
+// KeepToEnd).
+func (c *conn) send(env Envelope, msg []byte, t Timeouts, whole bool) (Stage, bool, error) {
 	if c.pipe != nil {
-		return c.pipe.send(c, env, msg, t)
+		return c.pipe.send(c, env, msg, t, whole)
 	}
 	if c.needReset {
 		if err := c.client.Reset(); err != nil {
