@@ -417,14 +417,25 @@ func directMessageID(key, domain string) string {
 // "tx:<list>:herald" so complaints about it are told apart from any
 // campaign's, and the Postmark metadata header.
 func TransactionalMessage(id Identity, subject string, to message.Address, messageID, unsubscribeURL string, text, html []byte) ([]byte, error) {
+	tmpl, err := transactionalTemplate(id, subject)
+	if err != nil {
+		return nil, err
+	}
+	return transactionalAppend(tmpl, to, messageID, unsubscribeURL, text, html)
+}
+
+// transactionalTemplate is what every TransactionalMessage from id with
+// subject shares, for building many (safe for concurrent use).
+func transactionalTemplate(id Identity, subject string) (*message.Template, error) {
 	cfg, err := id.config("tx", subject)
 	if err != nil {
 		return nil, err
 	}
-	tmpl, err := message.New(cfg)
-	if err != nil {
-		return nil, err
-	}
+	return message.New(cfg)
+}
+
+// transactionalAppend builds one TransactionalMessage from its template.
+func transactionalAppend(tmpl *message.Template, to message.Address, messageID, unsubscribeURL string, text, html []byte) ([]byte, error) {
 	return tmpl.Append(nil, &message.Message{
 		To:             to,
 		MessageID:      messageID,

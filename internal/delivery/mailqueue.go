@@ -328,8 +328,32 @@ type mailBatch struct {
 	dkimErr error
 	pub     model.Publication
 
-	mu      sync.Mutex
-	notices map[noticeKey]noticeText // rendered once a list (see notice)
+	mu        sync.Mutex
+	notices   map[noticeKey]noticeText // rendered once a list (see notice)
+	templates map[noticeKey]batchTemplate
+}
+
+// batchTemplate is a message template built for a batch, or why not.
+type batchTemplate struct {
+	t   *message.Template
+	err error
+}
+
+// template returns the batch's message template for key, building it
+// with build the first time: the headers and the signing key are the
+// same for every message of a kind about a list.
+func (b *mailBatch) template(key noticeKey, build func() (*message.Template, error)) (*message.Template, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t, ok := b.templates[key]
+	if !ok {
+		t.t, t.err = build()
+		if b.templates == nil {
+			b.templates = map[noticeKey]batchTemplate{}
+		}
+		b.templates[key] = t
+	}
+	return t.t, t.err
 }
 
 // readBatch reads what a batch's messages share. A publication that cannot
@@ -595,20 +619,28 @@ func (q *MailQueue) sender(pub model.Publication, l *model.List) *mail.Address {
 	return &mail.Address{Name: pub.Name, Address: "noreply@" + host}
 }
 
-// oneOff builds one message to one reader about list l, through
+// oneOff builds one message of kind to one reader about list l, through
 // TransactionalMessage: the headers and DKIM signature of campaign mail.
-func (q *MailQueue) oneOff(b *mailBatch, pub model.Publication, l *model.List, subscriberID int64, email, name, subject, text, html string) (mailer.Envelope, []byte, error) {
+// Its template (the shared headers, the key) is built once a batch for
+// each list and kind.
+func (q *MailQueue) oneOff(b *mailBatch, kind model.MailKind, pub model.Publication, l *model.List, subscriberID int64, email, name, subject, text, html string) (mailer.Envelope, []byte, error) {
 	dkim, err := b.signingKey()
 	if err != nil {
 		return mailer.Envelope{}, nil, err
 	}
 	from := q.sender(pub, l)
-	unsub := q.cfg.BaseURL + "/unsubscribe/" + q.cfg.Signer.Sign(token.Claims{Purpose: token.Unsubscribe, SubscriberID: subscriberID, ListID: l.ID})
-	id := Identity{From: from.String(), List: l, DKIM: dkim, ReplyTo: pub.ReplyTo}
-	if l.Brand != nil && l.Brand.ReplyTo != "" {
-		id.ReplyTo = l.Brand.ReplyTo
+	tmpl, err := b.template(noticeKey{kind, l.ID}, func() (*message.Template, error) {
+		id := Identity{From: from.String(), List: l, DKIM: dkim, ReplyTo: pub.ReplyTo}
+		if l.Brand != nil && l.Brand.ReplyTo != "" {
+			id.ReplyTo = l.Brand.ReplyTo
+		}
+		return transactionalTemplate(id, subject)
+	})
+	if err != nil {
+		return mailer.Envelope{}, nil, fmt.Errorf("build message: %w", err)
 	}
-	msg, err := TransactionalMessage(id, subject, message.Address{Name: validator.ReaderName(name), Email: email},
+	unsub := q.cfg.BaseURL + "/unsubscribe/" + q.cfg.Signer.Sign(token.Claims{Purpose: token.Unsubscribe, SubscriberID: subscriberID, ListID: l.ID})
+	msg, err := transactionalAppend(tmpl, message.Address{Name: validator.ReaderName(name), Email: email},
 		directMessageID("", address.Domain(from.Address)), unsub, []byte(text), []byte(html))
 	if err != nil {
 		return mailer.Envelope{}, nil, fmt.Errorf("build message: %w", err)
@@ -624,7 +656,7 @@ func (q *MailQueue) confirmation(b *mailBatch, l *model.List, subscriberID int64
 	n := b.notice(model.MailConfirm, l, func() noticeText { return q.confirmationNotice(b, l, linkMark) })
 	pub, _ := b.brand(l)
 	text, html := n.with(tok)
-	return q.oneOff(b, pub, l, subscriberID, email, name, n.subject, text, html)
+	return q.oneOff(b, model.MailConfirm, pub, l, subscriberID, email, name, n.subject, text, html)
 }
 
 // confirmationNotice renders a confirmation about list l whose link
@@ -653,7 +685,7 @@ func (q *MailQueue) welcome(b *mailBatch, l *model.List, subscriberID int64, ema
 	n := b.notice(model.MailWelcome, l, func() noticeText { return q.welcomeNotice(b, l, linkMark) })
 	pub, _ := b.brand(l)
 	text, html := n.with(tok)
-	return q.oneOff(b, pub, l, subscriberID, email, name, n.subject, text, html)
+	return q.oneOff(b, model.MailWelcome, pub, l, subscriberID, email, name, n.subject, text, html)
 }
 
 // welcomeNotice renders a welcome to list l whose preferences link

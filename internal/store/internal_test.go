@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/herald-news/herald/internal/model"
 )
 
 // ForceSchemaVersionForTest records a schema version as applied, to test
@@ -82,4 +84,26 @@ func (s *Store) RerunMigrationUpdatesForTest(ctx context.Context, version int) e
 		}
 	}
 	return nil
+}
+
+// SignupForTest is one signup of SignupsTogetherForTest.
+type SignupForTest struct {
+	Email string
+	List  *model.List
+}
+
+// SignupsTogetherForTest writes signups in one batch, as signups that
+// arrive together are (see signupGroup), and returns each one's outcome
+// and error.
+func (s *Store) SignupsTogetherForTest(ctx context.Context, signups ...SignupForTest) ([]SignupOutcome, []error) {
+	batch := make([]*signupReq, len(signups))
+	for i, su := range signups {
+		batch[i] = &signupReq{ctx: ctx, email: su.Email, list: su.List, source: model.SourceForm, ready: make(chan struct{})}
+	}
+	s.signupBatch(ctx, batch)
+	outs, errs := make([]SignupOutcome, len(batch)), make([]error, len(batch))
+	for i, r := range batch {
+		outs[i], errs[i] = r.out, r.err
+	}
+	return outs, errs
 }

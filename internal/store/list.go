@@ -165,7 +165,11 @@ func listChanges(old, l *model.List) audit.Changes {
 
 // ListBySlug returns the list with the given slug.
 func (s *Store) ListBySlug(ctx context.Context, slug string) (*model.List, error) {
-	l, err := scanList(s.r.QueryRowContext(ctx, `SELECT `+listColumns+` FROM lists WHERE slug = $1`, slug))
+	q, err := s.preparedRead(ctx, `SELECT `+listColumns+` FROM lists WHERE slug = $1`)
+	if err != nil {
+		return nil, fmt.Errorf("read list %q: %w", slug, err)
+	}
+	l, err := scanList(q.QueryRowContext(ctx, slug))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("list %q: %w", slug, ErrNotFound)
 	}
@@ -177,7 +181,11 @@ func (s *Store) ListBySlug(ctx context.Context, slug string) (*model.List, error
 
 // ListByID returns the list with the given ID.
 func (s *Store) ListByID(ctx context.Context, id int64) (*model.List, error) {
-	l, err := scanList(s.r.QueryRowContext(ctx, `SELECT `+listColumns+` FROM lists WHERE id = $1`, id))
+	q, err := s.preparedRead(ctx, `SELECT `+listColumns+` FROM lists WHERE id = $1`)
+	if err != nil {
+		return nil, fmt.Errorf("read list %d: %w", id, err)
+	}
+	l, err := scanList(q.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("list %d: %w", id, ErrNotFound)
 	}

@@ -87,6 +87,13 @@ type Store struct {
 	// again (full import chunks), so SQLite parses each once.
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
+	// rstmts are reader statements every public request runs (a list by
+	// its slug), prepared once for each reader connection instead of once
+	// a query.
+	rstmts map[string]*sql.Stmt
+
+	// signups writes concurrent public signups in shared transactions.
+	signups signupGroup
 
 	// onErase runs after each erasure commits (see OnErase).
 	onErase []func(ctx context.Context, email string) error
@@ -204,7 +211,10 @@ func (s *Store) Close() error {
 	for _, st := range s.stmts {
 		st.Close()
 	}
-	s.stmts = nil
+	for _, st := range s.rstmts {
+		st.Close()
+	}
+	s.stmts, s.rstmts = nil, nil
 	s.stmtMu.Unlock()
 	err := s.w.Close()
 	if s.r != s.w {
@@ -243,6 +253,25 @@ func (s *Store) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
 		s.stmts = map[string]*sql.Stmt{}
 	}
 	s.stmts[q] = st
+	return st, nil
+}
+
+// preparedRead returns q prepared once on the readers: each reader
+// connection compiles it the first time it runs it, not every time.
+func (s *Store) preparedRead(ctx context.Context, q string) (*sql.Stmt, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if st, ok := s.rstmts[q]; ok {
+		return st, nil
+	}
+	st, err := s.r.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if s.rstmts == nil {
+		s.rstmts = map[string]*sql.Stmt{}
+	}
+	s.rstmts[q] = st
 	return st, nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/herald-news/herald/internal/audit"
@@ -47,107 +49,234 @@ const ConfirmResendAfter = 15 * time.Minute
 // outcome calls for is queued in the same transaction: the confirmation
 // of SignupPending, and the welcome of SignupJoined when welcome is set;
 // so are the subscriber.created and subscriber.confirmed webhooks.
+//
+// Signups that arrive while another is being written share the next
+// transaction (a group commit: see signupGroup), each still whole in it
+// with its message; Signup returns once that transaction is committed.
 func (s *Store) Signup(ctx context.Context, email, name string, list *model.List, source model.Source, welcome bool) (subscriberID int64, out SignupOutcome, err error) {
 	if err := validator.Name(name); err != nil {
 		return 0, 0, err
 	}
+	r := &signupReq{ctx: ctx, email: email, name: name, list: list, source: source, welcome: welcome, ready: make(chan struct{})}
+	s.signups.run(s, r)
+	if r.err != nil {
+		return 0, 0, fmt.Errorf("sign up to list %q: %w", list.Slug, r.err)
+	}
+	return r.id, r.out, nil
+}
+
+// maxSignupBatch bounds how many signups share a transaction, so that a
+// batch holds the writer for milliseconds, not longer.
+const maxSignupBatch = 64
+
+// signupReq is one Signup call, waiting for the transaction it is written
+// in, and its result.
+type signupReq struct {
+	ctx         context.Context
+	email, name string
+	list        *model.List
+	source      model.Source
+	welcome     bool
+
+	id  int64
+	out SignupOutcome
+	err error
+	// ready is closed once the result is in, or once lead is set: this
+	// caller is to write the next batch.
+	ready chan struct{}
+	lead  bool
+}
+
+// signupGroup writes concurrent signups together: a signup that finds
+// none being written writes at once, alone; those that arrive meanwhile
+// wait, and when the transaction in progress has committed, the first of
+// them writes all that waited (up to maxSignupBatch) in one transaction.
+// One commit instead of one each is most of a signup's cost saved on
+// SQLite (its one writer writes the log pages every commit touches) and
+// fsyncs saved on PostgreSQL. No goroutine of its own: the callers take
+// turns writing, so nothing outlives the store.
+type signupGroup struct {
+	mu      sync.Mutex
+	waiting []*signupReq
+	busy    bool // a caller is writing batches
+}
+
+// run writes r, in a batch with others or alone, and returns with its
+// result set.
+func (g *signupGroup) run(s *Store, r *signupReq) {
+	g.mu.Lock()
+	g.waiting = append(g.waiting, r)
+	if g.busy {
+		g.mu.Unlock()
+		<-r.ready
+		if !r.lead {
+			return
+		}
+	} else {
+		g.busy = true
+		g.mu.Unlock()
+	}
+	// This caller writes, until its own signup is written; then the first
+	// still waiting takes over, or no one writes.
+	for done := false; !done; {
+		g.mu.Lock()
+		n := min(len(g.waiting), maxSignupBatch)
+		batch := slices.Clone(g.waiting[:n])
+		g.waiting = slices.Delete(g.waiting, 0, n)
+		g.mu.Unlock()
+		done = slices.Contains(batch, r)
+		s.signupBatch(context.WithoutCancel(r.ctx), batch)
+		for _, b := range batch {
+			if b != r {
+				close(b.ready)
+			}
+		}
+	}
+	g.mu.Lock()
+	if len(g.waiting) > 0 {
+		next := g.waiting[0]
+		next.lead = true
+		close(next.ready)
+	} else {
+		g.busy = false
+	}
+	g.mu.Unlock()
+}
+
+// signupBatch writes a batch's signups in one transaction and sets each
+// one's result. When one of them fails, or the commit does, nothing of the
+// batch is kept and each is written again in a transaction of its own, so
+// that one signup's failure is never another's. A signup whose caller
+// has gone (its context ended) before its turn is not written.
+func (s *Store) signupBatch(ctx context.Context, batch []*signupReq) {
 	st, err := s.signupStmts(ctx)
 	if err != nil {
-		return 0, 0, fmt.Errorf("sign up to list %q: %w", list.Slug, err)
+		for _, r := range batch {
+			r.err = err
+		}
+		return
 	}
 	now := s.now()
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		bind := func(q *sql.Stmt) *sql.Stmt { return tx.StmtContext(ctx, q) }
-		var one int
-		err := bind(st.suppressed).QueryRowContext(ctx, email, erasureHash(email)).Scan(&one)
-		if err == nil {
-			out = SignupRefused
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		var status model.SubscriberStatus
-		err = bind(st.subscriber).QueryRowContext(ctx, email).Scan(&subscriberID, &status)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			status = model.SubscriberActive
-			if err := bind(st.insertSubscriber).QueryRowContext(ctx, email, name, now).Scan(&subscriberID); err != nil {
-				return err
+		b := st.bind(ctx, tx)
+		for _, r := range batch {
+			if r.err = r.ctx.Err(); r.err != nil {
+				continue
 			}
-			created := func() (any, error) {
-				return hookSubscription{Subscriber: hookSubscriber{ID: subscriberID, Email: email, Name: name},
-					List: &hookList{ID: list.ID, Slug: list.Slug, Name: list.Name}, Source: source}, nil
-			}
-			if err := queueWebhooksTx(ctx, tx, bind(st.webhooks), model.EventSubscriberCreated, now, created); err != nil {
-				return err
-			}
-		case err != nil:
-			return err
-		}
-		// An existing subscriber is never changed by an anonymous form:
-		// anyone can type anyone's address into it.
-		if status != model.SubscriberActive {
-			out = SignupRefused
-			return nil
-		}
-		var cur model.SubscriptionStatus
-		var changed time.Time
-		err = bind(st.subscription).QueryRowContext(ctx, list.ID, subscriberID).Scan(&cur, &changed)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		want, result := model.SubUnconfirmed, SignupPending
-		if list.OptIn != model.OptInDouble && cur != model.SubUnsubscribed {
-			// Single opt-in joins at once, except for someone who left:
-			// coming back takes their confirmation, not a stranger's form.
-			want, result = model.SubConfirmed, SignupJoined
-		}
-		out = result
-		switch cur {
-		case model.SubConfirmed:
-			out = SignupAlready
-			return nil
-		case want:
-			// Still unconfirmed: send the confirmation again, but not more
-			// often than ConfirmResendAfter.
-			if now.Sub(changed) < ConfirmResendAfter {
-				out = SignupRecent
-				return nil
-			}
-			if _, err := bind(st.touchSubscription).ExecContext(ctx, now, list.ID, subscriberID); err != nil {
-				return err
-			}
-		case "":
-			// The usual case, a new subscription: its beginning is its row.
-			if _, err := bind(st.insertSubscription).ExecContext(ctx, list.ID, subscriberID, want, source, now); err != nil {
-				return err
-			}
-			if want == model.SubConfirmed {
-				// Read back: an existing subscriber keeps the name they
-				// had, whatever the form said.
-				data := subscriptionDataTx(ctx, tx, subscriberID, list.ID, source)
-				if err := queueWebhooksTx(ctx, tx, bind(st.webhooks), model.EventSubscriberConfirmed, now, data); err != nil {
-					return err
-				}
-			}
-		default:
-			if err := setSubscriptionTx(ctx, tx, subscriberID, list.ID, want, source, now); err != nil {
-				return err
+			if r.id, r.out, r.err = s.signupTx(ctx, tx, b, r, now); r.err != nil {
+				return r.err
 			}
 		}
-		kind := model.MailConfirm
-		switch {
-		case out == SignupJoined && welcome:
-			kind = model.MailWelcome
-		case out != SignupPending:
-			return nil
-		}
-		_, err = bind(st.queueMail).ExecContext(ctx, kind, subscriberID, list.ID, now)
-		return err
+		return nil
 	})
-	if err != nil {
-		return 0, 0, fmt.Errorf("sign up to list %q: %w", list.Slug, err)
+	if err == nil {
+		return
+	}
+	if len(batch) == 1 {
+		batch[0].err = err
+		return
+	}
+	for _, r := range batch {
+		if r.err = r.ctx.Err(); r.err != nil {
+			continue
+		}
+		r.err = s.inTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			r.id, r.out, err = s.signupTx(ctx, tx, st.bind(ctx, tx), r, s.now())
+			return err
+		})
+	}
+}
+
+// signupTx writes one signup in tx with the batch's statements b.
+func (s *Store) signupTx(ctx context.Context, tx *sql.Tx, b *boundSignup, r *signupReq, now time.Time) (subscriberID int64, out SignupOutcome, err error) {
+	email, name, list, source := r.email, r.name, r.list, r.source
+	var one int
+	err = b.suppressed.QueryRowContext(ctx, email, erasureHash(email)).Scan(&one)
+	if err == nil {
+		return 0, SignupRefused, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, err
+	}
+	var status model.SubscriberStatus
+	fresh := false
+	err = b.subscriber.QueryRowContext(ctx, email).Scan(&subscriberID, &status)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		status, fresh = model.SubscriberActive, true
+		if err := b.insertSubscriber.QueryRowContext(ctx, email, name, now).Scan(&subscriberID); err != nil {
+			return 0, 0, err
+		}
+		created := func() (any, error) {
+			return hookSubscription{Subscriber: hookSubscriber{ID: subscriberID, Email: email, Name: name},
+				List: &hookList{ID: list.ID, Slug: list.Slug, Name: list.Name}, Source: source}, nil
+		}
+		if err := b.queueWebhooks(ctx, tx, model.EventSubscriberCreated, now, created); err != nil {
+			return 0, 0, err
+		}
+	case err != nil:
+		return 0, 0, err
+	}
+	// An existing subscriber is never changed by an anonymous form:
+	// anyone can type anyone's address into it.
+	if status != model.SubscriberActive {
+		return subscriberID, SignupRefused, nil
+	}
+	var cur model.SubscriptionStatus
+	var changed time.Time
+	if !fresh { // a subscriber created just now has no subscription
+		err = b.subscription.QueryRowContext(ctx, list.ID, subscriberID).Scan(&cur, &changed)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return 0, 0, err
+		}
+	}
+	want, result := model.SubUnconfirmed, SignupPending
+	if list.OptIn != model.OptInDouble && cur != model.SubUnsubscribed {
+		// Single opt-in joins at once, except for someone who left:
+		// coming back takes their confirmation, not a stranger's form.
+		want, result = model.SubConfirmed, SignupJoined
+	}
+	out = result
+	switch cur {
+	case model.SubConfirmed:
+		return subscriberID, SignupAlready, nil
+	case want:
+		// Still unconfirmed: send the confirmation again, but not more
+		// often than ConfirmResendAfter.
+		if now.Sub(changed) < ConfirmResendAfter {
+			return subscriberID, SignupRecent, nil
+		}
+		if _, err := b.touchSubscription.ExecContext(ctx, now, list.ID, subscriberID); err != nil {
+			return 0, 0, err
+		}
+	case "":
+		// The usual case, a new subscription: its beginning is its row.
+		if _, err := b.insertSubscription.ExecContext(ctx, list.ID, subscriberID, want, source, now); err != nil {
+			return 0, 0, err
+		}
+		if want == model.SubConfirmed {
+			// Read back: an existing subscriber keeps the name they
+			// had, whatever the form said.
+			data := subscriptionDataTx(ctx, tx, subscriberID, list.ID, source)
+			if err := b.queueWebhooks(ctx, tx, model.EventSubscriberConfirmed, now, data); err != nil {
+				return 0, 0, err
+			}
+		}
+	default:
+		if err := setSubscriptionTx(ctx, tx, subscriberID, list.ID, want, source, now); err != nil {
+			return 0, 0, err
+		}
+	}
+	kind := model.MailConfirm
+	switch {
+	case out == SignupJoined && r.welcome:
+		kind = model.MailWelcome
+	case out != SignupPending:
+		return subscriberID, out, nil
+	}
+	if _, err := b.queueMail.ExecContext(ctx, kind, subscriberID, list.ID, now); err != nil {
+		return 0, 0, err
 	}
 	return subscriberID, out, nil
 }
@@ -159,6 +288,43 @@ type signupStmts struct {
 	suppressed, subscriber, insertSubscriber, subscription *sql.Stmt
 	touchSubscription, insertSubscription, queueMail       *sql.Stmt
 	webhooks                                               *sql.Stmt
+}
+
+// boundSignup is a batch's signupStmts bound to its transaction, with the
+// webhook endpoints listening for each event, read once a batch.
+type boundSignup struct {
+	signupStmts
+	listeners map[model.WebhookEvent][]int64
+}
+
+func (st signupStmts) bind(ctx context.Context, tx *sql.Tx) *boundSignup {
+	b := &boundSignup{}
+	for _, p := range []struct{ dst, src **sql.Stmt }{
+		{&b.suppressed, &st.suppressed}, {&b.subscriber, &st.subscriber}, {&b.insertSubscriber, &st.insertSubscriber},
+		{&b.subscription, &st.subscription}, {&b.touchSubscription, &st.touchSubscription},
+		{&b.insertSubscription, &st.insertSubscription}, {&b.queueMail, &st.queueMail}, {&b.webhooks, &st.webhooks},
+	} {
+		*p.dst = tx.StmtContext(ctx, *p.src)
+	}
+	return b
+}
+
+// queueWebhooks is queueWebhooksTx with the endpoints listening for event
+// read once a batch: the endpoints cannot change while its transaction
+// holds the writer.
+func (b *boundSignup) queueWebhooks(ctx context.Context, tx *sql.Tx, event model.WebhookEvent, now time.Time, data func() (any, error)) error {
+	ids, ok := b.listeners[event]
+	if !ok {
+		var err error
+		if ids, err = webhookListeners(ctx, b.webhooks, event); err != nil {
+			return err
+		}
+		if b.listeners == nil {
+			b.listeners = map[model.WebhookEvent][]int64{}
+		}
+		b.listeners[event] = ids
+	}
+	return queueFor(ctx, sqlOps{tx}, ids, event, now, data)
 }
 
 func (s *Store) signupStmts(ctx context.Context) (signupStmts, error) {

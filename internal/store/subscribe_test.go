@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -153,6 +155,91 @@ func TestStrangersCannotChangeOrReturnSomeone(t *testing.T) {
 		subs, _ := s.Subscriptions(ctx, id)
 		if subs[0].Status == model.SubConfirmed {
 			t.Fatal("re-subscribed without confirmation")
+		}
+	})
+}
+
+// TestSignupsShareATransaction: signups written together in one
+// transaction come out as they would one by one (the same address twice
+// is one subscriber, one confirmation), each with its confirmation
+// queued; one that fails costs the others nothing.
+func TestSignupsShareATransaction(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		double, single := publicLists(t, s)
+		outs, errs := s.SignupsTogetherForTest(ctx,
+			store.SignupForTest{Email: "ada@example.com", List: double},
+			store.SignupForTest{Email: "bob@example.com", List: double},
+			store.SignupForTest{Email: "ada@example.com", List: double},
+			store.SignupForTest{Email: "ada@example.com", List: single})
+		want := []store.SignupOutcome{store.SignupPending, store.SignupPending, store.SignupRecent, store.SignupJoined}
+		for i := range want {
+			if errs[i] != nil || outs[i] != want[i] {
+				t.Fatalf("signup %d = %v, %v; want %v", i, outs[i], errs[i], want[i])
+			}
+		}
+		if n, err := s.MailBacklog(ctx); err != nil || n != 2 {
+			t.Fatalf("%d messages queued (%v), want the 2 confirmations", n, err)
+		}
+
+		// A list that does not exist fails its signup; the batch is
+		// written again one by one, and the others are kept.
+		gone := &model.List{ID: double.ID + single.ID + 1000, Slug: "gone", OptIn: model.OptInDouble}
+		outs, errs = s.SignupsTogetherForTest(ctx,
+			store.SignupForTest{Email: "cy@example.com", List: double},
+			store.SignupForTest{Email: "dee@example.com", List: gone},
+			store.SignupForTest{Email: "eve@example.com", List: double})
+		if errs[1] == nil {
+			t.Fatal("a signup to a list that does not exist succeeded")
+		}
+		if errs[0] != nil || errs[2] != nil || outs[0] != store.SignupPending || outs[2] != store.SignupPending {
+			t.Fatalf("the others: %v %v, %v %v", outs[0], errs[0], outs[2], errs[2])
+		}
+		if n, err := s.MailBacklog(ctx); err != nil || n != 4 {
+			t.Fatalf("%d messages queued (%v), want 4", n, err)
+		}
+		if _, err := s.SubscriberByEmail(ctx, "dee@example.com"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("the failed signup left its subscriber: %v", err)
+		}
+		if n, err := s.CountSubscribers(ctx, store.SubscriberFilter{ListID: double.ID, Status: model.SubUnconfirmed}); err != nil || n != 4 {
+			t.Fatalf("%d unconfirmed on the list (%v), want 4", n, err)
+		}
+	})
+}
+
+// TestConcurrentSignups: many signups at once, some for the same
+// address, take turns writing batches; every caller gets its outcome and
+// every new subscription exactly one confirmation.
+func TestConcurrentSignups(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		double, _ := publicLists(t, s)
+		const n, distinct = 300, 120
+		outs := make([]store.SignupOutcome, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				_, outs[i], errs[i] = s.Signup(ctx, fmt.Sprintf("r%d@example.com", i%distinct), "", double, model.SourceForm, false)
+			})
+		}
+		wg.Wait()
+		pending := 0
+		for i := range n {
+			switch {
+			case errs[i] != nil:
+				t.Fatalf("signup %d: %v", i, errs[i])
+			case outs[i] == store.SignupPending:
+				pending++
+			case outs[i] != store.SignupRecent:
+				t.Fatalf("signup %d = %v", i, outs[i])
+			}
+		}
+		if pending != distinct {
+			t.Fatalf("%d signups pending, want one for each of the %d addresses", pending, distinct)
+		}
+		if q, err := s.MailBacklog(ctx); err != nil || q != distinct {
+			t.Fatalf("%d confirmations queued (%v), want %d", q, err, distinct)
 		}
 	})
 }

@@ -99,31 +99,40 @@ func queueWebhooksTx(ctx context.Context, tx *sql.Tx, listeners *sql.Stmt, event
 // reporting it as typ: audit rows go to endpoints listening for audit.*,
 // each typed by its action (audit.campaign.start).
 func queueWebhooksAsTx(ctx context.Context, tx *sql.Tx, listeners *sql.Stmt, event, typ model.WebhookEvent, now time.Time, data func() (any, error)) error {
-	pattern := "%," + string(event) + ",%"
-	var rows *sql.Rows
-	var err error
-	if listeners != nil {
-		rows, err = listeners.QueryContext(ctx, pattern)
-	} else {
-		rows, err = tx.QueryContext(ctx, webhookListenersSQL, pattern)
+	if listeners == nil {
+		var err error
+		if listeners, err = tx.PrepareContext(ctx, webhookListenersSQL); err != nil {
+			return fmt.Errorf("find webhooks for %s: %w", event, err)
+		}
+		defer listeners.Close()
 	}
+	ids, err := webhookListeners(ctx, listeners, event)
 	if err != nil {
-		return fmt.Errorf("find webhooks for %s: %w", event, err)
+		return err
 	}
+	return queueFor(ctx, sqlOps{tx}, ids, typ, now, data)
+}
+
+// webhookListeners returns the endpoints listening for event, through
+// webhookListenersSQL prepared as listeners.
+func webhookListeners(ctx context.Context, listeners *sql.Stmt, event model.WebhookEvent) ([]int64, error) {
+	rows, err := listeners.QueryContext(ctx, "%,"+string(event)+",%")
+	if err != nil {
+		return nil, fmt.Errorf("find webhooks for %s: %w", event, err)
+	}
+	defer rows.Close()
 	var ids []int64
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return fmt.Errorf("find webhooks for %s: %w", event, err)
+			return nil, fmt.Errorf("find webhooks for %s: %w", event, err)
 		}
 		ids = append(ids, id)
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return err
+		return nil, fmt.Errorf("find webhooks for %s: %w", event, err)
 	}
-	return queueFor(ctx, sqlOps{tx}, ids, typ, now, data)
+	return ids, nil
 }
 
 // queueFor queues one notice of type typ for each endpoint in ids, in the

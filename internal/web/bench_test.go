@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"os"
+	"strconv"
 	"testing"
 )
 
@@ -21,9 +23,18 @@ func TestBenchSmall(t *testing.T) {
 
 // BenchmarkWebLoad measures the click redirect and the subscribe POST over
 // loopback (go test -run X -bench WebLoad -benchtime 1x ./internal/web/).
+// HERALD_BENCH_CLICKS (100000) and HERALD_BENCH_SUBSCRIBES (20000) set the
+// number of each, e.g. 1 click to profile the subscribe path alone.
 func BenchmarkWebLoad(b *testing.B) {
+	clicks, subscribes := 100000, 20000
+	if v, err := strconv.Atoi(os.Getenv("HERALD_BENCH_CLICKS")); err == nil && v > 0 {
+		clicks = v
+	}
+	if v, err := strconv.Atoi(os.Getenv("HERALD_BENCH_SUBSCRIBES")); err == nil && v > 0 {
+		subscribes = v
+	}
 	for b.Loop() {
-		rep, err := Bench(context.Background(), BenchOptions{Store: sqlite(b), Clicks: 100000, Subscribes: 20000})
+		rep, err := Bench(context.Background(), BenchOptions{Store: sqlite(b), Clicks: clicks, Subscribes: subscribes})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -32,5 +43,6 @@ func BenchmarkWebLoad(b *testing.B) {
 		}
 		b.ReportMetric(rep.ClicksPerSecond, "clicks/s")
 		b.ReportMetric(rep.SubscribesPerSec, "subscribes/s")
+		b.ReportMetric(float64(rep.SubscribeCPU.Microseconds()), "cpu-µs/subscribe")
 	}
 }

@@ -109,6 +109,17 @@ type link struct{ URL, Text string }
 // render executes a page into a buffer first, so a template failure never
 // sends half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
+	page, err := s.execute(r, name, &v)
+	if err != nil {
+		s.failedPage(w, name, v, err)
+		return
+	}
+	writePage(w, status, page)
+}
+
+// execute renders page name with v, filling in the publication and the
+// language when v leaves them out.
+func (s *Server) execute(r *http.Request, name string, v *view) ([]byte, error) {
 	t := s.pages.byName[name]
 	pub, _, err := s.renderer.get(r.Context())
 	if err != nil {
@@ -123,26 +134,33 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	} else if v.L == nil {
 		v.L = s.negotiate(r)
 	}
-	var buf bytes.Buffer
 	if t == nil {
-		err = fmt.Errorf("no page %q", name)
-	} else {
-		err = t.ExecuteTemplate(&buf, "layout", v)
+		return nil, fmt.Errorf("no page %q", name)
 	}
-	if err != nil {
-		s.log.Error("render page", "page", name, "err", err)
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusInternalServerError)
-		w.Write([]byte(v.L.T("error.plain") + "\n"))
-		return
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		return nil, err
 	}
+	return buf.Bytes(), nil
+}
+
+// failedPage answers a page that could not be rendered.
+func (s *Server) failedPage(w http.ResponseWriter, name string, v view, err error) {
+	s.log.Error("render page", "page", name, "err", err)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusInternalServerError)
+	w.Write([]byte(v.L.T("error.plain") + "\n"))
+}
+
+// writePage sends a rendered page.
+func writePage(w http.ResponseWriter, status int, page []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	if h.Get("Cache-Control") == "" {
 		h.Set("Cache-Control", "no-store")
 	}
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	w.Write(page)
 }
 
 // errorPage shows a plain message in the reader's language, from the

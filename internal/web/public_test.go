@@ -368,3 +368,51 @@ func TestPreferencesDataAndErase(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconvI(n) }
+
+// TestSubscribeAnswerFollowsTheList: the answer to a signup is rendered
+// once for a list and kept, but a list renamed, turned single opt-in or
+// given another language is answered as it now is.
+func TestSubscribeAnswerFollowsTheList(t *testing.T) {
+	t.Parallel()
+	st := newSite(t, sqlite(t), nil)
+	ctx := context.Background()
+	c := st.client()
+	tok := st.csrf(c, "/subscribe/daily")
+	answer := func(email string) string {
+		t.Helper()
+		resp, body := st.post(c, "/subscribe/daily", url.Values{"email": {email}, "csrf": {tok}})
+		if resp.StatusCode != 200 {
+			t.Fatalf("subscribe %s = %d", email, resp.StatusCode)
+		}
+		return body
+	}
+	first := answer("a@example.com")
+	if again := answer("b@example.com"); again != first || !strings.Contains(first, "Check your inbox") {
+		t.Fatalf("answers differ, or not the double opt-in one:\n%s\n----\n%s", first, again)
+	}
+	l, err := st.store.ListBySlug(ctx, "daily")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Name = "The Evening Read"
+	if err := st.store.UpdateList(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	if body := answer("c@example.com"); !strings.Contains(body, "The Evening Read") {
+		t.Fatalf("answer after the list was renamed:\n%s", body)
+	}
+	l.OptIn = model.OptInSingle
+	if err := st.store.UpdateList(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	if body := answer("e@example.com"); strings.Contains(body, "Check your inbox") || !strings.Contains(body, "Welcome aboard") {
+		t.Fatalf("answer after the list became single opt-in:\n%s", body)
+	}
+	l.Language = "fr"
+	if err := st.store.UpdateList(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	if body := answer("d@example.com"); !strings.Contains(body, `lang="fr"`) {
+		t.Fatalf("answer after the list became French:\n%s", body)
+	}
+}

@@ -3,7 +3,9 @@ package web
 import (
 	"errors"
 	"net/http"
+	"reflect"
 	"strings"
+	"sync"
 
 	"github.com/herald-news/herald/internal/address"
 	"github.com/herald-news/herald/internal/delivery"
@@ -111,6 +113,11 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request, hosted bool) 
 			s.wakeMail() // the signup queued a message
 		}
 	}
+	pub, _, _ := s.renderer.get(r.Context())
+	if page := s.answers.get(l, pub); page != nil {
+		writePage(w, http.StatusOK, page)
+		return
+	}
 	paras := []string{lang.T("subscribe.thanks_new"), lang.T("subscribe.thanks_back")}
 	title := lang.T("subscribe.thanks_title")
 	if l.OptIn == model.OptInDouble {
@@ -120,8 +127,54 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request, hosted bool) 
 			lang.T("subscribe.check_works", "Duration", delivery.Days(lang, s.opts.ConfirmTTL)),
 		}
 	}
-	s.render(w, r, http.StatusOK, "notice", view{L: lang, list: l, Title: title, NoIndex: true, Data: notice{Paragraphs: paras,
-		Link: &link{URL: "/archive", Text: lang.T("subscribe.read_past")}}})
+	v := view{L: lang, list: l, Title: title, NoIndex: true, Data: notice{Paragraphs: paras,
+		Link: &link{URL: "/archive", Text: lang.T("subscribe.read_past")}}}
+	page, err := s.execute(r, "notice", &v)
+	if err != nil {
+		s.failedPage(w, "notice", v, err)
+		return
+	}
+	if now, _, _ := s.renderer.get(r.Context()); reflect.DeepEqual(now, pub) {
+		s.answers.put(l, pub, page) // rendered with pub, not one read since
+	}
+	writePage(w, http.StatusOK, page)
+}
+
+// answerCache keeps the page a signup is answered with, rendered once for
+// each list as it and the publication stand: the page is the same for
+// every signup to a list (it must be: it tells no one whether an address
+// was known), and rendering it was a sixth of a signup's work. A list or
+// publication that changed in any way renders it again.
+type answerCache struct {
+	mu sync.Mutex
+	m  map[int64]answer
+}
+
+type answer struct {
+	list model.List
+	pub  model.Publication
+	page []byte
+}
+
+// get returns the page for list l under publication pub, or nil.
+func (c *answerCache) get(l *model.List, pub model.Publication) []byte {
+	c.mu.Lock()
+	a, ok := c.m[l.ID]
+	c.mu.Unlock()
+	if !ok || !reflect.DeepEqual(a.list, *l) || !reflect.DeepEqual(a.pub, pub) {
+		return nil
+	}
+	return a.page
+}
+
+// put keeps page as the answer for list l under publication pub.
+func (c *answerCache) put(l *model.List, pub model.Publication, page []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[int64]answer{}
+	}
+	c.m[l.ID] = answer{list: *l, pub: pub, page: page}
 }
 
 // cleanName trims a name and drops control characters; validator.Name

@@ -227,6 +227,7 @@ type Server struct {
 	campaigns *campaignCache
 	privacy   *privacySetting
 	renderer  *rendererCache
+	answers   answerCache // the page each list's signups are answered with
 	sns       *inbound.SNSVerifier
 	bounces   *bounce.Recorder
 	feeds     feedCache
