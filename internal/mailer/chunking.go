@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -35,9 +34,11 @@ import (
 // and lost only its replies. Such a failure counts as one after the body
 // went out (the caller retries later, the mailer never resends on its
 // own), except where the relay cannot have the whole message: the write
-// itself failed, a reply refused MAIL or RCPT, or the relay reset the
-// connection (a TCP reset comes from a socket closed before it read all
-// it was sent, as a relay that restarted leaves its pooled sessions).
+// itself failed, or a reply refused MAIL or RCPT. A reset connection is
+// no exception: a load balancer in front of the relays may reset the
+// client after the relay took the message. (A relay that restarted since
+// a pooled session's last message is found before the session is used:
+// peerSpoke.)
 
 // sendChunked runs one transaction with BDAT. It reports the stage
 // reached and whether the message may have reached the relay, as
@@ -76,6 +77,7 @@ func (s *session) sendChunked(c *conn, env Envelope, msg []byte, t Timeouts, who
 	var (
 		failed    error
 		failStage Stage
+		failAt    int  // the command failed was the reply to
 		from      int  // the first byte of b not written yet
 		bodyOut   bool // the chunk has been written
 	)
@@ -106,6 +108,14 @@ func (s *session) sendChunked(c *conn, env Envelope, msg []byte, t Timeouts, who
 					c.needReset = false
 				}
 				if i == n-1 {
+					if failed != nil && !(failAt == 0 && reset) {
+						// A relay that takes the chunk after refusing
+						// MAIL or RCPT (RFC 3030 wants it refused too):
+						// the refusal is the verdict, as on the DATA
+						// path, and the session is not trusted again.
+						c.broken = true
+						return failStage, false, failed
+					}
 					// 250 to BDAT LAST: the relay has the message.
 					c.sent++
 					return StageData, true, nil
@@ -119,10 +129,10 @@ func (s *session) sendChunked(c *conn, env Envelope, msg []byte, t Timeouts, who
 					c.broken = true
 					return failStage, false, failed
 				}
-				return batch[i].stage, bodyOut && mayHaveMessage(i == n-1, se, err), err
+				return batch[i].stage, bodyOut && (se == nil || i == n-1), err
 			}
 			if failed == nil {
-				failed, failStage = err, batch[i].stage
+				failed, failStage, failAt = err, batch[i].stage, i
 			}
 		}
 		if failed != nil {
@@ -132,19 +142,6 @@ func (s *session) sendChunked(c *conn, env Envelope, msg []byte, t Timeouts, who
 		}
 	}
 	return failStage, false, failed
-}
-
-// mayHaveMessage says whether a session that broke while the replies of a
-// chunked transaction were read may have left the message with the relay.
-// A 421 before the reply to BDAT refuses the transaction (one in its place
-// is read as after DATA's body: the relay had it); a reset connection
-// means the relay did not read all that was sent; any other failure
-// (end of stream, timeout) may have lost only the replies.
-func mayHaveMessage(atChunk bool, se *smtp.SMTPError, err error) bool {
-	if se != nil {
-		return atChunk
-	}
-	return !errors.Is(err, syscall.ECONNRESET)
 }
 
 // appendMail appends a MAIL command with the parameters go-smtp would
