@@ -117,7 +117,9 @@ func (g *signupGroup) run(s *Store, r *signupReq) {
 		g.mu.Unlock()
 	}
 	// This caller writes, until its own signup is written; then the first
-	// still waiting takes over, or no one writes.
+	// still waiting takes over, or no one writes (even when a batch
+	// panics: the others are not left waiting).
+	defer g.handOff()
 	for done := false; !done; {
 		g.mu.Lock()
 		n := min(len(g.waiting), maxSignupBatch)
@@ -125,14 +127,47 @@ func (g *signupGroup) run(s *Store, r *signupReq) {
 		g.waiting = slices.Delete(g.waiting, 0, n)
 		g.mu.Unlock()
 		done = slices.Contains(batch, r)
-		s.signupBatch(context.WithoutCancel(r.ctx), batch)
+		g.write(s, r, batch)
+	}
+}
+
+// signupBatchTimeout bounds one batch's writing, so that a database that
+// hangs (a lock wait on PostgreSQL) fails the signups waiting behind it
+// instead of holding them for good.
+const signupBatchTimeout = 30 * time.Second
+
+// errSignupInterrupted is the result of the signups of a batch whose
+// writing panicked.
+var errSignupInterrupted = errors.New("the signup was interrupted; try again")
+
+// write writes batch for r, the caller writing, and gives every other
+// caller in it its result; when the writing panics, they get an error
+// and the panic goes on in r's goroutine.
+func (g *signupGroup) write(s *Store, r *signupReq, batch []*signupReq) {
+	defer func() {
+		p := recover()
 		for _, b := range batch {
+			if p != nil {
+				b.id, b.out, b.err = 0, 0, errSignupInterrupted
+			}
 			if b != r {
 				close(b.ready)
 			}
 		}
-	}
+		if p != nil {
+			panic(p)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), signupBatchTimeout)
+	defer cancel()
+	s.signupBatch(ctx, batch)
+}
+
+// handOff passes the writing to the first caller still waiting, or ends
+// it.
+func (g *signupGroup) handOff() {
 	g.mu.Lock()
+	defer g.mu.Unlock()
 	if len(g.waiting) > 0 {
 		next := g.waiting[0]
 		next.lead = true
@@ -140,14 +175,15 @@ func (g *signupGroup) run(s *Store, r *signupReq) {
 	} else {
 		g.busy = false
 	}
-	g.mu.Unlock()
 }
 
 // signupBatch writes a batch's signups in one transaction and sets each
-// one's result. When one of them fails, or the commit does, nothing of the
-// batch is kept and each is written again in a transaction of its own, so
-// that one signup's failure is never another's. A signup whose caller
-// has gone (its context ended) before its turn is not written.
+// one's result. When one of them fails, nothing of the batch is kept and
+// each is written again in a transaction of its own, so that one signup's
+// failure is never another's; when the transaction itself fails (begin,
+// commit), every signup of the batch gets its error at once rather than a
+// wait each. A signup whose caller has gone (its context ended) before
+// its turn is not written.
 func (s *Store) signupBatch(ctx context.Context, batch []*signupReq) {
 	st, err := s.signupStmts(ctx)
 	if err != nil {
@@ -157,6 +193,7 @@ func (s *Store) signupBatch(ctx context.Context, batch []*signupReq) {
 		return
 	}
 	now := s.now()
+	var failed *signupReq // the signup whose own statement failed
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		b := st.bind(ctx, tx)
 		for _, r := range batch {
@@ -164,6 +201,7 @@ func (s *Store) signupBatch(ctx context.Context, batch []*signupReq) {
 				continue
 			}
 			if r.id, r.out, r.err = s.signupTx(ctx, tx, b, r, now); r.err != nil {
+				failed = r
 				return r.err
 			}
 		}
@@ -172,8 +210,15 @@ func (s *Store) signupBatch(ctx context.Context, batch []*signupReq) {
 	if err == nil {
 		return
 	}
-	if len(batch) == 1 {
-		batch[0].err = err
+	if len(batch) == 1 || failed == nil {
+		// The transaction itself failed (begin, commit): nothing of the
+		// batch is kept, and each signup says so.
+		for _, r := range batch {
+			r.id, r.out = 0, 0
+			if r.err == nil {
+				r.err = err
+			}
+		}
 		return
 	}
 	for _, r := range batch {

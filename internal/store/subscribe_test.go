@@ -243,3 +243,35 @@ func TestConcurrentSignups(t *testing.T) {
 		}
 	})
 }
+
+// TestSignupPanicLeavesNoOneWaiting: a signup whose writing panics (here:
+// no list) panics in its own caller only; the signups after it are
+// written, not left waiting for a writer that is gone, and the writer's
+// connection is free again.
+func TestSignupPanicLeavesNoOneWaiting(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		double, _ := publicLists(t, s)
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("a signup without a list did not panic")
+				}
+			}()
+			s.Signup(ctx, "nolist@example.com", "", nil, model.SourceForm, false)
+		}()
+		done := make(chan error, 1)
+		go func() {
+			_, _, err := s.Signup(ctx, "after@example.com", "", double, model.SourceForm, false)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("the signup after the panic: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("the signup after the panic is still waiting")
+		}
+	})
+}
