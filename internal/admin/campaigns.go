@@ -445,9 +445,11 @@ type progressEvent struct {
 	Done       bool   `json:"done"`
 }
 
-// campaignEvents streams progress as server-sent events, once a second,
-// until the campaign is final or the browser goes away. Rate is measured
-// over the last ten seconds of samples.
+// campaignEvents streams progress as server-sent events until the campaign
+// is final or the browser goes away: once a second while counting the
+// ledger is quick, spaced by store.ProgressPause when it is not (a
+// campaign to millions). Rate is measured over the last ten seconds of
+// samples.
 func (a *Admin) campaignEvents(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id, err := pathID(r, "id")
@@ -469,17 +471,17 @@ func (a *Admin) campaignEvents(w http.ResponseWriter, r *http.Request) error {
 	var window []sample
 	l := a.lang(r)
 	pd := pageData{L: l}
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
 	for {
 		c, err := a.d.Store.Campaign(ctx, id)
 		if err != nil {
 			return nil // the client sees the stream end and falls back to reloading
 		}
+		counted := time.Now()
 		p, err := a.d.Store.CampaignProgress(ctx, id)
 		if err != nil {
 			return nil
 		}
+		pause := store.ProgressPause(time.Since(counted))
 		now := a.d.Now()
 		done := p.Sent + p.Failed + p.Skipped
 		window = append(window, sample{now, done})
@@ -514,7 +516,7 @@ func (a *Admin) campaignEvents(w http.ResponseWriter, r *http.Request) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-tick.C:
+		case <-time.After(pause):
 		}
 	}
 }

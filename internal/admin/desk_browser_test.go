@@ -15,6 +15,7 @@ import (
 
 	"github.com/herald-news/herald/internal/admin"
 	"github.com/herald-news/herald/internal/browsertest"
+	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/model"
 	"github.com/herald-news/herald/internal/series"
 	"github.com/herald-news/herald/internal/source"
@@ -116,7 +117,7 @@ func TestBrowserDeskComposesAnEdition(t *testing.T) {
 	sr := all[0]
 	var now time.Time
 	london, _ := time.LoadLocation("Europe/London")
-	sched := &series.Scheduler{Store: e.st, Now: func() time.Time { return now }, From: "Courier <news@example.com>"}
+	sched := &series.Scheduler{Store: e.st, Now: func() time.Time { return now }, Check: delivery.SeriesCheck(e.st, "Courier <news@example.com>")}
 	now = time.Date(2026, 3, 2, 9, 0, 0, 0, london) // a Monday morning
 	if err := sched.Tick(ctx); err != nil {
 		t.Fatal(err)

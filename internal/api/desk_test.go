@@ -14,6 +14,7 @@ import (
 	"github.com/herald-news/herald/client"
 	"github.com/herald-news/herald/internal/api"
 	"github.com/herald-news/herald/internal/auth"
+	"github.com/herald-news/herald/internal/delivery"
 	"github.com/herald-news/herald/internal/series"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/store/storetest"
@@ -111,7 +112,7 @@ func TestDeskThroughTheClient(t *testing.T) {
 		// The scheduler makes today's draft; the editor fills it through
 		// the API and marks it ready.
 		now := time.Now().UTC().Truncate(24 * time.Hour).Add(time.Hour)
-		if err := (&series.Scheduler{Store: st, Now: func() time.Time { return now }}).Tick(ctx); err != nil {
+		if err := (&series.Scheduler{Store: st, Now: func() time.Time { return now }, Check: delivery.SeriesCheck(st, "")}).Tick(ctx); err != nil {
 			t.Fatal(err)
 		}
 		runs, err := c.SeriesRuns(ctx, sr.ID)

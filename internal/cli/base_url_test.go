@@ -8,7 +8,8 @@ import (
 )
 
 // TestCampaignStartNeedsBaseURLForARelay (issue 23, item 12): on a server
-// with a relay and no base_url, `herald campaign start` refuses, naming
+// with a relay and no base_url, `herald campaign schedule` and `herald
+// campaign start` refuse, naming
 // the setting, and nothing reaches the relay; with base_url set (a
 // loopback one, as tests use) the same campaign starts.
 func TestCampaignStartNeedsBaseURLForARelay(t *testing.T) {
@@ -29,7 +30,12 @@ func TestCampaignStartNeedsBaseURLForARelay(t *testing.T) {
 			t.Fatalf("%v: %d %s", args, code, errs)
 		}
 	}
-	out, errs, code := herald(t, relay, nil, data, "campaign", "start", "1", "--no-check")
+	// Scheduling it is refused the same way, now rather than at its time.
+	out, errs, code := herald(t, relay, nil, data, "campaign", "schedule", "1", "--at", "2030-01-15T18:00:00Z")
+	if code != 2 || !strings.Contains(errs, "herald: base_url: Mail to readers through a relay needs base_url") || strings.Contains(out, "scheduled") {
+		t.Fatalf("schedule without base_url: %d\n%s%s", code, out, errs)
+	}
+	out, errs, code = herald(t, relay, nil, data, "campaign", "start", "1", "--no-check")
 	if code != 2 || !strings.Contains(errs, "herald: base_url: Mail to readers through a relay needs base_url") ||
 		!strings.Contains(errs, "http://127.0.0.1:8080") || strings.Contains(out, "started") {
 		t.Fatalf("start without base_url: %d\n%s%s", code, out, errs)

@@ -303,12 +303,15 @@ func runCampaignSchedule(ctx context.Context, e *env, args []string) error {
 			return usageErrorf("--at %q: %v", *at, err)
 		}
 	}
-	return e.withStore(ctx, func(s *store.Store) error {
+	// With the engine 'herald serve' would start it with, a campaign that
+	// could not start when its time comes (no base_url for a relay) is
+	// refused now.
+	return e.withEngine(ctx, "", func(s *store.Store, eng *delivery.Engine) error {
 		c, err := campaignArg(ctx, s, pos[0])
 		if err != nil {
 			return err
 		}
-		_, err = delivery.ChangeStatus(ctx, s, nil, c.ID, delivery.Schedule, when)
+		_, err = delivery.ChangeStatus(ctx, s, eng, c.ID, delivery.Schedule, when)
 		if errors.Is(err, store.ErrBadTransition) {
 			return fmt.Errorf("campaign %d is %s; only a draft or scheduled campaign can be scheduled", c.ID, c.Status)
 		} else if err != nil {
@@ -456,14 +459,6 @@ func (e *env) withEngine(ctx context.Context, relay string, fn func(*store.Store
 	})
 }
 
-// countPause is how long the progress display waits after a count of the
-// ledger that took d before the next: a second while counting is quick,
-// and nine times the count beyond that, so a node spends at most a tenth
-// of its database time showing progress. A count of a campaign to ten
-// million readers reads ten million rows (seconds on a busy server); every
-// second from each node it starved the claims.
-func countPause(d time.Duration) time.Duration { return max(time.Second, 9*d) }
-
 // sendUntilDone runs the delivery engine in the foreground until the
 // campaign is sent, showing live progress. It fails if the campaign is
 // paused or cancelled meanwhile, or if the command is interrupted; the
@@ -490,8 +485,8 @@ func (e *env) sendUntilDone(ctx context.Context, s *store.Store, eng *delivery.E
 	reported := p.Total - p.Pending - p.Sending - p.Deferred
 	bar.Add(reported)
 	// The status is read once a second (it is one row); counting the
-	// ledger reads the whole campaign, so it waits as countPause says.
-	nextCount := time.Now().Add(countPause(time.Since(started)))
+	// ledger reads the whole campaign, so it waits as store.ProgressPause says.
+	nextCount := time.Now().Add(store.ProgressPause(time.Since(started)))
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	finishedSignal := eng.Finished()
@@ -531,7 +526,7 @@ func (e *env) sendUntilDone(ctx context.Context, s *store.Store, eng *delivery.E
 			if err != nil {
 				continue
 			}
-			nextCount = time.Now().Add(countPause(time.Since(counted)))
+			nextCount = time.Now().Add(store.ProgressPause(time.Since(counted)))
 			finished := p.Total - p.Pending - p.Sending - p.Deferred
 			bar.Add(finished - reported)
 			reported = finished

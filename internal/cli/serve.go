@@ -219,7 +219,7 @@ func (e *env) workers(cfg *config.Config, s *store.Store, tr mailer.Sender, eng 
 	}
 	hooks := webhook.NewSender(s, webhook.Options{Log: e.log, Observer: met, Allow: webhookAllow(cfg)})
 	poller := &source.Poller{Store: s, Client: unfurl.NewClient(unfurl.Options{}), Log: e.log}
-	sched := &series.Scheduler{Store: s, From: cfg.From, Log: e.log,
+	sched := &series.Scheduler{Store: s, Check: delivery.SeriesCheck(s, cfg.From), Log: e.log,
 		Remind: delivery.Reminders(tr, set, cfg.From, cfg.BaseURL)}
 	return append(ws,
 		worker{"delivery workers", eng.Run},

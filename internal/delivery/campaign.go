@@ -33,6 +33,19 @@ type Campaigns interface {
 // are *validator.Error naming the field, every one at once
 // (validator.Errors); other errors are the store's.
 func CheckCampaign(ctx context.Context, st Campaigns, c *model.Campaign, from string) error {
+	e, err := st.GetEdition(ctx, c.EditionID)
+	if errors.Is(err, store.ErrNotFound) {
+		e = nil
+	} else if err != nil {
+		return fmt.Errorf("check campaign: read edition %d: %w", c.EditionID, err)
+	}
+	return CheckCampaignOf(ctx, st, c, e, from)
+}
+
+// CheckCampaignOf is CheckCampaign for a campaign of the edition e, which
+// need not be stored yet (a series' automatic edition is stored in the
+// same transaction as its campaign); a nil e is a missing edition.
+func CheckCampaignOf(ctx context.Context, st Campaigns, c *model.Campaign, e *model.Edition, from string) error {
 	if err := settings.FillSender(ctx, st, c, from); err != nil {
 		return err
 	}
@@ -53,18 +66,21 @@ func CheckCampaign(ctx context.Context, st Campaigns, c *model.Campaign, from st
 			return err
 		}
 	}
-	e, err := st.GetEdition(ctx, c.EditionID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
+	if e == nil {
 		es = append(es, validator.New("edition_id", "admin.validator.edition"))
-	case err != nil:
-		return fmt.Errorf("check campaign: read edition %d: %w", c.EditionID, err)
-	default:
-		if ps := edition.Validate(e); len(ps) > 0 {
-			es = append(es, validator.New("edition_id", "admin.validator.edition_not_ready", "Problem", ps.Error()))
-		}
+	} else if ps := edition.Validate(e); len(ps) > 0 {
+		es = append(es, validator.New("edition_id", "admin.validator.edition_not_ready", "Problem", ps.Error()))
 	}
 	return es.Err()
+}
+
+// SeriesCheck is the series scheduler's campaign check (series.Scheduler
+// Check): CheckCampaignOf against st, with from for series that set no
+// sender of their own.
+func SeriesCheck(st Campaigns, from string) func(context.Context, *model.Campaign, *model.Edition) error {
+	return func(ctx context.Context, c *model.Campaign, e *model.Edition) error {
+		return CheckCampaignOf(ctx, st, c, e, from)
+	}
 }
 
 // CreateCampaign checks c with CheckCampaign and stores it: a draft, or

@@ -54,7 +54,7 @@ func TestSeriesMailReachesReaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 3, 2, 7, 0, 0, 0, time.UTC)
-	if err := (&series.Scheduler{Store: s, Now: func() time.Time { return now }}).Tick(ctx); err != nil {
+	if err := (&series.Scheduler{Store: s, Now: func() time.Time { return now }, Check: delivery.SeriesCheck(s, "")}).Tick(ctx); err != nil {
 		t.Fatal(err)
 	}
 

@@ -28,8 +28,8 @@ import (
 
 	"github.com/herald-news/herald/internal/edition"
 	"github.com/herald-news/herald/internal/model"
-	"github.com/herald-news/herald/internal/settings"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/validator"
 )
 
 // ZoneSetting is the settings key holding Herald's one IANA time zone
@@ -66,8 +66,11 @@ type Scheduler struct {
 	Store *store.Store
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
-	// From is the From of campaigns for series that set none.
-	From string
+	// Check runs every check a campaign passes before it is stored, and
+	// fills in its sender where the series sets none
+	// (delivery.SeriesCheck); a day whose campaign fails it sends nothing
+	// and the series shows the problem. Required.
+	Check func(ctx context.Context, c *model.Campaign, e *model.Edition) error
 	// Remind sends a reminder; nil turns reminders off.
 	Remind func(ctx context.Context, r Reminder) error
 	// Every is how often Run ticks (default 30s).
@@ -228,25 +231,49 @@ func (sc *Scheduler) sendReady(ctx context.Context, sr model.Series, run *model.
 	}
 	c, err := sc.campaign(ctx, sr, e, run.Date, now)
 	if err != nil {
-		return err
+		return sc.refused(ctx, sr, run.Date, err)
 	}
 	if err := sc.Store.SendRun(ctx, run.ID, c); err != nil {
 		return err
+	}
+	if sr.Problem != "" {
+		if err := sc.Store.SetSeriesProblem(ctx, sr.ID, ""); err != nil {
+			return err
+		}
 	}
 	sc.log().Info("series edition scheduled", "series", sr.Name, "date", run.Date, "campaign", c.ID)
 	return nil
 }
 
-// campaign is the campaign of one day of sr: From the series' own sender,
-// else as every campaign (settings.FillSender: the list's brand, the
-// publication's, the configured From).
+// campaign is the campaign of one day of sr, checked as every campaign is
+// (Check): From the series' own sender, else the list's brand, the
+// publication's, the configured From (settings.FillSender).
 func (sc *Scheduler) campaign(ctx context.Context, sr model.Series, e *model.Edition, date string, now time.Time) (*model.Campaign, error) {
+	if sc.Check == nil {
+		return nil, errors.New("the series scheduler has no campaign check")
+	}
 	c := &model.Campaign{Name: sr.Name + " " + date, EditionID: e.ID, ListIDs: sr.ListIDs, From: sr.From,
 		SendAt: now, Tracking: true, PublishOnStart: true}
-	if err := settings.FillSender(ctx, sc.Store, c, sc.From); err != nil {
+	if err := sc.Check(ctx, c, e); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// refused records why the day's campaign could not be made on the series
+// (shown on its page; logged once, not at every tick) when err is the
+// campaign's own problem, and returns any other error.
+func (sc *Scheduler) refused(ctx context.Context, sr model.Series, date string, err error) error {
+	var ve *validator.Error
+	if !errors.As(err, &ve) {
+		return err
+	}
+	problem := "the day's campaign cannot be made: " + err.Error()
+	if problem == sr.Problem {
+		return nil
+	}
+	sc.log().Error("series cannot send", "series", sr.Name, "date", date, "problem", problem)
+	return sc.Store.SetSeriesProblem(ctx, sr.ID, problem)
 }
 
 // sendAutomatic builds the day's edition from the source's new items and
@@ -288,7 +315,7 @@ func (sc *Scheduler) sendAutomatic(ctx context.Context, sr model.Series, date st
 	}
 	c, err := sc.campaign(ctx, sr, e, date, sc.now())
 	if err != nil {
-		return err
+		return sc.refused(ctx, sr, date, err)
 	}
 	if err := sc.Store.SendAutomaticRun(ctx, run, e, c, cursor); err != nil {
 		return err

@@ -77,7 +77,7 @@ func TestSeriesDraftsOnTwoDays(t *testing.T) {
 		}
 		var now time.Time
 		box := &inbox{}
-		sc := &series.Scheduler{Store: s, Now: func() time.Time { return now }, From: "Herald <herald@example.com>",
+		sc := &series.Scheduler{Store: s, Now: func() time.Time { return now }, Check: delivery.SeriesCheck(s, "Herald <herald@example.com>"),
 			Remind: delivery.Reminders(box, nil, "Herald <herald@example.com>", "https://news.example.com")}
 		at := func(day, hh, mm int) {
 			t.Helper()
@@ -231,7 +231,7 @@ func TestRSSToEmail(t *testing.T) {
 			t.Fatal(err)
 		}
 		var now time.Time
-		sc := &series.Scheduler{Store: s, Now: func() time.Time { return now }, From: "Herald <herald@example.com>"}
+		sc := &series.Scheduler{Store: s, Now: func() time.Time { return now }, Check: delivery.SeriesCheck(s, "Herald <herald@example.com>")}
 		at := func(day, hh int) {
 			t.Helper()
 			now = time.Date(2026, 3, day, hh, 0, 0, 0, time.UTC)
@@ -319,7 +319,7 @@ func TestAutomaticSeriesWithALeadLine(t *testing.T) {
 	}
 	var buf strings.Builder
 	var now time.Time
-	sc := &series.Scheduler{Store: s, Now: func() time.Time { return now }, From: "Herald <herald@example.com>",
+	sc := &series.Scheduler{Store: s, Now: func() time.Time { return now }, Check: delivery.SeriesCheck(s, "Herald <herald@example.com>"),
 		Log: slog.New(slog.NewTextHandler(&buf, nil))}
 	at := func(day, hh, mm int) {
 		t.Helper()
@@ -374,7 +374,7 @@ func TestMarkReadyDropsEmptyPlaceholders(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	if err := (&series.Scheduler{Store: s, Now: func() time.Time { return now }}).Tick(ctx); err != nil {
+	if err := (&series.Scheduler{Store: s, Now: func() time.Time { return now }, Check: delivery.SeriesCheck(s, "")}).Tick(ctx); err != nil {
 		t.Fatal(err)
 	}
 	run, err := s.SeriesRun(ctx, sr.ID, "2026-03-02")
@@ -410,4 +410,90 @@ func TestMarkReadyDropsEmptyPlaceholders(t *testing.T) {
 	if _, err := series.MarkReady(ctx, s, e.ID, true, "editor@example.com"); !errors.As(err, &notReady) {
 		t.Fatalf("an empty draft marked ready: %v", err)
 	}
+}
+
+// TestSeriesDayPassesTheCampaignCheck: a series day's campaign passes the
+// check every campaign passes (delivery.CheckCampaignOf). Its list deleted
+// after the draft was marked ready, the slot sends nothing and the series
+// says why, once; pointed at a list again, the next tick sends and the
+// problem is gone.
+func TestSeriesDayPassesTheCampaignCheck(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		gone := list(t, s)
+		sr := &model.Series{Name: "Noon", SlotTime: "12:00", ListIDs: []int64{gone.ID}, Active: true,
+			Weekdays: []time.Weekday{time.Monday},
+			Template: model.Edition{Subject: "Noon {date}", Sections: []model.Section{{Kind: model.KindLead, Title: "Lead"}}}}
+		if err := s.CreateSeries(ctx, sr); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+		sc := &series.Scheduler{Store: s, Now: func() time.Time { return now }, Check: delivery.SeriesCheck(s, "Herald <herald@example.com>")}
+		tick := func() {
+			t.Helper()
+			if err := sc.Tick(ctx); err != nil {
+				t.Fatalf("tick at %s: %v", now, err)
+			}
+		}
+		tick()
+		run, err := s.SeriesRun(ctx, sr.ID, "2026-03-02")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := s.GetEdition(ctx, run.EditionID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Sections[0].Lead = &model.Lead{Body: "The ferry timetable changes on Monday."}
+		if err := s.UpdateEdition(ctx, e, "editor@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.MarkRunReady(ctx, run.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteList(ctx, gone.ID); err != nil {
+			t.Fatal(err)
+		}
+
+		now = time.Date(2026, 3, 2, 12, 1, 0, 0, time.UTC)
+		tick()
+		tick()
+		if r, _ := s.SeriesRun(ctx, sr.ID, "2026-03-02"); r.Status != model.RunReady || r.CampaignID != 0 {
+			t.Fatalf("sent to a deleted list: %+v", r)
+		}
+		got, err := s.Series(ctx, sr.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("List %d does not exist.", gone.ID); !strings.Contains(got.Problem, want) {
+			t.Errorf("series problem %q, want it to say %q", got.Problem, want)
+		}
+		if cs, _ := s.Campaigns(ctx, 10); len(cs) != 0 {
+			t.Errorf("%d campaigns made, want none", len(cs))
+		}
+
+		l := &model.List{Slug: "noon", Name: "Noon"}
+		if err := s.CreateList(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+		got.ListIDs = []int64{l.ID}
+		if err := s.UpdateSeries(ctx, got); err != nil {
+			t.Fatal(err)
+		}
+		tick()
+		r, _ := s.SeriesRun(ctx, sr.ID, "2026-03-02")
+		if r.Status != model.RunSent || r.CampaignID == 0 {
+			t.Fatalf("not sent once the list was set again: %+v", r)
+		}
+		if got, _ := s.Series(ctx, sr.ID); got.Problem != "" {
+			t.Errorf("problem kept after the day was sent: %q", got.Problem)
+		}
+		c, err := s.Campaign(ctx, r.CampaignID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.From != "Herald <herald@example.com>" || len(c.ListIDs) != 1 || c.ListIDs[0] != l.ID {
+			t.Errorf("campaign %+v", c)
+		}
+	})
 }
