@@ -85,12 +85,13 @@ func (s *Store) ImportShape() (batchSize, writers int) {
 // The import shapes (see ImportShape). On SQLite a batch of 2,500 rows
 // wrote a million a fifth faster than one of 1,000 (fewer commits and
 // checkpoints); 5,000 was faster again but took the process past 100 MiB.
-// On PostgreSQL two writers keep a second server process busy while the
-// first merges its batch, and batches of 10,000 rows were faster than of
-// 5,000 (fewer commits, each waiting for its WAL flush).
+// On PostgreSQL two writers of 5,000-row batches keep a second server
+// process busy while the first merges its batch: 1.2-1.5x one writer's
+// rows/s, which one writer of 10,000-row batches did not match, and
+// within 100 MiB (two of 10,000 took the process past it).
 const (
 	sqliteImportBatch = 2500
-	pgImportBatch     = 10000
+	pgImportBatch     = 5000
 	pgImportWriters   = 2
 )
 
