@@ -220,10 +220,10 @@ func runBenchSend(ctx context.Context, e *env, args []string) error {
 			float64(sendCPU.Microseconds())/float64(total), runtime.NumCPU(), float64(runtime.NumCPU())*float64(total)/sendCPU.Seconds())
 	}
 	if *rtt > 0 {
-		// The sink offers PIPELINING: MAIL, RCPT and DATA go out together,
-		// then the message, so a message costs two round trips.
-		perConn := 1 / (2 * rtt.Seconds())
-		fmt.Fprintf(e.stdout, "relay at %s round trip: at most %d connections open at once; 2 round trips a message (pipelined) make %.1f messages/s a connection, %.0f messages/s for %d\n",
+		// The sink offers PIPELINING and CHUNKING: MAIL, RCPT, BDAT and
+		// the message go out together, so a message costs one round trip.
+		perConn := 1 / rtt.Seconds()
+		fmt.Fprintf(e.stdout, "relay at %s round trip: at most %d connections open at once; 1 round trip a message (pipelined, chunked) makes %.1f messages/s a connection, %.0f messages/s for %d\n",
 			*rtt, sink.PeakConnections(), perConn, perConn*float64(*workers), *workers)
 	}
 	fmt.Fprintf(e.stdout, "peak memory: Go heap %s, Go runtime total %s, process max RSS %s\n", mib(heap), mib(all), maxRSS())

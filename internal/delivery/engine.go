@@ -662,8 +662,9 @@ func (w *worker) send(j job) store.Outcome {
 		return w.giveBack(out, why)
 	}
 	// The send gets its own deadline, not Run's context: a message handed
-	// to a worker is finished even while the engine shuts down.
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	// to a worker is finished even while the engine shuts down. So the
+	// mailer may send it with its commands (KeepToEnd).
+	ctx, cancel := context.WithTimeout(mailer.KeepToEnd(context.Background()), 5*time.Minute)
 	defer cancel()
 	err = j.run.sender.Send(ctx, mailer.Envelope{From: e.cfg.Bounce.Address(d.SubscriberID, d.CampaignID, j.run.bounce), To: d.Email}, w.mime)
 	return e.outcome(out, d, err)

@@ -11,11 +11,17 @@ import (
 )
 
 // BenchmarkSend sends ~25 KB messages through the pool into a count-only
-// sink over loopback from several goroutines.
+// sink over loopback from several goroutines, with BDAT (the sink offers
+// CHUNKING) and with DATA (it does not); both pipelined.
 func BenchmarkSend(b *testing.B) {
-	for _, workers := range []int{4, 8} {
-		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
-			sink := startSink(b, smtpsink.Options{CountOnly: true})
+	for _, bench := range []struct {
+		name       string
+		noChunking bool
+		workers    int
+	}{{"bdat/workers=4", false, 4}, {"bdat/workers=8", false, 8}, {"data/workers=4", true, 4}, {"data/workers=8", true, 8}} {
+		workers := bench.workers
+		b.Run(bench.name, func(b *testing.B) {
+			sink := startSink(b, smtpsink.Options{CountOnly: true, NoChunking: bench.noChunking})
 			m := newMailer(b, Config{Relays: []RelayConfig{relayFor(b, sink.URL()+fmt.Sprintf("&max_conns=%d", workers))}})
 			var body bytes.Buffer
 			body.WriteString("From: Desk <desk@ledger.example>\r\nTo: r@readers.example\r\nSubject: Evening\r\n\r\n")

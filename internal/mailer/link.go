@@ -73,8 +73,17 @@ func (l *smtpLink) deliver(ctx context.Context, clock Clock, env Envelope, msg [
 			e.failover = true
 			return e, faulty
 		}
+		if reused && c.pipe != nil && c.pipe.chunking && peerSpoke(c.raw) {
+			// The relay closed the session while it sat in the pool. A
+			// chunked transaction sends the message with its commands, so
+			// finding out by sending would leave the message in doubt:
+			// look first, and dial fresh as for any stale session.
+			l.pool.discard(c)
+			l.pool.dropIdle()
+			continue
+		}
 		stop := context.AfterFunc(ctx, func() { c.raw.Close() })
-		stage, bodySent, err := c.send(env, msg, l.pool.timeouts)
+		stage, bodySent, err := c.send(env, msg, l.pool.timeouts, keptToEnd(ctx))
 		cancelled := !stop()
 		if err == nil {
 			l.pool.put(c, clock.Now())
@@ -82,10 +91,14 @@ func (l *smtpLink) deliver(ctx context.Context, clock Clock, env Envelope, msg [
 		}
 		var se *smtp.SMTPError
 		if errors.As(err, &se) && se.Code != 421 && !cancelled {
-			// The relay answered: the connection is fine, the verdict is
-			// about this message.
+			// The relay answered: the verdict is about this message, and
+			// the connection is fine unless it broke after the verdict.
 			c.needReset = true
-			l.pool.put(c, clock.Now())
+			if c.broken {
+				l.pool.discard(c)
+			} else {
+				l.pool.put(c, clock.Now())
+			}
 			return replyError(name, stage, se), healthy
 		}
 		// The session is broken (dropped, timed out, 421 closing).

@@ -183,16 +183,16 @@ func TestRelayRestartDropsEveryStaleConnection(t *testing.T) {
 	}
 }
 
-// TestReplyClassification runs against a relay that offers PIPELINING and
-// one that does not: the verdicts are the same.
+// TestReplyClassification runs against relays that offer PIPELINING and
+// CHUNKING, one of them or neither: the verdicts are the same.
 func TestReplyClassification(t *testing.T) {
 	for _, mode := range modes {
-		t.Run(mode.name, func(t *testing.T) { replyClassification(t, mode.noPipeline) })
+		t.Run(mode.name, func(t *testing.T) { replyClassification(t, mode.sink()) })
 	}
 }
 
-func replyClassification(t *testing.T, noPipelining bool) {
-	sink := startSink(t, smtpsink.Options{NoPipelining: noPipelining, Faults: smtpsink.Faults{Rules: []*smtpsink.Rule{
+func replyClassification(t *testing.T, opts smtpsink.Options) {
+	sink := startSink(t, smtpsink.Options{NoPipelining: opts.NoPipelining, NoChunking: opts.NoChunking, Faults: smtpsink.Faults{Rules: []*smtpsink.Rule{
 		{Recipient: "later@readers.example", Stage: smtpsink.AtRcpt, Code: 451, Enhanced: [3]int{4, 3, 0}, Text: "try later"},
 		{Recipient: "full@readers.example", Stage: smtpsink.AtData, Code: 452, Enhanced: [3]int{4, 2, 2}, Text: "mailbox full"},
 		{Recipient: "gone@readers.example", Stage: smtpsink.AtRcpt, Code: 550, Enhanced: [3]int{5, 1, 1}, Text: "no such user"},

@@ -25,25 +25,36 @@ import (
 // two round trips a message. The next message's MAIL follows the
 // end-of-data reply without RSET. Replies become the same *smtp.SMTPError
 // values go-smtp returns, so every classification in errors.go and link.go
-// applies unchanged.
+// applies unchanged. When the relay offers CHUNKING too, the session sends
+// with BDAT instead (see chunking.go): one round trip a message.
 
-// session is the text protocol of a pipelining connection: a reader and a
-// writer on the connection that carries SMTP after any TLS layer. Between
-// transactions go-smtp's own reader holds nothing (the relay speaks only
-// when spoken to), so the two never share buffered bytes.
+// session is the text protocol of a connection Herald drives itself
+// (the relay offers PIPELINING or CHUNKING): a reader and a writer on the
+// connection that carries SMTP after any TLS layer. Between transactions
+// go-smtp's own reader holds nothing (the relay speaks only when spoken
+// to), so the two never share buffered bytes.
 type session struct {
 	plain net.Conn
 	text  *textproto.Conn
+	// pipelining and chunking are the extensions the session uses.
+	pipelining bool
+	chunking   bool
 	// mailParams follow every MAIL FROM:<...>: what go-smtp would add for
 	// the relay's extensions (BODY=8BITMIME, then SIZE=).
 	body8bit bool
 	size     bool
 	line     []byte   // reused command buffer
 	bufs     [][]byte // reused pieces of a message written at once
+	norm     []byte   // reused copy of a message whose line ends BDAT fixes
 }
 
-func newSession(plain net.Conn, client *smtp.Client) *session {
-	s := &session{plain: plain, text: textproto.NewConn(plain)}
+// newSession returns the session for a connection whose relay offers
+// PIPELINING or CHUNKING, with the ones to use; nil when neither.
+func newSession(plain net.Conn, client *smtp.Client, pipelining, chunking bool) *session {
+	if !pipelining && !chunking {
+		return nil
+	}
+	s := &session{plain: plain, text: textproto.NewConn(plain), pipelining: pipelining, chunking: chunking}
 	s.body8bit, _ = client.Extension("8BITMIME")
 	s.size, _ = client.Extension("SIZE")
 	return s
@@ -55,15 +66,18 @@ type pipelined struct {
 	code  int // expected reply code; 25 means any 25x (RCPT)
 }
 
-// send runs one transaction in two round trips. It reports the stage
-// reached and whether the message body had started to go out, as
-// conn.send does.
-func (s *session) send(c *conn, env Envelope, msg []byte, t Timeouts) (Stage, bool, error) {
+// send runs one transaction: with BDAT when the session chunks, else
+// pipelined in two round trips. It reports the stage reached and whether
+// the message body had started to go out, as conn.send does.
+func (s *session) send(c *conn, env Envelope, msg []byte, t Timeouts, whole bool) (Stage, bool, error) {
 	if strings.ContainsAny(env.From, "\r\n") {
 		return StageMail, false, errors.New("smtp: a line must not contain CR or LF")
 	}
 	if strings.ContainsAny(env.To, "\r\n") {
 		return StageRcpt, false, errors.New("smtp: a line must not contain CR or LF")
+	}
+	if s.chunking {
+		return s.sendChunked(c, env, msg, t, whole)
 	}
 	var batch [4]pipelined
 	n := 0
@@ -73,17 +87,8 @@ func (s *session) send(c *conn, env Envelope, msg []byte, t Timeouts) (Stage, bo
 		batch[n] = pipelined{StageMail, 250}
 		n++
 	}
-	b = append(b, "MAIL FROM:<"...)
-	b = append(b, env.From...)
-	b = append(b, '>')
-	if s.body8bit {
-		b = append(b, " BODY=8BITMIME"...)
-	}
-	if s.size {
-		b = append(b, " SIZE="...)
-		b = strconv.AppendInt(b, int64(len(msg)), 10)
-	}
-	b = append(b, "\r\nRCPT TO:<"...)
+	b = s.appendMail(b, env.From, len(msg))
+	b = append(b, "RCPT TO:<"...)
 	b = append(b, env.To...)
 	b = append(b, ">\r\nDATA\r\n"...)
 	s.line = b
@@ -123,6 +128,7 @@ func (s *session) send(c *conn, env Envelope, msg []byte, t Timeouts) (Stage, bo
 		if !errors.As(err, &se) || se.Code == 421 {
 			// The session is broken (dropped, timed out, closing).
 			if failed != nil {
+				c.broken = true
 				return failStage, false, failed
 			}
 			return batch[i].stage, false, err

@@ -13,12 +13,37 @@ import (
 	"github.com/herald-news/herald/internal/smtpsink"
 )
 
-// modes runs a test against a relay that offers PIPELINING and one that
-// does not; the mailer must deliver and classify the same either way.
-var modes = []struct {
+// modes runs a test against relays that offer PIPELINING (RFC 2920) and
+// CHUNKING (RFC 3030), one of them or neither; the mailer must deliver and
+// classify the same every way.
+var modes = []mode{
+	{"pipelining and chunking", false, false},
+	{"pipelining", false, true},
+	{"chunking", true, false},
+	{"neither", true, true},
+}
+
+type mode struct {
 	name       string
 	noPipeline bool
-}{{"pipelining", false}, {"no pipelining", true}}
+	noChunking bool
+}
+
+// sink is the mode's relay.
+func (m mode) sink() smtpsink.Options {
+	return smtpsink.Options{NoPipelining: m.noPipeline, NoChunking: m.noChunking}
+}
+
+// oneWrite: the whole transaction, message included, leaves in one write
+// (for a caller that keeps to the end: sendWhole).
+func (m mode) oneWrite() bool { return !m.noPipeline && !m.noChunking }
+
+// sendWhole sends as the campaign engine does, keeping every transaction
+// to its end (KeepToEnd).
+func sendWhole(t testing.TB, m Sender, to string) error {
+	t.Helper()
+	return m.Send(KeepToEnd(context.Background()), Envelope{From: "bounces@ledger.example", To: to}, testMsg(to, "id-"+to))
+}
 
 // idleConns are the mailer's idle connections to its first relay.
 func idleConns(t *testing.T, m *Mailer) []*conn {
@@ -32,17 +57,20 @@ func idleConns(t *testing.T, m *Mailer) []*conn {
 func TestPipelinedTransactionsAndFaultsMidPipeline(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
-			sink := startSink(t, smtpsink.Options{NoPipelining: mode.noPipeline, Faults: smtpsink.Faults{Rules: []*smtpsink.Rule{
+			opts := mode.sink()
+			opts.Faults = smtpsink.Faults{Rules: []*smtpsink.Rule{
 				{Recipient: "gone@readers.example", Stage: smtpsink.AtRcpt, Code: 550, Enhanced: [3]int{5, 1, 1}, Text: "no such user"},
 				{Recipient: "cut@readers.example", Stage: smtpsink.AtRcpt, Drop: true},
-			}}})
+			}}
+			sink := startSink(t, opts)
 			m := newMailer(t, Config{Relays: []RelayConfig{relayFor(t, sink.URL()+"&max_conns=1")}})
 			// A refused RCPT in the middle: the relay refuses the DATA
-			// sent with it too; the RCPT reply is the verdict, and the
-			// next batch starts with RSET on the same session.
+			// (or BDAT, whose chunk it reads and drops) sent with it too;
+			// the RCPT reply is the verdict, and the next batch starts
+			// with RSET on the same session.
 			cases := []string{"a@readers.example", "b@readers.example", "gone@readers.example", "c@readers.example", "d@readers.example"}
 			for _, to := range cases {
-				err := send(t, m, to)
+				err := sendWhole(t, m, to)
 				var e *Error
 				switch {
 				case to != "gone@readers.example" && err != nil:
@@ -58,25 +86,32 @@ func TestPipelinedTransactionsAndFaultsMidPipeline(t *testing.T) {
 			if want := map[bool]int64{false: transactions, true: 0}[mode.noPipeline]; sink.Pipelined() != want {
 				t.Errorf("%d pipelined batches, want %d", sink.Pipelined(), want)
 			}
-			if got := idleConns(t, m); len(got) != 1 || (got[0].pipe != nil) == mode.noPipeline {
-				t.Errorf("idle connections %d, pipelining %v", len(got), len(got) == 1 && got[0].pipe != nil)
+			if want := map[bool]int64{false: 4, true: 0}[mode.noChunking]; sink.Chunked() != want {
+				t.Errorf("%d messages came in chunks, want %d", sink.Chunked(), want)
+			}
+			if got := idleConns(t, m); len(got) != 1 || (got[0].pipe != nil) == (mode.noPipeline && mode.noChunking) {
+				t.Errorf("idle connections %d, driven by Herald %v", len(got), len(got) == 1 && got[0].pipe != nil)
 			}
 
-			// A connection dropped while the batch is in flight: nothing
-			// was delivered, so the pooled session counts as stale and the
-			// message is tried once more on a fresh one, which drops too:
-			// a temporary failure at RCPT. The next message goes out on a
-			// third session.
-			err := send(t, m, "cut@readers.example")
+			// A connection dropped while the batch is in flight: a
+			// temporary failure at RCPT. Where the message had not left,
+			// the pooled session counts as stale and the message is tried
+			// once more on a fresh one, which drops too; the next message
+			// goes out on a third session. Where it left with the
+			// commands (BDAT pipelined), the relay may have taken it and
+			// lost only the replies: the retry is the caller's, later, and
+			// the next message goes out on a second session.
+			err := sendWhole(t, m, "cut@readers.example")
 			var e *Error
-			if !errors.As(err, &e) || e.Class != Temporary || e.Stage != StageRcpt {
-				t.Fatalf("dropped at RCPT: %v, want a temporary RCPT error", err)
+			if !errors.As(err, &e) || e.Class != Temporary || e.Stage != StageRcpt || e.failover == mode.oneWrite() {
+				t.Fatalf("dropped at RCPT: %v (failover %v), want a temporary RCPT error", err, e != nil && e.failover)
 			}
-			if err := send(t, m, "e@readers.example"); err != nil {
+			if err := sendWhole(t, m, "e@readers.example"); err != nil {
 				t.Fatalf("after the drop: %v", err)
 			}
-			if sink.Count() != 5 || sink.Connections() != 3 {
-				t.Errorf("%d messages over %d connections, want 5 over 3", sink.Count(), sink.Connections())
+			conns := map[bool]int64{false: 3, true: 2}[mode.oneWrite()]
+			if sink.Count() != 5 || sink.Connections() != conns {
+				t.Errorf("%d messages over %d connections, want 5 over %d", sink.Count(), sink.Connections(), conns)
 			}
 			for _, msg := range sink.Messages() {
 				if msg.MessageID != "id-"+msg.To[0] || len(msg.To) != 1 {
@@ -89,28 +124,35 @@ func TestPipelinedTransactionsAndFaultsMidPipeline(t *testing.T) {
 
 // A connection cut mid-DATA (after the pipelined batch was accepted): the
 // body had gone out, so the mailer leaves the retry to the caller, and
-// reconnects for the next message.
+// reconnects for the next message. Cut mid-chunk (BDAT), the relay resets
+// the connection on the rest of the chunk it never read: it cannot have
+// the message, so the mailer tries once more on a fresh session (cut
+// too), and then says another relay may take it. Either way the message
+// is temporary, never delivered, and the next one goes out.
 func TestReconnectAfterDropMidData(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
-			sink := startSink(t, smtpsink.Options{NoPipelining: mode.noPipeline, Faults: smtpsink.Faults{Rules: []*smtpsink.Rule{
+			opts := mode.sink()
+			opts.Faults = smtpsink.Faults{Rules: []*smtpsink.Rule{
 				{Recipient: "drop@readers.example", Stage: smtpsink.AtData, Drop: true},
-			}}})
+			}}
+			sink := startSink(t, opts)
 			m := newMailer(t, Config{Relays: []RelayConfig{relayFor(t, sink.URL()+"&max_conns=1")}})
 			if err := send(t, m, "a@readers.example"); err != nil {
 				t.Fatal(err)
 			}
 			err := m.Send(context.Background(), Envelope{From: "b@ledger.example", To: "drop@readers.example"},
-				[]byte(strings.Repeat("x", 4000)+"\r\n"))
+				[]byte(strings.Repeat(strings.Repeat("x", 76)+"\r\n", 4000)))
 			var e *Error
-			if !errors.As(err, &e) || e.Class != Temporary || e.Stage != StageData || e.failover {
-				t.Fatalf("dropped mid-DATA: %v, want a temporary DATA error without failover", err)
+			if !errors.As(err, &e) || e.Class != Temporary || e.Stage != StageData || e.failover != !mode.noChunking {
+				t.Fatalf("dropped mid-DATA: %v (failover %v), want a temporary DATA error", err, e != nil && e.failover)
 			}
 			if err := send(t, m, "b@readers.example"); err != nil {
 				t.Fatal(err)
 			}
-			if sink.Count() != 2 || sink.Connections() != 2 {
-				t.Errorf("%d messages over %d connections", sink.Count(), sink.Connections())
+			conns := map[bool]int64{false: 3, true: 2}[mode.noChunking]
+			if sink.Count() != 2 || sink.Connections() != conns {
+				t.Errorf("%d messages over %d connections, want 2 over %d", sink.Count(), sink.Connections(), conns)
 			}
 		})
 	}
@@ -121,7 +163,9 @@ func TestReconnectAfterDropMidData(t *testing.T) {
 func TestPipelinedRefusedMail(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
-			sink := startSink(t, smtpsink.Options{NoPipelining: mode.noPipeline, Username: "u", Password: "p"})
+			opts := mode.sink()
+			opts.Username, opts.Password = "u", "p"
+			sink := startSink(t, opts)
 			rc := relayFor(t, sink.URL())
 			rc.Username, rc.Password = "", ""
 			m := newMailer(t, Config{Relays: []RelayConfig{rc}})
@@ -160,15 +204,25 @@ func TestPipeliningOverStartTLS(t *testing.T) {
 	if sink.Count() != 2 || sink.Auths() != 1 || sink.Connections() != 1 {
 		t.Errorf("count %d auths %d connections %d", sink.Count(), sink.Auths(), sink.Connections())
 	}
-	// pipelining=false in the relay URL keeps to one command a round trip.
-	rc = relayFor(t, sink.URL()+"&pipelining=false")
-	rc.TLSConfig = &tls.Config{RootCAs: roots}
-	m = newMailer(t, Config{Relays: []RelayConfig{rc}})
-	if err := send(t, m, "c@readers.example"); err != nil {
-		t.Fatal(err)
+	if !got[0].pipe.pipelining || !got[0].pipe.chunking || sink.Chunked() != 2 {
+		t.Errorf("pipelining %v, chunking %v, %d chunked", got[0].pipe.pipelining, got[0].pipe.chunking, sink.Chunked())
 	}
-	if got := idleConns(t, m); len(got) != 1 || got[0].pipe != nil {
-		t.Error("pipelining=false still pipelines")
+	// pipelining=false in the relay URL keeps to one command a round trip
+	// (BDAT spares the wait for 354); with chunking=false too, go-smtp's
+	// client sends.
+	for _, off := range []string{"&pipelining=false", "&pipelining=false&chunking=false"} {
+		sink.Reset()
+		rc = relayFor(t, sink.URL()+off)
+		rc.TLSConfig = &tls.Config{RootCAs: roots}
+		m = newMailer(t, Config{Relays: []RelayConfig{rc}})
+		if err := send(t, m, "c@readers.example"); err != nil {
+			t.Fatal(err)
+		}
+		got := idleConns(t, m)
+		chunked := !strings.Contains(off, "chunking")
+		if len(got) != 1 || got[0].pipe != nil && got[0].pipe.pipelining || (got[0].pipe != nil) != chunked || sink.Chunked() != map[bool]int64{true: 1}[chunked] {
+			t.Errorf("%s: still pipelines, or chunks %v", off, sink.Chunked())
+		}
 	}
 }
 

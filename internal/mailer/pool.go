@@ -42,8 +42,12 @@ type conn struct {
 	sent      int
 	lastUsed  time.Time
 	needReset bool // a transaction failed half-way: RSET before reuse
-	// pipe drives transactions in two round trips when the relay offers
-	// PIPELINING; nil otherwise (go-smtp's client, four round trips).
+	// broken: the session broke after a reply that was the verdict on its
+	// message; it is not pooled again.
+	broken bool
+	// pipe drives transactions when the relay offers PIPELINING (two round
+	// trips a message) or CHUNKING (one with PIPELINING, three without);
+	// nil otherwise (go-smtp's client, four round trips).
 	pipe *session
 }
 
@@ -256,9 +260,9 @@ func (p *pool) setup(raw net.Conn) (*conn, error) {
 		}
 	}
 	c := &conn{raw: raw, client: client}
-	if ok, _ := client.Extension("PIPELINING"); ok && !cfg.NoPipelining {
-		c.pipe = newSession(plain, client)
-	}
+	pipelining, _ := client.Extension("PIPELINING")
+	chunking, _ := client.Extension("CHUNKING")
+	c.pipe = newSession(plain, client, pipelining && !cfg.NoPipelining, chunking && !cfg.NoChunking)
 	return c, nil
 }
 
@@ -284,9 +288,11 @@ func (p *pool) auth(client *smtp.Client) error {
 
 // send runs one transaction. It reports the stage reached and whether the
 // message body had started to go out (after which a failure is ambiguous).
-func (c *conn) send(env Envelope, msg []byte, t Timeouts) (Stage, bool, error) {
+// whole says the caller will not cut the transaction short (see
+// KeepToEnd).
+func (c *conn) send(env Envelope, msg []byte, t Timeouts, whole bool) (Stage, bool, error) {
 	if c.pipe != nil {
-		return c.pipe.send(c, env, msg, t)
+		return c.pipe.send(c, env, msg, t, whole)
 	}
 	if c.needReset {
 		if err := c.client.Reset(); err != nil {

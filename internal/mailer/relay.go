@@ -68,6 +68,9 @@ type RelayConfig struct {
 	// NoPipelining waits for each reply even when the relay offers
 	// PIPELINING (RFC 2920), for a relay that offers it and gets it wrong.
 	NoPipelining bool
+	// NoChunking sends with DATA even when the relay offers CHUNKING (RFC
+	// 3030, BDAT), for a relay that offers it and gets it wrong.
+	NoChunking bool
 
 	// API relays (Kind other than KindSMTP); see api.go.
 	API APIConfig
@@ -77,7 +80,8 @@ type RelayConfig struct {
 //
 //	smtp://user:pass@host:port?tls=none|starttls|tls&max_conns=4&rate=100&priority=0&weight=1&name=primary
 //
-// Other parameters: max_per_conn, helo, allow_plain=true, pipelining=false. The scheme smtps
+// Other parameters: max_per_conn, helo, allow_plain=true, pipelining=false,
+// chunking=false. The scheme smtps
 // means tls=tls. Without tls=, loopback hosts use none, port 465 uses tls
 // and everything else starttls.
 //
@@ -135,6 +139,13 @@ func ParseRelay(raw string) (RelayConfig, error) {
 			return RelayConfig{}, fmt.Errorf("relay parameter pipelining=%q: want true or false", v)
 		}
 		c.NoPipelining = !on
+	}
+	if v := q.Get("chunking"); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return RelayConfig{}, fmt.Errorf("relay parameter chunking=%q: want true or false", v)
+		}
+		c.NoChunking = !on
 	}
 	c.HelloName = q.Get("helo")
 	c.setDefaults()
@@ -262,6 +273,9 @@ func (c RelayConfig) String() string {
 	q.Set("name", c.Name)
 	if c.NoPipelining {
 		q.Set("pipelining", "false")
+	}
+	if c.NoChunking {
+		q.Set("chunking", "false")
 	}
 	u.RawQuery = q.Encode()
 	return u.String()

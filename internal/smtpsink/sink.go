@@ -58,6 +58,15 @@ type Options struct {
 	// what it writes above any TLS layer: with plain text and ImplicitTLS;
 	// with STARTTLS only the EHLO before the handshake loses it.
 	NoPipelining bool
+	// NoChunking leaves CHUNKING (RFC 3030, the BDAT command) out of the
+	// EHLO reply, as a relay that does not offer it would. go-smtp's
+	// server always offers it (and takes BDAT whether offered or not);
+	// the line goes the way NoPipelining's does, with the same reach.
+	NoChunking bool
+	// MaxMessageBytes is the largest message the sink takes (default 64
+	// MiB), offered as SIZE in the EHLO reply: a larger SIZE= at MAIL, or
+	// more bytes in DATA or BDAT chunks, is refused with 552 5.3.4.
+	MaxMessageBytes int64
 	// Faults are the initial faults; see SetFaults.
 	Faults Faults
 }
@@ -141,6 +150,7 @@ type Sink struct {
 	rejected    atomic.Int64
 	authenticat atomic.Int64
 	pipelined   atomic.Int64
+	chunked     atomic.Int64
 }
 
 // Start listens on 127.0.0.1 on a free port and serves until Close.
@@ -170,6 +180,9 @@ func Start(opts Options) (*Sink, error) {
 	srv.AllowInsecureAuth = true
 	srv.MaxRecipients = 100
 	srv.MaxMessageBytes = 64 << 20
+	if opts.MaxMessageBytes > 0 {
+		srv.MaxMessageBytes = opts.MaxMessageBytes
+	}
 	srv.ReadTimeout = time.Minute
 	srv.WriteTimeout = time.Minute
 	srv.ErrorLog = log.New(io.Discard, "", 0)
@@ -233,10 +246,14 @@ func (s *Sink) Held() int64 { return s.held.Load() }
 // Rejected is the number of RCPT or DATA commands answered with a fault.
 func (s *Sink) Rejected() int64 { return s.rejected.Load() }
 
-// Pipelined is the number of times a client's MAIL, RCPT and DATA arrived
-// in one piece, written together without waiting for replies (RFC 2920),
+// Pipelined is the number of times a client's MAIL, RCPT and DATA (or
+// BDAT) arrived in one piece, written together without waiting for replies (RFC 2920),
 // as seen above any TLS layer (plain text and ImplicitTLS sessions).
 func (s *Sink) Pipelined() int64 { return s.pipelined.Load() }
+
+// Chunked is the number of messages accepted that came in BDAT chunks
+// (RFC 3030 CHUNKING) rather than after DATA.
+func (s *Sink) Chunked() int64 { return s.chunked.Load() }
 
 // Auths is the number of successful authentications.
 func (s *Sink) Auths() int64 { return s.authenticat.Load() }
@@ -261,6 +278,7 @@ func (s *Sink) Reset() {
 	s.rejected.Store(0)
 	s.authenticat.Store(0)
 	s.pipelined.Store(0)
+	s.chunked.Store(0)
 }
 
 // Close stops the server and closes every open connection.
@@ -396,6 +414,9 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (ss *session) Data(r io.Reader) error {
+	// go-smtp hands the chunks of a BDAT transaction to Data through a
+	// pipe, and the dot-decoded text after DATA through its own reader.
+	_, chunked := r.(*io.PipeReader)
 	f := ss.sink.currentFaults()
 	rcpt := ""
 	if len(ss.to) > 0 {
@@ -422,8 +443,7 @@ func (ss *session) Data(r io.Reader) error {
 			return err
 		}
 		ss.delay(f)
-		ss.sink.bytes.Add(n)
-		ss.sink.count.Add(1)
+		ss.sink.accepted(n, chunked)
 		return nil
 	}
 	raw, err := io.ReadAll(r)
@@ -441,9 +461,17 @@ func (ss *session) Data(r io.Reader) error {
 	ss.sink.mu.Lock()
 	ss.sink.messages = append(ss.sink.messages, msg)
 	ss.sink.mu.Unlock()
-	ss.sink.bytes.Add(int64(len(raw)))
-	ss.sink.count.Add(1)
+	ss.sink.accepted(int64(len(raw)), chunked)
 	return nil
+}
+
+// accepted counts a message of n bytes taken.
+func (s *Sink) accepted(n int64, chunked bool) {
+	s.bytes.Add(n)
+	if chunked {
+		s.chunked.Add(1)
+	}
+	s.count.Add(1)
 }
 
 func (ss *session) Reset() {
@@ -510,8 +538,8 @@ func raise(v *atomic.Int64, n int64) {
 }
 
 // textListener sees each session's text above any TLS layer: it counts
-// pipelined batches and, with NoPipelining, takes PIPELINING out of the
-// EHLO reply.
+// pipelined batches and, with NoPipelining and NoChunking, takes
+// PIPELINING and CHUNKING out of the EHLO reply.
 type textListener struct {
 	net.Listener
 	sink *Sink
@@ -530,24 +558,30 @@ type textConn struct {
 	sink *Sink
 }
 
-// pipeliningLine is how go-smtp's server writes the capability: one line a
-// write, never the last line of the EHLO reply.
-var pipeliningLine = []byte("250-PIPELINING\r\n")
+// pipeliningLine and chunkingLine are how go-smtp's server writes the
+// capabilities: one line a write, never the last line of the EHLO reply
+// (SIZE always follows them).
+var (
+	pipeliningLine = []byte("250-PIPELINING\r\n")
+	chunkingLine   = []byte("250-CHUNKING\r\n")
+)
 
 func (c *textConn) Write(p []byte) (int, error) {
-	if c.sink.opts.NoPipelining && bytes.Equal(p, pipeliningLine) {
+	if c.sink.opts.NoPipelining && bytes.Equal(p, pipeliningLine) ||
+		c.sink.opts.NoChunking && bytes.Equal(p, chunkingLine) {
 		return len(p), nil
 	}
 	return c.Conn.Write(p)
 }
 
-// Read counts a batch when one read holds a MAIL command and the DATA
-// command after it: a client that waits for replies cannot send them
+// Read counts a batch when one read holds a MAIL command and the DATA or
+// BDAT command after it: a client that waits for replies cannot send them
 // together.
 func (c *textConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n > 0 {
-		if i := bytes.Index(p[:n], []byte("MAIL FROM:")); i >= 0 && bytes.Contains(p[i:n], []byte("\r\nDATA\r\n")) {
+		if i := bytes.Index(p[:n], []byte("MAIL FROM:")); i >= 0 &&
+			(bytes.Contains(p[i:n], []byte("\r\nDATA\r\n")) || bytes.Contains(p[i:n], []byte("\r\nBDAT "))) {
 			c.sink.pipelined.Add(1)
 		}
 	}

@@ -3,6 +3,8 @@ package smtpsink
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/textproto"
 	"strings"
 	"testing"
 
@@ -173,5 +175,49 @@ func TestPipeliningOfferedUnlessTurnedOff(t *testing.T) {
 		if s.Count() != 1 || s.Pipelined() != 0 {
 			t.Errorf("count %d, pipelined %d for a client that waits for each reply", s.Count(), s.Pipelined())
 		}
+	}
+}
+
+// CHUNKING is offered unless turned off, and a message sent in BDAT
+// chunks is counted as chunked and arrives with its bytes as sent.
+func TestChunkingOfferedUnlessTurnedOff(t *testing.T) {
+	for _, off := range []bool{false, true} {
+		s := start(t, Options{NoChunking: off})
+		c := dial(t, s)
+		if err := c.Hello("client.localhost"); err != nil {
+			t.Fatal(err)
+		}
+		if ok, _ := c.Extension("CHUNKING"); ok == off {
+			t.Errorf("NoChunking %v: CHUNKING offered %v", off, ok)
+		}
+		if ok, _ := c.Extension("PIPELINING"); !ok {
+			t.Errorf("NoChunking %v: PIPELINING lost", off)
+		}
+		if err := c.SendMail("a@x.example", []string{"b@y.example"}, strings.NewReader(msg("d@x"))); err != nil {
+			t.Fatal(err)
+		}
+		if s.Count() != 1 || s.Chunked() != 0 {
+			t.Errorf("after DATA: count %d, chunked %d", s.Count(), s.Chunked())
+		}
+	}
+	s := start(t, Options{})
+	conn, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	text := textproto.NewConn(conn)
+	body := msg("c@x") + ".a line with a dot\r\n"
+	// Two chunks, the commands written together with the first.
+	fmt.Fprintf(conn, "EHLO client.localhost\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<b@y.example>\r\nBDAT 10\r\n%sBDAT %d LAST\r\n%s",
+		body[:10], len(body)-10, body[10:])
+	for _, want := range []int{220, 250, 250, 250, 250, 250} {
+		if _, _, err := text.ReadResponse(want); err != nil {
+			t.Fatalf("want %d: %v", want, err)
+		}
+	}
+	msgs := s.Messages()
+	if s.Count() != 1 || s.Chunked() != 1 || len(msgs) != 1 || string(msgs[0].Raw) != body || msgs[0].MessageID != "c@x" {
+		t.Errorf("count %d, chunked %d, messages %+v", s.Count(), s.Chunked(), msgs)
 	}
 }
