@@ -73,7 +73,7 @@ func runBenchImport(ctx context.Context, e *env, args []string) error {
 	runtime.GC()
 	mem := startMemorySampler(20 * time.Millisecond)
 	started = time.Now()
-	res, err := importer.Import(ctx, f, s, importer.Options{ListID: l.ID, BatchSize: importBatchSize(s)})
+	res, err := importer.Import(ctx, f, s, importer.Options{ListID: l.ID})
 	elapsed := time.Since(started)
 	heap, total := mem.stop()
 	if err != nil {

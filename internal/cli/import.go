@@ -62,10 +62,9 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		bar := progress.New(e.stderr, progress.Options{Description: "importing", Total: size, Bytes: true})
 		defer bar.Finish()
 		opt := importer.Options{
-			ListID:    l.ID,
-			Status:    st,
-			Mode:      m,
-			BatchSize: importBatchSize(s),
+			ListID: l.ID,
+			Status: st,
+			Mode:   m,
 			OnHeader: func(h []string) error {
 				if rejects != nil {
 					return rejects.header(h)
@@ -174,14 +173,4 @@ func (r *rejectsFile) close() error {
 		return fmt.Errorf("write the rejects file: %w", err)
 	}
 	return nil
-}
-
-// importBatchSize is the rows per import transaction: PostgreSQL merges a
-// COPY'd batch in a few statements, so larger batches amortise the round
-// trips; SQLite holds its one writer for the batch, so smaller is fairer.
-func importBatchSize(s *store.Store) int {
-	if s.Kind() == "postgres" {
-		return 5000
-	}
-	return importer.DefaultBatchSize
 }

@@ -74,6 +74,11 @@ type Sink interface {
 	SuppressBatch(ctx context.Context, rows []store.SuppressRow) error
 }
 
+// shaped is a sink that knows how it is best written to (*store.Store).
+type shaped interface {
+	ImportShape() (batchSize, writers int)
+}
+
 // Options control one import.
 type Options struct {
 	// ListID is the list the rows are subscribed to.
@@ -84,8 +89,15 @@ type Options struct {
 	Status model.SubscriptionStatus
 	// Mode says what happens to addresses that already exist; upsert when empty.
 	Mode store.ImportMode
-	// BatchSize is the number of rows per transaction; DefaultBatchSize when zero.
+	// BatchSize is the number of rows per transaction. When zero, the
+	// sink's ImportShape says, if it has one, else DefaultBatchSize.
 	BatchSize int
+	// Writers is the number of batches written at once, each in its own
+	// transaction; 1 when zero. More than one suits a database that takes
+	// concurrent writers (PostgreSQL): batches never share an address, so
+	// they cannot conflict, but they may commit out of order. When zero,
+	// the sink's ImportShape says, if it has one, else 1.
+	Writers int
 	// MaxRecordBytes bounds one record; DefaultMaxRecordBytes when zero.
 	MaxRecordBytes int
 	// OnReject is called for every rejected row, one call at a time: the
@@ -160,8 +172,20 @@ func Import(ctx context.Context, in io.Reader, sink Sink, opt Options) (Result, 
 	if opt.Status != "" && opt.Status != model.SubConfirmed && opt.Status != model.SubUnconfirmed {
 		return Result{}, fmt.Errorf("an import's status must be confirmed or unconfirmed, not %q", opt.Status)
 	}
+	if sh, ok := sink.(shaped); ok {
+		batchSize, writers := sh.ImportShape()
+		if opt.BatchSize <= 0 {
+			opt.BatchSize = batchSize
+		}
+		if opt.Writers <= 0 {
+			opt.Writers = writers
+		}
+	}
 	if opt.BatchSize <= 0 {
 		opt.BatchSize = DefaultBatchSize
+	}
+	if opt.Writers <= 0 {
+		opt.Writers = 1
 	}
 	if opt.MaxRecordBytes <= 0 {
 		opt.MaxRecordBytes = DefaultMaxRecordBytes
@@ -212,17 +236,16 @@ func Import(ctx context.Context, in io.Reader, sink Sink, opt Options) (Result, 
 	defer cancel()
 	w := &writer{sink: sink, opt: opt, cancel: cancel}
 	batches := make(chan *batch, 1)
-	free := make(chan *batch, 3)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		w.run(ctx, batches, free)
-	}()
+	free := make(chan *batch, 2+opt.Writers)
+	var writers sync.WaitGroup
+	for range opt.Writers {
+		writers.Go(func() { w.run(ctx, batches, free) })
+	}
 
 	p := newParser(l, opt.Status)
 	res, readErr := p.readAll(ctx, cr, lim, opt, &w.rejected, batches, free)
 	close(batches)
-	<-done
+	writers.Wait()
 	res.Imported, res.Updated, res.Skipped, res.Suppressed = w.res.Imported, w.res.Updated, w.res.Skipped, w.suppressed
 	res.Rejected += w.erased
 	if w.err != nil {
@@ -356,65 +379,42 @@ func newBatch(free chan *batch) *batch {
 	}
 }
 
-// writer writes batches to the sink on its own goroutine, so parsing and
-// writing overlap.
+// writer writes batches to the sink on goroutines of its own (Writers of
+// them), so parsing and writing overlap.
 type writer struct {
-	sink       Sink
-	opt        Options
-	cancel     context.CancelFunc
-	rejected   atomic.Int64 // counted by the reader and the writer, read for OnBatch
+	sink     Sink
+	opt      Options
+	cancel   context.CancelFunc
+	rejected atomic.Int64 // counted by the reader and the writers, read for OnBatch
+
+	mu         sync.Mutex // guards what follows, and OnBatch's calls
 	res        store.ImportResult
 	suppressed int
 	erased     int // rows the store refused: their address was erased
 	err        error
 }
 
+// failed reports whether a writer has failed.
+func (w *writer) failed() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err != nil
+}
+
+// fail records the first error and stops the import.
+func (w *writer) fail(err error) {
+	w.mu.Lock()
+	if w.err == nil {
+		w.err = err
+	}
+	w.mu.Unlock()
+	w.cancel()
+}
+
 func (w *writer) run(ctx context.Context, batches <-chan *batch, free chan<- *batch) {
 	for b := range batches {
-		if w.err != nil {
-			continue // drain, so the reader never blocks
-		}
-		if len(b.suppress) > 0 {
-			if err := w.sink.SuppressBatch(ctx, b.suppress); err != nil {
-				w.err = err
-				w.cancel()
-			} else {
-				w.suppressed += len(b.suppress)
-				if obs := w.opt.Observer; obs != nil {
-					obs.ImportRows("suppressed", len(b.suppress))
-				}
-			}
-		}
-		for _, g := range []struct {
-			rows   []store.ImportRow
-			status model.SubscriptionStatus
-		}{{b.confirmed, model.SubConfirmed}, {b.unconfirmed, model.SubUnconfirmed}} {
-			if len(g.rows) == 0 || w.err != nil {
-				continue
-			}
-			r, err := w.sink.ImportBatch(ctx, g.rows, store.ImportOptions{
-				ListID: w.opt.ListID, Status: g.status, Mode: w.opt.Mode, Source: model.SourceImport,
-			})
-			if err != nil {
-				w.err = fmt.Errorf("write lines %d to %d: %w", g.rows[0].Line, g.rows[len(g.rows)-1].Line, err)
-				w.cancel()
-				break
-			}
-			w.res = w.res.Add(r)
-			if err := w.rejectErased(r.Erased); err != nil {
-				w.err = err
-				w.cancel()
-				break
-			}
-			if obs := w.opt.Observer; obs != nil {
-				obs.ImportRows("imported", r.Imported)
-				obs.ImportRows("updated", r.Updated)
-				obs.ImportRows("skipped", r.Skipped)
-			}
-		}
-		if w.opt.OnBatch != nil && w.err == nil {
-			w.opt.OnBatch(Result{Imported: w.res.Imported, Updated: w.res.Updated, Skipped: w.res.Skipped,
-				Suppressed: w.suppressed, Rejected: int(w.rejected.Load())})
+		if !w.failed() { // else drain, so the reader never blocks
+			w.write(ctx, b)
 		}
 		clear(b.confirmed)
 		clear(b.unconfirmed)
@@ -428,6 +428,58 @@ func (w *writer) run(ctx context.Context, batches <-chan *batch, free chan<- *ba
 	}
 }
 
+// write writes one batch: its suppressions, then its rows by status.
+func (w *writer) write(ctx context.Context, b *batch) {
+	if len(b.suppress) > 0 {
+		if err := w.sink.SuppressBatch(ctx, b.suppress); err != nil {
+			w.fail(err)
+			return
+		}
+		w.mu.Lock()
+		w.suppressed += len(b.suppress)
+		w.mu.Unlock()
+		if obs := w.opt.Observer; obs != nil {
+			obs.ImportRows("suppressed", len(b.suppress))
+		}
+	}
+	for _, g := range []struct {
+		rows   []store.ImportRow
+		status model.SubscriptionStatus
+	}{{b.confirmed, model.SubConfirmed}, {b.unconfirmed, model.SubUnconfirmed}} {
+		if len(g.rows) == 0 {
+			continue
+		}
+		r, err := w.sink.ImportBatch(ctx, g.rows, store.ImportOptions{
+			ListID: w.opt.ListID, Status: g.status, Mode: w.opt.Mode, Source: model.SourceImport,
+		})
+		if err != nil {
+			w.fail(fmt.Errorf("write lines %d to %d: %w", g.rows[0].Line, g.rows[len(g.rows)-1].Line, err))
+			return
+		}
+		w.mu.Lock()
+		w.res = w.res.Add(r)
+		w.erased += len(r.Erased)
+		w.mu.Unlock()
+		if err := w.rejectErased(r.Erased); err != nil {
+			w.fail(err)
+			return
+		}
+		if obs := w.opt.Observer; obs != nil {
+			obs.ImportRows("imported", r.Imported)
+			obs.ImportRows("updated", r.Updated)
+			obs.ImportRows("skipped", r.Skipped)
+		}
+	}
+	if w.opt.OnBatch != nil {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.err == nil {
+			w.opt.OnBatch(Result{Imported: w.res.Imported, Updated: w.res.Updated, Skipped: w.res.Skipped,
+				Suppressed: w.suppressed, Rejected: int(w.rejected.Load())})
+		}
+	}
+}
+
 // rejectErased reports the rows the store refused because their address
 // was erased.
 func (w *writer) rejectErased(lines []int) error {
@@ -435,7 +487,6 @@ func (w *writer) rejectErased(lines []int) error {
 		obs.ImportRows("rejected", len(lines))
 	}
 	for _, line := range lines {
-		w.erased++
 		w.rejected.Add(1)
 		if w.opt.OnReject != nil {
 			if err := w.opt.OnReject(Reject{Line: line, Reason: erasedReason}); err != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -623,4 +624,95 @@ func TestExportNeutralisesFormulas(t *testing.T) {
 	if got := subscriber(t, s, "max@example.com").Name; got != "@SUM(A1)" {
 		t.Errorf("name after the round trip: %q", got)
 	}
+}
+
+// TestSeveralWritersImportAsOne: batches written side by side (as on
+// PostgreSQL) import a file exactly as one writer does: the same counts,
+// the same rejects with the same lines (bad rows, duplicates, an erased
+// address), the same suppressions, statuses and signup dates, and the
+// progress reported after each batch only grows.
+func TestSeveralWritersImportAsOne(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		var b strings.Builder
+		b.WriteString("email,name,status,created_at\n")
+		for i := range 3000 {
+			status := "subscribed"
+			switch {
+			case i%50 == 7:
+				status = "unsubscribed"
+			case i%3 == 1:
+				status = "unconfirmed"
+			}
+			email := fmt.Sprintf("s%04d@example.com", i)
+			switch {
+			case i%100 == 42:
+				email = "not an address"
+			case i%250 == 99:
+				email = fmt.Sprintf("s%04d@example.com", i-1) // a duplicate
+			case i == 1234:
+				email = "gone@example.com"
+			}
+			fmt.Fprintf(&b, "%s,Reader %d,%s,2024-03-%02d\n", email, i, status, 1+i%28)
+		}
+		src := b.String()
+		imp := func(s *store.Store, writers int) (importer.Result, []importer.Reject, []importer.Result) {
+			t.Helper()
+			if _, err := s.ImportBatch(ctx, []store.ImportRow{{Line: 2, Email: "gone@example.com"}},
+				store.ImportOptions{ListID: newList(t, s, "gone").ID, Status: model.SubConfirmed, Mode: store.ImportUpsert}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.EraseSubscriber(ctx, "gone@example.com"); err != nil {
+				t.Fatal(err)
+			}
+			var progress []importer.Result
+			res, rejects, err := run(t, s, newList(t, s, "side"), src, importer.Options{BatchSize: 97, Writers: writers,
+				OnBatch: func(r importer.Result) { progress = append(progress, r) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			slices.SortFunc(rejects, func(a, b importer.Reject) int { return a.Line - b.Line })
+			return res, rejects, progress
+		}
+		other := storetest.SQLite(t)
+		if s.Kind() == "postgres" {
+			other = storetest.Postgres(t)
+		}
+		want, wantRejects, _ := imp(other, 1)
+		got, rejects, progress := imp(s, 4)
+		if got != want || want.Imported == 0 || want.Suppressed == 0 || want.Rejected < 30 {
+			t.Errorf("four writers: %+v\none writer:   %+v", got, want)
+		}
+		if !reflect.DeepEqual(rejects, wantRejects) {
+			t.Errorf("four writers rejected %+v\none writer rejected   %+v", rejects, wantRejects)
+		}
+		for i := 1; i < len(progress); i++ {
+			if p, q := progress[i-1], progress[i]; q.Imported < p.Imported || q.Suppressed < p.Suppressed || q.Rejected < p.Rejected {
+				t.Errorf("progress went back: %+v after %+v", q, p)
+			}
+		}
+		if last := progress[len(progress)-1]; last.Imported != got.Imported || last.Suppressed != got.Suppressed {
+			t.Errorf("last progress %+v, result %+v", last, got)
+		}
+		for _, email := range []string{"s0001@example.com", "s0002@example.com", "s2999@example.com"} {
+			l, err := s.ListBySlug(ctx, "side")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ol, err := other.ListBySlug(ctx, "side")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := subStatus(t, s, email, l.ID), subStatus(t, other, email, ol.ID); got != want {
+				t.Errorf("%s: %s with four writers, %s with one", email, got, want)
+			}
+			if got, want := subscriber(t, s, email).CreatedAt, subscriber(t, other, email).CreatedAt; !got.Equal(want) {
+				t.Errorf("%s created %v with four writers, %v with one", email, got, want)
+			}
+		}
+		if _, err := s.Suppression(ctx, "s0007@example.com"); err != nil {
+			t.Errorf("a leaver is not suppressed: %v", err)
+		}
+	})
 }

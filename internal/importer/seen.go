@@ -43,20 +43,24 @@ func (s *seenSet) add(h uint64, line int32) {
 	}
 }
 
+// merge moves the map into the slices, merging from their ends in place:
+// the slices grow by a fraction when they must, and a merge allocates no
+// second copy of them (at a million addresses that copy was the largest
+// thing an import held).
 func (s *seenSet) merge() {
 	keys := slices.Sorted(maps.Keys(s.recent))
-	hashes := make([]uint64, 0, len(s.hashes)+len(keys))
-	lines := make([]int32, 0, cap(hashes))
-	i, j := 0, 0
-	for i < len(s.hashes) || j < len(keys) {
-		if j == len(keys) || (i < len(s.hashes) && s.hashes[i] < keys[j]) {
-			hashes, lines = append(hashes, s.hashes[i]), append(lines, s.lines[i])
-			i++
+	n, k := len(s.hashes), len(keys)
+	s.hashes = slices.Grow(s.hashes, k)[:n+k]
+	s.lines = slices.Grow(s.lines, k)[:n+k]
+	i, j := n-1, k-1
+	for w := n + k - 1; j >= 0; w-- {
+		if i >= 0 && s.hashes[i] > keys[j] {
+			s.hashes[w], s.lines[w] = s.hashes[i], s.lines[i]
+			i--
 		} else {
-			hashes, lines = append(hashes, keys[j]), append(lines, s.recent[keys[j]])
-			j++
+			s.hashes[w], s.lines[w] = keys[j], s.recent[keys[j]]
+			j--
 		}
 	}
-	s.hashes, s.lines = hashes, lines
 	clear(s.recent)
 }

@@ -64,52 +64,66 @@ func mergeStaged(ctx context.Context, tx pgx.Tx, rows []ImportRow, opt ImportOpt
 	if err != nil {
 		return res, fmt.Errorf("copy rows: %w", err)
 	}
-	// New subscribers: the statement's count is how many were new.
-	tag, err := tx.Exec(ctx, `
+	// New subscribers, each subscribed at once, beginning when the
+	// subscriber row does (its start, or now): a new subscriber has no
+	// subscription to conflict with, and a new subscription's beginning is
+	// in its own row, so nothing is logged. The statement returns how many
+	// were new. Only when some already existed are the new ones marked in
+	// the stage (the sub-select is evaluated once, before the join), so a
+	// first import does not rewrite its stage.
+	err = tx.QueryRow(ctx, `
 		WITH ins AS (
 			INSERT INTO subscribers (email, name, attributes, created_at, updated_at)
 			SELECT email, name, COALESCE(attributes, '{}'::jsonb), COALESCE(started_at, $1), $1 FROM import_stage
 			ON CONFLICT (email) DO NOTHING
-			RETURNING id, email)
-		UPDATE import_stage st SET subscriber_id = ins.id, is_new = TRUE FROM ins WHERE st.email = ins.email`, now)
+			RETURNING id, email, created_at),
+		sub AS (
+			INSERT INTO subscriptions (list_id, subscriber_id, status, source, first_status, first_source, created_at, updated_at)
+			SELECT $2, id, $3, $4, $3, $4, created_at, created_at FROM ins),
+		mark AS (
+			UPDATE import_stage st SET subscriber_id = ins.id, is_new = TRUE FROM ins
+			WHERE st.email = ins.email AND (SELECT COUNT(*) FROM ins) < $5)
+		SELECT COUNT(*) FROM ins`,
+		now, opt.ListID, string(opt.Status), string(opt.Source), len(rows)).Scan(&res.Imported)
 	if err != nil {
 		return res, err
 	}
-	res.Imported = int(tag.RowsAffected())
-	if old := len(rows) - res.Imported; old > 0 {
-		// Existing subscribers: find them, and in upsert mode update them.
-		if _, err := tx.Exec(ctx, `UPDATE import_stage st SET subscriber_id = sb.id FROM subscribers sb
-			WHERE st.subscriber_id IS NULL AND sb.email = st.email`); err != nil {
-			return res, err
-		}
-		if opt.Mode == ImportSkipExisting {
-			res.Skipped = old
-		} else {
-			res.Updated = old
-			if _, err := tx.Exec(ctx, `UPDATE subscribers sb SET
-				name = CASE WHEN st.name = '' THEN sb.name ELSE st.name END,
-				attributes = CASE WHEN st.attributes IS NULL THEN sb.attributes ELSE sb.attributes || st.attributes END,
-				updated_at = $1
-				FROM import_stage st WHERE st.subscriber_id = sb.id AND NOT st.is_new`, now); err != nil {
-				return res, err
-			}
-		}
+	old := len(rows) - res.Imported
+	if old == 0 {
+		return res, nil
 	}
-	// Subscribe everyone not skipped, never downgrading and never
-	// re-subscribing someone who left; log what changed (a new
-	// subscription's beginning, from the file or now, is in its own row).
+	// Existing subscribers: find them, and in upsert mode update them.
+	if _, err := tx.Exec(ctx, `UPDATE import_stage st SET subscriber_id = sb.id FROM subscribers sb
+		WHERE st.subscriber_id IS NULL AND sb.email = st.email`); err != nil {
+		return res, err
+	}
+	if opt.Mode == ImportSkipExisting {
+		res.Skipped = old
+		return res, nil
+	}
+	res.Updated = old
+	if _, err := tx.Exec(ctx, `UPDATE subscribers sb SET
+		name = CASE WHEN st.name = '' THEN sb.name ELSE st.name END,
+		attributes = CASE WHEN st.attributes IS NULL THEN sb.attributes ELSE sb.attributes || st.attributes END,
+		updated_at = $1
+		FROM import_stage st WHERE st.subscriber_id = sb.id AND NOT st.is_new`, now); err != nil {
+		return res, err
+	}
+	// Subscribe them, never downgrading and never re-subscribing someone
+	// who left; log what changed (a new subscription's beginning, from the
+	// file or now, is in its own row).
 	_, err = tx.Exec(ctx, `
 		WITH changed AS (
 			INSERT INTO subscriptions (list_id, subscriber_id, status, source, first_status, first_source, created_at, updated_at)
 			SELECT $1, subscriber_id, $2, $3, $2, $3, COALESCE(started_at, $4), COALESCE(started_at, $4)
-			FROM import_stage WHERE is_new OR $5
+			FROM import_stage WHERE NOT is_new
 			ON CONFLICT (list_id, subscriber_id) DO UPDATE
 			SET status = excluded.status, source = excluded.source, updated_at = $4
 			WHERE subscriptions.status = 'unconfirmed' AND excluded.status = 'confirmed'
 			RETURNING subscriber_id, created_at = updated_at AS fresh)
 		INSERT INTO subscription_log (list_id, subscriber_id, status, source, at)
 		SELECT $1, subscriber_id, $2, $3, $4 FROM changed WHERE NOT fresh`,
-		opt.ListID, string(opt.Status), string(opt.Source), now, opt.Mode == ImportUpsert)
+		opt.ListID, string(opt.Status), string(opt.Source), now)
 	return res, err
 }
 

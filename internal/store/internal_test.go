@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/herald-news/herald/internal/model"
 )
@@ -106,4 +107,49 @@ func (s *Store) SignupsTogetherForTest(ctx context.Context, signups ...SignupFor
 		outs[i], errs[i] = r.out, r.err
 	}
 	return outs, errs
+}
+
+// DanglingReferencesForTest counts the rows that refer to a row that does
+// not exist: on SQLite every foreign key PRAGMA foreign_key_check finds
+// (the import connection does not check them as it writes); on PostgreSQL,
+// which always checks, subscriptions without their list or subscriber.
+func (s *Store) DanglingReferencesForTest(ctx context.Context) (int, error) {
+	if s.dialect == dialectPostgres {
+		var n int
+		err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM subscriptions sn
+			WHERE NOT EXISTS (SELECT 1 FROM subscribers sb WHERE sb.id = sn.subscriber_id)
+			OR NOT EXISTS (SELECT 1 FROM lists l WHERE l.id = sn.list_id)`).Scan(&n)
+		return n, err
+	}
+	rows, err := s.w.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	return n, rows.Err()
+}
+
+// SubscriptionStartsForTest returns, by address, when each subscriber on
+// a list was created and when its subscription to the list began.
+func (s *Store) SubscriptionStartsForTest(ctx context.Context, listID int64) (map[string][2]time.Time, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT sb.email, sb.created_at, sn.created_at FROM subscriptions sn
+		JOIN subscribers sb ON sb.id = sn.subscriber_id WHERE sn.list_id = $1`, listID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string][2]time.Time{}
+	for rows.Next() {
+		var email string
+		var t [2]time.Time
+		if err := rows.Scan(&email, &t[0], &t[1]); err != nil {
+			return nil, err
+		}
+		out[email] = t
+	}
+	return out, rows.Err()
 }

@@ -76,7 +76,12 @@ type Store struct {
 	// w takes every write. On SQLite it holds exactly one connection, so
 	// writers queue in Go instead of spinning on SQLITE_BUSY; on PostgreSQL
 	// w and r are the same pool.
-	w, r    *sql.DB
+	w, r *sql.DB
+	// imp is SQLite's import connection: it writes import batches without
+	// checking foreign keys, which ImportBatch proves itself, and only
+	// while holding w's connection, so there is still one writer at a
+	// time. Nil on PostgreSQL.
+	imp     *sql.DB
 	dialect dialect
 	now     func() time.Time
 	path    string // the SQLite file; "" on PostgreSQL
@@ -87,6 +92,7 @@ type Store struct {
 	// again (full import chunks), so SQLite parses each once.
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
+	chunk  chunkStmts // on imp
 	// rstmts are reader statements every public request runs (a list by
 	// its slug), prepared once for each reader connection instead of once
 	// a query.
@@ -168,22 +174,32 @@ func open(opts Options) (*Store, error) {
 	if err := privateFiles(opts.SQLitePath); err != nil {
 		return nil, err
 	}
-	dsn := func(extra string) string {
+	dsn := func(foreignKeys bool, extra string) string {
+		fk := "1"
+		if !foreignKeys {
+			fk = "0"
+		}
 		// auto_vacuum first: it only takes on a file with no tables yet, so
 		// new databases give deleted rows' pages back with incremental_vacuum
 		// (retention); an older file needs EnableIncrementalVacuum once.
 		return "file:" + opts.SQLitePath + "?_pragma=auto_vacuum(2)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
-			"&_pragma=foreign_keys(1)&_pragma=synchronous(" + sync + ")&_time_format=sqlite" + extra
+			"&_pragma=foreign_keys(" + fk + ")&_pragma=synchronous(" + sync + ")&_time_format=sqlite" + extra
 	}
-	w := sql.OpenDB(&sqliteConnector{dsn: dsn("&_txlock=immediate"), drv: &sqlite.Driver{}})
+	w := sql.OpenDB(&sqliteConnector{dsn: dsn(true, "&_txlock=immediate"), drv: &sqlite.Driver{}})
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxIdleTime(0)
 	w.SetConnMaxLifetime(0)
-	r := sql.OpenDB(&sqliteConnector{dsn: dsn("&_pragma=query_only(1)"), drv: &sqlite.Driver{}})
+	r := sql.OpenDB(&sqliteConnector{dsn: dsn(true, "&_pragma=query_only(1)"), drv: &sqlite.Driver{}})
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	return &Store{w: w, r: r, dialect: dialectSQLite, now: now, path: opts.SQLitePath}, nil
+	// The import connection is opened at the first import.
+	imp := sql.OpenDB(&sqliteConnector{dsn: dsn(false, "&_txlock=immediate"), drv: &sqlite.Driver{}})
+	imp.SetMaxOpenConns(1)
+	imp.SetMaxIdleConns(1)
+	imp.SetConnMaxIdleTime(0)
+	imp.SetConnMaxLifetime(0)
+	return &Store{w: w, r: r, imp: imp, dialect: dialectSQLite, now: now, path: opts.SQLitePath}, nil
 }
 
 // privateFiles makes the SQLite database readable by its owner only:
@@ -215,10 +231,19 @@ func (s *Store) Close() error {
 		st.Close()
 	}
 	s.stmts, s.rstmts = nil, nil
+	for _, st := range []*sql.Stmt{s.chunk.erased, s.chunk.insert} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	s.chunk = chunkStmts{}
 	s.stmtMu.Unlock()
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
+	}
+	if s.imp != nil {
+		err = errors.Join(err, s.imp.Close())
 	}
 	return err
 }
