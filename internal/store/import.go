@@ -196,8 +196,10 @@ func (s *Store) inImportTx(ctx context.Context, fn func(tx *sql.Tx) error) error
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
+	// After a commit a no-op; after an error, or a panic in fn, it gives
+	// the import connection (and SQLite's write lock) back.
+	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
