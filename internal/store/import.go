@@ -192,20 +192,7 @@ func (s *Store) inImportTx(ctx context.Context, fn func(tx *sql.Tx) error) error
 		return fmt.Errorf("begin transaction: %w", err)
 	}
 	defer w.Close()
-	tx, err := s.imp.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
-	}
-	// After a commit a no-op; after an error, or a panic in fn, it gives
-	// the import connection (and SQLite's write lock) back.
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return runTx(ctx, s.imp, fn)
 }
 
 // importChanges is the audit record of one import batch: counts only,

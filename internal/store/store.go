@@ -302,12 +302,17 @@ func (s *Store) preparedRead(ctx context.Context, q string) (*sql.Stmt, error) {
 
 // inTx runs fn in a write transaction, committing if it returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+	return runTx(ctx, s.w, fn)
+}
+
+// runTx runs fn in a transaction on db, committing if it returns nil.
+func runTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
 	// After a commit a no-op; after an error, or a panic in fn, it gives
-	// the writer back.
+	// the connection (on SQLite, the write lock) back.
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
 		return err
