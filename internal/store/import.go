@@ -271,8 +271,8 @@ var chunkSQL = sync.OnceValue(func() [2]string {
 // connection, once. Call it outside a transaction on that connection (it
 // has only one); inside, bind each statement with pick.
 func (s *Store) prepareChunkStmts(ctx context.Context) (chunkStmts, error) {
-	s.stmtMu.Lock()
-	defer s.stmtMu.Unlock()
+	s.chunkMu.Lock()
+	defer s.chunkMu.Unlock()
 	if s.chunk.insert != nil {
 		return s.chunk, nil
 	}

@@ -92,7 +92,11 @@ type Store struct {
 	// again (full import chunks), so SQLite parses each once.
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
-	chunk  chunkStmts // on imp
+	// chunk is a full import chunk's statements, on imp; chunkMu guards
+	// it apart from stmtMu, so preparing it (which waits for the import
+	// connection) holds up no other statement.
+	chunkMu sync.Mutex
+	chunk   chunkStmts
 	// rstmts are reader statements every public request runs (a list by
 	// its slug), prepared once for each reader connection instead of once
 	// a query.
@@ -231,13 +235,15 @@ func (s *Store) Close() error {
 		st.Close()
 	}
 	s.stmts, s.rstmts = nil, nil
+	s.stmtMu.Unlock()
+	s.chunkMu.Lock()
 	for _, st := range []*sql.Stmt{s.chunk.erased, s.chunk.insert} {
 		if st != nil {
 			st.Close()
 		}
 	}
 	s.chunk = chunkStmts{}
-	s.stmtMu.Unlock()
+	s.chunkMu.Unlock()
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
